@@ -1,0 +1,157 @@
+"""The one small interface every platform connector implements.
+
+A connector turns a platform's API into normalised :class:`Mention` objects, one page at a time,
+and posts replies back. It never touches the database: ingest stores what it returns and keeps its
+cursor, so a connector only has to be faithful to its platform.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+
+class ConnectorError(Exception):
+    """A connector could not do what was asked; the message is safe to show and log."""
+
+
+class RateLimited(ConnectorError):
+    """The platform asked us to wait. ``retry_after`` is seconds from now."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = max(0.0, float(retry_after))
+
+
+class BadPayload(ConnectorError):
+    """The platform answered with something we cannot read (malformed JSON, missing fields)."""
+
+
+class ReplyNotAllowed(ConnectorError):
+    """The platform would refuse (or refused) this reply; retrying will not help."""
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a connector can do, so the queue and reply UI can say so up front."""
+
+    can_reply: bool = False
+    # Reply only to mentions that addressed the brand directly (X self-serve since 2026).
+    reply_needs_direct_mention: bool = False
+    max_reply_chars: int | None = None
+
+
+@dataclass(frozen=True)
+class Query:
+    """One brand search a connector runs; ``key`` names its cursor and is stable across runs."""
+
+    key: str
+    brand: str
+    keywords: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    # The brand's own account on this platform (without @ or u/), if it has one.
+    handle: str | None = None
+    # Platform-specific search text that replaces the one built from keywords/exclude.
+    raw: str | None = None
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A post that mentions a brand, normalised across platforms."""
+
+    platform: str
+    external_id: str
+    text: str
+    created_at: datetime
+    url: str | None = None
+    author_handle: str | None = None
+    author_name: str | None = None
+    author_followers: int | None = None
+    lang: str | None = None
+    thread_id: str | None = None
+    parent_id: str | None = None
+    # Whether the brand can reply to it through the platform's API (X: only direct @mentions/quotes).
+    replyable: bool = False
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """One page of mentions and the cursor to store with it, in the same transaction."""
+
+    mentions: list[Mention]
+    next_cursor: str | None
+    # More pages are waiting now; the poller fetches again (up to its page limit) before moving on.
+    has_more: bool = False
+    # Opaque data handed back to :meth:`Connector.acknowledge` once this page is committed.
+    ack: Any = None
+    # Billable reads this page cost (X bills per post read); counted per day against the cap.
+    units_used: int = 0
+
+
+@dataclass(frozen=True)
+class ReplyTarget:
+    """The stored mention a reply answers."""
+
+    platform: str
+    external_id: str
+    replyable: bool
+    thread_id: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PostedReply:
+    external_id: str
+    url: str | None = None
+
+
+class ConnectorSettings(BaseModel):
+    """Base for each connector's ``[connectors.<name>]`` table; unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    poll_interval_seconds: float = 60.0
+    # A poll that runs longer than this is recorded as failed and backs off.
+    timeout_seconds: float = 120.0
+    # Pages fetched per query per poll round, so one busy query cannot starve the rest.
+    max_pages_per_poll: int = 10
+    # Stop polling for the rest of the (UTC) day once this many billable reads were used.
+    daily_read_cap: int | None = None
+
+
+class Connector(ABC):
+    """A platform. Subclasses set ``name``, ``Settings`` and ``capabilities``.
+
+    ``secrets`` holds values from ``MENTIONDESK_<NAME>_<KEY>`` environment variables (lower-case
+    keys); they are never logged or shown.
+    """
+
+    name: ClassVar[str]
+    Settings: ClassVar[type[ConnectorSettings]] = ConnectorSettings
+    capabilities: ClassVar[Capabilities] = Capabilities()
+    # Secret names this connector needs, e.g. ("bearer_token",); missing ones stop start-up.
+    required_secrets: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, settings: ConnectorSettings, secrets: dict[str, str] | None = None) -> None:
+        self.settings = settings
+        self.secrets = dict(secrets or {})
+
+    @abstractmethod
+    def fetch(self, query: Query, cursor: str | None) -> FetchResult:
+        """Return the next page of mentions for ``query`` newer than ``cursor`` (None: first run)."""
+
+    def acknowledge(self, ack: Any) -> None:
+        """Called after a page's mentions are committed (e.g. mark inbox items read)."""
+
+    def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> PostedReply:
+        """Post ``text`` as a reply to ``target``. Raises ReplyNotAllowed or ConnectorError."""
+        raise ReplyNotAllowed(f"{self.name} does not support replies")
+
+    def close(self) -> None:
+        """Release network resources."""

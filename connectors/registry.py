@@ -1,0 +1,103 @@
+"""Finds connectors by name: every module in this package, plus ``mentiondesk.connectors`` entry points.
+
+A new platform is one module here (or one entry point in another package) defining a
+:class:`~connectors.base.Connector` subclass with a ``name``; nothing else changes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from importlib.metadata import entry_points
+from types import ModuleType
+
+from connectors.base import Connector
+
+_NOT_CONNECTOR_MODULES = {"base", "registry"}
+ENTRY_POINT_GROUP = "mentiondesk.connectors"
+
+
+class UnknownConnector(LookupError):
+    pass
+
+
+class ConnectorUnavailable(LookupError):
+    """The connector exists but cannot load, usually because its client library is not installed."""
+
+
+_registry: dict[str, type[Connector]] = {}
+_unavailable: dict[str, str] = {}
+_discovered = False
+
+
+def register(cls: type[Connector]) -> type[Connector]:
+    """Add a connector class by its ``name`` (usable as a decorator, e.g. by plugins and tests)."""
+    if not getattr(cls, "name", None):
+        raise TypeError(f"{cls.__qualname__} has no connector name")
+    _registry[cls.name] = cls
+    _unavailable.pop(cls.name, None)
+    return cls
+
+
+def unregister(name: str) -> None:
+    _registry.pop(name, None)
+
+
+def _connectors_in(module: ModuleType) -> list[type[Connector]]:
+    return [
+        obj
+        for obj in vars(module).values()
+        if inspect.isclass(obj)
+        and issubclass(obj, Connector)
+        and obj.__module__ == module.__name__
+        and not inspect.isabstract(obj)
+        and getattr(obj, "name", None)
+    ]
+
+
+def _discover() -> None:
+    global _discovered
+    if _discovered:
+        return
+    _discovered = True
+    import connectors
+
+    for info in pkgutil.iter_modules(connectors.__path__):
+        if info.ispkg or info.name.startswith("_") or info.name in _NOT_CONNECTOR_MODULES:
+            continue
+        try:
+            module = importlib.import_module(f"connectors.{info.name}")
+        except ImportError as exc:
+            # e.g. tweepy missing: the connector is listed, and naming it in config says why it fails.
+            _unavailable[info.name] = f"{exc} (install the matching mentiondesk extra)"
+            continue
+        for cls in _connectors_in(module):
+            _registry.setdefault(cls.name, cls)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            cls = ep.load()
+        except ImportError as exc:
+            _unavailable.setdefault(ep.name, str(exc))
+            continue
+        _registry.setdefault(cls.name, cls)
+
+
+def available() -> dict[str, type[Connector]]:
+    _discover()
+    return dict(sorted(_registry.items()))
+
+
+def unavailable() -> dict[str, str]:
+    _discover()
+    return dict(_unavailable)
+
+
+def get(name: str) -> type[Connector]:
+    _discover()
+    if name in _registry:
+        return _registry[name]
+    if name in _unavailable:
+        raise ConnectorUnavailable(f"connector {name!r} cannot load: {_unavailable[name]}")
+    known = ", ".join(sorted(_registry)) or "none"
+    raise UnknownConnector(f"unknown connector {name!r} (known: {known})")
