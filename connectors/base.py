@@ -31,6 +31,13 @@ class BadPayload(ConnectorError):
     """The platform answered with something we cannot read (malformed JSON, missing fields)."""
 
 
+class DeliveryUnknown(ConnectorError):
+    """The reply request went out but no answer came back (e.g. a timeout): it may have posted.
+
+    The reply is not retried automatically; a person checks the platform first.
+    """
+
+
 class ReplyNotAllowed(ConnectorError):
     """The platform would refuse (or refused) this reply; retrying will not help."""
 

@@ -1,0 +1,258 @@
+"""The `mentiondesk` command. Each command is a thin shell over a `monitor` service."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from monitor import __version__
+from monitor.config import Config
+from monitor.errors import ConfigError, MentiondeskError
+from monitor.paths import default_config_path
+from monitor.storage import Database
+from monitor.text import terminal_safe
+
+EXAMPLE_CONFIG = Path(__file__).with_name("example_config.toml")
+
+
+class CommandFailed(click.ClickException):
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class _Group(click.Group):
+    """Turns our errors into one clear line and an exit code: 2 for bad config, 1 otherwise."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            raise CommandFailed(str(exc), 2) from None
+        except MentiondeskError as exc:
+            raise CommandFailed(str(exc), 1) from None
+
+
+class App:
+    """Loads config and opens the database once per command, on first use."""
+
+    def __init__(self, config_path: Path | None) -> None:
+        self.config_path = config_path or default_config_path()
+        self._config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = Config.load(self.config_path)
+        return self._config
+
+    def database(self) -> Database:
+        db = Database.open(self.config.database_url)
+        if db.is_sqlite:
+            db.upgrade()  # embedded, one host: keep the file current without a separate step
+        else:
+            db.check_schema()  # shared server: upgrades are an explicit `mentiondesk db upgrade`
+        return db
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
+              envvar="MENTIONDESK_CONFIG", help="Config file (default: ./mentiondesk.toml, else the data directory's).")
+@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+@click.version_option(__version__, prog_name="mentiondesk")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
+    """mentiondesk: monitor brand mentions, triage them and reply from one queue."""
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    ctx.obj = App(config_path)
+
+
+@cli.command()
+@click.argument("path", required=False, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@pass_app
+def init(app: App, path: Path | None, force: bool) -> None:
+    """Write a commented example config file."""
+    target = path or app.config_path
+    if target.exists() and not force:
+        raise CommandFailed(f"{target} already exists (use --force to overwrite)")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(EXAMPLE_CONFIG.read_text(encoding="utf-8"), encoding="utf-8")
+    click.echo(f"wrote {target}; edit it, then run `mentiondesk poll --once`")
+
+
+def _print_reports(reports: list[Any]) -> None:
+    for r in reports:
+        if r.skipped and r.ok and not r.pages:
+            click.echo(f"{r.connector}: skipped: {r.skipped}")
+        elif r.ok:
+            click.echo(f"{r.connector}: ok, {r.stored} new of {r.received} fetched in {r.pages} page(s)")
+        else:
+            click.echo(f"{r.connector}: FAILED: {terminal_safe(r.error or '')} ({r.stored} new stored before it)")
+
+
+@cli.command()
+@click.option("--connector", "only", multiple=True, help="Poll only this connector (repeatable).")
+@click.option("--max-seconds", type=click.FloatRange(min=0), help="Stop after this long (default: until SIGINT/SIGTERM).")
+@pass_app
+def run(app: App, only: tuple[str, ...], max_seconds: float | None) -> None:
+    """Poll every connector on its own interval until stopped."""
+    from monitor.poller import PollScheduler
+
+    _check_connector_names(app.config, only)
+    scheduler = PollScheduler(app.database(), app.config, list(only) or None)
+    scheduler.install_signal_handlers()
+    click.echo(f"polling {', '.join(scheduler.poller.connectors)}; Ctrl-C to stop", err=True)
+    scheduler.run(max_seconds=max_seconds)
+    click.echo("stopped", err=True)
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Run one round and exit (non-zero if a connector failed).")
+@click.option("--connector", "only", multiple=True, help="Poll only this connector (repeatable).")
+@click.pass_context
+def poll(ctx: click.Context, once: bool, only: tuple[str, ...]) -> None:
+    """Poll the connectors: one round with --once, else the same as `run`."""
+    if not once:
+        ctx.invoke(run, only=only, max_seconds=None)
+        return
+    from monitor.poller import poll_once
+
+    app: App = ctx.obj
+    _check_connector_names(app.config, only)
+    reports = poll_once(app.database(), app.config, list(only) or None)
+    _print_reports(reports)
+    if any(not r.ok for r in reports):
+        ctx.exit(1)
+
+
+def _check_connector_names(config: Config, names: tuple[str, ...]) -> None:
+    enabled = {cc.name for cc in config.enabled_connectors()}
+    for name in names:
+        if name not in enabled:
+            raise click.BadParameter(f"{name!r} is not an enabled connector (enabled: {', '.join(sorted(enabled))})",
+                                     param_hint="--connector")
+
+
+@cli.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+@pass_app
+def db_upgrade(app: App) -> None:
+    """Create or migrate the schema to the latest version."""
+    database = Database.open(app.config.database_url)
+    database.upgrade()
+    click.echo(f"{database.display_url} is at schema {database.current_revision()}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_app
+def status(app: App, as_json: bool) -> None:
+    """Connector health, last polls and errors, and mention counts."""
+    from monitor.status import collect_status
+
+    report = collect_status(app.database(), app.config)
+    if as_json:
+        click.echo(json.dumps(asdict(report), default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v), indent=2))
+        return
+    click.echo(f"database: {report.database} (schema {report.schema_revision})")
+    click.echo(f"mentions: {report.mentions_total} total, {report.unclassified} not yet classified")
+    for name, count in sorted(report.mentions_by_platform.items()):
+        click.echo(f"  {name}: {count}")
+    click.echo("by status: " + (", ".join(f"{k} {v}" for k, v in sorted(report.mentions_by_status.items())) or "none"))
+    click.echo("connectors:")
+    for c in report.connectors:
+        state = "disabled" if not c.enabled else "failing" if c.consecutive_failures else "ok" if c.last_success_at else "not polled yet"
+        click.echo(f"  {c.name}: {state}; every {c.poll_interval_seconds:g}s; last poll {_when(c.last_poll_at)}; "
+                   f"last success {_when(c.last_success_at)}; stored {c.mentions_stored}; reads today {c.reads_today}"
+                   + (f"/{c.daily_read_cap}" if c.daily_read_cap is not None else ""))
+        if c.last_error:
+            click.echo(f"    last error ({_when(c.last_error_at)}, {c.consecutive_failures} in a row): {terminal_safe(c.last_error)}")
+        if c.backoff_until:
+            click.echo(f"    backing off until {_when(c.backoff_until)}")
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "never"
+
+
+def _format_for(path: Path | None, fmt: str | None) -> str:
+    if fmt:
+        return fmt
+    if path is not None and path.suffix.lower() in (".csv", ".jsonl"):
+        return path.suffix.lower()[1:]
+    if path is not None and path.suffix.lower() == ".json":
+        return "jsonl"
+    raise click.BadParameter("cannot tell the format from the file name; pass --format jsonl or csv", param_hint="--format")
+
+
+@cli.command()
+@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True), default="-",
+              help="File to write (default: standard output).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), help="Default: from the file name, else jsonl.")
+@click.option("--brand", help="Only this brand (its key, e.g. acme).")
+@click.option("--platform", help="Only this platform.")
+@click.option("--since", type=click.DateTime(), help="Only mentions created at or after this UTC time.")
+@pass_app
+def export(app: App, output: Path, fmt: str | None, brand: str | None, platform: str | None, since: datetime | None) -> None:
+    """Export mentions as JSONL or CSV."""
+    from datetime import timezone
+
+    from monitor.transfer import iter_export, write_export
+
+    to_stdout = str(output) == "-"
+    fmt = fmt or ("jsonl" if to_stdout else _format_for(output, None))
+    records = iter_export(app.database(), brand, platform, since.replace(tzinfo=timezone.utc) if since else None)
+    if to_stdout:
+        count = write_export(records, click.get_text_stream("stdout"), fmt)  # type: ignore[arg-type]
+    else:
+        with output.open("w", encoding="utf-8", newline="") as out:
+            count = write_export(records, out, fmt)  # type: ignore[arg-type]
+    click.echo(f"exported {count} mention(s)", err=True)
+
+
+@cli.command("import")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), help="Default: from the file name.")
+@pass_app
+def import_(app: App, path: Path, fmt: str | None) -> None:
+    """Import mentions from JSONL or CSV; bad lines are reported and skipped, existing ones kept."""
+    from monitor.transfer import import_mentions
+
+    with path.open(encoding="utf-8", newline="") as source:
+        result = import_mentions(app.database(), source, _format_for(path, fmt))  # type: ignore[arg-type]
+    for error in result.errors:
+        click.echo(f"{path}: {terminal_safe(error)}", err=True)
+    click.echo(f"imported {result.stored} new, {result.duplicates} already stored, {len(result.errors)} bad line(s)")
+    if result.errors:
+        raise CommandFailed(f"{len(result.errors)} line(s) were not imported")
+
+
+@cli.command()
+@click.option("--home", type=click.Path(path_type=Path, file_okay=False),
+              help="Folder for the demo's config and database (default: the data directory's demo/).")
+@pass_app
+def demo(app: App, home: Path | None) -> None:
+    """Try mentiondesk with nothing to configure: sample mentions into a SQLite demo database."""
+    from monitor.demo import run_demo
+
+    run_demo(home)
+
+
+def main() -> None:
+    cli(prog_name="mentiondesk")

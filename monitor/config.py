@@ -1,0 +1,237 @@
+"""The TOML config file plus ``MENTIONDESK_…`` environment variables for secrets.
+
+Everything is validated at start-up: a wrong or missing setting raises :class:`ConfigError` naming
+the key and what is expected. Values are never echoed back, so a secret pasted into the wrong place
+cannot leak through an error message.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from connectors import registry
+from connectors.base import Connector, ConnectorSettings, Query
+from monitor.errors import ConfigError
+from monitor.paths import default_database_url
+
+ENV_PREFIX = "MENTIONDESK_"
+_SECRET_WORDS = ("token", "secret", "password", "api_key", "apikey", "webhook")
+_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BrandConfig(_Strict):
+    name: str = Field(min_length=1)
+    keywords: list[str] = []
+    exclude: list[str] = []
+    # The brand's own account per connector, e.g. {x = "acme", reddit = "acme_support"}.
+    handles: dict[str, str] = {}
+    # A platform-specific search that replaces the one built from keywords, per connector.
+    queries: dict[str, str] = {}
+    # Connectors to search for this brand; default: every enabled connector.
+    connectors: list[str] | None = None
+
+    @field_validator("keywords", "exclude")
+    @classmethod
+    def _clean_terms(cls, terms: list[str]) -> list[str]:
+        cleaned = [t.strip() for t in terms]
+        if any(not t for t in cleaned):
+            raise ValueError("terms must be non-empty strings")
+        return cleaned
+
+    @field_validator("handles")
+    @classmethod
+    def _clean_handles(cls, handles: dict[str, str]) -> dict[str, str]:
+        cleaned = {k: re.sub(r"^(@|u/|/u/)", "", v.strip()) for k, v in handles.items()}
+        if any(not v for v in cleaned.values()):
+            raise ValueError("handles must be non-empty account names")
+        return cleaned
+
+    @model_validator(mode="after")
+    def _needs_something_to_search(self) -> "BrandConfig":
+        if not (self.keywords or self.handles or self.queries):
+            raise ValueError("a brand needs at least one of keywords, handles or queries")
+        return self
+
+    @property
+    def key(self) -> str:
+        return re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-") or "brand"
+
+
+class AlertConfig(_Strict):
+    """A team-chat target; its URL (an apprise URL, holding tokens) comes from the environment."""
+
+    name: str = Field(pattern=_NAME_PATTERN)
+    min_priority: float = Field(default=70.0, ge=0, le=100)
+
+    @property
+    def url_env(self) -> str:
+        return f"{ENV_PREFIX}ALERT_{_env_name(self.name)}_URL"
+
+
+class DatabaseConfig(_Strict):
+    # Any SQLAlchemy URL; MENTIONDESK_DATABASE_URL overrides it (it may hold a password).
+    url: str | None = None
+
+
+class _ConfigFile(_Strict):
+    database: DatabaseConfig = DatabaseConfig()
+    brands: list[BrandConfig] = Field(min_length=1)
+    connectors: dict[str, dict[str, Any]] = Field(min_length=1)
+    alerts: list[AlertConfig] = []
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> "_ConfigFile":
+        for what, names in (("brands", [b.key for b in self.brands]), ("alerts", [a.name for a in self.alerts])):
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"{what} must have unique names; repeated: {', '.join(dupes)}")
+        return self
+
+
+@dataclass(frozen=True)
+class ConnectorConfig:
+    name: str
+    cls: type[Connector]
+    settings: ConnectorSettings
+    secrets: Mapping[str, str] = field(repr=False)
+
+    def create(self) -> Connector:
+        return self.cls(self.settings, dict(self.secrets))
+
+
+@dataclass(frozen=True)
+class AlertTarget:
+    name: str
+    min_priority: float
+    url: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Config:
+    source: str
+    database_url: str = field(repr=False)
+    brands: tuple[BrandConfig, ...]
+    connectors: Mapping[str, ConnectorConfig]
+    alerts: tuple[AlertTarget, ...] = ()
+
+    @classmethod
+    def load(cls, path: Path, env: Mapping[str, str] | None = None) -> "Config":
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} not found (create one with `mentiondesk init`)") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"config file {path} cannot be read: {exc.__class__.__name__}") from None
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        return cls.from_dict(data, env=env, source=str(path))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], env: Mapping[str, str] | None = None, source: str = "config") -> "Config":
+        env = os.environ if env is None else env
+        try:
+            parsed = _ConfigFile.model_validate(data)
+        except ValidationError as exc:
+            raise ConfigError(_describe(source, exc)) from None
+        connectors = {name: _connector_config(source, name, table, env) for name, table in parsed.connectors.items()}
+        enabled = {name for name, cc in connectors.items() if cc.settings.enabled}
+        for i, brand in enumerate(parsed.brands):
+            for name in brand.connectors or ():
+                if name not in connectors:
+                    raise ConfigError(f"{source}: brands[{i}].connectors: {name!r} is not a configured connector (configure [connectors.{name}])")
+        if not enabled:
+            raise ConfigError(f"{source}: connectors: every connector is disabled; enable at least one")
+        alerts = []
+        for i, alert in enumerate(parsed.alerts):
+            url = env.get(alert.url_env, "").strip()
+            if not url:
+                raise ConfigError(f"{source}: alerts[{i}] ({alert.name}): set its URL in the environment variable {alert.url_env}")
+            alerts.append(AlertTarget(alert.name, alert.min_priority, url))
+        return cls(
+            source=source,
+            database_url=env.get(f"{ENV_PREFIX}DATABASE_URL") or parsed.database.url or default_database_url(),
+            brands=tuple(parsed.brands),
+            connectors=connectors,
+            alerts=tuple(alerts),
+        )
+
+    def enabled_connectors(self) -> list[ConnectorConfig]:
+        return [cc for cc in self.connectors.values() if cc.settings.enabled]
+
+    def queries_for(self, connector: str) -> list[Query]:
+        return [
+            Query(
+                key=brand.key,
+                brand=brand.name,
+                keywords=tuple(brand.keywords),
+                exclude=tuple(brand.exclude),
+                handle=brand.handles.get(connector),
+                raw=brand.queries.get(connector),
+            )
+            for brand in self.brands
+            if brand.connectors is None or connector in brand.connectors
+        ]
+
+
+def _env_name(name: str) -> str:
+    return re.sub(r"[^A-Z0-9]", "_", name.upper())
+
+
+def secrets_from_env(connector: str, env: Mapping[str, str]) -> dict[str, str]:
+    """``MENTIONDESK_<CONNECTOR>_<KEY>=value`` → ``{"key": value}``."""
+    prefix = f"{ENV_PREFIX}{_env_name(connector)}_"
+    return {k[len(prefix):].lower(): v for k, v in env.items() if k.startswith(prefix) and v}
+
+
+def _connector_config(source: str, name: str, table: Mapping[str, Any], env: Mapping[str, str]) -> ConnectorConfig:
+    try:
+        cls = registry.get(name)
+    except LookupError as exc:
+        raise ConfigError(f"{source}: connectors.{name}: {exc}") from None
+    for key in table:
+        if key in cls.required_secrets or any(w in key.lower() for w in _SECRET_WORDS):
+            raise ConfigError(
+                f"{source}: connectors.{name}.{key}: secrets do not belong in the config file; "
+                f"set the environment variable {ENV_PREFIX}{_env_name(name)}_{_env_name(key)} instead"
+            )
+    try:
+        settings = cls.Settings.model_validate(dict(table))
+    except ValidationError as exc:
+        raise ConfigError(_describe(source, exc, prefix=f"connectors.{name}")) from None
+    secrets = secrets_from_env(name, env)
+    if settings.enabled:
+        missing = [s for s in cls.required_secrets if s not in secrets]
+        if missing:
+            names = ", ".join(f"{ENV_PREFIX}{_env_name(name)}_{_env_name(s)}" for s in missing)
+            raise ConfigError(f"{source}: connectors.{name}: needs the secret(s) {names} in the environment")
+    return ConnectorConfig(name, cls, settings, secrets)
+
+
+def _describe(source: str, exc: ValidationError, prefix: str = "") -> str:
+    lines = []
+    for error in exc.errors(include_input=False, include_url=False):
+        path = prefix
+        for part in error["loc"]:
+            path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+        if error["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling; `mentiondesk init` writes a commented example)"
+        elif error["type"] == "missing":
+            message = "required key is missing"
+        else:
+            message = error["msg"]
+        lines.append(f"{path or '(top level)'}: {message}")
+    return f"{source}: invalid configuration:\n  " + "\n  ".join(lines)

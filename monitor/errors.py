@@ -1,0 +1,25 @@
+"""Errors the core raises; each message is safe to show a user (no secrets, no raw payloads)."""
+
+
+class MentiondeskError(Exception):
+    """Base class for errors the CLI reports without a traceback."""
+
+
+class ConfigError(MentiondeskError):
+    """The configuration is missing, unreadable or invalid. The message names the key."""
+
+
+class IngestError(MentiondeskError):
+    """A fetched page could not be stored; nothing from it was kept."""
+
+
+class ReplyError(MentiondeskError):
+    """A reply cannot be drafted or sent as asked."""
+
+
+class ReplyStateError(ReplyError):
+    """The reply is not in a state that allows this (e.g. already sending or sent)."""
+
+
+class NotFound(MentiondeskError):
+    pass

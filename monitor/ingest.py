@@ -1,0 +1,203 @@
+"""connector → ingest: normalise, de-duplicate and store mentions, and advance the cursor.
+
+A page's mentions and its cursor are written in ONE transaction: a crash at any point either
+keeps both or neither, so the next poll re-fetches what was lost and the unique
+(platform, external_id) key drops what was already stored.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import Table, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from connectors.base import FetchResult
+from connectors.base import Mention as FetchedMention
+from monitor.errors import IngestError
+from monitor.models import Brand, BrandQuery, ConnectorUsage, Cursor, Mention, utcnow
+from monitor.storage import Database
+
+# Rows per INSERT statement: well under SQLite's 32k bound-parameter limit at ~20 columns a row.
+INSERT_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    received: int
+    new_ids: list[int]
+
+    @property
+    def stored(self) -> int:
+        return len(self.new_ids)
+
+    @property
+    def duplicates(self) -> int:
+        return self.received - self.stored
+
+
+def _strip_nul(value: Any) -> Any:
+    # PostgreSQL rejects NUL in text and JSON; it carries no meaning in a post.
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_strip_nul(k): _strip_nul(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strip_nul(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _safe_url(url: str | None) -> str | None:
+    # Only web links are stored as links; anything else (javascript:, data:) stays in the raw payload.
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def _optional_str(value: Any, field: str, limit: int) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise IngestError(f"{field} must be text")
+    return _strip_nul(value)[:limit] or None
+
+
+def normalise(mention: FetchedMention, *, brand_id: int | None, query_id: int | None, fetched_at: datetime) -> dict[str, Any]:
+    """Validate one fetched mention and turn it into a row; raises IngestError naming the field."""
+    if not isinstance(mention.platform, str) or not mention.platform:
+        raise IngestError("mention has no platform")
+    if not isinstance(mention.external_id, str) or not mention.external_id.strip():
+        raise IngestError(f"{mention.platform} mention has no external id")
+    where = f"{mention.platform} mention {mention.external_id[:80]!r}"
+    if not isinstance(mention.text, str):
+        raise IngestError(f"{where}: text must be a string")
+    if not isinstance(mention.created_at, datetime) or mention.created_at.tzinfo is None:
+        raise IngestError(f"{where}: created_at must be a timezone-aware datetime")
+    followers = mention.author_followers
+    if followers is not None and (isinstance(followers, bool) or not isinstance(followers, int) or followers < 0):
+        raise IngestError(f"{where}: author_followers must be a non-negative integer")
+    try:
+        raw = json.loads(json.dumps(_strip_nul(mention.raw or {}), default=str))
+    except (TypeError, ValueError):
+        raise IngestError(f"{where}: raw payload is not JSON-serialisable") from None
+    if len(mention.external_id) > 200:
+        raise IngestError(f"{where}: external id longer than 200 characters")
+    lang = _optional_str(mention.lang, f"{where}: lang", 16)
+    return {
+        "brand_id": brand_id,
+        "query_id": query_id,
+        "platform": mention.platform,
+        "external_id": mention.external_id,
+        "url": _safe_url(_optional_str(mention.url, f"{where}: url", 4000)),
+        "author_handle": _optional_str(mention.author_handle, f"{where}: author_handle", 200),
+        "author_name": _optional_str(mention.author_name, f"{where}: author_name", 500),
+        "author_followers": followers,
+        "text": _strip_nul(mention.text),
+        "lang": lang.lower().strip() if lang else None,
+        "created_at": mention.created_at.astimezone(timezone.utc),
+        "fetched_at": fetched_at,
+        "raw": raw,
+        "thread_id": _optional_str(mention.thread_id, f"{where}: thread_id", 200),
+        "parent_id": _optional_str(mention.parent_id, f"{where}: parent_id", 200),
+        "replyable": bool(mention.replyable),
+        "status": "new",
+    }
+
+
+def _insert(session: Session) -> Any:
+    return (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)
+
+
+def upsert(session: Session, table: Table, values: dict[str, Any], key: Sequence[str], update: dict[str, Any]) -> None:
+    stmt = _insert(session)(table).values(**values)
+    session.execute(stmt.on_conflict_do_update(index_elements=list(key), set_=update))
+
+
+def store_mentions(session: Session, rows: Iterable[dict[str, Any]]) -> list[int]:
+    """Insert rows, skipping any (platform, external_id) already stored; returns the new ids."""
+    unique: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows:
+        unique.setdefault((row["platform"], row["external_id"]), row)
+    batch = list(unique.values())
+    new_ids: list[int] = []
+    table = Mention.__table__
+    for start in range(0, len(batch), INSERT_CHUNK):
+        stmt = (
+            _insert(session)(table)
+            .on_conflict_do_nothing(index_elements=["platform", "external_id"])
+            .returning(table.c.id)
+        )
+        new_ids.extend(session.execute(stmt, batch[start : start + INSERT_CHUNK]).scalars())
+    return sorted(new_ids)
+
+
+def ingest_page(db: Database, *, connector: str, query_id: int, result: FetchResult) -> IngestResult:
+    """Store one fetched page and its cursor atomically."""
+    fetched_at = utcnow()
+    with db.write() as session:
+        brand_id = session.scalar(select(BrandQuery.brand_id).where(BrandQuery.id == query_id))
+        rows = [normalise(m, brand_id=brand_id, query_id=query_id, fetched_at=fetched_at) for m in result.mentions]
+        wrong = {r["platform"] for r in rows} - {connector}
+        if wrong:
+            raise IngestError(f"connector {connector!r} returned mentions for platform(s) {sorted(wrong)}")
+        new_ids = store_mentions(session, rows)
+        upsert(session, Cursor.__table__, {"query_id": query_id, "value": result.next_cursor, "updated_at": fetched_at},
+               ["query_id"], {"value": result.next_cursor, "updated_at": fetched_at})
+        if result.units_used:
+            add_usage(session, connector, result.units_used)
+    return IngestResult(received=len(result.mentions), new_ids=new_ids)
+
+
+def usage_day(now: datetime | None = None) -> str:
+    return (now or utcnow()).strftime("%Y-%m-%d")
+
+
+def add_usage(session: Session, connector: str, units: int) -> None:
+    table = ConnectorUsage.__table__
+    upsert(session, table, {"connector": connector, "day": usage_day(), "units": units},
+           ["connector", "day"], {"units": table.c.units + units})
+
+
+def usage_today(session: Session, connector: str) -> int:
+    units = session.scalar(
+        select(ConnectorUsage.units).where(ConnectorUsage.connector == connector, ConnectorUsage.day == usage_day())
+    )
+    return int(units or 0)
+
+
+def read_cursor(session: Session, query_id: int) -> str | None:
+    return session.scalar(select(Cursor.value).where(Cursor.query_id == query_id))
+
+
+def sync_brands(db: Database, brands: Iterable[Any], queries: dict[str, list[Any]]) -> dict[tuple[str, str], int]:
+    """Make the brands and queries from the config exist; returns {(connector, query key): query id}."""
+    ids: dict[tuple[str, str], int] = {}
+    with db.write() as session:
+        for brand in brands:
+            upsert(session, Brand.__table__, {"key": brand.key, "name": brand.name, "created_at": utcnow()},
+                   ["key"], {"name": brand.name})
+        brand_ids = dict(session.execute(select(Brand.key, Brand.id)).all())
+        for connector, connector_queries in queries.items():
+            for query in connector_queries:
+                definition = {"keywords": list(query.keywords), "exclude": list(query.exclude),
+                              "handle": query.handle, "raw": query.raw}
+                upsert(session, BrandQuery.__table__,
+                       {"brand_id": brand_ids[query.key], "connector": connector, "key": query.key,
+                        "definition": definition, "created_at": utcnow()},
+                       ["connector", "key"], {"definition": definition})
+        for connector, key, query_id in session.execute(select(BrandQuery.connector, BrandQuery.key, BrandQuery.id)):
+            ids[(connector, key)] = query_id
+    return ids

@@ -1,0 +1,28 @@
+"""Alembic environment: runs on the connection handed over by ``Database.upgrade``."""
+
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import context
+
+from monitor.models import Base, UTCDateTime
+
+config = context.config
+connection = config.attributes["connection"]
+
+
+def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+    # Migrations must not import model classes, which change after the migration is written.
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_item=_render_item,
+    render_as_batch=connection.dialect.name == "sqlite",  # SQLite needs table copies for ALTERs
+)
+with context.begin_transaction():
+    context.run_migrations()

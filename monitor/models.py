@@ -1,0 +1,241 @@
+"""The database schema (SQLAlchemy 2.x). Alembic migrations in ``monitor/migrations`` create it."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC; always returns timezone-aware datetimes (SQLite keeps no zone of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; mentiondesk stores timezone-aware UTC times")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+# Stable constraint names so migrations work the same on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class MentionStatus(str, enum.Enum):
+    NEW = "new"
+    OPEN = "open"
+    PENDING = "pending"
+    RESOLVED = "resolved"
+    IGNORED = "ignored"
+    SPAM = "spam"
+
+
+class ReplyState(str, enum.Enum):
+    DRAFT = "draft"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Brand(Base):
+    __tablename__ = "brands"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    queries: Mapped[list[BrandQuery]] = relationship(back_populates="brand")
+
+
+class BrandQuery(Base):
+    """One search a connector runs for a brand; its cursor lives in :class:`Cursor`."""
+
+    __tablename__ = "brand_queries"
+    __table_args__ = (UniqueConstraint("connector", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id", ondelete="CASCADE"))
+    connector: Mapped[str] = mapped_column(String(50))
+    key: Mapped[str] = mapped_column(String(100))
+    definition: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    brand: Mapped[Brand] = relationship(back_populates="queries")
+
+
+class Cursor(Base):
+    __tablename__ = "cursors"
+
+    query_id: Mapped[int] = mapped_column(ForeignKey("brand_queries.id", ondelete="CASCADE"), primary_key=True)
+    value: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Mention(Base):
+    __tablename__ = "mentions"
+    __table_args__ = (
+        UniqueConstraint("platform", "external_id"),
+        Index("ix_mentions_queue", "status", "priority", "created_at"),
+        Index("ix_mentions_brand_created", "brand_id", "created_at"),
+        Index("ix_mentions_unclassified", "classified_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    brand_id: Mapped[int | None] = mapped_column(ForeignKey("brands.id", ondelete="SET NULL"))
+    query_id: Mapped[int | None] = mapped_column(ForeignKey("brand_queries.id", ondelete="SET NULL"))
+    platform: Mapped[str] = mapped_column(String(50))
+    external_id: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str | None] = mapped_column(Text)
+    author_handle: Mapped[str | None] = mapped_column(String(200))
+    author_name: Mapped[str | None] = mapped_column(String(500))
+    author_followers: Mapped[int | None] = mapped_column(BigInteger)
+    text: Mapped[str] = mapped_column(Text)
+    lang: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    raw: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    thread_id: Mapped[str | None] = mapped_column(String(200))
+    parent_id: Mapped[str | None] = mapped_column(String(200))
+    replyable: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    # Model output, filled by the classifier; NULL classified_at means "not classified yet".
+    sentiment_label: Mapped[str | None] = mapped_column(String(16))
+    sentiment_score: Mapped[float | None] = mapped_column(Float)
+    intent: Mapped[str | None] = mapped_column(String(16))
+    needs_response: Mapped[bool | None] = mapped_column(Boolean)
+    priority: Mapped[float | None] = mapped_column(Float)
+    classified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Human corrections, kept apart from the model's output to measure it and to train on.
+    human_sentiment_label: Mapped[str | None] = mapped_column(String(16))
+    human_intent: Mapped[str | None] = mapped_column(String(16))
+
+    status: Mapped[str] = mapped_column(String(16), default=MentionStatus.NEW.value)
+    assignee: Mapped[str | None] = mapped_column(String(200))
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    tags: Mapped[list[MentionTag]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    notes: Mapped[list[Note]] = relationship(cascade="all, delete-orphan", order_by="Note.id")
+    replies: Mapped[list[Reply]] = relationship(cascade="all, delete-orphan", order_by="Reply.id")
+
+
+class MentionTag(Base):
+    __tablename__ = "mention_tags"
+    __table_args__ = (Index("ix_mention_tags_tag", "tag"),)
+
+    mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(100), primary_key=True)
+
+
+class Note(Base):
+    __tablename__ = "notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"), index=True)
+    author: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Reply(Base):
+    """A reply to a mention: draft → sending → sent | failed (failed can go back to sending)."""
+
+    __tablename__ = "replies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"), index=True)
+    state: Mapped[str] = mapped_column(String(16), default=ReplyState.DRAFT.value)
+    body: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(200))
+    # Sent with the post so a platform or proxy that dedupes can; unique so a retry is the same reply.
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    url: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_mention", "mention_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(50))
+    mention_id: Mapped[int | None] = mapped_column(ForeignKey("mentions.id", ondelete="SET NULL"))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+class ConnectorStatus(Base):
+    """What the poller last saw per connector: shown by `mentiondesk status`, honoured after restarts."""
+
+    __tablename__ = "connector_status"
+
+    connector: Mapped[str] = mapped_column(String(50), primary_key=True)
+    last_poll_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_poll_finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    backoff_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # "rate_limit" or "error": a one-off poll skips rate-limit back-off only when forced.
+    backoff_reason: Mapped[str | None] = mapped_column(String(16))
+    mentions_stored: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ConnectorUsage(Base):
+    """Billable reads per connector per UTC day (X bills per post read)."""
+
+    __tablename__ = "connector_usage"
+
+    connector: Mapped[str] = mapped_column(String(50), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    units: Mapped[int] = mapped_column(BigInteger, default=0)

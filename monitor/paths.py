@@ -1,0 +1,30 @@
+"""Where mentiondesk keeps its files: ``$MENTIONDESK_HOME`` or the user's data directory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+CONFIG_FILENAME = "mentiondesk.toml"
+
+
+def data_dir() -> Path:
+    home = os.environ.get("MENTIONDESK_HOME")
+    path = Path(home).expanduser() if home else Path(platformdirs.user_data_dir("mentiondesk"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{data_dir() / 'mentiondesk.db'}"
+
+
+def default_config_path() -> Path:
+    """``$MENTIONDESK_CONFIG``, else ``./mentiondesk.toml`` if present, else the data directory's."""
+    explicit = os.environ.get("MENTIONDESK_CONFIG")
+    if explicit:
+        return Path(explicit).expanduser()
+    local = Path.cwd() / CONFIG_FILENAME
+    return local if local.exists() else data_dir() / CONFIG_FILENAME

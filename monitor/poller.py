@@ -1,0 +1,267 @@
+"""Polling: one round (``poll_once``) or forever on each connector's interval (``PollScheduler``).
+
+Each connector polls in its own thread, so one that hangs, fails or is rate limited backs off on
+its own while the others carry on. Pages are stored by :mod:`monitor.ingest` as they arrive.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import schedule
+from sqlalchemy.orm import Session
+from connectors.base import Connector, ConnectorError, Query, RateLimited
+from monitor.config import Config, ConnectorConfig
+from monitor.errors import IngestError
+from monitor.ingest import ingest_page, read_cursor, sync_brands, usage_today
+from monitor.models import ConnectorStatus, utcnow
+from monitor.storage import Database
+
+log = logging.getLogger("mentiondesk.poller")
+
+MAX_ERROR_BACKOFF_SECONDS = 3600.0
+_ERROR_TEXT_LIMIT = 500
+
+
+@dataclass
+class ConnectorReport:
+    connector: str
+    pages: int = 0
+    received: int = 0
+    new_ids: list[int] = field(default_factory=list)
+    error: str | None = None
+    # Why the connector was not polled (back-off, daily cap); not a failure of this round.
+    skipped: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def stored(self) -> int:
+        return len(self.new_ids)
+
+
+def _scrub(message: str, secrets: Mapping[str, str]) -> str:
+    """Error text from client libraries can quote URLs or headers; never let a secret through."""
+    for value in secrets.values():
+        if len(value) >= 4:
+            message = message.replace(value, "***")
+    return message[:_ERROR_TEXT_LIMIT]
+
+
+def _status(session: Session, name: str) -> ConnectorStatus:
+    status = session.get(ConnectorStatus, name)
+    if status is None:
+        status = ConnectorStatus(connector=name, consecutive_failures=0, mentions_stored=0)
+        session.add(status)
+    return status
+
+
+def record_failure(db: Database, cc: ConnectorConfig, message: str, retry_after: float | None = None) -> datetime:
+    """Store the error and the back-off; returns when the connector may poll again."""
+    now = utcnow()
+    with db.write() as session:
+        status = _status(session, cc.name)
+        status.consecutive_failures = (status.consecutive_failures or 0) + 1
+        if retry_after is not None:
+            delay, status.backoff_reason = retry_after, "rate_limit"
+        else:
+            interval = cc.settings.poll_interval_seconds
+            delay = min(interval * 2 ** (status.consecutive_failures - 1), max(MAX_ERROR_BACKOFF_SECONDS, interval))
+            status.backoff_reason = "error"
+        status.backoff_until = now + timedelta(seconds=delay)
+        status.last_error, status.last_error_at = message, now
+        status.last_poll_finished_at = now
+        return status.backoff_until
+
+
+def _blocked(db: Database, cc: ConnectorConfig, ignore_error_backoff: bool) -> str | None:
+    now = utcnow()
+    with db.read() as session:
+        status = session.get(ConnectorStatus, cc.name)
+        if status and status.backoff_until and status.backoff_until > now:
+            if status.backoff_reason == "rate_limit" or not ignore_error_backoff:
+                return f"backing off until {status.backoff_until:%Y-%m-%d %H:%M:%S} UTC ({status.backoff_reason})"
+        cap = cc.settings.daily_read_cap
+        if cap is not None and usage_today(session, cc.name) >= cap:
+            return f"daily read cap of {cap} reached"
+    return None
+
+
+def poll_connector(
+    db: Database,
+    cc: ConnectorConfig,
+    connector: Connector,
+    queries: list[tuple[Query, int]],
+    *,
+    ignore_error_backoff: bool = False,
+) -> ConnectorReport:
+    """Fetch every query's new pages and store them; never raises for connector trouble."""
+    report = ConnectorReport(cc.name)
+    report.skipped = _blocked(db, cc, ignore_error_backoff)
+    if report.skipped:
+        return report
+    with db.write() as session:
+        _status(session, cc.name).last_poll_started_at = utcnow()
+    errors: list[str] = []
+    retry_after: float | None = None
+    for query, query_id in queries:
+        try:
+            with db.read() as session:
+                cursor = read_cursor(session, query_id)
+            for _ in range(cc.settings.max_pages_per_poll):
+                if (reason := _blocked(db, cc, ignore_error_backoff=True)) is not None:
+                    report.skipped = reason
+                    break
+                result = connector.fetch(query, cursor)
+                stored = ingest_page(db, connector=cc.name, query_id=query_id, result=result)
+                report.pages += 1
+                report.received += stored.received
+                report.new_ids.extend(stored.new_ids)
+                if result.ack is not None:
+                    connector.acknowledge(result.ack)
+                cursor = result.next_cursor
+                if not result.has_more:
+                    break
+        except RateLimited as exc:
+            errors.append(f"{query.key}: rate limited: {exc}")
+            retry_after = exc.retry_after
+            break  # the limit is per client: the other queries would hit it too
+        except (ConnectorError, IngestError) as exc:
+            errors.append(f"{query.key}: {exc}")
+        except Exception as exc:  # a connector bug must not stop the others
+            log.exception("connector %s crashed on query %s", cc.name, query.key)
+            errors.append(f"{query.key}: unexpected {exc.__class__.__name__}: {exc}")
+    if errors:
+        report.error = _scrub("; ".join(errors), cc.secrets)
+        until = record_failure(db, cc, report.error, retry_after)
+        log.warning("connector %s failed, next try after %s: %s", cc.name, until.isoformat(), report.error)
+    else:
+        now = utcnow()
+        with db.write() as session:
+            status = _status(session, cc.name)
+            status.last_poll_finished_at = status.last_success_at = now
+            status.consecutive_failures = 0
+            status.backoff_until = status.backoff_reason = None
+            status.mentions_stored = (status.mentions_stored or 0) + report.stored
+        log.info("connector %s: %d pages, %d new of %d fetched", cc.name, report.pages, report.stored, report.received)
+    return report
+
+
+class _PollThread(threading.Thread):
+    """One connector's poll; daemon, so a hung platform cannot keep the process alive."""
+
+    def __init__(self, db: Database, cc: ConnectorConfig, connector: Connector, queries: list[tuple[Query, int]],
+                 ignore_error_backoff: bool) -> None:
+        super().__init__(daemon=True, name=f"poll-{cc.name}")
+        self._poll_args = (db, cc, connector, queries)
+        self._ignore_error_backoff = ignore_error_backoff
+        self.report: ConnectorReport | None = None
+        self.started_at = time.monotonic()
+
+    def run(self) -> None:
+        self.report = poll_connector(*self._poll_args, ignore_error_backoff=self._ignore_error_backoff)
+
+
+class Poller:
+    """Holds one instance per enabled connector (reusing HTTP sessions and rate-limit state)."""
+
+    def __init__(self, db: Database, config: Config, only: list[str] | None = None) -> None:
+        self.db, self.config = db, config
+        chosen = [cc for cc in config.enabled_connectors() if only is None or cc.name in only]
+        query_ids = sync_brands(db, config.brands, {cc.name: config.queries_for(cc.name) for cc in chosen})
+        self.connectors = {cc.name: (cc, cc.create()) for cc in chosen}
+        self.queries = {
+            cc.name: [(q, query_ids[(cc.name, q.key)]) for q in config.queries_for(cc.name)] for cc in chosen
+        }
+
+    def start(self, name: str, ignore_error_backoff: bool = False) -> _PollThread:
+        cc, connector = self.connectors[name]
+        thread = _PollThread(self.db, cc, connector, self.queries[name], ignore_error_backoff)
+        thread.start()
+        return thread
+
+    def timed_out(self, name: str) -> ConnectorReport:
+        cc = self.connectors[name][0]
+        report = ConnectorReport(name, error=f"poll timed out after {cc.settings.timeout_seconds:g}s")
+        record_failure(self.db, cc, report.error or "")
+        return report
+
+    def close(self) -> None:
+        for _, connector in self.connectors.values():
+            connector.close()
+
+
+def poll_once(db: Database, config: Config, only: list[str] | None = None) -> list[ConnectorReport]:
+    """Poll every enabled connector once, concurrently; error back-off is ignored, rate limits are not."""
+    poller = Poller(db, config, only)
+    try:
+        threads = {name: poller.start(name, ignore_error_backoff=True) for name in poller.connectors}
+        reports = []
+        for name, thread in threads.items():
+            cc = poller.connectors[name][0]
+            thread.join(max(0.0, cc.settings.timeout_seconds - (time.monotonic() - thread.started_at)))
+            reports.append(thread.report if thread.report is not None else poller.timed_out(name))
+        return reports
+    finally:
+        poller.close()
+
+
+class PollScheduler:
+    """``mentiondesk run``: each connector on its own interval, until SIGINT/SIGTERM."""
+
+    def __init__(self, db: Database, config: Config, only: list[str] | None = None) -> None:
+        self.poller = Poller(db, config, only)
+        self.stop_event = threading.Event()
+        self.scheduler = schedule.Scheduler()
+        self.running: dict[str, _PollThread] = {}
+        self.reported_timeout: set[str] = set()
+        self.reports: list[ConnectorReport] = []
+        for name, (cc, _) in self.poller.connectors.items():
+            self.scheduler.every(cc.settings.poll_interval_seconds).seconds.do(self._start, name)
+
+    def _start(self, name: str) -> None:
+        if name in self.running:
+            return  # still busy (or hung) from the last round: skip rather than pile up
+        self.running[name] = self.poller.start(name)
+
+    def _reap(self) -> None:
+        for name, thread in list(self.running.items()):
+            cc = self.poller.connectors[name][0]
+            if not thread.is_alive():
+                del self.running[name]
+                self.reported_timeout.discard(name)
+                if thread.report is not None:
+                    self.reports.append(thread.report)
+            elif time.monotonic() - thread.started_at > cc.settings.timeout_seconds and name not in self.reported_timeout:
+                self.reported_timeout.add(name)
+                self.reports.append(self.poller.timed_out(name))
+
+    def install_signal_handlers(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: self.stop_event.set())
+
+    def run(self, max_seconds: float | None = None) -> None:
+        deadline = None if max_seconds is None else time.monotonic() + max_seconds
+        for name in self.poller.connectors:
+            self._start(name)
+        try:
+            while not self.stop_event.is_set() and (deadline is None or time.monotonic() < deadline):
+                self.scheduler.run_pending()
+                self._reap()
+                idle = self.scheduler.idle_seconds
+                self.stop_event.wait(0.2 if idle is None else min(max(idle, 0.05), 0.5))
+            # Graceful stop: no new polls; let running ones finish their current pages.
+            for name, thread in list(self.running.items()):
+                cc = self.poller.connectors[name][0]
+                thread.join(max(0.0, cc.settings.timeout_seconds - (time.monotonic() - thread.started_at)))
+            self._reap()
+        finally:
+            self.poller.close()

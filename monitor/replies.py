@@ -1,0 +1,126 @@
+"""Replies flow back through the connector that fetched the mention, never twice.
+
+State machine: draft → sending → sent | failed, and failed → sending on a retry. The move to
+``sending`` is one conditional UPDATE, so of two clicks, reruns or workers only one wins and posts.
+A reply whose outcome is unknown (the request went out, no answer came back) stays in ``sending``
+until a person checks the platform and calls :func:`resolve_unknown`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from connectors.base import Connector, ConnectorError, DeliveryUnknown, ReplyNotAllowed, ReplyTarget
+from monitor import audit
+from monitor.errors import NotFound, ReplyError, ReplyStateError
+from monitor.models import Mention, Reply, ReplyState, utcnow
+from monitor.storage import Database
+
+_RETRYABLE_FROM = (ReplyState.DRAFT.value, ReplyState.FAILED.value)
+
+
+def _mention(session: Session, mention_id: int) -> Mention:
+    mention = session.get(Mention, mention_id)
+    if mention is None:
+        raise NotFound(f"mention {mention_id} not found")
+    return mention
+
+
+def check_replyable(mention: Mention, connector: Connector, body: str) -> None:
+    caps = connector.capabilities
+    if connector.name != mention.platform:
+        raise ReplyError(f"mention {mention.id} is from {mention.platform}, not {connector.name}")
+    if not caps.can_reply:
+        raise ReplyError(f"{connector.name} cannot post replies; open the original post instead")
+    if caps.reply_needs_direct_mention and not mention.replyable:
+        raise ReplyError(
+            f"{connector.name} only allows replies to posts that @mention or quote the brand account; "
+            "this one matched a keyword, so open the original post to answer it"
+        )
+    if not body.strip():
+        raise ReplyError("a reply cannot be empty")
+    if caps.max_reply_chars is not None and len(body) > caps.max_reply_chars:
+        raise ReplyError(f"reply is {len(body)} characters; {connector.name} allows {caps.max_reply_chars}")
+
+
+def draft_reply(db: Database, mention_id: int, body: str, author: str) -> Reply:
+    with db.write() as session:
+        _mention(session, mention_id)
+        reply = Reply(mention_id=mention_id, body=body, author=author, state=ReplyState.DRAFT.value,
+                      idempotency_key=uuid.uuid4().hex, attempts=0)
+        session.add(reply)
+        session.flush()
+        audit.record(session, author, "reply.draft", mention_id, reply_id=reply.id)
+        return reply
+
+
+def send_reply(db: Database, reply_id: int, connector: Connector, actor: str) -> Reply:
+    """Post a draft (or retry a failed reply). Raises ReplyStateError if it is not ours to send."""
+    with db.write() as session:
+        reply = session.get(Reply, reply_id)
+        if reply is None:
+            raise NotFound(f"reply {reply_id} not found")
+        mention = _mention(session, reply.mention_id)
+        check_replyable(mention, connector, reply.body)
+        claimed = session.execute(
+            update(Reply)
+            .where(Reply.id == reply_id, Reply.state.in_(_RETRYABLE_FROM))
+            .values(state=ReplyState.SENDING.value, attempts=Reply.attempts + 1, updated_at=utcnow(), error=None)
+        ).rowcount
+        if not claimed:
+            raise ReplyStateError(f"reply {reply_id} is {reply.state}; it will not be sent again")
+        audit.record(session, actor, "reply.send", mention.id, reply_id=reply_id)
+        target = ReplyTarget(mention.platform, mention.external_id, mention.replyable, mention.thread_id, mention.raw)
+        body, key, mention_id = reply.body, reply.idempotency_key, mention.id
+
+    # The platform call happens outside any transaction: the claim above is already committed.
+    try:
+        posted = connector.reply(target, body, key)
+    except DeliveryUnknown as exc:
+        return _finish_unknown(db, reply_id, mention_id, actor, str(exc))
+    except (ReplyNotAllowed, ConnectorError) as exc:
+        return _finish(db, reply_id, mention_id, actor, ReplyState.FAILED, error=str(exc))
+    except Exception as exc:  # timeouts and crashes: it may have posted, so never auto-retry
+        return _finish_unknown(db, reply_id, mention_id, actor, f"{exc.__class__.__name__}: {exc}")
+    return _finish(db, reply_id, mention_id, actor, ReplyState.SENT, external_id=posted.external_id, url=posted.url)
+
+
+def _finish(db: Database, reply_id: int, mention_id: int, actor: str, state: ReplyState,
+            error: str | None = None, external_id: str | None = None, url: str | None = None) -> Reply:
+    now = utcnow()
+    with db.write() as session:
+        reply = session.get(Reply, reply_id)
+        assert reply is not None
+        reply.state, reply.error, reply.updated_at = state.value, error, now
+        if state is ReplyState.SENT:
+            reply.external_id, reply.url, reply.sent_at = external_id, url, now
+            mention = _mention(session, mention_id)
+            mention.first_response_at = mention.first_response_at or now
+        audit.record(session, actor, f"reply.{state.value}", mention_id, reply_id=reply_id, error=error)
+        return reply
+
+
+def _finish_unknown(db: Database, reply_id: int, mention_id: int, actor: str, error: str) -> Reply:
+    with db.write() as session:
+        reply = session.get(Reply, reply_id)
+        assert reply is not None
+        reply.error = f"delivery unknown, check the platform before retrying: {error}"
+        reply.updated_at = utcnow()
+        audit.record(session, actor, "reply.unknown", mention_id, reply_id=reply_id, error=error)
+        return reply
+
+
+def resolve_unknown(db: Database, reply_id: int, actor: str, posted: bool, external_id: str | None = None) -> Reply:
+    """A person checked the platform: mark a reply stuck in ``sending`` as sent, or failed (retryable)."""
+    with db.read() as session:
+        reply = session.get(Reply, reply_id)
+        if reply is None:
+            raise NotFound(f"reply {reply_id} not found")
+        if reply.state != ReplyState.SENDING.value:
+            raise ReplyStateError(f"reply {reply_id} is {reply.state}, not waiting for a check")
+        mention_id = reply.mention_id
+    state = ReplyState.SENT if posted else ReplyState.FAILED
+    return _finish(db, reply_id, mention_id, actor, state,
+                   error=None if posted else "marked not posted after a check", external_id=external_id)
