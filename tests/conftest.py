@@ -1,0 +1,71 @@
+"""Shared fixtures: real SQLite files, and a real PostgreSQL server when one is configured."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from monitor.storage import Database
+
+POSTGRES_ENV = "MENTIONDESK_TEST_POSTGRES_URL"
+POSTGRES_SKIP = (
+    f"PostgreSQL tests need a server: set {POSTGRES_ENV} "
+    "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test); .ci/run sets it"
+)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never touch the user's real data directory or config from a test."""
+    monkeypatch.setenv("MENTIONDESK_HOME", str(tmp_path / "home"))
+    for name in list(os.environ):
+        if name.startswith("MENTIONDESK_") and name not in ("MENTIONDESK_HOME", POSTGRES_ENV):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A URL to a fresh, empty schema on the test server, dropped afterwards."""
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        pytest.skip(POSTGRES_SKIP)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'mentiondesk.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    database = Database.open(database_url)
+    database.upgrade()
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def sqlite_db(tmp_path: Path) -> Iterator[Database]:
+    database = Database.open(f"sqlite:///{tmp_path / 'mentiondesk.db'}")
+    database.upgrade()
+    yield database
+    database.dispose()

@@ -1,0 +1,80 @@
+from datetime import datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from connectors.base import FetchResult
+from monitor.errors import IngestError
+from monitor.ingest import ingest_page, read_cursor, sync_brands, usage_today
+from monitor.models import Mention
+from monitor.config import Config
+from monitor.storage import Database
+from tests.connector_doubles import mention
+
+CONFIG = Config.from_dict({"brands": [{"name": "Acme", "keywords": ["acme"]}], "connectors": {"sample": {}}}, env={})
+
+
+@pytest.fixture
+def query_id(db: Database) -> int:
+    return sync_brands(db, CONFIG.brands, {"sample": CONFIG.queries_for("sample")})[("sample", "acme")]
+
+
+def count(db: Database) -> int:
+    with db.read() as session:
+        return session.scalar(select(func.count()).select_from(Mention)) or 0
+
+
+def test_duplicate_delivery_is_stored_once(db: Database, query_id: int) -> None:
+    page = [mention("sample", n) for n in range(5)]
+    first = ingest_page(db, connector="sample", query_id=query_id, result=FetchResult(page, next_cursor="5"))
+    again = ingest_page(db, connector="sample", query_id=query_id,
+                        result=FetchResult(page[3:] + [mention("sample", 5)] * 2, next_cursor="6"))
+    assert (first.stored, first.duplicates) == (5, 0)
+    assert (again.stored, again.duplicates) == (1, 3)  # two seen before, one repeated in the page
+    assert count(db) == 6
+    with db.read() as session:
+        assert read_cursor(session, query_id) == "6"
+        stored = session.scalars(select(Mention).order_by(Mention.id)).all()
+    assert [m.external_id for m in stored] == ["0", "1", "2", "3", "4", "5"]
+    assert stored[0].brand_id is not None and stored[0].status == "new"
+    assert stored[0].created_at.tzinfo is not None
+
+
+def test_one_bad_mention_stores_nothing_of_its_page_and_keeps_the_cursor(db: Database, query_id: int) -> None:
+    ingest_page(db, connector="sample", query_id=query_id, result=FetchResult([mention("sample", 0)], next_cursor="1"))
+    bad_page = [mention("sample", 1), mention("sample", 2, created_at=datetime(2026, 11, 1))]
+    with pytest.raises(IngestError, match="created_at must be a timezone-aware datetime"):
+        ingest_page(db, connector="sample", query_id=query_id, result=FetchResult(bad_page, next_cursor="3"))
+    assert count(db) == 1
+    with db.read() as session:
+        assert read_cursor(session, query_id) == "1"
+
+
+def test_mentions_for_another_platform_are_refused(db: Database, query_id: int) -> None:
+    with pytest.raises(IngestError, match="returned mentions for platform"):
+        ingest_page(db, connector="sample", query_id=query_id, result=FetchResult([mention("x", 1)], next_cursor="1"))
+    assert count(db) == 0
+
+
+def test_untrusted_fields_are_normalised(db: Database, query_id: int) -> None:
+    weird = mention("sample", 1, text="nul\x00 inside <script>alert(1)</script>", url="javascript:alert(1)",
+                    lang=" EN ", raw={"note": "a\x00b", "n": float("nan")})
+    ingest_page(db, connector="sample", query_id=query_id, result=FetchResult([weird], next_cursor="1"))
+    with db.read() as session:
+        stored = session.scalars(select(Mention)).one()
+    assert stored.text == "nul inside <script>alert(1)</script>"  # stored as given; escaping is the viewer's job
+    assert stored.url is None and stored.raw == {"note": "ab", "n": None}
+    assert stored.lang == "en"
+
+
+def test_billable_reads_are_counted_per_day(db: Database, query_id: int) -> None:
+    for cursor in ("1", "2"):
+        ingest_page(db, connector="sample", query_id=query_id, result=FetchResult([], next_cursor=cursor, units_used=40))
+    with db.read() as session:
+        assert usage_today(session, "sample") == 80
+
+
+def test_a_large_page_is_stored_in_chunks(db: Database, query_id: int) -> None:
+    page = [mention("sample", n) for n in range(1_234)]
+    result = ingest_page(db, connector="sample", query_id=query_id, result=FetchResult(page, next_cursor="x"))
+    assert result.stored == 1_234 and count(db) == 1_234
