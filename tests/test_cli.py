@@ -1,0 +1,38 @@
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from monitor.cli import cli
+from tests.connector_doubles import BrokenConnector, registered
+
+
+def test_status_shows_health_errors_and_counts(tmp_path: Path) -> None:
+    config = tmp_path / "mentiondesk.toml"
+    config.write_text('[[brands]]\nname = "Acme"\nkeywords = ["acme"]\n[connectors.sample]\n'
+                      '[connectors.broken]\npoll_interval_seconds = 5\n')
+    runner = CliRunner()
+    with registered(BrokenConnector):
+        runner.invoke(cli, ["--config", str(config), "poll", "--once"])
+        result = runner.invoke(cli, ["--config", str(config), "status"])
+        as_json = json.loads(runner.invoke(cli, ["--config", str(config), "status", "--json"]).output)
+    assert result.exit_code == 0, result.output
+    assert "mentions: 60 total, 60 not yet classified" in result.output
+    assert "sample: ok; every 60s" in result.output
+    assert "broken: failing" in result.output and "platform said no" in result.output
+    assert "backing off until" in result.output
+    assert as_json["mentions_by_platform"] == {"sample": 60}
+    assert {c["name"]: c["consecutive_failures"] for c in as_json["connectors"]} == {"sample": 0, "broken": 1}
+
+
+def test_demo_needs_no_configuration(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["demo", "--home", str(tmp_path / "demo")])
+    assert result.exit_code == 0, result.output
+    assert "sample: 60 new of 60 fetched" in result.output
+    assert result.output.count("[sample]") == 10
+
+
+def test_control_characters_in_mention_text_cannot_rewrite_the_terminal() -> None:
+    from monitor.text import terminal_safe
+
+    assert terminal_safe("hi\x1b[2J\u202egnp.exe\nnext") == "hi\\u001b[2J\\u202egnp.exe next"

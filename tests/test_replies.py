@@ -1,0 +1,106 @@
+import threading
+
+import pytest
+from sqlalchemy import select
+
+from monitor import audit
+from monitor.errors import ReplyError, ReplyStateError
+from monitor.models import Mention, Reply, utcnow
+from monitor.replies import draft_reply, resolve_unknown, send_reply
+from monitor.storage import Database
+from connectors.base import ConnectorError, ConnectorSettings, DeliveryUnknown
+from tests.connector_doubles import RecordingReplyConnector, T0
+
+
+@pytest.fixture
+def connector() -> RecordingReplyConnector:
+    RecordingReplyConnector.calls = []
+    RecordingReplyConnector.fail_with = None
+    RecordingReplyConnector.gate = None
+    return RecordingReplyConnector(ConnectorSettings())
+
+
+def add_mention(db: Database, replyable: bool = True) -> int:
+    with db.write() as session:
+        m = Mention(platform="scripted", external_id=f"m{replyable}", text="@acme help", created_at=T0,
+                    replyable=replyable, raw={})
+        session.add(m)
+        session.flush()
+        return m.id
+
+
+def reply_state(db: Database, reply_id: int) -> Reply:
+    with db.read() as session:
+        reply = session.get(Reply, reply_id)
+        assert reply is not None
+        return reply
+
+
+def test_draft_then_send_posts_once_and_records_first_response(db: Database, connector: RecordingReplyConnector) -> None:
+    mention_id = add_mention(db)
+    reply = draft_reply(db, mention_id, "Sorry! DM us your order number.", author="ana")
+    sent = send_reply(db, reply.id, connector, actor="ana")
+    assert sent.state == "sent" and sent.external_id == "r1" and sent.attempts == 1
+    assert connector.calls == [("mTrue", "Sorry! DM us your order number.")]
+    with pytest.raises(ReplyStateError, match="is sent; it will not be sent again"):
+        send_reply(db, reply.id, connector, actor="ana")
+    assert len(connector.calls) == 1
+    with db.read() as session:
+        assert session.get(Mention, mention_id).first_response_at is not None
+        actions = [(e.actor, e.action) for e in reversed(audit.entries(session, mention_id))]
+    assert actions == [("ana", "reply.draft"), ("ana", "reply.send"), ("ana", "reply.sent")]
+
+
+def test_two_simultaneous_sends_post_exactly_once(db: Database, connector: RecordingReplyConnector) -> None:
+    reply = draft_reply(db, add_mention(db), "On it!", author="ana")
+    RecordingReplyConnector.gate = threading.Event()
+    outcomes: list[str] = []
+
+    def click(actor: str) -> None:
+        try:
+            outcomes.append(send_reply(db, reply.id, connector, actor=actor).state)
+        except ReplyStateError:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=click, args=(who,)) for who in ("ana", "ben")]
+    for t in threads:
+        t.start()
+    RecordingReplyConnector.gate.set()
+    for t in threads:
+        t.join(10)
+    assert sorted(outcomes) == ["refused", "sent"]
+    assert len(connector.calls) == 1
+
+
+def test_a_platform_error_fails_the_reply_and_a_retry_sends_it(db: Database, connector: RecordingReplyConnector) -> None:
+    reply = draft_reply(db, add_mention(db), "Hello", author="ana")
+    RecordingReplyConnector.fail_with = ConnectorError("403 Forbidden: reply not allowed")
+    failed = send_reply(db, reply.id, connector, actor="ana")
+    assert failed.state == "failed" and "403" in (failed.error or "")
+    retried = send_reply(db, reply.id, connector, actor="ben")
+    assert retried.state == "sent" and retried.attempts == 2 and retried.error is None
+
+
+def test_an_unknown_outcome_is_never_retried_automatically(db: Database, connector: RecordingReplyConnector) -> None:
+    reply = draft_reply(db, add_mention(db), "Hello", author="ana")
+    RecordingReplyConnector.fail_with = DeliveryUnknown("read timed out after sending")
+    stuck = send_reply(db, reply.id, connector, actor="ana")
+    assert stuck.state == "sending" and "check the platform" in (stuck.error or "")
+    with pytest.raises(ReplyStateError):
+        send_reply(db, reply.id, connector, actor="ana")
+    assert len(connector.calls) == 1
+    resolved = resolve_unknown(db, reply.id, actor="ana", posted=False)
+    assert resolved.state == "failed"
+    assert send_reply(db, reply.id, connector, actor="ana").state == "sent"
+    assert len(connector.calls) == 2
+
+
+def test_replies_the_platform_would_reject_are_refused_before_sending(db: Database, connector: RecordingReplyConnector) -> None:
+    keyword_only = draft_reply(db, add_mention(db, replyable=False), "Hi", author="ana")
+    with pytest.raises(ReplyError, match="open the original post"):
+        send_reply(db, keyword_only.id, connector, actor="ana")
+    too_long = draft_reply(db, add_mention(db), "x" * 281, author="ana")
+    with pytest.raises(ReplyError, match="281 characters; scripted allows 280"):
+        send_reply(db, too_long.id, connector, actor="ana")
+    assert connector.calls == []
+    assert reply_state(db, keyword_only.id).state == "draft"
