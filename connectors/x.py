@@ -1,0 +1,383 @@
+"""X / Twitter through tweepy's API v2 ``Client``: keyword search, the brand's @mentions, replies.
+
+One :class:`~connectors.base.Query` covers two sources, ``search`` (recent search for the brand's
+keywords) and ``mentions`` (the brand account's mentions timeline). The cursor is JSON holding one
+sub-cursor per source plus the sources still to read in the current round. Each source walks
+newest→oldest with ``next_token`` while ``since_id`` stays fixed, remembering the newest id seen;
+only when the walk ends does ``since_id`` move up to it. So any page's cursor, committed with that
+page, resumes exactly where it stopped after a crash, and nothing newer than ``since_id`` is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Literal
+
+import requests
+import tweepy
+from pydantic import Field
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from connectors.base import (
+    BadPayload,
+    Capabilities,
+    Connector,
+    ConnectorError,
+    ConnectorSettings,
+    FetchResult,
+    Mention,
+    PostedReply,
+    Query,
+    RateLimited,
+    ReplyNotAllowed,
+    ReplyTarget,
+)
+
+log = logging.getLogger("mentiondesk.connectors.x")
+
+X_API_BASE = "https://api.twitter.com"  # what tweepy calls; rerouted to ``api_base_url``
+MAX_TWEET_CHARS = 280
+USER_SECRETS = ("api_key", "api_secret", "access_token", "access_token_secret")
+TWEET_FIELDS = ["author_id", "created_at", "conversation_id", "lang", "public_metrics", "entities", "referenced_tweets"]
+USER_FIELDS = ["username", "name", "public_metrics"]
+EXPANSIONS = ["author_id", "referenced_tweets.id", "referenced_tweets.id.author_id"]
+DEFAULT_RETRY_AFTER_SECONDS = 60.0
+
+Source = Literal["search", "mentions"]
+
+
+class _NoDebugFromTweepy(logging.Filter):
+    """tweepy's debug lines print request headers, i.e. the bearer token; never let them out."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
+
+
+logging.getLogger("tweepy.client").addFilter(_NoDebugFromTweepy())
+
+
+class _RequestRejected(ConnectorError):
+    """400 Bad Request: a wrong query or parameter (or an expired pagination token)."""
+
+
+class XSettings(ConnectorSettings):
+    # Where API v2 lives: the real API, a proxy, or the local emulator.
+    api_base_url: str = X_API_BASE
+    search: bool = True  # recent search for the brand's keywords
+    mentions: bool = True  # the brand account's mentions timeline (needs the brand's handle)
+    exclude_retweets: bool = True
+    # Only posts in this language (X's lang: operator, e.g. "es"); None: all languages.
+    lang: str | None = Field(default=None, pattern=r"^[a-z]{2,3}$")
+    page_size: int = Field(default=100, ge=10, le=100)
+    # Pages a query reads on its very first poll: X bills every post read, so no deep backfill.
+    first_run_pages: int = Field(default=1, ge=1)
+    request_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Retries of GET requests answered 5xx or cut off, with exponential back-off (urllib3 Retry).
+    max_retries: int = Field(default=3, ge=0)
+    retry_backoff_seconds: float = Field(default=1.0, ge=0)
+
+
+@dataclass
+class _SourceCursor:
+    since_id: str | None = None
+    next_token: str | None = None
+    newest_seen: str | None = None  # newest id of the walk in progress
+    pages: int = 0  # pages read in the walk in progress
+
+
+@dataclass
+class _Cursor:
+    pending: list[Source] = field(default_factory=list)  # sources left in this round
+    search: _SourceCursor = field(default_factory=_SourceCursor)
+    mentions: _SourceCursor = field(default_factory=_SourceCursor)
+    brand_user_id: str | None = None
+
+    @classmethod
+    def load(cls, text: str | None) -> "_Cursor":
+        if not text:
+            return cls()
+        try:
+            data = json.loads(text)
+            return cls(
+                pending=[s for s in data.get("pending", []) if s in ("search", "mentions")],
+                search=_SourceCursor(**data.get("search", {})),
+                mentions=_SourceCursor(**data.get("mentions", {})),
+                brand_user_id=data.get("brand_user_id"),
+            )
+        except (ValueError, TypeError, AttributeError):
+            raise ConnectorError("stored X cursor is unreadable; reset this query's cursor to start over") from None
+
+    def dump(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+
+class _RoutingAdapter(HTTPAdapter):
+    """Sends tweepy's ``https://api.twitter.com`` requests to ``base_url`` with a timeout (tweepy sets none)."""
+
+    def __init__(self, base_url: str, timeout: float, retries: Retry) -> None:
+        super().__init__(max_retries=retries)
+        self.base_url, self.timeout = base_url.rstrip("/"), timeout
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        if request.url and request.url.startswith(X_API_BASE):
+            request.url = self.base_url + request.url[len(X_API_BASE):]
+        kwargs["timeout"] = kwargs.get("timeout") or self.timeout
+        return super().send(request, **kwargs)
+
+
+def build_search_query(query: Query, settings: XSettings) -> str:
+    """The brand's keywords as X search text: quoted phrases, OR-joined, minus excluded terms."""
+    if query.raw:
+        return query.raw
+
+    def term(word: str) -> str:
+        word = word.replace('"', "")
+        return f'"{word}"' if any(c.isspace() for c in word) else word
+
+    terms = [term(k) for k in query.keywords]
+    parts = [terms[0] if len(terms) == 1 else "(" + " OR ".join(terms) + ")"]
+    parts += [f"-{term(e)}" for e in query.exclude]
+    if query.handle:
+        parts.append(f"-from:{query.handle}")  # the brand's own posts are not mentions
+    if settings.exclude_retweets:
+        parts.append("-is:retweet")
+    if settings.lang:
+        parts.append(f"lang:{settings.lang}")
+    return " ".join(parts)
+
+
+def _error_detail(exc: tweepy.HTTPException) -> str:
+    """X's own explanation (``detail``/``errors[].message``), which never includes credentials."""
+    messages = [m for m in exc.api_messages if isinstance(m, str)]
+    return "; ".join(messages)[:300] or exc.response.reason or "no details"
+
+
+class XConnector(Connector):
+    name = "x"
+    Settings = XSettings
+    capabilities = Capabilities(can_reply=True, reply_needs_direct_mention=True, max_reply_chars=MAX_TWEET_CHARS)
+    required_secrets: ClassVar[tuple[str, ...]] = ("bearer_token",)
+    settings: XSettings
+
+    def __init__(self, settings: ConnectorSettings, secrets: dict[str, str] | None = None) -> None:
+        super().__init__(settings, secrets)
+        self.client = tweepy.Client(
+            bearer_token=self.secrets.get("bearer_token"),
+            consumer_key=self.secrets.get("api_key"),
+            consumer_secret=self.secrets.get("api_secret"),
+            access_token=self.secrets.get("access_token"),
+            access_token_secret=self.secrets.get("access_token_secret"),
+            return_type=requests.Response,  # we need the rate-limit headers and our own JSON checks
+            wait_on_rate_limit=False,  # sleeping here would block the poller; we raise RateLimited
+        )
+        retries = Retry(
+            total=self.settings.max_retries,
+            backoff_factor=self.settings.retry_backoff_seconds,
+            status_forcelist=(500, 502, 503, 504),
+            allowed_methods=frozenset({"GET"}),  # a retried POST could publish a reply twice
+            raise_on_status=False,
+        )
+        self.client.session.mount(
+            X_API_BASE + "/", _RoutingAdapter(self.settings.api_base_url, self.settings.request_timeout_seconds, retries)
+        )
+        # Per endpoint: (remaining, reset epoch) from the last x-rate-limit-* headers.
+        self._limits: dict[str, tuple[int, float]] = {}
+
+    # -- fetching --------------------------------------------------------------------------------
+
+    def _sources(self, query: Query) -> list[Source]:
+        sources: list[Source] = []
+        if self.settings.search and (query.raw or query.keywords):
+            sources.append("search")
+        if self.settings.mentions and query.handle:
+            sources.append("mentions")
+        if not sources:
+            raise ConnectorError(f"query {query.key!r} has nothing to read on X: give the brand keywords or an x handle")
+        return sources
+
+    def fetch(self, query: Query, cursor: str | None) -> FetchResult:
+        state = _Cursor.load(cursor)
+        sources = self._sources(query)
+        pending = [s for s in state.pending if s in sources] or sources  # empty: a new round starts
+        source = pending[0]
+        sub: _SourceCursor = getattr(state, source)
+        if query.handle and state.brand_user_id is None:
+            state.brand_user_id = self._user_id(query.handle)
+        try:
+            payload = self._read_page(source, query, state, sub.since_id, sub.next_token)
+        except _RequestRejected:
+            if not sub.next_token:
+                raise
+            # Pagination tokens expire; restart this walk from since_id (the store dedupes).
+            log.warning("X rejected a stored pagination token for %s; restarting from since_id", query.key)
+            sub.next_token, sub.newest_seen, sub.pages = None, None, 0
+            payload = self._read_page(source, query, state, sub.since_id, None)
+        mentions, units = self._mentions(payload, query, source, state.brand_user_id)
+        meta = payload.get("meta")
+        if not isinstance(meta, dict):
+            raise BadPayload("X answer has no meta object")
+        newest = max((i for i in (sub.newest_seen, meta.get("newest_id")) if i), key=int, default=None)
+        sub.pages += 1
+        walk_limit_reached = sub.since_id is None and sub.pages >= self.settings.first_run_pages
+        if meta.get("next_token") and not walk_limit_reached:
+            sub.next_token, sub.newest_seen = meta["next_token"], newest
+        else:
+            sub.since_id = newest or sub.since_id
+            sub.next_token, sub.newest_seen, sub.pages = None, None, 0
+            pending = pending[1:]
+        state.pending = pending
+        return FetchResult(mentions, next_cursor=state.dump(), has_more=bool(pending), units_used=units)
+
+    def _read_page(self, source: Source, query: Query, state: _Cursor, since_id: str | None, token: str | None) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "max_results": self.settings.page_size,
+            "expansions": EXPANSIONS,
+            "tweet_fields": TWEET_FIELDS,
+            "user_fields": USER_FIELDS,
+            "since_id": since_id,  # tweepy drops None parameters
+        }
+        if source == "search":
+            text = build_search_query(query, self.settings)
+            return self._call("search", lambda: self.client.search_recent_tweets(text, next_token=token, **params))
+        return self._call(
+            "mentions", lambda: self.client.get_users_mentions(state.brand_user_id, pagination_token=token, **params)
+        )
+
+    def _user_id(self, handle: str) -> str:
+        payload = self._call("users", lambda: self.client.get_user(username=handle))
+        data = payload.get("data")
+        if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+            raise ConnectorError(f"X has no account @{handle} (check the brand's x handle)")
+        return data["id"]
+
+    def _call(self, endpoint: str, request: Callable[[], requests.Response]) -> dict[str, Any]:
+        """Run one tweepy call; rate limits become RateLimited, HTTP trouble ConnectorError."""
+        remaining, reset = self._limits.get(endpoint, (1, 0.0))
+        if remaining <= 0 and reset > time.time():
+            raise RateLimited(f"X {endpoint} limit used up until its window resets", reset - time.time())
+        try:
+            response: requests.Response = request()
+        except tweepy.TooManyRequests as exc:
+            self._remember_limits(endpoint, exc.response)
+            wait = (exc.reset_time - time.time()) if exc.reset_time else DEFAULT_RETRY_AFTER_SECONDS
+            raise RateLimited("X answered 429 Too Many Requests", wait) from None
+        except tweepy.BadRequest as exc:
+            raise _RequestRejected(f"X rejected the {endpoint} request (400): {_error_detail(exc)}") from None
+        except tweepy.Unauthorized:
+            raise ConnectorError("X rejected the credentials (401); check MENTIONDESK_X_BEARER_TOKEN") from None
+        except tweepy.TwitterServerError as exc:
+            raise ConnectorError(f"X server error {exc.response.status_code} (after {self.settings.max_retries} retries)") from None
+        except tweepy.HTTPException as exc:
+            raise ConnectorError(f"X refused the request ({exc.response.status_code}): {_error_detail(exc)}") from None
+        except requests.RequestException as exc:
+            raise ConnectorError(f"cannot reach X ({exc.__class__.__name__})") from None
+        self._remember_limits(endpoint, response)
+        try:
+            payload = response.json()
+        except ValueError:
+            raise BadPayload(f"X answered {endpoint} with malformed JSON") from None
+        if not isinstance(payload, dict):
+            raise BadPayload(f"X answered {endpoint} with JSON that is not an object")
+        return payload
+
+    def _remember_limits(self, endpoint: str, response: requests.Response) -> None:
+        try:
+            self._limits[endpoint] = (
+                int(response.headers["x-rate-limit-remaining"]),
+                float(response.headers["x-rate-limit-reset"]),
+            )
+        except (KeyError, ValueError):
+            pass  # no (readable) headers: nothing learnt
+
+    def _mentions(self, payload: dict[str, Any], query: Query, source: Source, brand_user_id: str | None) -> tuple[list[Mention], int]:
+        tweets = payload.get("data", [])
+        includes = payload.get("includes", {})
+        if not isinstance(tweets, list) or not isinstance(includes, dict):
+            raise BadPayload("X answer's data/includes have the wrong shape")
+        users = {u.get("id"): u for u in includes.get("users", []) if isinstance(u, dict)}
+        referenced = {t.get("id"): t for t in includes.get("tweets", []) if isinstance(t, dict)}
+        handle = (query.handle or "").lower()
+        mentions = []
+        for tweet in tweets:
+            mention = self._mention(tweet, users, referenced, handle, brand_user_id, source)
+            if mention is not None:
+                mentions.append(mention)
+        # X bills each post returned, expanded referenced posts included.
+        return mentions, len(tweets) + len(referenced)
+
+    def _mention(self, tweet: Any, users: dict[Any, dict[str, Any]], referenced: dict[Any, dict[str, Any]],
+                 handle: str, brand_user_id: str | None, source: Source) -> Mention | None:
+        if not isinstance(tweet, dict):
+            raise BadPayload("X post is not an object")
+        missing = [f for f in ("id", "text", "created_at", "author_id") if not isinstance(tweet.get(f), str)]
+        if missing:
+            raise BadPayload(f"X post {tweet.get('id', '?')} lacks {', '.join(missing)}")
+        author = users.get(tweet["author_id"])
+        if author is None or not isinstance(author.get("username"), str):
+            raise BadPayload(f"X post {tweet['id']}: its author is missing from includes.users")
+        try:
+            created_at = datetime.fromisoformat(tweet["created_at"].replace("Z", "+00:00"))
+        except ValueError:
+            raise BadPayload(f"X post {tweet['id']} has an unreadable created_at") from None
+        refs = {r.get("type"): r.get("id") for r in tweet.get("referenced_tweets", []) if isinstance(r, dict)}
+        if self.settings.exclude_retweets and "retweeted" in refs:
+            return None  # the mentions timeline has no -is:retweet operator
+        mentioned = {m.get("username", "").lower() for m in tweet.get("entities", {}).get("mentions", []) if isinstance(m, dict)}
+        quoted = referenced.get(refs.get("quoted"), {})
+        quotes_brand = brand_user_id is not None and quoted.get("author_id") == brand_user_id
+        lang = tweet.get("lang")
+        return Mention(
+            platform=self.name,
+            external_id=tweet["id"],
+            text=tweet["text"],
+            created_at=created_at,
+            url=f"https://x.com/{author['username']}/status/{tweet['id']}",
+            author_handle=author["username"],
+            author_name=author.get("name"),
+            author_followers=(author.get("public_metrics") or {}).get("followers_count"),
+            lang=lang if lang and lang not in ("und", "qme", "zxx") else None,
+            thread_id=tweet.get("conversation_id"),
+            parent_id=refs.get("replied_to"),
+            # X's self-serve reply rule: only where the author @mentioned or quoted the brand.
+            replyable=bool(handle) and (source == "mentions" or handle in mentioned or quotes_brand),
+            raw={"source": source, "tweet": tweet, "author": author},
+        )
+
+    # -- replying --------------------------------------------------------------------------------
+
+    def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> PostedReply:
+        if not target.replyable:
+            raise ReplyNotAllowed(
+                "X lets this app reply only to posts that @mention or quote the brand account; this post does neither"
+            )
+        if len(text) > MAX_TWEET_CHARS:
+            raise ConnectorError(f"the reply is {len(text)} characters; X allows {MAX_TWEET_CHARS}")
+        missing = [s for s in USER_SECRETS if not self.secrets.get(s)]
+        if missing:
+            names = ", ".join(f"MENTIONDESK_X_{s.upper()}" for s in missing)
+            raise ConnectorError(f"replying on X needs the brand account's OAuth 1.0a keys: set {names}")
+        try:
+            response = self.client.create_tweet(text=text, in_reply_to_tweet_id=target.external_id, user_auth=True)
+        except tweepy.Forbidden as exc:
+            raise ReplyNotAllowed(f"X refused the reply: {_error_detail(exc)}") from None
+        except tweepy.TooManyRequests as exc:
+            wait = (exc.reset_time - time.time()) if exc.reset_time else DEFAULT_RETRY_AFTER_SECONDS
+            raise RateLimited("X answered 429 Too Many Requests to the reply", wait) from None
+        except tweepy.HTTPException as exc:
+            raise ConnectorError(f"X did not accept the reply ({exc.response.status_code}): {_error_detail(exc)}") from None
+        except requests.RequestException as exc:
+            raise ConnectorError(f"cannot reach X to reply ({exc.__class__.__name__}); it may or may not be posted") from None
+        try:
+            posted_id = response.json()["data"]["id"]
+        except (ValueError, KeyError, TypeError):
+            raise BadPayload("X accepted the reply but its answer has no data.id") from None
+        return PostedReply(external_id=str(posted_id), url=f"https://x.com/i/status/{posted_id}")
+
+    def close(self) -> None:
+        self.client.session.close()
