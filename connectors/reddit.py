@@ -1,0 +1,380 @@
+"""Reddit through praw: submission search, comment scanning, the inbox's username mentions, replies.
+
+One :class:`~connectors.base.Query` covers three sources, each with its own sub-cursor in the JSON
+cursor: ``search`` (``subreddit.search(sort="new")`` in ``search_subreddits``), ``comments``
+(``subreddit.comments`` in ``comment_subreddits``, kept when they contain a keyword) and
+``mentions`` (``inbox.mentions`` for the brand account). A sub-cursor is the fullname of the newest
+item read; the next page asks for ``before`` it, which on Reddit returns the items just newer than
+it, oldest of them first in line. So every page moves the cursor forward without gaps, and a
+restart continues exactly there. The first poll of a source reads only its newest page.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any, ClassVar, Literal
+
+import praw
+import praw.exceptions
+import prawcore
+import requests
+from praw.models import Comment, Submission
+from praw.models.listing.generator import ListingGenerator
+from pydantic import Field
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from connectors.base import (
+    BadPayload,
+    Capabilities,
+    Connector,
+    ConnectorError,
+    ConnectorSettings,
+    FetchResult,
+    Mention,
+    PostedReply,
+    Query,
+    RateLimited,
+    ReplyNotAllowed,
+    ReplyTarget,
+)
+
+log = logging.getLogger("mentiondesk.connectors.reddit")
+
+REDDIT_URL = "https://www.reddit.com"
+MAX_COMMENT_CHARS = 10_000
+DEFAULT_RETRY_AFTER_SECONDS = 60.0
+# Reddit API errors on a reply that retrying cannot fix.
+_REPLY_REFUSALS = {"THREAD_LOCKED", "TOO_OLD", "DELETED_COMMENT", "DELETED_LINK", "INVALID_PARENT", "USER_BLOCKED",
+                   "SOMETHING_IS_BROKEN", "BANNED_FROM_SUBREDDIT", "NOT_WHITELISTED_BY_USER_MESSAGE"}
+
+Source = Literal["search", "comments", "mentions"]
+SOURCES: tuple[Source, ...] = ("search", "comments", "mentions")
+
+
+class RedditSettings(ConnectorSettings):
+    # The API and token endpoints: reddit.com, or the local emulator.
+    oauth_url: str = "https://oauth.reddit.com"
+    reddit_url: str = REDDIT_URL
+    user_agent: str = Field(default="mentiondesk/0.1 (brand mention monitor)", min_length=7)
+    # Submissions are searched here ("all": everywhere); empty: no submission search.
+    search_subreddits: list[str] = ["all"]
+    # Comments here are scanned for the brand's keywords; empty: no comment scanning.
+    comment_subreddits: list[str] = []
+    # Read the brand account's inbox for u/ mentions (needs the account's credentials).
+    inbox_mentions: bool = True
+    page_size: int = Field(default=100, ge=1, le=100)
+    request_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Retries of GET requests answered 5xx or cut off (urllib3 Retry); prawcore retries again on top.
+    max_retries: int = Field(default=3, ge=0)
+    retry_backoff_seconds: float = Field(default=1.0, ge=0)
+
+
+@dataclass
+class _Cursor:
+    pending: list[Source] = field(default_factory=list)  # sources left in this round
+    search: str | None = None  # fullname of the newest item read, per source
+    comments: str | None = None
+    mentions: str | None = None
+
+    @classmethod
+    def load(cls, text: str | None) -> "_Cursor":
+        if not text:
+            return cls()
+        try:
+            data = json.loads(text)
+            return cls(pending=[s for s in data.get("pending", []) if s in SOURCES],
+                       **{s: data.get(s) for s in SOURCES})
+        except (ValueError, TypeError, AttributeError):
+            raise ConnectorError("stored Reddit cursor is unreadable; reset this query's cursor to start over") from None
+
+    def dump(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+
+def build_search_query(query: Query) -> str:
+    """Reddit (lucene) search text: keywords OR-joined, phrases quoted, excluded terms NOT-ed."""
+    if query.raw:
+        return query.raw
+
+    def term(word: str) -> str:
+        word = word.replace('"', "")
+        return f'"{word}"' if any(c.isspace() for c in word) else word
+
+    text = " OR ".join(term(k) for k in query.keywords)
+    if len(query.keywords) > 1 and query.exclude:
+        text = f"({text})"
+    return " ".join([text, *(f"NOT {term(e)}" for e in query.exclude)])
+
+
+def _fullname(item: Any) -> str:
+    """``t1_…``/``t3_…`` from the data itself (praw's ``fullname`` would fetch a missing id)."""
+    thing_id = vars(item).get("id")
+    if not isinstance(thing_id, str):
+        raise BadPayload("Reddit listing item has no id")
+    return f"{'t1' if isinstance(item, Comment) else 't3'}_{thing_id}"
+
+
+def _matches(text: str, query: Query) -> bool:
+    """Comment scanning: a keyword (or u/handle) appears, on word boundaries, and no excluded term."""
+    def has(term: str) -> bool:
+        return re.search(r"(?<!\w)" + re.escape(term) + r"(?!\w)", text, re.IGNORECASE) is not None
+
+    wanted = [*query.keywords, *([f"u/{query.handle}"] if query.handle else [])]
+    return any(has(k) for k in wanted) and not any(has(e) for e in query.exclude)
+
+
+def _order(fullname: str) -> int:
+    """Reddit ids are base-36 counters, so they order things by age."""
+    return int(fullname.partition("_")[2], 36)
+
+
+class RedditConnector(Connector):
+    name = "reddit"
+    Settings = RedditSettings
+    capabilities = Capabilities(can_reply=True, max_reply_chars=MAX_COMMENT_CHARS)
+    required_secrets: ClassVar[tuple[str, ...]] = ("client_id", "client_secret")
+    settings: RedditSettings
+
+    def __init__(self, settings: ConnectorSettings, secrets: dict[str, str] | None = None) -> None:
+        super().__init__(settings, secrets)
+        session = requests.Session()
+        retries = Retry(
+            total=self.settings.max_retries,
+            backoff_factor=self.settings.retry_backoff_seconds,
+            status_forcelist=(500, 502, 503, 504),
+            allowed_methods=frozenset({"GET"}),  # a retried POST could post a reply twice
+            raise_on_status=False,
+        )
+        for prefix in ("https://", "http://"):
+            session.mount(prefix, HTTPAdapter(max_retries=retries))
+        session.hooks["response"].append(self._remember_limits)
+        self._session = session
+        credentials: dict[str, str] = {}
+        if self.secrets.get("username") and self.secrets.get("password"):
+            credentials = {"username": self.secrets["username"], "password": self.secrets["password"]}
+        elif self.secrets.get("refresh_token"):
+            credentials = {"refresh_token": self.secrets["refresh_token"]}
+        self.can_act_as_user = bool(credentials)
+        self.reddit = praw.Reddit(
+            client_id=self.secrets.get("client_id"),
+            client_secret=self.secrets.get("client_secret"),
+            user_agent=self.settings.user_agent,
+            oauth_url=self.settings.oauth_url,
+            reddit_url=self.settings.reddit_url,
+            check_for_updates=False,
+            timeout=math.ceil(self.settings.request_timeout_seconds),
+            # praw sleeps through RATELIMIT answers up to this long; we report them instead.
+            ratelimit_seconds=0,
+            requestor_kwargs={"session": session},
+            **credentials,
+        )
+        # From the last x-ratelimit-* headers: requests left and when the window resets (monotonic).
+        self._remaining: float | None = None
+        self._reset_at = 0.0
+
+    # -- rate limits -----------------------------------------------------------------------------
+
+    def _remember_limits(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        try:
+            remaining = float(response.headers["x-ratelimit-remaining"])
+            reset_in = float(response.headers["x-ratelimit-reset"])  # seconds from now, not an epoch
+        except (KeyError, ValueError):
+            return
+        self._remaining, self._reset_at = remaining, time.monotonic() + reset_in
+
+    def _check_limits(self) -> None:
+        """Refuse before prawcore would sleep until the window resets, which would block the poller."""
+        wait = self._reset_at - time.monotonic()
+        if self._remaining is not None and self._remaining < 1 and wait > 0:
+            raise RateLimited("Reddit request quota used up until its window resets", wait)
+
+    def _rate_limited(self, response: requests.Response) -> RateLimited:
+        headers = response.headers
+        for name in ("x-ratelimit-reset", "retry-after"):
+            try:
+                return RateLimited("Reddit answered 429 Too Many Requests", float(headers[name]))
+            except (KeyError, ValueError):
+                continue
+        return RateLimited("Reddit answered 429 Too Many Requests", DEFAULT_RETRY_AFTER_SECONDS)
+
+    def _translate(self, exc: Exception, doing: str) -> ConnectorError:
+        """praw/prawcore errors as connector errors whose text is safe to show."""
+        if isinstance(exc, prawcore.TooManyRequests):
+            return self._rate_limited(exc.response)
+        if isinstance(exc, prawcore.BadJSON):
+            return BadPayload(f"Reddit answered {doing} with malformed JSON")
+        if isinstance(exc, prawcore.OAuthException):
+            return ConnectorError(f"Reddit refused the app's credentials ({exc.error}); check MENTIONDESK_REDDIT_* secrets")
+        if isinstance(exc, (prawcore.InvalidToken, prawcore.Forbidden)):
+            return ConnectorError(f"Reddit refused {doing} ({exc.response.status_code}): the account lacks access")
+        if isinstance(exc, prawcore.ServerError):
+            return ConnectorError(f"Reddit server error {exc.response.status_code} while {doing}, after retries")
+        if isinstance(exc, prawcore.ResponseException):
+            return ConnectorError(f"Reddit answered {exc.response.status_code} while {doing}")
+        if isinstance(exc, prawcore.RequestException):
+            return ConnectorError(f"cannot reach Reddit while {doing} ({exc.original_exception.__class__.__name__})")
+        return ConnectorError(f"Reddit error while {doing}: {exc.__class__.__name__}")
+
+    # -- fetching --------------------------------------------------------------------------------
+
+    def _sources(self, query: Query) -> list[Source]:
+        sources: list[Source] = []
+        if self.settings.search_subreddits and (query.raw or query.keywords):
+            sources.append("search")
+        if self.settings.comment_subreddits and query.keywords:
+            sources.append("comments")
+        if self.settings.inbox_mentions and query.handle:
+            if not self.can_act_as_user:
+                raise ConnectorError(
+                    f"reading u/{query.handle}'s mentions needs the account: set MENTIONDESK_REDDIT_USERNAME and "
+                    "MENTIONDESK_REDDIT_PASSWORD (or MENTIONDESK_REDDIT_REFRESH_TOKEN), or set inbox_mentions = false"
+                )
+            username = self.secrets.get("username")
+            if username and username.lower() != query.handle.lower():
+                raise ConnectorError(f"the reddit handle u/{query.handle} is not the account the secrets log in as")
+            sources.append("mentions")
+        if not sources:
+            raise ConnectorError(f"query {query.key!r} has nothing to read on Reddit: give it keywords or a reddit handle")
+        return sources
+
+    def _generator(self, source: Source, query: Query, params: dict[str, str]) -> ListingGenerator:
+        limit = self.settings.page_size
+        if source == "search":
+            subreddit = self.reddit.subreddit("+".join(self.settings.search_subreddits))
+            return subreddit.search(build_search_query(query), sort="new", limit=limit, params=params)  # type: ignore[return-value]
+        if source == "comments":
+            return self.reddit.subreddit("+".join(self.settings.comment_subreddits)).comments(limit=limit, params=params)  # type: ignore[return-value]
+        return self.reddit.inbox.mentions(limit=limit, params=params)  # type: ignore[return-value]
+
+    def _page(self, source: Source, query: Query, before: str | None) -> list[Any]:
+        """One listing page, newest first: exactly one request, so one page is one cursor step."""
+        generator = self._generator(source, query, {"before": before} if before else {})
+        self._check_limits()
+        try:
+            listing = self.reddit.get(generator.url, params=generator.params)
+        except (prawcore.PrawcoreException, praw.exceptions.PRAWException) as exc:
+            raise self._translate(exc, f"reading {source}") from None
+        children = getattr(listing, "children", None)
+        if not isinstance(children, list):
+            raise BadPayload(f"Reddit answered {source} with something that is not a Listing")
+        return children
+
+    def fetch(self, query: Query, cursor: str | None) -> FetchResult:
+        state = _Cursor.load(cursor)
+        sources = self._sources(query)
+        pending = [s for s in state.pending if s in sources] or sources  # empty: a new round starts
+        source = pending[0]
+        anchor: str | None = getattr(state, source)
+        items = self._page(source, query, anchor)
+        full_page = len(items) >= self.settings.page_size
+        if anchor and not items:
+            # Nothing "before" the anchor can also mean the anchor itself was deleted or removed:
+            # then reddit answers empty forever. Look at the newest page for anything newer.
+            items = [i for i in self._page(source, query, None) if _order(_fullname(i)) > _order(anchor)]
+            full_page = False
+        mentions = [m for m in (self._mention(i, source, query) for i in items) if m is not None]
+        newest = max((_fullname(i) for i in items), key=_order, default=anchor)
+        setattr(state, source, newest)
+        if not (anchor and full_page):  # a first poll reads one page; a short page means caught up
+            pending = pending[1:]
+        state.pending = pending
+        ack = [_fullname(i) for i in items if source == "mentions" and vars(i).get("new")]
+        return FetchResult(mentions, next_cursor=state.dump(), has_more=bool(pending), ack=ack or None)
+
+    def _mention(self, item: Any, source: Source, query: Query) -> Mention | None:
+        if not isinstance(item, (Comment, Submission)):
+            raise BadPayload(f"Reddit {source} listing holds a {item.__class__.__name__}, not a comment or submission")
+        # vars(), not attributes: praw fetches a missing attribute lazily, i.e. a request per field.
+        data = vars(item)
+        missing = [f for f in ("id", "created_utc", "author", "permalink", "subreddit") if f not in data]
+        text_fields = ("body",) if isinstance(item, Comment) else ("title", "selftext")
+        missing += [f for f in text_fields if not isinstance(data.get(f), str)]
+        if missing:
+            raise BadPayload(f"Reddit {source} item {data.get('id', '?')} lacks {', '.join(missing)}")
+        if isinstance(item, Comment):
+            text, thread_id, parent_id = data["body"], data.get("link_id"), data.get("parent_id")
+        else:
+            text = data["title"] if not data["selftext"] else f"{data['title']}\n\n{data['selftext']}"
+            thread_id, parent_id = _fullname(item), None
+        if source == "comments" and not _matches(text, query):
+            return None
+        try:
+            created_at = datetime.fromtimestamp(float(data["created_utc"]), tz=timezone.utc)
+        except (TypeError, ValueError, OverflowError):
+            raise BadPayload(f"Reddit item {data['id']} has an unreadable created_utc") from None
+        author = str(data["author"]) if data["author"] is not None else None  # None: deleted account
+        return Mention(
+            platform=self.name,
+            external_id=_fullname(item),
+            text=text,
+            created_at=created_at,
+            url=REDDIT_URL + data["permalink"],
+            author_handle=author,
+            author_name=author,
+            lang=None,  # Reddit does not say; sentiment detects it
+            thread_id=thread_id,
+            parent_id=parent_id,
+            replyable=self.can_act_as_user and not data.get("locked") and not data.get("archived"),
+            raw={
+                "source": source,
+                "subreddit": str(data["subreddit"]),
+                "score": data.get("score"),
+                "link_title": data.get("link_title"),
+                "num_comments": data.get("num_comments"),
+            },
+        )
+
+    def acknowledge(self, ack: Any) -> None:
+        """Mark inbox mentions read, now that they are stored."""
+        items = [self.reddit.comment(id=name.partition("_")[2]) for name in ack]
+        self._check_limits()
+        try:
+            self.reddit.inbox.mark_read(items)
+        except (prawcore.PrawcoreException, praw.exceptions.PRAWException) as exc:
+            raise self._translate(exc, "marking inbox mentions read (they are stored)") from None
+
+    # -- replying --------------------------------------------------------------------------------
+
+    def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> PostedReply:
+        if not self.can_act_as_user:
+            raise ReplyNotAllowed("replying on Reddit needs the brand account's credentials (MENTIONDESK_REDDIT_USERNAME/PASSWORD)")
+        if not target.replyable:
+            raise ReplyNotAllowed("this Reddit thread is locked or archived")
+        if len(text) > MAX_COMMENT_CHARS:
+            raise ConnectorError(f"the reply is {len(text)} characters; Reddit allows {MAX_COMMENT_CHARS}")
+        kind, _, thing_id = target.external_id.partition("_")
+        if kind == "t1":
+            parent: Comment | Submission = self.reddit.comment(id=thing_id)
+        elif kind == "t3":
+            parent = self.reddit.submission(id=thing_id)
+        else:
+            raise ReplyNotAllowed(f"cannot reply to Reddit item {target.external_id}")
+        self._check_limits()
+        try:
+            posted = parent.reply(text)
+        except praw.exceptions.RedditAPIException as exc:
+            codes = {item.error_type for item in exc.items}
+            if "RATELIMIT" in codes:
+                raise RateLimited("Reddit asks the account to wait before commenting again", DEFAULT_RETRY_AFTER_SECONDS) from None
+            detail = "; ".join(f"{item.error_type}: {item.message}" for item in exc.items)
+            if codes & _REPLY_REFUSALS:
+                raise ReplyNotAllowed(f"Reddit refused the reply: {detail}") from None
+            raise ConnectorError(f"Reddit did not accept the reply: {detail}") from None
+        except prawcore.Forbidden:
+            raise ReplyNotAllowed("Reddit refused the reply (403): the account may not comment there") from None
+        except (prawcore.PrawcoreException, praw.exceptions.PRAWException) as exc:
+            raise self._translate(exc, "replying") from None
+        if posted is None:
+            raise BadPayload("Reddit accepted the reply but did not return it")
+        permalink = vars(posted).get("permalink")
+        return PostedReply(external_id=_fullname(posted), url=REDDIT_URL + permalink if permalink else None)
+
+    def close(self) -> None:
+        self._session.close()
