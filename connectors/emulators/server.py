@@ -173,7 +173,8 @@ class EmulatorServer(ThreadingHTTPServer):
     def __init__(self, app: Callable[[Request], Response], host: str = "127.0.0.1", port: int = 0) -> None:
         super().__init__((host, port), _Handler)
         self.app = app
-        self._thread = threading.Thread(target=self.serve_forever, name="emulator", daemon=True)
+        # A short poll interval makes stop() quick (tests start and stop many emulators).
+        self._thread = threading.Thread(target=self.serve_forever, args=(0.05,), name="emulator", daemon=True)
 
     @property
     def url(self) -> str:
