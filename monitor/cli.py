@@ -191,14 +191,15 @@ def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "never"
 
 
-def _format_for(path: Path | None, fmt: str | None) -> str:
+def _format_for(path: Path, fmt: str | None, default: str | None = None) -> str:
+    """--format if given, else the file's extension (.jsonl/.json/.csv), else ``default``."""
     if fmt:
         return fmt
-    if path is not None and path.suffix.lower() in (".csv", ".jsonl"):
-        return path.suffix.lower()[1:]
-    if path is not None and path.suffix.lower() == ".json":
-        return "jsonl"
-    raise click.BadParameter("cannot tell the format from the file name; pass --format jsonl or csv", param_hint="--format")
+    by_suffix = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl"}.get(path.suffix.lower(), default)
+    if by_suffix is None:
+        raise click.BadParameter("cannot tell the format from the file name; pass --format jsonl or csv",
+                                 param_hint="--format")
+    return by_suffix
 
 
 @cli.command()
@@ -216,7 +217,7 @@ def export(app: App, output: Path, fmt: str | None, brand: str | None, platform:
     from monitor.transfer import iter_export, write_export
 
     to_stdout = str(output) == "-"
-    fmt = fmt or ("jsonl" if to_stdout else _format_for(output, None))
+    fmt = _format_for(output, fmt, default="jsonl")
     records = iter_export(app.database(), brand, platform, since.replace(tzinfo=timezone.utc) if since else None)
     if to_stdout:
         count = write_export(records, click.get_text_stream("stdout"), fmt)  # type: ignore[arg-type]
