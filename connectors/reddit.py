@@ -271,7 +271,7 @@ class RedditConnector(Connector):
         sources = self._sources(query)
         pending = [s for s in state.pending if s in sources] or sources  # empty: a new round starts
         source = pending[0]
-        anchor: str | None = getattr(state, source)
+        anchor: str | None = getattr(state, source)  # None: a first poll
         items = self._page(source, query, anchor)
         full_page = len(items) >= self.settings.page_size
         if anchor and not items:

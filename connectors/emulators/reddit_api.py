@@ -121,7 +121,7 @@ class RedditEmulator(EmulatorState):
         self._tokens: dict[str, _Token] = {}
         self._threads: dict[str, Thing] = {}  # subreddit -> its general discussion submission
         self._next_number = 0
-        self._sequence = 0
+        self._last_id = 0
         end = backlog_end or datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
         start = end - timedelta(seconds=83 * (backlog + 1))
         subreddits = sorted({s for subs in _SUBREDDITS_BY_LANG.values() for s in subs} | {brand_name.lower()})
@@ -139,8 +139,8 @@ class RedditEmulator(EmulatorState):
              parent: Thing | None = None) -> Thing:
         with self._lock:
             # Ids grow with time, as reddit's do, so an id from an earlier run still orders correctly.
-            self._sequence += 1
-            thing_id = _base36(int(created * 1000) * 64 + self._sequence % 64)
+            self._last_id = max(int(created * 1000) * 64, self._last_id + 1)
+            thing_id = _base36(self._last_id)
             link = parent if parent is None or parent.kind == "t3" else self._things[parent.link_id]
             thing = Thing(kind, thing_id, author, subreddit, created, text, title=title,
                           link_id=link.fullname if link else "", parent_id=parent.fullname if parent else "")
