@@ -38,6 +38,13 @@ EXPANSIONS = frozenset(
     "attachments.media_keys attachments.poll_ids author_id edit_history_tweet_ids entities.mentions.username "
     "geo.place_id in_reply_to_user_id referenced_tweets.id referenced_tweets.id.author_id".split()
 )
+_EXPANSION_FIELDS = {
+    "author_id": "author_id",
+    "referenced_tweets.id": "referenced_tweets",
+    "referenced_tweets.id.author_id": "referenced_tweets",
+    "in_reply_to_user_id": "in_reply_to_user_id",
+    "entities.mentions.username": "entities",
+}
 REPLY_NOT_ALLOWED = (
     "Reply to this conversation is not allowed because you have not been mentioned or otherwise engaged by the "
     "author of the post you are replying to."
@@ -439,7 +446,9 @@ class XEmulator(EmulatorState):
     def _page_payload(self, page: list[Tweet], more: bool, options: dict[str, set[str]]) -> dict[str, Any]:
         if not page:
             return {"meta": {"result_count": 0}}
-        expansions, tweet_fields, user_fields = options["expansions"], options["tweet.fields"], options["user.fields"]
+        expansions, user_fields = options["expansions"], options["user.fields"]
+        # As on X, an expansion brings the field it expands along even when not asked for.
+        tweet_fields = options["tweet.fields"] | {f for e, f in _EXPANSION_FIELDS.items() if e in expansions}
         payload: dict[str, Any] = {"data": [self._render_tweet(t, tweet_fields) for t in page]}
         included_tweets: dict[int, Tweet] = {}
         if "referenced_tweets.id" in expansions or "referenced_tweets.id.author_id" in expansions:
