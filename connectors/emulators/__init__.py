@@ -17,7 +17,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from connectors.emulators.reddit_api import RedditEmulator
+from connectors.emulators.reddit_api import SUBREDDITS_BY_LANG, RedditEmulator
 from connectors.emulators.server import EmulatorServer
 from connectors.emulators.x_api import XEmulator
 
@@ -41,6 +41,8 @@ DEMO_SECRETS = {
     },
 }
 DEMO_REDDIT_REFRESH_TOKEN = "emulator-reddit-refresh-token"
+# Every subreddit the Reddit emulator posts in.
+DEMO_SUBREDDITS = sorted({s for subs in SUBREDDITS_BY_LANG.values() for s in subs} | {DEMO_BRAND.lower()})
 
 
 @dataclass
@@ -129,7 +131,7 @@ def demo_connector_settings(running: RunningEmulators) -> dict[str, Any]:
                 "reddit_url": running.reddit_url,
                 "poll_interval_seconds": 15.0,
                 "search_subreddits": ["all"],
-                "comment_subreddits": ["technology", "india", "mexico", "france", "brasil", "arabs", "tamil", "cambodia", DEMO_BRAND.lower()],
+                "comment_subreddits": DEMO_SUBREDDITS,
             },
         },
         "env": env,
@@ -137,4 +139,4 @@ def demo_connector_settings(running: RunningEmulators) -> dict[str, Any]:
     }
 
 
-__all__ = ["RunningEmulators", "demo_connector_settings", "start_emulators", "DEMO_BRAND"]
+__all__ = ["DEMO_BRAND", "DEMO_SUBREDDITS", "RunningEmulators", "demo_connector_settings", "start_emulators"]

@@ -24,7 +24,7 @@ from connectors.emulators.query import BadQuery, Matcher, parse, word_pattern
 from connectors.emulators.server import EmulatorState, Fault, RateWindows, Request, Response, truncated
 
 # Subreddits where each language's posts appear; the brand's own subreddit gets some of each.
-_SUBREDDITS_BY_LANG = {
+SUBREDDITS_BY_LANG = {
     "en": ("technology", "gadgets", "CustomerService"),
     "es": ("mexico", "spain"),
     "fr": ("france",),
@@ -124,7 +124,7 @@ class RedditEmulator(EmulatorState):
         self._last_id = 0
         end = backlog_end or datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
         start = end - timedelta(seconds=83 * (backlog + 1))
-        subreddits = sorted({s for subs in _SUBREDDITS_BY_LANG.values() for s in subs} | {brand_name.lower()})
+        subreddits = sorted({s for subs in SUBREDDITS_BY_LANG.values() for s in subs} | {brand_name.lower()})
         for i, subreddit in enumerate(subreddits):
             self._threads[subreddit] = self._add(
                 "t3", "AutoModerator", subreddit, start.timestamp() + i / 10,
@@ -154,7 +154,7 @@ class RedditEmulator(EmulatorState):
         self._next_number += 1
         post = self.stream.post(number)
         text = post.render(self.brand_name, "u/" + self.brand.username)
-        choices = _SUBREDDITS_BY_LANG[post.lang]
+        choices = SUBREDDITS_BY_LANG[post.lang]
         subreddit = self.brand_name.lower() if number % 9 == 0 else choices[number % len(choices)]
         if number % 3 == 0:  # a third start their own thread, the rest comment in one
             title = text if len(text) <= 80 else text[:77] + "..."
