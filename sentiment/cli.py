@@ -1,0 +1,127 @@
+"""`mentiondesk classify` and `mentiondesk evaluate` (registered by monitor/cli.py).
+
+Both read JSONL. A line that is not a JSON object with a string `text` (and,
+for evaluate, a valid `label`) is reported with its line number and skipped.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+
+from sentiment.labels import LABELS
+
+_CHUNK = 512  # lines classified per model call; keeps memory flat on big files
+
+
+def _rows(path: Path, need_label: bool) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+    """(line number, row or None, error or None) for every non-blank line."""
+    with path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield number, None, f"not valid JSON ({exc.msg})"
+                continue
+            if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+                yield number, None, 'expected a JSON object with a string "text"'
+            elif need_label and row.get("label") not in LABELS:
+                yield number, None, f'"label" must be one of {", ".join(LABELS)}'
+            else:
+                yield number, row, None
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as fh:
+        return sum(1 for line in fh if line.strip())
+
+
+def _backend_options(f):
+    f = click.option("--backend", type=click.Choice(["default", "hf"]), default="default", show_default=True,
+                     help="default: the project's e5 model; hf: a Hugging Face model (--model)")(f)
+    f = click.option("--model", default=None, help="HF model name or folder (hf), or an artifact folder (default)")(f)
+    f = click.option("--batch-size", type=click.IntRange(1, 1024), default=64, show_default=True)(f)
+    f = click.option("--threads", type=click.IntRange(1), default=None, help="CPU threads (default: all cores)")(f)
+    return f
+
+
+def _classify_file(path: Path, need_label: bool, backend: str, model: str | None, batch_size: int,
+                   threads: int | None) -> Iterator[tuple[dict[str, Any], Any]]:
+    """Yield (row, prediction) in input order, reporting bad lines on stderr."""
+    from tqdm import tqdm
+
+    from sentiment.api import load_classifier
+
+    classifier = load_classifier(backend, model, threads)
+    chunk: list[dict[str, Any]] = []
+
+    def flush() -> Iterator[tuple[dict[str, Any], Any]]:
+        langs = [r.get("lang") if isinstance(r.get("lang"), str) else None for r in chunk]
+        preds = classifier.classify([r["text"] for r in chunk], langs, batch_size=batch_size)
+        yield from zip(chunk, preds)
+        bar.update(len(chunk))
+        chunk.clear()
+
+    with tqdm(total=_count_lines(path), unit="line", file=sys.stderr) as bar:
+        for number, row, error in _rows(path, need_label):
+            if row is None:
+                bar.update(1)
+                tqdm.write(f"{path}:{number}: skipped: {error}", file=sys.stderr)
+                continue
+            chunk.append(row)
+            if len(chunk) >= _CHUNK:
+                yield from flush()
+        if chunk:
+            yield from flush()
+
+
+def _write(out: TextIO, row: dict[str, Any]) -> None:
+    out.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+@click.command("classify")
+@click.option("--input", "input_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="JSONL with a `text` field per line")
+@click.option("--output", "output_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="JSONL written with label, score and intent added")
+@_backend_options
+def classify_command(input_path: Path, output_path: Path, backend: str, model: str | None, batch_size: int,
+                     threads: int | None) -> None:
+    """Add sentiment `label`, calibrated `score` and `intent` to every line of a JSONL file."""
+    from sentiment.triage import intent_of
+
+    written = 0
+    with output_path.open("w", encoding="utf-8") as out:
+        for row, pred in _classify_file(input_path, False, backend, model, batch_size, threads):
+            _write(out, {**row, "label": pred.label, "score": round(pred.score, 4),
+                         "intent": intent_of(row["text"], pred)})
+            written += 1
+    click.echo(f"classified {written} line(s) -> {output_path}", err=True)
+
+
+@click.command("evaluate")
+@click.option("--input", "input_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="JSONL with `text` and gold `label` (negative/neutral/positive)")
+@_backend_options
+def evaluate_command(input_path: Path, backend: str, model: str | None, batch_size: int,
+                     threads: int | None) -> None:
+    """Print accuracy, macro-recall and macro-F1 against the file's `label`s."""
+    from sentiment.metrics import score
+
+    gold, pred = [], []
+    for row, p in _classify_file(input_path, True, backend, model, batch_size, threads):
+        gold.append(row["label"])
+        pred.append(p.label)
+    if not gold:
+        raise click.ClickException("no valid labelled lines to evaluate")
+    s = score(gold, pred)
+    click.echo(f"n            {s.n}")
+    click.echo(f"accuracy     {s.accuracy:.4f}")
+    click.echo(f"macro-recall {s.macro_recall:.4f}")
+    click.echo(f"macro-F1     {s.macro_f1:.4f}")

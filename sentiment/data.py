@@ -1,0 +1,66 @@
+"""Training/validation sets: JSONL files with `text`, `label` and optional `lang`.
+
+The data is never copied into the repository; scripts take its folder as an
+argument. Layout (see the data README): ``semeval2017_4a_train.jsonl``,
+``tweeteval_val.jsonl`` and ``xlmt_<language>_{train,val}.jsonl``.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from sentiment.labels import LABEL_INDEX
+
+DEFAULT_DATA = Path("../shared/data/sentiment")
+XLMT_LANGS: dict[str, str] = {
+    "arabic": "ar", "english": "en", "french": "fr", "german": "de",
+    "hindi": "hi", "italian": "it", "portuguese": "pt", "spanish": "es",
+}
+
+
+@dataclass
+class LabelledSet:
+    name: str
+    texts: list[str]
+    labels: list[int]
+    langs: list[str | None]
+
+
+def read_set(path: Path, name: str | None = None, default_lang: str | None = None) -> LabelledSet:
+    texts, labels, langs = [], [], []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            texts.append(row["text"])
+            labels.append(LABEL_INDEX[row["label"]])
+            langs.append(row.get("lang", default_lang))
+    return LabelledSet(name or path.stem, texts, labels, langs)
+
+
+def _norm_key(text: str) -> str:
+    """Loose text key for de-duplication across sources (case, handles, URLs, punctuation)."""
+    text = re.sub(r"@\w+|https?://\S+|\bhttp\b", " ", text.lower())
+    return re.sub(r"\W+", "", text)
+
+
+def load_splits(data_dir: Path) -> tuple[LabelledSet, dict[str, LabelledSet]]:
+    """Training set (all train files, minus anything that occurs in a validation set)
+    and the validation sets by name (``tweeteval`` and ``xlmt_<lang>``)."""
+    val = {"tweeteval": read_set(data_dir / "tweeteval_val.jsonl", "tweeteval", "en")}
+    for language, code in XLMT_LANGS.items():
+        val[f"xlmt_{code}"] = read_set(data_dir / f"xlmt_{language}_val.jsonl", f"xlmt_{code}", code)
+    held_out = {_norm_key(t) for s in val.values() for t in s.texts}
+    parts = [read_set(data_dir / "semeval2017_4a_train.jsonl", "semeval", "en")]
+    parts += [read_set(data_dir / f"xlmt_{lang}_train.jsonl", default_lang=code) for lang, code in XLMT_LANGS.items()]
+    train = LabelledSet("train", [], [], [])
+    for part in parts:
+        for text, label, lang in zip(part.texts, part.labels, part.langs):
+            if _norm_key(text) not in held_out:  # xlmt_english_train mostly overlaps tweeteval_val
+                train.texts.append(text)
+                train.labels.append(label)
+                train.langs.append(lang)
+    return train, val

@@ -1,0 +1,91 @@
+"""Batched, length-bucketed multilingual-e5 encoder (mean pooling, chosen layers).
+
+e5 expects the ``"query: "`` prefix and mean pooling over non-pad tokens. The
+classifier head reads the mean-pooled output of a few layers, so the encoder
+can stop at the deepest layer it needs.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import torch
+
+from sentiment.errors import ModelNotAvailable
+from sentiment.runtime import Precision, prepare_model, resolve_precision, set_threads
+
+PREFIX = "query: "
+_HANDLE = re.compile(r"@\w+")
+_URL = re.compile(r"https?://\S+|www\.\S+")
+_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+
+
+def normalise_tweet(text: str) -> str:
+    """Bring sources to one convention (as XLM-T does): handles -> @user, URLs -> http,
+    literal ``\\u2019``-style escapes decoded. Applied in training and inference alike."""
+    text = _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+    return _URL.sub("http", _HANDLE.sub("@user", text))
+
+
+class E5Encoder:
+    def __init__(self, folder: Path, *, layers: Sequence[int], max_tokens: int = 128,
+                 precision: Precision | str = "auto", threads: int | None = None,
+                 layer_weights: dict[str, torch.Tensor] | None = None) -> None:
+        from transformers import AutoModel, AutoTokenizer
+
+        set_threads(threads)
+        if not (folder / "config.json").exists():
+            raise ModelNotAvailable(f"no transformers model in {folder}")
+        self.tokenizer = AutoTokenizer.from_pretrained(folder)
+        model = AutoModel.from_pretrained(folder, add_pooling_layer=False)
+        if layer_weights:  # fine-tuned top layers from the trained artifact
+            model.load_state_dict(layer_weights, strict=False)
+        self.layers = tuple(layers)
+        # Layers past the deepest one the head reads are never needed: drop them.
+        model.encoder.layer = model.encoder.layer[: max(self.layers)]
+        self.precision = resolve_precision(precision)
+        self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        self.model = prepare_model(model.eval(), self.precision).to(self.device)
+        self.max_tokens = max_tokens
+
+    @property
+    def dim(self) -> int:
+        return len(self.layers) * self.model.config.hidden_size
+
+    def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
+        return self.tokenizer([PREFIX + normalise_tweet(t) for t in texts], truncation=True,
+                              max_length=self.max_tokens)["input_ids"]
+
+    def batches(self, texts: Sequence[str], batch_size: int) -> Iterator[tuple[list[int], dict[str, torch.Tensor]]]:
+        """Yield (original indices, padded encodings), grouping texts of similar length."""
+        ids = self.tokenize(texts)
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            enc = self.tokenizer.pad({"input_ids": [ids[i] for i in idx]}, return_tensors="pt")
+            yield idx, enc
+
+    @torch.inference_mode()
+    def encode_batch(self, enc: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Mean-pooled states of the chosen layers, concatenated, float32."""
+        input_ids = enc["input_ids"].to(self.device)
+        attention = enc["attention_mask"].to(self.device)
+        out = self.model(input_ids=input_ids, attention_mask=attention, output_hidden_states=True)
+        return self.pooled(out, attention).cpu()
+
+    def pooled(self, out, attention: torch.Tensor) -> torch.Tensor:
+        mask = attention.unsqueeze(-1).to(torch.float32)
+        denom = mask.sum(1)
+        pooled = [(out.hidden_states[layer].float() * mask).sum(1) / denom for layer in self.layers]
+        return torch.cat(pooled, dim=-1)
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> torch.Tensor:
+        from tqdm import tqdm
+
+        result = torch.empty(len(texts), self.dim)
+        with tqdm(total=len(texts), disable=not progress, unit="text") as bar:
+            for idx, enc in self.batches(texts, batch_size):
+                result[idx] = self.encode_batch(enc)
+                bar.update(len(idx))
+        return result

@@ -1,0 +1,61 @@
+"""Language of a mention when the platform gives none.
+
+Two stages: a script check that settles languages with a script of their own
+(Tamil, Khmer, Thai, Korean, ...) for free and reliably even on two-word
+posts, then py3langid (a maintained fork of langid.py: BSD, 97 languages,
+model inside the wheel, ~30 MB resident, pure Python + numpy) for shared
+scripts such as Latin, Cyrillic, Arabic or Devanagari. Low-confidence calls
+return None rather than a guess.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from functools import lru_cache
+
+# (first, last code point, ISO 639-1) for scripts used by one major language.
+_SCRIPT_LANGS: tuple[tuple[int, int, str], ...] = (
+    (0x0B80, 0x0BFF, "ta"), (0x1780, 0x17FF, "km"), (0x0E00, 0x0E7F, "th"),
+    (0xAC00, 0xD7AF, "ko"), (0x1100, 0x11FF, "ko"), (0x3040, 0x30FF, "ja"),
+    (0x0370, 0x03FF, "el"), (0x0590, 0x05FF, "he"), (0x10A0, 0x10FF, "ka"),
+    (0x0530, 0x058F, "hy"), (0x0980, 0x09FF, "bn"), (0x0A00, 0x0A7F, "pa"),
+    (0x0A80, 0x0AFF, "gu"), (0x0C00, 0x0C7F, "te"), (0x0C80, 0x0CFF, "kn"),
+    (0x0D00, 0x0D7F, "ml"), (0x0D80, 0x0DFF, "si"), (0x0E80, 0x0EFF, "lo"),
+    (0x1000, 0x109F, "my"), (0x1200, 0x137F, "am"),
+)
+_HAN = (0x4E00, 0x9FFF)
+_NOISE = re.compile(r"@\w+|#|https?://\S+|www\.\S+|\bhttp\b|\d+")
+MIN_CONFIDENCE = 0.6
+
+
+def _script_of(ch: str) -> str | None:
+    cp = ord(ch)
+    for lo, hi, lang in _SCRIPT_LANGS:
+        if lo <= cp <= hi:
+            return lang
+    if _HAN[0] <= cp <= _HAN[1]:
+        return "zh"
+    return None
+
+
+@lru_cache(maxsize=1)
+def _identifier():
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def detect_language(text: str, min_confidence: float = MIN_CONFIDENCE) -> str | None:
+    """ISO 639-1 code of `text`, or None when there is too little to tell."""
+    clean = _NOISE.sub(" ", text)
+    letters = [ch for ch in clean if ch.isalpha()]
+    if len(letters) < 3:
+        return None
+    scripts = Counter(_script_of(ch) for ch in letters)
+    if scripts.get("ja"):  # kana anywhere means Japanese, even if Han dominates
+        return "ja"
+    top, count = scripts.most_common(1)[0]
+    if top is not None and count * 2 >= len(letters):
+        return top
+    lang, confidence = _identifier().classify(clean)
+    return lang if confidence >= min_confidence else None

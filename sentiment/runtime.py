@@ -1,0 +1,44 @@
+"""CPU runtime choices: thread count and numeric precision of the encoder.
+
+Measured on a 2-core Xeon with AMX (bench/sentiment.py): bf16 weights run about
+3.5x faster than fp32 and about 2x faster than int8 dynamic quantisation, with
+the same accuracy. bf16 is only fast where the CPU has AMX or AVX512-BF16;
+elsewhere int8 dynamic quantisation is the fast choice.
+"""
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+import torch
+
+Precision = Literal["fp32", "bf16", "int8"]
+PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16", "int8")
+
+
+def set_threads(threads: int | None) -> None:
+    """Use `threads` intra-op threads (default: all cores, env MENTIONDESK_THREADS overrides)."""
+    n = threads or int(os.environ.get("MENTIONDESK_THREADS", "0")) or os.cpu_count() or 1
+    torch.set_num_threads(n)
+
+
+def cpu_has_fast_bf16() -> bool:
+    return bool(torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported())
+
+
+def resolve_precision(precision: str) -> Precision:
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision == "auto":
+        if torch.cuda.is_available():
+            return "bf16"
+        return "bf16" if cpu_has_fast_bf16() else "int8"
+    return precision  # type: ignore[return-value]
+
+
+def prepare_model(model: torch.nn.Module, precision: Precision) -> torch.nn.Module:
+    if precision == "bf16":
+        return model.to(torch.bfloat16)
+    if precision == "int8":
+        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+    return model

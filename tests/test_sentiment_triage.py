@@ -1,0 +1,69 @@
+"""Triage rules: intent, needs-response, priority ordering and rule configuration."""
+from __future__ import annotations
+
+import pytest
+
+from sentiment.api import Prediction
+from sentiment.errors import TriageConfigError
+from sentiment.triage import DEFAULT_RULES, TriageRules, triage
+
+
+def pred(label: str, p: float) -> Prediction:
+    rest = (1.0 - p) / 2
+    scores = {name: (p if name == label else rest) for name in ("negative", "neutral", "positive")}
+    return Prediction(label, p, scores, "en")
+
+
+NEG, NEU, POS = pred("negative", 0.9), pred("neutral", 0.8), pred("positive", 0.9)
+
+
+def t(text: str, prediction: Prediction, followers: int | None = 100, replyable: bool = True, age: float = 0.0):
+    return triage(text, prediction, follower_count=followers, replyable=replyable, age_seconds=age)
+
+
+def test_intents() -> None:
+    assert t("My order never arrived, this is awful", NEG).intent == "complaint"
+    assert t("Why is my card declined?", NEG).intent == "complaint"          # negative question: complaint
+    assert t("How do I change my plan?", NEU).intent == "question"
+    assert t("¿Cómo cambio mi plan", NEU).intent == "question"
+    assert t("Still waiting for my refund", NEU).intent == "complaint"        # keyword, not positive
+    assert t("Love the new update, great work", POS).intent == "praise"
+    assert t("Launching a new store in Lyon today", NEU).intent == "other"
+    assert t("the whole team", NEU).intent == "other"                        # "who" inside "whole" is no question
+
+
+def test_needs_response() -> None:
+    assert t("This is broken", NEG).needs_response
+    assert not t("This is broken", NEG, replyable=False).needs_response
+    assert not t("Love it", POS).needs_response
+    assert t("Can you help me?", NEU).needs_response
+
+
+def test_priority_orders_by_negativity_reach_replyable_and_age() -> None:
+    base = t("This is broken", NEG).priority
+    assert t("Love it", POS).priority < base
+    assert t("This is broken", NEG, followers=500_000).priority > base > t("This is broken", NEG, followers=None).priority
+    assert t("This is broken", NEG, replyable=False).priority < base
+    assert t("This is broken", NEG, age=86_400).priority < t("This is broken", NEG, age=600).priority <= base
+    assert 0 <= t("x", POS, followers=None, replyable=False, age=1e9).priority
+    assert t("broken?", pred("negative", 1.0), followers=10**9).priority <= 100
+
+
+def test_rules_from_dict_and_errors() -> None:
+    rules = TriageRules.from_dict({"reach_weight": 50, "complaint_keywords": ["Late"],
+                                   "intent_weights": {"question": 30}})
+    assert rules.reach_weight == 50.0 and rules.complaint_keywords == ("late",)
+    assert rules.intent_weights["question"] == 30.0 and rules.intent_weights["complaint"] == 15.0
+    assert triage("delivery is late", NEU, follower_count=None, replyable=True, age_seconds=0,
+                  rules=rules).intent == "complaint"
+    assert TriageRules.from_dict({}) == DEFAULT_RULES
+    with pytest.raises(TriageConfigError, match="unknown triage rule.*reach_wieght"):
+        TriageRules.from_dict({"reach_wieght": 5})
+    with pytest.raises(TriageConfigError, match="non-negative number"):
+        TriageRules.from_dict({"reach_weight": "high"})
+    with pytest.raises(TriageConfigError, match="list of strings"):
+        TriageRules.from_dict({"question_phrases": "how"})
+    with pytest.raises(TriageConfigError, match="unknown intent"):
+        TriageRules.from_dict({"intent_weights": {"rant": 3}})
+    with pytest.raises(TriageConfigError, match="between 0 and 1"):
+        TriageRules.from_dict({"complaint_min_score": 2})
