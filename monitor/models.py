@@ -239,3 +239,34 @@ class ConnectorUsage(Base):
     connector: Mapped[str] = mapped_column(String(50), primary_key=True)
     day: Mapped[str] = mapped_column(String(10), primary_key=True)
     units: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+# -- the triage queue (dashboard) ------------------------------------------------------------
+
+# The queue pages by keyset in (priority, created_at, id) order, per filter where one is selective;
+# unclassified (NULL priority) mentions come after the rest, ordered by the same index.
+Index("ix_mentions_rank", Mention.priority, Mention.created_at, Mention.id)
+Index("ix_mentions_created", Mention.created_at, Mention.id)
+Index("ix_mentions_assignee_rank", Mention.assignee, Mention.priority, Mention.created_at, Mention.id)
+
+
+class Presence(Base):
+    """Who has a mention open and what they are doing; a row older than its TTL means nobody."""
+
+    __tablename__ = "presence"
+
+    mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"), primary_key=True)
+    user: Mapped[str] = mapped_column(String(200), primary_key=True)
+    activity: Mapped[str] = mapped_column(String(16))
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReplyClaim(Base):
+    """The one reply that answers a mention, so two people replying at once cannot both post."""
+
+    __tablename__ = "reply_claims"
+
+    mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"), primary_key=True)
+    reply_id: Mapped[int] = mapped_column(ForeignKey("replies.id", ondelete="CASCADE"))
+    actor: Mapped[str] = mapped_column(String(200))
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
