@@ -1,0 +1,221 @@
+"""The ``[alerts]`` config section: targets, rule thresholds, noise controls, per-brand overrides.
+
+Target URLs (apprise URLs, which hold tokens) never appear in the file: each comes from
+``MENTIONDESK_ALERT_<NAME>_URL`` and is resolved by :func:`resolve_targets`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import time
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from monitor.errors import ConfigError
+
+RuleName = Literal["urgent", "negative_spike", "volume_spike", "sla", "digest"]
+Level = Literal["info", "warning", "critical"]
+BodyFormat = Literal["text", "markdown", "html"]
+
+RULE_LEVELS: dict[str, Level] = {
+    "urgent": "critical",
+    "negative_spike": "warning",
+    "volume_spike": "warning",
+    "sla": "warning",
+    "digest": "info",
+}
+LEVEL_ORDER: dict[Level, int] = {"info": 0, "warning": 1, "critical": 2}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class UrgentRule(_Strict):
+    """One item worth interrupting someone for: negative with reach, a danger keyword, or top priority."""
+
+    enabled: bool = True
+    negative_min_followers: int = Field(default=10_000, ge=0)
+    negative_min_score: float = Field(default=0.6, ge=0, le=1)
+    keywords: list[str] = ["lawsuit", "lawyer", "refund", "hacked", "data breach", "scam", "fraud"]
+    min_priority: float | None = Field(default=90.0, ge=0, le=100)  # None: priority alone never makes an item urgent
+    cooldown_minutes: float = Field(default=10.0, ge=0)
+
+    @field_validator("keywords")
+    @classmethod
+    def _lower(cls, words: list[str]) -> list[str]:
+        cleaned = [w.strip().lower() for w in words]
+        if any(not w for w in cleaned):
+            raise ValueError("keywords must be non-empty strings")
+        return cleaned
+
+
+class SpikeRule(_Strict):
+    """The last ``window_minutes`` against the same window on each of the past ``baseline_days``."""
+
+    enabled: bool = True
+    window_minutes: int = Field(default=60, ge=5, le=24 * 60)
+    baseline_days: int = Field(default=7, ge=1, le=60)
+    min_count: int = Field(default=20, ge=1)  # so a quiet brand does not page on three posts
+    min_ratio: float = Field(default=3.0, ge=1)  # current / baseline mean
+    min_zscore: float = Field(default=4.0, ge=0)
+    cooldown_minutes: float = Field(default=120.0, ge=0)
+
+
+class SlaRule(_Strict):
+    """Warn when a mention that needs a response is close to the response target and unanswered."""
+
+    enabled: bool = True
+    response_minutes: float = Field(default=60.0, gt=0)
+    warn_before_minutes: float = Field(default=15.0, gt=0)
+    min_priority: float = Field(default=0.0, ge=0, le=100)
+    cooldown_minutes: float = Field(default=15.0, ge=0)
+
+
+class DigestRule(_Strict):
+    enabled: bool = True
+    at: time = time(9, 0)  # local time in [alerts].timezone
+    top_items: int = Field(default=5, ge=0, le=50)
+
+
+class Rules(_Strict):
+    urgent: UrgentRule = UrgentRule()
+    negative_spike: SpikeRule = SpikeRule(min_count=10)
+    volume_spike: SpikeRule = SpikeRule()
+    sla: SlaRule = SlaRule()
+    digest: DigestRule = DigestRule()
+
+
+class BrandRules(_Strict):
+    """Per-brand overrides: only the keys given replace the section-wide values."""
+
+    urgent: UrgentRule | None = None
+    negative_spike: SpikeRule | None = None
+    volume_spike: SpikeRule | None = None
+    sla: SlaRule | None = None
+    digest: DigestRule | None = None
+
+
+class QuietHours(_Strict):
+    start: time
+    end: time
+
+    def contains(self, local: time) -> bool:
+        if self.start <= self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end  # spans midnight
+
+
+class TargetSettings(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    rules: list[RuleName] | None = None  # default: every rule
+    min_level: Level = "info"
+    brands: list[str] | None = None  # brand keys; default: every brand
+    format: BodyFormat | None = None  # default: what the apprise plugin prefers
+    ignore_quiet_hours: bool = False  # e.g. an on-call pager
+
+    @property
+    def url_env(self) -> str:
+        return f"MENTIONDESK_ALERT_{re.sub(r'[^A-Z0-9]', '_', self.name.upper())}_URL"
+
+    def wants(self, rule: str, brand_key: str | None) -> bool:
+        if self.rules is not None and rule not in self.rules:
+            return False
+        if LEVEL_ORDER[RULE_LEVELS[rule]] < LEVEL_ORDER[self.min_level]:
+            return False
+        return self.brands is None or brand_key is None or brand_key in self.brands
+
+
+class DeliverySettings(_Strict):
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)  # apprise connect and read timeouts
+    max_attempts: int = Field(default=6, ge=1, le=50)
+    backoff_seconds: float = Field(default=30.0, ge=0)  # doubles per failed attempt
+    backoff_max_seconds: float = Field(default=1800.0, ge=0)
+
+
+class AlertSettings(_Strict):
+    """The top-level ``[alerts]`` table."""
+
+    targets: list[TargetSettings] = []
+    timezone: str = "UTC"  # for quiet hours and the digest time
+    quiet_hours: QuietHours | None = None
+    # Link to an item in the dashboard; {id} is the mention id. None: no dashboard link.
+    dashboard_item_url: str | None = None
+    excerpt_chars: int = Field(default=280, ge=20, le=2000)
+    max_items_per_message: int = Field(default=10, ge=1, le=50)
+    rules: Rules = Rules()
+    brands: dict[str, BrandRules] = {}  # keyed by brand key
+    delivery: DeliverySettings = DeliverySettings()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("unknown time zone (use an IANA name such as Europe/Paris)") from None
+        return name
+
+    @field_validator("dashboard_item_url")
+    @classmethod
+    def _has_id(cls, url: str | None) -> str | None:
+        if url is not None and "{id}" not in url:
+            raise ValueError("must contain {id}, e.g. http://localhost:8501/?mention={id}")
+        return url
+
+    @model_validator(mode="after")
+    def _unique_targets(self) -> "AlertSettings":
+        names = [t.name for t in self.targets]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"alert targets must have unique names; repeated: {', '.join(dupes)}")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def rules_for(self, brand_key: str) -> Rules:
+        override = self.brands.get(brand_key)
+        if override is None:
+            return self.rules
+        merged = {}
+        for name in Rules.model_fields:
+            base = getattr(self.rules, name)
+            given = getattr(override, name)
+            merged[name] = base if given is None else base.model_copy(update=given.model_dump(exclude_unset=True))
+        return Rules(**merged)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A configured target with its secret URL; only ``name`` is ever shown or stored."""
+
+    settings: TargetSettings
+    url: str = field(repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.settings.name
+
+
+def resolve_targets(settings: AlertSettings, env: Mapping[str, str]) -> list[Target]:
+    """Each target's apprise URL from the environment; a missing or unusable one is a ConfigError."""
+    import apprise  # imported here so loading settings stays cheap
+
+    targets = []
+    for i, ts in enumerate(settings.targets):
+        url = env.get(ts.url_env, "").strip()
+        if not url:
+            raise ConfigError(f"alerts.targets[{i}] ({ts.name}): set its apprise URL in the environment variable {ts.url_env}")
+        if apprise.Apprise.instantiate(url) is None:
+            raise ConfigError(
+                f"alerts.targets[{i}] ({ts.name}): the environment variable {ts.url_env} is not a URL apprise "
+                "supports (e.g. slack://…, workflows://…, json://host/path)"
+            )
+        targets.append(Target(ts, url))
+    return targets
