@@ -158,6 +158,15 @@ def _invalid(parameter: str, value: str, message: str) -> Response:
     )
 
 
+def _app_only_forbidden() -> Response:
+    return _problem(
+        403, "Unsupported Authentication",
+        "Authenticating with OAuth 2.0 Application-Only is forbidden for this endpoint.  Supported "
+        "authentication types are [OAuth 1.0a User Context, OAuth 2.0 User Context].",
+        "https://api.twitter.com/2/problems/unsupported-authentication",
+    )
+
+
 def _encode_token(tweet_id: int) -> str:
     return base64.b32encode(f"x:{tweet_id}".encode()).decode().rstrip("=").lower()
 
@@ -521,12 +530,7 @@ class XEmulator(EmulatorState):
 
     def _create_tweet(self, request: Request, user_context: bool) -> Response:
         if not user_context:
-            return _problem(
-                403, "Unsupported Authentication",
-                "Authenticating with OAuth 2.0 Application-Only is forbidden for this endpoint.  Supported "
-                "authentication types are [OAuth 1.0a User Context, OAuth 2.0 User Context].",
-                "https://api.twitter.com/2/problems/unsupported-authentication",
-            )
+            return _app_only_forbidden()
         try:
             body = request.json()
             text = body["text"]
@@ -584,7 +588,7 @@ class XEmulator(EmulatorState):
             return self._user_by_name(request, m.group(1))
         if method == "GET" and path == "/2/users/me":
             if not user_context:
-                return self._create_tweet(request, user_context=False)  # same "user context needed" 403
+                return _app_only_forbidden()
             return Response(200, {"data": self._render_user(self.brand, set())})
         if method == "GET" and (m := re.fullmatch(r"/2/tweets/(\w+)", path)):
             return self._tweet_by_id(request, m.group(1))
