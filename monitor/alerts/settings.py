@@ -61,7 +61,7 @@ class SpikeRule(_Strict):
     window_minutes: int = Field(default=60, ge=5, le=24 * 60)
     baseline_days: int = Field(default=7, ge=1, le=60)
     min_count: int = Field(default=20, ge=1)  # so a quiet brand does not page on three posts
-    min_ratio: float = Field(default=3.0, ge=1)  # current / baseline mean
+    min_ratio: float = Field(default=2.5, ge=1)  # current / baseline mean
     min_zscore: float = Field(default=4.0, ge=0)
     cooldown_minutes: float = Field(default=120.0, ge=0)
 
@@ -84,7 +84,8 @@ class DigestRule(_Strict):
 
 class Rules(_Strict):
     urgent: UrgentRule = UrgentRule()
-    negative_spike: SpikeRule = SpikeRule(min_count=10)
+    # Negatives are fewer, so noisier: a lower floor but a stricter z-score (see bench/spikes.py).
+    negative_spike: SpikeRule = SpikeRule(min_count=12, min_zscore=5.0)
     volume_spike: SpikeRule = SpikeRule()
     sla: SlaRule = SlaRule()
     digest: DigestRule = DigestRule()

@@ -1,0 +1,164 @@
+"""Sending alert events through apprise, one background worker per target.
+
+The engine only writes ``pending`` rows; workers claim due rows with a conditional UPDATE (so two
+processes never send the same one), send, and record the outcome. Apprise has per-request
+timeouts but no retries, so failures are retried here with exponential back-off by setting a new
+``due_at``; after ``max_attempts`` the event is ``failed``. A hung or failing target only delays
+its own worker, never polling nor the other targets.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import apprise
+from sqlalchemy import or_, select, update
+
+from monitor.alerts.compose import compose
+from monitor.alerts.models import AlertEvent, AlertStatus
+from monitor.alerts.settings import RULE_LEVELS, AlertSettings, Target
+from monitor.models import utcnow
+from monitor.storage import Database
+
+log = logging.getLogger("mentiondesk.alerts")
+
+IDLE_POLL_SECONDS = 1.0
+_NOTIFY_TYPES = {"critical": apprise.NotifyType.FAILURE, "warning": apprise.NotifyType.WARNING, "info": apprise.NotifyType.INFO}
+
+
+class _ApprisePerThreadErrors(logging.Handler):
+    """Apprise reports why a send failed only through its logger; keep each worker's own messages."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self._messages: dict[int, list[str]] = {}
+        self._lock = threading.Lock()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with self._lock:
+            self._messages.setdefault(record.thread or 0, []).append(record.getMessage())
+
+    def take(self) -> list[str]:
+        with self._lock:
+            return self._messages.pop(threading.get_ident(), [])
+
+
+_apprise_errors = _ApprisePerThreadErrors()
+logging.getLogger("apprise").addHandler(_apprise_errors)
+
+
+def _summarise(messages: list[str]) -> str:
+    """A short cause that never quotes the URL (it holds tokens): an HTTP status or the error kind."""
+    text = " ".join(messages)
+    if code := re.search(r"error=(\d{3})", text):
+        return f"HTTP {code.group(1)} from the target"
+    if re.search(r"connection error|timed? ?out", text, re.IGNORECASE):
+        return "connection error or timeout"
+    return "the target did not accept the notification"
+
+
+def preferred_format(plugin: apprise.URLBase) -> str:
+    fmt = plugin.notify_format
+    return str((fmt[0] if isinstance(fmt, tuple) else fmt).value)
+
+
+class Sender:
+    """One apprise target with the configured timeouts."""
+
+    def __init__(self, target: Target, timeout_seconds: float) -> None:
+        plugin = apprise.Apprise.instantiate(target.url)
+        if plugin is None:  # resolve_targets checks this; kept for callers that build Targets by hand
+            raise ValueError(f"alert target {target.name}: unsupported apprise URL")
+        plugin.socket_connect_timeout = plugin.socket_read_timeout = timeout_seconds
+        self.format = target.settings.format or preferred_format(plugin)
+        self._apprise = apprise.Apprise()
+        self._apprise.add(plugin)
+
+    def send(self, title: str, body: str, level: str) -> str | None:
+        """None when delivered, else a short reason safe to store and show."""
+        _apprise_errors.take()
+        try:
+            ok = self._apprise.notify(
+                title=title, body=body, body_format=apprise.NotifyFormat(self.format), notify_type=_NOTIFY_TYPES[level]
+            )
+        except Exception as exc:  # a plugin bug must not kill the worker
+            return f"unexpected {exc.__class__.__name__}"
+        messages = _apprise_errors.take()
+        return None if ok else _summarise(messages)
+
+
+class DeliveryWorker(threading.Thread):
+    def __init__(self, db: Database, settings: AlertSettings, target: Target, clock: Callable[[], datetime],
+                 in_quiet_hours: Callable[[Target, datetime], bool]) -> None:
+        super().__init__(daemon=True, name=f"alerts-{target.name}")
+        self.db, self.settings, self.target, self.clock = db, settings, target, clock
+        self.in_quiet_hours = in_quiet_hours
+        self.sender = Sender(target, settings.delivery.timeout_seconds)
+        self.wake = threading.Event()
+        self.stopping = threading.Event()
+        # A claim older than this was left by a process that died mid-send; send it again.
+        self.lease = timedelta(seconds=2 * settings.delivery.timeout_seconds + 60)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.wake.set()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                worked = self.deliver_one()
+            except Exception:  # e.g. the database briefly unavailable: try again later
+                log.exception("alert delivery to %s failed unexpectedly", self.target.name)
+                worked = False
+            if not worked:
+                self.wake.wait(IDLE_POLL_SECONDS)
+                self.wake.clear()
+
+    def _claim(self, now: datetime) -> int | None:
+        due = (AlertEvent.status == AlertStatus.PENDING.value) & (AlertEvent.due_at <= now)
+        stale = (AlertEvent.status == AlertStatus.SENDING.value) & (AlertEvent.claimed_at < now - self.lease)
+        with self.db.write() as session:
+            event_id = session.scalar(
+                select(AlertEvent.id).where(AlertEvent.target == self.target.name, or_(due, stale))
+                .order_by(AlertEvent.due_at, AlertEvent.id).limit(1)
+            )
+            if event_id is None:
+                return None
+            claimed = session.execute(
+                update(AlertEvent).where(AlertEvent.id == event_id, or_(due, stale))
+                .values(status=AlertStatus.SENDING.value, claimed_at=now, attempts=AlertEvent.attempts + 1)
+            ).rowcount
+            return event_id if claimed else None
+
+    def deliver_one(self) -> bool:
+        """Send the next due event of this target, if any; True if there was one."""
+        event_id = self._claim(self.clock())
+        if event_id is None:
+            return False
+        with self.db.read() as session:
+            event = session.get(AlertEvent, event_id)
+            assert event is not None
+            quiet = event.rule != "digest" and self.in_quiet_hours(self.target, self.clock())
+            message = None if quiet else compose(session, event, self.settings, self.sender.format)
+        error = None if message is None else self.sender.send(message.title, message.body, RULE_LEVELS[event.rule])
+        now = self.clock()
+        with self.db.write() as session:
+            event = session.get(AlertEvent, event_id)
+            assert event is not None
+            if message is None:
+                event.status, event.reason = AlertStatus.SUPPRESSED.value, "quiet hours"
+            elif error is None:
+                event.status, event.sent_at, event.error = AlertStatus.SENT.value, now, None
+            elif event.attempts >= self.settings.delivery.max_attempts:
+                event.status, event.error = AlertStatus.FAILED.value, error
+                log.warning("alert %d to %s failed for good after %d attempts: %s", event_id, self.target.name, event.attempts, error)
+            else:
+                d = self.settings.delivery
+                delay = min(d.backoff_seconds * 2 ** (event.attempts - 1), d.backoff_max_seconds)
+                event.status, event.error, event.due_at = AlertStatus.PENDING.value, error, now + timedelta(seconds=delay)
+                log.warning("alert %d to %s failed (attempt %d), retrying in %gs: %s", event_id, self.target.name, event.attempts, delay, error)
+        return True

@@ -1,0 +1,272 @@
+"""The alert engine: decides alerts and records them; delivery happens on background workers.
+
+``on_new_mentions(ids)`` runs after a poll round's mentions are classified (urgent items);
+``tick(now)`` runs periodically, e.g. every minute (spikes, SLA warnings, the daily digest). Both
+only read and write the database, so they never wait on a chat service.
+
+Noise controls, per target:
+- de-duplication: a mention is alerted at most once per rule and target; a spike at most once per
+  brand and hour, a digest once per day (a unique ``(target, dedupe_key)``);
+- grouping and cooldown (item rules): items arriving while an alert is still unsent join it; after
+  a send, new items wait together until ``cooldown_minutes`` have passed, then go as one message;
+- cooldown (spikes): a repeat within the cooldown is recorded as suppressed;
+- quiet hours: checked at send time, so held alerts that come due at night are suppressed too.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from monitor.alerts.delivery import DeliveryWorker
+from monitor.alerts.models import AlertEvent, AlertStatus
+from monitor.alerts.rules import in_quiet_hours, sla_at_risk, urgent_reason
+from monitor.alerts.settings import AlertSettings, Rules, SpikeRule, Target
+from monitor.alerts.spikes import detect, recent_and_baseline
+from monitor.models import Brand, Mention, MentionStatus, utcnow
+from monitor.storage import Database
+
+DEDUPE_HORIZON = timedelta(days=3)  # how far back "already alerted for this mention" looks
+_ACTIVE = (AlertStatus.PENDING.value, AlertStatus.SENDING.value, AlertStatus.SENT.value)
+_ID_CHUNK = 500
+
+
+class AlertEngine:
+    def __init__(self, db: Database, settings: AlertSettings, targets: Sequence[Target],
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.db, self.settings, self.targets, self.clock = db, settings, list(targets), clock
+        self.workers = [
+            DeliveryWorker(db, settings, t, clock, lambda target, now: in_quiet_hours(settings, target, now))
+            for t in self.targets
+        ]
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> "AlertEngine":
+        for worker in self.workers:
+            worker.start()
+        return self
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the workers; a send in flight is bounded by the apprise timeout."""
+        for worker in self.workers:
+            worker.stop()
+        for worker in self.workers:
+            if worker.is_alive():
+                worker.join(timeout)
+
+    def __enter__(self) -> "AlertEngine":
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def wake(self) -> None:
+        for worker in self.workers:
+            worker.wake.set()
+
+    def drain(self, timeout: float) -> bool:
+        """Wait until nothing is due or being sent (for the demo, `poll --once` and tests)."""
+        deadline = time.monotonic() + timeout
+        names = [t.name for t in self.targets]
+        while True:
+            self.wake()
+            with self.db.read() as session:
+                busy = session.scalar(
+                    select(func.count()).where(
+                        AlertEvent.target.in_(names),
+                        ((AlertEvent.status == AlertStatus.PENDING.value) & (AlertEvent.due_at <= self.clock()))
+                        | (AlertEvent.status == AlertStatus.SENDING.value),
+                    )
+                )
+            if not busy:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+
+    # -- rules --------------------------------------------------------------------------------
+
+    def on_new_mentions(self, ids: Iterable[int], now: datetime | None = None) -> int:
+        """Alert on urgent items among newly classified mentions; returns how many events changed."""
+        now = now or self.clock()
+        ids = sorted(set(ids))
+        changed = 0
+        with self.db.write() as session:
+            by_brand: dict[int, dict[int, str]] = defaultdict(dict)
+            for start in range(0, len(ids), _ID_CHUNK):
+                for m in session.scalars(select(Mention).where(Mention.id.in_(ids[start:start + _ID_CHUNK]))):
+                    if m.brand_id is None or m.status not in (MentionStatus.NEW.value, MentionStatus.OPEN.value):
+                        continue
+                    rules = self._rules(session, m.brand_id)
+                    if rules.urgent.enabled and (why := urgent_reason(m, rules.urgent)) is not None:
+                        by_brand[m.brand_id][m.id] = why
+            for brand_id, why in by_brand.items():
+                cooldown = self._rules(session, brand_id).urgent.cooldown_minutes
+                changed += self._queue_items(session, "urgent", brand_id, why, cooldown, {}, now)
+        if changed:
+            self.wake()
+        return changed
+
+    def tick(self, now: datetime | None = None) -> int:
+        """Time-based rules for every brand; returns how many events were created or changed."""
+        now = now or self.clock()
+        changed = 0
+        with self.db.write() as session:
+            for brand in session.scalars(select(Brand).order_by(Brand.id)).all():
+                rules = self.settings.rules_for(brand.key)
+                for name in ("volume_spike", "negative_spike"):
+                    rule: SpikeRule = getattr(rules, name)
+                    if rule.enabled:
+                        changed += self._spike(session, brand, name, rule, now)
+                if rules.sla.enabled and (at_risk := sla_at_risk(session, brand.id, rules.sla, now)):
+                    details = {"response_minutes": rules.sla.response_minutes}
+                    changed += self._queue_items(session, "sla", brand.id, dict.fromkeys(at_risk, ""),
+                                                 rules.sla.cooldown_minutes, details, now)
+                if rules.digest.enabled:
+                    changed += self._digest(session, brand, rules, now)
+        if changed:
+            self.wake()
+        return changed
+
+    # -- decisions ------------------------------------------------------------------------------
+
+    def _rules(self, session: Session, brand_id: int) -> Rules:
+        brand = session.get(Brand, brand_id)
+        return self.settings.rules_for(brand.key if brand else "")
+
+    def _targets_for(self, session: Session, rule: str, brand_id: int) -> list[Target]:
+        brand = session.get(Brand, brand_id)
+        return [t for t in self.targets if t.settings.wants(rule, brand.key if brand else None)]
+
+    def _queue_items(self, session: Session, rule: str, brand_id: int, why: dict[int, str],
+                     cooldown_minutes: float, details: dict[str, Any], now: datetime) -> int:
+        """Per target: drop already-alerted items, join an unsent alert, or open one (held for the cooldown)."""
+        changed = 0
+        for target in self._targets_for(session, rule, brand_id):
+            recent = session.scalars(
+                select(AlertEvent).where(
+                    AlertEvent.target == target.name, AlertEvent.rule == rule, AlertEvent.brand_id == brand_id,
+                    AlertEvent.created_at >= now - DEDUPE_HORIZON,
+                ).order_by(AlertEvent.id).with_for_update()
+            ).all()
+            seen = {i for e in recent for i in e.mention_ids}
+            fresh = {i: w for i, w in why.items() if i not in seen}
+            if not fresh:
+                continue
+            changed += 1
+            waiting = next((e for e in recent if e.status == AlertStatus.PENDING.value and e.attempts == 0), None)
+            if waiting is not None:  # grouping: join the alert that has not gone out yet
+                waiting.mention_ids = [*waiting.mention_ids, *fresh]
+                waiting.details = {**waiting.details, "why": {**waiting.details.get("why", {}), **_why(fresh)}}
+                continue
+            sent = [e.sent_at for e in recent if e.sent_at is not None]
+            due = now
+            reason = None
+            if sent and max(sent) + timedelta(minutes=cooldown_minutes) > now:
+                due = max(sent) + timedelta(minutes=cooldown_minutes)
+                reason = f"held for the {cooldown_minutes:g}-minute cooldown; later items join it"
+            session.add(AlertEvent(
+                rule=rule, brand_id=brand_id, target=target.name, status=AlertStatus.PENDING.value, reason=reason,
+                dedupe_key=f"{rule}:{brand_id}:{min(fresh)}", mention_ids=sorted(fresh),
+                details={**details, "why": _why(fresh)}, attempts=0, created_at=now, due_at=due,
+            ))
+        return changed
+
+    def _spike(self, session: Session, brand: Brand, name: str, rule: SpikeRule, now: datetime) -> int:
+        window = timedelta(minutes=rule.window_minutes)
+        current, baseline = recent_and_baseline(session, brand.id, now, window, rule.baseline_days)
+        pick = (lambda c: c.negative) if name == "negative_spike" else (lambda c: c.total)
+        spike = detect(pick(current), [pick(b) for b in baseline], rule)
+        if spike is None:
+            return 0
+        details = {
+            "current": spike.current, "baseline_mean": round(spike.baseline_mean, 2), "zscore": round(spike.zscore, 2),
+            "window_minutes": rule.window_minutes, "baseline_days": rule.baseline_days,
+        }
+        examples = self._spike_examples(session, brand.id, name, now - window, now)
+        changed = 0
+        for target in self._targets_for(session, name, brand.id):
+            key = f"{name}:{brand.id}:{now:%Y-%m-%dT%H}"  # one decision per target, brand and hour
+            if session.scalar(select(AlertEvent.id).where(AlertEvent.target == target.name, AlertEvent.dedupe_key == key)):
+                continue
+            last = session.scalar(
+                select(func.max(AlertEvent.created_at)).where(
+                    AlertEvent.target == target.name, AlertEvent.rule == name, AlertEvent.brand_id == brand.id,
+                    AlertEvent.status.in_(_ACTIVE),
+                )
+            )
+            in_cooldown = last is not None and last + timedelta(minutes=rule.cooldown_minutes) > now
+            changed += _insert(session, AlertEvent(
+                rule=name, brand_id=brand.id, target=target.name, dedupe_key=key, mention_ids=examples,
+                details=details, attempts=0, created_at=now,
+                status=AlertStatus.SUPPRESSED.value if in_cooldown else AlertStatus.PENDING.value,
+                reason=f"cooldown: a {name.replace('_', ' ')} alert went out at {last:%H:%M} UTC" if in_cooldown else None,
+                due_at=None if in_cooldown else now,
+            ))
+        return changed
+
+    def _spike_examples(self, session: Session, brand_id: int, name: str, start: datetime, end: datetime) -> list[int]:
+        query = select(Mention.id).where(Mention.brand_id == brand_id, Mention.created_at >= start, Mention.created_at < end)
+        if name == "negative_spike":
+            query = query.where(Mention.sentiment_label == "negative")
+        query = query.order_by(Mention.priority.desc().nulls_last(), Mention.id).limit(3)
+        return list(session.scalars(query))
+
+    def _digest(self, session: Session, brand: Brand, rules: Rules, now: datetime) -> int:
+        local = now.astimezone(self.settings.zone)
+        if local.time() < rules.digest.at:
+            return 0
+        since = now - timedelta(hours=24)
+        in_day = (Mention.brand_id == brand.id) & (Mention.created_at >= since) & (Mention.created_at < now)
+        total = session.scalar(select(func.count()).where(in_day)) or 0
+        negative = session.scalar(select(func.count()).where(in_day, Mention.sentiment_label == "negative")) or 0
+        unanswered = session.scalar(select(func.count()).where(
+            in_day, Mention.needs_response.is_(True), Mention.first_response_at.is_(None),
+            Mention.status.in_((MentionStatus.NEW.value, MentionStatus.OPEN.value)),
+        )) or 0
+        alerts = dict(session.execute(
+            select(AlertEvent.status, func.count()).where(
+                AlertEvent.brand_id == brand.id, AlertEvent.rule != "digest", AlertEvent.created_at >= since
+            ).group_by(AlertEvent.status)
+        ).all())
+        top = list(session.scalars(
+            select(Mention.id).where(in_day).order_by(Mention.priority.desc().nulls_last(), Mention.id)
+            .limit(rules.digest.top_items)
+        )) if rules.digest.top_items else []
+        details = {
+            "day": local.date().isoformat(), "total": total, "negative": negative, "unanswered": unanswered,
+            "alerts_sent": alerts.get("sent", 0), "alerts_suppressed": alerts.get("suppressed", 0),
+            "alerts_failed": alerts.get("failed", 0),
+        }
+        changed = 0
+        for target in self._targets_for(session, "digest", brand.id):
+            key = f"digest:{brand.id}:{details['day']}"
+            if session.scalar(select(AlertEvent.id).where(AlertEvent.target == target.name, AlertEvent.dedupe_key == key)):
+                continue
+            changed += _insert(session, AlertEvent(
+                rule="digest", brand_id=brand.id, target=target.name, status=AlertStatus.PENDING.value,
+                dedupe_key=key, mention_ids=top, details=details, attempts=0, created_at=now, due_at=now,
+            ))
+        return changed
+
+
+def _why(why: dict[int, str]) -> dict[str, str]:
+    return {str(i): w for i, w in why.items() if w}
+
+
+def _insert(session: Session, event: AlertEvent) -> int:
+    """Add unless another process recorded the same (target, dedupe key) first."""
+    try:
+        with session.begin_nested():
+            session.add(event)
+        return 1
+    except IntegrityError:
+        return 0
