@@ -17,6 +17,7 @@ def upgrade() -> None:
     op.create_index("ix_mentions_rank", "mentions", ["priority", "created_at", "id"])
     op.create_index("ix_mentions_created", "mentions", ["created_at", "id"])
     op.create_index("ix_mentions_assignee_rank", "mentions", ["assignee", "priority", "created_at", "id"])
+    op.create_index("ix_mentions_thread", "mentions", ["platform", "thread_id"])
     op.create_table(
         "presence",
         sa.Column("mention_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -41,6 +42,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("reply_claims")
     op.drop_table("presence")
+    op.drop_index("ix_mentions_thread", table_name="mentions")
     op.drop_index("ix_mentions_assignee_rank", table_name="mentions")
     op.drop_index("ix_mentions_created", table_name="mentions")
     op.drop_index("ix_mentions_rank", table_name="mentions")

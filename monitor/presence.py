@@ -1,0 +1,131 @@
+"""Who else is on a mention, and the one reply that answers it.
+
+Presence: each dashboard session heartbeats a (mention, user, activity) row while it shows or
+drafts a reply to a mention; rows older than the TTL are ignored, so a closed tab drops out on its own.
+
+Reply claims: before a reply is posted, :func:`send_reply_once` makes it *the* reply of its mention
+with a conditional write. Two people replying at once, a double click, a rerun or a retry after a
+timeout therefore post at most once: the loser is told who replied and must confirm explicitly
+(naming the reply they saw) to post a follow-up.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from connectors.base import Connector
+from monitor import audit, replies
+from monitor.errors import NotFound, ReplyError
+from monitor.models import Mention, Presence, Reply, ReplyClaim, ReplyState, utcnow
+from monitor.storage import Database
+from monitor.templates import check_length
+
+PRESENCE_TTL = timedelta(seconds=45)
+# A claimed reply in these states has not reached the platform, so someone else may take over.
+_RELEASED = (ReplyState.DRAFT.value, ReplyState.FAILED.value)
+
+
+class Activity(str, enum.Enum):
+    VIEWING = "viewing"
+    DRAFTING = "drafting"
+
+
+class ReplyCollision(ReplyError):
+    """Someone else's reply to this mention is being sent or was sent."""
+
+    def __init__(self, message: str, other_reply_id: int) -> None:
+        super().__init__(message)
+        self.other_reply_id = other_reply_id
+
+
+@dataclass(frozen=True)
+class Present:
+    user: str
+    activity: str
+    seen_at: datetime
+
+
+def touch(db: Database, mention_id: int, user: str, activity: Activity) -> None:
+    """Heartbeat: ``user`` is viewing or drafting ``mention_id`` now."""
+    dialect = sqlite if db.is_sqlite else postgresql
+    now = utcnow()
+    statement = dialect.insert(Presence).values(mention_id=mention_id, user=user, activity=activity.value, seen_at=now)
+    statement = statement.on_conflict_do_update(index_elements=[Presence.mention_id, Presence.user],
+                                                set_={"activity": activity.value, "seen_at": now})
+    with db.write() as session:
+        session.execute(statement)
+
+
+def leave(db: Database, user: str, mention_id: int | None = None) -> None:
+    """``user`` left ``mention_id`` (or every mention)."""
+    with db.write() as session:
+        query = delete(Presence).where(Presence.user == user)
+        if mention_id is not None:
+            query = query.where(Presence.mention_id == mention_id)
+        session.execute(query)
+
+
+def others(session: Session, mention_id: int, user: str, now: datetime | None = None,
+           ttl: timedelta = PRESENCE_TTL) -> list[Present]:
+    now = now or utcnow()
+    rows = session.scalars(
+        select(Presence).where(Presence.mention_id == mention_id, Presence.user != user, Presence.seen_at >= now - ttl)
+        .order_by(Presence.user)
+    )
+    return [Present(p.user, p.activity, p.seen_at) for p in rows]
+
+
+def _claim(db: Database, reply_id: int, connector: Connector, actor: str, follow_up_of: int | None) -> None:
+    with db.write() as session:
+        reply = session.get(Reply, reply_id)
+        if reply is None:
+            raise NotFound(f"reply {reply_id} not found")
+        mention = session.get(Mention, reply.mention_id)
+        if mention is None:
+            raise NotFound(f"mention {reply.mention_id} not found")
+        replies.check_replyable(mention, connector, reply.body)
+        check_length(mention.platform, reply.body, connector.capabilities.max_reply_chars)
+        claim = session.get(ReplyClaim, mention.id, with_for_update=True)
+        if claim is None:
+            session.execute(insert(ReplyClaim).values(mention_id=mention.id, reply_id=reply_id, actor=actor, claimed_at=utcnow()))
+        elif claim.reply_id != reply_id:
+            held = session.get(Reply, claim.reply_id)
+            if held is not None and held.state not in _RELEASED and follow_up_of != held.id:
+                verb = "has already replied" if held.state == ReplyState.SENT.value else "is sending a reply right now"
+                raise ReplyCollision(f"{held.author} {verb} to this mention; read it before sending another", held.id)
+            taken = session.execute(
+                update(ReplyClaim).where(ReplyClaim.mention_id == mention.id, ReplyClaim.reply_id == claim.reply_id)
+                .values(reply_id=reply_id, actor=actor, claimed_at=utcnow())
+            ).rowcount
+            if not taken:
+                raise ReplyCollision("someone else claimed this mention's reply a moment ago", claim.reply_id)
+            audit.record(session, actor, "reply.claim", mention.id, reply_id=reply_id, replaces=claim.reply_id)
+
+
+def send_reply_once(db: Database, reply_id: int, connector: Connector, actor: str,
+                    follow_up_of: int | None = None) -> Reply:
+    """Claim the mention for this reply, then post it through :func:`monitor.replies.send_reply`.
+
+    Raises :class:`ReplyCollision` when another reply to the mention is sending or sent (unless
+    ``follow_up_of`` names it: the user saw it and still wants to send theirs), ``ReplyStateError``
+    when this reply was already sent or is sending, and ``ReplyError`` when the platform would refuse it.
+    """
+    try:
+        _claim(db, reply_id, connector, actor, follow_up_of)
+    except IntegrityError:
+        # PostgreSQL: two first claims raced and the other insert won.
+        with db.read() as session:
+            winner = session.scalar(select(ReplyClaim.reply_id).join(Reply, Reply.mention_id == ReplyClaim.mention_id)
+                                    .where(Reply.id == reply_id))
+        raise ReplyCollision("someone else is sending a reply to this mention right now", winner or 0) from None
+    return replies.send_reply(db, reply_id, connector, actor)
+
+
+__all__ = ["Activity", "PRESENCE_TTL", "Present", "ReplyCollision", "leave", "others", "send_reply_once", "touch"]

@@ -1,0 +1,236 @@
+"""The triage queue: filters, saved views and keyset pages that stay fast at a million mentions.
+
+Pages are keyset pages (``WHERE (priority, created_at, id) < cursor``), never OFFSET, so page 500
+costs what page 1 costs. The "urgent" order is priority (highest first), then newest; mentions the
+model has not scored yet (NULL priority) follow the scored ones. That order is walked as two index
+ranges, scored then unscored, so both SQLite and PostgreSQL read it straight from an index.
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, tuple_
+from sqlalchemy.orm import Session
+
+from monitor.errors import MentiondeskError
+from monitor.models import Mention, MentionStatus, MentionTag
+
+ACTIVE_STATUSES: tuple[str, ...] = (MentionStatus.NEW.value, MentionStatus.OPEN.value, MentionStatus.PENDING.value)
+DEFAULT_PAGE_SIZE = 50
+# Counting every match of a broad filter over a million rows is slow and not useful: "10,000+" is.
+COUNT_CAP = 10_000
+
+
+class BadCursor(MentiondeskError):
+    """A page cursor that this queue did not produce (or for another sort order)."""
+
+
+class Sort(str, enum.Enum):
+    URGENT = "urgent"  # priority, then newest
+    NEWEST = "newest"
+
+
+@dataclass(frozen=True)
+class SlaCutoff:
+    """Unanswered mentions with priority in [min_priority, max_priority) created at or before
+    ``created_before`` are due soon or overdue (``max_priority`` None: no upper bound; a tier with
+    ``min_priority`` None also holds the unscored mentions)."""
+
+    min_priority: float | None
+    max_priority: float | None
+    created_before: datetime
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """What the queue shows; empty tuples mean "any". Several values of one filter are OR-ed."""
+
+    statuses: tuple[str, ...] = ACTIVE_STATUSES
+    brand_ids: tuple[int, ...] = ()
+    platforms: tuple[str, ...] = ()
+    sentiments: tuple[str, ...] = ()  # the human label where someone relabelled, else the model's
+    intents: tuple[str, ...] = ()
+    assignee: str | None = None
+    unassigned: bool = False
+    langs: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+    text: str = ""
+    # Set by the "breaching SLA" view: only unanswered mentions past these per-tier cutoffs.
+    sla_cutoffs: tuple[SlaCutoff, ...] = ()
+
+
+@dataclass(frozen=True)
+class SavedView:
+    key: str
+    title: str
+    filters: QueueFilters
+    sort: Sort = Sort.URGENT
+
+
+@dataclass
+class QueuePage:
+    items: list[Mention]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class _Position:
+    priority: float | None
+    created_at: datetime
+    id: int
+
+    def encode(self, sort: Sort) -> str:
+        payload = {"s": sort.value, "p": self.priority, "c": self.created_at.isoformat(), "i": self.id}
+        return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
+
+    @classmethod
+    def decode(cls, cursor: str, sort: Sort) -> "_Position":
+        try:
+            payload = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+            if payload["s"] != sort.value:
+                raise ValueError("sort order changed")
+            priority = None if payload["p"] is None else float(payload["p"])
+            return cls(priority, datetime.fromisoformat(payload["c"]), int(payload["i"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise BadCursor(f"not a queue cursor for the {sort.value} order ({exc.__class__.__name__})") from None
+
+
+def saved_views(user: str, sla_cutoffs: tuple[SlaCutoff, ...]) -> list[SavedView]:
+    """The built-in views; ``sla_cutoffs`` come from :func:`monitor.sla.breaching_cutoffs`."""
+    return [
+        SavedView("all-open", "All open", QueueFilters()),
+        SavedView("my-open-complaints", "My open complaints", QueueFilters(assignee=user, intents=("complaint",))),
+        SavedView("unassigned", "Unassigned", QueueFilters(unassigned=True)),
+        SavedView("breaching-sla", "Breaching SLA", QueueFilters(sla_cutoffs=sla_cutoffs)),
+    ]
+
+
+def effective_sentiment() -> ColumnElement[str]:
+    """The sentiment a person gave the mention, else the model's."""
+    return func.coalesce(Mention.human_sentiment_label, Mention.sentiment_label)
+
+
+def effective_intent() -> ColumnElement[str]:
+    return func.coalesce(Mention.human_intent, Mention.intent)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _sla_condition(cutoffs: Sequence[SlaCutoff]) -> ColumnElement[bool]:
+    tiers = []
+    for cut in cutoffs:
+        in_tier = [Mention.created_at <= cut.created_before]
+        if cut.min_priority is not None:
+            in_tier.append(Mention.priority >= cut.min_priority)
+        if cut.max_priority is not None:
+            in_tier.append(or_(Mention.priority < cut.max_priority, Mention.priority.is_(None))
+                           if cut.min_priority is None else Mention.priority < cut.max_priority)
+        tiers.append(and_(*in_tier))
+    return and_(Mention.first_response_at.is_(None), or_(*tiers) if tiers else false())
+
+
+def filtered(filters: QueueFilters) -> Select[tuple[Mention]]:
+    """``SELECT mentions`` with every filter applied (no order, no limit)."""
+    query = select(Mention)
+    f = filters
+    if f.statuses:
+        query = query.where(Mention.status.in_(f.statuses))
+    if f.brand_ids:
+        query = query.where(Mention.brand_id.in_(f.brand_ids))
+    if f.platforms:
+        query = query.where(Mention.platform.in_(f.platforms))
+    if f.sentiments:
+        query = query.where(effective_sentiment().in_(f.sentiments))
+    if f.intents:
+        query = query.where(effective_intent().in_(f.intents))
+    if f.assignee is not None:
+        query = query.where(Mention.assignee == f.assignee)
+    if f.unassigned:
+        query = query.where(Mention.assignee.is_(None))
+    if f.langs:
+        query = query.where(Mention.lang.in_(f.langs))
+    if f.tags:
+        query = query.where(exists().where(MentionTag.mention_id == Mention.id, MentionTag.tag.in_(f.tags)))
+    if f.since is not None:
+        query = query.where(Mention.created_at >= f.since)
+    if f.until is not None:
+        query = query.where(Mention.created_at < f.until)
+    if f.text.strip():
+        pattern = f"%{_escape_like(f.text.strip())}%"
+        query = query.where(or_(Mention.text.ilike(pattern, escape="\\"),
+                                Mention.author_handle.ilike(pattern, escape="\\")))
+    if f.sla_cutoffs:
+        query = query.where(_sla_condition(f.sla_cutoffs))
+    return query
+
+
+def fetch_page(session: Session, filters: QueueFilters, sort: Sort = Sort.URGENT,
+               after: str | None = None, limit: int = DEFAULT_PAGE_SIZE) -> QueuePage:
+    """One page of the queue; pass ``next_cursor`` back as ``after`` for the next one."""
+    position = _Position.decode(after, sort) if after else None
+    base = filtered(filters)
+    if sort is Sort.NEWEST:
+        query = base
+        if position is not None:
+            query = query.where(tuple_(Mention.created_at, Mention.id) < (position.created_at, position.id))
+        rows = list(session.scalars(query.order_by(Mention.created_at.desc(), Mention.id.desc()).limit(limit + 1)))
+    else:
+        rows = _urgent_rows(session, base, position, limit + 1)
+    more = len(rows) > limit
+    items = rows[:limit]
+    next_cursor = None
+    if more and items:
+        last = items[-1]
+        next_cursor = _Position(last.priority, last.created_at, last.id).encode(sort)
+    return QueuePage(items, next_cursor)
+
+
+def _urgent_rows(session: Session, base: Select[tuple[Mention]], position: _Position | None, want: int) -> list[Mention]:
+    rows: list[Mention] = []
+    if position is None or position.priority is not None:
+        scored = base.where(Mention.priority.is_not(None))
+        if position is not None:
+            scored = scored.where(tuple_(Mention.priority, Mention.created_at, Mention.id)
+                                  < (position.priority, position.created_at, position.id))
+        order = (Mention.priority.desc(), Mention.created_at.desc(), Mention.id.desc())
+        rows = list(session.scalars(scored.order_by(*order).limit(want)))
+    if len(rows) < want:
+        unscored = base.where(Mention.priority.is_(None))
+        if position is not None and position.priority is None:
+            unscored = unscored.where(tuple_(Mention.created_at, Mention.id) < (position.created_at, position.id))
+        order = (Mention.created_at.desc(), Mention.id.desc())
+        rows += session.scalars(unscored.order_by(*order).limit(want - len(rows)))
+    return rows
+
+
+def count(session: Session, filters: QueueFilters, cap: int = COUNT_CAP) -> tuple[int, bool]:
+    """How many mentions match, up to ``cap``; the flag says the real number is larger."""
+    capped = filtered(filters).with_only_columns(Mention.id).limit(cap + 1).subquery()
+    n = session.scalar(select(func.count()).select_from(capped)) or 0
+    return min(n, cap), n > cap
+
+
+def thread_context(session: Session, mention: Mention, limit: int = 10) -> list[Mention]:
+    """Other stored posts of the same conversation, oldest first (the parent included)."""
+    if not mention.thread_id and not mention.parent_id:
+        return []
+    same_thread = [Mention.thread_id == mention.thread_id] if mention.thread_id else []
+    parent = [Mention.external_id == mention.parent_id] if mention.parent_id else []
+    query = (select(Mention)
+             .where(Mention.platform == mention.platform, Mention.id != mention.id, or_(*same_thread, *parent))
+             .order_by(Mention.created_at.desc()).limit(limit))
+    return sorted(session.scalars(query), key=lambda m: m.created_at)
+
+
+__all__ = ["ACTIVE_STATUSES", "BadCursor", "QueueFilters", "QueuePage", "SavedView", "SlaCutoff", "Sort",
+           "count", "fetch_page", "filtered", "saved_views", "thread_context"]

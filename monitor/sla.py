@@ -1,0 +1,223 @@
+"""First-response SLA: a target per priority tier, counted in business hours when they are set.
+
+A mention is due ``target`` of business time after it was posted; it is *at risk* once less than
+``warn_fraction`` of the target is left, and *overdue* after that, until its first reply is sent
+(``Mention.first_response_at``, set by :mod:`monitor.replies`).
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from monitor.errors import ConfigError
+from monitor.models import Mention
+from monitor.queue import SlaCutoff
+
+_DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class SlaTier:
+    name: str
+    min_priority: float  # mentions with priority >= this (and below the next tier up)
+    target: timedelta
+
+
+@dataclass(frozen=True)
+class BusinessHours:
+    timezone: str = "UTC"
+    weekdays: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday = 0
+    start: time = time(9, 0)
+    end: time = time(17, 0)
+
+    def __post_init__(self) -> None:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"sla.business_hours.timezone: unknown time zone {self.timezone!r}") from None
+        if not self.weekdays or any(d not in range(7) for d in self.weekdays):
+            raise ConfigError("sla.business_hours.weekdays: give one or more of 0 (Monday) … 6 (Sunday)")
+        if self.start >= self.end:
+            raise ConfigError("sla.business_hours: start must be before end")
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def _open_span(self, day: date) -> tuple[datetime, datetime] | None:
+        if day.weekday() not in self.weekdays:
+            return None
+        zone = self.zone
+        return datetime.combine(day, self.start, zone), datetime.combine(day, self.end, zone)
+
+
+def _default_tiers() -> tuple[SlaTier, ...]:
+    return (
+        SlaTier("urgent", 70.0, timedelta(hours=1)),
+        SlaTier("high", 40.0, timedelta(hours=4)),
+        SlaTier("normal", 0.0, timedelta(hours=24)),
+    )
+
+
+@dataclass(frozen=True)
+class SlaPolicy:
+    tiers: tuple[SlaTier, ...] = field(default_factory=_default_tiers)
+    business_hours: BusinessHours | None = None  # None: the clock runs around the clock
+    warn_fraction: float = 0.25
+
+    def __post_init__(self) -> None:
+        if not self.tiers:
+            raise ConfigError("sla.tiers: give at least one tier")
+        if not 0 <= self.warn_fraction < 1:
+            raise ConfigError("sla.warn_fraction: must be at least 0 and below 1")
+        # Highest threshold first, so the first tier a priority reaches is its tier.
+        object.__setattr__(self, "tiers", tuple(sorted(self.tiers, key=lambda t: -t.min_priority)))
+
+    def tier_for(self, priority: float | None) -> SlaTier:
+        """Unscored mentions get the lowest tier: the model has not called them urgent."""
+        if priority is not None:
+            for tier in self.tiers:
+                if priority >= tier.min_priority:
+                    return tier
+        return self.tiers[-1]
+
+
+class SlaState(str, enum.Enum):
+    ON_TRACK = "on track"
+    AT_RISK = "at risk"
+    OVERDUE = "overdue"
+    MET = "met"
+    MISSED = "missed"
+
+
+@dataclass(frozen=True)
+class SlaStatus:
+    tier: SlaTier
+    due_at: datetime
+    state: SlaState
+    # Business time left until due (negative once overdue); for answered mentions, the response time.
+    remaining: timedelta
+
+
+def add_business_time(hours: BusinessHours | None, start: datetime, amount: timedelta) -> datetime:
+    """The moment ``amount`` of business time after ``start``."""
+    if hours is None:
+        return start + amount
+    local = start.astimezone(hours.zone)
+    day = local.date()
+    left = amount
+    while True:
+        span = hours._open_span(day)
+        if span is not None and local < span[1]:
+            begin = max(local, span[0])
+            available = span[1].astimezone(timezone.utc) - begin.astimezone(timezone.utc)
+            if left <= available:
+                return (begin.astimezone(timezone.utc) + left).astimezone(timezone.utc)
+            left -= available
+        day += _DAY
+        local = datetime.combine(day, time(0), hours.zone)
+
+
+def subtract_business_time(hours: BusinessHours | None, end: datetime, amount: timedelta) -> datetime:
+    """The latest moment from which ``amount`` of business time has passed by ``end``."""
+    if hours is None:
+        return end - amount
+    local = end.astimezone(hours.zone)
+    day = local.date()
+    left = amount
+    while True:
+        span = hours._open_span(day)
+        if span is not None and local > span[0]:
+            finish = min(local, span[1])
+            available = finish.astimezone(timezone.utc) - span[0].astimezone(timezone.utc)
+            if left <= available:
+                return finish.astimezone(timezone.utc) - left
+            left -= available
+        day -= _DAY
+        local = datetime.combine(day, time(23, 59, 59, 999999), hours.zone)
+
+
+def business_elapsed(hours: BusinessHours | None, start: datetime, end: datetime) -> timedelta:
+    if hours is None or end <= start:
+        return end - start
+    total = timedelta()
+    day = start.astimezone(hours.zone).date()
+    last = end.astimezone(hours.zone).date()
+    while day <= last:
+        span = hours._open_span(day)
+        if span is not None:
+            begin, finish = max(span[0], start), min(span[1], end)
+            if finish > begin:
+                total += finish.astimezone(timezone.utc) - begin.astimezone(timezone.utc)
+        day += _DAY
+    return total
+
+
+def status(policy: SlaPolicy, mention: Mention, now: datetime) -> SlaStatus:
+    tier = policy.tier_for(mention.priority)
+    hours = policy.business_hours
+    due = add_business_time(hours, mention.created_at, tier.target)
+    if mention.first_response_at is not None:
+        took = business_elapsed(hours, mention.created_at, mention.first_response_at)
+        return SlaStatus(tier, due, SlaState.MET if mention.first_response_at <= due else SlaState.MISSED, took)
+    if now >= due:
+        return SlaStatus(tier, due, SlaState.OVERDUE, -business_elapsed(hours, due, now))
+    left = business_elapsed(hours, now, due)
+    state = SlaState.AT_RISK if left <= tier.target * policy.warn_fraction else SlaState.ON_TRACK
+    return SlaStatus(tier, due, state, left)
+
+
+def breaching_cutoffs(policy: SlaPolicy, now: datetime) -> tuple[SlaCutoff, ...]:
+    """Per tier, the newest creation time that is at risk or overdue by ``now`` (for the queue view)."""
+    cutoffs = []
+    upper: float | None = None
+    for i, tier in enumerate(policy.tiers):
+        lowest = i == len(policy.tiers) - 1
+        spent = tier.target * (1 - policy.warn_fraction)
+        cutoffs.append(SlaCutoff(None if lowest else tier.min_priority, upper,
+                                 subtract_business_time(policy.business_hours, now, spent)))
+        upper = tier.min_priority
+    return tuple(cutoffs)
+
+
+@dataclass(frozen=True)
+class ResponseStats:
+    responded: int
+    average: timedelta | None
+    p90: timedelta | None
+
+
+def _percentile(sorted_values: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile: the smallest value with at least ``fraction`` of values at or below it."""
+    rank = max(1, math.ceil(fraction * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+def response_stats(durations: Iterable[timedelta]) -> ResponseStats:
+    seconds = sorted(d.total_seconds() for d in durations)
+    if not seconds:
+        return ResponseStats(0, None, None)
+    return ResponseStats(len(seconds), timedelta(seconds=sum(seconds) / len(seconds)),
+                         timedelta(seconds=_percentile(seconds, 0.9)))
+
+
+def team_first_response(session: Session, policy: SlaPolicy, since: datetime, until: datetime) -> ResponseStats:
+    """Average and 90th-percentile first-response time (business time) of mentions answered in the window."""
+    rows = session.execute(
+        select(Mention.created_at, Mention.first_response_at)
+        .where(Mention.first_response_at >= since, Mention.first_response_at < until)
+    )
+    return response_stats(business_elapsed(policy.business_hours, created, answered) for created, answered in rows)
+
+
+__all__ = ["BusinessHours", "ResponseStats", "SlaPolicy", "SlaState", "SlaStatus", "SlaTier", "add_business_time",
+           "breaching_cutoffs", "business_elapsed", "response_stats", "status", "subtract_business_time",
+           "team_first_response"]

@@ -1,0 +1,132 @@
+"""Reply templates with variables, and each platform's idea of how long a reply is.
+
+Variables: ``{author}`` (the author's name, else @handle), ``{brand}`` and ``{order_number}``, a slot
+staff fill in; a reply with an unfilled slot is not ready to send. X counts length its own way
+(https://docs.x.com/resources/fundamentals/counting-characters): text is NFC-normalised, every URL
+counts 23, most Latin/Cyrillic/Greek-range characters count 1, CJK and other characters 2, and an
+emoji (with its modifiers and joiners) 2. Other platforms count characters.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import unicodedata
+from dataclasses import dataclass
+
+from monitor.errors import MentiondeskError, ReplyError
+
+VARIABLES: tuple[str, ...] = ("author", "brand", "order_number")
+SLOT_HINT = {"order_number": "[order number]"}
+
+# X's published weighting (twitter-text v3 config): code points in these ranges weigh 1, others 2.
+_X_LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
+X_URL_LENGTH = 23
+# A URL X would shorten: explicit http(s), or a bare domain with a common top-level domain.
+_URL = re.compile(
+    r"https?://[^\s<>\"]+"
+    r"|(?<![\w@.-])(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?:com|net|org|io|co|app|dev|ly|me|info|biz|ai|gg|tv|uk|de|fr|es|it|nl|in|br|mx|jp|ca|au)\b(?:/[^\s<>\"]*)?",
+    re.IGNORECASE,
+)
+_URL_TRAILING = ".,;:!?'\")]}"
+# An emoji with any variation selector, skin tone and zero-width-joined emoji after it; flags.
+_EMOJI = re.compile(
+    "(?:[\U0001F1E6-\U0001F1FF]{2})"
+    "|(?:[\u2600-\u27bf\U0001F000-\U0001FAFF][\ufe0f\U0001F3FB-\U0001F3FF]*"
+    "(?:\u200d[\u2600-\u27bf\U0001F000-\U0001FAFF][\ufe0f\U0001F3FB-\U0001F3FF]*)*)"
+)
+
+
+class TemplateError(MentiondeskError):
+    """A template uses an unknown variable or broken braces."""
+
+
+class ReplyTooLong(ReplyError):
+    pass
+
+
+@dataclass(frozen=True)
+class ReplyTemplate:
+    name: str
+    body: str
+    platforms: tuple[str, ...] = ()  # empty: every platform
+
+    def __post_init__(self) -> None:
+        try:
+            fields = [name for _, name, spec, conv in string.Formatter().parse(self.body) if name is not None]
+        except ValueError as exc:
+            raise TemplateError(f"template {self.name!r}: {exc} (write {{{{ and }}}} for literal braces)") from None
+        unknown = sorted({f for f in fields if f not in VARIABLES})
+        if unknown:
+            raise TemplateError(f"template {self.name!r}: unknown variable(s) {', '.join(unknown)}; "
+                                f"use {', '.join('{' + v + '}' for v in VARIABLES)}")
+
+    def fits(self, platform: str) -> bool:
+        return not self.platforms or platform in self.platforms
+
+
+DEFAULT_TEMPLATES: tuple[ReplyTemplate, ...] = (
+    ReplyTemplate("Sorry + DM", "Hi {author}, sorry about this. Could you send us a DM so {brand} support can look into it?"),
+    ReplyTemplate("Order follow-up", "Hi {author}, thanks for waiting. We have checked order {order_number} and will update you today. {brand} support"),
+    ReplyTemplate("Thanks", "Thank you {author}! The {brand} team is glad to hear it."),
+)
+
+
+@dataclass(frozen=True)
+class RenderedReply:
+    text: str
+    missing: tuple[str, ...]  # slots still to fill in before sending
+
+
+def render(template: ReplyTemplate, *, author: str, brand: str, order_number: str = "") -> RenderedReply:
+    values = {"author": author, "brand": brand, "order_number": order_number.strip()}
+    used = {name for _, name, _, _ in string.Formatter().parse(template.body) if name}
+    missing = tuple(v for v in VARIABLES if v in used and not values[v])
+    filled = {k: (v or SLOT_HINT.get(k, "")) for k, v in values.items()}
+    return RenderedReply(template.body.format(**filled), missing)
+
+
+def author_label(author_name: str | None, author_handle: str | None) -> str:
+    return author_name or (f"@{author_handle}" if author_handle else "there")
+
+
+def x_weighted_length(text: str) -> int:
+    text = unicodedata.normalize("NFC", text)
+    length = 0
+    position = 0
+    for match in _URL.finditer(text):
+        url = match.group().rstrip(_URL_TRAILING)
+        length += _weigh(text[position:match.start()]) + X_URL_LENGTH
+        position = match.start() + len(url)
+    return length + _weigh(text[position:])
+
+
+def _weigh(text: str) -> int:
+    emoji_chars = 0
+    total = 0
+    for match in _EMOJI.finditer(text):
+        total += 2
+        emoji_chars += len(match.group())
+    remainder = _EMOJI.sub("", text) if emoji_chars else text
+    for ch in remainder:
+        point = ord(ch)
+        total += 1 if any(lo <= point <= hi for lo, hi in _X_LIGHT_RANGES) else 2
+    return total
+
+
+def reply_length(platform: str, text: str) -> int:
+    """The length the platform checks its limit against."""
+    return x_weighted_length(text) if platform == "x" else len(text)
+
+
+def check_length(platform: str, text: str, limit: int | None) -> None:
+    if limit is None:
+        return
+    length = reply_length(platform, text)
+    if length > limit:
+        unit = "X-weighted characters (URLs count 23)" if platform == "x" else "characters"
+        raise ReplyTooLong(f"the reply is {length} {unit}; {platform} allows {limit}")
+
+
+__all__ = ["DEFAULT_TEMPLATES", "RenderedReply", "ReplyTemplate", "ReplyTooLong", "TemplateError", "VARIABLES",
+           "author_label", "check_length", "render", "reply_length", "x_weighted_length"]

@@ -1,0 +1,211 @@
+"""Triage actions: status, assignment, tags, notes and human relabels, one mention or many at once.
+
+Every change and its audit entry commit in one transaction. Bulk actions apply to the mentions they
+fit and report the rest (e.g. a resolved mention cannot go back to ``new``) instead of failing all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from monitor import audit
+from monitor.errors import MentiondeskError, NotFound
+from monitor.models import Mention, MentionStatus, MentionTag, Note
+from monitor.storage import Database
+from sentiment.labels import LABELS
+from sentiment.triage import INTENTS
+
+S = MentionStatus
+# new → open → pending → resolved, or ignored/spam from anywhere; closed items can be reopened.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.NEW.value: frozenset({S.OPEN.value, S.PENDING.value, S.RESOLVED.value, S.IGNORED.value, S.SPAM.value}),
+    S.OPEN.value: frozenset({S.PENDING.value, S.RESOLVED.value, S.IGNORED.value, S.SPAM.value}),
+    S.PENDING.value: frozenset({S.OPEN.value, S.RESOLVED.value, S.IGNORED.value, S.SPAM.value}),
+    S.RESOLVED.value: frozenset({S.OPEN.value}),
+    S.IGNORED.value: frozenset({S.OPEN.value}),
+    S.SPAM.value: frozenset({S.OPEN.value}),
+}
+MAX_TAG_LENGTH = 100
+MAX_NOTE_LENGTH = 10_000
+
+
+class TriageError(MentiondeskError):
+    """A triage action that cannot be done as asked (bad status, empty tag, unknown label)."""
+
+
+@dataclass
+class BulkResult:
+    changed: list[int] = field(default_factory=list)
+    skipped: dict[int, str] = field(default_factory=dict)  # mention id → why
+
+
+def _mentions(session: Session, mention_ids: Sequence[int]) -> Iterator[tuple[int, Mention | None]]:
+    found = {m.id: m for m in session.scalars(select(Mention).where(Mention.id.in_(mention_ids)))}
+    for mention_id in dict.fromkeys(mention_ids):
+        yield mention_id, found.get(mention_id)
+
+
+def set_status(db: Database, mention_ids: Sequence[int], status: str, actor: str) -> BulkResult:
+    if status not in TRANSITIONS:
+        raise TriageError(f"unknown status {status!r}; use one of {', '.join(TRANSITIONS)}")
+    result = BulkResult()
+    with db.write() as session:
+        for mention_id, mention in _mentions(session, mention_ids):
+            if mention is None:
+                result.skipped[mention_id] = "not found"
+            elif mention.status == status:
+                result.skipped[mention_id] = f"already {status}"
+            elif status not in TRANSITIONS[mention.status]:
+                result.skipped[mention_id] = f"cannot go from {mention.status} to {status}"
+            else:
+                audit.record(session, actor, "triage.status", mention_id, before=mention.status, after=status)
+                mention.status = status
+                result.changed.append(mention_id)
+    return result
+
+
+def assign(db: Database, mention_ids: Sequence[int], assignee: str | None, actor: str) -> BulkResult:
+    """Assign (``None``: unassign). A new mention that gets an owner is open."""
+    assignee = assignee.strip() if assignee else None
+    result = BulkResult()
+    with db.write() as session:
+        for mention_id, mention in _mentions(session, mention_ids):
+            if mention is None:
+                result.skipped[mention_id] = "not found"
+            elif mention.assignee == assignee:
+                result.skipped[mention_id] = f"already assigned to {assignee}" if assignee else "already unassigned"
+            else:
+                details: dict[str, Any] = {"before": mention.assignee, "after": assignee}
+                if assignee and mention.status == S.NEW.value:
+                    mention.status = S.OPEN.value
+                    details["status"] = S.OPEN.value
+                audit.record(session, actor, "triage.assign", mention_id, **details)
+                mention.assignee = assignee
+                result.changed.append(mention_id)
+    return result
+
+
+def _clean_tag(tag: str) -> str:
+    cleaned = " ".join(tag.split()).lower()
+    if not cleaned:
+        raise TriageError("a tag cannot be empty")
+    if len(cleaned) > MAX_TAG_LENGTH:
+        raise TriageError(f"a tag can be at most {MAX_TAG_LENGTH} characters")
+    return cleaned
+
+
+def add_tag(db: Database, mention_ids: Sequence[int], tag: str, actor: str) -> BulkResult:
+    tag = _clean_tag(tag)
+    result = BulkResult()
+    with db.write() as session:
+        for mention_id, mention in _mentions(session, mention_ids):
+            if mention is None:
+                result.skipped[mention_id] = "not found"
+            elif any(t.tag == tag for t in mention.tags):
+                result.skipped[mention_id] = f"already tagged {tag}"
+            else:
+                mention.tags.append(MentionTag(tag=tag))
+                audit.record(session, actor, "triage.tag", mention_id, tag=tag)
+                result.changed.append(mention_id)
+    return result
+
+
+def remove_tag(db: Database, mention_ids: Sequence[int], tag: str, actor: str) -> BulkResult:
+    tag = _clean_tag(tag)
+    result = BulkResult()
+    with db.write() as session:
+        for mention_id in dict.fromkeys(mention_ids):
+            removed = session.execute(
+                delete(MentionTag).where(MentionTag.mention_id == mention_id, MentionTag.tag == tag)
+            ).rowcount
+            if removed:
+                audit.record(session, actor, "triage.untag", mention_id, tag=tag)
+                result.changed.append(mention_id)
+            else:
+                result.skipped[mention_id] = f"not tagged {tag}"
+    return result
+
+
+def add_note(db: Database, mention_id: int, body: str, actor: str) -> Note:
+    body = body.strip()
+    if not body:
+        raise TriageError("a note cannot be empty")
+    if len(body) > MAX_NOTE_LENGTH:
+        raise TriageError(f"a note can be at most {MAX_NOTE_LENGTH} characters")
+    with db.write() as session:
+        if session.get(Mention, mention_id) is None:
+            raise NotFound(f"mention {mention_id} not found")
+        note = Note(mention_id=mention_id, author=actor, body=body)
+        session.add(note)
+        session.flush()
+        audit.record(session, actor, "triage.note", mention_id, note_id=note.id)
+        return note
+
+
+def relabel(db: Database, mention_ids: Sequence[int], actor: str, *,
+            sentiment: str | None = None, intent: str | None = None) -> BulkResult:
+    """Record a person's sentiment and/or intent; the model's own output is kept beside it."""
+    if sentiment is None and intent is None:
+        raise TriageError("give a sentiment, an intent or both")
+    if sentiment is not None and sentiment not in LABELS:
+        raise TriageError(f"unknown sentiment {sentiment!r}; use one of {', '.join(LABELS)}")
+    if intent is not None and intent not in INTENTS:
+        raise TriageError(f"unknown intent {intent!r}; use one of {', '.join(INTENTS)}")
+    result = BulkResult()
+    with db.write() as session:
+        for mention_id, mention in _mentions(session, mention_ids):
+            if mention is None:
+                result.skipped[mention_id] = "not found"
+                continue
+            details: dict[str, Any] = {}
+            if sentiment is not None and sentiment != mention.human_sentiment_label:
+                details["sentiment"] = {"model": mention.sentiment_label, "before": mention.human_sentiment_label, "after": sentiment}
+                mention.human_sentiment_label = sentiment
+            if intent is not None and intent != mention.human_intent:
+                details["intent"] = {"model": mention.intent, "before": mention.human_intent, "after": intent}
+                mention.human_intent = intent
+            if details:
+                audit.record(session, actor, "triage.relabel", mention_id, **details)
+                result.changed.append(mention_id)
+            else:
+                result.skipped[mention_id] = "labels unchanged"
+    return result
+
+
+@dataclass(frozen=True)
+class LabelAgreement:
+    """How often the model agreed with the people who relabelled its output."""
+
+    sentiment_checked: int
+    sentiment_agreed: int
+    intent_checked: int
+    intent_agreed: int
+
+
+def label_agreement(session: Session) -> LabelAgreement:
+    rows = session.execute(
+        select(Mention.sentiment_label, Mention.human_sentiment_label, Mention.intent, Mention.human_intent)
+        .where((Mention.human_sentiment_label.is_not(None)) | (Mention.human_intent.is_not(None)))
+    ).all()
+    sentiment = [(m, h) for m, h, _, _ in rows if h is not None and m is not None]
+    intent = [(m, h) for _, _, m, h in rows if h is not None and m is not None]
+    return LabelAgreement(len(sentiment), sum(m == h for m, h in sentiment), len(intent), sum(m == h for m, h in intent))
+
+
+def training_examples(session: Session) -> Iterator[dict[str, Any]]:
+    """Human-labelled mentions as training rows (one dict per mention, JSONL-ready)."""
+    query = (select(Mention).where((Mention.human_sentiment_label.is_not(None)) | (Mention.human_intent.is_not(None)))
+             .order_by(Mention.id).execution_options(yield_per=1000))
+    for m in session.scalars(query):
+        yield {"id": m.id, "platform": m.platform, "lang": m.lang, "text": m.text,
+               "sentiment": m.human_sentiment_label, "intent": m.human_intent,
+               "model_sentiment": m.sentiment_label, "model_intent": m.intent}
+
+
+__all__ = ["BulkResult", "LabelAgreement", "TRANSITIONS", "TriageError", "add_note", "add_tag", "assign",
+           "label_agreement", "relabel", "remove_tag", "set_status", "training_examples"]

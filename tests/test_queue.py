@@ -1,0 +1,133 @@
+"""The queue's filters, saved views, order and keyset pages, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from monitor import queue, triage
+from monitor.queue import BadCursor, QueueFilters, Sort
+from monitor.sla import SlaPolicy, breaching_cutoffs
+from monitor.storage import Database
+from tests.test_dashboard_fixtures import NOW, add_brand, add_mention
+
+
+def _all_ids(db: Database, filters: QueueFilters, sort: Sort = Sort.URGENT, limit: int = 3) -> list[int]:
+    ids: list[int] = []
+    cursor = None
+    with db.read() as session:
+        while True:
+            page = queue.fetch_page(session, filters, sort, after=cursor, limit=limit)
+            ids += [m.id for m in page.items]
+            if page.next_cursor is None:
+                return ids
+            cursor = page.next_cursor
+
+
+def test_urgent_order_is_priority_then_newest_with_unscored_last_across_pages(db: Database) -> None:
+    t = NOW
+    low_old = add_mention(db, priority=10.0, created_at=t - timedelta(hours=3))
+    high = add_mention(db, priority=90.0, created_at=t - timedelta(hours=5))
+    low_new = add_mention(db, priority=10.0, created_at=t - timedelta(hours=1))
+    unscored_new = add_mention(db, priority=None, created_at=t)
+    unscored_old = add_mention(db, priority=None, created_at=t - timedelta(days=1))
+    tie_a = add_mention(db, priority=50.0, created_at=t - timedelta(hours=2))
+    tie_b = add_mention(db, priority=50.0, created_at=t - timedelta(hours=2))
+    expected = [high, tie_b, tie_a, low_new, low_old, unscored_new, unscored_old]
+    for page_size in (1, 2, 3, 50):
+        assert _all_ids(db, QueueFilters(), limit=page_size) == expected
+    assert _all_ids(db, QueueFilters(), Sort.NEWEST, limit=2) == [unscored_new, low_new, tie_b, tie_a, low_old, high, unscored_old]
+
+
+def test_each_filter_narrows_the_queue(db: Database) -> None:
+    acme, other = add_brand(db, "Acme"), add_brand(db, "Other")
+    target = add_mention(db, brand_id=acme, platform="x", sentiment_label="negative", intent="complaint",
+                         lang="es", text="Mi pedido no llegó", created_at=NOW - timedelta(hours=1))
+    add_mention(db, brand_id=other, platform="reddit", sentiment_label="positive", intent="praise", lang="en",
+                text="love it", created_at=NOW - timedelta(days=3))
+    closed = add_mention(db, brand_id=acme, status="resolved")
+    triage.assign(db, [target], "ana", "ana")
+    triage.add_tag(db, [target], "Shipping", "ana")
+    cases = {
+        "brand": QueueFilters(brand_ids=(acme,)),
+        "platform": QueueFilters(platforms=("x",)),
+        "sentiment": QueueFilters(sentiments=("negative",)),
+        "intent": QueueFilters(intents=("complaint",)),
+        "assignee": QueueFilters(assignee="ana"),
+        "language": QueueFilters(langs=("es",)),
+        "tag": QueueFilters(tags=("shipping",)),
+        "date range": QueueFilters(since=NOW - timedelta(hours=2), until=NOW),
+        "free text, any case": QueueFilters(text="PEDIDO"),
+    }
+    for name, filters in cases.items():
+        assert _all_ids(db, filters) == [target], name
+    assert _all_ids(db, QueueFilters(statuses=("resolved",))) == [closed]
+    assert closed not in _all_ids(db, QueueFilters())  # the default queue shows open work only
+
+
+def test_free_text_treats_like_wildcards_literally(db: Database) -> None:
+    percent = add_mention(db, text="100% broken")
+    add_mention(db, text="100 things broken")
+    assert _all_ids(db, QueueFilters(text="100%")) == [percent]
+
+
+def test_a_human_relabel_decides_the_sentiment_filter(db: Database) -> None:
+    m = add_mention(db, sentiment_label="positive")
+    triage.relabel(db, [m], "ana", sentiment="negative")
+    assert _all_ids(db, QueueFilters(sentiments=("negative",))) == [m]
+    assert _all_ids(db, QueueFilters(sentiments=("positive",))) == []
+
+
+def test_saved_views(db: Database) -> None:
+    mine = add_mention(db, intent="complaint")
+    theirs = add_mention(db, intent="complaint")
+    praise = add_mention(db, intent="praise")
+    triage.assign(db, [mine, praise], "ana", "lead")
+    triage.assign(db, [theirs], "bo", "lead")
+    free = add_mention(db)
+    views = {v.key: v for v in queue.saved_views("ana", ())}
+    assert _all_ids(db, views["my-open-complaints"].filters) == [mine]
+    assert _all_ids(db, views["unassigned"].filters) == [free]
+
+
+def test_breaching_sla_view_holds_unanswered_items_at_risk_or_overdue(db: Database) -> None:
+    policy = SlaPolicy()  # urgent (>= 70) 1 h, high (>= 40) 4 h, normal 24 h; at risk with 25 % left
+    urgent_late = add_mention(db, priority=80.0, created_at=NOW - timedelta(minutes=50))
+    add_mention(db, priority=80.0, created_at=NOW - timedelta(minutes=30))
+    add_mention(db, priority=80.0, created_at=NOW - timedelta(hours=2), first_response_at=NOW - timedelta(hours=1))
+    high_late = add_mention(db, priority=50.0, created_at=NOW - timedelta(hours=5))
+    add_mention(db, priority=50.0, created_at=NOW - timedelta(hours=2))
+    unscored_late = add_mention(db, priority=None, created_at=NOW - timedelta(hours=20))
+    add_mention(db, priority=5.0, created_at=NOW - timedelta(hours=10))
+    view = {v.key: v for v in queue.saved_views("ana", breaching_cutoffs(policy, NOW))}["breaching-sla"]
+    assert _all_ids(db, view.filters) == [urgent_late, high_late, unscored_late]
+
+
+def test_count_is_capped(db: Database) -> None:
+    for _ in range(5):
+        add_mention(db)
+    with db.read() as session:
+        assert queue.count(session, QueueFilters()) == (5, False)
+        assert queue.count(session, QueueFilters(), cap=3) == (3, True)
+
+
+def test_a_cursor_from_another_order_or_made_up_is_refused(db: Database) -> None:
+    for _ in range(3):
+        add_mention(db, priority=1.0)
+    with db.read() as session:
+        page = queue.fetch_page(session, QueueFilters(), Sort.URGENT, limit=1)
+        assert page.next_cursor
+        with pytest.raises(BadCursor):
+            queue.fetch_page(session, QueueFilters(), Sort.NEWEST, after=page.next_cursor)
+        with pytest.raises(BadCursor):
+            queue.fetch_page(session, QueueFilters(), after="not-a-cursor")
+
+
+def test_thread_context_shows_the_conversation_oldest_first(db: Database) -> None:
+    root = add_mention(db, platform="x", external_id="100", thread_id="100", created_at=NOW - timedelta(hours=2))
+    reply = add_mention(db, platform="x", external_id="101", thread_id="100", parent_id="100", created_at=NOW - timedelta(hours=1))
+    add_mention(db, platform="reddit", external_id="102", thread_id="100")
+    with db.read() as session:
+        from monitor.models import Mention
+        assert [m.id for m in queue.thread_context(session, session.get(Mention, reply))] == [root]
