@@ -30,27 +30,6 @@ IDLE_POLL_SECONDS = 1.0
 _NOTIFY_TYPES = {"critical": apprise.NotifyType.FAILURE, "warning": apprise.NotifyType.WARNING, "info": apprise.NotifyType.INFO}
 
 
-class _ApprisePerThreadErrors(logging.Handler):
-    """Apprise reports why a send failed only through its logger; keep each worker's own messages."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self._messages: dict[int, list[str]] = {}
-        self._lock = threading.Lock()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        with self._lock:
-            self._messages.setdefault(record.thread or 0, []).append(record.getMessage())
-
-    def take(self) -> list[str]:
-        with self._lock:
-            return self._messages.pop(threading.get_ident(), [])
-
-
-_apprise_errors = _ApprisePerThreadErrors()
-logging.getLogger("apprise").addHandler(_apprise_errors)
-
-
 def _summarise(messages: list[str]) -> str:
     """A short cause that never quotes the URL (it holds tokens): an HTTP status or the error kind."""
     text = " ".join(messages)
@@ -80,15 +59,13 @@ class Sender:
 
     def send(self, title: str, body: str, level: str) -> str | None:
         """None when delivered, else a short reason safe to store and show."""
-        _apprise_errors.take()
         try:
-            ok = self._apprise.notify(
+            result = self._apprise.notify(
                 title=title, body=body, body_format=apprise.NotifyFormat(self.format), notify_type=_NOTIFY_TYPES[level]
             )
         except Exception as exc:  # a plugin bug must not kill the worker
             return f"unexpected {exc.__class__.__name__}"
-        messages = _apprise_errors.take()
-        return None if ok else _summarise(messages)
+        return None if result else _summarise([entry.message for entry in result.logs()])
 
 
 class DeliveryWorker(threading.Thread):
