@@ -22,14 +22,15 @@ from sqlalchemy.orm import Session
 
 from connectors.base import Connector
 from monitor import audit, replies
-from monitor.errors import NotFound, ReplyError
+from monitor.errors import MentiondeskError, NotFound, ReplyError, ReplyStateError
 from monitor.models import Mention, Presence, Reply, ReplyClaim, ReplyState, utcnow
 from monitor.storage import Database
 from monitor.templates import check_length
 
 PRESENCE_TTL = timedelta(seconds=45)
-# A claimed reply in these states has not reached the platform, so someone else may take over.
-_RELEASED = (ReplyState.DRAFT.value, ReplyState.FAILED.value)
+# A claimed reply that failed did not reach the platform, so someone else may take over. (A claimed
+# draft is about to be sent: send_reply moves it to sending, or we release the claim if it refuses.)
+_RELEASED = (ReplyState.FAILED.value,)
 
 
 class Activity(str, enum.Enum):
@@ -125,7 +126,20 @@ def send_reply_once(db: Database, reply_id: int, connector: Connector, actor: st
             winner = session.scalar(select(ReplyClaim.reply_id).join(Reply, Reply.mention_id == ReplyClaim.mention_id)
                                     .where(Reply.id == reply_id))
         raise ReplyCollision("someone else is sending a reply to this mention right now", winner or 0) from None
-    return replies.send_reply(db, reply_id, connector, actor)
+    try:
+        return replies.send_reply(db, reply_id, connector, actor)
+    except ReplyStateError:
+        raise  # sending or sent: the claim stands
+    except MentiondeskError:
+        _release(db, reply_id)  # refused before anything went out
+        raise
+
+
+def _release(db: Database, reply_id: int) -> None:
+    with db.write() as session:
+        draft = session.scalar(select(Reply.id).where(Reply.id == reply_id, Reply.state == ReplyState.DRAFT.value))
+        if draft is not None:
+            session.execute(delete(ReplyClaim).where(ReplyClaim.reply_id == reply_id))
 
 
 __all__ = ["Activity", "PRESENCE_TTL", "Present", "ReplyCollision", "leave", "others", "send_reply_once", "touch"]
