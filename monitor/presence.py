@@ -94,20 +94,26 @@ def _claim(db: Database, reply_id: int, connector: Connector, actor: str, follow
         replies.check_replyable(mention, connector, reply.body)
         check_length(mention.platform, reply.body, connector.capabilities.max_reply_chars)
         claim = session.get(ReplyClaim, mention.id, with_for_update=True)
+        if claim is not None and claim.reply_id == reply_id:
+            return  # ours already; send_reply's own claim stops a second post of it
+        # The reply that answers the mention so far: the claimed one, else one sent without a claim.
+        held = session.get(Reply, claim.reply_id) if claim is not None else session.scalar(
+            select(Reply).where(Reply.mention_id == mention.id, Reply.id != reply_id,
+                                Reply.state.in_((ReplyState.SENDING.value, ReplyState.SENT.value)))
+            .order_by(Reply.id.desc()).limit(1))
+        if held is not None and held.state not in _RELEASED and follow_up_of != held.id:
+            verb = "has already replied" if held.state == ReplyState.SENT.value else "is sending a reply right now"
+            raise ReplyCollision(f"{held.author} {verb} to this mention; read it before sending another", held.id)
         if claim is None:
             session.execute(insert(ReplyClaim).values(mention_id=mention.id, reply_id=reply_id, actor=actor, claimed_at=utcnow()))
-        elif claim.reply_id != reply_id:
-            held = session.get(Reply, claim.reply_id)
-            if held is not None and held.state not in _RELEASED and follow_up_of != held.id:
-                verb = "has already replied" if held.state == ReplyState.SENT.value else "is sending a reply right now"
-                raise ReplyCollision(f"{held.author} {verb} to this mention; read it before sending another", held.id)
-            taken = session.execute(
-                update(ReplyClaim).where(ReplyClaim.mention_id == mention.id, ReplyClaim.reply_id == claim.reply_id)
-                .values(reply_id=reply_id, actor=actor, claimed_at=utcnow())
-            ).rowcount
-            if not taken:
-                raise ReplyCollision("someone else claimed this mention's reply a moment ago", claim.reply_id)
-            audit.record(session, actor, "reply.claim", mention.id, reply_id=reply_id, replaces=claim.reply_id)
+            return
+        taken = session.execute(
+            update(ReplyClaim).where(ReplyClaim.mention_id == mention.id, ReplyClaim.reply_id == claim.reply_id)
+            .values(reply_id=reply_id, actor=actor, claimed_at=utcnow())
+        ).rowcount
+        if not taken:
+            raise ReplyCollision("someone else claimed this mention's reply a moment ago", claim.reply_id)
+        audit.record(session, actor, "reply.claim", mention.id, reply_id=reply_id, replaces=claim.reply_id)
 
 
 def send_reply_once(db: Database, reply_id: int, connector: Connector, actor: str,

@@ -1,0 +1,70 @@
+"""How a mention looks in the queue and in its detail view (all untrusted parts escaped)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from monitor.models import Mention
+from monitor.sla import SlaPolicy, SlaState, SlaStatus, status
+from dashboard.safe import plain, text_box
+
+_SLA_COLOURS = {SlaState.OVERDUE: "#c62828", SlaState.AT_RISK: "#ef6c00"}
+
+
+def _ago(when: datetime, now: datetime) -> str:
+    seconds = int((now - when).total_seconds())
+    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
+        if abs(seconds) >= size:
+            return f"{seconds // size}{unit} ago"
+    return "just now"
+
+
+def _duration(seconds: float) -> str:
+    minutes = int(abs(seconds) // 60)
+    return f"{minutes // 60}h {minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
+
+
+def sla_badge(sla: SlaStatus) -> str:
+    colour = _SLA_COLOURS.get(sla.state)
+    label = f"SLA {sla.tier.name}: {sla.state.value}"
+    if sla.state in (SlaState.ON_TRACK, SlaState.AT_RISK):
+        label += f", {_duration(sla.remaining.total_seconds())} left"
+    elif sla.state is SlaState.OVERDUE:
+        label += f" by {_duration(sla.remaining.total_seconds())}"
+    style = f"background:{colour};color:white;" if colour else "background:#eee;"
+    return f'<span class="md-sla md-sla-{sla.state.name.lower()}" style="{style}border-radius:4px;padding:0 0.4em">{label}</span>'
+
+
+def labels(m: Mention) -> str:
+    parts = []
+    if m.human_sentiment_label:
+        parts.append(f"sentiment {m.human_sentiment_label} (human)")
+    elif m.sentiment_label:
+        parts.append(f"sentiment {m.sentiment_label} {m.sentiment_score or 0:.0%}")
+    if m.human_intent:
+        parts.append(f"intent {m.human_intent} (human)")
+    elif m.intent:
+        parts.append(f"intent {m.intent}")
+    if m.priority is not None:
+        parts.append(f"priority {m.priority:.0f}")
+    return " · ".join(parts) or "not classified yet"
+
+
+def header(m: Mention, now: datetime) -> str:
+    reach = f"{m.author_followers:,} followers" if m.author_followers is not None else "reach unknown"
+    who = f"@{plain(m.author_handle)}" + (f" ({plain(m.author_name)})" if m.author_name else "")
+    return (f"<b>{plain(m.platform)}</b> · {who} · {reach} · "
+            f'<span title="{m.created_at:%Y-%m-%d %H:%M} UTC">{_ago(m.created_at, now)}</span> · '
+            f"{plain(m.lang or 'lang ?')}")
+
+
+def card(m: Mention, policy: SlaPolicy, now: datetime, max_chars: int | None = 600) -> str:
+    """One mention: who, reach, when, language, labels, status, SLA, and the text as plain text."""
+    text = m.text if max_chars is None or len(m.text) <= max_chars else m.text[:max_chars] + "…"
+    tags = "".join(f' <span style="background:#e3f2fd;border-radius:4px;padding:0 0.3em">#{plain(t.tag)}</span>'
+                   for t in m.tags)
+    owner = f"assigned to {plain(m.assignee)}" if m.assignee else "unassigned"
+    return (f'<div class="md-mention" data-mention-id="{m.id}">'
+            f"<div>{header(m, now)}</div>"
+            f"<div>{labels(m)} · <b>{plain(m.status)}</b> · {owner} · {sla_badge(status(policy, m, now))}{tags}</div>"
+            f"{text_box(text)}</div>")

@@ -1,0 +1,250 @@
+"""The queue: saved views and filters, a keyset-paged list, bulk actions, and the open mention."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta, timezone
+
+import streamlit as st
+from sqlalchemy import select
+
+from monitor import presence, queue, triage
+from monitor.models import Brand, Mention, MentionStatus, MentionTag, utcnow
+from monitor.presence import Activity
+from monitor.queue import QueueFilters, Sort
+from monitor.sla import breaching_cutoffs
+from monitor.triage import TRANSITIONS, BulkResult, TriageError
+from sentiment.labels import LABELS
+from sentiment.triage import INTENTS
+from dashboard import cards, reply_panel
+from dashboard.context import AppContext, context, sidebar_user
+from dashboard.safe import safe_url, text_box
+
+STATUSES = [s.value for s in MentionStatus]
+ANYONE, ME, NOBODY = "anyone", "me", "unassigned"
+
+
+def _sidebar_filters(ctx: AppContext, user: str, now: datetime) -> tuple[QueueFilters, Sort]:
+    views = {v.title: v for v in queue.saved_views(user, breaching_cutoffs(ctx.settings.sla, now))}
+    view = views[st.sidebar.selectbox("View", list(views), key="view")]
+    with ctx.db.read() as session:
+        brands = {b.name: b.id for b in session.scalars(select(Brand).order_by(Brand.name))}
+        tags = list(session.scalars(select(MentionTag.tag).distinct().order_by(MentionTag.tag).limit(500)))
+    sb = st.sidebar
+    sort = Sort(sb.radio("Order", [s.value for s in Sort], horizontal=True, key="f-sort"))
+    statuses = sb.multiselect("Status", STATUSES, key="f-statuses", placeholder="open work (new, open, pending)")
+    chosen_brands = sb.multiselect("Brand", list(brands), key="f-brands")
+    platforms = sb.multiselect("Platform", sorted(ctx.config.connectors), key="f-platforms")
+    sentiments = sb.multiselect("Sentiment", list(LABELS), key="f-sentiments")
+    intents = sb.multiselect("Intent", list(INTENTS), key="f-intents")
+    who = sb.selectbox("Assignee", [ANYONE, ME, NOBODY, *ctx.settings.team], key="f-assignee")
+    langs = sb.text_input("Languages", key="f-langs", placeholder="e.g. en, es")
+    tag = sb.multiselect("Tag", tags, key="f-tags")
+    dates = sb.date_input("Posted between", value=(), key="f-dates")
+    text = sb.text_input("Search text or author", key="f-text")
+
+    f = view.filters
+    changes: dict[str, object] = {}
+    if statuses:
+        changes["statuses"] = tuple(statuses)
+    if chosen_brands:
+        changes["brand_ids"] = tuple(brands[b] for b in chosen_brands)
+    if platforms:
+        changes["platforms"] = tuple(platforms)
+    if sentiments:
+        changes["sentiments"] = tuple(sentiments)
+    if intents:
+        changes["intents"] = tuple(intents)
+    if who == ME:
+        changes["assignee"] = user
+    elif who == NOBODY:
+        changes["unassigned"] = True
+    elif who != ANYONE:
+        changes["assignee"] = who
+    if langs.strip():
+        changes["langs"] = tuple(code.strip().lower() for code in langs.split(",") if code.strip())
+    if tag:
+        changes["tags"] = tuple(tag)
+    if len(dates) == 2:
+        changes["since"] = datetime.combine(dates[0], time(0), timezone.utc)
+        changes["until"] = datetime.combine(dates[1], time(0), timezone.utc) + timedelta(days=1)
+    if text.strip():
+        changes["text"] = text.strip()
+    return QueueFilters(**{**f.__dict__, **changes}), sort
+
+
+def _page(ctx: AppContext, filters: QueueFilters, sort: Sort) -> tuple[list[Mention], str | None, int, bool]:
+    # A stack of cursors: one per page visited, reset whenever the filters change.
+    signature = repr((filters, sort))
+    if st.session_state.get("page-signature") != signature:
+        st.session_state["page-signature"] = signature
+        st.session_state["page-cursors"] = [None]
+    after = st.session_state["page-cursors"][-1]
+    with ctx.db.read() as session:
+        page = queue.fetch_page(session, filters, sort, after=after, limit=ctx.settings.page_size)
+        total, capped = queue.count(session, filters)
+    return page.items, page.next_cursor, total, capped
+
+
+def _report(result: BulkResult, what: str) -> None:
+    """Show the outcome after the rerun that brings the list up to date."""
+    flash = [("success", f"{what}: {len(result.changed)} mention(s)")] if result.changed else []
+    flash += [("warning", f"Mention {mention_id}: {why}") for mention_id, why in result.skipped.items()]
+    st.session_state["flash"] = flash
+    st.rerun()
+
+
+def _show_flash() -> None:
+    for kind, message in st.session_state.pop("flash", []):
+        (st.success if kind == "success" else st.warning)(message)
+
+
+def _bulk_bar(ctx: AppContext, user: str, items: list[Mention]) -> None:
+    selected = [m.id for m in items if st.session_state.get(f"sel-{m.id}")]
+    with st.container(border=True, key="bulk"):
+        st.caption(f"{len(selected)} selected")
+        c1, c2, c3 = st.columns(3)
+        status = c1.selectbox("Set status", STATUSES, key="bulk-status")
+        if c1.button("Apply status", key="bulk-apply-status", disabled=not selected):
+            _report(triage.set_status(ctx.db, selected, status, user), f"status {status}")
+        assignee = c2.selectbox("Assign to", [user, *[t for t in ctx.settings.team if t != user], NOBODY], key="bulk-assignee")
+        if c2.button("Assign", key="bulk-assign", disabled=not selected):
+            _report(triage.assign(ctx.db, selected, None if assignee == NOBODY else assignee, user), f"assigned to {assignee}")
+        tag = c3.text_input("Tag", key="bulk-tag")
+        if c3.button("Add tag", key="bulk-add-tag", disabled=not (selected and tag.strip())):
+            try:
+                _report(triage.add_tag(ctx.db, selected, tag, user), f"tagged {tag}")
+            except TriageError as exc:
+                st.error(str(exc))
+
+
+def _list(ctx: AppContext, items: list[Mention], now: datetime) -> None:
+    open_id = st.session_state.get("open-id")
+    for m in items:
+        with st.container(border=True, key=f"item-{m.id}"):
+            pick, body = st.columns([1, 12])
+            pick.checkbox("select", key=f"sel-{m.id}", label_visibility="collapsed")
+            body.html(cards.card(m, ctx.settings.sla, now, max_chars=280))
+            if body.button("Opened" if m.id == open_id else "Open", key=f"open-{m.id}", disabled=m.id == open_id):
+                st.session_state["open-id"] = m.id
+                st.rerun()
+
+
+def _pager(next_cursor: str | None) -> None:
+    cursors = st.session_state["page-cursors"]
+    back, label, forward = st.columns([1, 2, 1])
+    if back.button("← Previous", key="page-prev", disabled=len(cursors) == 1):
+        cursors.pop()
+        st.rerun()
+    label.caption(f"Page {len(cursors)}")
+    if forward.button("Next →", key="page-next", disabled=next_cursor is None):
+        cursors.append(next_cursor)
+        st.rerun()
+
+
+def _detail(ctx: AppContext, user: str, mention_id: int, now: datetime) -> None:
+    presence.touch(ctx.db, mention_id, user, Activity.VIEWING)
+    with ctx.db.read() as session:
+        m = session.get(Mention, mention_id)
+        if m is None:
+            st.info("That mention no longer exists.")
+            return
+        notes = list(m.notes)
+        sent = list(m.replies)
+        thread = queue.thread_context(session, m)
+        others = presence.others(session, mention_id, user)
+    st.subheader(f"Mention {m.id}")
+    for other in others:
+        verb = "is drafting a reply" if other.activity == Activity.DRAFTING.value else "is viewing this"
+        st.warning(f"{other.user} {verb}", icon="👀")
+    if any(r.state in ("sending", "sent") and r.author != user for r in sent):
+        st.warning("Someone else has already replied: read it below before answering.")
+    st.html(cards.card(m, ctx.settings.sla, now, max_chars=None))
+    link = safe_url(m.url)
+    if link:
+        st.link_button("Open the original", link)
+    if thread:
+        with st.expander(f"Thread ({len(thread)} earlier/other post(s))"):
+            for t in thread:
+                st.html(cards.header(t, now) + text_box(t.text))
+    _triage_controls(ctx, user, m)
+    st.markdown("#### Reply")
+    reply_panel.collision_notice(m.id)
+    reply_panel.history(ctx, user, m, sent)
+    reply_panel.composer(ctx, user, m)
+    st.markdown("#### Notes")
+    for n in notes:
+        st.caption(f"{n.author} · {n.created_at:%Y-%m-%d %H:%M} UTC")
+        st.html(text_box(n.body, "md-note"))
+    with st.form(f"note-form-{m.id}", clear_on_submit=True):
+        body = st.text_area("Internal note", key=f"note-{m.id}")
+        if st.form_submit_button("Add note"):
+            try:
+                triage.add_note(ctx.db, m.id, body, user)
+                st.rerun()
+            except TriageError as exc:
+                st.error(str(exc))
+
+
+def _triage_controls(ctx: AppContext, user: str, m: Mention) -> None:
+    c1, c2, c3 = st.columns(3)
+    moves = sorted(TRANSITIONS[m.status])
+    status = c1.selectbox("Move to", moves, key=f"status-{m.id}")
+    if c1.button("Set status", key=f"set-status-{m.id}"):
+        _report(triage.set_status(ctx.db, [m.id], status, user), f"status {status}")
+    if m.assignee != user and c2.button("Assign to me", key=f"assign-me-{m.id}"):
+        _report(triage.assign(ctx.db, [m.id], user, user), "assigned to you")
+    teammates = [t for t in ctx.settings.team if t not in (user, m.assignee)]
+    if teammates:
+        mate = c2.selectbox("Assign to", teammates, key=f"assign-to-{m.id}")
+        if c2.button("Assign", key=f"assign-{m.id}"):
+            _report(triage.assign(ctx.db, [m.id], mate, user), f"assigned to {mate}")
+    if m.assignee and c2.button("Unassign", key=f"unassign-{m.id}"):
+        _report(triage.assign(ctx.db, [m.id], None, user), "unassigned")
+    tag = c3.text_input("Add tag", key=f"tag-{m.id}")
+    if c3.button("Tag", key=f"add-tag-{m.id}", disabled=not tag.strip()):
+        try:
+            _report(triage.add_tag(ctx.db, [m.id], tag, user), f"tagged {tag}")
+        except TriageError as exc:
+            st.error(str(exc))
+    for t in m.tags:
+        if c3.button(f"remove #{t.tag}", key=f"untag-{m.id}-{t.tag}"):
+            _report(triage.remove_tag(ctx.db, [m.id], t.tag, user), f"untagged {t.tag}")
+    with st.expander("Correct the labels (kept as a human label)"):
+        r1, r2 = st.columns(2)
+        sentiment = r1.selectbox("Sentiment", ["(keep)", *LABELS], key=f"relabel-sentiment-{m.id}")
+        intent = r2.selectbox("Intent", ["(keep)", *INTENTS], key=f"relabel-intent-{m.id}")
+        if st.button("Save labels", key=f"relabel-{m.id}", disabled=sentiment == intent == "(keep)"):
+            _report(triage.relabel(ctx.db, [m.id], user, sentiment=None if sentiment == "(keep)" else sentiment,
+                                   intent=None if intent == "(keep)" else intent), "relabelled")
+
+
+def main() -> None:
+    ctx = context()
+    user = sidebar_user(ctx)
+    now = utcnow()
+    filters, sort = _sidebar_filters(ctx, user or "(nobody)", now)
+    items, next_cursor, total, capped = _page(ctx, filters, sort)
+    st.title("Queue")
+    st.caption(f"{total:,}{'+' if capped else ''} mention(s) match")
+    _show_flash()
+    if not user:
+        st.warning("Pick or type your name in the sidebar to triage and reply; every action is recorded with it.")
+    listing, detail = st.columns([3, 2], gap="medium")
+    with listing:
+        if user:
+            _bulk_bar(ctx, user, items)
+        if not items:
+            st.info("Nothing here. Try another view or fewer filters.")
+        _list(ctx, items, now)
+        _pager(next_cursor)
+    with detail:
+        open_id = st.session_state.get("open-id")
+        if open_id is None:
+            st.info("Open a mention to triage and reply.")
+        elif user:
+            _detail(ctx, user, open_id, now)
+        else:
+            st.info("Pick your name in the sidebar first.")
+
+
+main()

@@ -1,0 +1,145 @@
+"""Replying from a mention: templates, the platform's limit, a preview, one send, visible failures."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from monitor import presence, replies
+from monitor.errors import MentiondeskError, ReplyStateError
+from monitor.models import Mention, Reply, ReplyState
+from monitor.presence import Activity, ReplyCollision
+from monitor.templates import SLOT_HINT, author_label, check_length, render, reply_length
+from dashboard.context import AppContext
+from dashboard.safe import safe_url, text_box
+
+
+def _brand_name(ctx: AppContext) -> str:
+    return ctx.config.brands[0].name if ctx.config.brands else ""
+
+
+def history(ctx: AppContext, user: str, mention: Mention, sent: list[Reply]) -> None:
+    """Every reply so far, with its state; failed ones show the platform's error and can be retried."""
+    connector = ctx.connector(mention.platform)
+    for r in sent:
+        with st.container(border=True, key=f"reply-{r.id}"):
+            st.caption(f"Reply by {r.author} · {r.state} · {r.updated_at:%Y-%m-%d %H:%M} UTC"
+                       + (f" · attempts {r.attempts}" if r.attempts > 1 else ""))
+            st.html(text_box(r.body, "md-reply"))
+            link = safe_url(r.url)
+            if link:
+                st.link_button("View on the platform", link)
+            if r.state == ReplyState.FAILED.value:
+                st.error(f"Not posted: {r.error}")
+                if connector is not None and st.button("Retry this reply", key=f"retry-{r.id}"):
+                    _send(ctx, user, mention.id, r.id)
+            elif r.state == ReplyState.SENDING.value and r.error:
+                st.warning(r.error)
+                yes, no = st.columns(2)
+                if yes.button("I checked: it was posted", key=f"posted-{r.id}"):
+                    replies.resolve_unknown(ctx.db, r.id, user, posted=True)
+                    st.rerun()
+                if no.button("I checked: it was not posted", key=f"notposted-{r.id}"):
+                    replies.resolve_unknown(ctx.db, r.id, user, posted=False)
+                    st.rerun()
+
+
+def composer(ctx: AppContext, user: str, mention: Mention) -> None:
+    connector = ctx.connector(mention.platform)
+    original = safe_url(mention.url)
+    if connector is None or not connector.capabilities.can_reply:
+        st.info(f"Replies to {mention.platform} are not available here; answer on the platform.")
+        if original:
+            st.link_button("Open the original post", original)
+        return
+    if connector.capabilities.reply_needs_direct_mention and not mention.replyable:
+        st.warning(f"{mention.platform} only lets the brand reply through the API to posts that @mention or quote "
+                   "it; this one matched a keyword. Open it to answer on the platform.", icon="🔗")
+        if original:
+            st.link_button("Open the original post", original)
+        return
+
+    text_key, reply_key = f"reply-text-{mention.id}", f"reply-id-{mention.id}"
+    templates = [t for t in ctx.settings.templates if t.fits(mention.platform)]
+    names = ["(write your own)", *(t.name for t in templates)]
+
+    def apply_template() -> None:
+        chosen = st.session_state[f"template-{mention.id}"]
+        template = next((t for t in templates if t.name == chosen), None)
+        if template is not None:
+            rendered = render(template, author=author_label(mention.author_name, mention.author_handle),
+                              brand=_brand_name(ctx), order_number=st.session_state.get(f"order-{mention.id}", ""))
+            st.session_state[text_key] = rendered.text
+
+    left, right = st.columns([2, 1])
+    left.selectbox("Template", names, key=f"template-{mention.id}", on_change=apply_template)
+    right.text_input("Order number", key=f"order-{mention.id}", on_change=apply_template)
+    text = st.text_area("Reply", key=text_key, height=120)
+    if text.strip():
+        presence.touch(ctx.db, mention.id, user, Activity.DRAFTING)
+    limit = connector.capabilities.max_reply_chars
+    length = reply_length(mention.platform, text)
+    unit = " (URLs count 23)" if mention.platform == "x" else ""
+    over = limit is not None and length > limit
+    st.caption(f"{length} / {limit if limit is not None else '∞'} characters{unit}" + (" — too long" if over else ""))
+    unfilled = any(hint in text for hint in SLOT_HINT.values())
+    if text.strip():
+        st.caption("Preview")
+        st.html(text_box(text, "md-preview"))
+    if unfilled:
+        st.warning("Fill in the order number before sending.")
+    disabled = not text.strip() or over or unfilled
+    if st.button("Send reply", key=f"send-{mention.id}", type="primary", disabled=disabled):
+        draft_id = st.session_state.get(reply_key)
+        with ctx.db.read() as session:
+            draft = session.get(Reply, draft_id) if draft_id else None
+            same = draft is not None and draft.body == text and draft.author == user
+        if not same:
+            try:
+                check_length(mention.platform, text, limit)
+                draft_id = replies.draft_reply(ctx.db, mention.id, text, user).id
+            except MentiondeskError as exc:
+                st.error(str(exc))
+                return
+            # One draft per text: a second click, a rerun or a retry sends this same reply, never a new one.
+            st.session_state[reply_key] = draft_id
+        _send(ctx, user, mention.id, draft_id)
+
+
+def _send(ctx: AppContext, user: str, mention_id: int, reply_id: int) -> None:
+    with ctx.db.read() as session:
+        mention = session.get(Mention, mention_id)
+    connector = ctx.connector(mention.platform) if mention else None
+    if connector is None:
+        st.error("This mention's platform is not connected.")
+        return
+    ack_key = f"reply-ack-{mention_id}"
+    try:
+        reply = presence.send_reply_once(ctx.db, reply_id, connector, user, follow_up_of=st.session_state.get(ack_key))
+    except ReplyCollision as exc:
+        st.session_state[f"collision-{mention_id}"] = (str(exc), exc.other_reply_id)
+        st.rerun()
+    except ReplyStateError:
+        st.info("This reply was already sent (or is being sent); it is not posted again.")
+        return
+    except MentiondeskError as exc:
+        st.error(str(exc))
+        return
+    if reply.state == ReplyState.SENT.value:
+        st.session_state.pop(f"reply-text-{mention_id}", None)
+        st.session_state.pop(f"reply-id-{mention_id}", None)
+        st.session_state.pop(ack_key, None)
+        st.toast("Reply posted.")
+    st.rerun()
+
+
+def collision_notice(mention_id: int) -> None:
+    """After a refused send: say who replied, and let the user knowingly send a follow-up."""
+    seen = st.session_state.get(f"collision-{mention_id}")
+    if not seen:
+        return
+    message, other_id = seen
+    st.error(f"Not sent: {message}. Their reply is shown below.")
+    if st.checkbox("I have read it; send mine as a follow-up", key=f"ack-box-{mention_id}"):
+        st.session_state[f"reply-ack-{mention_id}"] = other_id
+    else:
+        st.session_state.pop(f"reply-ack-{mention_id}", None)

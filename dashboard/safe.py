@@ -1,0 +1,35 @@
+"""Showing untrusted text: mention text, names and URLs come from strangers on the internet.
+
+Everything is HTML-escaped into a fixed, scrolling box (``dir="auto"`` for right-to-left scripts,
+``overflow-wrap: anywhere`` for 10,000-character words); it is never read as Markdown, and only
+``http(s)`` URLs ever become links.
+"""
+
+from __future__ import annotations
+
+import html
+from urllib.parse import urlsplit
+
+_BOX = ("white-space:pre-wrap;overflow-wrap:anywhere;unicode-bidi:plaintext;max-height:14em;overflow-y:auto;"
+        "border:1px solid #ddd;border-radius:6px;padding:0.5em 0.7em;margin:0.2em 0;font-size:0.95em;")
+
+
+def safe_url(url: str | None) -> str | None:
+    """``url`` if it is an http(s) URL with a host, else None (no javascript:, data:, relative…)."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    return url.strip() if parts.scheme.lower() in ("http", "https") and parts.netloc else None
+
+
+def text_box(text: str, css_class: str = "md-text") -> str:
+    return f'<div class="{css_class}" dir="auto" style="{_BOX}">{html.escape(text)}</div>'
+
+
+def plain(text: str | None, limit: int = 200) -> str:
+    """A short escaped label (author names and handles can hold markup too)."""
+    text = text or ""
+    return html.escape(text if len(text) <= limit else text[: limit - 1] + "…")

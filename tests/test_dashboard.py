@@ -1,0 +1,197 @@
+"""The dashboard's pages under Streamlit's AppTest: queue, filters, triage, replies, SLA, activity."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+pytest.importorskip("streamlit", reason="the dashboard needs streamlit: pip install 'mentiondesk[dashboard]'")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from monitor import audit  # noqa: E402
+from monitor.models import Mention, Reply  # noqa: E402
+from monitor.replies import draft_reply, send_reply  # noqa: E402
+from monitor.storage import Database  # noqa: E402
+from tests.test_dashboard_fixtures import add_mention  # noqa: E402
+
+APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
+HOSTILE = ("<script>alert('x')</script> **bold** [click](javascript:alert(1)) <img src=x onerror=alert(1)> "
+           "مرحبا بالعالم \u202eevil\u202c zero\u200bwidth\u200d ") + "A" * 10_000
+
+
+@pytest.fixture
+def app_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
+    db_path = tmp_path / "dash.db"
+    config = tmp_path / "mentiondesk.toml"
+    config.write_text(
+        f'[database]\nurl = "sqlite:///{db_path}"\n\n[[brands]]\nname = "Acme"\nkeywords = ["acme"]\n\n'
+        '[connectors.sample]\n\n[connectors.x]\napi_base_url = "http://127.0.0.1:9"\n', encoding="utf-8")
+    monkeypatch.setenv("MENTIONDESK_CONFIG", str(config))
+    monkeypatch.setenv("MENTIONDESK_X_BEARER_TOKEN", "test-token")
+    db = Database.open(f"sqlite:///{db_path}")
+    db.upgrade()
+    yield db
+    db.dispose()
+
+
+def _app(user: str | None = "ana") -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception, at.exception
+    if user:
+        at.text_input(key="user-name").input(user).run()
+    return at
+
+
+def _html(at: AppTest) -> str:
+    return "\n".join(h.proto.body for h in at.get("html"))
+
+
+def _mention(db: Database, mention_id: int) -> Mention:
+    with db.read() as session:
+        m = session.get(Mention, mention_id)
+        assert m is not None
+        return m
+
+
+def test_queue_lists_open_work_most_urgent_first_and_filters(app_db: Database) -> None:
+    low = add_mention(app_db, priority=10.0, text="slow delivery again")
+    high = add_mention(app_db, priority=90.0, text="refund please", sentiment_label="negative", sentiment_score=0.93)
+    add_mention(app_db, priority=99.0, status="resolved", text="old news")
+    at = _app()
+    opens = [b.key for b in at.button if b.key.startswith("open-")]
+    assert opens == [f"open-{high}", f"open-{low}"]
+    assert "2 mention(s) match" in at.caption[0].value
+    assert "sentiment negative 93%" in _html(at)
+    at.text_input(key="f-text").input("DELIVERY").run()
+    assert [b.key for b in at.button if b.key.startswith("open-")] == [f"open-{low}"]
+    at.text_input(key="f-text").input("").run()
+    at.multiselect(key="f-statuses").select("resolved").run()
+    assert "old news" in _html(at) and "refund please" not in _html(at)
+
+
+def test_pages_follow_a_cursor_forwards_and_back(app_db: Database) -> None:
+    for i in range(30):
+        add_mention(app_db, priority=float(i))
+    at = _app()
+    first = [b.key for b in at.button if b.key.startswith("open-")]
+    assert len(first) == 25
+    at.button(key="page-next").click().run()
+    second = [b.key for b in at.button if b.key.startswith("open-")]
+    assert len(second) == 5 and not set(first) & set(second)
+    at.button(key="page-prev").click().run()
+    assert [b.key for b in at.button if b.key.startswith("open-")] == first
+
+
+def test_triage_from_the_open_mention_is_recorded_with_the_user(app_db: Database) -> None:
+    m = add_mention(app_db, priority=50.0, sentiment_label="positive", intent="praise")
+    at = _app("ana")
+    at.button(key=f"open-{m}").click().run()
+    at.button(key=f"assign-me-{m}").click().run()
+    assert (_mention(app_db, m).assignee, _mention(app_db, m).status) == ("ana", "open")
+    at.selectbox(key=f"status-{m}").select("pending").run()
+    at.button(key=f"set-status-{m}").click().run()
+    at.text_input(key=f"tag-{m}").input("Billing").run()
+    at.button(key=f"add-tag-{m}").click().run()
+    at.selectbox(key=f"relabel-sentiment-{m}").select("negative").run()
+    at.button(key=f"relabel-{m}").click().run()
+    at.text_area(key=f"note-{m}").input("Customer called")
+    at.button(key=f"FormSubmitter:note-form-{m}-Add note").click().run()
+    assert not at.exception, at.exception
+    mention = _mention(app_db, m)
+    assert (mention.status, [t.tag for t in mention.tags], mention.human_sentiment_label) == ("pending", ["billing"], "negative")
+    with app_db.read() as session:
+        actions = [(e.actor, e.action) for e in reversed(audit.entries(session, m))]
+    assert actions == [("ana", "triage.assign"), ("ana", "triage.status"), ("ana", "triage.tag"),
+                       ("ana", "triage.relabel"), ("ana", "triage.note")]
+    assert "Customer called" in _html(at)
+
+
+def test_bulk_actions_apply_to_the_selection(app_db: Database) -> None:
+    a, b, untouched = add_mention(app_db), add_mention(app_db), add_mention(app_db)
+    at = _app()
+    at.checkbox(key=f"sel-{a}").check().run()
+    at.checkbox(key=f"sel-{b}").check().run()
+    at.selectbox(key="bulk-status").select("spam").run()
+    at.button(key="bulk-apply-status").click().run()
+    assert [_mention(app_db, i).status for i in (a, b, untouched)] == ["spam", "spam", "new"]
+    assert any("status spam: 2 mention(s)" in s.value for s in at.success)
+
+
+def test_reply_with_a_template_needs_the_order_number_and_posts_once(app_db: Database) -> None:
+    m = add_mention(app_db, priority=80.0, author_name="Dana")
+    at = _app()
+    at.button(key=f"open-{m}").click().run()
+    at.selectbox(key=f"template-{m}").select("Order follow-up").run()
+    assert "[order number]" in at.text_area(key=f"reply-text-{m}").value
+    assert at.button(key=f"send-{m}").disabled
+    at.text_input(key=f"order-{m}").input("A-1001").run()
+    text = at.text_area(key=f"reply-text-{m}").value
+    assert text.startswith("Hi Dana,") and "A-1001" in text and "Acme support" in text
+    assert "Preview" in [c.value for c in at.caption]
+    at.button(key=f"send-{m}").click().run()
+    assert not at.exception, at.exception
+    with app_db.read() as session:
+        sent = session.scalars(select(Reply).where(Reply.mention_id == m)).all()
+    assert [(r.state, r.author) for r in sent] == [("sent", "ana")]
+    assert _mention(app_db, m).first_response_at is not None
+
+
+def test_someone_elses_reply_blocks_a_second_one_until_acknowledged(app_db: Database) -> None:
+    from connectors.sample import SampleConnector, SampleSettings
+
+    m = add_mention(app_db)
+    at = _app("ana")
+    at.button(key=f"open-{m}").click().run()
+    # ben replies from another session while ana is drafting.
+    send_reply(app_db, draft_reply(app_db, m, "ben's answer", author="ben").id, SampleConnector(SampleSettings()), "ben")
+    at.text_area(key=f"reply-text-{m}").input("ana's answer").run()
+    at.button(key=f"send-{m}").click().run()
+    assert any("ben has already replied" in e.value for e in at.error)
+    with app_db.read() as session:
+        assert [r.author for r in session.scalars(select(Reply).where(Reply.state == "sent"))] == ["ben"]
+    at.checkbox(key=f"ack-box-{m}").check().run()
+    at.button(key=f"send-{m}").click().run()
+    with app_db.read() as session:
+        assert sorted(r.author for r in session.scalars(select(Reply).where(Reply.state == "sent"))) == ["ana", "ben"]
+
+
+def test_an_x_keyword_mention_offers_the_link_instead_of_a_reply_box(app_db: Database) -> None:
+    m = add_mention(app_db, platform="x", replyable=False, url="https://x.com/someone/status/1")
+    at = _app()
+    at.button(key=f"open-{m}").click().run()
+    assert any("matched a keyword" in w.value for w in at.warning)
+    assert f"send-{m}" not in [b.key for b in at.button]
+    assert "https://x.com/someone/status/1" in [lb.proto.url for lb in at.get("link_button")]
+
+
+def test_hostile_text_renders_as_plain_text(app_db: Database) -> None:
+    m = add_mention(app_db, text=HOSTILE, author_name="<b>Eve</b>", url="javascript:alert(1)")
+    at = _app()
+    at.button(key=f"open-{m}").click().run()
+    assert not at.exception, at.exception
+    page = _html(at)
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page and "<script" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page and "<img" not in page
+    assert "&lt;b&gt;Eve&lt;/b&gt;" in page
+    assert "A" * 10_000 in page  # the open mention shows all of it, in a scrolling box
+    assert "\u202eevil" in page and "zero\u200bwidth" in page
+    assert not [lb for lb in at.get("link_button") if "javascript" in lb.proto.url]
+    assert all("javascript:alert(1)" not in md.value for md in at.markdown)
+
+
+def test_sla_and_activity_pages(app_db: Database) -> None:
+    m = add_mention(app_db, priority=90.0)
+    at = _app("ana")
+    at.button(key=f"open-{m}").click().run()
+    at.button(key=f"assign-me-{m}").click().run()
+    at.switch_page("pages/sla.py").run()
+    assert not at.exception, at.exception
+    assert {x.label for x in at.metric} >= {"At risk or overdue now", "Average first response", "90th percentile"}
+    assert [x.value for x in at.metric if x.label == "At risk or overdue now"] == ["1"]
+    at.switch_page("pages/activity.py").run()
+    assert not at.exception, at.exception
+    rows = at.dataframe[0].value
+    assert list(rows["who"]) == ["ana"] and list(rows["action"]) == ["triage.assign"]
