@@ -58,7 +58,7 @@ def header(m: Mention, now: datetime) -> str:
             f"{plain(m.lang or 'lang ?')}")
 
 
-def card(m: Mention, policy: SlaPolicy, now: datetime, max_chars: int | None = 600) -> str:
+def card(m: Mention, policy: SlaPolicy, now: datetime, max_chars: int | None = 600, text_class: str = "md-text") -> str:
     """One mention: who, reach, when, language, labels, status, SLA, and the text as plain text."""
     text = m.text if max_chars is None or len(m.text) <= max_chars else m.text[:max_chars] + "…"
     tags = "".join(f' <span style="background:#e3f2fd;border-radius:4px;padding:0 0.3em">#{plain(t.tag)}</span>'
@@ -67,4 +67,4 @@ def card(m: Mention, policy: SlaPolicy, now: datetime, max_chars: int | None = 6
     return (f'<div class="md-mention" data-mention-id="{m.id}">'
             f"<div>{header(m, now)}</div>"
             f"<div>{labels(m)} · <b>{plain(m.status)}</b> · {owner} · {sla_badge(status(policy, m, now))}{tags}</div>"
-            f"{text_box(text)}</div>")
+            f"{text_box(text, text_class)}</div>")

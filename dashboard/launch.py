@@ -26,5 +26,6 @@ def launch(config_path: Path, port: int, headless: bool = True, *, host: str = "
         "--server.fileWatcherType", "none",
         "--browser.gatherUsageStats", "false",
         "--theme.base", "light",
+        "--client.toolbarMode", "minimal",
     ]
     return subprocess.Popen(command, env=child_env)

@@ -30,8 +30,8 @@ def history(ctx: AppContext, user: str, mention: Mention, sent: list[Reply]) -> 
                 st.link_button("View on the platform", link)
             if r.state == ReplyState.FAILED.value:
                 st.error(f"Not posted: {r.error}")
-                if connector is not None and st.button("Retry this reply", key=f"retry-{r.id}"):
-                    _send(ctx, user, mention.id, r.id)
+                if connector is not None:
+                    st.button("Retry this reply", key=f"retry-{r.id}", on_click=_send, args=(ctx, user, mention.id, r.id))
             elif r.state == ReplyState.SENDING.value and r.error:
                 st.warning(r.error)
                 yes, no = st.columns(2)
@@ -88,21 +88,34 @@ def composer(ctx: AppContext, user: str, mention: Mention) -> None:
     if unfilled:
         st.warning("Fill in the order number before sending.")
     disabled = not text.strip() or over or unfilled
-    if st.button("Send reply", key=f"send-{mention.id}", type="primary", disabled=disabled):
-        draft_id = st.session_state.get(reply_key)
-        with ctx.db.read() as session:
-            draft = session.get(Reply, draft_id) if draft_id else None
-            same = draft is not None and draft.body == text and draft.author == user
-        if not same:
-            try:
-                check_length(mention.platform, text, limit)
-                draft_id = replies.draft_reply(ctx.db, mention.id, text, user).id
-            except MentiondeskError as exc:
-                st.error(str(exc))
-                return
-            # One draft per text: a second click, a rerun or a retry sends this same reply, never a new one.
-            st.session_state[reply_key] = draft_id
-        _send(ctx, user, mention.id, draft_id)
+    _show_outcome(mention.id)
+    st.button("Send reply", key=f"send-{mention.id}", type="primary", disabled=disabled,
+              on_click=_send_text, args=(ctx, user, mention.id, limit))
+
+
+# Sending runs in button callbacks: they run before the page is drawn again, so a sent reply's text
+# can be cleared, and a second click (or a rerun) finds an empty box or an already-sent draft.
+
+def _send_text(ctx: AppContext, user: str, mention_id: int, limit: int | None) -> None:
+    text = st.session_state.get(f"reply-text-{mention_id}", "")
+    reply_key = f"reply-id-{mention_id}"
+    if not text.strip():
+        return
+    draft_id = st.session_state.get(reply_key)
+    with ctx.db.read() as session:
+        draft = session.get(Reply, draft_id) if draft_id else None
+        mention = session.get(Mention, mention_id)
+        same = draft is not None and draft.body == text and draft.author == user
+    if not same:
+        try:
+            check_length(mention.platform if mention else "", text, limit)
+            draft_id = replies.draft_reply(ctx.db, mention_id, text, user).id
+        except MentiondeskError as exc:
+            _outcome(mention_id, "error", str(exc))
+            return
+        # One draft per text: a second click, a rerun or a retry sends this same reply, never a new one.
+        st.session_state[reply_key] = draft_id
+    _send(ctx, user, mention_id, draft_id)
 
 
 def _send(ctx: AppContext, user: str, mention_id: int, reply_id: int) -> None:
@@ -110,26 +123,39 @@ def _send(ctx: AppContext, user: str, mention_id: int, reply_id: int) -> None:
         mention = session.get(Mention, mention_id)
     connector = ctx.connector(mention.platform) if mention else None
     if connector is None:
-        st.error("This mention's platform is not connected.")
+        _outcome(mention_id, "error", "This mention's platform is not connected.")
         return
     ack_key = f"reply-ack-{mention_id}"
     try:
         reply = presence.send_reply_once(ctx.db, reply_id, connector, user, follow_up_of=st.session_state.get(ack_key))
     except ReplyCollision as exc:
         st.session_state[f"collision-{mention_id}"] = (str(exc), exc.other_reply_id)
-        st.rerun()
+        return
     except ReplyStateError:
-        st.info("This reply was already sent (or is being sent); it is not posted again.")
+        _outcome(mention_id, "info", "This reply was already sent (or is being sent); it is not posted again.")
         return
     except MentiondeskError as exc:
-        st.error(str(exc))
+        _outcome(mention_id, "error", str(exc))
         return
     if reply.state == ReplyState.SENT.value:
-        st.session_state.pop(f"reply-text-{mention_id}", None)
-        st.session_state.pop(f"reply-id-{mention_id}", None)
-        st.session_state.pop(ack_key, None)
-        st.toast("Reply posted.")
-    st.rerun()
+        st.session_state[f"reply-text-{mention_id}"] = ""
+        for key in (f"reply-id-{mention_id}", ack_key, f"collision-{mention_id}", f"ack-box-{mention_id}"):
+            st.session_state.pop(key, None)
+        _outcome(mention_id, "success", "Reply posted.")
+    elif reply.state == ReplyState.FAILED.value:
+        _outcome(mention_id, "error", f"Not posted: {reply.error}. It is kept below and can be retried.")
+    else:
+        _outcome(mention_id, "warning", reply.error or "Delivery unknown: check the platform before retrying.")
+
+
+def _outcome(mention_id: int, kind: str, message: str) -> None:
+    st.session_state[f"reply-outcome-{mention_id}"] = (kind, message)
+
+
+def _show_outcome(mention_id: int) -> None:
+    kind, message = st.session_state.pop(f"reply-outcome-{mention_id}", (None, ""))
+    if kind:
+        {"success": st.success, "info": st.info, "warning": st.warning, "error": st.error}[kind](message)
 
 
 def collision_notice(mention_id: int) -> None:

@@ -133,6 +133,9 @@ def test_reply_with_a_template_needs_the_order_number_and_posts_once(app_db: Dat
     assert "Preview" in [c.value for c in at.caption]
     at.button(key=f"send-{m}").click().run()
     assert not at.exception, at.exception
+    assert [s.value for s in at.success] == ["Reply posted."]
+    assert at.text_area(key=f"reply-text-{m}").value == ""
+    assert at.button(key=f"send-{m}").disabled  # nothing left to send twice
     with app_db.read() as session:
         sent = session.scalars(select(Reply).where(Reply.mention_id == m)).all()
     assert [(r.state, r.author) for r in sent] == [("sent", "ana")]

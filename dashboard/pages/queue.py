@@ -8,7 +8,7 @@ import streamlit as st
 from sqlalchemy import select
 
 from monitor import presence, queue, triage
-from monitor.models import Brand, Mention, MentionStatus, MentionTag, utcnow
+from monitor.models import Brand, Mention, MentionStatus, MentionTag, ReplyState, utcnow
 from monitor.presence import Activity
 from monitor.queue import QueueFilters, Sort
 from monitor.sla import breaching_cutoffs
@@ -149,7 +149,7 @@ def _detail(ctx: AppContext, user: str, mention_id: int, now: datetime) -> None:
             st.info("That mention no longer exists.")
             return
         notes = list(m.notes)
-        sent = list(m.replies)
+        sent = [r for r in m.replies if r.state != ReplyState.DRAFT.value]  # unsent drafts are private
         thread = queue.thread_context(session, m)
         others = presence.others(session, mention_id, user)
     st.subheader(f"Mention {m.id}")
@@ -158,7 +158,7 @@ def _detail(ctx: AppContext, user: str, mention_id: int, now: datetime) -> None:
         st.warning(f"{other.user} {verb}", icon="👀")
     if any(r.state in ("sending", "sent") and r.author != user for r in sent):
         st.warning("Someone else has already replied: read it below before answering.")
-    st.html(cards.card(m, ctx.settings.sla, now, max_chars=None))
+    st.html(cards.card(m, ctx.settings.sla, now, max_chars=None, text_class="md-detail-text"))
     link = safe_url(m.url)
     if link:
         st.link_button("Open the original", link)

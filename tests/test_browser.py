@@ -1,0 +1,207 @@
+"""End to end in a real headless Chromium: the dashboard on the X emulator's stream.
+
+Needs Debian's chromium at /usr/bin/chromium and the playwright package (never `playwright install`).
+Screenshots land in test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip("browser tests need Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)",
+                allow_module_level=True)
+playwright_api = pytest.importorskip("playwright.sync_api", reason="browser tests need playwright: pip install playwright")
+tomli_w = pytest.importorskip("tomli_w")
+
+from sqlalchemy import select  # noqa: E402
+
+from connectors.emulators import DEMO_X_HANDLE, RunningEmulators, demo_connector_settings, start_emulators  # noqa: E402
+from dashboard import launch  # noqa: E402
+from monitor.config import Config  # noqa: E402
+from monitor.models import Mention, Reply  # noqa: E402
+from monitor.poller import poll_once  # noqa: E402
+from monitor.storage import Database  # noqa: E402
+from tests.emulator_fixtures import BACKLOG_END  # noqa: E402
+from tests.test_dashboard import HOSTILE  # noqa: E402
+from tests.test_dashboard_fixtures import add_mention  # noqa: E402
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+TIMEOUT_MS = 20_000
+
+
+@dataclass
+class Stack:
+    emulators: RunningEmulators
+    db: Database
+    url: str
+    env: dict[str, str]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    home = tmp_path_factory.mktemp("browser")
+    with start_emulators(seed=7, backlog=20, backlog_end=BACKLOG_END) as running:
+        settings = demo_connector_settings(running)
+        config_path = home / "mentiondesk.toml"
+        config_path.write_text(tomli_w.dumps({
+            "database": {"url": f"sqlite:///{home / 'dash.db'}"},
+            "brands": [settings["brand"]],
+            "connectors": {"x": {**settings["connectors"]["x"], "first_run_pages": 5}},
+        }), encoding="utf-8")
+        env = {**settings["env"], "MENTIONDESK_HOME": str(home)}
+        config = Config.load(config_path, env={**os.environ, **env})
+        db = Database.open(config.database_url)
+        db.upgrade()
+        port = _free_port()
+        server = launch(config_path, port, env=env)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if requests.get(f"{url}/_stcore/health", timeout=2).ok:
+                        break
+                except requests.ConnectionError:
+                    pass
+                assert server.poll() is None and time.monotonic() < deadline, "the dashboard did not start"
+                time.sleep(0.3)
+            yield Stack(running, db, url, {**os.environ, **env})
+        finally:
+            server.terminate()
+            try:
+                server.wait(10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+            db.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser(stack: Stack) -> Iterator[object]:
+    with playwright_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _post_and_poll(stack: Stack, text: str) -> int:
+    """Publish an X post @mentioning the brand, poll it in, and return its mention id."""
+    tweet_id = stack.emulators.x.add_post(text, username="late_parcel")
+    config = Config.load(_config_path(stack), env=stack.env)
+    reports = poll_once(stack.db, config)
+    assert not [r.error for r in reports if r.error]
+    with stack.db.read() as session:
+        mention_id = session.scalar(select(Mention.id).where(Mention.platform == "x", Mention.external_id == tweet_id))
+    assert mention_id is not None
+    return mention_id
+
+
+def _config_path(stack: Stack) -> Path:
+    return Path(stack.env["MENTIONDESK_HOME"]) / "mentiondesk.toml"
+
+
+def _page(browser: object, stack: Stack, user: str) -> object:
+    page = browser.new_context(viewport={"width": 1500, "height": 1100}).new_page()  # type: ignore[attr-defined]
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(stack.url)
+    name = page.get_by_label("Your name")
+    name.fill(user)
+    name.press("Enter")
+    page.locator(".st-key-bulk").wait_for()  # actions appear once a name is given
+    return page
+
+
+def _wait_idle(page: object) -> None:
+    page.wait_for_timeout(300)  # type: ignore[attr-defined]
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")  # type: ignore[attr-defined]
+
+
+def test_filter_assign_and_reply_to_an_x_mention(stack: Stack, browser: object) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    m = _post_and_poll(stack, f"@{DEMO_X_HANDLE} my parcel 7731 is two weeks late, any news?")
+    page = _page(browser, stack, "ana")
+    search = page.get_by_label("Search text or author")
+    search.fill("parcel 7731")
+    search.press("Enter")
+    _wait_idle(page)
+    assert page.locator(".md-mention").count() == 1
+    page.screenshot(path=str(ARTIFACTS / "queue.png"), full_page=True)
+    page.locator(f".st-key-open-{m} button").click()
+    page.locator(f".st-key-assign-me-{m} button").click()
+    page.get_by_text("assigned to you: 1 mention(s)").wait_for()
+    reply = f"Sorry about parcel 7731, we are on it. Details: https://help.example.com/track?id=7731"
+    box = page.locator(f".st-key-reply-text-{m} textarea")
+    box.fill(reply)
+    box.press("Tab")
+    page.get_by_text("(URLs count 23)").wait_for()
+    page.locator(f".st-key-send-{m} button").click()
+    page.get_by_text("Reply posted.").wait_for()
+    page.locator(".md-reply").wait_for()
+    assert box.input_value() == ""
+    page.screenshot(path=str(ARTIFACTS / "reply.png"), full_page=True)
+    with stack.db.read() as session:
+        mention = session.get(Mention, m)
+        assert mention is not None and mention.assignee == "ana"
+        tweet_id = mention.external_id
+    assert [r["text"] for r in stack.emulators.x.replies_to(tweet_id)] == [reply]
+
+
+def test_two_browser_sessions_replying_at_once_post_exactly_once(stack: Stack, browser: object) -> None:
+    m = _post_and_poll(stack, f"@{DEMO_X_HANDLE} app keeps crashing on login, help")
+    pages = {who: _page(browser, stack, who) for who in ("ana", "ben")}
+    for who, page in pages.items():
+        page.locator(f".st-key-open-{m} button").click()
+        box = page.locator(f".st-key-reply-text-{m} textarea")
+        box.fill(f"{who} here: please try version 2.1")
+        box.press("Tab")
+        _wait_idle(page)
+    # Playwright's sync API is single-threaded: dispatch both clicks before waiting for either.
+    for page in pages.values():
+        page.evaluate(f"document.querySelector('.st-key-send-{m} button').click()")
+    for page in pages.values():
+        _wait_idle(page)
+    with stack.db.read() as session:
+        tweet_id = session.get(Mention, m).external_id  # type: ignore[union-attr]
+        states = sorted(r.state for r in session.scalars(select(Reply).where(Reply.mention_id == m)))
+    posted = stack.emulators.x.replies_to(tweet_id)
+    assert len(posted) == 1, posted
+    assert states.count("sent") == 1
+    loser = [p for p in pages.values() if p.get_by_text("already replied").count() or p.get_by_text("sending a reply right now").count()]
+    assert len(loser) == 1
+    loser[0].screenshot(path=str(ARTIFACTS / "collision.png"), full_page=True)
+
+
+def test_hostile_text_stays_text_in_the_browser(stack: Stack, browser: object) -> None:
+    m = add_mention(stack.db, platform="x", text=HOSTILE, author_name="<b>Eve</b>", url="javascript:alert(1)",
+                    priority=100.0, external_id="hostile-1")
+    page = _page(browser, stack, "ana")
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.locator(f".st-key-open-{m} button").click()
+    _wait_idle(page)
+    detail = page.locator(f'.md-mention[data-mention-id="{m}"] .md-detail-text')
+    shown = detail.inner_text()
+    assert shown.startswith("<script>alert('x')</script> **bold** [click](javascript:alert(1))")
+    assert shown.count("A") >= 10_000
+    assert detail.locator("script, img, a, b").count() == 0
+    assert page.locator('a[href^="javascript"]').count() == 0
+    assert dialogs == []
+    page.screenshot(path=str(ARTIFACTS / "hostile.png"), full_page=True)
