@@ -38,13 +38,15 @@ class E5Encoder:
         if not (folder / "config.json").exists():
             raise ModelNotAvailable(f"no transformers model in {folder}")
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
-        model = AutoModel.from_pretrained(folder, add_pooling_layer=False)
+        self.precision = resolve_precision(precision)
+        # Loading straight into bf16 keeps peak RSS low (no fp32 copy of the weights).
+        dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
+        model = AutoModel.from_pretrained(folder, add_pooling_layer=False, dtype=dtype)
         if layer_weights:  # fine-tuned top layers from the trained artifact
             model.load_state_dict(layer_weights, strict=False)
         self.layers = tuple(layers)
         # Layers past the deepest one the head reads are never needed: drop them.
         model.encoder.layer = model.encoder.layer[: max(self.layers)]
-        self.precision = resolve_precision(precision)
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         self.model = prepare_model(model.eval(), self.precision).to(self.device)
         self.max_tokens = max_tokens

@@ -1,0 +1,127 @@
+"""Sentiment benchmark: validation accuracy, CPU throughput vs a naive baseline, worker RSS.
+
+    python bench/sentiment.py [--data ../shared/data/sentiment] [--precisions auto,fp32,int8]
+
+Prints, for the default model: macro-recall on TweetEval val and macro-F1 per
+XLM-T validation language (plus the average); tweets/s at batch 64 for each
+precision and for a naive transformers `pipeline` called one text at a time on
+the same e5 network in fp32 (the same run), and the ratio; and the peak RSS of
+a separate worker process that loads the classifier and classifies 2,000 tweets.
+Timings use the tweets of tweeteval_val, repeated as needed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sentiment.data import DEFAULT_DATA, load_splits  # noqa: E402
+from sentiment.labels import LABELS  # noqa: E402
+from sentiment.metrics import score  # noqa: E402
+
+WORKER = """
+import json, resource, sys
+sys.path.insert(0, {root!r})
+from sentiment import load_classifier
+texts = json.load(open({texts!r}))
+clf = load_classifier(threads={threads})
+for _ in range(2):
+    clf.classify(texts, batch_size=64)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def accuracy(clf, val) -> dict[str, float]:
+    out = {}
+    for name, s in val.items():
+        preds = clf.classify(s.texts, s.langs, batch_size=64)
+        m = score([LABELS[i] for i in s.labels], [p.label for p in preds])
+        out[name] = m.macro_recall if name == "tweeteval" else m.macro_f1
+    out["xlmt_average"] = sum(v for k, v in out.items() if k.startswith("xlmt_")) / 8
+    return out
+
+
+def throughput(clf, texts: list[str], batch_size: int = 64) -> float:
+    clf.classify(texts[:batch_size], ["en"] * batch_size, batch_size)  # warm-up
+    t0 = time.perf_counter()
+    clf.classify(texts, ["en"] * len(texts), batch_size)
+    return len(texts) / (time.perf_counter() - t0)
+
+
+def naive_pipeline_throughput(texts: list[str], threads: int) -> float:
+    """transformers pipeline, one text per call, fp32: the e5 network with a classification head."""
+    import torch
+    from transformers import AutoTokenizer, BertForSequenceClassification, pipeline
+
+    from sentiment.convert import ensure_converted
+
+    torch.set_num_threads(threads)
+    folder = ensure_converted()
+    model = BertForSequenceClassification.from_pretrained(folder, num_labels=3).eval()
+    pipe = pipeline("text-classification", model=model, tokenizer=AutoTokenizer.from_pretrained(folder),
+                    device="cpu")
+    pipe("query: " + texts[0])
+    t0 = time.perf_counter()
+    for text in texts:
+        pipe("query: " + text, truncation=True, max_length=128)
+    return len(texts) / (time.perf_counter() - t0)
+
+
+def worker_rss_mb(texts: list[str], threads: int) -> float:
+    path = Path("/tmp") / f"mentiondesk-bench-{time.time_ns()}.json"
+    path.write_text(json.dumps(texts))
+    try:
+        code = WORKER.format(root=str(ROOT), texts=str(path), threads=threads)
+        out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    finally:
+        path.unlink()
+    return int(out.strip().splitlines()[-1]) / 1024
+
+
+def main() -> None:
+    import torch
+
+    from sentiment.api import load_classifier
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--precisions", default="auto,fp32,int8", help="encoder precisions to time")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--n", type=int, default=1280, help="tweets timed per precision")
+    ap.add_argument("--naive-n", type=int, default=128, help="tweets timed through the naive pipeline")
+    args = ap.parse_args()
+
+    _, val = load_splits(args.data)
+    tweets = val["tweeteval"].texts
+    texts = (tweets * (args.n // len(tweets) + 1))[: args.n]
+    print(f"torch {torch.__version__}, {args.threads} threads, CPU bf16 fast path: "
+          f"{torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()}")
+
+    results = {}
+    for precision in args.precisions.split(","):
+        clf = load_classifier(threads=args.threads, precision=precision)
+        resolved = getattr(getattr(clf, "encoder", None), "precision", precision)
+        acc = accuracy(clf, val)
+        tps = throughput(clf, texts)
+        results[precision] = tps
+        print(f"\n[{precision} -> {resolved}] throughput {tps:.0f} tweets/s at batch 64")
+        print(f"  TweetEval val macro-recall {acc['tweeteval']:.4f}")
+        print("  XLM-T val macro-F1: " + "  ".join(f"{k[5:]} {v:.4f}" for k, v in acc.items()
+                                                   if k.startswith("xlmt_") and k != "xlmt_average"))
+        print(f"  XLM-T average macro-F1 {acc['xlmt_average']:.4f}")
+
+    naive = naive_pipeline_throughput(texts[: args.naive_n], args.threads)
+    best = results.get("auto", max(results.values()))
+    print(f"\nnaive pipeline, one text at a time (fp32): {naive:.1f} tweets/s")
+    print(f"default model (auto) at batch 64: {best:.0f} tweets/s = {best / naive:.1f}x the naive baseline")
+    print(f"classifying worker peak RSS: {worker_rss_mb(texts[:2000], args.threads):.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+"""Language detection for mentions without a platform language."""
+import pytest
+
+pytest.importorskip("py3langid")
+
+from sentiment.langdetect import detect_language  # noqa: E402
+
+
+@pytest.mark.parametrize("text, lang", [
+    ("I love this phone so much", "en"),
+    ("Das ist wirklich schlecht", "de"),
+    ("Service terrible, je suis très déçu", "fr"),
+    ("Adoro questo telefono, è fantastico", "it"),
+    ("यह बहुत अच्छा है", "hi"),
+    ("இது மிகவும் நல்லது", "ta"),
+    ("នេះល្អណាស់", "km"),
+    ("هذا سيء جدا", "ar"),
+])
+def test_detects_language(text: str, lang: str) -> None:
+    assert detect_language(text) == lang
+
+
+def test_too_little_text_gives_none() -> None:
+    assert detect_language("ok") is None
+    assert detect_language("@user http://t.co/abc 123") is None
