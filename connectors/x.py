@@ -38,6 +38,7 @@ from connectors.base import (
     ReplyNotAllowed,
     ReplyTarget,
 )
+from connectors.x_text import x_weighted_length
 
 log = logging.getLogger("mentiondesk.connectors.x")
 
@@ -356,8 +357,8 @@ class XConnector(Connector):
             raise ReplyNotAllowed(
                 "X lets this app reply only to posts that @mention or quote the brand account; this post does neither"
             )
-        if len(text) > MAX_TWEET_CHARS:
-            raise ConnectorError(f"the reply is {len(text)} characters; X allows {MAX_TWEET_CHARS}")
+        if x_weighted_length(text) > MAX_TWEET_CHARS:
+            raise ConnectorError(f"the reply is {x_weighted_length(text)} X-weighted characters; X allows {MAX_TWEET_CHARS}")
         missing = [s for s in USER_SECRETS if not self.secrets.get(s)]
         if missing:
             names = ", ".join(f"MENTIONDESK_X_{s.upper()}" for s in missing)

@@ -8,11 +8,10 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from connectors.base import Connector
-from monitor.config import Config
+from monitor.config import Config, DashboardSettings
 from monitor.errors import MentiondeskError
 from monitor.paths import default_config_path
 from monitor.storage import Database
-from dashboard.settings import DashboardSettings, dashboard_settings
 
 USER_KEY = "user"
 
@@ -46,7 +45,7 @@ def _open(config_path: str) -> AppContext:
         db.upgrade()  # as the CLI does: an embedded file is kept current
     else:
         db.check_schema()
-    return AppContext(config, db, dashboard_settings(config))
+    return AppContext(config, db, config.dashboard)
 
 
 def context() -> AppContext:

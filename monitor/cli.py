@@ -20,6 +20,8 @@ from monitor.storage import Database
 from monitor.text import terminal_safe
 
 EXAMPLE_CONFIG = Path(__file__).with_name("example_config.toml")
+# How long `poll --once` waits for chat deliveries before leaving them to the next run.
+ALERT_DRAIN_SECONDS = 30.0
 
 
 class CommandFailed(click.ClickException):
@@ -108,10 +110,12 @@ def _print_reports(reports: list[Any]) -> None:
 @pass_app
 def run(app: App, only: tuple[str, ...], max_seconds: float | None) -> None:
     """Poll every connector on its own interval until stopped."""
+    from monitor.pipeline import Pipeline
     from monitor.poller import PollScheduler
 
     _check_connector_names(app.config, only)
-    scheduler = PollScheduler(app.database(), app.config, list(only) or None)
+    db = app.database()
+    scheduler = PollScheduler(db, app.config, list(only) or None, pipeline=Pipeline.from_config(db, app.config))
     scheduler.install_signal_handlers()
     click.echo(f"polling {', '.join(scheduler.poller.connectors)}; Ctrl-C to stop", err=True)
     scheduler.run(max_seconds=max_seconds)
@@ -127,14 +131,39 @@ def poll(ctx: click.Context, once: bool, only: tuple[str, ...]) -> None:
     if not once:
         ctx.invoke(run, only=only, max_seconds=None)
         return
+    from monitor.pipeline import Pipeline
     from monitor.poller import poll_once
 
     app: App = ctx.obj
     _check_connector_names(app.config, only)
-    reports = poll_once(app.database(), app.config, list(only) or None)
-    _print_reports(reports)
+    db = app.database()
+    pipeline = Pipeline.from_config(db, app.config).start()
+    try:
+        reports = poll_once(db, app.config, list(only) or None)
+        _print_reports(reports)
+        classified = pipeline.process_pending(i for r in reports for i in r.new_ids)
+        if pipeline.classifier is not None:
+            click.echo(f"classified {len(classified)} mention(s)")
+        pipeline.tick()
+        if pipeline.alerts is not None and not pipeline.alerts.drain(ALERT_DRAIN_SECONDS):
+            click.echo("some alerts are still being delivered; `mentiondesk run` will retry them", err=True)
+    finally:
+        pipeline.close()
     if any(not r.ok for r in reports):
         ctx.exit(1)
+
+
+@cli.command("classify-pending")
+@pass_app
+def classify_pending(app: App) -> None:
+    """Classify every stored mention that has no sentiment yet (a worker for `backend` moves or backlogs)."""
+    from monitor.pipeline import Pipeline
+
+    db = app.database()
+    pipeline = Pipeline.from_config(db, app.config)
+    if pipeline.classifier is None:
+        raise CommandFailed('[sentiment] backend is "none": nothing to classify with', 2)
+    click.echo(f"classified {len(pipeline.process_pending())} mention(s)")
 
 
 def _check_connector_names(config: Config, names: tuple[str, ...]) -> None:
@@ -185,6 +214,14 @@ def status(app: App, as_json: bool) -> None:
             click.echo(f"    last error ({_when(c.last_error_at)}, {c.consecutive_failures} in a row): {terminal_safe(c.last_error)}")
         if c.backoff_until:
             click.echo(f"    backing off until {_when(c.backoff_until)}")
+    alerts = report.alerts
+    click.echo("alerts (last 24 h): " + (", ".join(f"{k} {v}" for k, v in sorted(alerts.by_status.items())) or "none")
+               + f"; last sent {_when(alerts.last_sent_at)}"
+               + (f"; FAILING targets: {', '.join(alerts.failing_targets)}" if alerts.failing_targets else ""))
+    for event in report.recent_alerts:
+        click.echo(f"  {_when(event.created_at)} {event.rule} → {event.target}: {event.status}"
+                   + (f" ({terminal_safe(event.reason)})" if event.reason else "")
+                   + (f"; error: {terminal_safe(event.error)}" if event.error else ""))
 
 
 def _when(value: datetime | None) -> str:
@@ -247,12 +284,32 @@ def import_(app: App, path: Path, fmt: str | None) -> None:
 @cli.command()
 @click.option("--home", type=click.Path(path_type=Path, file_okay=False),
               help="Folder for the demo's config and database (default: the data directory's demo/).")
-@pass_app
-def demo(app: App, home: Path | None) -> None:
-    """Try mentiondesk with nothing to configure: sample mentions into a SQLite demo database."""
+@click.option("--once", is_flag=True, help="Poll and classify one round, print the latest mentions, exit.")
+@click.option("--max-seconds", type=click.FloatRange(min=0), help="Stop after this long.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True, help="Dashboard port.")
+def demo(home: Path | None, once: bool, max_seconds: float | None, port: int) -> None:
+    """Run mentiondesk on local X and Reddit emulators, with nothing to configure."""
     from monitor.demo import run_demo
 
-    run_demo(home)
+    run_demo(home, once=once, max_seconds=max_seconds, dashboard_port=port)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
+@pass_app
+def dashboard(app: App, host: str, port: int) -> None:
+    """Open the triage dashboard (Streamlit) for this config."""
+    from dashboard import launch
+
+    app.database().dispose()  # fail here, with a clear message, on a bad config or schema
+    click.echo(f"dashboard: http://{host}:{port}", err=True)
+    process = launch(app.config_path, port, host=host)
+    try:
+        raise SystemExit(process.wait())
+    except KeyboardInterrupt:
+        process.terminate()
+        process.wait(10)
 
 
 def main() -> None:

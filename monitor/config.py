@@ -12,14 +12,19 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import time as dt_time
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from connectors import registry
 from connectors.base import Connector, ConnectorSettings, Query
+from monitor.alerts.settings import AlertSettings, Target, resolve_targets
 from monitor.errors import ConfigError
+from monitor.sla import BusinessHours, SlaPolicy, SlaTier
+from monitor.templates import DEFAULT_TEMPLATES, ReplyTemplate, TemplateError
 from monitor.paths import default_database_url
 
 ENV_PREFIX = "MENTIONDESK_"
@@ -69,31 +74,96 @@ class BrandConfig(_Strict):
         return re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-") or "brand"
 
 
-class AlertConfig(_Strict):
-    """A team-chat target; its URL (an apprise URL, holding tokens) comes from the environment."""
-
-    name: str = Field(pattern=_NAME_PATTERN)
-    min_priority: float = Field(default=70.0, ge=0, le=100)
-
-    @property
-    def url_env(self) -> str:
-        return f"{ENV_PREFIX}ALERT_{_env_name(self.name)}_URL"
-
-
 class DatabaseConfig(_Strict):
     # Any SQLAlchemy URL; MENTIONDESK_DATABASE_URL overrides it (it may hold a password).
     url: str | None = None
+
+
+class SentimentConfig(_Strict):
+    """The ``[sentiment]`` table: which model classifies new mentions."""
+
+    # "default": the project's multilingual model; "hf": any transformers model by name or folder;
+    # "none": store mentions unclassified (e.g. when classify workers run elsewhere).
+    backend: Literal["default", "hf", "none"] = "default"
+    model: str | None = None
+    threads: int | None = Field(default=None, ge=1)
+    batch_size: int = Field(default=64, ge=1, le=1024)
+    max_tokens: int = Field(default=128, ge=8, le=512)
+
+    @model_validator(mode="after")
+    def _hf_needs_a_model(self) -> "SentimentConfig":
+        if self.backend == "hf" and not self.model:
+            raise ValueError('backend "hf" needs model = "<name or local folder>"')
+        return self
+
+
+class DashboardConfig(_Strict):
+    # Names offered in the sidebar and for assignment; empty: people type their name.
+    team: list[str] = []
+    page_size: int = Field(default=25, ge=5, le=200)
+
+
+class SlaTierConfig(_Strict):
+    name: str = Field(min_length=1)
+    min_priority: float = Field(ge=0, le=100)
+    target_minutes: float = Field(gt=0)
+
+
+class BusinessHoursConfig(_Strict):
+    timezone: str = "UTC"
+    weekdays: list[int] = Field(default=[0, 1, 2, 3, 4], min_length=1)  # Monday = 0
+    start: dt_time = dt_time(9, 0)
+    end: dt_time = dt_time(17, 0)
+
+    @field_validator("weekdays")
+    @classmethod
+    def _weekdays(cls, days: list[int]) -> list[int]:
+        if any(d not in range(7) for d in days):
+            raise ValueError("weekdays are numbers 0 (Monday) to 6 (Sunday)")
+        return days
+
+
+class SlaConfig(_Strict):
+    """First-response targets by priority tier, optionally counted in business hours only."""
+
+    tiers: list[SlaTierConfig] = [
+        SlaTierConfig(name="urgent", min_priority=70, target_minutes=60),
+        SlaTierConfig(name="high", min_priority=40, target_minutes=240),
+        SlaTierConfig(name="normal", min_priority=0, target_minutes=1440),
+    ]
+    business_hours: BusinessHoursConfig | None = None
+    warn_fraction: float = Field(default=0.25, ge=0, lt=1)
+
+
+class ReplyTemplateConfig(_Strict):
+    name: str = Field(min_length=1)
+    body: str = Field(min_length=1)
+    platforms: list[str] = []  # empty: every platform
+
+
+@dataclass(frozen=True)
+class DashboardSettings:
+    team: tuple[str, ...] = ()
+    sla: SlaPolicy = SlaPolicy()
+    templates: tuple[ReplyTemplate, ...] = DEFAULT_TEMPLATES
+    page_size: int = 25
 
 
 class _ConfigFile(_Strict):
     database: DatabaseConfig = DatabaseConfig()
     brands: list[BrandConfig] = Field(min_length=1)
     connectors: dict[str, dict[str, Any]] = Field(min_length=1)
-    alerts: list[AlertConfig] = []
+    alerts: AlertSettings = AlertSettings()
+    sentiment: SentimentConfig = SentimentConfig()
+    # Intent and priority rules; validated by sentiment.triage.TriageRules (see README).
+    triage: dict[str, Any] = {}
+    dashboard: DashboardConfig = DashboardConfig()
+    sla: SlaConfig = SlaConfig()
+    reply_templates: list[ReplyTemplateConfig] = []
 
     @model_validator(mode="after")
     def _unique_names(self) -> "_ConfigFile":
-        for what, names in (("brands", [b.key for b in self.brands]), ("alerts", [a.name for a in self.alerts])):
+        for what, names in (("brands", [b.key for b in self.brands]), ("alerts.targets", [t.name for t in self.alerts.targets])):
             dupes = sorted({n for n in names if names.count(n) > 1})
             if dupes:
                 raise ValueError(f"{what} must have unique names; repeated: {', '.join(dupes)}")
@@ -112,19 +182,16 @@ class ConnectorConfig:
 
 
 @dataclass(frozen=True)
-class AlertTarget:
-    name: str
-    min_priority: float
-    url: str = field(repr=False)
-
-
-@dataclass(frozen=True)
 class Config:
     source: str
     database_url: str = field(repr=False)
     brands: tuple[BrandConfig, ...]
     connectors: Mapping[str, ConnectorConfig]
-    alerts: tuple[AlertTarget, ...] = ()
+    alerts: AlertSettings = AlertSettings()
+    alert_targets: tuple[Target, ...] = field(default=(), repr=False)
+    sentiment: SentimentConfig = SentimentConfig()
+    triage_rules: Any = None
+    dashboard: DashboardSettings = DashboardSettings()
 
     @classmethod
     def load(cls, path: Path, env: Mapping[str, str] | None = None) -> "Config":
@@ -155,18 +222,16 @@ class Config:
                     raise ConfigError(f"{source}: brands[{i}].connectors: {name!r} is not a configured connector (configure [connectors.{name}])")
         if not enabled:
             raise ConfigError(f"{source}: connectors: every connector is disabled; enable at least one")
-        alerts = []
-        for i, alert in enumerate(parsed.alerts):
-            url = env.get(alert.url_env, "").strip()
-            if not url:
-                raise ConfigError(f"{source}: alerts[{i}] ({alert.name}): set its URL in the environment variable {alert.url_env}")
-            alerts.append(AlertTarget(alert.name, alert.min_priority, url))
         return cls(
             source=source,
             database_url=env.get(f"{ENV_PREFIX}DATABASE_URL") or parsed.database.url or default_database_url(),
             brands=tuple(parsed.brands),
             connectors=connectors,
-            alerts=tuple(alerts),
+            alerts=parsed.alerts,
+            alert_targets=tuple(resolve_targets(parsed.alerts, env)),
+            sentiment=parsed.sentiment,
+            triage_rules=_triage_rules(source, parsed.triage),
+            dashboard=_dashboard_settings(source, parsed),
         )
 
     def enabled_connectors(self) -> list[ConnectorConfig]:
@@ -185,6 +250,31 @@ class Config:
             for brand in self.brands
             if brand.connectors is None or connector in brand.connectors
         ]
+
+
+def _dashboard_settings(source: str, parsed: _ConfigFile) -> DashboardSettings:
+    try:
+        hours = parsed.sla.business_hours
+        sla = SlaPolicy(
+            tiers=tuple(SlaTier(t.name, t.min_priority, timedelta(minutes=t.target_minutes)) for t in parsed.sla.tiers),
+            business_hours=BusinessHours(hours.timezone, tuple(hours.weekdays), hours.start, hours.end) if hours else None,
+            warn_fraction=parsed.sla.warn_fraction,
+        )
+        templates = tuple(ReplyTemplate(t.name, t.body, tuple(t.platforms)) for t in parsed.reply_templates)
+    except (ConfigError, TemplateError) as exc:
+        prefix = "" if str(exc).startswith("sla.") else "reply_templates: " if isinstance(exc, TemplateError) else "sla: "
+        raise ConfigError(f"{source}: {prefix}{exc}") from None
+    return DashboardSettings(tuple(parsed.dashboard.team), sla, templates or DEFAULT_TEMPLATES, parsed.dashboard.page_size)
+
+
+def _triage_rules(source: str, table: dict[str, Any]) -> Any:
+    from sentiment.errors import TriageConfigError
+    from sentiment.triage import TriageRules
+
+    try:
+        return TriageRules.from_dict(table)
+    except TriageConfigError as exc:
+        raise ConfigError(f"{source}: triage: {exc}") from None
 
 
 def _env_name(name: str) -> str:

@@ -272,3 +272,7 @@ class ReplyClaim(Base):
     reply_id: Mapped[int] = mapped_column(ForeignKey("replies.id", ondelete="CASCADE"))
     actor: Mapped[str] = mapped_column(String(200))
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# Registers the alert_events table in Base.metadata (kept with the alerts package).
+from monitor.alerts import models as _alert_models  # noqa: E402,F401

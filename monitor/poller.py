@@ -21,11 +21,13 @@ from monitor.config import Config, ConnectorConfig
 from monitor.errors import IngestError
 from monitor.ingest import ingest_page, read_cursor, sync_brands, usage_today
 from monitor.models import ConnectorStatus, utcnow
+from monitor.pipeline import Pipeline, PipelineWorker
 from monitor.storage import Database
 
 log = logging.getLogger("mentiondesk.poller")
 
 MAX_ERROR_BACKOFF_SECONDS = 3600.0
+ALERT_TICK_SECONDS = 60.0
 _ERROR_TEXT_LIMIT = 500
 
 
@@ -217,8 +219,10 @@ def poll_once(db: Database, config: Config, only: list[str] | None = None) -> li
 class PollScheduler:
     """``mentiondesk run``: each connector on its own interval, until SIGINT/SIGTERM."""
 
-    def __init__(self, db: Database, config: Config, only: list[str] | None = None) -> None:
+    def __init__(self, db: Database, config: Config, only: list[str] | None = None,
+                 pipeline: Pipeline | None = None) -> None:
         self.poller = Poller(db, config, only)
+        self.worker = PipelineWorker(pipeline) if pipeline is not None else None
         self.stop_event = threading.Event()
         self.scheduler = schedule.Scheduler()
         self.running: dict[str, _PollThread] = {}
@@ -226,6 +230,8 @@ class PollScheduler:
         self.reports: list[ConnectorReport] = []
         for name, (cc, _) in self.poller.connectors.items():
             self.scheduler.every(cc.settings.poll_interval_seconds).seconds.do(self._start, name)
+        if self.worker is not None:
+            self.scheduler.every(ALERT_TICK_SECONDS).seconds.do(self.worker.wake, tick=True)
 
     def _start(self, name: str) -> None:
         if name in self.running:
@@ -240,6 +246,8 @@ class PollScheduler:
                 self.reported_timeout.discard(name)
                 if thread.report is not None:
                     self.reports.append(thread.report)
+                    if thread.report.new_ids and self.worker is not None:
+                        self.worker.wake(thread.report.new_ids)
             elif time.monotonic() - thread.started_at > cc.settings.timeout_seconds and name not in self.reported_timeout:
                 self.reported_timeout.add(name)
                 self.reports.append(self.poller.timed_out(name))
@@ -250,6 +258,10 @@ class PollScheduler:
 
     def run(self, max_seconds: float | None = None) -> None:
         deadline = None if max_seconds is None else time.monotonic() + max_seconds
+        if self.worker is not None:
+            self.worker.pipeline.start()
+            self.worker.start()
+            self.worker.wake(tick=True)  # mentions stored but not classified before a restart
         for name in self.poller.connectors:
             self._start(name)
         try:
@@ -264,4 +276,8 @@ class PollScheduler:
                 thread.join(max(0.0, cc.settings.timeout_seconds - (time.monotonic() - thread.started_at)))
             self._reap()
         finally:
+            if self.worker is not None:
+                self.worker.stop()
+                self.worker.join(60)
+                self.worker.pipeline.close()
             self.poller.close()

@@ -16,6 +16,7 @@ from connectors.base import Connector, ConnectorError, DeliveryUnknown, ReplyNot
 from monitor import audit
 from monitor.errors import NotFound, ReplyError, ReplyStateError
 from monitor.models import Mention, Reply, ReplyState, utcnow
+from monitor.templates import check_length
 from monitor.storage import Database
 
 _RETRYABLE_FROM = (ReplyState.DRAFT.value, ReplyState.FAILED.value)
@@ -41,8 +42,7 @@ def check_replyable(mention: Mention, connector: Connector, body: str) -> None:
         )
     if not body.strip():
         raise ReplyError("a reply cannot be empty")
-    if caps.max_reply_chars is not None and len(body) > caps.max_reply_chars:
-        raise ReplyError(f"reply is {len(body)} characters; {connector.name} allows {caps.max_reply_chars}")
+    check_length(mention.platform, body, caps.max_reply_chars)
 
 
 def draft_reply(db: Database, mention_id: int, body: str, author: str) -> Reply:

@@ -7,9 +7,10 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
+from monitor.alerts.records import AlertEventView, AlertSummary, alert_summary, recent_events
 from monitor.config import Config
 from monitor.ingest import usage_today
-from monitor.models import ConnectorStatus, Mention
+from monitor.models import ConnectorStatus, Mention, utcnow
 from monitor.storage import Database
 
 
@@ -38,6 +39,8 @@ class StatusReport:
     mentions_by_platform: dict[str, int]
     mentions_by_status: dict[str, int]
     unclassified: int
+    alerts: AlertSummary
+    recent_alerts: list[AlertEventView]
 
 
 def collect_status(db: Database, config: Config) -> StatusReport:
@@ -73,4 +76,6 @@ def collect_status(db: Database, config: Config) -> StatusReport:
         mentions_by_platform=by_platform,
         mentions_by_status=by_status,
         unclassified=unclassified,
+        alerts=alert_summary(db, utcnow()),
+        recent_alerts=recent_events(db, limit=5),
     )

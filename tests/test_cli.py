@@ -1,4 +1,5 @@
 import json
+import re
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -9,7 +10,7 @@ from tests.connector_doubles import BrokenConnector, registered
 
 def test_status_shows_health_errors_and_counts(tmp_path: Path) -> None:
     config = tmp_path / "mentiondesk.toml"
-    config.write_text('[[brands]]\nname = "Acme"\nkeywords = ["acme"]\n[connectors.sample]\n'
+    config.write_text('[[brands]]\nname = "Acme"\nkeywords = ["acme"]\n[sentiment]\nbackend = "none"\n[connectors.sample]\n'
                       '[connectors.broken]\npoll_interval_seconds = 5\n')
     runner = CliRunner()
     with registered(BrokenConnector):
@@ -26,10 +27,15 @@ def test_status_shows_health_errors_and_counts(tmp_path: Path) -> None:
 
 
 def test_demo_needs_no_configuration(tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["demo", "--home", str(tmp_path / "demo")])
+    result = CliRunner().invoke(cli, ["demo", "--once", "--home", str(tmp_path / "demo")])
     assert result.exit_code == 0, result.output
-    assert "sample: 60 new of 60 fetched" in result.output
-    assert result.output.count("[sample]") == 10
+    assert re.search(r"^x: [1-9]\d* new of \d+ fetched$", result.output, re.M), result.output
+    assert re.search(r"^reddit: [1-9]\d* new of \d+ fetched$", result.output, re.M), result.output
+    assert re.search(r"^classified [1-9]\d* mention\(s\)$", result.output, re.M)
+    latest = [line for line in result.output.splitlines() if line.startswith("  [")]
+    assert len(latest) == 10 and all("unclassified" not in line for line in latest)
+    assert (tmp_path / "demo" / "mentiondesk.toml").exists()
+    assert "emulator-x-bearer-token" not in (tmp_path / "demo" / "mentiondesk.toml").read_text()
 
 
 def test_control_characters_in_mention_text_cannot_rewrite_the_terminal() -> None:

@@ -63,8 +63,10 @@ def test_invalid_toml_names_the_line(tmp_path: Path) -> None:
         ({"brands": [{**BRAND, "connectors": ["x"]}], "connectors": {"sample": {}}},
          "brands[0].connectors: 'x' is not a configured connector"),
         ({"brands": [BRAND], "connectors": {"sample": {"enabled": False}}}, "every connector is disabled"),
-        ({"brands": [BRAND], "connectors": {"sample": {}}, "alerts": [{"name": "care"}]},
-         "alerts[0] (care): set its URL in the environment variable MENTIONDESK_ALERT_CARE_URL"),
+        ({"brands": [BRAND], "connectors": {"sample": {}}, "alerts": {"targets": [{"name": "care"}]}},
+         "alerts.targets[0] (care): set its apprise URL in the environment variable MENTIONDESK_ALERT_CARE_URL"),
+        ({"brands": [BRAND], "connectors": {"sample": {}}, "alerts": {"rules": {"urgent": {"cooldown_minuts": 5}}}},
+         "alerts.rules.urgent.cooldown_minuts: unknown key"),
     ],
 )
 def test_bad_settings_name_the_key_and_what_is_expected(data: dict, expected: str) -> None:

@@ -20,6 +20,7 @@ def write_config(path: Path, database_url: str, delay: float) -> None:
     path.write_text(
         "".join(f'[[brands]]\nname = "{b}"\nkeywords = ["{b}"]\n' for b in BRANDS)
         + f'[database]\nurl = "{database_url}"\n'
+        + '[sentiment]\nbackend = "none"\n'
         + f"[connectors.sample]\ntotal_per_query = {PER_BRAND}\npage_size = 4\ndelay_seconds = {delay}\n"
     )
 

@@ -126,7 +126,8 @@ def test_secrets_are_scrubbed_from_recorded_errors(db: Database) -> None:
 
 def test_poll_once_cli_exits_non_zero_when_a_connector_failed(tmp_path: Path) -> None:
     path = tmp_path / "mentiondesk.toml"
-    path.write_text('[[brands]]\nname = "Acme"\nkeywords = ["acme"]\n[connectors.sample]\n[connectors.broken]\n')
+    path.write_text('[[brands]]\nname = "Acme"\nkeywords = ["acme"]\n[sentiment]\nbackend = "none"\n'
+                    '[connectors.sample]\n[connectors.broken]\n')
     failed = CliRunner().invoke(cli, ["--config", str(path), "poll", "--once"])
     assert failed.exit_code == 1
     assert "broken: FAILED: acme: platform said no" in failed.output
@@ -149,7 +150,7 @@ def test_scheduler_polls_each_connector_on_its_own_interval(db: Database) -> Non
 
 def test_run_stops_gracefully_on_sigterm(tmp_path: Path) -> None:
     path = tmp_path / "mentiondesk.toml"
-    path.write_text('[[brands]]\nname = "Acme"\nkeywords = ["acme"]\n'
+    path.write_text('[[brands]]\nname = "Acme"\nkeywords = ["acme"]\n[sentiment]\nbackend = "none"\n'
                     '[connectors.sample]\npoll_interval_seconds = 0.5\npage_size = 5\ndelay_seconds = 0.2\n')
     env = {**os.environ, "MENTIONDESK_HOME": str(tmp_path / "home")}
     proc = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(path), "run"], env=env,

@@ -13,7 +13,8 @@ from monitor.models import Reply
 from monitor.presence import Activity, ReplyCollision
 from monitor.replies import draft_reply
 from monitor.storage import Database
-from monitor.templates import ReplyTemplate, ReplyTooLong, TemplateError, check_length, render, x_weighted_length
+from connectors.x_text import x_weighted_length
+from monitor.templates import ReplyTemplate, ReplyTooLong, TemplateError, check_length, render
 from tests.connector_doubles import RecordingReplyConnector
 from tests.test_dashboard_fixtures import add_mention
 

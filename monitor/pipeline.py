@@ -1,0 +1,97 @@
+"""After ingest: classify new mentions, then let the alert engine see them.
+
+``mentiondesk run`` does this on a worker thread woken whenever a poll stores something (and
+once a minute for time-based alerts), so a slow model or chat service never delays polling;
+``poll --once`` and ``classify-pending`` call it directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+
+from monitor.alerts.engine import AlertEngine
+from monitor.classify import MentionClassifier
+from monitor.config import Config
+from monitor.storage import Database
+
+log = logging.getLogger("mentiondesk.pipeline")
+
+
+class Pipeline:
+    def __init__(self, db: Database, classifier: MentionClassifier | None, alerts: AlertEngine | None = None,
+                 batch_size: int = 64) -> None:
+        self.db = db
+        self.classifier = classifier
+        self.alerts = alerts
+        self.batch_size = batch_size
+
+    @classmethod
+    def from_config(cls, db: Database, config: Config) -> "Pipeline":
+        classifier = None
+        if config.sentiment.backend != "none":
+            classifier = MentionClassifier.load(config.sentiment, config.triage_rules)
+        alerts = AlertEngine(db, config.alerts, config.alert_targets) if config.alert_targets else None
+        return cls(db, classifier, alerts, config.sentiment.batch_size)
+
+    def start(self) -> "Pipeline":
+        if self.alerts is not None:
+            self.alerts.start()
+        return self
+
+    def close(self, timeout: float = 5.0) -> None:
+        if self.alerts is not None:
+            self.alerts.close(timeout)
+
+    def process_pending(self, new_ids: Iterable[int] = ()) -> list[int]:
+        """Classify everything not yet classified, then raise alerts for it; returns the ids classified."""
+        classified = self.classifier.classify_pending(self.db, batch_size=self.batch_size) if self.classifier else []
+        if self.alerts is not None:
+            fresh = sorted(set(classified) | set(new_ids))
+            if fresh:
+                self.alerts.on_new_mentions(fresh)
+        return classified
+
+    def tick(self) -> None:
+        """Time-based alerts: spikes, SLA warnings, the daily digest."""
+        if self.alerts is not None:
+            self.alerts.tick()
+
+
+class PipelineWorker(threading.Thread):
+    """Runs the pipeline whenever woken, until stopped; new mentions are never lost on an error,
+    because unclassified ones stay pending in the database and are picked up next time."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        super().__init__(daemon=True, name="pipeline")
+        self.pipeline = pipeline
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._new_ids: set[int] = set()
+        self._tick_due = False
+
+    def wake(self, new_ids: Iterable[int] = (), tick: bool = False) -> None:
+        with self._lock:
+            self._new_ids.update(new_ids)
+            self._tick_due = self._tick_due or tick
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    def run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait()
+            self._wake.clear()
+            with self._lock:
+                new_ids, self._new_ids = self._new_ids, set()
+                tick, self._tick_due = self._tick_due, False
+            try:
+                self.pipeline.process_pending(new_ids)
+                if tick:
+                    self.pipeline.tick()
+            except Exception:
+                log.exception("processing new mentions failed; unclassified ones stay pending")
