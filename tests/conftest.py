@@ -20,13 +20,20 @@ POSTGRES_SKIP = (
 )
 
 
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The converted base model is ~470 MB and takes a while to build: once per test session."""
+    return tmp_path_factory.mktemp("models")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_cache: Path) -> None:
     """Never touch the user's real data directory or config from a test."""
-    monkeypatch.setenv("MENTIONDESK_HOME", str(tmp_path / "home"))
     for name in list(os.environ):
-        if name.startswith("MENTIONDESK_") and name not in ("MENTIONDESK_HOME", POSTGRES_ENV):
+        if name.startswith("MENTIONDESK_") and name != POSTGRES_ENV:
             monkeypatch.delenv(name)
+    monkeypatch.setenv("MENTIONDESK_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("MENTIONDESK_MODEL_DIR", str(model_cache))
 
 
 @pytest.fixture
