@@ -312,5 +312,15 @@ def dashboard(app: App, host: str, port: int) -> None:
         process.wait(10)
 
 
+def _add_sentiment_commands() -> None:
+    from sentiment.cli import classify_command, evaluate_command
+
+    cli.add_command(classify_command)
+    cli.add_command(evaluate_command)
+
+
+_add_sentiment_commands()
+
+
 def main() -> None:
     cli(prog_name="mentiondesk")
