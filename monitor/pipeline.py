@@ -26,6 +26,7 @@ class Pipeline:
         self.classifier = classifier
         self.alerts = alerts
         self.batch_size = batch_size
+        self._started = False
 
     @classmethod
     def from_config(cls, db: Database, config: Config) -> "Pipeline":
@@ -36,13 +37,16 @@ class Pipeline:
         return cls(db, classifier, alerts, config.sentiment.batch_size)
 
     def start(self) -> "Pipeline":
-        if self.alerts is not None:
+        """Start alert delivery; calling it again (e.g. the demo, then the scheduler) is harmless."""
+        if self.alerts is not None and not self._started:
             self.alerts.start()
+        self._started = True
         return self
 
     def close(self, timeout: float = 5.0) -> None:
-        if self.alerts is not None:
+        if self.alerts is not None and self._started:
             self.alerts.close(timeout)
+        self._started = False
 
     def process_pending(self, new_ids: Iterable[int] = ()) -> list[int]:
         """Classify everything not yet classified, then raise alerts for it; returns the ids classified."""
