@@ -8,21 +8,13 @@ Everything is HTML-escaped into a fixed, scrolling box (``dir="auto"`` for right
 from __future__ import annotations
 
 import html
-from urllib.parse import urlsplit
+
+from monitor.text import safe_url
+
+__all__ = ["safe_url", "text_box"]
 
 _BOX = ("white-space:pre-wrap;overflow-wrap:anywhere;unicode-bidi:plaintext;max-height:14em;overflow-y:auto;"
         "border:1px solid #ddd;border-radius:6px;padding:0.5em 0.7em;margin:0.2em 0;font-size:0.95em;")
-
-
-def safe_url(url: str | None) -> str | None:
-    """``url`` if it is an http(s) URL with a host, else None (no javascript:, data:, relative…)."""
-    if not url:
-        return None
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return None
-    return url.strip() if parts.scheme.lower() in ("http", "https") and parts.netloc else None
 
 
 def text_box(text: str, css_class: str = "md-text") -> str:

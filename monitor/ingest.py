@@ -13,7 +13,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -24,6 +23,7 @@ from connectors.base import Mention as FetchedMention
 from monitor.errors import IngestError
 from monitor.models import Brand, BrandQuery, ConnectorUsage, Cursor, Mention, utcnow
 from monitor.storage import Database
+from monitor.text import safe_url
 
 # Rows per INSERT statement: well under SQLite's 32k bound-parameter limit at ~20 columns a row.
 INSERT_CHUNK = 500
@@ -54,17 +54,6 @@ def _strip_nul(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
-
-
-def _safe_url(url: str | None) -> str | None:
-    # Only web links are stored as links; anything else (javascript:, data:) stays in the raw payload.
-    if not url:
-        return None
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return None
-    return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None
 
 
 def _optional_str(value: Any, field: str, limit: int) -> str | None:
@@ -101,7 +90,8 @@ def normalise(mention: FetchedMention, *, brand_id: int | None, query_id: int | 
         "query_id": query_id,
         "platform": mention.platform,
         "external_id": mention.external_id,
-        "url": _safe_url(_optional_str(mention.url, f"{where}: url", 4000)),
+        # Only web links are stored as links; anything else (javascript:, data:) stays in the raw payload.
+        "url": safe_url(_optional_str(mention.url, f"{where}: url", 4000)),
         "author_handle": _optional_str(mention.author_handle, f"{where}: author_handle", 200),
         "author_name": _optional_str(mention.author_name, f"{where}: author_name", 500),
         "author_followers": followers,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from urllib.parse import urlsplit
 
 # C0/C1 controls and bidi overrides: they can rewrite a terminal screen or reorder what a reader sees.
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -15,3 +16,14 @@ def terminal_safe(text: str, limit: int | None = None) -> str:
     if limit is not None and len(cleaned) > limit:
         cleaned = cleaned[: limit - 1] + "…"
     return unicodedata.normalize("NFC", cleaned)
+
+
+def safe_url(url: str | None) -> str | None:
+    """``url`` if it is an http(s) URL with a host, else None: never a javascript:, data: or relative link."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    return url.strip() if parts.scheme.lower() in ("http", "https") and parts.netloc else None
