@@ -248,6 +248,8 @@ class ConnectorUsage(Base):
 Index("ix_mentions_rank", Mention.priority, Mention.created_at, Mention.id)
 Index("ix_mentions_created", Mention.created_at, Mention.id)
 Index("ix_mentions_assignee_rank", Mention.assignee, Mention.priority, Mention.created_at, Mention.id)
+# A rare language is read in queue order from here instead of filtering the whole queue (PostgreSQL).
+Index("ix_mentions_lang_rank", Mention.lang, Mention.priority, Mention.created_at, Mention.id)
 # The thread context shown with a mention.
 Index("ix_mentions_thread", Mention.platform, Mention.thread_id)
 
