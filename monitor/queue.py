@@ -4,6 +4,10 @@ Pages are keyset pages (``WHERE (priority, created_at, id) < cursor``), never OF
 costs what page 1 costs. The "urgent" order is priority (highest first), then newest; mentions the
 model has not scored yet (NULL priority) follow the scored ones. That order is walked as two index
 ranges, scored then unscored, so both SQLite and PostgreSQL read it straight from an index.
+
+Free text is a case-insensitive substring of the text or the author handle (``%`` and ``_`` are
+literal), served by an index: pg_trgm GIN indexes on PostgreSQL, an FTS5 trigram table on SQLite
+(migration 0004).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, column, false, func, or_, select, table, text, tuple_
 from sqlalchemy.orm import Session
 
 from monitor.errors import MentiondeskError
@@ -25,6 +29,9 @@ ACTIVE_STATUSES: tuple[str, ...] = (MentionStatus.NEW.value, MentionStatus.OPEN.
 DEFAULT_PAGE_SIZE = 50
 # Counting every match of a broad filter over a million rows is slow and not useful: "10,000+" is.
 COUNT_CAP = 10_000
+# SQLite's FTS5 trigram index (migration 0004) only finds substrings of at least 3 characters.
+MIN_INDEXED_TEXT = 3
+_FTS = table("mentions_fts", column("rowid"))
 
 
 class BadCursor(MentiondeskError):
@@ -126,6 +133,17 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _text_condition(needle: str, dialect: str) -> ColumnElement[bool]:
+    if dialect == "sqlite" and len(needle) >= MIN_INDEXED_TEXT:
+        # One quoted FTS5 phrase: with the trigram tokenizer, a case-insensitive substring of a column.
+        phrase = '"' + needle.replace('"', '""') + '"'
+        matches = select(_FTS.c.rowid).where(text("mentions_fts MATCH :phrase").bindparams(phrase=phrase))
+        return Mention.id.in_(matches)
+    # PostgreSQL's trigram indexes serve this; on SQLite it scans (too short for the FTS index).
+    pattern = f"%{_escape_like(needle)}%"
+    return or_(Mention.text.ilike(pattern, escape="\\"), Mention.author_handle.ilike(pattern, escape="\\"))
+
+
 def _sla_condition(cutoffs: Sequence[SlaCutoff]) -> ColumnElement[bool]:
     tiers = []
     for cut in cutoffs:
@@ -139,8 +157,9 @@ def _sla_condition(cutoffs: Sequence[SlaCutoff]) -> ColumnElement[bool]:
     return and_(Mention.first_response_at.is_(None), or_(*tiers) if tiers else false())
 
 
-def filtered(filters: QueueFilters) -> Select[tuple[Mention]]:
-    """``SELECT mentions`` with every filter applied (no order, no limit)."""
+def filtered(filters: QueueFilters, dialect: str = "") -> Select[tuple[Mention]]:
+    """``SELECT mentions`` with every filter applied (no order, no limit). ``dialect`` is the name of
+    the session's database dialect: free text on ``"sqlite"`` goes through its FTS5 index."""
     query = select(Mention)
     f = filters
     if f.statuses:
@@ -167,9 +186,7 @@ def filtered(filters: QueueFilters) -> Select[tuple[Mention]]:
     if f.until is not None:
         query = query.where(Mention.created_at < f.until)
     if f.text.strip():
-        pattern = f"%{_escape_like(f.text.strip())}%"
-        query = query.where(or_(Mention.text.ilike(pattern, escape="\\"),
-                                Mention.author_handle.ilike(pattern, escape="\\")))
+        query = query.where(_text_condition(f.text.strip(), dialect))
     if f.sla_cutoffs:
         query = query.where(_sla_condition(f.sla_cutoffs))
     return query
@@ -179,7 +196,7 @@ def fetch_page(session: Session, filters: QueueFilters, sort: Sort = Sort.URGENT
                after: str | None = None, limit: int = DEFAULT_PAGE_SIZE) -> QueuePage:
     """One page of the queue; pass ``next_cursor`` back as ``after`` for the next one."""
     position = _Position.decode(after, sort) if after else None
-    base = filtered(filters)
+    base = filtered(filters, session.get_bind().dialect.name)
     if sort is Sort.NEWEST:
         query = base
         if position is not None:
@@ -216,7 +233,7 @@ def _urgent_rows(session: Session, base: Select[tuple[Mention]], position: _Posi
 
 def count(session: Session, filters: QueueFilters, cap: int = COUNT_CAP) -> tuple[int, bool]:
     """How many mentions match, up to ``cap``; the flag says the real number is larger."""
-    capped = filtered(filters).with_only_columns(Mention.id).limit(cap + 1).subquery()
+    capped = filtered(filters, session.get_bind().dialect.name).with_only_columns(Mention.id).limit(cap + 1).subquery()
     n = session.scalar(select(func.count()).select_from(capped)) or 0
     return min(n, cap), n > cap
 
@@ -233,5 +250,5 @@ def thread_context(session: Session, mention: Mention, limit: int = 10) -> list[
     return sorted(session.scalars(query), key=lambda m: m.created_at)
 
 
-__all__ = ["ACTIVE_STATUSES", "BadCursor", "QueueFilters", "QueuePage", "SavedView", "SlaCutoff", "Sort",
+__all__ = ["ACTIVE_STATUSES", "BadCursor", "MIN_INDEXED_TEXT", "QueueFilters", "QueuePage", "SavedView", "SlaCutoff", "Sort",
            "count", "fetch_page", "filtered", "saved_views", "thread_context"]

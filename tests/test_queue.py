@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from monitor import queue, triage
+from monitor.models import Mention
 from monitor.queue import BadCursor, QueueFilters, Sort
 from monitor.sla import SlaPolicy, breaching_cutoffs
 from monitor.storage import Database
@@ -70,6 +71,39 @@ def test_free_text_treats_like_wildcards_literally(db: Database) -> None:
     percent = add_mention(db, text="100% broken")
     add_mention(db, text="100 things broken")
     assert _all_ids(db, QueueFilters(text="100%")) == [percent]
+
+
+def test_free_text_finds_substrings_in_any_script(db: Database) -> None:
+    arabic = add_mention(db, text="طلبي متأخر منذ أسبوع")
+    hindi = add_mention(db, text="मेरा ऑर्डर अभी तक नहीं आया")
+    tamil = add_mention(db, text="என் ஆர்டர் இன்னும் வரவில்லை")
+    khmer = add_mention(db, text="ការបញ្ជាទិញរបស់ខ្ញុំមិនទាន់មកដល់")
+    latin = add_mention(db, text="Mi pedido no llegó", author_handle="Tienda_Fan")
+    cases = {"متأخر": [arabic], "र्डर अभी": [hindi], "ஆர்டர்": [tamil], "បញ្ជាទិញ": [khmer],
+             "DIDO NO": [latin], "llegó": [latin], "tienda_f": [latin], "nowhere": []}
+    for needle, expected in cases.items():
+        assert _all_ids(db, QueueFilters(text=needle)) == expected, needle
+
+
+def test_free_text_shorter_than_the_index_still_matches(db: Database) -> None:
+    assert queue.MIN_INDEXED_TEXT == 3
+    percent = add_mention(db, text="100% broken", author_handle="ana")
+    tamil = add_mention(db, text="என் ஆர்டர்")
+    handle = add_mention(db, text="hello", author_handle="xq_team")
+    assert _all_ids(db, QueueFilters(text="0%")) == [percent]
+    assert _all_ids(db, QueueFilters(text="ர்")) == [tamil]
+    assert _all_ids(db, QueueFilters(text="Q_")) == [handle]
+    assert _all_ids(db, QueueFilters(text="_")) == [handle]
+
+
+def test_free_text_follows_edits_and_deletes(db: Database) -> None:
+    edited = add_mention(db, text="the parcel never came")
+    gone = add_mention(db, text="parcel lost")
+    with db.write() as session:
+        session.get(Mention, edited).text = "refund please"
+        session.delete(session.get(Mention, gone))
+    assert _all_ids(db, QueueFilters(text="parcel")) == []
+    assert _all_ids(db, QueueFilters(text="refund")) == [edited]
 
 
 def test_a_human_relabel_decides_the_sentiment_filter(db: Database) -> None:
