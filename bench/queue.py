@@ -111,6 +111,9 @@ def cases() -> dict[str, QueueFilters]:
         "date range (7 days)": QueueFilters(since=since, until=NOW),
         "free text (common)": QueueFilters(text="refund"),
         "free text (rare)": QueueFilters(text="zebrafish"),
+        "free text (~3 %: two words)": QueueFilters(text="login price"),
+        "free text (author handle)": QueueFilters(text="USER123"),
+        "free text (2 chars, scan)": QueueFilters(text="zq"),
         "view: my open complaints": QueueFilters(assignee="agent3", intents=("complaint",)),
         "view: breaching SLA": QueueFilters(sla_cutoffs=breaching_cutoffs(SlaPolicy(), NOW)),
     }
@@ -129,7 +132,7 @@ def run(label: str, db: Database, rows: int) -> None:
         for _ in range(40):
             cursor = queue.fetch_page(session, QueueFilters(), Sort.URGENT, after=cursor, limit=25).next_cursor
         results.append(("page 41, keyset", *timed(lambda: queue.fetch_page(session, QueueFilters(), after=cursor, limit=25))))
-        base = queue.filtered(QueueFilters()).order_by(Mention.priority.desc(), Mention.created_at.desc(), Mention.id.desc())
+        base = queue.filtered(session, QueueFilters()).order_by(Mention.priority.desc(), Mention.created_at.desc(), Mention.id.desc())
         results.append(("page 41, OFFSET (baseline)", *timed(lambda: list(session.scalars(base.offset(1000).limit(25))))))
         deep = base.offset(20_000).limit(25)
         results.append(("page 801, OFFSET (baseline)", *timed(lambda: list(session.scalars(deep)))))

@@ -31,6 +31,9 @@ DEFAULT_PAGE_SIZE = 50
 COUNT_CAP = 10_000
 # SQLite's FTS5 trigram index (migration 0004) only finds substrings of at least 3 characters.
 MIN_INDEXED_TEXT = 3
+# SQLite: up to this many matches, the page is built from the FTS matches (fetch each, then sort);
+# a commoner term is found sooner by walking the queue order and testing each row.
+FTS_DRIVE_LIMIT = 20_000
 _FTS = table("mentions_fts", column("rowid"))
 
 
@@ -133,13 +136,16 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _text_condition(needle: str, dialect: str) -> ColumnElement[bool]:
-    if dialect == "sqlite" and len(needle) >= MIN_INDEXED_TEXT:
+def _text_condition(session: Session, needle: str) -> ColumnElement[bool]:
+    if session.get_bind().dialect.name == "sqlite" and len(needle) >= MIN_INDEXED_TEXT:
         # One quoted FTS5 phrase: with the trigram tokenizer, a case-insensitive substring of a column.
         phrase = '"' + needle.replace('"', '""') + '"'
         matches = select(_FTS.c.rowid).where(text("mentions_fts MATCH :phrase").bindparams(phrase=phrase))
-        return Mention.id.in_(matches)
-    # PostgreSQL's trigram indexes serve this; on SQLite it scans (too short for the FTS index).
+        found = session.scalar(select(func.count()).select_from(matches.limit(FTS_DRIVE_LIMIT + 1).subquery()))
+        if (found or 0) <= FTS_DRIVE_LIMIT:
+            return Mention.id.in_(matches)
+    # PostgreSQL's trigram indexes serve this. SQLite scans: the term is too short for its index, or so
+    # common that the queue order meets matches at once (its LIKE folds ASCII case only).
     pattern = f"%{_escape_like(needle)}%"
     return or_(Mention.text.ilike(pattern, escape="\\"), Mention.author_handle.ilike(pattern, escape="\\"))
 
@@ -157,9 +163,9 @@ def _sla_condition(cutoffs: Sequence[SlaCutoff]) -> ColumnElement[bool]:
     return and_(Mention.first_response_at.is_(None), or_(*tiers) if tiers else false())
 
 
-def filtered(filters: QueueFilters, dialect: str = "") -> Select[tuple[Mention]]:
-    """``SELECT mentions`` with every filter applied (no order, no limit). ``dialect`` is the name of
-    the session's database dialect: free text on ``"sqlite"`` goes through its FTS5 index."""
+def filtered(session: Session, filters: QueueFilters) -> Select[tuple[Mention]]:
+    """``SELECT mentions`` with every filter applied (no order, no limit). The session picks the
+    free-text plan (on SQLite it asks the FTS index how common the term is)."""
     query = select(Mention)
     f = filters
     if f.statuses:
@@ -186,7 +192,7 @@ def filtered(filters: QueueFilters, dialect: str = "") -> Select[tuple[Mention]]
     if f.until is not None:
         query = query.where(Mention.created_at < f.until)
     if f.text.strip():
-        query = query.where(_text_condition(f.text.strip(), dialect))
+        query = query.where(_text_condition(session, f.text.strip()))
     if f.sla_cutoffs:
         query = query.where(_sla_condition(f.sla_cutoffs))
     return query
@@ -196,7 +202,7 @@ def fetch_page(session: Session, filters: QueueFilters, sort: Sort = Sort.URGENT
                after: str | None = None, limit: int = DEFAULT_PAGE_SIZE) -> QueuePage:
     """One page of the queue; pass ``next_cursor`` back as ``after`` for the next one."""
     position = _Position.decode(after, sort) if after else None
-    base = filtered(filters, session.get_bind().dialect.name)
+    base = filtered(session, filters)
     if sort is Sort.NEWEST:
         query = base
         if position is not None:
@@ -233,7 +239,7 @@ def _urgent_rows(session: Session, base: Select[tuple[Mention]], position: _Posi
 
 def count(session: Session, filters: QueueFilters, cap: int = COUNT_CAP) -> tuple[int, bool]:
     """How many mentions match, up to ``cap``; the flag says the real number is larger."""
-    capped = filtered(filters, session.get_bind().dialect.name).with_only_columns(Mention.id).limit(cap + 1).subquery()
+    capped = filtered(session, filters).with_only_columns(Mention.id).limit(cap + 1).subquery()
     n = session.scalar(select(func.count()).select_from(capped)) or 0
     return min(n, cap), n > cap
 

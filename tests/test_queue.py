@@ -96,6 +96,13 @@ def test_free_text_shorter_than_the_index_still_matches(db: Database) -> None:
     assert _all_ids(db, QueueFilters(text="_")) == [handle]
 
 
+def test_free_text_finds_the_same_mentions_for_a_common_term(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    hits = [add_mention(db, text=f"Refund {n} please") for n in range(3)]
+    add_mention(db, text="all good")
+    monkeypatch.setattr(queue, "FTS_DRIVE_LIMIT", 1)  # as if "refund" were in most mentions
+    assert _all_ids(db, QueueFilters(text="REFUND"), limit=2) == hits  # newest first
+
+
 def test_free_text_follows_edits_and_deletes(db: Database) -> None:
     edited = add_mention(db, text="the parcel never came")
     gone = add_mention(db, text="parcel lost")
