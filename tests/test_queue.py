@@ -71,6 +71,8 @@ def test_free_text_treats_like_wildcards_literally(db: Database) -> None:
     percent = add_mention(db, text="100% broken")
     add_mention(db, text="100 things broken")
     assert _all_ids(db, QueueFilters(text="100%")) == [percent]
+    quoted = add_mention(db, text='it says "out of stock" again')
+    assert _all_ids(db, QueueFilters(text='"out of')) == [quoted]
 
 
 def test_free_text_finds_substrings_in_any_script(db: Database) -> None:
