@@ -276,5 +276,29 @@ class ReplyClaim(Base):
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class PollLease(Base):
+    """Who is polling a query now (until ``expires_at``) and when it was last polled; see monitor.workers."""
+
+    __tablename__ = "poll_leases"
+
+    query_id: Mapped[int] = mapped_column(ForeignKey("brand_queries.id", ondelete="CASCADE"), primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(200))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WorkerRecord(Base):
+    """A `mentiondesk run` process and its heartbeat, for `status` and supervisors."""
+
+    __tablename__ = "workers"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 # Registers the alert_events table in Base.metadata (kept with the alerts package).
 from monitor.alerts import models as _alert_models  # noqa: E402,F401

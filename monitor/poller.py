@@ -23,11 +23,16 @@ from monitor.ingest import ingest_page, read_cursor, sync_brands, usage_today
 from monitor.models import ConnectorStatus, utcnow
 from monitor.pipeline import Pipeline, PipelineWorker
 from monitor.storage import Database
+from monitor.workers import claim_poll, new_worker_id, release_poll, renew_poll
 
 log = logging.getLogger("mentiondesk.poller")
 
 MAX_ERROR_BACKOFF_SECONDS = 3600.0
+# A poll lease outlives the poll's own timeout by this much before another worker may take over.
+LEASE_MARGIN_SECONDS = 30.0
 ALERT_TICK_SECONDS = 60.0
+# With several workers a query counts as due again after this share of its poll interval.
+DUE_FRACTION = 0.8
 _ERROR_TEXT_LIMIT = 500
 
 
@@ -40,6 +45,8 @@ class ConnectorReport:
     error: str | None = None
     # Why the connector was not polled (back-off, daily cap); not a failure of this round.
     skipped: str | None = None
+    # Queries another worker was polling, or had polled within the interval.
+    leased_elsewhere: int = 0
 
     @property
     def ok(self) -> bool:
@@ -103,9 +110,15 @@ def poll_connector(
     connector: Connector,
     queries: list[tuple[Query, int]],
     *,
+    owner: str,
     ignore_error_backoff: bool = False,
+    min_interval_seconds: float = 0.0,
 ) -> ConnectorReport:
-    """Fetch every query's new pages and store them; never raises for connector trouble."""
+    """Fetch every query's new pages and store them; never raises for connector trouble.
+
+    Each query is polled only under its lease (see :mod:`monitor.workers`): a query another worker
+    is polling, or polled less than ``min_interval_seconds`` ago, is left alone.
+    """
     report = ConnectorReport(cc.name)
     report.skipped = _blocked(db, cc, ignore_error_backoff)
     if report.skipped:
@@ -114,14 +127,20 @@ def poll_connector(
         _status(session, cc.name).last_poll_started_at = utcnow()
     errors: list[str] = []
     retry_after: float | None = None
+    lease_seconds = cc.settings.timeout_seconds + LEASE_MARGIN_SECONDS
     for query, query_id in queries:
+        if not claim_poll(db, query_id, owner, lease_seconds, min_interval_seconds):
+            report.leased_elsewhere += 1
+            continue
         try:
             with db.read() as session:
                 cursor = read_cursor(session, query_id)
-            for _ in range(cc.settings.max_pages_per_poll):
+            for page in range(cc.settings.max_pages_per_poll):
                 if (reason := _blocked(db, cc, ignore_error_backoff=True)) is not None:
                     report.skipped = reason
                     break
+                if page and not renew_poll(db, query_id, owner, lease_seconds):
+                    break  # our lease ran out and another worker took the query over
                 result = connector.fetch(query, cursor)
                 stored = ingest_page(db, connector=cc.name, query_id=query_id, result=result)
                 report.pages += 1
@@ -141,6 +160,8 @@ def poll_connector(
         except Exception as exc:  # a connector bug must not stop the others
             log.exception("connector %s crashed on query %s", cc.name, query.key)
             errors.append(f"{query.key}: unexpected {exc.__class__.__name__}: {exc}")
+        finally:
+            release_poll(db, query_id, owner)
     if errors:
         report.error = _scrub("; ".join(errors), cc.secrets)
         until = record_failure(db, cc, report.error, retry_after)
@@ -161,22 +182,30 @@ class _PollThread(threading.Thread):
     """One connector's poll; daemon, so a hung platform cannot keep the process alive."""
 
     def __init__(self, db: Database, cc: ConnectorConfig, connector: Connector, queries: list[tuple[Query, int]],
-                 ignore_error_backoff: bool) -> None:
+                 owner: str, one_off: bool) -> None:
         super().__init__(daemon=True, name=f"poll-{cc.name}")
         self._poll_args = (db, cc, connector, queries)
-        self._ignore_error_backoff = ignore_error_backoff
+        self._owner = owner
+        # A one-off round retries failed connectors now and polls even if polled a moment ago.
+        self._one_off = one_off
         self.report: ConnectorReport | None = None
         self.started_at = time.monotonic()
 
     def run(self) -> None:
-        self.report = poll_connector(*self._poll_args, ignore_error_backoff=self._ignore_error_backoff)
+        cc = self._poll_args[1]
+        self.report = poll_connector(
+            *self._poll_args, owner=self._owner, ignore_error_backoff=self._one_off,
+            min_interval_seconds=0.0 if self._one_off else cc.settings.poll_interval_seconds * DUE_FRACTION,
+        )
 
 
 class Poller:
     """Holds one instance per enabled connector (reusing HTTP sessions and rate-limit state)."""
 
-    def __init__(self, db: Database, config: Config, only: list[str] | None = None) -> None:
+    def __init__(self, db: Database, config: Config, only: list[str] | None = None,
+                 worker_id: str | None = None) -> None:
         self.db, self.config = db, config
+        self.worker_id = worker_id or new_worker_id()
         chosen = [cc for cc in config.enabled_connectors() if only is None or cc.name in only]
         query_ids = sync_brands(db, config.brands, {cc.name: config.queries_for(cc.name) for cc in chosen})
         self.connectors = {cc.name: (cc, cc.create()) for cc in chosen}
@@ -184,9 +213,9 @@ class Poller:
             cc.name: [(q, query_ids[(cc.name, q.key)]) for q in config.queries_for(cc.name)] for cc in chosen
         }
 
-    def start(self, name: str, ignore_error_backoff: bool = False) -> _PollThread:
+    def start(self, name: str, one_off: bool = False) -> _PollThread:
         cc, connector = self.connectors[name]
-        thread = _PollThread(self.db, cc, connector, self.queries[name], ignore_error_backoff)
+        thread = _PollThread(self.db, cc, connector, self.queries[name], self.worker_id, one_off)
         thread.start()
         return thread
 
@@ -205,7 +234,7 @@ def poll_once(db: Database, config: Config, only: list[str] | None = None) -> li
     """Poll every enabled connector once, concurrently; error back-off is ignored, rate limits are not."""
     poller = Poller(db, config, only)
     try:
-        threads = {name: poller.start(name, ignore_error_backoff=True) for name in poller.connectors}
+        threads = {name: poller.start(name, one_off=True) for name in poller.connectors}
         reports = []
         for name, thread in threads.items():
             cc = poller.connectors[name][0]

@@ -1,0 +1,131 @@
+"""Many workers, one database: poll leases, worker heartbeats, and the one-worker rule on SQLite.
+
+Each (connector, query) poll is claimed with a lease row: one conditional UPDATE decides who polls,
+so no poll runs twice at once, and a dead worker's lease simply expires and is taken over. The
+lease also remembers when the query was last polled, so adding workers spreads the work instead
+of multiplying the platform calls.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import IO
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.engine import make_url
+
+from monitor.errors import MentiondeskError
+from monitor.ingest import upsert
+from monitor.models import PollLease, WorkerRecord, utcnow
+from monitor.storage import Database
+
+# A worker that has not written a heartbeat for this long is shown as gone.
+WORKER_STALE_SECONDS = 120.0
+
+
+class WorkerConflict(MentiondeskError):
+    """Another worker already uses this SQLite database."""
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def claim_poll(db: Database, query_id: int, owner: str, lease_seconds: float, min_interval_seconds: float) -> bool:
+    """Take the lease on a query's poll if nobody holds it and it is due; True if we may poll."""
+    now = utcnow()
+    with db.write() as session:
+        upsert(session, PollLease.__table__, {"query_id": query_id, "owner": None}, ["query_id"], {"query_id": query_id})
+        claimed = session.execute(
+            update(PollLease)
+            .where(PollLease.query_id == query_id,
+                   or_(PollLease.owner.is_(None), PollLease.expires_at < now, PollLease.owner == owner),
+                   or_(PollLease.last_polled_at.is_(None),
+                       PollLease.last_polled_at <= now - timedelta(seconds=min_interval_seconds)))
+            .values(owner=owner, expires_at=now + timedelta(seconds=lease_seconds))
+        ).rowcount
+    return bool(claimed)
+
+
+def renew_poll(db: Database, query_id: int, owner: str, lease_seconds: float) -> bool:
+    """Extend our lease between pages; False if it expired and someone else took it."""
+    with db.write() as session:
+        return bool(session.execute(
+            update(PollLease).where(PollLease.query_id == query_id, PollLease.owner == owner)
+            .values(expires_at=utcnow() + timedelta(seconds=lease_seconds))
+        ).rowcount)
+
+
+def release_poll(db: Database, query_id: int, owner: str) -> None:
+    with db.write() as session:
+        session.execute(
+            update(PollLease).where(PollLease.query_id == query_id, PollLease.owner == owner)
+            .values(owner=None, expires_at=None, last_polled_at=utcnow())
+        )
+
+
+def heartbeat(db: Database, worker_id: str, stopped: bool = False) -> None:
+    now = utcnow()
+    host, pid = socket.gethostname(), os.getpid()
+    with db.write() as session:
+        upsert(session, WorkerRecord.__table__,
+               {"id": worker_id, "host": host, "pid": pid, "started_at": now, "heartbeat_at": now,
+                "stopped_at": now if stopped else None},
+               ["id"], {"heartbeat_at": now, "stopped_at": now if stopped else None})
+
+
+@dataclass(frozen=True)
+class WorkerView:
+    id: str
+    host: str
+    pid: int
+    started_at: datetime
+    heartbeat_at: datetime
+    stopped_at: datetime | None
+
+    def state(self, now: datetime) -> str:
+        if self.stopped_at is not None:
+            return "stopped"
+        return "gone" if (now - self.heartbeat_at).total_seconds() > WORKER_STALE_SECONDS else "running"
+
+
+def recent_workers(db: Database, limit: int = 20) -> list[WorkerView]:
+    with db.read() as session:
+        rows = session.scalars(select(WorkerRecord).order_by(WorkerRecord.heartbeat_at.desc()).limit(limit))
+        return [WorkerView(r.id, r.host, r.pid, r.started_at, r.heartbeat_at, r.stopped_at) for r in rows]
+
+
+def sqlite_worker_lock(db: Database) -> IO[str] | None:
+    """On SQLite, hold an exclusive lock beside the database file for this process's lifetime.
+
+    SQLite serialises writers on one host; a second poller would only contend. The OS drops the
+    lock when the process dies, so a crashed worker never blocks the next one.
+    """
+    if not db.is_sqlite:
+        return None
+    path = make_url(db.engine.url).database
+    if not path or path == ":memory:":
+        return None
+    lock_path = Path(path).with_name(Path(path).name + ".worker.lock")
+    handle = lock_path.open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise WorkerConflict(
+            f"another mentiondesk worker ({holder}) is already polling the SQLite database {path}; "
+            "SQLite supports one worker: stop it first, or use PostgreSQL to run several"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()} on {socket.gethostname()}")
+    handle.flush()
+    return handle
