@@ -17,6 +17,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
+from connectors.emulators.hackernews_api import HackerNewsEmulator
 from connectors.emulators.reddit_api import SUBREDDITS_BY_LANG, RedditEmulator
 from connectors.emulators.server import EmulatorServer
 from connectors.emulators.x_api import XEmulator
@@ -51,6 +52,8 @@ class RunningEmulators:
     reddit: RedditEmulator
     x_server: EmulatorServer
     reddit_server: EmulatorServer
+    hackernews: HackerNewsEmulator
+    hackernews_server: EmulatorServer
     _stop_live: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -61,10 +64,18 @@ class RunningEmulators:
     def reddit_url(self) -> str:
         return self.reddit_server.url
 
+    @property
+    def hackernews_url(self) -> str:
+        """The ``api_base_url`` for the hackernews connector (Algolia's ``/api/v1``)."""
+        return self.hackernews_server.url + "/api/v1"
+
+    def _servers(self) -> list[EmulatorServer]:
+        return [self.x_server, self.reddit_server, self.hackernews_server]
+
     def stop(self) -> None:
         self._stop_live.set()
-        self.x_server.stop()
-        self.reddit_server.stop()
+        for server in self._servers():
+            server.stop()
 
     def __enter__(self) -> "RunningEmulators":
         return self
@@ -76,6 +87,7 @@ class RunningEmulators:
         while not self._stop_live.wait(every):
             self.x.add_posts(1)
             self.reddit.add_posts(1)
+            self.hackernews.add_posts(1)
 
 
 def start_emulators(
@@ -106,7 +118,11 @@ def start_emulators(
         password=DEMO_SECRETS["reddit"]["password"], refresh_token=DEMO_REDDIT_REFRESH_TOKEN,
         backlog=backlog, backlog_end=backlog_end, rate_limit=reddit_rate_limit,
     )
-    running = RunningEmulators(x, reddit, EmulatorServer(x, host).start(), EmulatorServer(reddit, host).start())
+    hackernews = HackerNewsEmulator(seed=seed, brand_name=DEMO_BRAND, backlog=backlog, backlog_end=backlog_end)
+    running = RunningEmulators(
+        x=x, reddit=reddit, x_server=EmulatorServer(x, host).start(), reddit_server=EmulatorServer(reddit, host).start(),
+        hackernews=hackernews, hackernews_server=EmulatorServer(hackernews, host).start(),
+    )
     if live_posts_every:
         threading.Thread(target=running._publish_live, args=(live_posts_every,), name="emulator-live", daemon=True).start()
     return running
@@ -133,6 +149,7 @@ def demo_connector_settings(running: RunningEmulators) -> dict[str, Any]:
                 "search_subreddits": ["all"],
                 "comment_subreddits": DEMO_SUBREDDITS,
             },
+            "hackernews": {"api_base_url": running.hackernews_url, "poll_interval_seconds": 15.0, "first_run_pages": 3},
         },
         "env": env,
         "brand": {"name": DEMO_BRAND, "keywords": [DEMO_BRAND], "handles": {"x": DEMO_X_HANDLE, "reddit": DEMO_REDDIT_USERNAME}},

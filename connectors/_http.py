@@ -1,0 +1,64 @@
+"""What the plain-HTTP connectors share: settings for timeouts and retries, a retrying session, JSON checks.
+
+Not a connector (the registry skips modules starting with ``_``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+from pydantic import Field
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from connectors.base import BadPayload, ConnectorSettings, RateLimited
+
+DEFAULT_RETRY_AFTER_SECONDS = 60.0
+
+
+class HttpSettings(ConnectorSettings):
+    request_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Retries of GET requests answered 5xx or cut off, with exponential back-off (urllib3 Retry).
+    max_retries: int = Field(default=3, ge=0)
+    retry_backoff_seconds: float = Field(default=1.0, ge=0)
+
+
+def retrying_session(settings: HttpSettings, user_agent: str) -> requests.Session:
+    """A session whose GETs are retried on 5xx and dropped connections; POSTs never (a reply could post twice)."""
+    retries = Retry(
+        total=settings.max_retries,
+        backoff_factor=settings.retry_backoff_seconds,
+        status_forcelist=(500, 502, 503, 504),
+        allowed_methods=frozenset({"GET"}),
+        raise_on_status=False,
+        respect_retry_after_header=False,  # a 429 is the poller's business, not a sleep here
+    )
+    session = requests.Session()
+    for prefix in ("https://", "http://"):
+        session.mount(prefix, HTTPAdapter(max_retries=retries))
+    session.headers["User-Agent"] = user_agent
+    return session
+
+
+def retry_after(response: requests.Response, default: float = DEFAULT_RETRY_AFTER_SECONDS) -> float:
+    """Seconds to wait from a ``Retry-After`` header (seconds form), else ``default``."""
+    try:
+        return float(response.headers["retry-after"])
+    except (KeyError, ValueError):
+        return default
+
+
+def rate_limited(platform: str, response: requests.Response) -> RateLimited:
+    return RateLimited(f"{platform} answered 429 Too Many Requests", retry_after(response))
+
+
+def json_object(platform: str, response: requests.Response, what: str) -> dict[str, Any]:
+    """The response's JSON object, or BadPayload saying what was wrong."""
+    try:
+        payload = response.json()
+    except ValueError:
+        raise BadPayload(f"{platform} answered {what} with malformed JSON") from None
+    if not isinstance(payload, dict):
+        raise BadPayload(f"{platform} answered {what} with JSON that is not an object")
+    return payload
