@@ -19,6 +19,7 @@ from typing import Any
 
 from connectors.emulators.hackernews_api import HackerNewsEmulator
 from connectors.emulators.reddit_api import SUBREDDITS_BY_LANG, RedditEmulator
+from connectors.emulators.rss_feed import FEED_PATHS, FeedEmulator
 from connectors.emulators.server import EmulatorServer
 from connectors.emulators.x_api import XEmulator
 
@@ -54,6 +55,8 @@ class RunningEmulators:
     reddit_server: EmulatorServer
     hackernews: HackerNewsEmulator
     hackernews_server: EmulatorServer
+    feeds: FeedEmulator
+    feeds_server: EmulatorServer
     _stop_live: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -69,8 +72,13 @@ class RunningEmulators:
         """The ``api_base_url`` for the hackernews connector (Algolia's ``/api/v1``)."""
         return self.hackernews_server.url + "/api/v1"
 
+    @property
+    def feed_urls(self) -> list[str]:
+        """The RSS news, Atom blog and Google Alerts feeds, for the rss connector's ``feeds``."""
+        return [self.feeds_server.url + path for path in FEED_PATHS.values()]
+
     def _servers(self) -> list[EmulatorServer]:
-        return [self.x_server, self.reddit_server, self.hackernews_server]
+        return [self.x_server, self.reddit_server, self.hackernews_server, self.feeds_server]
 
     def stop(self) -> None:
         self._stop_live.set()
@@ -88,6 +96,7 @@ class RunningEmulators:
             self.x.add_posts(1)
             self.reddit.add_posts(1)
             self.hackernews.add_posts(1)
+            self.feeds.add_posts(1)
 
 
 def start_emulators(
@@ -119,9 +128,11 @@ def start_emulators(
         backlog=backlog, backlog_end=backlog_end, rate_limit=reddit_rate_limit,
     )
     hackernews = HackerNewsEmulator(seed=seed, brand_name=DEMO_BRAND, backlog=backlog, backlog_end=backlog_end)
+    feeds = FeedEmulator(seed=seed, brand_name=DEMO_BRAND, backlog=backlog, backlog_end=backlog_end)
     running = RunningEmulators(
         x=x, reddit=reddit, x_server=EmulatorServer(x, host).start(), reddit_server=EmulatorServer(reddit, host).start(),
         hackernews=hackernews, hackernews_server=EmulatorServer(hackernews, host).start(),
+        feeds=feeds, feeds_server=EmulatorServer(feeds, host).start(),
     )
     if live_posts_every:
         threading.Thread(target=running._publish_live, args=(live_posts_every,), name="emulator-live", daemon=True).start()
@@ -150,6 +161,7 @@ def demo_connector_settings(running: RunningEmulators) -> dict[str, Any]:
                 "comment_subreddits": DEMO_SUBREDDITS,
             },
             "hackernews": {"api_base_url": running.hackernews_url, "poll_interval_seconds": 15.0, "first_run_pages": 3},
+            "rss": {"feeds": running.feed_urls, "poll_interval_seconds": 15.0},
         },
         "env": env,
         "brand": {"name": DEMO_BRAND, "keywords": [DEMO_BRAND], "handles": {"x": DEMO_X_HANDLE, "reddit": DEMO_REDDIT_USERNAME}},

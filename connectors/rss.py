@@ -1,0 +1,195 @@
+"""RSS and Atom feeds (news, blogs, Google Alerts) through feedparser, fetched with conditional GETs.
+
+Each fetch reads one feed; the JSON cursor keeps, per feed, the ``ETag``/``Last-Modified`` of the
+last answer (sent back as ``If-None-Match``/``If-Modified-Since``, so an unchanged feed costs a
+304) and the ids (guid, else link) of the entries it still held, so entries are returned once even
+though feeds repeat them on every fetch. An entry is a mention when a brand keyword appears in its
+title or summary and no excluded term does. Feeds have no reply API.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any, ClassVar
+from urllib.parse import parse_qs, urlsplit
+
+import feedparser
+import requests
+from pydantic import Field
+
+from connectors._http import HttpSettings, rate_limited, retrying_session
+from connectors.base import (
+    BadPayload,
+    Capabilities,
+    Connector,
+    ConnectorError,
+    ConnectorSettings,
+    FetchResult,
+    Mention,
+    PostedReply,
+    Query,
+    ReplyNotAllowed,
+    ReplyTarget,
+)
+
+MAX_EXTERNAL_ID = 200  # the store's column width; longer guids are hashed
+# Encoding hints feedparser reports although the feed parsed fine.
+_HARMLESS = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+_TAGS = re.compile(r"<[^>]+>")
+
+
+class RssSettings(HttpSettings):
+    feeds: list[str] = Field(min_length=1)  # RSS/Atom URLs: news sites, blogs, Google Alerts feeds
+    user_agent: str = "mentiondesk/0.1 (brand mention monitor; feed reader)"
+
+
+@dataclass
+class _FeedState:
+    etag: str | None = None
+    modified: str | None = None
+    seen: list[str] = field(default_factory=list)  # ids of the entries the feed held at the last read
+
+
+@dataclass
+class _Cursor:
+    pending: list[str] = field(default_factory=list)  # feeds left in this round
+    feeds: dict[str, _FeedState] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, text: str | None) -> "_Cursor":
+        if not text:
+            return cls()
+        try:
+            data = json.loads(text)
+            return cls(pending=list(data.get("pending", [])),
+                       feeds={url: _FeedState(**state) for url, state in data.get("feeds", {}).items()})
+        except (ValueError, TypeError, AttributeError):
+            raise ConnectorError("stored RSS cursor is unreadable; reset this query's cursor to start over") from None
+
+    def dump(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+
+def plain(markup: str) -> str:
+    return html.unescape(_TAGS.sub("", markup)).strip()
+
+
+def _entry_id(entry: Any) -> str | None:
+    """guid/id, else the link; hashed when too long to store."""
+    value = entry.get("id") or entry.get("link")
+    if not value:
+        return None
+    return value if len(value) <= MAX_EXTERNAL_ID else "sha256:" + hashlib.sha256(value.encode()).hexdigest()
+
+
+def _article_url(link: str | None) -> str | None:
+    """Google Alerts links go through ``google.com/url?…&url=<article>``: link to the article itself."""
+    if not link:
+        return None
+    parts = urlsplit(link)
+    if parts.netloc.endswith("google.com") and parts.path == "/url":
+        return parse_qs(parts.query).get("url", [link])[0]
+    return link
+
+
+def _matches(text: str, query: Query) -> bool:
+    def has(term: str) -> bool:
+        return re.search(r"(?<!\w)" + re.escape(term) + r"(?!\w)", text, re.IGNORECASE) is not None
+
+    wanted = (query.raw,) if query.raw else query.keywords
+    return any(has(k) for k in wanted) and not any(has(e) for e in query.exclude)
+
+
+class RssConnector(Connector):
+    name = "rss"
+    Settings = RssSettings
+    capabilities = Capabilities(can_reply=False)
+    required_secrets: ClassVar[tuple[str, ...]] = ()
+    settings: RssSettings
+
+    def __init__(self, settings: ConnectorSettings, secrets: dict[str, str] | None = None) -> None:
+        super().__init__(settings, secrets)
+        self.session = retrying_session(self.settings, self.settings.user_agent)
+
+    def fetch(self, query: Query, cursor: str | None) -> FetchResult:
+        if not (query.raw or query.keywords):
+            raise ConnectorError(f"query {query.key!r} has nothing to look for in feeds: give the brand keywords")
+        state = _Cursor.load(cursor)
+        feeds = self.settings.feeds
+        pending = [f for f in state.pending if f in feeds] or list(feeds)  # empty: a new round starts
+        url = pending[0]
+        feed_state = state.feeds.get(url, _FeedState())
+        mentions, feed_state = self._read(url, feed_state, query)
+        state.feeds = {u: s for u, s in state.feeds.items() if u in feeds}  # feeds removed from settings
+        state.feeds[url] = feed_state
+        state.pending = pending[1:]
+        return FetchResult(mentions, next_cursor=state.dump(), has_more=bool(state.pending))
+
+    def _read(self, url: str, state: _FeedState, query: Query) -> tuple[list[Mention], _FeedState]:
+        headers = {}
+        if state.etag:
+            headers["If-None-Match"] = state.etag
+        if state.modified:
+            headers["If-Modified-Since"] = state.modified
+        try:
+            response = self.session.get(url, headers=headers, timeout=self.settings.request_timeout_seconds)
+        except requests.RequestException as exc:
+            raise ConnectorError(f"cannot reach feed {url} ({exc.__class__.__name__})") from None
+        if response.status_code == 304:
+            return [], state
+        if response.status_code == 429 or (response.status_code == 503 and "retry-after" in response.headers):
+            raise rate_limited(f"feed {url}", response)
+        if response.status_code >= 400:
+            raise ConnectorError(f"feed {url} answered {response.status_code}")
+        parsed = feedparser.parse(response.content, response_headers={k.lower(): v for k, v in response.headers.items()})
+        if parsed.bozo and not isinstance(parsed.bozo_exception, _HARMLESS):
+            raise BadPayload(f"feed {url} is not well-formed XML ({parsed.bozo_exception})"[:300])
+        if parsed.version == "":
+            raise BadPayload(f"feed {url} is neither RSS nor Atom")
+        mentions, ids = [], []
+        for entry in parsed.entries:
+            entry_id = _entry_id(entry)
+            if entry_id is None:
+                raise BadPayload(f"feed {url} has an entry without guid/id or link ({entry.get('title', '?')[:60]!r})")
+            ids.append(entry_id)
+            if entry_id in state.seen or entry_id in ids[:-1]:
+                continue
+            mention = self._mention(entry, entry_id, url, query)
+            if mention is not None:
+                mentions.append(mention)
+        new_state = _FeedState(response.headers.get("etag"), response.headers.get("last-modified"), ids)
+        return mentions, new_state
+
+    def _mention(self, entry: Any, entry_id: str, feed_url: str, query: Query) -> Mention | None:
+        title, summary = plain(entry.get("title", "")), plain(entry.get("summary", ""))
+        text = title if summary in ("", title) else f"{title}\n\n{summary}"
+        if not _matches(text, query):
+            return None
+        stamp = entry.get("published_parsed") or entry.get("updated_parsed")
+        # Undated entries are dated when first seen (some news feeds leave dates out).
+        created_at = datetime(*stamp[:6], tzinfo=timezone.utc) if stamp else datetime.now(timezone.utc)
+        lang = (entry.get("title_detail") or {}).get("language") or None
+        return Mention(
+            platform=self.name,
+            external_id=entry_id,
+            text=text,
+            created_at=created_at,
+            url=_article_url(entry.get("link")),
+            author_name=entry.get("author") or None,
+            lang=lang.split("-")[0].lower() if lang else None,
+            replyable=False,
+            raw={"feed": feed_url, "id": entry.get("id"), "link": entry.get("link"), "title": entry.get("title"),
+                 "summary": entry.get("summary"), "published": entry.get("published") or entry.get("updated")},
+        )
+
+    def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> PostedReply:
+        link = target.raw.get("link") if isinstance(target.raw, dict) else None
+        raise ReplyNotAllowed("news feeds cannot be replied to" + (f"; respond on the site: {link}" if link else ""))
+
+    def close(self) -> None:
+        self.session.close()
