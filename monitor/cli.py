@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -107,15 +107,20 @@ def _print_reports(reports: list[Any]) -> None:
 @cli.command()
 @click.option("--connector", "only", multiple=True, help="Poll only this connector (repeatable).")
 @click.option("--max-seconds", type=click.FloatRange(min=0), help="Stop after this long (default: until SIGINT/SIGTERM).")
+@click.option("--health-file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Keep this JSON file current (every 10 s) with the worker's state, for a supervisor.")
 @pass_app
-def run(app: App, only: tuple[str, ...], max_seconds: float | None) -> None:
-    """Poll every connector on its own interval until stopped."""
+def run(app: App, only: tuple[str, ...], max_seconds: float | None, health_file: Path | None) -> None:
+    """Poll every connector on its own interval until stopped (several workers may share PostgreSQL)."""
     from monitor.pipeline import Pipeline
     from monitor.poller import PollScheduler
+    from monitor.workers import sqlite_worker_lock
 
     _check_connector_names(app.config, only)
     db = app.database()
-    scheduler = PollScheduler(db, app.config, list(only) or None, pipeline=Pipeline.from_config(db, app.config))
+    lock = sqlite_worker_lock(db)  # held until the process ends
+    scheduler = PollScheduler(db, app.config, list(only) or None, pipeline=Pipeline.from_config(db, app.config),
+                              health_file=health_file, exclusive=lock is not None)
     scheduler.install_signal_handlers()
     click.echo(f"polling {', '.join(scheduler.poller.connectors)}; Ctrl-C to stop", err=True)
     scheduler.run(max_seconds=max_seconds)
@@ -129,17 +134,19 @@ def run(app: App, only: tuple[str, ...], max_seconds: float | None) -> None:
 def poll(ctx: click.Context, once: bool, only: tuple[str, ...]) -> None:
     """Poll the connectors: one round with --once, else the same as `run`."""
     if not once:
-        ctx.invoke(run, only=only, max_seconds=None)
+        ctx.invoke(run, only=only, max_seconds=None, health_file=None)
         return
     from monitor.pipeline import Pipeline
     from monitor.poller import poll_once
+    from monitor.workers import sqlite_worker_lock
 
     app: App = ctx.obj
     _check_connector_names(app.config, only)
     db = app.database()
+    lock = sqlite_worker_lock(db)  # held until the process ends
     pipeline = Pipeline.from_config(db, app.config).start()
     try:
-        reports = poll_once(db, app.config, list(only) or None)
+        reports = poll_once(db, app.config, list(only) or None, exclusive=lock is not None)
         _print_reports(reports)
         classified = pipeline.process_pending(i for r in reports for i in r.new_ids)
         if pipeline.classifier is not None:
@@ -214,6 +221,11 @@ def status(app: App, as_json: bool) -> None:
             click.echo(f"    last error ({_when(c.last_error_at)}, {c.consecutive_failures} in a row): {terminal_safe(c.last_error)}")
         if c.backoff_until:
             click.echo(f"    backing off until {_when(c.backoff_until)}")
+    now = datetime.now(timezone.utc)
+    if report.workers:
+        click.echo("workers:")
+    for w in report.workers:
+        click.echo(f"  {w.id}: {w.state(now)}; started {_when(w.started_at)}; last heartbeat {_when(w.heartbeat_at)}")
     alerts = report.alerts
     click.echo("alerts (last 24 h): " + (", ".join(f"{k} {v}" for k, v in sorted(alerts.by_status.items())) or "none")
                + f"; last sent {_when(alerts.last_sent_at)}"
@@ -249,8 +261,6 @@ def _format_for(path: Path, fmt: str | None, default: str | None = None) -> str:
 @pass_app
 def export(app: App, output: Path, fmt: str | None, brand: str | None, platform: str | None, since: datetime | None) -> None:
     """Export mentions as JSONL or CSV."""
-    from datetime import timezone
-
     from monitor.transfer import iter_export, write_export
 
     to_stdout = str(output) == "-"

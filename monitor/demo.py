@@ -29,6 +29,7 @@ from monitor.pipeline import Pipeline
 from monitor.poller import PollScheduler, poll_once
 from monitor.storage import Database
 from monitor.text import terminal_safe
+from monitor.workers import sqlite_worker_lock
 
 
 DEMO_ALERT_TARGET = "demo-chat"
@@ -77,6 +78,8 @@ def run_demo(home: Path | None = None, once: bool = False, max_seconds: float | 
         db = Database.open(config.database_url)
         stack.callback(db.dispose)
         db.upgrade()
+        lock = sqlite_worker_lock(db)
+        stack.callback(lock.close)
         click.echo(f"emulators: X {running.x_url}, Reddit {running.reddit_url}")
         click.echo(f"alerts go to a local receiver ({receiver.json_url()}), printed here and kept in {home / 'alerts.jsonl'}")
         click.echo(f"demo config: {config_path}\ndemo database: {db.display_url}")
@@ -84,7 +87,7 @@ def run_demo(home: Path | None = None, once: bool = False, max_seconds: float | 
         pipeline = Pipeline.from_config(db, config).start()
         stack.callback(pipeline.close)
         if once:
-            reports = poll_once(db, config)
+            reports = poll_once(db, config, exclusive=True)
             for report in reports:
                 click.echo(f"{report.connector}: {report.stored} new of {report.received} fetched"
                            + (f"; error: {report.error}" if report.error else ""))
@@ -96,7 +99,7 @@ def run_demo(home: Path | None = None, once: bool = False, max_seconds: float | 
         dashboard = launch_dashboard(config_path, dashboard_port)
         stack.callback(_stop_process, dashboard)
         click.echo(f"dashboard: http://127.0.0.1:{dashboard_port} (pick a name from the sidebar)")
-        scheduler = PollScheduler(db, config, pipeline=pipeline)
+        scheduler = PollScheduler(db, config, pipeline=pipeline, exclusive=True)
         scheduler.install_signal_handlers()
         click.echo("polling the emulators; new posts arrive every few seconds. Ctrl-C to stop.")
         scheduler.run(max_seconds=max_seconds)

@@ -107,12 +107,13 @@ def normalise(mention: FetchedMention, *, brand_id: int | None, query_id: int | 
     }
 
 
-def _insert(session: Session) -> Any:
+def dialect_insert(session: Session) -> Any:
+    """``INSERT`` with ``ON CONFLICT`` support for the session's database (SQLite or PostgreSQL)."""
     return (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)
 
 
 def upsert(session: Session, table: Table, values: dict[str, Any], key: Sequence[str], update: dict[str, Any]) -> None:
-    stmt = _insert(session)(table).values(**values)
+    stmt = dialect_insert(session)(table).values(**values)
     session.execute(stmt.on_conflict_do_update(index_elements=list(key), set_=update))
 
 
@@ -126,7 +127,7 @@ def store_mentions(session: Session, rows: Iterable[dict[str, Any]]) -> list[int
     table = Mention.__table__
     for start in range(0, len(batch), INSERT_CHUNK):
         stmt = (
-            _insert(session)(table)
+            dialect_insert(session)(table)
             .on_conflict_do_nothing(index_elements=["platform", "external_id"])
             .returning(table.c.id)
         )

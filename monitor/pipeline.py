@@ -11,9 +11,12 @@ import logging
 import threading
 from collections.abc import Iterable
 
+from sqlalchemy import func, select
+
 from monitor.alerts.engine import AlertEngine
 from monitor.classify import MentionClassifier
 from monitor.config import Config
+from monitor.models import Mention
 from monitor.storage import Database
 
 log = logging.getLogger("mentiondesk.pipeline")
@@ -57,6 +60,10 @@ class Pipeline:
                 self.alerts.on_new_mentions(fresh)
         return classified
 
+    def pending_count(self) -> int:
+        with self.db.read() as session:
+            return session.scalar(select(func.count()).where(Mention.classified_at.is_(None))) or 0
+
     def tick(self) -> None:
         """Time-based alerts: spikes, SLA warnings, the daily digest."""
         if self.alerts is not None:
@@ -81,6 +88,10 @@ class PipelineWorker(threading.Thread):
             self._new_ids.update(new_ids)
             self._tick_due = self._tick_due or tick
         self._wake.set()
+
+    def pending_count(self) -> int:
+        """Unclassified mentions waiting (the classification lag a supervisor watches)."""
+        return self.pipeline.pending_count()
 
     def stop(self) -> None:
         self._stopping.set()

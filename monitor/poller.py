@@ -10,29 +10,31 @@ import logging
 import signal
 import threading
 import time
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import schedule
 from sqlalchemy.orm import Session
 from connectors.base import Connector, ConnectorError, Query, RateLimited
 from monitor.config import Config, ConnectorConfig
 from monitor.errors import IngestError
-from monitor.ingest import ingest_page, read_cursor, sync_brands, usage_today
+from monitor.ingest import dialect_insert, ingest_page, read_cursor, sync_brands, usage_today
 from monitor.models import ConnectorStatus, utcnow
 from monitor.pipeline import Pipeline, PipelineWorker
 from monitor.storage import Database
-from monitor.workers import claim_poll, new_worker_id, release_poll, renew_poll
+from monitor.workers import claim_poll, heartbeat, new_worker_id, release_poll, renew_poll, write_health_file
 
 log = logging.getLogger("mentiondesk.poller")
 
 MAX_ERROR_BACKOFF_SECONDS = 3600.0
-# A poll lease outlives the poll's own timeout by this much before another worker may take over.
-LEASE_MARGIN_SECONDS = 30.0
 ALERT_TICK_SECONDS = 60.0
 # With several workers a query counts as due again after this share of its poll interval.
 DUE_FRACTION = 0.8
+HEARTBEAT_SECONDS = 10.0
+REPORT_HISTORY = 1000
 _ERROR_TEXT_LIMIT = 500
 
 
@@ -66,10 +68,12 @@ def _scrub(message: str, secrets: Mapping[str, str]) -> str:
 
 
 def _status(session: Session, name: str) -> ConnectorStatus:
-    status = session.get(ConnectorStatus, name)
-    if status is None:
-        status = ConnectorStatus(connector=name, consecutive_failures=0, mentions_stored=0)
-        session.add(status)
+    """The connector's status row, locked for this transaction (workers on several hosts update it)."""
+    session.execute(dialect_insert(session)(ConnectorStatus.__table__)
+                    .values(connector=name, consecutive_failures=0, mentions_stored=0)
+                    .on_conflict_do_nothing(index_elements=["connector"]))
+    status = session.get(ConnectorStatus, name, with_for_update=True, populate_existing=True)
+    assert status is not None
     return status
 
 
@@ -113,6 +117,7 @@ def poll_connector(
     owner: str,
     ignore_error_backoff: bool = False,
     min_interval_seconds: float = 0.0,
+    exclusive: bool = False,
 ) -> ConnectorReport:
     """Fetch every query's new pages and store them; never raises for connector trouble.
 
@@ -127,9 +132,11 @@ def poll_connector(
         _status(session, cc.name).last_poll_started_at = utcnow()
     errors: list[str] = []
     retry_after: float | None = None
-    lease_seconds = cc.settings.timeout_seconds + LEASE_MARGIN_SECONDS
+    # Renewed before every page, so the lease only has to outlast one page; a dead worker's
+    # queries are free again within timeout_seconds.
+    lease_seconds = cc.settings.timeout_seconds
     for query, query_id in queries:
-        if not claim_poll(db, query_id, owner, lease_seconds, min_interval_seconds):
+        if not claim_poll(db, query_id, owner, lease_seconds, min_interval_seconds, exclusive):
             report.leased_elsewhere += 1
             continue
         try:
@@ -182,10 +189,10 @@ class _PollThread(threading.Thread):
     """One connector's poll; daemon, so a hung platform cannot keep the process alive."""
 
     def __init__(self, db: Database, cc: ConnectorConfig, connector: Connector, queries: list[tuple[Query, int]],
-                 owner: str, one_off: bool) -> None:
+                 owner: str, one_off: bool, exclusive: bool) -> None:
         super().__init__(daemon=True, name=f"poll-{cc.name}")
         self._poll_args = (db, cc, connector, queries)
-        self._owner = owner
+        self._owner, self._exclusive = owner, exclusive
         # A one-off round retries failed connectors now and polls even if polled a moment ago.
         self._one_off = one_off
         self.report: ConnectorReport | None = None
@@ -194,7 +201,7 @@ class _PollThread(threading.Thread):
     def run(self) -> None:
         cc = self._poll_args[1]
         self.report = poll_connector(
-            *self._poll_args, owner=self._owner, ignore_error_backoff=self._one_off,
+            *self._poll_args, owner=self._owner, ignore_error_backoff=self._one_off, exclusive=self._exclusive,
             min_interval_seconds=0.0 if self._one_off else cc.settings.poll_interval_seconds * DUE_FRACTION,
         )
 
@@ -203,9 +210,11 @@ class Poller:
     """Holds one instance per enabled connector (reusing HTTP sessions and rate-limit state)."""
 
     def __init__(self, db: Database, config: Config, only: list[str] | None = None,
-                 worker_id: str | None = None) -> None:
+                 worker_id: str | None = None, exclusive: bool = False) -> None:
         self.db, self.config = db, config
         self.worker_id = worker_id or new_worker_id()
+        # The only worker on this database (SQLite, lock held): leases of dead processes are void.
+        self.exclusive = exclusive
         chosen = [cc for cc in config.enabled_connectors() if only is None or cc.name in only]
         query_ids = sync_brands(db, config.brands, {cc.name: config.queries_for(cc.name) for cc in chosen})
         self.connectors = {cc.name: (cc, cc.create()) for cc in chosen}
@@ -215,7 +224,7 @@ class Poller:
 
     def start(self, name: str, one_off: bool = False) -> _PollThread:
         cc, connector = self.connectors[name]
-        thread = _PollThread(self.db, cc, connector, self.queries[name], self.worker_id, one_off)
+        thread = _PollThread(self.db, cc, connector, self.queries[name], self.worker_id, one_off, self.exclusive)
         thread.start()
         return thread
 
@@ -230,9 +239,10 @@ class Poller:
             connector.close()
 
 
-def poll_once(db: Database, config: Config, only: list[str] | None = None) -> list[ConnectorReport]:
+def poll_once(db: Database, config: Config, only: list[str] | None = None,
+              exclusive: bool = False) -> list[ConnectorReport]:
     """Poll every enabled connector once, concurrently; error back-off is ignored, rate limits are not."""
-    poller = Poller(db, config, only)
+    poller = Poller(db, config, only, exclusive=exclusive)
     try:
         threads = {name: poller.start(name, one_off=True) for name in poller.connectors}
         reports = []
@@ -249,18 +259,23 @@ class PollScheduler:
     """``mentiondesk run``: each connector on its own interval, until SIGINT/SIGTERM."""
 
     def __init__(self, db: Database, config: Config, only: list[str] | None = None,
-                 pipeline: Pipeline | None = None) -> None:
-        self.poller = Poller(db, config, only)
+                 pipeline: Pipeline | None = None, health_file: Path | None = None, exclusive: bool = False) -> None:
+        self.db = db
+        self.poller = Poller(db, config, only, exclusive=exclusive)
         self.worker = PipelineWorker(pipeline) if pipeline is not None else None
+        self.health_file = health_file
         self.stop_event = threading.Event()
         self.scheduler = schedule.Scheduler()
         self.running: dict[str, _PollThread] = {}
         self.reported_timeout: set[str] = set()
-        self.reports: list[ConnectorReport] = []
+        # Recent reports only: a worker runs for months and must not grow.
+        self.reports: deque[ConnectorReport] = deque(maxlen=REPORT_HISTORY)
+        self.last_report: dict[str, ConnectorReport] = {}
         for name, (cc, _) in self.poller.connectors.items():
             self.scheduler.every(cc.settings.poll_interval_seconds).seconds.do(self._start, name)
         if self.worker is not None:
             self.scheduler.every(ALERT_TICK_SECONDS).seconds.do(self.worker.wake, tick=True)
+        self.scheduler.every(HEARTBEAT_SECONDS).seconds.do(self._heartbeat)
 
     def _start(self, name: str) -> None:
         if name in self.running:
@@ -275,11 +290,33 @@ class PollScheduler:
                 self.reported_timeout.discard(name)
                 if thread.report is not None:
                     self.reports.append(thread.report)
+                    self.last_report[name] = thread.report
                     if thread.report.new_ids and self.worker is not None:
                         self.worker.wake(thread.report.new_ids)
             elif time.monotonic() - thread.started_at > cc.settings.timeout_seconds and name not in self.reported_timeout:
                 self.reported_timeout.add(name)
-                self.reports.append(self.poller.timed_out(name))
+                self.reports.append(report := self.poller.timed_out(name))
+                self.last_report[name] = report
+
+    def _heartbeat(self, stopped: bool = False) -> None:
+        """Tell `mentiondesk status` (and a supervisor, through the health file) that we are alive."""
+        try:
+            heartbeat(self.db, self.poller.worker_id, stopped=stopped)
+        except Exception:  # the database being away is exactly what the health file should show
+            log.exception("could not record the worker heartbeat")
+        if self.health_file is not None:
+            write_health_file(self.health_file, {
+                "worker": self.poller.worker_id,
+                "state": "stopped" if stopped else "running",
+                "updated_at": utcnow().isoformat(),
+                "pending_classification": self.worker.pending_count() if self.worker is not None else None,
+                "connectors": {
+                    name: {"polling": name in self.running,
+                           "last_ok": report.ok, "last_error": report.error, "last_new": report.stored}
+                    if (report := self.last_report.get(name)) else {"polling": name in self.running}
+                    for name in self.poller.connectors
+                },
+            })
 
     def install_signal_handlers(self) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -291,6 +328,7 @@ class PollScheduler:
             self.worker.pipeline.start()
             self.worker.start()
             self.worker.wake(tick=True)  # mentions stored but not classified before a restart
+        self._heartbeat()
         for name in self.poller.connectors:
             self._start(name)
         try:
@@ -310,3 +348,4 @@ class PollScheduler:
                 self.worker.join(60)
                 self.worker.pipeline.close()
             self.poller.close()
+            self._heartbeat(stopped=True)

@@ -12,6 +12,7 @@ from monitor.config import Config
 from monitor.ingest import usage_today
 from monitor.models import ConnectorStatus, Mention, utcnow
 from monitor.storage import Database
+from monitor.workers import WorkerView, recent_workers
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class StatusReport:
     mentions_by_status: dict[str, int]
     unclassified: int
     alerts: AlertSummary
+    workers: list[WorkerView]
     recent_alerts: list[AlertEventView]
 
 
@@ -78,4 +80,5 @@ def collect_status(db: Database, config: Config) -> StatusReport:
         unclassified=unclassified,
         alerts=alert_summary(db, utcnow()),
         recent_alerts=recent_events(db, limit=5),
+        workers=recent_workers(db, limit=10),
     )

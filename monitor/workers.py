@@ -9,13 +9,14 @@ of multiplying the platform calls.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import socket
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.engine import make_url
@@ -37,15 +38,23 @@ def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-def claim_poll(db: Database, query_id: int, owner: str, lease_seconds: float, min_interval_seconds: float) -> bool:
-    """Take the lease on a query's poll if nobody holds it and it is due; True if we may poll."""
+def claim_poll(db: Database, query_id: int, owner: str, lease_seconds: float, min_interval_seconds: float,
+               exclusive: bool = False) -> bool:
+    """Take the lease on a query's poll if nobody holds it and it is due; True if we may poll.
+
+    ``exclusive``: this process is known to be the only worker (it holds the SQLite worker lock),
+    so any other lease was left by a dead process and is taken over at once.
+    """
     now = utcnow()
+    free = [PollLease.owner.is_(None), PollLease.expires_at < now, PollLease.owner == owner]
+    if exclusive:
+        free = [PollLease.query_id == query_id]
     with db.write() as session:
         upsert(session, PollLease.__table__, {"query_id": query_id, "owner": None}, ["query_id"], {"query_id": query_id})
         claimed = session.execute(
             update(PollLease)
             .where(PollLease.query_id == query_id,
-                   or_(PollLease.owner.is_(None), PollLease.expires_at < now, PollLease.owner == owner),
+                   or_(*free),
                    or_(PollLease.last_polled_at.is_(None),
                        PollLease.last_polled_at <= now - timedelta(seconds=min_interval_seconds)))
             .values(owner=owner, expires_at=now + timedelta(seconds=lease_seconds))
@@ -129,3 +138,11 @@ def sqlite_worker_lock(db: Database) -> IO[str] | None:
     handle.write(f"pid {os.getpid()} on {socket.gethostname()}")
     handle.flush()
     return handle
+
+
+def write_health_file(path: Path, state: dict[str, Any]) -> None:
+    """Replace the file atomically, so a reader never sees half a JSON document."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(state, indent=2, default=str), encoding="utf-8")
+    os.replace(tmp, path)

@@ -13,6 +13,7 @@ from monitor.models import Mention
 from monitor.storage import Database
 
 PER_BRAND = 40
+LEASE_SECONDS = 2
 BRANDS = ("acme", "globex")
 
 
@@ -22,6 +23,9 @@ def write_config(path: Path, database_url: str, delay: float) -> None:
         + f'[database]\nurl = "{database_url}"\n'
         + '[sentiment]\nbackend = "none"\n'
         + f"[connectors.sample]\ntotal_per_query = {PER_BRAND}\npage_size = 4\ndelay_seconds = {delay}\n"
+        # A killed worker's poll leases expire after timeout_seconds (on PostgreSQL, where other
+        # workers may be alive; the SQLite worker lock tells a lone worker it may take over at once).
+        + f"timeout_seconds = {LEASE_SECONDS}\n"
     )
 
 
@@ -53,6 +57,8 @@ def test_killed_poll_loses_nothing_and_doubles_nothing(db: Database, tmp_path: P
         proc.wait(timeout=30)
         assert proc.returncode == -signal.SIGKILL, "the poll finished before it could be killed"
         seen_before_kill.append(counts(db)[0])
+        if not db.is_sqlite:
+            time.sleep(LEASE_SECONDS + 0.2)
     assert 0 < seen_before_kill[-1] < PER_BRAND * len(BRANDS)
 
     write_config(config, url, delay=0)
