@@ -1,0 +1,143 @@
+"""`mentiondesk report`: the analytics figures for a date range as a PDF or PNG, drawn with matplotlib.
+
+    mentiondesk report --from 2026-11-01 --to 2026-11-30 [--brand acme] --out report.pdf
+
+The figures are those of the dashboard's Analytics page (:func:`monitor.analytics.build_report`);
+``--to`` is inclusive (the whole day, UTC). Mention text only ever appears as chart labels.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+from sqlalchemy import select
+
+from monitor import analytics
+from monitor.analytics import Report
+from monitor.errors import ConfigError
+from monitor.models import Brand, utcnow
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from monitor.cli import App
+
+FORMATS = {".pdf": "pdf", ".png": "png"}
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
+def _barh(ax: "Axes", title: str, labels: list[str], values: list[float], color: str = "#1f77b4") -> None:
+    ax.barh(labels[::-1], values[::-1], color=color)
+    ax.set_title(title, loc="left", fontsize=10)
+    ax.tick_params(labelsize=8)
+
+
+def _table(ax: "Axes", title: str, header: list[str], rows: list[list[str]]) -> None:
+    ax.axis("off")
+    ax.set_title(title, loc="left", fontsize=10)
+    if rows:
+        table = ax.table(cellText=rows, colLabels=header, loc="upper left", cellLoc="left")
+        table.auto_set_font_size(False)
+        table.set_fontsize(8)
+
+
+def render(report: Report, title: str) -> "Figure":
+    """One A4-wide page with every figure of the report."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8.27, 16.5), layout="constrained")
+    grid = fig.add_gridspec(6, 2)
+    fig.suptitle(title, fontsize=13)
+    r = report.responses
+    # Volume by platform (stacked), and the sentiment trend with spike alerts as dashed lines.
+    ax = fig.add_subplot(grid[0, :])
+    platforms = sorted({v.platform for v in report.volume})
+    days = sorted({v.bucket for v in report.volume})
+    counts = {(v.bucket, v.platform): v.count for v in report.volume}
+    bottom = [0] * len(days)
+    for platform in platforms:
+        heights = [counts.get((d, platform), 0) for d in days]
+        ax.bar(days, heights, bottom=bottom, label=platform, width=0.8 if report.unit == "day" else 5)
+        bottom = [b + h for b, h in zip(bottom, heights)]
+    ax.set_title(f"Mentions per {report.unit}, by platform", loc="left", fontsize=10)
+    if platforms:
+        ax.legend(fontsize=8)
+    ax.tick_params(labelsize=8)
+    ax = fig.add_subplot(grid[1, :])
+    ax.plot([p.bucket for p in report.sentiment], [p.negative_share for p in report.sentiment], "o-", color="#d62728",
+            label="negative")
+    ax.plot([p.bucket for p in report.sentiment], [p.positive_share for p in report.sentiment], "o-", color="#2ca02c",
+            label="positive")
+    for spike in report.spikes:
+        ax.axvline(spike.at, color="#ff7f0e", linestyle="--", linewidth=1)
+    ax.set_title(f"Sentiment share ({len(report.spikes)} spike alert(s), dashed)", loc="left", fontsize=10)
+    ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    ax.legend(fontsize=8)
+    ax.tick_params(labelsize=8)
+    _barh(fig.add_subplot(grid[2, 0]), "Intent mix", [c.key for c in report.intents], [c.count for c in report.intents])
+    _barh(fig.add_subplot(grid[2, 1]), "Language mix", [c.key for c in report.languages][:10],
+          [c.count for c in report.languages][:10])
+    _barh(fig.add_subplot(grid[3, 0]), "Top terms in complaints", [c.key for c in report.top_terms][:12],
+          [c.count for c in report.top_terms][:12], "#d62728")
+    _barh(fig.add_subplot(grid[3, 1]), "Share of voice", [s.name for s in report.share_of_voice],
+          [s.share for s in report.share_of_voice], "#9467bd")
+    _barh(fig.add_subplot(grid[4, 0]), "First-response time (business hours)", [c.key for c in r.distribution],
+          [c.count for c in r.distribution])
+    _barh(fig.add_subplot(grid[4, 1]), "Unanswered backlog by age", [c.key for c in report.backlog],
+          [c.count for c in report.backlog], "#8c564b")
+    _table(fig.add_subplot(grid[5, 0]), f"SLA attainment {_percent(r.attainment.rate)}",
+           ["group", "met", "missed", "overdue", "rate"],
+           [[a.key[:24], str(a.met), str(a.missed), str(a.overdue), _percent(a.rate)]
+            for a in [*r.by_priority, *r.by_agent[:5], *r.by_platform]])
+    _table(fig.add_subplot(grid[5, 1]), "Week over week", ["metric", "last 7 days", "7 days before"],
+           [[w.metric, _number(w.this_week), _number(w.last_week)] for w in report.week_over_week])
+    return fig
+
+
+def _number(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}" if value < 1 else f"{value:,.0f}"
+
+
+def write(report: Report, title: str, out: Path) -> None:
+    fmt = FORMATS.get(out.suffix.lower())
+    if fmt is None:
+        raise click.BadParameter("the file name must end in .pdf or .png", param_hint="--out")
+    render(report, title).savefig(out, format=fmt, dpi=150)
+
+
+@click.command("report")
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), required=True, help="First day (UTC).")
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), required=True, help="Last day (UTC), included.")
+@click.option("--brand", help="Only this brand (its key); default: every brand.")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True, help="report.pdf or report.png")
+@click.pass_obj
+def report_command(app: "App", start: datetime, end: datetime, brand: str | None, out: Path) -> None:
+    """Write the analytics report for a date range as a PDF or PNG."""
+    if end < start:
+        raise click.BadParameter("--to is before --from", param_hint="--to")
+    since = datetime.combine(start.date(), time(0), timezone.utc)
+    until = datetime.combine(end.date() + timedelta(days=1), time(0), timezone.utc)
+    db = app.database()
+    try:
+        with db.read() as session:
+            brands = dict(session.execute(select(Brand.key, Brand.id)).tuples().all())
+            if brand is not None and brand not in brands:
+                raise ConfigError(f"--brand: no brand {brand!r} (known: {', '.join(sorted(brands)) or 'none'})")
+            filters = analytics.scope(since, until, (brands[brand],) if brand else ())
+            report = analytics.build_report(session, app.config.dashboard.sla, filters, utcnow(),
+                                            voice_brand_ids=list(brands.values()))
+        title = f"mentiondesk report {start:%Y-%m-%d} – {end:%Y-%m-%d}" + (f" · {brand}" if brand else "")
+        write(report, title, out)
+    finally:
+        db.dispose()
+    click.echo(f"wrote {out}", err=True)
+
+
+__all__ = ["render", "report_command", "write"]

@@ -1,0 +1,67 @@
+"""`mentiondesk report`: a PDF or PNG of the analytics figures for a date range."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+pytest.importorskip("matplotlib")
+
+from monitor.cli import App  # noqa: E402
+from monitor.report import report_command  # noqa: E402
+from monitor.storage import Database  # noqa: E402
+from tests.test_dashboard_fixtures import add_brand, add_mention  # noqa: E402
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    db_path = tmp_path / "r.db"
+    path = tmp_path / "mentiondesk.toml"
+    path.write_text(f'[database]\nurl = "sqlite:///{db_path}"\n\n[[brands]]\nname = "Acme"\nkeywords = ["acme"]\n\n'
+                    '[connectors.sample]\n', encoding="utf-8")
+    db = Database.open(f"sqlite:///{db_path}")
+    db.upgrade()
+    acme = add_brand(db, "Acme")
+    for day in (1, 2, 30):
+        add_mention(db, brand_id=acme, platform="x", created_at=datetime(2026, 11, day, 9, tzinfo=timezone.utc),
+                    sentiment_label="negative", intent="complaint", text="=cmd() refund #late")
+    db.dispose()
+    return path
+
+
+def _run(config: Path, *args: str) -> click.testing.Result:
+    @click.group()
+    @click.pass_context
+    def cli(ctx: click.Context) -> None:
+        ctx.obj = App(config)
+
+    cli.add_command(report_command)
+    return CliRunner().invoke(cli, ["report", *args])
+
+
+@pytest.mark.parametrize("name, magic", [("report.pdf", b"%PDF"), ("report.png", b"\x89PNG")])
+def test_writes_a_pdf_or_png(config: Path, tmp_path: Path, name: str, magic: bytes) -> None:
+    out = tmp_path / name
+    result = _run(config, "--from", "2026-11-01", "--to", "2026-11-30", "--brand", "acme", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(magic)
+
+
+def test_the_to_day_is_included(config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = []
+    monkeypatch.setattr("monitor.report.write", lambda report, title, out: seen.append(report))
+    assert _run(config, "--from", "2026-11-02", "--to", "2026-11-30", "--out", str(tmp_path / "r.pdf")).exit_code == 0
+    assert sum(v.count for v in seen[0].volume) == 2
+
+
+def test_bad_arguments_are_reported(config: Path, tmp_path: Path) -> None:
+    unknown = _run(config, "--from", "2026-11-01", "--to", "2026-11-30", "--brand", "nope", "--out", str(tmp_path / "r.pdf"))
+    assert unknown.exit_code != 0 and "no brand 'nope'" in str(unknown.exception or unknown.output)
+    wrong = _run(config, "--from", "2026-11-01", "--to", "2026-11-30", "--out", str(tmp_path / "r.txt"))
+    assert wrong.exit_code == 2 and ".pdf or .png" in wrong.output
+    backwards = _run(config, "--from", "2026-11-30", "--to", "2026-11-01", "--out", str(tmp_path / "r.pdf"))
+    assert backwards.exit_code == 2
