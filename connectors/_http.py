@@ -1,10 +1,12 @@
-"""What the plain-HTTP connectors share: settings for timeouts and retries, a retrying session, JSON checks.
+"""What the web-API connectors share: timeout/retry settings, a retrying session, JSON checks, HTML to text.
 
 Not a connector (the registry skips modules starting with ``_``).
 """
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 
 import requests
@@ -62,3 +64,12 @@ def json_object(platform: str, response: requests.Response, what: str) -> dict[s
     if not isinstance(payload, dict):
         raise BadPayload(f"{platform} answered {what} with JSON that is not an object")
     return payload
+
+
+_BREAKS = re.compile(r"</p>\s*<p>|<p>|<br\s*/?>", re.IGNORECASE)
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def html_to_text(markup: str) -> str:
+    """Post HTML (Mastodon ``content``, HN ``comment_text``: ``<p>``, ``<a>``, ``<i>``, entities) as plain text."""
+    return html.unescape(_TAGS.sub("", _BREAKS.sub("\n\n", markup))).strip()

@@ -10,9 +10,7 @@ Every page is stored with its cursor, so a restart resumes at the next page.
 
 from __future__ import annotations
 
-import html
 import json
-import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, ClassVar, Literal
@@ -20,7 +18,7 @@ from typing import Any, ClassVar, Literal
 import requests
 from pydantic import Field
 
-from connectors._http import HttpSettings, json_object, rate_limited, retrying_session
+from connectors._http import HttpSettings, html_to_text, json_object, rate_limited, retrying_session
 from connectors.base import (
     BadPayload,
     Capabilities,
@@ -88,15 +86,6 @@ def build_search_params(query: Query) -> dict[str, str]:
     if len(query.keywords) > 1:
         params["optionalWords"] = ",".join(k.replace('"', "") for k in query.keywords)
     return params
-
-
-_BREAKS = re.compile(r"<p>|<br\s*/?>", re.IGNORECASE)
-_TAGS = re.compile(r"<[^>]+>")
-
-
-def html_to_text(markup: str) -> str:
-    """HN's comment HTML (``<p>``, ``<a>``, ``<i>``, ``<pre>``, entities) as plain text."""
-    return html.unescape(_TAGS.sub("", _BREAKS.sub("\n\n", markup))).strip()
 
 
 class HackerNewsConnector(Connector):

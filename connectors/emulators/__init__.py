@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import Any
 
 from connectors.emulators.hackernews_api import HackerNewsEmulator
+from connectors.emulators.mastodon_api import MastodonEmulator
 from connectors.emulators.reddit_api import SUBREDDITS_BY_LANG, RedditEmulator
 from connectors.emulators.rss_feed import FEED_PATHS, FeedEmulator
 from connectors.emulators.server import EmulatorServer
@@ -26,6 +27,7 @@ from connectors.emulators.x_api import XEmulator
 DEMO_BRAND = "Orbisto"
 DEMO_X_HANDLE = "orbisto"
 DEMO_REDDIT_USERNAME = "orbisto_support"
+DEMO_MASTODON_USERNAME = "orbisto"
 # Credentials the emulators accept; they only work against the emulators.
 DEMO_SECRETS = {
     "x": {
@@ -41,6 +43,7 @@ DEMO_SECRETS = {
         "username": DEMO_REDDIT_USERNAME,
         "password": "emulator-reddit-password",
     },
+    "mastodon": {"access_token": "emulator-mastodon-access-token"},
 }
 DEMO_REDDIT_REFRESH_TOKEN = "emulator-reddit-refresh-token"
 # Every subreddit the Reddit emulator posts in.
@@ -57,6 +60,8 @@ class RunningEmulators:
     hackernews_server: EmulatorServer
     feeds: FeedEmulator
     feeds_server: EmulatorServer
+    mastodon: MastodonEmulator
+    mastodon_server: EmulatorServer
     _stop_live: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -78,7 +83,11 @@ class RunningEmulators:
         return [self.feeds_server.url + path for path in FEED_PATHS.values()]
 
     def _servers(self) -> list[EmulatorServer]:
-        return [self.x_server, self.reddit_server, self.hackernews_server, self.feeds_server]
+        return [self.x_server, self.reddit_server, self.hackernews_server, self.feeds_server, self.mastodon_server]
+
+    @property
+    def mastodon_url(self) -> str:
+        return self.mastodon_server.url
 
     def stop(self) -> None:
         self._stop_live.set()
@@ -97,6 +106,7 @@ class RunningEmulators:
             self.reddit.add_posts(1)
             self.hackernews.add_posts(1)
             self.feeds.add_posts(1)
+            self.mastodon.add_posts(1)
 
 
 def start_emulators(
@@ -129,10 +139,13 @@ def start_emulators(
     )
     hackernews = HackerNewsEmulator(seed=seed, brand_name=DEMO_BRAND, backlog=backlog, backlog_end=backlog_end)
     feeds = FeedEmulator(seed=seed, brand_name=DEMO_BRAND, backlog=backlog, backlog_end=backlog_end)
+    mastodon = MastodonEmulator(seed=seed, brand_name=DEMO_BRAND, brand_username=DEMO_MASTODON_USERNAME,
+                                access_token=DEMO_SECRETS["mastodon"]["access_token"], backlog=backlog, backlog_end=backlog_end)
     running = RunningEmulators(
         x=x, reddit=reddit, x_server=EmulatorServer(x, host).start(), reddit_server=EmulatorServer(reddit, host).start(),
         hackernews=hackernews, hackernews_server=EmulatorServer(hackernews, host).start(),
         feeds=feeds, feeds_server=EmulatorServer(feeds, host).start(),
+        mastodon=mastodon, mastodon_server=EmulatorServer(mastodon, host).start(),
     )
     if live_posts_every:
         threading.Thread(target=running._publish_live, args=(live_posts_every,), name="emulator-live", daemon=True).start()
@@ -162,9 +175,11 @@ def demo_connector_settings(running: RunningEmulators) -> dict[str, Any]:
             },
             "hackernews": {"api_base_url": running.hackernews_url, "poll_interval_seconds": 15.0, "first_run_pages": 3},
             "rss": {"feeds": running.feed_urls, "poll_interval_seconds": 15.0},
+            "mastodon": {"api_base_url": running.mastodon_url, "poll_interval_seconds": 15.0},
         },
         "env": env,
-        "brand": {"name": DEMO_BRAND, "keywords": [DEMO_BRAND], "handles": {"x": DEMO_X_HANDLE, "reddit": DEMO_REDDIT_USERNAME}},
+        "brand": {"name": DEMO_BRAND, "keywords": [DEMO_BRAND], "handles": {"x": DEMO_X_HANDLE, "reddit": DEMO_REDDIT_USERNAME,
+                                                                                 "mastodon": DEMO_MASTODON_USERNAME}},
     }
 
 

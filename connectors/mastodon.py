@@ -1,0 +1,255 @@
+"""Mastodon through Mastodon.py: status search, hashtag timelines, the account's mention notifications.
+
+One query reads several sources, each with its own sub-cursor in the JSON cursor: ``search:<keyword>``
+(``search_v2``; only instances with full-text search return anything), ``tag:<hashtag>``
+(``timeline_hashtag``) and ``notifications`` (``notifications(types=["mention"])``, needs the
+brand's handle). A sub-cursor is the newest id read; the next page asks for ``min_id`` of it, which
+Mastodon answers with the items just after it, so pages move forward in time without gaps and a
+restart continues there. A source's first poll reads only its newest page.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
+
+from mastodon import (
+    Mastodon,
+    MastodonAPIError,
+    MastodonNetworkError,
+    MastodonNotFoundError,
+    MastodonRatelimitError,
+    MastodonServerError,
+    MastodonUnauthorizedError,
+)
+from pydantic import Field
+
+from connectors._http import DEFAULT_RETRY_AFTER_SECONDS, HttpSettings, html_to_text, retrying_session
+from connectors.base import (
+    BadPayload,
+    Capabilities,
+    Connector,
+    ConnectorError,
+    ConnectorSettings,
+    DeliveryUnknown,
+    FetchResult,
+    Mention,
+    PostedReply,
+    Query,
+    RateLimited,
+    ReplyNotAllowed,
+    ReplyTarget,
+)
+
+MAX_STATUS_CHARS = 500  # Mastodon's default; instances may allow more
+_VISIBILITY_ORDER = ("public", "unlisted", "private", "direct")
+
+
+class MastodonSettings(HttpSettings):
+    api_base_url: str  # the brand account's instance, e.g. "https://mastodon.social"
+    search: bool = True  # status search for each keyword (needs full-text search on the instance)
+    # Hashtags to follow (without #); default: each one-word keyword.
+    hashtags: list[str] | None = None
+    notifications: bool = True  # the account's mention notifications (needs the brand's handle)
+    page_size: int = Field(default=40, ge=1, le=40)
+    max_reply_chars: int = Field(default=MAX_STATUS_CHARS, ge=1)
+
+
+@dataclass
+class _Cursor:
+    pending: list[str] = field(default_factory=list)  # sources left in this round
+    newest: dict[str, str] = field(default_factory=dict)  # source -> newest id read
+
+    @classmethod
+    def load(cls, text: str | None) -> "_Cursor":
+        if not text:
+            return cls()
+        try:
+            data = json.loads(text)
+            return cls(pending=list(data.get("pending", [])), newest=dict(data.get("newest", {})))
+        except (ValueError, TypeError, AttributeError):
+            raise ConnectorError("stored Mastodon cursor is unreadable; reset this query's cursor to start over") from None
+
+    def dump(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+
+def _term(word: str) -> str:
+    word = word.replace('"', "")
+    return f'"{word}"' if any(c.isspace() for c in word) else word
+
+
+class MastodonConnector(Connector):
+    name = "mastodon"
+    Settings = MastodonSettings
+    capabilities = Capabilities(can_reply=True, max_reply_chars=MAX_STATUS_CHARS)
+    required_secrets: ClassVar[tuple[str, ...]] = ("access_token",)
+    settings: MastodonSettings
+
+    def __init__(self, settings: ConnectorSettings, secrets: dict[str, str] | None = None) -> None:
+        super().__init__(settings, secrets)
+        self.api = Mastodon(
+            access_token=self.secrets.get("access_token"),
+            api_base_url=self.settings.api_base_url,
+            ratelimit_method="throw",  # never sleep in the poller's thread; we raise RateLimited
+            request_timeout=self.settings.request_timeout_seconds,
+            session=retrying_session(self.settings, "mentiondesk/0.1 (brand mention monitor)"),
+            # A stated version skips the instance lookup; "created" lets the calls used (3.5+) through.
+            version_check_mode="created",
+            mastodon_version="4.3.0",
+        )
+
+    # -- fetching --------------------------------------------------------------------------------
+
+    def _sources(self, query: Query) -> list[str]:
+        sources = []
+        if self.settings.search:
+            sources += [f"search:{k}" for k in ((query.raw,) if query.raw else query.keywords)]
+        tags = self.settings.hashtags
+        if tags is None:
+            tags = [k for k in query.keywords if re.fullmatch(r"\w+", k)]
+        sources += [f"tag:{t.lstrip('#')}" for t in tags]
+        if self.settings.notifications and query.handle:
+            sources.append("notifications")
+        if not sources:
+            raise ConnectorError(f"query {query.key!r} has nothing to read on Mastodon: give keywords, hashtags or a handle")
+        return sources
+
+    def fetch(self, query: Query, cursor: str | None) -> FetchResult:
+        state = _Cursor.load(cursor)
+        sources = self._sources(query)
+        pending = [s for s in state.pending if s in sources] or sources  # empty: a new round starts
+        source = pending[0]
+        min_id = state.newest.get(source)
+        statuses = self._read(source, query, min_id)
+        mentions = [self._mention(s, source) for s in statuses]
+        if source != "notifications":
+            mentions = [m for m in mentions if self._wanted(m, query)]
+        ids = [int(s["id"]) for s in statuses]
+        if ids:
+            state.newest[source] = str(max(ids + [int(min_id or 0)]))
+        # A full page read after min_id may have more right behind it; the first poll reads one page.
+        more_here = min_id is not None and len(statuses) >= self.settings.page_size
+        state.pending = pending if more_here else pending[1:]
+        state.newest = {k: v for k, v in state.newest.items() if k in sources}
+        return FetchResult(mentions, next_cursor=state.dump(), has_more=bool(state.pending))
+
+    def _read(self, source: str, query: Query, min_id: str | None) -> list[dict[str, Any]]:
+        kind, _, value = source.partition(":")
+        limit = self.settings.page_size
+        if kind == "search":
+            text = " ".join([_term(value), *(f"-{_term(e)}" for e in query.exclude)])
+            if query.handle:
+                text += f" -from:{query.handle}"
+            result = self._call(source, lambda: self.api.search_v2(text, resolve=False, result_type="statuses",
+                                                                    min_id=min_id, limit=limit))
+            items = result.get("statuses") if isinstance(result, dict) else None
+        elif kind == "tag":
+            items = self._call(source, lambda: self.api.timeline_hashtag(value, min_id=min_id, limit=limit))
+        else:
+            notes = self._call(source, lambda: self.api.notifications(types=["mention"], min_id=min_id, limit=limit))
+            if not isinstance(notes, list) or not all(isinstance(n, dict) and isinstance(n.get("status"), dict) for n in notes):
+                raise BadPayload("Mastodon notifications lack their status")
+            # The cursor follows notification ids; the status carries the mention.
+            items = [{**n["status"], "id": n["id"], "_status_id": n["status"].get("id")} for n in notes]
+        if not isinstance(items, list) or not all(isinstance(i, dict) and "id" in i for i in items):
+            raise BadPayload(f"Mastodon answered {kind} with something that is not a list of statuses")
+        return items
+
+    def _call(self, what: str, request: Callable[[], Any]) -> Any:
+        """Run one Mastodon.py call; rate limits become RateLimited, other trouble ConnectorError."""
+        remaining, reset = self.api.ratelimit_remaining, self.api.ratelimit_reset
+        if remaining is not None and remaining <= 0 and reset and reset > time.time():
+            raise RateLimited("Mastodon request quota used up until its window resets", reset - time.time())
+        try:
+            return request()
+        except MastodonRatelimitError:
+            reset = self.api.ratelimit_reset
+            wait = reset - time.time() if reset and reset > time.time() else DEFAULT_RETRY_AFTER_SECONDS
+            raise RateLimited("Mastodon answered 429 Too Many Requests", wait) from None
+        except MastodonUnauthorizedError:
+            raise ConnectorError("Mastodon rejected the access token (401); check MENTIONDESK_MASTODON_ACCESS_TOKEN") from None
+        except MastodonNetworkError as exc:
+            raise ConnectorError(f"cannot reach Mastodon while reading {what} ({str(exc).split(':')[0]})") from None
+        except MastodonServerError as exc:
+            raise ConnectorError(f"Mastodon server error {_status(exc)} while reading {what}, after retries") from None
+        except MastodonAPIError as exc:
+            if "Could not parse response as JSON" in str(exc):
+                raise BadPayload(f"Mastodon answered {what} with malformed JSON") from None
+            raise ConnectorError(f"Mastodon refused {what} ({_status(exc)}): {_message(exc)}") from None
+
+    def _wanted(self, mention: Mention, query: Query) -> bool:
+        """Hashtag timelines and search may carry excluded terms and the brand's own posts."""
+        text = mention.text.lower()
+        own = query.handle and (mention.author_handle or "").lower() == query.handle.lower()
+        return not own and not any(re.search(r"(?<!\w)" + re.escape(e.lower()) + r"(?!\w)", text) for e in query.exclude)
+
+    def _mention(self, status: dict[str, Any], source: str) -> Mention:
+        status_id = str(status.get("_status_id") or status["id"])
+        account = status.get("account")
+        if not isinstance(account, dict) or not account.get("acct") or status.get("created_at") is None:
+            raise BadPayload(f"Mastodon status {status_id} lacks {'account' if not isinstance(account, dict) else 'created_at'}")
+        created_at = status["created_at"]  # Mastodon.py parses it into an aware datetime
+        if not hasattr(created_at, "tzinfo") or created_at.tzinfo is None:
+            raise BadPayload(f"Mastodon status {status_id} has an unreadable created_at")
+        visibility = status.get("visibility") or "public"
+        return Mention(
+            platform=self.name,
+            external_id=status_id,
+            text=html_to_text(str(status.get("content") or "")),
+            created_at=created_at,
+            url=status.get("url") or status.get("uri"),
+            author_handle=str(account["acct"]),
+            author_name=account.get("display_name") or None,
+            author_followers=account.get("followers_count"),
+            lang=status.get("language") or None,
+            thread_id=None if status.get("in_reply_to_id") else status_id,  # Mastodon gives no root id
+            parent_id=str(status["in_reply_to_id"]) if status.get("in_reply_to_id") else None,
+            replyable=True,
+            raw={"source": source.partition(":")[0], "status_id": status_id, "acct": account["acct"],
+                 "visibility": visibility, "url": status.get("url")},
+        )
+
+    # -- replying --------------------------------------------------------------------------------
+
+    def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> PostedReply:
+        acct = str(target.raw.get("acct") or "")
+        # Mastodon notifies only accounts the reply @mentions; clients prefill the author's handle.
+        if acct and f"@{acct}".lower() not in text.lower():
+            text = f"@{acct} {text}"
+        if len(text) > self.settings.max_reply_chars:
+            raise ConnectorError(f"the reply is {len(text)} characters with the @mention; this instance allows {self.settings.max_reply_chars}")
+        # A reply is never more public than what it answers (a direct message stays direct).
+        visibility = target.raw.get("visibility") if target.raw.get("visibility") in _VISIBILITY_ORDER else "public"
+        try:
+            status = self.api.status_post(text, in_reply_to_id=target.external_id, visibility=visibility,
+                                          idempotency_key=idempotency_key)
+        except MastodonRatelimitError:
+            raise RateLimited("Mastodon answered 429 Too Many Requests to the reply", DEFAULT_RETRY_AFTER_SECONDS) from None
+        except MastodonNotFoundError:
+            raise ReplyNotAllowed("Mastodon says the post no longer exists or is not visible to the brand account") from None
+        except MastodonNetworkError:
+            raise DeliveryUnknown("the reply request to Mastodon got no answer; check the thread before retrying") from None
+        except MastodonAPIError as exc:
+            if _status(exc) == 422:
+                raise ReplyNotAllowed(f"Mastodon refused the reply: {_message(exc)}") from None
+            raise ConnectorError(f"Mastodon did not accept the reply ({_status(exc)}): {_message(exc)}") from None
+        if not isinstance(status, dict) or "id" not in status:
+            raise BadPayload("Mastodon accepted the reply but its answer has no id")
+        return PostedReply(external_id=str(status["id"]), url=status.get("url"))
+
+    def close(self) -> None:
+        self.api.session.close()
+
+
+def _status(exc: MastodonAPIError) -> Any:
+    return exc.args[1] if len(exc.args) > 1 else "?"
+
+
+def _message(exc: MastodonAPIError) -> str:
+    """The instance's ``error`` text (never credentials)."""
+    return str(exc.args[3] if len(exc.args) > 3 and exc.args[3] else "no details")[:300]

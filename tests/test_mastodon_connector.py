@@ -1,0 +1,103 @@
+"""The Mastodon connector, through the unmodified Mastodon.py client, against the Mastodon emulator."""
+
+from __future__ import annotations
+
+import pytest
+
+from connectors.base import BadPayload, ConnectorError, Query, RateLimited, ReplyNotAllowed, ReplyTarget
+from connectors.emulators import DEMO_MASTODON_USERNAME, DEMO_SECRETS, RunningEmulators
+from connectors.mastodon import MastodonConnector, MastodonSettings
+from monitor.storage import Database
+from tests.emulator_fixtures import drain, emulators, stored_ids  # noqa: F401 - fixture
+from tests.more_sources_fixtures import FAST_RETRIES, one_connector_config, poll
+
+QUERY = Query(key="orbisto", brand="Orbisto", keywords=("Orbisto",), handle=DEMO_MASTODON_USERNAME)
+SEARCH_ONLY = Query(key="orbisto", brand="Orbisto", keywords=("Orbisto",))
+
+
+def masto(running: RunningEmulators, secrets: dict[str, str] | None = None, **settings: object) -> MastodonConnector:
+    options = {"api_base_url": running.mastodon_url, "page_size": 5, **FAST_RETRIES, **settings}
+    return MastodonConnector(MastodonSettings(**options), secrets or dict(DEMO_SECRETS["mastodon"]))
+
+
+def test_reads_search_hashtag_and_mention_notifications(emulators: RunningEmulators) -> None:
+    mentions, _, pages = drain(masto(emulators), QUERY, None)
+    assert len(pages) == 3  # first poll: the newest page of each source
+    assert {m.raw["source"] for m in mentions} == {"search", "tag", "notifications"}
+    assert all("orbisto" in m.text.lower() and "<p>" not in m.text for m in mentions)
+    assert all(m.author_handle and m.created_at.tzinfo and m.url and m.replyable for m in mentions)
+    notified = [m for m in mentions if m.raw["source"] == "notifications"]
+    assert all("@orbisto" in m.text for m in notified)
+    assert any("@" in (m.author_handle or "") for m in mentions), "remote accounts keep their domain"
+
+
+def test_pages_forward_with_min_id_and_resume_after_restart(emulators: RunningEmulators) -> None:
+    _, cursor, _ = drain(masto(emulators, hashtags=[]), SEARCH_ONLY, None)
+    new_ids = set(emulators.mastodon.add_posts(40))
+    first = masto(emulators, hashtags=[])
+    page1 = first.fetch(SEARCH_ONLY, cursor)
+    assert page1.has_more and len(page1.mentions) == 5
+    first.close()  # "crash" after page1 was stored with its cursor
+    rest, cursor, pages = drain(masto(emulators, hashtags=[]), SEARCH_ONLY, page1.next_cursor)
+    got = [m.external_id for m in page1.mentions + rest]
+    assert len(pages) > 2 and len(got) == len(set(got)) and set(got) <= new_ids
+    expected = {i for i in new_ids if "orbisto" in emulators.mastodon._statuses[int(i)].text.lower()
+                and emulators.mastodon._statuses[int(i)].visibility == "public"}
+    assert set(got) == expected
+    assert drain(masto(emulators, hashtags=[]), SEARCH_ONLY, cursor)[0] == []
+
+
+def test_reply_round_trip_mentions_the_author_and_keeps_direct_messages_direct(emulators: RunningEmulators) -> None:
+    status_id = emulators.mastodon.add_status("@orbisto my parcel is lost", username="ana", visibility="direct")
+    connector = masto(emulators)
+    mention = next(m for m in drain(connector, QUERY, None)[0] if m.external_id == status_id)
+    target = ReplyTarget("mastodon", status_id, mention.replyable, raw=mention.raw)
+    posted = connector.reply(target, "Sorry! Please send your order number.", "key-1")
+    again = connector.reply(target, "Sorry! Please send your order number.", "key-1")  # Idempotency-Key
+    assert again.external_id == posted.external_id
+    assert emulators.mastodon.replies_to(status_id) == [
+        {"id": posted.external_id, "text": "@ana Sorry! Please send your order number.", "author": "orbisto", "visibility": "direct"}]
+
+
+def test_reply_to_a_deleted_post_or_too_long_is_refused(emulators: RunningEmulators) -> None:
+    with pytest.raises(ReplyNotAllowed, match="no longer exists"):
+        masto(emulators).reply(ReplyTarget("mastodon", "999", True, raw={"acct": "x"}), "hi", "k2")
+    with pytest.raises(ConnectorError, match="allows 500"):
+        masto(emulators).reply(ReplyTarget("mastodon", "1", True, raw={"acct": "x"}), "a" * 500, "k3")
+
+
+def test_429_raises_rate_limited_until_reset_without_calling_again(emulators: RunningEmulators) -> None:
+    connector = masto(emulators)
+    emulators.mastodon.inject("rate_limit", retry_after=120)
+    with pytest.raises(RateLimited) as caught:
+        connector.fetch(SEARCH_ONLY, None)
+    assert 100 <= caught.value.retry_after <= 121
+    served = emulators.mastodon.requests_served
+    with pytest.raises(RateLimited):
+        connector.fetch(SEARCH_ONLY, None)
+    assert emulators.mastodon.requests_served == served
+
+
+@pytest.mark.parametrize(("fault", "message"), [("malformed_json", "malformed JSON"), ("missing_fields", "lacks account")])
+def test_broken_answers_raise_bad_payload(emulators: RunningEmulators, fault: str, message: str) -> None:
+    emulators.mastodon.inject(fault, path_contains="/search")  # type: ignore[arg-type]
+    with pytest.raises(BadPayload, match=message):
+        masto(emulators).fetch(SEARCH_ONLY, None)
+
+
+def test_bad_token_fails_without_echoing_it(emulators: RunningEmulators) -> None:
+    secret = "wrong-mastodon-token-123"
+    with pytest.raises(ConnectorError) as caught:
+        masto(emulators, {"access_token": secret}).fetch(SEARCH_ONLY, None)
+    assert "401" in str(caught.value) and secret not in str(caught.value)
+
+
+def test_poll_once_stores_mastodon_mentions_once(emulators: RunningEmulators, sqlite_db: Database) -> None:
+    config = one_connector_config(sqlite_db, "mastodon", {"api_base_url": emulators.mastodon_url, "page_size": 10},
+                                  env={"MENTIONDESK_MASTODON_ACCESS_TOKEN": DEMO_SECRETS["mastodon"]["access_token"]},
+                                  handle=DEMO_MASTODON_USERNAME)
+    assert poll(sqlite_db, config).ok
+    stored = stored_ids(sqlite_db, "mastodon")
+    assert stored and poll(sqlite_db, config).stored == 0
+    new = emulators.mastodon.add_status("@orbisto the app logs me out every hour", username="ben")
+    assert poll(sqlite_db, config).ok and stored_ids(sqlite_db, "mastodon") - stored == {new}
