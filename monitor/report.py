@@ -46,6 +46,7 @@ def _table(ax: "Axes", title: str, header: list[str], rows: list[list[str]]) -> 
         table = ax.table(cellText=rows, colLabels=header, loc="upper left", cellLoc="left")
         table.auto_set_font_size(False)
         table.set_fontsize(8)
+        table.auto_set_column_width(list(range(len(header))))
 
 
 def render(report: Report, title: str) -> "Figure":
