@@ -1,16 +1,20 @@
 """classify: new mentions get sentiment, intent, needs-response and priority, in batches.
 
-The model loads once per process (:class:`MentionClassifier` holds it); mentions are read in
-batches, classified outside any transaction, and written back only where still unclassified, so
-two workers racing on the same rows waste work but never disagree or fail.
+The model loads once per process (:class:`MentionClassifier` holds it). On PostgreSQL, where
+several workers may classify at once, each batch is claimed with ``FOR UPDATE SKIP LOCKED`` and
+written in the same transaction: workers take different rows, and a killed worker's rows are
+simply unlocked for the next. On SQLite (one worker) rows are read, classified outside any
+transaction so ingest is never blocked by the model, and written where still unclassified.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
+from sqlalchemy.orm import Session
 
 from monitor.config import SentimentConfig
 from monitor.models import Mention, utcnow
@@ -33,36 +37,51 @@ class MentionClassifier:
     def classify_pending(self, db: Database, batch_size: int = 64, limit: int | None = None) -> list[int]:
         """Classify unclassified mentions, oldest first, until none are left (or ``limit``)."""
         done: list[int] = []
+        pending = (
+            select(Mention.id, Mention.text, Mention.lang, Mention.author_followers, Mention.replyable,
+                   Mention.created_at)
+            .where(Mention.classified_at.is_(None))
+            .order_by(Mention.id)
+            .limit(batch_size * 4)
+        )
         while limit is None or len(done) < limit:
-            with db.read() as session:
-                rows = session.execute(
-                    select(Mention.id, Mention.text, Mention.lang, Mention.author_followers, Mention.replyable,
-                           Mention.created_at)
-                    .where(Mention.classified_at.is_(None))
-                    .order_by(Mention.id)
-                    .limit(batch_size * 4)
-                ).all()
-            if not rows:
-                break
-            done.extend(self._classify(db, rows, batch_size))
+            if db.is_sqlite:
+                with db.read() as session:
+                    rows = session.execute(pending).all()
+                if not rows:
+                    break
+                predictions = self._predict(rows, batch_size)
+                with db.write() as session:
+                    stored = self._store(session, rows, predictions)
+            else:
+                with db.write() as session:
+                    rows = session.execute(pending.with_for_update(skip_locked=True, of=Mention.__table__)).all()
+                    if not rows:
+                        break
+                    stored = self._store(session, rows, self._predict(rows, batch_size))
+            done.extend(stored)
+            log.info("classified %d mentions", len(stored))
         return done
 
-    def _classify(self, db: Database, rows: Sequence[object], batch_size: int) -> list[int]:
+    def _predict(self, rows: Sequence[Row[Any]], batch_size: int) -> list[Any]:
+        return self.classifier.classify([r.text for r in rows], [r.lang for r in rows],  # type: ignore[attr-defined]
+                                        batch_size=batch_size)
+
+    def _store(self, session: Session, rows: Sequence[Row[Any]], predictions: Sequence[Any]) -> list[int]:
+        """Write results where still unclassified; returns the ids this call classified."""
         from sentiment.triage import triage
 
-        predictions = self.classifier.classify([r.text for r in rows], [r.lang for r in rows],  # type: ignore[attr-defined]
-                                               batch_size=batch_size)
         now = utcnow()
-        with db.write() as session:
-            for row, prediction in zip(rows, predictions, strict=True):
-                result = triage(row.text, prediction, follower_count=row.author_followers, replyable=row.replyable,
-                                age_seconds=max(0.0, (now - row.created_at).total_seconds()), rules=self.rules)
-                session.execute(
-                    update(Mention)
-                    .where(Mention.id == row.id, Mention.classified_at.is_(None))
-                    .values(sentiment_label=prediction.label, sentiment_score=prediction.score,
-                            lang=prediction.lang, intent=result.intent, needs_response=result.needs_response,
-                            priority=result.priority, classified_at=now)
-                )
-        log.info("classified %d mentions", len(rows))
-        return [r.id for r in rows]
+        stored = []
+        for row, prediction in zip(rows, predictions, strict=True):
+            result = triage(row.text, prediction, follower_count=row.author_followers, replyable=row.replyable,
+                            age_seconds=max(0.0, (now - row.created_at).total_seconds()), rules=self.rules)
+            if session.execute(
+                update(Mention)
+                .where(Mention.id == row.id, Mention.classified_at.is_(None))
+                .values(sentiment_label=prediction.label, sentiment_score=prediction.score,
+                        lang=prediction.lang, intent=result.intent, needs_response=result.needs_response,
+                        priority=result.priority, classified_at=now)
+            ).rowcount:
+                stored.append(row.id)
+        return stored

@@ -1,0 +1,72 @@
+"""New mentions get sentiment, intent and priority in batches; workers never classify a row twice."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+from sqlalchemy import func, select
+
+from monitor.classify import MentionClassifier
+from monitor.config import Config
+from monitor.models import Mention
+from monitor.pipeline import Pipeline
+from monitor.poller import poll_once
+from monitor.storage import Database
+from sentiment.api import Prediction
+from sentiment.triage import TriageRules
+from tests.connector_doubles import T0
+
+
+def test_polled_mentions_are_classified_with_the_bundled_model(sqlite_db: Database) -> None:
+    config = Config.from_dict({"brands": [{"name": "Acme", "keywords": ["acme"]}],
+                               "connectors": {"sample": {"total_per_query": 24}}}, env={})
+    reports = poll_once(sqlite_db, config)
+    pipeline = Pipeline.from_config(sqlite_db, config)
+    assert len(pipeline.process_pending(i for r in reports for i in r.new_ids)) == 24
+    with sqlite_db.read() as session:
+        mentions = session.scalars(select(Mention)).all()
+    assert all(m.classified_at is not None and m.sentiment_label in ("negative", "neutral", "positive")
+               and m.intent in ("complaint", "question", "praise", "other") and 0 <= (m.priority or -1) <= 100
+               for m in mentions)
+    by_text = {m.text: m for m in mentions}
+    complaint = by_text.get("@Acme my order hasn't arrived after two weeks, this is unacceptable")
+    praise = by_text.get("Honestly Acme support was amazing today, thank you!")
+    assert complaint is not None and complaint.sentiment_label == "negative" and complaint.intent == "complaint"
+    assert praise is not None and praise.sentiment_label == "positive" and praise.intent == "praise"
+    assert complaint.priority > praise.priority
+    assert pipeline.process_pending() == []  # nothing classified twice
+
+
+class CountingModel:
+    """Stands in for the model to count which texts each worker was given."""
+
+    def __init__(self) -> None:
+        self.seen: Counter[str] = Counter()
+        self.lock = threading.Lock()
+
+    def classify(self, texts: list[str], langs: list[str | None], batch_size: int = 64) -> list[Prediction]:
+        with self.lock:
+            self.seen.update(texts)
+        return [Prediction("negative", 0.9, {"negative": 0.9, "neutral": 0.05, "positive": 0.05}, lang or "en")
+                for lang in langs]
+
+
+def test_concurrent_classify_workers_take_different_rows(db: Database) -> None:
+    with db.write() as session:
+        session.add_all(Mention(platform="sample", external_id=str(n), text=f"text {n}", created_at=T0, raw={})
+                        for n in range(600))
+    model = CountingModel()
+    workers = [MentionClassifier(model, TriageRules()) for _ in range(3)]
+    done: list[list[int]] = []
+    threads = [threading.Thread(target=lambda w=w: done.append(w.classify_pending(db, batch_size=16))) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(i for ids in done for i in ids) == sorted(set(i for ids in done for i in ids))
+    assert sum(len(ids) for ids in done) == 600
+    if not db.is_sqlite:  # SQLite runs one worker; PostgreSQL workers each claim their own batches
+        assert set(model.seen.values()) == {1}
+    with db.read() as session:
+        assert session.scalar(select(func.count()).where(Mention.classified_at.is_(None))) == 0
