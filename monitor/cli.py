@@ -196,6 +196,30 @@ def db_upgrade(app: App) -> None:
 
 
 @cli.command()
+@click.option("--raw-older-than", "days", type=click.IntRange(min=1),
+              help="Days after fetching (default: [retention] raw_payload_days).")
+@click.option("--archive", type=click.Path(path_type=Path, dir_okay=False),
+              help="First append the payloads to this JSONL file.")
+@pass_app
+def prune(app: App, days: int | None, archive: Path | None) -> None:
+    """Clear old mentions' raw platform payloads; the mentions stay queryable."""
+    from datetime import timedelta
+
+    from monitor.retention import prune_raw_payloads
+
+    days = days or app.config.retention.raw_payload_days
+    if days is None:
+        raise click.UsageError("give --raw-older-than DAYS or set [retention] raw_payload_days")
+    db = app.database()
+    if archive is None:
+        count = prune_raw_payloads(db, timedelta(days=days))
+    else:
+        with archive.open("a", encoding="utf-8") as out:
+            count = prune_raw_payloads(db, timedelta(days=days), out)
+    click.echo(f"pruned the raw payloads of {count} mention(s) fetched more than {days} day(s) ago")
+
+
+@cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_app
 def status(app: App, as_json: bool) -> None:

@@ -149,6 +149,11 @@ class DashboardSettings:
     page_size: int = 25
 
 
+class RetentionConfig(_Strict):
+    # Clear mentions' raw platform payloads this many days after fetching; None keeps them.
+    raw_payload_days: int | None = Field(default=None, ge=1)
+
+
 class _ConfigFile(_Strict):
     database: DatabaseConfig = DatabaseConfig()
     brands: list[BrandConfig] = Field(min_length=1)
@@ -160,6 +165,7 @@ class _ConfigFile(_Strict):
     dashboard: DashboardConfig = DashboardConfig()
     sla: SlaConfig = SlaConfig()
     reply_templates: list[ReplyTemplateConfig] = []
+    retention: RetentionConfig = RetentionConfig()
 
     @model_validator(mode="after")
     def _unique_names(self) -> "_ConfigFile":
@@ -192,6 +198,7 @@ class Config:
     sentiment: SentimentConfig = SentimentConfig()
     triage_rules: Any = None
     dashboard: DashboardSettings = DashboardSettings()
+    retention: RetentionConfig = RetentionConfig()
 
     @classmethod
     def load(cls, path: Path, env: Mapping[str, str] | None = None) -> "Config":
@@ -232,6 +239,7 @@ class Config:
             sentiment=parsed.sentiment,
             triage_rules=_triage_rules(source, parsed.triage),
             dashboard=_dashboard_settings(source, parsed),
+            retention=parsed.retention,
         )
 
     def enabled_connectors(self) -> list[ConnectorConfig]:

@@ -138,6 +138,8 @@ class Mention(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     raw: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # Set when retention cleared ``raw`` (see monitor.retention).
+    raw_pruned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     thread_id: Mapped[str | None] = mapped_column(String(200))
     parent_id: Mapped[str | None] = mapped_column(String(200))
     replyable: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -24,6 +24,7 @@ from monitor.errors import IngestError
 from monitor.ingest import dialect_insert, ingest_page, read_cursor, sync_brands, usage_today
 from monitor.models import ConnectorStatus, utcnow
 from monitor.pipeline import Pipeline, PipelineWorker
+from monitor.retention import prune_raw_payloads
 from monitor.storage import Database
 from monitor.workers import claim_poll, heartbeat, new_worker_id, release_poll, renew_poll, write_health_file
 
@@ -276,6 +277,11 @@ class PollScheduler:
         if self.worker is not None:
             self.scheduler.every(ALERT_TICK_SECONDS).seconds.do(self.worker.wake, tick=True)
         self.scheduler.every(HEARTBEAT_SECONDS).seconds.do(self._heartbeat)
+        if config.retention.raw_payload_days is not None:
+            keep = timedelta(days=config.retention.raw_payload_days)
+            # Daily, off the scheduling thread: a first run on a big database may take a while.
+            self.scheduler.every().day.do(lambda: threading.Thread(
+                target=prune_raw_payloads, args=(db, keep), daemon=True, name="retention").start())
 
     def _start(self, name: str) -> None:
         if name in self.running:

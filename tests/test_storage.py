@@ -24,10 +24,17 @@ def test_migrations_take_an_empty_database_to_head_matching_the_models(database_
     assert {"brands", "brand_queries", "cursors", "mentions", "mention_tags", "notes", "replies", "audit_log",
             "connector_status", "connector_usage"} <= tables
     with db.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        context = MigrationContext.configure(conn, opts={"include_name": _not_search_structure})
+        diff = compare_metadata(context, Base.metadata)
     assert diff == [], f"models and migrations disagree: {diff}"
     db.upgrade()  # idempotent
     db.dispose()
+
+
+def _not_search_structure(name: str | None, type_: str, parent_names: object) -> bool:
+    # The queue's full-text structures (SQLite FTS5 tables, PostgreSQL trigram indexes) are made by
+    # raw SQL in migration 0004: no SQLAlchemy model describes them.
+    return not (name or "").startswith("mentions_fts") and not (name or "").endswith("_trgm")
 
 
 def test_sqlite_uses_wal_and_a_busy_timeout(sqlite_db: Database) -> None:
