@@ -149,10 +149,14 @@ def test_kill_9_of_a_worker_mid_poll_another_takes_over_nothing_lost_or_doubled(
     assert "stopped" in states and len(states) == 2  # the killed one never said goodbye
 
 
-def test_a_second_poller_on_sqlite_is_refused(tmp_path: Path) -> None:
+CHECK_HEALTH = Path(__file__).resolve().parents[1] / "deploy" / "check-health"
+
+
+def test_a_second_poller_on_sqlite_is_refused_and_the_health_probe_follows_the_worker(tmp_path: Path) -> None:
     config = tmp_path / "mentiondesk.toml"
     _write_config(config, f"sqlite:///{tmp_path / 'one.db'}", delay=0.5)
-    worker = _run(config, tmp_path / "home")
+    health = tmp_path / "run" / "worker.json"
+    worker = _run(config, tmp_path / "home", "--health-file", str(health))
     try:
         deadline = time.monotonic() + 30
         while not (tmp_path / "one.db.worker.lock").exists() and time.monotonic() < deadline:
@@ -161,6 +165,9 @@ def test_a_second_poller_on_sqlite_is_refused(tmp_path: Path) -> None:
         result = CliRunner().invoke(cli, ["--config", str(config), "poll", "--once"])
         assert result.exit_code == 1
         assert "SQLite supports one worker" in result.output and f"pid {worker.pid}" in result.output
+        assert subprocess.run([str(CHECK_HEALTH), str(health), "60"]).returncode == 0
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.communicate(timeout=30)
+    probe = subprocess.run([str(CHECK_HEALTH), str(health), "60"], capture_output=True, text=True)
+    assert probe.returncode == 1 and "not running" in probe.stderr
