@@ -1,9 +1,9 @@
 """`mentiondesk demo`: the product on local platform emulators, with nothing to configure.
 
-It starts the X and Reddit emulators (a reproducible multilingual stream about a demo brand that
-keeps growing) and a local chat receiver for alerts, writes a demo config and SQLite database under
-the data directory's ``demo/``, opens the dashboard, then polls, classifies and alerts like
-``mentiondesk run`` until stopped.
+It starts the local platform emulators (X, Reddit, Mastodon, Hacker News, RSS…: a reproducible
+multilingual stream about a demo brand that keeps growing) and a local chat receiver for alerts,
+writes a demo config and SQLite database under the data directory's ``demo/``, opens the dashboard,
+then polls, classifies and alerts like ``mentiondesk run`` until stopped.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def run_demo(home: Path | None = None, once: bool = False, max_seconds: float | 
         db.upgrade()
         lock = sqlite_worker_lock(db)
         stack.callback(lock.close)
-        click.echo(f"emulators: X {running.x_url}, Reddit {running.reddit_url}")
+        click.echo("local platform emulators: " + ", ".join(sorted(settings["connectors"])))
         click.echo(f"alerts go to a local receiver ({receiver.json_url()}), printed here and kept in {home / 'alerts.jsonl'}")
         click.echo(f"demo config: {config_path}\ndemo database: {db.display_url}")
         click.echo("loading the sentiment model…")
