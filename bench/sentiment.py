@@ -19,7 +19,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# Run as a script, bench/ itself is sys.path[0]; its modules (e.g. bench/queue.py) would
+# shadow the standard library, so import from the repo root instead.
+sys.path[0] = str(ROOT)
 
 from sentiment.data import DEFAULT_DATA, load_splits  # noqa: E402
 from sentiment.labels import LABELS  # noqa: E402

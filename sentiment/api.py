@@ -84,7 +84,8 @@ def load_classifier(backend: str = "default", model: str | None = None, threads:
 
     `model`: for "hf", a hub name or local folder (required); for "default", an
     optional artifact folder (default: the one shipped in the package).
-    `precision`: "auto" (bf16 on CPUs with AMX/AVX512-BF16, else int8), "bf16", "int8", "fp32".
+    `precision`: "auto" (bf16 on CPUs with AMX/AVX512-BF16, else fp32), "bf16", "fp32", or
+    "int8" (dynamic quantisation: faster than fp32 but measurably less accurate).
     """
     key = (backend, model, threads, max_tokens, precision)
     with _lock:

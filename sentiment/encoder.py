@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from sentiment.errors import ModelNotAvailable
-from sentiment.runtime import Precision, prepare_model, resolve_precision, set_threads
+from sentiment.runtime import Precision, prepare_model, release_freed_memory, resolve_precision, set_threads
 
 PREFIX = "query: "
 _HANDLE = re.compile(r"@\w+")
@@ -39,8 +39,11 @@ class E5Encoder:
             raise ModelNotAvailable(f"no transformers model in {folder}")
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
         self.precision = resolve_precision(precision)
-        # Loading straight into bf16 keeps peak RSS low (no fp32 copy of the weights).
-        dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
+        dtype = torch.float32
+        if self.precision == "bf16":
+            from sentiment.convert import ensure_bf16_copy
+
+            folder, dtype = ensure_bf16_copy(folder), torch.bfloat16
         model = AutoModel.from_pretrained(folder, add_pooling_layer=False, dtype=dtype)
         if layer_weights:  # fine-tuned top layers from the trained artifact
             model.load_state_dict(layer_weights, strict=False)
@@ -50,6 +53,7 @@ class E5Encoder:
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         self.model = prepare_model(model.eval(), self.precision).to(self.device)
         self.max_tokens = max_tokens
+        release_freed_memory()
 
     @property
     def dim(self) -> int:
@@ -65,7 +69,7 @@ class E5Encoder:
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         for start in range(0, len(order), batch_size):
             idx = order[start:start + batch_size]
-            enc = self.tokenizer.pad({"input_ids": [ids[i] for i in idx]}, return_tensors="pt")
+            enc = self.tokenizer.pad({"input_ids": [ids[i] for i in idx]}, return_tensors="pt", pad_to_multiple_of=16)
             yield idx, enc
 
     @torch.inference_mode()
