@@ -343,30 +343,22 @@ def response_report(session: Session, policy: SlaPolicy, filters: QueueFilters, 
     """First-response times and SLA attainment of the mentions posted in the range.
 
     Answered mentions count as met or missed; unanswered ones still open past their due time count
-    as overdue; the rest (not due yet, or closed without a reply) are not counted.
+    as overdue; the rest (not due yet, or closed without a reply) are not counted. Around the clock
+    this is SQL; with business hours each mention's business time is worked out by monitor.sla.
     """
-    rows = session.execute(
-        _aggregate(session, filters, Mention.created_at, Mention.first_response_at, Mention.priority,
-                   Mention.assignee, Mention.platform, Mention.status)
-        .where((Mention.first_response_at.is_not(None)) | (Mention.status.in_(ACTIVE_STATUSES)))
-    )
-    took: list[timedelta] = []
+    outcomes, took = (_outcomes_sql(session, policy, filters, now) if policy.business_hours is None
+                      else _outcomes_business_hours(session, policy, filters, now))
     groups: dict[str, dict[str, Attainment]] = {"priority": {t.name: Attainment(t.name) for t in policy.tiers},
                                                  "agent": {}, "platform": {}}
-    for created, answered, priority, assignee, platform, _status in rows:
-        outcome = status(policy, _Row(created, answered, priority), now)  # type: ignore[arg-type]
-        if outcome.state in (SlaState.ON_TRACK, SlaState.AT_RISK):
-            continue
-        if answered is not None:
-            took.append(outcome.remaining)
-        for kind, key in (("priority", outcome.tier.name), ("agent", assignee or UNASSIGNED), ("platform", platform)):
+    for tier, assignee, platform, state, n in outcomes:
+        for kind, key in (("priority", tier), ("agent", assignee or UNASSIGNED), ("platform", platform)):
             group = groups[kind].setdefault(key, Attainment(key))
-            if outcome.state is SlaState.MET:
-                group.met += 1
-            elif outcome.state is SlaState.MISSED:
-                group.missed += 1
+            if state is SlaState.MET:
+                group.met += n
+            elif state is SlaState.MISSED:
+                group.missed += n
             else:
-                group.overdue += 1
+                group.overdue += n
     took.sort()
     histogram = Counter(_bin(t, RESPONSE_BINS) for t in took)
 
@@ -378,6 +370,54 @@ def response_report(session: Session, policy: SlaPolicy, filters: QueueFilters, 
         distribution=[Count(label, histogram[label]) for label, _ in RESPONSE_BINS],
         by_priority=list(groups["priority"].values()), by_agent=ranked("agent"), by_platform=ranked("platform"),
     )
+
+
+# (tier, assignee, platform, state, count) per group, and every answered mention's response time.
+_Outcomes = tuple[list[tuple[str, str | None, str, SlaState, int]], list[timedelta]]
+
+
+def _answered_or_open() -> ColumnElement[bool]:
+    return Mention.first_response_at.is_not(None) | Mention.status.in_(ACTIVE_STATUSES)
+
+
+def _outcomes_business_hours(session: Session, policy: SlaPolicy, filters: QueueFilters, now: datetime) -> _Outcomes:
+    rows = session.execute(_aggregate(session, filters, Mention.created_at, Mention.first_response_at, Mention.priority,
+                                      Mention.assignee, Mention.platform).where(_answered_or_open()))
+    counts: Counter[tuple[str, str | None, str, SlaState]] = Counter()
+    took = []
+    for created, answered, priority, assignee, platform in rows:
+        outcome = status(policy, _Row(created, answered, priority), now)  # type: ignore[arg-type]
+        if outcome.state in (SlaState.ON_TRACK, SlaState.AT_RISK):
+            continue
+        if answered is not None:
+            took.append(outcome.remaining)
+        counts[(outcome.tier.name, assignee, platform, outcome.state)] += 1
+    return [(*key, n) for key, n in counts.items()], took
+
+
+def _seconds(session: Session, start: Any, end: Any) -> ColumnElement[Any]:
+    if session.get_bind().dialect.name == "sqlite":
+        # julianday is a double: rounding to the millisecond keeps "exactly one hour" exactly 3600.
+        return func.round((func.julianday(end) - func.julianday(start)) * 86_400, 3)
+    return func.extract("epoch", end - start)
+
+
+def _outcomes_sql(session: Session, policy: SlaPolicy, filters: QueueFilters, now: datetime) -> _Outcomes:
+    """The same outcomes as :func:`monitor.sla.status` around the clock, grouped in the database."""
+    lowest = policy.tiers[-1]
+    tier = case(*((Mention.priority >= t.min_priority, t.name) for t in policy.tiers[:-1]), else_=lowest.name)
+    target = case(*((Mention.priority >= t.min_priority, t.target.total_seconds()) for t in policy.tiers[:-1]),
+                  else_=lowest.target.total_seconds())
+    took = _seconds(session, Mention.created_at, Mention.first_response_at)
+    state = case(
+        (Mention.first_response_at.is_(None) & (_seconds(session, Mention.created_at, now) >= target), "overdue"),
+        (Mention.first_response_at.is_(None), "pending"),
+        (took <= target, "met"), else_="missed")
+    rows = session.execute(_aggregate(session, filters, tier, Mention.assignee, Mention.platform, state, func.count())
+                           .where(_answered_or_open()).group_by(tier, Mention.assignee, Mention.platform, state))
+    outcomes = [(t, a, p, SlaState(s), int(n)) for t, a, p, s, n in rows if s != "pending"]
+    times = session.scalars(_aggregate(session, filters, took).where(Mention.first_response_at.is_not(None)))
+    return outcomes, [timedelta(seconds=float(t)) for t in times]
 
 
 @dataclass(frozen=True)

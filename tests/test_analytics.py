@@ -5,14 +5,14 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 
 from monitor import analytics
 from monitor.alerts.models import AlertEvent
 from monitor.analytics import Attainment, Count, SentimentPoint, VoiceShare, VolumePoint
-from monitor.sla import SlaPolicy
+from monitor.sla import BusinessHours, SlaPolicy
 from monitor.storage import Database
 from tests.test_dashboard_fixtures import add_brand, add_mention
 
@@ -182,3 +182,13 @@ def test_exports_are_formula_safe(fx: Fixture) -> None:
     assert ["top author", "'=cmd|'/c calc'!A0", "followers (reddit)", "100"] in figures
     assert ["share of voice", "rival", "mentions", "1"] in figures
     assert not [cell for row in figures for cell in row if cell[:1] in ("=", "+", "@")]
+
+
+def test_business_hours_are_counted_by_the_sla_module(fx: Fixture) -> None:
+    """Open all day, every day: the business-hours path gives the SQL path's answers."""
+    always = SlaPolicy(business_hours=BusinessHours("UTC", tuple(range(7)), time(0), time.max))
+    with fx.db.read() as session:
+        sql = analytics.response_report(session, SlaPolicy(), fx.scope(), NOW)
+        python = analytics.response_report(session, always, fx.scope(), NOW)
+    assert (python.by_priority, python.by_agent, python.by_platform) == (sql.by_priority, sql.by_agent, sql.by_platform)
+    assert [c.count for c in python.distribution] == [c.count for c in sql.distribution]

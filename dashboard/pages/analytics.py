@@ -80,7 +80,7 @@ def _trends(report: Report) -> None:
         return
     st.altair_chart(alt.Chart(volume).mark_bar().encode(
         x=alt.X("yearmonthdate(date):O", title=report.unit), y=alt.Y("mentions:Q", stack=True), color="platform:N",
-        tooltip=["date:T", "platform:N", "mentions:Q"]), use_container_width=True)
+        tooltip=["date:T", "platform:N", "mentions:Q"]), width="stretch")
     st.subheader("Sentiment trend")
     shares = pd.DataFrame([{"date": p.bucket, "sentiment": name, "share": share}
                            for p in report.sentiment
@@ -93,7 +93,7 @@ def _trends(report: Report) -> None:
         spikes = pd.DataFrame([{"at": s.at, "alert": s.rule.replace("_", " ")} for s in report.spikes])
         chart = chart + alt.Chart(spikes).mark_rule(strokeDash=[4, 3], color="#ff7f0e").encode(
             x="at:T", tooltip=["at:T", "alert:N"])
-    st.altair_chart(chart, use_container_width=True)
+    st.altair_chart(chart, width="stretch")
     st.caption(f"Dashed lines: {len(report.spikes)} spike alert(s) in the range.")
     left, right = st.columns(2)
     for column, title, counts in ((left, "Intent mix", report.intents), (right, "Language mix", report.languages)):
@@ -101,7 +101,7 @@ def _trends(report: Report) -> None:
         frame = pd.DataFrame([{"key": c.key, "mentions": c.count} for c in counts])
         column.altair_chart(alt.Chart(frame).mark_bar().encode(
             x="mentions:Q", y=alt.Y("key:N", sort="-x", title=None), tooltip=["key:N", "mentions:Q"]),
-            use_container_width=True)
+            width="stretch")
 
 
 def _voices(report: Report) -> None:
@@ -109,7 +109,7 @@ def _voices(report: Report) -> None:
     left.subheader("Top authors by reach")
     left.dataframe(pd.DataFrame([{"platform": a.platform, "author": a.handle, "name": a.name or "",
                                   "followers": a.followers, "mentions": a.mentions} for a in report.top_authors]),
-                   hide_index=True, use_container_width=True)
+                   hide_index=True, width="stretch")
     right.subheader("Top terms in complaints")
     terms = pd.DataFrame([{"term": c.key, "complaints": c.count} for c in report.top_terms])
     if terms.empty:
@@ -117,7 +117,7 @@ def _voices(report: Report) -> None:
     else:
         right.altair_chart(alt.Chart(terms).mark_bar(color="#d62728").encode(
             x="complaints:Q", y=alt.Y("term:N", sort="-x", title=None), tooltip=["term:N", "complaints:Q"]),
-            use_container_width=True)
+            width="stretch")
     st.subheader("Share of voice")
     voice = pd.DataFrame([{"brand": s.name, "mentions": s.mentions, "share": s.share,
                            "kind": "competitor" if s.brand_id in report.competitor_ids else "ours"}
@@ -125,7 +125,7 @@ def _voices(report: Report) -> None:
     if report.competitor_ids:
         st.altair_chart(alt.Chart(voice).mark_bar().encode(
             x=alt.X("share:Q", axis=alt.Axis(format="%")), y=alt.Y("brand:N", sort="-x", title=None), color="kind:N",
-            tooltip=["brand:N", "mentions:Q", alt.Tooltip("share:Q", format=".1%")]), use_container_width=True)
+            tooltip=["brand:N", "mentions:Q", alt.Tooltip("share:Q", format=".1%")]), width="stretch")
     else:
         st.caption("No competitor brands configured: add `competitor = true` to a [[brands]] entry.")
 
@@ -137,20 +137,20 @@ def _responses(report: Report) -> None:
     left.altair_chart(alt.Chart(pd.DataFrame([{"time": c.key, "mentions": c.count, "order": i}
                                               for i, c in enumerate(r.distribution)])).mark_bar().encode(
         x=alt.X("time:N", sort=alt.SortField("order"), title="first-response time (business hours)"),
-        y="mentions:Q", tooltip=["time:N", "mentions:Q"]), use_container_width=True)
+        y="mentions:Q", tooltip=["time:N", "mentions:Q"]), width="stretch")
     right.altair_chart(alt.Chart(pd.DataFrame([{"age": c.key, "mentions": c.count, "order": i}
                                                for i, c in enumerate(report.backlog)])).mark_bar(color="#9467bd").encode(
         x=alt.X("age:N", sort=alt.SortField("order"), title="unanswered backlog, by age (now)"),
-        y="mentions:Q", tooltip=["age:N", "mentions:Q"]), use_container_width=True)
+        y="mentions:Q", tooltip=["age:N", "mentions:Q"]), width="stretch")
     st.subheader("SLA attainment")
     a, b, c = st.columns(3)
-    a.dataframe(_attainment_table(r.by_priority, "priority"), hide_index=True, use_container_width=True)
-    b.dataframe(_attainment_table(r.by_agent, "agent"), hide_index=True, use_container_width=True)
-    c.dataframe(_attainment_table(r.by_platform, "platform"), hide_index=True, use_container_width=True)
+    a.dataframe(_attainment_table(r.by_priority, "priority"), hide_index=True, width="stretch")
+    b.dataframe(_attainment_table(r.by_agent, "agent"), hide_index=True, width="stretch")
+    c.dataframe(_attainment_table(r.by_platform, "platform"), hide_index=True, width="stretch")
     st.subheader("Week over week")
     st.dataframe(pd.DataFrame([{"metric": w.metric, "last 7 days": w.this_week, "7 days before": w.last_week,
                                 "change": w.change} for w in report.week_over_week]),
-                 hide_index=True, use_container_width=True)
+                 hide_index=True, width="stretch")
 
 
 def _quality(report: Report) -> None:
@@ -158,7 +158,7 @@ def _quality(report: Report) -> None:
     rows = [{"language": g.lang, "sentiment": f"{g.agreement.sentiment_agreed}/{g.agreement.sentiment_checked}",
              "intent": f"{g.agreement.intent_agreed}/{g.agreement.intent_checked}"} for g in report.agreement]
     if rows:
-        st.dataframe(pd.DataFrame(rows), hide_index=True, use_container_width=True)
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     else:
         st.caption("Nobody relabelled a mention in this range.")
 
