@@ -17,6 +17,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
+from connectors.emulators.bluesky_api import BlueskyEmulator
 from connectors.emulators.hackernews_api import HackerNewsEmulator
 from connectors.emulators.mastodon_api import MastodonEmulator
 from connectors.emulators.reddit_api import SUBREDDITS_BY_LANG, RedditEmulator
@@ -28,6 +29,7 @@ DEMO_BRAND = "Orbisto"
 DEMO_X_HANDLE = "orbisto"
 DEMO_REDDIT_USERNAME = "orbisto_support"
 DEMO_MASTODON_USERNAME = "orbisto"
+DEMO_BLUESKY_HANDLE = "orbisto.bsky.social"
 # Credentials the emulators accept; they only work against the emulators.
 DEMO_SECRETS = {
     "x": {
@@ -44,6 +46,7 @@ DEMO_SECRETS = {
         "password": "emulator-reddit-password",
     },
     "mastodon": {"access_token": "emulator-mastodon-access-token"},
+    "bluesky": {"handle": DEMO_BLUESKY_HANDLE, "app_password": "emul-ator0-blue-skyx"},
 }
 DEMO_REDDIT_REFRESH_TOKEN = "emulator-reddit-refresh-token"
 # Every subreddit the Reddit emulator posts in.
@@ -62,6 +65,8 @@ class RunningEmulators:
     feeds_server: EmulatorServer
     mastodon: MastodonEmulator
     mastodon_server: EmulatorServer
+    bluesky: BlueskyEmulator
+    bluesky_server: EmulatorServer
     _stop_live: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -83,11 +88,17 @@ class RunningEmulators:
         return [self.feeds_server.url + path for path in FEED_PATHS.values()]
 
     def _servers(self) -> list[EmulatorServer]:
-        return [self.x_server, self.reddit_server, self.hackernews_server, self.feeds_server, self.mastodon_server]
+        return [self.x_server, self.reddit_server, self.hackernews_server, self.feeds_server, self.mastodon_server,
+                self.bluesky_server]
 
     @property
     def mastodon_url(self) -> str:
         return self.mastodon_server.url
+
+    @property
+    def bluesky_url(self) -> str:
+        """The ``api_base_url`` for the bluesky connector (the PDS and AppView in one)."""
+        return self.bluesky_server.url
 
     def stop(self) -> None:
         self._stop_live.set()
@@ -107,6 +118,7 @@ class RunningEmulators:
             self.hackernews.add_posts(1)
             self.feeds.add_posts(1)
             self.mastodon.add_posts(1)
+            self.bluesky.add_posts(1)
 
 
 def start_emulators(
@@ -141,11 +153,14 @@ def start_emulators(
     feeds = FeedEmulator(seed=seed, brand_name=DEMO_BRAND, backlog=backlog, backlog_end=backlog_end)
     mastodon = MastodonEmulator(seed=seed, brand_name=DEMO_BRAND, brand_username=DEMO_MASTODON_USERNAME,
                                 access_token=DEMO_SECRETS["mastodon"]["access_token"], backlog=backlog, backlog_end=backlog_end)
+    bluesky = BlueskyEmulator(seed=seed, brand_name=DEMO_BRAND, brand_handle=DEMO_BLUESKY_HANDLE,
+                              app_password=DEMO_SECRETS["bluesky"]["app_password"], backlog=backlog, backlog_end=backlog_end)
     running = RunningEmulators(
         x=x, reddit=reddit, x_server=EmulatorServer(x, host).start(), reddit_server=EmulatorServer(reddit, host).start(),
         hackernews=hackernews, hackernews_server=EmulatorServer(hackernews, host).start(),
         feeds=feeds, feeds_server=EmulatorServer(feeds, host).start(),
         mastodon=mastodon, mastodon_server=EmulatorServer(mastodon, host).start(),
+        bluesky=bluesky, bluesky_server=EmulatorServer(bluesky, host).start(),
     )
     if live_posts_every:
         threading.Thread(target=running._publish_live, args=(live_posts_every,), name="emulator-live", daemon=True).start()
@@ -176,10 +191,12 @@ def demo_connector_settings(running: RunningEmulators) -> dict[str, Any]:
             "hackernews": {"api_base_url": running.hackernews_url, "poll_interval_seconds": 15.0, "first_run_pages": 3},
             "rss": {"feeds": running.feed_urls, "poll_interval_seconds": 15.0},
             "mastodon": {"api_base_url": running.mastodon_url, "poll_interval_seconds": 15.0},
+            "bluesky": {"api_base_url": running.bluesky_url, "poll_interval_seconds": 15.0},
         },
         "env": env,
         "brand": {"name": DEMO_BRAND, "keywords": [DEMO_BRAND], "handles": {"x": DEMO_X_HANDLE, "reddit": DEMO_REDDIT_USERNAME,
-                                                                                 "mastodon": DEMO_MASTODON_USERNAME}},
+                                                                                 "mastodon": DEMO_MASTODON_USERNAME,
+                                                                                 "bluesky": DEMO_BLUESKY_HANDLE}},
     }
 
 

@@ -1,0 +1,384 @@
+"""Bluesky through the atproto SDK: authenticated post search and the account's mention notifications.
+
+One query reads several sources, each with its own sub-cursor in the JSON cursor: ``search:<keyword>``
+(``app.bsky.feed.searchPosts``, ``sort=latest``) and ``notifications``
+(``app.bsky.notification.listNotifications``, reason ``mention``; needs the brand's handle). Both
+answer newest first, so each poll is a *walk* down from the top to where the last walk ended: the
+sub-cursor keeps ``newest`` (the newest post time read), the walk's page cursor and top, and the
+URIs read in the last ``overlap_seconds`` below ``newest``. Search asks ``since = newest - overlap``
+(posts indexed late still turn up) and, after a walk's first page, ``until`` just above its top so
+posts arriving mid-walk cannot shift the offset pages. A source's first poll reads one page only.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, ClassVar, TypeVar
+
+import httpx
+from atproto import Client, models
+from atproto_client.exceptions import (
+    BadRequestError,
+    ModelError,
+    NetworkError,
+    RateLimitExceededError,
+    RequestErrorBase,
+    UnauthorizedError,
+)
+from atproto_client.client.session import Session, SessionEvent
+from atproto_client.request import Request
+from pydantic import Field
+
+from connectors._http import DEFAULT_RETRY_AFTER_SECONDS, HttpSettings
+from connectors.base import (
+    BadPayload,
+    Capabilities,
+    Connector,
+    ConnectorError,
+    ConnectorSettings,
+    DeliveryUnknown,
+    FetchResult,
+    Mention,
+    PostedReply,
+    Query,
+    RateLimited,
+    ReplyNotAllowed,
+    ReplyTarget,
+)
+
+MAX_POST_GRAPHEMES = 300
+_MENTION_FEATURE = "app.bsky.richtext.facet#mention"
+_T = TypeVar("_T")
+
+
+class BlueskySettings(HttpSettings):
+    # The brand account's PDS; app.bsky calls are proxied by it to the AppView (search needs auth).
+    api_base_url: str = "https://bsky.social"
+    search: bool = True  # searchPosts per keyword
+    notifications: bool = True  # the account's mention notifications (needs handles.bluesky)
+    page_size: int = Field(default=25, ge=1, le=100)
+    # How far below the newest post read each walk looks again, for posts the search index adds late.
+    overlap_seconds: float = Field(default=60.0, ge=0)
+
+
+@dataclass
+class _Source:
+    newest: str | None = None  # newest post time read (ISO); None: never read
+    seen: dict[str, str] = field(default_factory=dict)  # uri -> time, for posts within the overlap
+    top: str | None = None  # the running walk's newest time; None: no walk running
+    page: str | None = None  # the running walk's next page cursor
+
+
+@dataclass
+class _Cursor:
+    pending: list[str] = field(default_factory=list)  # sources left in this round
+    sources: dict[str, _Source] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, text: str | None) -> "_Cursor":
+        if not text:
+            return cls()
+        try:
+            data = json.loads(text)
+            return cls(pending=list(data.get("pending", [])),
+                       sources={k: _Source(**v) for k, v in dict(data.get("sources", {})).items()})
+        except (ValueError, TypeError, AttributeError):
+            raise ConnectorError("stored Bluesky cursor is unreadable; reset this query's cursor to start over") from None
+
+    def dump(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class _Item:
+    """A post from either source, as plain JSON (the wire fields), and the time its walk orders by."""
+
+    post: dict[str, Any]
+    at: datetime
+    source: str
+
+
+def _time(text: Any) -> datetime | None:
+    try:
+        at = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+
+
+def _term(word: str) -> str:
+    word = word.replace('"', "")
+    return f'"{word}"' if any(c.isspace() for c in word) else word
+
+
+class BlueskyConnector(Connector):
+    name = "bluesky"
+    Settings = BlueskySettings
+    capabilities = Capabilities(can_reply=True, max_reply_chars=MAX_POST_GRAPHEMES)
+    required_secrets: ClassVar[tuple[str, ...]] = ("handle", "app_password")
+    settings: BlueskySettings
+
+    def __init__(self, settings: ConnectorSettings, secrets: dict[str, str] | None = None) -> None:
+        super().__init__(settings, secrets)
+        request = Request(
+            timeout=self.settings.request_timeout_seconds,
+            transport=httpx.HTTPTransport(retries=self.settings.max_retries),  # refused/dropped connections
+            event_hooks={"response": [self._note_limits]},
+        )
+        self.client = Client(base_url=self.settings.api_base_url, request=request)
+        self._limit_reset: float | None = None  # epoch at which a used-up window resets
+        self._session: Session | None = None  # set by the SDK on login and on each refresh
+        self.client.on_session_change(self._on_session)
+        self._did_of: dict[str, str] = {}  # handle -> DID, for mention facets
+
+    # -- session and calls ---------------------------------------------------------------------------
+
+    def _note_limits(self, response: httpx.Response) -> None:
+        """Every XRPC answer says how much of the window is left; remember when it runs out."""
+        try:
+            remaining, reset = int(response.headers["ratelimit-remaining"]), float(response.headers["ratelimit-reset"])
+        except (KeyError, ValueError):
+            return
+        self._limit_reset = reset if remaining <= 0 else None
+
+    def _on_session(self, event: SessionEvent, session: Session) -> None:
+        self._session = session
+
+    def _call(self, what: str, request: Callable[[], _T], *, read: bool = True) -> _T:
+        """Run one SDK call (logging in first); rate limits become RateLimited, other trouble ConnectorError.
+
+        Reads are retried on 5xx with back-off; writes never (a reply could post twice).
+        """
+        if self._limit_reset and self._limit_reset > time.time():
+            raise RateLimited("Bluesky request quota used up until its window resets", self._limit_reset - time.time())
+        attempts = self.settings.max_retries + 1 if read else 1
+        for attempt in range(attempts):
+            try:
+                if self._session is None:
+                    self._login()
+                return request()
+            except RateLimitExceededError as exc:
+                wait = exc.reset_at.timestamp() - time.time() if exc.reset_at else DEFAULT_RETRY_AFTER_SECONDS
+                raise RateLimited(f"Bluesky answered 429 Too Many Requests to {what}", wait) from None
+            except ModelError:
+                raise BadPayload(f"Bluesky answered {what} with a payload missing required fields") from None
+            except ValueError:
+                raise BadPayload(f"Bluesky answered {what} with malformed JSON") from None
+            except UnauthorizedError as exc:
+                raise ConnectorError(f"Bluesky refused {what} ({_describe(exc)}); check the app password") from None
+            except BadRequestError as exc:
+                # A revoked or expired session: log in again once, then give up.
+                if _error_name(exc) not in ("ExpiredToken", "InvalidToken") or attempt + 1 == attempts:
+                    raise ConnectorError(f"Bluesky refused {what} ({_describe(exc)})") from None
+                self._session = None
+                continue
+            except NetworkError as exc:
+                if not read:
+                    raise
+                if attempt + 1 == attempts:
+                    raise ConnectorError(f"cannot reach Bluesky while reading {what} ({_describe(exc)})") from None
+            except RequestErrorBase as exc:
+                status = exc.response.status_code if exc.response else 0
+                if status < 500 or attempt + 1 == attempts:
+                    raise ConnectorError(f"Bluesky refused {what} ({_describe(exc)})") from None
+            time.sleep(self.settings.retry_backoff_seconds * 2**attempt)
+        raise AssertionError("unreachable")
+
+    def _login(self) -> None:
+        # One session per connector: Bluesky allows createSession 30 times per 5 minutes; the SDK refreshes it.
+        try:
+            self.client.login(self.secrets.get("handle"), self.secrets.get("app_password"), fetch_bsky_profile=False)
+        except UnauthorizedError:
+            raise ConnectorError("Bluesky rejected the login (401); check MENTIONDESK_BLUESKY_HANDLE and "
+                                 "MENTIONDESK_BLUESKY_APP_PASSWORD") from None
+
+    def _brand_did(self, query: Query) -> str | None:
+        session = self._session
+        if not query.handle:
+            return None
+        if session and session.handle.lower() == query.handle.lower():
+            return str(session.did)
+        if query.handle not in self._did_of:
+            answer = self._call("the brand handle", lambda: self.client.resolve_handle(query.handle or ""))
+            self._did_of[query.handle] = str(answer.did)
+        return self._did_of[query.handle]
+
+    # -- fetching ------------------------------------------------------------------------------------
+
+    def _sources(self, query: Query) -> list[str]:
+        sources = []
+        if self.settings.search:
+            sources += [f"search:{k}" for k in ((query.raw,) if query.raw else query.keywords)]
+        if self.settings.notifications and query.handle:
+            sources.append("notifications")
+        if not sources:
+            raise ConnectorError(f"query {query.key!r} has nothing to read on Bluesky: give keywords or a handle")
+        return sources
+
+    def fetch(self, query: Query, cursor: str | None) -> FetchResult:
+        state = _Cursor.load(cursor)
+        sources = self._sources(query)
+        pending = [s for s in state.pending if s in sources] or sources  # empty: a new round starts
+        name = pending[0]
+        source = state.sources.get(name) or _Source()
+        overlap = timedelta(seconds=self.settings.overlap_seconds)
+        since = _time(source.newest) - overlap if source.newest else None
+        items, page = self._read(name, query, source, since)
+        if source.top is None:  # a walk starts: its first page holds the newest posts
+            source.top = _iso(max([i.at for i in items], default=_time(source.newest) or datetime.now(timezone.utc)))
+        # The server may ignore `reasons`: replies, likes and follows still move the walk but are not mentions.
+        fresh = [i for i in items if i.post["uri"] not in source.seen and (since is None or i.at >= since)
+                 and i.post.get("reason") in (None, "mention")]
+        source.seen.update({i.post["uri"]: _iso(i.at) for i in fresh})
+        # First read: one page. Later: down until the pages pass below `since` or run out.
+        walk_ends = source.newest is None or not page or not items or (since is not None and min(i.at for i in items) < since)
+        ack = None
+        if walk_ends:
+            source.newest, top = source.top, _time(source.top)
+            source.seen = {u: t for u, t in source.seen.items() if top and (_time(t) or top) >= top - overlap}
+            source.top = source.page = None
+            ack = source.newest if name == "notifications" else None
+        else:
+            source.page = page
+        state.sources = {k: v for k, v in {**state.sources, name: source}.items() if k in sources}
+        state.pending = pending if not walk_ends else pending[1:]
+        brand_did = self._brand_did(query)
+        mentions = [self._mention(i, brand_did) for i in fresh]
+        mentions = [m for m in mentions if name == "notifications" or self._wanted(m, query)]
+        return FetchResult(mentions, next_cursor=state.dump(), has_more=bool(state.pending), ack=ack)
+
+    def _read(self, name: str, query: Query, source: _Source, since: datetime | None) -> tuple[list[_Item], str | None]:
+        kind, _, keyword = name.partition(":")
+        limit = self.settings.page_size
+        if kind == "search":
+            params: dict[str, Any] = {"q": " ".join([_term(keyword), *(f"-{_term(e)}" for e in query.exclude)]),
+                                      "sort": "latest", "limit": limit}
+            if since:
+                params["since"] = _iso(since)
+            if source.top:  # pages after a walk's first: nothing newer than its top, so offsets stay put
+                params["until"] = _iso(_time(source.top) + timedelta(milliseconds=1))  # type: ignore[operator]
+            if source.page:
+                params["cursor"] = source.page
+            found = self._call(f"search {keyword!r}", lambda: self.client.app.bsky.feed.search_posts(params))
+            posts, page = [_plain(p) for p in found.posts], found.cursor
+        else:
+            notes_params = {"limit": limit, "reasons": ["mention"], **({"cursor": source.page} if source.page else {})}
+            notes = self._call("notifications", lambda: self.client.app.bsky.notification.list_notifications(notes_params))
+            page = notes.cursor
+            posts = [_plain(n) for n in notes.notifications]
+        items = []
+        for post in posts:
+            # Search orders by sortAt, the earlier of createdAt and indexedAt; notifications by indexedAt.
+            record_at, indexed_at = _time(post["record"].get("createdAt")), _time(post.get("indexedAt"))
+            if record_at is None or indexed_at is None:
+                raise BadPayload(f"Bluesky post {post.get('uri')} has an unreadable createdAt or indexedAt")
+            items.append(_Item(post, min(record_at, indexed_at) if kind == "search" else indexed_at, kind))
+        return items, page
+
+    def _wanted(self, mention: Mention, query: Query) -> bool:
+        """Search can return the brand's own posts and, where `-term` is not honoured, excluded terms."""
+        text = mention.text.lower()
+        own = query.handle and (mention.author_handle or "").lower() == query.handle.lower()
+        return not own and not any(re.search(r"(?<!\w)" + re.escape(e.lower()) + r"(?!\w)", text) for e in query.exclude)
+
+    def _mention(self, item: _Item, brand_did: str | None) -> Mention:
+        post, record = item.post, item.post["record"]
+        author = post["author"]
+        handle, rkey = str(author["handle"]), str(post["uri"]).rsplit("/", 1)[-1]
+        reply = record.get("reply") or {}
+        root = reply.get("root") or {"uri": post["uri"], "cid": post["cid"]}
+        mentioned = post.get("reason") == "mention" or any(
+            f.get("$type") == _MENTION_FEATURE and f.get("did") == brand_did
+            for facet in record.get("facets") or [] for f in facet.get("features") or [])
+        langs = record.get("langs") or []
+        return Mention(
+            platform=self.name,
+            external_id=str(post["uri"]),
+            text=str(record.get("text") or ""),
+            created_at=_time(record["createdAt"]) or item.at,
+            url=f"https://bsky.app/profile/{handle}/post/{rkey}",
+            author_handle=handle,
+            author_name=author.get("displayName") or None,
+            lang=langs[0] if langs else None,
+            thread_id=str(root["uri"]),
+            parent_id=str(reply["parent"]["uri"]) if reply.get("parent") else None,
+            replyable=_replyable(post, mentioned),
+            raw={"source": item.source, "uri": post["uri"], "cid": post["cid"], "root": root, "did": author.get("did"),
+                 "handle": handle, "mentions_brand": mentioned},
+        )
+
+    def acknowledge(self, ack: Any) -> None:
+        """Mark notifications read up to the newest one stored, so the app's unread count agrees."""
+        if ack:
+            self._call("updateSeen", lambda: self.client.app.bsky.notification.update_seen({"seen_at": ack}))
+
+    # -- replying ------------------------------------------------------------------------------------
+
+    def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> PostedReply:
+        if len(text) > MAX_POST_GRAPHEMES:
+            raise ConnectorError(f"the reply is {len(text)} characters; Bluesky allows {MAX_POST_GRAPHEMES}")
+        # A PDS stores replies to deleted or gated posts without complaint; ask the AppView first.
+        found = self._call("the post", lambda: self.client.app.bsky.feed.get_posts({"uris": [target.external_id]}))
+        if not found.posts:
+            raise ReplyNotAllowed("Bluesky says the post no longer exists or is not visible to the brand account")
+        parent = _plain(found.posts[0])
+        if not _replyable(parent, bool(target.raw.get("mentions_brand"))):
+            raise ReplyNotAllowed("the post's threadgate does not let the brand account reply")
+        reply = parent["record"].get("reply") or {}
+        parent_ref = models.ComAtprotoRepoStrongRef.Main(uri=parent["uri"], cid=parent["cid"])
+        root = reply.get("root")
+        root_ref = models.ComAtprotoRepoStrongRef.Main(uri=root["uri"], cid=root["cid"]) if root else parent_ref
+        record = models.AppBskyFeedPost.Record(
+            text=text, created_at=self.client.get_current_time_iso(),
+            reply=models.AppBskyFeedPost.ReplyRef(root=root_ref, parent=parent_ref))
+        session = self._session
+        data = models.ComAtprotoRepoCreateRecord.Data(repo=session.did if session else "", collection="app.bsky.feed.post",
+                                                      record=record)
+        try:
+            created = self._call("the reply", lambda: self.client.com.atproto.repo.create_record(data), read=False)
+        except NetworkError:
+            raise DeliveryUnknown("the reply request to Bluesky got no answer; check the thread before retrying") from None
+        rkey = str(created.uri).rsplit("/", 1)[-1]
+        return PostedReply(external_id=str(created.uri),
+                           url=f"https://bsky.app/profile/{session.handle if session else ''}/post/{rkey}")
+
+    def close(self) -> None:
+        self.client.request.close()
+
+
+def _plain(view: Any) -> dict[str, Any]:
+    """An SDK model back as its wire JSON (aliases like ``$type``, ``createdAt``)."""
+    data = view.model_dump(by_alias=True, exclude_none=True)
+    return data if isinstance(data, dict) else {}
+
+
+def _replyable(post: dict[str, Any], mentions_brand: bool) -> bool:
+    """False only where Bluesky says, or the threadgate shows, that the brand may not reply."""
+    viewer = post.get("viewer") or {}
+    if viewer.get("replyDisabled") is not None:
+        return not viewer["replyDisabled"]
+    gate = ((post.get("threadgate") or {}).get("record") or {})
+    if "allow" not in gate:
+        return True
+    rules = [str(r.get("$type", "")) for r in gate["allow"] or []]
+    only_mentions = all(r.endswith("#mentionRule") for r in rules)
+    return bool(rules) and (mentions_brand or not only_mentions)
+
+
+def _error_name(exc: RequestErrorBase) -> str | None:
+    content = exc.response.content if exc.response else None
+    return getattr(content, "error", None)
+
+
+def _describe(exc: RequestErrorBase) -> str:
+    """Status and the server's ``error: message`` (never credentials), cut short."""
+    return (str(exc) or exc.__class__.__name__)[:300]
