@@ -413,11 +413,17 @@ def _outcomes_sql(session: Session, policy: SlaPolicy, filters: QueueFilters, no
         (Mention.first_response_at.is_(None) & (_seconds(session, Mention.created_at, now) >= target), "overdue"),
         (Mention.first_response_at.is_(None), "pending"),
         (took <= target, "met"), else_="missed")
-    rows = session.execute(_aggregate(session, filters, tier, Mention.assignee, Mention.platform, state, func.count())
-                           .where(_answered_or_open()).group_by(tier, Mention.assignee, Mention.platform, state))
-    outcomes = [(t, a, p, SlaState(s), int(n)) for t, a, p, s, n in rows if s != "pending"]
-    times = session.scalars(_aggregate(session, filters, took).where(Mention.first_response_at.is_not(None)))
-    return outcomes, [timedelta(seconds=float(t)) for t in times]
+    # One pass over the range (row by row: the response times are needed for the percentiles).
+    rows = session.execute(_aggregate(session, filters, tier, Mention.assignee, Mention.platform, state, took)
+                           .where(_answered_or_open()))
+    counts: Counter[tuple[str, str | None, str, str]] = Counter()
+    times = []
+    for t, a, p, s, seconds in rows:
+        if s != "pending":
+            counts[(t, a, p, s)] += 1
+        if seconds is not None:
+            times.append(timedelta(seconds=float(seconds)))
+    return [(t, a, p, SlaState(s), n) for (t, a, p, s), n in counts.items()], times
 
 
 @dataclass(frozen=True)

@@ -256,7 +256,8 @@ Index("ix_mentions_lang_rank", Mention.lang, Mention.priority, Mention.created_a
 Index("ix_mentions_thread", Mention.platform, Mention.thread_id)
 # The analytics page's per-range GROUP BYs, answered from the index alone (migration 0005).
 Index("ix_mentions_analytics", Mention.created_at, Mention.brand_id, Mention.platform, Mention.lang,
-      Mention.sentiment_label, Mention.human_sentiment_label, Mention.intent, Mention.human_intent)
+      Mention.sentiment_label, Mention.human_sentiment_label, Mention.intent, Mention.human_intent, Mention.priority,
+      Mention.first_response_at, Mention.assignee, Mention.status)
 # The analytics backlog: unanswered open work by brand, platform and age (migration 0005).
 Index("ix_mentions_backlog", Mention.first_response_at, Mention.status, Mention.brand_id, Mention.platform,
       Mention.created_at)
