@@ -1,6 +1,6 @@
 """`mentiondesk demo`: the product on local platform emulators, with nothing to configure.
 
-It starts the local platform emulators (X, Reddit, Mastodon, Hacker News, RSS…: a reproducible
+It starts the local platform emulators (X, Reddit, Mastodon, Bluesky, Hacker News, RSS: a reproducible
 multilingual stream about a demo brand that keeps growing) and a local chat receiver for alerts,
 writes a demo config and SQLite database under the data directory's ``demo/``, opens the dashboard,
 then polls, classifies and alerts like ``mentiondesk run`` until stopped.

@@ -31,7 +31,7 @@ def test_demo_needs_no_configuration(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert re.search(r"\bx: [1-9]\d* new of \d+ fetched$", result.output, re.M), result.output
     assert re.search(r"\breddit: [1-9]\d* new of \d+ fetched$", result.output, re.M), result.output
-    for source in ("hackernews", "rss", "mastodon"):
+    for source in ("hackernews", "rss", "mastodon", "bluesky"):
         assert re.search(rf"\b{source}: [1-9]\d* new of \d+ fetched$", result.output, re.M), result.output
     assert re.search(r"^classified [1-9]\d* mention\(s\)$", result.output, re.M)
     latest = [line for line in result.output.splitlines() if line.startswith("  [")]
