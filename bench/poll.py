@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path[0] = str(Path(__file__).resolve().parents[1])  # the repo, not bench/: bench/queue.py would shadow the stdlib
 
 from connectors.emulators import (  # noqa: E402
     DEMO_BRAND, DEMO_REDDIT_USERNAME, DEMO_SECRETS, DEMO_SUBREDDITS, DEMO_X_HANDLE, RunningEmulators, start_emulators,

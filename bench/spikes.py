@@ -20,7 +20,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path[0] = str(Path(__file__).resolve().parents[1])  # the repo, not bench/: bench/queue.py would shadow the stdlib
 
 from monitor.alerts.settings import Rules, SpikeRule  # noqa: E402
 from monitor.alerts.spikes import detect  # noqa: E402
