@@ -26,7 +26,7 @@ from monitor.alerts.models import AlertEvent
 from monitor.models import Brand, Mention
 from monitor.queue import ACTIVE_STATUSES, QueueFilters, effective_intent, effective_sentiment, filtered
 from monitor.sla import ResponseStats, SlaPolicy, SlaState, response_stats, status
-from monitor.transfer import EXPORT_FIELDS, _csv_safe, _export_value, write_export
+from monitor.transfer import csv_safe, export_records, write_export
 from monitor.triage import LabelAgreement
 
 Unit = Literal["day", "week"]
@@ -553,7 +553,7 @@ def figures_csv(report: Report) -> str:
     writer = csv.writer(out)
     writer.writerow(("section", "key", "measure", "value"))
     for row in figure_rows(report):
-        writer.writerow([_csv_safe(v) if isinstance(v, str) else v for v in row])
+        writer.writerow([csv_safe(v) if isinstance(v, str) else v for v in row])
     return out.getvalue()
 
 
@@ -561,16 +561,7 @@ def export_mentions(session: Session, filters: QueueFilters, out: IO[str]) -> in
     """The mentions of a filtered view as CSV, in ``mentiondesk export``'s format (re-importable)."""
     query = (filtered(session, filters).add_columns(Brand.key).outerjoin(Brand, Brand.id == Mention.brand_id)
              .order_by(Mention.id).execution_options(yield_per=1000))
-    return write_export(_records(session.execute(query)), out, "csv")
-
-
-def _records(rows: Iterable[Any]) -> Iterator[dict[str, Any]]:
-    # The record shape of transfer.iter_export, so the file re-imports with `mentiondesk import`.
-    for mention, brand_key in rows:
-        record = {name: _export_value(getattr(mention, name, None)) for name in EXPORT_FIELDS}
-        record["brand"] = brand_key
-        record["tags"] = sorted(t.tag for t in mention.tags)
-        yield record
+    return write_export(export_records(session.execute(query).tuples()), out, "csv")
 
 
 __all__ = ["Attainment", "AuthorReach", "Count", "LanguageAgreement", "Report", "ResponseReport", "SentimentPoint",

@@ -346,14 +346,16 @@ def dashboard(app: App, host: str, port: int) -> None:
         process.wait(10)
 
 
-def _add_sentiment_commands() -> None:
+def _add_commands_from_other_modules() -> None:
+    from monitor.report import report_command
     from sentiment.cli import classify_command, evaluate_command
 
     cli.add_command(classify_command)
     cli.add_command(evaluate_command)
+    cli.add_command(report_command)
 
 
-_add_sentiment_commands()
+_add_commands_from_other_modules()
 
 
 def main() -> None:

@@ -46,6 +46,8 @@ class BrandConfig(_Strict):
     queries: dict[str, str] = {}
     # Connectors to search for this brand; default: every enabled connector.
     connectors: list[str] | None = None
+    # Tracked only for share of voice in analytics, e.g. a competitor; kept out of the triage queue.
+    competitor: bool = False
 
     @field_validator("keywords", "exclude")
     @classmethod

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any, Literal
@@ -83,7 +83,8 @@ class ImportResult:
     errors: list[str] = field(default_factory=list)
 
 
-def _csv_safe(value: str) -> str:
+def csv_safe(value: str) -> str:
+    """A cell a spreadsheet will show, not run: formula starters get a leading apostrophe."""
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 
@@ -97,6 +98,15 @@ def _export_value(value: Any) -> Any:
     return value
 
 
+def export_records(rows: Iterable[tuple[Mention, str | None]]) -> Iterator[dict[str, Any]]:
+    """(mention, brand key) rows as export records: the shape `mentiondesk import` reads back."""
+    for mention, brand_key in rows:
+        record = {name: _export_value(getattr(mention, name, None)) for name in EXPORT_FIELDS}
+        record["brand"] = brand_key
+        record["tags"] = sorted(t.tag for t in mention.tags)
+        yield record
+
+
 def iter_export(db: Database, brand: str | None = None, platform: str | None = None,
                 since: datetime | None = None) -> Iterator[dict[str, Any]]:
     with db.read() as session:
@@ -107,11 +117,7 @@ def iter_export(db: Database, brand: str | None = None, platform: str | None = N
             query = query.where(Mention.platform == platform)
         if since:
             query = query.where(Mention.created_at >= since)
-        for mention, brand_key in session.execute(query.execution_options(yield_per=1000)):
-            record = {name: _export_value(getattr(mention, name, None)) for name in EXPORT_FIELDS}
-            record["brand"] = brand_key
-            record["tags"] = sorted(t.tag for t in mention.tags)
-            yield record
+        yield from export_records(session.execute(query.execution_options(yield_per=1000)).tuples())
 
 
 def write_export(records: Iterator[dict[str, Any]], out: IO[str], fmt: Format) -> int:
@@ -125,7 +131,7 @@ def write_export(records: Iterator[dict[str, Any]], out: IO[str], fmt: Format) -
     writer.writeheader()
     for record in records:
         row = {k: json.dumps(v, ensure_ascii=False) if k in _JSON_FIELDS else v for k, v in record.items()}
-        writer.writerow({k: _csv_safe(v) if isinstance(v, str) else v for k, v in row.items()})
+        writer.writerow({k: csv_safe(v) if isinstance(v, str) else v for k, v in row.items()})
         count += 1
     return count
 

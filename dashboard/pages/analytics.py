@@ -33,7 +33,7 @@ def _minutes(value: float | None) -> str:
 
 def _competitor_keys(ctx: AppContext) -> set[str]:
     # `competitor = true` on a [[brands]] entry marks a brand tracked only for share of voice.
-    return {b.key for b in ctx.config.brands if getattr(b, "competitor", False)}
+    return {b.key for b in ctx.config.brands if b.competitor}
 
 
 def _controls(ctx: AppContext) -> tuple[analytics.QueueFilters, list[int], set[int]]:
