@@ -206,6 +206,8 @@ class XEmulator(EmulatorState):
         self._tweets: dict[int, Tweet] = {}
         self._ids: list[int] = []  # ascending
         self._next_number = 0
+        # Every post id a search or mentions page has carried: what a lossless poller must store.
+        self.served_ids: set[str] = set()
         end = backlog_end or datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
         start = end - timedelta(seconds=97 * (backlog + 3))
         self.brand = self._add_user(brand_handle, brand_name, 48_200, f"Official {brand_name} account. Help: DM us.")
@@ -290,6 +292,9 @@ class XEmulator(EmulatorState):
         tweet = self._add_tweet(author, text, at, post.lang, referenced, number)
         tweet.likes = (number * 7) % 40
         return tweet
+
+    def is_retweet(self, tweet_id: str) -> bool:
+        return any(kind == "retweeted" for kind, _ in self._tweets[int(tweet_id)].referenced)
 
     def add_posts(self, count: int = 1) -> list[str]:
         """Publish the stream's next ``count`` posts now; returns their ids."""
@@ -459,6 +464,7 @@ class XEmulator(EmulatorState):
         # As on X, an expansion brings the field it expands along even when not asked for.
         tweet_fields = options["tweet.fields"] | {f for e, f in _EXPANSION_FIELDS.items() if e in expansions}
         payload: dict[str, Any] = {"data": [self._render_tweet(t, tweet_fields) for t in page]}
+        self.served_ids.update(str(t.id) for t in page)
         included_tweets: dict[int, Tweet] = {}
         if "referenced_tweets.id" in expansions or "referenced_tweets.id.author_id" in expansions:
             for tweet in page:
