@@ -6,7 +6,8 @@ Prints, for the default model: macro-recall on TweetEval val and macro-F1 per
 XLM-T validation language (plus the average); tweets/s at batch 64 for each
 precision and for a naive transformers `pipeline` called one text at a time on
 the same e5 network in fp32 (the same run), and the ratio; and the peak RSS of
-a separate worker process that loads the classifier and classifies 2,000 tweets.
+a separate worker process that loads the classifier and classifies the timed tweets twice
+(with the platform language given, and with language detection).
 Timings use the tweets of tweeteval_val, repeated as needed.
 """
 from __future__ import annotations
@@ -33,8 +34,9 @@ sys.path.insert(0, {root!r})
 from sentiment import load_classifier
 texts = json.load(open({texts!r}))
 clf = load_classifier(threads={threads})
+langs = ["en"] * len(texts) if {given_langs} else None
 for _ in range(2):
-    clf.classify(texts, batch_size=64)
+    clf.classify(texts, langs, batch_size=64)
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
@@ -75,11 +77,11 @@ def naive_pipeline_throughput(texts: list[str], threads: int) -> float:
     return len(texts) / (time.perf_counter() - t0)
 
 
-def worker_rss_mb(texts: list[str], threads: int) -> float:
+def worker_rss_mb(texts: list[str], threads: int, given_langs: bool) -> float:
     path = Path("/tmp") / f"mentiondesk-bench-{time.time_ns()}.json"
     path.write_text(json.dumps(texts))
     try:
-        code = WORKER.format(root=str(ROOT), texts=str(path), threads=threads)
+        code = WORKER.format(root=str(ROOT), texts=str(path), threads=threads, given_langs=given_langs)
         out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     finally:
         path.unlink()
@@ -97,11 +99,16 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--n", type=int, default=1280, help="tweets timed per precision")
     ap.add_argument("--naive-n", type=int, default=128, help="tweets timed through the naive pipeline")
+    ap.add_argument("--no-accuracy", action="store_true", help="time only (skip the validation sets)")
     args = ap.parse_args()
 
     _, val = load_splits(args.data)
     tweets = val["tweeteval"].texts
     texts = (tweets * (args.n // len(tweets) + 1))[: args.n]
+    # Workers first: measured from a parent that has loaded no model yet (a parent that has
+    # run models was seen to inflate the child's peak RSS by ~300 MB).
+    print(f"classifying worker peak RSS, languages given: {worker_rss_mb(texts, args.threads, True):.0f} MB")
+    print(f"classifying worker peak RSS, languages detected: {worker_rss_mb(texts, args.threads, False):.0f} MB")
     print(f"torch {torch.__version__}, {args.threads} threads, CPU bf16 fast path: "
           f"{torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()}")
 
@@ -109,10 +116,12 @@ def main() -> None:
     for precision in args.precisions.split(","):
         clf = load_classifier(threads=args.threads, precision=precision)
         resolved = getattr(getattr(clf, "encoder", None), "precision", precision)
-        acc = accuracy(clf, val)
         tps = throughput(clf, texts)
         results[precision] = tps
         print(f"\n[{precision} -> {resolved}] throughput {tps:.0f} tweets/s at batch 64")
+        if args.no_accuracy:
+            continue
+        acc = accuracy(clf, val)
         print(f"  TweetEval val macro-recall {acc['tweeteval']:.4f}")
         print("  XLM-T val macro-F1: " + "  ".join(f"{k[5:]} {v:.4f}" for k, v in acc.items()
                                                    if k.startswith("xlmt_") and k != "xlmt_average"))
@@ -122,7 +131,6 @@ def main() -> None:
     best = results.get("auto", max(results.values()))
     print(f"\nnaive pipeline, one text at a time (fp32): {naive:.1f} tweets/s")
     print(f"default model (auto) at batch 64: {best:.0f} tweets/s = {best / naive:.1f}x the naive baseline")
-    print(f"classifying worker peak RSS: {worker_rss_mb(texts[:2000], args.threads):.0f} MB")
 
 
 if __name__ == "__main__":
