@@ -26,10 +26,12 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sentiment.api import Prediction
 from sentiment.errors import TriageConfigError
+
+if TYPE_CHECKING:  # importing the model code pulls in torch (~2 s): only the classifier needs it
+    from sentiment.api import Prediction
 
 INTENTS: tuple[str, ...] = ("complaint", "question", "praise", "other")
 

@@ -126,6 +126,7 @@ def _page(browser: object, stack: Stack, user: str) -> object:
     name.fill(user)
     name.press("Enter")
     page.locator(".st-key-bulk").wait_for()  # actions appear once a name is given
+    _wait_idle(page)  # mid-rerun, a stale copy of each widget is still on the page beside the new one
     return page
 
 

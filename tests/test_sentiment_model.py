@@ -39,11 +39,10 @@ int e5_test_tokens(e5_model *m, const char *text, int *out, int cap) {{
 
 
 @pytest.fixture(scope="module")
-def e5_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Convert once into a temporary MENTIONDESK_HOME shared by this module's tests."""
-    home = tmp_path_factory.mktemp("mentiondesk-home")
+def e5_folder(model_cache: Path) -> Iterator[Path]:
+    """Convert once into the test session's model cache (shared with every other model test)."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MENTIONDESK_HOME", str(home))
+        mp.setenv("MENTIONDESK_MODEL_DIR", str(model_cache))
         yield ensure_converted()
 
 
