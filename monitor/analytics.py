@@ -561,7 +561,7 @@ def export_mentions(session: Session, filters: QueueFilters, out: IO[str]) -> in
     """The mentions of a filtered view as CSV, in ``mentiondesk export``'s format (re-importable)."""
     query = (filtered(session, filters).add_columns(Brand.key).outerjoin(Brand, Brand.id == Mention.brand_id)
              .order_by(Mention.id).execution_options(yield_per=1000))
-    return write_export(export_records(session.execute(query).tuples()), out, "csv")
+    return write_export(export_records(session.execute(query)), out, "csv")
 
 
 __all__ = ["Attainment", "AuthorReach", "Count", "LanguageAgreement", "Report", "ResponseReport", "SentimentPoint",

@@ -128,7 +128,7 @@ def report_command(app: "App", start: datetime, end: datetime, brand: str | None
     db = app.database()
     try:
         with db.read() as session:
-            brands = dict(session.execute(select(Brand.key, Brand.id)).tuples().all())
+            brands = dict(session.execute(select(Brand.key, Brand.id)).all())
             if brand is not None and brand not in brands:
                 raise ConfigError(f"--brand: no brand {brand!r} (known: {', '.join(sorted(brands)) or 'none'})")
             filters = analytics.scope(since, until, (brands[brand],) if brand else ())

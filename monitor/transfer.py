@@ -117,7 +117,7 @@ def iter_export(db: Database, brand: str | None = None, platform: str | None = N
             query = query.where(Mention.platform == platform)
         if since:
             query = query.where(Mention.created_at >= since)
-        yield from export_records(session.execute(query.execution_options(yield_per=1000)).tuples())
+        yield from export_records(session.execute(query.execution_options(yield_per=1000)))
 
 
 def write_export(records: Iterator[dict[str, Any]], out: IO[str], fmt: Format) -> int:
