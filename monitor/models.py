@@ -309,5 +309,54 @@ class WorkerRecord(Base):
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+
+# --- users and access (issue 7) ---
+
+class User(Base):
+    """A dashboard user; ``role`` is a :class:`monitor.access.Role` value. Disabled users cannot sign in."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    # An argon2 hash; None for a user who only signs in through OIDC.
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class UserSession(Base):
+    """A signed-in dashboard session; only a hash of its token is stored."""
+
+    __tablename__ = "user_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SignInFailure(Base):
+    """Failed sign-ins per typed name (known or not), shared by every dashboard process."""
+
+    __tablename__ = "sign_in_failures"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ReplyApproval(Base):
+    """An approver's go-ahead for a reply on a brand that requires approval."""
+
+    __tablename__ = "reply_approvals"
+
+    reply_id: Mapped[int] = mapped_column(ForeignKey("replies.id", ondelete="CASCADE"), primary_key=True)
+    approver: Mapped[str] = mapped_column(String(200))
+    approved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
 # Registers the alert_events table in Base.metadata (kept with the alerts package).
 from monitor.alerts import models as _alert_models  # noqa: E402,F401
