@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -87,6 +88,8 @@ class Brand(Base):
     key: Mapped[str] = mapped_column(String(100), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Replies to this brand's mentions need an approver's go-ahead (from the config, see sync_brands).
+    reply_approval: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     queries: Mapped[list[BrandQuery]] = relationship(back_populates="brand")
 

@@ -1,4 +1,5 @@
 """users and access: dashboard users, their sign-in sessions, failed sign-ins, reply approvals
+(and the per-brand switch that requires them)
 
 Revision ID: 0008
 Revises: 0007
@@ -14,6 +15,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # A plain ADD COLUMN (no table copy), as in 0007.
+    op.add_column("brands", sa.Column("reply_approval", sa.Boolean(), nullable=False, server_default=sa.false()))
     op.create_table(
         "users",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -62,3 +65,4 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_user_sessions_user_id"), table_name="user_sessions")
     op.drop_table("user_sessions")
     op.drop_table("users")
+    op.drop_column("brands", "reply_approval")
