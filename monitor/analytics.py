@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -21,11 +22,13 @@ from typing import IO, Any, Literal
 
 from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
 
 from monitor.alerts.models import AlertEvent
 from monitor.models import Brand, Mention
 from monitor.queue import ACTIVE_STATUSES, QueueFilters, effective_intent, effective_sentiment, filtered
-from monitor.sla import ResponseStats, SlaPolicy, SlaState, response_stats, status
+from monitor.sla import ResponseStats, SlaPolicy, SlaState, response_stats_of_seconds, status
 from monitor.transfer import csv_safe, export_records, write_export
 from monitor.triage import LabelAgreement
 
@@ -265,7 +268,51 @@ def language_mix(session: Session, filters: QueueFilters) -> list[Count]:
 
 
 def top_authors(session: Session, filters: QueueFilters, limit: int = 10) -> list[AuthorReach]:
-    """The authors with the largest audience (their highest follower count in the range)."""
+    """The authors with the largest audience (their highest follower count in the range).
+
+    Grouping every author of a busy month was the page's slowest figure, so the range's posts are read
+    loudest first (index ``ix_mentions_reach``) until ``limit`` authors, and any tied with the last of
+    them, are found; only those authors' mentions are then counted (index ``ix_mentions_author``).
+    """
+    created = Mention.created_at
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite's unary + keeps the value but takes the term off any index: without statistics the
+        # planner would otherwise read the whole range by date and sort it.
+        created = UnaryExpression(created, operator=custom_op("+"), type_=created.type)
+    loudest = (_aggregate(session, replace(filters, since=None, until=None),
+                          Mention.platform, Mention.author_handle, Mention.author_followers)
+               .where(Mention.author_handle.is_not(None), Mention.author_followers.is_not(None))
+               .order_by(Mention.author_followers.desc()))
+    if filters.since is not None:
+        loudest = loudest.where(created >= filters.since)
+    if filters.until is not None:
+        loudest = loudest.where(created < filters.until)
+    reach: dict[tuple[str, str], int] = {}
+    batch = 4 * limit
+    while True:
+        rows = session.execute(loudest.limit(batch)).all()
+        reach.clear()
+        for platform, handle, followers in rows:
+            if len(reach) >= limit and followers < min(reach.values()):
+                break
+            reach.setdefault((platform, handle), int(followers))
+        else:
+            if len(rows) == batch:  # the last author found may have ties further on
+                batch *= 4
+                continue
+        break
+    if len(reach) < limit or min(reach.values(), default=0) <= 0:
+        # Authors of unknown reach count as 0 and tie with those who have none: rank them all by mentions.
+        return _top_authors_grouped(session, filters, limit)
+    counts = session.execute(_aggregate(session, filters, Mention.platform, Mention.author_handle,
+                                        func.max(Mention.author_name), func.count())
+                             .where(Mention.author_handle.in_({handle for _, handle in reach}))
+                             .group_by(Mention.platform, Mention.author_handle))
+    found = [AuthorReach(p, h, name, reach[(p, h)], int(n)) for p, h, name, n in counts if (p, h) in reach]
+    return sorted(found, key=lambda a: (-a.followers, -a.mentions, a.handle))[:limit]
+
+
+def _top_authors_grouped(session: Session, filters: QueueFilters, limit: int) -> list[AuthorReach]:
     reach = func.max(func.coalesce(Mention.author_followers, 0))
     query = (_aggregate(session, filters, Mention.platform, Mention.author_handle, func.max(Mention.author_name),
                         reach, func.count())
@@ -335,10 +382,6 @@ def top_terms(session: Session, filters: QueueFilters, limit: int = 20, intent: 
 
 # -- response times ---------------------------------------------------------------------------------
 
-def _bin(value: timedelta, bins: Sequence[tuple[str, timedelta]]) -> str:
-    return next(label for label, upper in bins if value < upper)
-
-
 def response_report(session: Session, policy: SlaPolicy, filters: QueueFilters, now: datetime) -> ResponseReport:
     """First-response times and SLA attainment of the mentions posted in the range.
 
@@ -360,20 +403,23 @@ def response_report(session: Session, policy: SlaPolicy, filters: QueueFilters, 
             else:
                 group.overdue += n
     took.sort()
-    histogram = Counter(_bin(t, RESPONSE_BINS) for t in took)
+    # How many times fall below each bin's upper bound; a bin holds the ones between its bounds.
+    below = [bisect_left(took, upper.total_seconds()) for _, upper in RESPONSE_BINS[:-1]] + [len(took)]
 
     def ranked(kind: str) -> list[Attainment]:
         return sorted(groups[kind].values(), key=lambda a: (-a.due, a.key))
 
     return ResponseReport(
-        stats=response_stats(took), median=took[(len(took) - 1) // 2] if took else None,
-        distribution=[Count(label, histogram[label]) for label, _ in RESPONSE_BINS],
+        stats=response_stats_of_seconds(took),
+        median=timedelta(seconds=took[(len(took) - 1) // 2]) if took else None,
+        distribution=[Count(label, n - (below[i - 1] if i else 0))
+                      for i, ((label, _), n) in enumerate(zip(RESPONSE_BINS, below, strict=True))],
         by_priority=list(groups["priority"].values()), by_agent=ranked("agent"), by_platform=ranked("platform"),
     )
 
 
-# (tier, assignee, platform, state, count) per group, and every answered mention's response time.
-_Outcomes = tuple[list[tuple[str, str | None, str, SlaState, int]], list[timedelta]]
+# (tier, assignee, platform, state, count) per group, and every answered mention's response time in seconds.
+_Outcomes = tuple[list[tuple[str, str | None, str, SlaState, int]], list[float]]
 
 
 def _answered_or_open() -> ColumnElement[bool]:
@@ -390,7 +436,7 @@ def _outcomes_business_hours(session: Session, policy: SlaPolicy, filters: Queue
         if outcome.state in (SlaState.ON_TRACK, SlaState.AT_RISK):
             continue
         if answered is not None:
-            took.append(outcome.remaining)
+            took.append(outcome.remaining.total_seconds())
         counts[(outcome.tier.name, assignee, platform, outcome.state)] += 1
     return [(*key, n) for key, n in counts.items()], took
 
@@ -413,17 +459,12 @@ def _outcomes_sql(session: Session, policy: SlaPolicy, filters: QueueFilters, no
         (Mention.first_response_at.is_(None) & (_seconds(session, Mention.created_at, now) >= target), "overdue"),
         (Mention.first_response_at.is_(None), "pending"),
         (took <= target, "met"), else_="missed")
-    # One pass over the range (row by row: the response times are needed for the percentiles).
-    rows = session.execute(_aggregate(session, filters, tier, Mention.assignee, Mention.platform, state, took)
-                           .where(_answered_or_open()))
-    counts: Counter[tuple[str, str | None, str, str]] = Counter()
-    times = []
-    for t, a, p, s, seconds in rows:
-        if s != "pending":
-            counts[(t, a, p, s)] += 1
-        if seconds is not None:
-            times.append(timedelta(seconds=float(seconds)))
-    return [(t, a, p, SlaState(s), n) for (t, a, p, s), n in counts.items()], times
+    # Counts grouped in the database; the response times themselves (for the percentiles) as one column.
+    counted = session.execute(_aggregate(session, filters, tier, Mention.assignee, Mention.platform, state, func.count())
+                              .where(_answered_or_open()).group_by(tier, Mention.assignee, Mention.platform, state))
+    times = session.scalars(_aggregate(session, filters, took).where(Mention.first_response_at.is_not(None)))
+    return ([(t, a, p, SlaState(s), int(n)) for t, a, p, s, n in counted if s != "pending"],
+            [float(seconds) for seconds in times])
 
 
 @dataclass(frozen=True)

@@ -202,7 +202,11 @@ def _percentile(sorted_values: Sequence[float], fraction: float) -> float:
 
 
 def response_stats(durations: Iterable[timedelta]) -> ResponseStats:
-    seconds = sorted(d.total_seconds() for d in durations)
+    return response_stats_of_seconds(sorted(d.total_seconds() for d in durations))
+
+
+def response_stats_of_seconds(seconds: Sequence[float]) -> ResponseStats:
+    """:func:`response_stats` of durations already in seconds, sorted ascending."""
     if not seconds:
         return ResponseStats(0, None, None)
     return ResponseStats(len(seconds), timedelta(seconds=sum(seconds) / len(seconds)),
@@ -219,5 +223,5 @@ def team_first_response(session: Session, policy: SlaPolicy, since: datetime, un
 
 
 __all__ = ["BusinessHours", "ResponseStats", "SlaPolicy", "SlaState", "SlaStatus", "SlaTier", "add_business_time",
-           "breaching_cutoffs", "business_elapsed", "response_stats", "status", "subtract_business_time",
+           "breaching_cutoffs", "business_elapsed", "response_stats", "response_stats_of_seconds", "status", "subtract_business_time",
            "team_first_response"]

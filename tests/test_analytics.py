@@ -114,6 +114,30 @@ def test_mixes_authors_and_share_of_voice(fx: Fixture) -> None:
     assert voice == [VoiceShare(fx.acme, "acme", "Acme", 4, 0.8), VoiceShare(fx.rival, "rival", "Rival", 1, 0.2)]
 
 
+def test_top_authors_ties_unknown_reach_and_the_range(db: Database) -> None:
+    """Ties at the cut are ranked by mentions; posts outside the range count for nothing."""
+    brand = add_brand(db, "Acme")
+    posts = [("loud", 9000, 1), ("tied-few", 500, 1), ("tied-many", 500, 3), ("tied-mid", 500, 2), ("quiet", 50, 4)]
+    for handle, followers, n in posts:
+        for i in range(n):
+            add_mention(db, brand_id=brand, platform="x", created_at=at(18, 10 + i), author_handle=handle,
+                        author_followers=followers)
+    # Louder than anyone, but posted before the range; and an author whose reach is unknown.
+    add_mention(db, brand_id=brand, platform="x", created_at=at(2, 10), author_handle="old", author_followers=10**6)
+    add_mention(db, brand_id=brand, platform="rss", created_at=at(18, 9), author_handle="blog",
+                author_followers=None)
+    scope = analytics.scope(SINCE, NOW, brand_ids=(brand,))
+    with db.read() as session:
+        top3 = analytics.top_authors(session, scope, limit=3)
+        everyone = analytics.top_authors(session, scope, limit=10)
+    assert [(a.handle, a.followers, a.mentions) for a in top3] == [
+        ("loud", 9000, 1), ("tied-many", 500, 3), ("tied-mid", 500, 2)]
+    # Fewer authors with a known reach than asked for: the unknown one ranks with reach 0.
+    assert [(a.handle, a.followers, a.mentions) for a in everyone] == [
+        ("loud", 9000, 1), ("tied-many", 500, 3), ("tied-mid", 500, 2), ("tied-few", 500, 1), ("quiet", 50, 4),
+        ("blog", 0, 1)]
+
+
 def test_top_terms_in_complaints(fx: Fixture) -> None:
     with fx.db.read() as session:
         top = analytics.top_terms(session, fx.scope())
