@@ -33,7 +33,10 @@ class E5Encoder:
                  precision: Precision | str = "auto", threads: int | None = None,
                  layer_weights: dict[str, torch.Tensor] | None = None) -> None:
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as transformers_logging
 
+        # A "Loading weights" bar per worker start only clutters the demo's and services' logs.
+        transformers_logging.disable_progress_bar()
         set_threads(threads)
         if not (folder / "config.json").exists():
             raise ModelNotAvailable(f"no transformers model in {folder}")
