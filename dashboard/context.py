@@ -1,4 +1,4 @@
-"""Per-process resources (config, database, connectors) and the per-session user."""
+"""Per-process resources (config, database, connectors) and the signed-in user of each browser session."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ import streamlit as st
 
 from connectors.base import Connector
 from monitor.config import Config, DashboardSettings
+from monitor import users
+from monitor.access import Principal
 from monitor.errors import MentiondeskError
+from monitor.ingest import sync_brands
 from monitor.paths import default_config_path
 from monitor.storage import Database
 
-USER_KEY = "user"
+TOKEN_KEY = "auth-token"
 
 
 @dataclass
@@ -45,6 +48,7 @@ def _open(config_path: str) -> AppContext:
         db.upgrade()  # as the CLI does: an embedded file is kept current
     else:
         db.check_schema()
+    sync_brands(db, config.brands, {})  # per-brand settings such as reply_approval apply from start-up
     return AppContext(config, db, config.dashboard)
 
 
@@ -57,20 +61,73 @@ def context() -> AppContext:
         raise  # unreachable: st.stop() ends the run
 
 
-def sidebar_user(ctx: AppContext) -> str:
-    """The person using this session (sign-in comes later): picked from the team or typed.
+def current_user(ctx: AppContext) -> Principal | None:
+    """The signed-in principal of this browser session, with the role it has now; None when signed out.
 
-    Each page draws this itself (widgets in the navigation script do not survive AppTest reruns);
-    the name is also kept outside the widget so it survives switching pages.
+    The session token lives only in this Streamlit session (a reload asks to sign in again); the
+    database says whether it is still valid (expiry, sign-out, user disabled or password reset).
     """
-    team = list(ctx.settings.team)
-    known = str(st.session_state.get(USER_KEY, ""))
-    other = "someone else…"
-    if team:
-        index = team.index(known) if known in team else (len(team) if known else 0)
-        choice = st.sidebar.selectbox("You are", [*team, other], index=index, key="user-pick")
-        name = st.sidebar.text_input("Your name", value="" if known in team else known, key="user-name") if choice == other else choice
-    else:
-        name = st.sidebar.text_input("Your name", value=known, key="user-name", placeholder="who is triaging?")
-    st.session_state[USER_KEY] = (name or "").strip()
-    return st.session_state[USER_KEY]
+    principal = users.resume(ctx.db, st.session_state.get(TOKEN_KEY))
+    if principal is None:
+        st.session_state.pop(TOKEN_KEY, None)
+    return principal
+
+
+def sign_in_form(ctx: AppContext) -> None:
+    """The only thing a signed-out browser sees."""
+    st.title("mentiondesk")
+    st.subheader("Sign in")
+    with st.form("sign-in", clear_on_submit=True):
+        name = st.text_input("User name", key="sign-in-name")
+        password = st.text_input("Password", type="password", key="sign-in-password")
+        submitted = st.form_submit_button("Sign in", type="primary")
+    if submitted:
+        try:
+            signed = users.sign_in(ctx.db, name, password, ctx.settings.auth)
+        except users.SignInFailed as exc:
+            st.error(str(exc))
+        else:
+            st.session_state[TOKEN_KEY] = signed.token
+            st.rerun()
+    if ctx.settings.oidc_provider:
+        _oidc_sign_in(ctx, ctx.settings.oidc_provider)
+
+
+def _oidc_sign_in(ctx: AppContext, provider: str) -> None:
+    # Streamlit's st.login does the OIDC flow (configured in .streamlit/secrets.toml [auth]); we then
+    # open our own session for the email it vouches for, if that email is a user here.
+    if not st.user.is_logged_in:
+        if st.button("Sign in with single sign-on", key="sign-in-oidc"):
+            st.login() if provider == "default" else st.login(provider)
+        return
+    try:
+        signed = users.sign_in_external(ctx.db, str(st.user.get("email") or ""), ctx.settings.auth)
+    except users.SignInFailed as exc:
+        st.error(str(exc))
+        st.button("Use another account", key="sign-out-oidc", on_click=st.logout)
+        return
+    st.session_state[TOKEN_KEY] = signed.token
+    st.rerun()
+
+
+def sidebar_user(ctx: AppContext) -> Principal:
+    """The signed-in user, shown in the sidebar with a sign-out button; signed out, the sign-in form and stop.
+
+    Each page calls this itself, so a page run on its own never draws anything for a stranger.
+    """
+    principal = current_user(ctx)
+    if principal is None:
+        sign_in_form(ctx)
+        st.stop()
+        raise AssertionError("unreachable: st.stop() ends the run")
+    st.sidebar.text(f"Signed in as {principal.name} ({principal.role.value})")  # plain text: names are not markup
+    st.sidebar.button("Sign out", key="sign-out", on_click=_sign_out, args=(ctx,))
+    return principal
+
+
+def _sign_out(ctx: AppContext) -> None:
+    token = st.session_state.pop(TOKEN_KEY, None)
+    if token:
+        users.sign_out(ctx.db, token)
+    if ctx.settings.oidc_provider and st.user.is_logged_in:
+        st.logout()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from monitor import presence, replies
+from monitor.access import Principal
 from monitor.errors import MentiondeskError, ReplyStateError
 from monitor.models import Mention, Reply, ReplyState
 from monitor.presence import Activity, ReplyCollision
@@ -17,7 +18,7 @@ def _brand_name(ctx: AppContext) -> str:
     return ctx.config.brands[0].name if ctx.config.brands else ""
 
 
-def history(ctx: AppContext, user: str, mention: Mention, sent: list[Reply]) -> None:
+def history(ctx: AppContext, user: Principal, mention: Mention, sent: list[Reply]) -> None:
     """Every reply so far, with its state; failed ones show the platform's error and can be retried."""
     connector = ctx.connector(mention.platform)
     for r in sent:
@@ -43,7 +44,7 @@ def history(ctx: AppContext, user: str, mention: Mention, sent: list[Reply]) -> 
                     st.rerun()
 
 
-def composer(ctx: AppContext, user: str, mention: Mention) -> None:
+def composer(ctx: AppContext, user: Principal, mention: Mention) -> None:
     connector = ctx.connector(mention.platform)
     original = safe_url(mention.url)
     if connector is None or not connector.capabilities.can_reply:
@@ -75,7 +76,7 @@ def composer(ctx: AppContext, user: str, mention: Mention) -> None:
     right.text_input("Order number", key=f"order-{mention.id}", on_change=apply_template)
     text = st.text_area("Reply", key=text_key, height=120)
     if text.strip():
-        presence.touch(ctx.db, mention.id, user, Activity.DRAFTING)
+        presence.touch(ctx.db, mention.id, user.name, Activity.DRAFTING)
     limit = connector.capabilities.max_reply_chars
     length = reply_length(mention.platform, text)
     unit = " (URLs count 23)" if mention.platform == "x" else ""
@@ -96,7 +97,7 @@ def composer(ctx: AppContext, user: str, mention: Mention) -> None:
 # Sending runs in button callbacks: they run before the page is drawn again, so a sent reply's text
 # can be cleared, and a second click (or a rerun) finds an empty box or an already-sent draft.
 
-def _send_text(ctx: AppContext, user: str, mention_id: int, limit: int | None) -> None:
+def _send_text(ctx: AppContext, user: Principal, mention_id: int, limit: int | None) -> None:
     text = st.session_state.get(f"reply-text-{mention_id}", "")
     reply_key = f"reply-id-{mention_id}"
     if not text.strip():
@@ -105,7 +106,7 @@ def _send_text(ctx: AppContext, user: str, mention_id: int, limit: int | None) -
     with ctx.db.read() as session:
         draft = session.get(Reply, draft_id) if draft_id else None
         mention = session.get(Mention, mention_id)
-        same = draft is not None and draft.body == text and draft.author == user
+        same = draft is not None and draft.body == text and draft.author == user.name
     if not same:
         try:
             check_length(mention.platform if mention else "", text, limit)
@@ -118,7 +119,7 @@ def _send_text(ctx: AppContext, user: str, mention_id: int, limit: int | None) -
     _send(ctx, user, mention_id, draft_id)
 
 
-def _send(ctx: AppContext, user: str, mention_id: int, reply_id: int) -> None:
+def _send(ctx: AppContext, user: Principal, mention_id: int, reply_id: int) -> None:
     with ctx.db.read() as session:
         mention = session.get(Mention, mention_id)
     connector = ctx.connector(mention.platform) if mention else None

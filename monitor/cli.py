@@ -304,10 +304,11 @@ def export(app: App, output: Path, fmt: str | None, brand: str | None, platform:
 @pass_app
 def import_(app: App, path: Path, fmt: str | None) -> None:
     """Import mentions from JSONL or CSV; bad lines are reported and skipped, existing ones kept."""
+    from monitor.access import local_operator
     from monitor.transfer import import_mentions
 
     with path.open(encoding="utf-8", newline="") as source:
-        result = import_mentions(app.database(), source, _format_for(path, fmt))  # type: ignore[arg-type]
+        result = import_mentions(app.database(), source, _format_for(path, fmt), local_operator())  # type: ignore[arg-type]
     for error in result.errors:
         click.echo(f"{path}: {terminal_safe(error)}", err=True)
     click.echo(f"imported {result.stored} new, {result.duplicates} already stored, {len(result.errors)} bad line(s)")
@@ -347,9 +348,12 @@ def dashboard(app: App, host: str, port: int) -> None:
 
 
 def _add_commands_from_other_modules() -> None:
+    from monitor.access_cli import audit_group, user_group
     from monitor.report import report_command
     from sentiment.cli import classify_command, evaluate_command
 
+    cli.add_command(user_group)
+    cli.add_command(audit_group)
     cli.add_command(classify_command)
     cli.add_command(evaluate_command)
     cli.add_command(report_command)

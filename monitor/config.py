@@ -1,4 +1,4 @@
-"""The TOML config file plus ``MENTIONDESK_…`` environment variables for secrets.
+"""The TOML config file plus ``MENTIONDESK_…`` secrets from the environment or a 0600 secrets file.
 
 Everything is validated at start-up: a wrong or missing setting raises :class:`ConfigError` naming
 the key and what is expected. Values are never echoed back, so a secret pasted into the wrong place
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from connectors import registry
@@ -25,9 +27,11 @@ from monitor.alerts.settings import AlertSettings, Target, resolve_targets
 from monitor.errors import ConfigError
 from monitor.sla import BusinessHours, SlaPolicy, SlaTier
 from monitor.templates import DEFAULT_TEMPLATES, ReplyTemplate, TemplateError
+from monitor.users import AuthPolicy
 from monitor.paths import default_database_url
 
 ENV_PREFIX = "MENTIONDESK_"
+SECRETS_FILE_ENV = f"{ENV_PREFIX}SECRETS_FILE"
 _SECRET_WORDS = ("token", "secret", "password", "api_key", "apikey", "webhook")
 _NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 
@@ -48,6 +52,8 @@ class BrandConfig(_Strict):
     connectors: list[str] | None = None
     # Tracked only for share of voice in analytics, e.g. a competitor; kept out of the triage queue.
     competitor: bool = False
+    # Replies to this brand's mentions wait for an approver other than their author (see monitor.replies).
+    reply_approval: bool = False
 
     @field_validator("keywords", "exclude")
     @classmethod
@@ -143,12 +149,32 @@ class ReplyTemplateConfig(_Strict):
     platforms: list[str] = []  # empty: every platform
 
 
+class AuthConfig(_Strict):
+    """The ``[auth]`` table: dashboard sign-in sessions and the slow-down after failed sign-ins."""
+
+    session_hours: float = Field(default=12, gt=0, le=24 * 30)
+    max_failures: int = Field(default=5, ge=1, le=100)  # failed sign-ins in a row before a lock-out
+    lockout_seconds: float = Field(default=30, gt=0)  # the first lock-out; doubles with each further failure
+    max_lockout_minutes: float = Field(default=15, gt=0)
+    # Also offer "Sign in with …" through Streamlit's st.login: "default" for the provider in
+    # .streamlit/secrets.toml [auth], or a provider name ([auth.<name>]). The email it vouches for
+    # must be a user here (`mentiondesk user add EMAIL --oidc`).
+    oidc_provider: str | None = None
+
+    def policy(self) -> AuthPolicy:
+        return AuthPolicy(session_lifetime=timedelta(hours=self.session_hours), max_failures=self.max_failures,
+                          lockout=timedelta(seconds=self.lockout_seconds),
+                          max_lockout=timedelta(minutes=self.max_lockout_minutes))
+
+
 @dataclass(frozen=True)
 class DashboardSettings:
     team: tuple[str, ...] = ()
     sla: SlaPolicy = SlaPolicy()
     templates: tuple[ReplyTemplate, ...] = DEFAULT_TEMPLATES
     page_size: int = 25
+    auth: AuthPolicy = AuthPolicy()
+    oidc_provider: str | None = None
 
 
 class RetentionConfig(_Strict):
@@ -157,6 +183,9 @@ class RetentionConfig(_Strict):
 
 
 class _ConfigFile(_Strict):
+    # A KEY=value file of MENTIONDESK_… secrets, mode 0600 (relative to the config file); the
+    # environment wins over it, and MENTIONDESK_SECRETS_FILE names one instead.
+    secrets_file: str | None = None
     database: DatabaseConfig = DatabaseConfig()
     brands: list[BrandConfig] = Field(min_length=1)
     connectors: dict[str, dict[str, Any]] = Field(min_length=1)
@@ -168,6 +197,7 @@ class _ConfigFile(_Strict):
     sla: SlaConfig = SlaConfig()
     reply_templates: list[ReplyTemplateConfig] = []
     retention: RetentionConfig = RetentionConfig()
+    auth: AuthConfig = AuthConfig()
 
     @model_validator(mode="after")
     def _unique_names(self) -> "_ConfigFile":
@@ -214,15 +244,19 @@ class Config:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-        return cls.from_dict(data, env=env, source=str(path))
+        return cls.from_dict(data, env=env, source=str(path), base_dir=path.parent)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], env: Mapping[str, str] | None = None, source: str = "config") -> "Config":
+    def from_dict(cls, data: Mapping[str, Any], env: Mapping[str, str] | None = None, source: str = "config",
+                  base_dir: Path | None = None) -> "Config":
         env = os.environ if env is None else env
         try:
             parsed = _ConfigFile.model_validate(data)
         except ValidationError as exc:
             raise ConfigError(_describe(source, exc)) from None
+        secrets_file = env.get(SECRETS_FILE_ENV) or parsed.secrets_file
+        if secrets_file:
+            env = {**read_secrets_file((base_dir or Path.cwd()) / Path(secrets_file).expanduser()), **env}
         connectors = {name: _connector_config(source, name, table, env) for name, table in parsed.connectors.items()}
         enabled = {name for name, cc in connectors.items() if cc.settings.enabled}
         for i, brand in enumerate(parsed.brands):
@@ -274,7 +308,8 @@ def _dashboard_settings(source: str, parsed: _ConfigFile) -> DashboardSettings:
     except (ConfigError, TemplateError) as exc:
         prefix = "" if str(exc).startswith("sla.") else "reply_templates: " if isinstance(exc, TemplateError) else "sla: "
         raise ConfigError(f"{source}: {prefix}{exc}") from None
-    return DashboardSettings(tuple(parsed.dashboard.team), sla, templates or DEFAULT_TEMPLATES, parsed.dashboard.page_size)
+    return DashboardSettings(tuple(parsed.dashboard.team), sla, templates or DEFAULT_TEMPLATES, parsed.dashboard.page_size,
+                             parsed.auth.policy(), parsed.auth.oidc_provider)
 
 
 def _triage_rules(source: str, table: dict[str, Any]) -> Any:
@@ -285,6 +320,27 @@ def _triage_rules(source: str, table: dict[str, Any]) -> Any:
         return TriageRules.from_dict(table)
     except TriageConfigError as exc:
         raise ConfigError(f"{source}: triage: {exc}") from None
+
+
+def read_secrets_file(path: Path) -> dict[str, str]:
+    """``MENTIONDESK_…=value`` lines from a file only its owner can read (mode 0600 or 0400)."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError as exc:
+        raise ConfigError(f"secrets file {path} cannot be read: {exc.strerror or exc.__class__.__name__}") from None
+    if mode & 0o077:
+        raise ConfigError(f"secrets file {path} can be read by others (mode {mode:04o}); "
+                          f"run `chmod 600 {path}` and make sure only the mentiondesk user owns it")
+    try:
+        values = dotenv_values(path, encoding="utf-8", interpolate=False)  # a "$" in a secret stays as written
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"secrets file {path} cannot be read: {exc.__class__.__name__}") from None
+    for key, value in values.items():
+        if not key.startswith(ENV_PREFIX):
+            raise ConfigError(f"secrets file {path}: {key} is not a mentiondesk setting (names start with {ENV_PREFIX})")
+        if value is None:
+            raise ConfigError(f"secrets file {path}: {key} has no value (write {key}=…)")
+    return {k: v for k, v in values.items() if v is not None}
 
 
 def _env_name(name: str) -> str:

@@ -23,3 +23,7 @@ class ReplyStateError(ReplyError):
 
 class NotFound(MentiondeskError):
     pass
+
+
+class AccessDenied(MentiondeskError):
+    """The signed-in user's role does not allow this action (checked in the services, not only the UI)."""

@@ -178,8 +178,9 @@ def sync_brands(db: Database, brands: Iterable[Any], queries: dict[str, list[Any
     ids: dict[tuple[str, str], int] = {}
     with db.write() as session:
         for brand in brands:
-            upsert(session, Brand.__table__, {"key": brand.key, "name": brand.name, "created_at": utcnow()},
-                   ["key"], {"name": brand.name})
+            upsert(session, Brand.__table__, {"key": brand.key, "name": brand.name, "created_at": utcnow(),
+                                              "reply_approval": brand.reply_approval},
+                   ["key"], {"name": brand.name, "reply_approval": brand.reply_approval})
         brand_ids = dict(session.execute(select(Brand.key, Brand.id)).all())
         for connector, connector_queries in queries.items():
             for query in connector_queries:

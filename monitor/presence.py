@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from connectors.base import Connector
 from monitor import audit, replies
+from monitor.access import Principal, Role, require
 from monitor.errors import MentiondeskError, NotFound, ReplyError, ReplyStateError
 from monitor.models import Mention, Presence, Reply, ReplyClaim, ReplyState, utcnow
 from monitor.storage import Database
@@ -83,7 +84,7 @@ def others(session: Session, mention_id: int, user: str, now: datetime | None = 
     return [Present(p.user, p.activity, p.seen_at) for p in rows]
 
 
-def _claim(db: Database, reply_id: int, connector: Connector, actor: str, follow_up_of: int | None) -> None:
+def _claim(db: Database, reply_id: int, connector: Connector, actor: Principal, follow_up_of: int | None) -> None:
     with db.write() as session:
         reply = session.get(Reply, reply_id)
         if reply is None:
@@ -105,18 +106,18 @@ def _claim(db: Database, reply_id: int, connector: Connector, actor: str, follow
             verb = "has already replied" if held.state == ReplyState.SENT.value else "is sending a reply right now"
             raise ReplyCollision(f"{held.author} {verb} to this mention; read it before sending another", held.id)
         if claim is None:
-            session.execute(insert(ReplyClaim).values(mention_id=mention.id, reply_id=reply_id, actor=actor, claimed_at=utcnow()))
+            session.execute(insert(ReplyClaim).values(mention_id=mention.id, reply_id=reply_id, actor=actor.name, claimed_at=utcnow()))
             return
         taken = session.execute(
             update(ReplyClaim).where(ReplyClaim.mention_id == mention.id, ReplyClaim.reply_id == claim.reply_id)
-            .values(reply_id=reply_id, actor=actor, claimed_at=utcnow())
+            .values(reply_id=reply_id, actor=actor.name, claimed_at=utcnow())
         ).rowcount
         if not taken:
             raise ReplyCollision("someone else claimed this mention's reply a moment ago", claim.reply_id)
-        audit.record(session, actor, "reply.claim", mention.id, reply_id=reply_id, replaces=claim.reply_id)
+        audit.record(session, actor.name, "reply.claim", mention.id, reply_id=reply_id, replaces=claim.reply_id)
 
 
-def send_reply_once(db: Database, reply_id: int, connector: Connector, actor: str,
+def send_reply_once(db: Database, reply_id: int, connector: Connector, actor: Principal,
                     follow_up_of: int | None = None) -> Reply:
     """Claim the mention for this reply, then post it through :func:`monitor.replies.send_reply`.
 
@@ -124,6 +125,7 @@ def send_reply_once(db: Database, reply_id: int, connector: Connector, actor: st
     ``follow_up_of`` names it: the user saw it and still wants to send theirs), ``ReplyStateError``
     when this reply was already sent or is sending, and ``ReplyError`` when the platform would refuse it.
     """
+    require(actor, Role.AGENT, "sending a reply")
     try:
         _claim(db, reply_id, connector, actor, follow_up_of)
     except IntegrityError:

@@ -4,22 +4,32 @@ State machine: draft → sending → sent | failed, and failed → sending on a 
 ``sending`` is one conditional UPDATE, so of two clicks, reruns or workers only one wins and posts.
 A reply whose outcome is unknown (the request went out, no answer came back) stays in ``sending``
 until a person checks the platform and calls :func:`resolve_unknown`.
+
+On a brand with ``reply_approval = true`` a reply is sent only after someone with the approver role
+(:data:`monitor.access.APPROVER`) other than its author approved that draft (:func:`approve_reply`);
+the body cannot change after drafting, so the approval covers exactly what is posted.
 """
 
 from __future__ import annotations
 
 import uuid
-from sqlalchemy import update
+
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from connectors.base import Connector, ConnectorError, DeliveryUnknown, ReplyNotAllowed, ReplyTarget
 from monitor import audit
+from monitor.access import APPROVER, Principal, Role, require
 from monitor.errors import NotFound, ReplyError, ReplyStateError
-from monitor.models import Mention, Reply, ReplyState, utcnow
+from monitor.models import Brand, Mention, Reply, ReplyApproval, ReplyState, utcnow
 from monitor.templates import check_length
 from monitor.storage import Database
 
 _RETRYABLE_FROM = (ReplyState.DRAFT.value, ReplyState.FAILED.value)
+
+
+class ApprovalRequired(ReplyError):
+    """The mention's brand requires an approver's go-ahead for this reply first."""
 
 
 def _mention(session: Session, mention_id: int) -> Mention:
@@ -45,25 +55,68 @@ def check_replyable(mention: Mention, connector: Connector, body: str) -> None:
     check_length(mention.platform, body, caps.max_reply_chars)
 
 
-def draft_reply(db: Database, mention_id: int, body: str, author: str) -> Reply:
+def draft_reply(db: Database, mention_id: int, body: str, author: Principal, idempotency_key: str | None = None) -> Reply:
+    """``idempotency_key``: a caller that may run again (a bulk reply) names its reply, so a rerun finds it."""
+    require(author, Role.AGENT, "drafting a reply")
     with db.write() as session:
         _mention(session, mention_id)
-        reply = Reply(mention_id=mention_id, body=body, author=author, state=ReplyState.DRAFT.value,
-                      idempotency_key=uuid.uuid4().hex, attempts=0)
+        reply = Reply(mention_id=mention_id, body=body, author=author.name, state=ReplyState.DRAFT.value,
+                      idempotency_key=idempotency_key or uuid.uuid4().hex, attempts=0)
         session.add(reply)
         session.flush()
-        audit.record(session, author, "reply.draft", mention_id, reply_id=reply.id)
+        audit.record(session, author.name, "reply.draft", mention_id, reply_id=reply.id)
         return reply
 
 
-def send_reply(db: Database, reply_id: int, connector: Connector, actor: str) -> Reply:
-    """Post a draft (or retry a failed reply). Raises ReplyStateError if it is not ours to send."""
+def needs_approval(session: Session, mention: Mention) -> bool:
+    """Whether replies to this mention need an approver (its brand's ``reply_approval``)."""
+    return mention.brand_id is not None and bool(
+        session.scalar(select(Brand.reply_approval).where(Brand.id == mention.brand_id)))
+
+
+def drafts_for_approval(session: Session, mention_id: int) -> list[tuple[Reply, ReplyApproval | None]]:
+    """Unsent drafts to this mention with their approval so far (empty unless its brand requires approval)."""
+    mention = _mention(session, mention_id)
+    if not needs_approval(session, mention):
+        return []
+    return [(reply, approval) for reply, approval in session.execute(
+        select(Reply, ReplyApproval).outerjoin(ReplyApproval, ReplyApproval.reply_id == Reply.id)
+        .where(Reply.mention_id == mention_id, Reply.state == ReplyState.DRAFT.value).order_by(Reply.id))]
+
+
+def approve_reply(db: Database, reply_id: int, approver: Principal) -> ReplyApproval:
+    """An approver's go-ahead for a draft; never its own author's."""
+    require(approver, APPROVER, "approving a reply")
+    with db.write() as session:
+        reply = session.get(Reply, reply_id)
+        if reply is None:
+            raise NotFound(f"reply {reply_id} not found")
+        if reply.state != ReplyState.DRAFT.value:
+            raise ReplyStateError(f"reply {reply_id} is {reply.state}; only a draft can be approved")
+        if reply.author == approver.name:
+            raise ReplyError("a reply needs approval by someone other than its author")
+        existing = session.get(ReplyApproval, reply_id)
+        if existing is not None:
+            return existing
+        approval = ReplyApproval(reply_id=reply_id, approver=approver.name, approved_at=utcnow())
+        session.add(approval)
+        audit.record(session, approver.name, "reply.approve", reply.mention_id, reply_id=reply_id, author=reply.author)
+        return approval
+
+
+def send_reply(db: Database, reply_id: int, connector: Connector, actor: Principal) -> Reply:
+    """Post a draft (or retry a failed reply). Raises ReplyStateError if it is not ours to send,
+    ApprovalRequired if its brand requires approval and nobody has approved it yet."""
+    require(actor, Role.AGENT, "sending a reply")
     with db.write() as session:
         reply = session.get(Reply, reply_id)
         if reply is None:
             raise NotFound(f"reply {reply_id} not found")
         mention = _mention(session, reply.mention_id)
         check_replyable(mention, connector, reply.body)
+        if needs_approval(session, mention) and session.get(ReplyApproval, reply_id) is None:
+            raise ApprovalRequired(f"reply {reply_id} waits for approval: this brand's replies need an approver "
+                                   f"({APPROVER.value}) other than their author; it is kept as a draft")
         claimed = session.execute(
             update(Reply)
             .where(Reply.id == reply_id, Reply.state.in_(_RETRYABLE_FROM))
@@ -71,7 +124,7 @@ def send_reply(db: Database, reply_id: int, connector: Connector, actor: str) ->
         ).rowcount
         if not claimed:
             raise ReplyStateError(f"reply {reply_id} is {reply.state}; it will not be sent again")
-        audit.record(session, actor, "reply.send", mention.id, reply_id=reply_id)
+        audit.record(session, actor.name, "reply.send", mention.id, reply_id=reply_id)
         target = ReplyTarget(mention.platform, mention.external_id, mention.replyable, mention.thread_id, mention.raw)
         body, key, mention_id = reply.body, reply.idempotency_key, mention.id
 
@@ -87,7 +140,7 @@ def send_reply(db: Database, reply_id: int, connector: Connector, actor: str) ->
     return _finish(db, reply_id, mention_id, actor, ReplyState.SENT, external_id=posted.external_id, url=posted.url)
 
 
-def _finish(db: Database, reply_id: int, mention_id: int, actor: str, state: ReplyState,
+def _finish(db: Database, reply_id: int, mention_id: int, actor: Principal, state: ReplyState,
             error: str | None = None, external_id: str | None = None, url: str | None = None) -> Reply:
     now = utcnow()
     with db.write() as session:
@@ -98,22 +151,23 @@ def _finish(db: Database, reply_id: int, mention_id: int, actor: str, state: Rep
             reply.external_id, reply.url, reply.sent_at = external_id, url, now
             mention = _mention(session, mention_id)
             mention.first_response_at = mention.first_response_at or now
-        audit.record(session, actor, f"reply.{state.value}", mention_id, reply_id=reply_id, error=error)
+        audit.record(session, actor.name, f"reply.{state.value}", mention_id, reply_id=reply_id, error=error)
         return reply
 
 
-def _finish_unknown(db: Database, reply_id: int, mention_id: int, actor: str, error: str) -> Reply:
+def _finish_unknown(db: Database, reply_id: int, mention_id: int, actor: Principal, error: str) -> Reply:
     with db.write() as session:
         reply = session.get(Reply, reply_id)
         assert reply is not None
         reply.error = f"delivery unknown, check the platform before retrying: {error}"
         reply.updated_at = utcnow()
-        audit.record(session, actor, "reply.unknown", mention_id, reply_id=reply_id, error=error)
+        audit.record(session, actor.name, "reply.unknown", mention_id, reply_id=reply_id, error=error)
         return reply
 
 
-def resolve_unknown(db: Database, reply_id: int, actor: str, posted: bool, external_id: str | None = None) -> Reply:
+def resolve_unknown(db: Database, reply_id: int, actor: Principal, posted: bool, external_id: str | None = None) -> Reply:
     """A person checked the platform: mark a reply stuck in ``sending`` as sent, or failed (retryable)."""
+    require(actor, Role.AGENT, "resolving a reply")
     with db.read() as session:
         reply = session.get(Reply, reply_id)
         if reply is None:

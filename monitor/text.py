@@ -1,4 +1,4 @@
-"""Showing untrusted mention text safely outside HTML (terminals, logs)."""
+"""Showing untrusted mention text safely outside HTML (terminals, logs, spreadsheets)."""
 
 from __future__ import annotations
 
@@ -27,3 +27,17 @@ def safe_url(url: str | None) -> str | None:
     except ValueError:
         return None
     return url.strip() if parts.scheme.lower() in ("http", "https") and parts.netloc else None
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Spreadsheets skip leading spaces and line breaks, and some read full-width signs as formulas too.
+_FORMULA_AFTER_SPACE = _FORMULA_START + ("\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def formula_like(value: str) -> bool:
+    return value.startswith(_FORMULA_START) or value.lstrip().startswith(_FORMULA_AFTER_SPACE)
+
+
+def csv_safe(value: str) -> str:
+    """A CSV cell a spreadsheet will show, not run: formula starters get a leading apostrophe."""
+    return "'" + value if formula_like(value) else value

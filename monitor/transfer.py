@@ -18,10 +18,12 @@ from sqlalchemy import select, tuple_
 
 from connectors.base import Mention as FetchedMention
 from monitor import audit
+from monitor.access import Principal, Role, require
 from monitor.errors import IngestError
 from monitor.ingest import normalise, store_mentions
 from monitor.models import Brand, Mention, MentionStatus, MentionTag, utcnow
 from monitor.storage import Database
+from monitor.text import csv_safe, formula_like
 
 Format = Literal["jsonl", "csv"]
 EXPORT_FIELDS = (
@@ -31,7 +33,6 @@ EXPORT_FIELDS = (
     "status", "assignee", "tags", "raw",
 )
 _JSON_FIELDS = ("tags", "raw")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _TRIAGE_FIELDS = ("sentiment_label", "sentiment_score", "intent", "needs_response", "priority",
                   "human_sentiment_label", "human_intent", "status", "assignee")
 Label = Literal["negative", "neutral", "positive"]
@@ -83,13 +84,8 @@ class ImportResult:
     errors: list[str] = field(default_factory=list)
 
 
-def csv_safe(value: str) -> str:
-    """A cell a spreadsheet will show, not run: formula starters get a leading apostrophe."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
 def _csv_unsafe(value: str) -> str:
-    return value[1:] if value.startswith("'") and value[1:].startswith(_FORMULA_START) else value
+    return value[1:] if value.startswith("'") and formula_like(value[1:]) else value
 
 
 def _export_value(value: Any) -> Any:
@@ -165,8 +161,12 @@ def _read_lines(source: IO[str], fmt: Format) -> Iterator[tuple[int, dict[str, A
         yield number, record
 
 
-def import_mentions(db: Database, source: IO[str], fmt: Format, actor: str = "import", batch_size: int = 500) -> ImportResult:
-    """Store every valid record (existing ones are skipped); a bad line is reported, not fatal."""
+def import_mentions(db: Database, source: IO[str], fmt: Format, actor: Principal, batch_size: int = 500) -> ImportResult:
+    """Store every valid record (existing ones are skipped); a bad line is reported, not fatal.
+
+    Admins only: records carry triage state (status, assignee, human labels).
+    """
+    require(actor, Role.ADMIN, "importing mentions")
     result = ImportResult()
     batch: list[tuple[MentionRecord, dict[str, Any]]] = []
     with db.read() as session:
@@ -190,7 +190,7 @@ def import_mentions(db: Database, source: IO[str], fmt: Format, actor: str = "im
             result.stored += len(new_ids)
             result.duplicates += len(batch) - len(new_ids)
             if new_ids:
-                audit.record(session, actor, "import", count=len(new_ids))
+                audit.record(session, actor.name, "import", count=len(new_ids))
         batch.clear()
 
     for number, item in _read_lines(source, fmt):

@@ -14,6 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from monitor import audit
+from monitor.access import Principal, Role, require
 from monitor.errors import MentiondeskError, NotFound
 from monitor.models import Mention, MentionStatus, MentionTag, Note
 from monitor.storage import Database
@@ -50,7 +51,8 @@ def _mentions(session: Session, mention_ids: Sequence[int]) -> Iterator[tuple[in
         yield mention_id, found.get(mention_id)
 
 
-def set_status(db: Database, mention_ids: Sequence[int], status: str, actor: str) -> BulkResult:
+def set_status(db: Database, mention_ids: Sequence[int], status: str, actor: Principal) -> BulkResult:
+    require(actor, Role.AGENT, "changing a status")
     if status not in TRANSITIONS:
         raise TriageError(f"unknown status {status!r}; use one of {', '.join(TRANSITIONS)}")
     result = BulkResult()
@@ -63,14 +65,15 @@ def set_status(db: Database, mention_ids: Sequence[int], status: str, actor: str
             elif status not in TRANSITIONS[mention.status]:
                 result.skipped[mention_id] = f"cannot go from {mention.status} to {status}"
             else:
-                audit.record(session, actor, "triage.status", mention_id, before=mention.status, after=status)
+                audit.record(session, actor.name, "triage.status", mention_id, before=mention.status, after=status)
                 mention.status = status
                 result.changed.append(mention_id)
     return result
 
 
-def assign(db: Database, mention_ids: Sequence[int], assignee: str | None, actor: str) -> BulkResult:
+def assign(db: Database, mention_ids: Sequence[int], assignee: str | None, actor: Principal) -> BulkResult:
     """Assign (``None``: unassign). A new mention that gets an owner is open."""
+    require(actor, Role.AGENT, "assigning")
     assignee = assignee.strip() if assignee else None
     result = BulkResult()
     with db.write() as session:
@@ -84,7 +87,7 @@ def assign(db: Database, mention_ids: Sequence[int], assignee: str | None, actor
                 if assignee and mention.status == S.NEW.value:
                     mention.status = S.OPEN.value
                     details["status"] = S.OPEN.value
-                audit.record(session, actor, "triage.assign", mention_id, **details)
+                audit.record(session, actor.name, "triage.assign", mention_id, **details)
                 mention.assignee = assignee
                 result.changed.append(mention_id)
     return result
@@ -99,7 +102,8 @@ def _clean_tag(tag: str) -> str:
     return cleaned
 
 
-def add_tag(db: Database, mention_ids: Sequence[int], tag: str, actor: str) -> BulkResult:
+def add_tag(db: Database, mention_ids: Sequence[int], tag: str, actor: Principal) -> BulkResult:
+    require(actor, Role.AGENT, "tagging")
     tag = _clean_tag(tag)
     result = BulkResult()
     with db.write() as session:
@@ -110,12 +114,13 @@ def add_tag(db: Database, mention_ids: Sequence[int], tag: str, actor: str) -> B
                 result.skipped[mention_id] = f"already tagged {tag}"
             else:
                 mention.tags.append(MentionTag(tag=tag))
-                audit.record(session, actor, "triage.tag", mention_id, tag=tag)
+                audit.record(session, actor.name, "triage.tag", mention_id, tag=tag)
                 result.changed.append(mention_id)
     return result
 
 
-def remove_tag(db: Database, mention_ids: Sequence[int], tag: str, actor: str) -> BulkResult:
+def remove_tag(db: Database, mention_ids: Sequence[int], tag: str, actor: Principal) -> BulkResult:
+    require(actor, Role.AGENT, "untagging")
     tag = _clean_tag(tag)
     result = BulkResult()
     with db.write() as session:
@@ -124,14 +129,15 @@ def remove_tag(db: Database, mention_ids: Sequence[int], tag: str, actor: str) -
                 delete(MentionTag).where(MentionTag.mention_id == mention_id, MentionTag.tag == tag)
             ).rowcount
             if removed:
-                audit.record(session, actor, "triage.untag", mention_id, tag=tag)
+                audit.record(session, actor.name, "triage.untag", mention_id, tag=tag)
                 result.changed.append(mention_id)
             else:
                 result.skipped[mention_id] = f"not tagged {tag}"
     return result
 
 
-def add_note(db: Database, mention_id: int, body: str, actor: str) -> Note:
+def add_note(db: Database, mention_id: int, body: str, actor: Principal) -> Note:
+    require(actor, Role.AGENT, "adding a note")
     body = body.strip()
     if not body:
         raise TriageError("a note cannot be empty")
@@ -140,16 +146,17 @@ def add_note(db: Database, mention_id: int, body: str, actor: str) -> Note:
     with db.write() as session:
         if session.get(Mention, mention_id) is None:
             raise NotFound(f"mention {mention_id} not found")
-        note = Note(mention_id=mention_id, author=actor, body=body)
+        note = Note(mention_id=mention_id, author=actor.name, body=body)
         session.add(note)
         session.flush()
-        audit.record(session, actor, "triage.note", mention_id, note_id=note.id)
+        audit.record(session, actor.name, "triage.note", mention_id, note_id=note.id)
         return note
 
 
-def relabel(db: Database, mention_ids: Sequence[int], actor: str, *,
+def relabel(db: Database, mention_ids: Sequence[int], actor: Principal, *,
             sentiment: str | None = None, intent: str | None = None) -> BulkResult:
     """Record a person's sentiment and/or intent; the model's own output is kept beside it."""
+    require(actor, Role.AGENT, "relabelling")
     if sentiment is None and intent is None:
         raise TriageError("give a sentiment, an intent or both")
     if sentiment is not None and sentiment not in LABELS:
@@ -170,7 +177,7 @@ def relabel(db: Database, mention_ids: Sequence[int], actor: str, *,
                 details["intent"] = {"model": mention.intent, "before": mention.human_intent, "after": intent}
                 mention.human_intent = intent
             if details:
-                audit.record(session, actor, "triage.relabel", mention_id, **details)
+                audit.record(session, actor.name, "triage.relabel", mention_id, **details)
                 result.changed.append(mention_id)
             else:
                 result.skipped[mention_id] = "labels unchanged"

@@ -12,14 +12,13 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("streamlit")
-from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from dashboard import launch  # noqa: E402
 from monitor.models import utcnow  # noqa: E402
 from monitor.storage import Database  # noqa: E402
-from tests.test_dashboard_fixtures import add_brand, add_mention  # noqa: E402
+from monitor.access import Role  # noqa: E402
+from tests.test_dashboard_fixtures import add_brand, add_mention, add_user, browser_sign_in, signed_in_app  # noqa: E402
 
-APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -54,7 +53,9 @@ def config_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
 
 
 def test_the_page_shows_the_figures(config_path: Path) -> None:
-    at = AppTest.from_file(APP, default_timeout=60).run()
+    db = Database.open(f"sqlite:///{config_path.parent / 'dash.db'}")
+    at = signed_in_app(db, "vic", Role.VIEWER)
+    db.dispose()
     at.switch_page("pages/analytics.py").run()
     assert not at.exception, at.exception
     metrics = {m.label: m.value for m in at.metric}
@@ -73,6 +74,9 @@ def test_screenshot_in_a_real_browser(config_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
+    db = Database.open(f"sqlite:///{config_path.parent / 'dash.db'}")
+    add_user(db, "vic", Role.VIEWER)
+    db.dispose()
     server = launch(config_path, port)
     try:
         with playwright_api.sync_playwright() as p:
@@ -82,11 +86,13 @@ def test_screenshot_in_a_real_browser(config_path: Path) -> None:
             deadline = time.monotonic() + 60
             while True:
                 try:
-                    page.goto(f"http://127.0.0.1:{port}/analytics")
+                    page.goto(f"http://127.0.0.1:{port}/")
                     break
                 except playwright_api.Error:
                     assert server.poll() is None and time.monotonic() < deadline, "the dashboard did not start"
                     time.sleep(0.5)
+            browser_sign_in(page, "vic")
+            page.get_by_role("link", name="Analytics").click()
             page.get_by_text("Model vs. people, per language").wait_for()
             page.locator('[data-testid="stVegaLiteChart"]').first.wait_for()
             page.wait_for_timeout(1500)  # let the charts draw

@@ -15,9 +15,10 @@ from monitor import audit  # noqa: E402
 from monitor.models import Mention, Reply  # noqa: E402
 from monitor.replies import draft_reply, send_reply  # noqa: E402
 from monitor.storage import Database  # noqa: E402
-from tests.test_dashboard_fixtures import add_mention  # noqa: E402
+from monitor.access import Role  # noqa: E402
+from tests.principals import ADMIN, BEN  # noqa: E402
+from tests.test_dashboard_fixtures import add_mention, signed_in_app  # noqa: E402
 
-APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 HOSTILE = ("<script>alert('x')</script> **bold** [click](javascript:alert(1)) <img src=x onerror=alert(1)> "
            "مرحبا بالعالم \u202eevil\u202c zero\u200bwidth\u200d ") + "A" * 10_000
 
@@ -37,11 +38,10 @@ def app_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database
     db.dispose()
 
 
-def _app(user: str | None = "ana") -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60).run()
+def _app(db: Database, user: str = "ana", role: Role = Role.AGENT) -> AppTest:
+    """The dashboard in a browser session signed in as ``user`` (through the real sign-in service)."""
+    at = signed_in_app(db, user, role)
     assert not at.exception, at.exception
-    if user:
-        at.text_input(key="user-name").input(user).run()
     return at
 
 
@@ -60,7 +60,7 @@ def test_queue_lists_open_work_most_urgent_first_and_filters(app_db: Database) -
     low = add_mention(app_db, priority=10.0, text="slow delivery again")
     high = add_mention(app_db, priority=90.0, text="refund please", sentiment_label="negative", sentiment_score=0.93)
     add_mention(app_db, priority=99.0, status="resolved", text="old news")
-    at = _app()
+    at = _app(app_db)
     opens = [b.key for b in at.button if b.key.startswith("open-")]
     assert opens == [f"open-{high}", f"open-{low}"]
     assert "2 mention(s) match" in at.caption[0].value
@@ -75,7 +75,7 @@ def test_queue_lists_open_work_most_urgent_first_and_filters(app_db: Database) -
 def test_pages_follow_a_cursor_forwards_and_back(app_db: Database) -> None:
     for i in range(30):
         add_mention(app_db, priority=float(i))
-    at = _app()
+    at = _app(app_db)
     first = [b.key for b in at.button if b.key.startswith("open-")]
     assert len(first) == 25
     at.button(key="page-next").click().run()
@@ -87,7 +87,7 @@ def test_pages_follow_a_cursor_forwards_and_back(app_db: Database) -> None:
 
 def test_triage_from_the_open_mention_is_recorded_with_the_user(app_db: Database) -> None:
     m = add_mention(app_db, priority=50.0, sentiment_label="positive", intent="praise")
-    at = _app("ana")
+    at = _app(app_db)
     at.button(key=f"open-{m}").click().run()
     at.button(key=f"assign-me-{m}").click().run()
     assert (_mention(app_db, m).assignee, _mention(app_db, m).status) == ("ana", "open")
@@ -103,7 +103,7 @@ def test_triage_from_the_open_mention_is_recorded_with_the_user(app_db: Database
     mention = _mention(app_db, m)
     assert (mention.status, [t.tag for t in mention.tags], mention.human_sentiment_label) == ("pending", ["billing"], "negative")
     with app_db.read() as session:
-        actions = [(e.actor, e.action) for e in reversed(audit.entries(session, m))]
+        actions = [(e.actor, e.action) for e in reversed(audit.entries(session, ADMIN, m))]
     assert actions == [("ana", "triage.assign"), ("ana", "triage.status"), ("ana", "triage.tag"),
                        ("ana", "triage.relabel"), ("ana", "triage.note")]
     assert "Customer called" in _html(at)
@@ -111,7 +111,7 @@ def test_triage_from_the_open_mention_is_recorded_with_the_user(app_db: Database
 
 def test_bulk_actions_apply_to_the_selection(app_db: Database) -> None:
     a, b, untouched = add_mention(app_db), add_mention(app_db), add_mention(app_db)
-    at = _app()
+    at = _app(app_db)
     at.checkbox(key=f"sel-{a}").check().run()
     at.checkbox(key=f"sel-{b}").check().run()
     at.selectbox(key="bulk-status").select("spam").run()
@@ -122,7 +122,7 @@ def test_bulk_actions_apply_to_the_selection(app_db: Database) -> None:
 
 def test_reply_with_a_template_needs_the_order_number_and_posts_once(app_db: Database) -> None:
     m = add_mention(app_db, priority=80.0, author_name="Dana")
-    at = _app()
+    at = _app(app_db)
     at.button(key=f"open-{m}").click().run()
     at.selectbox(key=f"template-{m}").select("Order follow-up").run()
     assert "[order number]" in at.text_area(key=f"reply-text-{m}").value
@@ -146,10 +146,10 @@ def test_someone_elses_reply_blocks_a_second_one_until_acknowledged(app_db: Data
     from connectors.sample import SampleConnector, SampleSettings
 
     m = add_mention(app_db)
-    at = _app("ana")
+    at = _app(app_db)
     at.button(key=f"open-{m}").click().run()
     # ben replies from another session while ana is drafting.
-    send_reply(app_db, draft_reply(app_db, m, "ben's answer", author="ben").id, SampleConnector(SampleSettings()), "ben")
+    send_reply(app_db, draft_reply(app_db, m, "ben's answer", author=BEN).id, SampleConnector(SampleSettings()), BEN)
     at.text_area(key=f"reply-text-{m}").input("ana's answer").run()
     at.button(key=f"send-{m}").click().run()
     assert any("ben has already replied" in e.value for e in at.error)
@@ -163,7 +163,7 @@ def test_someone_elses_reply_blocks_a_second_one_until_acknowledged(app_db: Data
 
 def test_an_x_keyword_mention_offers_the_link_instead_of_a_reply_box(app_db: Database) -> None:
     m = add_mention(app_db, platform="x", replyable=False, url="https://x.com/someone/status/1")
-    at = _app()
+    at = _app(app_db)
     at.button(key=f"open-{m}").click().run()
     assert any("matched a keyword" in w.value for w in at.warning)
     assert f"send-{m}" not in [b.key for b in at.button]
@@ -172,7 +172,7 @@ def test_an_x_keyword_mention_offers_the_link_instead_of_a_reply_box(app_db: Dat
 
 def test_hostile_text_renders_as_plain_text(app_db: Database) -> None:
     m = add_mention(app_db, text=HOSTILE, author_name="<b>Eve</b>", url="javascript:alert(1)")
-    at = _app()
+    at = _app(app_db)
     at.button(key=f"open-{m}").click().run()
     assert not at.exception, at.exception
     page = _html(at)
@@ -187,7 +187,7 @@ def test_hostile_text_renders_as_plain_text(app_db: Database) -> None:
 
 def test_sla_and_activity_pages(app_db: Database) -> None:
     m = add_mention(app_db, priority=90.0)
-    at = _app("ana")
+    at = _app(app_db, "ana", Role.ADMIN)
     at.button(key=f"open-{m}").click().run()
     at.button(key=f"assign-me-{m}").click().run()
     at.switch_page("pages/sla.py").run()
@@ -197,4 +197,5 @@ def test_sla_and_activity_pages(app_db: Database) -> None:
     at.switch_page("pages/activity.py").run()
     assert not at.exception, at.exception
     rows = at.dataframe[0].value
-    assert list(rows["who"]) == ["ana"] and list(rows["action"]) == ["triage.assign"]
+    newest = rows.head(2)  # newest first: the assignment, then ana's sign-in
+    assert list(newest["who"]) == ["ana", "ana"] and list(newest["action"]) == ["triage.assign", "auth.sign_in"]

@@ -7,16 +7,15 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("streamlit", reason="the dashboard needs streamlit: pip install 'mentiondesk[dashboard]'")
-from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from monitor.alerts.engine import AlertEngine  # noqa: E402
 from monitor.alerts.receiver import Receiver  # noqa: E402
 from monitor.config import Config  # noqa: E402
 from monitor.models import utcnow  # noqa: E402
 from monitor.storage import Database  # noqa: E402
-from tests.test_dashboard_fixtures import add_brand, add_mention  # noqa: E402
+from monitor.access import Role  # noqa: E402
+from tests.test_dashboard_fixtures import add_brand, add_mention, signed_in_app  # noqa: E402
 
-APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 
 
 def test_alerts_page_lists_sent_alerts_by_target_name_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -40,7 +39,7 @@ def test_alerts_page_lists_sent_alerts_by_target_name_only(tmp_path: Path, monke
             assert engine.drain(10)
         assert len(receiver.wait_for(1)) == 1
 
-        at = AppTest.from_file(APP, default_timeout=60).run()
+        at = signed_in_app(db, "vic", Role.VIEWER)  # reading alerts needs no more than viewer
         at.switch_page("pages/alerts.py").run()
         assert not at.exception, at.exception
         assert {m.label: m.value for m in at.metric}["sent (24 h)"] == "1"

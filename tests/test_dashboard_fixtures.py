@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import itertools
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from monitor.models import Brand, Mention
+from sqlalchemy import select
+
+from monitor import users
+from monitor.access import Role, local_operator
+from monitor.models import Brand, Mention, User
 from monitor.storage import Database
 
+if TYPE_CHECKING:
+    from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+PASSWORD = "correct horse battery staple"
 _ids = itertools.count(1)
 
 
@@ -35,3 +45,36 @@ def add_brand(db: Database, name: str) -> int:
         session.add(brand)
         session.flush()
         return brand.id
+
+
+def add_user(db: Database, name: str, role: Role = Role.AGENT, password: str = PASSWORD) -> None:
+    """Add a dashboard user (as the CLI does) unless one by that name exists."""
+    with db.read() as session:
+        exists = session.scalar(select(User.id).where(User.name == name)) is not None
+    if not exists:
+        users.add_user(db, local_operator(), name, role, password)
+
+
+def session_token(db: Database, name: str, role: Role = Role.AGENT) -> str:
+    """A live dashboard session for ``name`` (added with ``role`` if new), made by a real password sign-in."""
+    add_user(db, name, role)
+    return users.sign_in(db, name, PASSWORD).token
+
+
+def signed_in_app(db: Database, name: str = "ana", role: Role = Role.AGENT) -> "AppTest":
+    """The dashboard (AppTest, already run) in a browser session signed in as ``name``."""
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard.context import TOKEN_KEY
+
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state[TOKEN_KEY] = session_token(db, name, role)
+    return at.run()
+
+
+def browser_sign_in(page: Any, name: str, password: str = PASSWORD) -> None:
+    """Sign in through the form in a real browser (Playwright page) and wait for the queue."""
+    page.get_by_label("User name").fill(name)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Queue").wait_for()

@@ -12,6 +12,7 @@ from monitor.queue import BadCursor, QueueFilters, Sort
 from monitor.sla import SlaPolicy, breaching_cutoffs
 from monitor.storage import Database
 from tests.test_dashboard_fixtures import NOW, add_brand, add_mention
+from tests.principals import ANA, LEAD
 
 
 def _all_ids(db: Database, filters: QueueFilters, sort: Sort = Sort.URGENT, limit: int = 3) -> list[int]:
@@ -48,8 +49,8 @@ def test_each_filter_narrows_the_queue(db: Database) -> None:
     add_mention(db, brand_id=other, platform="reddit", sentiment_label="positive", intent="praise", lang="en",
                 text="love it", created_at=NOW - timedelta(days=3))
     closed = add_mention(db, brand_id=acme, status="resolved")
-    triage.assign(db, [target], "ana", "ana")
-    triage.add_tag(db, [target], "Shipping", "ana")
+    triage.assign(db, [target], "ana", ANA)
+    triage.add_tag(db, [target], "Shipping", ANA)
     cases = {
         "brand": QueueFilters(brand_ids=(acme,)),
         "platform": QueueFilters(platforms=("x",)),
@@ -117,7 +118,7 @@ def test_free_text_follows_edits_and_deletes(db: Database) -> None:
 
 def test_a_human_relabel_decides_the_sentiment_filter(db: Database) -> None:
     m = add_mention(db, sentiment_label="positive")
-    triage.relabel(db, [m], "ana", sentiment="negative")
+    triage.relabel(db, [m], ANA, sentiment="negative")
     assert _all_ids(db, QueueFilters(sentiments=("negative",))) == [m]
     assert _all_ids(db, QueueFilters(sentiments=("positive",))) == []
 
@@ -126,8 +127,8 @@ def test_saved_views(db: Database) -> None:
     mine = add_mention(db, intent="complaint")
     theirs = add_mention(db, intent="complaint")
     praise = add_mention(db, intent="praise")
-    triage.assign(db, [mine, praise], "ana", "lead")
-    triage.assign(db, [theirs], "bo", "lead")
+    triage.assign(db, [mine, praise], "ana", LEAD)
+    triage.assign(db, [theirs], "bo", LEAD)
     free = add_mention(db)
     views = {v.key: v for v in queue.saved_views("ana", ())}
     assert _all_ids(db, views["my-open-complaints"].filters) == [mine]

@@ -4,12 +4,14 @@ import pytest
 from sqlalchemy import select
 
 from monitor import audit
+from monitor.access import Principal
 from monitor.errors import ReplyError, ReplyStateError
 from monitor.models import Mention, Reply, utcnow
 from monitor.replies import draft_reply, resolve_unknown, send_reply
 from monitor.storage import Database
 from connectors.base import ConnectorError, ConnectorSettings, DeliveryUnknown
 from tests.connector_doubles import RecordingReplyConnector, T0
+from tests.principals import ADMIN, ANA, BEN
 
 
 @pytest.fixture
@@ -38,31 +40,31 @@ def reply_state(db: Database, reply_id: int) -> Reply:
 
 def test_draft_then_send_posts_once_and_records_first_response(db: Database, connector: RecordingReplyConnector) -> None:
     mention_id = add_mention(db)
-    reply = draft_reply(db, mention_id, "Sorry! DM us your order number.", author="ana")
-    sent = send_reply(db, reply.id, connector, actor="ana")
+    reply = draft_reply(db, mention_id, "Sorry! DM us your order number.", author=ANA)
+    sent = send_reply(db, reply.id, connector, actor=ANA)
     assert sent.state == "sent" and sent.external_id == "r1" and sent.attempts == 1
     assert connector.calls == [("mTrue", "Sorry! DM us your order number.")]
     with pytest.raises(ReplyStateError, match="is sent; it will not be sent again"):
-        send_reply(db, reply.id, connector, actor="ana")
+        send_reply(db, reply.id, connector, actor=ANA)
     assert len(connector.calls) == 1
     with db.read() as session:
         assert session.get(Mention, mention_id).first_response_at is not None
-        actions = [(e.actor, e.action) for e in reversed(audit.entries(session, mention_id))]
+        actions = [(e.actor, e.action) for e in reversed(audit.entries(session, ADMIN, mention_id))]
     assert actions == [("ana", "reply.draft"), ("ana", "reply.send"), ("ana", "reply.sent")]
 
 
 def test_two_simultaneous_sends_post_exactly_once(db: Database, connector: RecordingReplyConnector) -> None:
-    reply = draft_reply(db, add_mention(db), "On it!", author="ana")
+    reply = draft_reply(db, add_mention(db), "On it!", author=ANA)
     RecordingReplyConnector.gate = threading.Event()
     outcomes: list[str] = []
 
-    def click(actor: str) -> None:
+    def click(actor: Principal) -> None:
         try:
             outcomes.append(send_reply(db, reply.id, connector, actor=actor).state)
         except ReplyStateError:
             outcomes.append("refused")
 
-    threads = [threading.Thread(target=click, args=(who,)) for who in ("ana", "ben")]
+    threads = [threading.Thread(target=click, args=(who,)) for who in (ANA, BEN)]
     for t in threads:
         t.start()
     RecordingReplyConnector.gate.set()
@@ -73,34 +75,34 @@ def test_two_simultaneous_sends_post_exactly_once(db: Database, connector: Recor
 
 
 def test_a_platform_error_fails_the_reply_and_a_retry_sends_it(db: Database, connector: RecordingReplyConnector) -> None:
-    reply = draft_reply(db, add_mention(db), "Hello", author="ana")
+    reply = draft_reply(db, add_mention(db), "Hello", author=ANA)
     RecordingReplyConnector.fail_with = ConnectorError("403 Forbidden: reply not allowed")
-    failed = send_reply(db, reply.id, connector, actor="ana")
+    failed = send_reply(db, reply.id, connector, actor=ANA)
     assert failed.state == "failed" and "403" in (failed.error or "")
-    retried = send_reply(db, reply.id, connector, actor="ben")
+    retried = send_reply(db, reply.id, connector, actor=BEN)
     assert retried.state == "sent" and retried.attempts == 2 and retried.error is None
 
 
 def test_an_unknown_outcome_is_never_retried_automatically(db: Database, connector: RecordingReplyConnector) -> None:
-    reply = draft_reply(db, add_mention(db), "Hello", author="ana")
+    reply = draft_reply(db, add_mention(db), "Hello", author=ANA)
     RecordingReplyConnector.fail_with = DeliveryUnknown("read timed out after sending")
-    stuck = send_reply(db, reply.id, connector, actor="ana")
+    stuck = send_reply(db, reply.id, connector, actor=ANA)
     assert stuck.state == "sending" and "check the platform" in (stuck.error or "")
     with pytest.raises(ReplyStateError):
-        send_reply(db, reply.id, connector, actor="ana")
+        send_reply(db, reply.id, connector, actor=ANA)
     assert len(connector.calls) == 1
-    resolved = resolve_unknown(db, reply.id, actor="ana", posted=False)
+    resolved = resolve_unknown(db, reply.id, actor=ANA, posted=False)
     assert resolved.state == "failed"
-    assert send_reply(db, reply.id, connector, actor="ana").state == "sent"
+    assert send_reply(db, reply.id, connector, actor=ANA).state == "sent"
     assert len(connector.calls) == 2
 
 
 def test_replies_the_platform_would_reject_are_refused_before_sending(db: Database, connector: RecordingReplyConnector) -> None:
-    keyword_only = draft_reply(db, add_mention(db, replyable=False), "Hi", author="ana")
+    keyword_only = draft_reply(db, add_mention(db, replyable=False), "Hi", author=ANA)
     with pytest.raises(ReplyError, match="open the original post"):
-        send_reply(db, keyword_only.id, connector, actor="ana")
-    too_long = draft_reply(db, add_mention(db), "x" * 281, author="ana")
+        send_reply(db, keyword_only.id, connector, actor=ANA)
+    too_long = draft_reply(db, add_mention(db), "x" * 281, author=ANA)
     with pytest.raises(ReplyError, match="281 characters; scripted allows 280"):
-        send_reply(db, too_long.id, connector, actor="ana")
+        send_reply(db, too_long.id, connector, actor=ANA)
     assert connector.calls == []
     assert reply_state(db, keyword_only.id).state == "draft"

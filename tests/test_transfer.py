@@ -7,6 +7,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from connectors.base import FetchResult
+from monitor.access import local_operator
 from monitor.cli import cli
 from monitor.config import Config
 from monitor.ingest import ingest_page, sync_brands
@@ -16,6 +17,7 @@ from monitor.transfer import import_mentions, iter_export, write_export
 from tests.connector_doubles import mention
 
 CONFIG = Config.from_dict({"brands": [{"name": "Acme", "keywords": ["acme"]}], "connectors": {"sample": {}}}, env={})
+OPERATOR = local_operator()
 
 
 def seed(db: Database) -> None:
@@ -39,10 +41,10 @@ def test_export_then_import_round_trips(db: Database, tmp_path: Path, fmt: str) 
     target = Database.open(f"sqlite:///{tmp_path / 'copy.db'}")
     target.upgrade()
     sync_brands(target, CONFIG.brands, {})
-    result = import_mentions(target, io.StringIO(buffer.getvalue()), fmt)
+    result = import_mentions(target, io.StringIO(buffer.getvalue()), fmt, OPERATOR)
     assert (result.stored, result.duplicates, result.errors) == (2, 0, [])
     assert list(iter_export(target)) == list(iter_export(db))
-    again = import_mentions(target, io.StringIO(buffer.getvalue()), fmt)
+    again = import_mentions(target, io.StringIO(buffer.getvalue()), fmt, OPERATOR)
     assert (again.stored, again.duplicates) == (0, 2)
 
 
@@ -56,7 +58,7 @@ def test_bad_lines_are_reported_with_their_number_and_skipped(sqlite_db: Databas
         json.dumps({**good, "external_id": "20", "brand": "unknown"}),
         "[1, 2]",
     ]
-    result = import_mentions(sqlite_db, io.StringIO("\n".join(lines) + "\n"), "jsonl")
+    result = import_mentions(sqlite_db, io.StringIO("\n".join(lines) + "\n"), "jsonl", OPERATOR)
     assert result.stored == 1
     assert [e.split(":")[0] for e in result.errors] == ["line 2", "line 3", "line 4", "line 5", "line 6"]
     assert "created_at" in result.errors[1] and "sentiment_label" in result.errors[2]

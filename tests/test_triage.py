@@ -10,6 +10,7 @@ from monitor.models import Mention, MentionTag
 from monitor.storage import Database
 from monitor.triage import TriageError
 from tests.test_dashboard_fixtures import add_mention
+from tests.principals import ADMIN, ANA, BEN
 
 
 def _mention(db: Database, mention_id: int) -> Mention:
@@ -21,63 +22,63 @@ def _mention(db: Database, mention_id: int) -> Mention:
 
 def test_status_moves_follow_the_workflow_and_are_audited(db: Database) -> None:
     m = add_mention(db)
-    assert triage.set_status(db, [m], "open", "ana").changed == [m]
-    assert triage.set_status(db, [m], "pending", "ana").changed == [m]
-    assert triage.set_status(db, [m], "resolved", "ben").changed == [m]
-    refused = triage.set_status(db, [m], "pending", "ana")
+    assert triage.set_status(db, [m], "open", ANA).changed == [m]
+    assert triage.set_status(db, [m], "pending", ANA).changed == [m]
+    assert triage.set_status(db, [m], "resolved", BEN).changed == [m]
+    refused = triage.set_status(db, [m], "pending", ANA)
     assert refused.changed == [] and refused.skipped == {m: "cannot go from resolved to pending"}
-    assert triage.set_status(db, [m], "open", "ana").changed == [m]  # reopen
+    assert triage.set_status(db, [m], "open", ANA).changed == [m]  # reopen
     with pytest.raises(TriageError, match="unknown status"):
-        triage.set_status(db, [m], "done", "ana")
+        triage.set_status(db, [m], "done", ANA)
     with db.read() as session:
-        log = [(e.actor, e.action, e.details["after"]) for e in reversed(audit.entries(session, m))]
+        log = [(e.actor, e.action, e.details["after"]) for e in reversed(audit.entries(session, ADMIN, m))]
     assert log == [("ana", "triage.status", "open"), ("ana", "triage.status", "pending"),
                    ("ben", "triage.status", "resolved"), ("ana", "triage.status", "open")]
 
 
 def test_bulk_actions_apply_where_they_fit_and_report_the_rest(db: Database) -> None:
     fresh, spam = add_mention(db), add_mention(db, status="spam")
-    result = triage.set_status(db, [fresh, spam, 999_999], "resolved", "ana")
+    result = triage.set_status(db, [fresh, spam, 999_999], "resolved", ANA)
     assert result.changed == [fresh]
     assert set(result.skipped) == {spam, 999_999}
-    tagged = triage.add_tag(db, [fresh, spam], "  Billing   Issue ", "ana")
+    tagged = triage.add_tag(db, [fresh, spam], "  Billing   Issue ", ANA)
     assert tagged.changed == [fresh, spam]
-    assert triage.add_tag(db, [fresh], "billing issue", "ana").skipped == {fresh: "already tagged billing issue"}
-    assert triage.remove_tag(db, [fresh, spam], "billing issue", "ana").changed == [fresh, spam]
+    assert triage.add_tag(db, [fresh], "billing issue", ANA).skipped == {fresh: "already tagged billing issue"}
+    assert triage.remove_tag(db, [fresh, spam], "billing issue", ANA).changed == [fresh, spam]
     with db.read() as session:
         assert session.scalars(select(MentionTag)).all() == []
 
 
 def test_assigning_a_new_mention_opens_it_and_unassign_works(db: Database) -> None:
     m = add_mention(db)
-    triage.assign(db, [m], "ben", "ana")
+    triage.assign(db, [m], "ben", ANA)
     assert (_mention(db, m).assignee, _mention(db, m).status) == ("ben", "open")
-    triage.assign(db, [m], None, "ana")
+    triage.assign(db, [m], None, ANA)
     assert _mention(db, m).assignee is None
     with db.read() as session:
-        actions = [(e.actor, e.details["after"]) for e in reversed(audit.entries(session, m))]
+        actions = [(e.actor, e.details["after"]) for e in reversed(audit.entries(session, ADMIN, m))]
     assert actions == [("ana", "ben"), ("ana", None)]
 
 
 def test_notes_are_kept_with_their_author(db: Database) -> None:
     m = add_mention(db)
-    triage.add_note(db, m, "  called them back  ", "ana")
+    triage.add_note(db, m, "  called them back  ", ANA)
     with pytest.raises(TriageError):
-        triage.add_note(db, m, "   ", "ana")
+        triage.add_note(db, m, "   ", ANA)
     with db.read() as session:
         mention = session.get(Mention, m)
         assert mention is not None
         assert [(n.author, n.body) for n in mention.notes] == [("ana", "called them back")]
-        assert audit.entries(session, m)[0].action == "triage.note"
+        assert audit.entries(session, ADMIN, m)[0].action == "triage.note"
 
 
 def test_relabels_keep_the_model_output_and_feed_agreement_and_training_data(db: Database) -> None:
     wrong = add_mention(db, sentiment_label="positive", intent="praise", text="great, broken again")
     right = add_mention(db, sentiment_label="negative", intent="complaint")
-    triage.relabel(db, [wrong], "ana", sentiment="negative", intent="complaint")
-    triage.relabel(db, [right], "ana", sentiment="negative")
+    triage.relabel(db, [wrong], ANA, sentiment="negative", intent="complaint")
+    triage.relabel(db, [right], ANA, sentiment="negative")
     with pytest.raises(TriageError, match="unknown sentiment"):
-        triage.relabel(db, [right], "ana", sentiment="angry")
+        triage.relabel(db, [right], ANA, sentiment="angry")
     assert _mention(db, wrong).sentiment_label == "positive"  # the model's output stays
     with db.read() as session:
         agreement = triage.label_agreement(session)

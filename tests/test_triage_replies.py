@@ -17,6 +17,7 @@ from connectors.x_text import x_weighted_length
 from monitor.templates import ReplyTemplate, ReplyTooLong, TemplateError, check_length, render
 from tests.connector_doubles import RecordingReplyConnector
 from tests.test_dashboard_fixtures import add_mention
+from tests.principals import ANA, BEN, BY_NAME
 
 
 @pytest.fixture
@@ -72,13 +73,13 @@ def test_presence_shows_others_until_their_heartbeat_expires(db: Database) -> No
 
 def test_two_people_replying_to_one_mention_post_once(db: Database, connector: RecordingReplyConnector) -> None:
     m = add_mention(db, platform="scripted", replyable=True)
-    drafts = [draft_reply(db, m, f"Sorry, {who} here", author=who) for who in ("ana", "ben")]
+    drafts = [draft_reply(db, m, f"Sorry, {who} here", author=BY_NAME[who]) for who in ("ana", "ben")]
     RecordingReplyConnector.gate = threading.Event()
     outcomes: dict[str, str] = {}
 
     def send(reply: Reply) -> None:
         try:
-            outcomes[reply.author] = presence.send_reply_once(db, reply.id, connector, reply.author).state
+            outcomes[reply.author] = presence.send_reply_once(db, reply.id, connector, BY_NAME[reply.author]).state
         except ReplyCollision as exc:
             outcomes[reply.author] = f"collision with {exc.other_reply_id}"
 
@@ -95,34 +96,34 @@ def test_two_people_replying_to_one_mention_post_once(db: Database, connector: R
 
 def test_a_second_click_or_retry_never_posts_twice(db: Database, connector: RecordingReplyConnector) -> None:
     m = add_mention(db, platform="scripted", replyable=True)
-    reply = draft_reply(db, m, "On it", author="ana")
-    assert presence.send_reply_once(db, reply.id, connector, "ana").state == "sent"
+    reply = draft_reply(db, m, "On it", author=ANA)
+    assert presence.send_reply_once(db, reply.id, connector, ANA).state == "sent"
     with pytest.raises(ReplyStateError):
-        presence.send_reply_once(db, reply.id, connector, "ana")
-    later = draft_reply(db, m, "Also this", author="ben")
+        presence.send_reply_once(db, reply.id, connector, ANA)
+    later = draft_reply(db, m, "Also this", author=BEN)
     with pytest.raises(ReplyCollision, match="ana has already replied") as info:
-        presence.send_reply_once(db, later.id, connector, "ben")
+        presence.send_reply_once(db, later.id, connector, BEN)
     # Having read ana's reply, ben may still send a follow-up, on purpose.
-    assert presence.send_reply_once(db, later.id, connector, "ben", follow_up_of=info.value.other_reply_id).state == "sent"
+    assert presence.send_reply_once(db, later.id, connector, BEN, follow_up_of=info.value.other_reply_id).state == "sent"
     assert len(connector.calls) == 2
 
 
 def test_a_failed_reply_keeps_its_error_and_frees_the_mention(db: Database, connector: RecordingReplyConnector) -> None:
     m = add_mention(db, platform="scripted", replyable=True)
-    first = draft_reply(db, m, "On it", author="ana")
+    first = draft_reply(db, m, "On it", author=ANA)
     RecordingReplyConnector.fail_with = ConnectorError("503 from the platform")
-    failed = presence.send_reply_once(db, first.id, connector, "ana")
+    failed = presence.send_reply_once(db, first.id, connector, ANA)
     assert (failed.state, failed.error) == ("failed", "503 from the platform")
-    retry = presence.send_reply_once(db, first.id, connector, "ana")
+    retry = presence.send_reply_once(db, first.id, connector, ANA)
     assert retry.state == "sent"
     m2 = add_mention(db, platform="scripted", replyable=True)
     RecordingReplyConnector.fail_with = ConnectorError("boom")
-    presence.send_reply_once(db, draft_reply(db, m2, "x", author="ana").id, connector, "ana")
-    assert presence.send_reply_once(db, draft_reply(db, m2, "y", author="ben").id, connector, "ben").state == "sent"
+    presence.send_reply_once(db, draft_reply(db, m2, "x", author=ANA).id, connector, ANA)
+    assert presence.send_reply_once(db, draft_reply(db, m2, "y", author=BEN).id, connector, BEN).state == "sent"
 
 
 def test_a_reply_the_platform_would_refuse_claims_nothing(db: Database, connector: RecordingReplyConnector) -> None:
     m = add_mention(db, platform="scripted", replyable=True)
     with pytest.raises(ReplyError, match="empty"):
-        presence.send_reply_once(db, draft_reply(db, m, "   ", author="ana").id, connector, "ana")
-    assert presence.send_reply_once(db, draft_reply(db, m, "fine", author="ben").id, connector, "ben").state == "sent"
+        presence.send_reply_once(db, draft_reply(db, m, "   ", author=ANA).id, connector, ANA)
+    assert presence.send_reply_once(db, draft_reply(db, m, "fine", author=BEN).id, connector, BEN).state == "sent"

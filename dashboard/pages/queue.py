@@ -8,6 +8,7 @@ import streamlit as st
 from sqlalchemy import select
 
 from monitor import presence, queue, triage
+from monitor.access import Principal, Role
 from monitor.models import Brand, Mention, MentionStatus, MentionTag, ReplyState, utcnow
 from monitor.presence import Activity
 from monitor.queue import QueueFilters, Sort
@@ -15,7 +16,7 @@ from monitor.sla import breaching_cutoffs
 from monitor.triage import TRANSITIONS, BulkResult, TriageError
 from sentiment.labels import LABELS
 from sentiment.triage import INTENTS
-from dashboard import cards, reply_panel
+from dashboard import approval_panel, cards, reply_panel
 from dashboard.context import AppContext, context, sidebar_user
 from dashboard.safe import safe_url, text_box
 
@@ -23,8 +24,8 @@ STATUSES = [s.value for s in MentionStatus]
 ANYONE, ME, NOBODY = "anyone", "me", "unassigned"
 
 
-def _sidebar_filters(ctx: AppContext, user: str, now: datetime) -> tuple[QueueFilters, Sort]:
-    views = {v.title: v for v in queue.saved_views(user, breaching_cutoffs(ctx.settings.sla, now))}
+def _sidebar_filters(ctx: AppContext, user: Principal, now: datetime) -> tuple[QueueFilters, Sort]:
+    views = {v.title: v for v in queue.saved_views(user.name, breaching_cutoffs(ctx.settings.sla, now))}
     view = views[st.sidebar.selectbox("View", list(views), key="view")]
     with ctx.db.read() as session:
         brands = {b.name: b.id for b in session.scalars(select(Brand).order_by(Brand.name))}
@@ -55,7 +56,7 @@ def _sidebar_filters(ctx: AppContext, user: str, now: datetime) -> tuple[QueueFi
     if intents:
         changes["intents"] = tuple(intents)
     if who == ME:
-        changes["assignee"] = user
+        changes["assignee"] = user.name
     elif who == NOBODY:
         changes["unassigned"] = True
     elif who != ANYONE:
@@ -98,7 +99,7 @@ def _show_flash() -> None:
         (st.success if kind == "success" else st.warning)(message)
 
 
-def _bulk_bar(ctx: AppContext, user: str, items: list[Mention]) -> None:
+def _bulk_bar(ctx: AppContext, user: Principal, items: list[Mention]) -> None:
     selected = [m.id for m in items if st.session_state.get(f"sel-{m.id}")]
     with st.container(border=True, key="bulk"):
         st.caption(f"{len(selected)} selected")
@@ -106,7 +107,7 @@ def _bulk_bar(ctx: AppContext, user: str, items: list[Mention]) -> None:
         status = c1.selectbox("Set status", STATUSES, key="bulk-status")
         if c1.button("Apply status", key="bulk-apply-status", disabled=not selected):
             _report(triage.set_status(ctx.db, selected, status, user), f"status {status}")
-        assignee = c2.selectbox("Assign to", [user, *[t for t in ctx.settings.team if t != user], NOBODY], key="bulk-assignee")
+        assignee = c2.selectbox("Assign to", [user.name, *[t for t in ctx.settings.team if t != user.name], NOBODY], key="bulk-assignee")
         if c2.button("Assign", key="bulk-assign", disabled=not selected):
             _report(triage.assign(ctx.db, selected, None if assignee == NOBODY else assignee, user), f"assigned to {assignee}")
         tag = c3.text_input("Tag", key="bulk-tag")
@@ -141,8 +142,8 @@ def _pager(next_cursor: str | None) -> None:
         st.rerun()
 
 
-def _detail(ctx: AppContext, user: str, mention_id: int, now: datetime) -> None:
-    presence.touch(ctx.db, mention_id, user, Activity.VIEWING)
+def _detail(ctx: AppContext, user: Principal, mention_id: int, now: datetime) -> None:
+    presence.touch(ctx.db, mention_id, user.name, Activity.VIEWING)
     with ctx.db.read() as session:
         m = session.get(Mention, mention_id)
         if m is None:
@@ -151,12 +152,12 @@ def _detail(ctx: AppContext, user: str, mention_id: int, now: datetime) -> None:
         notes = list(m.notes)
         sent = [r for r in m.replies if r.state != ReplyState.DRAFT.value]  # unsent drafts are private
         thread = queue.thread_context(session, m)
-        others = presence.others(session, mention_id, user)
+        others = presence.others(session, mention_id, user.name)
     st.subheader(f"Mention {m.id}")
     for other in others:
         verb = "is drafting a reply" if other.activity == Activity.DRAFTING.value else "is viewing this"
         st.warning(f"{other.user} {verb}", icon="👀")
-    if any(r.state in ("sending", "sent") and r.author != user for r in sent):
+    if any(r.state in ("sending", "sent") and r.author != user.name for r in sent):
         st.warning("Someone else has already replied: read it below before answering.")
     st.html(cards.card(m, ctx.settings.sla, now, max_chars=None, text_class="md-detail-text"))
     link = safe_url(m.url)
@@ -166,15 +167,23 @@ def _detail(ctx: AppContext, user: str, mention_id: int, now: datetime) -> None:
         with st.expander(f"Thread ({len(thread)} earlier/other post(s))"):
             for t in thread:
                 st.html(cards.header(t, now) + text_box(t.text))
-    _triage_controls(ctx, user, m)
+    agent = user.has(Role.AGENT)
+    if agent:
+        _triage_controls(ctx, user, m)
     st.markdown("#### Reply")
-    reply_panel.collision_notice(m.id)
-    reply_panel.history(ctx, user, m, sent)
-    reply_panel.composer(ctx, user, m)
+    if agent:
+        reply_panel.collision_notice(m.id)
+        reply_panel.history(ctx, user, m, sent)
+        approval_panel.drafts(ctx, user, m)
+        reply_panel.composer(ctx, user, m)
+    else:
+        st.info(f"You have read-only access ({user.role.value}); an admin can make you an agent to triage and reply.")
     st.markdown("#### Notes")
     for n in notes:
         st.caption(f"{n.author} · {n.created_at:%Y-%m-%d %H:%M} UTC")
         st.html(text_box(n.body, "md-note"))
+    if not agent:
+        return
     with st.form(f"note-form-{m.id}", clear_on_submit=True):
         body = st.text_area("Internal note", key=f"note-{m.id}")
         if st.form_submit_button("Add note"):
@@ -185,15 +194,15 @@ def _detail(ctx: AppContext, user: str, mention_id: int, now: datetime) -> None:
                 st.error(str(exc))
 
 
-def _triage_controls(ctx: AppContext, user: str, m: Mention) -> None:
+def _triage_controls(ctx: AppContext, user: Principal, m: Mention) -> None:
     c1, c2, c3 = st.columns(3)
     moves = sorted(TRANSITIONS[m.status])
     status = c1.selectbox("Move to", moves, key=f"status-{m.id}")
     if c1.button("Set status", key=f"set-status-{m.id}"):
         _report(triage.set_status(ctx.db, [m.id], status, user), f"status {status}")
-    if m.assignee != user and c2.button("Assign to me", key=f"assign-me-{m.id}"):
-        _report(triage.assign(ctx.db, [m.id], user, user), "assigned to you")
-    teammates = [t for t in ctx.settings.team if t not in (user, m.assignee)]
+    if m.assignee != user.name and c2.button("Assign to me", key=f"assign-me-{m.id}"):
+        _report(triage.assign(ctx.db, [m.id], user.name, user), "assigned to you")
+    teammates = [t for t in ctx.settings.team if t not in (user.name, m.assignee)]
     if teammates:
         mate = c2.selectbox("Assign to", teammates, key=f"assign-to-{m.id}")
         if c2.button("Assign", key=f"assign-{m.id}"):
@@ -222,16 +231,14 @@ def main() -> None:
     ctx = context()
     user = sidebar_user(ctx)
     now = utcnow()
-    filters, sort = _sidebar_filters(ctx, user or "(nobody)", now)
+    filters, sort = _sidebar_filters(ctx, user, now)
     items, next_cursor, total, capped = _page(ctx, filters, sort)
     st.title("Queue")
     st.caption(f"{total:,}{'+' if capped else ''} mention(s) match")
     _show_flash()
-    if not user:
-        st.warning("Pick or type your name in the sidebar to triage and reply; every action is recorded with it.")
     listing, detail = st.columns([3, 2], gap="medium")
     with listing:
-        if user:
+        if user.has(Role.AGENT):
             _bulk_bar(ctx, user, items)
         if not items:
             st.info("Nothing here. Try another view or fewer filters.")
@@ -241,10 +248,8 @@ def main() -> None:
         open_id = st.session_state.get("open-id")
         if open_id is None:
             st.info("Open a mention to triage and reply.")
-        elif user:
-            _detail(ctx, user, open_id, now)
         else:
-            st.info("Pick your name in the sidebar first.")
+            _detail(ctx, user, open_id, now)
 
 
 main()

@@ -1,0 +1,40 @@
+"""Reply approval on brands with ``reply_approval = true``: drafts wait here for an approver.
+
+The rules live in :mod:`monitor.replies` (an approver other than the author, then one send); this
+panel only shows the drafts and offers the buttons the signed-in user may use.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from monitor import replies
+from monitor.access import APPROVER, Principal
+from monitor.errors import MentiondeskError
+from monitor.models import Mention
+from dashboard import reply_panel
+from dashboard.context import AppContext
+from dashboard.safe import text_box
+
+
+def drafts(ctx: AppContext, user: Principal, mention: Mention) -> None:
+    with ctx.db.read() as session:
+        waiting = replies.drafts_for_approval(session, mention.id)
+    if not waiting:
+        return
+    st.caption(f"Replies to this brand need an approver ({APPROVER.value}) other than their author.")
+    for reply, approval in waiting:
+        with st.container(border=True, key=f"approval-{reply.id}"):
+            state = f"approved by {approval.approver}" if approval else "waiting for approval"
+            st.caption(f"Draft by {reply.author} · {state}")
+            st.html(text_box(reply.body, "md-draft"))
+            if approval is None and user.has(APPROVER) and user.name != reply.author:
+                if st.button("Approve", key=f"approve-{reply.id}"):
+                    try:
+                        replies.approve_reply(ctx.db, reply.id, user)
+                        st.rerun()
+                    except MentiondeskError as exc:
+                        st.error(str(exc))
+            elif approval is not None:
+                st.button("Send approved reply", key=f"send-approved-{reply.id}", type="primary",
+                          on_click=reply_panel._send, args=(ctx, user, mention.id, reply.id))

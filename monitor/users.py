@@ -1,0 +1,301 @@
+"""Dashboard users: argon2-hashed passwords, sign-in sessions, and slow-down after failed sign-ins.
+
+Failed sign-ins are counted per typed name in the database (known names or not, so the answer
+never tells which names exist), so every dashboard process sees the same count: after
+``max_failures`` in a row the name is locked for ``lockout``, doubling with each further failure up
+to ``max_lockout``. Only a SHA-256 of each session token is stored; a session ends at its expiry,
+on sign-out, or when its user is disabled or gets a new password. The role is read on every
+resume, so a changed role applies at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from monitor import audit
+from monitor.access import Principal, Role, require
+from monitor.errors import MentiondeskError, NotFound
+from monitor.ingest import dialect_insert
+from monitor.models import SignInFailure, User, UserSession, utcnow
+from monitor.storage import Database
+
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 1024  # argon2 hashes any length; this bounds the work one request can ask for
+MAX_NAME_LENGTH = 200
+_NAME = re.compile(r"^[^\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]+$")
+
+_hasher = PasswordHasher()  # argon2id with the library's RFC 9106 defaults
+
+
+class UserError(MentiondeskError):
+    """A user cannot be added or changed as asked (bad name, weak password, unknown role, last admin)."""
+
+
+class SignInFailed(MentiondeskError):
+    """Wrong name or password (never says which)."""
+
+
+class SignInLocked(SignInFailed):
+    """Too many failed sign-ins for this name; try again after ``retry_after``."""
+
+    def __init__(self, retry_after: timedelta) -> None:
+        self.retry_after = retry_after
+        seconds = max(1, round(retry_after.total_seconds()))
+        super().__init__(f"too many failed sign-ins: try again in {seconds} s")
+
+
+@dataclass(frozen=True)
+class AuthPolicy:
+    session_lifetime: timedelta = timedelta(hours=12)
+    max_failures: int = 5
+    lockout: timedelta = timedelta(seconds=30)
+    max_lockout: timedelta = timedelta(minutes=15)
+    # Failures further apart than this start the count again.
+    failure_window: timedelta = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    principal: Principal
+    token: str  # give to resume(); kept only in the browser session
+    expires_at: datetime
+
+
+def parse_role(value: str) -> Role:
+    try:
+        return Role(value.strip().lower())
+    except ValueError:
+        raise UserError(f"unknown role {value!r}; use one of {', '.join(r.value for r in Role)}") from None
+
+
+def _clean_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > MAX_NAME_LENGTH or not _NAME.match(name):
+        raise UserError(f"a user name is 1 to {MAX_NAME_LENGTH} characters without control or invisible characters")
+    return name
+
+
+def _hash(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise UserError(f"a password can be at most {MAX_PASSWORD_LENGTH} characters")
+    return _hasher.hash(password)
+
+
+@lru_cache(maxsize=1)
+def _decoy_hash() -> str:
+    # Verified against for unknown or disabled names, so they take as long as a real user's check.
+    return _hasher.hash(secrets.token_hex(16))
+
+
+def _verify(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _decoy_hash(), password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _user(session: Session, name: str) -> User:
+    user = session.scalar(select(User).where(User.name == name.strip()))
+    if user is None:
+        raise NotFound(f"no user named {name.strip()!r}")
+    return user
+
+
+def _active_admins(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(User)
+                          .where(User.role == Role.ADMIN.value, User.disabled_at.is_(None))) or 0
+
+
+def _end_sessions(session: Session, user_id: int) -> None:
+    session.execute(delete(UserSession).where(UserSession.user_id == user_id))
+
+
+# -- administration (admins only) -----------------------------------------------------------------
+
+def add_user(db: Database, actor: Principal, name: str, role: Role, password: str | None) -> User:
+    """Add a user; ``password`` None makes one who can only sign in through OIDC."""
+    require(actor, Role.ADMIN, "adding users")
+    name = _clean_name(name)
+    password_hash = _hash(password) if password is not None else None
+    with db.write() as session:
+        if session.scalar(select(User.id).where(User.name == name)) is not None:
+            raise UserError(f"a user named {name!r} already exists")
+        user = User(name=name, role=role.value, password_hash=password_hash,
+                    password_changed_at=utcnow() if password_hash else None)
+        session.add(user)
+        audit.record(session, actor.name, "user.add", user=name, role=role.value)
+        return user
+
+
+def list_users(db: Database, actor: Principal) -> list[User]:
+    require(actor, Role.ADMIN, "listing users")
+    with db.read() as session:
+        return list(session.scalars(select(User).order_by(User.name)))
+
+
+def set_role(db: Database, actor: Principal, name: str, role: Role) -> None:
+    require(actor, Role.ADMIN, "changing roles")
+    with db.write() as session:
+        user = _user(session, name)
+        if user.role == Role.ADMIN.value and role is not Role.ADMIN and user.disabled_at is None \
+                and _active_admins(session) <= 1:
+            raise UserError(f"{user.name} is the last active admin; make someone else admin first")
+        audit.record(session, actor.name, "user.role", user=user.name, before=user.role, after=role.value)
+        user.role = role.value
+
+
+def disable_user(db: Database, actor: Principal, name: str) -> None:
+    """Refuse the user's sign-ins from now on and end their open sessions."""
+    require(actor, Role.ADMIN, "disabling users")
+    with db.write() as session:
+        user = _user(session, name)
+        if user.disabled_at is not None:
+            raise UserError(f"{user.name} is already disabled")
+        if user.role == Role.ADMIN.value and _active_admins(session) <= 1:
+            raise UserError(f"{user.name} is the last active admin; make someone else admin first")
+        user.disabled_at = utcnow()
+        _end_sessions(session, user.id)
+        audit.record(session, actor.name, "user.disable", user=user.name)
+
+
+def enable_user(db: Database, actor: Principal, name: str) -> None:
+    require(actor, Role.ADMIN, "enabling users")
+    with db.write() as session:
+        user = _user(session, name)
+        if user.disabled_at is None:
+            raise UserError(f"{user.name} is not disabled")
+        user.disabled_at = None
+        audit.record(session, actor.name, "user.enable", user=user.name)
+
+
+def reset_password(db: Database, actor: Principal, name: str, password: str) -> None:
+    """Set a new password, lift a lock-out and end the user's open sessions."""
+    require(actor, Role.ADMIN, "resetting passwords")
+    password_hash = _hash(password)
+    with db.write() as session:
+        user = _user(session, name)
+        user.password_hash, user.password_changed_at = password_hash, utcnow()
+        _end_sessions(session, user.id)
+        session.execute(delete(SignInFailure).where(SignInFailure.name == _throttle_key(user.name)))
+        audit.record(session, actor.name, "user.reset_password", user=user.name)
+
+
+# -- signing in -----------------------------------------------------------------------------------
+
+def _throttle_key(name: str) -> str:
+    return name.strip().casefold()[:MAX_NAME_LENGTH]
+
+
+def _locked_for(session: Session, key: str, now: datetime) -> timedelta | None:
+    row = session.get(SignInFailure, key)
+    if row is not None and row.locked_until is not None and row.locked_until > now:
+        return row.locked_until - now
+    return None
+
+
+def _record_failure(db: Database, name: str, policy: AuthPolicy, now: datetime) -> timedelta | None:
+    """Count a failed sign-in; returns how long the name is now locked, if it is."""
+    key = _throttle_key(name)
+    with db.write() as session:
+        session.execute(dialect_insert(session)(SignInFailure)
+                        .values(name=key, failures=0, last_failure_at=now).on_conflict_do_nothing())
+        row = session.get(SignInFailure, key, with_for_update=True, populate_existing=True)
+        assert row is not None
+        if row.last_failure_at < now - policy.failure_window:
+            row.failures = 0
+        row.failures += 1
+        row.last_failure_at = now
+        locked = None
+        if row.failures >= policy.max_failures:
+            locked = min(policy.lockout * 2 ** (row.failures - policy.max_failures), policy.max_lockout)
+            row.locked_until = now + locked
+        audit.record(session, name.strip()[:MAX_NAME_LENGTH], "auth.failed", failures=row.failures,
+                     locked_seconds=locked.total_seconds() if locked else None)
+        return locked
+
+
+def _open_session(session: Session, user: User, policy: AuthPolicy, now: datetime, method: str) -> SignedIn:
+    session.execute(delete(UserSession).where(UserSession.expires_at <= now))
+    token = secrets.token_urlsafe(32)
+    expires = now + policy.session_lifetime
+    session.add(UserSession(token_hash=_token_hash(token), user_id=user.id, created_at=now, expires_at=expires))
+    audit.record(session, user.name, "auth.sign_in", method=method)
+    return SignedIn(Principal(user.name, Role(user.role)), token, expires)
+
+
+def sign_in(db: Database, name: str, password: str, policy: AuthPolicy = AuthPolicy(),
+            now: datetime | None = None) -> SignedIn:
+    """Check a name and password; raises SignInLocked while the name is locked, else SignInFailed."""
+    now = now or utcnow()
+    with db.read() as session:
+        locked = _locked_for(session, _throttle_key(name), now)
+        user = session.scalar(select(User).where(User.name == name.strip(), User.disabled_at.is_(None)))
+    if locked is not None:
+        raise SignInLocked(locked)
+    too_long = len(password) > MAX_PASSWORD_LENGTH  # no stored password is; skip hashing megabytes
+    if too_long or not _verify(user.password_hash if user else None, password) or user is None:
+        locked = _record_failure(db, name, policy, now)
+        raise SignInLocked(locked) if locked else SignInFailed("wrong user name or password")
+    with db.write() as session:
+        user = session.get(User, user.id)
+        if user is None or user.disabled_at is not None:
+            raise SignInFailed("wrong user name or password")
+        if _hasher.check_needs_rehash(user.password_hash or ""):
+            user.password_hash = _hasher.hash(password)
+        session.execute(delete(SignInFailure).where(SignInFailure.name == _throttle_key(name)))
+        return _open_session(session, user, policy, now, "password")
+
+
+def sign_in_external(db: Database, name: str, policy: AuthPolicy = AuthPolicy(), now: datetime | None = None) -> SignedIn:
+    """Open a session for someone an identity provider vouched for (``st.login``); they must be a user here."""
+    now = now or utcnow()
+    with db.write() as session:
+        user = session.scalar(select(User).where(User.name == name.strip(), User.disabled_at.is_(None)))
+        if user is None:
+            raise SignInFailed(f"{name.strip()} is not a mentiondesk user; ask an admin to add you")
+        return _open_session(session, user, policy, now, "oidc")
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def resume(db: Database, token: str | None, now: datetime | None = None) -> Principal | None:
+    """The principal of a live session, with the user's current role; None if expired or ended."""
+    if not token:
+        return None
+    now = now or utcnow()
+    with db.read() as session:
+        row = session.execute(
+            select(User.name, User.role).join(UserSession, UserSession.user_id == User.id)
+            .where(UserSession.token_hash == _token_hash(token), UserSession.expires_at > now,
+                   User.disabled_at.is_(None))
+        ).first()
+    return Principal(row.name, Role(row.role)) if row else None
+
+
+def sign_out(db: Database, token: str) -> None:
+    with db.write() as session:
+        row = session.get(UserSession, _token_hash(token))
+        if row is None:
+            return
+        user = session.get(User, row.user_id)
+        session.delete(row)
+        audit.record(session, user.name if user else "unknown", "auth.sign_out")
+
+
+__all__ = ["AuthPolicy", "SignInFailed", "SignInLocked", "SignedIn", "UserError", "add_user", "disable_user",
+           "enable_user", "list_users", "parse_role", "reset_password", "resume", "set_role", "sign_in",
+           "sign_in_external", "sign_out"]
