@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -363,3 +364,89 @@ class ReplyApproval(Base):
 
 # Registers the alert_events table in Base.metadata (kept with the alerts package).
 from monitor.alerts import models as _alert_models  # noqa: E402,F401
+
+
+# --- incidents, follow-ups (issue 11) ---
+
+class MentionEmbedding(Base):
+    """A mention's multilingual sentence embedding (float16), kept for incident candidates only."""
+
+    __tablename__ = "mention_embeddings"
+
+    mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"), primary_key=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class IncidentStatus(str, enum.Enum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class Incident(Base):
+    """Related negative mentions (any language or platform) grouped into one problem to handle once."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_status", "status", "brand_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    brand_id: Mapped[int | None] = mapped_column(ForeignKey("brands.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default=IncidentStatus.OPEN.value)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    mention_count: Mapped[int] = mapped_column(Integer, default=0)
+    reach: Mapped[int] = mapped_column(BigInteger, default=0)  # followers summed over distinct authors
+    # The summary shown and alerted: {"terms": [...], "languages": {...}, "platforms": {...}, "examples": [ids]}
+    summary: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    reply_template: Mapped[str | None] = mapped_column(String(200))  # the bulk reply, once started
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class IncidentMention(Base):
+    """Membership: a mention belongs to at most one incident."""
+
+    __tablename__ = "incident_mentions"
+    __table_args__ = (Index("ix_incident_mentions_incident", "incident_id", "mention_id"),)
+
+    mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"), primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    similarity: Mapped[float] = mapped_column(Float)
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FollowUp(Base):
+    """A pending mention that comes back to the queue (reopened) at ``due_at``."""
+
+    __tablename__ = "follow_ups"
+    __table_args__ = (Index("ix_follow_ups_due", "done_at", "due_at"),)
+
+    mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"), primary_key=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    set_by: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CheckInState(str, enum.Enum):
+    SCHEDULED = "scheduled"  # waiting for due_at
+    DUE = "due"  # due: waiting for an agent's approval
+    SENT = "sent"  # approved and posted (see its reply)
+    CANCELLED = "cancelled"
+
+
+class CheckIn(Base):
+    """A check-in reply scheduled when an item was resolved; an agent approves it before it is sent."""
+
+    __tablename__ = "check_ins"
+    __table_args__ = (Index("ix_check_ins_state_due", "state", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"), index=True)
+    reply_id: Mapped[int] = mapped_column(ForeignKey("replies.id", ondelete="CASCADE"))  # the draft to send
+    state: Mapped[str] = mapped_column(String(16), default=CheckInState.SCHEDULED.value)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    scheduled_by: Mapped[str] = mapped_column(String(200))
+    approved_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
