@@ -265,6 +265,9 @@ Index("ix_mentions_analytics", Mention.created_at, Mention.brand_id, Mention.pla
 # The analytics backlog: unanswered open work by brand, platform and age (migration 0005).
 Index("ix_mentions_backlog", Mention.first_response_at, Mention.status, Mention.brand_id, Mention.platform,
       Mention.created_at)
+# The analytics page's top authors: the range's posts loudest first, then those authors' counts (migration 0010).
+Index("ix_mentions_reach", Mention.author_followers, Mention.created_at)
+Index("ix_mentions_author", Mention.author_handle, Mention.platform, Mention.created_at)
 
 
 class Presence(Base):
