@@ -114,7 +114,7 @@ def audit_export(app: "App", output: Path, fmt: str | None, since: datetime | No
     since_utc = since.replace(tzinfo=timezone.utc) if since else None
     db = app.database()
     if str(output) == "-":
-        count = audit.export(db, local_operator(), click.get_text_stream("stdout"), fmt, since_utc)  # type: ignore[arg-type]
+        count = audit.export(db, local_operator(), sys.stdout, fmt, since_utc)  # type: ignore[arg-type]
     else:
         with output.open("w", encoding="utf-8", newline="") as out:
             count = audit.export(db, local_operator(), out, fmt, since_utc)  # type: ignore[arg-type]

@@ -9,6 +9,7 @@ then polls, classifies and alerts like ``mentiondesk run`` until stopped.
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 from contextlib import ExitStack
@@ -21,8 +22,11 @@ from sqlalchemy import select
 
 from connectors.emulators import demo_connector_settings, start_emulators
 from dashboard import launch as launch_dashboard
+from monitor import users
+from monitor.access import Role, local_operator
 from monitor.alerts.receiver import Receiver
 from monitor.config import Config
+from monitor.errors import NotFound
 from monitor.models import Mention
 from monitor.paths import data_dir
 from monitor.pipeline import Pipeline
@@ -33,6 +37,7 @@ from monitor.workers import sqlite_worker_lock
 
 
 DEMO_ALERT_TARGET = "demo-chat"
+DEMO_USER = "demo"
 
 
 def write_demo_config(home: Path, settings: dict[str, Any], dashboard_port: int) -> Path:
@@ -51,6 +56,16 @@ def write_demo_config(home: Path, settings: dict[str, Any], dashboard_port: int)
     path.write_text("# Written by `mentiondesk demo`; points at the local emulators.\n" + tomli_w.dumps(data),
                     encoding="utf-8")
     return path
+
+
+def demo_sign_in(db: Database) -> str:
+    """Create (or re-key) the demo's admin user with a fresh random password, and return that password."""
+    password = secrets.token_urlsafe(12)
+    try:
+        users.reset_password(db, local_operator(), DEMO_USER, password)
+    except NotFound:
+        users.add_user(db, local_operator(), DEMO_USER, Role.ADMIN, password)
+    return password
 
 
 def _print_latest(db: Database, limit: int = 10) -> None:
@@ -83,6 +98,8 @@ def run_demo(home: Path | None = None, once: bool = False, max_seconds: float | 
         click.echo("local platform emulators: " + ", ".join(sorted(settings["connectors"])))
         click.echo(f"alerts go to a local receiver ({receiver.json_url()}), printed here and kept in {home / 'alerts.jsonl'}")
         click.echo(f"demo config: {config_path}\ndemo database: {db.display_url}")
+        click.echo(f"dashboard sign-in: the demo created the admin user {DEMO_USER!r} with the password "
+                   f"{demo_sign_in(db)} (new on every demo run; add your own with `mentiondesk user add`)")
         click.echo("loading the sentiment model…")
         pipeline = Pipeline.from_config(db, config).start()
         stack.callback(pipeline.close)
@@ -98,7 +115,7 @@ def run_demo(home: Path | None = None, once: bool = False, max_seconds: float | 
             return
         dashboard = launch_dashboard(config_path, dashboard_port)
         stack.callback(_stop_process, dashboard)
-        click.echo(f"dashboard: http://127.0.0.1:{dashboard_port} (pick a name from the sidebar)")
+        click.echo(f"dashboard: http://127.0.0.1:{dashboard_port} (sign in as {DEMO_USER!r} with the password above)")
         scheduler = PollScheduler(db, config, pipeline=pipeline, exclusive=True)
         scheduler.install_signal_handlers()
         click.echo("polling the emulators; new posts arrive every few seconds. Ctrl-C to stop.")

@@ -60,7 +60,7 @@ class AuthPolicy:
     max_failures: int = 5
     lockout: timedelta = timedelta(seconds=30)
     max_lockout: timedelta = timedelta(minutes=15)
-    # Failures further apart than this start the count again.
+    # Failures further apart than this (counted from the end of a lock-out) start the count again.
     failure_window: timedelta = timedelta(minutes=15)
 
 
@@ -213,7 +213,8 @@ def _record_failure(db: Database, name: str, policy: AuthPolicy, now: datetime) 
                         .values(name=key, failures=0, last_failure_at=now).on_conflict_do_nothing())
         row = session.get(SignInFailure, key, with_for_update=True, populate_existing=True)
         assert row is not None
-        if row.last_failure_at < now - policy.failure_window:
+        # The window runs from the last failure or the end of the last lock-out, whichever is later.
+        if max(row.last_failure_at, row.locked_until or row.last_failure_at) < now - policy.failure_window:
             row.failures = 0
         row.failures += 1
         row.last_failure_at = now

@@ -4,7 +4,10 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from monitor import users
+from monitor.access import Principal, Role
 from monitor.cli import cli
+from monitor.storage import Database
 from tests.connector_doubles import BrokenConnector, registered
 
 
@@ -38,6 +41,12 @@ def test_demo_needs_no_configuration(tmp_path: Path) -> None:
     assert len(latest) == 10 and all("unclassified" not in line for line in latest)
     assert (tmp_path / "demo" / "mentiondesk.toml").exists()
     assert "emulator-x-bearer-token" not in (tmp_path / "demo" / "mentiondesk.toml").read_text()
+    # The demo says it created a sign-in, and the credentials it printed work.
+    password = re.search(r"created the admin user 'demo' with the password (\S+) ", result.output)
+    assert password, result.output
+    db = Database.open(f"sqlite:///{tmp_path / 'demo' / 'demo.db'}")
+    assert users.sign_in(db, "demo", password.group(1)).principal == Principal("demo", Role.ADMIN)
+    db.dispose()
 
 
 def test_control_characters_in_mention_text_cannot_rewrite_the_terminal() -> None:

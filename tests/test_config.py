@@ -119,3 +119,39 @@ def test_cli_bad_config_exits_2_with_the_key(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "connectors.sample.page_size" in result.output
     assert "Traceback" not in result.output
+
+
+def _secrets_config(tmp_path: Path, mode: int) -> tuple[Path, Path]:
+    secrets = tmp_path / "mentiondesk.secrets"
+    secrets.write_text("# connector secrets\nMENTIONDESK_X_BEARER_TOKEN=from-the-file\n"
+                       "MENTIONDESK_DATABASE_URL='sqlite:///" + str(tmp_path / "s.db") + "'\n", encoding="utf-8")
+    secrets.chmod(mode)
+    config = tmp_path / "mentiondesk.toml"
+    config.write_text('secrets_file = "mentiondesk.secrets"\n[[brands]]\nname = "Acme"\nkeywords = ["acme"]\n'
+                      '[connectors.x]\n', encoding="utf-8")
+    return config, secrets
+
+
+def test_a_0600_secrets_file_supplies_secrets_and_the_environment_wins(tmp_path: Path) -> None:
+    config, _ = _secrets_config(tmp_path, 0o600)
+    loaded = Config.load(config, env={})
+    assert loaded.connectors["x"].secrets["bearer_token"] == "from-the-file"
+    assert loaded.database_url == f"sqlite:///{tmp_path / 's.db'}"
+    assert "from-the-file" not in repr(loaded)
+    env = {"MENTIONDESK_X_BEARER_TOKEN": "from-the-environment"}
+    assert Config.load(config, env=env).connectors["x"].secrets["bearer_token"] == "from-the-environment"
+
+
+def test_a_secrets_file_others_can_read_is_refused_with_the_fix(tmp_path: Path) -> None:
+    config, secrets = _secrets_config(tmp_path, 0o644)
+    with pytest.raises(ConfigError) as refused:
+        Config.load(config, env={})
+    assert str(refused.value) == (f"secrets file {secrets} can be read by others (mode 0644); run `chmod 600 {secrets}` "
+                                  "and make sure only the mentiondesk user owns it")
+    assert "from-the-file" not in str(refused.value)
+    secrets.chmod(0o600)
+    secrets.write_text("OTHER_TOKEN=abc\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="OTHER_TOKEN is not a mentiondesk setting"):
+        Config.load(config, env={})
+    with pytest.raises(ConfigError, match=r"nowhere\.secrets cannot be read"):
+        Config.load(config, env={"MENTIONDESK_SECRETS_FILE": str(tmp_path / "nowhere.secrets")})
