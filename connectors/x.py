@@ -30,6 +30,7 @@ from connectors.base import (
     Connector,
     ConnectorError,
     ConnectorSettings,
+    DeliveryUnknown,
     FetchResult,
     Mention,
     PostedReply,
@@ -370,10 +371,16 @@ class XConnector(Connector):
         except tweepy.TooManyRequests as exc:
             wait = (exc.reset_time - time.time()) if exc.reset_time else DEFAULT_RETRY_AFTER_SECONDS
             raise RateLimited("X answered 429 Too Many Requests to the reply", wait) from None
+        except tweepy.TwitterServerError as exc:  # a 5xx can come after the post was made (a gateway timeout)
+            raise DeliveryUnknown(f"X answered the reply with a server error ({exc.response.status_code}); "
+                                  "check the thread before retrying") from None
         except tweepy.HTTPException as exc:
             raise ConnectorError(f"X did not accept the reply ({exc.response.status_code}): {_error_detail(exc)}") from None
-        except requests.RequestException as exc:
-            raise ConnectorError(f"cannot reach X to reply ({exc.__class__.__name__}); it may or may not be posted") from None
+        except requests.ConnectTimeout:
+            raise ConnectorError("cannot reach X to reply (connection timed out); nothing was posted") from None
+        except requests.RequestException as exc:  # the request may have gone out: never let a retry post it twice
+            raise DeliveryUnknown(f"the reply request to X got no answer ({exc.__class__.__name__}); "
+                                  "check the thread before retrying") from None
         try:
             posted_id = response.json()["data"]["id"]
         except (ValueError, KeyError, TypeError):
