@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import schedule
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from connectors.base import Connector, ConnectorError, Query, RateLimited
 from monitor.config import Config, ConnectorConfig
@@ -25,7 +26,7 @@ from monitor.ingest import dialect_insert, ingest_page, read_cursor, sync_brands
 from monitor.models import ConnectorStatus, utcnow
 from monitor.pipeline import Pipeline, PipelineWorker
 from monitor.retention import prune_raw_payloads
-from monitor.storage import Database
+from monitor.storage import Database, DatabaseFull
 from monitor.workers import claim_poll, heartbeat, new_worker_id, release_poll, renew_poll, write_health_file
 
 log = logging.getLogger("mentiondesk.poller")
@@ -66,6 +67,11 @@ def _scrub(message: str, secrets: Mapping[str, str]) -> str:
         if len(value) >= 4:
             message = message.replace(value, "***")
     return message[:_ERROR_TEXT_LIMIT]
+
+
+def _database_error(exc: SQLAlchemyError | DatabaseFull) -> str:
+    """The driver's own first line (SQLAlchemy's text would add our SQL and its parameters)."""
+    return str(getattr(exc, "orig", None) or exc).strip().split("\n", 1)[0][:_ERROR_TEXT_LIMIT]
 
 
 def _status(session: Session, name: str) -> ConnectorStatus:
@@ -163,7 +169,7 @@ def poll_connector(
             errors.append(f"{query.key}: rate limited: {exc}")
             retry_after = exc.retry_after
             break  # the limit is per client: the other queries would hit it too
-        except (ConnectorError, IngestError) as exc:
+        except (ConnectorError, IngestError, DatabaseFull) as exc:
             errors.append(f"{query.key}: {exc}")
         except Exception as exc:  # a connector bug must not stop the others
             log.exception("connector %s crashed on query %s", cc.name, query.key)
@@ -201,10 +207,14 @@ class _PollThread(threading.Thread):
 
     def run(self) -> None:
         cc = self._poll_args[1]
-        self.report = poll_connector(
-            *self._poll_args, owner=self._owner, ignore_error_backoff=self._one_off, exclusive=self._exclusive,
-            min_interval_seconds=0.0 if self._one_off else cc.settings.poll_interval_seconds * DUE_FRACTION,
-        )
+        try:
+            self.report = poll_connector(
+                *self._poll_args, owner=self._owner, ignore_error_backoff=self._one_off, exclusive=self._exclusive,
+                min_interval_seconds=0.0 if self._one_off else cc.settings.poll_interval_seconds * DUE_FRACTION,
+            )
+        except (SQLAlchemyError, DatabaseFull) as exc:  # the database went away mid-poll; the next round retries
+            self.report = ConnectorReport(cc.name, error=f"database unavailable: {_database_error(exc)}")
+            log.warning("connector %s: %s", cc.name, self.report.error)
 
 
 class Poller:
@@ -232,7 +242,10 @@ class Poller:
     def timed_out(self, name: str) -> ConnectorReport:
         cc = self.connectors[name][0]
         report = ConnectorReport(name, error=f"poll timed out after {cc.settings.timeout_seconds:g}s")
-        record_failure(self.db, cc, report.error or "")
+        try:
+            record_failure(self.db, cc, report.error or "")
+        except (SQLAlchemyError, DatabaseFull) as exc:  # the database is away too; the health file still shows it
+            log.warning("could not record the timeout of %s: %s", name, _database_error(exc))
         return report
 
     def close(self) -> None:
@@ -311,11 +324,15 @@ class PollScheduler:
         except Exception:  # the database being away is exactly what the health file should show
             log.exception("could not record the worker heartbeat")
         if self.health_file is not None:
+            try:
+                pending = self.worker.pending_count() if self.worker is not None else None
+            except Exception:  # shown as unknown (null): the database is away, which the file should say
+                pending = None
             write_health_file(self.health_file, {
                 "worker": self.poller.worker_id,
                 "state": "stopped" if stopped else "running",
                 "updated_at": utcnow().isoformat(),
-                "pending_classification": self.worker.pending_count() if self.worker is not None else None,
+                "pending_classification": pending,
                 "connectors": {
                     name: {"polling": name in self.running,
                            "last_ok": report.ok, "last_error": report.error, "last_new": report.stored}

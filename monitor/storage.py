@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,7 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.errors import ConfigError, MentiondeskError
@@ -24,6 +25,19 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 class SchemaOutOfDate(MentiondeskError):
     pass
+
+
+class DatabaseFull(MentiondeskError):
+    """A write needed more space than the disk (or SQLite's max_page_count) had; it was rolled back."""
+
+
+# PostgreSQL's SQLSTATE for "could not extend file: No space left on device".
+_PG_DISK_FULL = "53100"
+
+
+def _is_full(exc: OperationalError) -> bool:
+    return (getattr(exc.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+            or getattr(exc.orig, "sqlstate", None) == _PG_DISK_FULL)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -85,9 +99,19 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """One transaction: committed when the block ends, rolled back on any exception."""
-        with self._write() as session, session.begin():
-            yield session
+        """One transaction: committed when the block ends, rolled back on any exception.
+
+        A full disk raises :class:`DatabaseFull` (the driver's error would quote our SQL and its
+        parameters, mention text included); nothing from the transaction is kept.
+        """
+        try:
+            with self._write() as session, session.begin():
+                yield session
+        except OperationalError as exc:
+            if not _is_full(exc):
+                raise
+            raise DatabaseFull(f"the database is full ({self.display_url}): free disk space; "
+                               "nothing from this change was saved") from None
 
     # -- migrations -------------------------------------------------------------------------
 
