@@ -171,6 +171,8 @@ def poll_connector(
             break  # the limit is per client: the other queries would hit it too
         except (ConnectorError, IngestError, DatabaseFull) as exc:
             errors.append(f"{query.key}: {exc}")
+        except SQLAlchemyError as exc:  # the database went away mid-page; the page is read again next round
+            errors.append(f"{query.key}: database error: {_database_error(exc)}")
         except Exception as exc:  # a connector bug must not stop the others
             log.exception("connector %s crashed on query %s", cc.name, query.key)
             errors.append(f"{query.key}: unexpected {exc.__class__.__name__}: {exc}")
@@ -213,7 +215,7 @@ class _PollThread(threading.Thread):
                 min_interval_seconds=0.0 if self._one_off else cc.settings.poll_interval_seconds * DUE_FRACTION,
             )
         except (SQLAlchemyError, DatabaseFull) as exc:  # the database went away mid-poll; the next round retries
-            self.report = ConnectorReport(cc.name, error=f"database unavailable: {_database_error(exc)}")
+            self.report = ConnectorReport(cc.name, error=f"database error: {_database_error(exc)}")
             log.warning("connector %s: %s", cc.name, self.report.error)
 
 
