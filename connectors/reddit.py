@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import re
 import time
 from dataclasses import asdict, dataclass, field
@@ -36,6 +35,7 @@ from connectors.base import (
     Connector,
     ConnectorError,
     ConnectorSettings,
+    DeliveryUnknown,
     FetchResult,
     Mention,
     PostedReply,
@@ -53,6 +53,35 @@ DEFAULT_RETRY_AFTER_SECONDS = 60.0
 # Reddit API errors on a reply that retrying cannot fix.
 _REPLY_REFUSALS = {"THREAD_LOCKED", "TOO_OLD", "DELETED_COMMENT", "DELETED_LINK", "INVALID_PARENT", "USER_BLOCKED",
                    "SOMETHING_IS_BROKEN", "BANNED_FROM_SUBREDDIT", "NOT_WHITELISTED_BY_USER_MESSAGE"}
+
+
+class _ReplyOutcomeUnknown(Exception):
+    """A reply POST got no answer, or a 5xx one. Not a requests error, so prawcore does not resend it."""
+
+
+class _RedditAdapter(HTTPAdapter):
+    """Applies ``request_timeout_seconds`` (praw passes prawcore's fixed 16 s whatever its ``timeout``
+    setting says) and sends reply POSTs once: prawcore retries timeouts and 502/503/504 for every
+    method, which for a reply means posting it again although the first may well have been posted."""
+
+    def __init__(self, timeout: float, retries: Retry) -> None:
+        super().__init__(max_retries=retries)
+        self.timeout = timeout
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        kwargs["timeout"] = self.timeout
+        if request.method != "POST" or not (request.path_url or "").startswith("/api/comment"):
+            return super().send(request, **kwargs)
+        try:
+            response = super().send(request, **kwargs)
+        except requests.ConnectTimeout:
+            raise  # never sent: retrying is safe
+        except requests.RequestException as exc:
+            raise _ReplyOutcomeUnknown(f"no answer: {exc.__class__.__name__}") from None
+        if response.status_code >= 500:
+            raise _ReplyOutcomeUnknown(f"answered {response.status_code}")
+        return response
+
 
 Source = Literal["search", "comments", "mentions"]
 SOURCES: tuple[Source, ...] = ("search", "comments", "mentions")
@@ -153,7 +182,7 @@ class RedditConnector(Connector):
             raise_on_status=False,
         )
         for prefix in ("https://", "http://"):
-            session.mount(prefix, HTTPAdapter(max_retries=retries))
+            session.mount(prefix, _RedditAdapter(self.settings.request_timeout_seconds, retries))
         session.hooks["response"].append(self._remember_limits)
         self._session = session
         credentials: dict[str, str] = {}
@@ -169,7 +198,6 @@ class RedditConnector(Connector):
             oauth_url=self.settings.oauth_url,
             reddit_url=self.settings.reddit_url,
             check_for_updates=False,
-            timeout=math.ceil(self.settings.request_timeout_seconds),
             # praw sleeps through RATELIMIT answers up to this long; we report them instead.
             ratelimit_seconds=0,
             requestor_kwargs={"session": session},
@@ -369,6 +397,11 @@ class RedditConnector(Connector):
             raise ConnectorError(f"Reddit did not accept the reply: {detail}") from None
         except prawcore.Forbidden:
             raise ReplyNotAllowed("Reddit refused the reply (403): the account may not comment there") from None
+        except prawcore.RequestException as exc:
+            if isinstance(exc.original_exception, _ReplyOutcomeUnknown):
+                raise DeliveryUnknown(f"the reply request to Reddit got {exc.original_exception}; "
+                                      "check the thread before retrying") from None
+            raise self._translate(exc, "replying") from None
         except (prawcore.PrawcoreException, praw.exceptions.PRAWException) as exc:
             raise self._translate(exc, "replying") from None
         if posted is None:
