@@ -1,6 +1,7 @@
 """mentiondesk dashboard: ``streamlit run dashboard/app.py`` with MENTIONDESK_CONFIG naming the config.
 
-Signed out, the navigation holds the sign-in page alone, so no other page (or its URL) is reachable.
+Signed out, no page runs: the sign-in form is all there is (the navigation is hidden; it still
+knows every page so a bookmarked URL comes back to its page after signing in).
 """
 
 import streamlit as st
@@ -11,17 +12,16 @@ from monitor.access import Role
 st.set_page_config(page_title="mentiondesk", page_icon="📣", layout="wide")
 ctx = context()
 user = current_user(ctx)
+pages = [
+    st.Page("pages/queue.py", title="Queue", icon="📥", default=True),
+    st.Page("pages/sla.py", title="SLA & team", icon="⏱️"),
+    st.Page("pages/analytics.py", title="Analytics", icon="📊"),
+    st.Page("pages/alerts.py", title="Alerts", icon="🔔"),
+]
+if user is None or user.has(Role.ADMIN):
+    pages.append(st.Page("pages/activity.py", title="Activity", icon="📜"))
+navigation = st.navigation(pages, position="hidden" if user is None else "sidebar")
 if user is None:
-    navigation = st.navigation([st.Page(lambda: sign_in_form(ctx), title="Sign in", icon="🔑", url_path="sign-in")],
-                               position="hidden")
+    sign_in_form(ctx)
 else:
-    pages = [
-        st.Page("pages/queue.py", title="Queue", icon="📥", default=True),
-        st.Page("pages/sla.py", title="SLA & team", icon="⏱️"),
-        st.Page("pages/analytics.py", title="Analytics", icon="📊"),
-        st.Page("pages/alerts.py", title="Alerts", icon="🔔"),
-    ]
-    if user.has(Role.ADMIN):
-        pages.append(st.Page("pages/activity.py", title="Activity", icon="📜"))
-    navigation = st.navigation(pages)
-navigation.run()
+    navigation.run()

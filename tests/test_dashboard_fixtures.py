@@ -75,6 +75,6 @@ def signed_in_app(db: Database, name: str = "ana", role: Role = Role.AGENT) -> "
 def browser_sign_in(page: Any, name: str, password: str = PASSWORD) -> None:
     """Sign in through the form in a real browser (Playwright page) and wait for the queue."""
     page.get_by_label("User name").fill(name)
-    page.get_by_label("Password").fill(password)
+    page.get_by_role("textbox", name="Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("heading", name="Queue").wait_for()
