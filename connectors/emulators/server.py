@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -175,6 +176,11 @@ class EmulatorServer(ThreadingHTTPServer):
         self.app = app
         # A short poll interval makes stop() quick (tests start and stop many emulators).
         self._thread = threading.Thread(target=self.serve_forever, args=(0.05,), name="emulator", daemon=True)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # the client hung up mid-request (a timeout, or a test cutting the network)
+        super().handle_error(request, client_address)
 
     @property
     def url(self) -> str:

@@ -296,6 +296,9 @@ class XEmulator(EmulatorState):
     def is_retweet(self, tweet_id: str) -> bool:
         return any(kind == "retweeted" for kind, _ in self._tweets[int(tweet_id)].referenced)
 
+    def text_of(self, tweet_id: str) -> str:
+        return self._tweets[int(tweet_id)].text
+
     def add_posts(self, count: int = 1) -> list[str]:
         """Publish the stream's next ``count`` posts now; returns their ids."""
         with self._lock:

@@ -1,0 +1,155 @@
+"""Storage faults: PostgreSQL restarted under load, SQLite's disk full, a classify worker killed mid-batch.
+
+After each: nothing lost, nothing doubled, and the worker carries on by itself once the database is back.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, select, text
+from sqlalchemy.engine import make_url
+
+from connectors.emulators import RunningEmulators
+from monitor import poller
+from monitor.classify import MentionClassifier
+from monitor.models import Mention
+from monitor.pipeline import Pipeline
+from monitor.storage import Database
+from sentiment.triage import TriageRules
+from tests.classify_worker import SlowModel
+from tests.connector_doubles import T0
+from tests.fault_tools import (  # noqa: F401 - emulators is a fixture
+    Publisher,
+    RunningWorker,
+    TcpProxy,
+    assert_nothing_lost_or_doubled,
+    connector_status,
+    count_classified,
+    emulators,
+    expected_x_ids,
+    polled_since,
+    start_classify_worker,
+    stored_x_ids,
+    url_of,
+    wait_until,
+    x_worker_config,
+)
+
+
+@pytest.fixture
+def fast_heartbeat(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Heartbeats (and health-file writes) every half second, so an outage always spans a few."""
+    monkeypatch.setattr(poller, "HEARTBEAT_SECONDS", 0.5)
+
+
+def _health(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def test_postgres_restart_under_load_the_worker_reconnects_by_itself(
+        postgres_url: str, emulators: RunningEmulators, tmp_path: Path, fast_heartbeat: None) -> None:
+    db = Database.open(postgres_url)
+    db.upgrade()
+    url = make_url(postgres_url)
+    health = tmp_path / "health.json"
+    # The worker reaches PostgreSQL through a proxy: down() resets its connections and refuses new
+    # ones, as a server restart does, without touching the server other sessions share.
+    with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
+        worker_url = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+        with RunningWorker(worker_url, x_worker_config(worker_url, emulators.x_url), health) as worker:
+            with Publisher(emulators, 10) as publisher:
+                wait_until(lambda: len(stored_x_ids(db)) >= 20, 20, "the first mentions")
+                proxy.down()
+                # The supervisor still hears from the worker while the database is away, and why it fails.
+                error = wait_until(lambda: _health(health)["connectors"]["x"].get("last_error"), 10,
+                                   "the health file to show the outage")
+                assert error.startswith("database error:") and "[SQL:" not in error, error
+                time.sleep(2)
+                worker.assert_alive()
+                proxy.restore()
+                restored_at = time.time()
+                wait_until(lambda: polled_since(db, restored_at), 20, "a successful poll after the restart")
+            stopped_publishing = time.time()
+            wait_until(lambda: polled_since(db, stopped_publishing), 20, "a round after the last post")
+            wait_until(lambda: _health(health)["connectors"]["x"].get("last_ok"), 10, "the health file to show it")
+            worker.stop()
+    assert_nothing_lost_or_doubled(db, emulators, expected_x_ids(emulators, publisher.published))
+    db.dispose()
+
+
+def test_sqlite_disk_full_is_a_clear_error_and_the_worker_goes_on_once_there_is_space(
+        sqlite_db: Database, emulators: RunningEmulators, tmp_path: Path, fast_heartbeat: None) -> None:
+    url = url_of(sqlite_db)
+    health = tmp_path / "health.json"
+    worker = RunningWorker(url, x_worker_config(url, emulators.x_url), health)
+    # The disk: every connection the worker takes may grow the file only up to ``pages`` (None: no
+    # limit). SQLite then fails exactly as on a full disk (SQLITE_FULL, "database or disk is full").
+    pages: list[int | None] = [None]
+
+    @event.listens_for(worker.db.engine, "checkout")
+    def _disk_size(dbapi_connection: object, _record: object, _proxy: object) -> None:
+        dbapi_connection.execute(f"PRAGMA max_page_count = {pages[0] or 1_073_741_823}")  # type: ignore[attr-defined]
+
+    with worker:
+        with Publisher(emulators, 10) as publisher:
+            wait_until(lambda: len(stored_x_ids(sqlite_db)) >= 20, 20, "the first mentions")
+            with sqlite_db.read() as session:
+                pages[0] = session.scalar(text("PRAGMA page_count"))
+            full_at = time.time()
+            status = wait_until(lambda: (s := connector_status(sqlite_db)) and s.last_error_at
+                                and s.last_error_at.timestamp() > full_at and s, 20, "the full disk to be reported")
+            assert "database is full" in (status.last_error or ""), status.last_error
+            assert "INSERT" not in (status.last_error or "")  # the error names the problem, not our SQL
+            wait_until(lambda: "database is full" in (_health(health)["connectors"]["x"].get("last_error") or ""),
+                       10, "the health file to show the full disk")
+            worker.assert_alive()
+            pages[0] = None
+            freed_at = time.time()
+            wait_until(lambda: polled_since(sqlite_db, freed_at), 20, "a successful poll once there is space")
+        stopped_publishing = time.time()
+        wait_until(lambda: polled_since(sqlite_db, stopped_publishing), 20, "a round after the last post")
+        worker.stop()
+    with sqlite_db.read() as session:
+        assert session.scalar(text("PRAGMA integrity_check")) == "ok"
+    assert_nothing_lost_or_doubled(sqlite_db, emulators, expected_x_ids(emulators, publisher.published))
+
+
+def test_kill_9_mid_classify_then_restart_classifies_each_mention_exactly_once(db: Database, tmp_path: Path) -> None:
+    total = 60
+    with db.write() as session:
+        session.add_all(Mention(platform="sample", external_id=str(n), text=f"@acme my order {n} never came",
+                                created_at=T0, raw={}) for n in range(total))
+    url = url_of(db)
+    first = start_classify_worker(url, tmp_path / "first.log")
+    wait_until(lambda: count_classified(db)[1] >= 16, 30, "the first batches to be stored")
+    first.send_signal(signal.SIGKILL)
+    first.wait(10)
+    assert first.returncode == -signal.SIGKILL, "the classify worker finished before it could be killed"
+    with db.read() as session:
+        before = dict(session.execute(select(Mention.id, Mention.classified_at)
+                                      .where(Mention.classified_at.is_not(None))).all())
+    assert 16 <= len(before) < total
+    if not db.is_sqlite:
+        # The killed worker's open transaction (and its row locks) go with its connection.
+        wait_until(lambda: not _locked_mentions(db), 10, "the killed worker's row locks to be released")
+
+    # The restarted worker (in this process: its start-up is not what is tested) takes the rest.
+    restarted = Pipeline(db, MentionClassifier(SlowModel(0), TriageRules()), batch_size=4)
+    assert len(restarted.process_pending()) == total - len(before)  # the rest, and only the rest
+    with db.read() as session:
+        after = dict(session.execute(select(Mention.id, Mention.classified_at)).all())
+    assert all(after.values()), "a mention was left unclassified"
+    assert {i: after[i] for i in before} == before, "a mention classified before the kill was classified again"
+
+
+def _locked_mentions(db: Database) -> int:
+    with db.read() as session:
+        return session.scalar(text(
+            "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+            "WHERE c.relname = 'mentions' AND c.relnamespace = to_regnamespace(current_schema()) "
+            "AND l.pid <> pg_backend_pid()")) or 0
