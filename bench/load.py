@@ -2,12 +2,19 @@
 
     python bench/load.py --postgres-url postgresql+psycopg://postgres@127.0.0.1:5432/test             # 10 min each
     python bench/load.py --short                                                                        # CI: 45 s each
+    python bench/load.py --workers 4 --seconds 180 --rate 10                                            # one case
+
+``--workers``: comma-separated worker counts, run one after another (default 1,2,4); ``--seconds``:
+load time per count (default 600); ``--rate``: posts/s published (default 10); ``--short``: 45 s
+each. The URL defaults to ``MENTIONDESK_TEST_POSTGRES_URL``; ``MENTIONDESK_MODEL_DIR`` (default a
+temp folder) keeps the converted model between runs.
 
 For each worker count: a fresh schema, the emulator publishing ``--rate`` posts/s about the demo
 brand, N real worker processes polling every second and classifying with the bundled model. Then
 publishing stops, the workers drain, and the run reports mentions/s stored and classified, the
-delay from publish to stored (p50/p95), each worker's RSS after warm-up and at the end, and lost
-or duplicate mentions checked against the emulator's own record of every post it served.
+delay from publish to stored (p50/p95), each worker's RSS (at the start, after warm-up, at the end,
+its peak) and lost or duplicate mentions checked against the emulator's own record of every post it
+served.
 """
 
 from __future__ import annotations
@@ -34,6 +41,9 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from connectors.emulators import DEMO_SECRETS, DEMO_X_HANDLE, start_emulators  # noqa: E402
 from monitor.models import Mention  # noqa: E402
 from monitor.storage import Database  # noqa: E402
+
+
+RSS_SAMPLE_SECONDS = 5.0
 
 
 def rss_mb(pid: int) -> float:
@@ -86,9 +96,15 @@ def run(workers: int, seconds: float, rate: float, base_url: str, model_dir: Pat
             publisher = threading.Thread(target=publish, daemon=True)
             began = time.time()
             publisher.start()
-            time.sleep(min(30.0, seconds / 4))
-            rss_start = [rss_mb(p.pid) for p in procs]
-            time.sleep(max(0.0, seconds - (time.time() - began)))
+            # RSS every few seconds. Workers may still be loading the model well after the 10 s
+            # above (several of them on few cores), so growth is measured from a quarter into the
+            # run, after that warm-up, to the end.
+            samples: list[tuple[float, list[float]]] = []
+            while (elapsed := time.time() - began) < seconds:
+                samples.append((elapsed, [rss_mb(p.pid) for p in procs]))
+                time.sleep(min(RSS_SAMPLE_SECONDS, seconds - elapsed))
+            rss_first = samples[0][1]
+            rss_warm = next(rss for at, rss in samples if at >= seconds / 4)
             stop.set()
             publisher.join()
             ran = time.time() - began
@@ -117,8 +133,10 @@ def run(workers: int, seconds: float, rate: float, base_url: str, model_dir: Pat
             print(f"{workers} worker(s), {ran:.0f} s at {rate:g} posts/s published: "
                   f"{len(rows) / ran:,.1f} mentions/s stored, {len(classified) / ran:,.1f}/s classified; "
                   f"publish→stored p50 {statistics.median(delays):.2f} s, p95 {percentile(delays, 95):.2f} s; "
-                  f"RSS MB start {[round(r) for r in rss_start]} end {[round(r) for r in rss_end]} "
-                  f"(max growth {max((e - s) / s for s, e in zip(rss_start, rss_end)):+.1%}); "
+                  f"RSS MB at 0 s {[round(r) for r in rss_first]}, after warm-up ({seconds / 4:.0f} s) "
+                  f"{[round(r) for r in rss_warm]}, end {[round(r) for r in rss_end]}, "
+                  f"peak {[round(max(rss[i] for _, rss in samples)) for i in range(workers)]} "
+                  f"(growth after warm-up max {max((e - s) / s for s, e in zip(rss_warm, rss_end)):+.1%}); "
                   f"served {len(served)}, lost {len(served - stored_ids)}, duplicates {total - len(stored_ids)}",
                   flush=True)
             db.dispose()
