@@ -151,7 +151,7 @@ def _read_lines(source: IO[str], fmt: Format) -> Iterator[tuple[int, dict[str, A
         record: dict[str, Any] = {}
         try:
             for key, value in row.items():
-                if key is None or value is None or value == "":
+                if key is None or value is None or (value == "" and key != "text"):  # a post can be empty
                     continue
                 value = _csv_unsafe(value)
                 record[key] = json.loads(value) if key in _JSON_FIELDS else value

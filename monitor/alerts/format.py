@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
+from urllib.parse import quote
 
 # C0/C1 controls, zero-width and bidi formatting characters: they hide or reorder what a reader sees.
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
@@ -55,6 +56,8 @@ def clean(text: str, limit: int) -> str:
 def _safe_link(url: str | None) -> str | None:
     if not url or not re.match(r"^https?://[^\s<>\"']+$", url):
         return None
+    # Percent-encoded, a bidi override or zero-width character cannot disguise where the link goes.
+    url = _UNSAFE.sub(lambda m: quote(m.group()), url)
     return url.replace("(", "%28").replace(")", "%29")
 
 
