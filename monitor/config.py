@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from dotenv import dotenv_values
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from connectors import registry
@@ -29,6 +31,7 @@ from monitor.sla import BusinessHours, SlaPolicy, SlaTier
 from monitor.templates import DEFAULT_TEMPLATES, ReplyTemplate, TemplateError
 from monitor.users import AuthPolicy
 from monitor.paths import default_database_url
+from monitor.redact import protect
 
 ENV_PREFIX = "MENTIONDESK_"
 SECRETS_FILE_ENV = f"{ENV_PREFIX}SECRETS_FILE"
@@ -265,13 +268,18 @@ class Config:
                     raise ConfigError(f"{source}: brands[{i}].connectors: {name!r} is not a configured connector (configure [connectors.{name}])")
         if not enabled:
             raise ConfigError(f"{source}: connectors: every connector is disabled; enable at least one")
+        database_url = env.get(f"{ENV_PREFIX}DATABASE_URL") or parsed.database.url or default_database_url()
+        # Before resolve_targets: apprise logs each URL it checks.
+        protect([*(v for cc in connectors.values() for v in cc.secrets.values()),
+                 *(env.get(t.url_env) for t in parsed.alerts.targets), _password(database_url)])
+        alert_targets = tuple(resolve_targets(parsed.alerts, env))
         return cls(
             source=source,
-            database_url=env.get(f"{ENV_PREFIX}DATABASE_URL") or parsed.database.url or default_database_url(),
+            database_url=database_url,
             brands=tuple(parsed.brands),
             connectors=connectors,
             alerts=parsed.alerts,
-            alert_targets=tuple(resolve_targets(parsed.alerts, env)),
+            alert_targets=alert_targets,
             sentiment=parsed.sentiment,
             triage_rules=_triage_rules(source, parsed.triage),
             dashboard=_dashboard_settings(source, parsed),
@@ -341,6 +349,13 @@ def read_secrets_file(path: Path) -> dict[str, str]:
         if value is None:
             raise ConfigError(f"secrets file {path}: {key} has no value (write {key}=…)")
     return {k: v for k, v in values.items() if v is not None}
+
+
+def _password(database_url: str) -> str | None:
+    try:
+        return make_url(database_url).password  # type: ignore[return-value]
+    except ArgumentError:
+        return None  # Database.open reports the bad URL
 
 
 def _env_name(name: str) -> str:
