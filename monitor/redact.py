@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 MASK = "***"
 MIN_LENGTH = 4  # shorter values would mask ordinary words
-_secrets: frozenset[str] = frozenset()
+_secrets: tuple[str, ...] = ()  # longest first, so a whole URL is masked before its parts
 _lock = threading.Lock()
 _base_factory = logging.getLogRecordFactory()
 
@@ -53,8 +53,7 @@ def protect(values: Iterable[str | None]) -> None:
     global _secrets
     found = {piece for v in values if v for piece in _pieces(v) if piece and len(piece) >= MIN_LENGTH}
     with _lock:
-        # Longest first, so a whole URL is masked before its parts.
-        _secrets = frozenset(sorted(_secrets | found, key=len, reverse=True))
+        _secrets = tuple(sorted(set(_secrets) | found, key=len, reverse=True))
         if logging.getLogRecordFactory() is not _record:
             logging.setLogRecordFactory(_record)
 
