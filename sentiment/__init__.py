@@ -4,9 +4,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sentiment.api import Prediction, SentimentClassifier, load_classifier
+    from sentiment.api import Prediction, SentimentClassifier, embed, load_classifier
 
-__all__ = ["Prediction", "SentimentClassifier", "load_classifier"]
+__all__ = ["Prediction", "SentimentClassifier", "embed", "load_classifier"]
 
 
 def __getattr__(name: str) -> Any:

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from sentiment.errors import ModelNotAvailable
@@ -46,7 +47,17 @@ class SentimentClassifier(ABC):
             raise ValueError(f"got {len(texts)} texts but {len(langs)} langs")
         if not texts:
             return []
-        probs = self.probabilities(texts, batch_size).tolist()
+        return self._predictions(texts, langs, self.probabilities(texts, batch_size))
+
+    def classify_and_embed(self, texts: Sequence[str], langs: Sequence[str | None] | None = None,
+                           batch_size: int = 64) -> tuple[list[Prediction], np.ndarray | None]:
+        """Predictions and, where the backend has them, embeddings from the same forward pass
+        (rows as in :func:`embed`); None from backends without embeddings."""
+        return self.classify(texts, langs, batch_size), None
+
+    def _predictions(self, texts: list[str], langs: Sequence[str | None] | None,
+                     probabilities: torch.Tensor) -> list[Prediction]:
+        probs = probabilities.tolist()
         out = []
         for i, (text, row) in enumerate(zip(texts, probs)):
             best = max(range(len(LABELS)), key=row.__getitem__)
@@ -73,6 +84,32 @@ class E5Classifier(SentimentClassifier):
         feats = self.encoder.encode(texts, batch_size)
         return self.head.probabilities(feats)
 
+    @torch.inference_mode()
+    def classify_and_embed(self, texts: Sequence[str], langs: Sequence[str | None] | None = None,
+                           batch_size: int = 64) -> tuple[list[Prediction], np.ndarray | None]:
+        texts = list(texts)
+        if langs is not None and len(langs) != len(texts):
+            raise ValueError(f"got {len(texts)} texts but {len(langs)} langs")
+        if not texts:
+            return [], np.zeros((0, self.encoder.model.config.hidden_size), dtype=np.float32)
+        feats = self.encoder.encode(texts, batch_size)
+        return self._predictions(texts, langs, self.head.probabilities(feats)), self._sentence_vectors(feats)
+
+    @torch.inference_mode()
+    def embed(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.encoder.model.config.hidden_size), dtype=np.float32)
+        return self._sentence_vectors(self.encoder.encode(texts, batch_size))
+
+    def _sentence_vectors(self, feats: torch.Tensor) -> np.ndarray:
+        """e5's sentence embedding: the deepest pooled layer the head reads (the last one for the
+        shipped head), L2-normalised. The head's features hold it already, so it costs nothing extra."""
+        width = self.encoder.model.config.hidden_size
+        deepest = self.encoder.layers.index(max(self.encoder.layers))
+        vectors = torch.nn.functional.normalize(feats[:, deepest * width:(deepest + 1) * width].float(), dim=-1)
+        return vectors.numpy().astype(np.float32, copy=False)
+
 
 _cache: dict[tuple, SentimentClassifier] = {}
 _lock = threading.Lock()
@@ -92,6 +129,18 @@ def load_classifier(backend: str = "default", model: str | None = None, threads:
         if key not in _cache:
             _cache[key] = _load(backend, model, threads, max_tokens, precision)
         return _cache[key]
+
+
+def embed(texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+    """Multilingual sentence embeddings, (len(texts), 384) float32, L2-normalised, so a dot product
+    is the cosine similarity; texts in different languages that say the same thing land close.
+
+    Uses a multilingual-e5 classifier this process has already loaded (whatever its settings),
+    else loads the default one: never a second copy of the model.
+    """
+    with _lock:
+        loaded = next((c for c in _cache.values() if isinstance(c, E5Classifier)), None)
+    return (loaded or load_classifier()).embed(texts, batch_size)  # type: ignore[union-attr]
 
 
 def _load(backend: str, model: str | None, threads: int | None, max_tokens: int,
