@@ -50,6 +50,8 @@ class Capabilities:
     # Reply only to mentions that addressed the brand directly (X self-serve since 2026).
     reply_needs_direct_mention: bool = False
     max_reply_chars: int | None = None
+    # The platform dedupes replies by idempotency key, so a send cut off midway can safely be sent again.
+    idempotent_replies: bool = False
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,7 @@ def _term(word: str) -> str:
 class MastodonConnector(Connector):
     name = "mastodon"
     Settings = MastodonSettings
-    capabilities = Capabilities(can_reply=True, max_reply_chars=MAX_STATUS_CHARS)
+    capabilities = Capabilities(can_reply=True, max_reply_chars=MAX_STATUS_CHARS, idempotent_replies=True)
     required_secrets: ClassVar[tuple[str, ...]] = ("access_token",)
     settings: MastodonSettings
 

@@ -39,7 +39,7 @@ class SampleSettings(ConnectorSettings):
 class SampleConnector(Connector):
     name = "sample"
     Settings = SampleSettings
-    capabilities = Capabilities(can_reply=True, max_reply_chars=1000)
+    capabilities = Capabilities(can_reply=True, max_reply_chars=1000, idempotent_replies=True)
     settings: SampleSettings
 
     def _mention(self, query: Query, number: int) -> Mention:

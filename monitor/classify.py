@@ -50,30 +50,36 @@ class MentionClassifier:
                     rows = session.execute(pending).all()
                 if not rows:
                     break
-                predictions = self._predict(rows, batch_size)
+                predictions, vectors = self._predict(rows, batch_size)
                 with db.write() as session:
-                    stored = self._store(session, rows, predictions)
+                    stored = self._store(session, rows, predictions, vectors)
             else:
                 with db.write() as session:
                     rows = session.execute(pending.with_for_update(skip_locked=True, of=Mention.__table__)).all()
                     if not rows:
                         break
-                    stored = self._store(session, rows, self._predict(rows, batch_size))
+                    stored = self._store(session, rows, *self._predict(rows, batch_size))
             done.extend(stored)
             log.info("classified %d mentions", len(stored))
         return done
 
-    def _predict(self, rows: Sequence[Row[Any]], batch_size: int) -> list[Any]:
-        return self.classifier.classify([r.text for r in rows], [r.lang for r in rows],  # type: ignore[attr-defined]
-                                        batch_size=batch_size)
+    def _predict(self, rows: Sequence[Row[Any]], batch_size: int) -> tuple[list[Any], Any]:
+        """Predictions, and the sentence embeddings (for incidents) where the model gives them in the same pass."""
+        texts, langs = [r.text for r in rows], [r.lang for r in rows]
+        if hasattr(self.classifier, "classify_and_embed"):
+            return self.classifier.classify_and_embed(texts, langs, batch_size=batch_size)
+        return self.classifier.classify(texts, langs, batch_size=batch_size), None  # type: ignore[attr-defined]
 
-    def _store(self, session: Session, rows: Sequence[Row[Any]], predictions: Sequence[Any]) -> list[int]:
+    def _store(self, session: Session, rows: Sequence[Row[Any]], predictions: Sequence[Any],
+               vectors: Any = None) -> list[int]:
         """Write results where still unclassified; returns the ids this call classified."""
+        from monitor.incidents import is_candidate, store_embeddings
         from sentiment.triage import triage
 
         now = utcnow()
         stored = []
-        for row, prediction in zip(rows, predictions, strict=True):
+        candidates = {}
+        for i, (row, prediction) in enumerate(zip(rows, predictions, strict=True)):
             result = triage(row.text, prediction, follower_count=row.author_followers, replyable=row.replyable,
                             age_seconds=max(0.0, (now - row.created_at).total_seconds()), rules=self.rules)
             if session.execute(
@@ -84,4 +90,7 @@ class MentionClassifier:
                         priority=result.priority, classified_at=now)
             ).rowcount:
                 stored.append(row.id)
+                if vectors is not None and is_candidate(prediction.label, result.intent):
+                    candidates[row.id] = vectors[i]
+        store_embeddings(session, candidates)
         return stored

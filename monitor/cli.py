@@ -349,11 +349,14 @@ def dashboard(app: App, host: str, port: int) -> None:
 
 def _add_commands_from_other_modules() -> None:
     from monitor.access_cli import audit_group, user_group
+    from monitor.incidents_cli import followups_group, incidents_group
     from monitor.report import report_command
     from sentiment.cli import classify_command, evaluate_command
 
     cli.add_command(user_group)
     cli.add_command(audit_group)
+    cli.add_command(incidents_group)
+    cli.add_command(followups_group)
     cli.add_command(classify_command)
     cli.add_command(evaluate_command)
     cli.add_command(report_command)

@@ -150,6 +150,8 @@ class ReplyTemplateConfig(_Strict):
     name: str = Field(min_length=1)
     body: str = Field(min_length=1)
     platforms: list[str] = []  # empty: every platform
+    lang: str | None = Field(default=None, pattern=r"^[a-z]{2,3}$")  # this variant's language; None: the default
+    examples: list[str] = []  # mentions it answers (any language), for reply suggestions
 
 
 class AuthConfig(_Strict):
@@ -168,6 +170,30 @@ class AuthConfig(_Strict):
         return AuthPolicy(session_lifetime=timedelta(hours=self.session_hours), max_failures=self.max_failures,
                           lockout=timedelta(seconds=self.lockout_seconds),
                           max_lockout=timedelta(minutes=self.max_lockout_minutes))
+
+
+class IncidentSettings(_Strict):
+    """The ``[incidents]`` table: grouping related complaints (see monitor.incidents)."""
+
+    enabled: bool = True
+    window_minutes: float = Field(default=240, gt=0)  # how far apart in time related complaints may be
+    similarity: float = Field(default=0.22, ge=-1, le=1)  # mean language-centred cosine within a group
+    idle_hours: float = Field(default=24, gt=0)  # an open incident this long without news takes no more joiners
+    min_mentions: int = Field(default=6, ge=2)
+    min_authors: int = Field(default=3, ge=1)
+    min_reach: int | None = Field(default=200_000, ge=1)  # followers summed over distinct authors
+    min_mentions_with_reach: int = Field(default=3, ge=2)
+    # A group must also be burst_ratio times as big as such complaints usually are in a window of the
+    # past baseline_days, so a steady trickle of one common complaint is not an incident.
+    burst_ratio: float = Field(default=4.0, ge=0)
+    baseline_days: float = Field(default=3, gt=0)
+
+
+class CheckInSettings(_Strict):
+    """The ``[check_ins]`` table: what resolving with a check-in proposes (see monitor.followups)."""
+
+    after_days: float = Field(default=3, gt=0)
+    template: str = "Check-in"  # a reply template name; its language variants apply
 
 
 @dataclass(frozen=True)
@@ -201,6 +227,8 @@ class _ConfigFile(_Strict):
     reply_templates: list[ReplyTemplateConfig] = []
     retention: RetentionConfig = RetentionConfig()
     auth: AuthConfig = AuthConfig()
+    incidents: IncidentSettings = IncidentSettings()
+    check_ins: CheckInSettings = CheckInSettings()
 
     @model_validator(mode="after")
     def _unique_names(self) -> "_ConfigFile":
@@ -234,6 +262,8 @@ class Config:
     triage_rules: Any = None
     dashboard: DashboardSettings = DashboardSettings()
     retention: RetentionConfig = RetentionConfig()
+    incidents: IncidentSettings = IncidentSettings()
+    check_ins: CheckInSettings = CheckInSettings()
 
     @classmethod
     def load(cls, path: Path, env: Mapping[str, str] | None = None) -> "Config":
@@ -284,6 +314,8 @@ class Config:
             triage_rules=_triage_rules(source, parsed.triage),
             dashboard=_dashboard_settings(source, parsed),
             retention=parsed.retention,
+            incidents=parsed.incidents,
+            check_ins=parsed.check_ins,
         )
 
     def enabled_connectors(self) -> list[ConnectorConfig]:
@@ -312,7 +344,8 @@ def _dashboard_settings(source: str, parsed: _ConfigFile) -> DashboardSettings:
             business_hours=BusinessHours(hours.timezone, tuple(hours.weekdays), hours.start, hours.end) if hours else None,
             warn_fraction=parsed.sla.warn_fraction,
         )
-        templates = tuple(ReplyTemplate(t.name, t.body, tuple(t.platforms)) for t in parsed.reply_templates)
+        templates = tuple(ReplyTemplate(t.name, t.body, tuple(t.platforms), t.lang, tuple(t.examples))
+                          for t in parsed.reply_templates)
     except (ConfigError, TemplateError) as exc:
         prefix = "" if str(exc).startswith("sla.") else "reply_templates: " if isinstance(exc, TemplateError) else "sla: "
         raise ConfigError(f"{source}: {prefix}{exc}") from None

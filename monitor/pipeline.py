@@ -16,6 +16,8 @@ from sqlalchemy import func, select
 from monitor.alerts.engine import AlertEngine
 from monitor.classify import MentionClassifier
 from monitor.config import Config
+from monitor.followups import run_due
+from monitor.incidents import IncidentDetector
 from monitor.models import Mention
 from monitor.storage import Database
 
@@ -24,11 +26,12 @@ log = logging.getLogger("mentiondesk.pipeline")
 
 class Pipeline:
     def __init__(self, db: Database, classifier: MentionClassifier | None, alerts: AlertEngine | None = None,
-                 batch_size: int = 64) -> None:
+                 batch_size: int = 64, incidents: IncidentDetector | None = None) -> None:
         self.db = db
         self.classifier = classifier
         self.alerts = alerts
         self.batch_size = batch_size
+        self.incidents = incidents
         self._started = False
 
     @classmethod
@@ -37,7 +40,9 @@ class Pipeline:
         if config.sentiment.backend != "none":
             classifier = MentionClassifier.load(config.sentiment, config.triage_rules)
         alerts = AlertEngine(db, config.alerts, config.alert_targets) if config.alert_targets else None
-        return cls(db, classifier, alerts, config.sentiment.batch_size)
+        incidents = (IncidentDetector(db, config.incidents, config.alert_targets)
+                     if classifier is not None and config.incidents.enabled else None)
+        return cls(db, classifier, alerts, config.sentiment.batch_size, incidents)
 
     def start(self) -> "Pipeline":
         """Start alert delivery; calling it again (e.g. the demo, then the scheduler) is harmless."""
@@ -58,6 +63,8 @@ class Pipeline:
             fresh = sorted(set(classified) | set(new_ids))
             if fresh:
                 self.alerts.on_new_mentions(fresh)
+        if self.incidents is not None and classified and self.incidents.run().opened and self.alerts is not None:
+            self.alerts.wake()  # the new incidents' alerts
         return classified
 
     def pending_count(self) -> int:
@@ -65,7 +72,8 @@ class Pipeline:
             return session.scalar(select(func.count()).where(Mention.classified_at.is_(None))) or 0
 
     def tick(self) -> None:
-        """Time-based alerts: spikes, SLA warnings, the daily digest."""
+        """Time-based work: spikes, SLA warnings, the daily digest; follow-ups and check-ins that came due."""
+        run_due(self.db)
         if self.alerts is not None:
             self.alerts.tick()
 

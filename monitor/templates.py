@@ -8,6 +8,7 @@ staff fill in; a reply with an unfilled slot is not ready to send. X counts leng
 from __future__ import annotations
 
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from connectors.x_text import x_weighted_length
@@ -30,6 +31,11 @@ class ReplyTemplate:
     name: str
     body: str
     platforms: tuple[str, ...] = ()  # empty: every platform
+    # The language of this variant (ISO 639-1); templates sharing a name are one template in several
+    # languages, and None marks the variant used where no other fits.
+    lang: str | None = None
+    # Mentions this template answers, in any language: what reply suggestions compare a mention with.
+    examples: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         try:
@@ -66,6 +72,21 @@ def render(template: ReplyTemplate, *, author: str, brand: str, order_number: st
     return RenderedReply(template.body.format(**filled), missing)
 
 
+def template_names(templates: Sequence[ReplyTemplate], platform: str) -> list[str]:
+    """Each template once (its language variants share the name), in config order."""
+    return list(dict.fromkeys(t.name for t in templates if t.fits(platform)))
+
+
+def pick_variant(templates: Sequence[ReplyTemplate], name: str, lang: str | None,
+                 platform: str) -> ReplyTemplate | None:
+    """The variant of template ``name`` for a mention: in its language if there is one, else the
+    default variant (no ``lang``), else the first."""
+    variants = [t for t in templates if t.name == name and t.fits(platform)]
+    return (next((t for t in variants if lang and t.lang == lang), None)
+            or next((t for t in variants if t.lang is None), None)
+            or (variants[0] if variants else None))
+
+
 def author_label(author_name: str | None, author_handle: str | None) -> str:
     return author_name or (f"@{author_handle}" if author_handle else "there")
 
@@ -85,4 +106,4 @@ def check_length(platform: str, text: str, limit: int | None) -> None:
 
 
 __all__ = ["DEFAULT_TEMPLATES", "RenderedReply", "ReplyTemplate", "ReplyTooLong", "TemplateError", "VARIABLES",
-           "author_label", "check_length", "render", "reply_length"]
+           "author_label", "check_length", "pick_variant", "render", "reply_length", "template_names"]

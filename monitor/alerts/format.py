@@ -199,4 +199,15 @@ def render(rule: str, brand: str, items: Sequence[Item], details: dict[str, Any]
         if items:
             body += ["", w.esc("Top items:"), *_items_body(items, style)]
         return Message(title, w.lines(body))
+    if rule == "incident":
+        languages = details.get("languages", {})
+        title = (f"Incident for {brand}: {details['count']} related complaints in "
+                 f"{len(languages)} language{'s' if len(languages) != 1 else ''}")
+        body = [w.esc(f"{details['count']} mentions from authors with {details['reach']:,} followers in all, "
+                      f"since {details['first_seen']}. Languages: "
+                      + ", ".join(f"{clean(str(lang), 10)} {n}" for lang, n in languages.items()) + "."),
+                w.esc("Top terms: " + ", ".join(clean(str(t), 40) for t in details.get("terms", [])))]
+        if items:
+            body += ["", w.esc("Typical mentions:"), *_items_body(items, style)]
+        return Message(title, w.lines(body))
     raise ValueError(f"unknown alert rule {rule!r}")

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from monitor.errors import ConfigError
 
-RuleName = Literal["urgent", "negative_spike", "volume_spike", "sla", "digest"]
+RuleName = Literal["urgent", "negative_spike", "volume_spike", "sla", "digest", "incident"]
 Level = Literal["info", "warning", "critical"]
 BodyFormat = Literal["text", "markdown", "html"]
 
@@ -27,6 +27,7 @@ RULE_LEVELS: dict[str, Level] = {
     "volume_spike": "warning",
     "sla": "warning",
     "digest": "info",
+    "incident": "warning",  # one per incident (monitor.incidents), not one per mention
 }
 LEVEL_ORDER: dict[Level, int] = {"info": 0, "warning": 1, "critical": 2}
 

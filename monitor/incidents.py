@@ -1,0 +1,613 @@
+"""Incidents: complaints about one problem, grouped across languages and platforms, handled once.
+
+Negative mentions (or complaints) keep their multilingual-e5 sentence embedding, computed in the
+classifier's forward pass (:mod:`monitor.classify`). :meth:`IncidentDetector.run` (after every
+classification batch, and from ``mentiondesk incidents detect``) then, per brand:
+
+1. lets each new candidate of the last ``window_minutes`` join the open incident it is most similar
+   to, when its mean similarity to the incident's members reaches ``similarity``;
+2. groups the rest by average-linkage clustering at the same ``similarity``;
+3. opens an incident for every group that is big enough (``min_mentions`` from ``min_authors``
+   authors) or loud enough (``min_reach`` followers from at least ``min_mentions_with_reach``), with a
+   summary, and one chat alert per incident (rule ``incident``), never one per mention.
+
+Similarity is the cosine between *language-centred* embeddings: multilingual e5 puts two complaints
+in the same language closer than one complaint in two languages, so each vector has its language's
+mean over recent candidates taken away first (shrunk towards the mean of all languages where a
+language has few). Measured in ``bench/incidents.py``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.orm import Session
+
+from connectors.base import Connector, PostedReply, RateLimited, ReplyTarget
+from monitor import audit
+from monitor.access import Principal, Role, require
+from monitor.config import IncidentSettings
+from monitor.errors import MentiondeskError, NotFound
+from monitor.models import (Brand, Incident, IncidentMention, IncidentStatus, Mention, MentionEmbedding, MentionStatus,
+                            Reply, ReplyState, utcnow)
+from monitor.storage import Database
+
+CLOSED_STATUSES = (MentionStatus.IGNORED.value, MentionStatus.SPAM.value)
+EXAMPLES = 3
+TOP_TERMS = 6
+# Candidates of the last BACKGROUND_DAYS (at most BACKGROUND_ROWS) give each language's mean vector;
+# a language with few is pulled towards the mean of all (SHRINK pseudo-counts), and that towards the
+# mean of a generic multilingual stream (PRIOR_WEIGHT pseudo-counts), so a new deployment whose
+# first complaints are one incident does not take the incident itself away as "the usual".
+BACKGROUND_DAYS = 7
+BACKGROUND_ROWS = 5000
+SHRINK = 20
+PRIOR_WEIGHT = 30
+PRIOR_FILE = Path(__file__).resolve().parents[1] / "sentiment" / "artifacts" / "embedding_mean.json"
+# Members of an open incident that newcomers are compared with (its newest ones).
+MEMBERS_COMPARED = 50
+
+
+class IncidentError(MentiondeskError):
+    """An incident action that cannot be done as asked (unknown template, already resolved…)."""
+
+
+# -- embeddings ---------------------------------------------------------------------------------
+
+def is_candidate(sentiment_label: str | None, intent: str | None) -> bool:
+    """Mentions that may be part of an incident: negative ones and complaints."""
+    return sentiment_label == "negative" or intent == "complaint"
+
+
+def candidate() -> ColumnElement[bool]:
+    """:func:`is_candidate` in SQL, a person's relabel winning over the model (other mentions may have
+    an embedding too: reply suggestions keep those they compute)."""
+    from monitor.queue import effective_intent, effective_sentiment
+
+    return or_(effective_sentiment() == "negative", effective_intent() == "complaint")
+
+
+def pack(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype=np.float16).tobytes()  # 768 bytes for e5-small's 384 dimensions
+
+
+def unpack(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype=np.float16).astype(np.float32)
+
+
+def store_embeddings(session: Session, vectors: Mapping[int, np.ndarray]) -> None:
+    for mention_id, vector in vectors.items():
+        session.merge(MentionEmbedding(mention_id=mention_id, vector=pack(vector)))
+
+
+def _normalise(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.where(norms == 0, 1, norms)
+
+
+class Background:
+    """Recent candidates: their per-language mean vectors (``centre`` removes them) and how often
+    complaints like a group's came up before (``usual_count``)."""
+
+    def __init__(self, vectors: np.ndarray, langs: Sequence[str | None], times: Sequence[datetime] = ()) -> None:
+        prior = _prior()
+        self.overall = (vectors.sum(axis=0) + PRIOR_WEIGHT * prior) / (len(vectors) + PRIOR_WEIGHT) if len(vectors) else None
+        self.by_lang: dict[str | None, np.ndarray] = {}
+        if self.overall is not None:
+            for lang in set(langs):
+                rows = vectors[[i for i, l in enumerate(langs) if l == lang]]
+                self.by_lang[lang] = (rows.sum(axis=0) + SHRINK * self.overall) / (len(rows) + SHRINK)
+        self.times = np.array([t.timestamp() for t in times])
+        self.centred = self.centre(vectors, langs) if len(times) else vectors
+
+    @classmethod
+    def load(cls, session: Session, now: datetime) -> "Background":
+        rows = session.execute(
+            select(MentionEmbedding.vector, Mention.lang, Mention.created_at)
+            .join(Mention, Mention.id == MentionEmbedding.mention_id)
+            .where(Mention.created_at >= now - timedelta(days=BACKGROUND_DAYS), Mention.created_at <= now, candidate())
+            .order_by(Mention.created_at.desc()).limit(BACKGROUND_ROWS)
+        ).all()
+        vectors = np.stack([unpack(r.vector) for r in rows]) if rows else np.zeros((0, 0), dtype=np.float32)
+        return cls(vectors, [r.lang for r in rows], [r.created_at for r in rows])
+
+    def centre(self, vectors: np.ndarray, langs: Sequence[str | None]) -> np.ndarray:
+        if self.overall is None or not len(vectors):
+            return _normalise(vectors)
+        means = np.stack([self.by_lang.get(lang, self.overall) for lang in langs])
+        return _normalise(vectors - means)
+
+    def usual_count(self, group_mean: np.ndarray, threshold: float, now: datetime, window: timedelta,
+                    days: float) -> float:
+        """How many candidates as similar to the group as its members are came up in one ``window``
+        before: the larger of the average over the past ``days`` and the mean of the same window at
+        this time of day on each past day (complaints have a daily rhythm too)."""
+        if not len(self.times):
+            return 0.0
+        similar = self.times[(self.centred @ group_mean) >= threshold]
+        end = (now - window).timestamp()
+        first = max((now - timedelta(days=days)).timestamp(), float(self.times.min()))  # the history there is
+        if end <= first:
+            return 0.0
+        average = np.count_nonzero((similar >= first) & (similar < end)) * window.total_seconds() / (end - first)
+        same_time = [np.count_nonzero((similar >= (now - timedelta(days=d) - window).timestamp())
+                                      & (similar < (now - timedelta(days=d)).timestamp()))
+                     for d in range(1, int(days) + 1) if (now - timedelta(days=d) - window).timestamp() >= first]
+        return max(average, float(np.mean(same_time)) if same_time else 0.0)
+
+
+@functools.cache
+def _prior() -> np.ndarray:
+    return np.asarray(json.loads(PRIOR_FILE.read_text(encoding="utf-8"))["mean"], dtype=np.float32)
+
+
+def average_linkage(vectors: np.ndarray, threshold: float, seeds: Sequence[Sequence[int]] = ()) -> list[list[int]]:
+    """Groups of row indices whose members' mean pairwise similarity is at least ``threshold``
+    (agglomerative, average linkage; rows are unit vectors so a dot product is the cosine).
+
+    ``seeds`` are groups that exist already (open incidents): each starts as one group, other rows
+    may join it, and two seeds never merge. Each returned group starts with its seed's rows, if any.
+    """
+    n = len(vectors)
+    if n == 0:
+        return []
+    sim = vectors @ vectors.T
+    np.fill_diagonal(sim, -np.inf)
+    sizes = np.ones(n)
+    groups: dict[int, list[int]] = {i: [i] for i in range(n)}
+
+    def merge(a: int, b: int) -> None:
+        # Lance-Williams update for average linkage: the merged group's mean similarity to each other group.
+        merged = (sizes[a] * sim[a] + sizes[b] * sim[b]) / (sizes[a] + sizes[b])
+        sim[a, :], sim[:, a] = merged, merged
+        sim[b, :], sim[:, b] = -np.inf, -np.inf
+        sim[a, a] = -np.inf
+        sizes[a] += sizes[b]
+        groups[a].extend(groups.pop(b))
+
+    heads = [seed[0] for seed in seeds if seed]
+    for seed in seeds:
+        for row in seed[1:]:
+            merge(seed[0], row)
+    for a in heads:
+        for b in heads:
+            sim[a, b] = -np.inf
+    while len(groups) > 1:
+        a, b = np.unravel_index(int(np.argmax(sim)), sim.shape)
+        if sim[a, b] < threshold:
+            break
+        if b in heads:  # keep the seed's index, so its rows stay first
+            a, b = b, a
+        merge(int(a), int(b))
+    return list(groups.values())
+
+
+# -- detection ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Candidate:
+    id: int
+    created_at: datetime
+    lang: str | None
+    platform: str
+    author: str
+    followers: int
+    vector: np.ndarray
+
+
+@dataclass
+class DetectionResult:
+    opened: list[int] = field(default_factory=list)
+    joined: dict[int, int] = field(default_factory=dict)  # incident id → mentions that joined it now
+
+
+class IncidentDetector:
+    def __init__(self, db: Database, settings: IncidentSettings, alert_targets: Sequence[Any] = (),
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.db, self.settings, self.alert_targets, self.clock = db, settings, list(alert_targets), clock
+
+    def run(self, now: datetime | None = None) -> DetectionResult:
+        """Join new candidates to open incidents and open new ones; one transaction."""
+        now = now or self.clock()
+        result = DetectionResult()
+        if not self.settings.enabled:
+            return result
+        with self.db.write() as session:
+            candidates = self._candidates(session, now)
+            if not candidates:
+                return result
+            background = Background.load(session, now)
+            for brand_id in sorted({brand_id for brand_id, _ in candidates}):
+                rows = [c for b, c in candidates if b == brand_id]
+                self._brand(session, brand_id, rows, background, now, result)
+        return result
+
+    def _candidates(self, session: Session, now: datetime) -> list[tuple[int, _Candidate]]:
+        window = timedelta(minutes=self.settings.window_minutes)
+        rows = session.execute(
+            select(Mention.id, Mention.brand_id, Mention.created_at, Mention.lang, Mention.platform,
+                   Mention.author_handle, Mention.author_followers, MentionEmbedding.vector)
+            .join(MentionEmbedding, MentionEmbedding.mention_id == Mention.id)
+            .outerjoin(IncidentMention, IncidentMention.mention_id == Mention.id)
+            .where(IncidentMention.mention_id.is_(None), Mention.brand_id.is_not(None),
+                   Mention.created_at > now - window, Mention.created_at <= now,
+                   Mention.status.not_in(CLOSED_STATUSES), candidate())
+            .order_by(Mention.created_at, Mention.id)
+        ).all()
+        return [(r.brand_id, _Candidate(r.id, r.created_at, r.lang, r.platform, f"{r.platform}:{r.author_handle or r.id}",
+                                        r.author_followers or 0, unpack(r.vector))) for r in rows]
+
+    def _brand(self, session: Session, brand_id: int, rows: list[_Candidate], background: Background,
+               now: datetime, result: DetectionResult) -> None:
+        """Clusters the brand's new candidates together with the recent members of its open incidents
+        (each incident one seed group): a candidate that ends up with an incident joins it, a new
+        group that is big and unusual enough becomes an incident."""
+        open_ids = list(session.scalars(select(Incident.id).where(
+            Incident.brand_id == brand_id, Incident.status == IncidentStatus.OPEN.value,
+            Incident.last_seen_at >= now - timedelta(hours=self.settings.idle_hours)).order_by(Incident.id)))
+        member_vectors, member_langs, seeds = [], [], []
+        for incident_id in open_ids:
+            members = session.execute(
+                select(MentionEmbedding.vector, Mention.lang)
+                .join(IncidentMention, IncidentMention.mention_id == MentionEmbedding.mention_id)
+                .join(Mention, Mention.id == MentionEmbedding.mention_id)
+                .where(IncidentMention.incident_id == incident_id)
+                .order_by(Mention.created_at.desc()).limit(MEMBERS_COMPARED)
+            ).all()
+            seeds.append(list(range(len(member_vectors), len(member_vectors) + len(members))))
+            member_vectors += [unpack(m.vector) for m in members]
+            member_langs += [m.lang for m in members]
+        offset = len(member_vectors)
+        vectors = background.centre(np.stack(member_vectors + [c.vector for c in rows]),
+                                    member_langs + [c.lang for c in rows])
+        for group in average_linkage(vectors, self.settings.similarity, seeds):
+            seed = next((k for k, rows_of in enumerate(seeds) if rows_of and group[0] == rows_of[0]), None)
+            newcomers = [g for g in group if g >= offset]
+            if seed is not None and newcomers:
+                incident_id = open_ids[seed]
+                mean = vectors[group].mean(axis=0)
+                for g in newcomers:
+                    session.add(IncidentMention(mention_id=rows[g - offset].id, incident_id=incident_id,
+                                                similarity=float(vectors[g] @ mean), joined_at=now))
+                result.joined[incident_id] = len(newcomers)
+            elif seed is None:
+                members = [rows[g - offset] for g in group]
+                if self._big_enough(members) and self._unusual(background, vectors[group], now):
+                    result.opened.append(self._open(session, brand_id, members, vectors[group], now))
+        if result.joined:
+            session.flush()
+            for incident_id in result.joined:
+                refresh_summary(session, incident_id)
+
+    def _big_enough(self, members: Sequence[_Candidate]) -> bool:
+        s = self.settings
+        authors = {m.author for m in members}
+        if len(members) >= s.min_mentions and len(authors) >= s.min_authors:
+            return True
+        return s.min_reach is not None and len(members) >= s.min_mentions_with_reach and _reach(members) >= s.min_reach
+
+    def _unusual(self, background: Background, vectors: np.ndarray, now: datetime) -> bool:
+        window = timedelta(minutes=self.settings.window_minutes)
+        usual = background.usual_count(vectors.mean(axis=0), self.settings.similarity, now, window,
+                                       self.settings.baseline_days)
+        return len(vectors) >= self.settings.burst_ratio * usual
+
+    def _open(self, session: Session, brand_id: int, members: Sequence[_Candidate], vectors: np.ndarray,
+              now: datetime) -> int:
+        mean = vectors.mean(axis=0)
+        incident = Incident(brand_id=brand_id, status=IncidentStatus.OPEN.value, opened_at=now,
+                            first_seen_at=min(m.created_at for m in members),
+                            last_seen_at=max(m.created_at for m in members),
+                            mention_count=len(members), reach=_reach(members), summary={})
+        session.add(incident)
+        session.flush()
+        for member, vector in zip(members, vectors, strict=True):
+            session.add(IncidentMention(mention_id=member.id, incident_id=incident.id,
+                                        similarity=float(vector @ mean), joined_at=now))
+        session.flush()
+        refresh_summary(session, incident.id)
+        audit.record(session, "mentiondesk", "incident.open", None, incident_id=incident.id, mentions=len(members))
+        self._alert(session, incident, now)
+        return incident.id
+
+    def _alert(self, session: Session, incident: Incident, now: datetime) -> None:
+        from monitor.alerts.models import AlertEvent, AlertStatus
+
+        brand = session.get(Brand, incident.brand_id) if incident.brand_id is not None else None
+        for target in self.alert_targets:
+            if target.settings.wants("incident", brand.key if brand else None):
+                # The incident is new in this transaction, so its dedupe key cannot exist yet.
+                session.add(AlertEvent(rule="incident", brand_id=incident.brand_id, target=target.name,
+                                       status=AlertStatus.PENDING.value, dedupe_key=f"incident:{incident.id}",
+                                       mention_ids=list(incident.summary["examples"]),
+                                       details=alert_details(incident), attempts=0, created_at=now, due_at=now))
+
+
+def _reach(members: Iterable[_Candidate]) -> int:
+    followers: dict[str, int] = {}
+    for m in members:
+        followers[m.author] = max(followers.get(m.author, 0), m.followers)
+    return sum(followers.values())
+
+
+def refresh_summary(session: Session, incident_id: int) -> None:
+    """Counts, reach, time span, top terms, languages, platforms and the most typical mentions."""
+    from monitor.analytics import terms
+
+    incident = session.get(Incident, incident_id)
+    assert incident is not None
+    members = session.execute(
+        select(Mention.id, Mention.text, Mention.lang, Mention.platform, Mention.author_handle, Mention.author_followers,
+               Mention.created_at, IncidentMention.similarity)
+        .join(IncidentMention, IncidentMention.mention_id == Mention.id)
+        .where(IncidentMention.incident_id == incident_id)
+    ).all()
+    followers: dict[str, int] = {}
+    term_counts: Counter[str] = Counter()
+    for m in members:
+        key = f"{m.platform}:{m.author_handle or m.id}"
+        followers[key] = max(followers.get(key, 0), m.author_followers or 0)
+        term_counts.update(set(terms(m.text)))
+    # Typical mentions: the closest to the group, one per language first so the summary shows its spread.
+    ranked = sorted(members, key=lambda m: -m.similarity)
+    examples: list[int] = []
+    for m in ranked:
+        if len(examples) < EXAMPLES and m.lang not in {x.lang for x in ranked if x.id in examples}:
+            examples.append(m.id)
+    examples += [m.id for m in ranked if m.id not in examples][: EXAMPLES - len(examples)]
+    incident.mention_count = len(members)
+    incident.reach = sum(followers.values())
+    incident.first_seen_at = min(m.created_at for m in members)
+    incident.last_seen_at = max(m.created_at for m in members)
+    incident.summary = {
+        "terms": [t for t, n in term_counts.most_common(TOP_TERMS) if n > 1] or [t for t, _ in term_counts.most_common(3)],
+        "languages": dict(Counter(m.lang or "?" for m in members).most_common()),
+        "platforms": dict(Counter(m.platform for m in members).most_common()),
+        "examples": examples,
+    }
+
+
+def alert_details(incident: Incident) -> dict[str, Any]:
+    return {"incident_id": incident.id, "count": incident.mention_count, "reach": incident.reach,
+            "first_seen": incident.first_seen_at.strftime("%Y-%m-%d %H:%M UTC"),
+            "terms": incident.summary.get("terms", []), "languages": incident.summary.get("languages", {})}
+
+
+# -- reading ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class IncidentView:
+    id: int
+    brand: str
+    status: str
+    opened_at: datetime
+    first_seen_at: datetime
+    last_seen_at: datetime
+    mention_count: int
+    reach: int
+    terms: list[str]
+    languages: dict[str, int]
+    platforms: dict[str, int]
+    examples: list[Mention]
+    reply_template: str | None
+    replies_sent: int
+    resolved_at: datetime | None
+    resolved_by: str | None
+
+
+def list_incidents(db: Database, status: str | None = IncidentStatus.OPEN.value, limit: int = 50) -> list[IncidentView]:
+    with db.read() as session:
+        query = select(Incident).order_by(Incident.opened_at.desc(), Incident.id.desc()).limit(limit)
+        if status is not None:
+            query = query.where(Incident.status == status)
+        return [_view(session, i) for i in session.scalars(query).all()]
+
+
+def get_incident(db: Database, incident_id: int) -> IncidentView:
+    with db.read() as session:
+        incident = session.get(Incident, incident_id)
+        if incident is None:
+            raise NotFound(f"incident {incident_id} not found")
+        return _view(session, incident)
+
+
+def incident_mentions(db: Database, incident_id: int) -> list[Mention]:
+    with db.read() as session:
+        return list(session.scalars(
+            select(Mention).join(IncidentMention, IncidentMention.mention_id == Mention.id)
+            .where(IncidentMention.incident_id == incident_id).order_by(Mention.created_at, Mention.id)))
+
+
+def _view(session: Session, incident: Incident) -> IncidentView:
+    brand = session.get(Brand, incident.brand_id) if incident.brand_id is not None else None
+    ids = list(incident.summary.get("examples", []))
+    found = {m.id: m for m in session.scalars(select(Mention).where(Mention.id.in_(ids)))} if ids else {}
+    sent = session.scalar(select(func.count()).where(
+        Reply.idempotency_key.like(f"{_key_prefix(incident.id)}%"), Reply.state == ReplyState.SENT.value)) or 0
+    return IncidentView(incident.id, brand.name if brand else "", incident.status, incident.opened_at,
+                        incident.first_seen_at, incident.last_seen_at, incident.mention_count, incident.reach,
+                        list(incident.summary.get("terms", [])), dict(incident.summary.get("languages", {})),
+                        dict(incident.summary.get("platforms", {})), [found[i] for i in ids if i in found],
+                        incident.reply_template, sent, incident.resolved_at, incident.resolved_by)
+
+
+# -- handling: bulk reply, resolve -----------------------------------------------------------------
+
+def _key_prefix(incident_id: int) -> str:
+    return f"incident-{incident_id}-m"
+
+
+def bulk_reply_key(incident_id: int, mention_id: int) -> str:
+    """The idempotency key of the incident's reply to one mention: the same on every run."""
+    return f"{_key_prefix(incident_id)}{mention_id}"
+
+
+@dataclass
+class BulkReplyReport:
+    sent: list[int] = field(default_factory=list)  # mention ids answered by this run
+    already_sent: list[int] = field(default_factory=list)  # answered by an earlier run
+    skipped: dict[int, str] = field(default_factory=dict)  # mention id → why it gets no reply
+    unknown: dict[int, str] = field(default_factory=dict)  # interrupted sends a person has to check
+    failed: dict[int, str] = field(default_factory=dict)  # platform errors (run again to retry)
+    waiting_until: datetime | None = None  # rate limited: run again after this
+
+    @property
+    def complete(self) -> bool:
+        return not (self.unknown or self.failed or self.waiting_until)
+
+
+class _RateLimitRecorder:
+    """The connector, remembering the wait a platform asked for (send_reply records only the failure)."""
+
+    def __init__(self, connector: Connector) -> None:
+        self.connector = connector
+        self.name = connector.name
+        self.capabilities = connector.capabilities
+        self.retry_after: float | None = None
+
+    def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> PostedReply:
+        try:
+            return self.connector.reply(target, text, idempotency_key)
+        except RateLimited as exc:
+            self.retry_after = exc.retry_after
+            raise
+
+
+def bulk_reply(db: Database, incident_id: int, template_name: str, templates: Sequence[Any],
+               connectors: Mapping[str, Connector], actor: Principal, brand_name: str, *,
+               max_wait_seconds: float = 120.0, sleep: Callable[[float], None] = time.sleep) -> BulkReplyReport:
+    """Send the template, filled in per author and in each mention's language where a variant exists,
+    to every replyable mention of the incident, one per mention, through each connector.
+
+    Safe to run again after a crash or a kill: each mention's reply has a fixed idempotency key, a sent
+    one is never sent again, and a reply to a mention someone already answered is skipped (the reply
+    claim). A send that was cut off (state ``sending``) is sent again only where the platform
+    dedupes by the key (``Capabilities.idempotent_replies``, e.g. Mastodon); elsewhere it is listed
+    in ``unknown`` for a person to check, as any reply with an unknown outcome. A rate limit is waited
+    out up to ``max_wait_seconds``, else the run stops and says when to run it again.
+    """
+    from monitor import presence, replies
+    from monitor.templates import author_label, pick_variant, render
+
+    require(actor, Role.AGENT, "replying to an incident")
+    if not any(t.name == template_name for t in templates):
+        raise IncidentError(f"no reply template named {template_name!r}")
+    with db.write() as session:
+        incident = session.get(Incident, incident_id)
+        if incident is None:
+            raise NotFound(f"incident {incident_id} not found")
+        if incident.reply_template not in (None, template_name):
+            raise IncidentError(f"incident {incident_id} is being answered with {incident.reply_template!r}; "
+                                "every affected mention gets the same reply")
+        if incident.reply_template is None:
+            incident.reply_template = template_name
+            audit.record(session, actor.name, "incident.reply", None, incident_id=incident_id, template=template_name)
+    report = BulkReplyReport()
+    wrapped = {name: _RateLimitRecorder(c) for name, c in connectors.items()}
+    for mention in incident_mentions(db, incident_id):
+        connector = wrapped.get(mention.platform)
+        if connector is None:
+            report.skipped[mention.id] = f"{mention.platform} is not connected"
+            continue
+        key = bulk_reply_key(incident_id, mention.id)
+        with db.read() as session:
+            reply = session.scalar(select(Reply).where(Reply.idempotency_key == key))
+        if reply is None:
+            template = pick_variant(templates, template_name, mention.lang, mention.platform)
+            if template is None:
+                report.skipped[mention.id] = f"the template has no variant for {mention.platform}"
+                continue
+            body = render(template, author=author_label(mention.author_name, mention.author_handle), brand=brand_name).text
+            try:
+                replies.check_replyable(mention, connector, body)  # type: ignore[arg-type]
+                reply = replies.draft_reply(db, mention.id, body, actor, idempotency_key=key)
+            except MentiondeskError as exc:
+                report.skipped[mention.id] = str(exc)
+                continue
+        if reply.state == ReplyState.SENT.value:
+            report.already_sent.append(mention.id)
+            continue
+        if reply.state == ReplyState.SENDING.value:
+            if not connector.capabilities.idempotent_replies or not _reopen_interrupted(db, reply.id, actor):
+                report.unknown[mention.id] = reply.error or "cut off while sending: check the platform"
+                continue
+        while True:
+            connector.retry_after = None
+            try:
+                outcome = presence.send_reply_once(db, reply.id, connector, actor)  # type: ignore[arg-type]
+            except presence.ReplyCollision as exc:
+                report.skipped[mention.id] = str(exc)
+                break
+            except MentiondeskError as exc:
+                report.skipped[mention.id] = str(exc)
+                break
+            if outcome.state == ReplyState.SENT.value:
+                report.sent.append(mention.id)
+            elif outcome.state == ReplyState.FAILED.value and connector.retry_after is not None:
+                if connector.retry_after <= max_wait_seconds:
+                    sleep(connector.retry_after)
+                    continue
+                report.waiting_until = utcnow() + timedelta(seconds=connector.retry_after)
+                report.failed[mention.id] = outcome.error or "rate limited"
+                return report
+            elif outcome.state == ReplyState.FAILED.value:
+                report.failed[mention.id] = outcome.error or "failed"
+            else:
+                report.unknown[mention.id] = outcome.error or "delivery unknown"
+            break
+    return report
+
+
+def _reopen_interrupted(db: Database, reply_id: int, actor: Principal) -> bool:
+    """sending → failed for a reply whose platform dedupes by idempotency key, so it can be sent again."""
+    from sqlalchemy import update
+
+    with db.write() as session:
+        changed = session.execute(
+            update(Reply).where(Reply.id == reply_id, Reply.state == ReplyState.SENDING.value)
+            .values(state=ReplyState.FAILED.value, updated_at=utcnow(),
+                    error="interrupted while sending; sent again with the same idempotency key")
+        ).rowcount
+        if changed:
+            reply = session.get(Reply, reply_id)
+            audit.record(session, actor.name, "reply.resume", reply.mention_id if reply else None, reply_id=reply_id)
+        return bool(changed)
+
+
+def resolve_incident(db: Database, incident_id: int, actor: Principal, resolve_mentions: bool = True) -> list[int]:
+    """Close the incident (later complaints start a new one) and, by default, resolve its open mentions.
+    Returns the mentions resolved."""
+    from monitor import triage
+
+    require(actor, Role.AGENT, "resolving an incident")
+    with db.write() as session:
+        incident = session.get(Incident, incident_id)
+        if incident is None:
+            raise NotFound(f"incident {incident_id} not found")
+        if incident.status == IncidentStatus.RESOLVED.value:
+            raise IncidentError(f"incident {incident_id} is already resolved")
+        incident.status, incident.resolved_at, incident.resolved_by = IncidentStatus.RESOLVED.value, utcnow(), actor.name
+        audit.record(session, actor.name, "incident.resolve", None, incident_id=incident_id)
+        open_ids = list(session.scalars(
+            select(Mention.id).join(IncidentMention, IncidentMention.mention_id == Mention.id)
+            .where(IncidentMention.incident_id == incident_id,
+                   or_(Mention.status == MentionStatus.NEW.value, Mention.status == MentionStatus.OPEN.value,
+                       Mention.status == MentionStatus.PENDING.value))))
+    if not resolve_mentions or not open_ids:
+        return []
+    return triage.set_status(db, open_ids, MentionStatus.RESOLVED.value, actor).changed
+
+
+__all__ = ["Background", "BulkReplyReport", "DetectionResult", "IncidentDetector", "IncidentError", "IncidentSettings",
+           "IncidentView", "average_linkage", "bulk_reply", "bulk_reply_key", "get_incident", "incident_mentions",
+           "is_candidate", "list_incidents", "pack", "refresh_summary", "resolve_incident", "store_embeddings", "unpack"]

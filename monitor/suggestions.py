@@ -1,0 +1,145 @@
+"""Suggested replies: the saved templates and the team's past replies closest to a mention.
+
+Candidates are ranked by the cosine similarity of multilingual-e5 embeddings, so a Spanish mention
+finds a template described in English:
+
+* a **template** scores its best match among its ``examples`` (mentions it answers, any language;
+  without examples, its default text); it is filled in for the mention's author, in the mention's
+  language where the template has a variant in it;
+* a **past reply** that was sent and whose mention was then resolved scores the similarity between
+  that earlier mention and this one; its text is reused with the new author's name.
+
+The top three (default) are offered in the reply box. Measured in ``bench/suggestions.py``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import select
+
+from monitor.errors import NotFound
+from monitor.incidents import store_embeddings, unpack
+from monitor.models import Brand, Mention, MentionEmbedding, MentionStatus, Reply, ReplyState
+from monitor.storage import Database
+from monitor.templates import ReplyTemplate, author_label, pick_variant, render, template_names
+
+Embed = Callable[[Sequence[str]], np.ndarray]
+PAST_REPLIES = 200  # the newest answered-and-resolved mentions compared with
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    kind: str  # "template" or "past reply"
+    title: str  # the template's name, or who replied when
+    text: str  # ready to edit and send
+    score: float  # cosine similarity, -1..1
+    template: str | None = None
+    reply_id: int | None = None
+    missing: tuple[str, ...] = ()  # template slots still to fill in (e.g. order_number)
+
+
+def _default_embed(texts: Sequence[str]) -> np.ndarray:
+    from sentiment import embed
+
+    return embed(texts)
+
+
+class _TextVectors:
+    """Embeddings of template texts, kept per process: templates change only with the config."""
+
+    def __init__(self) -> None:
+        self._vectors: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def get(self, texts: Sequence[str], embed: Embed) -> np.ndarray:
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if missing:
+            vectors = embed(missing)
+            with self._lock:
+                self._vectors.update(zip(missing, vectors))
+        with self._lock:
+            return np.stack([self._vectors[t] for t in texts])
+
+
+_template_vectors = _TextVectors()
+
+
+def rank_templates(vector: np.ndarray, templates: Sequence[ReplyTemplate], platform: str,
+                   embed: Embed = _default_embed) -> list[tuple[str, float]]:
+    """Template names for a mention's embedding, best first, with their scores."""
+    names = template_names(templates, platform)
+    texts_of = {}
+    for name in names:
+        variants = [t for t in templates if t.name == name]
+        examples = [e for t in variants for e in t.examples]
+        texts_of[name] = examples or [pick_variant(templates, name, None, platform).body]  # type: ignore[union-attr]
+    flat = [t for texts in texts_of.values() for t in texts]
+    if not flat:
+        return []
+    scores = _template_vectors.get(flat, embed) @ vector
+    ranked, start = [], 0
+    for name in names:
+        count = len(texts_of[name])
+        ranked.append((name, float(scores[start:start + count].max())))
+        start += count
+    return sorted(ranked, key=lambda item: -item[1])
+
+
+def suggest(db: Database, mention_id: int, templates: Sequence[ReplyTemplate], *, limit: int = 3,
+            embed: Embed = _default_embed) -> list[Suggestion]:
+    """The ``limit`` best replies for a mention: templates and past replies together, best first."""
+    with db.read() as session:
+        mention = session.get(Mention, mention_id)
+        if mention is None:
+            raise NotFound(f"mention {mention_id} not found")
+        brand = session.get(Brand, mention.brand_id) if mention.brand_id is not None else None
+        stored = session.get(MentionEmbedding, mention_id)
+        past = session.execute(
+            select(Reply, Mention).join(Mention, Mention.id == Reply.mention_id)
+            .where(Reply.state == ReplyState.SENT.value, Mention.status == MentionStatus.RESOLVED.value,
+                   Mention.id != mention_id)
+            .order_by(Reply.sent_at.desc(), Reply.id.desc()).limit(PAST_REPLIES)
+        ).all()
+        past_ids = sorted({m.id for _, m in past})
+        past_vectors = {e.mention_id: unpack(e.vector) for e in session.scalars(
+            select(MentionEmbedding).where(MentionEmbedding.mention_id.in_(past_ids)))} if past_ids else {}
+    vector = unpack(stored.vector) if stored is not None else embed([mention.text])[0]
+    author = author_label(mention.author_name, mention.author_handle)
+    brand_name = brand.name if brand else ""
+
+    out: list[Suggestion] = []
+    for name, score in rank_templates(vector, templates, mention.platform, embed):
+        template = pick_variant(templates, name, mention.lang, mention.platform)
+        assert template is not None
+        rendered = render(template, author=author, brand=brand_name)
+        out.append(Suggestion("template", name, rendered.text, score, template=name, missing=rendered.missing))
+
+    if past:
+        missing = [m for _, m in past if m.id not in past_vectors]
+        if missing:
+            # Kept like any mention's embedding, so the next suggestion does not compute them again.
+            computed = dict(zip([m.id for m in missing], embed([m.text for m in missing])))
+            with db.write() as session:
+                store_embeddings(session, computed)
+            past_vectors.update(computed)
+        for reply, earlier in past:
+            score = float(past_vectors[earlier.id] @ vector)
+            text = reply.body.replace(author_label(earlier.author_name, earlier.author_handle), author)
+            when = f"{reply.sent_at:%Y-%m-%d}" if reply.sent_at else ""
+            out.append(Suggestion("past reply", f"{reply.author}'s reply of {when}", text, score, reply_id=reply.id))
+
+    best: list[Suggestion] = []
+    for suggestion in sorted(out, key=lambda s: -s.score):
+        if all(suggestion.text != b.text for b in best):
+            best.append(suggestion)
+        if len(best) == limit:
+            break
+    return best
+
+
+__all__ = ["Suggestion", "rank_templates", "suggest"]

@@ -1,0 +1,264 @@
+"""Incidents: complaints about one failure grouped across languages, one alert, a bulk reply that
+survives kill -9 and posts exactly once per mention, resolving."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tomli_w
+from sqlalchemy import func, select
+
+from connectors.emulators import DEMO_MASTODON_USERNAME, DEMO_SECRETS, RunningEmulators
+from monitor.access import Principal, Role
+from monitor.alerts.engine import AlertEngine
+from monitor.alerts.models import AlertEvent
+from monitor.alerts.receiver import Receiver
+from monitor.alerts.settings import AlertSettings, Target, TargetSettings
+from monitor.config import Config
+from monitor.incidents import (IncidentDetector, IncidentError, IncidentSettings, average_linkage, bulk_reply,
+                               bulk_reply_key, get_incident, incident_mentions, pack, resolve_incident)
+from monitor.models import Brand, Incident, Mention, MentionEmbedding, MentionStatus, Reply, ReplyState
+from monitor.storage import Database
+from tests.emulator_fixtures import emulators  # noqa: F401 - fixture
+from tests.more_sources_fixtures import FAST_RETRIES, poll
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = json.loads((REPO / "tests" / "data" / "incident_stream.json").read_text(encoding="utf-8"))
+AGENT = Principal("ana", Role.AGENT)
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+
+
+def _brand(db: Database, name: str = "Orbisto") -> int:
+    with db.write() as session:
+        brand = Brand(key=name.lower(), name=name)
+        session.add(brand)
+        session.flush()
+        return brand.id
+
+
+def _add(db: Database, brand_id: int, items: list[tuple[str, str]], start: datetime, *, platform: str = "x",
+         spacing: timedelta = timedelta(minutes=3)) -> list[int]:
+    with db.write() as session:
+        first = session.scalar(select(func.count()).select_from(Mention)) or 0
+        rows = [Mention(brand_id=brand_id, platform=platform, external_id=f"p{first + i}", text=text, lang=lang,
+                        created_at=start + i * spacing, author_handle=f"author{first + i}", author_followers=100,
+                        replyable=True, raw={})
+                for i, (lang, text) in enumerate(items)]
+        session.add_all(rows)
+        session.flush()
+        return [m.id for m in rows]
+
+
+def test_average_linkage_groups_by_mean_similarity_and_keeps_seeds_apart() -> None:
+    a, b = np.eye(4)[0], np.eye(4)[1]
+    rows = np.stack([a, a * 0.9 + b * 0.1, a * 0.8 + b * 0.2, b, b * 0.95 + a * 0.05])
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    groups = sorted(sorted(g) for g in average_linkage(rows, 0.9))
+    assert groups == [[0, 1, 2], [3, 4]]
+    # Rows 0 and 3 are two open incidents: never merged, even at a threshold that would join everything.
+    seeded = average_linkage(rows, -1.0, seeds=[[0], [3]])
+    assert sorted(len(g) for g in seeded) == [2, 3] and {g[0] for g in seeded} == {0, 3}
+
+
+def test_one_failure_in_several_languages_is_one_incident_with_one_alert(db: Database) -> None:
+    from monitor.classify import MentionClassifier
+    from sentiment import load_classifier
+    from sentiment.triage import TriageRules
+
+    brand_id = _brand(db)
+    now = datetime.now(timezone.utc)
+    logout = CORPUS["incidents"]["logout-loop"]
+    failure = [(lang, texts[i]) for lang, texts in logout.items() for i in range(2 if lang in ("en", "es") else 1)]
+    # Unrelated complaints: different topics in each language.
+    noise = [(lang, texts[(2 * k + j) % len(texts)])
+             for k, (lang, texts) in enumerate(CORPUS["noise_negative"].items()) for j in (0, 1)]
+    noise_ids = _add(db, brand_id, noise, now - timedelta(minutes=100), spacing=timedelta(minutes=5))
+    failure_ids = _add(db, brand_id, failure, now - timedelta(minutes=60), platform="mastodon", spacing=timedelta(minutes=6))
+    classifier = MentionClassifier(load_classifier(), TriageRules())
+    classifier.classify_pending(db)
+
+    with Receiver() as receiver:
+        target = Target(TargetSettings(name="care"), receiver.json_url())
+        detector = IncidentDetector(db, IncidentSettings(), [target])
+        result = detector.run()
+        assert len(result.opened) == 1
+        [incident_id] = result.opened
+        members = {m.id for m in incident_mentions(db, incident_id)}
+        assert members <= set(failure_ids) and len(members) >= 5, "grouped across languages, no unrelated complaint"
+        view = get_incident(db, incident_id)
+        assert len(view.languages) >= 3 and view.mention_count == len(members) and view.examples
+        assert view.first_seen_at == min(m.created_at for m in incident_mentions(db, incident_id))
+        with AlertEngine(db, AlertSettings(targets=[target.settings]), [target]) as engine:
+            assert engine.drain(10)
+        [alert] = receiver.wait_for(1)
+        assert alert.title.startswith("Incident for Orbisto:") and "languages" in alert.title
+
+        # A later post about the same failure joins it: no second incident, no second alert.
+        [late] = _add(db, brand_id, [("de", "seit dem Update meldet mich die App alle fünf Minuten ab")], now,
+                      platform="mastodon")
+        classifier.classify_pending(db)
+        again = detector.run(now + timedelta(minutes=1))
+        assert again.opened == [] and late in {m.id for m in incident_mentions(db, incident_id)}
+        assert detector.run(now + timedelta(minutes=2)).opened == []
+    with db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Incident)) == 1
+        assert session.scalar(select(func.count()).where(AlertEvent.rule == "incident")) == 1
+    assert not set(noise_ids) & {m.id for m in incident_mentions(db, incident_id)}
+
+
+def _synthetic(db: Database, brand_id: int, vectors: list[np.ndarray], times: list[datetime], langs: list[str]) -> list[int]:
+    """Mentions with given embeddings, as the classifier would have stored them."""
+    ids = _add(db, brand_id, [(lang, f"post {i}") for i, lang in enumerate(langs)], times[0])
+    with db.write() as session:
+        for mention_id, vector, at in zip(ids, vectors, times, strict=True):
+            mention = session.get(Mention, mention_id)
+            mention.created_at, mention.sentiment_label, mention.intent = at, "negative", "complaint"
+            session.add(MentionEmbedding(mention_id=mention_id, vector=pack(vector)))
+    return ids
+
+
+def test_a_steady_complaint_is_not_an_incident_but_a_burst_is(sqlite_db: Database) -> None:
+    rng = np.random.default_rng(5)
+    brand_id = _brand(sqlite_db)
+
+    def around(topic: np.ndarray, n: int) -> list[np.ndarray]:
+        rows = topic + 0.6 * rng.normal(size=(n, 384)) / np.sqrt(384)
+        return list(rows / np.linalg.norm(rows, axis=1, keepdims=True))
+
+    steady, burst = rng.normal(size=384), rng.normal(size=384)
+    start = NOW - timedelta(days=3)
+    # Three days of one everyday complaint, three an hour, among unrelated ones.
+    hours = [start + timedelta(minutes=20 * i) for i in range(3 * 72)]
+    noise = list(rng.normal(size=(len(hours), 384)))
+    langs = ["en", "es", "fr"]
+    _synthetic(sqlite_db, brand_id, around(steady, len(hours)), hours, [langs[i % 3] for i in range(len(hours))])
+    _synthetic(sqlite_db, brand_id, noise, [h + timedelta(minutes=7) for h in hours], [langs[i % 3] for i in range(len(hours))])
+    detector = IncidentDetector(sqlite_db, IncidentSettings())
+    opened = [i for step in range(24) for i in detector.run(NOW - timedelta(hours=23 - step)).opened]
+    assert opened == [], "the usual rate of a common complaint is not an incident"
+    # Then twenty posts about something new within an hour.
+    burst_times = [NOW + timedelta(minutes=3 * i) for i in range(20)]
+    burst_ids = _synthetic(sqlite_db, brand_id, around(burst, 20), burst_times, [langs[i % 3] for i in range(20)])
+    opened = [i for step in range(1, 7) for i in detector.run(NOW + timedelta(minutes=10 * step)).opened]
+    assert len(opened) == 1
+    assert {m.id for m in incident_mentions(sqlite_db, opened[0])} == set(burst_ids)
+
+
+# -- the bulk reply, through the Mastodon emulator --------------------------------------------------
+
+TEMPLATES = [
+    {"name": "Login fix", "body": "Hi {author}, sorry! Version 4.2.1 fixes the sign-outs: please update. {brand} support"},
+    {"name": "Login fix", "lang": "es",
+     "body": "Hola {author}, ¡lo sentimos! La versión 4.2.1 corrige los cierres de sesión. Soporte {brand}"},
+]
+
+
+def _incident_on_mastodon(emulators: RunningEmulators, db: Database, tmp_path: Path, count: int) -> tuple[Path, dict, int]:
+    """``count`` posts about one failure on the Mastodon emulator, polled, and grouped into an incident."""
+    logout = [(lang, t) for lang, texts in CORPUS["incidents"]["logout-loop"].items() for t in texts]
+    statuses = [emulators.mastodon.add_status(f"@orbisto {text}", username=f"user{i}", lang=lang)
+                for i, (lang, text) in enumerate(logout[:count])]
+    env = {f"MENTIONDESK_MASTODON_{k.upper()}": v for k, v in DEMO_SECRETS["mastodon"].items()}
+    path = tmp_path / "mentiondesk.toml"
+    path.write_text(tomli_w.dumps({
+        "database": {"url": db.engine.url.render_as_string(hide_password=False)},
+        "brands": [{"name": "Orbisto", "keywords": ["Orbisto"], "handles": {"mastodon": DEMO_MASTODON_USERNAME}}],
+        "connectors": {"mastodon": {"api_base_url": emulators.mastodon_url, "hashtags": [], **FAST_RETRIES}},
+        "sentiment": {"backend": "none"},
+        "reply_templates": TEMPLATES,
+    }))
+    config = Config.load(path, env)
+    poll(db, config)
+    rng = np.random.default_rng(3)
+    topic = rng.normal(size=384)
+    with db.write() as session:
+        mentions = session.scalars(select(Mention).where(Mention.external_id.in_(statuses))).all()
+        assert len(mentions) == count
+        for m in mentions:
+            m.sentiment_label, m.intent = "negative", "complaint"
+            session.add(MentionEmbedding(mention_id=m.id, vector=pack(topic + 0.3 * rng.normal(size=384) / np.sqrt(384))))
+    [incident_id] = IncidentDetector(db, IncidentSettings()).run().opened
+    return path, env, incident_id
+
+
+def _replies_on_platform(emulators: RunningEmulators, db: Database, incident_id: int) -> dict[int, int]:
+    return {m.id: len(emulators.mastodon.replies_to(m.external_id)) for m in incident_mentions(db, incident_id)}
+
+
+def test_bulk_reply_killed_midway_then_run_again_replies_exactly_once(
+        emulators: RunningEmulators, sqlite_db: Database, tmp_path: Path) -> None:
+    path, env, incident_id = _incident_on_mastodon(emulators, sqlite_db, tmp_path, 20)
+    command = [sys.executable, "-m", "monitor", "--config", str(path), "incidents", "reply", str(incident_id),
+               "--template", "Login fix"]
+    child_env = {**os.environ, **env}
+    process = subprocess.Popen(command, env=child_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while sum(_replies_on_platform(emulators, sqlite_db, incident_id).values()) < 4:
+        assert process.poll() is None, process.stdout.read().decode()  # type: ignore[union-attr]
+        assert time.monotonic() < deadline
+        time.sleep(0.002)
+    process.send_signal(signal.SIGKILL)  # mid-run, right after a post landed on the platform
+    process.wait(10)
+    posted = _replies_on_platform(emulators, sqlite_db, incident_id)
+    assert sum(posted.values()) < len(posted), "killed midway, not after the last reply"
+    assert max(posted.values()) == 1
+
+    rerun = subprocess.run(command, env=child_env, capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    posted = _replies_on_platform(emulators, sqlite_db, incident_id)
+    assert set(posted.values()) == {1}, posted
+    with sqlite_db.read() as session:
+        for m in incident_mentions(sqlite_db, incident_id):
+            replies = session.scalars(select(Reply).where(Reply.mention_id == m.id)).all()
+            assert [(r.state, r.idempotency_key) for r in replies] == [(ReplyState.SENT.value, bulk_reply_key(incident_id, m.id))]
+    # In the author's language where the template has it.
+    spanish = next(m for m in incident_mentions(sqlite_db, incident_id) if m.lang == "es")
+    assert emulators.mastodon.replies_to(spanish.external_id)[0]["text"].startswith(f"@{spanish.author_handle} Hola ")
+    third = subprocess.run(command, env=child_env, capture_output=True, text=True, timeout=120)
+    assert third.returncode == 0 and "sent 0, sent before 20" in third.stdout
+    assert set(_replies_on_platform(emulators, sqlite_db, incident_id).values()) == {1}
+
+
+def test_bulk_reply_waits_out_rate_limits_skips_answered_mentions_then_resolves(
+        emulators: RunningEmulators, sqlite_db: Database, tmp_path: Path) -> None:
+    from monitor import presence, replies
+
+    path, env, incident_id = _incident_on_mastodon(emulators, sqlite_db, tmp_path, 6)
+    config = Config.load(path, env)
+    connector = config.connectors["mastodon"].create()
+    first, *rest = incident_mentions(sqlite_db, incident_id)
+    # Someone answered one of them by hand already.
+    draft = replies.draft_reply(sqlite_db, first.id, "Looking into it!", Principal("ben", Role.AGENT))
+    presence.send_reply_once(sqlite_db, draft.id, connector, Principal("ben", Role.AGENT))
+    emulators.mastodon.inject("rate_limit", times=1, retry_after=1, path_contains="/api/v1/statuses")
+    waits: list[float] = []
+    with pytest.raises(IncidentError, match="no reply template"):
+        bulk_reply(sqlite_db, incident_id, "Nope", config.dashboard.templates, {"mastodon": connector}, AGENT, "Orbisto")
+    report = bulk_reply(sqlite_db, incident_id, "Login fix", config.dashboard.templates, {"mastodon": connector},
+                        AGENT, "Orbisto", sleep=waits.append)
+    assert len(waits) == 1 and report.complete
+    assert sorted(report.sent) == sorted(m.id for m in rest)
+    assert list(report.skipped) == [first.id] and "ben has already replied" in report.skipped[first.id]
+    assert set(_replies_on_platform(emulators, sqlite_db, incident_id).values()) == {1}
+
+    resolved = resolve_incident(sqlite_db, incident_id, AGENT)
+    assert sorted(resolved) == sorted(m.id for m in [first, *rest])
+    with sqlite_db.read() as session:
+        assert {m.status for m in session.scalars(select(Mention))} >= {MentionStatus.RESOLVED.value}
+        assert session.get(Incident, incident_id).status == "resolved"
+    with pytest.raises(IncidentError, match="already resolved"):
+        resolve_incident(sqlite_db, incident_id, AGENT)
+    viewer = Principal("val", Role.VIEWER)
+    from monitor.errors import AccessDenied
+    with pytest.raises(AccessDenied):
+        bulk_reply(sqlite_db, incident_id, "Login fix", config.dashboard.templates, {"mastodon": connector}, viewer, "Orbisto")
+    connector.close()

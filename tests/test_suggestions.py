@@ -1,0 +1,78 @@
+"""Reply suggestions: templates and past replies ranked by multilingual similarity (the real model)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from connectors.sample import SampleConnector, SampleSettings
+from monitor import presence, replies, triage
+from monitor.access import Principal, Role
+from monitor.errors import NotFound
+from monitor.models import Brand, Mention, MentionStatus
+from monitor.storage import Database
+from monitor.suggestions import suggest
+from monitor.templates import ReplyTemplate
+
+AGENT = Principal("ana", Role.AGENT)
+TEMPLATES = (
+    ReplyTemplate("Payment problem", "Hi {author}, sorry about the charge. DM us the order number. {brand} support",
+                  examples=("I was charged twice", "payment failed but the money was taken")),
+    ReplyTemplate("Payment problem", "Hola {author}, perdón por el cargo. Envíanos el número de pedido. Soporte {brand}",
+                  lang="es"),
+    ReplyTemplate("Where is my order", "Hi {author}, sorry for the wait. DM us your order number. {brand} support",
+                  examples=("my order hasn't arrived yet", "my package is late")),
+    ReplyTemplate("Opening hours", "Hi {author}, we open 9:00-20:00, Monday to Saturday. {brand}",
+                  examples=("what time do you open", "are you open on Sunday")),
+    ReplyTemplate("Thanks", "Thank you {author}! The {brand} team is glad to hear it.",
+                  examples=("I love the new app", "great service, thank you")),
+    ReplyTemplate("Order number", "Hi {author}, we checked order {order_number}. {brand} support"),
+)
+
+
+def _mention(db: Database, text: str, lang: str, author: str, status: str = MentionStatus.NEW.value) -> int:
+    with db.write() as session:
+        brand = session.query(Brand).filter_by(key="orbisto").one_or_none()
+        if brand is None:
+            brand = Brand(key="orbisto", name="Orbisto")
+            session.add(brand)
+            session.flush()
+        mention = Mention(brand_id=brand.id, platform="sample", external_id=f"{author}:{text[:20]}", text=text,
+                          lang=lang, created_at=datetime.now(timezone.utc), author_handle=author,
+                          author_name=author.title(), replyable=True, raw={}, status=status)
+        session.add(mention)
+        session.flush()
+        return mention.id
+
+
+def test_templates_are_ranked_across_languages_and_filled_in_the_mentions_language(db: Database) -> None:
+    spanish = _mention(db, "me cobraron dos veces el mismo pedido", "es", "lucia")
+    hindi = _mention(db, "मेरा ऑर्डर अभी तक नहीं आया", "hi", "ravi")
+    [first, *others] = suggest(db, spanish, TEMPLATES)
+    assert first.kind == "template" and first.template == "Payment problem"
+    assert first.text == "Hola Lucia, perdón por el cargo. Envíanos el número de pedido. Soporte Orbisto"
+    assert len(others) == 2 and first.score > max(o.score for o in others)
+    top = suggest(db, hindi, TEMPLATES)
+    assert top[0].template == "Where is my order"
+    assert top[0].text == "Hi Ravi, sorry for the wait. DM us your order number. Orbisto support"  # no Hindi variant
+    assert len(suggest(db, hindi, TEMPLATES, limit=5)) == 5
+    with pytest.raises(NotFound):
+        suggest(db, 10_000, TEMPLATES)
+
+
+def test_a_past_reply_that_resolved_an_item_is_suggested_for_a_similar_one(db: Database) -> None:
+    connector = SampleConnector(SampleSettings(), {})
+    earlier = _mention(db, "le site est en panne depuis une heure", "fr", "marie")
+    answer = "Hi Marie, our engineers fixed the outage at 14:05, sorry for the trouble!"
+    presence.send_reply_once(db, replies.draft_reply(db, earlier, answer, AGENT).id, connector, AGENT)
+    unresolved = _mention(db, "the website is down again", "en", "sam")
+    presence.send_reply_once(db, replies.draft_reply(db, unresolved, "We're looking at it", AGENT).id, connector, AGENT)
+    new = _mention(db, "your website won't load at all", "en", "tom")
+    assert all(s.kind == "template" for s in suggest(db, new, TEMPLATES)), "not resolved yet: not offered"
+
+    triage.set_status(db, [earlier], MentionStatus.RESOLVED.value, AGENT)
+    [best, *_] = suggest(db, new, TEMPLATES)
+    assert best.kind == "past reply" and best.title.startswith("ana's reply of ")
+    assert best.text == "Hi Tom, our engineers fixed the outage at 14:05, sorry for the trouble!"
+    assert "We're looking at it" not in {s.text for s in suggest(db, new, TEMPLATES, limit=10)}
