@@ -17,6 +17,7 @@ pages = [
     st.Page("pages/sla.py", title="SLA & team", icon="⏱️"),
     st.Page("pages/analytics.py", title="Analytics", icon="📊"),
     st.Page("pages/alerts.py", title="Alerts", icon="🔔"),
+    st.Page("pages/incidents.py", title="Incidents", icon="🧯"),
 ]
 if user is None or user.has(Role.ADMIN):
     pages.append(st.Page("pages/activity.py", title="Activity", icon="📜"))

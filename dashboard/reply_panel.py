@@ -9,7 +9,9 @@ from monitor.access import Principal
 from monitor.errors import MentiondeskError, ReplyStateError
 from monitor.models import Mention, Reply, ReplyState
 from monitor.presence import Activity, ReplyCollision
-from monitor.templates import SLOT_HINT, author_label, check_length, render, reply_length
+from monitor.suggestions import suggest
+from sentiment.errors import SentimentError
+from monitor.templates import SLOT_HINT, author_label, check_length, pick_variant, render, reply_length, template_names
 from dashboard.context import AppContext
 from dashboard.safe import safe_url, text_box
 
@@ -61,11 +63,11 @@ def composer(ctx: AppContext, user: Principal, mention: Mention) -> None:
 
     text_key, reply_key = f"reply-text-{mention.id}", f"reply-id-{mention.id}"
     templates = [t for t in ctx.settings.templates if t.fits(mention.platform)]
-    names = ["(write your own)", *(t.name for t in templates)]
+    names = ["(write your own)", *template_names(templates, mention.platform)]
 
     def apply_template() -> None:
         chosen = st.session_state[f"template-{mention.id}"]
-        template = next((t for t in templates if t.name == chosen), None)
+        template = pick_variant(templates, chosen, mention.lang, mention.platform)
         if template is not None:
             rendered = render(template, author=author_label(mention.author_name, mention.author_handle),
                               brand=_brand_name(ctx), order_number=st.session_state.get(f"order-{mention.id}", ""))
@@ -74,6 +76,7 @@ def composer(ctx: AppContext, user: Principal, mention: Mention) -> None:
     left, right = st.columns([2, 1])
     left.selectbox("Template", names, key=f"template-{mention.id}", on_change=apply_template)
     right.text_input("Order number", key=f"order-{mention.id}", on_change=apply_template)
+    suggestions(ctx, mention, text_key)
     text = st.text_area("Reply", key=text_key, height=120)
     if text.strip():
         presence.touch(ctx.db, mention.id, user.name, Activity.DRAFTING)
@@ -92,6 +95,29 @@ def composer(ctx: AppContext, user: Principal, mention: Mention) -> None:
     _show_outcome(mention.id)
     st.button("Send reply", key=f"send-{mention.id}", type="primary", disabled=disabled,
               on_click=_send_text, args=(ctx, user, mention.id, limit))
+
+
+def suggestions(ctx: AppContext, mention: Mention, text_key: str) -> None:
+    """On request, the three templates or past replies closest to the mention (any language); one click fills the box."""
+    key = f"suggestions-{mention.id}"
+    if key not in st.session_state:
+        if st.button("Suggest replies", key=f"suggest-{mention.id}"):
+            try:
+                with st.spinner("Finding the closest templates and past replies…"):
+                    st.session_state[key] = suggest(ctx.db, mention.id, ctx.settings.templates)
+            except (MentiondeskError, SentimentError, ImportError, OSError) as exc:  # no model installed or loadable here
+                st.session_state[key] = []
+                st.warning(f"Suggestions are not available: {exc}")
+        return
+    for i, suggestion in enumerate(st.session_state[key]):
+        with st.container(border=True, key=f"suggestion-{mention.id}-{i}"):
+            st.caption(f"{suggestion.kind}: {suggestion.title} · similarity {suggestion.score:.2f}")
+            st.html(text_box(suggestion.text, "md-suggestion"))
+            st.button("Use this", key=f"use-suggestion-{mention.id}-{i}", on_click=_use, args=(text_key, suggestion.text))
+
+
+def _use(text_key: str, text: str) -> None:
+    st.session_state[text_key] = text
 
 
 # Sending runs in button callbacks: they run before the page is drawn again, so a sent reply's text

@@ -72,9 +72,9 @@ def render(template: ReplyTemplate, *, author: str, brand: str, order_number: st
     return RenderedReply(template.body.format(**filled), missing)
 
 
-def template_names(templates: Sequence[ReplyTemplate], platform: str) -> list[str]:
-    """Each template once (its language variants share the name), in config order."""
-    return list(dict.fromkeys(t.name for t in templates if t.fits(platform)))
+def template_names(templates: Sequence[ReplyTemplate], platform: str | None = None) -> list[str]:
+    """Each template (for ``platform``; None: any) once, its language variants sharing the name, in config order."""
+    return list(dict.fromkeys(t.name for t in templates if platform is None or t.fits(platform)))
 
 
 def pick_variant(templates: Sequence[ReplyTemplate], name: str, lang: str | None,

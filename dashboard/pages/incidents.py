@@ -1,0 +1,117 @@
+"""Incidents: complaints about one problem, grouped across languages; answer them all at once, resolve.
+Also the check-ins that came due and wait for an agent's approval."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from monitor import followups, incidents
+from monitor.access import Principal, Role
+from monitor.errors import MentiondeskError
+from monitor.models import utcnow
+from monitor.templates import template_names
+from dashboard import cards
+from dashboard.context import AppContext, context, sidebar_user
+from dashboard.safe import text_box
+
+
+def _incident(ctx: AppContext, user: Principal, view: incidents.IncidentView) -> None:
+    languages = ", ".join(f"{lang} {n}" for lang, n in view.languages.items())
+    title = f"#{view.id} · {view.brand} · {view.mention_count} mentions · {languages} · {view.status}"
+    with st.expander(title, expanded=view.status == "open"):
+        c1, c2, c3, c4 = st.columns(4)
+        c1.metric("Mentions", view.mention_count)
+        c2.metric("Reach", f"{view.reach:,}")
+        c3.metric("Languages", len(view.languages))
+        c4.metric("Replies sent", view.replies_sent)
+        st.caption(f"First seen {view.first_seen_at:%Y-%m-%d %H:%M} UTC · last {view.last_seen_at:%Y-%m-%d %H:%M} UTC"
+                   f" · opened {view.opened_at:%Y-%m-%d %H:%M} UTC · platforms "
+                   + ", ".join(f"{p} {n}" for p, n in view.platforms.items()))
+        # Terms come from mention text: shown as table cells, never as Markdown.
+        st.dataframe([{"top terms": ", ".join(view.terms)}], hide_index=True, use_container_width=True)
+        now = utcnow()
+        for m in view.examples:
+            st.html(cards.header(m, now) + text_box(m.text))
+        if view.status != "open" or not user.has(Role.AGENT):
+            if view.resolved_at:
+                st.caption(f"Resolved by {view.resolved_by} at {view.resolved_at:%Y-%m-%d %H:%M} UTC")
+            return
+        names = template_names(ctx.settings.templates)
+        left, right = st.columns([2, 1])
+        chosen = left.selectbox("Reply to every affected mention with", names, key=f"incident-template-{view.id}",
+                                index=names.index(view.reply_template) if view.reply_template in names else 0,
+                                disabled=view.reply_template is not None)
+        st.caption("Each author gets the template filled in for them, in their language where it has a variant; "
+                   "mentions already answered, or that the platform will not let us answer, are skipped.")
+        if right.button("Send to all", key=f"incident-send-{view.id}", type="primary"):
+            _bulk_reply(ctx, user, view, chosen)
+        if st.button("Resolve the incident and its mentions", key=f"incident-resolve-{view.id}"):
+            try:
+                resolved = incidents.resolve_incident(ctx.db, view.id, user)
+                st.success(f"Resolved, with {len(resolved)} mention(s).")
+                st.rerun()
+            except MentiondeskError as exc:
+                st.error(str(exc))
+
+
+def _bulk_reply(ctx: AppContext, user: Principal, view: incidents.IncidentView, template: str) -> None:
+    connectors = {p: c for p in view.platforms if (c := ctx.connector(p)) is not None}
+    try:
+        with st.spinner("Sending…"):
+            report = incidents.bulk_reply(ctx.db, view.id, template, ctx.settings.templates, connectors, user,
+                                          view.brand, max_wait_seconds=30)
+    except MentiondeskError as exc:
+        st.error(str(exc))
+        return
+    st.success(f"Sent {len(report.sent)} (already sent before: {len(report.already_sent)}).")
+    problems = [{"mention": i, "outcome": what, "why": why}
+                for what, items in (("skipped", report.skipped), ("failed", report.failed),
+                                    ("check on the platform", report.unknown)) for i, why in items.items()]
+    if problems:
+        st.dataframe(problems, hide_index=True, use_container_width=True)
+    if report.waiting_until is not None:
+        st.warning(f"Rate limited: send again after {report.waiting_until:%H:%M:%S} UTC; nothing is sent twice.")
+
+
+def _check_ins(ctx: AppContext, user: Principal) -> None:
+    due = followups.check_ins(ctx.db)
+    if not due:
+        st.caption("No check-ins waiting for approval.")
+    now = utcnow()
+    for item in due:
+        with st.container(border=True, key=f"check-in-{item.check_in.id}"):
+            st.html(cards.header(item.mention, now) + text_box(item.mention.text))
+            st.caption(f"Check-in scheduled by {item.check_in.scheduled_by} for {item.check_in.due_at:%Y-%m-%d %H:%M} UTC")
+            st.html(text_box(item.reply.body, "md-reply"))
+            if not user.has(Role.AGENT):
+                continue
+            approve, cancel = st.columns(2)
+            if approve.button("Approve and send", key=f"check-in-approve-{item.check_in.id}", type="primary"):
+                connector = ctx.connector(item.mention.platform)
+                try:
+                    if connector is None:
+                        raise MentiondeskError(f"{item.mention.platform} is not connected")
+                    reply = followups.approve_check_in(ctx.db, item.check_in.id, connector, user)
+                    st.success("Sent.") if reply.state == "sent" else st.error(reply.error or reply.state)
+                except MentiondeskError as exc:
+                    st.error(str(exc))
+            if cancel.button("Cancel", key=f"check-in-cancel-{item.check_in.id}"):
+                followups.cancel_check_in(ctx.db, item.check_in.id, user)
+                st.rerun()
+
+
+def main() -> None:
+    ctx = context()
+    user = sidebar_user(ctx)
+    st.title("Incidents")
+    show_resolved = st.toggle("Show resolved incidents", key="incidents-resolved")
+    views = incidents.list_incidents(ctx.db, None if show_resolved else "open")
+    if not views:
+        st.info("No open incidents: related complaints are grouped here once enough of them come in together.")
+    for view in views:
+        _incident(ctx, user, view)
+    st.subheader("Check-ins due")
+    _check_ins(ctx, user)
+
+
+main()

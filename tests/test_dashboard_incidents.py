@@ -1,0 +1,72 @@
+"""The Incidents page: the summary, one bulk reply for every affected mention, resolving; check-ins to approve."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("streamlit", reason="the dashboard needs streamlit: pip install 'mentiondesk[dashboard]'")
+
+from sqlalchemy import select  # noqa: E402
+
+from monitor.access import Role  # noqa: E402
+from monitor.config import Config  # noqa: E402
+from monitor.incidents import IncidentDetector, IncidentSettings, pack  # noqa: E402
+from monitor.models import Incident, MentionEmbedding, Reply, ReplyState, utcnow  # noqa: E402
+from monitor.storage import Database  # noqa: E402
+from tests.test_dashboard_fixtures import add_brand, add_mention, signed_in_app  # noqa: E402
+
+HOSTILE = '<img src=x onerror="alert(1)"> the app logs me out **constantly**'
+
+
+def test_incidents_page_summarises_replies_to_all_once_and_resolves(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db_path, config_path = tmp_path / "dash.db", tmp_path / "mentiondesk.toml"
+    config_path.write_text(
+        f'[database]\nurl = "sqlite:///{db_path}"\n[[brands]]\nname = "Acme"\nkeywords = ["acme"]\n[connectors.sample]\n'
+        '[[reply_templates]]\nname = "Login fix"\nbody = "Hi {author}, version 4.2.1 fixes it. {brand}"\n'
+        '[[reply_templates]]\nname = "Login fix"\nlang = "es"\nbody = "Hola {author}, la versión 4.2.1 lo corrige. {brand}"\n',
+        encoding="utf-8")
+    monkeypatch.setenv("MENTIONDESK_CONFIG", str(config_path))
+    db = Database.open(Config.load(config_path).database_url)
+    db.upgrade()
+    brand = add_brand(db, "Acme")
+    rng = np.random.default_rng(1)
+    topic = rng.normal(size=384)
+    now = utcnow()
+    ids = [add_mention(db, brand_id=brand, text=HOSTILE if i == 0 else f"logged out again {i}", lang=("en", "es", "fr")[i % 3],
+                       created_at=now - timedelta(minutes=5 * i), replyable=True, sentiment_label="negative",
+                       intent="complaint", author_name=f"Author {i}") for i in range(7)]
+    with db.write() as session:
+        for i in ids:
+            session.add(MentionEmbedding(mention_id=i, vector=pack(topic + 0.3 * rng.normal(size=384) / np.sqrt(384))))
+    [incident_id] = IncidentDetector(db, IncidentSettings()).run().opened
+
+    at = signed_in_app(db, "ana", Role.AGENT)
+    at.switch_page("pages/incidents.py").run()
+    assert not at.exception, at.exception
+    assert at.expander[0].label.startswith(f"#{incident_id} · Acme · 7 mentions")
+    assert {m.label: m.value for m in at.metric}["Mentions"] == "7"
+    assert not any("onerror" in str(md.value) for md in at.markdown), "mention text is never Markdown"
+    at.button(key=f"incident-send-{incident_id}").click().run()
+    assert not at.exception, at.exception
+    assert any("Sent 7" in s.value for s in at.success)
+    at.button(key=f"incident-send-{incident_id}").click().run()
+    assert any("Sent 0 (already sent before: 7)" in s.value for s in at.success)
+    with db.read() as session:
+        sent = session.scalars(select(Reply).where(Reply.state == ReplyState.SENT.value)).all()
+        assert sorted(r.mention_id for r in sent) == sorted(ids)
+        spanish = [r.body for r in sent if r.body.startswith("Hola")]
+        assert len(spanish) == 2 and all(b.endswith("Acme") for b in spanish)
+    at.button(key=f"incident-resolve-{incident_id}").click().run()
+    assert not at.exception, at.exception
+    with db.read() as session:
+        assert session.get(Incident, incident_id).status == "resolved"
+
+    viewer = signed_in_app(db, "vic", Role.VIEWER)
+    viewer.switch_page("pages/incidents.py").run()
+    assert not viewer.exception and viewer.info[0].value.startswith("No open incidents")
+    assert not [b for b in viewer.button if b.key and b.key.startswith("incident-")]
+    db.dispose()
