@@ -6,6 +6,7 @@ import threading
 from dataclasses import dataclass, field
 
 import streamlit as st
+from sqlalchemy import select
 
 from connectors.base import Connector
 from monitor.config import Config, DashboardSettings
@@ -13,6 +14,7 @@ from monitor import users
 from monitor.access import Principal
 from monitor.errors import MentiondeskError
 from monitor.ingest import sync_brands
+from monitor.models import Brand, Mention
 from monitor.paths import default_config_path
 from monitor.storage import Database
 
@@ -36,6 +38,15 @@ class AppContext:
             if platform not in self._connectors:
                 self._connectors[platform] = cc.create()
             return self._connectors[platform]
+
+    def brand_name(self, mention: Mention) -> str:
+        """What fills a template's ``{brand}`` for this mention: its brand's name, else the first configured one's."""
+        if mention.brand_id is not None:
+            with self.db.read() as session:
+                name = session.scalar(select(Brand.name).where(Brand.id == mention.brand_id))
+            if name:
+                return name
+        return self.config.brands[0].name if self.config.brands else ""
 
 
 @st.cache_resource(show_spinner=False)
@@ -101,6 +112,8 @@ def _oidc_sign_in(ctx: AppContext, provider: str) -> None:
             st.login() if provider == "default" else st.login(provider)
         return
     try:
+        if st.user.get("email_verified") is False:  # an address anyone could have typed in at the provider
+            raise users.SignInFailed("your identity provider has not verified this email address")
         signed = users.sign_in_external(ctx.db, str(st.user.get("email") or ""), ctx.settings.auth)
     except users.SignInFailed as exc:
         st.error(str(exc))

@@ -16,10 +16,6 @@ from dashboard.context import AppContext
 from dashboard.safe import safe_url, text_box
 
 
-def _brand_name(ctx: AppContext) -> str:
-    return ctx.config.brands[0].name if ctx.config.brands else ""
-
-
 def history(ctx: AppContext, user: Principal, mention: Mention, sent: list[Reply]) -> None:
     """Every reply so far, with its state; failed ones show the platform's error and can be retried."""
     connector = ctx.connector(mention.platform)
@@ -70,7 +66,7 @@ def composer(ctx: AppContext, user: Principal, mention: Mention) -> None:
         template = pick_variant(templates, chosen, mention.lang, mention.platform)
         if template is not None:
             rendered = render(template, author=author_label(mention.author_name, mention.author_handle),
-                              brand=_brand_name(ctx), order_number=st.session_state.get(f"order-{mention.id}", ""))
+                              brand=ctx.brand_name(mention), order_number=st.session_state.get(f"order-{mention.id}", ""))
             st.session_state[text_key] = rendered.text
 
     left, right = st.columns([2, 1])
@@ -101,14 +97,14 @@ def suggestions(ctx: AppContext, mention: Mention, text_key: str) -> None:
     """On request, the three templates or past replies closest to the mention (any language); one click fills the box."""
     key = f"suggestions-{mention.id}"
     if key not in st.session_state:
-        if st.button("Suggest replies", key=f"suggest-{mention.id}"):
-            try:
-                with st.spinner("Finding the closest templates and past replies…"):
-                    st.session_state[key] = suggest(ctx.db, mention.id, ctx.settings.templates)
-            except (MentiondeskError, SentimentError, ImportError, OSError) as exc:  # no model installed or loadable here
-                st.session_state[key] = []
-                st.warning(f"Suggestions are not available: {exc}")
-        return
+        if not st.button("Suggest replies", key=f"suggest-{mention.id}"):
+            return
+        try:
+            with st.spinner("Finding the closest templates and past replies…"):
+                st.session_state[key] = suggest(ctx.db, mention.id, ctx.settings.templates, default_brand=ctx.brand_name(mention))
+        except (MentiondeskError, SentimentError, ImportError, OSError) as exc:  # no model installed or loadable here
+            st.warning(f"Suggestions are not available: {exc}")
+            return
     for i, suggestion in enumerate(st.session_state[key]):
         with st.container(border=True, key=f"suggestion-{mention.id}-{i}"):
             st.caption(f"{suggestion.kind}: {suggestion.title} · similarity {suggestion.score:.2f}")

@@ -192,7 +192,7 @@ class IncidentSettings(_Strict):
 class CheckInSettings(_Strict):
     """The ``[check_ins]`` table: what resolving with a check-in proposes (see monitor.followups)."""
 
-    after_days: float = Field(default=3, gt=0)
+    after_days: float = Field(default=3.0, gt=0)
     template: str = "Check-in"  # a reply template name; its language variants apply
 
 

@@ -91,8 +91,9 @@ def rank_templates(vector: np.ndarray, templates: Sequence[ReplyTemplate], platf
 
 
 def suggest(db: Database, mention_id: int, templates: Sequence[ReplyTemplate], *, limit: int = 3,
-            embed: Embed = _default_embed) -> list[Suggestion]:
-    """The ``limit`` best replies for a mention: templates and past replies together, best first."""
+            default_brand: str = "", embed: Embed = _default_embed) -> list[Suggestion]:
+    """The ``limit`` best replies for a mention: templates and past replies together, best first.
+    ``{brand}`` is the mention's brand, else ``default_brand``."""
     with db.read() as session:
         mention = session.get(Mention, mention_id)
         if mention is None:
@@ -110,7 +111,7 @@ def suggest(db: Database, mention_id: int, templates: Sequence[ReplyTemplate], *
             select(MentionEmbedding).where(MentionEmbedding.mention_id.in_(past_ids)))} if past_ids else {}
     vector = unpack(stored.vector) if stored is not None else embed([mention.text])[0]
     author = author_label(mention.author_name, mention.author_handle)
-    brand_name = brand.name if brand else ""
+    brand_name = brand.name if brand else default_brand
 
     out: list[Suggestion] = []
     for name, score in rank_templates(vector, templates, mention.platform, embed):

@@ -17,7 +17,7 @@ from monitor.replies import draft_reply, send_reply  # noqa: E402
 from monitor.storage import Database  # noqa: E402
 from monitor.access import Role  # noqa: E402
 from tests.principals import ADMIN, BEN  # noqa: E402
-from tests.test_dashboard_fixtures import add_mention, signed_in_app  # noqa: E402
+from tests.test_dashboard_fixtures import add_brand, add_mention, signed_in_app  # noqa: E402
 
 HOSTILE = ("<script>alert('x')</script> **bold** [click](javascript:alert(1)) <img src=x onerror=alert(1)> "
            "مرحبا بالعالم \u202eevil\u202c zero\u200bwidth\u200d ") + "A" * 10_000
@@ -140,6 +140,14 @@ def test_reply_with_a_template_needs_the_order_number_and_posts_once(app_db: Dat
         sent = session.scalars(select(Reply).where(Reply.mention_id == m)).all()
     assert [(r.state, r.author) for r in sent] == [("sent", "ana")]
     assert _mention(app_db, m).first_response_at is not None
+
+
+def test_a_template_names_the_brand_the_mention_is_about(app_db: Database) -> None:
+    m = add_mention(app_db, brand_id=add_brand(app_db, "Globex"), author_name="Ines")
+    at = _app(app_db)
+    at.button(key=f"open-{m}").click().run()
+    at.selectbox(key=f"template-{m}").select("Thanks").run()
+    assert at.text_area(key=f"reply-text-{m}").value == "Thank you Ines! The Globex team is glad to hear it."
 
 
 def test_someone_elses_reply_blocks_a_second_one_until_acknowledged(app_db: Database) -> None:

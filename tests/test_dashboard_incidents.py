@@ -70,3 +70,31 @@ def test_incidents_page_summarises_replies_to_all_once_and_resolves(tmp_path: Pa
     assert not viewer.exception and viewer.info[0].value.startswith("No open incidents")
     assert not [b for b in viewer.button if b.key and b.key.startswith("incident-")]
     db.dispose()
+
+
+def test_reply_box_suggests_replies_and_a_mention_can_wait_for_a_follow_up(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    db_path, config_path = tmp_path / "dash.db", tmp_path / "mentiondesk.toml"
+    config_path.write_text(f'[database]\nurl = "sqlite:///{db_path}"\n[[brands]]\nname = "Acme"\nkeywords = ["acme"]\n'
+                           '[connectors.sample]\n', encoding="utf-8")
+    monkeypatch.setenv("MENTIONDESK_CONFIG", str(config_path))
+    db = Database.open(Config.load(config_path).database_url)
+    db.upgrade()
+    m = add_mention(db, text="¡Me encanta, muchas gracias por el servicio!", lang="es", author_name="Lucía", priority=50.0)
+    at = signed_in_app(db, "ana", Role.AGENT)
+    at.button(key=f"open-{m}").click().run()
+    at.button(key=f"suggest-{m}").click().run()
+    assert not at.exception, at.exception
+    captions = [c.value for c in at.caption if c.value.startswith("template: ")]
+    assert len(captions) == 3 and captions[0].startswith("template: Thanks")  # the default templates
+    at.button(key=f"use-suggestion-{m}-0").click().run()
+    assert at.text_area(key=f"reply-text-{m}").value == "Thank you Lucía! The Acme team is glad to hear it."
+
+    at.button(key=f"follow-up-{m}").click().run()  # tomorrow, 09:00 UTC
+    assert not at.exception, at.exception
+    with db.read() as session:
+        from monitor.models import FollowUp, Mention
+
+        assert session.get(Mention, m).status == "pending"
+        assert session.get(FollowUp, m).due_at.date() == (utcnow() + timedelta(days=1)).date()
+    db.dispose()

@@ -16,7 +16,7 @@ from monitor.sla import breaching_cutoffs
 from monitor.triage import TRANSITIONS, BulkResult, TriageError
 from sentiment.labels import LABELS
 from sentiment.triage import INTENTS
-from dashboard import approval_panel, cards, reply_panel
+from dashboard import approval_panel, cards, followup_panel, reply_panel
 from dashboard.context import AppContext, context, sidebar_user
 from dashboard.safe import safe_url, text_box
 
@@ -170,6 +170,7 @@ def _detail(ctx: AppContext, user: Principal, mention_id: int, now: datetime) ->
     agent = user.has(Role.AGENT)
     if agent:
         _triage_controls(ctx, user, m)
+        followup_panel.controls(ctx, user, m)
     st.markdown("#### Reply")
     if agent:
         reply_panel.collision_notice(m.id)

@@ -1,0 +1,51 @@
+"""Follow-up date and resolve-with-check-in controls on an open mention (services in monitor.followups)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, time, timedelta, timezone
+
+import streamlit as st
+
+from monitor import followups
+from monitor.access import Principal
+from monitor.errors import MentiondeskError
+from monitor.models import Mention, MentionStatus, utcnow
+from monitor.templates import author_label, pick_variant, render
+from dashboard.context import AppContext
+
+
+def controls(ctx: AppContext, user: Principal, m: Mention) -> None:
+    if m.status not in (MentionStatus.NEW.value, MentionStatus.OPEN.value, MentionStatus.PENDING.value):
+        return
+    waiting = followups.pending_follow_up(ctx.db, m.id)
+    label = f"Follow-up: {waiting.due_at:%Y-%m-%d %H:%M} UTC" if waiting else "Follow up later / resolve with a check-in"
+    with st.expander(label):
+        tomorrow = (utcnow() + timedelta(days=1)).date()
+        left, right = st.columns(2)
+        day = left.date_input("Back in the queue on (UTC)", tomorrow, min_value=utcnow().date(), key=f"follow-day-{m.id}")
+        at = right.time_input("at", time(9, 0), key=f"follow-time-{m.id}")
+        if st.button("Set to pending until then", key=f"follow-up-{m.id}"):
+            _do(lambda: followups.set_follow_up(ctx.db, m.id, datetime.combine(day, at, timezone.utc), user),
+                "Pending; it comes back to the queue then.")
+        if waiting and st.button("Clear the follow-up", key=f"follow-clear-{m.id}"):
+            _do(lambda: followups.clear_follow_up(ctx.db, m.id, user), "Follow-up cleared.")
+        settings = ctx.config.check_ins
+        template = pick_variant(ctx.settings.templates, settings.template, m.lang, m.platform)
+        default = render(template, author=author_label(m.author_name, m.author_handle),
+                         brand=ctx.brand_name(m)).text if template else ""
+        body = st.text_area("Check-in reply (sent after an agent approves it)", default, key=f"check-in-body-{m.id}")
+        days = st.number_input("Days from now", 0.1, 60.0, float(settings.after_days), key=f"check-in-days-{m.id}")
+        if st.button("Resolve and schedule the check-in", key=f"check-in-{m.id}"):
+            _do(lambda: followups.resolve_with_check_in(ctx.db, m.id, body, utcnow() + timedelta(days=days), user),
+                "Resolved; the check-in will wait for approval on the Incidents page when it is due.")
+
+
+def _do(action: Callable[[], object], done: str) -> None:
+    try:
+        action()
+    except MentiondeskError as exc:
+        st.error(str(exc))
+        return
+    st.session_state["flash"] = [("success", done)]  # shown by the queue page
+    st.rerun()
