@@ -32,9 +32,11 @@ sys.path[0] = str(ROOT)  # bench/queue.py must not shadow the stdlib queue
 from sqlalchemy import create_engine, func, insert, select, text, update  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from monitor import analytics  # noqa: E402
+from dashboard.context import TOKEN_KEY  # noqa: E402
+from monitor import analytics, users  # noqa: E402
+from monitor.access import Role, local_operator  # noqa: E402
 from monitor.alerts.models import AlertEvent  # noqa: E402
-from monitor.models import Mention  # noqa: E402
+from monitor.models import Mention, User  # noqa: E402
 from monitor.sla import SlaPolicy  # noqa: E402
 from monitor.storage import Database  # noqa: E402
 
@@ -44,6 +46,7 @@ bench_queue = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench_queue)
 NOW = bench_queue.NOW
 REPEATS = 10
+BENCH_PASSWORD = "bench viewer password"  # a throwaway user in the bench's own database
 
 
 def build(db: Database, rows: int) -> float:
@@ -85,6 +88,19 @@ def naive(db: Database, filters: analytics.QueueFilters) -> None:
     Counter(m.lang for m in mentions)
 
 
+def viewer_session(db_url: str) -> str:
+    """A signed-in session for a viewer (the page shows nothing but the sign-in form without one)."""
+    db = Database.open(db_url)
+    try:
+        with db.read() as session:
+            known = session.scalar(select(User.id).where(User.name == "bench-viewer")) is not None
+        if not known:
+            users.add_user(db, local_operator(), "bench-viewer", Role.VIEWER, BENCH_PASSWORD)
+        return users.sign_in(db, "bench-viewer", BENCH_PASSWORD).token
+    finally:
+        db.dispose()
+
+
 def page_run(db_url: str, tmp: Path) -> Callable[[], object]:
     """A full AppTest run of the page against this database (config written to ``tmp``)."""
     import tomli_w
@@ -98,9 +114,11 @@ def page_run(db_url: str, tmp: Path) -> Callable[[], object]:
     }), encoding="utf-8")
     os.environ["MENTIONDESK_CONFIG"] = str(config)
     os.environ["MENTIONDESK_ANALYTICS_NOW"] = NOW.isoformat()
+    token = viewer_session(db_url)
 
     def run() -> object:
         app = AppTest.from_file(str(ROOT / "dashboard" / "pages" / "analytics.py"), default_timeout=60)
+        app.session_state[TOKEN_KEY] = token
         app.run()
         assert not app.exception, app.exception
         return app
