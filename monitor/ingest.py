@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from connectors.base import FetchResult
 from connectors.base import Mention as FetchedMention
+from monitor import audit
 from monitor.errors import IngestError
 from monitor.models import Brand, BrandQuery, ConnectorUsage, Cursor, Mention, utcnow
 from monitor.storage import Database
@@ -178,19 +179,35 @@ def read_cursor(session: Session, query_id: int) -> str | None:
     return session.scalar(select(Cursor.value).where(Cursor.query_id == query_id))
 
 
+CONFIG_ACTOR = "config"  # the audit actor of settings read from the config file
+
+
 def sync_brands(db: Database, brands: Iterable[Any], queries: dict[str, list[Any]]) -> dict[tuple[str, str], int]:
-    """Make the brands and queries from the config exist; returns {(connector, query key): query id}."""
+    """Make the brands and queries from the config exist; returns {(connector, query key): query id}.
+
+    A brand or query whose settings differ from what is stored (a config edit) is audited as a
+    setting change by ``config``, with the values before and after.
+    """
     ids: dict[tuple[str, str], int] = {}
     with db.write() as session:
+        stored_brands = {r.key: {"name": r.name, "reply_approval": r.reply_approval}
+                         for r in session.execute(select(Brand.key, Brand.name, Brand.reply_approval))}
         for brand in brands:
-            upsert(session, Brand.__table__, {"key": brand.key, "name": brand.name, "created_at": utcnow(),
-                                              "reply_approval": brand.reply_approval},
-                   ["key"], {"name": brand.name, "reply_approval": brand.reply_approval})
+            settings = {"name": brand.name, "reply_approval": brand.reply_approval}
+            if stored_brands.get(brand.key) != settings:
+                audit.record(session, CONFIG_ACTOR, "settings.brand", brand=brand.key,
+                             before=stored_brands.get(brand.key), after=settings)
+            upsert(session, Brand.__table__, {"key": brand.key, "created_at": utcnow(), **settings}, ["key"], settings)
         brand_ids = dict(session.execute(select(Brand.key, Brand.id)).all())
+        stored_queries = {(r.connector, r.key): r.definition
+                          for r in session.execute(select(BrandQuery.connector, BrandQuery.key, BrandQuery.definition))}
         for connector, connector_queries in queries.items():
             for query in connector_queries:
                 definition = {"keywords": list(query.keywords), "exclude": list(query.exclude),
                               "handle": query.handle, "raw": query.raw}
+                if stored_queries.get((connector, query.key)) != definition:
+                    audit.record(session, CONFIG_ACTOR, "settings.query", connector=connector, brand=query.key,
+                                 before=stored_queries.get((connector, query.key)), after=definition)
                 upsert(session, BrandQuery.__table__,
                        {"brand_id": brand_ids[query.key], "connector": connector, "key": query.key,
                         "definition": definition, "created_at": utcnow()},

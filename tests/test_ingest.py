@@ -78,3 +78,27 @@ def test_a_large_page_is_stored_in_chunks(db: Database, query_id: int) -> None:
     page = [mention("sample", n) for n in range(1_234)]
     result = ingest_page(db, connector="sample", query_id=query_id, result=FetchResult(page, next_cursor="x"))
     assert result.stored == 1_234 and count(db) == 1_234
+
+
+def test_config_changes_to_brands_and_queries_are_audited_once(db: Database) -> None:
+    from monitor.models import AuditEntry
+
+    def settings_entries() -> list[tuple[str, str, dict]]:
+        with db.read() as session:
+            return [(e.actor, e.action, e.details) for e in session.scalars(
+                select(AuditEntry).where(AuditEntry.action.like("settings.%")).order_by(AuditEntry.id))]
+
+    sync_brands(db, CONFIG.brands, {"sample": CONFIG.queries_for("sample")})
+    assert [a for _, a, _ in settings_entries()] == ["settings.brand", "settings.query"]  # added from the config
+    sync_brands(db, CONFIG.brands, {"sample": CONFIG.queries_for("sample")})
+    assert len(settings_entries()) == 2  # an unchanged config is no change
+
+    edited = Config.from_dict({"brands": [{"name": "Acme", "keywords": ["acme", "acme app"], "reply_approval": True}],
+                               "connectors": {"sample": {}}}, env={})
+    sync_brands(db, edited.brands, {"sample": edited.queries_for("sample")})
+    actor, action, details = settings_entries()[2]
+    assert (actor, action) == ("config", "settings.brand")
+    assert details["before"]["reply_approval"] is False and details["after"]["reply_approval"] is True
+    actor, action, details = settings_entries()[3]
+    assert action == "settings.query" and details["before"]["keywords"] == ["acme"]
+    assert details["after"]["keywords"] == ["acme", "acme app"]
