@@ -323,7 +323,7 @@ def import_(app: App, path: Path, fmt: str | None) -> None:
 @click.option("--max-seconds", type=click.FloatRange(min=0), help="Stop after this long.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True, help="Dashboard port.")
 def demo(home: Path | None, once: bool, max_seconds: float | None, port: int) -> None:
-    """Run mentiondesk on local X and Reddit emulators, with nothing to configure."""
+    """Run mentiondesk on local emulators of every built-in platform, with nothing to configure."""
     from monitor.demo import run_demo
 
     run_demo(home, once=once, max_seconds=max_seconds, dashboard_port=port)
