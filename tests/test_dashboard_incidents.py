@@ -98,3 +98,43 @@ def test_reply_box_suggests_replies_and_a_mention_can_wait_for_a_follow_up(tmp_p
         assert session.get(Mention, m).status == "pending"
         assert session.get(FollowUp, m).due_at.date() == (utcnow() + timedelta(days=1)).date()
     db.dispose()
+
+
+def test_resolving_with_a_check_in_waits_for_an_agent_to_approve_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from monitor import followups
+    from monitor.models import CheckIn, Mention
+
+    db_path, config_path = tmp_path / "dash.db", tmp_path / "mentiondesk.toml"
+    config_path.write_text(
+        f'[database]\nurl = "sqlite:///{db_path}"\n[[brands]]\nname = "Acme"\nkeywords = ["acme"]\n[connectors.sample]\n'
+        '[[reply_templates]]\nname = "Check-in"\nbody = "Hi {author}, all good now? {brand}"\n'
+        '[[reply_templates]]\nname = "Check-in"\nlang = "es"\nbody = "Hola {author}, ¿todo bien ya? {brand}"\n',
+        encoding="utf-8")
+    monkeypatch.setenv("MENTIONDESK_CONFIG", str(config_path))
+    db = Database.open(Config.load(config_path).database_url)
+    db.upgrade()
+    m = add_mention(db, brand_id=add_brand(db, "Globex"), text="la app no funciona", lang="es", author_name="Lucía",
+                    status="open")
+    at = signed_in_app(db, "ana", Role.AGENT)
+    at.button(key=f"open-{m}").click().run()
+    assert at.text_area(key=f"check-in-body-{m}").value == "Hola Lucía, ¿todo bien ya? Globex"  # her language and brand
+    at.button(key=f"check-in-{m}").click().run()
+    assert not at.exception, at.exception
+    with db.read() as session:
+        assert session.get(Mention, m).status == "resolved"
+        [check_in] = session.scalars(select(CheckIn)).all()
+        assert check_in.state == "scheduled" and check_in.scheduled_by == "ana"
+
+    at.switch_page("pages/incidents.py").run()
+    assert not [b for b in at.button if b.key and b.key.startswith("check-in-approve-")], "not due yet"
+    followups.run_due(db, utcnow() + timedelta(days=4))  # the worker's tick, once the date has passed
+    at.run()
+    at.button(key=f"check-in-approve-{check_in.id}").click().run()
+    assert not at.exception, at.exception
+    assert [s.value for s in at.success] == ["Sent."]
+    at.run()
+    assert not [b for b in at.button if b.key and b.key.startswith("check-in-approve-")], "sent once, gone from the list"
+    with db.read() as session:
+        sent = session.scalars(select(Reply).where(Reply.mention_id == m)).all()
+        assert [(r.state, r.body) for r in sent] == [("sent", "Hola Lucía, ¿todo bien ya? Globex")]
+    db.dispose()
