@@ -3,9 +3,12 @@
 One query reads several sources, each with its own sub-cursor in the JSON cursor: ``search:<keyword>``
 (``search_v2``; only instances with full-text search return anything), ``tag:<hashtag>``
 (``timeline_hashtag``) and ``notifications`` (``notifications(types=["mention"])``, needs the
-brand's handle). A sub-cursor is the newest id read; the next page asks for ``min_id`` of it, which
-Mastodon answers with the items just after it, so pages move forward in time without gaps and a
-restart continues there. A source's first poll reads only its newest page.
+brand's handle). A sub-cursor is the newest id read. The timelines answer ``min_id`` with the items
+just after it, so their pages move forward in time. Search only *filters* by ``min_id`` (newest
+matches first), so a search source walks down with ``offset`` above the id it had, and takes the
+newest id it saw as its new sub-cursor when the walk ends; a post that arrives mid-walk shifts the
+offsets by one and is read twice (ingest stores it once), never skipped. The walk is in the cursor,
+so a restart continues it. A source's first poll reads only its newest page.
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ class MastodonSettings(HttpSettings):
 class _Cursor:
     pending: list[str] = field(default_factory=list)  # sources left in this round
     newest: dict[str, str] = field(default_factory=dict)  # source -> newest id read
+    walks: dict[str, dict[str, Any]] = field(default_factory=dict)  # search source -> {"offset", "top"} mid-walk
 
     @classmethod
     def load(cls, text: str | None) -> "_Cursor":
@@ -70,8 +74,9 @@ class _Cursor:
             return cls()
         try:
             data = json.loads(text)
-            return cls(pending=list(data.get("pending", [])), newest=dict(data.get("newest", {})))
-        except (ValueError, TypeError, AttributeError):
+            return cls(pending=list(data.get("pending", [])), newest=dict(data.get("newest", {})),
+                       walks={k: {"offset": int(w["offset"]), "top": w.get("top")} for k, w in data.get("walks", {}).items()})
+        except (ValueError, TypeError, AttributeError, KeyError):
             raise ConnectorError("stored Mastodon cursor is unreadable; reset this query's cursor to start over") from None
 
     def dump(self) -> str:
@@ -125,20 +130,30 @@ class MastodonConnector(Connector):
         pending = [s for s in state.pending if s in sources] or sources  # empty: a new round starts
         source = pending[0]
         min_id = state.newest.get(source)
-        statuses = self._read(source, query, min_id)
+        walk = state.walks.get(source, {"offset": 0, "top": min_id}) if source.startswith("search:") else None
+        statuses = self._read(source, query, min_id, walk["offset"] if walk else 0)
         mentions = [self._mention(s, source) for s in statuses]
         if source != "notifications":
             mentions = [m for m in mentions if self._wanted(m, query)]
         ids = [int(s["id"]) for s in statuses]
-        if ids:
-            state.newest[source] = str(max(ids + [int(min_id or 0)]))
-        # A full page read after min_id may have more right behind it; the first poll reads one page.
+        # A full page above the old id may have more behind it; the first poll reads one page.
         more_here = min_id is not None and len(statuses) >= self.settings.page_size
+        if walk is not None:
+            top = str(max(ids + [int(walk["top"] or 0)]))
+            if more_here:
+                state.walks[source] = {"offset": walk["offset"] + len(statuses), "top": top}
+            else:
+                state.walks.pop(source, None)
+                if ids or walk["top"]:
+                    state.newest[source] = top
+        elif ids:
+            state.newest[source] = str(max(ids + [int(min_id or 0)]))
         state.pending = pending if more_here else pending[1:]
         state.newest = {k: v for k, v in state.newest.items() if k in sources}
+        state.walks = {k: v for k, v in state.walks.items() if k in sources}
         return FetchResult(mentions, next_cursor=state.dump(), has_more=bool(state.pending))
 
-    def _read(self, source: str, query: Query, min_id: str | None) -> list[dict[str, Any]]:
+    def _read(self, source: str, query: Query, min_id: str | None, offset: int = 0) -> list[dict[str, Any]]:
         kind, _, value = source.partition(":")
         limit = self.settings.page_size
         if kind == "search":
@@ -146,7 +161,8 @@ class MastodonConnector(Connector):
             if query.handle:
                 text += f" -from:{query.handle}"
             result = self._call(source, lambda: self.api.search_v2(text, resolve=False, result_type="statuses",
-                                                                    min_id=min_id, limit=limit))
+                                                                    min_id=min_id, offset=offset or None,
+                                                                    limit=limit))
             items = result.get("statuses") if isinstance(result, dict) else None
         elif kind == "tag":
             items = self._call(source, lambda: self.api.timeline_hashtag(value, min_id=min_id, limit=limit))

@@ -31,7 +31,8 @@ def test_reads_search_hashtag_and_mention_notifications(emulators: RunningEmulat
     assert any("@" in (m.author_handle or "") for m in mentions), "remote accounts keep their domain"
 
 
-def test_pages_forward_with_min_id_and_resume_after_restart(emulators: RunningEmulators) -> None:
+def test_search_walks_down_with_offset_and_resumes_after_restart(emulators: RunningEmulators) -> None:
+    # Search answers newest first above min_id, so the walk pages by offset (the emulator does as Mastodon does).
     _, cursor, _ = drain(masto(emulators, hashtags=[]), SEARCH_ONLY, None)
     new_ids = set(emulators.mastodon.add_posts(40))
     first = masto(emulators, hashtags=[])
@@ -41,10 +42,24 @@ def test_pages_forward_with_min_id_and_resume_after_restart(emulators: RunningEm
     rest, cursor, pages = drain(masto(emulators, hashtags=[]), SEARCH_ONLY, page1.next_cursor)
     got = [m.external_id for m in page1.mentions + rest]
     assert len(pages) > 2 and len(got) == len(set(got)) and set(got) <= new_ids
-    expected = {i for i in new_ids if "orbisto" in emulators.mastodon._statuses[int(i)].text.lower()
-                and emulators.mastodon._statuses[int(i)].visibility == "public"}
-    assert set(got) == expected
+    assert set(got) == _matching(emulators, new_ids)
     assert drain(masto(emulators, hashtags=[]), SEARCH_ONLY, cursor)[0] == []
+
+
+def test_posts_that_arrive_mid_walk_are_not_skipped(emulators: RunningEmulators) -> None:
+    _, cursor, _ = drain(masto(emulators, hashtags=[]), SEARCH_ONLY, None)
+    before = set(emulators.mastodon.add_posts(30))
+    page1 = masto(emulators, hashtags=[]).fetch(SEARCH_ONLY, cursor)
+    during = set(emulators.mastodon.add_posts(30))  # newer posts push the rest to higher offsets
+    rest, cursor, _ = drain(masto(emulators, hashtags=[]), SEARCH_ONLY, page1.next_cursor)
+    later, _, _ = drain(masto(emulators, hashtags=[]), SEARCH_ONLY, cursor)
+    got = {m.external_id for m in page1.mentions + rest + later}
+    assert got == _matching(emulators, before | during)
+
+
+def _matching(emulators: RunningEmulators, ids: set[str]) -> set[str]:
+    statuses = emulators.mastodon._statuses
+    return {i for i in ids if "orbisto" in statuses[int(i)].text.lower() and statuses[int(i)].visibility == "public"}
 
 
 def test_reply_round_trip_mentions_the_author_and_keeps_direct_messages_direct(emulators: RunningEmulators) -> None:

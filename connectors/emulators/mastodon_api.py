@@ -193,8 +193,16 @@ class MastodonEmulator(EmulatorState):
         with self._lock:
             items = [(i, self._render(self._statuses[i])) for i in self._ids
                      if self._visible(self._statuses[i]) and matcher(self._statuses[i])]
-        page = self._page(request, items, "/api/v2/search")
-        return Response(200, {"accounts": [], "statuses": page.payload, "hashtags": []})
+        # Unlike the timelines, search answers newest first even with min_id (it only filters) and
+        # pages by offset.
+        try:
+            limit = min(int(request.query.get("limit", "20")), 40)
+            offset = int(request.query.get("offset", "0"))
+            bounds = {k: int(request.query[k]) for k in ("max_id", "min_id") if request.query.get(k)}
+        except ValueError:
+            return _error(422, "Validation failed: limit, offset and ids must be integers")
+        chosen = [r for i, r in reversed(items) if bounds.get("min_id", -1) < i < bounds.get("max_id", 1 << 80)]
+        return Response(200, {"accounts": [], "statuses": chosen[offset:offset + limit], "hashtags": []})
 
     @staticmethod
     def _atom(token: str) -> Matcher[Status]:
