@@ -8,6 +8,7 @@ cursor, so a connector only has to be faithful to its platform.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
@@ -52,6 +53,9 @@ class Capabilities:
     max_reply_chars: int | None = None
     # The platform dedupes replies by idempotency key, so a send cut off midway can safely be sent again.
     idempotent_replies: bool = False
+    # How the platform counts a reply against max_reply_chars, and what it calls the unit.
+    reply_length: Callable[[str], int] = len
+    length_unit: str = "characters"
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ from connectors.base import (
     ReplyNotAllowed,
     ReplyTarget,
 )
+from connectors.graphemes import grapheme_count
 
 MAX_POST_GRAPHEMES = 300
 _MENTION_FEATURE = "app.bsky.richtext.facet#mention"
@@ -123,7 +124,8 @@ def _term(word: str) -> str:
 class BlueskyConnector(Connector):
     name = "bluesky"
     Settings = BlueskySettings
-    capabilities = Capabilities(can_reply=True, max_reply_chars=MAX_POST_GRAPHEMES)
+    capabilities = Capabilities(can_reply=True, max_reply_chars=MAX_POST_GRAPHEMES, reply_length=grapheme_count,
+                                length_unit="graphemes")
     required_secrets: ClassVar[tuple[str, ...]] = ("handle", "app_password")
     settings: BlueskySettings
 
@@ -324,8 +326,8 @@ class BlueskyConnector(Connector):
     # -- replying ------------------------------------------------------------------------------------
 
     def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> PostedReply:
-        if len(text) > MAX_POST_GRAPHEMES:
-            raise ConnectorError(f"the reply is {len(text)} characters; Bluesky allows {MAX_POST_GRAPHEMES}")
+        if grapheme_count(text) > MAX_POST_GRAPHEMES:
+            raise ConnectorError(f"the reply is {grapheme_count(text)} graphemes; Bluesky allows {MAX_POST_GRAPHEMES}")
         # A PDS stores replies to deleted or gated posts without complaint; ask the AppView first.
         found = self._call("the post", lambda: self.client.app.bsky.feed.get_posts({"uris": [target.external_id]}))
         if not found.posts:

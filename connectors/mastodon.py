@@ -17,7 +17,7 @@ import json
 import re
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, ClassVar
 
 from mastodon import (
@@ -47,6 +47,7 @@ from connectors.base import (
     ReplyNotAllowed,
     ReplyTarget,
 )
+from connectors.graphemes import grapheme_count
 
 MAX_STATUS_CHARS = 500  # Mastodon's default; instances may allow more
 _VISIBILITY_ORDER = ("public", "unlisted", "private", "direct")
@@ -83,6 +84,15 @@ class _Cursor:
         return json.dumps(asdict(self), separators=(",", ":"))
 
 
+_URL = re.compile(r"https?://\S+", re.IGNORECASE)
+_REMOTE_MENTION = re.compile(r"(@\w+)@[\w.-]*\w", re.ASCII)
+
+
+def status_length(text: str) -> int:
+    """Mastodon's count: graphemes, every link as 23, a remote @user@domain as its @user part."""
+    return grapheme_count(_REMOTE_MENTION.sub(r"\1", _URL.sub("x" * 23, text)))
+
+
 def _term(word: str) -> str:
     word = word.replace('"', "")
     return f'"{word}"' if any(c.isspace() for c in word) else word
@@ -91,12 +101,14 @@ def _term(word: str) -> str:
 class MastodonConnector(Connector):
     name = "mastodon"
     Settings = MastodonSettings
-    capabilities = Capabilities(can_reply=True, max_reply_chars=MAX_STATUS_CHARS, idempotent_replies=True)
+    capabilities = Capabilities(can_reply=True, max_reply_chars=MAX_STATUS_CHARS, idempotent_replies=True,
+                                reply_length=status_length, length_unit="characters (URLs count 23)")
     required_secrets: ClassVar[tuple[str, ...]] = ("access_token",)
     settings: MastodonSettings
 
     def __init__(self, settings: ConnectorSettings, secrets: dict[str, str] | None = None) -> None:
         super().__init__(settings, secrets)
+        self.capabilities = replace(type(self).capabilities, max_reply_chars=self.settings.max_reply_chars)
         self.api = Mastodon(
             access_token=self.secrets.get("access_token"),
             api_base_url=self.settings.api_base_url,
@@ -237,8 +249,9 @@ class MastodonConnector(Connector):
         # Mastodon notifies only accounts the reply @mentions; clients prefill the author's handle.
         if acct and f"@{acct}".lower() not in text.lower():
             text = f"@{acct} {text}"
-        if len(text) > self.settings.max_reply_chars:
-            raise ConnectorError(f"the reply is {len(text)} characters with the @mention; this instance allows {self.settings.max_reply_chars}")
+        if status_length(text) > self.settings.max_reply_chars:
+            raise ConnectorError(f"the reply is {status_length(text)} characters with the @mention; "
+                                 f"this instance allows {self.settings.max_reply_chars}")
         # A reply is never more public than what it answers (a direct message stays direct).
         visibility = target.raw.get("visibility") if target.raw.get("visibility") in _VISIBILITY_ORDER else "public"
         try:

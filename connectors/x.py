@@ -163,7 +163,8 @@ def _error_detail(exc: tweepy.HTTPException) -> str:
 class XConnector(Connector):
     name = "x"
     Settings = XSettings
-    capabilities = Capabilities(can_reply=True, reply_needs_direct_mention=True, max_reply_chars=MAX_TWEET_CHARS)
+    capabilities = Capabilities(can_reply=True, reply_needs_direct_mention=True, max_reply_chars=MAX_TWEET_CHARS,
+                                reply_length=x_weighted_length, length_unit="X-weighted characters (URLs count 23)")
     required_secrets: ClassVar[tuple[str, ...]] = ("bearer_token",)
     settings: XSettings
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from monitor import presence, replies
+from connectors.base import Capabilities
 from monitor.access import Principal
 from monitor.errors import MentiondeskError, ReplyStateError
 from monitor.models import Mention, Reply, ReplyState
@@ -76,11 +77,11 @@ def composer(ctx: AppContext, user: Principal, mention: Mention) -> None:
     text = st.text_area("Reply", key=text_key, height=120)
     if text.strip():
         presence.touch(ctx.db, mention.id, user.name, Activity.DRAFTING)
-    limit = connector.capabilities.max_reply_chars
-    length = reply_length(mention.platform, text)
-    unit = " (URLs count 23)" if mention.platform == "x" else ""
+    caps = connector.capabilities
+    limit = caps.max_reply_chars
+    length = reply_length(caps, text)
     over = limit is not None and length > limit
-    st.caption(f"{length} / {limit if limit is not None else '∞'} characters{unit}" + (" — too long" if over else ""))
+    st.caption(f"{length} / {limit if limit is not None else '∞'} {caps.length_unit}" + (" — too long" if over else ""))
     unfilled = any(hint in text for hint in SLOT_HINT.values())
     if text.strip():
         st.caption("Preview")
@@ -90,7 +91,7 @@ def composer(ctx: AppContext, user: Principal, mention: Mention) -> None:
     disabled = not text.strip() or over or unfilled
     _show_outcome(mention.id)
     st.button("Send reply", key=f"send-{mention.id}", type="primary", disabled=disabled,
-              on_click=_send_text, args=(ctx, user, mention.id, limit))
+              on_click=_send_text, args=(ctx, user, mention.id, caps))
 
 
 def suggestions(ctx: AppContext, mention: Mention, text_key: str) -> None:
@@ -119,7 +120,7 @@ def _use(text_key: str, text: str) -> None:
 # Sending runs in button callbacks: they run before the page is drawn again, so a sent reply's text
 # can be cleared, and a second click (or a rerun) finds an empty box or an already-sent draft.
 
-def _send_text(ctx: AppContext, user: Principal, mention_id: int, limit: int | None) -> None:
+def _send_text(ctx: AppContext, user: Principal, mention_id: int, caps: Capabilities) -> None:
     text = st.session_state.get(f"reply-text-{mention_id}", "")
     reply_key = f"reply-id-{mention_id}"
     if not text.strip():
@@ -131,7 +132,7 @@ def _send_text(ctx: AppContext, user: Principal, mention_id: int, limit: int | N
         same = draft is not None and draft.body == text and draft.author == user.name
     if not same:
         try:
-            check_length(mention.platform if mention else "", text, limit)
+            check_length(caps, mention.platform if mention else "", text)
             draft_id = replies.draft_reply(ctx.db, mention_id, text, user).id
         except MentiondeskError as exc:
             _outcome(mention_id, "error", str(exc))

@@ -93,7 +93,7 @@ def _claim(db: Database, reply_id: int, connector: Connector, actor: Principal, 
         if mention is None:
             raise NotFound(f"mention {reply.mention_id} not found")
         replies.check_replyable(mention, connector, reply.body)
-        check_length(mention.platform, reply.body, connector.capabilities.max_reply_chars)
+        check_length(connector.capabilities, mention.platform, reply.body)
         claim = session.get(ReplyClaim, mention.id, with_for_update=True)
         if claim is not None and claim.reply_id == reply_id:
             return  # ours already; send_reply's own claim stops a second post of it

@@ -52,7 +52,7 @@ def check_replyable(mention: Mention, connector: Connector, body: str) -> None:
         )
     if not body.strip():
         raise ReplyError("a reply cannot be empty")
-    check_length(mention.platform, body, caps.max_reply_chars)
+    check_length(caps, mention.platform, body)
 
 
 def draft_reply(db: Database, mention_id: int, body: str, author: Principal, idempotency_key: str | None = None) -> Reply:

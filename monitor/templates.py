@@ -11,7 +11,7 @@ import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from connectors.x_text import x_weighted_length
+from connectors.base import Capabilities
 from monitor.errors import MentiondeskError, ReplyError
 
 VARIABLES: tuple[str, ...] = ("author", "brand", "order_number")
@@ -91,18 +91,18 @@ def author_label(author_name: str | None, author_handle: str | None) -> str:
     return author_name or (f"@{author_handle}" if author_handle else "there")
 
 
-def reply_length(platform: str, text: str) -> int:
-    """The length the platform checks its limit against."""
-    return x_weighted_length(text) if platform == "x" else len(text)
+def reply_length(capabilities: Capabilities, text: str) -> int:
+    """The length the platform checks its limit against (its connector's counting rule)."""
+    return capabilities.reply_length(text)
 
 
-def check_length(platform: str, text: str, limit: int | None) -> None:
+def check_length(capabilities: Capabilities, platform: str, text: str) -> None:
+    limit = capabilities.max_reply_chars
     if limit is None:
         return
-    length = reply_length(platform, text)
+    length = capabilities.reply_length(text)
     if length > limit:
-        unit = "X-weighted characters (URLs count 23)" if platform == "x" else "characters"
-        raise ReplyTooLong(f"the reply is {length} {unit}; {platform} allows {limit}")
+        raise ReplyTooLong(f"the reply is {length} {capabilities.length_unit}; {platform} allows {limit}")
 
 
 __all__ = ["DEFAULT_TEMPLATES", "RenderedReply", "ReplyTemplate", "ReplyTooLong", "TemplateError", "VARIABLES",

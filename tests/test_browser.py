@@ -160,7 +160,7 @@ def test_filter_assign_and_reply_to_an_x_mention(stack: Stack, browser: object) 
     box.fill(reply)
     box.press("Tab")
     # The count for the typed text (not the empty box's, which may linger while the rerun lands).
-    page.get_by_text(re.compile(r"^[1-9]\d* / 280 characters \(URLs count 23\)$")).wait_for()
+    page.get_by_text(re.compile(r"^[1-9]\d* / 280 X-weighted characters \(URLs count 23\)$")).wait_for()
     page.locator(f".st-key-send-{m} button").click()
     page.get_by_text("Reply posted.").wait_for()
     page.locator(".md-reply").wait_for()

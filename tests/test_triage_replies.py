@@ -14,7 +14,9 @@ from monitor.presence import Activity, ReplyCollision
 from monitor.replies import draft_reply
 from monitor.storage import Database
 from connectors.x_text import x_weighted_length
-from monitor.templates import ReplyTemplate, ReplyTooLong, TemplateError, check_length, render
+from connectors.reddit import RedditConnector
+from connectors.x import XConnector
+from monitor.templates import ReplyTemplate, ReplyTooLong, TemplateError, check_length, render, reply_length
 from tests.connector_doubles import RecordingReplyConnector
 from tests.test_dashboard_fixtures import add_mention
 from tests.principals import ANA, BEN, BY_NAME
@@ -49,11 +51,27 @@ def test_x_counts_urls_as_23_and_wide_characters_as_2() -> None:
     assert x_weighted_length("ok 👍🏽") == 3 + 2
     assert x_weighted_length("👨‍👩‍👧") == 2
     long_url = "https://example.com/" + "x" * 400
-    check_length("x", long_url, 280)  # 23 weighted characters despite 420 raw ones
+    check_length(XConnector.capabilities, "x", long_url)  # 23 weighted characters despite 420 raw ones
     with pytest.raises(ReplyTooLong, match="281 X-weighted"):  # 140 CJK characters weigh 280; one more
-        check_length("x", "字" * 140 + "a", 280)
+        check_length(XConnector.capabilities, "x", "字" * 140 + "a")
     with pytest.raises(ReplyTooLong, match="10001 characters; reddit allows 10000"):
-        check_length("reddit", "a" * 10_001, 10_000)
+        check_length(RedditConnector.capabilities, "reddit", "a" * 10_001)
+
+
+def test_bluesky_and_mastodon_count_graphemes_so_indic_and_emoji_replies_fit() -> None:
+    from connectors.bluesky import BlueskyConnector
+    from connectors.mastodon import status_length
+
+    tamil = "வணக்கம்"  # 7 code points, 5 graphemes (vowel signs and the virama join their consonant)
+    assert len(tamil) == 7 and reply_length(BlueskyConnector.capabilities, tamil) == 5
+    family = "👨‍👩‍👧"  # 5 code points, one grapheme
+    assert reply_length(BlueskyConnector.capabilities, family) == 1
+    check_length(BlueskyConnector.capabilities, "bluesky", tamil * 60)  # 300 graphemes, 420 code points
+    with pytest.raises(ReplyTooLong, match="305 graphemes; bluesky allows 300"):
+        check_length(BlueskyConnector.capabilities, "bluesky", tamil * 61)
+    # Mastodon: graphemes, any link as 23, a remote mention as its local part.
+    assert status_length("hi @ana@example.social see https://example.com/" + "x" * 100) == len("hi @ana see ") + 23
+    assert status_length(tamil) == 5
 
 
 def test_presence_shows_others_until_their_heartbeat_expires(db: Database) -> None:
