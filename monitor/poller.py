@@ -287,6 +287,8 @@ class PollScheduler:
         # Recent reports only: a worker runs for months and must not grow.
         self.reports: deque[ConnectorReport] = deque(maxlen=REPORT_HISTORY)
         self.last_report: dict[str, ConnectorReport] = {}
+        self.last_poll_at: dict[str, datetime] = {}  # when each connector's last round ended
+        self.last_success_at: dict[str, datetime] = {}
         for name, (cc, _) in self.poller.connectors.items():
             self.scheduler.every(cc.settings.poll_interval_seconds).seconds.do(self._start, name)
         if self.worker is not None:
@@ -311,13 +313,21 @@ class PollScheduler:
                 self.reported_timeout.discard(name)
                 if thread.report is not None:
                     self.reports.append(thread.report)
-                    self.last_report[name] = thread.report
+                    self._record(name, thread.report)
                     if thread.report.new_ids and self.worker is not None:
                         self.worker.wake(thread.report.new_ids)
             elif time.monotonic() - thread.started_at > cc.settings.timeout_seconds and name not in self.reported_timeout:
                 self.reported_timeout.add(name)
                 self.reports.append(report := self.poller.timed_out(name))
-                self.last_report[name] = report
+                self._record(name, report)
+
+    def _record(self, name: str, report: ConnectorReport) -> None:
+        if report.skipped is not None and not report.pages and report.ok:
+            return  # backing off or capped before any page: no round ran
+        self.last_report[name] = report
+        self.last_poll_at[name] = utcnow()
+        if report.ok:
+            self.last_success_at[name] = self.last_poll_at[name]
 
     def _heartbeat(self, stopped: bool = False) -> None:
         """Tell `mentiondesk status` (and a supervisor, through the health file) that we are alive."""
@@ -330,18 +340,26 @@ class PollScheduler:
                 pending = self.worker.pending_count() if self.worker is not None else None
             except Exception:  # shown as unknown (null): the database is away, which the file should say
                 pending = None
+            now = utcnow()
             write_health_file(self.health_file, {
                 "worker": self.poller.worker_id,
                 "state": "stopped" if stopped else "running",
-                "updated_at": utcnow().isoformat(),
+                "updated_at": now.isoformat(),
                 "pending_classification": pending,
-                "connectors": {
-                    name: {"polling": name in self.running,
-                           "last_ok": report.ok, "last_error": report.error, "last_new": report.stored}
-                    if (report := self.last_report.get(name)) else {"polling": name in self.running}
-                    for name in self.poller.connectors
-                },
+                "connectors": {name: self._connector_health(name, now) for name in self.poller.connectors},
             })
+
+    def _connector_health(self, name: str, now: datetime) -> dict[str, object]:
+        """What a supervisor needs per connector: busy now, the last round's outcome, and the lag
+        (seconds since the last successful round; None before the first)."""
+        health: dict[str, object] = {"polling": name in self.running}
+        if (report := self.last_report.get(name)) is not None:
+            health.update(last_ok=report.ok, last_error=report.error, last_new=report.stored,
+                          last_poll_at=self.last_poll_at[name].isoformat())
+        success = self.last_success_at.get(name)
+        health["last_success_at"] = success.isoformat() if success else None
+        health["lag_seconds"] = round((now - success).total_seconds(), 1) if success else None
+        return health
 
     def install_signal_handlers(self) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):

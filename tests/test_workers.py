@@ -166,6 +166,16 @@ def test_a_second_poller_on_sqlite_is_refused_and_the_health_probe_follows_the_w
         assert result.exit_code == 1
         assert "SQLite supports one worker" in result.output and f"pid {worker.pid}" in result.output
         assert subprocess.run([str(CHECK_HEALTH), str(health), "60"]).returncode == 0
+        # Per connector: the last round, its outcome and the lag since the last successful one.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            connectors = json.loads(health.read_text())["connectors"]
+            if connectors and all(c.get("last_success_at") for c in connectors.values()):
+                break
+            time.sleep(0.2)
+        for c in connectors.values():
+            assert c["last_ok"] is True and c["last_error"] is None and c["last_poll_at"]
+            assert 0 <= c["lag_seconds"] < 30
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.communicate(timeout=30)
