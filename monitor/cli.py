@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from monitor import __version__
 from monitor.config import Config
@@ -161,16 +162,35 @@ def poll(ctx: click.Context, once: bool, only: tuple[str, ...]) -> None:
 
 
 @cli.command("classify-pending")
+@click.option("--watch", type=click.FloatRange(min=0.1), metavar="SECONDS",
+              help="Keep going: look for unclassified mentions every SECONDS until SIGINT/SIGTERM "
+                   "(a classify worker beside pollers; on PostgreSQL any number share the work).")
 @pass_app
-def classify_pending(app: App) -> None:
+def classify_pending(app: App, watch: float | None) -> None:
     """Classify every stored mention that has no sentiment yet (a worker for `backend` moves or backlogs)."""
+    import signal
+    import threading
+
     from monitor.pipeline import Pipeline
 
     db = app.database()
     pipeline = Pipeline.from_config(db, app.config)
     if pipeline.classifier is None:
         raise CommandFailed('[sentiment] backend is "none": nothing to classify with', 2)
-    click.echo(f"classified {len(pipeline.process_pending())} mention(s)")
+    if watch is None:
+        click.echo(f"classified {len(pipeline.process_pending())} mention(s)")
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    total = 0
+    while not stop.is_set():
+        try:
+            total += len(pipeline.process_pending())
+        except SQLAlchemyError as exc:  # the database is away: the mentions wait, try again next time
+            logging.getLogger(__name__).warning("classify round failed (%s); trying again", exc.__class__.__name__)
+        stop.wait(watch)
+    click.echo(f"classified {total} mention(s); stopped")
 
 
 def _check_connector_names(config: Config, names: tuple[str, ...]) -> None:

@@ -70,3 +70,50 @@ def test_concurrent_classify_workers_take_different_rows(db: Database) -> None:
         assert set(model.seen.values()) == {1}
     with db.read() as session:
         assert session.scalar(select(func.count()).where(Mention.classified_at.is_(None))) == 0
+
+
+def test_a_watching_classify_worker_keeps_classifying_until_sigterm(tmp_path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import tomli_w
+
+    url = f"sqlite:///{tmp_path / 'watch.db'}"
+    config_path = tmp_path / "mentiondesk.toml"
+    config_path.write_text(tomli_w.dumps({"database": {"url": url}, "brands": [{"name": "Acme", "keywords": ["acme"]}],
+                                          "connectors": {"sample": {"total_per_query": 6}}}))
+    config = Config.load(config_path)
+    db = Database.open(url)
+    db.upgrade()
+
+    def unclassified() -> int:
+        with db.read() as session:
+            return session.scalar(select(func.count()).where(Mention.classified_at.is_(None))) or 0
+
+    def wait_for_none_left() -> None:
+        deadline = time.monotonic() + 120
+        while unclassified() and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert unclassified() == 0
+
+    poll_once(db, config)
+    assert unclassified() == 6
+    worker = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(config_path), "classify-pending",
+                               "--watch", "0.5"], env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    try:
+        wait_for_none_left()
+        more = Config.from_dict({"database": {"url": url}, "brands": [{"name": "Globex", "keywords": ["globex"]}],
+                                 "connectors": {"sample": {"total_per_query": 4}}}, env={})
+        poll_once(db, more)  # mentions that arrive later are picked up without a restart
+        wait_for_none_left()
+        assert worker.poll() is None, "still running"
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        out, err = worker.communicate(timeout=60)
+    assert worker.returncode == 0, err
+    assert out.strip().endswith("classified 10 mention(s); stopped")
+    db.dispose()
