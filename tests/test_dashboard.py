@@ -150,6 +150,20 @@ def test_a_template_names_the_brand_the_mention_is_about(app_db: Database) -> No
     assert at.text_area(key=f"reply-text-{m}").value == "Thank you Ines! The Globex team is glad to hear it."
 
 
+def test_others_on_the_same_mention_are_shown_and_our_own_draft_is_announced(app_db: Database) -> None:
+    from monitor import presence
+    from monitor.presence import Activity
+
+    m = add_mention(app_db)
+    presence.touch(app_db, m, "ben", Activity.DRAFTING)  # ben, in another browser
+    at = _app(app_db)
+    at.button(key=f"open-{m}").click().run()
+    assert [w.value for w in at.warning if "ben" in w.value] == ["ben is drafting a reply"]
+    at.text_area(key=f"reply-text-{m}").input("On it!").run()
+    with app_db.read() as session:
+        assert [(p.user, p.activity) for p in presence.others(session, m, "ben")] == [("ana", "drafting")]
+
+
 def test_someone_elses_reply_blocks_a_second_one_until_acknowledged(app_db: Database) -> None:
     from connectors.sample import SampleConnector, SampleSettings
 
