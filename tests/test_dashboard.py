@@ -164,6 +164,17 @@ def test_others_on_the_same_mention_are_shown_and_our_own_draft_is_announced(app
         assert [(p.user, p.activity) for p in presence.others(session, m, "ben")] == [("ana", "drafting")]
 
 
+def test_the_filtered_view_downloads_as_csv(app_db: Database) -> None:
+    add_mention(app_db, lang="es")
+    add_mention(app_db, lang="es")
+    add_mention(app_db, lang="en")
+    at = _app(app_db)
+    at.text_input(key="f-langs").input("es").run()
+    at.button(key="queue-export").click().run()
+    assert not at.exception, at.exception
+    assert [d.label for d in at.get("download_button")] == ["Download 2 mentions (CSV)"]
+
+
 def test_someone_elses_reply_blocks_a_second_one_until_acknowledged(app_db: Database) -> None:
     from connectors.sample import SampleConnector, SampleSettings
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from datetime import datetime, time, timedelta, timezone
 
 import streamlit as st
 from sqlalchemy import select
 
-from monitor import presence, queue, triage
+from monitor import analytics, presence, queue, triage
 from monitor.access import Principal, Role
 from monitor.models import Brand, Mention, MentionStatus, MentionTag, ReplyState, utcnow
 from monitor.presence import PRESENCE_REFRESH_SECONDS, Activity
@@ -84,6 +85,16 @@ def _page(ctx: AppContext, filters: QueueFilters, sort: Sort) -> tuple[list[Ment
         page = queue.fetch_page(session, filters, sort, after=after, limit=ctx.settings.page_size)
         total, capped = queue.count(session, filters)
     return page.items, page.next_cursor, total, capped
+
+
+def _export(ctx: AppContext, filters: QueueFilters) -> None:
+    """Every mention of the filtered view (all pages) as CSV: formula-safe, and re-importable."""
+    if st.sidebar.button("Prepare CSV of this view", key="queue-export"):
+        out = io.StringIO()
+        with ctx.db.read() as session:
+            exported = analytics.export_mentions(session, filters, out)
+        st.sidebar.download_button(f"Download {exported:,} mentions (CSV)", out.getvalue(),
+                                   file_name="mentiondesk-view.csv", mime="text/csv", key="queue-export-csv")
 
 
 def _report(result: BulkResult, what: str) -> None:
@@ -242,6 +253,7 @@ def main() -> None:
     user = sidebar_user(ctx)
     now = utcnow()
     filters, sort = _sidebar_filters(ctx, user, now)
+    _export(ctx, filters)
     items, next_cursor, total, capped = _page(ctx, filters, sort)
     st.title("Queue")
     st.caption(f"{total:,}{'+' if capped else ''} mention(s) match")
