@@ -40,6 +40,10 @@ def test_demo_needs_no_configuration(tmp_path: Path) -> None:
     latest = [line for line in result.output.splitlines() if line.startswith("  [")]
     assert len(latest) == 10 and all("unclassified" not in line for line in latest)
     assert (tmp_path / "demo" / "mentiondesk.toml").exists()
+    # Its alerts reached the local chat receiver: printed, and kept in alerts.jsonl.
+    assert re.search(r"^\[alert\] /alerts Urgent: \d+ mentions? of Orbisto", result.output, re.M), result.output
+    received = [json.loads(line) for line in (tmp_path / "demo" / "alerts.jsonl").read_text().splitlines()]
+    assert received and all("Orbisto" in r["title"] for r in received)
     assert "emulator-x-bearer-token" not in (tmp_path / "demo" / "mentiondesk.toml").read_text()
     # The demo says it created a sign-in, and the credentials it printed work.
     password = re.search(r"created the admin user 'demo' with the password (\S+) ", result.output)
