@@ -17,6 +17,7 @@ from connectors.emulators import DEMO_SECRETS, demo_connector_settings, start_em
 from monitor.alerts.engine import AlertEngine
 from monitor.alerts.receiver import Receiver
 from monitor.cli import cli
+from monitor.access import Role
 from monitor.config import Config
 from monitor.models import Base, Mention, utcnow
 from monitor.storage import Database
@@ -35,6 +36,31 @@ def _dump_database(db: Database) -> str:
         for table in Base.metadata.sorted_tables:
             out += [repr(tuple(row)) for row in session.execute(select(table))]
     return "\n".join(out)
+
+
+def _dashboard_pages(db: Database, config_path: Path, monkeypatch: pytest.MonkeyPatch, mention_id: int) -> str:
+    """Everything the dashboard shows an admin on each page (the queue with a mention open)."""
+    pytest.importorskip("streamlit", reason="the dashboard needs streamlit: pip install 'mentiondesk[dashboard]'")
+    from tests.test_dashboard_fixtures import signed_in_app
+
+    monkeypatch.setenv("MENTIONDESK_CONFIG", str(config_path))
+    at = signed_in_app(db, "root", Role.ADMIN)
+    at.button(key=f"open-{mention_id}").click().run()
+    shown = [_rendered(at._tree)]
+    for page in ("sla", "analytics", "alerts", "activity", "incidents"):
+        at.switch_page(f"pages/{page}.py").run()
+        assert not at.exception, (page, at.exception)
+        shown.append(_rendered(at._tree))
+    assert "Incidents" in shown[-1] and "Open a mention" not in shown[0] and "care" in shown[3]
+    return "\n".join(shown)
+
+
+def _rendered(node: object) -> str:
+    """Every element's message as sent to the browser (text, HTML, table bytes), depth first."""
+    proto = getattr(node, "proto", None)
+    parts = [str(proto)] if proto is not None else []
+    parts += [_rendered(child) for child in getattr(node, "children", {}).values()]
+    return "\n".join(parts)
 
 
 def test_no_configured_secret_appears_in_outputs_logs_files_or_the_database(
@@ -91,6 +117,7 @@ def test_no_configured_secret_appears_in_outputs_logs_files_or_the_database(
             assert result.exit_code == 0, result.output
             outputs.append(result.output)
         dump = _dump_database(db)
+        outputs.append(_dashboard_pages(db, config_path, monkeypatch, ids[0]))
         db.dispose()
 
     monkeypatch.setenv("MENTIONDESK_DATABASE_URL", f"postgresql+psycopg://mentiondesk:{DB_PASSWORD}@127.0.0.1:9/none")
