@@ -40,6 +40,12 @@ def test_conditional_get_sends_etag_and_last_modified(emulators: RunningEmulator
     page = rss(emulators, feeds=[emulators.feed_urls[0]]).fetch(QUERY, None)
     state = json.loads(page.next_cursor or "")["feeds"][emulators.feed_urls[0]]
     assert state["etag"].startswith('"') and state["modified"].endswith("GMT")
+    # Polled again, unchanged: the feed answers 304 (it got our validators) and nothing is parsed.
+    again = rss(emulators, feeds=[emulators.feed_urls[0]]).fetch(QUERY, page.next_cursor)
+    assert emulators.feeds.not_modified_served == 1 and again.mentions == []
+    link = emulators.feeds.add_entry("news", "Orbisto opens a store in Lyon")
+    changed = rss(emulators, feeds=[emulators.feed_urls[0]]).fetch(QUERY, again.next_cursor)
+    assert emulators.feeds.not_modified_served == 1 and [m.external_id for m in changed.mentions] == [link]
 
 
 def test_new_entries_only_and_restart_resumes_from_the_stored_cursor(emulators: RunningEmulators) -> None:

@@ -51,6 +51,7 @@ class FeedEmulator(EmulatorState):
                  feed_size: int = 20) -> None:
         super().__init__(RateWindows(1_000_000, 60.0))  # feeds have no quota; 429s come from inject()
         self.brand_name, self.feed_size = brand_name, feed_size
+        self.not_modified_served = 0  # 304 answers: a conditional GET that matched
         self.stream = MentionStream(seed)
         self._lock = threading.RLock()
         self._entries: dict[FeedName, list[Entry]] = {"news": [], "blog": [], "alerts": []}
@@ -150,6 +151,7 @@ class FeedEmulator(EmulatorState):
         modified = entries[-1].published.replace(microsecond=0) if entries else datetime(2026, 1, 1, tzinfo=timezone.utc)
         headers = {"content-type": _CONTENT_TYPES[feed], "etag": etag, "last-modified": format_datetime(modified, usegmt=True)}
         if self._not_modified(request, etag, modified) and not fault:
+            self.not_modified_served += 1
             return Response(304, headers={"etag": etag, "last-modified": headers["last-modified"]})
         if fault and fault.kind == "malformed_json":
             body = body[: len(body) // 2]
