@@ -27,6 +27,9 @@ class SchemaOutOfDate(MentiondeskError):
     pass
 
 
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+
+
 class DatabaseFull(MentiondeskError):
     """A write needed more space than the disk (or SQLite's max_page_count) had; it was rolled back."""
 
@@ -75,6 +78,10 @@ class Database:
             parsed = make_url(url)
         except ArgumentError:
             raise ConfigError("database.url: not a valid SQLAlchemy URL (e.g. sqlite:///path/to/file.db)") from None
+        if parsed.get_backend_name() not in SUPPORTED_BACKENDS:
+            # Ingest's upserts and the migrations' search indexes are written for these two.
+            raise ConfigError(f"database.url: mentiondesk runs on SQLite or PostgreSQL, not {parsed.get_backend_name()!r} "
+                              "(sqlite:///path/to/file.db or postgresql+psycopg://user@host/db)")
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         try:

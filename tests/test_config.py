@@ -155,3 +155,11 @@ def test_a_secrets_file_others_can_read_is_refused_with_the_fix(tmp_path: Path) 
         Config.load(config, env={})
     with pytest.raises(ConfigError, match=r"nowhere\.secrets cannot be read"):
         Config.load(config, env={"MENTIONDESK_SECRETS_FILE": str(tmp_path / "nowhere.secrets")})
+
+
+def test_a_database_other_than_sqlite_or_postgresql_stops_start_up_with_exit_2(tmp_path: Path) -> None:
+    config = tmp_path / "mentiondesk.toml"
+    config.write_text('[database]\nurl = "mssql+pyodbc://app@db/mentions"\n[[brands]]\nname = "Acme"\nkeywords = ["acme"]\n'
+                      '[connectors.sample]\n')
+    result = CliRunner().invoke(cli, ["--config", str(config), "status"])
+    assert result.exit_code == 2 and "not 'mssql'" in result.output

@@ -55,8 +55,10 @@ def test_default_database_is_a_file_in_the_data_directory(tmp_path: Path) -> Non
 def test_bad_database_urls_are_config_errors() -> None:
     with pytest.raises(ConfigError, match="not a valid SQLAlchemy URL"):
         Database.open("not a url")
+    with pytest.raises(ConfigError, match="runs on SQLite or PostgreSQL, not 'mysql'"):
+        Database.open("mysql+pymysql://app@db.example.com/mentions")
     with pytest.raises(ConfigError, match="no driver"):
-        Database.open("nosuchdb://host/db")
+        Database.open("postgresql+nosuchdriver://host/db")
 
 
 def test_shared_server_needs_an_explicit_upgrade(postgres_url: str, tmp_path: Path) -> None:
