@@ -234,3 +234,43 @@ def test_sla_and_activity_pages(app_db: Database) -> None:
     assert ("ana", "auth.sign_in") in set(zip(rows["who"], rows["action"]))
     # The dashboard loaded the config's brand as a setting change.
     assert ("config", "settings.brand") in set(zip(rows["who"], rows["action"]))
+
+
+def test_a_send_with_an_unknown_outcome_is_checked_by_a_person_then_retried_and_posted_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tomli_w
+
+    from connectors.emulators import DEMO_X_HANDLE, demo_connector_settings, start_emulators
+    from tests.emulator_fixtures import BACKLOG_END
+
+    with start_emulators(seed=7, backlog=5, backlog_end=BACKLOG_END) as running:
+        settings = demo_connector_settings(running)
+        config = tmp_path / "mentiondesk.toml"
+        config.write_text(tomli_w.dumps({"database": {"url": f"sqlite:///{tmp_path / 'dash.db'}"},
+                                         "brands": [settings["brand"]],
+                                         "connectors": {"x": {**settings["connectors"]["x"], "max_retries": 0}}}))
+        for name, value in settings["env"].items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("MENTIONDESK_CONFIG", str(config))
+        db = Database.open(f"sqlite:///{tmp_path / 'dash.db'}")
+        db.upgrade()
+        post = running.x.add_post(f"@{DEMO_X_HANDLE} is the app down?", username="worried")
+        m = add_mention(db, platform="x", external_id=post, replyable=True, author_handle="worried")
+        at = _app(db)
+        at.button(key=f"open-{m}").click().run()
+        running.x.inject("server_error", status=504, path_contains="/2/tweets")  # the answer to the post is lost
+        at.text_area(key=f"reply-text-{m}").input("Not down: we are checking for you").run()
+        at.button(key=f"send-{m}").click().run()
+        assert not at.exception, at.exception
+        with db.read() as session:
+            [reply] = session.scalars(select(Reply).where(Reply.mention_id == m)).all()
+        assert reply.state == "sending" and "504" in (reply.error or "")
+        assert not [b for b in at.button if b.key == f"retry-{reply.id}"], "never retried blindly"
+        at.button(key=f"notposted-{reply.id}").click().run()  # a person looked: not on X
+        at.button(key=f"retry-{reply.id}").click().run()
+        assert not at.exception, at.exception
+        assert [s.value for s in at.success] == ["Reply posted."]
+        assert [r["text"] for r in running.x.replies_to(post)] == ["Not down: we are checking for you"]
+        at.run()
+        assert not [b for b in at.button if b.key and b.key.startswith(("retry-", "posted-", "notposted-"))]
+        db.dispose()
