@@ -274,3 +274,32 @@ def test_a_send_with_an_unknown_outcome_is_checked_by_a_person_then_retried_and_
         at.run()
         assert not [b for b in at.button if b.key and b.key.startswith(("retry-", "posted-", "notposted-"))]
         db.dispose()
+
+
+def test_on_an_approval_brand_an_agents_reply_waits_until_an_admin_approves_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "mentiondesk.toml"
+    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "dash.db"}"\n[[brands]]\nname = "Acme"\n'
+                      'keywords = ["acme"]\nreply_approval = true\n[connectors.sample]\n', encoding="utf-8")
+    monkeypatch.setenv("MENTIONDESK_CONFIG", str(config))
+    db = Database.open(f"sqlite:///{tmp_path / 'dash.db'}")
+    db.upgrade()
+    m = add_mention(db, brand_id=add_brand(db, "Acme"))
+    ana = _app(db, "ana", Role.AGENT)
+    ana.button(key=f"open-{m}").click().run()
+    ana.text_area(key=f"reply-text-{m}").input("We are on it").run()
+    ana.button(key=f"send-{m}").click().run()
+    assert not ana.exception, ana.exception
+    with db.read() as session:
+        [reply] = session.scalars(select(Reply).where(Reply.mention_id == m)).all()
+    assert reply.state == "draft" and any("waits for approval" in e.value for e in ana.error)
+    assert not [b for b in ana.button if b.key == f"approve-{reply.id}"], "its author cannot approve it"
+
+    lead = _app(db, "lead", Role.ADMIN)
+    lead.button(key=f"open-{m}").click().run()
+    lead.button(key=f"approve-{reply.id}").click().run()
+    lead.button(key=f"send-approved-{reply.id}").click().run()
+    assert not lead.exception, lead.exception
+    with db.read() as session:
+        assert session.get(Reply, reply.id).state == "sent"
+    db.dispose()
