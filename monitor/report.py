@@ -33,10 +33,32 @@ def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value:.0%}"
 
 
+def _empty(ax: "Axes") -> None:
+    """A chart with nothing to draw says so, instead of showing bare axes."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.text(0.5, 0.5, "nothing in this range", ha="center", va="center", transform=ax.transAxes, fontsize=9,
+            color="#666666")
+
+
 def _barh(ax: "Axes", title: str, labels: list[str], values: list[float], color: str = "#1f77b4") -> None:
-    ax.barh(labels[::-1], values[::-1], color=color)
     ax.set_title(title, loc="left", fontsize=10)
+    if not any(values):
+        _empty(ax)
+        return
+    ax.barh(labels[::-1], values[::-1], color=color)
     ax.tick_params(labelsize=8)
+
+
+def _over_time(ax: "Axes", report: Report) -> None:
+    """The time axis spans the report's range, however few days have data."""
+    f = report.filters
+    if f.since is not None and f.until is not None:
+        ax.set_xlim(f.since, f.until)
+    ax.tick_params(labelsize=8)
+    for label in ax.get_xticklabels():
+        label.set_rotation(30)
+        label.set_horizontalalignment("right")
 
 
 def _table(ax: "Axes", title: str, header: list[str], rows: list[list[str]]) -> None:
@@ -65,12 +87,14 @@ def render(report: Report, title: str) -> "Figure":
     bottom = [0] * len(days)
     for platform in platforms:
         heights = [counts.get((d, platform), 0) for d in days]
-        ax.bar(days, heights, bottom=bottom, label=platform, width=0.8 if report.unit == "day" else 5)
+        ax.bar(days, heights, bottom=bottom, label=platform, width=0.8 if report.unit == "day" else 5, align="edge")
         bottom = [b + h for b, h in zip(bottom, heights)]
     ax.set_title(f"Mentions per {report.unit}, by platform", loc="left", fontsize=10)
     if platforms:
         ax.legend(fontsize=8)
-    ax.tick_params(labelsize=8)
+        _over_time(ax, report)
+    else:
+        _empty(ax)
     ax = fig.add_subplot(grid[1, :])
     ax.plot([p.bucket for p in report.sentiment], [p.negative_share for p in report.sentiment], "o-", color="#d62728",
             label="negative")
@@ -80,8 +104,11 @@ def render(report: Report, title: str) -> "Figure":
         ax.axvline(spike.at, color="#ff7f0e", linestyle="--", linewidth=1)
     ax.set_title(f"Sentiment share ({len(report.spikes)} spike alert(s), dashed)", loc="left", fontsize=10)
     ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
-    ax.legend(fontsize=8)
-    ax.tick_params(labelsize=8)
+    if report.sentiment:
+        ax.legend(fontsize=8)
+        _over_time(ax, report)
+    else:
+        _empty(ax)
     _barh(fig.add_subplot(grid[2, 0]), "Intent mix", [c.key for c in report.intents], [c.count for c in report.intents])
     _barh(fig.add_subplot(grid[2, 1]), "Language mix", [c.key for c in report.languages][:10],
           [c.count for c in report.languages][:10])
@@ -98,12 +125,17 @@ def render(report: Report, title: str) -> "Figure":
            [[a.key[:24], str(a.met), str(a.missed), str(a.overdue), _percent(a.rate)]
             for a in [*r.by_priority, *r.by_agent[:5], *r.by_platform]])
     _table(fig.add_subplot(grid[5, 1]), "Week over week", ["metric", "last 7 days", "7 days before"],
-           [[w.metric, _number(w.this_week), _number(w.last_week)] for w in report.week_over_week])
+           [[w.metric, _week_value(w.metric, w.this_week), _week_value(w.metric, w.last_week)]
+            for w in report.week_over_week])
     return fig
 
 
-def _number(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2f}" if value < 1 else f"{value:,.0f}"
+def _week_value(metric: str, value: float | None) -> str:
+    if value is None:
+        return "—"
+    if "share" in metric or "attainment" in metric:
+        return _percent(value)
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
 
 
 def write(report: Report, title: str, out: Path) -> None:

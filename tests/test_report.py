@@ -65,3 +65,22 @@ def test_bad_arguments_are_reported(config: Path, tmp_path: Path) -> None:
     assert wrong.exit_code == 2 and ".pdf or .png" in wrong.output
     backwards = _run(config, "--from", "2026-11-30", "--to", "2026-11-01", "--out", str(tmp_path / "r.pdf"))
     assert backwards.exit_code == 2
+
+
+def test_the_page_spans_the_whole_range_and_says_when_a_chart_is_empty(config: Path, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from matplotlib.dates import num2date
+
+    from monitor.report import render
+
+    figures = []
+    monkeypatch.setattr("monitor.report.write", lambda report, title, out: figures.append(render(report, title)))
+    assert _run(config, "--from", "2026-11-01", "--to", "2026-11-30", "--out", str(tmp_path / "r.png")).exit_code == 0
+    volume, sentiment, *_ = figures[0].axes
+    for ax in (volume, sentiment):  # three days with mentions, but the axis is the month asked for
+        assert [num2date(x).date().isoformat() for x in ax.get_xlim()] == ["2026-11-01", "2026-12-01"]
+    texts = [t.get_text() for ax in figures[0].axes for t in ax.texts]
+    assert "nothing in this range" in texts  # nobody answered: no first-response times to draw
+    week = next(ax for ax in figures[0].axes if ax.get_title(loc="left") == "Week over week")
+    cells = {c.get_text().get_text() for c in week.tables[0].get_celld().values()}
+    assert "0.00" not in cells  # counts are whole numbers, shares are percentages
