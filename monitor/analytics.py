@@ -153,6 +153,15 @@ class WeekComparison:
             return None
         return self.this_week - self.last_week
 
+    def shown(self, value: float | None, signed: bool = False) -> str:
+        """``value`` as this metric reads: shares as percentages, counts whole, minutes to one decimal."""
+        if value is None:
+            return "—"
+        sign = "+" if signed else ""
+        if "share" in self.metric or "attainment" in self.metric:
+            return f"{value * 100:{sign}.0f} pts" if signed else f"{value:.0%}"
+        return f"{value:{sign},.0f}" if float(value).is_integer() else f"{value:{sign},.1f}"
+
 
 @dataclass(frozen=True)
 class LanguageAgreement:

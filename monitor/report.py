@@ -125,17 +125,8 @@ def render(report: Report, title: str) -> "Figure":
            [[a.key[:24], str(a.met), str(a.missed), str(a.overdue), _percent(a.rate)]
             for a in [*r.by_priority, *r.by_agent[:5], *r.by_platform]])
     _table(fig.add_subplot(grid[5, 1]), "Week over week", ["metric", "last 7 days", "7 days before"],
-           [[w.metric, _week_value(w.metric, w.this_week), _week_value(w.metric, w.last_week)]
-            for w in report.week_over_week])
+           [[w.metric, w.shown(w.this_week), w.shown(w.last_week)] for w in report.week_over_week])
     return fig
-
-
-def _week_value(metric: str, value: float | None) -> str:
-    if value is None:
-        return "—"
-    if "share" in metric or "attainment" in metric:
-        return _percent(value)
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
 
 
 def write(report: Report, title: str, out: Path) -> None:

@@ -184,6 +184,10 @@ def test_week_over_week(fx: Fixture) -> None:
         "median first response (min)": (30, 120), "p90 first response (min)": (360, 120),
         "SLA attainment": (pytest.approx(1 / 3), 0.0),
     }
+    shown = {w.metric: (w.shown(w.this_week), w.shown(w.last_week), w.shown(w.change, signed=True)) for w in weeks}
+    assert shown["mentions"] == ("4", "1", "+3")
+    assert shown["negative share"] == ("25%", "100%", "-75 pts")
+    assert shown["SLA attainment"] == ("33%", "0%", "+33 pts")
 
 
 def test_model_agreement_per_language(fx: Fixture) -> None:

@@ -148,8 +148,9 @@ def _responses(report: Report) -> None:
     b.dataframe(_attainment_table(r.by_agent, "agent"), hide_index=True, width="stretch")
     c.dataframe(_attainment_table(r.by_platform, "platform"), hide_index=True, width="stretch")
     st.subheader("Week over week")
-    st.dataframe(pd.DataFrame([{"metric": w.metric, "last 7 days": w.this_week, "7 days before": w.last_week,
-                                "change": w.change} for w in report.week_over_week]),
+    st.dataframe(pd.DataFrame([{"metric": w.metric, "last 7 days": w.shown(w.this_week),
+                                "7 days before": w.shown(w.last_week), "change": w.shown(w.change, signed=True)}
+                               for w in report.week_over_week]),
                  hide_index=True, width="stretch")
 
 
