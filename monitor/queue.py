@@ -34,6 +34,9 @@ MIN_INDEXED_TEXT = 3
 # SQLite: up to this many matches, the page is built from the FTS matches (fetch each, then sort);
 # a commoner term is found sooner by walking the queue order and testing each row.
 FTS_DRIVE_LIMIT = 20_000
+# Shorter needles than the trigram indexes take (SQLite's and pg_trgm's alike) would scan every row,
+# seconds at a million; they search the newest this many mentions (the queue page says so).
+SHORT_TEXT_WINDOW = 20_000
 _FTS = table("mentions_fts", column("rowid"))
 
 
@@ -144,10 +147,15 @@ def _text_condition(session: Session, needle: str) -> ColumnElement[bool]:
         found = session.scalar(select(func.count()).select_from(matches.limit(FTS_DRIVE_LIMIT + 1).subquery()))
         if (found or 0) <= FTS_DRIVE_LIMIT:
             return Mention.id.in_(matches)
-    # PostgreSQL's trigram indexes serve this. SQLite scans: the term is too short for its index, or so
-    # common that the queue order meets matches at once (its LIKE folds ASCII case only).
+    # PostgreSQL's trigram indexes serve this. SQLite scans: the term is so common that the queue order
+    # meets matches at once (its LIKE folds ASCII case only).
     pattern = f"%{_escape_like(needle)}%"
-    return or_(Mention.text.ilike(pattern, escape="\\"), Mention.author_handle.ilike(pattern, escape="\\"))
+    matches = or_(Mention.text.ilike(pattern, escape="\\"), Mention.author_handle.ilike(pattern, escape="\\"))
+    if len(needle) < MIN_INDEXED_TEXT:
+        # Found among the newest mentions first (an id range), then those rows are sorted.
+        newest = select(func.max(Mention.id)).scalar_subquery()
+        return Mention.id.in_(select(Mention.id).where(Mention.id > newest - SHORT_TEXT_WINDOW, matches))
+    return matches
 
 
 def _sla_condition(cutoffs: Sequence[SlaCutoff]) -> ColumnElement[bool]:
@@ -256,5 +264,5 @@ def thread_context(session: Session, mention: Mention, limit: int = 10) -> list[
     return sorted(session.scalars(query), key=lambda m: m.created_at)
 
 
-__all__ = ["ACTIVE_STATUSES", "BadCursor", "MIN_INDEXED_TEXT", "QueueFilters", "QueuePage", "SavedView", "SlaCutoff", "Sort",
+__all__ = ["ACTIVE_STATUSES", "BadCursor", "MIN_INDEXED_TEXT", "SHORT_TEXT_WINDOW", "QueueFilters", "QueuePage", "SavedView", "SlaCutoff", "Sort",
            "count", "fetch_page", "filtered", "saved_views", "thread_context"]

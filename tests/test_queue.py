@@ -99,6 +99,14 @@ def test_free_text_shorter_than_the_index_still_matches(db: Database) -> None:
     assert _all_ids(db, QueueFilters(text="_")) == [handle]
 
 
+def test_a_search_too_short_for_the_index_looks_at_the_newest_mentions_only(db: Database,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    oldest, *newer = [add_mention(db, text=f"okay {n}") for n in range(4)]
+    monkeypatch.setattr(queue, "SHORT_TEXT_WINDOW", 3)
+    assert sorted(_all_ids(db, QueueFilters(text="ok"))) == newer  # the newest three by arrival
+    assert sorted(_all_ids(db, QueueFilters(text="oka"))) == [oldest, *newer]  # three characters: the index, all
+
+
 def test_free_text_finds_the_same_mentions_for_a_common_term(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     hits = [add_mention(db, text=f"Refund {n} please") for n in range(3)]
     add_mention(db, text="all good")

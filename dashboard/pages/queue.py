@@ -43,6 +43,9 @@ def _sidebar_filters(ctx: AppContext, user: Principal, now: datetime) -> tuple[Q
     tag = sb.multiselect("Tag", tags, key="f-tags")
     dates = sb.date_input("Posted between", value=(), key="f-dates")
     text = sb.text_input("Search text or author", key="f-text")
+    if 0 < len(text.strip()) < queue.MIN_INDEXED_TEXT:
+        sb.caption(f"One or two characters search the newest {queue.SHORT_TEXT_WINDOW:,} mentions; "
+                   f"type {queue.MIN_INDEXED_TEXT} or more to search them all.")
 
     f = view.filters
     changes: dict[str, object] = {}
