@@ -113,7 +113,7 @@ def cases() -> dict[str, QueueFilters]:
         "free text (rare)": QueueFilters(text="zebrafish"),
         "free text (~3 %: two words)": QueueFilters(text="login price"),
         "free text (author handle)": QueueFilters(text="USER123"),
-        "free text (2 chars, scan)": QueueFilters(text="zq"),
+        "free text (2 chars, newest 20,000)": QueueFilters(text="zq"),
         "view: my open complaints": QueueFilters(assignee="agent3", intents=("complaint",)),
         "view: breaching SLA": QueueFilters(sla_cutoffs=breaching_cutoffs(SlaPolicy(), NOW)),
     }
