@@ -17,7 +17,7 @@ from monitor.replies import draft_reply, send_reply  # noqa: E402
 from monitor.storage import Database  # noqa: E402
 from monitor.access import Role  # noqa: E402
 from tests.principals import ADMIN, BEN  # noqa: E402
-from tests.test_dashboard_fixtures import add_brand, add_mention, signed_in_app  # noqa: E402
+from tests.test_dashboard_fixtures import add_brand, add_mention, dashboard_db, signed_in_app  # noqa: E402
 
 HOSTILE = ("<script>alert('x')</script> **bold** [click](javascript:alert(1)) <img src=x onerror=alert(1)> "
            "مرحبا بالعالم \u202eevil\u202c zero\u200bwidth\u200d ") + "A" * 10_000
@@ -278,12 +278,7 @@ def test_a_send_with_an_unknown_outcome_is_checked_by_a_person_then_retried_and_
 
 def test_on_an_approval_brand_an_agents_reply_waits_until_an_admin_approves_it(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    config = tmp_path / "mentiondesk.toml"
-    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "dash.db"}"\n[[brands]]\nname = "Acme"\n'
-                      'keywords = ["acme"]\nreply_approval = true\n[connectors.sample]\n', encoding="utf-8")
-    monkeypatch.setenv("MENTIONDESK_CONFIG", str(config))
-    db = Database.open(f"sqlite:///{tmp_path / 'dash.db'}")
-    db.upgrade()
+    db = dashboard_db(tmp_path, monkeypatch, brand_settings="reply_approval = true\n")
     m = add_mention(db, brand_id=add_brand(db, "Acme"))
     ana = _app(db, "ana", Role.AGENT)
     ana.button(key=f"open-{m}").click().run()

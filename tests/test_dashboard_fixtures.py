@@ -39,6 +39,18 @@ def add_mention(db: Database, **fields: Any) -> int:
         return mention.id
 
 
+def dashboard_db(tmp_path: Path, monkeypatch: Any, extra_config: str = "", brand_settings: str = "") -> Database:
+    """A SQLite database with the dashboard's config pointing at it: brand Acme (plus ``brand_settings``
+    lines), the sample connector, then ``extra_config``."""
+    db_path, config_path = tmp_path / "dash.db", tmp_path / "mentiondesk.toml"
+    config_path.write_text(f'[database]\nurl = "sqlite:///{db_path}"\n[[brands]]\nname = "Acme"\nkeywords = ["acme"]\n'
+                           + brand_settings + '[connectors.sample]\n' + extra_config, encoding="utf-8")
+    monkeypatch.setenv("MENTIONDESK_CONFIG", str(config_path))
+    db = Database.open(f"sqlite:///{db_path}")
+    db.upgrade()
+    return db
+
+
 def add_brand(db: Database, name: str) -> int:
     with db.write() as session:
         brand = Brand(key=name.lower(), name=name)

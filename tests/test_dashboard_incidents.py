@@ -13,28 +13,15 @@ pytest.importorskip("streamlit", reason="the dashboard needs streamlit: pip inst
 from sqlalchemy import select  # noqa: E402
 
 from monitor.access import Role  # noqa: E402
-from monitor.config import Config  # noqa: E402
 from monitor.incidents import IncidentDetector, IncidentSettings, pack  # noqa: E402
 from monitor.models import Incident, MentionEmbedding, Reply, ReplyState, utcnow  # noqa: E402
-from monitor.storage import Database  # noqa: E402
-from tests.test_dashboard_fixtures import add_brand, add_mention, signed_in_app  # noqa: E402
+from tests.test_dashboard_fixtures import add_brand, add_mention, dashboard_db, signed_in_app  # noqa: E402
 
 HOSTILE = '<img src=x onerror="alert(1)"> the app logs me out **constantly**'
 
 
-def _dashboard_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra_config: str = "") -> Database:
-    """A SQLite database with the dashboard's config pointing at it (brand Acme, the sample connector)."""
-    db_path, config_path = tmp_path / "dash.db", tmp_path / "mentiondesk.toml"
-    config_path.write_text(f'[database]\nurl = "sqlite:///{db_path}"\n[[brands]]\nname = "Acme"\nkeywords = ["acme"]\n'
-                           '[connectors.sample]\n' + extra_config, encoding="utf-8")
-    monkeypatch.setenv("MENTIONDESK_CONFIG", str(config_path))
-    db = Database.open(Config.load(config_path).database_url)
-    db.upgrade()
-    return db
-
-
 def test_incidents_page_summarises_replies_to_all_once_and_resolves(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    db = _dashboard_db(tmp_path, monkeypatch,
+    db = dashboard_db(tmp_path, monkeypatch,
                        '[[reply_templates]]\nname = "Login fix"\nbody = "Hi {author}, version 4.2.1 fixes it. {brand}"\n'
                        '[[reply_templates]]\nname = "Login fix"\nlang = "es"\n'
                        'body = "Hola {author}, la versión 4.2.1 lo corrige. {brand}"\n')
@@ -80,7 +67,7 @@ def test_incidents_page_summarises_replies_to_all_once_and_resolves(tmp_path: Pa
 
 def test_reply_box_suggests_replies_and_a_mention_can_wait_for_a_follow_up(tmp_path: Path,
                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    db = _dashboard_db(tmp_path, monkeypatch)
+    db = dashboard_db(tmp_path, monkeypatch)
     m = add_mention(db, text="¡Me encanta, muchas gracias por el servicio!", lang="es", author_name="Lucía", priority=50.0)
     at = signed_in_app(db, "ana", Role.AGENT)
     at.button(key=f"open-{m}").click().run()
@@ -105,7 +92,7 @@ def test_resolving_with_a_check_in_waits_for_an_agent_to_approve_it(tmp_path: Pa
     from monitor import followups
     from monitor.models import CheckIn, Mention
 
-    db = _dashboard_db(tmp_path, monkeypatch,
+    db = dashboard_db(tmp_path, monkeypatch,
                        '[[reply_templates]]\nname = "Check-in"\nbody = "Hi {author}, all good now? {brand}"\n'
                        '[[reply_templates]]\nname = "Check-in"\nlang = "es"\nbody = "Hola {author}, ¿todo bien ya? {brand}"\n')
     m = add_mention(db, brand_id=add_brand(db, "Globex"), text="la app no funciona", lang="es", author_name="Lucía",
