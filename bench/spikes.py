@@ -152,7 +152,7 @@ def main() -> None:
     print(f"{args.days} days per stream, evaluated every minute; default rules:")
     for kind in ("volume_spike", "negative_spike"):
         print(f"  {kind}: {getattr(rules, kind).model_dump()}")
-    print(f"\n| stream | rule | spikes | alerts | precision | recall | delay median (min) | delay max (min) |")
+    print("\n| stream | rule | spikes | alerts | precision | recall | delay median (min) | delay max (min) |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     for (name, kind), r in run(args.days, args.seed, rules).items():
         delay_med = f"{statistics.median(r.delays):.0f}" if r.delays else "–"

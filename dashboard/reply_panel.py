@@ -58,7 +58,7 @@ def composer(ctx: AppContext, user: Principal, mention: Mention) -> None:
             st.link_button("Open the original post", original)
         return
 
-    text_key, reply_key = f"reply-text-{mention.id}", f"reply-id-{mention.id}"
+    text_key = f"reply-text-{mention.id}"
     templates = [t for t in ctx.settings.templates if t.fits(mention.platform)]
     names = ["(write your own)", *template_names(templates, mention.platform)]
 

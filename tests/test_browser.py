@@ -155,7 +155,7 @@ def test_filter_assign_and_reply_to_an_x_mention(stack: Stack, browser: object) 
     page.locator(f".st-key-open-{m} button").click()
     page.locator(f".st-key-assign-me-{m} button").click()
     page.get_by_text("assigned to you: 1 mention(s)").wait_for()
-    reply = f"Sorry about parcel 7731, we are on it. Details: https://help.example.com/track?id=7731"
+    reply = "Sorry about parcel 7731, we are on it. Details: https://help.example.com/track?id=7731"
     box = page.locator(f".st-key-reply-text-{m} textarea")
     box.fill(reply)
     box.press("Tab")

@@ -1,12 +1,11 @@
 import threading
 
 import pytest
-from sqlalchemy import select
 
 from monitor import audit
 from monitor.access import Principal
 from monitor.errors import ReplyError, ReplyStateError
-from monitor.models import Mention, Reply, utcnow
+from monitor.models import Mention, Reply
 from monitor.replies import draft_reply, resolve_unknown, send_reply
 from monitor.storage import Database
 from connectors.base import ConnectorError, ConnectorSettings, DeliveryUnknown

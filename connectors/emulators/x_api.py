@@ -217,7 +217,7 @@ class XEmulator(EmulatorState):
                 (
                     f"Big news: the new {brand_name} app is out today 🚀",
                     f"We're hiring support folks in 5 countries. Join {brand_name}!",
-                    f"Scheduled maintenance tonight 02:00-03:00 UTC. Thanks for your patience.",
+                    "Scheduled maintenance tonight 02:00-03:00 UTC. Thanks for your patience.",
                 )
             )
         ]

@@ -21,7 +21,6 @@ from sqlalchemy import or_, select, update
 from monitor.alerts.compose import compose
 from monitor.alerts.models import AlertEvent, AlertStatus
 from monitor.alerts.settings import RULE_LEVELS, AlertSettings, Target
-from monitor.models import utcnow
 from monitor.storage import Database
 
 log = logging.getLogger("mentiondesk.alerts")
