@@ -326,8 +326,8 @@ class BlueskyConnector(Connector):
     # -- replying ------------------------------------------------------------------------------------
 
     def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> PostedReply:
-        if grapheme_count(text) > MAX_POST_GRAPHEMES:
-            raise ConnectorError(f"the reply is {grapheme_count(text)} graphemes; Bluesky allows {MAX_POST_GRAPHEMES}")
+        if (length := grapheme_count(text)) > MAX_POST_GRAPHEMES:
+            raise ConnectorError(f"the reply is {length} graphemes; Bluesky allows {MAX_POST_GRAPHEMES}")
         # A PDS stores replies to deleted or gated posts without complaint; ask the AppView first.
         found = self._call("the post", lambda: self.client.app.bsky.feed.get_posts({"uris": [target.external_id]}))
         if not found.posts:

@@ -249,8 +249,8 @@ class MastodonConnector(Connector):
         # Mastodon notifies only accounts the reply @mentions; clients prefill the author's handle.
         if acct and f"@{acct}".lower() not in text.lower():
             text = f"@{acct} {text}"
-        if status_length(text) > self.settings.max_reply_chars:
-            raise ConnectorError(f"the reply is {status_length(text)} characters with the @mention; "
+        if (length := status_length(text)) > self.settings.max_reply_chars:
+            raise ConnectorError(f"the reply is {length} characters with the @mention; "
                                  f"this instance allows {self.settings.max_reply_chars}")
         # A reply is never more public than what it answers (a direct message stays direct).
         visibility = target.raw.get("visibility") if target.raw.get("visibility") in _VISIBILITY_ORDER else "public"

@@ -9,10 +9,10 @@ from connectors.base import Capabilities
 from monitor.access import Principal
 from monitor.errors import MentiondeskError, ReplyStateError
 from monitor.models import Mention, Reply, ReplyState
-from monitor.presence import Activity, ReplyCollision
+from monitor.presence import ReplyCollision
 from monitor.suggestions import suggest
 from sentiment.errors import SentimentError
-from monitor.templates import SLOT_HINT, author_label, check_length, pick_variant, render, reply_length, template_names
+from monitor.templates import SLOT_HINT, author_label, check_length, pick_variant, render, template_names
 from dashboard.context import AppContext
 from dashboard.safe import safe_url, text_box
 
@@ -75,11 +75,9 @@ def composer(ctx: AppContext, user: Principal, mention: Mention) -> None:
     right.text_input("Order number", key=f"order-{mention.id}", on_change=apply_template)
     suggestions(ctx, mention, text_key)
     text = st.text_area("Reply", key=text_key, height=120)
-    if text.strip():
-        presence.touch(ctx.db, mention.id, user.name, Activity.DRAFTING)
     caps = connector.capabilities
     limit = caps.max_reply_chars
-    length = reply_length(caps, text)
+    length = caps.reply_length(text)
     over = limit is not None and length > limit
     st.caption(f"{length} / {limit if limit is not None else '∞'} {caps.length_unit}" + (" — too long" if over else ""))
     unfilled = any(hint in text for hint in SLOT_HINT.values())
@@ -102,7 +100,7 @@ def suggestions(ctx: AppContext, mention: Mention, text_key: str) -> None:
             return
         try:
             with st.spinner("Finding the closest templates and past replies…"):
-                st.session_state[key] = suggest(ctx.db, mention.id, ctx.settings.templates, default_brand=ctx.brand_name(mention))
+                st.session_state[key] = suggest(ctx.db, mention.id, ctx.settings.templates, default_brand=ctx.default_brand)
         except (MentiondeskError, SentimentError, ImportError, OSError) as exc:  # no model installed or loadable here
             st.warning(f"Suggestions are not available: {exc}")
             return

@@ -91,12 +91,8 @@ def author_label(author_name: str | None, author_handle: str | None) -> str:
     return author_name or (f"@{author_handle}" if author_handle else "there")
 
 
-def reply_length(capabilities: Capabilities, text: str) -> int:
-    """The length the platform checks its limit against (its connector's counting rule)."""
-    return capabilities.reply_length(text)
-
-
 def check_length(capabilities: Capabilities, platform: str, text: str) -> None:
+    """Refuse a reply longer than the platform takes, counted by its connector's rule."""
     limit = capabilities.max_reply_chars
     if limit is None:
         return
@@ -106,4 +102,4 @@ def check_length(capabilities: Capabilities, platform: str, text: str) -> None:
 
 
 __all__ = ["DEFAULT_TEMPLATES", "RenderedReply", "ReplyTemplate", "ReplyTooLong", "TemplateError", "VARIABLES",
-           "author_label", "check_length", "pick_variant", "render", "reply_length", "template_names"]
+           "author_label", "check_length", "pick_variant", "render", "template_names"]

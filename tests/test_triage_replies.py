@@ -16,7 +16,7 @@ from monitor.storage import Database
 from connectors.x_text import x_weighted_length
 from connectors.reddit import RedditConnector
 from connectors.x import XConnector
-from monitor.templates import ReplyTemplate, ReplyTooLong, TemplateError, check_length, render, reply_length
+from monitor.templates import ReplyTemplate, ReplyTooLong, TemplateError, check_length, render
 from tests.connector_doubles import RecordingReplyConnector
 from tests.test_dashboard_fixtures import add_mention
 from tests.principals import ANA, BEN, BY_NAME
@@ -63,9 +63,9 @@ def test_bluesky_and_mastodon_count_graphemes_so_indic_and_emoji_replies_fit() -
     from connectors.mastodon import status_length
 
     tamil = "வணக்கம்"  # 7 code points, 5 graphemes (vowel signs and the virama join their consonant)
-    assert len(tamil) == 7 and reply_length(BlueskyConnector.capabilities, tamil) == 5
+    assert len(tamil) == 7 and BlueskyConnector.capabilities.reply_length(tamil) == 5
     family = "👨‍👩‍👧"  # 5 code points, one grapheme
-    assert reply_length(BlueskyConnector.capabilities, family) == 1
+    assert BlueskyConnector.capabilities.reply_length(family) == 1
     check_length(BlueskyConnector.capabilities, "bluesky", tamil * 60)  # 300 graphemes, 420 code points
     with pytest.raises(ReplyTooLong, match="305 graphemes; bluesky allows 300"):
         check_length(BlueskyConnector.capabilities, "bluesky", tamil * 61)
