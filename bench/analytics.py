@@ -33,12 +33,13 @@ from sqlalchemy import create_engine, func, insert, select, text, update  # noqa
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from dashboard.context import TOKEN_KEY  # noqa: E402
-from monitor import analytics, users  # noqa: E402
-from monitor.access import Role, local_operator  # noqa: E402
+from monitor import analytics  # noqa: E402
+from monitor.access import Role  # noqa: E402
 from monitor.alerts.models import AlertEvent  # noqa: E402
-from monitor.models import Mention, User  # noqa: E402
+from monitor.models import Mention  # noqa: E402
 from monitor.sla import SlaPolicy  # noqa: E402
 from monitor.storage import Database  # noqa: E402
+from tests.test_dashboard_fixtures import session_token  # noqa: E402 - the tests' sign-in helper
 
 _spec = importlib.util.spec_from_file_location("bench_queue", ROOT / "bench" / "queue.py")
 assert _spec is not None and _spec.loader is not None
@@ -46,7 +47,6 @@ bench_queue = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench_queue)
 NOW = bench_queue.NOW
 REPEATS = 10
-BENCH_PASSWORD = "bench viewer password"  # a throwaway user in the bench's own database
 
 
 def build(db: Database, rows: int) -> float:
@@ -92,11 +92,7 @@ def viewer_session(db_url: str) -> str:
     """A signed-in session for a viewer (the page shows nothing but the sign-in form without one)."""
     db = Database.open(db_url)
     try:
-        with db.read() as session:
-            known = session.scalar(select(User.id).where(User.name == "bench-viewer")) is not None
-        if not known:
-            users.add_user(db, local_operator(), "bench-viewer", Role.VIEWER, BENCH_PASSWORD)
-        return users.sign_in(db, "bench-viewer", BENCH_PASSWORD).token
+        return session_token(db, "bench-viewer", Role.VIEWER)
     finally:
         db.dispose()
 

@@ -39,14 +39,19 @@ class AppContext:
                 self._connectors[platform] = cc.create()
             return self._connectors[platform]
 
+    @property
+    def default_brand(self) -> str:
+        """``{brand}`` for a mention that belongs to no brand: the first configured one."""
+        return self.config.brands[0].name if self.config.brands else ""
+
     def brand_name(self, mention: Mention) -> str:
-        """What fills a template's ``{brand}`` for this mention: its brand's name, else the first configured one's."""
+        """What fills a template's ``{brand}`` for this mention: its brand's name, else the default."""
         if mention.brand_id is not None:
             with self.db.read() as session:
                 name = session.scalar(select(Brand.name).where(Brand.id == mention.brand_id))
             if name:
                 return name
-        return self.config.brands[0].name if self.config.brands else ""
+        return self.default_brand
 
 
 @st.cache_resource(show_spinner=False)

@@ -146,6 +146,7 @@ class WeekComparison:
     metric: str
     this_week: float | None
     last_week: float | None
+    is_share: bool = False  # a fraction 0..1 (shown as a percentage), else a count or minutes
 
     @property
     def change(self) -> float | None:
@@ -158,7 +159,7 @@ class WeekComparison:
         if value is None:
             return "—"
         sign = "+" if signed else ""
-        if "share" in self.metric or "attainment" in self.metric:
+        if self.is_share:
             return f"{value * 100:{sign}.0f} pts" if signed else f"{value:.0%}"
         return f"{value:{sign},.0f}" if float(value).is_integer() else f"{value:{sign},.1f}"
 
@@ -495,6 +496,10 @@ def backlog_age(session: Session, filters: QueueFilters, now: datetime) -> list[
     return [Count(label, int(counts.get(label, 0))) for label, _ in BACKLOG_BINS]
 
 
+# The week-over-week figures that are fractions 0..1 (the rest are counts or minutes).
+_SHARE_METRICS = frozenset({"negative share", "SLA attainment"})
+
+
 def week_over_week(session: Session, policy: SlaPolicy, filters: QueueFilters, end: datetime,
                    now: datetime) -> list[WeekComparison]:
     """The 7 days up to ``end`` against the 7 days before."""
@@ -518,7 +523,7 @@ def week_over_week(session: Session, policy: SlaPolicy, filters: QueueFilters, e
             "SLA attainment": responses.attainment.rate,
         })
     this, last = figures
-    return [WeekComparison(metric, this[metric], last[metric]) for metric in this]
+    return [WeekComparison(metric, this[metric], last[metric], is_share=metric in _SHARE_METRICS) for metric in this]
 
 
 def _minutes(value: timedelta | None) -> float | None:

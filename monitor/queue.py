@@ -139,8 +139,8 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _text_condition(session: Session, needle: str) -> ColumnElement[bool]:
-    if session.get_bind().dialect.name == "sqlite" and len(needle) >= MIN_INDEXED_TEXT:
+def _text_condition(session: Session, needle: str, sqlite: bool) -> ColumnElement[bool]:
+    if sqlite and len(needle) >= MIN_INDEXED_TEXT:
         # One quoted FTS5 phrase: with the trigram tokenizer, a case-insensitive substring of a column.
         phrase = '"' + needle.replace('"', '""') + '"'
         matches = select(_FTS.c.rowid).where(text("mentions_fts MATCH :phrase").bindparams(phrase=phrase))
@@ -181,6 +181,7 @@ def filtered(session: Session, filters: QueueFilters) -> Select[tuple[Mention]]:
     free-text plan (on SQLite it asks the FTS index how common the term is)."""
     query = select(Mention)
     f = filters
+    sqlite = session.get_bind().dialect.name == "sqlite"
     if f.statuses:
         query = query.where(Mention.status.in_(f.statuses))
     if f.brand_ids:
@@ -205,9 +206,9 @@ def filtered(session: Session, filters: QueueFilters) -> Select[tuple[Mention]]:
     if f.until is not None:
         query = query.where(Mention.created_at < f.until)
     if f.text.strip():
-        query = query.where(_text_condition(session, f.text.strip()))
+        query = query.where(_text_condition(session, f.text.strip(), sqlite))
     if f.sla_cutoffs:
-        query = query.where(_sla_condition(f.sla_cutoffs, session.get_bind().dialect.name == "sqlite"))
+        query = query.where(_sla_condition(f.sla_cutoffs, sqlite))
     return query
 
 
