@@ -170,6 +170,9 @@ class EmulatorServer(ThreadingHTTPServer):
     """Serves ``app`` on 127.0.0.1 (port 0 picks a free one) from a daemon thread."""
 
     daemon_threads = True
+    # socketserver's default listen backlog is 5: a busy test run that opens many connections at once
+    # could have one reset, which for a reply POST reads as a lost answer. Real APIs queue far more.
+    request_queue_size = 128
 
     def __init__(self, app: Callable[[Request], Response], host: str = "127.0.0.1", port: int = 0) -> None:
         super().__init__((host, port), _Handler)
