@@ -9,7 +9,7 @@ from connectors.base import Capabilities
 from monitor.access import Principal
 from monitor.errors import MentiondeskError, ReplyStateError
 from monitor.models import Mention, Reply, ReplyState
-from monitor.presence import ReplyCollision
+from monitor.presence import Activity, ReplyCollision
 from monitor.suggestions import suggest
 from sentiment.errors import SentimentError
 from monitor.templates import SLOT_HINT, author_label, check_length, pick_variant, render, template_names
@@ -75,6 +75,8 @@ def composer(ctx: AppContext, user: Principal, mention: Mention) -> None:
     right.text_input("Order number", key=f"order-{mention.id}", on_change=apply_template)
     suggestions(ctx, mention, text_key)
     text = st.text_area("Reply", key=text_key, height=120)
+    if text.strip():
+        presence.touch(ctx.db, mention.id, user.name, Activity.DRAFTING)
     caps = connector.capabilities
     limit = caps.max_reply_chars
     length = caps.reply_length(text)

@@ -29,8 +29,6 @@ from monitor.storage import Database
 from monitor.templates import check_length
 
 PRESENCE_TTL = timedelta(seconds=45)
-# How often an open mention's page renews its presence: well inside the TTL, so a reader stays listed.
-PRESENCE_REFRESH_SECONDS = 15
 # A claimed reply that failed did not reach the platform, so someone else may take over. (A claimed
 # draft is about to be sent: send_reply moves it to sending, or we release the claim if it refuses.)
 _RELEASED = (ReplyState.FAILED.value,)

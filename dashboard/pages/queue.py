@@ -11,7 +11,7 @@ from sqlalchemy import select
 from monitor import analytics, presence, queue, triage
 from monitor.access import Principal, Role
 from monitor.models import Brand, Mention, MentionStatus, MentionTag, ReplyState, utcnow
-from monitor.presence import PRESENCE_REFRESH_SECONDS, Activity
+from monitor.presence import Activity
 from monitor.queue import QueueFilters, Sort
 from monitor.sla import breaching_cutoffs
 from monitor.triage import TRANSITIONS, BulkResult, TriageError
@@ -156,20 +156,8 @@ def _pager(next_cursor: str | None) -> None:
         st.rerun()
 
 
-@st.fragment(run_every=PRESENCE_REFRESH_SECONDS)
-def _presence(ctx: AppContext, user: Principal, mention_id: int) -> None:
-    """Our heartbeat on the open mention, and who else is on it: refreshed on a timer, not only when
-    the page reruns, so an idle reader stays listed and a teammate who starts drafting shows up."""
-    drafting = bool(str(st.session_state.get(f"reply-text-{mention_id}", "")).strip())
-    presence.touch(ctx.db, mention_id, user.name, Activity.DRAFTING if drafting else Activity.VIEWING)
-    with ctx.db.read() as session:
-        others = presence.others(session, mention_id, user.name)
-    for other in others:
-        verb = "is drafting a reply" if other.activity == Activity.DRAFTING.value else "is viewing this"
-        st.warning(f"{other.user} {verb}", icon="👀")
-
-
 def _detail(ctx: AppContext, user: Principal, mention_id: int, now: datetime) -> None:
+    presence.touch(ctx.db, mention_id, user.name, Activity.VIEWING)
     with ctx.db.read() as session:
         m = session.get(Mention, mention_id)
         if m is None:
@@ -178,8 +166,11 @@ def _detail(ctx: AppContext, user: Principal, mention_id: int, now: datetime) ->
         notes = list(m.notes)
         sent = [r for r in m.replies if r.state != ReplyState.DRAFT.value]  # unsent drafts are private
         thread = queue.thread_context(session, m)
+        others = presence.others(session, mention_id, user.name)
     st.subheader(f"Mention {m.id}")
-    _presence(ctx, user, mention_id)
+    for other in others:
+        verb = "is drafting a reply" if other.activity == Activity.DRAFTING.value else "is viewing this"
+        st.warning(f"{other.user} {verb}", icon="👀")
     if any(r.state in ("sending", "sent") and r.author != user.name for r in sent):
         st.warning("Someone else has already replied: read it below before answering.")
     st.html(cards.card(m, ctx.settings.sla, now, max_chars=None, text_class="md-detail-text"))
