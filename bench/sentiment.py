@@ -7,7 +7,7 @@ XLM-T validation language (plus the average); tweets/s at batch 64 for each
 precision and for a naive transformers `pipeline` called one text at a time on
 the same e5 network in fp32 (the same run), and the ratio; and the peak RSS of
 a separate worker process that loads the classifier and classifies the timed tweets twice
-(with the platform language given, and with language detection).
+(with the platform language given, and with language detection; and per other precision).
 Timings use the tweets of tweeteval_val, repeated as needed.
 """
 from __future__ import annotations
@@ -33,7 +33,7 @@ import json, resource, sys
 sys.path.insert(0, {root!r})
 from sentiment import load_classifier
 texts = json.load(open({texts!r}))
-clf = load_classifier(threads={threads})
+clf = load_classifier(threads={threads}, precision={precision!r})
 langs = ["en"] * len(texts) if {given_langs} else None
 for _ in range(2):
     clf.classify(texts, langs, batch_size=64)
@@ -77,11 +77,12 @@ def naive_pipeline_throughput(texts: list[str], threads: int) -> float:
     return len(texts) / (time.perf_counter() - t0)
 
 
-def worker_rss_mb(texts: list[str], threads: int, given_langs: bool) -> float:
+def worker_rss_mb(texts: list[str], threads: int, given_langs: bool, precision: str = "auto") -> float:
     path = Path("/tmp") / f"mentiondesk-bench-{time.time_ns()}.json"
     path.write_text(json.dumps(texts))
     try:
-        code = WORKER.format(root=str(ROOT), texts=str(path), threads=threads, given_langs=given_langs)
+        code = WORKER.format(root=str(ROOT), texts=str(path), threads=threads, given_langs=given_langs,
+                             precision=precision)
         out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     finally:
         path.unlink()
@@ -109,6 +110,10 @@ def main() -> None:
     # run models was seen to inflate the child's peak RSS by ~300 MB).
     print(f"classifying worker peak RSS, languages given: {worker_rss_mb(texts, args.threads, True):.0f} MB")
     print(f"classifying worker peak RSS, languages detected: {worker_rss_mb(texts, args.threads, False):.0f} MB")
+    for precision in args.precisions.split(","):
+        if precision != "auto":
+            rss = worker_rss_mb(texts, args.threads, True, precision)
+            print(f"classifying worker peak RSS, {precision}, languages given: {rss:.0f} MB")
     print(f"torch {torch.__version__}, {args.threads} threads, CPU bf16 fast path: "
           f"{torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()}")
 

@@ -32,7 +32,8 @@ class MentionClassifier:
     def load(cls, settings: SentimentConfig, rules: object) -> "MentionClassifier":
         from sentiment import load_classifier
 
-        return cls(load_classifier(settings.backend, settings.model, settings.threads, settings.max_tokens), rules)
+        return cls(load_classifier(settings.backend, settings.model, settings.threads, settings.max_tokens,
+                                   settings.precision), rules)
 
     def classify_pending(self, db: Database, batch_size: int = 64, limit: int | None = None) -> list[int]:
         """Classify unclassified mentions, oldest first, until none are left (or ``limit``)."""

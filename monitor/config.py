@@ -100,6 +100,9 @@ class SentimentConfig(_Strict):
     threads: int | None = Field(default=None, ge=1)
     batch_size: int = Field(default=64, ge=1, le=1024)
     max_tokens: int = Field(default=128, ge=8, le=512)
+    # "auto": bf16 on CPUs with AMX/AVX512-BF16 or a GPU, else fp32; "int8": ONNX Runtime, faster on
+    # other CPUs but slightly less accurate (README "Speed").
+    precision: Literal["auto", "fp32", "bf16", "int8"] = "auto"
 
     @model_validator(mode="after")
     def _hf_needs_a_model(self) -> "SentimentConfig":

@@ -14,7 +14,8 @@ import torch
 
 from sentiment.convert import ensure_bf16_copy
 from sentiment.errors import ModelNotAvailable
-from sentiment.runtime import Precision, prepare_model, release_freed_memory, resolve_precision, set_threads
+from sentiment.onnx_int8 import Int8Features, ensure_int8_graph
+from sentiment.runtime import Precision, release_freed_memory, resolve_precision, set_threads
 
 PREFIX = "query: "
 _HANDLE = re.compile(r"@\w+")
@@ -44,7 +45,7 @@ class E5Encoder:
     def __init__(self, folder: Path, *, layers: Sequence[int], max_tokens: int = 128,
                  precision: Precision | str = "auto", threads: int | None = None,
                  layer_weights: dict[str, torch.Tensor] | None = None) -> None:
-        from transformers import AutoModel, AutoTokenizer
+        from transformers import AutoConfig, AutoTokenizer
         from transformers.utils import logging as transformers_logging
 
         # A "Loading weights" bar per worker start only clutters the demo's and services' logs.
@@ -54,31 +55,44 @@ class E5Encoder:
             raise ModelNotAvailable(f"no transformers model in {folder}")
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
         self.precision = resolve_precision(precision)
+        self.layers = tuple(layers)
+        config = AutoConfig.from_pretrained(folder)
+        if not self.layers or min(self.layers) < 1 or max(self.layers) > config.num_hidden_layers:
+            raise ValueError(f"layers must be within 1..{config.num_hidden_layers}, got {self.layers}")
+        self.hidden_size = config.hidden_size
+        self.max_tokens = max_tokens
+        self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        self.model: torch.nn.Module | None = None
+        self.int8: Int8Features | None = None
+        if self.precision == "int8":
+            # ONNX Runtime's int8 graph: no PyTorch copy of the weights is loaded at all.
+            self.int8 = Int8Features(ensure_int8_graph(folder, self.layers, layer_weights), torch.get_num_threads())
+        else:
+            self.model = self._load_torch_model(folder, layer_weights)
+        release_freed_memory()
+
+    def _load_torch_model(self, folder: Path, layer_weights: dict[str, torch.Tensor] | None) -> torch.nn.Module:
+        from transformers import AutoModel
+
         # Always read the bf16 copy (the base weights are 4-bit underneath, so it loses nothing that
-        # matters and the head was trained on bf16 features): loading fp32 and casting peaks ~1 GB.
+        # matters): loading fp32 and casting peaks ~1 GB.
         model = AutoModel.from_pretrained(ensure_bf16_copy(folder), add_pooling_layer=False, dtype=torch.bfloat16)
         if layer_weights:  # fine-tuned top layers from the trained artifact
             model.load_state_dict(layer_weights, strict=False)
-        self.layers = tuple(layers)
-        if not self.layers or min(self.layers) < 1 or max(self.layers) > model.config.num_hidden_layers:
-            raise ValueError(f"layers must be within 1..{model.config.num_hidden_layers}, got {self.layers}")
         # Layers past the deepest one the head reads are never needed: drop them.
         model.encoder.layer = model.encoder.layer[: max(self.layers)]
-        self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        if self.precision != "bf16":
+        if self.precision == "fp32":
             # The 250k-token table is two thirds of the weights and only looked up: keep it in bf16
-            # (~190 MB less resident) and run the layers in fp32 (or int8).
+            # (~190 MB less resident) and run the layers in fp32.
             table = model.embeddings.word_embeddings
             model.embeddings.word_embeddings = torch.nn.Identity()
             model = model.float()
             model.embeddings.word_embeddings = Bf16Embedding(table.weight)
-        self.model = prepare_model(model.eval(), self.precision).to(self.device)
-        self.max_tokens = max_tokens
-        release_freed_memory()
+        return model.eval().to(self.device)
 
     @property
     def dim(self) -> int:
-        return len(self.layers) * self.model.config.hidden_size
+        return len(self.layers) * self.hidden_size
 
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
         return self.tokenizer([PREFIX + normalise_tweet(t) for t in texts], truncation=True,
@@ -100,6 +114,8 @@ class E5Encoder:
         Each chosen layer is pooled as soon as it has run (a forward hook), rather than asking for
         every layer's states at the end: that kept ~100 MB more resident at batch 64.
         """
+        if self.int8 is not None:
+            return torch.from_numpy(self.int8(enc["input_ids"].numpy(), enc["attention_mask"].numpy()))
         input_ids = enc["input_ids"].to(self.device)
         attention = enc["attention_mask"].to(self.device)
         mask = attention.unsqueeze(-1).to(torch.float32)

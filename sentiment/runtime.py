@@ -2,9 +2,10 @@
 
 Measured with bench/sentiment.py on a 2-core Xeon with AMX: bf16 weights run
 about 3.5x faster than fp32 with the same validation accuracy (TweetEval
-macro-recall 0.715 vs 0.712). int8 dynamic quantisation was about 2x faster
-than fp32 but lost accuracy (0.661), so it is only used on request. bf16 is
-only fast where the CPU has AMX or AVX512-BF16; elsewhere "auto" means fp32.
+macro-recall 0.715 vs 0.712). bf16 is only fast where the CPU has AMX or
+AVX512-BF16; elsewhere "auto" means fp32. "int8" is used only on request: the
+default backend then runs an ONNX Runtime graph (sentiment/onnx_int8.py), the hf
+backend torch's dynamic quantisation; both lose a little accuracy.
 """
 from __future__ import annotations
 

@@ -127,3 +127,36 @@ def test_default_classifier_gets_clear_cases_right_in_several_languages(e5_folde
     assert given.lang == "xx"
     assert clf.classify(["Das ist großartig, vielen Dank!"])[0].lang == "de"
     assert clf.classify([]) == []
+
+
+def test_int8_graph_tracks_the_fp32_encoder_and_is_built_once(e5_folder: Path) -> None:
+    """The ONNX Runtime int8 graph (the fast CPU path) gives nearly the fp32 features, layer by layer."""
+    from sentiment.encoder import E5Encoder
+    from sentiment.head import load_head
+    from sentiment.onnx_int8 import ensure_int8_graph
+    from sentiment.paths import ARTIFACT_DIR
+
+    layers = load_head(ARTIFACT_DIR)[1].layers  # the shipped head's graph: built once per test session
+    fp32 = E5Encoder(e5_folder, layers=layers, precision="fp32", threads=2)
+    int8 = E5Encoder(e5_folder, layers=layers, precision="int8", threads=2)
+    assert int8.model is None  # no PyTorch copy of the weights beside the graph
+    a, b = fp32.encode(TEXTS), int8.encode(TEXTS)
+    assert a.shape == b.shape == (len(TEXTS), fp32.dim)
+    for i in range(len(layers)):
+        cols = slice(i * fp32.hidden_size, (i + 1) * fp32.hidden_size)
+        cosine = torch.nn.functional.cosine_similarity(a[:, cols], b[:, cols], dim=-1)
+        assert cosine.min() > 0.93, (layers[i], cosine)  # seen: 0.96 and up
+    graph = ensure_int8_graph(e5_folder, layers)
+    stamp = graph.stat().st_mtime_ns
+    assert ensure_int8_graph(e5_folder, layers) == graph and graph.stat().st_mtime_ns == stamp
+    assert ensure_int8_graph(e5_folder, layers[-1:]) != graph  # other layers, another graph
+
+
+def test_int8_classifier_gets_clear_cases_right(e5_folder: Path) -> None:
+    from sentiment import load_classifier
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MENTIONDESK_HOME", str(e5_folder.parents[1]))
+        clf = load_classifier(threads=2, precision="int8")
+    for label, texts in CLEAR.items():
+        assert [p.label for p in clf.classify(texts)] == [label] * len(texts)
