@@ -1,4 +1,4 @@
-"""The trained classifier on top of frozen e5 features, and its on-disk artifact.
+"""The trained classifier head over e5 features, and its on-disk artifact (with any fine-tuned layers).
 
 Input: the mean-pooled output of a few e5 layers, concatenated. Output: logits
 over LABELS, divided by a temperature fitted on validation data so that the
@@ -31,7 +31,7 @@ class HeadConfig:
     temperature: float = 1.0
     labels: list[str] = field(default_factory=lambda: list(LABELS))
     trained_precision: str = "bf16"
-    finetuned_layers: int = 0        # top e5 layers stored in LAYERS_FILE (0: frozen base)
+    finetuned_layers: int = 0        # trained e5 layers, below the deepest one read, in LAYERS_FILE (0: none)
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)
     training: dict[str, object] = field(default_factory=dict)
 

