@@ -4,8 +4,9 @@
 
 Prints, for the default model: macro-recall on TweetEval val and macro-F1 per
 XLM-T validation language (plus the average); tweets/s at batch 64 for each
-precision and for a naive transformers `pipeline` called one text at a time on
-the same e5 network in fp32 (the same run), and the ratio; and the peak RSS of
+precision and for a naive transformers `pipeline` called one text at a time in fp32
+(the same run), on the whole 12-layer e5 network and on the default model's own
+depth, and the ratios; and the peak RSS of
 a separate worker process that loads the classifier and classifies the timed tweets twice
 (with the platform language given, and with language detection; and per other precision).
 Timings use the tweets of tweeteval_val, repeated as needed.
@@ -58,16 +59,20 @@ def throughput(clf, texts: list[str], batch_size: int = 64) -> float:
     return len(texts) / (time.perf_counter() - t0)
 
 
-def naive_pipeline_throughput(texts: list[str], threads: int) -> float:
-    """transformers pipeline, one text per call, fp32: the e5 network with a classification head."""
+def naive_pipeline_throughput(texts: list[str], threads: int, layers: int | None = None) -> float:
+    """transformers pipeline, one text per call, fp32: the e5 network with a classification head.
+    `layers`: keep only the first so many e5 layers (the default classifier's own depth), so the
+    ratio also shows what batching and precision give on the very same network."""
     import torch
-    from transformers import AutoTokenizer, BertForSequenceClassification, pipeline
+    from transformers import AutoConfig, AutoTokenizer, BertForSequenceClassification, pipeline
 
     from sentiment.convert import ensure_converted
 
     torch.set_num_threads(threads)
     folder = ensure_converted()
-    model = BertForSequenceClassification.from_pretrained(folder, num_labels=3).eval()
+    config = AutoConfig.from_pretrained(folder, num_labels=3)
+    config.num_hidden_layers = layers or config.num_hidden_layers
+    model = BertForSequenceClassification.from_pretrained(folder, config=config).eval()
     pipe = pipeline("text-classification", model=model, tokenizer=AutoTokenizer.from_pretrained(folder),
                     device="cpu")
     pipe("query: " + texts[0])
@@ -75,6 +80,15 @@ def naive_pipeline_throughput(texts: list[str], threads: int) -> float:
     for text in texts:
         pipe("query: " + text, truncation=True, max_length=128)
     return len(texts) / (time.perf_counter() - t0)
+
+
+def build_caches(precisions: list[str], threads: int) -> None:
+    """Convert the model and build each precision's cached copies (bf16 folder, int8 graph) in a
+    throwaway process, so the workers measure classifying, not a one-off build."""
+    for precision in precisions:
+        code = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from sentiment import load_classifier; " \
+               f"load_classifier(threads={threads}, precision={precision!r})"
+        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
 
 
 def worker_rss_mb(texts: list[str], threads: int, given_langs: bool, precision: str = "auto") -> float:
@@ -93,19 +107,22 @@ def main() -> None:
     import torch
 
     from sentiment.api import load_classifier
+    from sentiment.head import load_head
+    from sentiment.paths import ARTIFACT_DIR
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--precisions", default="auto,fp32,int8", help="encoder precisions to time")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--n", type=int, default=1280, help="tweets timed per precision")
-    ap.add_argument("--naive-n", type=int, default=128, help="tweets timed through the naive pipeline")
+    ap.add_argument("--naive-n", type=int, default=256, help="tweets timed through the naive pipeline")
     ap.add_argument("--no-accuracy", action="store_true", help="time only (skip the validation sets)")
     args = ap.parse_args()
 
     _, val = load_splits(args.data)
     tweets = val["tweeteval"].texts
     texts = (tweets * (args.n // len(tweets) + 1))[: args.n]
+    build_caches(args.precisions.split(","), args.threads)
     # Workers first: measured from a parent that has loaded no model yet (a parent that has
     # run models was seen to inflate the child's peak RSS by ~300 MB).
     print(f"classifying worker peak RSS, languages given: {worker_rss_mb(texts, args.threads, True):.0f} MB")
@@ -132,11 +149,14 @@ def main() -> None:
                                                    if k.startswith("xlmt_") and k != "xlmt_average"))
         print(f"  XLM-T average macro-F1 {acc['xlmt_average']:.4f}")
 
-    naive = naive_pipeline_throughput(texts[: args.naive_n], args.threads)
     best = results.get("auto", max(results.values()))
-    print(f"\nnaive pipeline, one text at a time (fp32): {naive:.1f} tweets/s")
-    print(f"default model (auto) at batch 64: {best:.0f} tweets/s = {best / naive:.1f}x the naive baseline")
-
+    default_depth = max(load_head(ARTIFACT_DIR)[1].layers)
+    print()
+    for depth in (None, default_depth):
+        naive = naive_pipeline_throughput(texts[: args.naive_n], args.threads, depth)
+        network = f"{depth} e5 layers, as the default model" if depth else "all 12 e5 layers"
+        print(f"naive pipeline, one text at a time (fp32, {network}): {naive:.1f} tweets/s; "
+              f"default model (auto) at batch 64: {best:.0f} tweets/s = {best / naive:.1f}x")
 
 if __name__ == "__main__":
     main()
