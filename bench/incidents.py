@@ -88,17 +88,19 @@ class CachedModel:
     """The sentiment model's predictions and embeddings for a fixed set of texts, computed up front."""
 
     def __init__(self, model: object, texts: list[str]) -> None:
-        predictions, vectors = model.classify_and_embed(texts, batch_size=64)  # type: ignore[attr-defined]
-        self.results = {t: (p, v) for t, p, v in zip(texts, predictions, vectors)}
+        predictions = model.classify(texts, batch_size=64)  # type: ignore[attr-defined]
+        self.results = dict(zip(texts, zip(predictions, model.embed(texts, batch_size=64))))  # type: ignore[attr-defined]
 
-    def classify_and_embed(self, texts: list[str], langs: list[str | None], batch_size: int = 64) -> tuple[list, object]:
+    def classify(self, texts: list[str], langs: list[str | None], batch_size: int = 64) -> list:
         import dataclasses
 
+        return [dataclasses.replace(self.results[t][0], lang=lang or self.results[t][0].lang)
+                for t, lang in zip(texts, langs)]
+
+    def embed(self, texts: list[str], batch_size: int = 64) -> object:
         import numpy as np
 
-        hits = [self.results[t] for t in texts]
-        predictions = [dataclasses.replace(p, lang=lang or p.lang) for (p, _), lang in zip(hits, langs)]
-        return predictions, np.stack([v for _, v in hits]) if hits else None
+        return np.stack([self.results[t][1] for t in texts])
 
 
 def write_prior() -> None:

@@ -7,8 +7,9 @@ XLM-T validation language (plus the average); tweets/s at batch 64 for each
 precision and for a naive transformers `pipeline` called one text at a time in fp32
 (the same run), on the whole 12-layer e5 network and on the default model's own
 depth, and the ratios; and the peak RSS of
-a separate worker process that loads the classifier and classifies the timed tweets twice
-(with the platform language given, and with language detection; and per other precision).
+a separate worker process that loads the classifier, classifies the timed tweets twice and embeds
+the non-positive ones as the classify worker does for incident candidates (with the platform
+language given, and with language detection; and per other precision).
 Timings use the tweets of tweeteval_val, repeated as needed.
 """
 from __future__ import annotations
@@ -37,7 +38,9 @@ texts = json.load(open({texts!r}))
 clf = load_classifier(threads={threads}, precision={precision!r})
 langs = ["en"] * len(texts) if {given_langs} else None
 for _ in range(2):
-    clf.classify(texts, langs, batch_size=64)
+    predictions = clf.classify(texts, langs, batch_size=64)
+# As `mentiondesk classify-pending` does: the base network's sentence embeddings for incident candidates.
+clf.embed([t for t, p in zip(texts, predictions) if p.label != "positive"], batch_size=64)
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 

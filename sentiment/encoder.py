@@ -84,7 +84,9 @@ class Q4Embedding(torch.nn.Module):
 class E5Encoder:
     def __init__(self, folder: Path, *, layers: Sequence[int], max_tokens: int = 128,
                  precision: Precision | str = "auto", threads: int | None = None,
-                 layer_weights: dict[str, torch.Tensor] | None = None) -> None:
+                 layer_weights: dict[str, torch.Tensor] | None = None, share_with: E5Encoder | None = None) -> None:
+        """`share_with`: another encoder of the same folder whose tokenizer (~290 MB resident) and
+        packed embedding table this one uses too, rather than loading its own."""
         from transformers import AutoConfig, AutoTokenizer
         from transformers.utils import logging as transformers_logging
 
@@ -93,7 +95,7 @@ class E5Encoder:
         set_threads(threads)
         if not (folder / "config.json").exists():
             raise ModelNotAvailable(f"no transformers model in {folder}")
-        self.tokenizer = AutoTokenizer.from_pretrained(folder)
+        self.tokenizer = share_with.tokenizer if share_with else AutoTokenizer.from_pretrained(folder)
         self.precision = resolve_precision(precision)
         self.layers = tuple(layers)
         config = AutoConfig.from_pretrained(folder)
@@ -108,10 +110,11 @@ class E5Encoder:
             # ONNX Runtime's int8 graph: no PyTorch copy of the weights is loaded at all.
             self.int8 = Int8Features(ensure_int8_graph(folder, self.layers, layer_weights), torch.get_num_threads())
         else:
-            self.model = self._load_torch_model(folder, layer_weights)
+            self.model = self._load_torch_model(folder, layer_weights, share_with)
         release_freed_memory()
 
-    def _load_torch_model(self, folder: Path, layer_weights: dict[str, torch.Tensor] | None) -> torch.nn.Module:
+    def _load_torch_model(self, folder: Path, layer_weights: dict[str, torch.Tensor] | None,
+                          share_with: E5Encoder | None) -> torch.nn.Module:
         from transformers import AutoModel
 
         # Always read the bf16 copy (the base weights are 4-bit underneath, so it loses nothing that
@@ -122,7 +125,9 @@ class E5Encoder:
         # The 250k-token table is two thirds of the weights and only looked up: keep it as the
         # packed 4-bit rows it came from. (The bf16 copy's table stays memory-mapped, never read.)
         dtype = torch.float32 if self.precision == "fp32" else torch.bfloat16
-        model.embeddings.word_embeddings = Q4Embedding.from_file(folder / Q4_EMBEDDINGS_FILE, dtype)
+        shared = share_with.model.embeddings.word_embeddings if share_with and share_with.model else None
+        model.embeddings.word_embeddings = (shared if isinstance(shared, Q4Embedding) and shared.dtype == dtype
+                                            else Q4Embedding.from_file(folder / Q4_EMBEDDINGS_FILE, dtype))
         if self.precision == "fp32":
             model = model.float()  # the layers; the table's uint8 blocks stay as they are
         if layer_weights:  # fine-tuned layers from the trained artifact, at the precision run
