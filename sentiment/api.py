@@ -94,9 +94,8 @@ class E5Classifier(SentimentClassifier):
         need. The base network is loaded on first use, sharing the tokenizer and embedding table.
         """
         texts = list(texts)
-        width = self.encoder.hidden_size
         if not texts:
-            return np.zeros((0, width), dtype=np.float32)
+            return np.zeros((0, self.encoder.hidden_size), dtype=np.float32)
         vectors = torch.nn.functional.normalize(self._base_encoder().encode(texts, batch_size), dim=-1)
         return vectors.numpy().astype(np.float32, copy=False)
 

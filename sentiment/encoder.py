@@ -178,10 +178,6 @@ class E5Encoder:
                 hook.remove()
         return torch.cat([pooled[layer] for layer in self.layers], dim=-1).cpu()
 
-    def pooled(self, out, attention: torch.Tensor) -> torch.Tensor:
-        mask = attention.unsqueeze(-1).to(torch.float32)
-        return torch.cat([mean_pool(out.hidden_states[layer], mask) for layer in self.layers], dim=-1)
-
     def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> torch.Tensor:
         from tqdm import tqdm
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+from transformers.masking_utils import create_bidirectional_mask
 
 from sentiment.encoder import E5Encoder, mean_pool
 from sentiment.head import HeadConfig, SentimentHead
@@ -61,8 +62,6 @@ class TrainedMiddle(nn.Module):
 
     def __init__(self, base: nn.Module, frozen: int, cfg: HeadConfig) -> None:
         super().__init__()
-        from transformers.masking_utils import create_bidirectional_mask
-
         deepest = max(cfg.layers)
         self.config = base.config
         self.first = frozen + 1
@@ -70,11 +69,10 @@ class TrainedMiddle(nn.Module):
         self.frozen_pooled = [layer for layer in cfg.layers if layer <= frozen]
         self.head_layers = list(cfg.layers)
         self.head = SentimentHead(cfg)
-        self._mask = create_bidirectional_mask
 
     def forward(self, states: torch.Tensor, attention: torch.Tensor, frozen_pooled: dict[int, torch.Tensor]) -> torch.Tensor:
         """Head logits. `states`: padded layer-`frozen` states; `frozen_pooled`: pooled states by layer."""
-        mask4d = self._mask(config=self.config, inputs_embeds=states, attention_mask=attention)
+        mask4d = create_bidirectional_mask(config=self.config, inputs_embeds=states, attention_mask=attention)
         mask = attention.unsqueeze(-1).float()
         pooled = dict(frozen_pooled)
         hidden = states

@@ -162,6 +162,7 @@ def main(argv: list[str] | None = None) -> None:
     layers = [int(v) for v in (args.layers or ("2,4,6,8" if finetuning else "2,4,6,8,10,12")).split(",")]
     epochs = args.epochs or (2 if finetuning else 12)
     lr = args.lr or (5e-5 if finetuning else 1e-3)
+    head_lr = args.head_lr or 5e-4  # finetune mode only; head mode trains the head at `lr`
 
     seed_everything(args.seed)
     train, val = load_splits(args.data)
@@ -196,7 +197,7 @@ def main(argv: list[str] | None = None) -> None:
             return selection_score(metrics)
 
         finetune(model, train_cache, torch.tensor(train.labels), sample_weights(train, args.lang_boost),
-                 epochs=epochs, lr=lr, head_lr=args.head_lr or 5e-4, batch_size=args.batch_size, seed=args.seed,
+                 epochs=epochs, lr=lr, head_lr=head_lr, batch_size=args.batch_size, seed=args.seed,
                  device=device, evaluate=evaluate)
         head, layer_weights = model.head.cpu(), model.layer_state()
         logits_by_set = val_logits(model)
@@ -226,7 +227,7 @@ def main(argv: list[str] | None = None) -> None:
     ece = expected_calibration_error(torch.softmax(logits / head.temperature, -1), vy)
     cfg.training = {
         "mode": args.mode, "seed": args.seed, "epochs": epochs, "lr": lr, "lang_boost": args.lang_boost,
-        **({"frozen_layers": args.frozen_layers, "head_lr": args.head_lr or 5e-4, "batch_size": args.batch_size}
+        **({"frozen_layers": args.frozen_layers, "head_lr": head_lr, "batch_size": args.batch_size}
            if finetuning else {}),
         "train_rows": len(train.texts), "validation_ece_after_temperature": round(ece, 4),
     }

@@ -67,7 +67,7 @@ def test_finetune_writes_an_artifact_that_loads_as_the_trained_model(tiny_data: 
     assert all(abs(sum(p.scores.values()) - 1) < 1e-4 for p in preds)
 
 
-def test_training_runs_the_same_network_as_the_classifier(tmp_path: Path) -> None:
+def test_training_runs_the_same_network_as_the_classifier() -> None:
     """Fine-tuning runs only the layers above the frozen bottom, on cached states: the features it
     trains the head on are the ones the classifier computes from text at inference."""
     from transformers import AutoModel
