@@ -18,6 +18,11 @@ XLMT_LANGS: dict[str, str] = {
     "arabic": "ar", "english": "en", "french": "fr", "german": "de",
     "hindi": "hi", "italian": "it", "portuguese": "pt", "spanish": "es",
 }
+# Validation sets reported but not used to choose checkpoints or fit the temperature: the Hindi
+# val labels agree with a careful reading of 90 of its rows no better than chance (macro-F1
+# 0.31), so scoring on them only adds noise. Hindi train labels do agree with such a reading
+# (0.54 on 60 rows), so they stay in training.
+UNRELIABLE_VALIDATION = frozenset({"xlmt_hi"})
 
 
 @dataclass

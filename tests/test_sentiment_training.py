@@ -53,7 +53,7 @@ def test_finetune_writes_an_artifact_that_loads_as_the_trained_model(tiny_data: 
     assert cfg.layers == [2, 4, 6] and cfg.finetuned_layers == 2
     assert sum(f.stat().st_size for f in out.iterdir()) < 20 * 2**20
     config = json.loads((out / CONFIG_FILE).read_text())
-    assert set(config["metrics"]) >= {"tweeteval", "xlmt_average"}
+    assert set(config["metrics"]) >= {"tweeteval", "xlmt_average", "xlmt_average_reliable"}
     from safetensors.torch import load_file
 
     trained = load_file(str(out / LAYERS_FILE))
@@ -65,6 +65,25 @@ def test_finetune_writes_an_artifact_that_loads_as_the_trained_model(tiny_data: 
     assert torch.allclose(layer5, trained["encoder.layer.4.attention.self.query.weight"].float())
     preds = clf.classify(["Worst service from the bank, refund now", "I love it, thank you!"], ["en", "en"])
     assert all(abs(sum(p.scores.values()) - 1) < 1e-4 for p in preds)
+
+
+def test_checkpoint_selection_ignores_the_validation_set_with_chance_labels() -> None:
+    """Hindi val is reported in every average, but a checkpoint is not chosen for matching its
+    labels, which agree with a hand relabelling no better than chance."""
+    from sentiment.data import UNRELIABLE_VALIDATION, LabelledSet
+    from sentiment.train import metrics_from_logits, selection_score
+
+    assert UNRELIABLE_VALIDATION == {"xlmt_hi"}
+    labels = [0, 1, 2, 2]
+    val = {name: LabelledSet(name, ["t"] * 4, labels, [None] * 4) for name in ("tweeteval", "xlmt_en", "xlmt_hi")}
+    right = torch.nn.functional.one_hot(torch.tensor(labels), 3).float()
+    wrong = right.roll(1, dims=1)
+    fits_hindi = metrics_from_logits({"tweeteval": right, "xlmt_en": wrong, "xlmt_hi": right}, val)
+    misses_hindi = metrics_from_logits({"tweeteval": right, "xlmt_en": wrong, "xlmt_hi": wrong}, val)
+    fits_english = metrics_from_logits({"tweeteval": right, "xlmt_en": right, "xlmt_hi": wrong}, val)
+    assert fits_hindi["xlmt_average"]["macro_f1"] > misses_hindi["xlmt_average"]["macro_f1"]
+    assert selection_score(fits_hindi) == selection_score(misses_hindi)
+    assert selection_score(fits_english) > selection_score(fits_hindi)
 
 
 def test_training_runs_the_same_network_as_the_classifier() -> None:
