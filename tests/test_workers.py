@@ -80,9 +80,10 @@ def test_a_dead_workers_lease_expires_and_is_taken_over(db: Database) -> None:
     config = Config.from_dict({"brands": BRANDS[:1], "connectors": {"sample": {}}, "sentiment": {"backend": "none"}},
                               env={})
     query_id = Poller(db, config).queries["sample"][0][1]
-    assert claim_poll(db, query_id, "dead-worker", lease_seconds=0.3, min_interval_seconds=0)
+    # A lease long enough that a slow database round trip cannot outlast it (0.3 s once did, in CI).
+    assert claim_poll(db, query_id, "dead-worker", lease_seconds=2, min_interval_seconds=0)
     assert not claim_poll(db, query_id, "live-worker", lease_seconds=10, min_interval_seconds=0)
-    time.sleep(0.4)
+    time.sleep(2.1)
     assert claim_poll(db, query_id, "live-worker", lease_seconds=10, min_interval_seconds=0)
     release_poll(db, query_id, "live-worker")
     assert not claim_poll(db, query_id, "other", lease_seconds=10, min_interval_seconds=60)  # just polled
