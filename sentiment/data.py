@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,14 @@ XLMT_LANGS: dict[str, str] = {
 # 0.31), so scoring on them only adds noise. Hindi train labels do agree with such a reading
 # (0.54 on 60 rows), so they stay in training.
 UNRELIABLE_VALIDATION = frozenset({"xlmt_hi"})
+
+
+def xlmt_averages(macro_f1_by_set: Mapping[str, float]) -> dict[str, float]:
+    """The XLM-T average macro-F1 over all its languages, and over those in neither
+    UNRELIABLE_VALIDATION (``xlmt_average_reliable``); other sets in the mapping are ignored."""
+    xlmt = {name: f1 for name, f1 in macro_f1_by_set.items() if name in {f"xlmt_{c}" for c in XLMT_LANGS.values()}}
+    reliable = [f1 for name, f1 in xlmt.items() if name not in UNRELIABLE_VALIDATION]
+    return {"xlmt_average": sum(xlmt.values()) / len(xlmt), "xlmt_average_reliable": sum(reliable) / len(reliable)}
 
 
 @dataclass
