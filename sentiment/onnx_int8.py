@@ -91,8 +91,8 @@ class Int8Features:
         # ONNX Runtime's arena keeps its largest batch's scratch memory for good, and the worker's
         # next step (embedding incident candidates in PyTorch) then peaks on top of it. Handing it
         # back after the last batch of each call (`release_memory`) brought the int8 worker's peak
-        # from 1,124 to 945 MB (AMX Xeon, bench/sentiment.py) for 4-8 % of the speed on calls of
-        # 256 texts, as classify-pending makes; after every batch it cost 12 %.
+        # from 1,124 to 941-952 MB (AMX Xeon, four bench/sentiment.py runs) for 4-8 % of the speed
+        # on calls of 256 texts, as classify-pending makes; after every batch it cost 12 %.
         self._release = ort.RunOptions()
         self._release.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
 

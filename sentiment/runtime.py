@@ -1,11 +1,11 @@
 """CPU runtime choices: thread count and numeric precision of the encoder.
 
 Measured with bench/sentiment.py on 2-core Xeons with AMX: bf16 weights run
-3.5-4.8x faster than fp32 with the same validation accuracy (676 vs 195 tweets/s on one
-host, 648 vs 135 on another; TweetEval macro-recall 0.730-0.731 vs 0.732). bf16 is only fast where the CPU has AMX or
-AVX512-BF16; elsewhere "auto" means fp32. "int8" is used only on request: the
-default backend then runs an ONNX Runtime graph (sentiment/onnx_int8.py), the hf
-backend torch's dynamic quantisation; both lose a little accuracy.
+about 3x faster than fp32 with the same validation accuracy (676 vs 195 tweets/s on one
+host, 523 vs 182 on another; TweetEval macro-recall 0.730-0.731 vs 0.732). bf16 is only
+fast where the CPU has AMX or AVX512-BF16; elsewhere "auto" means fp32. "int8" is used only
+on request: the default backend then runs an ONNX Runtime graph (sentiment/onnx_int8.py),
+the hf backend torch's dynamic quantisation; both lose a little accuracy.
 """
 from __future__ import annotations
 

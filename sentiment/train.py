@@ -9,7 +9,7 @@ states of layers 2, 4, 6 and 8 (bf16 autocast where the CPU has it, an EMA of th
 weights checked twice an epoch, the best kept); fit a softmax temperature on the
 validation sets and write the trained layers, head and metrics. Checkpoint choice and
 temperature leave out Hindi val, whose labels are at chance (UNRELIABLE_VALIDATION).
-Layers 9-12 are not used at all. About 13 minutes on a 2-core CPU with AMX; about 45 in fp32
+Layers 9-12 are not used at all. About 13-15 minutes on a 2-core CPU with AMX; about 45 in fp32
 on a 2-core AVX2 EPYC (timed with a 6-layer variant that trains as many layers); uses the GPU
 when one is present.
 
