@@ -7,6 +7,7 @@ argument. Layout (see the data README): ``semeval2017_4a_train.jsonl``,
 from __future__ import annotations
 
 import json
+import random
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -62,15 +63,40 @@ def _norm_key(text: str) -> str:
     return re.sub(r"\W+", "", text)
 
 
-def load_splits(data_dir: Path) -> tuple[LabelledSet, dict[str, LabelledSet]]:
+def held_out_train_name(name: str) -> str:
+    """Name of the validation set held out from the train split of `name`'s language."""
+    return f"{name}_held_out_train"
+
+
+def _split_off(part: LabelledSet, n: int, name: str, seed: int) -> tuple[LabelledSet, LabelledSet]:
+    """`part` without `n` random rows (seeded), and those rows as a set called `name`."""
+    chosen = set(random.Random(seed).sample(range(len(part.texts)), n))
+
+    def subset(set_name: str, held: bool) -> LabelledSet:
+        idx = [i for i in range(len(part.texts)) if (i in chosen) == held]
+        return LabelledSet(set_name, [part.texts[i] for i in idx], [part.labels[i] for i in idx],
+                           [part.langs[i] for i in idx])
+    return subset(part.name, False), subset(name, True)
+
+
+def load_splits(data_dir: Path, hold_out_train: int = 0, seed: int = 13) -> tuple[LabelledSet, dict[str, LabelledSet]]:
     """Training set (all train files, minus anything that occurs in a validation set)
-    and the validation sets by name (``tweeteval`` and ``xlmt_<lang>``)."""
+    and the validation sets by name (``tweeteval`` and ``xlmt_<lang>``).
+
+    `hold_out_train`: for each language in UNRELIABLE_VALIDATION, that many random rows of its
+    train split become one more validation set (``held_out_train_name``), reported only: an
+    estimate of the model on labels made as that language's train labels were."""
     val = {"tweeteval": read_set(data_dir / "tweeteval_val.jsonl", "tweeteval", "en")}
     for language, code in XLMT_LANGS.items():
         val[f"xlmt_{code}"] = read_set(data_dir / f"xlmt_{language}_val.jsonl", f"xlmt_{code}", code)
-    held_out = {_norm_key(t) for s in val.values() for t in s.texts}
     parts = [read_set(data_dir / "semeval2017_4a_train.jsonl", "semeval", "en")]
-    parts += [read_set(data_dir / f"xlmt_{lang}_train.jsonl", default_lang=code) for lang, code in XLMT_LANGS.items()]
+    for language, code in XLMT_LANGS.items():
+        part = read_set(data_dir / f"xlmt_{language}_train.jsonl", default_lang=code)
+        if hold_out_train and f"xlmt_{code}" in UNRELIABLE_VALIDATION:
+            name = held_out_train_name(f"xlmt_{code}")
+            part, val[name] = _split_off(part, hold_out_train, name, seed)
+        parts.append(part)
+    held_out = {_norm_key(t) for s in val.values() for t in s.texts}
     train = LabelledSet("train", [], [], [])
     for part in parts:
         for text, label, lang in zip(part.texts, part.labels, part.langs):

@@ -152,7 +152,9 @@ class E5Encoder:
         # Sorted batches need little padding, and on a CPU without bf16 units every padded token
         # costs (AVX2 EPYC: int8 116 -> 154 tweets/s padding to the longest text instead of to a
         # multiple of 16). PyTorch/oneDNN keeps state per distinct shape, so its batches are padded
-        # to a multiple of 8 (fp32: 95 tweets/s and 921 MB, against 99 and 1,108 MB unpadded).
+        # to a multiple of 8 (fp32: 95 tweets/s and 921 MB, against 99 and 1,108 MB unpadded; bf16
+        # on a Zen 5 EPYC: unpadded was up to 10 % faster, but two of three workers peaked at
+        # 1,053-1,059 MB against 852-892 MB padded).
         multiple = None if self.int8 is not None else 8
         for start in range(0, len(order), batch_size):
             idx = order[start:start + batch_size]

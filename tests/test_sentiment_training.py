@@ -116,3 +116,25 @@ def test_finetune_refuses_frozen_layers_at_or_above_the_deepest_head_layer(tiny_
     with pytest.raises(SystemExit, match="frozen-layers"):
         main(["--data", str(tiny_data), "--out", str(tmp_path / "a"), "--mode", "finetune",
               "--layers", "2,4", "--frozen-layers", "4"])
+
+
+def test_held_out_hindi_train_rows_are_a_reported_validation_set_and_never_trained_on(tiny_data: Path) -> None:
+    """`--hold-out-train N`: Hindi val's labels are at chance, so N rows of Hindi train (labelled as
+    the train rows are) are scored instead, without touching the averages checkpoints are chosen by."""
+    from sentiment.data import held_out_train_name, load_splits
+    from sentiment.train import metrics_from_logits
+
+    full_train, _ = load_splits(tiny_data)
+    train, val = load_splits(tiny_data, hold_out_train=2, seed=13)
+    held = val[held_out_train_name("xlmt_hi")]
+    assert len(held.texts) == 2 and held.langs == ["hi", "hi"]
+    assert not set(held.texts) & set(train.texts)
+    assert sorted(train.texts + held.texts) == sorted(full_train.texts)
+    assert load_splits(tiny_data, hold_out_train=2, seed=13)[1][held.name].texts == held.texts
+    assert {name for name in val if "held_out" in name} == {held.name}  # only the unreliable language
+
+    right = {name: torch.nn.functional.one_hot(torch.tensor(s.labels), 3).float() for name, s in val.items()}
+    wrong_on_held = right | {held.name: right[held.name].roll(1, dims=1)}
+    a, b = metrics_from_logits(right, val), metrics_from_logits(wrong_on_held, val)
+    assert b[held.name]["macro_f1"] < a[held.name]["macro_f1"]
+    assert a["xlmt_average"] == b["xlmt_average"] and a["xlmt_average_reliable"] == b["xlmt_average_reliable"]
