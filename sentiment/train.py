@@ -9,9 +9,10 @@ states of layers 2, 4, 6 and 8 (bf16 autocast where the CPU has it, an EMA of th
 weights checked twice an epoch, the best kept); fit a softmax temperature on the
 validation sets and write the trained layers, head and metrics. Checkpoint choice and
 temperature leave out Hindi val, whose labels are at chance (UNRELIABLE_VALIDATION).
-Layers 9-12 are not used at all. About 13-15 minutes on a 2-core CPU with AMX; about 45 in fp32
-on a 2-core AVX2 EPYC (timed with a 6-layer variant that trains as many layers); uses the GPU
-when one is present.
+Layers 9-12 are not used at all. About 13-15 minutes on a 2-core CPU with AMX, 15-17 on a
+2-core Zen 5 EPYC (AVX512-BF16); about 45 in fp32 on a 2-core AVX2 EPYC (timed with a 6-layer
+variant that trains as many layers); uses the GPU when one is present. ``--hold-out-train N``
+scores N Hindi train rows kept out of training, since Hindi val cannot be scored.
 
 ``--mode head`` trains only the MLP head on frozen features of all 12 layers
 (features cached under the data dir; about 4 minutes): the earlier model, kept
