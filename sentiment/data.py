@@ -70,6 +70,8 @@ def held_out_train_name(name: str) -> str:
 
 def _split_off(part: LabelledSet, n: int, name: str, seed: int) -> tuple[LabelledSet, LabelledSet]:
     """`part` without `n` random rows (seeded), and those rows as a set called `name`."""
+    if not 0 < n <= len(part.texts):
+        raise ValueError(f"cannot hold out {n} rows of {part.name}: it has {len(part.texts)}")
     chosen = set(random.Random(seed).sample(range(len(part.texts)), n))
 
     def subset(set_name: str, held: bool) -> LabelledSet:

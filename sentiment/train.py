@@ -173,7 +173,12 @@ def main(argv: list[str] | None = None) -> None:
     head_lr = args.head_lr or 5e-4  # finetune mode only; head mode trains the head at `lr`
 
     seed_everything(args.seed)
-    train, val = load_splits(args.data, args.hold_out_train, args.seed)
+    if args.hold_out_train < 0:
+        raise SystemExit(f"--hold-out-train must be 0 or more, got {args.hold_out_train}")
+    try:
+        train, val = load_splits(args.data, args.hold_out_train, args.seed)
+    except ValueError as exc:
+        raise SystemExit(f"--hold-out-train: {exc}") from exc
     base = ensure_converted()
     layer_weights = None
     if finetuning:

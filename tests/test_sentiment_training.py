@@ -138,3 +138,15 @@ def test_held_out_hindi_train_rows_are_a_reported_validation_set_and_never_train
     a, b = metrics_from_logits(right, val), metrics_from_logits(wrong_on_held, val)
     assert b[held.name]["macro_f1"] < a[held.name]["macro_f1"]
     assert a["xlmt_average"] == b["xlmt_average"] and a["xlmt_average_reliable"] == b["xlmt_average_reliable"]
+
+
+@pytest.mark.parametrize("rows", ["7", "-1"])
+def test_hold_out_train_refuses_more_rows_than_hindi_train_has_or_a_negative_count(
+        tiny_data: Path, tmp_path: Path, rows: str) -> None:
+    from sentiment.train import main
+
+    with pytest.raises(SystemExit, match="hold-out-train") as stop:
+        main(["--data", str(tiny_data), "--out", str(tmp_path / "artifact"), "--hold-out-train", rows])
+    assert not (tmp_path / "artifact").exists()
+    if rows == "7":
+        assert "cannot hold out 7 rows of xlmt_hindi_train: it has 6" in str(stop.value)
