@@ -63,9 +63,18 @@ def _norm_key(text: str) -> str:
     return re.sub(r"\W+", "", text)
 
 
+HELD_OUT_TRAIN_SUFFIX = "_held_out_train"
+
+
 def held_out_train_name(name: str) -> str:
     """Name of the validation set held out from the train split of `name`'s language."""
-    return f"{name}_held_out_train"
+    return name + HELD_OUT_TRAIN_SUFFIX
+
+
+def reported_only(name: str) -> bool:
+    """Whether validation set `name` is only reported: it neither chooses checkpoints nor fits the
+    temperature (the sets in UNRELIABLE_VALIDATION, and rows held out of a train split)."""
+    return name in UNRELIABLE_VALIDATION or name.endswith(HELD_OUT_TRAIN_SUFFIX)
 
 
 def _split_off(part: LabelledSet, n: int, name: str, seed: int) -> tuple[LabelledSet, LabelledSet]:

@@ -4,9 +4,9 @@ Measured with bench/sentiment.py on 2-core CPUs: bf16 weights run about 3x faste
 with the same validation accuracy on Xeons with AMX (676 vs 195 tweets/s on one host, 523 vs 182
 on another), 2.6x on a Zen 5 EPYC with AVX512-BF16 and no AMX (355 vs 138); TweetEval
 macro-recall 0.730-0.731 vs 0.732. bf16 is only fast where the CPU has AMX or AVX512-BF16;
-elsewhere "auto" means fp32. "int8" is used only
-on request: the default backend then runs an ONNX Runtime graph (sentiment/onnx_int8.py),
-the hf backend torch's dynamic quantisation; both lose a little accuracy.
+elsewhere "auto" means fp32. "int8" is used only on request: the default backend then runs an
+ONNX Runtime graph (sentiment/onnx_int8.py), the hf backend torch's dynamic quantisation; both
+lose a little accuracy.
 """
 from __future__ import annotations
 

@@ -121,7 +121,7 @@ def test_finetune_refuses_frozen_layers_at_or_above_the_deepest_head_layer(tiny_
 def test_held_out_hindi_train_rows_are_a_reported_validation_set_and_never_trained_on(tiny_data: Path) -> None:
     """`--hold-out-train N`: Hindi val's labels are at chance, so N rows of Hindi train (labelled as
     the train rows are) are scored instead, without touching the averages checkpoints are chosen by."""
-    from sentiment.data import held_out_train_name, load_splits
+    from sentiment.data import held_out_train_name, load_splits, reported_only
     from sentiment.train import metrics_from_logits
 
     full_train, _ = load_splits(tiny_data)
@@ -132,6 +132,8 @@ def test_held_out_hindi_train_rows_are_a_reported_validation_set_and_never_train
     assert sorted(train.texts + held.texts) == sorted(full_train.texts)
     assert load_splits(tiny_data, hold_out_train=2, seed=13)[1][held.name].texts == held.texts
     assert {name for name in val if "held_out" in name} == {held.name}  # only the unreliable language
+    # Neither the held-out rows nor Hindi val choose checkpoints or fit the temperature.
+    assert [name for name in val if reported_only(name)] == ["xlmt_hi", held.name]
 
     right = {name: torch.nn.functional.one_hot(torch.tensor(s.labels), 3).float() for name, s in val.items()}
     wrong_on_held = right | {held.name: right[held.name].roll(1, dims=1)}
