@@ -162,7 +162,8 @@ def test_int8_graph_tracks_the_fp32_encoder_and_is_built_once(e5_folder: Path) -
     for i in range(len(layers)):
         cols = slice(i * fp32.hidden_size, (i + 1) * fp32.hidden_size)
         cosine = torch.nn.functional.cosine_similarity(a[:, cols], b[:, cols], dim=-1)
-        assert cosine.min() > 0.93, (layers[i], cosine)  # seen: 0.96 and up
+        # Seen: 0.996 and up; 0.972 before each layer's massive-activation channel was kept in float.
+        assert cosine.min() > 0.99, (layers[i], cosine)
     # The runtime hands its scratch memory back after each call's last batch: later calls still
     # give the same features. (Same batches: activations are quantised with per-batch scales.)
     for _ in range(2):
@@ -174,6 +175,41 @@ def test_int8_graph_tracks_the_fp32_encoder_and_is_built_once(e5_folder: Path) -
     stamp = graph.stat().st_mtime_ns
     assert ensure_int8_graph(e5_folder, layers) == graph and graph.stat().st_mtime_ns == stamp
     assert ensure_int8_graph(e5_folder, layers[-1:]) != graph  # other layers, another graph
+
+
+def test_massive_activation_channels_are_split_off_exactly(e5_folder: Path) -> None:
+    """The int8 graph computes each layer's massive-activation FFN channel apart, in float: the
+    split model gives the same outputs, and the channel split off is the outlier on <s>/</s>."""
+    import onnx
+    from transformers import AutoModel, AutoTokenizer
+
+    from sentiment.head import load_head
+    from sentiment.onnx_int8 import FLOAT_PART, ensure_int8_graph, massive_channels, split_massive_channels
+    from sentiment.paths import ARTIFACT_DIR
+
+    tokenizer = AutoTokenizer.from_pretrained(e5_folder)
+    model = AutoModel.from_pretrained(e5_folder, add_pooling_layer=False, dtype=torch.float32).eval()
+    model.encoder.layer = model.encoder.layer[:4]
+    batch = tokenizer(["query: " + t for t in TEXTS], padding=True, return_tensors="pt")
+    peaks = []
+    hooks = [layer.output.dense.register_forward_hook(lambda _m, i, _o: peaks.append(i[0].abs().amax((0, 1))))
+             for layer in model.encoder.layer]
+    with torch.inference_mode():
+        before = model(**batch).last_hidden_state
+    for hook in hooks:
+        hook.remove()
+    channels = massive_channels(model, tokenizer)
+    for channel, peak in zip(channels, peaks):
+        others = torch.cat([peak[:channel], peak[channel + 1:]])
+        assert peak[channel] > 1.5 * others.max(), (channel, peak[channel], others.max())
+    split_massive_channels(model, tokenizer)
+    with torch.inference_mode():
+        assert torch.allclose(model(**batch).last_hidden_state, before, atol=1e-4)
+    # In the built graph those products are plain float MatMuls; the others are quantised.
+    graph = onnx.load(str(ensure_int8_graph(e5_folder, load_head(ARTIFACT_DIR)[1].layers))).graph
+    float_products = [n for n in graph.node if f"/{FLOAT_PART}/" in n.name and "MatMul" in n.op_type]
+    assert float_products and all(n.op_type == "MatMul" for n in float_products)
+    assert any(n.op_type == "DynamicQuantizeMatMul" or "Integer" in n.op_type for n in graph.node)
 
 
 def test_int8_classifier_gets_clear_cases_right(e5_folder: Path) -> None:
