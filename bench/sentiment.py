@@ -115,11 +115,12 @@ def naive_pipeline_throughput(texts: list[str], threads: int, repeats: int, laye
 
 
 def build_caches(precisions: list[str], threads: int) -> None:
-    """Convert the model and build each precision's cached copies (bf16 folder, int8 graph) in a
-    throwaway process, so the workers measure classifying, not a one-off build."""
+    """Convert the model and build each precision's cached copies (bf16 folder, int8 graphs of the
+    classifier and the embedding network, "auto"'s timing) in a throwaway process, so the workers
+    measure classifying, not a one-off build."""
     for precision in precisions:
         code = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from sentiment import load_classifier; " \
-               f"load_classifier(threads={threads}, precision={precision!r})"
+               f"load_classifier(threads={threads}, precision={precision!r}).embed(['warm-up'])"
         subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
 
 

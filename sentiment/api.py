@@ -104,10 +104,10 @@ class E5Classifier(SentimentClassifier):
 
         with self._embedder_lock:
             if self._embedder is None:
-                # The int8 graph has no torch layers to share; the base then runs at the CPU's best float.
-                precision = "auto" if self.encoder.precision == "int8" else self.encoder.precision
+                # At the classifier's precision: with int8, a second int8 graph (the base network's
+                # 12 layers), so the int8 worker holds no PyTorch layers at all.
                 self._embedder = E5Encoder(self.folder, layers=(12,), max_tokens=self.encoder.max_tokens,
-                                           precision=precision, threads=torch.get_num_threads(),
+                                           precision=self.encoder.precision, threads=torch.get_num_threads(),
                                            share_with=self.encoder)
             return self._embedder
 
@@ -122,9 +122,10 @@ def load_classifier(backend: str = "default", model: str | None = None, threads:
 
     `model`: for "hf", a hub name or local folder (required); for "default", an
     optional artifact folder (default: the one shipped in the package).
-    `precision`: "auto" (bf16 on CPUs with AMX/AVX512-BF16, else fp32), "bf16", "fp32", or
-    "int8" (default backend: an ONNX Runtime int8 graph, ~1.6x fp32 on an AVX2 CPU and slightly
-    less accurate; hf backend: torch dynamic quantisation).
+    `precision`: "auto", "bf16", "fp32", or "int8" (default backend: an ONNX Runtime int8 graph;
+    hf backend: torch dynamic quantisation). "auto": for the default backend on a CPU, whichever of
+    the CPU's best float (bf16 with AMX/AVX512-BF16, else fp32) and int8 ran a probe batch faster
+    on first use here (remembered in the model dir's auto-precision.json); otherwise the best float.
     """
     key = (backend, model, threads, max_tokens, precision)
     with _lock:

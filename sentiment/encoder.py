@@ -7,6 +7,7 @@ can stop at the deepest layer it needs.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -14,10 +15,15 @@ import torch
 
 from sentiment.convert import Q4_EMBEDDINGS_FILE, ensure_bf16_copy
 from sentiment.errors import ModelNotAvailable
-from sentiment.onnx_int8 import Int8Features, ensure_int8_graph
-from sentiment.runtime import Precision, release_freed_memory, resolve_precision, set_threads
+from sentiment.onnx_int8 import GRAPH_VERSION, Int8Features, ensure_int8_graph
+from sentiment.runtime import (Precision, cpu_model, float_precision, release_freed_memory, remembered,
+                               resolve_precision, set_threads)
 
 PREFIX = "query: "
+# What "auto" times the candidate precisions on: a batch of 64 copies of a tweet of typical length.
+PROBE_TEXT = ("@user the app keeps logging me out since the update, reinstalled it twice and support "
+              "hasn't answered. ¿Alguien más? http")
+AUTO_PRECISION_FILE = "auto-precision.json"
 _HANDLE = re.compile(r"@\w+")
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
@@ -98,7 +104,6 @@ class E5Encoder:
         if not (folder / "config.json").exists():
             raise ModelNotAvailable(f"no transformers model in {folder}")
         self.tokenizer = share_with.tokenizer if share_with else AutoTokenizer.from_pretrained(folder)
-        self.precision = resolve_precision(precision)
         self.layers = tuple(layers)
         config = AutoConfig.from_pretrained(folder)
         if not self.layers or min(self.layers) < 1 or max(self.layers) > config.num_hidden_layers:
@@ -108,18 +113,51 @@ class E5Encoder:
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         self.model: torch.nn.Module | None = None
         self.int8: Int8Features | None = None
+        self._shared_table = share_with.word_embeddings if share_with else None
+        if precision == "auto" and self.device.type == "cpu":
+            precision = remembered(folder.parent / AUTO_PRECISION_FILE, self._probe_key(),
+                                   lambda: self._probe(folder, layer_weights))
+        self._load(folder, resolve_precision(precision), layer_weights)
+        release_freed_memory()
+
+    def _load(self, folder: Path, precision: Precision, layer_weights: dict[str, torch.Tensor] | None) -> None:
+        self.precision = precision
+        self.model = self.int8 = None
         # The 250k-token table is two thirds of the weights and only looked up: keep it as the
         # packed 4-bit rows it came from, shared with `share_with` where the dtype matches.
-        dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
-        shared = share_with.word_embeddings if share_with else None
+        dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+        shared = self._shared_table
         self.word_embeddings = (shared if shared is not None and shared.dtype == dtype
                                 else Q4Embedding.from_file(folder / Q4_EMBEDDINGS_FILE, dtype))
-        if self.precision == "int8":
+        if precision == "int8":
             # ONNX Runtime's int8 graph: no PyTorch copy of the layers is loaded at all.
             self.int8 = Int8Features(ensure_int8_graph(folder, self.layers, layer_weights), torch.get_num_threads())
         else:
             self.model = self._load_torch_model(folder, layer_weights)
+
+    def _probe_key(self) -> str:
+        import onnxruntime
+
+        return (f"{cpu_model()}; {torch.get_num_threads()} threads; layers {list(self.layers)}; torch "
+                f"{torch.__version__}; onnxruntime {onnxruntime.__version__}; int8 graph v{GRAPH_VERSION}")
+
+    def _probe(self, folder: Path, layer_weights: dict[str, torch.Tensor] | None) -> dict[str, float]:
+        """Texts/s of the CPU's best float and of the int8 graph on a probe batch (best of 3
+        passes after a warm-up), each loaded in turn, so never both at once."""
+        rates = {}
+        for precision in (float_precision(), "int8"):
+            self._load(folder, precision, layer_weights)
+            _, batch = next(self.batches([PROBE_TEXT] * 64, 64))
+            self.encode_batch(batch)
+            times = []
+            for _ in range(3):
+                start = time.perf_counter()
+                self.encode_batch(batch)
+                times.append(time.perf_counter() - start)
+            rates[precision] = 64 / min(times)
+        self.model = self.int8 = None
         release_freed_memory()
+        return rates
 
     def _load_torch_model(self, folder: Path, layer_weights: dict[str, torch.Tensor] | None) -> torch.nn.Module:
         from transformers import AutoModel

@@ -1,4 +1,4 @@
-"""The e5 encoder as an int8 ONNX Runtime graph: the fast path on CPUs without bf16 units.
+"""The e5 encoder as an int8 ONNX Runtime graph: the fast path on CPUs where it beats bf16/fp32.
 
 Built once from the converted transformers folder and cached beside it: export the model
 (truncated to the deepest layer the head reads, mean pooling of the chosen layers inside the
@@ -8,7 +8,8 @@ other matrix products to int8 (dynamic quantisation, per-channel weight scales).
 from word embeddings, looked up outside from the packed 4-bit table (encoder.Q4Embedding), so it
 holds no fp32 copy of the 250k-row table: 15 MB instead of 381 MB on disk, and the worker's peak
 RSS fell from 1,515 to 1,149 MB. On a 2-core AVX2 EPYC (bench/sentiment.py, 2026-12-03) it ran
-159 tweets/s against fp32 PyTorch's 102, with TweetEval macro-recall 0.723 instead of 0.732;
+159 tweets/s against fp32 PyTorch's 102, with TweetEval macro-recall 0.723 instead of 0.732
+(before the float channels, which brought it level with fp32: `split_massive_channels`);
 per-tensor weight scales lost more (0.696). torch's own dynamic quantisation was slower and
 lost more still.
 """

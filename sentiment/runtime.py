@@ -3,21 +3,31 @@
 Measured with bench/sentiment.py on 2-core CPUs: bf16 weights run about 3x faster than fp32
 with the same validation accuracy on Xeons with AMX (676 vs 195 tweets/s on one host, 523 vs 182
 on another), 2.6x on a Zen 5 EPYC with AVX512-BF16 and no AMX (355 vs 138); TweetEval
-macro-recall 0.730-0.731 vs 0.732. bf16 is only fast where the CPU has AMX or AVX512-BF16;
-elsewhere "auto" means fp32. "int8" is used only on request: the default backend then runs an
-ONNX Runtime graph (sentiment/onnx_int8.py), the hf backend torch's dynamic quantisation; both
-lose a little accuracy.
+macro-recall 0.730-0.731 vs 0.732. Which of bf16 and the int8 ONNX Runtime graph
+(sentiment/onnx_int8.py) is faster depends on the core, not on its feature flags: bf16 won on the
+AMX Xeon (523 vs 380) and the Zen 5 EPYC (438 vs 378), int8 on a Zen 4 EPYC with the same flags
+as that Zen 5 (269-306 vs 190-218), and int8 beat fp32 on an AVX2 EPYC (159 vs 102). So the
+default classifier's "auto" times both on first use and remembers the winner (`remembered`);
+elsewhere (the hf backend, GPUs) "auto" is the fastest float (`float_precision`).
 """
 from __future__ import annotations
 
 import ctypes
+import json
+import logging
 import os
+import platform
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
 from typing import Literal
 
 import torch
 
 Precision = Literal["fp32", "bf16", "int8"]
 PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16", "int8")
+
+log = logging.getLogger(__name__)
 
 
 def set_threads(threads: int | None) -> None:
@@ -30,14 +40,52 @@ def cpu_has_fast_bf16() -> bool:
     return bool(torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported())
 
 
+def float_precision() -> Precision:
+    """The fastest float here: bf16 on a GPU or a CPU with AMX/AVX512-BF16, else fp32."""
+    return "bf16" if torch.cuda.is_available() or cpu_has_fast_bf16() else "fp32"
+
+
 def resolve_precision(precision: str) -> Precision:
+    """`precision` checked, with "auto" meaning `float_precision()`."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    if precision == "auto":
-        if torch.cuda.is_available():
-            return "bf16"
-        return "bf16" if cpu_has_fast_bf16() else "fp32"
-    return precision  # type: ignore[return-value]
+    return float_precision() if precision == "auto" else precision  # type: ignore[return-value]
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux: /proc/cpuinfo), else what `platform` knows of it."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def remembered(record: Path, key: str, measure: Callable[[], dict[str, float]]) -> str:
+    """The fastest option for `key` in the JSON file `record`; if the file has none, `measure`
+    (option -> items/s) is called once and its winner written down with the rates."""
+    try:
+        choices = json.loads(record.read_text())
+    except FileNotFoundError:
+        choices = {}
+    except (OSError, ValueError) as exc:  # unreadable or corrupt: measure again, then rewrite it
+        log.warning("ignoring %s: %s", record, exc)
+        choices = {}
+    if key in choices:
+        return choices[key]["fastest"]
+    rates = measure()
+    fastest = max(rates, key=rates.__getitem__)
+    log.info("fastest here (%s): %s, items/s %s; remembered in %s", key, fastest,
+             {k: round(v) for k, v in rates.items()}, record)
+    choices[key] = {"fastest": fastest, "items_per_s": {k: round(v, 1) for k, v in rates.items()}}
+    record.parent.mkdir(parents=True, exist_ok=True)
+    # Workers starting together may both measure: each writes a whole file, the last one stays.
+    with tempfile.NamedTemporaryFile("w", dir=record.parent, delete=False, suffix=".tmp") as tmp:
+        json.dump(choices, tmp, indent=1)
+    os.replace(tmp.name, record)
+    return fastest
 
 
 def prepare_model(model: torch.nn.Module, precision: Precision) -> torch.nn.Module:

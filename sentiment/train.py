@@ -38,6 +38,7 @@ from sentiment.head import HeadConfig, SentimentHead, save_head
 from sentiment.labels import LABELS
 from sentiment.metrics import score
 from sentiment.paths import ARTIFACT_DIR, data_dir
+from sentiment.runtime import resolve_precision
 
 ALL_LAYERS = list(range(1, 13))
 
@@ -158,7 +159,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--mlp-size", type=int, default=512)
     ap.add_argument("--dropout", type=float, default=0.2)
     ap.add_argument("--lang-boost", type=float, default=3.0)
-    ap.add_argument("--precision", default="auto", help="precision of the frozen e5 layers (auto: bf16 where fast)")
+    ap.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"),
+                    help="precision of the frozen e5 layers (auto: bf16 where fast, else fp32)")
     ap.add_argument("--max-tokens", type=int, default=128)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=None)
@@ -188,7 +190,8 @@ def main(argv: list[str] | None = None) -> None:
         if not 1 <= frozen < max(layers):
             raise SystemExit(f"--frozen-layers must be at least 1 and below the deepest head layer {max(layers)}")
         prefix = E5Encoder(base, layers=sorted({layer for layer in layers if layer < frozen} | {frozen}),
-                           max_tokens=args.max_tokens, precision=args.precision, threads=args.threads)
+                           max_tokens=args.max_tokens, precision=resolve_precision(args.precision),
+                           threads=args.threads)
         train_cache = build_prefix_cache(prefix, train.texts, frozen)
         val_caches = {name: build_prefix_cache(prefix, s.texts, frozen) for name, s in val.items()}
         del prefix
@@ -214,7 +217,7 @@ def main(argv: list[str] | None = None) -> None:
         logits_by_set = val_logits(model)
     else:
         encoder = E5Encoder(base, layers=ALL_LAYERS, max_tokens=args.max_tokens,
-                            precision=args.precision, threads=args.threads)
+                            precision=resolve_precision(args.precision), threads=args.threads)
         texts = train.texts + [t for s in val.values() for t in s.texts]
         feats = cached_features(encoder, texts, args.cache or data_dir() / "cache")
         x_all = select_layers(feats, layers)

@@ -218,5 +218,38 @@ def test_int8_classifier_gets_clear_cases_right(e5_folder: Path) -> None:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MENTIONDESK_HOME", str(e5_folder.parents[1]))
         clf = load_classifier(threads=2, precision="int8")
+        reference = load_classifier(threads=2, precision="fp32").embed(TEXTS)
     for label, texts in CLEAR.items():
         assert [p.label for p in clf.classify(texts)] == [label] * len(texts)
+    # Incident embeddings come from an int8 graph of the base network too: no PyTorch layers.
+    vectors = clf.embed(TEXTS)
+    assert clf._base_encoder().model is None and clf._base_encoder().int8 is not None
+    assert (vectors * reference).sum(1).min() > 0.99  # cosine to the fp32 embeddings
+
+
+def test_auto_precision_is_the_faster_here_measured_once_and_remembered(e5_folder: Path) -> None:
+    import json
+
+    from sentiment.encoder import AUTO_PRECISION_FILE, E5Encoder
+    from sentiment.head import load_head
+    from sentiment.paths import ARTIFACT_DIR
+    from sentiment.runtime import float_precision
+
+    layers = load_head(ARTIFACT_DIR)[1].layers  # the int8 graph another test builds: no second build
+    record = e5_folder.parent / AUTO_PRECISION_FILE
+    record.unlink(missing_ok=True)
+    encoder = E5Encoder(e5_folder, layers=layers, threads=2)
+    [(key, entry)] = json.loads(record.read_text()).items()
+    rates = entry["items_per_s"]
+    assert set(rates) == {float_precision(), "int8"} and all(rate > 0 for rate in rates.values())
+    assert encoder.precision == entry["fastest"] == max(rates, key=rates.__getitem__)
+    assert (encoder.int8 is not None) == (encoder.precision == "int8")
+    assert (encoder.model is not None) == (encoder.precision != "int8")  # the other one was let go
+    # Later loads take the recorded choice without timing again, whatever it says.
+    other = next(p for p in rates if p != encoder.precision)
+    record.write_text(json.dumps({key: {**entry, "fastest": other}}))
+    assert E5Encoder(e5_folder, layers=layers, threads=2).precision == other
+    # A corrupt record is not fatal: the CPU is timed again and the file rewritten.
+    record.write_text("{not json")
+    assert E5Encoder(e5_folder, layers=layers, threads=2).precision in rates
+    assert key in json.loads(record.read_text())
