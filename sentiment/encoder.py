@@ -115,7 +115,7 @@ class E5Encoder:
         self.int8: Int8Features | None = None
         self._shared_table = share_with.word_embeddings if share_with else None
         if precision == "auto" and self.device.type == "cpu":
-            precision = remembered(folder.parent / AUTO_PRECISION_FILE, self._probe_key(),
+            precision = remembered(folder.parent / AUTO_PRECISION_FILE, self._probe_key(), (float_precision(), "int8"),
                                    lambda: self._probe(folder, layer_weights))
         self._load(folder, resolve_precision(precision), layer_weights)
         release_freed_memory()

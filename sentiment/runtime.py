@@ -18,7 +18,7 @@ import logging
 import os
 import platform
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Literal
 
@@ -63,18 +63,24 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def remembered(record: Path, key: str, measure: Callable[[], dict[str, float]]) -> str:
-    """The fastest option for `key` in the JSON file `record`; if the file has none, `measure`
-    (option -> items/s) is called once and its winner written down with the rates."""
+def remembered(record: Path, key: str, options: Collection[str], measure: Callable[[], dict[str, float]]) -> str:
+    """The fastest of `options` for `key` as written in the JSON file `record`; if the file has
+    none (or not one of `options`), `measure` (option -> items/s) is called once and its winner
+    written down with the rates."""
     try:
         choices = json.loads(record.read_text())
+        if not isinstance(choices, dict):
+            raise ValueError("not a JSON object")
     except FileNotFoundError:
         choices = {}
     except (OSError, ValueError) as exc:  # unreadable or corrupt: measure again, then rewrite it
         log.warning("ignoring %s: %s", record, exc)
         choices = {}
-    if key in choices:
-        return choices[key]["fastest"]
+    entry = choices.get(key)
+    if isinstance(entry, dict) and entry.get("fastest") in options:
+        return entry["fastest"]
+    if entry is not None:
+        log.warning("ignoring %s's entry for %s: %r", record, key, entry)
     rates = measure()
     fastest = max(rates, key=rates.__getitem__)
     log.info("fastest here (%s): %s, items/s %s; remembered in %s", key, fastest,
