@@ -150,3 +150,16 @@ def test_reddit_refuses_unknown_clients_and_tokens(emulators: RunningEmulators) 
                             auth=("someone", "else"), timeout=5)
     assert refused.status_code == 401
     assert requests.get(f"{emulators.reddit_url}/message/mentions", headers={"Authorization": "bearer nope"}, timeout=5).status_code == 401
+
+
+def test_a_request_asking_to_close_gets_an_answer_saying_so(emulators: RunningEmulators) -> None:
+    """prawcore asks for "Connection: close" on token requests; an answer that does not say it
+    lets the client pool a connection the emulator then closes, and the next request on it (a reply
+    POST) goes unanswered."""
+    with requests.Session() as session:
+        closing = session.get(f"{emulators.x_url}/2/tweets/search/recent", params={"query": "Orbisto"},
+                              headers={**X_AUTH, "Connection": "close"}, timeout=5)
+        assert closing.status_code == 200 and closing.headers["Connection"] == "close"
+        kept = session.get(f"{emulators.x_url}/2/tweets/search/recent", params={"query": "Orbisto"},
+                           headers=X_AUTH, timeout=5)
+        assert kept.status_code == 200 and "Connection" not in kept.headers

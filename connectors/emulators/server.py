@@ -154,6 +154,11 @@ class _Handler(BaseHTTPRequestHandler):
         body = response.body()
         self.send_response(response.status)
         headers = {"content-type": "application/json; charset=utf-8", **response.headers}
+        if self.close_connection:
+            # The request said "Connection: close" (prawcore's token requests do): say so in the answer,
+            # as real servers do. Without it the client pools the connection this thread is about to
+            # close, and its next request (a reply POST, say) can go out on it and get no answer.
+            headers["Connection"] = "close"
         for name, value in headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
