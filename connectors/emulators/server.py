@@ -175,8 +175,9 @@ class EmulatorServer(ThreadingHTTPServer):
     """Serves ``app`` on 127.0.0.1 (port 0 picks a free one) from a daemon thread."""
 
     daemon_threads = True
-    # socketserver's default listen backlog is 5: a busy test run that opens many connections at once
-    # could have one reset, which for a reply POST reads as a lost answer. Real APIs queue far more.
+    # socketserver's default listen backlog is 5; real APIs queue far more connections than that.
+    # (It was raised for a reply POST that went unanswered in one run; the cause turned out to be the
+    # missing "Connection: close" in answers, see _serve.)
     request_queue_size = 128
 
     def __init__(self, app: Callable[[Request], Response], host: str = "127.0.0.1", port: int = 0) -> None:
