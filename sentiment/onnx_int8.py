@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from sentiment.convert import SOURCE_MARKER, write_folder_atomically
+from sentiment.tokenizer import E5Tokenizer
 
 GRAPH_FILE = "e5-features.int8.onnx"
 # Part of the cache key: a graph built by an earlier version (other inputs or quantisation) is rebuilt.
@@ -72,9 +73,9 @@ def _linear(weight: torch.Tensor, bias: torch.Tensor | None) -> torch.nn.Linear:
     return out
 
 
-def massive_channels(model: torch.nn.Module, tokenizer) -> list[int]:  # noqa: ANN001 - a transformers tokenizer
+def massive_channels(model: torch.nn.Module, tokenizer: E5Tokenizer) -> list[int]:
     """Per layer, the FFN channel (GELU output) with the largest activation on CALIBRATION_TEXTS."""
-    batch = tokenizer(list(CALIBRATION_TEXTS), padding=True, return_tensors="pt")
+    batch = tokenizer.pad(tokenizer(CALIBRATION_TEXTS, max_length=model.config.max_position_embeddings))
     keep = batch["attention_mask"].bool()
     peaks: dict[int, torch.Tensor] = {}
     hooks = [layer.output.dense.register_forward_hook(
@@ -89,7 +90,7 @@ def massive_channels(model: torch.nn.Module, tokenizer) -> list[int]:  # noqa: A
     return [int(peaks[i].argmax()) for i in range(len(model.encoder.layer))]
 
 
-def split_massive_channels(model: torch.nn.Module, tokenizer) -> None:  # noqa: ANN001
+def split_massive_channels(model: torch.nn.Module, tokenizer: E5Tokenizer) -> None:
     """Compute each layer's massive-activation FFN channel as a separate float product.
 
     e5 (like most transformers) has one channel per layer where <s> and </s> reach 30-70 while
@@ -126,7 +127,7 @@ def _build(folder: Path, layers: Sequence[int], layer_weights: dict | None, out:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.transformers import optimizer
-    from transformers import AutoModel, AutoTokenizer
+    from transformers import AutoModel
 
     from sentiment.encoder import PooledLayers
 
@@ -135,7 +136,7 @@ def _build(folder: Path, layers: Sequence[int], layer_weights: dict | None, out:
     if layer_weights:
         model.load_state_dict({k: v.float() for k, v in layer_weights.items()}, strict=False)
     model.encoder.layer = model.encoder.layer[: max(layers)]
-    split_massive_channels(model.eval(), AutoTokenizer.from_pretrained(folder))
+    split_massive_channels(model.eval(), E5Tokenizer.from_folder(folder))
     pooled = PooledLayers(model, layers)
     embeds = torch.randn(2, 16, model.config.hidden_size)
     fp32 = out / "fp32.onnx"

