@@ -68,12 +68,12 @@ class E5Classifier(SentimentClassifier):
     """multilingual-e5-small (+ its fine-tuned layers) and the trained head."""
 
     def __init__(self, artifact: Path, *, threads: int | None, max_tokens: int, precision: str) -> None:
-        from sentiment.convert import ensure_converted
+        from sentiment.convert import prepare_in_child
         from sentiment.encoder import E5Encoder
         from sentiment.head import load_head, load_layer_weights
 
         self.head, cfg = load_head(artifact)
-        self.folder = ensure_converted()
+        self.folder = prepare_in_child()
         self.encoder = E5Encoder(self.folder, layers=cfg.layers, max_tokens=max_tokens,
                                  precision=precision, threads=threads,
                                  layer_weights=load_layer_weights(artifact, cfg))

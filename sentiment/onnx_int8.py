@@ -15,17 +15,19 @@ lost more still.
 """
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
-import logging
-import warnings
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from sentiment.child import run_module
 from sentiment.convert import SOURCE_MARKER, write_folder_atomically
+from sentiment.errors import ModelNotAvailable
 from sentiment.tokenizer import E5Tokenizer
 
 GRAPH_FILE = "e5-features.int8.onnx"
@@ -115,12 +117,42 @@ def _cache_key(folder: Path, layers: Sequence[int], layer_weights: dict | None) 
     return digest.hexdigest()[:12]
 
 
+def _graph_folder(folder: Path, layers: Sequence[int], layer_weights: dict | None) -> Path:
+    return folder.with_name(f"{folder.name}-onnx-int8-{_cache_key(folder, layers, layer_weights)}")
+
+
 def ensure_int8_graph(folder: Path, layers: Sequence[int], layer_weights: dict | None = None) -> Path:
-    """Path of the cached int8 graph for these layers (and fine-tuned weights), built on first use."""
-    target = folder.with_name(f"{folder.name}-onnx-int8-{_cache_key(folder, layers, layer_weights)}")
+    """Path of the cached int8 graph for these layers (and fine-tuned weights), built on first use
+    in a child process (sentiment/child.py: building peaks at ~1.4 GB)."""
+    target = _graph_folder(folder, layers, layer_weights)
     if not (target / GRAPH_FILE).exists():
-        write_folder_atomically(target, lambda tmp: _build(folder, layers, layer_weights, tmp))
+        from safetensors.torch import save_file
+
+        with tempfile.TemporaryDirectory(dir=folder.parent) as scratch:
+            args = ["--folder", str(folder), "--layers", ",".join(map(str, layers))]
+            if layer_weights:
+                save_file(layer_weights, f"{scratch}/layers.safetensors")
+                args += ["--layer-weights", f"{scratch}/layers.safetensors"]
+            run_module("sentiment.onnx_int8", args, ModelNotAvailable, f"building the int8 graph in {target}")
+    if not (target / GRAPH_FILE).exists():
+        raise ModelNotAvailable(f"the int8 graph build left no {GRAPH_FILE} in {target}")
     return target / GRAPH_FILE
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The child process of ensure_int8_graph: builds the graph in this process."""
+    from safetensors.torch import load_file
+
+    ap = argparse.ArgumentParser(description="Build the int8 graph of e5's layers (run by ensure_int8_graph).")
+    ap.add_argument("--folder", type=Path, required=True, help="the converted model folder")
+    ap.add_argument("--layers", required=True, help="comma-separated layers the graph pools, e.g. 2,4,6,8")
+    ap.add_argument("--layer-weights", type=Path, help="fine-tuned layer weights (safetensors)")
+    args = ap.parse_args(argv)
+    layers = [int(layer) for layer in args.layers.split(",")]
+    layer_weights = load_file(str(args.layer_weights)) if args.layer_weights else None
+    target = _graph_folder(args.folder, layers, layer_weights)
+    write_folder_atomically(target, lambda tmp: _build(args.folder, layers, layer_weights, tmp))
+    print(target / GRAPH_FILE)
 
 
 def _build(folder: Path, layers: Sequence[int], layer_weights: dict | None, out: Path) -> None:
@@ -140,28 +172,22 @@ def _build(folder: Path, layers: Sequence[int], layer_weights: dict | None, out:
     pooled = PooledLayers(model, layers)
     embeds = torch.randn(2, 16, model.config.hidden_size)
     fp32 = out / "fp32.onnx"
-    # The exporter's and the quantiser's advice (tracer warnings, "consider pre-processing") is about
-    # graphs in general, and the tests check this one; in a worker's log it is only clutter.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            pooled, (embeds, torch.ones(2, 16, dtype=torch.int64)), str(fp32),
-            input_names=["inputs_embeds", "attention_mask"], output_names=["features"], opset_version=17, dynamo=False,
-            dynamic_axes={"inputs_embeds": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
-                          "features": {0: "batch"}})
+    # Built in a child process whose output is kept only on failure (ensure_int8_graph), so the
+    # exporter's and quantiser's general advice never reaches a worker's log.
+    torch.onnx.export(
+        pooled, (embeds, torch.ones(2, 16, dtype=torch.int64)), str(fp32),
+        input_names=["inputs_embeds", "attention_mask"], output_names=["features"], opset_version=17, dynamo=False,
+        dynamic_axes={"inputs_embeds": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
+                      "features": {0: "batch"}})
     fused = out / "fused.onnx"
     optimizer.optimize_model(str(fp32), model_type="bert", num_heads=model.config.num_attention_heads,
                              hidden_size=model.config.hidden_size, opt_level=1).save_model_to_file(str(fused))
     float_part = [n.name for n in onnx.load(str(fused)).graph.node if f"/{FLOAT_PART}/" in n.name]
     # Per-channel weight scales: per-tensor ones cost the fine-tuned model 0.036 of TweetEval
     # macro-recall (0.696 vs 0.732 in fp32), per-channel ones 0.010, at the same speed.
-    logging.disable(logging.WARNING)  # it warns through the root logger
-    try:
-        quantize_dynamic(str(fused), str(out / GRAPH_FILE), weight_type=QuantType.QInt8, per_channel=True,
-                         op_types_to_quantize=["MatMul", "Attention"], nodes_to_exclude=float_part,
-                         extra_options={"DefaultTensorType": 1})  # 1 = float: types of fused-op outputs
-    finally:
-        logging.disable(logging.NOTSET)
+    quantize_dynamic(str(fused), str(out / GRAPH_FILE), weight_type=QuantType.QInt8, per_channel=True,
+                     op_types_to_quantize=["MatMul", "Attention"], nodes_to_exclude=float_part,
+                     extra_options={"DefaultTensorType": 1})  # 1 = float: types of fused-op outputs
     fp32.unlink()
     fused.unlink()
 
@@ -190,3 +216,7 @@ class Int8Features:
         feeds = {"inputs_embeds": inputs_embeds.astype(np.float32, copy=False),
                  "attention_mask": attention_mask.astype(np.int64, copy=False)}
         return self.session.run(None, feeds, self._release if release_memory else None)[0]
+
+
+if __name__ == "__main__":
+    main()

