@@ -2,7 +2,6 @@
 
 from typing import Any
 
-import sqlalchemy as sa
 from alembic import context
 
 from monitor.models import Base, UTCDateTime
