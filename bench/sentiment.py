@@ -9,7 +9,8 @@ precision and for a naive transformers `pipeline` called one text at a time in f
 and on the default model's own depth, and the ratios; and the peak RSS of a separate
 worker process that loads the classifier, classifies the timed tweets twice and embeds
 the non-positive ones as the classify worker does for incident candidates (with the platform
-language given, and with language detection; and per other precision). For Hindi, whose val
+language given, and with language detection; per other precision; and on a first start, with an
+empty model cache). For Hindi, whose val
 labels are at chance, it also scores the gold labels and the model against a hand relabelling
 of sampled rows (bench/annotations/).
 Timings use the tweets of tweeteval_val, repeated as needed.
@@ -19,8 +20,10 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -124,13 +127,18 @@ def build_caches(precisions: list[str], threads: int) -> None:
         subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
 
 
-def worker_rss_mb(texts: list[str], threads: int, given_langs: bool, precision: str = "auto") -> float:
+def worker_rss_mb(texts: list[str], threads: int, given_langs: bool, precision: str = "auto",
+                  model_dir: Path | None = None) -> float:
+    """Peak RSS of the worker process itself (model builds it starts run in children of their own).
+    `model_dir`: a model cache other than the data dir's (an empty one: a first start)."""
     path = Path("/tmp") / f"mentiondesk-bench-{time.time_ns()}.json"
     path.write_text(json.dumps(texts))
+    env = {**os.environ, "MENTIONDESK_MODEL_DIR": str(model_dir)} if model_dir else None
     try:
         code = WORKER.format(root=str(ROOT), texts=str(path), threads=threads, given_langs=given_langs,
                              precision=precision)
-        out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+        out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
+                             env=env).stdout
     finally:
         path.unlink()
     return int(out.strip().splitlines()[-1]) / 1024
@@ -165,6 +173,10 @@ def main() -> None:
         if precision != "auto":
             rss = worker_rss_mb(texts, args.threads, True, precision)
             print(f"classifying worker peak RSS, {precision}, languages given: {rss:.0f} MB")
+    with tempfile.TemporaryDirectory() as empty:
+        rss = worker_rss_mb(texts, args.threads, True, model_dir=Path(empty))
+        print(f"classifying worker peak RSS, first start (empty model cache; conversion and int8 graphs "
+              f"built in child processes), languages given: {rss:.0f} MB")
     print(f"torch {torch.__version__}, {args.threads} threads, CPU bf16 fast path: "
           f"{torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()}")
 
