@@ -1,17 +1,41 @@
-"""One-off model builds (conversion, bf16 copy, int8 graphs) run in a child process.
+"""One-off model builds (conversion, bf16 copy, int8 graphs) run in a child process, one at a time.
 
-They peak at 1.4-1.9 GB, and the allocator keeps much of that for the life of the process that
+They peak at 1.3-1.9 GB, and the allocator keeps much of that for the life of the process that
 built them: a worker that built its caches on its first start would otherwise sit near 1 GB
-until restarted, rather than at the ~650 MB of any later start.
+until restarted, rather than at the ~650 MB of any later start. Several workers starting
+together on a fresh host take turns through a file lock beside the cache, and one that waited
+finds the cache built rather than building it again (and replacing it under the others' feet).
 """
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+from filelock import FileLock
+
 from sentiment.errors import SentimentError
+
+
+def build_once(target: Path, ready: Callable[[], bool], module: str, args: list[str],
+               error: type[SentimentError], what: str) -> None:
+    """Unless `ready()`, run `python -m module *args` in a child to build `target`, holding a lock
+    beside it (`.<name>.lock`); checks `ready()` again once it holds the lock."""
+    if ready():
+        return
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(target.parent / f".{target.name}.lock"))
+        lock.acquire()
+    except OSError as exc:
+        raise error(f"{what} failed: cannot lock {target.parent}: {exc}") from exc
+    try:
+        if not ready():
+            run_module(module, args, error, what)
+    finally:
+        lock.release()
 
 
 def run_module(module: str, args: list[str], error: type[SentimentError], what: str) -> None:

