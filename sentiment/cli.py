@@ -6,6 +6,7 @@ for evaluate, a valid `label`) is reported with its line number and skipped.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ import click
 from sentiment.labels import LABELS
 
 _CHUNK = 512  # lines classified per model call; keeps memory flat on big files
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _rows(path: Path, need_label: bool) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
@@ -82,7 +84,10 @@ def _classify_file(path: Path, need_label: bool, backend: str, model: str | None
 
 
 def _write(out: TextIO, row: dict[str, Any]) -> None:
-    out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    line = json.dumps(row, ensure_ascii=False)
+    if _SURROGATE.search(line):  # a field as read held a "\ud800"-style escape: write it back as one
+        line = json.dumps(row)
+    out.write(line + "\n")
 
 
 @click.command("classify")

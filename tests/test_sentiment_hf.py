@@ -78,6 +78,7 @@ def test_classify_cli_keeps_fields_and_skips_bad_lines(positive_model: str, tmp_
         "{not json",
         json.dumps({"id": 3, "no_text": True}),
         json.dumps({"id": 4, "text": "why is it bad?", "lang": "en"}),
+        json.dumps({"id": 5, "text": "broken \ud800 bytes, and \ud83d\ude00"}),  # JSON's surrogate escapes
     ]) + "\n")
     out = tmp_path / "out.jsonl"
     result = CliRunner().invoke(classify_command, ["--input", str(src), "--output", str(out), "--backend", "hf",
@@ -85,10 +86,19 @@ def test_classify_cli_keeps_fields_and_skips_bad_lines(positive_model: str, tmp_
     assert result.exit_code == 0, result.output
     assert ":2: skipped" in result.output and ":3: skipped" in result.output
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert [r["id"] for r in rows] == [1, 4]
+    assert [r["id"] for r in rows] == [1, 4, 5]
+    assert rows[2]["text"] == "broken \ud800 bytes, and \U0001f600"  # kept as it was read
     assert rows[0]["author"] == "a" and rows[1]["lang"] == "en"
     assert rows[0]["label"] == "positive" and 0.0 <= rows[0]["score"] <= 1.0
     assert rows[0]["intent"] == "praise" and rows[1]["intent"] == "question"
+
+
+def test_surrogates_become_text_before_tokenizing() -> None:
+    from sentiment.encoder import normalise_tweet
+
+    assert normalise_tweet("bad \ud800 byte") == "bad \ufffd byte"
+    assert normalise_tweet("pair \ud83d\ude00 and escaped \\ud83d\\ude00") == "pair \U0001f600 and escaped \U0001f600"
+    assert normalise_tweet("@acme  see https://x.co/a  ") == "@user see http"
 
 
 def test_evaluate_cli_prints_metrics(positive_model: str, tmp_path: Path) -> None:
