@@ -22,9 +22,14 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 def _rows(path: Path, need_label: bool) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
     """(line number, row or None, error or None) for every non-blank line."""
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            try:  # line by line, so one line in another encoding costs only that line
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                yield number, None, f"not UTF-8 (byte 0x{raw[exc.start]:02x} at position {exc.start})"
                 continue
             try:
                 row = json.loads(line)

@@ -73,18 +73,20 @@ def test_missing_hf_model_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_classify_cli_keeps_fields_and_skips_bad_lines(positive_model: str, tmp_path: Path) -> None:
     src = tmp_path / "in.jsonl"
-    src.write_text("\n".join([
+    src.write_bytes("\ufeff".encode() + "\n".join([  # a byte-order mark, as some editors write
         json.dumps({"id": 1, "text": "the service is good", "author": "a"}),
         "{not json",
         json.dumps({"id": 3, "no_text": True}),
         json.dumps({"id": 4, "text": "why is it bad?", "lang": "en"}),
         json.dumps({"id": 5, "text": "broken \ud800 bytes, and \ud83d\ude00"}),  # JSON's surrogate escapes
-    ]) + "\n")
+        '{"id": 6, "text": "caf\udce9 in Latin-1"}',
+    ]).encode("utf-8", "surrogateescape") + b"\n")
     out = tmp_path / "out.jsonl"
     result = CliRunner().invoke(classify_command, ["--input", str(src), "--output", str(out), "--backend", "hf",
                                                    "--model", positive_model, "--threads", "1"])
     assert result.exit_code == 0, result.output
     assert ":2: skipped" in result.output and ":3: skipped" in result.output
+    assert ":6: skipped: not UTF-8 (byte 0xe9 at position 22)" in result.output
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in rows] == [1, 4, 5]
     assert rows[2]["text"] == "broken \ud800 bytes, and \U0001f600"  # kept as it was read
