@@ -106,8 +106,14 @@ def classify_command(input_path: Path, output_path: Path, backend: str, model: s
     """Add sentiment `label`, calibrated `score` and `intent` to every line of a JSONL file."""
     from sentiment.triage import intent_of
 
+    if output_path.exists() and output_path.samefile(input_path):
+        raise click.BadParameter("is the input file; writing it would erase what is being read", param_hint="--output")
+    try:
+        out = output_path.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise click.BadParameter(f"cannot write {output_path}: {exc.strerror}", param_hint="--output") from exc
     written = 0
-    with output_path.open("w", encoding="utf-8") as out:
+    with out:
         for row, pred in _classify_file(input_path, False, backend, model, batch_size, threads):
             _write(out, {**row, "label": pred.label, "score": round(pred.score, 4),
                          "intent": intent_of(row["text"], pred)})

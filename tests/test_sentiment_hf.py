@@ -95,6 +95,17 @@ def test_classify_cli_keeps_fields_and_skips_bad_lines(positive_model: str, tmp_
     assert rows[0]["intent"] == "praise" and rows[1]["intent"] == "question"
 
 
+def test_classify_cli_refuses_an_output_it_cannot_or_must_not_write(positive_model: str, tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"text": "fine"}) + "\n")
+    args = ["--input", str(src), "--backend", "hf", "--model", positive_model]
+    same = CliRunner().invoke(classify_command, [*args, "--output", str(src)])
+    assert same.exit_code == 2 and "is the input file" in same.output
+    assert json.loads(src.read_text()) == {"text": "fine"}  # not erased
+    missing = CliRunner().invoke(classify_command, [*args, "--output", str(tmp_path / "no" / "out.jsonl")])
+    assert missing.exit_code == 2 and "cannot write" in missing.output and "No such file or directory" in missing.output
+
+
 def test_surrogates_become_text_before_tokenizing() -> None:
     from sentiment.encoder import normalise_tweet
 
