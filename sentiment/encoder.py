@@ -114,6 +114,9 @@ class E5Encoder:
         config = AutoConfig.from_pretrained(folder)
         if not self.layers or min(self.layers) < 1 or max(self.layers) > config.num_hidden_layers:
             raise ValueError(f"layers must be within 1..{config.num_hidden_layers}, got {self.layers}")
+        if not 3 <= max_tokens <= config.max_position_embeddings:
+            raise ValueError(f"max_tokens must be within 3..{config.max_position_embeddings} (<s>, text, </s>), "
+                             f"got {max_tokens}")
         self.hidden_size = config.hidden_size
         self.max_tokens = max_tokens
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -332,3 +332,13 @@ def test_a_worker_that_waited_for_another_builder_does_not_build_again(tmp_path:
     # Where nothing is built yet, the build runs, and its failure names what failed and why.
     with pytest.raises(ConversionError, match="converting failed: .*unrecognized arguments: --no-such-option"):
         build_once(target, lambda: False, "sentiment.convert", ["--no-such-option"], ConversionError, "converting")
+
+
+def test_a_token_limit_the_model_cannot_take_is_refused_at_load(e5_folder: Path) -> None:
+    """e5 has 512 positions: a longer limit used to fail at the first long text, deep in the model."""
+    from sentiment.encoder import E5Encoder
+
+    for bad in (2, 513):
+        with pytest.raises(ValueError, match=r"max_tokens must be within 3\.\.512 .*got " + str(bad)):
+            E5Encoder(e5_folder, layers=(2,), max_tokens=bad, precision="fp32", threads=1)
+    assert E5Encoder(e5_folder, layers=(2,), max_tokens=512, precision="fp32", threads=1).encode(["word " * 700]).shape == (1, 384)
