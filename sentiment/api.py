@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from sentiment.errors import ModelNotAvailable
+from sentiment.errors import ModelNotAvailable, SettingError
 from sentiment.labels import LABELS
 from sentiment.langdetect import detect_language
 
@@ -159,4 +159,4 @@ def _load(backend: str, model: str | None, threads: int | None, max_tokens: int,
         from sentiment.hf_backend import HFClassifier
 
         return HFClassifier(model, threads=threads, max_tokens=max_tokens, precision=precision)
-    raise ValueError(f'unknown sentiment backend {backend!r} (expected "default" or "hf")')
+    raise SettingError(f'unknown sentiment backend {backend!r} (expected "default" or "hf")')

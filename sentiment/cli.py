@@ -64,8 +64,12 @@ def _classify_file(path: Path, need_label: bool, backend: str, model: str | None
     from tqdm import tqdm
 
     from sentiment.api import load_classifier
+    from sentiment.errors import SentimentError
 
-    classifier = load_classifier(backend, model, threads)
+    try:
+        classifier = load_classifier(backend, model, threads)
+    except SentimentError as exc:  # no model, a bad model, a bad setting: say which
+        raise click.ClickException(str(exc)) from exc
     chunk: list[dict[str, Any]] = []
 
     def flush() -> Iterator[tuple[dict[str, Any], Any]]:

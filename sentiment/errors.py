@@ -5,6 +5,10 @@ class SentimentError(Exception):
     """Base class for sentiment errors."""
 
 
+class SettingError(SentimentError, ValueError):
+    """A sentiment setting (threads, precision, token limit; argument or environment) is not valid."""
+
+
 class ModelNotAvailable(SentimentError):
     """A model (base weights, trained head or HF model) cannot be found or loaded."""
 

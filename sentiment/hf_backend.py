@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from collections.abc import Sequence
 
 import torch
@@ -38,10 +39,12 @@ class HFClassifier(SentimentClassifier):
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         set_threads(threads)
+        if Path(name_or_path).is_dir() and not (Path(name_or_path) / "config.json").exists():
+            raise ModelNotAvailable(f"{name_or_path} is a folder but not a Hugging Face model (no config.json)")
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(name_or_path)
             model = AutoModelForSequenceClassification.from_pretrained(name_or_path)
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # not found, or found but not a usable model/tokenizer
             raise ModelNotAvailable(f"cannot load Hugging Face model {name_or_path!r}: {exc}") from exc
         self.columns = map_labels({int(k): v for k, v in model.config.id2label.items()})
         self.model = prepare_model(model.eval(), resolve_precision(precision))

@@ -24,6 +24,8 @@ from typing import Literal
 
 import torch
 
+from sentiment.errors import SettingError
+
 Precision = Literal["fp32", "bf16", "int8"]
 PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16", "int8")
 
@@ -32,8 +34,12 @@ log = logging.getLogger(__name__)
 
 def set_threads(threads: int | None) -> None:
     """Use `threads` intra-op threads (default: all cores, env MENTIONDESK_THREADS overrides)."""
-    n = threads or int(os.environ.get("MENTIONDESK_THREADS", "0")) or os.cpu_count() or 1
-    torch.set_num_threads(n)
+    if threads is not None and threads < 1:
+        raise SettingError(f"threads must be 1 or more, got {threads}")
+    env = os.environ.get("MENTIONDESK_THREADS", "").strip()
+    if env and not (env.isdigit() and int(env) >= 1):
+        raise SettingError(f"MENTIONDESK_THREADS must be a whole number of 1 or more, got {env!r}")
+    torch.set_num_threads(threads or int(env or 0) or os.cpu_count() or 1)
 
 
 def cpu_has_fast_bf16() -> bool:
@@ -48,7 +54,7 @@ def float_precision() -> Precision:
 def resolve_precision(precision: str) -> Precision:
     """`precision` checked, with "auto" meaning `float_precision()`."""
     if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        raise SettingError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     return float_precision() if precision == "auto" else precision  # type: ignore[return-value]
 
 

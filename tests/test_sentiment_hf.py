@@ -11,9 +11,10 @@ transformers = pytest.importorskip("transformers")
 
 from click.testing import CliRunner  # noqa: E402
 
+import sentiment.api  # noqa: E402
 from sentiment import load_classifier  # noqa: E402
 from sentiment.cli import classify_command, evaluate_command  # noqa: E402
-from sentiment.errors import LabelMappingError, ModelNotAvailable  # noqa: E402
+from sentiment.errors import LabelMappingError, ModelNotAvailable, SettingError  # noqa: E402
 from sentiment.hf_backend import map_labels  # noqa: E402
 
 WORDS = ["good", "bad", "great", "awful", "the", "service", "is", "love", "hate", "it", "@user", "http"]
@@ -67,8 +68,25 @@ def test_label_mapping() -> None:
 def test_missing_hf_model_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ModelNotAvailable):
         load_classifier("hf", model=str(tmp_path / "nope"), precision="fp32")
-    with pytest.raises(ValueError, match="unknown sentiment backend"):
+    with pytest.raises(ModelNotAvailable, match="is a folder but not a Hugging Face model"):
+        load_classifier("hf", model=str(tmp_path), precision="fp32")
+    with pytest.raises(SettingError, match="unknown sentiment backend"):
         load_classifier("bogus")
+
+
+def test_bad_thread_settings_are_clear_errors(positive_model: str, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(SettingError, match="threads must be 1 or more, got -1"):
+        load_classifier("hf", model=positive_model, threads=-1)
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"text": "fine"}) + "\n")
+    monkeypatch.setattr(sentiment.api, "_cache", {})  # the setting is read when a model loads
+    for bad in ("abc", "-3", "0"):
+        monkeypatch.setenv("MENTIONDESK_THREADS", bad)
+        result = CliRunner().invoke(classify_command, ["--input", str(src), "--output", str(tmp_path / "out.jsonl"),
+                                                       "--backend", "hf", "--model", positive_model])
+        assert result.exit_code == 1
+        assert f"MENTIONDESK_THREADS must be a whole number of 1 or more, got '{bad}'" in result.output
 
 
 def test_classify_cli_keeps_fields_and_skips_bad_lines(positive_model: str, tmp_path: Path) -> None:
