@@ -57,3 +57,19 @@ def test_control_characters_in_mention_text_cannot_rewrite_the_terminal() -> Non
     from monitor.text import terminal_safe
 
     assert terminal_safe("hi\x1b[2J\u202egnp.exe\nnext") == "hi\\u001b[2J\\u202egnp.exe next"
+
+
+def test_a_bad_sentiment_setting_or_model_is_one_clear_line(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    """classify-pending loads the model first: a bad thread setting is a settings error (exit 2),
+    a model folder that is not one is a model error (exit 1); neither is a traceback."""
+    config = tmp_path / "mentiondesk.toml"
+    config.write_text(f'[[brands]]\nname = "Acme"\nkeywords = ["acme"]\n'
+                      f'[sentiment]\nbackend = "hf"\nmodel = "{tmp_path}"\n[connectors.sample]\n')
+    runner = CliRunner()
+    no_model = runner.invoke(cli, ["--config", str(config), "classify-pending"])
+    assert no_model.exit_code == 1, no_model.output
+    assert no_model.output.strip().splitlines()[-1] == f"Error: {tmp_path} is a folder but not a Hugging Face model (no config.json)"
+    monkeypatch.setenv("MENTIONDESK_THREADS", "two")
+    bad_threads = runner.invoke(cli, ["--config", str(config), "classify-pending"])
+    assert bad_threads.exit_code == 2, bad_threads.output
+    assert "Error: MENTIONDESK_THREADS must be a whole number of 1 or more, got 'two'" in bad_threads.output
