@@ -9,8 +9,8 @@ precision and for a naive transformers `pipeline` called one text at a time in f
 and on the default model's own depth, and the ratios; and the peak RSS of a separate
 worker process that loads the classifier, classifies the timed tweets twice and embeds
 the non-positive ones as the classify worker does for incident candidates (with the platform
-language given, and with language detection; per other precision; and on a first start, with an
-empty model cache). For Hindi, whose val
+language given, and with language detection; per other precision; on a first start, with an
+empty model cache; and over 60 calls of mixed sizes and lengths, as a long-running worker sees them). For Hindi, whose val
 labels are at chance, it also scores the gold labels and the model against a hand relabelling
 of sampled rows (bench/annotations/).
 Timings use the tweets of tweeteval_val, repeated as needed.
@@ -37,17 +37,32 @@ from sentiment.labels import LABELS  # noqa: E402
 from sentiment.metrics import score  # noqa: E402
 
 WORKER = """
-import json, resource, sys
+import json, random, resource, sys
 sys.path.insert(0, {root!r})
 from sentiment import load_classifier
 texts = json.load(open({texts!r}))
 clf = load_classifier(threads={threads}, precision={precision!r})
+{workload}
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+STEADY = """
 langs = ["en"] * len(texts) if {given_langs} else None
 for _ in range(2):
     predictions = clf.classify(texts, langs, batch_size=64)
 # As `mentiondesk classify-pending` does: the base network's sentence embeddings for incident candidates.
 clf.embed([t for t, p in zip(texts, predictions) if p.label != "positive"], batch_size=64)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+# As a long-running classify-pending worker sees them: calls of every size, a third of them long
+# posts (a tweet repeated up to 6 times, so up to the 128-token limit), languages given by some
+# platforms and detected for others, incident candidates embedded after each call.
+MIXED = """
+rng = random.Random(1)
+for call in range(60):
+    batch = rng.sample(texts, rng.randint(1, 256))
+    if call % 3 == 0:
+        batch = [t * rng.randint(1, 6) for t in batch]
+    predictions = clf.classify(batch, None if call % 2 else ["en"] * len(batch))
+    clf.embed([t for t, p in zip(batch, predictions) if p.label != "positive"])
 """
 
 
@@ -128,15 +143,15 @@ def build_caches(precisions: list[str], threads: int) -> None:
 
 
 def worker_rss_mb(texts: list[str], threads: int, given_langs: bool, precision: str = "auto",
-                  model_dir: Path | None = None) -> float:
+                  model_dir: Path | None = None, workload: str = STEADY) -> float:
     """Peak RSS of the worker process itself (model builds it starts run in children of their own).
     `model_dir`: a model cache other than the data dir's (an empty one: a first start)."""
     path = Path("/tmp") / f"mentiondesk-bench-{time.time_ns()}.json"
     path.write_text(json.dumps(texts))
     env = {**os.environ, "MENTIONDESK_MODEL_DIR": str(model_dir)} if model_dir else None
     try:
-        code = WORKER.format(root=str(ROOT), texts=str(path), threads=threads, given_langs=given_langs,
-                             precision=precision)
+        code = WORKER.format(root=str(ROOT), texts=str(path), threads=threads, precision=precision,
+                             workload=workload.format(given_langs=given_langs))
         out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
                              env=env).stdout
     finally:
@@ -173,6 +188,10 @@ def main() -> None:
         if precision != "auto":
             rss = worker_rss_mb(texts, args.threads, True, precision)
             print(f"classifying worker peak RSS, {precision}, languages given: {rss:.0f} MB")
+    for precision in args.precisions.split(","):
+        rss = worker_rss_mb(texts, args.threads, False, precision, workload=MIXED)
+        print(f"classifying worker peak RSS, {precision}, 60 calls of 1-256 texts, a third of them long, "
+              f"languages detected in half: {rss:.0f} MB")
     with tempfile.TemporaryDirectory() as empty:
         rss = worker_rss_mb(texts, args.threads, True, model_dir=Path(empty))
         print(f"classifying worker peak RSS, first start (empty model cache; conversion and int8 graphs "

@@ -16,11 +16,13 @@ import torch
 from sentiment.convert import Q4_EMBEDDINGS_FILE, ensure_bf16_copy
 from sentiment.errors import ModelNotAvailable, SettingError
 from sentiment.onnx_int8 import GRAPH_VERSION, Int8Features, ensure_int8_graph
-from sentiment.runtime import (Precision, cpu_model, float_precision, release_freed_memory, remembered,
-                               resolve_precision, set_threads)
+from sentiment.runtime import (Precision, cpu_model, float_precision, release_freed_memory,
+                               release_freed_memory_if_grown, remembered, resolve_precision, set_threads)
 from sentiment.tokenizer import E5Tokenizer
 
 PREFIX = "query: "
+# Padded tokens per text a batch may average (see E5Encoder.batches); tweets average ~40.
+TOKENS_PER_ROW = 64
 # What "auto" times the candidate precisions on: a batch of 64 copies of a tweet of typical length.
 PROBE_TEXT = ("@user the app keeps logging me out since the update, reinstalled it twice and support "
               "hasn't answered. ¿Alguien más? http")
@@ -205,11 +207,20 @@ class E5Encoder:
         # to a multiple of 8 (fp32: 95 tweets/s and 921 MB, against 99 and 1,108 MB unpadded; bf16
         # on a Zen 5 EPYC: unpadded was up to 10 % faster, but two of three workers peaked at
         # 1,053-1,059 MB against 852-892 MB padded).
-        multiple = None if self.int8 is not None else 8
-        for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
-            enc = self.tokenizer.pad([ids[i] for i in idx], pad_to_multiple_of=multiple)
-            yield idx, enc
+        multiple = 1 if self.int8 is not None else 8
+        # Activations grow with rows x tokens: a batch of 64 texts at the 128-token limit took
+        # ~130 MB more at its peak than 64 tweets. So a batch holds at most `batch_size` texts and
+        # `batch_size` x TOKENS_PER_ROW padded tokens: tweets fill whole batches, long posts fewer rows.
+        budget = batch_size * TOKENS_PER_ROW
+        start = 0
+        while start < len(order):
+            end = start + 1
+            while end < len(order) and end - start < batch_size and \
+                    (end - start + 1) * -(-len(ids[order[end]]) // multiple) * multiple <= budget:
+                end += 1
+            idx = order[start:end]
+            yield idx, self.tokenizer.pad([ids[i] for i in idx], pad_to_multiple_of=multiple)
+            start = end
 
     @torch.inference_mode()
     def encode_batch(self, enc: dict[str, torch.Tensor], *, last: bool = True) -> torch.Tensor:
@@ -250,4 +261,5 @@ class E5Encoder:
                 done += len(idx)
                 result[idx] = self.encode_batch(enc, last=done == len(texts))
                 bar.update(len(idx))
+        release_freed_memory_if_grown()
         return result

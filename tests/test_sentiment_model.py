@@ -342,3 +342,19 @@ def test_a_token_limit_the_model_cannot_take_is_refused_at_load(e5_folder: Path)
         with pytest.raises(ValueError, match=r"max_tokens must be within 3\.\.512 .*got " + str(bad)):
             E5Encoder(e5_folder, layers=(2,), max_tokens=bad, precision="fp32", threads=1)
     assert E5Encoder(e5_folder, layers=(2,), max_tokens=512, precision="fp32", threads=1).encode(["word " * 700]).shape == (1, 384)
+
+
+def test_batches_of_long_posts_hold_fewer_texts(e5_folder: Path) -> None:
+    """A batch holds at most batch_size texts and batch_size x 64 padded tokens, so posts at the
+    128-token limit go 32 to a batch (their activations would otherwise double the peak)."""
+    from sentiment.encoder import E5Encoder
+
+    encoder = E5Encoder(e5_folder, layers=(2,), precision="fp32", threads=1)
+    texts = ["word " * 300, "short"] * 100
+    batches = list(encoder.batches(texts, 64))
+    assert sorted(i for idx, _ in batches for i in idx) == list(range(200))
+    shapes = [tuple(enc["input_ids"].shape) for _, enc in batches]
+    assert all(rows * width <= 64 * 64 for rows, width in shapes)
+    assert shapes == [(64, 8), (36, 8), (32, 128), (32, 128), (32, 128), (4, 128)]
+    for idx, enc in batches:
+        assert all(len(encoder.tokenize([texts[i]])[0]) <= enc["input_ids"].shape[1] for i in idx)
