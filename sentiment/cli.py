@@ -6,7 +6,6 @@ for evaluate, a valid `label`) is reported with its line number and skipped.
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,6 @@ import click
 from sentiment.labels import LABELS
 
 _CHUNK = 512  # lines classified per model call; keeps memory flat on big files
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _rows(path: Path, need_label: bool) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
@@ -93,10 +91,7 @@ def _classify_file(path: Path, need_label: bool, backend: str, model: str | None
 
 
 def _write(out: TextIO, row: dict[str, Any]) -> None:
-    line = json.dumps(row, ensure_ascii=False)
-    if _SURROGATE.search(line):  # a field as read held a "\ud800"-style escape: write it back as one
-        line = json.dumps(row)
-    out.write(line + "\n")
+    out.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 @click.command("classify")
@@ -113,7 +108,9 @@ def classify_command(input_path: Path, output_path: Path, backend: str, model: s
     if output_path.exists() and output_path.samefile(input_path):
         raise click.BadParameter("is the input file; writing it would erase what is being read", param_hint="--output")
     try:
-        out = output_path.open("w", encoding="utf-8")
+        # A lone surrogate (read from a "\ud800" escape) cannot be UTF-8; it only ever sits inside a
+        # JSON string, where backslashreplace writes it back as that very escape.
+        out = output_path.open("w", encoding="utf-8", errors="backslashreplace")
     except OSError as exc:
         raise click.BadParameter(f"cannot write {output_path}: {exc.strerror}", param_hint="--output") from exc
     written = 0
