@@ -19,7 +19,7 @@ from monitor.errors import ConfigError, MentiondeskError
 from monitor.paths import default_config_path
 from monitor.storage import Database
 from monitor.text import terminal_safe
-from sentiment.errors import ConversionError, LabelMappingError, ModelNotAvailable, SettingError
+from sentiment.errors import SentimentError, SettingError
 
 EXAMPLE_CONFIG = Path(__file__).with_name("example_config.toml")
 # How long `poll --once` waits for chat deliveries before leaving them to the next run.
@@ -40,7 +40,7 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except (ConfigError, SettingError) as exc:
             raise CommandFailed(str(exc), 2) from None
-        except (MentiondeskError, ModelNotAvailable, ConversionError, LabelMappingError) as exc:
+        except (MentiondeskError, SentimentError) as exc:
             raise CommandFailed(str(exc), 1) from None
 
 
