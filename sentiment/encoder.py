@@ -18,7 +18,7 @@ from sentiment.errors import ModelNotAvailable, SettingError
 from sentiment.onnx_int8 import GRAPH_VERSION, Int8Features, ensure_int8_graph
 from sentiment.runtime import (Precision, cpu_model, float_precision, release_freed_memory,
                                release_freed_memory_if_grown, remembered, resolve_precision, set_threads)
-from sentiment.tokenizer import E5Tokenizer
+from sentiment.tokenizer import E5Tokenizer, padded_width
 
 PREFIX = "query: "
 # Padded tokens per text a batch may average (see E5Encoder.batches); tweets average ~40.
@@ -118,7 +118,7 @@ class E5Encoder:
             raise ValueError(f"layers must be within 1..{config.num_hidden_layers}, got {self.layers}")
         if not 3 <= max_tokens <= config.max_position_embeddings:
             raise SettingError(f"max_tokens must be within 3..{config.max_position_embeddings} (<s>, text, </s>), "
-                             f"got {max_tokens}")
+                               f"got {max_tokens}")
         self.hidden_size = config.hidden_size
         self.max_tokens = max_tokens
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -207,16 +207,17 @@ class E5Encoder:
         # to a multiple of 8 (fp32: 95 tweets/s and 921 MB, against 99 and 1,108 MB unpadded; bf16
         # on a Zen 5 EPYC: unpadded was up to 10 % faster, but two of three workers peaked at
         # 1,053-1,059 MB against 852-892 MB padded).
-        multiple = 1 if self.int8 is not None else 8
-        # Activations grow with rows x tokens: a batch of 64 texts at the 128-token limit took
-        # ~130 MB more at its peak than 64 tweets. So a batch holds at most `batch_size` texts and
+        multiple = None if self.int8 is not None else 8
+        # Activations grow with rows x tokens: one batch of 64 texts at the 128-token limit took the
+        # worker ~130 MB above its resident size (bf16, AMX Xeon). So a batch holds at most `batch_size` texts and
         # `batch_size` x TOKENS_PER_ROW padded tokens: tweets fill whole batches, long posts fewer rows.
         budget = batch_size * TOKENS_PER_ROW
         start = 0
         while start < len(order):
             end = start + 1
-            while end < len(order) and end - start < batch_size and \
-                    (end - start + 1) * -(-len(ids[order[end]]) // multiple) * multiple <= budget:
+            # Sorted by length, so the text being added sets the batch's padded width.
+            while (end < len(order) and end - start < batch_size
+                   and (end - start + 1) * padded_width(len(ids[order[end]]), multiple) <= budget):
                 end += 1
             idx = order[start:end]
             yield idx, self.tokenizer.pad([ids[i] for i in idx], pad_to_multiple_of=multiple)

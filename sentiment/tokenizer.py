@@ -30,6 +30,11 @@ RULES_FILE = "sentencepiece.json"
 _SPACE_RUNS = re.compile(" {2,}")
 
 
+def padded_width(tokens: int, multiple: int | None) -> int:
+    """`tokens` rounded up to a multiple of `multiple` (as is, for None)."""
+    return -(-tokens // multiple) * multiple if multiple else tokens
+
+
 def _char_class(code_points: Sequence[int]) -> re.Pattern[str]:
     return re.compile("[" + "".join(re.escape(chr(cp)) for cp in code_points) + "]" if code_points else "(?!)")
 
@@ -70,9 +75,7 @@ class E5Tokenizer:
         the `attention_mask` that marks the real tokens."""
         import torch
 
-        width = max(map(len, ids), default=0)
-        if pad_to_multiple_of:
-            width = -(-width // pad_to_multiple_of) * pad_to_multiple_of
+        width = padded_width(max(map(len, ids), default=0), pad_to_multiple_of)
         input_ids = torch.full((len(ids), width), self.pad_id, dtype=torch.long)
         attention_mask = torch.zeros((len(ids), width), dtype=torch.long)
         for row, tokens in enumerate(ids):
