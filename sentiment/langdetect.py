@@ -4,7 +4,7 @@ Two stages: a script check that settles languages with a script of their own
 (Tamil, Khmer, Thai, Korean, ...) for free and reliably even on two-word
 posts, then py3langid (a maintained fork of langid.py: BSD, 140 languages since
 0.4, model inside the wheel, pure Python + numpy) for shared scripts such as Latin,
-Cyrillic, Arabic or Devanagari. py3langid 0.4 holds ~75 MB once loaded (0.3: ~270 MB),
+Cyrillic, Arabic or Devanagari. py3langid 0.4 holds ~75 MB once loaded,
 so it is loaded only when a text first needs it. Low-confidence calls return None
 rather than a guess.
 """
