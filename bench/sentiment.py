@@ -10,9 +10,9 @@ and on the default model's own depth, and the ratios; and the peak RSS of a sepa
 worker process that loads the classifier, classifies the timed tweets twice and embeds
 the non-positive ones as the classify worker does for incident candidates (with the platform
 language given, and with language detection; per other precision; on a first start, with an
-empty model cache; and over 60 calls of mixed sizes and lengths, as a long-running worker sees them). For Hindi, whose val
-labels are at chance, it also scores the gold labels and the model against a hand relabelling
-of sampled rows (bench/annotations/).
+empty model cache; and over 60 calls of mixed sizes and lengths, as a long-running worker sees
+them). For Hindi, whose val labels are at chance, it also scores the gold labels and the model
+against a hand relabelling of sampled rows (bench/annotations/).
 Timings use the tweets of tweeteval_val, repeated as needed.
 """
 from __future__ import annotations

@@ -68,7 +68,8 @@ def test_a_bad_sentiment_setting_or_model_is_one_clear_line(tmp_path: Path, monk
     runner = CliRunner()
     no_model = runner.invoke(cli, ["--config", str(config), "classify-pending"])
     assert no_model.exit_code == 1, no_model.output
-    assert no_model.output.strip().splitlines()[-1] == f"Error: {tmp_path} is a folder but not a Hugging Face model (no config.json)"
+    last_line = no_model.output.strip().splitlines()[-1]
+    assert last_line == f"Error: {tmp_path} is a folder but not a Hugging Face model (no config.json)"
     monkeypatch.setenv("MENTIONDESK_THREADS", "two")
     bad_threads = runner.invoke(cli, ["--config", str(config), "classify-pending"])
     assert bad_threads.exit_code == 2, bad_threads.output
