@@ -244,6 +244,23 @@ def test_massive_activation_channels_are_split_off_exactly(e5_folder: Path) -> N
     assert any(n.op_type == "DynamicQuantizeMatMul" or "Integer" in n.op_type for n in graph.node)
 
 
+def test_int8_weights_fit_seven_bits_so_avx2_sums_cannot_saturate(e5_folder: Path) -> None:
+    """AVX2 without VNNI adds u8 x s8 products in pairs into 16 bits: with weights within -64..64
+    no pair passes 32,767, so hosts without VNNI compute the same integers as those with it."""
+    import onnx
+    from onnx.numpy_helper import to_array
+
+    from sentiment.head import load_head
+    from sentiment.onnx_int8 import ensure_int8_graph
+    from sentiment.paths import ARTIFACT_DIR
+
+    graph = onnx.load(str(ensure_int8_graph(e5_folder, load_head(ARTIFACT_DIR)[1].layers))).graph
+    weights = [to_array(w) for w in graph.initializer if w.data_type == onnx.TensorProto.INT8]
+    assert sum(w.size for w in weights) > 10_000_000  # the eight layers' products, all of them int8
+    peak = max(int(abs(w.astype(int)).max()) for w in weights)
+    assert 255 * peak * 2 <= 32_767 and peak > 60, peak  # 7 bits, and used
+
+
 def test_int8_classifier_gets_clear_cases_right(e5_folder: Path) -> None:
     from sentiment import load_classifier
 
