@@ -105,10 +105,11 @@ def test_one_failure_in_several_languages_is_one_incident_with_one_alert(db: Dat
         assert alert.title.startswith("Incident for Orbisto:") and "languages" in alert.title
 
         # A later post about the same failure joins it: no second incident, no second alert. (Only
-        # negative posts and complaints are candidates; "echt ärgerlich" makes this one plainly
-        # negative, where the bare statement of fact reads as neutral to the shipped model.)
-        late_text = "seit dem Update meldet mich die App alle fünf Minuten ab, echt ärgerlich"
-        [late] = _add(db, brand_id, [("de", late_text)], now, platform="mastodon")
+        # negative posts and complaints are candidates, so "so annoying" makes it plainly negative.
+        # In a language the incident already has: a German one sat at 0.19-0.25 against the 0.22
+        # threshold, so whether it joined turned on the precision the model ran in.)
+        late_text = "since the update the app logs me out every few minutes, so annoying"
+        [late] = _add(db, brand_id, [("en", late_text)], now, platform="mastodon")
         classifier.classify_pending(db)
         again = detector.run(now + timedelta(minutes=1))
         assert again.opened == [] and late in {m.id for m in incident_mentions(db, incident_id)}
