@@ -5,10 +5,10 @@
 ONNX Runtime picks its int8 kernels by the CPU's features, and AVX2 without VNNI adds u8 x s8
 products in pairs into 16-bit sums that can saturate. valgrind's simulated CPU has AVX2 but no
 AVX-512 or VNNI, so under valgrind ONNX Runtime runs its AVX2 kernels whatever the host (exactly,
-~100x slower: about 1 s per text). This classifies the first --per-set texts of each validation
+~100x slower: 1-2 s per text). This classifies the first --per-set texts of each validation
 set in fp32 and in int8 on the host, and in int8 under valgrind, and prints each int8 run's
 agreement with fp32's labels and every run's per-set scores (macro-recall for TweetEval, macro-F1
-for XLM-T). The int8 graph must be built already (any int8 run of the classifier builds it).
+for XLM-T), and how often the two int8 runs agree. The int8 graph must be built already (any int8 run of the classifier builds it).
 """
 from __future__ import annotations
 
@@ -78,6 +78,9 @@ def main() -> None:
             metrics = score(gold[s], predicted)
             scores.append(f"{s.removeprefix('xlmt_')} {metrics.macro_recall if s == 'tweeteval' else metrics.macro_f1:.3f}")
         print(f"{name:>20}: agrees with fp32 on {agree}/{total} ({agree / total:.3f}); {', '.join(scores)}")
+    native, avx2 = runs["int8 (this CPU)"], runs["int8 (AVX2 kernels)"]
+    same = sum(a == b for s in native for a, b in zip(native[s], avx2[s]))
+    print(f"int8 on this CPU and with AVX2 kernels give the same label to {same}/{total} ({same / total:.3f})")
 
 
 if __name__ == "__main__":
