@@ -32,7 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # shadow the standard library, so import from the repo root instead.
 sys.path[0] = str(ROOT)
 
-from sentiment.data import DEFAULT_DATA, UNRELIABLE_VALIDATION, load_splits, read_set, xlmt_averages  # noqa: E402
+from sentiment.data import (DEFAULT_DATA, UNRELIABLE_VALIDATION, goal_metric, load_splits, read_set,  # noqa: E402
+                            xlmt_averages)  # noqa: E402
 from sentiment.labels import LABELS  # noqa: E402
 from sentiment.metrics import score  # noqa: E402
 
@@ -71,7 +72,7 @@ def accuracy(clf, val) -> dict[str, float]:
     for name, s in val.items():
         preds = clf.classify(s.texts, s.langs, batch_size=64)
         m = score([LABELS[i] for i in s.labels], [p.label for p in preds])
-        out[name] = m.macro_recall if name == "tweeteval" else m.macro_f1
+        out[name] = getattr(m, goal_metric(name))
     out.update(xlmt_averages(out))
     return out
 

@@ -28,6 +28,12 @@ XLMT_SETS = frozenset(f"xlmt_{code}" for code in XLMT_LANGS.values())  # validat
 UNRELIABLE_VALIDATION = frozenset({"xlmt_hi"})
 
 
+def goal_metric(name: str) -> str:
+    """The figure a validation set's goal is stated in: macro-recall for TweetEval (as SemEval-2017
+    ranked), macro-F1 for the XLM-T sets (as the XLM-T paper reports)."""
+    return "macro_recall" if name == "tweeteval" else "macro_f1"
+
+
 def xlmt_averages(macro_f1_by_set: Mapping[str, float]) -> dict[str, float]:
     """The XLM-T average macro-F1 over all its languages, and over those in neither
     UNRELIABLE_VALIDATION (``xlmt_average_reliable``); other sets in the mapping are ignored."""

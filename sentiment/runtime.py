@@ -136,9 +136,10 @@ def release_freed_memory_if_grown() -> None:
 
     Batches of ever-new shapes (classify-pending's calls vary in size and length) leave freed
     activations scattered through glibc's heap: a bf16 worker classifying 60 such calls grew to
-    1,116 MB resident, and to 743 MB when released after each (AMX Xeon, before the oneDNN cap above). Releasing after every call bounds that, but costs 2-8 % of the speed of
-    back-to-back calls (their pages are faulted in again), which repeat the same shapes and do not
-    grow: so only when it has grown.
+    1,116 MB resident, and to 743 MB when released after each (AMX Xeon, before the oneDNN cap
+    above). Releasing after every call bounds that, but costs 2-8 % of the speed of back-to-back
+    calls (their pages are faulted in again), which repeat the same shapes and do not grow: so
+    only when it has grown.
     """
     if _resident_mb() > _rss_after_release + GROWTH_BEFORE_RELEASE_MB:
         release_freed_memory()

@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from sentiment.convert import ensure_converted
-from sentiment.data import DEFAULT_DATA, LabelledSet, load_splits, reported_only, xlmt_averages
+from sentiment.data import DEFAULT_DATA, LabelledSet, goal_metric, load_splits, reported_only, xlmt_averages
 from sentiment.encoder import E5Encoder
 from sentiment.head import HeadConfig, SentimentHead, save_head
 from sentiment.labels import LABELS
@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> None:
 
         def evaluate(trained: TrainedMiddle) -> float:
             metrics = metrics_from_logits(val_logits(trained), val)
-            print(json.dumps({k: v.get("macro_recall" if k == "tweeteval" else "macro_f1") for k, v in metrics.items()}),
+            print(json.dumps({k: v.get(goal_metric(k)) for k, v in metrics.items()}),
                   flush=True)
             return selection_score(metrics)
 
