@@ -1,6 +1,7 @@
 """Incident detection on a synthetic multilingual stream with known injected incidents.
 
-    .venv/bin/python bench/incidents.py [--days 4] [--seed 7] [--similarity 0.22] [--step-minutes 10]
+    .venv/bin/python bench/incidents.py [--days 4] [--seeds 7 | 1-10] [--similarity 0.22] [--step-minutes 10]
+                                        [--precision auto|bf16|fp32|int8]
 
 Several simulated days of background mentions (diverse complaints, praise and questions in eight
 languages, from tests/data/incident_stream.json) with incidents injected at random times: bursts of
@@ -9,7 +10,8 @@ in 10-minute steps: stored in SQLite, classified by the sentiment model (which a
 embeddings), then `IncidentDetector.run` at the end of each step. Prints per injected incident
 whether it was found, its delay and languages grouped; clustering precision/recall over mentions;
 false incidents per day of noise. Goal: every incident found, at most one false incident per day,
-incidents grouped across at least three languages.
+incidents grouped across at least three languages. With several seeds (several streams), a summary
+line per seed and the totals follow.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -126,7 +129,8 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=3, help="measured days")
     parser.add_argument("--warmup-days", type=int, default=1,
                         help="days of background first (no incidents; not counted), as a running system has")
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--seeds", type=seed_list, default=[7],
+                        help="one stream per seed, e.g. 7 or 1-10 or 1,4,9; several end with a summary")
     parser.add_argument("--noise-per-day", type=int, default=140, help="background negative mentions per day")
     parser.add_argument("--other-per-day", type=int, default=30, help="background praise/questions per day")
     parser.add_argument("--incidents", type=int, default=5)
@@ -134,39 +138,87 @@ def main() -> None:
     parser.add_argument("--window-minutes", type=float, default=IncidentSettings().window_minutes)
     parser.add_argument("--min-mentions", type=int, default=IncidentSettings().min_mentions)
     parser.add_argument("--burst-ratio", type=float, default=IncidentSettings().burst_ratio)
+    parser.add_argument("--burst-significance", type=float, default=IncidentSettings().burst_significance)
     parser.add_argument("--step-minutes", type=float, default=10)
+    parser.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32", "int8"],
+                        help="the sentiment model's precision, which also computes the embeddings (int8 is what "
+                             "auto picks on CPUs without fast bf16)")
     parser.add_argument("--show", action="store_true", help="list every detected incident's mentions")
-    parser.add_argument("--model-cache", type=Path, help="keep the model's outputs in this file between runs "
-                        "(for sweeping the settings; the stream must be the same)")
+    parser.add_argument("--model-cache", type=Path, help="keep the model's outputs in this folder between runs, "
+                        "a file per seed and precision (for sweeping the settings)")
     parser.add_argument("--write-prior", action="store_true", help="rebuild the prior mean embedding and exit")
     args = parser.parse_args()
     if args.write_prior:
         write_prior()
         return
+    results = [run_seed(args, seed) for seed in args.seeds]
+    if len(results) > 1:
+        summarise(results, args.days)
 
+
+def seed_list(text: str) -> list[int]:
+    try:
+        seeds = [n for part in text.split(",") for n in (
+            range(int(part.split("-")[0]), int(part.split("-")[1]) + 1) if "-" in part else [int(part)])]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not seeds: {text!r} (try 7, 1-10 or 1,4,9)") from None
+    if not seeds:
+        raise argparse.ArgumentTypeError(f"no seeds in {text!r}")
+    return seeds
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    seed: int
+    injected: int
+    found: int
+    false_incidents: int
+    split: int
+    delays: list[float]
+    goal: bool
+
+
+def summarise(results: list[SeedResult], days: int) -> None:
+    print(f"\n{'seed':>4} {'found':>7} {'false':>6} {'split':>6} {'median delay':>13} {'max delay':>10}  goal")
+    for r in results:
+        delays = sorted(r.delays) or [float("nan")]
+        print(f"{r.seed:>4} {r.found:>3} of {r.injected:<2} {r.false_incidents:>6} {r.split:>6} "
+              f"{delays[len(delays) // 2]:>9.0f} min {max(delays):>6.0f} min  {'met' if r.goal else 'NOT met'}")
+    found, injected = sum(r.found for r in results), sum(r.injected for r in results)
+    false = sum(r.false_incidents for r in results)
+    print(f"all {len(results)} seeds: {found} of {injected} incidents found, {false} false in {days * len(results)} days "
+          f"({false / (days * len(results)):.2f} a day), {sum(r.split for r in results)} split in two or more, "
+          f"goal met for {sum(r.goal for r in results)} of {len(results)}")
+
+
+def run_seed(args: argparse.Namespace, seed: int) -> SeedResult:
     from monitor.classify import MentionClassifier
     from sentiment import load_classifier
     from sentiment.triage import TriageRules
 
-    rng = random.Random(args.seed)
+    rng = random.Random(seed)
     posts, starts = build_stream(rng, args.warmup_days, args.days, args.noise_per_day, args.other_per_day, args.incidents)
     measured = START + timedelta(days=args.warmup_days)
     settings = IncidentSettings(similarity=args.similarity, window_minutes=args.window_minutes,
-                                min_mentions=args.min_mentions, burst_ratio=args.burst_ratio)
-    print(f"stream: {len(posts)} posts over {args.warmup_days} + {args.days} days, {len(starts)} injected incidents, "
+                                min_mentions=args.min_mentions, burst_ratio=args.burst_ratio,
+                                burst_significance=args.burst_significance)
+    print(f"\n=== seed {seed}\nstream: {len(posts)} posts over {args.warmup_days} + {args.days} days, {len(starts)} injected incidents, "
           f"similarity {settings.similarity}, window {settings.window_minutes:g} min, min {settings.min_mentions}, "
-          f"burst ratio {settings.burst_ratio:g}")
+          f"burst ratio {settings.burst_ratio:g}, burst significance {settings.burst_significance:g}, "
+          f"precision {args.precision}")
     t0 = time.perf_counter()
     # The model's output per distinct text, computed once in large batches (as a busy worker would);
     # each step below still goes through classify → store → detect.
     texts = sorted({p["text"] for p in posts})
-    if args.model_cache and args.model_cache.exists():
-        cached = pickle.loads(args.model_cache.read_bytes())
-        assert set(cached.results) == set(texts), "the model cache was made for another stream"
+    cache = args.model_cache / f"seed{seed}-{args.precision}.pkl" if args.model_cache else None
+    if cache and cache.exists():
+        cached = pickle.loads(cache.read_bytes())
+        assert set(cached.results) == set(texts), f"{cache} was made for another stream"
     else:
-        cached = CachedModel(load_classifier(), texts)
-        if args.model_cache:
-            args.model_cache.write_bytes(pickle.dumps(cached))
+        cached = CachedModel(load_classifier(precision=args.precision), texts)
+        if cache:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            cache.write_bytes(pickle.dumps(cached))
     model_seconds = time.perf_counter() - t0
     classifier = MentionClassifier(cached, TriageRules())
     with tempfile.TemporaryDirectory() as tmp:
@@ -266,6 +318,9 @@ def main() -> None:
         print(f"delay first post → incident: median {sorted(delays)[len(delays) // 2]:.0f} min, max {max(delays):.0f} min")
     goal = found_all and len(false_incidents) / args.days <= 1 and langs_ok
     print(f"goal (all found, ≤ 1 false/day, ≥ 3 languages each): {'met' if goal else 'NOT met'}")
+    splits = sum(1 for name in starts if sum(1 for lab in majority.values() if lab == name) > 1)
+    return SeedResult(seed, len(starts), len({lab for lab in majority.values() if lab != "noise"}),
+                      len(false_incidents), splits, delays, goal)
 
 
 if __name__ == "__main__":

@@ -189,6 +189,9 @@ class IncidentSettings(_Strict):
     # A group must also be burst_ratio times as big as such complaints usually are in a window of the
     # past baseline_days, so a steady trickle of one common complaint is not an incident.
     burst_ratio: float = Field(default=4.0, ge=0)
+    # And a group big by count must be this unlikely at the usual rate (Poisson: how often that rate
+    # alone gives a window this many), so a rare complaint's chance cluster is not an incident.
+    burst_significance: float = Field(default=1e-4, gt=0, le=1)
     baseline_days: float = Field(default=3, gt=0)
 
 

@@ -8,8 +8,10 @@ classification batch, and from ``mentiondesk incidents detect``) then, per brand
    to, when its mean similarity to the incident's members reaches ``similarity``;
 2. groups the rest by average-linkage clustering at the same ``similarity``;
 3. opens an incident for every group that is big enough (``min_mentions`` from ``min_authors``
-   authors) or loud enough (``min_reach`` followers from at least ``min_mentions_with_reach``), with a
-   summary, and one chat alert per incident (rule ``incident``), never one per mention.
+   authors) or loud enough (``min_reach`` followers from at least ``min_mentions_with_reach``), and
+   unusual (``burst_ratio`` times the usual count of such complaints in a window and, for a group big
+   by count, a Poisson chance of at most ``burst_significance`` at that usual rate), with a summary,
+   and one chat alert per incident (rule ``incident``), never one per mention.
 
 Similarity is the cosine between *language-centred* embeddings: multilingual e5 puts two complaints
 in the same language closer than one complaint in two languages, so each vector has its language's
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -282,25 +285,30 @@ class IncidentDetector:
                 result.joined[incident_id] = len(newcomers)
             elif seed is None:
                 members = [rows[g - offset] for g in group]
-                if self._big_enough(members) and self._unusual(background, vectors[group], now):
+                if self._opens(members, background, vectors[group], now):
                     result.opened.append(self._open(session, brand_id, members, vectors[group], now))
         if result.joined:
             session.flush()
             for incident_id in result.joined:
                 refresh_summary(session, incident_id)
 
-    def _big_enough(self, members: Sequence[_Candidate]) -> bool:
+    def _opens(self, members: Sequence[_Candidate], background: Background, vectors: np.ndarray,
+               now: datetime) -> bool:
+        """Whether a new group is an incident: big enough (by count or by reach) and unusual."""
         s = self.settings
-        authors = {m.author for m in members}
-        if len(members) >= s.min_mentions and len(authors) >= s.min_authors:
-            return True
-        return s.min_reach is not None and len(members) >= s.min_mentions_with_reach and _reach(members) >= s.min_reach
-
-    def _unusual(self, background: Background, vectors: np.ndarray, now: datetime) -> bool:
-        window = timedelta(minutes=self.settings.window_minutes)
-        usual = background.usual_count(vectors.mean(axis=0), self.settings.similarity, now, window,
-                                       self.settings.baseline_days)
-        return len(vectors) >= self.settings.burst_ratio * usual
+        by_count = len(members) >= s.min_mentions and len({m.author for m in members}) >= s.min_authors
+        by_reach = (s.min_reach is not None and len(members) >= s.min_mentions_with_reach
+                    and _reach(members) >= s.min_reach)
+        if not (by_count or by_reach):
+            return False
+        usual = background.usual_count(vectors.mean(axis=0), s.similarity, now,
+                                       timedelta(minutes=s.window_minutes), s.baseline_days)
+        if len(members) < s.burst_ratio * usual:
+            return False
+        # A ratio alone is not enough at small counts: where one or two such complaints are usual in a
+        # window, six come up by chance every few days. A group big by reach is loud rather than many,
+        # so only the ratio applies to it.
+        return by_reach or poisson_tail(len(members), usual) <= s.burst_significance
 
     def _open(self, session: Session, brand_id: int, members: Sequence[_Candidate], vectors: np.ndarray,
               now: datetime) -> int:
@@ -338,6 +346,17 @@ def _reach(members: Iterable[_Candidate]) -> int:
     for m in members:
         followers[m.author] = max(followers.get(m.author, 0), m.followers)
     return sum(followers.values())
+
+
+def poisson_tail(count: int, mean: float) -> float:
+    """P(X >= count) for X ~ Poisson(mean): how often the usual rate alone gives ``count`` or more."""
+    if count <= 0:
+        return 1.0
+    if mean <= 0:
+        return 0.0
+    # Terms in log space, so large counts neither overflow a factorial nor underflow exp(-mean) ** k.
+    below = sum(math.exp(k * math.log(mean) - mean - math.lgamma(k + 1)) for k in range(count))
+    return max(0.0, 1.0 - below)
 
 
 def refresh_summary(session: Session, incident_id: int) -> None:

@@ -4,6 +4,7 @@ survives kill -9 and posts exactly once per mention, resolving."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -25,7 +26,8 @@ from monitor.alerts.receiver import Receiver
 from monitor.alerts.settings import AlertSettings, Target, TargetSettings
 from monitor.config import Config
 from monitor.incidents import (IncidentDetector, IncidentError, IncidentSettings, average_linkage, bulk_reply,
-                               bulk_reply_key, get_incident, incident_mentions, pack, resolve_incident)
+                               bulk_reply_key, get_incident, incident_mentions, pack, poisson_tail,
+                               resolve_incident)
 from monitor.models import Brand, Incident, Mention, MentionEmbedding, MentionStatus, Reply, ReplyState
 from monitor.storage import Database
 from tests.emulator_fixtures import emulators  # noqa: F401 - fixture
@@ -67,6 +69,13 @@ def test_average_linkage_groups_by_mean_similarity_and_keeps_seeds_apart() -> No
     # Rows 0 and 3 are two open incidents: never merged, even at a threshold that would join everything.
     seeded = average_linkage(rows, -1.0, seeds=[[0], [3]])
     assert sorted(len(g) for g in seeded) == [2, 3] and {g[0] for g in seeded} == {0, 3}
+
+
+def test_poisson_tail_matches_the_formula_and_survives_large_counts() -> None:
+    assert poisson_tail(6, 1.5) == pytest.approx(1 - sum(math.exp(-1.5) * 1.5**k / math.factorial(k) for k in range(6)))
+    assert poisson_tail(0, 3.0) == 1.0 and poisson_tail(4, 0.0) == 0.0
+    # An incident thousands strong, over a busy usual rate: no overflow, and plainly significant or not.
+    assert poisson_tail(5000, 1000.0) < 1e-12 and poisson_tail(900, 1000.0) > 0.99
 
 
 def test_one_failure_in_several_languages_is_one_incident_with_one_alert(db: Database) -> None:
@@ -131,13 +140,18 @@ def _synthetic(db: Database, brand_id: int, vectors: list[np.ndarray], times: li
     return ids
 
 
+def _around(rng: np.random.Generator, topic: np.ndarray, n: int) -> list[np.ndarray]:
+    """``n`` unit vectors close to ``topic``: posts about one thing."""
+    rows = topic + 0.6 * rng.normal(size=(n, 384)) / np.sqrt(384)
+    return list(rows / np.linalg.norm(rows, axis=1, keepdims=True))
+
+
 def test_a_steady_complaint_is_not_an_incident_but_a_burst_is(sqlite_db: Database) -> None:
     rng = np.random.default_rng(5)
     brand_id = _brand(sqlite_db)
 
     def around(topic: np.ndarray, n: int) -> list[np.ndarray]:
-        rows = topic + 0.6 * rng.normal(size=(n, 384)) / np.sqrt(384)
-        return list(rows / np.linalg.norm(rows, axis=1, keepdims=True))
+        return _around(rng, topic, n)
 
     steady, burst = rng.normal(size=384), rng.normal(size=384)
     start = NOW - timedelta(days=3)
@@ -156,6 +170,33 @@ def test_a_steady_complaint_is_not_an_incident_but_a_burst_is(sqlite_db: Databas
     opened = [i for step in range(1, 7) for i in detector.run(NOW + timedelta(minutes=10 * step)).opened]
     assert len(opened) == 1
     assert {m.id for m in incident_mentions(sqlite_db, opened[0])} == set(burst_ids)
+
+
+def test_a_rare_complaints_chance_cluster_is_not_an_incident_but_a_new_complaints_burst_is(sqlite_db: Database) -> None:
+    rng = np.random.default_rng(9)
+    brand_id = _brand(sqlite_db)
+    langs = ["en", "es", "fr"]
+    rare, new = rng.normal(size=384), rng.normal(size=384)
+    # Three days of a rare complaint, one every three hours (1.33 in a 4-hour window), among unrelated ones.
+    history = [NOW - timedelta(days=3) + timedelta(minutes=180 * i) for i in range(23)]
+    unrelated = [NOW - timedelta(days=3) + timedelta(minutes=20 * i + 7) for i in range(3 * 72 - 12)]
+    _synthetic(sqlite_db, brand_id, _around(rng, rare, len(history)), history, [langs[i % 3] for i in range(len(history))])
+    others = rng.normal(size=(len(unrelated), 384))
+    _synthetic(sqlite_db, brand_id, list(others / np.linalg.norm(others, axis=1, keepdims=True)), unrelated,
+               [langs[i % 3] for i in range(len(unrelated))])
+    # Then six of them in the last four hours, from six authors: more than four times the usual rate,
+    # but the usual rate gives six in one window by chance (Poisson, about 1 in 400 windows).
+    cluster = [NOW - timedelta(minutes=230 - 40 * i) for i in range(6)]
+    cluster_ids = _synthetic(sqlite_db, brand_id, _around(rng, rare, 6), cluster, langs * 2)
+    assert IncidentDetector(sqlite_db, IncidentSettings()).run(NOW).opened == []
+    # Six posts about something new in the same window are an incident.
+    fresh_ids = _synthetic(sqlite_db, brand_id, _around(rng, new, 6),
+                           [NOW - timedelta(minutes=100 - 15 * i) for i in range(6)], langs * 2)
+    [opened] = IncidentDetector(sqlite_db, IncidentSettings()).run(NOW).opened
+    assert {m.id for m in incident_mentions(sqlite_db, opened)} == set(fresh_ids)
+    # The ratio alone would have opened one for the rare complaint too: the chance test is what held it back.
+    [ratio_only] = IncidentDetector(sqlite_db, IncidentSettings(burst_significance=1.0)).run(NOW).opened
+    assert {m.id for m in incident_mentions(sqlite_db, ratio_only)} == set(cluster_ids)
 
 
 # -- the bulk reply, through the Mastodon emulator --------------------------------------------------
