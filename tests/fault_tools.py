@@ -306,6 +306,14 @@ def polled_since(db: Database, since: float) -> bool:
                 and status.last_success_at >= status.last_poll_started_at)
 
 
+def wait_until_read(db: Database, since: float, expected: set[str], timeout: float = 30) -> None:
+    """Wait for a successful round that started after ``since`` (the last post) and for every expected
+    post to be stored. A round reads at most max_pages_per_poll pages, so the backlog a fault leaves
+    takes several rounds on a slow machine; a post the poller skipped times this out."""
+    wait_until(lambda: polled_since(db, since) and not expected - set(stored_x_ids(db)), timeout,
+               "a successful round after the last post, and every published post stored")
+
+
 def assert_nothing_lost_or_doubled(db: Database, emulators: RunningEmulators, expected: set[str]) -> None:
     """Every post served (and every one expected) is stored, none twice. Call after a successful round."""
     stored = stored_x_ids(db)

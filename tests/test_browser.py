@@ -181,23 +181,29 @@ def test_two_browser_sessions_replying_at_once_post_exactly_once(stack: Stack, b
         box = page.locator(f".st-key-reply-text-{m} textarea")
         box.fill(f"{who} here: please try version 2.1")
         box.press("Tab")
+        # Click Send only once the rerun that took the text has drawn its preview: on a busy machine
+        # that rerun can start after _wait_idle has looked, and a click on a page mid-rerun is dropped.
+        playwright_api.expect(page.locator(".md-preview")).to_contain_text(f"{who} here", timeout=TIMEOUT_MS)
         _wait_idle(page)
     # Playwright's sync API is single-threaded: dispatch both clicks before waiting for either.
     for page in pages.values():
         page.evaluate(f"document.querySelector('.st-key-send-{m} button').click()")
-    for page in pages.values():
-        _wait_idle(page)
+    # Each page ends with its outcome: one posted, the other told someone else replied (or is replying).
+    notice = re.compile("already replied|sending a reply right now")
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while time.monotonic() < deadline:
+        winner = [p for p in pages.values() if p.get_by_text("Reply posted.").count()]
+        loser = [p for p in pages.values() if p.get_by_text(notice).count()]
+        if winner and loser:
+            break
+        time.sleep(0.2)
+    assert len(winner) == 1 and len(loser) == 1 and winner != loser
     with stack.db.read() as session:
         tweet_id = session.get(Mention, m).external_id  # type: ignore[union-attr]
         states = sorted(r.state for r in session.scalars(select(Reply).where(Reply.mention_id == m)))
     posted = stack.emulators.x.replies_to(tweet_id)
     assert len(posted) == 1, posted
     assert states.count("sent") == 1
-    notice = re.compile("already replied|sending a reply right now")
-    deadline = time.monotonic() + TIMEOUT_MS / 1000  # on a busy machine the loser's rerun can land late
-    while not (loser := [p for p in pages.values() if p.get_by_text(notice).count()]) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert len(loser) == 1
     loser[0].screenshot(path=str(ARTIFACTS / "collision.png"), full_page=True)
 
 

@@ -32,6 +32,7 @@ from tests.fault_tools import (  # noqa: F401 - emulators is a fixture
     stored_x_ids,
     url_of,
     wait_until,
+    wait_until_read,
     x_worker_config,
 )
 
@@ -40,9 +41,8 @@ POSTS_PER_SECOND = 10
 
 
 def _drain_and_check(db: Database, emulators: RunningEmulators, worker: RunningWorker, expected: set[str]) -> None:
-    """Publishing has stopped: one more round, a clean stop, and nothing lost or doubled."""
-    stopped_publishing = time.time()
-    wait_until(lambda: polled_since(db, stopped_publishing), 20, "a successful round after the last post")
+    """Publishing has stopped: the backlog read, a clean stop, and nothing lost or doubled."""
+    wait_until_read(db, time.time(), expected)
     worker.stop()
     assert_nothing_lost_or_doubled(db, emulators, expected)
 

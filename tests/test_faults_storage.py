@@ -37,6 +37,7 @@ from tests.fault_tools import (  # noqa: F401 - emulators is a fixture
     stored_x_ids,
     url_of,
     wait_until,
+    wait_until_read,
     x_worker_config,
 )
 
@@ -74,11 +75,11 @@ def test_postgres_restart_under_load_the_worker_reconnects_by_itself(
                 proxy.restore()
                 restored_at = time.time()
                 wait_until(lambda: polled_since(db, restored_at), 20, "a successful poll after the restart")
-            stopped_publishing = time.time()
-            wait_until(lambda: polled_since(db, stopped_publishing), 20, "a round after the last post")
+            expected = expected_x_ids(emulators, publisher.published)
+            wait_until_read(db, time.time(), expected)
             wait_until(lambda: _health(health)["connectors"]["x"].get("last_ok"), 10, "the health file to show it")
             worker.stop()
-    assert_nothing_lost_or_doubled(db, emulators, expected_x_ids(emulators, publisher.published))
+    assert_nothing_lost_or_doubled(db, emulators, expected)
     db.dispose()
 
 
@@ -111,12 +112,12 @@ def test_sqlite_disk_full_is_a_clear_error_and_the_worker_goes_on_once_there_is_
             pages[0] = None
             freed_at = time.time()
             wait_until(lambda: polled_since(sqlite_db, freed_at), 20, "a successful poll once there is space")
-        stopped_publishing = time.time()
-        wait_until(lambda: polled_since(sqlite_db, stopped_publishing), 20, "a round after the last post")
+        expected = expected_x_ids(emulators, publisher.published)
+        wait_until_read(sqlite_db, time.time(), expected)
         worker.stop()
     with sqlite_db.read() as session:
         assert session.scalar(text("PRAGMA integrity_check")) == "ok"
-    assert_nothing_lost_or_doubled(sqlite_db, emulators, expected_x_ids(emulators, publisher.published))
+    assert_nothing_lost_or_doubled(sqlite_db, emulators, expected)
 
 
 def test_kill_9_mid_classify_then_restart_classifies_each_mention_exactly_once(db: Database, tmp_path: Path) -> None:
