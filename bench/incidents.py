@@ -157,9 +157,11 @@ def main() -> None:
 
 
 def seed_list(text: str) -> list[int]:
+    seeds: list[int] = []
     try:
-        seeds = [n for part in text.split(",") for n in (
-            range(int(part.split("-")[0]), int(part.split("-")[1]) + 1) if "-" in part else [int(part)])]
+        for part in text.split(","):
+            first, _, last = part.partition("-")
+            seeds += range(int(first), int(last or first) + 1)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not seeds: {text!r} (try 7, 1-10 or 1,4,9)") from None
     if not seeds:

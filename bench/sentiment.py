@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[0] = str(ROOT)
 
 from sentiment.data import (DEFAULT_DATA, UNRELIABLE_VALIDATION, goal_metric, load_splits, read_set,  # noqa: E402
-                            xlmt_averages)  # noqa: E402
+                            xlmt_averages)
 from sentiment.labels import LABELS  # noqa: E402
 from sentiment.metrics import score  # noqa: E402
 

@@ -149,24 +149,20 @@ def _around(rng: np.random.Generator, topic: np.ndarray, n: int) -> list[np.ndar
 def test_a_steady_complaint_is_not_an_incident_but_a_burst_is(sqlite_db: Database) -> None:
     rng = np.random.default_rng(5)
     brand_id = _brand(sqlite_db)
-
-    def around(topic: np.ndarray, n: int) -> list[np.ndarray]:
-        return _around(rng, topic, n)
-
     steady, burst = rng.normal(size=384), rng.normal(size=384)
     start = NOW - timedelta(days=3)
     # Three days of one everyday complaint, three an hour, among unrelated ones.
     hours = [start + timedelta(minutes=20 * i) for i in range(3 * 72)]
     noise = list(rng.normal(size=(len(hours), 384)))
     langs = ["en", "es", "fr"]
-    _synthetic(sqlite_db, brand_id, around(steady, len(hours)), hours, [langs[i % 3] for i in range(len(hours))])
+    _synthetic(sqlite_db, brand_id, _around(rng, steady, len(hours)), hours, [langs[i % 3] for i in range(len(hours))])
     _synthetic(sqlite_db, brand_id, noise, [h + timedelta(minutes=7) for h in hours], [langs[i % 3] for i in range(len(hours))])
     detector = IncidentDetector(sqlite_db, IncidentSettings())
     opened = [i for step in range(24) for i in detector.run(NOW - timedelta(hours=23 - step)).opened]
     assert opened == [], "the usual rate of a common complaint is not an incident"
     # Then twenty posts about something new within an hour.
     burst_times = [NOW + timedelta(minutes=3 * i) for i in range(20)]
-    burst_ids = _synthetic(sqlite_db, brand_id, around(burst, 20), burst_times, [langs[i % 3] for i in range(20)])
+    burst_ids = _synthetic(sqlite_db, brand_id, _around(rng, burst, 20), burst_times, [langs[i % 3] for i in range(20)])
     opened = [i for step in range(1, 7) for i in detector.run(NOW + timedelta(minutes=10 * step)).opened]
     assert len(opened) == 1
     assert {m.id for m in incident_mentions(sqlite_db, opened[0])} == set(burst_ids)
@@ -185,7 +181,7 @@ def test_a_rare_complaints_chance_cluster_is_not_an_incident_but_a_new_complaint
     _synthetic(sqlite_db, brand_id, list(others / np.linalg.norm(others, axis=1, keepdims=True)), unrelated,
                [langs[i % 3] for i in range(len(unrelated))])
     # Then six of them in the last four hours, from six authors: more than four times the usual rate,
-    # but the usual rate gives six in one window by chance (Poisson, about 1 in 400 windows).
+    # but the usual rate gives six in one window by chance (Poisson, about 1 in 370 windows).
     cluster = [NOW - timedelta(minutes=230 - 40 * i) for i in range(6)]
     cluster_ids = _synthetic(sqlite_db, brand_id, _around(rng, rare, 6), cluster, langs * 2)
     assert IncidentDetector(sqlite_db, IncidentSettings()).run(NOW).opened == []
