@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from connectors.base import Connector, PostedReply, RateLimited, ReplyTarget
@@ -255,9 +255,12 @@ class IncidentDetector:
         """Clusters the brand's new candidates together with the recent members of its open incidents
         (each incident one seed group): a candidate that ends up with an incident joins it, a new
         group that is big and unusual enough becomes an incident."""
+        # Locked, so an agent merging or starting a bulk reply on one waits for this run, and this run
+        # waits for theirs (then no longer sees a merged one): newcomers never join a merged incident.
         open_ids = list(session.scalars(select(Incident.id).where(
             Incident.brand_id == brand_id, Incident.status == IncidentStatus.OPEN.value,
-            Incident.last_seen_at >= now - timedelta(hours=self.settings.idle_hours)).order_by(Incident.id)))
+            Incident.last_seen_at >= now - timedelta(hours=self.settings.idle_hours)).order_by(Incident.id)
+            .with_for_update()))
         member_vectors, member_langs, seeds = [], [], []
         for incident_id in open_ids:
             members = session.execute(
@@ -422,6 +425,7 @@ class IncidentView:
     replies_sent: int
     resolved_at: datetime | None
     resolved_by: str | None
+    merged_into: int | None
 
 
 def list_incidents(db: Database, status: str | None = IncidentStatus.OPEN.value, limit: int = 50) -> list[IncidentView]:
@@ -457,10 +461,11 @@ def _view(session: Session, incident: Incident) -> IncidentView:
                         incident.first_seen_at, incident.last_seen_at, incident.mention_count, incident.reach,
                         list(incident.summary.get("terms", [])), dict(incident.summary.get("languages", {})),
                         dict(incident.summary.get("platforms", {})), [found[i] for i in ids if i in found],
-                        incident.reply_template, sent, incident.resolved_at, incident.resolved_by)
+                        incident.reply_template, sent, incident.resolved_at, incident.resolved_by,
+                        incident.merged_into_id)
 
 
-# -- handling: bulk reply, resolve -----------------------------------------------------------------
+# -- handling: bulk reply, merge, resolve ----------------------------------------------------------
 
 def _key_prefix(incident_id: int) -> str:
     return f"incident-{incident_id}-m"
@@ -522,9 +527,12 @@ def bulk_reply(db: Database, incident_id: int, template_name: str, templates: Se
     if not any(t.name == template_name for t in templates):
         raise IncidentError(f"no reply template named {template_name!r}")
     with db.write() as session:
-        incident = session.get(Incident, incident_id)
+        # Locked: a merge of this incident waits, or this waits for the merge and sees it.
+        incident = session.get(Incident, incident_id, with_for_update=True, populate_existing=True)
         if incident is None:
             raise NotFound(f"incident {incident_id} not found")
+        if incident.status == IncidentStatus.MERGED.value:
+            raise IncidentError(f"incident {incident_id} was merged into incident {incident.merged_into_id}; reply there")
         if incident.reply_template not in (None, template_name):
             raise IncidentError(f"incident {incident_id} is being answered with {incident.reply_template!r}; "
                                 "every affected mention gets the same reply")
@@ -589,8 +597,6 @@ def bulk_reply(db: Database, incident_id: int, template_name: str, templates: Se
 
 def _reopen_interrupted(db: Database, reply_id: int, actor: Principal) -> bool:
     """sending → failed for a reply whose platform dedupes by idempotency key, so it can be sent again."""
-    from sqlalchemy import update
-
     with db.write() as session:
         changed = session.execute(
             update(Reply).where(Reply.id == reply_id, Reply.state == ReplyState.SENDING.value)
@@ -601,6 +607,43 @@ def _reopen_interrupted(db: Database, reply_id: int, actor: Principal) -> bool:
             reply = session.get(Reply, reply_id)
             audit.record(session, actor.name, "reply.resume", reply.mention_id if reply else None, reply_id=reply_id)
         return bool(changed)
+
+
+def merge_incident(db: Database, incident_id: int, into_id: int, actor: Principal) -> int:
+    """Move an open incident's mentions into another open incident of the same brand (one problem that
+    detection opened twice, worded two ways) and mark it ``merged``; returns the mentions moved.
+    Later complaints worded either way then join ``into_id``. The merged incident keeps its row,
+    summary and alert, and says where its mentions went.
+
+    Refused once the incident's bulk reply has started: its replies' idempotency keys name it, so
+    its mentions stay with it (merge the other one into it instead)."""
+    require(actor, Role.AGENT, "merging incidents")
+    if incident_id == into_id:
+        raise IncidentError("an incident cannot be merged into itself")
+    with db.write() as session:
+        # Both rows locked, in id order so two agents merging a pair opposite ways cannot deadlock.
+        rows = {i: session.get(Incident, i, with_for_update=True, populate_existing=True)
+                for i in sorted((incident_id, into_id))}
+        for i, row in rows.items():
+            if row is None:
+                raise NotFound(f"incident {i} not found")
+        incident, into = rows[incident_id], rows[into_id]
+        assert incident is not None and into is not None
+        for row in (incident, into):
+            if row.status != IncidentStatus.OPEN.value:
+                raise IncidentError(f"incident {row.id} is {row.status}; only open incidents can be merged")
+        if incident.brand_id != into.brand_id:
+            raise IncidentError(f"incidents {incident_id} and {into_id} are about different brands")
+        if incident.reply_template is not None:
+            raise IncidentError(f"incident {incident_id} is being answered with {incident.reply_template!r}, so its "
+                                f"mentions stay with it; merge incident {into_id} into it instead")
+        moved = session.execute(update(IncidentMention).where(IncidentMention.incident_id == incident_id)
+                                .values(incident_id=into_id)).rowcount
+        incident.status, incident.merged_into_id = IncidentStatus.MERGED.value, into_id
+        session.flush()
+        refresh_summary(session, into_id)
+        audit.record(session, actor.name, "incident.merge", None, incident_id=incident_id, into=into_id, mentions=moved)
+        return moved
 
 
 def resolve_incident(db: Database, incident_id: int, actor: Principal, resolve_mentions: bool = True) -> list[int]:
@@ -615,6 +658,8 @@ def resolve_incident(db: Database, incident_id: int, actor: Principal, resolve_m
             raise NotFound(f"incident {incident_id} not found")
         if incident.status == IncidentStatus.RESOLVED.value:
             raise IncidentError(f"incident {incident_id} is already resolved")
+        if incident.status == IncidentStatus.MERGED.value:
+            raise IncidentError(f"incident {incident_id} was merged into incident {incident.merged_into_id}; resolve that one")
         incident.status, incident.resolved_at, incident.resolved_by = IncidentStatus.RESOLVED.value, utcnow(), actor.name
         audit.record(session, actor.name, "incident.resolve", None, incident_id=incident_id)
         open_ids = list(session.scalars(
@@ -629,4 +674,4 @@ def resolve_incident(db: Database, incident_id: int, actor: Principal, resolve_m
 
 __all__ = ["Background", "BulkReplyReport", "DetectionResult", "IncidentDetector", "IncidentError", "IncidentSettings",
            "IncidentView", "average_linkage", "bulk_reply", "bulk_reply_key", "get_incident", "incident_mentions",
-           "is_candidate", "list_incidents", "pack", "refresh_summary", "resolve_incident", "store_embeddings", "unpack"]
+           "is_candidate", "list_incidents", "merge_incident", "pack", "refresh_summary", "resolve_incident", "store_embeddings", "unpack"]

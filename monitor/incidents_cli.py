@@ -18,14 +18,15 @@ if TYPE_CHECKING:
 def _line(view: incidents.IncidentView) -> str:
     languages = ", ".join(f"{lang} {n}" for lang, n in view.languages.items())
     terms = ", ".join(view.terms)
-    return (f"#{view.id} {view.status:<8} {terminal_safe(view.brand, 60)}: {view.mention_count} mentions, reach "
+    merged = f" (into #{view.merged_into})" if view.merged_into is not None else ""
+    return (f"#{view.id} {view.status:<8}{merged} {terminal_safe(view.brand, 60)}: {view.mention_count} mentions, reach "
             f"{view.reach:,}, first seen {view.first_seen_at:%Y-%m-%d %H:%M} UTC; {languages}; "
             f"terms: {terminal_safe(terms, 120)}")
 
 
 @click.group("incidents")
 def incidents_group() -> None:
-    """Related complaints grouped across languages and platforms: list, show, reply to all, resolve."""
+    """Related complaints grouped across languages and platforms: list, show, reply to all, merge, resolve."""
 
 
 @incidents_group.command("detect")
@@ -45,7 +46,8 @@ def incidents_list(app: "App", everything: bool, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([{"id": v.id, "brand": v.brand, "status": v.status, "mentions": v.mention_count,
                                 "reach": v.reach, "first_seen": v.first_seen_at.isoformat(), "terms": v.terms,
-                                "languages": v.languages, "platforms": v.platforms, "replies_sent": v.replies_sent}
+                                "languages": v.languages, "platforms": v.platforms, "replies_sent": v.replies_sent,
+                                "merged_into": v.merged_into}
                                for v in views], ensure_ascii=False))
         return
     for view in views:
@@ -91,6 +93,16 @@ def incidents_reply(app: "App", incident_id: int, template_name: str, max_wait: 
         click.echo(f"rate limited: run again after {report.waiting_until:%Y-%m-%d %H:%M:%S} UTC")
     if not report.complete:
         raise SystemExit(1)
+
+
+@incidents_group.command("merge")
+@click.argument("incident_id", type=int)
+@click.option("--into", "into_id", type=int, required=True, help="The open incident that takes its mentions.")
+@click.pass_obj
+def incidents_merge(app: "App", incident_id: int, into_id: int) -> None:
+    """Move an incident's mentions into another about the same problem (detection opened it twice)."""
+    moved = incidents.merge_incident(app.database(), incident_id, into_id, local_operator())
+    click.echo(f"incident {incident_id} merged into incident {into_id}: {moved} mention(s) moved")
 
 
 @incidents_group.command("resolve")

@@ -383,6 +383,7 @@ class MentionEmbedding(Base):
 class IncidentStatus(str, enum.Enum):
     OPEN = "open"
     RESOLVED = "resolved"
+    MERGED = "merged"  # its mentions moved to the incident in ``merged_into_id``
 
 
 class Incident(Base):
@@ -404,6 +405,7 @@ class Incident(Base):
     reply_template: Mapped[str | None] = mapped_column(String(200))  # the bulk reply, once started
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_by: Mapped[str | None] = mapped_column(String(200))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))
 
 
 class IncidentMention(Base):

@@ -13,7 +13,7 @@ pytest.importorskip("streamlit", reason="the dashboard needs streamlit: pip inst
 from sqlalchemy import select  # noqa: E402
 
 from monitor.access import Role  # noqa: E402
-from monitor.incidents import IncidentDetector, IncidentSettings, pack  # noqa: E402
+from monitor.incidents import IncidentDetector, IncidentSettings, get_incident, pack  # noqa: E402
 from monitor.models import Incident, MentionEmbedding, Reply, ReplyState, utcnow  # noqa: E402
 from tests.test_dashboard_fixtures import add_brand, add_mention, dashboard_db, signed_in_app  # noqa: E402
 
@@ -119,4 +119,41 @@ def test_resolving_with_a_check_in_waits_for_an_agent_to_approve_it(tmp_path: Pa
     with db.read() as session:
         sent = session.scalars(select(Reply).where(Reply.mention_id == m)).all()
         assert [(r.state, r.body) for r in sent] == [("sent", "Hola Lucía, ¿todo bien ya? Globex")]
+    db.dispose()
+
+
+def test_an_incident_opened_twice_is_merged_into_the_other_from_its_card(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    db = dashboard_db(tmp_path, monkeypatch)
+    brand = add_brand(db, "Acme")
+    rng = np.random.default_rng(2)
+    now = utcnow()
+    groups: list[list[int]] = []
+    for wording, text in enumerate(("tracking link broken", "tracking page <b>error 500</b>")):
+        topic = rng.normal(size=384)
+        ids = [add_mention(db, brand_id=brand, text=f"{text} {i}", created_at=now - timedelta(minutes=5 * i + wording),
+                           sentiment_label="negative", intent="complaint") for i in range(6)]
+        with db.write() as session:
+            for i in ids:
+                session.add(MentionEmbedding(mention_id=i, vector=pack(topic + 0.3 * rng.normal(size=384) / np.sqrt(384))))
+        groups.append(ids)
+    first, second = sorted(IncidentDetector(db, IncidentSettings()).run().opened)
+
+    at = signed_in_app(db, "ana", Role.AGENT)
+    at.switch_page("pages/incidents.py").run()
+    assert not at.exception, at.exception
+    choices = at.selectbox(key=f"incident-merge-target-{second}").options
+    assert choices == [f"#{first} · 6 mentions · {', '.join(get_incident(db, first).terms[:4])}"]
+    at.button(key=f"incident-merge-{second}").click().run()
+    assert not at.exception, at.exception
+    assert [e.label for e in at.expander] == [f"#{first} · Acme · 12 mentions · en 12 · open"]
+    with db.read() as session:
+        assert session.get(Incident, second).status == "merged"
+    at.toggle(key="incidents-resolved").set_value(True).run()
+    assert any(f"Merged into incident #{first}" in c.value for c in at.caption)
+    assert not [b for b in at.button if b.key == f"incident-merge-{second}"], "a merged incident takes no action"
+
+    viewer = signed_in_app(db, "vic", Role.VIEWER)
+    viewer.switch_page("pages/incidents.py").run()
+    assert not [b for b in viewer.button if b.key and b.key.startswith("incident-merge-")]
     db.dispose()

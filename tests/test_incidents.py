@@ -9,9 +9,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -25,10 +27,13 @@ from monitor.alerts.models import AlertEvent
 from monitor.alerts.receiver import Receiver
 from monitor.alerts.settings import AlertSettings, Target, TargetSettings
 from monitor.config import Config
+from monitor.audit import AuditEntry
+from monitor.errors import AccessDenied, NotFound
 from monitor.incidents import (IncidentDetector, IncidentError, IncidentSettings, average_linkage, bulk_reply,
-                               bulk_reply_key, get_incident, incident_mentions, pack, poisson_tail,
+                               bulk_reply_key, get_incident, incident_mentions, merge_incident, pack, poisson_tail,
                                resolve_incident)
 from monitor.models import Brand, Incident, Mention, MentionEmbedding, MentionStatus, Reply, ReplyState
+from monitor.templates import ReplyTemplate
 from monitor.storage import Database
 from tests.emulator_fixtures import emulators  # noqa: F401 - fixture
 from tests.more_sources_fixtures import FAST_RETRIES, poll
@@ -204,6 +209,137 @@ TEMPLATES = [
 ]
 
 
+class TwiceOpened(NamedTuple):
+    brand_id: int
+    first_id: int
+    second_id: int
+    second_wording: np.ndarray
+    first: list[int]  # each incident's mentions
+    second: list[int]
+
+
+def _twice_opened(db: Database, rng: np.random.Generator, brand_id: int | None = None) -> TwiceOpened:
+    """One problem that detection opened as two incidents, worded two ways (as "tracking link broken"
+    and "tracking page error 500" were in bench/incidents.py)."""
+    brand_id = brand_id or _brand(db)
+    link_broken, error_page = rng.normal(size=384), rng.normal(size=384)
+    times = [NOW - timedelta(minutes=60 - 5 * i) for i in range(6)]
+    langs = ["en", "es", "fr"] * 2
+    first = _synthetic(db, brand_id, _around(rng, link_broken, 6), times, langs)
+    second = _synthetic(db, brand_id, _around(rng, error_page, 6), [t + timedelta(minutes=2) for t in times], langs)
+    first_id, second_id = sorted(IncidentDetector(db, IncidentSettings()).run(NOW).opened)
+    assert {m.id for m in incident_mentions(db, second_id)} == set(second)
+    return TwiceOpened(brand_id, first_id, second_id, error_page, first, second)
+
+
+def test_one_problem_opened_twice_merges_into_one_incident_that_later_posts_join(db: Database) -> None:
+    rng = np.random.default_rng(11)
+    brand_id, into_id, merged_id, second_wording, first, second = _twice_opened(db, rng)
+
+    assert merge_incident(db, merged_id, into_id, AGENT) == 6
+    into, merged = get_incident(db, into_id), get_incident(db, merged_id)
+    assert {m.id for m in incident_mentions(db, into_id)} == set(first + second)
+    assert into.mention_count == 12 and into.first_seen_at == NOW - timedelta(minutes=60)
+    assert merged.status == "merged" and merged.merged_into == into_id and incident_mentions(db, merged_id) == []
+    with db.read() as session:
+        [entry] = session.scalars(select(AuditEntry).where(AuditEntry.action == "incident.merge")).all()
+        assert entry.actor == "ana" and entry.details == {"incident_id": merged_id, "into": into_id, "mentions": 6}
+
+    # A later post worded the second way joins the incident it was merged into; none opens.
+    [late] = _synthetic(db, brand_id, _around(rng, second_wording, 1), [NOW + timedelta(minutes=5)], ["en"])
+    again = IncidentDetector(db, IncidentSettings()).run(NOW + timedelta(minutes=6))
+    assert again.opened == [] and again.joined == {into_id: 1}
+    assert late in {m.id for m in incident_mentions(db, into_id)}
+
+    # The merged incident points there and takes no action itself.
+    templates = [ReplyTemplate(name="Fix", body="Fixed now, {author}. {brand}")]
+    for action in (lambda: resolve_incident(db, merged_id, AGENT),
+                   lambda: bulk_reply(db, merged_id, "Fix", templates, {}, AGENT, "Orbisto"),
+                   lambda: merge_incident(db, merged_id, into_id, AGENT)):
+        with pytest.raises(IncidentError, match=f"merged into incident {into_id}|{merged_id} is merged"):
+            action()
+    with db.read() as session:
+        assert session.get(Incident, merged_id).reply_template is None
+
+
+def test_merging_is_refused_where_it_would_mix_brands_or_split_a_bulk_reply(db: Database) -> None:
+    rng = np.random.default_rng(12)
+    brand_id, first_id, second_id, _, _, second = _twice_opened(db, rng)
+    with pytest.raises(IncidentError, match="into itself"):
+        merge_incident(db, first_id, first_id, AGENT)
+    with pytest.raises(NotFound, match="incident 999 not found"):
+        merge_incident(db, first_id, 999, AGENT)
+    with pytest.raises(AccessDenied):
+        merge_incident(db, second_id, first_id, Principal("vic", Role.VIEWER))
+    other_brand = _brand(db, "Elsewhere")
+    with db.write() as session:
+        session.get(Incident, first_id).brand_id = other_brand
+    with pytest.raises(IncidentError, match="different brands"):
+        merge_incident(db, second_id, first_id, AGENT)
+    with db.write() as session:
+        session.get(Incident, first_id).brand_id = session.get(Incident, second_id).brand_id
+
+    # Once the second incident's bulk reply has started, its replies' keys name it: its mentions stay.
+    templates = [ReplyTemplate(name="Fix", body="Fixed now, {author}. {brand}")]
+    report = bulk_reply(db, second_id, "Fix", templates, {}, AGENT, "Orbisto")  # nothing connected: all skipped
+    assert sorted(report.skipped) == sorted(second)
+    with pytest.raises(IncidentError, match=f"being answered with 'Fix'.*merge incident {first_id} into it instead"):
+        merge_incident(db, second_id, first_id, AGENT)
+    assert merge_incident(db, first_id, second_id, AGENT) == 6
+    assert get_incident(db, second_id).mention_count == 12
+
+    resolve_incident(db, second_id, AGENT)
+    third_id = _twice_opened(db, rng, brand_id).first_id
+    with pytest.raises(IncidentError, match=f"incident {second_id} is resolved"):
+        merge_incident(db, third_id, second_id, AGENT)
+    assert get_incident(db, third_id).status == "open"
+
+
+def test_incidents_merge_command_moves_the_mentions_and_says_why_when_it_cannot(sqlite_db: Database, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from monitor.cli import cli
+
+    first_id, second_id = _twice_opened(sqlite_db, np.random.default_rng(14))[1:3]
+    config = tmp_path / "mentiondesk.toml"
+    config.write_text(tomli_w.dumps({"database": {"url": sqlite_db.engine.url.render_as_string(hide_password=False)},
+                                     "brands": [{"name": "Orbisto", "keywords": ["Orbisto"]}],
+                                     "connectors": {"sample": {}}, "sentiment": {"backend": "none"}}))
+    runner = CliRunner()
+    merged = runner.invoke(cli, ["--config", str(config), "incidents", "merge", str(second_id), "--into", str(first_id)])
+    assert merged.exit_code == 0, merged.output
+    assert merged.output == f"incident {second_id} merged into incident {first_id}: 6 mention(s) moved\n"
+    again = runner.invoke(cli, ["--config", str(config), "incidents", "merge", str(first_id), "--into", str(second_id)])
+    assert again.exit_code != 0 and f"incident {second_id} is merged; only open incidents can be merged" in again.output
+    listed = json.loads(runner.invoke(cli, ["--config", str(config), "incidents", "list", "--all", "--json"]).output)
+    assert {(i["id"], i["status"], i["mentions"], i["merged_into"]) for i in listed} == {
+        (first_id, "open", 12, None), (second_id, "merged", 6, first_id)}
+
+
+def test_two_agents_merging_a_pair_opposite_ways_leave_one_incident_with_every_mention(db: Database) -> None:
+    rng = np.random.default_rng(13)
+    _, first_id, second_id, _, first, second = _twice_opened(db, rng)
+    barrier = threading.Barrier(2)
+    outcomes: dict[int, object] = {}
+
+    def merge(incident_id: int, into_id: int) -> None:
+        barrier.wait()
+        try:
+            outcomes[incident_id] = merge_incident(db, incident_id, into_id, AGENT)
+        except IncidentError as exc:
+            outcomes[incident_id] = exc
+
+    threads = [threading.Thread(target=merge, args=pair) for pair in ((first_id, second_id), (second_id, first_id))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(type(o).__name__ for o in outcomes.values()) == ["IncidentError", "int"], outcomes
+    [kept] = [i for i in (first_id, second_id) if get_incident(db, i).status == "open"]
+    assert {m.id for m in incident_mentions(db, kept)} == set(first + second)
+    assert get_incident(db, kept).mention_count == 12
+
+
 def _incident_on_mastodon(emulators: RunningEmulators, db: Database, tmp_path: Path, count: int) -> tuple[Path, dict, int]:
     """``count`` posts about one failure on the Mastodon emulator, polled, and grouped into an incident."""
     logout = [(lang, t) for lang, texts in CORPUS["incidents"]["logout-loop"].items() for t in texts]
@@ -300,7 +436,6 @@ def test_bulk_reply_waits_out_rate_limits_skips_answered_mentions_then_resolves(
     with pytest.raises(IncidentError, match="already resolved"):
         resolve_incident(sqlite_db, incident_id, AGENT)
     viewer = Principal("val", Role.VIEWER)
-    from monitor.errors import AccessDenied
     with pytest.raises(AccessDenied):
         bulk_reply(sqlite_db, incident_id, "Login fix", config.dashboard.templates, {"mastodon": connector}, viewer, "Orbisto")
     connector.close()

@@ -15,7 +15,8 @@ from dashboard.context import AppContext, context, sidebar_user
 from dashboard.safe import text_box
 
 
-def _incident(ctx: AppContext, user: Principal, view: incidents.IncidentView) -> None:
+def _incident(ctx: AppContext, user: Principal, view: incidents.IncidentView,
+              others: list[incidents.IncidentView]) -> None:
     languages = ", ".join(f"{lang} {n}" for lang, n in view.languages.items())
     title = f"#{view.id} · {view.brand} · {view.mention_count} mentions · {languages} · {view.status}"
     with st.expander(title, expanded=view.status == "open"):
@@ -35,6 +36,8 @@ def _incident(ctx: AppContext, user: Principal, view: incidents.IncidentView) ->
         if view.status != "open" or not user.has(Role.AGENT):
             if view.resolved_at:
                 st.caption(f"Resolved by {view.resolved_by} at {view.resolved_at:%Y-%m-%d %H:%M} UTC")
+            if view.merged_into is not None:
+                st.caption(f"Merged into incident #{view.merged_into}: its mentions are there now.")
             return
         names = template_names(ctx.settings.templates)
         left, right = st.columns([2, 1])
@@ -45,6 +48,7 @@ def _incident(ctx: AppContext, user: Principal, view: incidents.IncidentView) ->
                    "mentions already answered, or that the platform will not let us answer, are skipped.")
         if right.button("Send to all", key=f"incident-send-{view.id}", type="primary"):
             _bulk_reply(ctx, user, view, chosen)
+        _merge(ctx, user, view, others)
         if st.button("Resolve the incident and its mentions", key=f"incident-resolve-{view.id}"):
             try:
                 resolved = incidents.resolve_incident(ctx.db, view.id, user)
@@ -52,6 +56,25 @@ def _incident(ctx: AppContext, user: Principal, view: incidents.IncidentView) ->
                 st.rerun()
             except MentiondeskError as exc:
                 st.error(str(exc))
+
+
+def _merge(ctx: AppContext, user: Principal, view: incidents.IncidentView, others: list[incidents.IncidentView]) -> None:
+    """Detection can open one problem twice, worded two ways: an agent moves this one's mentions into the other."""
+    same_brand = {f"#{o.id} · {o.mention_count} mentions · {', '.join(o.terms[:4])}": o.id
+                  for o in others if o.id != view.id and o.brand == view.brand and o.status == "open"}
+    if not same_brand:
+        return
+    left, right = st.columns([2, 1])
+    # Labels hold mention-derived terms: a selectbox shows them as plain text.
+    label = left.selectbox("Same problem as", list(same_brand), key=f"incident-merge-target-{view.id}")
+    if right.button("Merge into it", key=f"incident-merge-{view.id}"):
+        try:
+            moved = incidents.merge_incident(ctx.db, view.id, same_brand[label], user)
+        except MentiondeskError as exc:
+            st.error(str(exc))
+            return
+        st.success(f"Merged: {moved} mention(s) moved to incident #{same_brand[label]}.")
+        st.rerun()
 
 
 def _bulk_reply(ctx: AppContext, user: Principal, view: incidents.IncidentView, template: str) -> None:
@@ -109,7 +132,7 @@ def main() -> None:
     if not views:
         st.info("No open incidents: related complaints are grouped here once enough of them come in together.")
     for view in views:
-        _incident(ctx, user, view)
+        _incident(ctx, user, view, views)
     st.subheader("Check-ins due")
     _check_ins(ctx, user)
 
