@@ -3,15 +3,15 @@
 Built once from the converted transformers folder and cached beside it: export the model
 (truncated to the deepest layer the head reads, mean pooling of the chosen layers inside the
 graph, each layer's massive-activation channel split off in float: `split_massive_channels`),
-fuse attention/LayerNorm/GELU with ONNX Runtime's transformer optimiser, then quantise the
-other matrix products to int8 (dynamic quantisation, per-channel scales, 7-bit weights). The graph starts
-from word embeddings, looked up outside from the packed 4-bit table (encoder.Q4Embedding), so it
-holds no fp32 copy of the 250k-row table: 15 MB instead of 381 MB on disk, and the worker's peak
-RSS fell from 1,515 to 1,149 MB. On a 2-core AVX2 EPYC (bench/sentiment.py, 2026-12-03) it ran
-159 tweets/s against fp32 PyTorch's 102, with TweetEval macro-recall 0.723 instead of 0.732
-(before the float channels, which brought it level with fp32: `split_massive_channels`);
-per-tensor weight scales lost more (0.696). torch's own dynamic quantisation was slower and
-lost more still.
+fuse attention and GELU with ONNX Runtime's transformer optimiser (not the residual LayerNorms:
+`UNFUSED`), then quantise the other matrix products to int8 (dynamic quantisation, per-channel
+scales, 7-bit weights). The graph starts from word embeddings, looked up outside from the packed
+4-bit table (encoder.Q4Embedding), so it holds no fp32 copy of the 250k-row table: 15 MB instead
+of 381 MB on disk, and the worker's peak RSS fell from 1,515 to 1,149 MB. On a 2-core AVX2 EPYC
+(bench/sentiment.py, 2026-12-03) it ran 159 tweets/s against fp32 PyTorch's 102, with TweetEval
+macro-recall 0.723 instead of 0.732 (before the float channels, which brought it level with
+fp32: `split_massive_channels`); per-tensor weight scales lost more (0.696). torch's own dynamic
+quantisation was slower and lost more still.
 """
 from __future__ import annotations
 
@@ -32,7 +32,13 @@ from sentiment.tokenizer import E5Tokenizer
 
 GRAPH_FILE = "e5-features.int8.onnx"
 # Part of the cache key: a graph built by an earlier version (other inputs or quantisation) is rebuilt.
-GRAPH_VERSION = 4
+GRAPH_VERSION = 5
+# Residual add + LayerNorm stay two ops, both in the built graph and when ONNX Runtime optimises it
+# at load (it would fuse them again): its fused SkipLayerNormalization took 19 % of the graph's time
+# on a Zen 4 EPYC (profiled: 2.3 ms a call against 0.34 ms for a plain LayerNormalization of the
+# same size), and without it the classifier's graph ran 471 tweets/s instead of 375 (2026-12-05,
+# the same batches, five interleaved passes, the fastest counting).
+UNFUSED = ("SkipLayerNormFusion",)
 # Any text will do: the massive activations sit on <s> and </s>, in the same channel whatever the text.
 CALIBRATION_TEXTS = ("query: Thanks, that fixed it.", "query: ¿Dónde está mi pedido?")
 FLOAT_PART = "float_part"  # the split modules' attribute, so graph node, name of the products kept in float
@@ -160,6 +166,7 @@ def _build(folder: Path, layers: Sequence[int], layer_weights: dict | None, out:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.transformers import optimizer
+    from onnxruntime.transformers.fusion_options import FusionOptions
     from transformers import AutoModel
 
     from sentiment.encoder import PooledLayers
@@ -181,8 +188,11 @@ def _build(folder: Path, layers: Sequence[int], layer_weights: dict | None, out:
         dynamic_axes={"inputs_embeds": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
                       "features": {0: "batch"}})
     fused = out / "fused.onnx"
+    options = FusionOptions("bert")
+    options.enable_skip_layer_norm = options.enable_bias_skip_layer_norm = False  # see UNFUSED
     optimizer.optimize_model(str(fp32), model_type="bert", num_heads=model.config.num_attention_heads,
-                             hidden_size=model.config.hidden_size, opt_level=1).save_model_to_file(str(fused))
+                             hidden_size=model.config.hidden_size, opt_level=1,
+                             optimization_options=options).save_model_to_file(str(fused))
     float_part = [n.name for n in onnx.load(str(fused)).graph.node if f"/{FLOAT_PART}/" in n.name]
     # Per-channel weight scales: per-tensor ones cost the fine-tuned model 0.036 of TweetEval
     # macro-recall (0.696 vs 0.732 in fp32), per-channel ones 0.010, at the same speed.
@@ -212,7 +222,8 @@ class Int8Features:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"],
+                                            disabled_optimizers=list(UNFUSED))
         # ONNX Runtime's arena keeps its largest batch's scratch memory for good, and the worker's
         # next step (embedding incident candidates in PyTorch) then peaks on top of it. Handing it
         # back after the last batch of each call (`release_memory`) brought the int8 worker's peak
