@@ -10,7 +10,10 @@ in 10-minute steps: stored in SQLite, classified by the sentiment model (which a
 embeddings), then `IncidentDetector.run` at the end of each step. Prints per injected incident
 whether it was found, its delay and languages grouped; clustering precision/recall over mentions;
 false incidents per day of noise. Goal: every incident found, at most one false incident per day,
-incidents grouped across at least three languages. With several seeds (several streams), a summary
+incidents grouped across at least three languages. Where an incident was split into several, it
+also shows whether `similar_open_incidents` (what the dashboard offers to merge into, most alike
+first) ranked the other part first when the later part opened, against the highest similarity
+between incidents about different things open at the same time. With several seeds (several streams), a summary
 line per seed and the totals follow.
 """
 
@@ -33,7 +36,7 @@ sys.path[0] = str(REPO)  # not bench/, whose queue.py would shadow the stdlib mo
 
 from sqlalchemy import select  # noqa: E402
 
-from monitor.incidents import IncidentDetector, IncidentSettings  # noqa: E402
+from monitor.incidents import IncidentDetector, IncidentSettings, similar_open_incidents  # noqa: E402
 from monitor.models import Brand, Incident, IncidentMention, Mention  # noqa: E402
 from monitor.storage import Database  # noqa: E402
 
@@ -178,6 +181,8 @@ class SeedResult:
     split: int
     delays: list[float]
     goal: bool
+    merge_offers: list[tuple[int, float]]  # per later part of a split incident: its sibling's rank, similarity
+    unrelated: list[float]  # per incident: the highest similarity to one about something else
 
 
 def summarise(results: list[SeedResult], days: int) -> None:
@@ -191,6 +196,13 @@ def summarise(results: list[SeedResult], days: int) -> None:
     print(f"all {len(results)} seeds: {found} of {injected} incidents found, {false} false in {days * len(results)} days "
           f"({false / (days * len(results)):.2f} a day), {sum(r.split for r in results)} split in two or more, "
           f"goal met for {sum(r.goal for r in results)} of {len(results)}")
+    offers = [offer for r in results for offer in r.merge_offers]
+    unrelated = sorted(u for r in results for u in r.unrelated)
+    if offers and unrelated:
+        print(f"split parts: the other part offered first to merge for {sum(rank == 1 for rank, _ in offers)} of "
+              f"{len(offers)}, similarity {min(s for _, s in offers):.3f}-{max(s for _, s in offers):.3f}; "
+              f"incidents about different things: highest similarity median {unrelated[len(unrelated) // 2]:.3f}, "
+              f"max {unrelated[-1]:.3f}")
 
 
 def run_seed(args: argparse.Namespace, seed: int) -> SeedResult:
@@ -255,6 +267,11 @@ def run_seed(args: argparse.Namespace, seed: int) -> SeedResult:
             for incident_id in detector.run(now).opened:
                 opened_at[incident_id] = now
             detect_seconds += time.perf_counter() - t
+        # What an agent would have been offered when each incident opened: the open incidents of
+        # then (every incident stays open in this bench, so drop those opened later or idle by then).
+        similar = {inc: [(other, sim) for other, sim in similar_open_incidents(db, at)[inc]
+                         if at - timedelta(hours=settings.idle_hours) <= opened_at[other] <= at]
+                   for inc, at in opened_at.items()}
         with db.read() as session:
             members = session.execute(select(IncidentMention.incident_id, IncidentMention.mention_id)).all()
             candidates = set(session.scalars(select(Mention.id).where(
@@ -321,8 +338,18 @@ def run_seed(args: argparse.Namespace, seed: int) -> SeedResult:
     goal = found_all and len(false_incidents) / args.days <= 1 and langs_ok
     print(f"goal (all found, ≤ 1 false/day, ≥ 3 languages each): {'met' if goal else 'NOT met'}")
     splits = sum(1 for name in starts if sum(1 for lab in majority.values() if lab == name) > 1)
+    merge_offers = []
+    for name in starts:
+        parts = sorted((inc for inc, lab in majority.items() if lab == name), key=opened_at.__getitem__)
+        for later in parts[1:]:
+            rank, similarity = next((k, sim) for k, (other, sim) in enumerate(similar[later], 1) if other in parts)
+            print(f"split {name}: incident {later} is offered incident {parts[0]} to merge into at rank {rank} "
+                  f"(similarity {similarity:.3f})")
+            merge_offers.append((rank, similarity))
+    unrelated = [max(sims) for inc in similar if (sims := [sim for other, sim in similar[inc]
+                                                           if majority[other] != majority[inc]])]
     return SeedResult(seed, len(starts), len({lab for lab in majority.values() if lab != "noise"}),
-                      len(false_incidents), splits, delays, goal)
+                      len(false_incidents), splits, delays, goal, merge_offers, unrelated)
 
 
 if __name__ == "__main__":

@@ -263,13 +263,7 @@ class IncidentDetector:
             .with_for_update()))
         member_vectors, member_langs, seeds = [], [], []
         for incident_id in open_ids:
-            members = session.execute(
-                select(MentionEmbedding.vector, Mention.lang)
-                .join(IncidentMention, IncidentMention.mention_id == MentionEmbedding.mention_id)
-                .join(Mention, Mention.id == MentionEmbedding.mention_id)
-                .where(IncidentMention.incident_id == incident_id)
-                .order_by(Mention.created_at.desc()).limit(MEMBERS_COMPARED)
-            ).all()
+            members = _recent_members(session, incident_id)
             seeds.append(list(range(len(member_vectors), len(member_vectors) + len(members))))
             member_vectors += [unpack(m.vector) for m in members]
             member_langs += [m.lang for m in members]
@@ -342,6 +336,17 @@ class IncidentDetector:
                                        status=AlertStatus.PENDING.value, dedupe_key=f"incident:{incident.id}",
                                        mention_ids=list(incident.summary["examples"]),
                                        details=alert_details(incident), attempts=0, created_at=now, due_at=now))
+
+
+def _recent_members(session: Session, incident_id: int) -> Sequence[Any]:
+    """The (vector, lang) of the incident's newest MEMBERS_COMPARED members."""
+    return session.execute(
+        select(MentionEmbedding.vector, Mention.lang)
+        .join(IncidentMention, IncidentMention.mention_id == MentionEmbedding.mention_id)
+        .join(Mention, Mention.id == MentionEmbedding.mention_id)
+        .where(IncidentMention.incident_id == incident_id)
+        .order_by(Mention.created_at.desc()).limit(MEMBERS_COMPARED)
+    ).all()
 
 
 def _reach(members: Iterable[_Candidate]) -> int:
@@ -609,6 +614,33 @@ def _reopen_interrupted(db: Database, reply_id: int, actor: Principal) -> bool:
         return bool(changed)
 
 
+def similar_open_incidents(db: Database, now: datetime | None = None) -> dict[int, list[tuple[int, float]]]:
+    """For each open incident, the other open incidents of its brand, most alike first, each with its
+    similarity: the mean language-centred cosine between the two incidents' members (average
+    linkage, the measure detection groups by), so one problem opened twice, worded two ways, comes
+    first. What an agent is offered to merge into."""
+    now = now or utcnow()
+    with db.read() as session:
+        brands = {row.id: row.brand_id for row in session.execute(
+            select(Incident.id, Incident.brand_id).where(Incident.status == IncidentStatus.OPEN.value))}
+        if len(brands) < 2:
+            return {incident_id: [] for incident_id in brands}
+        background = Background.load(session, now)
+        centred = {}
+        for incident_id in brands:
+            members = _recent_members(session, incident_id)
+            vectors = np.stack([unpack(m.vector) for m in members]) if members else np.zeros((0, 0), dtype=np.float32)
+            centred[incident_id] = background.centre(vectors, [m.lang for m in members])
+
+    def similarity(a: int, b: int) -> float:
+        # An incident whose embeddings are gone (retention) has nothing to compare: 0.
+        return float((centred[a] @ centred[b].T).mean()) if centred[a].size and centred[b].size else 0.0
+
+    return {a: sorted(((b, similarity(a, b)) for b in brands if b != a and brands[b] == brands[a]),
+                      key=lambda item: (-item[1], item[0]))
+            for a in brands}
+
+
 def merge_incident(db: Database, incident_id: int, into_id: int, actor: Principal) -> int:
     """Move an open incident's mentions into another open incident of the same brand (one problem that
     detection opened twice, worded two ways) and mark it ``merged``; returns the mentions moved.
@@ -674,4 +706,5 @@ def resolve_incident(db: Database, incident_id: int, actor: Principal, resolve_m
 
 __all__ = ["Background", "BulkReplyReport", "DetectionResult", "IncidentDetector", "IncidentError", "IncidentSettings",
            "IncidentView", "average_linkage", "bulk_reply", "bulk_reply_key", "get_incident", "incident_mentions",
-           "is_candidate", "list_incidents", "merge_incident", "pack", "refresh_summary", "resolve_incident", "store_embeddings", "unpack"]
+           "is_candidate", "list_incidents", "merge_incident", "pack", "refresh_summary", "resolve_incident",
+           "similar_open_incidents", "store_embeddings", "unpack"]

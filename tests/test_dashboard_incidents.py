@@ -13,7 +13,7 @@ pytest.importorskip("streamlit", reason="the dashboard needs streamlit: pip inst
 from sqlalchemy import select  # noqa: E402
 
 from monitor.access import Role  # noqa: E402
-from monitor.incidents import IncidentDetector, IncidentSettings, get_incident, pack  # noqa: E402
+from monitor.incidents import IncidentDetector, IncidentSettings, incident_mentions, pack  # noqa: E402
 from monitor.models import Incident, MentionEmbedding, Reply, ReplyState, utcnow  # noqa: E402
 from tests.test_dashboard_fixtures import add_brand, add_mention, dashboard_db, signed_in_app  # noqa: E402
 
@@ -128,25 +128,29 @@ def test_an_incident_opened_twice_is_merged_into_the_other_from_its_card(tmp_pat
     brand = add_brand(db, "Acme")
     rng = np.random.default_rng(2)
     now = utcnow()
-    groups: list[list[int]] = []
-    for wording, text in enumerate(("tracking link broken", "tracking page <b>error 500</b>")):
-        topic = rng.normal(size=384)
-        ids = [add_mention(db, brand_id=brand, text=f"{text} {i}", created_at=now - timedelta(minutes=5 * i + wording),
-                           sentiment_label="negative", intent="complaint") for i in range(6)]
+    link_broken, unrelated = rng.normal(size=384), rng.normal(size=384)
+    error_page = rng.normal(size=384) + 0.35 * link_broken  # the same problem, worded another way
+    groups = []
+    for k, (text, topic) in enumerate((("tracking link broken", link_broken), ("tracking page <b>error 500</b>", error_page),
+                                       ("refund never arrived", unrelated))):
+        groups.append(ids := [add_mention(db, brand_id=brand, text=f"{text} {i}", created_at=now - timedelta(minutes=5 * i + k),
+                           sentiment_label="negative", intent="complaint") for i in range(6)])
         with db.write() as session:
             for i in ids:
                 session.add(MentionEmbedding(mention_id=i, vector=pack(topic + 0.3 * rng.normal(size=384) / np.sqrt(384))))
-        groups.append(ids)
-    first, second = sorted(IncidentDetector(db, IncidentSettings()).run().opened)
+    opened = IncidentDetector(db, IncidentSettings()).run().opened
+    first, second, third = (next(i for i in opened if incident_mentions(db, i)[0].id in ids) for ids in groups)
 
     at = signed_in_app(db, "ana", Role.AGENT)
     at.switch_page("pages/incidents.py").run()
     assert not at.exception, at.exception
-    choices = at.selectbox(key=f"incident-merge-target-{second}").options
-    assert choices == [f"#{first} · 6 mentions · {', '.join(get_incident(db, first).terms[:4])}"]
+    choice = at.selectbox(key=f"incident-merge-target-{second}")
+    assert choice.options[0].startswith(f"#{first} · similarity ") and choice.options[1].startswith(f"#{third} · ")
+    assert choice.value == first, "the most alike is offered first"
     at.button(key=f"incident-merge-{second}").click().run()
     assert not at.exception, at.exception
-    assert [e.label for e in at.expander] == [f"#{first} · Acme · 12 mentions · en 12 · open"]
+    assert {e.label for e in at.expander} == {f"#{first} · Acme · 12 mentions · en 12 · open",
+                                              f"#{third} · Acme · 6 mentions · en 6 · open"}
     with db.read() as session:
         assert session.get(Incident, second).status == "merged"
     at.toggle(key="incidents-resolved").set_value(True).run()

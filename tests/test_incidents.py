@@ -31,7 +31,7 @@ from monitor.audit import AuditEntry
 from monitor.errors import AccessDenied, NotFound
 from monitor.incidents import (IncidentDetector, IncidentError, IncidentSettings, average_linkage, bulk_reply,
                                bulk_reply_key, get_incident, incident_mentions, merge_incident, pack, poisson_tail,
-                               resolve_incident)
+                               resolve_incident, similar_open_incidents)
 from monitor.models import Brand, Incident, Mention, MentionEmbedding, MentionStatus, Reply, ReplyState
 from monitor.templates import ReplyTemplate
 from monitor.storage import Database
@@ -293,6 +293,27 @@ def test_merging_is_refused_where_it_would_mix_brands_or_split_a_bulk_reply(db: 
     with pytest.raises(IncidentError, match=f"incident {second_id} is resolved"):
         merge_incident(db, third_id, second_id, AGENT)
     assert get_incident(db, third_id).status == "open"
+
+
+def test_similar_open_incidents_offer_the_same_problem_first_and_only_within_its_brand(db: Database) -> None:
+    rng = np.random.default_rng(15)
+    orbisto, elsewhere = _brand(db), _brand(db, "Elsewhere")
+    link_broken, unrelated = rng.normal(size=384), rng.normal(size=384)
+    error_page = rng.normal(size=384) + 0.35 * link_broken  # the same problem, worded another way
+    times = [NOW - timedelta(minutes=60 - 5 * i) for i in range(6)]
+    langs = ["en", "es", "fr"] * 2
+    posts = {name: _synthetic(db, brand_id, _around(rng, topic, 6), [t + timedelta(minutes=k) for t in times], langs)
+             for k, (name, brand_id, topic) in enumerate((("link", orbisto, link_broken), ("page", orbisto, error_page),
+                                                          ("refund", orbisto, unrelated), ("theirs", elsewhere, link_broken)))}
+    opened = IncidentDetector(db, IncidentSettings()).run(NOW).opened
+    incident = {name: next(i for i in opened if incident_mentions(db, i)[0].id in ids) for name, ids in posts.items()}
+
+    similar = similar_open_incidents(db, NOW)
+    assert [i for i, _ in similar[incident["page"]]] == [incident["link"], incident["refund"]]
+    assert similar[incident["page"]][0][1] > similar[incident["page"]][1][1]
+    assert similar[incident["theirs"]] == [], "another brand's incidents are never offered"
+    resolve_incident(db, incident["refund"], AGENT)
+    assert [i for i, _ in similar_open_incidents(db, NOW)[incident["page"]]] == [incident["link"]]
 
 
 def test_incidents_merge_command_moves_the_mentions_and_says_why_when_it_cannot(sqlite_db: Database, tmp_path: Path) -> None:

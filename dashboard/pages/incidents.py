@@ -16,7 +16,7 @@ from dashboard.safe import text_box
 
 
 def _incident(ctx: AppContext, user: Principal, view: incidents.IncidentView,
-              others: list[incidents.IncidentView]) -> None:
+              mergeable: list[tuple[incidents.IncidentView, float]]) -> None:
     languages = ", ".join(f"{lang} {n}" for lang, n in view.languages.items())
     title = f"#{view.id} · {view.brand} · {view.mention_count} mentions · {languages} · {view.status}"
     with st.expander(title, expanded=view.status == "open"):
@@ -48,7 +48,7 @@ def _incident(ctx: AppContext, user: Principal, view: incidents.IncidentView,
                    "mentions already answered, or that the platform will not let us answer, are skipped.")
         if right.button("Send to all", key=f"incident-send-{view.id}", type="primary"):
             _bulk_reply(ctx, user, view, chosen)
-        _merge(ctx, user, view, others)
+        _merge(ctx, user, view, mergeable)
         if st.button("Resolve the incident and its mentions", key=f"incident-resolve-{view.id}"):
             try:
                 resolved = incidents.resolve_incident(ctx.db, view.id, user)
@@ -58,22 +58,27 @@ def _incident(ctx: AppContext, user: Principal, view: incidents.IncidentView,
                 st.error(str(exc))
 
 
-def _merge(ctx: AppContext, user: Principal, view: incidents.IncidentView, others: list[incidents.IncidentView]) -> None:
-    """Detection can open one problem twice, worded two ways: an agent moves this one's mentions into the other."""
-    same_brand = {f"#{o.id} · {o.mention_count} mentions · {', '.join(o.terms[:4])}": o.id
-                  for o in others if o.id != view.id and o.brand == view.brand and o.status == "open"}
-    if not same_brand:
+def _merge(ctx: AppContext, user: Principal, view: incidents.IncidentView,
+           mergeable: list[tuple[incidents.IncidentView, float]]) -> None:
+    """Detection can open one problem twice, worded two ways: an agent moves this one's mentions into
+    the other, offered most alike first."""
+    labels = {o.id: f"#{o.id} · similarity {similarity:.2f} · {o.mention_count} mentions · {', '.join(o.terms[:4])}"
+              for o, similarity in mergeable}
+    if not labels:
         return
     left, right = st.columns([2, 1])
-    # Labels hold mention-derived terms: a selectbox shows them as plain text.
-    label = left.selectbox("Same problem as", list(same_brand), key=f"incident-merge-target-{view.id}")
+    # The choice is the incident id, not its label: a label changes as mentions join, and a changed
+    # option would reset the choice in the very rerun that merges. Labels hold mention-derived
+    # terms: a selectbox shows them as plain text.
+    into = left.selectbox("Same problem as", list(labels), format_func=labels.__getitem__,
+                          key=f"incident-merge-target-{view.id}")
     if right.button("Merge into it", key=f"incident-merge-{view.id}"):
         try:
-            moved = incidents.merge_incident(ctx.db, view.id, same_brand[label], user)
+            moved = incidents.merge_incident(ctx.db, view.id, into, user)
         except MentiondeskError as exc:
             st.error(str(exc))
             return
-        st.success(f"Merged: {moved} mention(s) moved to incident #{same_brand[label]}.")
+        st.success(f"Merged: {moved} mention(s) moved to incident #{into}.")
         st.rerun()
 
 
@@ -131,8 +136,10 @@ def main() -> None:
     views = incidents.list_incidents(ctx.db, None if show_resolved else "open")
     if not views:
         st.info("No open incidents: related complaints are grouped here once enough of them come in together.")
+    by_id = {view.id: view for view in views}
+    similar = incidents.similar_open_incidents(ctx.db) if any(view.status == "open" for view in views) else {}
     for view in views:
-        _incident(ctx, user, view, views)
+        _incident(ctx, user, view, [(by_id[i], s) for i, s in similar.get(view.id, []) if i in by_id])
     st.subheader("Check-ins due")
     _check_ins(ctx, user)
 
