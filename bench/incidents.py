@@ -20,6 +20,7 @@ line per seed and the totals follow.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import pickle
 import random
@@ -148,7 +149,8 @@ def main() -> None:
                              "auto picks on CPUs without fast bf16)")
     parser.add_argument("--show", action="store_true", help="list every detected incident's mentions")
     parser.add_argument("--model-cache", type=Path, help="keep the model's outputs in this folder between runs, "
-                        "a file per seed and precision (for sweeping the settings)")
+                        "a file per seed, precision and model (the trained artifact, the int8 graph version), "
+                        "for sweeping the settings")
     parser.add_argument("--write-prior", action="store_true", help="rebuild the prior mean embedding and exit")
     args = parser.parse_args()
     if args.write_prior:
@@ -205,6 +207,18 @@ def summarise(results: list[SeedResult], days: int) -> None:
               f"max {unrelated[-1]:.3f}")
 
 
+def model_key() -> str:
+    """What the model's outputs depend on besides precision: the trained artifact and the int8 graph's
+    version, so a cache made before either changed is not read as this model's."""
+    from sentiment.onnx_int8 import GRAPH_VERSION
+    from sentiment.paths import ARTIFACT_DIR
+
+    digest = hashlib.sha256(f"int8 graph v{GRAPH_VERSION}".encode())
+    for path in sorted(ARTIFACT_DIR.iterdir()):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def run_seed(args: argparse.Namespace, seed: int) -> SeedResult:
     from monitor.classify import MentionClassifier
     from sentiment import load_classifier
@@ -224,7 +238,7 @@ def run_seed(args: argparse.Namespace, seed: int) -> SeedResult:
     # The model's output per distinct text, computed once in large batches (as a busy worker would);
     # each step below still goes through classify → store → detect.
     texts = sorted({p["text"] for p in posts})
-    cache = args.model_cache / f"seed{seed}-{args.precision}.pkl" if args.model_cache else None
+    cache = args.model_cache / f"seed{seed}-{args.precision}-{model_key()}.pkl" if args.model_cache else None
     if cache and cache.exists():
         cached = pickle.loads(cache.read_bytes())
         assert set(cached.results) == set(texts), f"{cache} was made for another stream"
