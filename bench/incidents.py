@@ -13,13 +13,14 @@ false incidents per day of noise. Goal: every incident found, at most one false 
 incidents grouped across at least three languages. Where an incident was split into several, it
 also shows whether `similar_open_incidents` (what the dashboard offers to merge into, most alike
 first) ranked the other part first when the later part opened, against the highest similarity
-between incidents about different things open at the same time. With several seeds (several streams), a summary
-line per seed and the totals follow.
+between incidents about different things open at the same time. With several seeds (several
+streams), a summary line per seed and the totals follow.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import pickle
@@ -31,6 +32,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from statistics import median_high
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path[0] = str(REPO)  # not bench/, whose queue.py would shadow the stdlib module
@@ -190,23 +192,24 @@ class SeedResult:
 def summarise(results: list[SeedResult], days: int) -> None:
     print(f"\n{'seed':>4} {'found':>7} {'false':>6} {'split':>6} {'median delay':>13} {'max delay':>10}  goal")
     for r in results:
-        delays = sorted(r.delays) or [float("nan")]
+        delays = r.delays or [float("nan")]
         print(f"{r.seed:>4} {r.found:>3} of {r.injected:<2} {r.false_incidents:>6} {r.split:>6} "
-              f"{delays[len(delays) // 2]:>9.0f} min {max(delays):>6.0f} min  {'met' if r.goal else 'NOT met'}")
+              f"{median_high(delays):>9.0f} min {max(delays):>6.0f} min  {'met' if r.goal else 'NOT met'}")
     found, injected = sum(r.found for r in results), sum(r.injected for r in results)
     false = sum(r.false_incidents for r in results)
     print(f"all {len(results)} seeds: {found} of {injected} incidents found, {false} false in {days * len(results)} days "
           f"({false / (days * len(results)):.2f} a day), {sum(r.split for r in results)} split in two or more, "
           f"goal met for {sum(r.goal for r in results)} of {len(results)}")
     offers = [offer for r in results for offer in r.merge_offers]
-    unrelated = sorted(u for r in results for u in r.unrelated)
+    unrelated = [u for r in results for u in r.unrelated]
     if offers and unrelated:
         print(f"split parts: the other part offered first to merge for {sum(rank == 1 for rank, _ in offers)} of "
               f"{len(offers)}, similarity {min(s for _, s in offers):.3f}-{max(s for _, s in offers):.3f}; "
-              f"incidents about different things: highest similarity median {unrelated[len(unrelated) // 2]:.3f}, "
-              f"max {unrelated[-1]:.3f}")
+              f"incidents about different things: highest similarity median {median_high(unrelated):.3f}, "
+              f"max {max(unrelated):.3f}")
 
 
+@functools.cache
 def model_key() -> str:
     """What the model's outputs depend on besides precision: the trained artifact and the int8 graph's
     version, so a cache made before either changed is not read as this model's."""
@@ -295,6 +298,9 @@ def run_seed(args: argparse.Namespace, seed: int) -> SeedResult:
     for incident_id, mention_id in members:
         by_incident.setdefault(incident_id, []).append(mention_id)
     majority = {inc: Counter(labels[m] for m in ids).most_common(1)[0][0] for inc, ids in by_incident.items()}
+    # Each injected incident's detected parts, the first opened first (more than one: it was split).
+    parts = {name: sorted((inc for inc, lab in majority.items() if lab == name), key=opened_at.__getitem__)
+             for name in starts}
     if args.show:
         texts = {m: p["text"] for m, p in zip(sorted(labels), posts)}
         for inc, ids in sorted(by_incident.items()):
@@ -311,12 +317,12 @@ def run_seed(args: argparse.Namespace, seed: int) -> SeedResult:
     for name, start in sorted(starts.items(), key=lambda kv: kv[1]):
         injected = [m for m, lab in labels.items() if lab == name]
         langs = {p["lang"] for p in posts if p["label"] == name}
-        mine = [inc for inc, lab in majority.items() if lab == name]
+        mine = parts[name]
         if not mine:
             found_all = False
             print(f"{name:<20} {len(injected):>5} {len(langs):>5} {'no':>6}")
             continue
-        first = min(mine, key=lambda inc: opened_at.get(inc, datetime.max.replace(tzinfo=timezone.utc)))
+        first = mine[0]
         first_post = min(p["at"] for p in posts if p["label"] == name)
         delay = (opened_at[first] - first_post).total_seconds() / 60
         grouped = sum(1 for inc in mine for m in by_incident[inc] if labels[m] == name)
@@ -341,23 +347,18 @@ def run_seed(args: argparse.Namespace, seed: int) -> SeedResult:
           f"({len(true_members)} of {len(matched)})")
     print(f"false incidents      {len(false_incidents)} in {args.days} days of noise "
           f"= {len(false_incidents) / args.days:.2f} per day (and {warmup_false} in the warm-up)")
-    delays = []
-    for name in starts:
-        mine = [inc for inc, lab in majority.items() if lab == name]
-        if mine:
-            first_post = min(p["at"] for p in posts if p["label"] == name)
-            delays.append((min(opened_at[inc] for inc in mine) - first_post).total_seconds() / 60)
+    delays = [(opened_at[mine[0]] - min(p["at"] for p in posts if p["label"] == name)).total_seconds() / 60
+              for name, mine in parts.items() if mine]
     if delays:
-        print(f"delay first post → incident: median {sorted(delays)[len(delays) // 2]:.0f} min, max {max(delays):.0f} min")
+        print(f"delay first post → incident: median {median_high(delays):.0f} min, max {max(delays):.0f} min")
     goal = found_all and len(false_incidents) / args.days <= 1 and langs_ok
     print(f"goal (all found, ≤ 1 false/day, ≥ 3 languages each): {'met' if goal else 'NOT met'}")
-    splits = sum(1 for name in starts if sum(1 for lab in majority.values() if lab == name) > 1)
+    splits = sum(len(mine) > 1 for mine in parts.values())
     merge_offers = []
-    for name in starts:
-        parts = sorted((inc for inc, lab in majority.items() if lab == name), key=opened_at.__getitem__)
-        for later in parts[1:]:
-            rank, similarity = next((k, sim) for k, (other, sim) in enumerate(similar[later], 1) if other in parts)
-            print(f"split {name}: incident {later} is offered incident {parts[0]} to merge into at rank {rank} "
+    for name, mine in parts.items():
+        for later in mine[1:]:
+            rank, similarity = next((k, sim) for k, (other, sim) in enumerate(similar[later], 1) if other in mine)
+            print(f"split {name}: incident {later} is offered incident {mine[0]} to merge into at rank {rank} "
                   f"(similarity {similarity:.3f})")
             merge_offers.append((rank, similarity))
     unrelated = [max(sims) for inc in similar if (sims := [sim for other, sim in similar[inc]

@@ -263,10 +263,10 @@ class IncidentDetector:
             .with_for_update()))
         member_vectors, member_langs, seeds = [], [], []
         for incident_id in open_ids:
-            members = _recent_members(session, incident_id)
-            seeds.append(list(range(len(member_vectors), len(member_vectors) + len(members))))
-            member_vectors += [unpack(m.vector) for m in members]
-            member_langs += [m.lang for m in members]
+            vectors_of, langs_of = _recent_members(session, incident_id)
+            seeds.append(list(range(len(member_vectors), len(member_vectors) + len(vectors_of))))
+            member_vectors += vectors_of
+            member_langs += langs_of
         offset = len(member_vectors)
         vectors = background.centre(np.stack(member_vectors + [c.vector for c in rows]),
                                     member_langs + [c.lang for c in rows])
@@ -338,15 +338,16 @@ class IncidentDetector:
                                        details=alert_details(incident), attempts=0, created_at=now, due_at=now))
 
 
-def _recent_members(session: Session, incident_id: int) -> Sequence[Any]:
-    """The (vector, lang) of the incident's newest MEMBERS_COMPARED members."""
-    return session.execute(
+def _recent_members(session: Session, incident_id: int) -> tuple[list[np.ndarray], list[str | None]]:
+    """The vectors and languages of the incident's newest MEMBERS_COMPARED members."""
+    rows = session.execute(
         select(MentionEmbedding.vector, Mention.lang)
         .join(IncidentMention, IncidentMention.mention_id == MentionEmbedding.mention_id)
         .join(Mention, Mention.id == MentionEmbedding.mention_id)
         .where(IncidentMention.incident_id == incident_id)
         .order_by(Mention.created_at.desc()).limit(MEMBERS_COMPARED)
     ).all()
+    return [unpack(r.vector) for r in rows], [r.lang for r in rows]
 
 
 def _reach(members: Iterable[_Candidate]) -> int:
@@ -628,9 +629,8 @@ def similar_open_incidents(db: Database, now: datetime | None = None) -> dict[in
         background = Background.load(session, now)
         centred = {}
         for incident_id in brands:
-            members = _recent_members(session, incident_id)
-            vectors = np.stack([unpack(m.vector) for m in members]) if members else np.zeros((0, 0), dtype=np.float32)
-            centred[incident_id] = background.centre(vectors, [m.lang for m in members])
+            vectors, langs = _recent_members(session, incident_id)
+            centred[incident_id] = background.centre(np.stack(vectors) if vectors else np.zeros((0, 0), np.float32), langs)
 
     def similarity(a: int, b: int) -> float:
         # An incident whose embeddings are gone (retention) has nothing to compare: 0.

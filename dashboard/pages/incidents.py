@@ -137,7 +137,9 @@ def main() -> None:
     if not views:
         st.info("No open incidents: related complaints are grouped here once enough of them come in together.")
     by_id = {view.id: view for view in views}
-    similar = incidents.similar_open_incidents(ctx.db) if any(view.status == "open" for view in views) else {}
+    # Only agents are offered merges (viewers' cards stop before them): no similarity work for others.
+    mergers = user.has(Role.AGENT) and any(view.status == "open" for view in views)
+    similar = incidents.similar_open_incidents(ctx.db) if mergers else {}
     for view in views:
         _incident(ctx, user, view, [(by_id[i], s) for i, s in similar.get(view.id, []) if i in by_id])
     st.subheader("Check-ins due")
