@@ -109,10 +109,12 @@ def throughput(clf, texts: list[str], repeats: int, batch_size: int = 64) -> flo
     return best_rate(lambda: clf.classify(texts, ["en"] * len(texts), batch_size), len(texts), repeats)
 
 
-def naive_pipeline_throughput(texts: list[str], threads: int, repeats: int, layers: int | None = None) -> float:
+def naive_pipeline_throughput(texts: list[str], threads: int, repeats: int, layers: int | None = None,
+                              prefix: str = "query: ") -> float:
     """transformers pipeline, one text per call, fp32: the e5 network with a classification head.
     `layers`: keep only the first so many e5 layers (the default classifier's own depth), so the
-    ratio also shows what batching and precision give on the very same network."""
+    ratio also shows what batching and precision give on the very same network. `prefix`: put
+    before each text, as the default model does (so both read the same tokens)."""
     import torch
     from transformers import AutoConfig, AutoTokenizer, BertForSequenceClassification, pipeline
 
@@ -125,11 +127,11 @@ def naive_pipeline_throughput(texts: list[str], threads: int, repeats: int, laye
     model = BertForSequenceClassification.from_pretrained(folder, config=config).eval()
     pipe = pipeline("text-classification", model=model, tokenizer=AutoTokenizer.from_pretrained(folder),
                     device="cpu")
-    pipe("query: " + texts[0])
+    pipe(prefix + texts[0])
 
     def one_at_a_time() -> None:
         for text in texts:
-            pipe("query: " + text, truncation=True, max_length=128)
+            pipe(prefix + text, truncation=True, max_length=128)
     return best_rate(one_at_a_time, len(texts), repeats)
 
 
@@ -227,12 +229,12 @@ def main() -> None:
     # The default model; without "auto" in --precisions, the fastest one timed (named as such).
     named = "auto" if "auto" in results else max(results, key=results.__getitem__)
     best = results[named]
-    default_depth = max(load_head(ARTIFACT_DIR)[1].layers)
+    default = load_head(ARTIFACT_DIR)[1]
     print()
-    for depth in (None, default_depth):
-        naive = naive_pipeline_throughput(texts[: args.naive_n], args.threads, args.repeats, depth)
+    for depth in (None, max(default.layers)):
+        naive = naive_pipeline_throughput(texts[: args.naive_n], args.threads, args.repeats, depth, default.prefix)
         network = f"{depth} e5 layers, as the default model" if depth else "all 12 e5 layers"
-        print(f"naive pipeline, one text at a time (fp32, {network}): {naive:.1f} tweets/s; "
+        print(f"naive pipeline, one text at a time (fp32, {network}, prefix {default.prefix!r}): {naive:.1f} tweets/s; "
               f"model ({named}) at batch 64: {best:.0f} tweets/s = {best / naive:.1f}x")
 
 if __name__ == "__main__":

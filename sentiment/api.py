@@ -75,7 +75,7 @@ class E5Classifier(SentimentClassifier):
         self.head, cfg = load_head(artifact)
         self.folder = prepare_in_child()
         self.encoder = E5Encoder(self.folder, layers=cfg.layers, max_tokens=max_tokens,
-                                 precision=precision, threads=threads,
+                                 precision=precision, threads=threads, prefix=cfg.prefix,
                                  layer_weights=load_layer_weights(artifact, cfg))
         self._embedder: E5Encoder | None = None
         self._embedder_lock = threading.Lock()

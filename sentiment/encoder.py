@@ -1,8 +1,8 @@
 """Batched, length-bucketed multilingual-e5 encoder (mean pooling, chosen layers).
 
-e5 expects the ``"query: "`` prefix and mean pooling over non-pad tokens. The
-classifier head reads the mean-pooled output of a few layers, so the encoder
-can stop at the deepest layer it needs.
+e5 expects the ``"query: "`` prefix and mean pooling over non-pad tokens (the fine-tuned
+classifier may be trained without the prefix: its artifact says). The classifier head reads the
+mean-pooled output of a few layers, so the encoder can stop at the deepest layer it needs.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from sentiment.runtime import (Precision, cpu_model, float_precision, release_fr
                                release_freed_memory_if_grown, remembered, resolve_precision, set_threads)
 from sentiment.tokenizer import E5Tokenizer, padded_width
 
-PREFIX = "query: "
+PREFIX = "query: "  # e5's convention for a text embedded on its own
 # Padded tokens per text a batch may average (see E5Encoder.batches); tweets average ~40.
 TOKENS_PER_ROW = 64
 # What "auto" times the candidate precisions on: a batch of 64 copies of a tweet of typical length.
@@ -100,9 +100,10 @@ class Q4Embedding(torch.nn.Module):
 class E5Encoder:
     def __init__(self, folder: Path, *, layers: Sequence[int], max_tokens: int = 128,
                  precision: Precision | str = "auto", threads: int | None = None,
-                 layer_weights: dict[str, torch.Tensor] | None = None, share_with: E5Encoder | None = None) -> None:
+                 layer_weights: dict[str, torch.Tensor] | None = None, share_with: E5Encoder | None = None,
+                 prefix: str = PREFIX) -> None:
         """`share_with`: another encoder of the same folder whose tokenizer and packed embedding
-        table this one uses too, rather than loading its own."""
+        table this one uses too, rather than loading its own. `prefix`: put before every text."""
         from transformers import AutoConfig
         from transformers.utils import logging as transformers_logging
 
@@ -112,6 +113,7 @@ class E5Encoder:
         if not (folder / "config.json").exists():
             raise ModelNotAvailable(f"no transformers model in {folder}")
         self.tokenizer = share_with.tokenizer if share_with else E5Tokenizer.from_folder(folder)
+        self.prefix = prefix
         self.layers = tuple(layers)
         config = AutoConfig.from_pretrained(folder)
         if not self.layers or min(self.layers) < 1 or max(self.layers) > config.num_hidden_layers:
@@ -195,7 +197,7 @@ class E5Encoder:
         return len(self.layers) * self.hidden_size
 
     def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
-        return self.tokenizer([PREFIX + normalise_tweet(t) for t in texts], max_length=self.max_tokens)
+        return self.tokenizer([self.prefix + normalise_tweet(t) for t in texts], max_length=self.max_tokens)
 
     def batches(self, texts: Sequence[str], batch_size: int) -> Iterator[tuple[list[int], dict[str, torch.Tensor]]]:
         """Yield (original indices, padded encodings), grouping texts of similar length."""

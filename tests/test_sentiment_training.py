@@ -48,9 +48,9 @@ def test_finetune_writes_an_artifact_that_loads_as_the_trained_model(tiny_data: 
 
     out = tmp_path / "artifact"
     main(["--data", str(tiny_data), "--out", str(out), "--mode", "finetune", "--layers", "2,4,6",
-          "--frozen-layers", "4", "--epochs", "1", "--batch-size", "8", "--threads", "2"])
+          "--frozen-layers", "4", "--epochs", "1", "--batch-size", "8", "--threads", "2", "--prefix", "query: "])
     head, cfg = load_head(out)
-    assert cfg.layers == [2, 4, 6] and cfg.finetuned_layers == 2
+    assert cfg.layers == [2, 4, 6] and cfg.finetuned_layers == 2 and cfg.prefix == "query: "
     assert sum(f.stat().st_size for f in out.iterdir()) < 20 * 2**20
     config = json.loads((out / CONFIG_FILE).read_text())
     assert set(config["metrics"]) >= {"tweeteval", "xlmt_average", "xlmt_average_reliable"}
@@ -65,6 +65,25 @@ def test_finetune_writes_an_artifact_that_loads_as_the_trained_model(tiny_data: 
     assert torch.allclose(layer5, trained["encoder.layer.4.attention.self.query.weight"].float())
     preds = clf.classify(["Worst service from the bank, refund now", "I love it, thank you!"], ["en", "en"])
     assert all(abs(sum(p.scores.values()) - 1) < 1e-4 for p in preds)
+    # It reads texts as it was trained on them: with the prefix it was trained with.
+    assert clf.encoder.tokenize(["ok @bank"]) == clf.encoder.tokenizer(["query: ok @user"], max_length=128)
+
+
+def test_an_artifact_records_its_prefix_and_older_ones_read_as_trained(tmp_path: Path) -> None:
+    """The shipped model is trained without e5's "query: " prefix; an artifact written before the
+    setting existed was trained with it, and must go on being given it."""
+    import shutil
+
+    from sentiment.head import CONFIG_FILE, load_head
+    from sentiment.paths import ARTIFACT_DIR
+
+    assert load_head(ARTIFACT_DIR)[1].prefix == ""
+    older = tmp_path / "older"
+    shutil.copytree(ARTIFACT_DIR, older)
+    config = json.loads((older / CONFIG_FILE).read_text())
+    del config["prefix"]
+    (older / CONFIG_FILE).write_text(json.dumps(config))
+    assert load_head(older)[1].prefix == "query: "
 
 
 def test_checkpoint_selection_ignores_the_validation_set_with_chance_labels() -> None:
