@@ -7,7 +7,8 @@ e5 layers 1-4 once over every train/validation text and keep their token states
 (sentiment/finetune.py), then train layers 5-8 with an MLP head over the mean-pooled
 states of layers 2, 4, 6 and 8 (bf16 autocast where the CPU has it, an EMA of the
 weights checked twice an epoch, the best kept); fit a softmax temperature on the
-validation sets and write the trained layers, head and metrics. Checkpoint choice and
+validation sets and write the trained layers, head and metrics. Texts are read without e5's
+"query: " prefix unless ``--prefix`` gives one; the artifact records it for inference. Checkpoint choice and
 temperature leave out Hindi val, whose labels are at chance (UNRELIABLE_VALIDATION).
 Layers 9-12 are not used at all. About 13-15 minutes on a 2-core CPU with AMX, 15-16 on a
 2-core Zen 5 EPYC (AVX512-BF16); about 45 in fp32 on a 2-core AVX2 EPYC (timed with a 6-layer
@@ -192,12 +193,12 @@ def main(argv: list[str] | None = None) -> None:
         frozen = args.frozen_layers
         if not 1 <= frozen < max(layers):
             raise SystemExit(f"--frozen-layers must be at least 1 and below the deepest head layer {max(layers)}")
-        prefix = E5Encoder(base, layers=sorted({layer for layer in layers if layer < frozen} | {frozen}),
+        bottom = E5Encoder(base, layers=sorted({layer for layer in layers if layer < frozen} | {frozen}),
                            max_tokens=args.max_tokens, precision=resolve_precision(args.precision),
                            threads=args.threads, prefix=args.prefix)
-        train_cache = build_prefix_cache(prefix, train.texts, frozen)
-        val_caches = {name: build_prefix_cache(prefix, s.texts, frozen) for name, s in val.items()}
-        del prefix
+        train_cache = build_prefix_cache(bottom, train.texts, frozen)
+        val_caches = {name: build_prefix_cache(bottom, s.texts, frozen) for name, s in val.items()}
+        del bottom
         cfg = HeadConfig(layers=layers, mlp_size=args.mlp_size, dropout=args.dropout, max_tokens=args.max_tokens,
                          prefix=args.prefix, trained_precision="bf16-autocast", finetuned_layers=max(layers) - frozen)
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
