@@ -151,8 +151,10 @@ class E5Encoder:
     def _probe_key(self) -> str:
         import onnxruntime
 
-        return (f"{cpu_model()}; {torch.get_num_threads()} threads; layers {list(self.layers)}; torch "
-                f"{torch.__version__}; onnxruntime {onnxruntime.__version__}; int8 graph v{GRAPH_VERSION}")
+        # The prefix too: the probe text's length (so bf16's padding to a multiple of 8) depends on it.
+        return (f"{cpu_model()}; {torch.get_num_threads()} threads; layers {list(self.layers)}; prefix "
+                f"{self.prefix!r}; torch {torch.__version__}; onnxruntime {onnxruntime.__version__}; "
+                f"int8 graph v{GRAPH_VERSION}")
 
     def _probe(self, folder: Path, layer_weights: dict[str, torch.Tensor] | None) -> dict[str, float]:
         """Texts/s of the CPU's best float and of the int8 graph on a probe batch: both loaded, a warm-up

@@ -324,6 +324,10 @@ def test_auto_precision_is_the_faster_here_measured_once_and_remembered(e5_folde
         record.write_text(bad)
         assert E5Encoder(e5_folder, layers=layers, threads=2).precision in rates
         assert json.loads(record.read_text())[key]["fastest"] in rates
+    # A model that reads texts with another prefix (bf16 gained 12 % without it, int8 6.6 %) is
+    # timed for itself.
+    E5Encoder(e5_folder, layers=layers, threads=2, prefix="")
+    assert len(json.loads(record.read_text())) == 2
 
 
 def test_a_model_folder_that_cannot_be_made_is_a_clear_conversion_error(tmp_path: Path) -> None:
