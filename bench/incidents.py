@@ -263,6 +263,7 @@ def run_seed(args: argparse.Namespace, seed: int) -> SeedResult:
         detector = IncidentDetector(db, settings)
         labels: dict[int, str] = {}
         opened_at: dict[int, datetime] = {}
+        similar: dict[int, list[tuple[int, float]]] = {}
         now, step, i = START, timedelta(minutes=args.step_minutes), 0
         store_seconds = detect_seconds = 0.0
         while now < measured + timedelta(days=args.days):
@@ -281,14 +282,16 @@ def run_seed(args: argparse.Namespace, seed: int) -> SeedResult:
             classifier.classify_pending(db)
             store_seconds += time.perf_counter() - t
             t = time.perf_counter()
-            for incident_id in detector.run(now).opened:
-                opened_at[incident_id] = now
+            opened = detector.run(now).opened
             detect_seconds += time.perf_counter() - t
-        # What an agent would have been offered when each incident opened: the open incidents of
-        # then (every incident stays open in this bench, so drop those opened later or idle by then).
-        similar = {inc: [(other, sim) for other, sim in similar_open_incidents(db, at)[inc]
-                         if at - timedelta(hours=settings.idle_hours) <= opened_at[other] <= at]
-                   for inc, at in opened_at.items()}
+            opened_at.update(dict.fromkeys(opened, now))
+            if opened:
+                # What an agent is offered as an incident opens, its members and the others' as they
+                # stand then (every incident stays open in this bench, so drop those idle by now).
+                offers = similar_open_incidents(db, now)
+                similar.update({inc: [(other, sim) for other, sim in offers[inc]
+                                      if now - timedelta(hours=settings.idle_hours) <= opened_at[other]]
+                                for inc in opened})
         with db.read() as session:
             members = session.execute(select(IncidentMention.incident_id, IncidentMention.mention_id)).all()
             candidates = set(session.scalars(select(Mention.id).where(

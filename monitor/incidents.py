@@ -22,6 +22,7 @@ language has few). Measured in ``bench/incidents.py``.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import math
 import time
@@ -624,21 +625,26 @@ def similar_open_incidents(db: Database, now: datetime | None = None) -> dict[in
     with db.read() as session:
         brands = {row.id: row.brand_id for row in session.execute(
             select(Incident.id, Incident.brand_id).where(Incident.status == IncidentStatus.OPEN.value))}
-        if len(brands) < 2:
-            return {incident_id: [] for incident_id in brands}
-        background = Background.load(session, now)
+        open_per_brand = Counter(brands.values())
+        # Only incidents with another open one of their brand have anything to be compared with.
+        comparable = [incident_id for incident_id, brand in brands.items() if open_per_brand[brand] > 1]
         centred = {}
-        for incident_id in brands:
-            vectors, langs = _recent_members(session, incident_id)
-            centred[incident_id] = background.centre(np.stack(vectors) if vectors else np.zeros((0, 0), np.float32), langs)
-
-    def similarity(a: int, b: int) -> float:
-        # An incident whose embeddings are gone (retention) has nothing to compare: 0.
-        return float((centred[a] @ centred[b].T).mean()) if centred[a].size and centred[b].size else 0.0
-
-    return {a: sorted(((b, similarity(a, b)) for b in brands if b != a and brands[b] == brands[a]),
-                      key=lambda item: (-item[1], item[0]))
-            for a in brands}
+        if comparable:
+            background = Background.load(session, now)
+            for incident_id in comparable:
+                vectors, langs = _recent_members(session, incident_id)
+                centred[incident_id] = background.centre(
+                    np.stack(vectors) if vectors else np.zeros((0, 0), np.float32), langs)
+    similar: dict[int, list[tuple[int, float]]] = {incident_id: [] for incident_id in brands}
+    for a, b in itertools.combinations(comparable, 2):
+        if brands[a] == brands[b]:
+            # An incident whose embeddings are gone (retention) has nothing to compare: 0.
+            sim = float((centred[a] @ centred[b].T).mean()) if centred[a].size and centred[b].size else 0.0
+            similar[a].append((b, sim))
+            similar[b].append((a, sim))
+    for offers in similar.values():
+        offers.sort(key=lambda item: (-item[1], item[0]))
+    return similar
 
 
 def merge_incident(db: Database, incident_id: int, into_id: int, actor: Principal) -> int:

@@ -8,8 +8,9 @@ e5 layers 1-4 once over every train/validation text and keep their token states
 states of layers 2, 4, 6 and 8 (bf16 autocast where the CPU has it, an EMA of the
 weights checked twice an epoch, the best kept); fit a softmax temperature on the
 validation sets and write the trained layers, head and metrics. Texts are read without e5's
-"query: " prefix unless ``--prefix`` gives one; the artifact records it for inference. Checkpoint choice and
-temperature leave out Hindi val, whose labels are at chance (UNRELIABLE_VALIDATION).
+"query: " prefix unless ``--prefix`` gives one; the artifact records it for inference.
+Checkpoint choice and temperature leave out Hindi val, whose labels are at chance
+(UNRELIABLE_VALIDATION).
 Layers 9-12 are not used at all. About 13-15 minutes on a 2-core CPU with AMX, 15-16 on a
 2-core Zen 5 EPYC (AVX512-BF16); about 45 in fp32 on a 2-core AVX2 EPYC (timed with a 6-layer
 variant that trains as many layers); uses the GPU when one is present. ``--hold-out-train N``
