@@ -109,12 +109,12 @@ def throughput(clf, texts: list[str], repeats: int, batch_size: int = 64) -> flo
     return best_rate(lambda: clf.classify(texts, ["en"] * len(texts), batch_size), len(texts), repeats)
 
 
-def naive_pipeline_throughput(texts: list[str], threads: int, repeats: int, layers: int | None = None,
-                              prefix: str = "query: ") -> float:
+def naive_pipeline_throughput(texts: list[str], threads: int, repeats: int, prefix: str,
+                              layers: int | None = None) -> float:
     """transformers pipeline, one text per call, fp32: the e5 network with a classification head.
     `layers`: keep only the first so many e5 layers (the default classifier's own depth), so the
     ratio also shows what batching and precision give on the very same network. `prefix`: put
-    before each text, as the default model does (so both read the same tokens)."""
+    before each text, the default model's own (so both read the same tokens)."""
     import torch
     from transformers import AutoConfig, AutoTokenizer, BertForSequenceClassification, pipeline
 
@@ -232,7 +232,7 @@ def main() -> None:
     default = load_head(ARTIFACT_DIR)[1]
     print()
     for depth in (None, max(default.layers)):
-        naive = naive_pipeline_throughput(texts[: args.naive_n], args.threads, args.repeats, depth, default.prefix)
+        naive = naive_pipeline_throughput(texts[: args.naive_n], args.threads, args.repeats, default.prefix, depth)
         network = f"{depth} e5 layers, as the default model" if depth else "all 12 e5 layers"
         print(f"naive pipeline, one text at a time (fp32, {network}, prefix {default.prefix!r}): {naive:.1f} tweets/s; "
               f"model ({named}) at batch 64: {best:.0f} tweets/s = {best / naive:.1f}x")

@@ -623,21 +623,22 @@ def similar_open_incidents(db: Database, now: datetime | None = None) -> dict[in
     first. What an agent is offered to merge into."""
     now = now or utcnow()
     with db.read() as session:
-        brands = {row.id: row.brand_id for row in session.execute(
-            select(Incident.id, Incident.brand_id).where(Incident.status == IncidentStatus.OPEN.value))}
-        open_per_brand = Counter(brands.values())
+        open_ids = session.execute(select(Incident.brand_id, Incident.id).where(
+            Incident.status == IncidentStatus.OPEN.value).order_by(Incident.brand_id, Incident.id)).all()
+        by_brand = [[incident_id for _, incident_id in rows]
+                    for _, rows in itertools.groupby(open_ids, key=lambda row: row.brand_id)]
         # Only incidents with another open one of their brand have anything to be compared with.
-        comparable = [incident_id for incident_id, brand in brands.items() if open_per_brand[brand] > 1]
+        comparable = [ids for ids in by_brand if len(ids) > 1]
         centred = {}
         if comparable:
             background = Background.load(session, now)
-            for incident_id in comparable:
+            for incident_id in itertools.chain.from_iterable(comparable):
                 vectors, langs = _recent_members(session, incident_id)
                 centred[incident_id] = background.centre(
                     np.stack(vectors) if vectors else np.zeros((0, 0), np.float32), langs)
-    similar: dict[int, list[tuple[int, float]]] = {incident_id: [] for incident_id in brands}
-    for a, b in itertools.combinations(comparable, 2):
-        if brands[a] == brands[b]:
+    similar: dict[int, list[tuple[int, float]]] = {row.id: [] for row in open_ids}
+    for ids in comparable:
+        for a, b in itertools.combinations(ids, 2):
             # An incident whose embeddings are gone (retention) has nothing to compare: 0.
             sim = float((centred[a] @ centred[b].T).mean()) if centred[a].size and centred[b].size else 0.0
             similar[a].append((b, sim))
