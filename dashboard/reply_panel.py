@@ -5,14 +5,13 @@ from __future__ import annotations
 import streamlit as st
 
 from monitor import presence, replies
-from connectors.base import Capabilities
 from monitor.access import Principal
 from monitor.errors import MentiondeskError, ReplyStateError
 from monitor.models import Mention, Reply, ReplyState
 from monitor.presence import Activity, ReplyCollision
 from monitor.suggestions import suggest
 from sentiment.errors import SentimentError
-from monitor.templates import SLOT_HINT, author_label, check_length, pick_variant, render, template_names
+from monitor.templates import SLOT_HINT, author_label, pick_variant, render, template_names
 from dashboard.context import AppContext
 from dashboard.safe import safe_url, text_box
 
@@ -88,10 +87,11 @@ def composer(ctx: AppContext, user: Principal, mention: Mention) -> None:
         st.html(text_box(text, "md-preview"))
     if unfilled:
         st.warning("Fill in the order number before sending.")
-    disabled = not text.strip() or over or unfilled
     _show_outcome(mention.id)
-    st.button("Send reply", key=f"send-{mention.id}", type="primary", disabled=disabled,
-              on_click=_send_text, args=(ctx, user, mention.id, caps))
+    # Never disabled: the box hands over typed text only as it loses focus, which is the click on
+    # Send itself, so a button drawn disabled for the empty box would swallow that first click.
+    # The callback checks the text it is given and says why it sends nothing.
+    st.button("Send reply", key=f"send-{mention.id}", type="primary", on_click=_send_text, args=(ctx, user, mention.id))
 
 
 def suggestions(ctx: AppContext, mention: Mention, text_key: str) -> None:
@@ -120,19 +120,21 @@ def _use(text_key: str, text: str) -> None:
 # Sending runs in button callbacks: they run before the page is drawn again, so a sent reply's text
 # can be cleared, and a second click (or a rerun) finds an empty box or an already-sent draft.
 
-def _send_text(ctx: AppContext, user: Principal, mention_id: int, caps: Capabilities) -> None:
+def _send_text(ctx: AppContext, user: Principal, mention_id: int) -> None:
     text = st.session_state.get(f"reply-text-{mention_id}", "")
     reply_key = f"reply-id-{mention_id}"
-    if not text.strip():
-        return
     draft_id = st.session_state.get(reply_key)
     with ctx.db.read() as session:
         draft = session.get(Reply, draft_id) if draft_id else None
         mention = session.get(Mention, mention_id)
         same = draft is not None and draft.body == text and draft.author == user.name
+    connector = ctx.connector(mention.platform) if mention else None
+    if connector is None:
+        _outcome(mention_id, "error", "This mention's platform is not connected.")
+        return
     if not same:
         try:
-            check_length(caps, mention.platform if mention else "", text)
+            replies.check_replyable(mention, connector, text)  # empty, unfilled or too long: nothing is drafted
             draft_id = replies.draft_reply(ctx.db, mention_id, text, user).id
         except MentiondeskError as exc:
             _outcome(mention_id, "error", str(exc))

@@ -26,7 +26,6 @@ from monitor.access import Principal, Role, require
 from monitor.errors import MentiondeskError, NotFound, ReplyError, ReplyStateError
 from monitor.models import Mention, Presence, Reply, ReplyClaim, ReplyState, utcnow
 from monitor.storage import Database
-from monitor.templates import check_length
 
 PRESENCE_TTL = timedelta(seconds=45)
 # A claimed reply that failed did not reach the platform, so someone else may take over. (A claimed
@@ -93,7 +92,6 @@ def _claim(db: Database, reply_id: int, connector: Connector, actor: Principal, 
         if mention is None:
             raise NotFound(f"mention {reply.mention_id} not found")
         replies.check_replyable(mention, connector, reply.body)
-        check_length(connector.capabilities, mention.platform, reply.body)
         claim = session.get(ReplyClaim, mention.id, with_for_update=True)
         if claim is not None and claim.reply_id == reply_id:
             return  # ours already; send_reply's own claim stops a second post of it

@@ -22,7 +22,7 @@ from monitor import audit
 from monitor.access import APPROVER, Principal, Role, require
 from monitor.errors import NotFound, ReplyError, ReplyStateError
 from monitor.models import Brand, Mention, Reply, ReplyApproval, ReplyState, utcnow
-from monitor.templates import check_length
+from monitor.templates import check_filled, check_length
 from monitor.storage import Database
 
 _RETRYABLE_FROM = (ReplyState.DRAFT.value, ReplyState.FAILED.value)
@@ -52,6 +52,7 @@ def check_replyable(mention: Mention, connector: Connector, body: str) -> None:
         )
     if not body.strip():
         raise ReplyError("a reply cannot be empty")
+    check_filled(body)
     check_length(caps, mention.platform, body)
 
 

@@ -22,6 +22,10 @@ class TemplateError(MentiondeskError):
     """A template uses an unknown variable or broken braces."""
 
 
+class UnfilledSlot(ReplyError):
+    """A reply still holds a slot hint such as "[order number]": never post it to a customer."""
+
+
 class ReplyTooLong(ReplyError):
     pass
 
@@ -91,6 +95,13 @@ def author_label(author_name: str | None, author_handle: str | None) -> str:
     return author_name or (f"@{author_handle}" if author_handle else "there")
 
 
+def check_filled(text: str) -> None:
+    """Refuse a reply that still shows a template slot's hint in place of its value."""
+    unfilled = [hint for hint in SLOT_HINT.values() if hint in text]
+    if unfilled:
+        raise UnfilledSlot(f"the reply still says {', '.join(unfilled)}: fill it in before sending")
+
+
 def check_length(capabilities: Capabilities, platform: str, text: str) -> None:
     """Refuse a reply longer than the platform takes, counted by its connector's rule."""
     limit = capabilities.max_reply_chars
@@ -101,5 +112,5 @@ def check_length(capabilities: Capabilities, platform: str, text: str) -> None:
         raise ReplyTooLong(f"the reply is {length} {capabilities.length_unit}; {platform} allows {limit}")
 
 
-__all__ = ["DEFAULT_TEMPLATES", "RenderedReply", "ReplyTemplate", "ReplyTooLong", "TemplateError", "VARIABLES",
-           "author_label", "check_length", "pick_variant", "render", "template_names"]
+__all__ = ["DEFAULT_TEMPLATES", "RenderedReply", "ReplyTemplate", "ReplyTooLong", "TemplateError", "UnfilledSlot",
+           "VARIABLES", "author_label", "check_filled", "check_length", "pick_variant", "render", "template_names"]

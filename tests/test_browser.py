@@ -173,6 +173,22 @@ def test_filter_assign_and_reply_to_an_x_mention(stack: Stack, browser: object) 
     assert [r["text"] for r in stack.emulators.x.replies_to(tweet_id)] == [reply]
 
 
+def test_send_clicked_straight_after_typing_posts_the_typed_reply(stack: Stack, browser: object) -> None:
+    # What an agent does: type, then click Send at once. The box hands its text over only as it
+    # loses focus (that click), so the page is still drawn from before the typing when the click lands.
+    m = _post_and_poll(stack, f"@{DEMO_X_HANDLE} charged twice for order 5120")
+    page = _page(browser, stack, "ben")
+    page.locator(f".st-key-open-{m} button").click()
+    page.locator(f".st-key-reply-text-{m} textarea").fill("Sorry! The second charge for 5120 is refunded today.")
+    # force: no waiting for the button to look clickable, as a person does not wait either.
+    page.locator(f".st-key-send-{m} button").click(force=True)
+    page.get_by_text("Reply posted.").wait_for()
+    with stack.db.read() as session:
+        tweet_id = session.get(Mention, m).external_id  # type: ignore[union-attr]
+    assert [r["text"] for r in stack.emulators.x.replies_to(tweet_id)] == [
+        "Sorry! The second charge for 5120 is refunded today."]
+
+
 def test_two_browser_sessions_replying_at_once_post_exactly_once(stack: Stack, browser: object) -> None:
     m = _post_and_poll(stack, f"@{DEMO_X_HANDLE} app keeps crashing on login, help")
     pages = {who: _page(browser, stack, who) for who in ("ana", "ben")}

@@ -427,6 +427,21 @@ def test_bulk_reply_killed_midway_then_run_again_replies_exactly_once(
     assert set(_replies_on_platform(emulators, sqlite_db, incident_id).values()) == {1}
 
 
+def test_bulk_reply_never_posts_a_template_slot_it_cannot_fill(
+        emulators: RunningEmulators, sqlite_db: Database, tmp_path: Path) -> None:
+    # One reply for many customers has no order number to give each: the hint would be posted as is.
+    path, env, incident_id = _incident_on_mastodon(emulators, sqlite_db, tmp_path, 6)
+    connector = Config.load(path, env).connectors["mastodon"].create()
+    order = ReplyTemplate("Order check", "Hi {author}, your order {order_number} is on its way.")
+    report = bulk_reply(sqlite_db, incident_id, "Order check", [order], {"mastodon": connector}, AGENT, "Orbisto")
+    assert report.sent == [] and len(report.skipped) == 6
+    assert all("still says [order number]" in why for why in report.skipped.values())
+    assert set(_replies_on_platform(emulators, sqlite_db, incident_id).values()) == {0}
+    with sqlite_db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Reply)) == 0
+    connector.close()
+
+
 def test_bulk_reply_waits_out_rate_limits_skips_answered_mentions_then_resolves(
         emulators: RunningEmulators, sqlite_db: Database, tmp_path: Path) -> None:
     from monitor import presence, replies

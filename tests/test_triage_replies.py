@@ -16,7 +16,7 @@ from monitor.storage import Database
 from connectors.x_text import x_weighted_length
 from connectors.reddit import RedditConnector
 from connectors.x import XConnector
-from monitor.templates import ReplyTemplate, ReplyTooLong, TemplateError, check_length, render
+from monitor.templates import ReplyTemplate, ReplyTooLong, TemplateError, UnfilledSlot, check_length, render
 from tests.connector_doubles import RecordingReplyConnector
 from tests.test_dashboard_fixtures import add_mention
 from tests.principals import ANA, BEN, BY_NAME
@@ -144,4 +144,9 @@ def test_a_reply_the_platform_would_refuse_claims_nothing(db: Database, connecto
     m = add_mention(db, platform="scripted", replyable=True)
     with pytest.raises(ReplyError, match="empty"):
         presence.send_reply_once(db, draft_reply(db, m, "   ", author=ANA).id, connector, ANA)
+    # A template's slot left as its hint is never posted to a customer.
+    unfilled = render(ReplyTemplate("order", "Order {order_number} ships today."), author="Ana", brand="Acme").text
+    with pytest.raises(UnfilledSlot, match=r"still says \[order number\]"):
+        presence.send_reply_once(db, draft_reply(db, m, unfilled, author=ANA).id, connector, ANA)
+    assert RecordingReplyConnector.calls == []
     assert presence.send_reply_once(db, draft_reply(db, m, "fine", author=BEN).id, connector, BEN).state == "sent"
