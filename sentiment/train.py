@@ -168,6 +168,8 @@ def main(argv: list[str] | None = None) -> None:
                     help='put before every text (default none; e5\'s own convention is "query: ", which '
                          'scored the same and costs 3 of a tweet\'s ~35 tokens)')
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--order-seed", type=int, default=None,
+                    help="finetune mode: seed of the batch order alone (default --seed; initial weights stay --seed's)")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--hold-out-train", type=int, default=0, metavar="N",
                     help="hold out N rows of Hindi train as one more validation set, reported only "
@@ -177,6 +179,7 @@ def main(argv: list[str] | None = None) -> None:
     layers = [int(v) for v in (args.layers or ("2,4,6,8" if finetuning else "2,4,6,8,10,12")).split(",")]
     epochs = args.epochs or (2 if finetuning else 12)
     lr = args.lr or (5e-5 if finetuning else 1e-3)
+    order_seed = args.seed if args.order_seed is None else args.order_seed
     head_lr = args.head_lr or 5e-4  # finetune mode only; head mode trains the head at `lr`
 
     seed_everything(args.seed)
@@ -216,7 +219,7 @@ def main(argv: list[str] | None = None) -> None:
             return selection_score(metrics)
 
         finetune(model, train_cache, torch.tensor(train.labels), sample_weights(train, args.lang_boost),
-                 epochs=epochs, lr=lr, head_lr=head_lr, batch_size=args.batch_size, seed=args.seed,
+                 epochs=epochs, lr=lr, head_lr=head_lr, batch_size=args.batch_size, seed=order_seed,
                  device=device, evaluate=evaluate)
         head, layer_weights = model.head.cpu(), model.layer_state()
         logits_by_set = val_logits(model)
@@ -248,7 +251,8 @@ def main(argv: list[str] | None = None) -> None:
     ece = expected_calibration_error(torch.softmax(logits / head.temperature, -1), vy)
     cfg.training = {
         "mode": args.mode, "seed": args.seed, "epochs": epochs, "lr": lr, "lang_boost": args.lang_boost,
-        **({"frozen_layers": args.frozen_layers, "head_lr": head_lr, "batch_size": args.batch_size}
+        **({"frozen_layers": args.frozen_layers, "head_lr": head_lr, "batch_size": args.batch_size,
+            "order_seed": order_seed}
            if finetuning else {}),
         "train_rows": len(train.texts), "validation_ece_after_temperature": round(ece, 4),
         **({"hold_out_train": args.hold_out_train} if args.hold_out_train else {}),

@@ -48,12 +48,14 @@ def test_finetune_writes_an_artifact_that_loads_as_the_trained_model(tiny_data: 
 
     out = tmp_path / "artifact"
     main(["--data", str(tiny_data), "--out", str(out), "--mode", "finetune", "--layers", "2,4,6",
-          "--frozen-layers", "4", "--epochs", "1", "--batch-size", "8", "--threads", "2", "--prefix", "query: "])
+          "--frozen-layers", "4", "--epochs", "1", "--batch-size", "8", "--threads", "2", "--prefix", "query: ",
+          "--order-seed", "5"])
     head, cfg = load_head(out)
     assert cfg.layers == [2, 4, 6] and cfg.finetuned_layers == 2 and cfg.prefix == "query: "
     assert sum(f.stat().st_size for f in out.iterdir()) < 20 * 2**20
     config = json.loads((out / CONFIG_FILE).read_text())
     assert set(config["metrics"]) >= {"tweeteval", "xlmt_average", "xlmt_average_reliable"}
+    assert (config["training"]["seed"], config["training"]["order_seed"]) == (13, 5)  # enough to train it again
     from safetensors.torch import load_file
 
     trained = load_file(str(out / LAYERS_FILE))
