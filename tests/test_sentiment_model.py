@@ -4,7 +4,7 @@ from __future__ import annotations
 import ctypes
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -225,14 +225,16 @@ def test_int8_graph_tracks_the_fp32_encoder_and_is_built_once(e5_folder: Path) -
     assert ensure_int8_graph(e5_folder, layers[-1:]) != graph  # other layers, another graph
 
 
-def test_massive_activation_channels_are_split_off_exactly(e5_folder: Path) -> None:
-    """The int8 graph computes each layer's massive-activation FFN channel apart, in float: the
-    split model gives the same outputs, and the channel split off is the outlier on <s>/</s>."""
+def test_int8_preparation_splits_off_massive_channels_and_smooths_ffn_inputs_exactly(e5_folder: Path) -> None:
+    """The int8 graph computes each layer's massive-activation FFN channel apart, in float, and
+    scales the FFN's inputs so no one channel sets their quantisation step: the rewritten model
+    gives the same outputs, the channel split off is the outlier on <s>/</s>, and the inputs the
+    quantised product sees are far more even."""
     import onnx
     from transformers import AutoModel
 
     from sentiment.head import load_head
-    from sentiment.onnx_int8 import FLOAT_PART, ensure_int8_graph, massive_channels, split_massive_channels
+    from sentiment.onnx_int8 import FLOAT_PART, ensure_int8_graph, massive_channels, prepare_for_int8
     from sentiment.paths import ARTIFACT_DIR
     from sentiment.tokenizer import E5Tokenizer
 
@@ -240,9 +242,18 @@ def test_massive_activation_channels_are_split_off_exactly(e5_folder: Path) -> N
     model = AutoModel.from_pretrained(e5_folder, add_pooling_layer=False, dtype=torch.float32).eval()
     model.encoder.layer = model.encoder.layer[:4]
     batch = tokenizer.pad(tokenizer(["query: " + t for t in TEXTS], max_length=128))
-    peaks = []
-    hooks = [layer.output.dense.register_forward_hook(lambda _m, i, _o: peaks.append(i[0].abs().amax((0, 1))))
-             for layer in model.encoder.layer]
+    keep = batch["attention_mask"].bool()
+
+    def record(peaks: list[torch.Tensor]) -> Callable[..., None]:
+        return lambda _m, inputs, _o: peaks.append(inputs[0][keep].abs().amax(0))
+
+    def spread(peaks: torch.Tensor) -> float:  # largest input channel against the typical one
+        return float(peaks.max() / peaks.median())
+
+    peaks, ffn_in = [], []
+    hooks = [hook for layer in model.encoder.layer for hook in (
+        layer.output.dense.register_forward_hook(record(peaks)),
+        layer.intermediate.dense.register_forward_hook(record(ffn_in)))]
     with torch.inference_mode():
         before = model(**batch).last_hidden_state
     for hook in hooks:
@@ -251,9 +262,15 @@ def test_massive_activation_channels_are_split_off_exactly(e5_folder: Path) -> N
     for channel, peak in zip(channels, peaks):
         others = torch.cat([peak[:channel], peak[channel + 1:]])
         assert peak[channel] > 1.5 * others.max(), (channel, peak[channel], others.max())
-    split_massive_channels(model, tokenizer)
+    prepare_for_int8(model, tokenizer)
+    quantised_in: list[torch.Tensor] = []
+    hooks = [layer.intermediate.int8_part.register_forward_hook(record(quantised_in)) for layer in model.encoder.layer]
     with torch.inference_mode():
         assert torch.allclose(model(**batch).last_hidden_state, before, atol=1e-4)
+    for hook in hooks:
+        hook.remove()
+    for raw, smoothed in zip(ffn_in, quantised_in, strict=True):
+        assert spread(smoothed) < spread(raw) / 2, (spread(raw), spread(smoothed))
     # In the built graph those products are plain float MatMuls; the others are quantised.
     graph = onnx.load(str(ensure_int8_graph(e5_folder, load_head(ARTIFACT_DIR)[1].layers))).graph
     float_products = [n for n in graph.node if f"/{FLOAT_PART}/" in n.name and "MatMul" in n.op_type]
