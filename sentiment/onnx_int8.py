@@ -125,10 +125,11 @@ def prepare_for_int8(model: torch.nn.Module, tokenizer: E5Tokenizer) -> None:
       but ran 30 % slower.
     * **The first product's inputs smoothed** (`_SplitIntermediate`). Over the 4,583 validation
       texts (AMX Xeon, VNNI kernels, 2026-12-05) the shipped model's int8 labels agreed with fp32's
-      on 4,441 before and 4,476 after (the whole product in float: 4,508, 44 % slower); XLM-T
-      without hi 0.684 -> 0.687 (fp32 0.690), TweetEval 0.731 -> 0.732; 651 tweets/s against 662,
-      interleaved in one process. Calibrated on the two CALIBRATION_TEXTS: 360 validation texts
-      did no better (4,485 in a scratch build). alpha 0.3 and 0.75 agreed less (4,473 and 4,453).
+      on 4,441 before and 4,476 after (the whole product in float: 4,508, 28-34 % slower); XLM-T
+      without hi 0.684 -> 0.687 (fp32 0.690), TweetEval 0.731 -> 0.732; no speed cost that shows
+      (540 vs 546 and 510 vs 508 tweets/s, two runs interleaved in one process). Calibrated on
+      the two CALIBRATION_TEXTS: in scratch builds 360 validation texts did no better (4,485),
+      and alpha 0.3 and 0.75 agreed less (4,473 and 4,453).
     """
     ffn_inputs = _input_peaks(model, tokenizer, lambda layer: layer.intermediate.dense)
     for layer, channel, peaks in zip(model.encoder.layer, massive_channels(model, tokenizer), ffn_inputs, strict=True):
