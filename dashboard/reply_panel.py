@@ -5,13 +5,14 @@ from __future__ import annotations
 import streamlit as st
 
 from monitor import presence, replies
+from connectors.base import Connector
 from monitor.access import Principal
 from monitor.errors import MentiondeskError, ReplyStateError
 from monitor.models import Mention, Reply, ReplyState
 from monitor.presence import Activity, ReplyCollision
 from monitor.suggestions import suggest
 from sentiment.errors import SentimentError
-from monitor.templates import SLOT_HINT, author_label, pick_variant, render, template_names
+from monitor.templates import author_label, pick_variant, render, template_names, unfilled_slots
 from dashboard.context import AppContext
 from dashboard.safe import safe_url, text_box
 
@@ -81,7 +82,7 @@ def composer(ctx: AppContext, user: Principal, mention: Mention) -> None:
     length = caps.reply_length(text)
     over = limit is not None and length > limit
     st.caption(f"{length} / {limit if limit is not None else '∞'} {caps.length_unit}" + (" — too long" if over else ""))
-    unfilled = any(hint in text for hint in SLOT_HINT.values())
+    unfilled = unfilled_slots(text)
     if text.strip():
         st.caption("Preview")
         st.html(text_box(text, "md-preview"))
@@ -123,16 +124,15 @@ def _use(text_key: str, text: str) -> None:
 def _send_text(ctx: AppContext, user: Principal, mention_id: int) -> None:
     text = st.session_state.get(f"reply-text-{mention_id}", "")
     reply_key = f"reply-id-{mention_id}"
+    found = _connected(ctx, mention_id)
+    if found is None:
+        return
     draft_id = st.session_state.get(reply_key)
     with ctx.db.read() as session:
         draft = session.get(Reply, draft_id) if draft_id else None
-        mention = session.get(Mention, mention_id)
         same = draft is not None and draft.body == text and draft.author == user.name
-    connector = ctx.connector(mention.platform) if mention else None
-    if connector is None:
-        _outcome(mention_id, "error", "This mention's platform is not connected.")
-        return
     if not same:
+        mention, connector = found
         try:
             replies.check_replyable(mention, connector, text)  # empty, unfilled or too long: nothing is drafted
             draft_id = replies.draft_reply(ctx.db, mention_id, text, user).id
@@ -144,13 +144,22 @@ def _send_text(ctx: AppContext, user: Principal, mention_id: int) -> None:
     _send(ctx, user, mention_id, draft_id)
 
 
-def _send(ctx: AppContext, user: Principal, mention_id: int, reply_id: int) -> None:
+def _connected(ctx: AppContext, mention_id: int) -> tuple[Mention, Connector] | None:
+    """The mention and its platform's connector; None, with the reason shown, where there is none."""
     with ctx.db.read() as session:
         mention = session.get(Mention, mention_id)
     connector = ctx.connector(mention.platform) if mention else None
-    if connector is None:
+    if mention is None or connector is None:
         _outcome(mention_id, "error", "This mention's platform is not connected.")
+        return None
+    return mention, connector
+
+
+def _send(ctx: AppContext, user: Principal, mention_id: int, reply_id: int) -> None:
+    found = _connected(ctx, mention_id)
+    if found is None:
         return
+    connector = found[1]
     ack_key = f"reply-ack-{mention_id}"
     try:
         reply = presence.send_reply_once(ctx.db, reply_id, connector, user, follow_up_of=st.session_state.get(ack_key))

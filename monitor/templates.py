@@ -95,9 +95,14 @@ def author_label(author_name: str | None, author_handle: str | None) -> str:
     return author_name or (f"@{author_handle}" if author_handle else "there")
 
 
+def unfilled_slots(text: str) -> list[str]:
+    """The template slot hints (e.g. "[order number]") still in ``text`` in place of their values."""
+    return [hint for hint in SLOT_HINT.values() if hint in text]
+
+
 def check_filled(text: str) -> None:
     """Refuse a reply that still shows a template slot's hint in place of its value."""
-    unfilled = [hint for hint in SLOT_HINT.values() if hint in text]
+    unfilled = unfilled_slots(text)
     if unfilled:
         raise UnfilledSlot(f"the reply still says {', '.join(unfilled)}: fill it in before sending")
 
@@ -113,4 +118,5 @@ def check_length(capabilities: Capabilities, platform: str, text: str) -> None:
 
 
 __all__ = ["DEFAULT_TEMPLATES", "RenderedReply", "ReplyTemplate", "ReplyTooLong", "TemplateError", "UnfilledSlot",
-           "VARIABLES", "author_label", "check_filled", "check_length", "pick_variant", "render", "template_names"]
+           "VARIABLES", "author_label", "check_filled", "check_length", "pick_variant", "render", "template_names",
+           "unfilled_slots"]
