@@ -7,6 +7,7 @@ import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -234,7 +235,7 @@ def test_int8_preparation_splits_off_massive_channels_and_smooths_ffn_inputs_exa
     from transformers import AutoModel
 
     from sentiment.head import load_head
-    from sentiment.onnx_int8 import FLOAT_PART, ensure_int8_graph, massive_channels, prepare_for_int8
+    from sentiment.onnx_int8 import FLOAT_PART, calibration_peaks, ensure_int8_graph, massive_channels, prepare_for_int8
     from sentiment.paths import ARTIFACT_DIR
     from sentiment.tokenizer import E5Tokenizer
 
@@ -258,11 +259,11 @@ def test_int8_preparation_splits_off_massive_channels_and_smooths_ffn_inputs_exa
         before = model(**batch).last_hidden_state
     for hook in hooks:
         hook.remove()
-    channels = massive_channels(model, tokenizer)
-    for channel, peak in zip(channels, peaks):
+    calibration = calibration_peaks(model, tokenizer)
+    for channel, peak in zip(massive_channels(calibration), peaks, strict=True):
         others = torch.cat([peak[:channel], peak[channel + 1:]])
         assert peak[channel] > 1.5 * others.max(), (channel, peak[channel], others.max())
-    prepare_for_int8(model, tokenizer)
+    prepare_for_int8(model, calibration)
     quantised_in: list[torch.Tensor] = []
     hooks = [layer.intermediate.int8_part.register_forward_hook(record(quantised_in)) for layer in model.encoder.layer]
     with torch.inference_mode():
@@ -279,6 +280,47 @@ def test_int8_preparation_splits_off_massive_channels_and_smooths_ffn_inputs_exa
     # Residual add and LayerNorm stay apart: ONNX Runtime's fused op was the slow one (onnx_int8.UNFUSED).
     ops = {n.op_type for n in graph.node}
     assert "LayerNormalization" in ops and "SkipLayerNormalization" not in ops
+
+
+def test_attention_inputs_are_smoothed_on_the_fused_graph_exactly(e5_folder: Path, tmp_path: Path) -> None:
+    """Each fused Attention node reads its input divided per channel by a scale its packed query/key/
+    value weights are multiplied by: the graph's outputs stay the same, and the input its quantised
+    product sees is more even across channels."""
+    import onnxruntime as ort
+    from onnx.numpy_helper import to_array
+    from transformers import AutoModel
+
+    from sentiment.onnx_int8 import calibration_peaks, fused_float_graph, smooth_attention_inputs
+    from sentiment.tokenizer import E5Tokenizer
+
+    tokenizer = E5Tokenizer.from_folder(e5_folder)
+    model = AutoModel.from_pretrained(e5_folder, add_pooling_layer=False, dtype=torch.float32,
+                                      attn_implementation="eager").eval()
+    model.encoder.layer = model.encoder.layer[:4]
+    raw = calibration_peaks(model, tokenizer)["attention_in"]
+    graph = fused_float_graph(model, (2, 4), tmp_path)
+    batch = tokenizer.pad(tokenizer(["query: " + t for t in TEXTS], max_length=128))
+    with torch.inference_mode():
+        feeds = {"inputs_embeds": model.embeddings.word_embeddings(batch["input_ids"]).numpy(),
+                 "attention_mask": batch["attention_mask"].numpy()}
+
+    def features() -> np.ndarray:
+        return ort.InferenceSession(graph.model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+
+    def spread(peaks: torch.Tensor) -> float:  # largest input channel against the typical one
+        return float(peaks.max() / peaks.median())
+
+    before = features()
+    smooth_attention_inputs(graph, raw)
+    np.testing.assert_allclose(features(), before, atol=1e-4)
+    attentions = [node for node in graph.nodes() if node.op_type == "Attention"]
+    assert len(attentions) == 4
+    for node, peaks in zip(attentions, raw, strict=True):
+        smooth = graph.get_parent(node, 0)
+        assert smooth.op_type == "Mul"
+        inv_scale = torch.from_numpy(to_array(graph.get_initializer(smooth.input[1])).copy())
+        # e5's peak input channels reach 5-12 times the median one; smoothed, 2.6-3.4 times.
+        assert spread(peaks * inv_scale) < 0.6 * spread(peaks), (spread(peaks), spread(peaks * inv_scale))
 
 
 def test_int8_weights_fit_seven_bits_so_avx2_sums_cannot_saturate(e5_folder: Path) -> None:
