@@ -235,7 +235,13 @@ def test_int8_preparation_splits_off_massive_channels_and_smooths_ffn_inputs_exa
     from transformers import AutoModel
 
     from sentiment.head import load_head
-    from sentiment.onnx_int8 import FLOAT_PART, calibration_peaks, ensure_int8_graph, massive_channels, prepare_for_int8
+    from sentiment.onnx_int8 import (
+        FLOAT_PART,
+        calibration_peaks,
+        ensure_int8_graph,
+        massive_channels,
+        prepare_for_int8,
+    )
     from sentiment.paths import ARTIFACT_DIR
     from sentiment.tokenizer import E5Tokenizer
 
@@ -290,7 +296,11 @@ def test_attention_inputs_are_smoothed_on_the_fused_graph_exactly(e5_folder: Pat
     from onnx.numpy_helper import to_array
     from transformers import AutoModel
 
-    from sentiment.onnx_int8 import calibration_peaks, fused_float_graph, smooth_attention_inputs
+    from sentiment.onnx_int8 import (
+        calibration_peaks,
+        fused_float_graph,
+        smooth_attention_inputs,
+    )
     from sentiment.tokenizer import E5Tokenizer
 
     tokenizer = E5Tokenizer.from_folder(e5_folder)
