@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from sentiment.encoder import PREFIX
 from sentiment.errors import ModelNotAvailable
 from sentiment.labels import LABELS
 
@@ -28,10 +29,10 @@ class HeadConfig:
     mlp_size: int = 512
     dropout: float = 0.2
     max_tokens: int = 128
-    # Put before every text. e5's own convention is "query: "; the shipped model is trained without
-    # it (3 of a tweet's ~35 tokens, the same accuracy). Artifacts written before the field existed
+    # Put before every text. e5's own convention is PREFIX; the shipped model is trained without it
+    # (3 of a tweet's ~35 tokens, the same accuracy). Artifacts written before the field existed
     # were trained with it, hence the default.
-    prefix: str = "query: "
+    prefix: str = PREFIX
     temperature: float = 1.0
     labels: list[str] = field(default_factory=lambda: list(LABELS))
     trained_precision: str = "bf16"
