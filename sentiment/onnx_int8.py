@@ -4,7 +4,7 @@ Built once from the converted transformers folder and cached beside it: export t
 (truncated to the deepest layer the head reads, mean pooling of the chosen layers inside the
 graph, each layer's massive-activation channel split off in float and its FFN inputs smoothed:
 `prepare_for_int8`),
-fuse attention and GELU with ONNX Runtime's transformer optimiser (not the residual LayerNorms:
+fuse attention and GELU (as its tanh approximation) with ONNX Runtime's transformer optimiser (not the residual LayerNorms:
 `UNFUSED`), smooth the fused attention nodes' inputs (`smooth_attention_inputs`), then quantise the other matrix products to int8 (dynamic quantisation, per-channel
 scales, 7-bit weights). The graph starts from word embeddings, looked up outside from the packed
 4-bit table (encoder.Q4Embedding), so it holds no fp32 copy of the 250k-row table: 15 MB instead
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 GRAPH_FILE = "e5-features.int8.onnx"
 # Part of the cache key: a graph built by an earlier version (other inputs or quantisation) is rebuilt.
-GRAPH_VERSION = 7
+GRAPH_VERSION = 8
 # Residual add + LayerNorm stay two ops, both in the built graph and when ONNX Runtime optimises it
 # at load (it would fuse them again): its fused SkipLayerNormalization took 19 % of the graph's time
 # on a Zen 4 EPYC (profiled: 2.3 ms a call against 0.34 ms for a plain LayerNormalization of the
@@ -259,6 +259,11 @@ def fused_float_graph(model: torch.nn.Module, layers: Sequence[int], scratch: Pa
                       "features": {0: "batch"}})
     options = FusionOptions("bert")
     options.enable_skip_layer_norm = options.enable_bias_skip_layer_norm = False  # see UNFUSED
+    # GELU as its tanh approximation (FastGelu) instead of erf (BiasGelu): GELU took 15.6 % of the
+    # graph's time (ONNX Runtime's profiler, AMX Xeon, 2026-12-05); approximated, the graph ran 2.7-3.2 %
+    # faster (three runs, the two graphs interleaved in one process) and its labels agreed with fp32's
+    # as often (4,499 of the 4,583 validation texts on average over three batchings, against 4,490).
+    options.enable_gelu_approximation = True
     fused = optimizer.optimize_model(str(exported), model_type="bert", num_heads=model.config.num_attention_heads,
                                      hidden_size=model.config.hidden_size, opt_level=1, optimization_options=options)
     exported.unlink()
