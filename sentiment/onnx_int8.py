@@ -174,7 +174,9 @@ def smooth_attention_inputs(graph: OnnxModel, input_peaks: list[torch.Tensor]) -
     with it (alpha 0.2: 4,494, 0.3: 4,505, 0.4: 4,497, 0.75: 4,490): every smoothed build above
     both others. Each set apart at 64, as bench/sentiment.py runs them: 4,476 before, 4,494 now.
     No speed cost that shows: 653 vs 653 and 624 vs 622 tweets/s (the graphs before and after,
-    interleaved in one process, two runs).
+    interleaved in one process, two runs). Not kept: smoothing the input of the attention's output
+    product too (its scale folded into the value weights, so free at run time; peak channel 4-11
+    times the median): 4,489, no gain.
     """
     from onnx import helper, numpy_helper
 
