@@ -131,8 +131,8 @@ def _send_text(ctx: AppContext, user: Principal, mention_id: int) -> None:
     with ctx.db.read() as session:
         draft = session.get(Reply, draft_id) if draft_id else None
         same = draft is not None and draft.body == text and draft.author == user.name
+    mention, connector = found
     if not same:
-        mention, connector = found
         try:
             replies.check_replyable(mention, connector, text)  # empty, unfilled or too long: nothing is drafted
             draft_id = replies.draft_reply(ctx.db, mention_id, text, user).id
@@ -141,7 +141,7 @@ def _send_text(ctx: AppContext, user: Principal, mention_id: int) -> None:
             return
         # One draft per text: a second click, a rerun or a retry sends this same reply, never a new one.
         st.session_state[reply_key] = draft_id
-    _send(ctx, user, mention_id, draft_id)
+    _post(ctx, user, mention_id, draft_id, connector)
 
 
 def _connected(ctx: AppContext, mention_id: int) -> tuple[Mention, Connector] | None:
@@ -157,9 +157,11 @@ def _connected(ctx: AppContext, mention_id: int) -> tuple[Mention, Connector] | 
 
 def _send(ctx: AppContext, user: Principal, mention_id: int, reply_id: int) -> None:
     found = _connected(ctx, mention_id)
-    if found is None:
-        return
-    connector = found[1]
+    if found is not None:
+        _post(ctx, user, mention_id, reply_id, found[1])
+
+
+def _post(ctx: AppContext, user: Principal, mention_id: int, reply_id: int, connector: Connector) -> None:
     ack_key = f"reply-ack-{mention_id}"
     try:
         reply = presence.send_reply_once(ctx.db, reply_id, connector, user, follow_up_of=st.session_state.get(ack_key))

@@ -226,6 +226,11 @@ def test_int8_graph_tracks_the_fp32_encoder_and_is_built_once(e5_folder: Path) -
     assert ensure_int8_graph(e5_folder, layers[-1:]) != graph  # other layers, another graph
 
 
+def _spread(peaks: torch.Tensor) -> float:
+    """A product's input channels: the largest peak against the typical one."""
+    return float(peaks.max() / peaks.median())
+
+
 def test_int8_preparation_splits_off_massive_channels_and_smooths_ffn_inputs_exactly(e5_folder: Path) -> None:
     """The int8 graph computes each layer's massive-activation FFN channel apart, in float, and
     scales the FFN's inputs so no one channel sets their quantisation step: the rewritten model
@@ -254,9 +259,6 @@ def test_int8_preparation_splits_off_massive_channels_and_smooths_ffn_inputs_exa
     def record(peaks: list[torch.Tensor]) -> Callable[..., None]:
         return lambda _m, inputs, _o: peaks.append(inputs[0][keep].abs().amax(0))
 
-    def spread(peaks: torch.Tensor) -> float:  # largest input channel against the typical one
-        return float(peaks.max() / peaks.median())
-
     peaks, ffn_in = [], []
     hooks = [hook for layer in model.encoder.layer for hook in (
         layer.output.dense.register_forward_hook(record(peaks)),
@@ -277,7 +279,7 @@ def test_int8_preparation_splits_off_massive_channels_and_smooths_ffn_inputs_exa
     for hook in hooks:
         hook.remove()
     for raw, smoothed in zip(ffn_in, quantised_in, strict=True):
-        assert spread(smoothed) < spread(raw) / 2, (spread(raw), spread(smoothed))
+        assert _spread(smoothed) < _spread(raw) / 2, (_spread(raw), _spread(smoothed))
     # In the built graph those products are plain float MatMuls; the others are quantised.
     graph = onnx.load(str(ensure_int8_graph(e5_folder, load_head(ARTIFACT_DIR)[1].layers))).graph
     float_products = [n for n in graph.node if f"/{FLOAT_PART}/" in n.name and "MatMul" in n.op_type]
@@ -317,9 +319,6 @@ def test_attention_inputs_are_smoothed_on_the_fused_graph_exactly(e5_folder: Pat
     def features() -> np.ndarray:
         return ort.InferenceSession(graph.model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
 
-    def spread(peaks: torch.Tensor) -> float:  # largest input channel against the typical one
-        return float(peaks.max() / peaks.median())
-
     before = features()
     smooth_attention_inputs(graph, raw)
     np.testing.assert_allclose(features(), before, atol=1e-4)
@@ -330,7 +329,7 @@ def test_attention_inputs_are_smoothed_on_the_fused_graph_exactly(e5_folder: Pat
         assert smooth.op_type == "Mul"
         inv_scale = torch.from_numpy(to_array(graph.get_initializer(smooth.input[1])).copy())
         # e5's peak input channels reach 5-12 times the median one; smoothed, 2.6-3.4 times.
-        assert spread(peaks * inv_scale) < 0.6 * spread(peaks), (spread(peaks), spread(peaks * inv_scale))
+        assert _spread(peaks * inv_scale) < 0.6 * _spread(peaks), (_spread(peaks), _spread(peaks * inv_scale))
 
 
 def test_int8_weights_fit_seven_bits_so_avx2_sums_cannot_saturate(e5_folder: Path) -> None:
