@@ -164,7 +164,7 @@ class E5Encoder:
         Each round starts with an untimed pass: the runtime that ran last keeps its threads spinning
         for a while, and on 2 cores they slowed the other's next pass. Timed one pass each,
         alternating, bf16 and int8 tied on an AMX Xeon (489 against 495 texts/s) where bf16 runs
-        1.3x int8 on its own (649 against 513; on the validation tweets 729 against 554), and
+        1.3x int8 on its own (649 against 513; 700 against 529 over the validation tweets), and
         "auto" picked int8 (2026-12-05).
         """
         loaded = {}
