@@ -386,16 +386,44 @@ def test_auto_precision_is_the_faster_here_measured_once_and_remembered(e5_folde
     other = next(p for p in rates if p != encoder.precision)
     record.write_text(json.dumps({key: {**entry, "fastest": other}}))
     assert E5Encoder(e5_folder, layers=layers, threads=2).precision == other
-    # A corrupt record, or one naming no candidate, is not fatal: the CPU is timed again and the
-    # file rewritten.
-    for bad in ("{not json", json.dumps({key: {"fastest": "fp64"}})):
-        record.write_text(bad)
-        assert E5Encoder(e5_folder, layers=layers, threads=2).precision in rates
-        assert json.loads(record.read_text())[key]["fastest"] in rates
     # A model that reads texts with another prefix (bf16 gained 12 % without it, int8 6.6 %) is
-    # timed for itself.
-    E5Encoder(e5_folder, layers=layers, threads=2, prefix="")
-    assert len(json.loads(record.read_text())) == 2
+    # timed for itself: it is recorded under another key (what a new key leads to is
+    # test_a_speed_record_is_read_and_only_a_missing_or_broken_one_measured_again).
+    assert E5Encoder(e5_folder, layers=layers, threads=2, precision="int8", prefix="x: ")._probe_key() != key
+
+
+def test_a_speed_record_is_read_and_only_a_missing_or_broken_one_measured_again(tmp_path: Path) -> None:
+    import json
+    from collections.abc import Callable
+
+    from sentiment.runtime import remembered
+
+    record = tmp_path / "models" / "auto-precision.json"
+    measured: list[str] = []
+
+    def measure(rates: dict[str, float]) -> Callable[[], dict[str, float]]:
+        """A measure that gives `rates` and counts its calls."""
+        return lambda: measured.append("timed") or rates
+
+    assert remembered(record, "cpu A", ("bf16", "int8"), measure({"bf16": 700.0, "int8": 529.4})) == "bf16"
+    assert json.loads(record.read_text()) == {"cpu A": {"fastest": "bf16", "items_per_s": {"bf16": 700.0, "int8": 529.4}}}
+    # Read back, never timed again, whatever the rates would now say.
+    assert remembered(record, "cpu A", ("bf16", "int8"), measure({"bf16": 1.0, "int8": 2.0})) == "bf16"
+    assert measured == ["timed"]
+    # Another key (another CPU, prefix, library version) is timed and added beside the first.
+    assert remembered(record, "cpu B", ("fp32", "int8"), measure({"fp32": 48.7, "int8": 58.5})) == "int8"
+    assert set(json.loads(record.read_text())) == {"cpu A", "cpu B"} and len(measured) == 2
+    # An entry naming no candidate is timed again and replaced; the other keys stay.
+    record.write_text(json.dumps({**json.loads(record.read_text()), "cpu A": {"fastest": "fp64"}}))
+    assert remembered(record, "cpu A", ("bf16", "int8"), measure({"bf16": 1.0, "int8": 2.0})) == "int8"
+    assert json.loads(record.read_text())["cpu B"]["fastest"] == "int8" and len(measured) == 3
+    # A corrupt file, or one that is not a JSON object, is not fatal: timed again, rewritten whole.
+    for bad in ("{not json", "[1, 2]"):
+        record.write_text(bad)
+        assert remembered(record, "cpu A", ("bf16", "int8"), measure({"bf16": 3.0, "int8": 2.0})) == "bf16"
+        assert json.loads(record.read_text())["cpu A"]["fastest"] == "bf16"
+    assert len(measured) == 5
+    assert not list(record.parent.glob("*.tmp"))  # written through a temporary file, then renamed
 
 
 def test_auto_precision_never_times_a_pass_straight_after_the_other_runtime(
