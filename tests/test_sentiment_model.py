@@ -394,7 +394,6 @@ def test_auto_precision_is_the_faster_here_measured_once_and_remembered(e5_folde
 
 def test_a_speed_record_is_read_and_only_a_missing_or_broken_one_measured_again(tmp_path: Path) -> None:
     import json
-    from collections.abc import Callable
 
     from sentiment.runtime import remembered
 
@@ -406,7 +405,8 @@ def test_a_speed_record_is_read_and_only_a_missing_or_broken_one_measured_again(
         return lambda: measured.append("timed") or rates
 
     assert remembered(record, "cpu A", ("bf16", "int8"), measure({"bf16": 700.0, "int8": 529.4})) == "bf16"
-    assert json.loads(record.read_text()) == {"cpu A": {"fastest": "bf16", "items_per_s": {"bf16": 700.0, "int8": 529.4}}}
+    assert json.loads(record.read_text()) == {
+        "cpu A": {"fastest": "bf16", "items_per_s": {"bf16": 700.0, "int8": 529.4}}}
     # Read back, never timed again, whatever the rates would now say.
     assert remembered(record, "cpu A", ("bf16", "int8"), measure({"bf16": 1.0, "int8": 2.0})) == "bf16"
     assert measured == ["timed"]
