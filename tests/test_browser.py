@@ -142,6 +142,14 @@ def _wait_idle(page: object) -> None:
     page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden")  # type: ignore[attr-defined]
 
 
+def _open(page: object, mention_id: int) -> None:
+    """Open a mention's detail and let the rerun finish: until it has, a widget that moved is on the
+    page twice (the stale copy and the new one), and acting on it fails as ambiguous (seen with both
+    cores busy)."""
+    page.locator(f".st-key-open-{mention_id} button").click()  # type: ignore[attr-defined]
+    _wait_idle(page)
+
+
 def test_filter_assign_and_reply_to_an_x_mention(stack: Stack, browser: object) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     m = _post_and_poll(stack, f"@{DEMO_X_HANDLE} my parcel 7731 is two weeks late, any news?")
@@ -152,15 +160,17 @@ def test_filter_assign_and_reply_to_an_x_mention(stack: Stack, browser: object) 
     _wait_idle(page)
     playwright_api.expect(page.locator(".md-mention")).to_have_count(1)  # retries while the rerun lands
     page.screenshot(path=str(ARTIFACTS / "queue.png"), full_page=True)
-    page.locator(f".st-key-open-{m} button").click()
+    _open(page, m)
     page.locator(f".st-key-assign-me-{m} button").click()
     page.get_by_text("assigned to you: 1 mention(s)").wait_for()
+    _wait_idle(page)
     reply = "Sorry about parcel 7731, we are on it. Details: https://help.example.com/track?id=7731"
     box = page.locator(f".st-key-reply-text-{m} textarea")
     box.fill(reply)
     box.press("Tab")
     # The count for the typed text (not the empty box's, which may linger while the rerun lands).
     page.get_by_text(re.compile(r"^[1-9]\d* / 280 X-weighted characters \(URLs count 23\)$")).wait_for()
+    _wait_idle(page)  # then Send is on the page once (a click during the rerun met two)
     page.locator(f".st-key-send-{m} button").click()
     page.get_by_text("Reply posted.").wait_for()
     page.locator(".md-reply").wait_for()
@@ -178,7 +188,7 @@ def test_send_clicked_straight_after_typing_posts_the_typed_reply(stack: Stack, 
     # loses focus (that click), so the page is still drawn from before the typing when the click lands.
     m = _post_and_poll(stack, f"@{DEMO_X_HANDLE} charged twice for order 5120")
     page = _page(browser, stack, "ben")
-    page.locator(f".st-key-open-{m} button").click()
+    _open(page, m)
     page.locator(f".st-key-reply-text-{m} textarea").fill("Sorry! The second charge for 5120 is refunded today.")
     # force: no waiting for the button to look clickable, as a person does not wait either.
     page.locator(f".st-key-send-{m} button").click(force=True)
@@ -193,7 +203,7 @@ def test_two_browser_sessions_replying_at_once_post_exactly_once(stack: Stack, b
     m = _post_and_poll(stack, f"@{DEMO_X_HANDLE} app keeps crashing on login, help")
     pages = {who: _page(browser, stack, who) for who in ("ana", "ben")}
     for who, page in pages.items():
-        page.locator(f".st-key-open-{m} button").click()
+        _open(page, m)
         box = page.locator(f".st-key-reply-text-{m} textarea")
         box.fill(f"{who} here: please try version 2.1")
         box.press("Tab")
@@ -229,8 +239,7 @@ def test_hostile_text_stays_text_in_the_browser(stack: Stack, browser: object) -
     page = _page(browser, stack, "ana")
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page.locator(f".st-key-open-{m} button").click()
-    _wait_idle(page)
+    _open(page, m)
     detail = page.locator(f'.md-mention[data-mention-id="{m}"] .md-detail-text')
     shown = detail.inner_text()
     assert shown.startswith("<script>alert('x')</script> **bold** [click](javascript:alert(1))")
