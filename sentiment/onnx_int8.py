@@ -6,9 +6,9 @@ graph, each layer's massive-activation channel split off in float and its FFN in
 `prepare_for_int8`), fuse attention and GELU (as its tanh approximation) with ONNX Runtime's
 transformer optimiser (not the residual LayerNorms: `UNFUSED`), smooth the fused attention nodes'
 inputs (`smooth_attention_inputs`), then quantise the other matrix products to int8 (dynamic
-quantisation, per-channel scales, 7-bit weights). The graph starts from word embeddings, looked up outside from the packed
-4-bit table (encoder.Q4Embedding), so it holds no fp32 copy of the 250k-row table: 15 MB instead
-of 381 MB on disk, and the worker's peak RSS fell from 1,515 to 1,149 MB. On a 2-core AVX2 EPYC
+quantisation, per-channel scales, 7-bit weights). The graph starts from word embeddings, looked
+up outside from the packed 4-bit table (encoder.Q4Embedding), so it holds no fp32 copy of the
+250k-row table: 15 MB instead of 381 MB on disk, and the worker's peak RSS fell from 1,515 to 1,149 MB. On a 2-core AVX2 EPYC
 (bench/sentiment.py, 2026-12-03) it ran 159 tweets/s against fp32 PyTorch's 102, with TweetEval
 macro-recall 0.723 instead of 0.732 (before the float channels, which brought it level with
 fp32: `prepare_for_int8`); per-tensor weight scales lost more (0.696). torch's own dynamic
@@ -167,8 +167,8 @@ def smooth_attention_inputs(graph: OnnxModel, input_peaks: list[torch.Tensor]) -
     On the fused graph because the same multiply placed before the three products in PyTorch stops
     ONNX Runtime's optimiser recognising the attention: the graph kept 669 ops instead of 274, with
     no Attention node. e5's attention inputs are less uneven than the FFN's (the peak channel 5-12
-    times the median one, against 17-44 on the calibration texts), and the gain is smaller: over the 4,583 validation texts
-    in three batchings (all texts at batch 64 and at 24, each set apart at 64; AMX Xeon, VNNI
+    times the median one, against 17-44 on the calibration texts), and the gain is smaller: over
+    the 4,583 validation texts in three batchings (all texts at batch 64 and at 24, each set apart at 64; AMX Xeon, VNNI
     kernels, 2026-12-05) the int8 labels agreed with fp32's on 4,482 and 4,487 on average for two
     builds without it (float rounding alone moves ~10 labels) and on 4,490 and 4,497 for two builds
     with it (alpha 0.2: 4,494, 0.3: 4,505, 0.4: 4,497, 0.75: 4,490): every smoothed build above
