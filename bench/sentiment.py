@@ -6,7 +6,8 @@ Prints, for the default model: macro-recall on TweetEval val and macro-F1 per
 XLM-T validation language (plus the average); tweets/s at batch 64 for each
 precision and for a naive transformers `pipeline` called one text at a time in fp32
 (the same run, each the fastest of --repeats passes), on the whole 12-layer e5 network
-and on the default model's own depth, and the ratios; and the peak RSS of a separate
+and on the default model's own depth, and the ratios (the default model timed again, in turns
+with each pipeline); and the peak RSS of a separate
 worker process that loads the classifier, classifies the timed tweets twice and embeds
 the non-positive ones as the classify worker does for incident candidates (with the platform
 language given, and with language detection; per other precision; on a first start, with an
@@ -25,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,33 +95,28 @@ def hindi_relabelled(data_dir: Path) -> dict[str, tuple[list[str], list[str], li
     return out
 
 
-def best_rate(run, count: int, repeats: int) -> float:
-    """Items/s of the fastest of `repeats` timed calls of `run` (each handling `count` items): on a
-    shared host a neighbour's burst slows one pass, never speeds one up."""
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - t0)
-    return count / min(times)
+def model_pass(clf, texts: list[str], batch_size: int = 64) -> tuple[Callable[[], None], Callable[[], None], int]:
+    """(warm-up, timed pass, items) for `rates_in_turns`: `clf` classifying `texts` at `batch_size`."""
+    return (lambda: clf.classify(texts[:batch_size], ["en"] * batch_size, batch_size),
+            lambda: clf.classify(texts, ["en"] * len(texts), batch_size), len(texts))
 
 
-def throughput(clf, texts: list[str], repeats: int, batch_size: int = 64) -> float:
-    clf.classify(texts[:batch_size], ["en"] * batch_size, batch_size)  # warm-up
-    return best_rate(lambda: clf.classify(texts, ["en"] * len(texts), batch_size), len(texts), repeats)
-
-
-def naive_pipeline_throughput(texts: list[str], threads: int, repeats: int, prefix: str,
-                              layers: int | None = None) -> float:
-    """transformers pipeline, one text per call, fp32: the e5 network with a classification head.
-    `layers`: keep only the first so many e5 layers (the default classifier's own depth), so the
-    ratio also shows what batching and precision give on the very same network. `prefix`: put
-    before each text, the default model's own (so both read the same tokens)."""
+def naive_pass(texts: list[str], threads: int, prefix: str,
+               layers: int | None = None) -> tuple[Callable[[], None], Callable[[], None], int]:
+    """(warm-up, timed pass, items) for `rates_in_turns`: a transformers pipeline, one text per call,
+    fp32 (the e5 network with a classification head), over `texts`. `layers`: keep only the first
+    so many e5 layers (the default classifier's own depth), so the ratio also shows what batching
+    and precision give on the very same network. `prefix`: put before each text, the default
+    model's own (so both read the same tokens)."""
     import torch
     from transformers import AutoConfig, AutoTokenizer, BertForSequenceClassification, pipeline
+    from transformers.utils import logging as transformers_logging
 
     from sentiment.convert import ensure_converted
 
+    # Its load report lists the classification head as newly initialised: true, and no matter here.
+    transformers_logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()
     torch.set_num_threads(threads)
     folder = ensure_converted()
     config = AutoConfig.from_pretrained(folder, num_labels=3)
@@ -127,12 +124,29 @@ def naive_pipeline_throughput(texts: list[str], threads: int, repeats: int, pref
     model = BertForSequenceClassification.from_pretrained(folder, config=config).eval()
     pipe = pipeline("text-classification", model=model, tokenizer=AutoTokenizer.from_pretrained(folder),
                     device="cpu")
-    pipe(prefix + texts[0])
 
-    def one_at_a_time() -> None:
-        for text in texts:
+    def one_at_a_time(some: list[str]) -> None:
+        for text in some:
             pipe(prefix + text, truncation=True, max_length=128)
-    return best_rate(one_at_a_time, len(texts), repeats)
+    return lambda: one_at_a_time(texts[:8]), lambda: one_at_a_time(texts), len(texts)
+
+
+def rates_in_turns(passes: dict[str, tuple[Callable[[], None], Callable[[], None], int]],
+                   repeats: int) -> dict[str, float]:
+    """Items/s of each named (warm-up, timed pass, items in the pass), timed in turns for `repeats`
+    rounds, the fastest pass of each counting. In turns, because a shared host's speed drifts over
+    the minutes of a run (the naive pipeline ran 36-44 tweets/s across runs on one Zen 4 EPYC):
+    timed minutes apart, a ratio measured that drift as much as the code. Each timed pass follows
+    its own untimed warm-up: the runtime that ran last keeps its threads spinning for a while
+    (see encoder.E5Encoder._probe)."""
+    times: dict[str, list[float]] = {name: [] for name in passes}
+    for _ in range(repeats):
+        for name, (warm_up, timed, _) in passes.items():
+            warm_up()
+            t0 = time.perf_counter()
+            timed()
+            times[name].append(time.perf_counter() - t0)
+    return {name: count / min(times[name]) for name, (_, _, count) in passes.items()}
 
 
 def build_caches(precisions: list[str], threads: int) -> None:
@@ -175,7 +189,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--n", type=int, default=1280, help="tweets timed per precision")
     ap.add_argument("--naive-n", type=int, default=256, help="tweets timed through the naive pipeline")
-    ap.add_argument("--repeats", type=int, default=3, help="timed passes per figure; the fastest counts")
+    ap.add_argument("--repeats", type=int, default=5, help="timed passes per figure; the fastest counts")
     ap.add_argument("--no-accuracy", action="store_true", help="time only (skip the validation sets)")
     args = ap.parse_args()
 
@@ -210,7 +224,7 @@ def main() -> None:
     for precision in args.precisions.split(","):
         clf = load_classifier(threads=args.threads, precision=precision)
         resolved = getattr(getattr(clf, "encoder", None), "precision", precision)
-        tps = throughput(clf, texts, args.repeats)
+        tps = rates_in_turns({precision: model_pass(clf, texts)}, args.repeats)[precision]
         results[precision] = tps
         print(f"\n[{precision} -> {resolved}] throughput {tps:.0f} tweets/s at batch 64")
         if args.no_accuracy:
@@ -228,14 +242,17 @@ def main() -> None:
 
     # The default model; without "auto" in --precisions, the fastest one timed (named as such).
     named = "auto" if "auto" in results else max(results, key=results.__getitem__)
-    best = results[named]
+    clf = load_classifier(threads=args.threads, precision=named)
     default = load_head(ARTIFACT_DIR)[1]
     print()
     for depth in (None, max(default.layers)):
-        naive = naive_pipeline_throughput(texts[: args.naive_n], args.threads, args.repeats, default.prefix, depth)
+        rates = rates_in_turns({"model": model_pass(clf, texts),
+                                "naive": naive_pass(texts[: args.naive_n], args.threads, default.prefix, depth)},
+                               args.repeats)
         network = f"{depth} e5 layers, as the default model" if depth else "all 12 e5 layers"
-        print(f"naive pipeline, one text at a time (fp32, {network}, prefix {default.prefix!r}): {naive:.1f} tweets/s; "
-              f"model ({named}) at batch 64: {best:.0f} tweets/s = {best / naive:.1f}x")
+        print(f"naive pipeline, one text at a time (fp32, {network}, prefix {default.prefix!r}): "
+              f"{rates['naive']:.1f} tweets/s; model ({named}) at batch 64, timed in turns with it: "
+              f"{rates['model']:.0f} tweets/s = {rates['model'] / rates['naive']:.1f}x")
 
 if __name__ == "__main__":
     main()
