@@ -426,6 +426,30 @@ def test_a_speed_record_is_read_and_only_a_missing_or_broken_one_measured_again(
     assert not list(record.parent.glob("*.tmp"))  # written through a temporary file, then renamed
 
 
+def _cpuinfo(model_name: str, family: int, model: int, flags: str, processors: int = 2) -> str:
+    """/proc/cpuinfo text as Linux writes it: one block per logical processor."""
+    return "\n\n".join(f"processor\t: {i}\nvendor_id\t: AuthenticAMD\ncpu family\t: {family}\nmodel\t\t: {model}\n"
+                       f"model name\t: {model_name}\nstepping\t: 1\nflags\t\t: fpu sse2 {flags}\n"
+                       for i in range(processors)) + "\n"
+
+
+def test_a_speed_record_is_kept_per_cpu_generation_not_per_model_name() -> None:
+    from sentiment.runtime import cpu_model
+
+    # Cloud VMs name every EPYC generation "AMD EPYC": on the same flags, "auto" picked bf16 on a
+    # Zen 5 and int8 on a Zen 4, so their records must not be one.
+    zen4 = cpu_model(_cpuinfo("AMD EPYC", 25, 17, "avx2 avx512f avx512_vnni avx512_bf16"))
+    zen5 = cpu_model(_cpuinfo("AMD EPYC", 26, 2, "avx2 avx512f avx512_vnni avx512_bf16"))
+    assert zen4 == "AMD EPYC (cpu family 25, model 17; avx2 avx512f avx512_vnni avx512_bf16)"
+    assert zen5 != zen4
+    # The same generation with fewer instruction sets (a VM that hides VNNI) runs other kernels.
+    assert cpu_model(_cpuinfo("AMD EPYC", 25, 17, "avx2 avx512f avx512_bf16")) != zen4
+    # Flags that do not choose kernels, and how many processors there are, change nothing.
+    assert cpu_model(_cpuinfo("AMD EPYC", 25, 17, "avx2 avx512f avx512_vnni avx512_bf16 rdrand", 16)) == zen4
+    # No /proc/cpuinfo (macOS, Windows): what the platform module knows, still a usable key.
+    assert cpu_model("")
+
+
 def test_auto_precision_never_times_a_pass_straight_after_the_other_runtime(
         e5_folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The runtime that ran last keeps its threads spinning for a while: on 2 cores that slowed the
