@@ -97,6 +97,15 @@ class Q4Embedding(torch.nn.Module):
         return (q * scale).flatten(-2).to(self.dtype)
 
 
+def auto_precision_key(layers: Sequence[int], prefix: str) -> str:
+    """What "auto"'s speed record is kept under: the CPU, thread count, layers, prefix and versions.
+    The prefix too: the probe text's length (so bf16's padding to a multiple of 8) depends on it."""
+    import onnxruntime
+
+    return (f"{cpu_model()}; {torch.get_num_threads()} threads; layers {list(layers)}; prefix {prefix!r}; "
+            f"torch {torch.__version__}; onnxruntime {onnxruntime.__version__}; int8 graph v{GRAPH_VERSION}")
+
+
 class E5Encoder:
     def __init__(self, folder: Path, *, layers: Sequence[int], max_tokens: int = 128,
                  precision: Precision | str = "auto", threads: int | None = None,
@@ -128,8 +137,8 @@ class E5Encoder:
         self.int8: Int8Features | None = None
         self._shared_table = share_with.word_embeddings if share_with else None
         if precision == "auto" and self.device.type == "cpu":
-            precision = remembered(folder.parent / AUTO_PRECISION_FILE, self._probe_key(), (float_precision(), "int8"),
-                                   lambda: self._probe(folder, layer_weights))
+            precision = remembered(folder.parent / AUTO_PRECISION_FILE, auto_precision_key(self.layers, prefix),
+                                   (float_precision(), "int8"), lambda: self._probe(folder, layer_weights))
         self._load(folder, resolve_precision(precision), layer_weights)
         release_freed_memory()
 
@@ -147,14 +156,6 @@ class E5Encoder:
             self.int8 = Int8Features(ensure_int8_graph(folder, self.layers, layer_weights), torch.get_num_threads())
         else:
             self.model = self._load_torch_model(folder, layer_weights)
-
-    def _probe_key(self) -> str:
-        import onnxruntime
-
-        # The prefix too: the probe text's length (so bf16's padding to a multiple of 8) depends on it.
-        return (f"{cpu_model()}; {torch.get_num_threads()} threads; layers {list(self.layers)}; prefix "
-                f"{self.prefix!r}; torch {torch.__version__}; onnxruntime {onnxruntime.__version__}; "
-                f"int8 graph v{GRAPH_VERSION}")
 
     def _probe(self, folder: Path, layer_weights: dict[str, torch.Tensor] | None) -> dict[str, float]:
         """Texts/s of the CPU's best float and of the int8 graph on a probe batch: both loaded, a warm-up

@@ -367,7 +367,7 @@ def test_int8_classifier_gets_clear_cases_right(e5_folder: Path) -> None:
 def test_auto_precision_is_the_faster_here_measured_once_and_remembered(e5_folder: Path) -> None:
     import json
 
-    from sentiment.encoder import AUTO_PRECISION_FILE, E5Encoder
+    from sentiment.encoder import AUTO_PRECISION_FILE, E5Encoder, auto_precision_key
     from sentiment.head import load_head
     from sentiment.paths import ARTIFACT_DIR
     from sentiment.runtime import float_precision
@@ -389,7 +389,8 @@ def test_auto_precision_is_the_faster_here_measured_once_and_remembered(e5_folde
     # A model that reads texts with another prefix (bf16 gained 12 % without it, int8 6.6 %) is
     # timed for itself: it is recorded under another key (what a new key leads to is
     # test_a_speed_record_is_read_and_only_a_missing_or_broken_one_measured_again).
-    assert E5Encoder(e5_folder, layers=layers, threads=2, precision="int8", prefix="x: ")._probe_key() != key
+    assert auto_precision_key(layers, encoder.prefix) == key
+    assert auto_precision_key(layers, "x: ") != key
 
 
 def test_a_speed_record_is_read_and_only_a_missing_or_broken_one_measured_again(tmp_path: Path) -> None:
