@@ -135,7 +135,7 @@ def rates_in_turns(passes: dict[str, tuple[Callable[[], None], Callable[[], None
                    repeats: int) -> dict[str, float]:
     """Items/s of each named (warm-up, timed pass, items in the pass), timed in turns for `repeats`
     rounds, the fastest pass of each counting. In turns, because a shared host's speed drifts over
-    the minutes of a run (the naive pipeline ran 36-44 tweets/s across runs on one Zen 4 EPYC):
+    the minutes of a run (the naive pipeline ran 33-44 tweets/s across runs on one Zen 4 EPYC):
     timed minutes apart, a ratio measured that drift as much as the code. Each timed pass follows
     its own untimed warm-up: the runtime that ran last keeps its threads spinning for a while
     (see encoder.E5Encoder._probe)."""
@@ -192,20 +192,21 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5, help="timed passes per figure; the fastest counts")
     ap.add_argument("--no-accuracy", action="store_true", help="time only (skip the validation sets)")
     args = ap.parse_args()
+    precisions = args.precisions.split(",")
 
     _, val = load_splits(args.data)
     tweets = val["tweeteval"].texts
     texts = (tweets * (args.n // len(tweets) + 1))[: args.n]
-    build_caches(args.precisions.split(","), args.threads)
+    build_caches(precisions, args.threads)
     # Workers first: measured from a parent that has loaded no model yet (a parent that has
     # run models was seen to inflate the child's peak RSS by ~300 MB).
     print(f"classifying worker peak RSS, languages given: {worker_rss_mb(texts, args.threads, True):.0f} MB")
     print(f"classifying worker peak RSS, languages detected: {worker_rss_mb(texts, args.threads, False):.0f} MB")
-    for precision in args.precisions.split(","):
+    for precision in precisions:
         if precision != "auto":
             rss = worker_rss_mb(texts, args.threads, True, precision)
             print(f"classifying worker peak RSS, {precision}, languages given: {rss:.0f} MB")
-    for precision in args.precisions.split(","):
+    for precision in precisions:
         rss = worker_rss_mb(texts, args.threads, False, precision, workload=MIXED)
         print(f"classifying worker peak RSS, {precision}, 60 calls of 1-256 texts, a third of them long, "
               f"languages detected in half: {rss:.0f} MB")
@@ -221,11 +222,14 @@ def main() -> None:
         print("gold labels against the hand relabelling of Hindi, macro-F1: " + "; ".join(
             f"{name} ({len(hand)} rows) {score(hand, gold).macro_f1:.3f}" for name, (_, gold, hand) in relabelled.items()))
     results = {}
-    for precision in args.precisions.split(","):
+    for precision in precisions:
         clf = load_classifier(threads=args.threads, precision=precision)
         resolved = getattr(getattr(clf, "encoder", None), "precision", precision)
         tps = rates_in_turns({precision: model_pass(clf, texts)}, args.repeats)[precision]
         results[precision] = tps
+        # The default model, timed against the naive pipeline below: "auto", else the fastest timed.
+        if precision == "auto" or ("auto" not in precisions and tps == max(results.values())):
+            named, kept = precision, clf
         print(f"\n[{precision} -> {resolved}] throughput {tps:.0f} tweets/s at batch 64")
         if args.no_accuracy:
             continue
@@ -240,13 +244,10 @@ def main() -> None:
         model = score(hand, [p.label for p in clf.classify(hindi, ["hi"] * len(hindi))]).macro_f1
         print(f"  Hindi val, macro-F1 against the hand relabelling ({len(hindi)} rows): {model:.3f}")
 
-    # The default model; without "auto" in --precisions, the fastest one timed (named as such).
-    named = "auto" if "auto" in results else max(results, key=results.__getitem__)
-    clf = load_classifier(threads=args.threads, precision=named)
     default = load_head(ARTIFACT_DIR)[1]
     print()
     for depth in (None, max(default.layers)):
-        rates = rates_in_turns({"model": model_pass(clf, texts),
+        rates = rates_in_turns({"model": model_pass(kept, texts),
                                 "naive": naive_pass(texts[: args.naive_n], args.threads, default.prefix, depth)},
                                args.repeats)
         network = f"{depth} e5 layers, as the default model" if depth else "all 12 e5 layers"
