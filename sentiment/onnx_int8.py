@@ -8,11 +8,11 @@ transformer optimiser (not the residual LayerNorms: `UNFUSED`), smooth the fused
 inputs (`smooth_attention_inputs`), then quantise the other matrix products to int8 (dynamic
 quantisation, per-channel scales, 7-bit weights). The graph starts from word embeddings, looked
 up outside from the packed 4-bit table (encoder.Q4Embedding), so it holds no fp32 copy of the
-250k-row table: 15 MB instead of 381 MB on disk, and the worker's peak RSS fell from 1,515 to 1,149 MB. On a 2-core AVX2 EPYC
-(bench/sentiment.py, 2026-12-03) it ran 159 tweets/s against fp32 PyTorch's 102, with TweetEval
-macro-recall 0.723 instead of 0.732 (before the float channels, which brought it level with
-fp32: `prepare_for_int8`); per-tensor weight scales lost more (0.696). torch's own dynamic
-quantisation was slower and lost more still.
+250k-row table: 15 MB instead of 381 MB on disk, and the worker's peak RSS fell from 1,515 to
+1,149 MB. On a 2-core AVX2 EPYC (bench/sentiment.py, 2026-12-03) it ran 159 tweets/s against
+fp32 PyTorch's 102, with TweetEval macro-recall 0.723 instead of 0.732 (before the float
+channels, which brought it level with fp32: `prepare_for_int8`); per-tensor weight scales lost
+more (0.696). torch's own dynamic quantisation was slower and lost more still.
 """
 from __future__ import annotations
 
@@ -167,16 +167,16 @@ def smooth_attention_inputs(graph: OnnxModel, input_peaks: list[torch.Tensor]) -
     On the fused graph because the same multiply placed before the three products in PyTorch stops
     ONNX Runtime's optimiser recognising the attention: the graph kept 669 ops instead of 274, with
     no Attention node. e5's attention inputs are less uneven than the FFN's (the peak channel 5-12
-    times the median one, against 17-44 on the calibration texts), and the gain is smaller: over
-    the 4,583 validation texts in three batchings (all texts at batch 64 and at 24, each set apart at 64; AMX Xeon, VNNI
-    kernels, 2026-12-05) the int8 labels agreed with fp32's on 4,482 and 4,487 on average for two
-    builds without it (float rounding alone moves ~10 labels) and on 4,490 and 4,497 for two builds
-    with it (alpha 0.2: 4,494, 0.3: 4,505, 0.4: 4,497, 0.75: 4,490): every smoothed build above
-    both others. Each set apart at 64, as bench/sentiment.py runs them: 4,476 before, 4,494 now.
-    No speed cost that shows: 653 vs 653 and 624 vs 622 tweets/s (the graphs before and after,
-    interleaved in one process, two runs). Not kept: smoothing the input of the attention's output
-    product too (its scale folded into the value weights, so free at run time; peak channel 4-11
-    times the median): 4,489, no gain.
+    times the median one, against 17-44 on the calibration texts), and the gain is smaller: over the
+    4,583 validation texts in three batchings (all texts at batch 64 and at 24, each set apart at
+    64; AMX Xeon, VNNI kernels, 2026-12-05) the int8 labels agreed with fp32's on 4,482 and 4,487 on
+    average for two builds without it (float rounding alone moves ~10 labels) and on 4,490 and 4,497
+    for two builds with it (alpha 0.2: 4,494, 0.3: 4,505, 0.4: 4,497, 0.75: 4,490): every smoothed
+    build above both others. Each set apart at 64, as bench/sentiment.py runs them: 4,476 before,
+    4,494 now. No speed cost that shows: 653 vs 653 and 624 vs 622 tweets/s (the graphs before and
+    after, interleaved in one process, two runs). Not kept: smoothing the input of the attention's
+    output product too (its scale folded into the value weights, so free at run time; peak channel
+    4-11 times the median): 4,489, no gain.
     """
     from onnx import helper, numpy_helper
 
