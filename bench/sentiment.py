@@ -7,7 +7,8 @@ XLM-T validation language (plus the average); tweets/s at batch 64 for each
 precision and for a naive transformers `pipeline` called one text at a time in fp32
 (the same run, each the fastest of --repeats passes), on the whole 12-layer e5 network
 and on the default model's own depth, and the ratios (the default model timed again, in turns
-with each pipeline); and the peak RSS of a separate
+with each pipeline); the rate of a `classify-pending` worker's model step (classify, triage,
+embed the incident candidates) against classifying alone, in turns; and the peak RSS of a separate
 worker process that loads the classifier, classifies the timed tweets twice and embeds
 the non-positive ones as the classify worker does for incident candidates (with the platform
 language given, and with language detection; per other precision; on a first start, with an
@@ -101,6 +102,26 @@ def model_pass(clf, texts: list[str], batch_size: int = 64) -> tuple[Callable[[]
             lambda: clf.classify(texts, ["en"] * len(texts), batch_size), len(texts))
 
 
+def worker_pass(clf, texts: list[str], rows_per_call: int = 256) -> tuple[Callable[[], None], Callable[[], None], int]:
+    """(warm-up, timed pass, items) for `rates_in_turns`: the model step of a `classify-pending`
+    worker over `texts`, without its database: `rows_per_call` mentions a call (what it reads at
+    batch 64), each classified and triaged, and the incident candidates among them embedded."""
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from monitor.classify import MentionClassifier
+    from sentiment.triage import DEFAULT_RULES
+
+    worker = MentionClassifier(clf, DEFAULT_RULES)
+    now = datetime.now(UTC)
+    rows = [SimpleNamespace(text=t, lang="en", author_followers=100, replyable=True, created_at=now) for t in texts]
+
+    def run(some: list) -> None:
+        for start in range(0, len(some), rows_per_call):
+            worker._predict(some[start:start + rows_per_call], 64)  # the worker's own model step
+    return lambda: run(rows[:64]), lambda: run(rows), len(rows)
+
+
 def naive_pass(texts: list[str], threads: int, prefix: str,
                layers: int | None = None) -> tuple[Callable[[], None], Callable[[], None], int]:
     """(warm-up, timed pass, items) for `rates_in_turns`: a transformers pipeline, one text per call,
@@ -179,9 +200,11 @@ def worker_rss_mb(texts: list[str], threads: int, given_langs: bool, precision: 
 def main() -> None:
     import torch
 
+    from monitor.incidents import is_candidate
     from sentiment.api import load_classifier
     from sentiment.head import load_head
     from sentiment.paths import ARTIFACT_DIR
+    from sentiment.triage import triage
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -245,7 +268,12 @@ def main() -> None:
         print(f"  Hindi val, macro-F1 against the hand relabelling ({len(hindi)} rows): {model:.3f}")
 
     default = load_head(ARTIFACT_DIR)[1]
-    print()
+    candidates = sum(is_candidate(p.label, triage(t, p, follower_count=100, replyable=True, age_seconds=0).intent)
+                     for t, p in zip(texts, kept.classify(texts, ["en"] * len(texts))))
+    rates = rates_in_turns({"model": model_pass(kept, texts), "worker": worker_pass(kept, texts)}, args.repeats)
+    print(f"\nas a classify-pending worker ({named}; 256 mentions a call, triaged, the {candidates} incident "
+          f"candidates of {len(texts)} embedded by the base network): {rates['worker']:.0f} tweets/s, "
+          f"{rates['worker'] / rates['model']:.2f}x classifying alone ({rates['model']:.0f}, timed in turns)")
     for depth in (None, max(default.layers)):
         rates = rates_in_turns({"model": model_pass(kept, texts),
                                 "naive": naive_pass(texts[: args.naive_n], args.threads, default.prefix, depth)},
