@@ -238,16 +238,15 @@ class E5Encoder:
             start = end
 
     @torch.inference_mode()
-    def encode_batch(self, enc: dict[str, torch.Tensor], *, last: bool = True) -> torch.Tensor:
-        """Mean-pooled states of the chosen layers, concatenated, float32. `last`: no more batches
-        follow soon, so the int8 runtime hands its scratch memory back after this one.
+    def encode_batch(self, enc: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Mean-pooled states of the chosen layers, concatenated, float32.
 
         Each chosen layer is pooled as soon as it has run (a forward hook), rather than asking for
         every layer's states at the end: that kept ~100 MB more resident at batch 64.
         """
         if self.int8 is not None:
             embeds = self.word_embeddings(enc["input_ids"])
-            return torch.from_numpy(self.int8(embeds.numpy(), enc["attention_mask"].numpy(), release_memory=last))
+            return torch.from_numpy(self.int8(embeds.numpy(), enc["attention_mask"].numpy()))
         input_ids = enc["input_ids"].to(self.device)
         attention = enc["attention_mask"].to(self.device)
         mask = attention.unsqueeze(-1).to(torch.float32)
@@ -271,10 +270,8 @@ class E5Encoder:
 
         result = torch.empty(len(texts), self.dim)
         with tqdm(total=len(texts), disable=not progress, unit="text") as bar:
-            done = 0
             for idx, enc in self.batches(texts, batch_size):
-                done += len(idx)
-                result[idx] = self.encode_batch(enc, last=done == len(texts))
+                result[idx] = self.encode_batch(enc)
                 bar.update(len(idx))
         release_freed_memory_if_grown()
         return result

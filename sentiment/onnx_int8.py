@@ -20,6 +20,7 @@ import argparse
 import hashlib
 import json
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,6 +34,7 @@ from sentiment.errors import ModelNotAvailable
 from sentiment.tokenizer import E5Tokenizer
 
 if TYPE_CHECKING:
+    from onnxruntime import SessionOptions
     from onnxruntime.transformers.onnx_model import OnnxModel
 
 GRAPH_FILE = "e5-features.int8.onnx"
@@ -307,6 +309,34 @@ def _build(folder: Path, layers: Sequence[int], layer_weights: dict | None, out:
     fused.unlink()
 
 
+_shared_arena_lock = threading.Lock()
+_shared_arena_registered = False
+
+
+def _use_shared_arena(options: SessionOptions) -> None:
+    """Have the session allocate its scratch memory from one CPU arena shared by every int8 graph in
+    the process (registered with ONNX Runtime on first use), rather than from an arena of its own.
+
+    Each session's own arena keeps its largest batch's scratch memory for good, so a worker held two
+    (the classifier's graph and the embedding network's): 992 MB over the bench's 60 mixed calls
+    on a Zen 3 EPYC (2026-12-06). Handing that memory back after each call (ONNX Runtime's arena
+    shrinkage, what the worker did until then) kept it at 774 MB but cost speed, since each call's
+    scratch pages were then faulted in afresh: in calls of 256 texts, 205 and 223 classified a
+    second against 215 kept, and arenas off altogether ran 182. One shared arena, kept, peaked at
+    755 MB and classified 219 and 236 a second against 205 and 223 with shrinkage (two runs, the
+    two interleaved in one process, the fastest of five passes; with the triage and the incident
+    candidates' embeddings, as classify-pending calls it: 139 and 143 against 130 and 129)."""
+    import onnxruntime as ort
+
+    global _shared_arena_registered
+    with _shared_arena_lock:
+        if not _shared_arena_registered:
+            cpu = ort.OrtMemoryInfo("Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT)
+            ort.create_and_register_allocator(cpu, ort.OrtArenaCfg(0, -1, -1, -1))  # ONNX Runtime's defaults
+            _shared_arena_registered = True
+    options.add_session_config_entry("session.use_env_allocators", "1")
+
+
 class Int8Features:
     """Runs the cached int8 graph: word embeddings of padded token ids in, pooled features (float32) out."""
 
@@ -317,21 +347,14 @@ class Int8Features:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        _use_shared_arena(options)
         self.session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"],
                                             disabled_optimizers=list(UNFUSED))
-        # ONNX Runtime's arena keeps its largest batch's scratch memory for good, and the worker's
-        # next step (embedding incident candidates in PyTorch) then peaks on top of it. Handing it
-        # back after the last batch of each call (`release_memory`) brought the int8 worker's peak
-        # from 1,124 to 941-952 MB (AMX Xeon, four bench/sentiment.py runs) for 4-8 % of the speed
-        # on calls of 256 texts, as classify-pending makes; after every batch it cost 12 %.
-        self._release = ort.RunOptions()
-        self._release.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
 
-    def __call__(self, inputs_embeds: np.ndarray, attention_mask: np.ndarray, *,
-                 release_memory: bool = False) -> np.ndarray:
+    def __call__(self, inputs_embeds: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         feeds = {"inputs_embeds": inputs_embeds.astype(np.float32, copy=False),
                  "attention_mask": attention_mask.astype(np.int64, copy=False)}
-        return self.session.run(None, feeds, self._release if release_memory else None)[0]
+        return self.session.run(None, feeds)[0]
 
 
 if __name__ == "__main__":

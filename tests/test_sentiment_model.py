@@ -362,6 +362,10 @@ def test_int8_classifier_gets_clear_cases_right(e5_folder: Path) -> None:
     vectors = clf.embed(TEXTS)
     assert clf._base_encoder().model is None and clf._base_encoder().int8 is not None
     assert (vectors * reference).sum(1).min() > 0.99  # cosine to the fp32 embeddings
+    # Both graphs take their scratch memory from the process's one shared arena, so a worker keeps
+    # one batch's worth of it, not one per graph (onnx_int8._use_shared_arena).
+    for graph in (clf.encoder.int8, clf._base_encoder().int8):
+        assert graph.session.get_session_options().get_session_config_entry("session.use_env_allocators") == "1"
 
 
 def test_auto_precision_is_the_faster_here_measured_once_and_remembered(e5_folder: Path) -> None:
