@@ -318,14 +318,15 @@ def _use_shared_arena(options: SessionOptions) -> None:
     the process (registered with ONNX Runtime on first use), rather than from an arena of its own.
 
     Each session's own arena keeps its largest batch's scratch memory for good, so a worker held two
-    (the classifier's graph and the embedding network's): 992 MB over the bench's 60 mixed calls
-    on a Zen 3 EPYC (2026-12-06). Handing that memory back after each call (ONNX Runtime's arena
-    shrinkage, what the worker did until then) kept it at 774 MB but cost speed, since each call's
-    scratch pages were then faulted in afresh: in calls of 256 texts, 205 and 223 classified a
-    second against 215 kept, and arenas off altogether ran 182. One shared arena, kept, peaked at
-    755 MB and classified 219 and 236 a second against 205 and 223 with shrinkage (two runs, the
-    two interleaved in one process, the fastest of five passes; with the triage and the incident
-    candidates' embeddings, as classify-pending calls it: 139 and 143 against 130 and 129)."""
+    (the classifier's graph and the embedding network's): 992 MB at peak over the bench's 60 mixed
+    calls on a Zen 3 EPYC (2026-12-06). Handing it back after each call (ONNX Runtime's arena
+    shrinkage, what the worker did until then) kept that at 774 MB, but each call's scratch pages
+    were then faulted in afresh: in calls of 256 texts it classified 186 a second against 215 with
+    the arena kept (and 182 with no arena at all). One shared arena, kept, peaked at 755 MB and
+    classified 219 and 236 a second against 205 and 223 with shrinkage; with the triage and the
+    incident candidates' embeddings, as classify-pending calls it, 139 and 143 against 130 and 129
+    (each comparison interleaved in one process, the fastest of five passes).
+    """
     import onnxruntime as ort
 
     global _shared_arena_registered
