@@ -102,24 +102,30 @@ def model_pass(clf, texts: list[str], batch_size: int = 64) -> tuple[Callable[[]
             lambda: clf.classify(texts, ["en"] * len(texts), batch_size), len(texts))
 
 
-def worker_pass(clf, texts: list[str], rows_per_call: int = 256) -> tuple[Callable[[], None], Callable[[], None], int]:
+def worker_pass(clf, texts: list[str], batch_size: int = 64) -> tuple[
+        tuple[Callable[[], None], Callable[[], None], int], dict[str, int]]:
     """(warm-up, timed pass, items) for `rates_in_turns`: the model step of a `classify-pending`
-    worker over `texts`, without its database: `rows_per_call` mentions a call (what it reads at
-    batch 64), each classified and triaged, and the incident candidates among them embedded."""
+    worker over `texts`, without its database: as many mentions a call as it reads at once, each
+    classified and triaged, and the incident candidates among them embedded. Also a dict whose
+    "embedded" is the number of candidates the last pass embedded."""
     from datetime import UTC, datetime
     from types import SimpleNamespace
 
-    from monitor.classify import MentionClassifier
+    from monitor.classify import BATCHES_PER_READ, MentionClassifier
     from sentiment.triage import DEFAULT_RULES
 
     worker = MentionClassifier(clf, DEFAULT_RULES)
     now = datetime.now(UTC)
     rows = [SimpleNamespace(text=t, lang="en", author_followers=100, replyable=True, created_at=now) for t in texts]
+    per_call = batch_size * BATCHES_PER_READ
+    counts = {"per_call": per_call, "embedded": 0}
 
     def run(some: list) -> None:
-        for start in range(0, len(some), rows_per_call):
-            worker._predict(some[start:start + rows_per_call], 64)  # the worker's own model step
-    return lambda: run(rows[:64]), lambda: run(rows), len(rows)
+        counts["embedded"] = sum(vector is not None
+                                 for start in range(0, len(some), per_call)
+                                 # the worker's own model step
+                                 for _, _, vector in worker._predict(some[start:start + per_call], batch_size))
+    return (lambda: run(rows[:batch_size]), lambda: run(rows), len(rows)), counts
 
 
 def naive_pass(texts: list[str], threads: int, prefix: str,
@@ -200,11 +206,9 @@ def worker_rss_mb(texts: list[str], threads: int, given_langs: bool, precision: 
 def main() -> None:
     import torch
 
-    from monitor.incidents import is_candidate
     from sentiment.api import load_classifier
     from sentiment.head import load_head
     from sentiment.paths import ARTIFACT_DIR
-    from sentiment.triage import triage
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -268,11 +272,11 @@ def main() -> None:
         print(f"  Hindi val, macro-F1 against the hand relabelling ({len(hindi)} rows): {model:.3f}")
 
     default = load_head(ARTIFACT_DIR)[1]
-    candidates = sum(is_candidate(p.label, triage(t, p, follower_count=100, replyable=True, age_seconds=0).intent)
-                     for t, p in zip(texts, kept.classify(texts, ["en"] * len(texts))))
-    rates = rates_in_turns({"model": model_pass(kept, texts), "worker": worker_pass(kept, texts)}, args.repeats)
-    print(f"\nas a classify-pending worker ({named}; 256 mentions a call, triaged, the {candidates} incident "
-          f"candidates of {len(texts)} embedded by the base network): {rates['worker']:.0f} tweets/s, "
+    worker, counts = worker_pass(kept, texts)
+    rates = rates_in_turns({"model": model_pass(kept, texts), "worker": worker}, args.repeats)
+    print(f"\nas a classify-pending worker ({named}; {counts['per_call']} mentions a call, triaged, the "
+          f"{counts['embedded']} incident candidates of {len(texts)} embedded by the base network): "
+          f"{rates['worker']:.0f} tweets/s, "
           f"{rates['worker'] / rates['model']:.2f}x classifying alone ({rates['model']:.0f}, timed in turns)")
     for depth in (None, max(default.layers)):
         rates = rates_in_turns({"model": model_pass(kept, texts),

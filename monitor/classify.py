@@ -21,6 +21,8 @@ from monitor.models import Mention, utcnow
 from monitor.storage import Database
 
 log = logging.getLogger("mentiondesk.classify")
+# Rows read (on PostgreSQL, claimed) at once: this many model batches, one transaction per read.
+BATCHES_PER_READ = 4
 
 
 class MentionClassifier:
@@ -43,7 +45,7 @@ class MentionClassifier:
                    Mention.created_at)
             .where(Mention.classified_at.is_(None))
             .order_by(Mention.id)
-            .limit(batch_size * 4)
+            .limit(batch_size * BATCHES_PER_READ)
         )
         while limit is None or len(done) < limit:
             if db.is_sqlite:
