@@ -318,8 +318,8 @@ def _use_shared_arena(options: SessionOptions) -> None:
     the process (registered with ONNX Runtime on first use), rather than from an arena of its own.
 
     Each session's own arena keeps its largest batch's scratch memory for good, so a worker held two
-    (the classifier's graph and the embedding network's): 992 MB at peak over the bench's 60 mixed
-    calls on a Zen 3 EPYC (2026-12-06). Handing it back after each call (ONNX Runtime's arena
+    (the classifier's graph and the embedding network's): 992 MB at peak over 60 calls mixed as the
+    bench's are (here all with their language given) on a Zen 3 EPYC (2026-12-06). Handing it back after each call (ONNX Runtime's arena
     shrinkage, what the worker did until then) kept that at 774 MB, but each call's scratch pages
     were then faulted in afresh: in calls of 256 texts it classified 186 a second against 215 with
     the arena kept (and 182 with no arena at all). One shared arena, kept, peaked at 755 MB and
