@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from sentiment.errors import ModelNotAvailable, SettingError
-from sentiment.labels import LABELS
+from sentiment.labels import LABEL_INDEX, LABELS
 from sentiment.langdetect import detect_language
 
 if TYPE_CHECKING:
@@ -51,7 +51,15 @@ class SentimentClassifier(ABC):
             raise ValueError(f"got {len(texts)} texts but {len(langs)} langs")
         if not texts:
             return []
-        return self._predictions(texts, langs, self.probabilities(texts, batch_size))
+        # A text with nothing in it (a media-only post) says nothing to read sentiment from: it is
+        # neutral, surely, and the model is not run on it. Run on no tokens, the default model
+        # answers its prior: negative, 0.42, which would rank such posts as complaints.
+        probs = torch.zeros(len(texts), len(LABELS))
+        probs[:, LABEL_INDEX["neutral"]] = 1.0
+        readable = [i for i, text in enumerate(texts) if text.strip()]
+        if readable:
+            probs[readable] = self.probabilities([texts[i] for i in readable], batch_size).float()
+        return self._predictions(texts, langs, probs)
 
     def _predictions(self, texts: list[str], langs: Sequence[str | None] | None,
                      probabilities: torch.Tensor) -> list[Prediction]:

@@ -98,6 +98,7 @@ def test_classify_cli_keeps_fields_and_skips_bad_lines(positive_model: str, tmp_
         json.dumps({"id": 4, "text": "why is it bad?", "lang": "en"}),
         json.dumps({"id": 5, "text": "broken \ud800 bytes, and \ud83d\ude00"}),  # JSON's surrogate escapes
         '{"id": 6, "text": "caf\udce9 in Latin-1"}',
+        json.dumps({"id": 7, "text": " "}),  # a media-only post: nothing to read, but kept
     ]).encode("utf-8", "surrogateescape") + b"\n")
     out = tmp_path / "out.jsonl"
     result = CliRunner().invoke(classify_command, ["--input", str(src), "--output", str(out), "--backend", "hf",
@@ -106,7 +107,9 @@ def test_classify_cli_keeps_fields_and_skips_bad_lines(positive_model: str, tmp_
     assert ":2: skipped" in result.output and ":3: skipped" in result.output
     assert ":6: skipped: not UTF-8 (byte 0xe9 at position 22)" in result.output
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert [r["id"] for r in rows] == [1, 4, 5]
+    assert [r["id"] for r in rows] == [1, 4, 5, 7]
+    # This model calls everything positive; a text with nothing in it is neutral without asking it.
+    assert (rows[3]["label"], rows[3]["score"], rows[3]["intent"]) == ("neutral", 1.0, "other")
     assert rows[2]["text"] == "broken \ud800 bytes, and \U0001f600"  # kept as it was read
     assert rows[0]["author"] == "a" and rows[1]["lang"] == "en"
     assert rows[0]["label"] == "positive" and 0.0 <= rows[0]["score"] <= 1.0

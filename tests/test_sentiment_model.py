@@ -193,6 +193,11 @@ def test_default_classifier_gets_clear_cases_right_in_several_languages(e5_folde
     assert given.lang == "xx"
     assert clf.classify(["Das ist großartig, vielen Dank!"])[0].lang == "de"
     assert clf.classify([]) == []
+    # A media-only post has nothing to read: neutral, surely (the model, asked, says negative 0.42),
+    # and the texts beside it are classified as they would be alone.
+    empty, blank, loved = clf.classify(["", " \n\t", CLEAR["positive"][0]])
+    assert empty == blank and (empty.label, empty.score, empty.scores["negative"]) == ("neutral", 1.0, 0.0)
+    assert loved == clf.classify([CLEAR["positive"][0]])[0]
 
 
 def test_int8_graph_tracks_the_fp32_encoder_and_is_built_once(e5_folder: Path) -> None:
