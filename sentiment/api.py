@@ -12,6 +12,7 @@ Models are loaded once per process: `load_classifier` caches by its arguments.
 from __future__ import annotations
 
 import threading
+import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,6 +38,12 @@ class Prediction:
     lang: str | None           # given lang, else detected ISO 639-1 code, else None
 
 
+def _has_something_to_read(text: str) -> bool:
+    """Whether `text` holds a character that shows: not only whitespace, controls and invisible
+    format characters (zero-width spaces, direction marks)."""
+    return any(not ch.isspace() and unicodedata.category(ch) not in ("Cc", "Cf") for ch in text)
+
+
 class SentimentClassifier(ABC):
     """Classifies batches of texts; subclasses provide label probabilities."""
 
@@ -51,12 +58,12 @@ class SentimentClassifier(ABC):
             raise ValueError(f"got {len(texts)} texts but {len(langs)} langs")
         if not texts:
             return []
-        # A text with nothing in it (a media-only post) says nothing to read sentiment from: it is
+        # A text with nothing in it (a media-only post) gives nothing to read sentiment from: it is
         # neutral, surely, and the model is not run on it. Run on no tokens, the default model
         # answers its prior: negative, 0.42, which would rank such posts as complaints.
         probs = torch.zeros(len(texts), len(LABELS))
         probs[:, LABEL_INDEX["neutral"]] = 1.0
-        readable = [i for i, text in enumerate(texts) if text.strip()]
+        readable = [i for i, text in enumerate(texts) if _has_something_to_read(text)]
         if readable:
             probs[readable] = self.probabilities([texts[i] for i in readable], batch_size).float()
         return self._predictions(texts, langs, probs)

@@ -195,8 +195,8 @@ def test_default_classifier_gets_clear_cases_right_in_several_languages(e5_folde
     assert clf.classify([]) == []
     # A media-only post has nothing to read: neutral, surely (the model, asked, says negative 0.42),
     # and the texts beside it are classified as they would be alone.
-    empty, blank, loved = clf.classify(["", " \n\t", CLEAR["positive"][0]])
-    assert empty == blank and (empty.label, empty.score, empty.scores["negative"]) == ("neutral", 1.0, 0.0)
+    empty, blank, invisible, loved = clf.classify(["", " \n\t", "\u200b\u200e", CLEAR["positive"][0]])
+    assert empty == blank == invisible and (empty.label, empty.score, empty.scores["negative"]) == ("neutral", 1.0, 0.0)
     assert loved == clf.classify([CLEAR["positive"][0]])[0]
 
 
