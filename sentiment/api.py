@@ -12,7 +12,6 @@ Models are loaded once per process: `load_classifier` caches by its arguments.
 from __future__ import annotations
 
 import threading
-import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ import torch
 from sentiment.errors import ModelNotAvailable, SettingError
 from sentiment.labels import LABEL_INDEX, LABELS
 from sentiment.langdetect import detect_language
+from sentiment.text import has_something_to_read
 
 if TYPE_CHECKING:
     from sentiment.encoder import E5Encoder
@@ -36,12 +36,6 @@ class Prediction:
     score: float               # calibrated probability of `label`
     scores: dict[str, float]
     lang: str | None           # given lang, else detected ISO 639-1 code, else None
-
-
-def _has_something_to_read(text: str) -> bool:
-    """Whether `text` holds a character that shows: not only whitespace, controls and invisible
-    format characters (zero-width spaces, direction marks)."""
-    return any(not ch.isspace() and unicodedata.category(ch) not in ("Cc", "Cf") for ch in text)
 
 
 class SentimentClassifier(ABC):
@@ -63,7 +57,7 @@ class SentimentClassifier(ABC):
         # answers its prior: negative, 0.42, which would rank such posts as complaints.
         probs = torch.zeros(len(texts), len(LABELS))
         probs[:, LABEL_INDEX["neutral"]] = 1.0
-        readable = [i for i, text in enumerate(texts) if _has_something_to_read(text)]
+        readable = [i for i, text in enumerate(texts) if has_something_to_read(text)]
         if readable:
             probs[readable] = self.probabilities([texts[i] for i in readable], batch_size).float()
         return self._predictions(texts, langs, probs)

@@ -6,7 +6,6 @@ mean-pooled output of a few layers, so the encoder can stop at the deepest layer
 """
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -18,6 +17,7 @@ from sentiment.errors import ModelNotAvailable, SettingError
 from sentiment.onnx_int8 import GRAPH_VERSION, Int8Features, ensure_int8_graph
 from sentiment.runtime import (Precision, cpu_model, float_precision, release_freed_memory,
                                release_freed_memory_if_grown, remembered, resolve_precision, set_threads)
+from sentiment.text import normalise_tweet
 from sentiment.tokenizer import E5Tokenizer, padded_width
 
 PREFIX = "query: "  # e5's convention for a text embedded on its own
@@ -27,25 +27,6 @@ TOKENS_PER_ROW = 64
 PROBE_TEXT = ("@user the app keeps logging me out since the update, reinstalled it twice and support "
               "hasn't answered. ¿Alguien más? http")
 AUTO_PRECISION_FILE = "auto-precision.json"
-_HANDLE = re.compile(r"@\w+")
-_URL = re.compile(r"https?://\S+|www\.\S+")
-_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
-
-
-def normalise_tweet(text: str) -> str:
-    """Bring sources to one convention (as XLM-T does): handles -> @user, URLs -> http,
-    literal ``\\u2019``-style escapes decoded, surrogates made text, whitespace runs collapsed and
-    the ends stripped.
-    Applied in training and inference alike. (The whitespace matters: XLM-T's files end every
-    text with a space and SemEval's do not, and a fine-tuned model learnt that marker.)"""
-    text = _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
-    # Surrogates (from JSON "\ud83d\ude00" escapes, or a decoding with surrogateescape): a pair
-    # becomes the character it encodes, a lone one U+FFFD as ingest stores it; as they are, no
-    # tokenizer takes them (they cannot be encoded as UTF-8).
-    text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    return " ".join(_URL.sub("http", _HANDLE.sub("@user", text)).split())
-
-
 def mean_pool(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean of `states` over the tokens `mask` (batch, tokens, 1; float) keeps, in float32."""
     return (states.float() * mask).sum(1) / mask.sum(1)

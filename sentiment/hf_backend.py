@@ -8,10 +8,10 @@ from pathlib import Path
 import torch
 
 from sentiment.api import SentimentClassifier
-from sentiment.encoder import normalise_tweet
 from sentiment.errors import LabelMappingError, ModelNotAvailable
 from sentiment.labels import LABEL_INDEX, LABELS
 from sentiment.runtime import prepare_model, resolve_precision, set_threads
+from sentiment.text import normalise_tweet
 
 _ALIASES = {"neg": "negative", "neu": "neutral", "pos": "positive", "negative": "negative",
             "neutral": "neutral", "positive": "positive"}

@@ -128,7 +128,7 @@ def test_classify_cli_refuses_an_output_it_cannot_or_must_not_write(positive_mod
 
 
 def test_surrogates_become_text_before_tokenizing() -> None:
-    from sentiment.encoder import normalise_tweet
+    from sentiment.text import normalise_tweet
 
     assert normalise_tweet("bad \ud800 byte") == "bad \ufffd byte"
     assert normalise_tweet("pair \ud83d\ude00 and escaped \\ud83d\\ude00") == "pair \U0001f600 and escaped \U0001f600"

@@ -132,7 +132,7 @@ def test_incident_embeddings_are_e5s_own_whatever_the_classifier_reads(e5_folder
     """The classifier is trained on texts without e5's "query: " prefix, but `embed` (incidents,
     suggested replies) serves e5's sentence embeddings, which are made with it."""
     from sentiment import load_classifier
-    from sentiment.encoder import normalise_tweet
+    from sentiment.text import normalise_tweet
     from sentiment.head import load_head
     from sentiment.paths import ARTIFACT_DIR
 
