@@ -32,6 +32,20 @@ def test_intents() -> None:
     assert t("the whole team", NEU).intent == "other"                        # "who" inside "whole" is no question
 
 
+def test_intents_are_read_past_links_handles_and_exclamations() -> None:
+    assert t("Loving the new release https://acme.com/blog?utm_source=tw", POS).intent == "praise"
+    assert t("Read our story www.acme.com/a?b=c", NEU).intent == "other"       # a link's "?" asks nothing
+    assert t("Our https://acme.com/refund-policy is out", NEU).intent == "other"  # nor its "refund"
+    assert t("Great comment by @who_knows", POS).intent == "praise"
+    assert t("What a great day with @acme!", POS).intent == "praise"           # an exclamation
+    assert t("I love it when @acme ships early", POS).intent == "praise"      # "when" starts no sentence
+    assert t("@acme @support where is my parcel", NEU).intent == "question"   # after the handles it does
+    assert t("Thanks for the help. Why is the blue one gone", NEU).intent == "question"
+    assert t("hey @acme can you check my order", NEU).intent == "question"    # several words count anywhere
+    assert t("كيف أغير خطتي؟", NEU).intent == "question"                      # the Arabic question mark
+    assert t("プランを変えるには？", NEU).intent == "question"                   # the full-width one
+
+
 def test_needs_response() -> None:
     assert t("This is broken", NEG).needs_response
     assert not t("This is broken", NEG, replyable=False).needs_response
