@@ -20,6 +20,12 @@ def test_detects_language(text: str, lang: str) -> None:
     assert detect_language(text) == lang
 
 
+def test_arabic_varieties_are_arabic() -> None:
+    # py3langid alone: Egyptian "arz" (0.75), and Moroccan too unsure to name (Arabic 0.49).
+    assert detect_language("انا مش عارف اعمل ايه النهارده") == "ar"
+    assert detect_language("واش كاين شي حد يعرف فين نلقى هاد المنتوج") == "ar"
+
+
 def test_too_little_text_gives_none() -> None:
     assert detect_language("ok") is None
     assert detect_language("@user http://t.co/abc 123") is None
