@@ -20,13 +20,17 @@ class Scores:
 
 
 def score(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str] = LABELS) -> Scores:
-    """Macro averages are over `labels`; a label absent from both gold and pred counts as 0."""
+    """Macro averages are over those of `labels` that occur in gold or pred (as scikit-learn's): a
+    sample without neutral rows, say one language's few relabelled mentions, is not scored as if
+    neutral had been missed. A label in gold but never predicted counts as 0, as one predicted but
+    never in gold."""
     if len(gold) != len(pred):
         raise ValueError("gold and pred differ in length")
     n = len(gold)
     correct = sum(g == p for g, p in zip(gold, pred))
+    present = [label for label in labels if label in gold or label in pred]
     recalls, f1s = [], []
-    for label in labels:
+    for label in present:
         tp = sum(g == label and p == label for g, p in zip(gold, pred))
         n_gold = sum(g == label for g in gold)
         n_pred = sum(p == label for p in pred)
@@ -34,4 +38,5 @@ def score(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str] = LABE
         precision = tp / n_pred if n_pred else 0.0
         recalls.append(recall)
         f1s.append(2 * precision * recall / (precision + recall) if precision + recall else 0.0)
-    return Scores(n, correct / n if n else 0.0, sum(recalls) / len(labels), sum(f1s) / len(labels))
+    return Scores(n, correct / n if n else 0.0, sum(recalls) / len(present) if present else 0.0,
+                  sum(f1s) / len(present) if present else 0.0)
