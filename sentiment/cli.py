@@ -18,8 +18,9 @@ from sentiment.labels import LABELS
 _CHUNK = 512  # lines classified per model call; keeps memory flat on big files
 
 
-def _rows(path: Path, need_label: bool) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
-    """(line number, row or None, error or None) for every non-blank line."""
+def _rows(path: Path, label_field: str | None) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+    """(line number, row or None, error or None) for every non-blank line; `label_field`: the gold
+    label every row must have (None: none needed)."""
     with path.open("rb") as fh:
         for number, raw in enumerate(fh, start=1):
             if not raw.strip():
@@ -36,8 +37,8 @@ def _rows(path: Path, need_label: bool) -> Iterator[tuple[int, dict[str, Any] | 
                 continue
             if not isinstance(row, dict) or not isinstance(row.get("text"), str):
                 yield number, None, 'expected a JSON object with a string "text"'
-            elif need_label and row.get("label") not in LABELS:
-                yield number, None, f'"label" must be one of {", ".join(LABELS)}'
+            elif label_field is not None and row.get(label_field) not in LABELS:
+                yield number, None, f'"{label_field}" must be one of {", ".join(LABELS)}'
             else:
                 yield number, row, None
 
@@ -56,7 +57,7 @@ def _backend_options(f):
     return f
 
 
-def _classify_file(path: Path, need_label: bool, backend: str, model: str | None, batch_size: int,
+def _classify_file(path: Path, label_field: str | None, backend: str, model: str | None, batch_size: int,
                    threads: int | None) -> Iterator[tuple[dict[str, Any], Any]]:
     """Yield (row, prediction) in input order, reporting bad lines on stderr."""
     from tqdm import tqdm
@@ -78,7 +79,7 @@ def _classify_file(path: Path, need_label: bool, backend: str, model: str | None
         chunk.clear()
 
     with tqdm(total=_count_lines(path), unit="line", file=sys.stderr) as bar:
-        for number, row, error in _rows(path, need_label):
+        for number, row, error in _rows(path, label_field):
             if row is None:
                 bar.update(1)
                 tqdm.write(f"{path}:{number}: skipped: {error}", file=sys.stderr)
@@ -115,7 +116,7 @@ def classify_command(input_path: Path, output_path: Path, backend: str, model: s
         raise click.BadParameter(f"cannot write {output_path}: {exc.strerror}", param_hint="--output") from exc
     written = 0
     with out:
-        for row, pred in _classify_file(input_path, False, backend, model, batch_size, threads):
+        for row, pred in _classify_file(input_path, None, backend, model, batch_size, threads):
             _write(out, {**row, "label": pred.label, "score": round(pred.score, 4),
                          "intent": intent_of(row["text"], pred)})
             written += 1
@@ -124,17 +125,21 @@ def classify_command(input_path: Path, output_path: Path, backend: str, model: s
 
 @click.command("evaluate")
 @click.option("--input", "input_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
-              help="JSONL with `text` and gold `label` (negative/neutral/positive)")
+              help="JSONL with `text` and a gold label (negative/neutral/positive)")
+@click.option("--label-field", default="label", show_default=True,
+              help='the field holding the gold label: "sentiment" for the human labels the dashboard downloads')
 @_backend_options
-def evaluate_command(input_path: Path, backend: str, model: str | None, batch_size: int,
+def evaluate_command(input_path: Path, label_field: str, backend: str, model: str | None, batch_size: int,
                      threads: int | None) -> None:
-    """Print accuracy, macro-recall and macro-F1 against the file's `label`s."""
+    """Print accuracy, macro-recall and macro-F1 against the file's gold labels, and per `lang`
+    where the lines name more than one."""
     from sentiment.metrics import score
 
-    gold, pred = [], []
-    for row, p in _classify_file(input_path, True, backend, model, batch_size, threads):
-        gold.append(row["label"])
+    gold, pred, langs = [], [], []
+    for row, p in _classify_file(input_path, label_field, backend, model, batch_size, threads):
+        gold.append(row[label_field])
         pred.append(p.label)
+        langs.append(row["lang"] if isinstance(row.get("lang"), str) and row["lang"] else "-")
     if not gold:
         raise click.ClickException("no valid labelled lines to evaluate")
     s = score(gold, pred)
@@ -142,3 +147,9 @@ def evaluate_command(input_path: Path, backend: str, model: str | None, batch_si
     click.echo(f"accuracy     {s.accuracy:.4f}")
     click.echo(f"macro-recall {s.macro_recall:.4f}")
     click.echo(f"macro-F1     {s.macro_f1:.4f}")
+    if len(set(langs)) > 1:  # "-": lines without a language
+        click.echo(f"\n{'lang':<8} {'n':>6} {'accuracy':>9} {'macro-recall':>13} {'macro-F1':>9}")
+        for lang in sorted(set(langs)):
+            mine = [i for i, code in enumerate(langs) if code == lang]
+            part = score([gold[i] for i in mine], [pred[i] for i in mine])
+            click.echo(f"{lang[:8]:<8} {part.n:>6} {part.accuracy:>9.4f} {part.macro_recall:>13.4f} {part.macro_f1:>9.4f}")

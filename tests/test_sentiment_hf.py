@@ -148,3 +148,26 @@ def test_evaluate_cli_prints_metrics(positive_model: str, tmp_path: Path) -> Non
     assert "accuracy     0.5000" in result.output          # 2 of 4 right (always "positive")
     assert "macro-recall 0.3333" in result.output
     assert "macro-F1     0.2222" in result.output          # F1(pos) = 2/3, others 0
+    assert "lang" not in result.output                     # no language named: no table by language
+
+
+def test_evaluate_cli_reads_the_dashboards_human_labels_and_scores_each_language(positive_model: str,
+                                                                                  tmp_path: Path) -> None:
+    src = tmp_path / "mentiondesk-labels.jsonl"  # as the dashboard downloads them (monitor.triage.training_examples)
+    src.write_text("\n".join(json.dumps(r) for r in [
+        {"id": 1, "lang": "es", "text": "genial", "sentiment": "positive", "intent": None},
+        {"id": 2, "lang": "es", "text": "fatal", "sentiment": "negative", "intent": "complaint"},
+        {"id": 3, "lang": "en", "text": "great", "sentiment": "positive", "intent": None},
+        {"id": 4, "lang": None, "text": "hmm", "sentiment": "neutral", "intent": None},
+        {"id": 5, "lang": "en", "text": "where?", "sentiment": None, "intent": "question"},  # intent only
+    ]) + "\n")
+    args = ["--input", str(src), "--backend", "hf", "--model", positive_model]
+    result = CliRunner().invoke(evaluate_command, [*args, "--label-field", "sentiment"])
+    assert result.exit_code == 0, result.output
+    assert ':5: skipped: "sentiment" must be one of' in result.output
+    assert "n            4" in result.output and "accuracy     0.5000" in result.output
+    table = result.output[result.output.index("lang "):].splitlines()
+    assert [line.split()[:3] for line in table[1:] if line.strip()] == [["-", "1", "0.0000"], ["en", "1", "1.0000"],
+                                                        ["es", "2", "0.5000"]]
+    unread = CliRunner().invoke(evaluate_command, args)  # the default field, "label", is not there
+    assert unread.exit_code == 1 and "no valid labelled lines" in unread.output
