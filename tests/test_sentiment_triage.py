@@ -43,6 +43,7 @@ def test_intents_are_read_past_links_handles_and_exclamations() -> None:
     assert t("Thanks for the help. Why is the blue one gone", NEU).intent == "question"
     assert t("hey @acme can you check my order", NEU).intent == "question"    # several words count anywhere
     assert t("كيف أغير خطتي؟", NEU).intent == "question"                      # the Arabic question mark
+    assert t("@acme هل عندكم توصيل إلى دبي", NEU).intent == "question"          # or its question word
     assert t("プランを変えるには？", NEU).intent == "question"                   # the full-width one
 
 
