@@ -8,7 +8,8 @@ so a link's "?", a "refund" in its path or a "who" in a handle counts for nothin
      or the text has a complaint keyword and the sentiment is not positive;
   2. question: the text has a question mark (?, ¿, ؟ or ？), or a question phrase of several words
      anywhere ("can you", "is there"), or one of one word ("why", "cómo") starting a sentence,
-     after any @handles, that does not end in "!" ("What a day!" is no question);
+     after any @handles, that does not end in "!" ("What a day!" is no question), or a question
+     word that counts anywhere (Hindi कब, Tamil எப்போது: they ask mid-sentence);
   3. praise: sentiment is positive with probability >= ``praise_min_score``;
   4. other.
 
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
@@ -51,9 +53,13 @@ _QUESTION_PHRASES = (
     "cómo", "como", "por qué", "por que", "qué", "cuándo", "dónde", "quando", "onde", "perché", "dove",
     "comment", "pourquoi", "quand", "où", "est-ce que", "wie", "warum", "wann", "wo ", "kann ich",
     # ar: interrogatives that start the question, words of their own (not the relative "when" of a
-    # clause). Hindi and Tamil put theirs mid-sentence ("मेरा ऑर्डर कब आएगा"): there a "?" must tell.
+    # clause). Hindi and Tamil put theirs mid-sentence: _QUESTION_WORDS_ANYWHERE.
     "هل", "كيف", "لماذا", "ليش", "متى", "أين", "وين",
 )
+# Question words that count wherever they stand: Hindi and Tamil ask mid-sentence ("मेरा ऑर्डर कब
+# आएगा", my order when will-come), and these words only ask (Hindi's relatives are जब, जहाँ,
+# जैसे; Tamil's "when" of a clause is a suffix, -போது). Not क्या/என்ன ("what"), which also exclaim.
+_QUESTION_WORDS_ANYWHERE = ("कब", "क्यों", "कैसे", "कहाँ", "कहां", "எப்போது", "ஏன்", "எங்கே")
 _COMPLAINT_KEYWORDS = (
     "refund", "broken", "not working", "doesn't work", "does not work", "still waiting", "worst",
     "scam", "cancel", "never again", "disappointed", "useless", "crash", "outage", "down again",
@@ -67,6 +73,7 @@ class TriageRules:
     complaint_min_score: float = 0.5
     praise_min_score: float = 0.5
     question_phrases: tuple[str, ...] = _QUESTION_PHRASES
+    question_words_anywhere: tuple[str, ...] = _QUESTION_WORDS_ANYWHERE
     complaint_keywords: tuple[str, ...] = _COMPLAINT_KEYWORDS
     response_intents: tuple[str, ...] = ("complaint", "question")
     negative_weight: float = 40.0
@@ -133,12 +140,28 @@ class Triage:
     priority: float      # 0..100
 
 
+def _in_word(ch: str) -> bool:
+    """Letters, digits and combining marks: a Devanagari or Tamil vowel sign continues its word,
+    though regular expressions' \\w does not count it (so "कब" would be found in "कबूतर")."""
+    return ch == "_" or unicodedata.category(ch)[0] in "LMN"
+
+
+def _starts_with_word(text: str, word: str) -> bool:
+    return text.startswith(word) and (len(text) == len(word) or not _in_word(text[len(word)]))
+
+
 def _contains(text: str, phrases: tuple[str, ...]) -> bool:
-    # Word-boundary match so "who" does not fire inside "whole".
-    return any(re.search(r"(?<!\w)" + re.escape(p.strip()) + r"(?!\w)", text) for p in phrases)
+    """Whether any phrase occurs as whole words, so that "who" does not fire inside "whole"."""
+    for phrase in (p.strip() for p in phrases):
+        at = text.find(phrase) if phrase else -1
+        while at != -1:
+            if (at == 0 or not _in_word(text[at - 1])) and _starts_with_word(text[at:], phrase):
+                return True
+            at = text.find(phrase, at + 1)
+    return False
 
 
-def _is_question(text: str, phrases: tuple[str, ...]) -> bool:
+def _is_question(text: str, phrases: tuple[str, ...], anywhere: tuple[str, ...] = ()) -> bool:
     """Rule 2 on a normalised, lower-cased text. One word alone is weak evidence: "when", "who" and
     "what" start clauses and exclamations far more often than questions. On the validation tweets
     (bench data, 2026-12-06) matching them anywhere, and any "?" in a link, called 836 of 4,583 texts
@@ -147,13 +170,13 @@ def _is_question(text: str, phrases: tuple[str, ...]) -> bool:
     if any(mark in text for mark in QUESTION_MARKS):
         return True
     words = [p.strip() for p in phrases]
-    if _contains(text, tuple(p for p in words if " " in p)):
+    if _contains(text, tuple(p for p in words if " " in p) + anywhere):
         return True
     single = tuple(p for p in words if p and " " not in p)
     for sentence in _SENTENCE_END.split(text):
         if not sentence.rstrip().endswith("!"):
             lead = _SENTENCE_LEAD.sub("", sentence)
-            if any(re.match(re.escape(p) + r"(?!\w)", lead) for p in single):
+            if any(_starts_with_word(lead, p) for p in single):
                 return True
     return False
 
@@ -164,7 +187,7 @@ def intent_of(text: str, prediction: Prediction, rules: TriageRules = DEFAULT_RU
     if (prediction.label == "negative" and negative >= rules.complaint_min_score) or (
             prediction.label != "positive" and _contains(lowered, rules.complaint_keywords)):
         return "complaint"
-    if _is_question(lowered, rules.question_phrases):
+    if _is_question(lowered, rules.question_phrases, rules.question_words_anywhere):
         return "question"
     if prediction.label == "positive" and prediction.scores.get("positive", 0.0) >= rules.praise_min_score:
         return "praise"
