@@ -60,11 +60,13 @@ _QUESTION_PHRASES = (
 # आएगा", my order when will-come), and these words only ask (Hindi's relatives are जब, जहाँ,
 # जैसे; Tamil's "when" of a clause is a suffix, -போது). Not क्या/என்ன ("what"), which also exclaim.
 _QUESTION_WORDS_ANYWHERE = ("कब", "क्यों", "कैसे", "कहाँ", "कहां", "எப்போது", "ஏன்", "எங்கே")
+# A trailing "*" takes any ending ("crash*": crashes, crashing), for stems whose other words are
+# complaints too; the rest are whole words ("late" is not "later").
 _COMPLAINT_KEYWORDS = (
-    "refund", "broken", "not working", "doesn't work", "does not work", "still waiting", "worst",
-    "scam", "cancel", "never again", "disappointed", "useless", "crash", "outage", "down again",
-    "reembolso", "no funciona", "estafa", "remboursement", "ne marche pas", "arnaque",
-    "funktioniert nicht", "betrug", "não funciona", "golpe", "non funziona", "truffa",
+    "refund*", "broken", "not working", "doesn't work", "does not work", "still waiting", "worst",
+    "scam*", "cancel*", "never again", "disappoint*", "useless", "crash*", "outage*", "down again",
+    "reembolso*", "no funciona", "estafa*", "remboursement*", "ne marche pas", "arnaque*",
+    "funktioniert nicht", "betrug", "não funciona", "golpe", "non funziona", "truff*",
 )
 
 
@@ -147,17 +149,23 @@ def _in_word(ch: str) -> bool:
 
 
 def _starts_with_word(text: str, word: str) -> bool:
+    """Whether `text` starts with `word` as a whole word, or, for a `word` ending in "*", with that
+    stem and any ending."""
+    if word.endswith("*"):
+        return text.startswith(word[:-1])
     return text.startswith(word) and (len(text) == len(word) or not _in_word(text[len(word)]))
 
 
 def _contains(text: str, phrases: tuple[str, ...]) -> bool:
-    """Whether any phrase occurs as whole words, so that "who" does not fire inside "whole"."""
+    """Whether any phrase occurs as whole words (so that "who" does not fire inside "whole"), or as a
+    word's start for a phrase ending in "*"."""
     for phrase in (p.strip() for p in phrases):
-        at = text.find(phrase) if phrase else -1
+        stem = phrase.rstrip("*")
+        at = text.find(stem) if stem else -1
         while at != -1:
             if (at == 0 or not _in_word(text[at - 1])) and _starts_with_word(text[at:], phrase):
                 return True
-            at = text.find(phrase, at + 1)
+            at = text.find(stem, at + 1)
     return False
 
 

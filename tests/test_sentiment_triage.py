@@ -30,6 +30,9 @@ def test_intents() -> None:
     assert t("Love the new update, great work", POS).intent == "praise"
     assert t("Launching a new store in Lyon today", NEU).intent == "other"
     assert t("the whole team", NEU).intent == "other"                        # "who" inside "whole" is no question
+    assert t("app keeps crashing since the update", NEU).intent == "complaint"  # "crash*": any ending
+    assert t("still no sign of my refunds", NEU).intent == "complaint"
+    assert t("Mi pedido fue cancelado", NEU).intent == "complaint"
 
 
 def test_intents_are_read_past_links_handles_and_exclamations() -> None:
@@ -75,6 +78,11 @@ def test_rules_from_dict_and_errors() -> None:
     assert rules.intent_weights["question"] == 30.0 and rules.intent_weights["complaint"] == 15.0
     assert triage("delivery is late", NEU, follower_count=None, replyable=True, age_seconds=0,
                   rules=rules).intent == "complaint"
+    assert triage("see you later", NEU, follower_count=None, replyable=True, age_seconds=0,  # whole words
+                  rules=rules).intent == "other"
+    stems = TriageRules.from_dict({"complaint_keywords": ["Late*"]})
+    assert triage("the later the worse", NEU, follower_count=None, replyable=True, age_seconds=0,
+                  rules=stems).intent == "complaint"
     assert TriageRules.from_dict({}) == DEFAULT_RULES
     with pytest.raises(TriageConfigError, match="unknown triage rule.*reach_wieght"):
         TriageRules.from_dict({"reach_wieght": 5})
