@@ -31,10 +31,11 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from sentiment.errors import TriageConfigError
-from sentiment.text import normalise_tweet
+from sentiment.text import HANDLE, normalise_tweet
 
 if TYPE_CHECKING:  # importing the model code pulls in torch (~2 s): only the classifier needs it
     from sentiment.api import Prediction
@@ -43,7 +44,7 @@ INTENTS: tuple[str, ...] = ("complaint", "question", "praise", "other")
 QUESTION_MARKS = "?¿؟？"  # Latin, Spanish opening, Arabic, full-width (Chinese, Japanese)
 _SENTENCE_END = re.compile(r"(?<=[.!;\n])")  # a question mark already made the text a question
 # What may come before a sentence's first word: spaces, quotes, brackets, "¡", and masked @handles.
-_SENTENCE_LEAD = re.compile(r"^(?:[\s\"'“”‘’«»(\[¡*_~-]|@user\b)*")
+_SENTENCE_LEAD = re.compile(r"^(?:[\s\"'“”‘’«»(\[¡*_~-]|" + re.escape(HANDLE) + r"\b)*")
 
 _QUESTION_PHRASES = (
     # en
@@ -169,6 +170,13 @@ def _contains(text: str, phrases: tuple[str, ...]) -> bool:
     return False
 
 
+@lru_cache(maxsize=8)
+def _by_word_count(phrases: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """`phrases` of several words, and those of one: split once per rule set, not per mention."""
+    words = [p.strip() for p in phrases if p.strip()]
+    return tuple(p for p in words if " " in p), tuple(p for p in words if " " not in p)
+
+
 def _is_question(text: str, phrases: tuple[str, ...], anywhere: tuple[str, ...] = ()) -> bool:
     """Rule 2 on a normalised, lower-cased text. One word alone is weak evidence: "when", "who" and
     "what" start clauses and exclamations far more often than questions. On the validation tweets
@@ -177,10 +185,9 @@ def _is_question(text: str, phrases: tuple[str, ...], anywhere: tuple[str, ...] 
     of the 296 read by hand, 2 were questions."""
     if any(mark in text for mark in QUESTION_MARKS):
         return True
-    words = [p.strip() for p in phrases]
-    if _contains(text, tuple(p for p in words if " " in p) + anywhere):
+    several, single = _by_word_count(phrases)
+    if _contains(text, several + anywhere):
         return True
-    single = tuple(p for p in words if p and " " not in p)
     for sentence in _SENTENCE_END.split(text):
         if not sentence.rstrip().endswith("!"):
             lead = _SENTENCE_LEAD.sub("", sentence)
