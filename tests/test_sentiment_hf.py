@@ -148,7 +148,7 @@ def test_evaluate_cli_prints_metrics(positive_model: str, tmp_path: Path) -> Non
     assert "accuracy     0.5000" in result.output          # 2 of 4 right (always "positive")
     assert "macro-recall 0.3333" in result.output
     assert "macro-F1     0.2222" in result.output          # F1(pos) = 2/3, others 0
-    assert "lang" not in result.output                     # no language named: no table by language
+    assert "\nlang " not in result.output                  # no language named: no table by language
 
 
 def test_evaluate_cli_reads_the_dashboards_human_labels_and_scores_each_language(positive_model: str,
