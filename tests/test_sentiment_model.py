@@ -567,3 +567,54 @@ def test_batches_of_long_posts_hold_fewer_texts(e5_folder: Path) -> None:
     assert shapes == [(64, 8), (36, 8), (32, 128), (32, 128), (32, 128), (4, 128)]
     for idx, enc in batches:
         assert all(len(encoder.tokenize([texts[i]])[0]) <= enc["input_ids"].shape[1] for i in idx)
+
+
+def _batching_cost(spans: list[tuple[int, int]], widths: list[int]) -> int:
+    from sentiment.encoder import BATCH_COST_TOKENS
+
+    return sum((end - start) * widths[end - 1] + BATCH_COST_TOKENS for start, end in spans)
+
+
+def test_int8_batches_are_cut_where_padding_is_least() -> None:
+    """Filling batches in order padded 63 short tweets to one long post's width; the int8 path
+    cuts its batches where the padded tokens (plus a cost per batch) are fewest."""
+    import itertools
+    import random
+
+    from sentiment.encoder import full_batches, least_padded_batches
+
+    widths = [5] * 63 + [60]
+    assert full_batches(widths, 64, 64 * 64) == [(0, 64)]          # 3,840 tokens, 3,525 of them padding
+    assert least_padded_batches(widths, 64, 64 * 64) == [(0, 63), (63, 64)]
+    rng = random.Random(7)
+    for _ in range(200):
+        n, max_rows = rng.randint(1, 9), rng.randint(1, 5)
+        widths = sorted(rng.choice([3, 8, 20, 40, 128, 300]) for _ in range(n))
+        budget = max_rows * rng.choice([16, 64])
+        spans = least_padded_batches(widths, max_rows, budget)
+        assert [s for s, _ in spans] == [0] + [e for _, e in spans[:-1]] and spans[-1][1] == n
+        for start, end in spans:  # the limits hold, except that a text too wide for them goes alone
+            assert end - start <= max_rows and ((end - start) * widths[end - 1] <= budget or end - start == 1)
+        # The cheapest of all ways to cut the sorted texts within the limits.
+        cheapest = min(_batching_cost(list(zip((0, *cuts), (*cuts, n))), widths)
+                       for k in range(n) for cuts in itertools.combinations(range(1, n), k)
+                       if all(e - s <= max_rows and ((e - s) * widths[e - 1] <= budget or e - s == 1)
+                              for s, e in zip((0, *cuts), (*cuts, n))))
+        assert _batching_cost(spans, widths) == cheapest
+
+
+def test_only_the_int8_encoder_cuts_batches_by_padding(e5_folder: Path) -> None:
+    """PyTorch keeps full batches (oneDNN keeps state per distinct shape); the int8 graph splits off
+    the long post, and its features come back in the texts' order."""
+    from sentiment.encoder import E5Encoder
+    from sentiment.head import load_head
+    from sentiment.paths import ARTIFACT_DIR
+
+    texts = ["great app"] * 40 + ["word " * 40] + ["bad update"] * 23
+    layers = load_head(ARTIFACT_DIR)[1].layers  # the graph the other int8 tests build
+    fp32 = E5Encoder(e5_folder, layers=layers, precision="fp32", threads=2)
+    int8 = E5Encoder(e5_folder, layers=layers, precision="int8", threads=2)
+    assert [len(idx) for idx, _ in fp32.batches(texts, 64)] == [64]
+    assert [sorted(idx) for idx, _ in int8.batches(texts, 64)] == [[i for i in range(64) if i != 40], [40]]
+    a, b = fp32.encode(texts), int8.encode(texts)
+    assert torch.nn.functional.cosine_similarity(a, b, dim=-1).min() > 0.99
