@@ -57,6 +57,15 @@ _QUESTION_PHRASES = (
     # clause). Hindi and Tamil put theirs mid-sentence: _QUESTION_WORDS_ANYWHERE.
     "هل", "كيف", "لماذا", "ليش", "متى", "أين", "وين",
 )
+# A greeting may open the sentence a question word starts ("hi, why is my order late", "hola
+# @acme, cuándo abren"): words of address, each with any comma, colon or @handles after it.
+_GREETINGS = (
+    "hi there", "hello there", "hey there", "hi", "hey", "hello", "hiya", "dear", "good morning",
+    "good afternoon", "good evening", "hola", "buenas", "buenos días", "buenas tardes", "bonjour",
+    "salut", "hallo", "guten tag", "ciao", "salve", "buongiorno", "olá", "oi", "bom dia", "boa tarde",
+    "مرحبا", "اهلا", "أهلا", "السلام عليكم", "नमस्ते", "வணக்கம்",
+)
+_AFTER_GREETING = re.compile(r"^(?:[\s,،:]|" + re.escape(HANDLE) + r"\b)*")
 # Question words that count wherever they stand: Hindi and Tamil ask mid-sentence ("मेरा ऑर्डर कब
 # आएगा", my order when will-come), and these words only ask (Hindi's relatives are जब, जहाँ,
 # जैसे; Tamil's "when" of a clause is a suffix, -போது). Not क्या/என்ன ("what"), which also exclaim.
@@ -77,6 +86,7 @@ class TriageRules:
     praise_min_score: float = 0.5
     question_phrases: tuple[str, ...] = _QUESTION_PHRASES
     question_words_anywhere: tuple[str, ...] = _QUESTION_WORDS_ANYWHERE
+    greetings: tuple[str, ...] = _GREETINGS
     complaint_keywords: tuple[str, ...] = _COMPLAINT_KEYWORDS
     response_intents: tuple[str, ...] = ("complaint", "question")
     negative_weight: float = 40.0
@@ -177,7 +187,14 @@ def _by_word_count(phrases: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str
     return tuple(p for p in words if " " in p), tuple(p for p in words if " " not in p)
 
 
-def _is_question(text: str, phrases: tuple[str, ...], anywhere: tuple[str, ...] = ()) -> bool:
+def _past_greeting(lead: str, greetings: tuple[str, ...]) -> str:
+    """`lead` without a greeting that opens it, and the commas and @handles after that."""
+    found = [greeting for greeting in greetings if greeting and _starts_with_word(lead, greeting)]
+    return _AFTER_GREETING.sub("", lead[len(max(found, key=len)):]) if found else lead
+
+
+def _is_question(text: str, phrases: tuple[str, ...], anywhere: tuple[str, ...] = (),
+                 greetings: tuple[str, ...] = ()) -> bool:
     """Rule 2 on a normalised, lower-cased text. One word alone is weak evidence: "when", "who" and
     "what" start clauses and exclamations far more often than questions. On the validation tweets
     (bench data, 2026-12-06) matching them anywhere, and any "?" in a link, called 836 of 4,583 texts
@@ -190,7 +207,7 @@ def _is_question(text: str, phrases: tuple[str, ...], anywhere: tuple[str, ...] 
         return True
     for sentence in _SENTENCE_END.split(text):
         if not sentence.rstrip().endswith("!"):
-            lead = _SENTENCE_LEAD.sub("", sentence)
+            lead = _past_greeting(_SENTENCE_LEAD.sub("", sentence), greetings)
             if any(_starts_with_word(lead, p) for p in single):
                 return True
     return False
@@ -202,7 +219,7 @@ def intent_of(text: str, prediction: Prediction, rules: TriageRules = DEFAULT_RU
     if (prediction.label == "negative" and negative >= rules.complaint_min_score) or (
             prediction.label != "positive" and _contains(lowered, rules.complaint_keywords)):
         return "complaint"
-    if _is_question(lowered, rules.question_phrases, rules.question_words_anywhere):
+    if _is_question(lowered, rules.question_phrases, rules.question_words_anywhere, rules.greetings):
         return "question"
     if prediction.label == "positive" and prediction.scores.get("positive", 0.0) >= rules.praise_min_score:
         return "praise"

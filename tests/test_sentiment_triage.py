@@ -52,6 +52,11 @@ def test_intents_are_read_past_links_handles_and_exclamations() -> None:
     assert t("ऑर्डर समय पर आया क्योंकि", NEU).intent == "other"                 # क्योंकि (because) is no क्यों
     assert t("मैंने कबूतर देखा", NEU).intent == "other"                          # nor कबूतर (a vowel sign on) कब
     assert t("プランを変えるには？", NEU).intent == "question"                   # the full-width one
+    assert t("hey, why is my order late", NEU).intent == "question"           # a greeting may open it
+    assert t("Hola @acme, cuándo abren", NEU).intent == "question"
+    assert t("hi there @acme: where is my parcel", NEU).intent == "question"
+    assert t("مرحبا، متى يصل طلبي", NEU).intent == "question"                  # the Arabic comma too
+    assert t("hiking, when the weather is good", NEU).intent == "other"       # "hi" opens no "hiking"
 
 
 def test_needs_response() -> None:
