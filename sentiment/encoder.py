@@ -50,9 +50,9 @@ def least_padded_batches(widths: Sequence[int], max_rows: int, max_tokens: int) 
     """(start, end) spans over `widths` (ascending padded lengths), within the limits of
     `full_batches`, that run the fewest padded tokens, counting each batch as BATCH_COST_TOKENS more.
 
-    Filling batches in order leaves a batch's shorter texts padded to its longest one: 19 % of the
-    tokens of 256 tweets in four batches, 61 % of 64 tweets in one. Shortest path over the cut
-    points (each batch is one edge), O(texts x max_rows).
+    Filling batches in order leaves a batch's shorter texts padded to its longest one: padding was
+    16 % of the tokens run for tweets 256 a call, 38 % for 64 a call (6 % and 11 % cut this way).
+    A shortest path over the cut points (each batch is one edge), O(texts x max_rows).
     """
     n = len(widths)
     cost = [0] + [float("inf")] * n   # cost[j]: least cost of batching the first j texts
