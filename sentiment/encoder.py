@@ -32,6 +32,8 @@ AUTO_PRECISION_FILE = "auto-precision.json"
 # of 256, 64 and 16 on an AVX2 EPYC (2026-12-06): 64-100 did best; 10 ran calls of 16 17 % slower
 # than full batches did, 400 gave back most of the gain.
 BATCH_COST_TOKENS = 100
+
+
 def full_batches(widths: Sequence[int], max_rows: int, max_tokens: int) -> list[tuple[int, int]]:
     """(start, end) spans over `widths` (ascending padded lengths) that take as many texts as fit in
     each batch: at most `max_rows` texts and `max_tokens` padded tokens (the last text's width times
@@ -254,8 +256,8 @@ class E5Encoder:
         budget = batch_size * TOKENS_PER_ROW
         # PyTorch fills each batch: batches of every size would multiply the shapes oneDNN keeps
         # state for. The int8 graph keeps none, so its batches are cut where padding is least.
-        spans = full_batches(widths, batch_size, budget) if multiple else least_padded_batches(widths, batch_size, budget)
-        for start, end in spans:
+        cut = full_batches if multiple else least_padded_batches
+        for start, end in cut(widths, batch_size, budget):
             idx = order[start:end]
             yield idx, self.tokenizer.pad([ids[i] for i in idx], pad_to_multiple_of=multiple)
 

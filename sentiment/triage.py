@@ -188,9 +188,14 @@ def _by_word_count(phrases: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str
 
 
 def _past_greeting(lead: str, greetings: tuple[str, ...]) -> str:
-    """`lead` without a greeting that opens it, and the commas and @handles after that."""
+    """`lead` without the longest greeting that opens it, and the commas and @handles after that."""
     found = [greeting for greeting in greetings if greeting and _starts_with_word(lead, greeting)]
-    return _AFTER_GREETING.sub("", lead[len(max(found, key=len)):]) if found else lead
+    if not found:
+        return lead
+    end = len(max(found, key=len).rstrip("*"))
+    while end < len(lead) and _in_word(lead[end]):  # the ending a "*" stem took
+        end += 1
+    return _AFTER_GREETING.sub("", lead[end:])
 
 
 def _is_question(text: str, phrases: tuple[str, ...], anywhere: tuple[str, ...] = (),

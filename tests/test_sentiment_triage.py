@@ -57,6 +57,11 @@ def test_intents_are_read_past_links_handles_and_exclamations() -> None:
     assert t("hi there @acme: where is my parcel", NEU).intent == "question"
     assert t("مرحبا، متى يصل طلبي", NEU).intent == "question"                  # the Arabic comma too
     assert t("hiking, when the weather is good", NEU).intent == "other"       # "hi" opens no "hiking"
+    stems = TriageRules.from_dict({"greetings": ["Hell*"]})                     # a stem takes any ending
+    assert triage("hellooo @acme, why is my order late", NEU, follower_count=1, replyable=True, age_seconds=0,
+                  rules=stems).intent == "question"
+    assert triage("hey, why is my order late", NEU, follower_count=1, replyable=True, age_seconds=0,
+                  rules=stems).intent == "other"                                  # greetings replaced, not added
 
 
 def test_needs_response() -> None:
