@@ -31,6 +31,7 @@ from monitor.queue import ACTIVE_STATUSES, QueueFilters, effective_intent, effec
 from monitor.sla import ResponseStats, SlaPolicy, SlaState, response_stats_of_seconds, status
 from monitor.transfer import csv_safe, export_records, write_export
 from monitor.triage import LabelAgreement
+from sentiment.text import HANDLE_PATTERN, LINK_PATTERN
 
 Unit = Literal["day", "week"]
 SPIKE_RULES = ("negative_spike", "volume_spike")
@@ -364,7 +365,7 @@ ich du er sie es wir ihr mein dein sehr mehr wie wann wo auch noch schon nur im 
 il lo la gli le un uno una e o ma se non che di da in con su per è sono era essere io mio tuo molto più come
 """.split())
 _TOKEN = re.compile(r"#?\w[\w'’-]*", re.UNICODE)
-_NOISE = re.compile(r"https?://\S+|www\.\S+|@\w+")
+_NOISE = re.compile(f"{LINK_PATTERN.pattern}|{HANDLE_PATTERN.pattern}")
 
 
 def terms(text: str) -> list[str]:

@@ -14,6 +14,8 @@ import re
 from collections import Counter, defaultdict
 from functools import lru_cache
 
+from sentiment.text import HANDLE_PATTERN, LINK_PATTERN
+
 # (first, last code point, ISO 639-1) for scripts used by one major language.
 _SCRIPT_LANGS: tuple[tuple[int, int, str], ...] = (
     (0x0B80, 0x0BFF, "ta"), (0x1780, 0x17FF, "km"), (0x0E00, 0x0E7F, "th"),
@@ -32,7 +34,7 @@ _HAN = (0x4E00, 0x9FFF)
 _VARIETY_OF = {"arz": "ar", "ary": "ar", "yue": "zh", "wuu": "zh", "uzs": "uz", "sdh": "ku", "gug": "gn",
                "kik": "ki", "fuv": "ff"}
 _NO_LANGUAGE = "zxx"  # py3langid's "no linguistic content"
-_NOISE = re.compile(r"@\w+|#|https?://\S+|www\.\S+|\bhttp\b|\d+")
+_NOISE = re.compile("|".join((HANDLE_PATTERN.pattern, LINK_PATTERN.pattern, "#", r"\bhttp\b", r"\d+")))
 MIN_CONFIDENCE = 0.6
 
 

@@ -5,8 +5,8 @@ import re
 import unicodedata
 
 HANDLE = "@user"  # what every @handle becomes (XLM-T's convention), so rules can skip it
-_HANDLE = re.compile(r"@\w+")
-_URL = re.compile(r"https?://\S+|www\.\S+")
+HANDLE_PATTERN = re.compile(r"@\w+")
+LINK_PATTERN = re.compile(r"https?://\S+|www\.\S+")
 _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 
 
@@ -21,7 +21,7 @@ def normalise_tweet(text: str) -> str:
     # becomes the character it encodes, a lone one U+FFFD as ingest stores it; as they are, no
     # tokenizer takes them (they cannot be encoded as UTF-8).
     text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    return " ".join(_URL.sub("http", _HANDLE.sub(HANDLE, text)).split())
+    return " ".join(LINK_PATTERN.sub("http", HANDLE_PATTERN.sub(HANDLE, text)).split())
 
 
 def has_something_to_read(text: str) -> bool:
