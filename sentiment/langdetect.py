@@ -36,6 +36,22 @@ _VARIETY_OF = {"arz": "ar", "ary": "ar", "yue": "zh", "wuu": "zh", "uzs": "uz", 
 _NO_LANGUAGE = "zxx"  # py3langid's "no linguistic content"
 _NOISE = re.compile("|".join((HANDLE_PATTERN.pattern, LINK_PATTERN.pattern, "#", r"\bhttp\b", r"\d+")))
 MIN_CONFIDENCE = 0.6
+# Hindi in Latin letters ("Hinglish": "bhai mera order kab aayega") is how many Indian customers
+# write; py3langid has no model of it and calls it English or nothing. These words are common in it
+# and rare in the Latin-script languages (none that a Romance or Germanic language, Tagalog, Malay
+# or Turkish uses often: not "logo", "bola", "karte", "agar", "ka", "ko", "yar", "fir"). A text is
+# Hindi when two of them, or more, make at least a sixth of its words (_ROMANISED_HINDI_SHARE).
+_ROMANISED_HINDI = frozenset("""
+hai hain nahi nahin nhi kya kyun kyu kyon bhai yaar accha acha achha bahut bohot bohat bahot mera meri
+tera teri tere aap apka aapka apki aapki apne apna apni kuch kuchh abhi kab kahan kaise kaisa kaisi kaun
+kitna kitne raha rahi rahe gayi gye gya gaye diya liya kiya karo karna karke krna karti tha thi hota hoti
+hoga hogi wala wali wale yeh woh aur bhi mein hoon hu sirf logon dekho dekh chal chalo arey arre ji sahi
+galat matlab bilkul lekin phir kabhi hamesha pyaar pyar baat paisa paise mujhe tujhe humko hume hamare
+hamara tumhara uska uski unka iska iski inka toh sath saath liye hua hui rakha jao aaj kyunki magar koi
+kisi sabse zyada jyada thoda ekdum yahan wahan nai ki ke
+""".split())
+_ROMANISED_HINDI_SHARE = 0.15
+_LATIN_WORD = re.compile(r"[a-z]+")
 
 
 def _script_of(ch: str) -> str | None:
@@ -55,6 +71,12 @@ def _identifier():
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
+def _is_romanised_hindi(clean: str) -> bool:
+    words = _LATIN_WORD.findall(clean.lower())
+    hits = [word for word in words if word in _ROMANISED_HINDI]
+    return len(set(hits)) >= 2 and len(hits) >= _ROMANISED_HINDI_SHARE * len(words)
+
+
 def detect_language(text: str, min_confidence: float = MIN_CONFIDENCE) -> str | None:
     """ISO 639-1 code of `text` (ISO 639-3 for the few languages without one, e.g. "kab"), or None
     when there is too little to tell."""
@@ -68,6 +90,8 @@ def detect_language(text: str, min_confidence: float = MIN_CONFIDENCE) -> str | 
     top, count = scripts.most_common(1)[0]
     if top is not None and count * 2 >= len(letters):
         return top
+    if _is_romanised_hindi(clean):
+        return "hi"
     by_language: defaultdict[str, float] = defaultdict(float)
     for lang, probability in _identifier().rank(clean):
         by_language[_VARIETY_OF.get(lang, lang)] += probability

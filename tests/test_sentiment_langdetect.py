@@ -29,3 +29,16 @@ def test_arabic_varieties_are_arabic() -> None:
 def test_too_little_text_gives_none() -> None:
     assert detect_language("ok") is None
     assert detect_language("@user http://t.co/abc 123") is None
+
+
+@pytest.mark.parametrize("text, lang", [
+    ("bhai mera order kab aayega yaar", "hi"),               # py3langid: nothing it is sure of
+    ("ye bhi fixer h, kuch nahi hoga", "hi"),
+    ("Delivery late hai, refund kab milega?", "hi"),
+    ("Fb ID hai?", None),                                     # one Hindi word is not enough
+    ("Namaste ji, thanks for the quick delivery, great service from your team", "en"),
+    ("hai ragione, il pacco non è ancora arrivato", "it"),   # Italian "hai", German "mein": alone
+    ("mein Paket ist immer noch nicht angekommen", "de"),
+])
+def test_hindi_in_latin_letters_is_hindi(text: str, lang: str | None) -> None:
+    assert detect_language(text) == lang
