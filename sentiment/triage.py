@@ -69,7 +69,10 @@ _AFTER_GREETING = re.compile(r"^(?:[\s,،:]|" + re.escape(HANDLE) + r"\b)*")
 # Question words that count wherever they stand: Hindi and Tamil ask mid-sentence ("मेरा ऑर्डर कब
 # आएगा", my order when will-come), and these words only ask (Hindi's relatives are जब, जहाँ,
 # जैसे; Tamil's "when" of a clause is a suffix, -போது). Not क्या/என்ன ("what"), which also exclaim.
-_QUESTION_WORDS_ANYWHERE = ("कब", "क्यों", "कैसे", "कहाँ", "कहां", "எப்போது", "ஏன்", "எங்கே")
+# Hindi's in Latin letters too, as Hinglish writes them: on the training tweets they made 48 more
+# Hindi texts questions ("Bihar kab aa rhe hai", "kaise ho bhai") and no text in another language.
+_QUESTION_WORDS_ANYWHERE = ("कब", "क्यों", "कैसे", "कहाँ", "कहां", "எப்போது", "ஏன்", "எங்கே",
+                            "kab", "kyun", "kyu", "kyon", "kaise", "kahan")
 # A trailing "*" takes any ending ("crash*": crashes, crashing), for stems whose other words are
 # complaints too; the rest are whole words ("late" is not "later").
 _COMPLAINT_KEYWORDS = (

@@ -49,6 +49,7 @@ def test_intents_are_read_past_links_handles_and_exclamations() -> None:
     assert t("@acme هل عندكم توصيل إلى دبي", NEU).intent == "question"          # or its question word
     assert t("@acme मेरा ऑर्डर कब आएगा", NEU).intent == "question"            # Hindi asks mid-sentence
     assert t("டெலிவரி எப்போது வரும்", NEU).intent == "question"                 # as Tamil does
+    assert t("bhai mera order kab aayega", NEU).intent == "question"          # and Hindi in Latin letters
     assert t("ऑर्डर समय पर आया क्योंकि", NEU).intent == "other"                 # क्योंकि (because) is no क्यों
     assert t("मैंने कबूतर देखा", NEU).intent == "other"                          # nor कबूतर (a vowel sign on) कब
     assert t("プランを変えるには？", NEU).intent == "question"                   # the full-width one
