@@ -30,7 +30,7 @@ AUTO_PRECISION_FILE = "auto-precision.json"
 # What one more batch costs the int8 path, in padded tokens' worth of time (its graph call, the
 # table lookup, and small batches' slower products). Timed over 1,280 tweets classified in calls
 # of 256, 64 and 16 on an AVX2 EPYC (2026-12-06): 64-100 did best; 10 ran calls of 16 17 % slower
-# than full batches did, 400 gave back most of the gain.
+# than full batches did, 400 gave back most of the gain. bench/batching.py compares the two cuts.
 BATCH_COST_TOKENS = 100
 
 
