@@ -8,8 +8,9 @@ so a link's "?", a "refund" in its path or a "who" in a handle counts for nothin
      or the text has a complaint keyword and the sentiment is not positive;
   2. question: the text has a question mark (?, ¿, ؟ or ？), or a question phrase of several words
      anywhere ("can you", "is there"), or one of one word ("why", "cómo") starting a sentence,
-     after any @handles, that does not end in "!" ("What a day!" is no question), or a question
-     word that counts anywhere (Hindi कब, Tamil எப்போது: they ask mid-sentence);
+     after any @handles and greeting ("hey, why…"), that does not end in "!" ("What a day!" is no
+     question), or a question word that counts anywhere (Hindi कब or kab, Tamil எப்போது: they ask
+     mid-sentence);
   3. praise: sentiment is positive with probability >= ``praise_min_score``;
   4. other.
 
@@ -162,12 +163,24 @@ def _in_word(ch: str) -> bool:
     return ch == "_" or unicodedata.category(ch)[0] in "LMN"
 
 
+def _word_end(text: str, word: str) -> int | None:
+    """Where `word` ends in `text` if `text` starts with it as a whole word, or, for a `word` ending
+    in "*", with that stem and any ending (which it then takes in); else None."""
+    stemmed = word.endswith("*")
+    stem = word[:-1] if stemmed else word
+    if not text.startswith(stem):
+        return None
+    end = len(stem)
+    if stemmed:
+        while end < len(text) and _in_word(text[end]):
+            end += 1
+    elif end < len(text) and _in_word(text[end]):
+        return None
+    return end
+
+
 def _starts_with_word(text: str, word: str) -> bool:
-    """Whether `text` starts with `word` as a whole word, or, for a `word` ending in "*", with that
-    stem and any ending."""
-    if word.endswith("*"):
-        return text.startswith(word[:-1])
-    return text.startswith(word) and (len(text) == len(word) or not _in_word(text[len(word)]))
+    return _word_end(text, word) is not None
 
 
 def _contains(text: str, phrases: tuple[str, ...]) -> bool:
@@ -192,17 +205,11 @@ def _by_word_count(phrases: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str
 
 def _past_greeting(lead: str, greetings: tuple[str, ...]) -> str:
     """`lead` without the longest greeting that opens it, and the commas and @handles after that."""
-    found = [greeting for greeting in greetings if greeting and _starts_with_word(lead, greeting)]
-    if not found:
-        return lead
-    end = len(max(found, key=len).rstrip("*"))
-    while end < len(lead) and _in_word(lead[end]):  # the ending a "*" stem took
-        end += 1
-    return _AFTER_GREETING.sub("", lead[end:])
+    ends = [end for greeting in greetings if greeting and (end := _word_end(lead, greeting)) is not None]
+    return _AFTER_GREETING.sub("", lead[max(ends):]) if ends else lead
 
 
-def _is_question(text: str, phrases: tuple[str, ...], anywhere: tuple[str, ...] = (),
-                 greetings: tuple[str, ...] = ()) -> bool:
+def _is_question(text: str, rules: TriageRules) -> bool:
     """Rule 2 on a normalised, lower-cased text. One word alone is weak evidence: "when", "who" and
     "what" start clauses and exclamations far more often than questions. On the validation tweets
     (bench data, 2026-12-06) matching them anywhere, and any "?" in a link, called 836 of 4,583 texts
@@ -210,12 +217,12 @@ def _is_question(text: str, phrases: tuple[str, ...], anywhere: tuple[str, ...] 
     of the 296 read by hand, 2 were questions."""
     if any(mark in text for mark in QUESTION_MARKS):
         return True
-    several, single = _by_word_count(phrases)
-    if _contains(text, several + anywhere):
+    several, single = _by_word_count(rules.question_phrases)
+    if _contains(text, several + rules.question_words_anywhere):
         return True
     for sentence in _SENTENCE_END.split(text):
         if not sentence.rstrip().endswith("!"):
-            lead = _past_greeting(_SENTENCE_LEAD.sub("", sentence), greetings)
+            lead = _past_greeting(_SENTENCE_LEAD.sub("", sentence), rules.greetings)
             if any(_starts_with_word(lead, p) for p in single):
                 return True
     return False
@@ -227,7 +234,7 @@ def intent_of(text: str, prediction: Prediction, rules: TriageRules = DEFAULT_RU
     if (prediction.label == "negative" and negative >= rules.complaint_min_score) or (
             prediction.label != "positive" and _contains(lowered, rules.complaint_keywords)):
         return "complaint"
-    if _is_question(lowered, rules.question_phrases, rules.question_words_anywhere, rules.greetings):
+    if _is_question(lowered, rules):
         return "question"
     if prediction.label == "positive" and prediction.scores.get("positive", 0.0) >= rules.praise_min_score:
         return "praise"
