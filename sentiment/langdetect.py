@@ -1,8 +1,8 @@
 """Language of a mention when the platform gives none.
 
-Two stages: a script check that settles languages with a script of their own
+Three stages: a script check that settles languages with a script of their own
 (Tamil, Khmer, Thai, Korean, ...) for free and reliably even on two-word
-posts, then py3langid (a maintained fork of langid.py: BSD, 140 languages since
+posts, a word list for Hindi in Latin letters (which py3langid has no model of), then py3langid (a maintained fork of langid.py: BSD, 140 languages since
 0.4, model inside the wheel, pure Python + numpy) for shared scripts such as Latin,
 Cyrillic, Arabic or Devanagari. py3langid 0.4 holds ~75 MB once loaded,
 so it is loaded only when a text first needs it. Low-confidence calls return None
@@ -38,9 +38,10 @@ _NOISE = re.compile("|".join((HANDLE_PATTERN.pattern, LINK_PATTERN.pattern, "#",
 MIN_CONFIDENCE = 0.6
 # Hindi in Latin letters ("Hinglish": "bhai mera order kab aayega") is how many Indian customers
 # write; py3langid has no model of it and calls it English or nothing. These words are common in it
-# and rare in the Latin-script languages (none that a Romance or Germanic language, Tagalog, Malay
-# or Turkish uses often: not "logo", "bola", "karte", "agar", "ka", "ko", "yar", "fir"). A text is
-# Hindi when two of them, or more, make at least a sixth of its words (_ROMANISED_HINDI_SHARE).
+# and mostly rare elsewhere; left out are those that Spanish, Portuguese, German, Polish, Malay,
+# Tagalog, Turkish or English use often ("logo", "bola", "karte", "agar", "ka", "ko", "yar", "fir").
+# A few others share one ("hai" in Italian, "mein" in German), so a text is Hindi only when two
+# different ones, or more, make at least 15 % of its words (_ROMANISED_HINDI_SHARE).
 _ROMANISED_HINDI = frozenset("""
 hai hain nahi nahin nhi kya kyun kyu kyon bhai yaar accha acha achha bahut bohot bohat bahot mera meri
 tera teri tere aap apka aapka apki aapki apne apna apni kuch kuchh abhi kab kahan kaise kaisa kaisi kaun
