@@ -1,14 +1,16 @@
-"""Batch cutting: the int8 classifier's batches cut where padding is least, against filled in order.
+"""Batch cutting: the classifier's batches cut where padding is least, against filled in order.
 
-    python bench/batching.py [--data ../shared/data/sentiment] [--n 1280] [--repeats 4]
+    python bench/batching.py [--precision int8] [--data ../shared/data/sentiment] [--n 1280] [--repeats 4]
 
 Classifies the same validation tweets in calls of 1,280, 256 (what a `classify-pending` worker
 reads at once), 64 and 16 (a poller's new mentions), each call cut into batches of at most 64 both
-ways: `encoder.full_batches` (as many texts as fit, in length order; what PyTorch still does) and
-`encoder.least_padded_batches` (the default for the int8 graph). The two run in turns in one
-process, the fastest of `--repeats` passes each counting, and the bench prints the padding, the
-batches, the tweets/s of each and their ratio, then the same for the worker's whole model step
-(classify, triage, and the incident candidates' embeddings) in calls of 256.
+ways: `encoder.full_batches` (as many texts as fit, in length order; what the PyTorch precisions,
+bf16 and fp32, do) and `encoder.least_padded_batches` (what the int8 graph does). The two run in
+turns in one process, the fastest of `--repeats` passes each counting, and the bench prints the
+padding, the batches, the tweets/s of each and their ratio, then the same for the worker's whole
+model step (classify, triage, and the incident candidates' embeddings) in calls of 256. For the
+PyTorch precisions, whose oneDNN kernels keep state per batch shape, it then prints the peak RSS of
+a worker on a mixed workload (bench/sentiment.py's) with each cut, in processes of their own.
 """
 from __future__ import annotations
 
@@ -38,9 +40,10 @@ def bench_module(name: str):
     return module
 
 
-def cut_with(cut: Callable) -> None:
-    """Make the encoder's int8 path cut its batches with `cut`."""
-    encoder.least_padded_batches = cut
+def cut_with(clf, cut: Callable) -> None:
+    """Make the classifier's encoders (its own and the incident embedder) cut their batches with `cut`."""
+    for enc in (clf.encoder, clf._base_encoder()):
+        enc.cut_batches = cut
 
 
 def padding(clf, calls: list[list[str]]) -> tuple[float, int]:
@@ -53,12 +56,12 @@ def padding(clf, calls: list[list[str]]) -> tuple[float, int]:
     return 1 - real / run, batches
 
 
-def fastest_in_turns(passes: dict[str, Callable[[], None]], repeats: int) -> dict[str, float]:
+def fastest_in_turns(clf, passes: dict[str, Callable[[], None]], repeats: int) -> dict[str, float]:
     """Seconds of the fastest of `repeats` passes of each, run in turns, each after an untimed one."""
     best = dict.fromkeys(passes, float("inf"))
     for _ in range(repeats):
         for name, run in passes.items():
-            cut_with(CUTS[name])
+            cut_with(clf, CUTS[name])
             run()  # warm-up: the other cut's batches ran last
             start = time.perf_counter()
             run()
@@ -72,24 +75,25 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=1280, help="validation tweets classified")
     ap.add_argument("--repeats", type=int, default=4, help="timed passes of each cut; the fastest counts")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--precision", choices=("int8", "bf16", "fp32"), default="int8")
     args = ap.parse_args()
 
     tweets = load_splits(args.data)[1]["tweeteval"].texts
     texts = (tweets * (args.n // len(tweets) + 1))[: args.n]
-    clf = load_classifier(threads=args.threads, precision="int8")
-    print(f"int8 classifier, {args.threads} threads, {len(texts)} TweetEval validation tweets, "
+    clf = load_classifier(threads=args.threads, precision=args.precision)
+    print(f"{args.precision} classifier, {args.threads} threads, {len(texts)} TweetEval validation tweets, "
           f"fastest of {args.repeats} passes; {encoder.BATCH_COST_TOKENS} tokens' worth a batch")
     for size in (len(texts), 256, 64, 16):
         calls = [texts[i:i + size] for i in range(0, len(texts), size)]
         shape = {}
         for name, cut in CUTS.items():
-            cut_with(cut)
+            cut_with(clf, cut)
             shape[name] = padding(clf, calls)
 
         def classify_all(calls: list[list[str]] = calls) -> None:
             for call in calls:
                 clf.classify(call, ["en"] * len(call))
-        seconds = fastest_in_turns(dict.fromkeys(CUTS, classify_all), args.repeats)
+        seconds = fastest_in_turns(clf, dict.fromkeys(CUTS, classify_all), args.repeats)
         print(f"\ncalls of {size}:")
         for name in CUTS:
             share, batches = shape[name]
@@ -97,14 +101,22 @@ def main() -> None:
                   f"{100 * share:4.1f} % padding")
         print(f"  least padded / filled in order: {seconds['filled in order'] / seconds['least padded']:.2f}x")
 
-    (_, worker_step, _), counts = bench_module("sentiment").worker_pass(clf, texts)
-    seconds = fastest_in_turns(dict.fromkeys(CUTS, worker_step), args.repeats)
+    sentiment_bench = bench_module("sentiment")
+    (_, worker_step, _), counts = sentiment_bench.worker_pass(clf, texts)
+    seconds = fastest_in_turns(clf, dict.fromkeys(CUTS, worker_step), args.repeats)
     print(f"\nclassify-pending worker's model step ({counts['per_call']} a call, triaged, "
           f"{counts['embedded']} incident candidates embedded):")
     for name in CUTS:
         print(f"  {name:16} {len(texts) / seconds[name]:6.0f} mentions/s")
     print(f"  least padded / filled in order: {seconds['filled in order'] / seconds['least padded']:.2f}x")
-    cut_with(CUTS["least padded"])
+    if args.precision == "int8":
+        return
+    print("\nworker peak RSS, 60 calls of 1-256 texts, a third of them long, languages detected in half:")
+    for name, cut in CUTS.items():
+        workload = (f"from sentiment import encoder\nclf.encoder.cut_batches = clf._base_encoder().cut_batches = "
+                    f"encoder.{cut.__name__}\n{sentiment_bench.MIXED}")
+        rss = sentiment_bench.worker_rss_mb(tweets, args.threads, False, args.precision, workload=workload)
+        print(f"  {name:16} {rss:6.0f} MB")
 
 
 if __name__ == "__main__":
