@@ -26,16 +26,20 @@ BATCHES_PER_READ = 4
 
 
 class MentionClassifier:
-    def __init__(self, classifier: object, rules: object) -> None:
+    def __init__(self, classifier: object, rules: object, expected_languages: Sequence[str] = ()) -> None:
+        """`expected_languages`: where a mention has no language, detection is surer among these."""
         self.classifier = classifier
         self.rules = rules
+        self.expected_languages = frozenset(expected_languages)
 
     @classmethod
     def load(cls, settings: SentimentConfig, rules: object) -> "MentionClassifier":
         from sentiment import load_classifier
+        from sentiment.langdetect import check_languages
 
+        check_languages(settings.expected_languages)
         return cls(load_classifier(settings.backend, settings.model, settings.threads, settings.max_tokens,
-                                   settings.precision), rules)
+                                   settings.precision), rules, settings.expected_languages)
 
     def classify_pending(self, db: Database, batch_size: int = 64, limit: int | None = None) -> list[int]:
         """Classify unclassified mentions, oldest first, until none are left (or ``limit``)."""
@@ -73,7 +77,8 @@ class MentionClassifier:
         from sentiment.triage import triage
 
         texts, langs = [r.text for r in rows], [r.lang for r in rows]
-        predictions = self.classifier.classify(texts, langs, batch_size=batch_size)  # type: ignore[attr-defined]
+        predictions = self.classifier.classify(  # type: ignore[attr-defined]
+            texts, langs, batch_size=batch_size, expected_languages=self.expected_languages)
         now = utcnow()
         triages = [triage(row.text, prediction, follower_count=row.author_followers, replyable=row.replyable,
                           age_seconds=max(0.0, (now - row.created_at).total_seconds()), rules=self.rules)

@@ -103,6 +103,9 @@ class SentimentConfig(_Strict):
     # "auto": bf16 on CPUs with AMX/AVX512-BF16 or a GPU, else fp32; "int8": ONNX Runtime, faster on
     # other CPUs but slightly less accurate (README "Speed").
     precision: Literal["auto", "fp32", "bf16", "int8"] = "auto"
+    # The languages customers write in (ISO 639-1 codes): a mention the platform gives no language
+    # is detected with more confidence among them (README "Language detection"). Empty: any language.
+    expected_languages: list[str] = []
 
     @model_validator(mode="after")
     def _hf_needs_a_model(self) -> "SentimentConfig":

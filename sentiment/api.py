@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,7 +46,9 @@ class SentimentClassifier(ABC):
         """(len(texts), 3) probabilities in LABELS order."""
 
     def classify(self, texts: Sequence[str], langs: Sequence[str | None] | None = None,
-                 batch_size: int = 64) -> list[Prediction]:
+                 batch_size: int = 64, expected_languages: Collection[str] = ()) -> list[Prediction]:
+        """`langs`: each text's language where the platform gives one; the others are detected,
+        surer among `expected_languages` (see `sentiment.langdetect.detect_language`)."""
         texts = list(texts)
         if langs is not None and len(langs) != len(texts):
             raise ValueError(f"got {len(texts)} texts but {len(langs)} langs")
@@ -60,15 +62,15 @@ class SentimentClassifier(ABC):
         readable = [i for i, text in enumerate(texts) if has_something_to_read(text)]
         if readable:
             probs[readable] = self.probabilities([texts[i] for i in readable], batch_size).float()
-        return self._predictions(texts, langs, probs)
+        return self._predictions(texts, langs, probs, expected_languages)
 
-    def _predictions(self, texts: list[str], langs: Sequence[str | None] | None,
-                     probabilities: torch.Tensor) -> list[Prediction]:
+    def _predictions(self, texts: list[str], langs: Sequence[str | None] | None, probabilities: torch.Tensor,
+                     expected_languages: Collection[str]) -> list[Prediction]:
         probs = probabilities.tolist()
         out = []
         for i, (text, row) in enumerate(zip(texts, probs)):
             best = max(range(len(LABELS)), key=row.__getitem__)
-            lang = langs[i] if langs is not None and langs[i] else detect_language(text)
+            lang = langs[i] if langs is not None and langs[i] else detect_language(text, expected_languages=expected_languages)
             out.append(Prediction(LABELS[best], float(row[best]), dict(zip(LABELS, map(float, row))), lang))
         return out
 

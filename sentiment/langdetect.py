@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Collection
 from functools import lru_cache
 
+from sentiment.errors import SettingError
 from sentiment.text import HANDLE_PATTERN, LINK_PATTERN
 
 # (first, last code point, ISO 639-1) for scripts used by one major language.
@@ -78,9 +80,31 @@ def _is_romanised_hindi(clean: str) -> bool:
     return len(set(hits)) >= 2 and len(hits) >= _ROMANISED_HINDI_SHARE * len(words)
 
 
-def detect_language(text: str, min_confidence: float = MIN_CONFIDENCE) -> str | None:
+def known_languages() -> frozenset[str]:
+    """Every code `detect_language` can return (loads py3langid)."""
+    from_identifier = {_VARIETY_OF.get(lang, lang) for lang in _identifier().nb_classes} - {_NO_LANGUAGE}
+    return frozenset(from_identifier | {lang for _, _, lang in _SCRIPT_LANGS} | {"zh", "ja", "hi"})
+
+
+def check_languages(codes: Collection[str]) -> None:
+    """Raise SettingError naming each of `codes` that detection can never return."""
+    unknown = sorted(set(codes) - known_languages()) if codes else []
+    if unknown:
+        raise SettingError(f"unknown language code(s) {', '.join(map(repr, unknown))}: expected ISO 639-1 codes "
+                           f"such as 'en', 'es', 'ar' (ISO 639-3 where a language has none, e.g. 'kab')")
+
+
+def detect_language(text: str, min_confidence: float = MIN_CONFIDENCE,
+                    expected_languages: Collection[str] = ()) -> str | None:
     """ISO 639-1 code of `text` (ISO 639-3 for the few languages without one, e.g. "kab"), or None
-    when there is too little to tell."""
+    when there is too little to tell.
+
+    `expected_languages`: the languages the brand's customers write in. When one of them leads
+    py3langid's ranking, its confidence is its share among them alone: a short post spreads
+    py3langid's scores over related languages (Portuguese and Galician, Spanish and Catalan), and
+    few of those are ones a brand hears from. A post whose leading language is not listed is
+    judged as without the list, so a Dutch post is still Dutch when only German is expected.
+    """
     clean = _NOISE.sub(" ", text)
     letters = [ch for ch in clean if ch.isalpha()]
     if len(letters) < 3:
@@ -97,4 +121,6 @@ def detect_language(text: str, min_confidence: float = MIN_CONFIDENCE) -> str | 
     for lang, probability in _identifier().rank(clean):
         by_language[_VARIETY_OF.get(lang, lang)] += probability
     lang, confidence = max(by_language.items(), key=lambda item: item[1])
+    if lang in expected_languages:
+        confidence /= sum(p for other, p in by_language.items() if other in expected_languages)
     return lang if confidence >= min_confidence and lang != _NO_LANGUAGE else None

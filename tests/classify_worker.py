@@ -27,7 +27,8 @@ class SlowModel:
     def __init__(self, seconds_per_batch: float) -> None:
         self.seconds_per_batch = seconds_per_batch
 
-    def classify(self, texts: list[str], langs: list[str | None], batch_size: int = 64) -> list[Any]:
+    def classify(self, texts: list[str], langs: list[str | None], batch_size: int = 64,
+                 expected_languages: frozenset[str] = frozenset()) -> list[Any]:
         time.sleep(self.seconds_per_batch * -(-len(texts) // batch_size))
         scores = {"negative": 0.9, "neutral": 0.05, "positive": 0.05}
         return [SimpleNamespace(label="negative", score=0.9, scores=scores, lang=lang or "en") for lang in langs]

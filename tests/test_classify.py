@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
+import pytest
 from sqlalchemy import func, select
 
 from monitor.classify import MentionClassifier
@@ -14,6 +15,7 @@ from monitor.pipeline import Pipeline
 from monitor.poller import poll_once
 from monitor.storage import Database
 from sentiment.api import Prediction
+from sentiment.errors import SettingError
 from sentiment.triage import TriageRules
 from tests.connector_doubles import T0
 
@@ -45,7 +47,8 @@ class CountingModel:
         self.seen: Counter[str] = Counter()
         self.lock = threading.Lock()
 
-    def classify(self, texts: list[str], langs: list[str | None], batch_size: int = 64) -> list[Prediction]:
+    def classify(self, texts: list[str], langs: list[str | None], batch_size: int = 64,
+                 expected_languages: frozenset[str] = frozenset()) -> list[Prediction]:
         with self.lock:
             self.seen.update(texts)
         return [Prediction("negative", 0.9, {"negative": 0.9, "neutral": 0.05, "positive": 0.05}, lang or "en")
@@ -117,3 +120,18 @@ def test_a_watching_classify_worker_keeps_classifying_until_sigterm(tmp_path) ->
     assert worker.returncode == 0, err
     assert out.strip().endswith("classified 10 mention(s); stopped")
     db.dispose()
+
+
+def test_expected_languages_reach_language_detection(sqlite_db: Database) -> None:
+    def config(expected: list[str]) -> Config:
+        return Config.from_dict({"brands": [{"name": "Acme", "keywords": ["acme"]}],
+                                 "connectors": {"sample": {}}, "sentiment": {"expected_languages": expected}},
+                                env={})
+
+    with sqlite_db.write() as session:
+        session.add(Mention(platform="sample", external_id="1", text="Mon colis est en retard", created_at=T0, raw={}))
+    with pytest.raises(SettingError, match="'francais'"):
+        Pipeline.from_config(sqlite_db, config(["en", "francais"]))
+    assert Pipeline.from_config(sqlite_db, config(["en", "fr", "es"])).process_pending() != []
+    with sqlite_db.read() as session:
+        assert session.scalars(select(Mention.lang)).one() == "fr"   # too short to name among all languages

@@ -42,3 +42,32 @@ def test_too_little_text_gives_none() -> None:
 ])
 def test_hindi_in_latin_letters_is_hindi(text: str, lang: str | None) -> None:
     assert detect_language(text) == lang
+
+
+EXPECTED = ("en", "es", "fr", "de", "it", "pt", "ar", "hi")
+
+
+@pytest.mark.parametrize("text, lang", [
+    ("Mon colis est en retard", "fr"),          # py3langid alone: French 0.36, Latin 0.27
+    ("no funciona la app", "es"),               # Spanish 0.44, Extremaduran and Catalan 0.11 each
+    ("my order is late", "en"),                 # English 0.39, Afrikaans 0.25
+])
+def test_expected_languages_name_short_posts(text: str, lang: str) -> None:
+    assert detect_language(text) is None
+    assert detect_language(text, expected_languages=EXPECTED) == lang
+
+
+def test_a_post_in_a_language_not_expected_keeps_its_language() -> None:
+    dutch = "Mijn bestelling is nog niet aangekomen"
+    assert detect_language(dutch, expected_languages=("en", "de")) == "nl"
+    assert detect_language("இது மிகவும் நல்லது", expected_languages=("en",)) == "ta"   # settled by its script
+
+
+def test_unknown_expected_language_codes_are_named() -> None:
+    from sentiment.errors import SettingError
+    from sentiment.langdetect import check_languages
+
+    check_languages(["en", "km", "ta", "kab", "ar", "zh", "hi"])
+    with pytest.raises(SettingError, match=r"'EN', 'english'") as raised:
+        check_languages(["en", "english", "EN"])
+    assert "'en'," not in str(raised.value).split(":")[0]
