@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, select, update
@@ -57,29 +58,36 @@ class MentionClassifier:
                     rows = session.execute(pending).all()
                 if not rows:
                     break
-                results = self._predict(rows, batch_size)
+                now = utcnow()
+                results = self._predict(rows, batch_size, now)
                 with db.write() as session:
-                    stored = self._store(session, rows, results)
+                    stored = self._store(session, rows, results, now)
             else:
                 with db.write() as session:
                     rows = session.execute(pending.with_for_update(skip_locked=True, of=Mention.__table__)).all()
                     if not rows:
                         break
-                    stored = self._store(session, rows, self._predict(rows, batch_size))
+                    now = utcnow()
+                    stored = self._store(session, rows, self._predict(rows, batch_size, now), now)
             done.extend(stored)
             log.info("classified %d mentions", len(stored))
         return done
 
-    def _predict(self, rows: Sequence[Row[Any]], batch_size: int) -> list[tuple[Any, Any, Any]]:
-        """Per row: its prediction, its triage and, for incident candidates where the model has
-        them, its sentence embedding (else None)."""
+    def predict(self, rows: Sequence[Row[Any]], batch_size: int) -> list[Any]:
+        """The model's predictions for rows with a `text` and a `lang` (detected where None)."""
+        return self.classifier.classify(  # type: ignore[attr-defined]
+            [r.text for r in rows], [r.lang for r in rows], batch_size=batch_size,
+            expected_languages=self.expected_languages)
+
+    def _predict(self, rows: Sequence[Row[Any]], batch_size: int, now: datetime) -> list[tuple[Any, Any, Any]]:
+        """Per row: its prediction, its triage (ages as of `now`, which is stored as its classified_at,
+        so `mentiondesk retriage` reads the same ages) and, for incident candidates where the model
+        has them, its sentence embedding (else None)."""
         from monitor.incidents import is_candidate
         from sentiment.triage import triage
 
-        texts, langs = [r.text for r in rows], [r.lang for r in rows]
-        predictions = self.classifier.classify(  # type: ignore[attr-defined]
-            texts, langs, batch_size=batch_size, expected_languages=self.expected_languages)
-        now = utcnow()
+        texts = [r.text for r in rows]
+        predictions = self.predict(rows, batch_size)
         triages = [triage(row.text, prediction, follower_count=row.author_followers, replyable=row.replyable,
                           age_seconds=max(0.0, (now - row.created_at).total_seconds()), rules=self.rules)
                    for row, prediction in zip(rows, predictions, strict=True)]
@@ -89,11 +97,11 @@ class MentionClassifier:
             vectors = dict(zip(wanted, self.classifier.embed([texts[i] for i in wanted], batch_size=batch_size)))
         return [(p, t, vectors.get(i)) for i, (p, t) in enumerate(zip(predictions, triages))]
 
-    def _store(self, session: Session, rows: Sequence[Row[Any]], results: Sequence[tuple[Any, Any, Any]]) -> list[int]:
+    def _store(self, session: Session, rows: Sequence[Row[Any]], results: Sequence[tuple[Any, Any, Any]],
+               now: datetime) -> list[int]:
         """Write results where still unclassified; returns the ids this call classified."""
         from monitor.incidents import store_embeddings
 
-        now = utcnow()
         stored = []
         candidates = {}
         for row, (prediction, result, vector) in zip(rows, results, strict=True):
@@ -101,8 +109,8 @@ class MentionClassifier:
                 update(Mention)
                 .where(Mention.id == row.id, Mention.classified_at.is_(None))
                 .values(sentiment_label=prediction.label, sentiment_score=prediction.score,
-                        lang=prediction.lang, intent=result.intent, needs_response=result.needs_response,
-                        priority=result.priority, classified_at=now)
+                        sentiment_scores=prediction.scores, lang=prediction.lang, intent=result.intent,
+                        needs_response=result.needs_response, priority=result.priority, classified_at=now)
             ).rowcount:
                 stored.append(row.id)
                 if vector is not None:

@@ -194,6 +194,28 @@ def classify_pending(app: App, watch: float | None) -> None:
     click.echo(f"classified {total} mention(s); stopped")
 
 
+@cli.command()
+@pass_app
+def retriage(app: App) -> None:
+    """Apply the [triage] rules again to every classified mention (after changing them)."""
+    from monitor.classify import MentionClassifier
+    from monitor.retriage import retriage as retriage_mentions
+
+    config = app.config
+
+    def load_model() -> MentionClassifier:
+        if config.sentiment.backend == "none":
+            raise CommandFailed('mentions classified before their probabilities were stored need the model, and '
+                                '[sentiment] backend is "none" here: run retriage where the model is', 2)
+        return MentionClassifier.load(config.sentiment, config.triage_rules)
+
+    result = retriage_mentions(app.database(), config.triage_rules, load_model,
+                               model_batch_size=config.sentiment.batch_size)
+    click.echo(f"re-triaged {result.changed + result.unchanged} mention(s): {result.changed} changed, "
+               f"{result.unchanged} unchanged; {result.rerun} classified before their probabilities were "
+               "stored ran through the model again")
+
+
 def _check_connector_names(config: Config, names: tuple[str, ...]) -> None:
     enabled = {cc.name for cc in config.enabled_connectors()}
     for name in names:

@@ -151,6 +151,9 @@ class Mention(Base):
     # Model output, filled by the classifier; NULL classified_at means "not classified yet".
     sentiment_label: Mapped[str | None] = mapped_column(String(16))
     sentiment_score: Mapped[float | None] = mapped_column(Float)
+    # All three calibrated probabilities (label -> P), which the triage rules read: kept so that
+    # `mentiondesk retriage` can apply changed rules without the model. NULL before migration 0012.
+    sentiment_scores: Mapped[dict[str, float] | None] = mapped_column(JSONType)
     intent: Mapped[str | None] = mapped_column(String(16))
     needs_response: Mapped[bool | None] = mapped_column(Boolean)
     priority: Mapped[float | None] = mapped_column(Float)

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import IO, Any, Literal
+from typing import IO, Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import select, tuple_
@@ -29,14 +29,15 @@ Format = Literal["jsonl", "csv"]
 EXPORT_FIELDS = (
     "platform", "external_id", "brand", "url", "author_handle", "author_name", "author_followers", "text",
     "lang", "created_at", "fetched_at", "thread_id", "parent_id", "replyable", "sentiment_label",
-    "sentiment_score", "intent", "needs_response", "priority", "human_sentiment_label", "human_intent",
+    "sentiment_score", "sentiment_scores", "intent", "needs_response", "priority", "human_sentiment_label", "human_intent",
     "status", "assignee", "tags", "raw",
 )
-_JSON_FIELDS = ("tags", "raw")
-_TRIAGE_FIELDS = ("sentiment_label", "sentiment_score", "intent", "needs_response", "priority",
+_JSON_FIELDS = ("tags", "raw", "sentiment_scores")
+_TRIAGE_FIELDS = ("sentiment_label", "sentiment_score", "sentiment_scores", "intent", "needs_response", "priority",
                   "human_sentiment_label", "human_intent", "status", "assignee")
 Label = Literal["negative", "neutral", "positive"]
 Intent = Literal["complaint", "question", "praise", "other"]
+Probability = Annotated[float, Field(ge=0, le=1)]
 
 
 class MentionRecord(BaseModel):
@@ -60,6 +61,7 @@ class MentionRecord(BaseModel):
     raw: dict[str, Any] = {}
     sentiment_label: Label | None = None
     sentiment_score: float | None = Field(default=None, ge=0, le=1)
+    sentiment_scores: dict[Label, Probability] | None = None   # all three, which `mentiondesk retriage` reads
     intent: Intent | None = None
     needs_response: bool | None = None
     priority: float | None = Field(default=None, ge=0, le=100)

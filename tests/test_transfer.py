@@ -28,6 +28,7 @@ def seed(db: Database) -> None:
     with db.write() as session:
         first = session.scalars(select(Mention).where(Mention.external_id == "1")).one()
         first.sentiment_label, first.sentiment_score, first.intent, first.status = "negative", 0.9, "complaint", "open"
+        first.sentiment_scores = {"negative": 0.9, "neutral": 0.07, "positive": 0.03}
         session.add(MentionTag(mention_id=first.id, tag="billing"))
 
 
@@ -57,11 +58,13 @@ def test_bad_lines_are_reported_with_their_number_and_skipped(sqlite_db: Databas
         json.dumps({**good, "external_id": "19", "sentiment_label": "angry"}),
         json.dumps({**good, "external_id": "20", "brand": "unknown"}),
         "[1, 2]",
+        json.dumps({**good, "external_id": "21", "sentiment_scores": {"negative": 1.5}}),
     ]
     result = import_mentions(sqlite_db, io.StringIO("\n".join(lines) + "\n"), "jsonl", OPERATOR)
     assert result.stored == 1
-    assert [e.split(":")[0] for e in result.errors] == ["line 2", "line 3", "line 4", "line 5", "line 6"]
+    assert [e.split(":")[0] for e in result.errors] == ["line 2", "line 3", "line 4", "line 5", "line 6", "line 7"]
     assert "created_at" in result.errors[1] and "sentiment_label" in result.errors[2]
+    assert "sentiment_scores.negative" in result.errors[5]
     with sqlite_db.read() as session:
         kept = session.scalars(select(Mention)).one()
     assert kept.external_id == "17" and kept.raw == {"imported_fields": {"mood": "meh"}}

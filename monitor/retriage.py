@@ -1,0 +1,88 @@
+"""retriage: apply the ``[triage]`` rules again to mentions already classified.
+
+The rules run as mentions are classified, so a changed weight or keyword used to reach only newer
+mentions. Intent, needs-response and priority are recomputed here from the three sentiment
+probabilities stored with each mention (since migration 0012), without the model. The recency term
+reads the mention's age when it was classified, as it did then, so only the rules move a priority.
+A mention classified before the probabilities were stored is run through the model once more
+(loaded only if there is such a mention), and gets them.
+
+Rows are read, computed outside any transaction (the model may run), then written one batch per
+transaction, so ingest and classify workers are never held up for long.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row, select, update
+
+from monitor.classify import MentionClassifier
+from monitor.models import Mention
+from monitor.storage import Database
+
+
+@dataclass
+class RetriageResult:
+    changed: int = 0     # intent, needs-response or priority moved
+    unchanged: int = 0
+    rerun: int = 0       # classified before the probabilities were stored: run through the model again
+
+
+def retriage(db: Database, rules: object, load_classifier: Callable[[], MentionClassifier],
+             rows_per_read: int = 500, model_batch_size: int = 64) -> RetriageResult:
+    """Re-apply `rules` to every classified mention; `load_classifier` is called at most once, for
+    the first mention that has no stored probabilities."""
+    from sentiment.api import Prediction
+    from sentiment.triage import triage
+
+    result = RetriageResult()
+    classifier: MentionClassifier | None = None
+    after = 0
+    while True:
+        with db.read() as session:
+            rows = session.execute(
+                select(Mention.id, Mention.text, Mention.lang, Mention.author_followers, Mention.replyable,
+                       Mention.created_at, Mention.classified_at, Mention.sentiment_label, Mention.sentiment_score,
+                       Mention.sentiment_scores, Mention.intent, Mention.needs_response, Mention.priority)
+                .where(Mention.classified_at.is_not(None), Mention.id > after)
+                .order_by(Mention.id).limit(rows_per_read)
+            ).all()
+        if not rows:
+            return result
+        after = rows[-1].id
+        predictions: dict[int, Any] = {row.id: Prediction(row.sentiment_label, row.sentiment_score, row.sentiment_scores,
+                                                          row.lang)
+                                       for row in rows if row.sentiment_scores}
+        without = [row for row in rows if not row.sentiment_scores]
+        if without:
+            classifier = classifier or load_classifier()
+            predictions.update(zip((row.id for row in without), classifier.predict(without, model_batch_size)))
+            result.rerun += len(without)
+        changes = []
+        for row in rows:
+            prediction = predictions[row.id]
+            age = max(0.0, (row.classified_at - row.created_at).total_seconds())
+            new = triage(row.text, prediction, follower_count=row.author_followers, replyable=row.replyable,
+                         age_seconds=age, rules=rules)
+            moved = (new.intent, new.needs_response, new.priority) != (row.intent, row.needs_response, row.priority)
+            result.changed += moved
+            result.unchanged += not moved
+            if moved or not row.sentiment_scores:
+                changes.append((row, prediction, new))
+        _write(db, changes)
+
+
+def _write(db: Database, changes: Sequence[tuple[Row[Any], Any, Any]]) -> None:
+    if not changes:
+        return
+    with db.write() as session:
+        for row, prediction, new in changes:
+            session.execute(
+                update(Mention).where(Mention.id == row.id, Mention.classified_at == row.classified_at)
+                .values(sentiment_label=prediction.label, sentiment_score=prediction.score,
+                        sentiment_scores=prediction.scores, lang=prediction.lang,
+                        intent=new.intent, needs_response=new.needs_response, priority=new.priority)
+            )
