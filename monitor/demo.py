@@ -21,6 +21,7 @@ import tomli_w
 from sqlalchemy import select
 
 from connectors.emulators import demo_connector_settings, start_emulators
+from connectors.emulators.corpus import LANGUAGES
 from dashboard import launch as launch_dashboard
 from monitor import users
 from monitor.access import Role, local_operator
@@ -34,7 +35,6 @@ from monitor.poller import PollScheduler, poll_once
 from monitor.storage import Database
 from monitor.text import terminal_safe
 from monitor.workers import sqlite_worker_lock
-
 
 DEMO_ALERT_TARGET = "demo-chat"
 DEMO_USER = "demo"
@@ -52,6 +52,9 @@ def write_demo_config(home: Path, settings: dict[str, Any], dashboard_port: int)
             "dashboard_item_url": f"http://127.0.0.1:{dashboard_port}/?mention={{id}}",
         },
         "dashboard": {"team": ["ana", "ben", "chloe"]},
+        # As a brand would list its customers' languages: posts some platforms give no language
+        # ("Orbisto me cobró dos veces, ¿en serio?") are then named.
+        "sentiment": {"expected_languages": list(LANGUAGES)},
     }
     path.write_text("# Written by `mentiondesk demo`; points at the local emulators.\n" + tomli_w.dumps(data),
                     encoding="utf-8")

@@ -98,6 +98,7 @@ _TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 _LANG_WEIGHTS = {"en": 30, "es": 12, "fr": 8, "pt": 8, "de": 6, "ar": 9, "hi": 9, "ta": 6, "km": 5, "id": 7}
+LANGUAGES = tuple(_LANG_WEIGHTS)  # what the emulated customers write in
 _KIND_WEIGHTS: dict[Kind, int] = {"complaint": 30, "question": 25, "praise": 20, "noise": 10, "unrelated": 15}
 _NAMES = {
     "en": ("Sarah Miller", "Mike Chen", "Priya Nair", "Tom Brooks", "Ava Johnson"),
