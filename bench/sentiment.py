@@ -124,7 +124,7 @@ def worker_pass(clf, texts: list[str], batch_size: int = 64) -> tuple[
         counts["embedded"] = sum(vector is not None
                                  for start in range(0, len(some), per_call)
                                  # the worker's own model step
-                                 for _, _, vector in worker._predict(some[start:start + per_call], batch_size))
+                                 for _, _, vector in worker._predict(some[start:start + per_call], batch_size, now))
     return (lambda: run(rows[:batch_size]), lambda: run(rows), len(rows)), counts
 
 
