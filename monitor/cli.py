@@ -197,9 +197,10 @@ def classify_pending(app: App, watch: float | None) -> None:
 @cli.command()
 @pass_app
 def retriage(app: App) -> None:
-    """Apply the [triage] rules again to every classified mention (after changing them)."""
+    """Apply the [triage] rules (and expected_languages) again to every classified mention."""
     from monitor.classify import MentionClassifier
     from monitor.retriage import retriage as retriage_mentions
+    from sentiment.langdetect import check_languages
 
     config = app.config
 
@@ -209,11 +210,12 @@ def retriage(app: App) -> None:
                                 '[sentiment] backend is "none" here: run retriage where the model is', 2)
         return MentionClassifier.load(config.sentiment, config.triage_rules)
 
-    result = retriage_mentions(app.database(), config.triage_rules, load_model,
+    check_languages(config.sentiment.expected_languages)
+    result = retriage_mentions(app.database(), config.triage_rules, load_model, config.sentiment.expected_languages,
                                model_batch_size=config.sentiment.batch_size)
     click.echo(f"re-triaged {result.changed + result.unchanged} mention(s): {result.changed} changed, "
                f"{result.unchanged} unchanged; {result.rerun} classified before their probabilities were "
-               "stored ran through the model again")
+               f"stored ran through the model again; {result.languages_named} without a language got one")
 
 
 def _check_connector_names(config: Config, names: tuple[str, ...]) -> None:

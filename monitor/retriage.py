@@ -5,7 +5,8 @@ mentions. Intent, needs-response and priority are recomputed here from the three
 probabilities stored with each mention (since migration 0012), without the model. The recency term
 reads the mention's age when it was classified, as it did then, so only the rules move a priority.
 A mention classified before the probabilities were stored is run through the model once more
-(loaded only if there is such a mention), and gets them.
+(loaded only if there is such a mention), and gets them. A mention left with no language is
+detected again, among `[sentiment] expected_languages` if they were listed since.
 
 Rows are read, computed outside any transaction (the model may run), then written one batch per
 transaction, so ingest and classify workers are never held up for long.
@@ -13,7 +14,7 @@ transaction, so ingest and classify workers are never held up for long.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,13 +30,16 @@ class RetriageResult:
     changed: int = 0     # intent, needs-response or priority moved
     unchanged: int = 0
     rerun: int = 0       # classified before the probabilities were stored: run through the model again
+    languages_named: int = 0   # had no language, and detection names one now
 
 
 def retriage(db: Database, rules: object, load_classifier: Callable[[], MentionClassifier],
-             rows_per_read: int = 500, model_batch_size: int = 64) -> RetriageResult:
+             expected_languages: Collection[str] = (), rows_per_read: int = 500,
+             model_batch_size: int = 64) -> RetriageResult:
     """Re-apply `rules` to every classified mention; `load_classifier` is called at most once, for
     the first mention that has no stored probabilities."""
     from sentiment.api import Prediction
+    from sentiment.langdetect import detect_language
     from sentiment.triage import triage
 
     result = RetriageResult()
@@ -53,9 +57,10 @@ def retriage(db: Database, rules: object, load_classifier: Callable[[], MentionC
         if not rows:
             return result
         after = rows[-1].id
-        predictions: dict[int, Any] = {row.id: Prediction(row.sentiment_label, row.sentiment_score, row.sentiment_scores,
-                                                          row.lang)
-                                       for row in rows if row.sentiment_scores}
+        predictions: dict[int, Any] = {
+            row.id: Prediction(row.sentiment_label, row.sentiment_score, row.sentiment_scores,
+                               row.lang or detect_language(row.text, expected_languages=expected_languages))
+            for row in rows if row.sentiment_scores}
         without = [row for row in rows if not row.sentiment_scores]
         if without:
             classifier = classifier or load_classifier()
@@ -68,9 +73,11 @@ def retriage(db: Database, rules: object, load_classifier: Callable[[], MentionC
             new = triage(row.text, prediction, follower_count=row.author_followers, replyable=row.replyable,
                          age_seconds=age, rules=rules)
             moved = (new.intent, new.needs_response, new.priority) != (row.intent, row.needs_response, row.priority)
+            named = row.lang is None and prediction.lang is not None
             result.changed += moved
             result.unchanged += not moved
-            if moved or not row.sentiment_scores:
+            result.languages_named += named
+            if moved or named or not row.sentiment_scores:
                 changes.append((row, prediction, new))
         _write(db, changes)
 

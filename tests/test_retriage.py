@@ -22,23 +22,25 @@ TEXTS = {  # text: P(negative), P(neutral), P(positive)
     "when do you open on sundays": (0.1, 0.8, 0.1),
     "the new app is lovely": (0.02, 0.08, 0.9),
 }
+SHORT_FRENCH = "Mon colis est en retard"   # too short to name among all languages
 NEW_RULES = TriageRules.from_dict({"complaint_min_score": 0.8, "intent_weights": {"question": 30}, "reach_weight": 0})
 
 
 class ScriptedModel:
     """Gives each text the probabilities in TEXTS; counts the texts it was asked about."""
 
-    def __init__(self) -> None:
+    def __init__(self, detects: bool = True) -> None:
         self.asked = 0
+        self.detects = detects
 
     def classify(self, texts: list[str], langs: list[str | None], batch_size: int = 64,
                  expected_languages: frozenset[str] = frozenset()) -> list[Prediction]:
         self.asked += len(texts)
         out = []
         for text, lang in zip(texts, langs):
-            scores = dict(zip(("negative", "neutral", "positive"), TEXTS[text]))
+            scores = dict(zip(("negative", "neutral", "positive"), TEXTS.get(text, (0.7, 0.2, 0.1))))
             label = max(scores, key=scores.__getitem__)
-            out.append(Prediction(label, scores[label], scores, lang or "en"))
+            out.append(Prediction(label, scores[label], scores, lang or ("en" if self.detects else None)))
         return out
 
 
@@ -133,3 +135,17 @@ def test_unchanged_rules_change_nothing(db: Database, rows_per_read: int) -> Non
         after = list(session.scalars(select(Mention).order_by(Mention.id)))
     assert (result.changed, result.unchanged) == (0, 3)
     assert [(m.intent, m.priority) for m in after] == [(m.intent, m.priority) for m in before]
+
+
+def test_mentions_without_a_language_are_detected_again_among_the_expected_ones(db: Database) -> None:
+    with db.write() as session:
+        session.add(Mention(platform="sample", external_id="fr", text=SHORT_FRENCH, created_at=utcnow(), raw={}))
+    MentionClassifier(ScriptedModel(detects=False), TriageRules()).classify_pending(db)
+
+    assert retriage(db, TriageRules(), no_model).languages_named == 0
+    named = retriage(db, TriageRules(), no_model, expected_languages=("en", "fr"))
+
+    assert (named.languages_named, named.changed) == (1, 0)
+    with db.read() as session:
+        assert session.scalars(select(Mention.lang)).one() == "fr"
+    assert retriage(db, TriageRules(), no_model, expected_languages=("en", "fr")).languages_named == 0
