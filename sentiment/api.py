@@ -70,7 +70,8 @@ class SentimentClassifier(ABC):
         out = []
         for i, (text, row) in enumerate(zip(texts, probs)):
             best = max(range(len(LABELS)), key=row.__getitem__)
-            lang = langs[i] if langs is not None and langs[i] else detect_language(text, expected_languages=expected_languages)
+            given = langs[i] if langs is not None else None
+            lang = given or detect_language(text, expected_languages=expected_languages)
             out.append(Prediction(LABELS[best], float(row[best]), dict(zip(LABELS, map(float, row))), lang))
         return out
 

@@ -108,8 +108,9 @@ def test_mentions_classified_before_probabilities_were_stored_run_through_the_mo
 
 def test_retriage_command_applies_the_config_rules(tmp_path: Path) -> None:
     config = tmp_path / "mentiondesk.toml"
-    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "m.db"}"\n[[brands]]\nname = "Acme"\nkeywords = ["acme"]\n'
-                      '[connectors.sample]\n[sentiment]\nbackend = "none"\n[triage]\nreach_weight = 0\n')
+    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "m.db"}"\n'
+                      '[[brands]]\nname = "Acme"\nkeywords = ["acme"]\n[connectors.sample]\n'
+                      '[sentiment]\nbackend = "none"\n[triage]\nreach_weight = 0\n')
     db = Database.open(f"sqlite:///{tmp_path / 'm.db'}")
     db.upgrade()
     classified(db)
