@@ -2,13 +2,13 @@
 
     python bench/batching.py [--precision int8] [--data ../shared/data/sentiment] [--n 1280] [--repeats 4]
 
-Classifies the same validation tweets in calls of 1,280, 256 (what a `classify-pending` worker
+Classifies the same validation tweets in calls of 1,280, 512 (what a `classify-pending` worker
 reads at once), 64 and 16 (a poller's new mentions), each call cut into batches of at most 64 both
 ways: `encoder.full_batches` (as many texts as fit, in length order; what the PyTorch precisions,
 bf16 and fp32, do) and `encoder.least_padded_batches` (what the int8 graph does). The two run in
 turns in one process, the fastest of `--repeats` passes each counting, and the bench prints the
 padding, the batches, the tweets/s of each and their ratio, then the same for the worker's whole
-model step (classify, triage, and the incident candidates' embeddings) in calls of 256. For the
+model step (classify, triage, and the incident candidates' embeddings) in calls of 512. For the
 PyTorch precisions, whose oneDNN kernels keep state per batch shape, it then prints the peak RSS of
 a worker on a mixed workload (bench/sentiment.py's) with each cut, in processes of their own.
 """
@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # shadow the standard library, so import from the repo root instead.
 sys.path[0] = str(ROOT)
 
+from monitor.classify import BATCHES_PER_READ  # noqa: E402
 from sentiment import encoder, load_classifier  # noqa: E402
 from sentiment.data import DEFAULT_DATA, load_splits  # noqa: E402
 
@@ -83,7 +84,7 @@ def main() -> None:
     clf = load_classifier(threads=args.threads, precision=args.precision)
     print(f"{args.precision} classifier, {args.threads} threads, {len(texts)} TweetEval validation tweets, "
           f"fastest of {args.repeats} passes; {encoder.BATCH_COST_TOKENS} tokens' worth a batch")
-    for size in (len(texts), 256, 64, 16):
+    for size in (len(texts), 64 * BATCHES_PER_READ, 64, 16):
         calls = [texts[i:i + size] for i in range(0, len(texts), size)]
         shape = {}
         for name, cut in CUTS.items():
@@ -111,7 +112,8 @@ def main() -> None:
     print(f"  least padded / filled in order: {seconds['filled in order'] / seconds['least padded']:.2f}x")
     if args.precision == "int8":
         return
-    print("\nworker peak RSS, 60 calls of 1-256 texts, a third of them long, languages detected in half:")
+    print(f"\nworker peak RSS, 60 calls of 1-{64 * BATCHES_PER_READ} texts, a third of them long, "
+          "languages detected in half:")
     for name, cut in CUTS.items():
         workload = (f"from sentiment import encoder\nclf.encoder.cut_batches = clf._base_encoder().cut_batches = "
                     f"encoder.{cut.__name__}\n{sentiment_bench.MIXED}")

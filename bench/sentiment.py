@@ -56,13 +56,14 @@ for _ in range(2):
 # As `mentiondesk classify-pending` does: the base network's sentence embeddings for incident candidates.
 clf.embed([t for t, p in zip(texts, predictions) if p.label != "positive"], batch_size=64)
 """
-# As a long-running classify-pending worker sees them: calls of every size, a third of them long
+# As a long-running classify-pending worker sees them: calls of every size up to the 512 it reads at
+# once (monitor.classify.BATCHES_PER_READ batches of 64; until 2026-12-06, 256), a third of them long
 # posts (a tweet repeated up to 6 times, so up to the 128-token limit), languages given by some
 # platforms and detected for others, incident candidates embedded after each call.
 MIXED = """
 rng = random.Random(1)
 for call in range(60):
-    batch = rng.sample(texts, rng.randint(1, 256))
+    batch = rng.sample(texts, rng.randint(1, 512))
     if call % 3 == 0:
         batch = [t * rng.randint(1, 6) for t in batch]
     predictions = clf.classify(batch, None if call % 2 else ["en"] * len(batch))
@@ -235,7 +236,7 @@ def main() -> None:
             print(f"classifying worker peak RSS, {precision}, languages given: {rss:.0f} MB")
     for precision in precisions:
         rss = worker_rss_mb(texts, args.threads, False, precision, workload=MIXED)
-        print(f"classifying worker peak RSS, {precision}, 60 calls of 1-256 texts, a third of them long, "
+        print(f"classifying worker peak RSS, {precision}, 60 calls of 1-512 texts, a third of them long, "
               f"languages detected in half: {rss:.0f} MB")
     with tempfile.TemporaryDirectory() as empty:
         rss = worker_rss_mb(texts, args.threads, True, model_dir=Path(empty))

@@ -298,5 +298,7 @@ class E5Encoder:
             for idx, enc in self.batches(texts, batch_size):
                 result[idx] = self.encode_batch(enc)
                 bar.update(len(idx))
-        release_freed_memory_if_grown()
+                # After each batch, not each call: a call of many long posts grew a bf16 worker
+                # ~100 MB more before it ended (README "Memory").
+                release_freed_memory_if_grown()
         return result
