@@ -24,9 +24,10 @@ from monitor.storage import Database
 log = logging.getLogger("mentiondesk.classify")
 # Rows read (on PostgreSQL, claimed) at once: this many model batches, one transaction per read.
 # Larger reads sort more texts by length (less padding) and give the incident candidates' embedding
-# fuller batches: classifying a 1,997-mention backlog on SQLite, 512 a read ran 5-13 % faster than
-# 256 (bf16 and int8, AMX Xeon, 2026-12-06) at the same peak RSS. On PostgreSQL a read's rows stay
-# locked while the model runs (~1.5 s there, ~3.5 s on an AVX2 EPYC), so reads stay this size.
+# fuller batches: the worker's model step ran 1.11x (bf16) and 1.09x (int8) as fast with 512 a read
+# as with 256 (interleaved in one process, AMX Xeon, 2026-12-06). On PostgreSQL a read's rows stay
+# locked while the model runs (~1.5 s there; ~3.5 s on an AVX2 EPYC, from its worker rate), so
+# reads stay this size.
 BATCHES_PER_READ = 8
 
 
