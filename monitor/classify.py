@@ -31,6 +31,15 @@ log = logging.getLogger("mentiondesk.classify")
 BATCHES_PER_READ = 8
 
 
+def triage_row(row: Row[Any], prediction: Any, as_of: datetime, rules: object) -> Any:
+    """The triage of a mention row (text, author_followers, replyable, created_at) given its
+    prediction, aged as of `as_of`: the time it was classified, by the worker and by retriage alike."""
+    from sentiment.triage import triage
+
+    return triage(row.text, prediction, follower_count=row.author_followers, replyable=row.replyable,
+                  age_seconds=max(0.0, (as_of - row.created_at).total_seconds()), rules=rules)
+
+
 class MentionClassifier:
     def __init__(self, classifier: object, rules: object, expected_languages: Sequence[str] = ()) -> None:
         """`expected_languages`: where a mention has no language, detection is surer among these."""
@@ -89,12 +98,10 @@ class MentionClassifier:
         so `mentiondesk retriage` reads the same ages) and, for incident candidates where the model
         has them, its sentence embedding (else None)."""
         from monitor.incidents import is_candidate
-        from sentiment.triage import triage
 
         texts = [r.text for r in rows]
         predictions = self.predict(rows, batch_size)
-        triages = [triage(row.text, prediction, follower_count=row.author_followers, replyable=row.replyable,
-                          age_seconds=max(0.0, (now - row.created_at).total_seconds()), rules=self.rules)
+        triages = [triage_row(row, prediction, now, self.rules)
                    for row, prediction in zip(rows, predictions, strict=True)]
         wanted = [i for i, (p, t) in enumerate(zip(predictions, triages)) if is_candidate(p.label, t.intent)]
         vectors: dict[int, Any] = {}

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Row, select, update
 
-from monitor.classify import MentionClassifier
+from monitor.classify import MentionClassifier, triage_row
 from monitor.models import Mention
 from monitor.storage import Database
 
@@ -40,8 +40,8 @@ def retriage(db: Database, rules: object, load_classifier: Callable[[], MentionC
     the first mention that has no stored probabilities."""
     from sentiment.api import Prediction
     from sentiment.langdetect import detect_language
-    from sentiment.triage import triage
 
+    expected_languages = frozenset(expected_languages)  # looked up for every mention without a language
     result = RetriageResult()
     classifier: MentionClassifier | None = None
     after = 0
@@ -69,9 +69,7 @@ def retriage(db: Database, rules: object, load_classifier: Callable[[], MentionC
         changes = []
         for row in rows:
             prediction = predictions[row.id]
-            age = max(0.0, (row.classified_at - row.created_at).total_seconds())
-            new = triage(row.text, prediction, follower_count=row.author_followers, replyable=row.replyable,
-                         age_seconds=age, rules=rules)
+            new = triage_row(row, prediction, row.classified_at, rules)
             moved = (new.intent, new.needs_response, new.priority) != (row.intent, row.needs_response, row.priority)
             named = row.lang is None and prediction.lang is not None
             result.changed += moved

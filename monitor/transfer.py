@@ -29,8 +29,8 @@ Format = Literal["jsonl", "csv"]
 EXPORT_FIELDS = (
     "platform", "external_id", "brand", "url", "author_handle", "author_name", "author_followers", "text",
     "lang", "created_at", "fetched_at", "thread_id", "parent_id", "replyable", "sentiment_label",
-    "sentiment_score", "sentiment_scores", "intent", "needs_response", "priority", "human_sentiment_label", "human_intent",
-    "status", "assignee", "tags", "raw",
+    "sentiment_score", "sentiment_scores", "intent", "needs_response", "priority", "human_sentiment_label",
+    "human_intent", "status", "assignee", "tags", "raw",
 )
 _JSON_FIELDS = ("tags", "raw", "sentiment_scores")
 _TRIAGE_FIELDS = ("sentiment_label", "sentiment_score", "sentiment_scores", "intent", "needs_response", "priority",

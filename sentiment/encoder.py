@@ -176,6 +176,13 @@ class E5Encoder:
         # state for (bf16 on an AMX Xeon, cut least padded: 0.81-0.90x as fast, +45 MB peak; README
         # "Speed"). The int8 graph keeps none, so its batches are cut where padding is least.
         self.cut_batches = least_padded_batches if precision == "int8" else full_batches
+        # Sorted batches need little padding, and on a CPU without bf16 units every padded token
+        # costs (AVX2 EPYC: int8 116 -> 154 tweets/s padding to the longest text instead of to a
+        # multiple of 16). PyTorch/oneDNN keeps state per distinct shape, so its batches are padded
+        # to a multiple of 8 (fp32: 95 tweets/s and 921 MB, against 99 and 1,108 MB unpadded; bf16
+        # on a Zen 5 EPYC: unpadded was up to 10 % faster, but two of three workers peaked at
+        # 1,053-1,059 MB against 852-892 MB padded).
+        self.pad_multiple = None if precision == "int8" else 8
         # The 250k-token table is two thirds of the weights and only looked up: keep it as the
         # packed 4-bit rows it came from, shared with `share_with` where the dtype matches.
         dtype = torch.bfloat16 if precision == "bf16" else torch.float32
@@ -246,21 +253,14 @@ class E5Encoder:
         """Yield (original indices, padded encodings), grouping texts of similar length."""
         ids = self.tokenize(texts)
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        # Sorted batches need little padding, and on a CPU without bf16 units every padded token
-        # costs (AVX2 EPYC: int8 116 -> 154 tweets/s padding to the longest text instead of to a
-        # multiple of 16). PyTorch/oneDNN keeps state per distinct shape, so its batches are padded
-        # to a multiple of 8 (fp32: 95 tweets/s and 921 MB, against 99 and 1,108 MB unpadded; bf16
-        # on a Zen 5 EPYC: unpadded was up to 10 % faster, but two of three workers peaked at
-        # 1,053-1,059 MB against 852-892 MB padded).
-        multiple = None if self.int8 is not None else 8
         # Activations grow with rows x tokens: one batch of 64 texts at the 128-token limit took the
         # worker ~130 MB above its resident size (bf16, AMX Xeon). So a batch holds at most `batch_size` texts and
         # `batch_size` x TOKENS_PER_ROW padded tokens: tweets fill whole batches, long posts fewer rows.
-        widths = [padded_width(len(ids[i]), multiple) for i in order]
+        widths = [padded_width(len(ids[i]), self.pad_multiple) for i in order]
         budget = batch_size * TOKENS_PER_ROW
         for start, end in self.cut_batches(widths, batch_size, budget):
             idx = order[start:end]
-            yield idx, self.tokenizer.pad([ids[i] for i in idx], pad_to_multiple_of=multiple)
+            yield idx, self.tokenizer.pad([ids[i] for i in idx], pad_to_multiple_of=self.pad_multiple)
 
     @torch.inference_mode()
     def encode_batch(self, enc: dict[str, torch.Tensor]) -> torch.Tensor:
