@@ -1,34 +1,42 @@
 """classify: new mentions get sentiment, intent, needs-response and priority, in batches.
 
-The model loads once per process (:class:`MentionClassifier` holds it). On PostgreSQL, where
-several workers may classify at once, each batch is claimed with ``FOR UPDATE SKIP LOCKED`` and
-written in the same transaction: workers take different rows, and a killed worker's rows are
-simply unlocked for the next. On SQLite (one worker) rows are read, classified outside any
-transaction so ingest is never blocked by the model, and written where still unclassified.
+The model loads once per process (:class:`MentionClassifier` holds it). Each read's rows are
+classified outside any transaction and written where still unclassified, so neither ingest nor an
+agent's change to a mention waits for the model. On PostgreSQL, where several workers may classify
+at once, a worker first claims its read: one short transaction marks the rows claimed by it until a
+time (``SELECT … FOR UPDATE SKIP LOCKED`` picks them), so workers take different rows; a killed
+worker's claims run out after ``claim_seconds``. SQLite has one worker (monitor.workers), so it
+just reads.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from monitor.config import SentimentConfig
 from monitor.models import Mention, utcnow
 from monitor.storage import Database
+from monitor.workers import new_worker_id
 
 log = logging.getLogger("mentiondesk.classify")
-# Rows read (on PostgreSQL, claimed) at once: this many model batches, one transaction per read.
+# Rows read (on PostgreSQL, claimed) at once: this many model batches, one write per read.
 # Larger reads sort more texts by length (less padding) and give the incident candidates' embedding
 # fuller batches: the worker's model step ran 1.11x (bf16) and 1.09x (int8) as fast with 512 a read
-# as with 256 (interleaved in one process, AMX Xeon, 2026-12-06). On PostgreSQL a read's rows stay
-# locked while the model runs (~1.5 s there; ~3.5 s on an AVX2 EPYC, from its worker rate), so
-# reads stay this size.
+# as with 256 (interleaved in one process, AMX Xeon, 2026-12-06).
 BATCHES_PER_READ = 8
+# How long a PostgreSQL worker's claim on a read lasts. The model takes ~1.5 s (AMX Xeon) to ~13 s
+# (Zen 1 EPYC) over a read; a claim that runs out early only costs another worker the same work
+# (writes land only where still unclassified), while a killed worker's rows wait this long.
+CLAIM_SECONDS = 120.0
+_READ_COLUMNS = (Mention.id, Mention.text, Mention.lang, Mention.author_followers, Mention.replyable,
+                 Mention.created_at)
 
 
 def triage_row(row: Row[Any], prediction: Any, as_of: datetime, rules: object) -> Any:
@@ -46,6 +54,7 @@ class MentionClassifier:
         self.classifier = classifier
         self.rules = rules
         self.expected_languages = frozenset(expected_languages)
+        self.claim_owner = new_worker_id()
 
     @classmethod
     def load(cls, settings: SentimentConfig, rules: object) -> "MentionClassifier":
@@ -56,36 +65,59 @@ class MentionClassifier:
         return cls(load_classifier(settings.backend, settings.model, settings.threads, settings.max_tokens,
                                    settings.precision), rules, settings.expected_languages)
 
-    def classify_pending(self, db: Database, batch_size: int = 64, limit: int | None = None) -> list[int]:
+    def classify_pending(self, db: Database, batch_size: int = 64, limit: int | None = None,
+                         claim_seconds: float = CLAIM_SECONDS) -> list[int]:
         """Classify unclassified mentions, oldest first, until none are left (or ``limit``)."""
         done: list[int] = []
-        pending = (
-            select(Mention.id, Mention.text, Mention.lang, Mention.author_followers, Mention.replyable,
-                   Mention.created_at)
-            .where(Mention.classified_at.is_(None))
-            .order_by(Mention.id)
-            .limit(batch_size * BATCHES_PER_READ)
-        )
         while limit is None or len(done) < limit:
-            if db.is_sqlite:
-                with db.read() as session:
-                    rows = session.execute(pending).all()
-                if not rows:
-                    break
-                now = utcnow()
+            rows = self._claim(db, batch_size * BATCHES_PER_READ, claim_seconds)
+            if not rows:
+                break
+            now = utcnow()
+            try:
                 results = self._predict(rows, batch_size, now)
-                with db.write() as session:
-                    stored = self._store(session, rows, results, now)
-            else:
-                with db.write() as session:
-                    rows = session.execute(pending.with_for_update(skip_locked=True, of=Mention.__table__)).all()
-                    if not rows:
-                        break
-                    now = utcnow()
-                    stored = self._store(session, rows, self._predict(rows, batch_size, now), now)
+            except BaseException:
+                self._release(db, rows)
+                raise
+            with db.write() as session:
+                stored = self._store(session, rows, results, now)
             done.extend(stored)
             log.info("classified %d mentions", len(stored))
         return done
+
+    def _claim(self, db: Database, size: int, claim_seconds: float) -> list[Row[Any]]:
+        """The next `size` unclassified mentions, oldest first; on PostgreSQL claimed by this worker."""
+        unclassified = Mention.classified_at.is_(None)
+        if db.is_sqlite:
+            with db.read() as session:
+                return list(session.execute(select(*_READ_COLUMNS).where(unclassified).order_by(Mention.id)
+                                            .limit(size)).all())
+        now = utcnow()
+        free = (select(Mention.id)
+                .where(unclassified, or_(Mention.classify_claimed_until.is_(None), Mention.classify_claimed_until < now,
+                                         Mention.classify_claimed_by == self.claim_owner))
+                .order_by(Mention.id).limit(size).with_for_update(skip_locked=True))
+        with db.write() as session:
+            rows = session.execute(
+                update(Mention)
+                .where(Mention.id.in_(free))
+                .values(classify_claimed_by=self.claim_owner,
+                        classify_claimed_until=now + timedelta(seconds=claim_seconds))
+                .returning(*_READ_COLUMNS)
+            ).all()
+        return sorted(rows, key=lambda row: row.id)
+
+    def _release(self, db: Database, rows: Sequence[Row[Any]]) -> None:
+        """Give up this worker's claim on rows it could not classify, so the next worker need not wait."""
+        if db.is_sqlite:
+            return
+        try:
+            with db.write() as session:
+                session.execute(update(Mention).where(Mention.id.in_([r.id for r in rows]),
+                                                      Mention.classify_claimed_by == self.claim_owner)
+                                .values(classify_claimed_by=None, classify_claimed_until=None))
+        except SQLAlchemyError as error:
+            log.warning("could not give up the claim on %d mentions (it runs out by itself): %s", len(rows), error)
 
     def predict(self, rows: Sequence[Row[Any]], batch_size: int) -> list[Any]:
         """The model's predictions for rows with a `text` and a `lang` (detected where None)."""
@@ -122,7 +154,8 @@ class MentionClassifier:
                 .where(Mention.id == row.id, Mention.classified_at.is_(None))
                 .values(sentiment_label=prediction.label, sentiment_score=prediction.score,
                         sentiment_scores=prediction.scores, lang=prediction.lang, intent=result.intent,
-                        needs_response=result.needs_response, priority=result.priority, classified_at=now)
+                        needs_response=result.needs_response, priority=result.priority, classified_at=now,
+                        classify_claimed_by=None, classify_claimed_until=None)
             ).rowcount:
                 stored.append(row.id)
                 if vector is not None:

@@ -158,6 +158,10 @@ class Mention(Base):
     needs_response: Mapped[bool | None] = mapped_column(Boolean)
     priority: Mapped[float | None] = mapped_column(Float)
     classified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A classify worker's claim while the model runs (see monitor.classify): not a row lock, so an
+    # agent's change to the mention meanwhile does not wait for the model.
+    classify_claimed_by: Mapped[str | None] = mapped_column(String(200))
+    classify_claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Human corrections, kept apart from the model's output to measure it and to train on.
     human_sentiment_label: Mapped[str | None] = mapped_column(String(16))
     human_intent: Mapped[str | None] = mapped_column(String(16))

@@ -1,8 +1,7 @@
 """A classify worker for the kill -9 test: ``python -m tests.classify_worker DATABASE_URL``.
 
-The real claim-and-store path (:class:`monitor.pipeline.Pipeline` with a
-:class:`monitor.classify.MentionClassifier`, as ``mentiondesk classify-pending`` runs it) with a slow
-stand-in model, so a test can kill it mid-batch without loading the 470 MB base model twice.
+The real claim-and-store path (:meth:`monitor.classify.MentionClassifier.classify_pending`, as
+``mentiondesk classify-pending`` runs it) with a slow stand-in model, so a test can kill it mid-batch without loading the 470 MB base model twice.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ from types import SimpleNamespace
 from typing import Any
 
 from monitor.classify import MentionClassifier
-from monitor.pipeline import Pipeline
 from monitor.storage import Database
 from sentiment.triage import TriageRules
 
@@ -39,11 +37,13 @@ def main() -> None:
     parser.add_argument("url")
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--seconds-per-batch", type=float, default=0.1)
+    parser.add_argument("--claim-seconds", type=float, default=120.0)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
-    pipeline = Pipeline(Database.open(args.url), MentionClassifier(SlowModel(args.seconds_per_batch), TriageRules()),
-                        batch_size=args.batch_size)
-    print(f"classified {len(pipeline.process_pending())} mention(s)", flush=True)
+    classifier = MentionClassifier(SlowModel(args.seconds_per_batch), TriageRules())
+    classified = classifier.classify_pending(Database.open(args.url), batch_size=args.batch_size,
+                                             claim_seconds=args.claim_seconds)
+    print(f"classified {len(classified)} mention(s)", flush=True)
 
 
 if __name__ == "__main__":

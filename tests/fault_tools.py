@@ -333,11 +333,13 @@ def connector_status(db: Database, name: str = "x") -> ConnectorStatus | None:
 # -- a classify worker with a stand-in model ---------------------------------------------------
 
 
-def start_classify_worker(database_url: str, log: Path, batch_size: int = 4, seconds_per_batch: float = 0.1) -> subprocess.Popen:
+def start_classify_worker(database_url: str, log: Path, batch_size: int = 4, seconds_per_batch: float = 0.1,
+                          claim_seconds: float = 120.0) -> subprocess.Popen:
     """``python -m tests.classify_worker``: the real claim-and-store path, a slow stand-in model."""
     with log.open("w") as out:
         return subprocess.Popen([sys.executable, "-m", "tests.classify_worker", database_url,
-                                 "--batch-size", str(batch_size), "--seconds-per-batch", str(seconds_per_batch)],
+                                 "--batch-size", str(batch_size), "--seconds-per-batch", str(seconds_per_batch),
+                                 "--claim-seconds", str(claim_seconds)],
                                 cwd=Path(__file__).resolve().parents[1], stdout=out, stderr=subprocess.STDOUT, text=True)
 
 

@@ -14,10 +14,12 @@ from monitor.models import Mention
 from monitor.pipeline import Pipeline
 from monitor.poller import poll_once
 from monitor.storage import Database
+from monitor.triage import add_note, assign, set_status
 from sentiment.api import Prediction
 from sentiment.errors import SettingError
 from sentiment.triage import TriageRules
 from tests.connector_doubles import T0
+from tests.principals import ANA
 
 
 def test_polled_mentions_are_classified_with_the_bundled_model(sqlite_db: Database) -> None:
@@ -73,6 +75,74 @@ def test_concurrent_classify_workers_take_different_rows(db: Database) -> None:
         assert set(model.seen.values()) == {1}
     with db.read() as session:
         assert session.scalar(select(func.count()).where(Mention.classified_at.is_(None))) == 0
+
+
+class GatedModel(CountingModel):
+    """Holds each call until the test opens the gate: the worker is then mid-model, for as long as needed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.running = threading.Event()
+        self.gate = threading.Event()
+
+    def classify(self, texts: list[str], langs: list[str | None], batch_size: int = 64,
+                 expected_languages: frozenset[str] = frozenset()) -> list[Prediction]:
+        self.running.set()
+        assert self.gate.wait(30), "the test never opened the gate"
+        return super().classify(texts, langs, batch_size, expected_languages)
+
+
+def test_an_agents_change_to_a_mention_being_classified_does_not_wait_for_the_model(db: Database) -> None:
+    with db.write() as session:
+        session.add_all(Mention(platform="sample", external_id=str(n), text=f"@acme order {n} is late", created_at=T0,
+                                raw={}) for n in range(3))
+    model = GatedModel()
+    done: list[list[int]] = []
+    worker = threading.Thread(target=lambda: done.append(MentionClassifier(model, TriageRules()).classify_pending(db)))
+    worker.start()
+    agents_db = _failing_on_lock_waits(db)
+    try:
+        assert model.running.wait(30)
+        set_status(agents_db, [1], "open", ANA)
+        assign(agents_db, [1], "ana", ANA)
+        add_note(agents_db, 1, "calling them back", ANA)
+    finally:
+        model.gate.set()
+        worker.join(30)
+        if agents_db is not db:
+            agents_db.dispose()
+    assert done == [[1, 2, 3]]
+    with db.read() as session:
+        mention = session.get_one(Mention, 1)
+        # The worker's write keeps the agent's changes, and the agent's keep the model's output.
+        assert (mention.status, mention.assignee) == ("open", "ana")
+        assert [n.body for n in mention.notes] == ["calling them back"]
+        assert mention.sentiment_label == "negative" and mention.classified_at is not None
+
+
+def _failing_on_lock_waits(db: Database) -> Database:
+    """The same database where, on PostgreSQL, a write that waits 2 s for a row lock fails (rather
+    than hang the test until the worker is done)."""
+    if db.is_sqlite:
+        return db
+    url = db.engine.url
+    options = f"{url.query.get('options', '')} -clock_timeout=2000".strip()
+    return Database.open(url.update_query_dict({"options": options}).render_as_string(hide_password=False))
+
+
+class FailingModel:
+    def classify(self, texts: list[str], langs: list[str | None], batch_size: int = 64,
+                 expected_languages: frozenset[str] = frozenset()) -> list[Prediction]:
+        raise RuntimeError("model crashed")
+
+
+def test_a_worker_whose_model_fails_leaves_its_mentions_to_the_next_at_once(db: Database) -> None:
+    with db.write() as session:
+        session.add_all(Mention(platform="sample", external_id=str(n), text=f"text {n}", created_at=T0, raw={})
+                        for n in range(5))
+    with pytest.raises(RuntimeError, match="model crashed"):
+        MentionClassifier(FailingModel(), TriageRules()).classify_pending(db)
+    assert len(MentionClassifier(CountingModel(), TriageRules()).classify_pending(db)) == 5
 
 
 def test_a_watching_classify_worker_keeps_classifying_until_sigterm(tmp_path) -> None:

@@ -1,4 +1,5 @@
-"""Storage faults: PostgreSQL restarted under load, SQLite's disk full, a classify worker killed mid-batch.
+"""Storage faults: PostgreSQL restarted under load, SQLite's disk full, a classify worker killed mid-batch
+or cut off from PostgreSQL before its write.
 
 After each: nothing lost, nothing doubled, and the worker carries on by itself once the database is back.
 """
@@ -9,15 +10,17 @@ import json
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from connectors.emulators import RunningEmulators
 from monitor import poller
 from monitor.classify import MentionClassifier
-from monitor.models import Mention
+from monitor.models import Mention, utcnow
 from monitor.pipeline import Pipeline
 from monitor.storage import Database
 from sentiment.triage import TriageRules
@@ -126,26 +129,75 @@ def test_kill_9_mid_classify_then_restart_classifies_each_mention_exactly_once(d
         session.add_all(Mention(platform="sample", external_id=str(n), text=f"@acme my order {n} never came",
                                 created_at=T0, raw={}) for n in range(total))
     url = url_of(db)
-    first = start_classify_worker(url, tmp_path / "first.log")
-    wait_until(lambda: count_classified(db)[1] >= 16, 30, "the first batches to be stored")
+    claim_seconds = 6.0
+    first = start_classify_worker(url, tmp_path / "first.log", claim_seconds=claim_seconds)
+    # Killed with a read stored and the next one in the model (on PostgreSQL: claimed, not yet written).
+    wait_until(lambda: count_classified(db)[1] >= 16 and (db.is_sqlite or _claimed_unclassified(db)), 30,
+               "the first batches to be stored and the next claimed")
     first.send_signal(signal.SIGKILL)
     first.wait(10)
+    killed_at = time.monotonic()
     assert first.returncode == -signal.SIGKILL, "the classify worker finished before it could be killed"
     with db.read() as session:
         before = dict(session.execute(select(Mention.id, Mention.classified_at)
                                       .where(Mention.classified_at.is_not(None))).all())
     assert 16 <= len(before) < total
     if not db.is_sqlite:
-        # The killed worker's open transaction (and its row locks) go with its connection.
-        wait_until(lambda: not _locked_mentions(db), 10, "the killed worker's row locks to be released")
+        assert _locked_mentions(db) == 0, "the killed worker held row locks while its model ran"
 
-    # The restarted worker (in this process: its start-up is not what is tested) takes the rest.
+    # The restarted worker (in this process: its start-up is not what is tested) takes the rest; on
+    # PostgreSQL the killed worker's claimed rows only once its claim has run out.
     restarted = Pipeline(db, MentionClassifier(SlowModel(0), TriageRules()), batch_size=4)
-    assert len(restarted.process_pending()) == total - len(before)  # the rest, and only the rest
+    claimed = 0 if db.is_sqlite else _claimed_unclassified(db)
+    assert len(restarted.process_pending()) == total - len(before) - claimed
+    assert time.monotonic() - killed_at < claim_seconds, "the claim ran out before it could be seen to hold"
+    time.sleep(claim_seconds)
+    assert len(restarted.process_pending()) == claimed
     with db.read() as session:
         after = dict(session.execute(select(Mention.id, Mention.classified_at)).all())
     assert all(after.values()), "a mention was left unclassified"
     assert {i: after[i] for i in before} == before, "a mention classified before the kill was classified again"
+
+
+class CutsTheDatabase(SlowModel):
+    """The model; while it runs, the worker's link to PostgreSQL goes down (as in a restart)."""
+
+    def __init__(self, proxy: TcpProxy) -> None:
+        super().__init__(0)
+        self.proxy = proxy
+
+    def classify(self, texts: list[str], langs: list[str | None], batch_size: int = 64,
+                 expected_languages: frozenset[str] = frozenset()) -> list[Any]:
+        self.proxy.down()
+        return super().classify(texts, langs, batch_size, expected_languages)
+
+
+def test_a_classify_worker_whose_write_failed_takes_its_own_claim_again_at_once(postgres_url: str) -> None:
+    db = Database.open(postgres_url)
+    db.upgrade()
+    with db.write() as session:
+        session.add_all(Mention(platform="sample", external_id=str(n), text=f"text {n}", created_at=T0, raw={})
+                        for n in range(5))
+    url = make_url(postgres_url)
+    with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
+        worker_db = Database.open(url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False))
+        worker = MentionClassifier(CutsTheDatabase(proxy), TriageRules())
+        with pytest.raises(OperationalError):
+            worker.classify_pending(worker_db)
+        proxy.restore()
+        # Its claim holds against other workers, but not against itself: no 120 s wait for those five.
+        assert MentionClassifier(SlowModel(0), TriageRules()).classify_pending(db) == []
+        worker.classifier = SlowModel(0)
+        assert len(worker.classify_pending(worker_db)) == 5
+        worker_db.dispose()
+    db.dispose()
+
+
+def _claimed_unclassified(db: Database) -> int:
+    """Mentions a classify worker claims now and has not written yet."""
+    with db.read() as session:
+        return session.scalar(select(func.count()).where(Mention.classified_at.is_(None),
+                                                         Mention.classify_claimed_until > utcnow())) or 0
 
 
 def _locked_mentions(db: Database) -> int:
