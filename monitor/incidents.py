@@ -42,6 +42,7 @@ from monitor import audit
 from monitor.access import Principal, Role, require
 from monitor.config import IncidentSettings
 from monitor.errors import MentiondeskError, NotFound
+from monitor.ingest import dialect_insert
 from monitor.models import (Brand, Incident, IncidentMention, IncidentStatus, Mention, MentionEmbedding, MentionStatus,
                             Reply, ReplyState, utcnow)
 from monitor.storage import Database
@@ -90,8 +91,13 @@ def unpack(blob: bytes) -> np.ndarray:
 
 
 def store_embeddings(session: Session, vectors: Mapping[int, np.ndarray]) -> None:
-    for mention_id, vector in vectors.items():
-        session.merge(MentionEmbedding(mention_id=mention_id, vector=pack(vector)))
+    """Insert or replace mentions' embeddings, in one statement (a merge per row took ~1 ms each)."""
+    if not vectors:
+        return
+    insert = dialect_insert(session)(MentionEmbedding.__table__)
+    upsert = insert.on_conflict_do_update(index_elements=["mention_id"], set_={"vector": insert.excluded.vector})
+    session.execute(upsert, [{"mention_id": mention_id, "vector": pack(vector)}
+                             for mention_id, vector in vectors.items()])
 
 
 def _normalise(matrix: np.ndarray) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 
 import pytest
@@ -75,6 +76,32 @@ def test_concurrent_classify_workers_take_different_rows(db: Database) -> None:
         assert set(model.seen.values()) == {1}
     with db.read() as session:
         assert session.scalar(select(func.count()).where(Mention.classified_at.is_(None))) == 0
+
+
+class SlowCountingModel(CountingModel):
+    def classify(self, texts: list[str], langs: list[str | None], batch_size: int = 64,
+                 expected_languages: frozenset[str] = frozenset()) -> list[Prediction]:
+        time.sleep(0.05)
+        return super().classify(texts, langs, batch_size, expected_languages)
+
+
+def test_workers_whose_claims_ran_out_still_write_each_mention_once(db: Database) -> None:
+    """Claims that run out at once (a model slower than `claim_seconds`) let workers take the same rows:
+    the model's work is wasted, but each mention is written by one worker only."""
+    with db.write() as session:
+        session.add_all(Mention(platform="sample", external_id=str(n), text=f"text {n}", created_at=T0, raw={})
+                        for n in range(300))
+    model = SlowCountingModel()
+    workers = [MentionClassifier(model, TriageRules()) for _ in range(3)]
+    done: list[list[int]] = []
+    threads = [threading.Thread(target=lambda w=w: done.append(w.classify_pending(db, batch_size=8, claim_seconds=0)))
+               for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert max(model.seen.values()) > 1, "no two workers took the same rows: nothing was tested"
+    assert sorted(i for ids in done for i in ids) == list(range(1, 301))
 
 
 class GatedModel(CountingModel):
@@ -150,7 +177,6 @@ def test_a_watching_classify_worker_keeps_classifying_until_sigterm(tmp_path) ->
     import signal
     import subprocess
     import sys
-    import time
 
     import tomli_w
 
