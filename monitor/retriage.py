@@ -18,7 +18,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, bindparam, select
 
 from monitor.classify import MentionClassifier, triage_row
 from monitor.models import Mention
@@ -83,11 +83,14 @@ def retriage(db: Database, rules: object, load_classifier: Callable[[], MentionC
 def _write(db: Database, changes: Sequence[tuple[Row[Any], Any, Any]]) -> None:
     if not changes:
         return
+    table = Mention.__table__
     with db.write() as session:
-        for row, prediction, new in changes:
-            session.execute(
-                update(Mention).where(Mention.id == row.id, Mention.classified_at == row.classified_at)
-                .values(sentiment_label=prediction.label, sentiment_score=prediction.score,
-                        sentiment_scores=prediction.scores, lang=prediction.lang,
-                        intent=new.intent, needs_response=new.needs_response, priority=new.priority)
-            )
+        # One statement for the read (an UPDATE each took ~1 ms); a mention classified again since it
+        # was read keeps the newer result.
+        session.execute(
+            table.update().where(table.c.id == bindparam("mention_id"),
+                                 table.c.classified_at == bindparam("classified_when_read")),
+            [{"mention_id": row.id, "classified_when_read": row.classified_at, "sentiment_label": prediction.label,
+              "sentiment_score": prediction.score, "sentiment_scores": prediction.scores, "lang": prediction.lang,
+              "intent": new.intent, "needs_response": new.needs_response, "priority": new.priority}
+             for row, prediction, new in changes])

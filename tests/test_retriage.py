@@ -150,3 +150,25 @@ def test_mentions_without_a_language_are_detected_again_among_the_expected_ones(
     with db.read() as session:
         assert session.scalars(select(Mention.lang)).one() == "fr"
     assert retriage(db, TriageRules(), no_model, expected_languages=("en", "fr")).languages_named == 0
+
+
+def test_a_mention_classified_again_while_retriage_ran_keeps_the_newer_result(db: Database) -> None:
+    classified(db)
+    with db.write() as session:  # one mention from before migration 0012: retriage asks the model
+        session.execute(update(Mention).where(Mention.external_id == "0").values(sentiment_scores=None))
+    later = utcnow() + timedelta(seconds=5)
+
+    class ClassifiedMeanwhile(ScriptedModel):
+        """While retriage waits for the model, a worker writes a newer result for the same mention."""
+
+        def classify(self, texts: list[str], langs: list[str | None], batch_size: int = 64,
+                     expected_languages: frozenset[str] = frozenset()) -> list[Prediction]:
+            with db.write() as session:
+                session.execute(update(Mention).where(Mention.external_id == "0")
+                                .values(priority=99.0, classified_at=later))
+            return super().classify(texts, langs, batch_size, expected_languages)
+
+    retriage(db, NEW_RULES, lambda: MentionClassifier(ClassifiedMeanwhile(), TriageRules()))
+    with db.read() as session:
+        mention = session.scalars(select(Mention).where(Mention.external_id == "0")).one()
+    assert (mention.priority, mention.classified_at, mention.sentiment_scores) == (99.0, later, None)
