@@ -276,7 +276,8 @@ def status(app: App, as_json: bool) -> None:
         click.echo(json.dumps(asdict(report), default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v), indent=2))
         return
     click.echo(f"database: {report.database} (schema {report.schema_revision})")
-    click.echo(f"mentions: {report.mentions_total} total, {report.unclassified} not yet classified")
+    click.echo(f"mentions: {report.mentions_total} total, {report.unclassified} not yet classified"
+               + (f" ({report.classifying} being classified now)" if report.classifying else ""))
     for name, count in sorted(report.mentions_by_platform.items()):
         click.echo(f"  {name}: {count}")
     click.echo("by status: " + (", ".join(f"{k} {v}" for k, v in sorted(report.mentions_by_status.items())) or "none"))

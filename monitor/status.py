@@ -40,6 +40,8 @@ class StatusReport:
     mentions_by_platform: dict[str, int]
     mentions_by_status: dict[str, int]
     unclassified: int
+    # Of those, claimed by a classify worker now (PostgreSQL; its model is running on them).
+    classifying: int
     alerts: AlertSummary
     workers: list[WorkerView]
     recent_alerts: list[AlertEventView]
@@ -70,6 +72,8 @@ def collect_status(db: Database, config: Config) -> StatusReport:
         by_platform = dict(session.execute(select(Mention.platform, func.count()).group_by(Mention.platform)).all())
         by_status = dict(session.execute(select(Mention.status, func.count()).group_by(Mention.status)).all())
         unclassified = session.scalar(select(func.count()).where(Mention.classified_at.is_(None))) or 0
+        classifying = session.scalar(select(func.count()).where(
+            Mention.classified_at.is_(None), Mention.classify_claimed_until > utcnow())) or 0
     return StatusReport(
         database=db.display_url,
         schema_revision=db.current_revision(),
@@ -78,6 +82,7 @@ def collect_status(db: Database, config: Config) -> StatusReport:
         mentions_by_platform=by_platform,
         mentions_by_status=by_status,
         unclassified=unclassified,
+        classifying=classifying,
         alerts=alert_summary(db, utcnow()),
         recent_alerts=recent_events(db, limit=5),
         workers=recent_workers(db, limit=10),

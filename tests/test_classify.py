@@ -7,9 +7,11 @@ import time
 from collections import Counter
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from monitor.classify import MentionClassifier
+from monitor.cli import cli
 from monitor.config import Config
 from monitor.models import Mention
 from monitor.pipeline import Pipeline
@@ -20,6 +22,7 @@ from sentiment.api import Prediction
 from sentiment.errors import SettingError
 from sentiment.triage import TriageRules
 from tests.connector_doubles import T0
+from tests.fault_tools import url_of
 from tests.principals import ANA
 
 
@@ -155,6 +158,30 @@ def _failing_on_lock_waits(db: Database) -> Database:
     url = db.engine.url
     options = f"{url.query.get('options', '')} -clock_timeout=2000".strip()
     return Database.open(url.update_query_dict({"options": options}).render_as_string(hide_password=False))
+
+
+def test_status_counts_the_mentions_a_worker_is_classifying_now(db: Database, tmp_path) -> None:
+    with db.write() as session:
+        session.add_all(Mention(platform="sample", external_id=str(n), text=f"text {n}", created_at=T0, raw={})
+                        for n in range(5))
+    config = tmp_path / "mentiondesk.toml"
+    config.write_text(f'[database]\nurl = "{url_of(db)}"\n[[brands]]\nname = "Acme"\nkeywords = ["acme"]\n'
+                      '[sentiment]\nbackend = "none"\n[connectors.sample]\n')
+    model = GatedModel()
+    worker = threading.Thread(target=lambda: MentionClassifier(model, TriageRules()).classify_pending(db, batch_size=1))
+    worker.start()
+    try:
+        assert model.running.wait(30)
+        during = CliRunner().invoke(cli, ["--config", str(config), "status"])
+    finally:
+        model.gate.set()
+        worker.join(30)
+    after = CliRunner().invoke(cli, ["--config", str(config), "status"])
+    assert during.exit_code == 0, during.output
+    # A read is 8 batches, so the worker claimed all five (PostgreSQL); SQLite's one worker claims nothing.
+    being_classified = "" if db.is_sqlite else " (5 being classified now)"
+    assert f"mentions: 5 total, 5 not yet classified{being_classified}\n" in during.output
+    assert "mentions: 5 total, 0 not yet classified\n" in after.output
 
 
 class FailingModel:
