@@ -10,7 +10,9 @@ mentions (from the emulators' multilingual stream), in turns, on SQLite and, wit
 ``--postgres-url``, on PostgreSQL (in a scratch schema, dropped afterwards). The model's output is
 a stand-in (every mention negative, so every one an incident candidate: the write's worst case),
 so only the write is timed. ``--model`` also runs `classify_pending` end to end with the bundled
-model over the same mentions, each write in turn, and prints mentions/s.
+model over the same mentions, each write in turn, and prints mentions/s. The stream repeats its
+texts (472 in 3,072 posts), which the model runs once each per call, so those rates are above what
+all-different texts would give.
 """
 
 from __future__ import annotations

@@ -251,7 +251,11 @@ class E5Encoder:
 
     def batches(self, texts: Sequence[str], batch_size: int) -> Iterator[tuple[list[int], dict[str, torch.Tensor]]]:
         """Yield (original indices, padded encodings), grouping texts of similar length."""
-        ids = self.tokenize(texts)
+        return self.batches_of_ids(self.tokenize(texts), batch_size)
+
+    def batches_of_ids(self, ids: Sequence[list[int]],
+                       batch_size: int) -> Iterator[tuple[list[int], dict[str, torch.Tensor]]]:
+        """`batches` of texts already tokenized."""
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         # Activations grow with rows x tokens: one batch of 64 texts at the 128-token limit took the
         # worker ~130 MB above its resident size (bf16, AMX Xeon). So a batch holds at most `batch_size` texts and
@@ -293,12 +297,16 @@ class E5Encoder:
     def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> torch.Tensor:
         from tqdm import tqdm
 
-        result = torch.empty(len(texts), self.dim)
-        with tqdm(total=len(texts), disable=not progress, unit="text") as bar:
-            for idx, enc in self.batches(texts, batch_size):
+        # Texts the model reads alike run once: one post cross-posted to several platforms, copies
+        # of one complaint (@handles and links normalise away).
+        rows: dict[tuple[int, ...], int] = {}
+        row_of = [rows.setdefault(tuple(ids), len(rows)) for ids in self.tokenize(texts)]
+        result = torch.empty(len(rows), self.dim)
+        with tqdm(total=len(rows), disable=not progress, unit="text") as bar:
+            for idx, enc in self.batches_of_ids([list(ids) for ids in rows], batch_size):
                 result[idx] = self.encode_batch(enc)
                 bar.update(len(idx))
                 # After each batch, not each call: a call of many long posts grew a bf16 worker
                 # ~100 MB more before it ended (README "Memory").
                 release_freed_memory_if_grown()
-        return result
+        return result if len(rows) == len(row_of) else result[row_of]

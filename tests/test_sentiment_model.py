@@ -618,3 +618,23 @@ def test_only_the_int8_encoder_cuts_batches_by_padding(e5_folder: Path) -> None:
     assert [sorted(idx) for idx, _ in int8.batches(texts, 64)] == [[i for i in range(64) if i != 40], [40]]
     a, b = fp32.encode(texts), int8.encode(texts)
     assert torch.nn.functional.cosine_similarity(a, b, dim=-1).min() > 0.99
+
+
+def test_texts_the_model_reads_alike_are_run_once(e5_folder: Path) -> None:
+    """Copies of one post (cross-posted, or with other @handles and links, which normalise away)
+    are encoded once and each gets that one result, in the order given."""
+    from sentiment.encoder import E5Encoder
+
+    encoder = E5Encoder(e5_folder, layers=(2,), precision="fp32", threads=1)
+    post = "@acme my order never came https://t.co/abc"
+    texts = [post, "love it", "@AcmeHelp my order never came https://t.co/xyz", post, "Das ist wirklich schlecht."]
+    ran: list[int] = []
+    encode_batch = encoder.encode_batch
+    encoder.encode_batch = (  # type: ignore[method-assign]
+        lambda enc: ran.append(len(enc["input_ids"])) or encode_batch(enc))
+    features = encoder.encode(texts)
+    assert sum(ran) == 3
+    alone = torch.cat([encoder.encode([text]) for text in texts])
+    assert torch.allclose(features, alone, atol=1e-5)
+    assert torch.equal(features[0], features[2]) and torch.equal(features[0], features[3])
+    assert not torch.allclose(features[0], features[1])
