@@ -61,18 +61,24 @@ class CountingModel:
                 for lang in langs]
 
 
-def test_concurrent_classify_workers_take_different_rows(db: Database) -> None:
+def three_workers_classify(db: Database, model: CountingModel, mentions: int, **options: object) -> list[list[int]]:
+    """`mentions` new mentions classified by three workers at once, each in its own thread; the ids each stored."""
     with db.write() as session:
         session.add_all(Mention(platform="sample", external_id=str(n), text=f"text {n}", created_at=T0, raw={})
-                        for n in range(600))
-    model = CountingModel()
+                        for n in range(mentions))
     workers = [MentionClassifier(model, TriageRules()) for _ in range(3)]
     done: list[list[int]] = []
-    threads = [threading.Thread(target=lambda w=w: done.append(w.classify_pending(db, batch_size=16))) for w in workers]
+    threads = [threading.Thread(target=lambda w=w: done.append(w.classify_pending(db, **options))) for w in workers]
     for t in threads:
         t.start()
     for t in threads:
         t.join(60)
+    return done
+
+
+def test_concurrent_classify_workers_take_different_rows(db: Database) -> None:
+    model = CountingModel()
+    done = three_workers_classify(db, model, 600, batch_size=16)
     assert sorted(i for ids in done for i in ids) == sorted(set(i for ids in done for i in ids))
     assert sum(len(ids) for ids in done) == 600
     if not db.is_sqlite:  # SQLite runs one worker; PostgreSQL workers each claim their own batches
@@ -91,18 +97,8 @@ class SlowCountingModel(CountingModel):
 def test_workers_whose_claims_ran_out_still_write_each_mention_once(db: Database) -> None:
     """Claims that run out at once (a model slower than `claim_seconds`) let workers take the same rows:
     the model's work is wasted, but each mention is written by one worker only."""
-    with db.write() as session:
-        session.add_all(Mention(platform="sample", external_id=str(n), text=f"text {n}", created_at=T0, raw={})
-                        for n in range(300))
     model = SlowCountingModel()
-    workers = [MentionClassifier(model, TriageRules()) for _ in range(3)]
-    done: list[list[int]] = []
-    threads = [threading.Thread(target=lambda w=w: done.append(w.classify_pending(db, batch_size=8, claim_seconds=0)))
-               for w in workers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    done = three_workers_classify(db, model, 300, batch_size=8, claim_seconds=0)
     assert max(model.seen.values()) > 1, "no two workers took the same rows: nothing was tested"
     assert sorted(i for ids in done for i in ids) == list(range(1, 301))
 
