@@ -5,13 +5,14 @@ classified outside any transaction and written where still unclassified, so neit
 agent's change to a mention waits for the model. On PostgreSQL, where several workers may classify
 at once, a worker first claims its read: one short transaction marks the rows claimed by it until a
 time (``SELECT … FOR UPDATE SKIP LOCKED`` picks them), so workers take different rows; a killed
-worker's claims run out after ``claim_seconds``. SQLite has one worker (monitor.workers), so it
-just reads.
+worker's claims run out after ``claim_seconds`` (longer where its reads take long). SQLite has one
+worker (monitor.workers), so it just reads.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,10 +32,13 @@ log = logging.getLogger("mentiondesk.classify")
 # fuller batches: the worker's model step ran 1.11x (bf16) and 1.09x (int8) as fast with 512 a read
 # as with 256 (interleaved in one process, AMX Xeon, 2026-12-06).
 BATCHES_PER_READ = 8
-# How long a PostgreSQL worker's claim on a read lasts. The model takes ~1.5 s (AMX Xeon) to ~13 s
-# (Zen 1 EPYC) over a read; a claim that runs out early only costs another worker the same work
-# (writes land only where still unclassified), while a killed worker's rows wait this long.
+# How long a PostgreSQL worker's claim on a read lasts, at least. The model takes ~1.5 s (AMX Xeon)
+# to ~13 s (Zen 1 EPYC) over a read of 512; a claim that runs out early only costs another worker
+# the same work (writes land only where still unclassified), while a killed worker's rows wait
+# this long. A worker whose reads take longer (a slow CPU, a large batch_size) claims for
+# CLAIM_MARGIN times what its last read took per mention.
 CLAIM_SECONDS = 120.0
+CLAIM_MARGIN = 3.0
 _READ_COLUMNS = (Mention.id, Mention.text, Mention.lang, Mention.author_followers, Mention.replyable,
                  Mention.created_at)
 
@@ -55,6 +59,7 @@ class MentionClassifier:
         self.rules = rules
         self.expected_languages = frozenset(expected_languages)
         self.claim_owner = new_worker_id()
+        self._seconds_per_mention = 0.0  # the model's, over this worker's last read
 
     @classmethod
     def load(cls, settings: SentimentConfig, rules: object) -> "MentionClassifier":
@@ -69,16 +74,19 @@ class MentionClassifier:
                          claim_seconds: float = CLAIM_SECONDS) -> list[int]:
         """Classify unclassified mentions, oldest first, until none are left (or ``limit``)."""
         done: list[int] = []
+        size = batch_size * BATCHES_PER_READ
         while limit is None or len(done) < limit:
-            rows = self._claim(db, batch_size * BATCHES_PER_READ, claim_seconds)
+            rows = self._claim(db, size, max(claim_seconds, CLAIM_MARGIN * self._seconds_per_mention * size))
             if not rows:
                 break
             now = utcnow()
+            started = time.perf_counter()
             try:
                 results = self._predict(rows, batch_size, now)
             except BaseException:
                 self._release(db, rows)
                 raise
+            self._seconds_per_mention = (time.perf_counter() - started) / len(rows)
             with db.write() as session:
                 stored = self._store(session, rows, results, now)
             done.extend(stored)

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from monitor.classify import MentionClassifier
 from monitor.cli import cli
 from monitor.config import Config
-from monitor.models import Mention
+from monitor.models import Mention, utcnow
 from monitor.pipeline import Pipeline
 from monitor.poller import poll_once
 from monitor.storage import Database
@@ -178,6 +178,37 @@ def test_status_counts_the_mentions_a_worker_is_classifying_now(db: Database, tm
     being_classified = "" if db.is_sqlite else " (5 being classified now)"
     assert f"mentions: 5 total, 5 not yet classified{being_classified}\n" in during.output
     assert "mentions: 5 total, 0 not yet classified\n" in after.output
+
+
+class RecordsItsClaim(CountingModel):
+    """Takes 0.05 s a text, and notes how long the claim on the read it is given has left to run."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__()
+        self.db = db
+        self.claims_left: list[float] = []
+
+    def classify(self, texts: list[str], langs: list[str | None], batch_size: int = 64,
+                 expected_languages: frozenset[str] = frozenset()) -> list[Prediction]:
+        with self.db.read() as session:
+            until = session.scalar(select(func.max(Mention.classify_claimed_until)))
+        self.claims_left.append((until - utcnow()).total_seconds())
+        time.sleep(0.05 * len(texts))
+        return super().classify(texts, langs, batch_size, expected_languages)
+
+
+def test_a_worker_whose_reads_take_long_claims_for_longer(postgres_url: str) -> None:
+    db = Database.open(postgres_url)
+    db.upgrade()
+    with db.write() as session:
+        session.add_all(Mention(platform="sample", external_id=str(n), text=f"text {n}", created_at=T0, raw={})
+                        for n in range(16))
+    model = RecordsItsClaim(db)
+    assert len(MentionClassifier(model, TriageRules()).classify_pending(db, batch_size=1, claim_seconds=0.5)) == 16
+    # Reads of 8: the first claimed for the 0.5 s asked; the second for three times the first's 0.4 s.
+    first, second = model.claims_left
+    assert first <= 0.5 and second >= 1.0, model.claims_left
+    db.dispose()
 
 
 class FailingModel:
