@@ -61,46 +61,24 @@ class CountingModel:
                 for lang in langs]
 
 
-def three_workers_classify(db: Database, model: CountingModel, mentions: int, **options: object) -> list[list[int]]:
-    """`mentions` new mentions classified by three workers at once, each in its own thread; the ids each stored."""
+def test_concurrent_classify_workers_take_different_rows(db: Database) -> None:
     with db.write() as session:
         session.add_all(Mention(platform="sample", external_id=str(n), text=f"text {n}", created_at=T0, raw={})
-                        for n in range(mentions))
+                        for n in range(600))
+    model = CountingModel()
     workers = [MentionClassifier(model, TriageRules()) for _ in range(3)]
     done: list[list[int]] = []
-    threads = [threading.Thread(target=lambda w=w: done.append(w.classify_pending(db, **options))) for w in workers]
+    threads = [threading.Thread(target=lambda w=w: done.append(w.classify_pending(db, batch_size=16))) for w in workers]
     for t in threads:
         t.start()
     for t in threads:
         t.join(60)
-    return done
-
-
-def test_concurrent_classify_workers_take_different_rows(db: Database) -> None:
-    model = CountingModel()
-    done = three_workers_classify(db, model, 600, batch_size=16)
     assert sorted(i for ids in done for i in ids) == sorted(set(i for ids in done for i in ids))
     assert sum(len(ids) for ids in done) == 600
     if not db.is_sqlite:  # SQLite runs one worker; PostgreSQL workers each claim their own batches
         assert set(model.seen.values()) == {1}
     with db.read() as session:
         assert session.scalar(select(func.count()).where(Mention.classified_at.is_(None))) == 0
-
-
-class SlowCountingModel(CountingModel):
-    def classify(self, texts: list[str], langs: list[str | None], batch_size: int = 64,
-                 expected_languages: frozenset[str] = frozenset()) -> list[Prediction]:
-        time.sleep(0.05)
-        return super().classify(texts, langs, batch_size, expected_languages)
-
-
-def test_workers_whose_claims_ran_out_still_write_each_mention_once(db: Database) -> None:
-    """Claims that run out at once (a model slower than `claim_seconds`) let workers take the same rows:
-    the model's work is wasted, but each mention is written by one worker only."""
-    model = SlowCountingModel()
-    done = three_workers_classify(db, model, 300, batch_size=8, claim_seconds=0)
-    assert max(model.seen.values()) > 1, "no two workers took the same rows: nothing was tested"
-    assert sorted(i for ids in done for i in ids) == list(range(1, 301))
 
 
 class GatedModel(CountingModel):
@@ -116,6 +94,27 @@ class GatedModel(CountingModel):
         self.running.set()
         assert self.gate.wait(30), "the test never opened the gate"
         return super().classify(texts, langs, batch_size, expected_languages)
+
+
+def test_a_worker_whose_claim_ran_out_leaves_the_mentions_to_the_worker_that_took_them(db: Database) -> None:
+    """A claim that ran out (a model slower than `claim_seconds`) lets another worker take the same
+    read: the first worker's model work is wasted, but its later write is skipped."""
+    with db.write() as session:
+        session.add_all(Mention(platform="sample", external_id=str(n), text=f"text {n}", created_at=T0, raw={})
+                        for n in range(5))
+    slow = GatedModel()
+    slow_stored: list[list[int]] = []
+    first = threading.Thread(target=lambda: slow_stored.append(
+        MentionClassifier(slow, TriageRules()).classify_pending(db, claim_seconds=0)))
+    first.start()
+    try:
+        assert slow.running.wait(30)
+        second = CountingModel()
+        assert MentionClassifier(second, TriageRules()).classify_pending(db) == [1, 2, 3, 4, 5]
+    finally:
+        slow.gate.set()
+        first.join(30)
+    assert slow_stored == [[]] and slow.seen == second.seen
 
 
 def test_an_agents_change_to_a_mention_being_classified_does_not_wait_for_the_model(db: Database) -> None:
