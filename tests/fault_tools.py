@@ -23,6 +23,7 @@ from monitor.models import ConnectorStatus, Mention
 from monitor.pipeline import Pipeline
 from monitor.poller import PollScheduler
 from monitor.storage import Database
+from tests.connector_doubles import T0
 from tests.emulator_fixtures import BACKLOG_END
 
 
@@ -341,6 +342,13 @@ def start_classify_worker(database_url: str, log: Path, batch_size: int = 4, sec
                                  "--batch-size", str(batch_size), "--seconds-per-batch", str(seconds_per_batch),
                                  "--claim-seconds", str(claim_seconds)],
                                 cwd=Path(__file__).resolve().parents[1], stdout=out, stderr=subprocess.STDOUT, text=True)
+
+
+def add_unclassified(db: Database, count: int, text: str = "text {n}") -> None:
+    """`count` new mentions, none classified yet; `text` is formatted with each one's number."""
+    with db.write() as session:
+        session.add_all(Mention(platform="sample", external_id=str(n), text=text.format(n=n), created_at=T0, raw={})
+                        for n in range(count))
 
 
 def count_classified(db: Database) -> tuple[int, int]:

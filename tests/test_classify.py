@@ -22,7 +22,7 @@ from sentiment.api import Prediction
 from sentiment.errors import SettingError
 from sentiment.triage import TriageRules
 from tests.connector_doubles import T0
-from tests.fault_tools import url_of
+from tests.fault_tools import add_unclassified, url_of
 from tests.principals import ANA
 
 
@@ -62,9 +62,7 @@ class CountingModel:
 
 
 def test_concurrent_classify_workers_take_different_rows(db: Database) -> None:
-    with db.write() as session:
-        session.add_all(Mention(platform="sample", external_id=str(n), text=f"text {n}", created_at=T0, raw={})
-                        for n in range(600))
+    add_unclassified(db, 600)
     model = CountingModel()
     workers = [MentionClassifier(model, TriageRules()) for _ in range(3)]
     done: list[list[int]] = []
@@ -99,9 +97,7 @@ class GatedModel(CountingModel):
 def test_a_worker_whose_claim_ran_out_leaves_the_mentions_to_the_worker_that_took_them(db: Database) -> None:
     """A claim that ran out (a model slower than `claim_seconds`) lets another worker take the same
     read: the first worker's model work is wasted, but its later write is skipped."""
-    with db.write() as session:
-        session.add_all(Mention(platform="sample", external_id=str(n), text=f"text {n}", created_at=T0, raw={})
-                        for n in range(5))
+    add_unclassified(db, 5)
     slow = GatedModel()
     slow_stored: list[list[int]] = []
     first = threading.Thread(target=lambda: slow_stored.append(
@@ -118,9 +114,7 @@ def test_a_worker_whose_claim_ran_out_leaves_the_mentions_to_the_worker_that_too
 
 
 def test_an_agents_change_to_a_mention_being_classified_does_not_wait_for_the_model(db: Database) -> None:
-    with db.write() as session:
-        session.add_all(Mention(platform="sample", external_id=str(n), text=f"@acme order {n} is late", created_at=T0,
-                                raw={}) for n in range(3))
+    add_unclassified(db, 3, "@acme order {n} is late")
     model = GatedModel()
     done: list[list[int]] = []
     worker = threading.Thread(target=lambda: done.append(MentionClassifier(model, TriageRules()).classify_pending(db)))
@@ -156,9 +150,7 @@ def _failing_on_lock_waits(db: Database) -> Database:
 
 
 def test_status_counts_the_mentions_a_worker_is_classifying_now(db: Database, tmp_path) -> None:
-    with db.write() as session:
-        session.add_all(Mention(platform="sample", external_id=str(n), text=f"text {n}", created_at=T0, raw={})
-                        for n in range(5))
+    add_unclassified(db, 5)
     config = tmp_path / "mentiondesk.toml"
     config.write_text(f'[database]\nurl = "{url_of(db)}"\n[[brands]]\nname = "Acme"\nkeywords = ["acme"]\n'
                       '[sentiment]\nbackend = "none"\n[connectors.sample]\n')
@@ -199,9 +191,7 @@ class RecordsItsClaim(CountingModel):
 def test_a_worker_whose_reads_take_long_claims_for_longer(postgres_url: str) -> None:
     db = Database.open(postgres_url)
     db.upgrade()
-    with db.write() as session:
-        session.add_all(Mention(platform="sample", external_id=str(n), text=f"text {n}", created_at=T0, raw={})
-                        for n in range(16))
+    add_unclassified(db, 16)
     model = RecordsItsClaim(db)
     assert len(MentionClassifier(model, TriageRules()).classify_pending(db, batch_size=1, claim_seconds=0.5)) == 16
     # Reads of 8: the first claimed for the 0.5 s asked; the second for three times the first's 0.4 s.
@@ -217,9 +207,7 @@ class FailingModel:
 
 
 def test_a_worker_whose_model_fails_leaves_its_mentions_to_the_next_at_once(db: Database) -> None:
-    with db.write() as session:
-        session.add_all(Mention(platform="sample", external_id=str(n), text=f"text {n}", created_at=T0, raw={})
-                        for n in range(5))
+    add_unclassified(db, 5)
     with pytest.raises(RuntimeError, match="model crashed"):
         MentionClassifier(FailingModel(), TriageRules()).classify_pending(db)
     assert len(MentionClassifier(CountingModel(), TriageRules()).classify_pending(db)) == 5

@@ -25,11 +25,11 @@ from monitor.pipeline import Pipeline
 from monitor.storage import Database
 from sentiment.triage import TriageRules
 from tests.classify_worker import SlowModel
-from tests.connector_doubles import T0
 from tests.fault_tools import (  # noqa: F401 - emulators is a fixture
     Publisher,
     RunningWorker,
     TcpProxy,
+    add_unclassified,
     assert_nothing_lost_or_doubled,
     connector_status,
     count_classified,
@@ -125,9 +125,7 @@ def test_sqlite_disk_full_is_a_clear_error_and_the_worker_goes_on_once_there_is_
 
 def test_kill_9_mid_classify_then_restart_classifies_each_mention_exactly_once(db: Database, tmp_path: Path) -> None:
     total = 60
-    with db.write() as session:
-        session.add_all(Mention(platform="sample", external_id=str(n), text=f"@acme my order {n} never came",
-                                created_at=T0, raw={}) for n in range(total))
+    add_unclassified(db, total, "@acme my order {n} never came")
     url = url_of(db)
     claim_seconds = 6.0
     first = start_classify_worker(url, tmp_path / "first.log", claim_seconds=claim_seconds)
@@ -175,9 +173,7 @@ class CutsTheDatabase(SlowModel):
 def test_a_classify_worker_whose_write_failed_takes_its_own_claim_again_at_once(postgres_url: str) -> None:
     db = Database.open(postgres_url)
     db.upgrade()
-    with db.write() as session:
-        session.add_all(Mention(platform="sample", external_id=str(n), text=f"text {n}", created_at=T0, raw={})
-                        for n in range(5))
+    add_unclassified(db, 5)
     url = make_url(postgres_url)
     with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
         worker_db = Database.open(url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False))
