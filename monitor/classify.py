@@ -33,10 +33,10 @@ log = logging.getLogger("mentiondesk.classify")
 # as with 256 (interleaved in one process, AMX Xeon, 2026-12-06).
 BATCHES_PER_READ = 8
 # How long a PostgreSQL worker's claim on a read lasts, at least. The model takes ~1.5 s (AMX Xeon)
-# to ~13 s (Zen 1 EPYC) over a read of 512; a claim that runs out early only costs another worker
-# the same work (writes land only where still unclassified), while a killed worker's rows wait
-# this long. A worker whose reads take longer (a slow CPU, a large batch_size) claims for
-# CLAIM_MARGIN times what its last read took per mention.
+# to an estimated ~13 s (Zen 1 EPYC, from its classifying rate) over a read of 512. A claim that
+# runs out early only costs another worker the same work (writes land only where still
+# unclassified), while a killed worker's rows wait this long. A worker whose reads take longer (a
+# slow CPU, a large batch_size) claims for CLAIM_MARGIN times what its last read took per mention.
 CLAIM_SECONDS = 120.0
 CLAIM_MARGIN = 3.0
 _READ_COLUMNS = (Mention.id, Mention.text, Mention.lang, Mention.author_followers, Mention.replyable,
@@ -50,6 +50,13 @@ def triage_row(row: Row[Any], prediction: Any, as_of: datetime, rules: object) -
 
     return triage(row.text, prediction, follower_count=row.author_followers, replyable=row.replyable,
                   age_seconds=max(0.0, (as_of - row.created_at).total_seconds()), rules=rules)
+
+
+def outcome_columns(prediction: Any, result: Any) -> dict[str, Any]:
+    """A mention's columns for its prediction and its triage, as the worker and retriage write them."""
+    return {"sentiment_label": prediction.label, "sentiment_score": prediction.score,
+            "sentiment_scores": prediction.scores, "lang": prediction.lang, "intent": result.intent,
+            "needs_response": result.needs_response, "priority": result.priority}
 
 
 class MentionClassifier:
@@ -164,9 +171,7 @@ class MentionClassifier:
         if writes:
             table = Mention.__table__
             session.execute(table.update().where(table.c.id == bindparam("mention_id")), [
-                {"mention_id": row.id, "sentiment_label": prediction.label, "sentiment_score": prediction.score,
-                 "sentiment_scores": prediction.scores, "lang": prediction.lang, "intent": result.intent,
-                 "needs_response": result.needs_response, "priority": result.priority, "classified_at": now,
+                {"mention_id": row.id, **outcome_columns(prediction, result), "classified_at": now,
                  "classify_claimed_by": None, "classify_claimed_until": None}
                 for row, prediction, result, _ in writes])
         store_embeddings(session, {row.id: vector for row, _, _, vector in writes if vector is not None})

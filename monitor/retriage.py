@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Row, bindparam, select
 
-from monitor.classify import MentionClassifier, triage_row
+from monitor.classify import MentionClassifier, outcome_columns, triage_row
 from monitor.models import Mention
 from monitor.storage import Database
 
@@ -85,12 +85,10 @@ def _write(db: Database, changes: Sequence[tuple[Row[Any], Any, Any]]) -> None:
         return
     table = Mention.__table__
     with db.write() as session:
-        # One statement for the read (an UPDATE each took ~1 ms); a mention classified again since it
+        # One statement for the read (an UPDATE each took ~1 ms on PostgreSQL); a mention classified again since it
         # was read keeps the newer result.
         session.execute(
             table.update().where(table.c.id == bindparam("mention_id"),
                                  table.c.classified_at == bindparam("classified_when_read")),
-            [{"mention_id": row.id, "classified_when_read": row.classified_at, "sentiment_label": prediction.label,
-              "sentiment_score": prediction.score, "sentiment_scores": prediction.scores, "lang": prediction.lang,
-              "intent": new.intent, "needs_response": new.needs_response, "priority": new.priority}
+            [{"mention_id": row.id, "classified_when_read": row.classified_at, **outcome_columns(prediction, new)}
              for row, prediction, new in changes])
