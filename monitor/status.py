@@ -71,9 +71,9 @@ def collect_status(db: Database, config: Config) -> StatusReport:
             )
         by_platform = dict(session.execute(select(Mention.platform, func.count()).group_by(Mention.platform)).all())
         by_status = dict(session.execute(select(Mention.status, func.count()).group_by(Mention.status)).all())
-        unclassified = session.scalar(select(func.count()).where(Mention.classified_at.is_(None))) or 0
-        classifying = session.scalar(select(func.count()).where(
-            Mention.classified_at.is_(None), Mention.classify_claimed_until > utcnow())) or 0
+        unclassified, classifying = session.execute(
+            select(func.count(), func.count().filter(Mention.classify_claimed_until > utcnow()))
+            .where(Mention.classified_at.is_(None))).one()
     return StatusReport(
         database=db.display_url,
         schema_revision=db.current_revision(),
