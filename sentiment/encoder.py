@@ -253,7 +253,7 @@ class E5Encoder:
         """Yield (original indices, padded encodings), grouping texts of similar length."""
         return self.batches_of_ids(self.tokenize(texts), batch_size)
 
-    def batches_of_ids(self, ids: Sequence[list[int]],
+    def batches_of_ids(self, ids: Sequence[Sequence[int]],
                        batch_size: int) -> Iterator[tuple[list[int], dict[str, torch.Tensor]]]:
         """`batches` of texts already tokenized."""
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
@@ -303,7 +303,7 @@ class E5Encoder:
         row_of = [rows.setdefault(tuple(ids), len(rows)) for ids in self.tokenize(texts)]
         result = torch.empty(len(rows), self.dim)
         with tqdm(total=len(rows), disable=not progress, unit="text") as bar:
-            for idx, enc in self.batches_of_ids([list(ids) for ids in rows], batch_size):
+            for idx, enc in self.batches_of_ids(list(rows), batch_size):
                 result[idx] = self.encode_batch(enc)
                 bar.update(len(idx))
                 # After each batch, not each call: a call of many long posts grew a bf16 worker
