@@ -9,12 +9,14 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from connectors.emulators import DEMO_BRAND, DEMO_SECRETS, DEMO_X_HANDLE, RunningEmulators, start_emulators
 from connectors.emulators.server import Request, Response
@@ -52,6 +54,15 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval
 
 
 # -- the network ------------------------------------------------------------------------------
+
+
+@contextmanager
+def postgres_through_proxy(postgres_url: str) -> Iterator[tuple["TcpProxy", str]]:
+    """A :class:`TcpProxy` to the server of `postgres_url`, and that URL through the proxy: a worker
+    given it loses the server on ``down()`` as in a restart, while other sessions keep it."""
+    url = make_url(postgres_url)
+    with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
+        yield proxy, url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
 
 
 class TcpProxy:

@@ -188,16 +188,14 @@ class RecordsItsClaim(CountingModel):
         return super().classify(texts, langs, batch_size, expected_languages)
 
 
-def test_a_worker_whose_reads_take_long_claims_for_longer(postgres_url: str) -> None:
-    db = Database.open(postgres_url)
-    db.upgrade()
-    add_unclassified(db, 16)
-    model = RecordsItsClaim(db)
-    assert len(MentionClassifier(model, TriageRules()).classify_pending(db, batch_size=1, claim_seconds=0.5)) == 16
+def test_a_worker_whose_reads_take_long_claims_for_longer(postgres_db: Database) -> None:
+    add_unclassified(postgres_db, 16)
+    model = RecordsItsClaim(postgres_db)
+    classifier = MentionClassifier(model, TriageRules())
+    assert len(classifier.classify_pending(postgres_db, batch_size=1, claim_seconds=0.5)) == 16
     # Reads of 8: the first claimed for the 0.5 s asked; the second for three times the first's 0.4 s.
     first, second = model.claims_left
     assert first <= 0.5 and second >= 1.0, model.claims_left
-    db.dispose()
 
 
 class FailingModel:

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, func, select, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from connectors.emulators import RunningEmulators
@@ -30,6 +29,7 @@ from tests.fault_tools import (  # noqa: F401 - emulators is a fixture
     RunningWorker,
     TcpProxy,
     add_unclassified,
+    postgres_through_proxy,
     assert_nothing_lost_or_doubled,
     connector_status,
     count_classified,
@@ -59,12 +59,10 @@ def test_postgres_restart_under_load_the_worker_reconnects_by_itself(
         postgres_url: str, emulators: RunningEmulators, tmp_path: Path, fast_heartbeat: None) -> None:
     db = Database.open(postgres_url)
     db.upgrade()
-    url = make_url(postgres_url)
     health = tmp_path / "health.json"
     # The worker reaches PostgreSQL through a proxy: down() resets its connections and refuses new
     # ones, as a server restart does, without touching the server other sessions share.
-    with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
-        worker_url = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    with postgres_through_proxy(postgres_url) as (proxy, worker_url):
         with RunningWorker(worker_url, x_worker_config(worker_url, emulators.x_url), health) as worker:
             with Publisher(emulators, 10) as publisher:
                 wait_until(lambda: len(stored_x_ids(db)) >= 20, 20, "the first mentions")
@@ -170,23 +168,20 @@ class CutsTheDatabase(SlowModel):
         return super().classify(texts, langs, batch_size, expected_languages)
 
 
-def test_a_classify_worker_whose_write_failed_takes_its_own_claim_again_at_once(postgres_url: str) -> None:
-    db = Database.open(postgres_url)
-    db.upgrade()
-    add_unclassified(db, 5)
-    url = make_url(postgres_url)
-    with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
-        worker_db = Database.open(url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False))
+def test_a_classify_worker_whose_write_failed_takes_its_own_claim_again_at_once(
+        postgres_db: Database, postgres_url: str) -> None:
+    add_unclassified(postgres_db, 5)
+    with postgres_through_proxy(postgres_url) as (proxy, worker_url):
+        worker_db = Database.open(worker_url)
         worker = MentionClassifier(CutsTheDatabase(proxy), TriageRules())
         with pytest.raises(OperationalError):
             worker.classify_pending(worker_db)
         proxy.restore()
         # Its claim holds against other workers, but not against itself: no 120 s wait for those five.
-        assert MentionClassifier(SlowModel(0), TriageRules()).classify_pending(db) == []
+        assert MentionClassifier(SlowModel(0), TriageRules()).classify_pending(postgres_db) == []
         worker.classifier = SlowModel(0)
         assert len(worker.classify_pending(worker_db)) == 5
         worker_db.dispose()
-    db.dispose()
 
 
 def _claimed_unclassified(db: Database) -> int:
