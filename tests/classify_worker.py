@@ -1,7 +1,8 @@
 """A classify worker for the kill -9 test: ``python -m tests.classify_worker DATABASE_URL``.
 
 The real claim-and-store path (:meth:`monitor.classify.MentionClassifier.classify_pending`, as
-``mentiondesk classify-pending`` runs it) with a slow stand-in model, so a test can kill it mid-batch without loading the 470 MB base model twice.
+``mentiondesk classify-pending`` runs it) with a slow stand-in model, so a test can kill it mid-batch
+without loading the 470 MB base model twice.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import time
 from types import SimpleNamespace
 from typing import Any
 
-from monitor.classify import MentionClassifier
+from monitor.classify import CLAIM_SECONDS, MentionClassifier
 from monitor.storage import Database
 from sentiment.triage import TriageRules
 
@@ -37,7 +38,7 @@ def main() -> None:
     parser.add_argument("url")
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--seconds-per-batch", type=float, default=0.1)
-    parser.add_argument("--claim-seconds", type=float, default=120.0)
+    parser.add_argument("--claim-seconds", type=float, default=CLAIM_SECONDS)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
     classifier = MentionClassifier(SlowModel(args.seconds_per_batch), TriageRules())

@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 
 from connectors.emulators import DEMO_BRAND, DEMO_SECRETS, DEMO_X_HANDLE, RunningEmulators, start_emulators
 from connectors.emulators.server import Request, Response
+from monitor.classify import CLAIM_SECONDS
 from monitor.config import Config
 from monitor.models import ConnectorStatus, Mention
 from monitor.pipeline import Pipeline
@@ -346,7 +347,7 @@ def connector_status(db: Database, name: str = "x") -> ConnectorStatus | None:
 
 
 def start_classify_worker(database_url: str, log: Path, batch_size: int = 4, seconds_per_batch: float = 0.1,
-                          claim_seconds: float = 120.0) -> subprocess.Popen:
+                          claim_seconds: float = CLAIM_SECONDS) -> subprocess.Popen:
     """``python -m tests.classify_worker``: the real claim-and-store path, a slow stand-in model."""
     with log.open("w") as out:
         return subprocess.Popen([sys.executable, "-m", "tests.classify_worker", database_url,
