@@ -22,26 +22,24 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 sys.path[0] = str(Path(__file__).resolve().parents[1])  # the repo, not bench/: bench/queue.py would shadow the stdlib
 
 import numpy as np  # noqa: E402
-from sqlalchemy import Row, create_engine, text, update  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import Row, update  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from connectors.emulators.corpus import MentionStream  # noqa: E402
-from monitor.classify import BATCHES_PER_READ, MentionClassifier  # noqa: E402
+from monitor.classify import BATCHES_PER_READ, CLAIM_SECONDS, MentionClassifier, outcome_columns  # noqa: E402
 from monitor.incidents import pack  # noqa: E402
 from monitor.models import Mention, MentionEmbedding, utcnow  # noqa: E402
 from monitor.storage import Database  # noqa: E402
 from sentiment.api import Prediction  # noqa: E402
 from sentiment.triage import DEFAULT_RULES  # noqa: E402
+from tests.scratch_postgres import scratch_schema  # noqa: E402
 
 BATCH = 64
 READ = BATCH * BATCHES_PER_READ
@@ -69,30 +67,13 @@ class RowByRowWrite(MentionClassifier):
         for row, (prediction, result, vector) in zip(rows, results, strict=True):
             if session.execute(
                 update(Mention).where(Mention.id == row.id, Mention.classified_at.is_(None))
-                .values(sentiment_label=prediction.label, sentiment_score=prediction.score,
-                        sentiment_scores=prediction.scores, lang=prediction.lang, intent=result.intent,
-                        needs_response=result.needs_response, priority=result.priority, classified_at=now,
+                .values(**outcome_columns(prediction, result), classified_at=now,
                         classify_claimed_by=None, classify_claimed_until=None)
             ).rowcount:
                 stored.append(row.id)
                 if vector is not None:
                     session.merge(MentionEmbedding(mention_id=row.id, vector=pack(vector)))
         return stored
-
-
-@contextmanager
-def scratch_postgres(base_url: str) -> Iterator[str]:
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base_url)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
 
 
 def fill(db: Database, count: int) -> None:
@@ -110,7 +91,7 @@ def write_times(db: Database, worker: MentionClassifier, reads: int) -> list[flo
     """Seconds of each read's write (claim and model untimed)."""
     fill(db, reads * READ)
     times = []
-    while rows := worker._claim(db, READ, 120):
+    while rows := worker._claim(db, READ, CLAIM_SECONDS):
         now = utcnow()
         results = worker._predict(rows, BATCH, now)
         start = time.perf_counter()
@@ -169,7 +150,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         compare("SQLite", Database.open(f"sqlite:///{folder}/bench.db"), args.reads, model)
     if args.postgres_url:
-        with scratch_postgres(args.postgres_url) as url:
+        with scratch_schema(args.postgres_url, prefix="bench") as url:
             compare("PostgreSQL", Database.open(url), args.reads, model)
 
 
