@@ -2,11 +2,12 @@
 
 The model loads once per process (:class:`MentionClassifier` holds it). Each read's rows are
 classified outside any transaction and written where still unclassified, so neither ingest nor an
-agent's change to a mention waits for the model. On PostgreSQL, where several workers may classify
-at once, a worker first claims its read: one short transaction marks the rows claimed by it until a
-time (``SELECT … FOR UPDATE SKIP LOCKED`` picks them), so workers take different rows; a killed
-worker's claims run out after ``claim_seconds`` (longer where its reads take long). SQLite has one
-worker (monitor.workers), so it just reads.
+agent's change to a mention waits for the model. Several workers may classify at once (on SQLite
+too: ``run`` beside ``classify-pending --watch``), so a worker first claims its read: one short
+transaction marks the rows claimed by it until a time (on PostgreSQL ``SELECT … FOR UPDATE SKIP
+LOCKED`` picks them; SQLite's write transactions run one at a time), so workers take different
+rows. A killed worker's claims run out after ``claim_seconds`` (longer where its reads take long),
+or at once for a worker on the same host (its process is seen to have ended).
 """
 
 from __future__ import annotations
@@ -24,15 +25,15 @@ from sqlalchemy.orm import Session
 from monitor.config import SentimentConfig
 from monitor.models import Mention, utcnow
 from monitor.storage import Database
-from monitor.workers import new_worker_id
+from monitor.workers import new_worker_id, worker_has_exited
 
 log = logging.getLogger("mentiondesk.classify")
-# Rows read (on PostgreSQL, claimed) at once: this many model batches, one write per read.
+# Rows claimed at once: this many model batches, one write per read.
 # Larger reads sort more texts by length (less padding) and give the incident candidates' embedding
 # fuller batches: the worker's model step ran 1.11x (bf16) and 1.09x (int8) as fast with 512 a read
 # as with 256 (interleaved in one process, AMX Xeon, 2026-12-06).
 BATCHES_PER_READ = 8
-# How long a PostgreSQL worker's claim on a read lasts, at least. The model takes ~1.5 s (AMX Xeon)
+# How long a worker's claim on a read lasts, at least. The model takes ~1.5 s (AMX Xeon)
 # to an estimated ~13 s (Zen 1 EPYC, from its classifying rate) over a read of 512. A claim that
 # runs out early only costs another worker the same work (writes land only where still
 # unclassified), while a killed worker's rows wait this long. A worker whose reads take longer (a
@@ -101,18 +102,19 @@ class MentionClassifier:
         return done
 
     def _claim(self, db: Database, size: int, claim_seconds: float) -> list[Row[Any]]:
-        """The next `size` unclassified mentions, oldest first; on PostgreSQL claimed by this worker."""
-        unclassified = Mention.classified_at.is_(None)
-        if db.is_sqlite:
-            with db.read() as session:
-                return list(session.execute(select(*_READ_COLUMNS).where(unclassified).order_by(Mention.id)
-                                            .limit(size)).all())
+        """The next `size` unclassified mentions no other worker claims, oldest first, claimed by this worker."""
         now = utcnow()
-        free = (select(Mention.id)
-                .where(unclassified, or_(Mention.classify_claimed_until.is_(None), Mention.classify_claimed_until < now,
-                                         Mention.classify_claimed_by == self.claim_owner))
-                .order_by(Mention.id).limit(size).with_for_update(skip_locked=True))
+        unclassified = Mention.classified_at.is_(None)
         with db.write() as session:
+            # A worker killed on this host (a crash, then a restart) leaves its claims at once.
+            held = session.scalars(select(Mention.classify_claimed_by).distinct().where(
+                unclassified, Mention.classify_claimed_until >= now, Mention.classify_claimed_by != self.claim_owner))
+            free_owners = [self.claim_owner, *(owner for owner in held if worker_has_exited(owner))]
+            free = (select(Mention.id)
+                    .where(unclassified, or_(Mention.classify_claimed_until.is_(None),
+                                             Mention.classify_claimed_until < now,
+                                             Mention.classify_claimed_by.in_(free_owners)))
+                    .order_by(Mention.id).limit(size).with_for_update(skip_locked=True))
             rows = session.execute(
                 update(Mention)
                 .where(Mention.id.in_(free))
@@ -124,8 +126,6 @@ class MentionClassifier:
 
     def _release(self, db: Database, rows: Sequence[Row[Any]]) -> None:
         """Give up this worker's claim on rows it could not classify, so the next worker need not wait."""
-        if db.is_sqlite:
-            return
         try:
             with db.write() as session:
                 session.execute(update(Mention).where(Mention.id.in_([r.id for r in rows]),

@@ -165,7 +165,7 @@ def poll(ctx: click.Context, once: bool, only: tuple[str, ...]) -> None:
 @cli.command("classify-pending")
 @click.option("--watch", type=click.FloatRange(min=0.1), metavar="SECONDS",
               help="Keep going: look for unclassified mentions every SECONDS until SIGINT/SIGTERM "
-                   "(a classify worker beside pollers; on PostgreSQL any number share the work).")
+                   "(a classify worker beside pollers; any number share the work).")
 @pass_app
 def classify_pending(app: App, watch: float | None) -> None:
     """Classify every stored mention that has no sentiment yet (a worker for `backend` moves or backlogs)."""

@@ -38,6 +38,26 @@ def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
+def worker_has_exited(worker_id: str) -> bool:
+    """Whether `worker_id` (from :func:`new_worker_id`) names a process on this host that has ended.
+
+    A worker on another host, or whose pid now runs something else, counts as running: what it holds
+    then waits until it runs out. Two hosts with one hostname could take each other's for gone, which
+    costs repeated work only where the holder guards its writes (as classify claims do).
+    """
+    host, _, rest = worker_id.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # runs, as another user
+        return False
+    return False
+
+
 def claim_poll(db: Database, query_id: int, owner: str, lease_seconds: float, min_interval_seconds: float,
                exclusive: bool = False) -> bool:
     """Take the lease on a query's poll if nobody holds it and it is due; True if we may poll.

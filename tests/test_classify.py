@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from monitor.classify import MentionClassifier
 from monitor.cli import cli
@@ -73,8 +78,7 @@ def test_concurrent_classify_workers_take_different_rows(db: Database) -> None:
         t.join(60)
     assert sorted(i for ids in done for i in ids) == sorted(set(i for ids in done for i in ids))
     assert sum(len(ids) for ids in done) == 600
-    if not db.is_sqlite:  # SQLite runs one worker; PostgreSQL workers each claim their own batches
-        assert set(model.seen.values()) == {1}
+    assert set(model.seen.values()) == {1}  # each worker claimed its own reads: no text ran twice
     with db.read() as session:
         assert session.scalar(select(func.count()).where(Mention.classified_at.is_(None))) == 0
 
@@ -111,6 +115,21 @@ def test_a_worker_whose_claim_ran_out_leaves_the_mentions_to_the_worker_that_too
         slow.gate.set()
         first.join(30)
     assert slow_stored == [[]] and slow.seen == second.seen
+
+
+def test_claims_of_a_worker_that_ended_on_this_host_are_taken_at_once_other_claims_hold(db: Database) -> None:
+    add_unclassified(db, 4)
+    host = socket.gethostname()
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                           check=True)
+    owners = {1: f"{host}:{int(ended.stdout)}:aaaaaa",  # killed, then this worker started in its place
+              2: f"other-{host}:{os.getpid()}:bbbbbb",  # a worker on another host: may still be running
+              3: f"{host}:{os.getpid()}:cccccc"}  # a worker in a process that still runs here
+    with db.write() as session:
+        for mention_id, owner in owners.items():
+            session.execute(update(Mention).where(Mention.id == mention_id).values(
+                classify_claimed_by=owner, classify_claimed_until=utcnow() + timedelta(minutes=2)))
+    assert MentionClassifier(CountingModel(), TriageRules()).classify_pending(db) == [1, 4]
 
 
 def test_an_agents_change_to_a_mention_being_classified_does_not_wait_for_the_model(db: Database) -> None:
@@ -165,9 +184,8 @@ def test_status_counts_the_mentions_a_worker_is_classifying_now(db: Database, tm
         worker.join(30)
     after = CliRunner().invoke(cli, ["--config", str(config), "status"])
     assert during.exit_code == 0, during.output
-    # A read is 8 batches, so the worker claimed all five (PostgreSQL); SQLite's one worker claims nothing.
-    being_classified = "" if db.is_sqlite else " (5 being classified now)"
-    assert f"mentions: 5 total, 5 not yet classified{being_classified}\n" in during.output
+    # A read is 8 batches, so the worker claimed all five.
+    assert "mentions: 5 total, 5 not yet classified (5 being classified now)\n" in during.output
     assert "mentions: 5 total, 0 not yet classified\n" in after.output
 
 
@@ -188,11 +206,11 @@ class RecordsItsClaim(CountingModel):
         return super().classify(texts, langs, batch_size, expected_languages)
 
 
-def test_a_worker_whose_reads_take_long_claims_for_longer(postgres_db: Database) -> None:
-    add_unclassified(postgres_db, 16)
-    model = RecordsItsClaim(postgres_db)
+def test_a_worker_whose_reads_take_long_claims_for_longer(db: Database) -> None:
+    add_unclassified(db, 16)
+    model = RecordsItsClaim(db)
     classifier = MentionClassifier(model, TriageRules())
-    assert len(classifier.classify_pending(postgres_db, batch_size=1, claim_seconds=0.5)) == 16
+    assert len(classifier.classify_pending(db, batch_size=1, claim_seconds=0.5)) == 16
     # Reads of 8: the first claimed for the 0.5 s asked; the second for three times the first's 0.4 s.
     first, second = model.claims_left
     assert first <= 0.5 and second >= 1.0, model.claims_left
