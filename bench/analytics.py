@@ -20,7 +20,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
@@ -29,8 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[0] = str(ROOT)  # bench/queue.py must not shadow the stdlib queue
 
-from sqlalchemy import create_engine, func, insert, select, text, update  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import func, insert, select, text, update  # noqa: E402
 
 from dashboard.context import TOKEN_KEY  # noqa: E402
 from monitor import analytics  # noqa: E402
@@ -39,6 +37,7 @@ from monitor.alerts.models import AlertEvent  # noqa: E402
 from monitor.models import Mention  # noqa: E402
 from monitor.sla import SlaPolicy  # noqa: E402
 from monitor.storage import Database  # noqa: E402
+from tests.scratch_postgres import scratch_schema  # noqa: E402
 from tests.test_dashboard_fixtures import session_token  # noqa: E402 - the tests' sign-in helper
 
 _spec = importlib.util.spec_from_file_location("bench_queue", ROOT / "bench" / "queue.py")
@@ -176,20 +175,11 @@ def main() -> None:
         run("SQLite", db, args.rows, args.days, Path(tmp), built)
         db.dispose()
         if args.postgres_url and not args.sqlite_only:
-            schema = f"bench_{uuid.uuid4().hex[:8]}"
-            admin = create_engine(args.postgres_url)
-            with admin.begin() as conn:
-                conn.execute(text(f"CREATE SCHEMA {schema}"))
-            try:
-                url = make_url(args.postgres_url).update_query_dict({"options": f"-csearch_path={schema}"})
-                db = Database.open(url.render_as_string(hide_password=False))
+            with scratch_schema(args.postgres_url, "bench") as url:
+                db = Database.open(url)
                 db.upgrade()
                 run("PostgreSQL", db, args.rows, args.days, Path(tmp), False)
                 db.dispose()
-            finally:
-                with admin.begin() as conn:
-                    conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-                admin.dispose()
 
 
 if __name__ == "__main__":

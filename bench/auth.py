@@ -17,7 +17,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -26,14 +25,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[0] = str(ROOT)  # bench/queue.py must not shadow the stdlib queue
 
 from argon2 import PasswordHasher  # noqa: E402
-from sqlalchemy import create_engine, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
 from monitor import users  # noqa: E402
 from monitor.access import Role, local_operator  # noqa: E402
 from monitor.models import User  # noqa: E402
 from monitor.storage import Database  # noqa: E402
 from monitor.users import AuthPolicy, SignInFailed, SignInLocked  # noqa: E402
+from tests.scratch_postgres import scratch_schema  # noqa: E402
 
 PASSWORD = "correct horse battery staple"
 
@@ -104,20 +103,11 @@ def main() -> None:
         run("sqlite", db, args.rounds)
         db.dispose()
     if args.postgres_url:
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(args.postgres_url)
-        with admin.begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        try:
-            url = make_url(args.postgres_url).update_query_dict({"options": f"-csearch_path={schema}"})
-            db = Database.open(url.render_as_string(hide_password=False))
+        with scratch_schema(args.postgres_url, "bench") as url:
+            db = Database.open(url)
             db.upgrade()
             run("postgresql", db, args.rounds)
             db.dispose()
-        finally:
-            with admin.begin() as conn:
-                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-            admin.dispose()
 
 
 if __name__ == "__main__":

@@ -15,20 +15,19 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path[0] = str(Path(__file__).resolve().parents[1])  # the repo, not bench/: bench/queue.py would shadow the stdlib
 
-from sqlalchemy import create_engine, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
 from connectors.base import FetchResult, Mention as FetchedMention  # noqa: E402
 from monitor.config import Config  # noqa: E402
 from monitor.ingest import ingest_page, normalise, sync_brands  # noqa: E402
 from monitor.models import Mention, utcnow  # noqa: E402
 from monitor.storage import Database  # noqa: E402
+from tests.scratch_postgres import scratch_schema  # noqa: E402
 
 T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
 CONFIG = Config.from_dict({"brands": [{"name": "Acme", "keywords": ["acme"]}], "connectors": {"sample": {}}}, env={})
@@ -90,16 +89,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         run("sqlite", f"sqlite:///{tmp}/bench.db", args.count, args.baseline_count, args.page_size)
     if args.postgres_url:
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(args.postgres_url)
-        with admin.begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        try:
-            url = make_url(args.postgres_url).update_query_dict({"options": f"-csearch_path={schema}"})
-            run("postgresql", url.render_as_string(hide_password=False), args.count, args.baseline_count, args.page_size)
-        finally:
-            with admin.begin() as conn:
-                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        with scratch_schema(args.postgres_url, "bench") as url:
+            run("postgresql", url, args.count, args.baseline_count, args.page_size)
     else:
         print("postgresql: skipped (pass --postgres-url or set MENTIONDESK_TEST_POSTGRES_URL)")
 

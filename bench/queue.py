@@ -17,7 +17,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -25,14 +24,14 @@ from pathlib import Path
 # This file is named queue.py: replace its own folder on the path, or it would shadow the stdlib queue.
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from sqlalchemy import create_engine, insert, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import insert, text  # noqa: E402
 
 from monitor import queue  # noqa: E402
 from monitor.models import Brand, Mention, MentionTag  # noqa: E402
 from monitor.queue import QueueFilters, Sort  # noqa: E402
 from monitor.sla import SlaPolicy, breaching_cutoffs  # noqa: E402
 from monitor.storage import Database  # noqa: E402
+from tests.scratch_postgres import scratch_schema  # noqa: E402
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
 STATUSES = ["new"] * 5 + ["open"] * 3 + ["pending"] * 2 + ["resolved"] * 80 + ["ignored"] * 7 + ["spam"] * 3
@@ -155,20 +154,11 @@ def main() -> None:
         run("SQLite", db, args.rows)
         db.dispose()
     if args.postgres_url and not args.sqlite_only:
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(args.postgres_url)
-        with admin.begin() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-        try:
-            url = make_url(args.postgres_url).update_query_dict({"options": f"-csearch_path={schema}"})
-            db = Database.open(url.render_as_string(hide_password=False))
+        with scratch_schema(args.postgres_url, "bench") as url:
+            db = Database.open(url)
             db.upgrade()
             run("PostgreSQL", db, args.rows)
             db.dispose()
-        finally:
-            with admin.begin() as conn:
-                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-            admin.dispose()
 
 
 if __name__ == "__main__":
