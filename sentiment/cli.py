@@ -1,13 +1,14 @@
 """`mentiondesk classify` and `mentiondesk evaluate` (registered by monitor/cli.py).
 
-Both read JSONL. A line that is not a JSON object with a string `text` (and,
-for evaluate, a valid `label`) is reported with its line number and skipped.
+Both read JSONL. A line that is not a JSON object with a string `text` (and, for evaluate, a
+valid `label`; for classify, without the fields it would write) is reported with its line number
+and skipped.
 """
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -18,9 +19,10 @@ from sentiment.labels import LABELS
 _CHUNK = 512  # lines classified per model call; keeps memory flat on big files
 
 
-def _rows(path: Path, label_field: str | None) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+def _rows(path: Path, label_field: str | None,
+          taken: Sequence[str] = ()) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
     """(line number, row or None, error or None) for every non-blank line; `label_field`: the gold
-    label every row must have (None: none needed)."""
+    label every row must have (None: none needed); `taken`: fields no row may have."""
     with path.open("rb") as fh:
         for number, raw in enumerate(fh, start=1):
             if not raw.strip():
@@ -39,6 +41,10 @@ def _rows(path: Path, label_field: str | None) -> Iterator[tuple[int, dict[str, 
                 yield number, None, 'expected a JSON object with a string "text"'
             elif label_field is not None and row.get(label_field) not in LABELS:
                 yield number, None, f'"{label_field}" must be one of {", ".join(LABELS)}'
+            elif clashes := [name for name in taken if name in row]:
+                yield number, None, (f'it has {" and ".join(map(json.dumps, clashes))} already, which the model\'s '
+                                     "output would replace (name the added fields with --prefix, "
+                                     "e.g. --prefix model_, or pass --overwrite)")
             else:
                 yield number, row, None
 
@@ -58,8 +64,8 @@ def _backend_options(f):
 
 
 def _classify_file(path: Path, label_field: str | None, backend: str, model: str | None, batch_size: int,
-                   threads: int | None) -> Iterator[tuple[dict[str, Any], Any]]:
-    """Yield (row, prediction) in input order, reporting bad lines on stderr."""
+                   threads: int | None, taken: Sequence[str] = ()) -> Iterator[tuple[dict[str, Any], Any]]:
+    """Yield (row, prediction) in input order, reporting bad lines (see `_rows`) on stderr."""
     from tqdm import tqdm
 
     from sentiment.api import load_classifier
@@ -79,7 +85,7 @@ def _classify_file(path: Path, label_field: str | None, backend: str, model: str
         chunk.clear()
 
     with tqdm(total=_count_lines(path), unit="line", file=sys.stderr) as bar:
-        for number, row, error in _rows(path, label_field):
+        for number, row, error in _rows(path, label_field, taken):
             if row is None:
                 bar.update(1)
                 tqdm.write(f"{path}:{number}: skipped: {error}", file=sys.stderr)
@@ -100,9 +106,13 @@ def _write(out: TextIO, row: dict[str, Any]) -> None:
               help="JSONL with a `text` field per line")
 @click.option("--output", "output_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="JSONL written with label, score and intent added")
+@click.option("--prefix", default="", metavar="TEXT",
+              help="name the added fields TEXT + label, score, intent (e.g. model_: keeps a file's own labels)")
+@click.option("--overwrite", is_flag=True,
+              help="replace fields of those names a line already has (by default such a line is skipped)")
 @_backend_options
-def classify_command(input_path: Path, output_path: Path, backend: str, model: str | None, batch_size: int,
-                     threads: int | None) -> None:
+def classify_command(input_path: Path, output_path: Path, prefix: str, overwrite: bool, backend: str,
+                     model: str | None, batch_size: int, threads: int | None) -> None:
     """Add sentiment `label`, calibrated `score` and `intent` to every line of a JSONL file."""
     from sentiment.triage import intent_of
 
@@ -114,11 +124,13 @@ def classify_command(input_path: Path, output_path: Path, backend: str, model: s
         out = output_path.open("w", encoding="utf-8", errors="backslashreplace")
     except OSError as exc:
         raise click.BadParameter(f"cannot write {output_path}: {exc.strerror}", param_hint="--output") from exc
+    names = {field: prefix + field for field in ("label", "score", "intent")}
     written = 0
     with out:
-        for row, pred in _classify_file(input_path, None, backend, model, batch_size, threads):
-            _write(out, {**row, "label": pred.label, "score": round(pred.score, 4),
-                         "intent": intent_of(row["text"], pred)})
+        for row, pred in _classify_file(input_path, None, backend, model, batch_size, threads,
+                                        taken=() if overwrite else list(names.values())):
+            _write(out, {**row, names["label"]: pred.label, names["score"]: round(pred.score, 4),
+                         names["intent"]: intent_of(row["text"], pred)})
             written += 1
     click.echo(f"classified {written} line(s) -> {output_path}", err=True)
 

@@ -116,6 +116,32 @@ def test_classify_cli_keeps_fields_and_skips_bad_lines(positive_model: str, tmp_
     assert rows[0]["intent"] == "praise" and rows[1]["intent"] == "question"
 
 
+def test_classify_cli_never_replaces_a_lines_own_label_score_or_intent(positive_model: str, tmp_path: Path) -> None:
+    src = tmp_path / "mentiondesk-labels.jsonl"  # human labels, as the dashboard downloads them
+    src.write_text("\n".join(json.dumps(r) for r in [
+        {"id": 1, "text": "awful", "sentiment": "negative", "intent": "complaint"},
+        {"id": 2, "text": "bad", "label": "negative"},
+        {"id": 3, "text": "good"},
+    ]) + "\n")
+    args = ["--input", str(src), "--backend", "hf", "--model", positive_model, "--threads", "1"]
+    out = tmp_path / "out.jsonl"
+    plain = CliRunner().invoke(classify_command, [*args, "--output", str(out)])
+    assert plain.exit_code == 0, plain.output
+    assert ':1: skipped: it has "intent" already' in plain.output and "--prefix" in plain.output
+    assert ':2: skipped: it has "label" already' in plain.output
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == [3]
+
+    prefixed = CliRunner().invoke(classify_command, [*args, "--output", str(out), "--prefix", "model_"])
+    assert prefixed.exit_code == 0 and "skipped" not in prefixed.output, prefixed.output
+    first, second, _ = [json.loads(line) for line in out.read_text().splitlines()]
+    assert (first["intent"], first["model_label"], first["model_intent"]) == ("complaint", "positive", "praise")
+    assert (second["label"], second["model_label"]) == ("negative", "positive") and 0 < second["model_score"] <= 1
+
+    replaced = CliRunner().invoke(classify_command, [*args, "--output", str(out), "--overwrite"])
+    assert replaced.exit_code == 0 and "skipped" not in replaced.output, replaced.output
+    assert [json.loads(line)["label"] for line in out.read_text().splitlines()] == ["positive"] * 3
+
+
 def test_classify_cli_refuses_an_output_it_cannot_or_must_not_write(positive_model: str, tmp_path: Path) -> None:
     src = tmp_path / "in.jsonl"
     src.write_text(json.dumps({"text": "fine"}) + "\n")
