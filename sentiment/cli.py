@@ -64,8 +64,10 @@ def _backend_options(f):
 
 
 def _classify_file(path: Path, label_field: str | None, backend: str, model: str | None, batch_size: int,
-                   threads: int | None, taken: Sequence[str] = ()) -> Iterator[tuple[dict[str, Any], Any]]:
-    """Yield (row, prediction) in input order, reporting bad lines (see `_rows`) on stderr."""
+                   threads: int | None, taken: Sequence[str] = (),
+                   skipped: list[int] | None = None) -> Iterator[tuple[dict[str, Any], Any]]:
+    """Yield (row, prediction) in input order, reporting bad lines (see `_rows`) on stderr and
+    adding their numbers to `skipped`."""
     from tqdm import tqdm
 
     from sentiment.api import load_classifier
@@ -88,6 +90,8 @@ def _classify_file(path: Path, label_field: str | None, backend: str, model: str
         for number, row, error in _rows(path, label_field, taken):
             if row is None:
                 bar.update(1)
+                if skipped is not None:
+                    skipped.append(number)
                 tqdm.write(f"{path}:{number}: skipped: {error}", file=sys.stderr)
                 continue
             chunk.append(row)
@@ -126,13 +130,15 @@ def classify_command(input_path: Path, output_path: Path, prefix: str, overwrite
         raise click.BadParameter(f"cannot write {output_path}: {exc.strerror}", param_hint="--output") from exc
     names = {field: prefix + field for field in ("label", "score", "intent")}
     written = 0
+    skipped: list[int] = []
     with out:
         for row, pred in _classify_file(input_path, None, backend, model, batch_size, threads,
-                                        taken=() if overwrite else list(names.values())):
+                                        taken=() if overwrite else list(names.values()), skipped=skipped):
             _write(out, {**row, names["label"]: pred.label, names["score"]: round(pred.score, 4),
                          names["intent"]: intent_of(row["text"], pred)})
             written += 1
-    click.echo(f"classified {written} line(s) -> {output_path}", err=True)
+    click.echo(f"classified {written} line(s){f', skipped {len(skipped)}' if skipped else ''} -> {output_path}",
+               err=True)
 
 
 @click.command("evaluate")

@@ -106,6 +106,7 @@ def test_classify_cli_keeps_fields_and_skips_bad_lines(positive_model: str, tmp_
     assert result.exit_code == 0, result.output
     assert ":2: skipped" in result.output and ":3: skipped" in result.output
     assert ":6: skipped: not UTF-8 (byte 0xe9 at position 22)" in result.output
+    assert f"classified 4 line(s), skipped 3 -> {out}" in result.output
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in rows] == [1, 4, 5, 7]
     # This model calls everything positive; a text with nothing in it is neutral without asking it.
@@ -130,6 +131,7 @@ def test_classify_cli_never_replaces_a_lines_own_label_score_or_intent(positive_
     assert ':1: skipped: it has "intent" already' in plain.output and "--prefix" in plain.output
     assert ':2: skipped: it has "label" already' in plain.output
     assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == [3]
+    assert f"classified 1 line(s), skipped 2 -> {out}" in plain.output
 
     prefixed = CliRunner().invoke(classify_command, [*args, "--output", str(out), "--prefix", "model_"])
     assert prefixed.exit_code == 0 and "skipped" not in prefixed.output, prefixed.output
