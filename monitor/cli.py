@@ -33,7 +33,11 @@ class CommandFailed(click.ClickException):
 
 
 class _Group(click.Group):
-    """Turns our errors into one clear line and an exit code: 2 for bad config, 1 otherwise."""
+    """Turns our errors into one clear line and an exit code: 2 for bad config, 1 otherwise.
+
+    So do a database that cannot be reached or opened and a file that cannot be read or written:
+    the user can fix those, and a traceback only hides what to fix.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -42,6 +46,14 @@ class _Group(click.Group):
             raise CommandFailed(str(exc), 2) from None
         except (MentiondeskError, SentimentError) as exc:
             raise CommandFailed(str(exc), 1) from None
+        except SQLAlchemyError as exc:
+            # The driver's own first line ("connection … failed: Connection refused", "unable to open
+            # database file"): SQLAlchemy's adds the statement and a link; neither holds the password.
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise CommandFailed(f"database error: {terminal_safe(reason)}", 1) from None
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise CommandFailed(f"{where}{exc.strerror or exc}", 1) from None
 
 
 class App:
@@ -241,7 +253,7 @@ def db_upgrade(app: App) -> None:
 
 
 @cli.command()
-@click.option("--raw-older-than", "days", type=click.IntRange(min=1),
+@click.option("--raw-older-than", "days", type=click.IntRange(1, 36_500),
               help="Days after fetching (default: [retention] raw_payload_days).")
 @click.option("--archive", type=click.Path(path_type=Path, dir_okay=False),
               help="First append the payloads to this JSONL file.")

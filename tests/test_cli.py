@@ -74,3 +74,27 @@ def test_a_bad_sentiment_setting_or_model_is_one_clear_line(tmp_path: Path, monk
     bad_threads = runner.invoke(cli, ["--config", str(config), "classify-pending"])
     assert bad_threads.exit_code == 2, bad_threads.output
     assert "Error: MENTIONDESK_THREADS must be a whole number of 1 or more, got 'two'" in bad_threads.output
+
+
+def _config_for(tmp_path: Path, url: str) -> Path:
+    config = tmp_path / "mentiondesk.toml"
+    config.write_text(f'[database]\nurl = "{url}"\n[[brands]]\nname = "Acme"\nkeywords = ["acme"]\n'
+                      '[sentiment]\nbackend = "none"\n[connectors.sample]\n')
+    return config
+
+
+def test_a_database_that_cannot_be_reached_or_opened_is_one_clear_line(tmp_path: Path) -> None:
+    for url, reason in [(f"sqlite:///{tmp_path}", "unable to open database file"),  # a folder, not a file
+                        ("postgresql+psycopg://mentiondesk:s3cret-pw@127.0.0.1:1/x", "Connection refused")]:
+        result = CliRunner().invoke(cli, ["--config", str(_config_for(tmp_path, url)), "status"])
+        assert result.exit_code == 1 and result.exception is not None
+        assert isinstance(result.exception, SystemExit), result.exception  # no traceback
+        assert result.output.startswith("Error: database error: ") and reason in result.output, result.output
+        assert "s3cret-pw" not in result.output
+
+
+def test_a_file_that_cannot_be_written_is_one_clear_line(tmp_path: Path) -> None:
+    config = _config_for(tmp_path, f"sqlite:///{tmp_path / 'm.db'}")
+    result = CliRunner().invoke(cli, ["--config", str(config), "export", "-o", str(tmp_path / "no" / "x.csv")])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.exception
+    assert result.output == f"Error: {tmp_path / 'no' / 'x.csv'}: No such file or directory\n"
