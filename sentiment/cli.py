@@ -63,20 +63,23 @@ def _backend_options(f):
     return f
 
 
-def _classify_file(path: Path, label_field: str | None, backend: str, model: str | None, batch_size: int,
-                   threads: int | None, taken: Sequence[str] = (),
+def _load(backend: str, model: str | None, threads: int | None) -> Any:
+    """The classifier, or a one-line error: no model, a bad model, a bad setting, saying which."""
+    from sentiment.api import load_classifier
+    from sentiment.errors import SentimentError
+
+    try:
+        return load_classifier(backend, model, threads)
+    except SentimentError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _classify_file(path: Path, label_field: str | None, classifier: Any, batch_size: int, taken: Sequence[str] = (),
                    skipped: list[int] | None = None) -> Iterator[tuple[dict[str, Any], Any]]:
     """Yield (row, prediction) in input order, reporting bad lines (see `_rows`) on stderr and
     adding their numbers to `skipped`."""
     from tqdm import tqdm
 
-    from sentiment.api import load_classifier
-    from sentiment.errors import SentimentError
-
-    try:
-        classifier = load_classifier(backend, model, threads)
-    except SentimentError as exc:  # no model, a bad model, a bad setting: say which
-        raise click.ClickException(str(exc)) from exc
     chunk: list[dict[str, Any]] = []
 
     def flush() -> Iterator[tuple[dict[str, Any], Any]]:
@@ -122,6 +125,7 @@ def classify_command(input_path: Path, output_path: Path, prefix: str, overwrite
 
     if output_path.exists() and output_path.samefile(input_path):
         raise click.BadParameter("is the input file; writing it would erase what is being read", param_hint="--output")
+    classifier = _load(backend, model, threads)  # before the output is opened: a bad model leaves it as it was
     try:
         # A lone surrogate (read from a "\ud800" escape) cannot be UTF-8; it only ever sits inside a
         # JSON string, where backslashreplace writes it back as that very escape.
@@ -132,7 +136,7 @@ def classify_command(input_path: Path, output_path: Path, prefix: str, overwrite
     written = 0
     skipped: list[int] = []
     with out:
-        for row, pred in _classify_file(input_path, None, backend, model, batch_size, threads,
+        for row, pred in _classify_file(input_path, None, classifier, batch_size,
                                         taken=() if overwrite else list(names.values()), skipped=skipped):
             _write(out, {**row, names["label"]: pred.label, names["score"]: round(pred.score, 4),
                          names["intent"]: intent_of(row["text"], pred)})
@@ -154,7 +158,7 @@ def evaluate_command(input_path: Path, label_field: str, backend: str, model: st
     from sentiment.metrics import score
 
     gold, pred, langs = [], [], []
-    for row, p in _classify_file(input_path, label_field, backend, model, batch_size, threads):
+    for row, p in _classify_file(input_path, label_field, _load(backend, model, threads), batch_size):
         gold.append(row[label_field])
         pred.append(p.label)
         langs.append(row["lang"] if isinstance(row.get("lang"), str) and row["lang"] else "-")

@@ -39,13 +39,18 @@ PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16", "int8")
 log = logging.getLogger(__name__)
 
 
+# More threads than cores only slows the model; far more cannot even start (100,000 crashed the
+# process: "can't start new thread", then a segmentation fault).
+MAX_THREADS = 256
+
+
 def set_threads(threads: int | None) -> None:
     """Use `threads` intra-op threads (default: all cores, env MENTIONDESK_THREADS overrides)."""
-    if threads is not None and threads < 1:
-        raise SettingError(f"threads must be 1 or more, got {threads}")
+    if threads is not None and not 1 <= threads <= MAX_THREADS:
+        raise SettingError(f"threads must be 1 to {MAX_THREADS}, got {threads}")
     env = os.environ.get("MENTIONDESK_THREADS", "").strip()
-    if env and not (env.isdigit() and int(env) >= 1):
-        raise SettingError(f"MENTIONDESK_THREADS must be a whole number of 1 or more, got {env!r}")
+    if env and not (env.isdigit() and 1 <= int(env) <= MAX_THREADS):
+        raise SettingError(f"MENTIONDESK_THREADS must be a whole number of 1 to {MAX_THREADS}, got {env!r}")
     torch.set_num_threads(threads or int(env or 0) or os.cpu_count() or 1)
 
 

@@ -73,7 +73,7 @@ def test_a_bad_sentiment_setting_or_model_is_one_clear_line(tmp_path: Path, monk
     monkeypatch.setenv("MENTIONDESK_THREADS", "two")
     bad_threads = runner.invoke(cli, ["--config", str(config), "classify-pending"])
     assert bad_threads.exit_code == 2, bad_threads.output
-    assert "Error: MENTIONDESK_THREADS must be a whole number of 1 or more, got 'two'" in bad_threads.output
+    assert "Error: MENTIONDESK_THREADS must be a whole number of 1 to 256, got 'two'" in bad_threads.output
 
 
 def _config_for(tmp_path: Path, url: str) -> Path:

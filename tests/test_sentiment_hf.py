@@ -76,17 +76,21 @@ def test_missing_hf_model_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_bad_thread_settings_are_clear_errors(positive_model: str, tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(SettingError, match="threads must be 1 or more, got -1"):
+    with pytest.raises(SettingError, match="threads must be 1 to 256, got -1"):
         load_classifier("hf", model=positive_model, threads=-1)
     src = tmp_path / "in.jsonl"
     src.write_text(json.dumps({"text": "fine"}) + "\n")
+    monkeypatch.setattr(sentiment.api, "_cache", {})
+    many = CliRunner().invoke(classify_command, ["--input", str(src), "--output", str(tmp_path / "out.jsonl"),
+                                                 "--backend", "hf", "--model", positive_model, "--threads", "100000"])
+    assert many.exit_code == 1 and "threads must be 1 to 256, got 100000" in many.output  # not a crash
     monkeypatch.setattr(sentiment.api, "_cache", {})  # the setting is read when a model loads
-    for bad in ("abc", "-3", "0"):
+    for bad in ("abc", "-3", "0", "100000"):
         monkeypatch.setenv("MENTIONDESK_THREADS", bad)
         result = CliRunner().invoke(classify_command, ["--input", str(src), "--output", str(tmp_path / "out.jsonl"),
                                                        "--backend", "hf", "--model", positive_model])
         assert result.exit_code == 1
-        assert f"MENTIONDESK_THREADS must be a whole number of 1 or more, got '{bad}'" in result.output
+        assert f"MENTIONDESK_THREADS must be a whole number of 1 to 256, got '{bad}'" in result.output
 
 
 def test_classify_cli_keeps_fields_and_skips_bad_lines(positive_model: str, tmp_path: Path) -> None:
@@ -153,6 +157,11 @@ def test_classify_cli_refuses_an_output_it_cannot_or_must_not_write(positive_mod
     assert json.loads(src.read_text()) == {"text": "fine"}  # not erased
     missing = CliRunner().invoke(classify_command, [*args, "--output", str(tmp_path / "no" / "out.jsonl")])
     assert missing.exit_code == 2 and "cannot write" in missing.output and "No such file or directory" in missing.output
+    earlier = tmp_path / "earlier.jsonl"
+    earlier.write_text('{"text": "an earlier run", "label": "neutral"}\n')
+    no_model = CliRunner().invoke(classify_command, ["--input", str(src), "--output", str(earlier), "--backend", "hf",
+                                                     "--model", str(tmp_path / "no-such-model")])
+    assert no_model.exit_code == 1 and earlier.read_text() == '{"text": "an earlier run", "label": "neutral"}\n'
 
 
 def test_surrogates_become_text_before_tokenizing() -> None:
