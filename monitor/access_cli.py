@@ -68,8 +68,10 @@ def user_enable(app: "App", name: str) -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
 @click.pass_obj
 def user_reset_password(app: "App", name: str, password_stdin: bool) -> None:
-    """Set a new password for NAME, lift a lock-out and end their open sessions."""
-    users.reset_password(app.database(), local_operator(), name, _password(password_stdin))
+    """Set a new password for NAME, lift a lock-out and end their open sessions (not for --oidc users)."""
+    db = app.database()
+    users.require_password_user(db, local_operator(), name)  # before prompting for a password it would refuse
+    users.reset_password(db, local_operator(), name, _password(password_stdin))
     click.echo(f"reset the password of {name}; their open sessions have ended")
 
 

@@ -3,7 +3,8 @@
 It starts the local platform emulators (X, Reddit, Mastodon, Bluesky, Hacker News, RSS: a reproducible
 multilingual stream about a demo brand that keeps growing) and a local chat receiver for alerts,
 writes a demo config and SQLite database under the data directory's ``demo/``, opens the dashboard,
-then polls, classifies and alerts like ``mentiondesk run`` until stopped.
+then polls, classifies and alerts like ``mentiondesk run`` until stopped. It refuses a ``--home``
+holding a config, database or alert log it did not write itself.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from monitor import users
 from monitor.access import Role, local_operator
 from monitor.alerts.receiver import Receiver
 from monitor.config import Config
-from monitor.errors import NotFound
+from monitor.errors import MentiondeskError, NotFound
 from monitor.models import Mention
 from monitor.paths import data_dir
 from monitor.pipeline import Pipeline
@@ -38,13 +39,54 @@ from monitor.workers import sqlite_worker_lock
 
 DEMO_ALERT_TARGET = "demo-chat"
 DEMO_USER = "demo"
+DEMO_CONFIG = "mentiondesk.toml"
+DEMO_DATABASE = "demo.db"
+# The first line of every config the demo writes: how a later run knows the folder is the demo's own.
+DEMO_CONFIG_MARKER = "# Written by `mentiondesk demo`"
+# What the demo writes beside its config: its SQLite database (with SQLite's and the worker's side
+# files) and the local chat receiver's log.
+DEMO_DATA_FILES = (DEMO_DATABASE, f"{DEMO_DATABASE}-wal", f"{DEMO_DATABASE}-shm", f"{DEMO_DATABASE}.worker.lock",
+                   "alerts.jsonl")
+
+
+class DemoHomeInUse(MentiondeskError):
+    """The demo's folder holds a file the demo did not write, which a run would overwrite or add to."""
+
+
+def _written_by_demo(config_path: Path) -> bool:
+    try:
+        with config_path.open("rb") as f:
+            return f.readline().startswith(DEMO_CONFIG_MARKER.encode())
+    except OSError:  # a folder, or unreadable: not a config this demo wrote
+        return False
+
+
+def check_demo_home(home: Path) -> None:
+    """Refuse a folder holding a config, database or alert log the demo did not write.
+
+    The demo rewrites its config and writes mentions, a user and alerts into its database on every
+    run; pointed at a user's own folder (``--home .``) it would replace their config and mix demo
+    data into their database. A folder whose config starts with the demo's marker is the demo's
+    own, and so is everything in it that the demo writes.
+    """
+    another = "give --home another folder (a new or empty one)"
+    config_path = home / DEMO_CONFIG
+    if config_path.exists() or config_path.is_symlink():
+        if _written_by_demo(config_path):
+            return
+        raise DemoHomeInUse(f"{config_path} was not written by `mentiondesk demo`, and the demo would "
+                            f"overwrite it; {another}")
+    found = next((home / name for name in DEMO_DATA_FILES if (home / name).exists()), None)
+    if found is not None:
+        raise DemoHomeInUse(f"{found} is there without a config written by `mentiondesk demo`, so it may not be "
+                            f"the demo's, and the demo would write its own data into it; {another}")
 
 
 def write_demo_config(home: Path, settings: dict[str, Any], dashboard_port: int) -> Path:
     """The demo's config file; its secrets (emulator-only) go to the environment, as in production."""
-    path = home / "mentiondesk.toml"
+    path = home / DEMO_CONFIG
     data = {
-        "database": {"url": f"sqlite:///{home / 'demo.db'}"},
+        "database": {"url": f"sqlite:///{home / DEMO_DATABASE}"},
         "brands": [settings["brand"]],
         "connectors": settings["connectors"],
         "alerts": {
@@ -56,7 +98,7 @@ def write_demo_config(home: Path, settings: dict[str, Any], dashboard_port: int)
         # ("Orbisto me cobró dos veces, ¿en serio?") are then named.
         "sentiment": {"expected_languages": list(LANGUAGES)},
     }
-    path.write_text("# Written by `mentiondesk demo`; points at the local emulators.\n" + tomli_w.dumps(data),
+    path.write_text(f"{DEMO_CONFIG_MARKER}; points at the local emulators.\n" + tomli_w.dumps(data),
                     encoding="utf-8")
     return path
 
@@ -84,6 +126,7 @@ def _print_latest(db: Database, limit: int = 10) -> None:
 def run_demo(home: Path | None = None, once: bool = False, max_seconds: float | None = None,
              dashboard_port: int = 8501) -> None:
     home = home or data_dir() / "demo"
+    check_demo_home(home)  # before anything starts or is written
     home.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         running = stack.enter_context(start_emulators(seed=7, live_posts_every=None if once else 5.0))

@@ -14,6 +14,10 @@ from monitor.text import terminal_safe
 if TYPE_CHECKING:
     from monitor.cli import App
 
+# Ids are positive database keys (a 64-bit signed INTEGER on SQLite and PostgreSQL): a bigger number
+# would reach the driver and fail there with a traceback, instead of being a usage error here.
+ID = click.IntRange(1, 2**63 - 1)
+
 
 def _line(view: incidents.IncidentView) -> str:
     languages = ", ".join(f"{lang} {n}" for lang, n in view.languages.items())
@@ -57,7 +61,7 @@ def incidents_list(app: "App", everything: bool, as_json: bool) -> None:
 
 
 @incidents_group.command("show")
-@click.argument("incident_id", type=int)
+@click.argument("incident_id", type=ID)
 @click.pass_obj
 def incidents_show(app: "App", incident_id: int) -> None:
     db = app.database()
@@ -68,7 +72,7 @@ def incidents_show(app: "App", incident_id: int) -> None:
 
 
 @incidents_group.command("reply")
-@click.argument("incident_id", type=int)
+@click.argument("incident_id", type=ID)
 @click.option("--template", "template_name", required=True, help="The reply template's name ([[reply_templates]]).")
 @click.option("--max-wait", type=click.FloatRange(min=0), default=120, show_default=True,
               help="Wait out a platform's rate limit up to this many seconds; longer: stop, run again later.")
@@ -96,8 +100,8 @@ def incidents_reply(app: "App", incident_id: int, template_name: str, max_wait: 
 
 
 @incidents_group.command("merge")
-@click.argument("incident_id", type=int)
-@click.option("--into", "into_id", type=int, required=True, help="The open incident that takes its mentions.")
+@click.argument("incident_id", type=ID)
+@click.option("--into", "into_id", type=ID, required=True, help="The open incident that takes its mentions.")
 @click.pass_obj
 def incidents_merge(app: "App", incident_id: int, into_id: int) -> None:
     """Move an incident's mentions into another about the same problem (detection opened it twice)."""
@@ -106,7 +110,7 @@ def incidents_merge(app: "App", incident_id: int, into_id: int) -> None:
 
 
 @incidents_group.command("resolve")
-@click.argument("incident_id", type=int)
+@click.argument("incident_id", type=ID)
 @click.option("--keep-mentions", is_flag=True, help="Leave its mentions' statuses as they are.")
 @click.pass_obj
 def incidents_resolve(app: "App", incident_id: int, keep_mentions: bool) -> None:

@@ -8,7 +8,7 @@ The figures are those of the dashboard's Analytics page (:func:`monitor.analytic
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from monitor.cli import App
 
 FORMATS = {".pdf": "pdf", ".png": "png"}
+# ``--to`` is inclusive, so the range ends at midnight after it: that day must exist.
+LAST_TO_DAY = date.max - timedelta(days=1)
 
 
 def _percent(value: float | None) -> str:
@@ -129,11 +131,15 @@ def render(report: Report, title: str) -> "Figure":
     return fig
 
 
-def write(report: Report, title: str, out: Path) -> None:
+def _format(out: Path) -> str:
     fmt = FORMATS.get(out.suffix.lower())
     if fmt is None:
         raise click.BadParameter("the file name must end in .pdf or .png", param_hint="--out")
-    render(report, title).savefig(out, format=fmt, dpi=150)
+    return fmt
+
+
+def write(report: Report, title: str, out: Path) -> None:
+    render(report, title).savefig(out, format=_format(out), dpi=150)
 
 
 @click.command("report")
@@ -144,8 +150,11 @@ def write(report: Report, title: str, out: Path) -> None:
 @click.pass_obj
 def report_command(app: "App", start: datetime, end: datetime, brand: str | None, out: Path) -> None:
     """Write the analytics report for a date range as a PDF or PNG."""
+    _format(out)  # a wrong name is refused before the work of building the report, not after
     if end < start:
         raise click.BadParameter("--to is before --from", param_hint="--to")
+    if end.date() > LAST_TO_DAY:
+        raise click.BadParameter(f"the last day a report can cover is {LAST_TO_DAY:%Y-%m-%d}", param_hint="--to")
     since = datetime.combine(start.date(), time(0), timezone.utc)
     until = datetime.combine(end.date() + timedelta(days=1), time(0), timezone.utc)
     db = app.database()

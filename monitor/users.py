@@ -33,6 +33,9 @@ MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024  # argon2 hashes any length; this bounds the work one request can ask for
 MAX_NAME_LENGTH = 200
 _NAME = re.compile(r"^[^\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]+$")
+# An OIDC user is matched by the email address the identity provider vouches for (sign_in_external),
+# so any other name could never sign in. Only the shape is checked: the provider owns the address.
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 _hasher = PasswordHasher()  # argon2id with the library's RFC 9106 defaults
 
@@ -128,6 +131,9 @@ def add_user(db: Database, actor: Principal, name: str, role: Role, password: st
     """Add a user; ``password`` None makes one who can only sign in through OIDC."""
     require(actor, Role.ADMIN, "adding users")
     name = _clean_name(name)
+    if password is None and not _EMAIL.match(name):
+        raise UserError(f"{name!r} is not an email address: a single sign-on (OIDC) user is named by the email "
+                        "the identity provider vouches for, e.g. ana@example.com")
     password_hash = _hash(password) if password is not None else None
     with db.write() as session:
         if session.scalar(select(User.id).where(User.name == name)) is not None:
@@ -180,12 +186,27 @@ def enable_user(db: Database, actor: Principal, name: str) -> None:
         audit.record(session, actor.name, "user.enable", user=user.name)
 
 
-def reset_password(db: Database, actor: Principal, name: str, password: str) -> None:
-    """Set a new password, lift a lock-out and end the user's open sessions."""
+def _require_password(user: User) -> None:
+    # A user added for single sign-on only stays that way: a password would open a second way in
+    # that the identity provider (its MFA, its off-boarding) does not control.
+    if user.password_hash is None:
+        raise UserError(f"{user.name} signs in through single sign-on (OIDC) only and has no password to reset")
+
+
+def require_password_user(db: Database, actor: Principal, name: str) -> None:
+    """Check that ``name`` is a user who signs in with a password, before asking for a new one."""
     require(actor, Role.ADMIN, "resetting passwords")
+    with db.read() as session:
+        _require_password(_user(session, name))
+
+
+def reset_password(db: Database, actor: Principal, name: str, password: str) -> None:
+    """Set a new password, lift a lock-out and end the user's open sessions; refused for OIDC-only users."""
+    require_password_user(db, actor, name)  # first, so an OIDC user is not told their new password is too short
     password_hash = _hash(password)
     with db.write() as session:
         user = _user(session, name)
+        _require_password(user)
         user.password_hash, user.password_changed_at = password_hash, utcnow()
         _end_sessions(session, user.id)
         session.execute(delete(SignInFailure).where(SignInFailure.name == _throttle_key(user.name)))
@@ -298,5 +319,5 @@ def sign_out(db: Database, token: str) -> None:
 
 
 __all__ = ["AuthPolicy", "SignInFailed", "SignInLocked", "SignedIn", "UserError", "add_user", "disable_user",
-           "enable_user", "list_users", "parse_role", "reset_password", "resume", "set_role", "sign_in",
-           "sign_in_external", "sign_out"]
+           "enable_user", "list_users", "parse_role", "require_password_user", "reset_password", "resume", "set_role",
+           "sign_in", "sign_in_external", "sign_out"]

@@ -316,16 +316,22 @@ def test_similar_open_incidents_offer_the_same_problem_first_and_only_within_its
     assert [i for i, _ in similar_open_incidents(db, NOW)[incident["page"]]] == [incident["link"]]
 
 
+def _cli_config(db: Database, tmp_path: Path) -> Path:
+    """A config for ``db`` that loads no model (the commands under test classify nothing)."""
+    config = tmp_path / "mentiondesk.toml"
+    config.write_text(tomli_w.dumps({"database": {"url": db.engine.url.render_as_string(hide_password=False)},
+                                     "brands": [{"name": "Orbisto", "keywords": ["Orbisto"]}],
+                                     "connectors": {"sample": {}}, "sentiment": {"backend": "none"}}))
+    return config
+
+
 def test_incidents_merge_command_moves_the_mentions_and_says_why_when_it_cannot(sqlite_db: Database, tmp_path: Path) -> None:
     from click.testing import CliRunner
 
     from monitor.cli import cli
 
     first_id, second_id = _twice_opened(sqlite_db, np.random.default_rng(14))[1:3]
-    config = tmp_path / "mentiondesk.toml"
-    config.write_text(tomli_w.dumps({"database": {"url": sqlite_db.engine.url.render_as_string(hide_password=False)},
-                                     "brands": [{"name": "Orbisto", "keywords": ["Orbisto"]}],
-                                     "connectors": {"sample": {}}, "sentiment": {"backend": "none"}}))
+    config = _cli_config(sqlite_db, tmp_path)
     runner = CliRunner()
     merged = runner.invoke(cli, ["--config", str(config), "incidents", "merge", str(second_id), "--into", str(first_id)])
     assert merged.exit_code == 0, merged.output
@@ -335,6 +341,39 @@ def test_incidents_merge_command_moves_the_mentions_and_says_why_when_it_cannot(
     listed = json.loads(runner.invoke(cli, ["--config", str(config), "incidents", "list", "--all", "--json"]).output)
     assert {(i["id"], i["status"], i["mentions"], i["merged_into"]) for i in listed} == {
         (first_id, "open", 12, None), (second_id, "merged", 6, first_id)}
+
+
+TOO_BIG = str(2**75)  # past SQLite's and PostgreSQL's 64-bit INTEGER
+
+
+@pytest.mark.parametrize("args, where", [
+    (["show", TOO_BIG], "'INCIDENT_ID'"),
+    (["resolve", TOO_BIG], "'INCIDENT_ID'"),
+    (["reply", TOO_BIG, "--template", "Sorry"], "'INCIDENT_ID'"),
+    (["merge", TOO_BIG, "--into", "1"], "'INCIDENT_ID'"),
+    (["merge", "1", "--into", TOO_BIG], "'--into'"),
+    (["show", "0"], "'INCIDENT_ID'"),
+])
+def test_incident_ids_out_of_range_are_usage_errors(sqlite_db: Database, tmp_path: Path, args: list[str],
+                                                    where: str) -> None:
+    from click.testing import CliRunner
+
+    from monitor.cli import cli
+
+    result = CliRunner().invoke(cli, ["--config", str(_cli_config(sqlite_db, tmp_path)), "incidents", *args])
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for {where}:" in result.output
+    assert "is not in the range 1<=x<=9223372036854775807" in result.output
+
+
+def test_the_largest_incident_id_is_a_plain_not_found(sqlite_db: Database, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from monitor.cli import cli
+
+    largest = str(2**63 - 1)
+    result = CliRunner().invoke(cli, ["--config", str(_cli_config(sqlite_db, tmp_path)), "incidents", "show", largest])
+    assert result.exit_code == 1 and result.output == f"Error: incident {largest} not found\n", result.output
 
 
 def test_two_agents_merging_a_pair_opposite_ways_leave_one_incident_with_every_mention(db: Database) -> None:

@@ -84,3 +84,21 @@ def test_the_page_spans_the_whole_range_and_says_when_a_chart_is_empty(config: P
     week = next(ax for ax in figures[0].axes if ax.get_title(loc="left") == "Week over week")
     cells = {c.get_text().get_text() for c in week.tables[0].get_celld().values()}
     assert "0.00" not in cells  # counts are whole numbers, shares are percentages
+
+
+def test_a_to_day_past_the_calendar_is_a_clear_error(config: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r.pdf"
+    result = _run(config, "--from", "2026-11-01", "--to", "9999-12-31", "--out", str(out))
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for --to: the last day a report can cover is 9999-12-30" in result.output
+    assert not out.exists()
+    assert _run(config, "--from", "2026-11-01", "--to", "9999-12-30", "--out", str(out)).exit_code == 0
+
+
+def test_a_wrong_file_name_is_refused_before_the_report_is_built(config: Path, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    built = []
+    monkeypatch.setattr("monitor.report.analytics.build_report", lambda *args, **kwargs: built.append(args))
+    wrong = _run(config, "--from", "2026-11-01", "--to", "2026-11-30", "--out", str(tmp_path / "r.txt"))
+    assert wrong.exit_code == 2 and "Invalid value for --out: the file name must end in .pdf or .png" in wrong.output
+    assert built == [] and not (tmp_path / "r.txt").exists()

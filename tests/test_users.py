@@ -169,6 +169,53 @@ def test_oidc_users_sign_in_only_through_the_provider(db: Database) -> None:
         users.sign_in_external(db, "eve@example.com")
 
 
+def test_an_oidc_user_must_be_named_by_an_email_address(db: Database, tmp_path: Path) -> None:
+    for name in ("ed", "ed@", "@example.com", "ed smith@example.com"):
+        with pytest.raises(UserError, match="is not an email address"):
+            users.add_user(db, ADMIN, name, Role.AGENT, None)
+    users.add_user(db, ADMIN, "ed", Role.AGENT, PASSWORD)  # a password user's name is any name
+    config = _config(tmp_path)
+    refused = CliRunner().invoke(cli, ["--config", str(config), "user", "add", "ben", "--oidc"])
+    assert refused.exit_code == 1
+    assert refused.output == ("Error: 'ben' is not an email address: a single sign-on (OIDC) user is named by the "
+                              "email the identity provider vouches for, e.g. ana@example.com\n")
+    added = CliRunner().invoke(cli, ["--config", str(config), "user", "add", "ben@example.com", "--oidc"])
+    assert added.exit_code == 0, added.output
+    listed = CliRunner().invoke(cli, ["--config", str(config), "user", "list"])
+    assert listed.output.splitlines() == ["ben@example.com\tagent\tactive\toidc"]
+
+
+def test_an_oidc_users_password_cannot_be_reset(db: Database, tmp_path: Path) -> None:
+    users.add_user(db, ADMIN, "lead@example.com", Role.ADMIN, None)
+    with pytest.raises(UserError, match="signs in through single sign-on"):
+        users.reset_password(db, ADMIN, "lead@example.com", "a brand new password")
+    with pytest.raises(UserError, match="signs in through single sign-on"):
+        users.reset_password(db, ADMIN, "lead@example.com", "short")  # the refusal, not the password's length
+    with pytest.raises(SignInFailed):
+        users.sign_in(db, "lead@example.com", "a brand new password")
+    with db.read() as session:
+        assert session.scalar(select(User.password_hash).where(User.name == "lead@example.com")) is None
+    config = _config(tmp_path)
+    run = CliRunner().invoke
+    assert run(cli, ["--config", str(config), "user", "add", "lead@example.com", "--oidc"]).exit_code == 0
+    # Refused before the password prompt: nothing is asked for, nothing is read.
+    reset = run(cli, ["--config", str(config), "user", "reset-password", "lead@example.com"])
+    assert reset.exit_code == 1
+    assert reset.output == ("Error: lead@example.com signs in through single sign-on (OIDC) only and has no "
+                            "password to reset\n")
+    listed = run(cli, ["--config", str(config), "user", "list"])
+    assert listed.output.splitlines() == ["lead@example.com\tagent\tactive\toidc"]
+
+
+def test_names_are_case_sensitive_as_sign_in_is(db: Database) -> None:
+    # Sign-in matches the name exactly, so "ANA" is another user (only the lock-out count is shared).
+    users.add_user(db, ADMIN, "ana", Role.AGENT, PASSWORD)
+    users.add_user(db, ADMIN, "ANA", Role.VIEWER, "another long password")
+    assert users.sign_in(db, "ANA", "another long password").principal == Principal("ANA", Role.VIEWER)
+    with pytest.raises(SignInFailed):
+        users.sign_in(db, "ANA", PASSWORD)
+
+
 def _config(tmp_path: Path) -> Path:
     config = tmp_path / "mentiondesk.toml"
     config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "cli.db"}"\n[[brands]]\nname = "Acme"\n'
