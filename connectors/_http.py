@@ -14,13 +14,13 @@ from pydantic import Field
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from connectors.base import BadPayload, ConnectorSettings, RateLimited
+from connectors.base import MAX_SETTING_SECONDS, BadPayload, ConnectorSettings, RateLimited
 
 DEFAULT_RETRY_AFTER_SECONDS = 60.0
 
 
 class HttpSettings(ConnectorSettings):
-    request_timeout_seconds: float = Field(default=30.0, gt=0)
+    request_timeout_seconds: float = Field(default=30.0, gt=0, le=MAX_SETTING_SECONDS)
     # Retries of GET requests answered 5xx or cut off, with exponential back-off (urllib3 Retry).
     max_retries: int = Field(default=3, ge=0)
     retry_backoff_seconds: float = Field(default=1.0, ge=0)

@@ -11,9 +11,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+# The longest interval or timeout a setting may ask for: longer ones overflow datetime arithmetic in
+# schedule and the poll leases, and no poll needs to wait more than a week.
+MAX_SETTING_SECONDS = 7 * 24 * 3600.0
 
 
 class ConnectorError(Exception):
@@ -123,19 +128,40 @@ class PostedReply:
     url: str | None = None
 
 
+def _web_url(url: str) -> str:
+    """An http(s) URL with a host, checked at start-up rather than failing at every poll; not echoed back."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # ValueError for a port that is not a number or out of range
+        fetchable = parts.scheme in ("http", "https") and bool(parts.hostname) and port != 0
+    except ValueError:  # also an unbalanced [ in the host
+        fetchable = False
+    if not fetchable or any(c.isspace() for c in url):
+        raise ValueError("must be an http:// or https:// URL with a host, e.g. https://example.com/path")
+    return url
+
+
+# A URL a connector fetches from: a feed, an API base or a token endpoint.
+WebUrl = Annotated[str, AfterValidator(_web_url)]
+
+
 class ConnectorSettings(BaseModel):
     """Base for each connector's ``[connectors.<name>]`` table; unknown keys are errors."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No NaN or infinity in any number ("must be a finite number"): infinity passes gt/ge and then
+    # overflows schedule and timedelta.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     enabled: bool = True
-    poll_interval_seconds: float = 60.0
+    # At least 0.1 s: schedule loops forever on an interval that rounds to 0 microseconds.
+    poll_interval_seconds: float = Field(default=60.0, ge=0.1, le=MAX_SETTING_SECONDS)
     # A poll that runs longer than this is recorded as failed and backs off.
-    timeout_seconds: float = 120.0
+    timeout_seconds: float = Field(default=120.0, gt=0, le=MAX_SETTING_SECONDS)
     # Pages fetched per query per poll round, so one busy query cannot starve the rest.
-    max_pages_per_poll: int = 10
-    # Stop polling for the rest of the (UTC) day once this many billable reads were used.
-    daily_read_cap: int | None = None
+    max_pages_per_poll: int = Field(default=10, ge=1)
+    # Stop polling for the rest of the (UTC) day once this many billable reads were used. A cap of 0
+    # would stop every poll, billable or not: that is `enabled = false`.
+    daily_read_cap: int | None = Field(default=None, ge=1)
 
 
 class Connector(ABC):

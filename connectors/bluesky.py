@@ -36,6 +36,7 @@ from pydantic import Field
 
 from connectors._http import DEFAULT_RETRY_AFTER_SECONDS, HttpSettings
 from connectors.base import (
+    MAX_SETTING_SECONDS,
     BadPayload,
     Capabilities,
     Connector,
@@ -49,6 +50,7 @@ from connectors.base import (
     RateLimited,
     ReplyNotAllowed,
     ReplyTarget,
+    WebUrl,
 )
 from connectors.graphemes import grapheme_count
 
@@ -59,12 +61,12 @@ _T = TypeVar("_T")
 
 class BlueskySettings(HttpSettings):
     # The brand account's PDS; app.bsky calls are proxied by it to the AppView (search needs auth).
-    api_base_url: str = "https://bsky.social"
+    api_base_url: WebUrl = "https://bsky.social"
     search: bool = True  # searchPosts per keyword
     notifications: bool = True  # the account's mention notifications (needs handles.bluesky)
     page_size: int = Field(default=25, ge=1, le=100)
     # How far below the newest post read each walk looks again, for posts the search index adds late.
-    overlap_seconds: float = Field(default=60.0, ge=0)
+    overlap_seconds: float = Field(default=60.0, ge=0, le=MAX_SETTING_SECONDS)
 
 
 @dataclass

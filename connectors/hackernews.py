@@ -31,6 +31,7 @@ from connectors.base import (
     Query,
     ReplyNotAllowed,
     ReplyTarget,
+    WebUrl,
 )
 
 HN_ITEM_URL = "https://news.ycombinator.com/item?id="
@@ -38,7 +39,7 @@ ItemType = Literal["story", "comment"]
 
 
 class HackerNewsSettings(HttpSettings):
-    api_base_url: str = "https://hn.algolia.com/api/v1"
+    api_base_url: WebUrl = "https://hn.algolia.com/api/v1"
     item_types: list[ItemType] = Field(default=["story", "comment"], min_length=1)
     page_size: int = Field(default=100, ge=1, le=1000)  # Algolia's hitsPerPage
     # Pages a query reads on its very first poll (the rest of HN's history is not wanted).

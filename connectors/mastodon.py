@@ -46,6 +46,7 @@ from connectors.base import (
     RateLimited,
     ReplyNotAllowed,
     ReplyTarget,
+    WebUrl,
 )
 from connectors.graphemes import grapheme_count
 
@@ -54,7 +55,7 @@ _VISIBILITY_ORDER = ("public", "unlisted", "private", "direct")
 
 
 class MastodonSettings(HttpSettings):
-    api_base_url: str  # the brand account's instance, e.g. "https://mastodon.social"
+    api_base_url: WebUrl  # the brand account's instance, e.g. "https://mastodon.social"
     search: bool = True  # status search for each keyword (needs full-text search on the instance)
     # Hashtags to follow (without #); default: each one-word keyword.
     hashtags: list[str] | None = None

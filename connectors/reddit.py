@@ -30,6 +30,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from connectors.base import (
+    MAX_SETTING_SECONDS,
     BadPayload,
     Capabilities,
     Connector,
@@ -43,6 +44,7 @@ from connectors.base import (
     RateLimited,
     ReplyNotAllowed,
     ReplyTarget,
+    WebUrl,
 )
 
 log = logging.getLogger("mentiondesk.connectors.reddit")
@@ -89,8 +91,8 @@ SOURCES: tuple[Source, ...] = ("search", "comments", "mentions")
 
 class RedditSettings(ConnectorSettings):
     # The API and token endpoints: reddit.com, or the local emulator.
-    oauth_url: str = "https://oauth.reddit.com"
-    reddit_url: str = REDDIT_URL
+    oauth_url: WebUrl = "https://oauth.reddit.com"
+    reddit_url: WebUrl = REDDIT_URL
     user_agent: str = Field(default="mentiondesk/0.1 (brand mention monitor)", min_length=7)
     # Submissions are searched here ("all": everywhere); empty: no submission search.
     search_subreddits: list[str] = ["all"]
@@ -99,7 +101,7 @@ class RedditSettings(ConnectorSettings):
     # Read the brand account's inbox for u/ mentions (needs the account's credentials).
     inbox_mentions: bool = True
     page_size: int = Field(default=100, ge=1, le=100)
-    request_timeout_seconds: float = Field(default=30.0, gt=0)
+    request_timeout_seconds: float = Field(default=30.0, gt=0, le=MAX_SETTING_SECONDS)
     # Retries of GET requests answered 5xx or cut off (urllib3 Retry); prawcore retries again on top.
     max_retries: int = Field(default=3, ge=0)
     retry_backoff_seconds: float = Field(default=1.0, ge=0)

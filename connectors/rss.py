@@ -35,6 +35,7 @@ from connectors.base import (
     Query,
     ReplyNotAllowed,
     ReplyTarget,
+    WebUrl,
 )
 
 MAX_EXTERNAL_ID = 200  # the store's column width; longer guids are hashed
@@ -44,7 +45,7 @@ _TAGS = re.compile(r"<[^>]+>")
 
 
 class RssSettings(HttpSettings):
-    feeds: list[str] = Field(min_length=1)  # RSS/Atom URLs: news sites, blogs, Google Alerts feeds
+    feeds: list[WebUrl] = Field(min_length=1)  # RSS/Atom URLs: news sites, blogs, Google Alerts feeds
     user_agent: str = "mentiondesk/0.1 (brand mention monitor; feed reader)"
 
 

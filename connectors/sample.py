@@ -9,7 +9,19 @@ import random
 import time
 from datetime import datetime, timedelta, timezone
 
-from connectors.base import Capabilities, Connector, ConnectorSettings, FetchResult, Mention, PostedReply, Query, ReplyTarget
+from pydantic import Field
+
+from connectors.base import (
+    MAX_SETTING_SECONDS,
+    Capabilities,
+    Connector,
+    ConnectorSettings,
+    FetchResult,
+    Mention,
+    PostedReply,
+    Query,
+    ReplyTarget,
+)
 
 _TEMPLATES: tuple[tuple[str, str], ...] = (
     ("en", "@{brand} my order hasn't arrived after two weeks, this is unacceptable"),
@@ -30,10 +42,10 @@ _BASE_TIME = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
 
 class SampleSettings(ConnectorSettings):
     seed: int = 7
-    total_per_query: int = 60
-    page_size: int = 25
+    total_per_query: int = Field(default=60, ge=0)
+    page_size: int = Field(default=25, ge=1)  # 0 would report more pages forever and never advance
     # Pause per page, to make a poll slow enough to watch (or to interrupt in a test).
-    delay_seconds: float = 0.0
+    delay_seconds: float = Field(default=0.0, ge=0, le=MAX_SETTING_SECONDS)
 
 
 class SampleConnector(Connector):

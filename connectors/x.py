@@ -25,6 +25,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from connectors.base import (
+    MAX_SETTING_SECONDS,
     BadPayload,
     Capabilities,
     Connector,
@@ -38,6 +39,7 @@ from connectors.base import (
     RateLimited,
     ReplyNotAllowed,
     ReplyTarget,
+    WebUrl,
 )
 from connectors.x_text import x_weighted_length
 
@@ -70,7 +72,7 @@ class _RequestRejected(ConnectorError):
 
 class XSettings(ConnectorSettings):
     # Where API v2 lives: the real API, a proxy, or the local emulator.
-    api_base_url: str = X_API_BASE
+    api_base_url: WebUrl = X_API_BASE
     search: bool = True  # recent search for the brand's keywords
     mentions: bool = True  # the brand account's mentions timeline (needs the brand's handle)
     exclude_retweets: bool = True
@@ -79,7 +81,7 @@ class XSettings(ConnectorSettings):
     page_size: int = Field(default=100, ge=10, le=100)
     # Pages a query reads on its very first poll: X bills every post read, so no deep backfill.
     first_run_pages: int = Field(default=1, ge=1)
-    request_timeout_seconds: float = Field(default=30.0, gt=0)
+    request_timeout_seconds: float = Field(default=30.0, gt=0, le=MAX_SETTING_SECONDS)
     # Retries of GET requests answered 5xx or cut off, with exponential back-off (urllib3 Retry).
     max_retries: int = Field(default=3, ge=0)
     retry_backoff_seconds: float = Field(default=1.0, ge=0)

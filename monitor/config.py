@@ -40,7 +40,9 @@ _NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No NaN or infinity in any number ("must be a finite number"): infinity passes gt/ge and then
+    # overflows timedelta.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class BrandConfig(_Strict):
@@ -74,6 +76,14 @@ class BrandConfig(_Strict):
             raise ValueError("handles must be non-empty account names")
         return cleaned
 
+    @field_validator("queries")
+    @classmethod
+    def _non_empty_queries(cls, queries: dict[str, str]) -> dict[str, str]:
+        # An empty query is no query: the connector would quietly fall back to nothing or the keywords.
+        if any(not q.strip() for q in queries.values()):
+            raise ValueError("queries must be non-empty search texts")
+        return queries
+
     @model_validator(mode="after")
     def _needs_something_to_search(self) -> "BrandConfig":
         if not (self.keywords or self.handles or self.queries):
@@ -88,6 +98,13 @@ class BrandConfig(_Strict):
 class DatabaseConfig(_Strict):
     # Any SQLAlchemy URL; MENTIONDESK_DATABASE_URL overrides it (it may hold a password).
     url: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _not_empty(cls, url: str | None) -> str | None:
+        if url is not None and not url.strip():
+            raise ValueError("an empty url names no database; leave url out for the default one in the data directory")
+        return url
 
 
 class SentimentConfig(_Strict):
@@ -123,7 +140,7 @@ class DashboardConfig(_Strict):
 class SlaTierConfig(_Strict):
     name: str = Field(min_length=1)
     min_priority: float = Field(ge=0, le=100)
-    target_minutes: float = Field(gt=0)
+    target_minutes: float = Field(gt=0, le=365 * 24 * 60)
 
 
 class BusinessHoursConfig(_Strict):
@@ -165,8 +182,9 @@ class AuthConfig(_Strict):
 
     session_hours: float = Field(default=12, gt=0, le=24 * 30)
     max_failures: int = Field(default=5, ge=1, le=100)  # failed sign-ins in a row before a lock-out
-    lockout_seconds: float = Field(default=30, gt=0)  # the first lock-out; doubles with each further failure
-    max_lockout_minutes: float = Field(default=15, gt=0)
+    # The first lock-out; doubles with each further failure.
+    lockout_seconds: float = Field(default=30, gt=0, le=24 * 3600)
+    max_lockout_minutes: float = Field(default=15, gt=0, le=7 * 24 * 60)
     # Also offer "Sign in with …" through Streamlit's st.login: "default" for the provider in
     # .streamlit/secrets.toml [auth], or a provider name ([auth.<name>]). The email it vouches for
     # must be a user here (`mentiondesk user add EMAIL --oidc`).
@@ -182,9 +200,10 @@ class IncidentSettings(_Strict):
     """The ``[incidents]`` table: grouping related complaints (see monitor.incidents)."""
 
     enabled: bool = True
-    window_minutes: float = Field(default=240, gt=0)  # how far apart in time related complaints may be
+    window_minutes: float = Field(default=240, gt=0, le=7 * 24 * 60)  # how far apart in time related complaints may be
     similarity: float = Field(default=0.22, ge=-1, le=1)  # mean language-centred cosine within a group
-    idle_hours: float = Field(default=24, gt=0)  # an open incident this long without news takes no more joiners
+    # An open incident this long without news takes no more joiners.
+    idle_hours: float = Field(default=24, gt=0, le=365 * 24)
     min_mentions: int = Field(default=6, ge=2)
     min_authors: int = Field(default=3, ge=1)
     min_reach: int | None = Field(default=200_000, ge=1)  # followers summed over distinct authors
@@ -195,13 +214,13 @@ class IncidentSettings(_Strict):
     # And a group big by count must be this unlikely at the usual rate (Poisson: how often that rate
     # alone gives a window this many), so a rare complaint's chance cluster is not an incident.
     burst_significance: float = Field(default=1e-4, gt=0, le=1)
-    baseline_days: float = Field(default=3, gt=0)
+    baseline_days: float = Field(default=3, gt=0, le=365)
 
 
 class CheckInSettings(_Strict):
     """The ``[check_ins]`` table: what resolving with a check-in proposes (see monitor.followups)."""
 
-    after_days: float = Field(default=3.0, gt=0)
+    after_days: float = Field(default=3.0, gt=0, le=60)  # the dashboard's "Days from now" goes up to 60
     template: str = "Check-in"  # a reply template name; its language variants apply
 
 
@@ -217,7 +236,7 @@ class DashboardSettings:
 
 class RetentionConfig(_Strict):
     # Clear mentions' raw platform payloads this many days after fetching; None keeps them.
-    raw_payload_days: int | None = Field(default=None, ge=1)
+    raw_payload_days: int | None = Field(default=None, ge=1, le=36_500)
 
 
 class _ConfigFile(_Strict):
@@ -277,7 +296,7 @@ class Config:
     @classmethod
     def load(cls, path: Path, env: Mapping[str, str] | None = None) -> "Config":
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8-sig")  # editors on Windows may start the file with a BOM
         except FileNotFoundError:
             raise ConfigError(f"config file {path} not found (create one with `mentiondesk init`)") from None
         except (OSError, UnicodeDecodeError) as exc:
@@ -305,9 +324,28 @@ class Config:
             for name in brand.connectors or ():
                 if name not in connectors:
                     raise ConfigError(f"{source}: brands[{i}].connectors: {name!r} is not a configured connector (configure [connectors.{name}])")
+            # A brand list may carry handles and queries for connectors not configured here, but not for
+            # connectors that do not exist: that is a typo, and the handle or query would be ignored.
+            for what, names in (("handles", brand.handles), ("queries", brand.queries)):
+                for name in names:
+                    if name in connectors:
+                        continue
+                    try:
+                        registry.get(name)
+                    except registry.UnknownConnector as exc:
+                        raise ConfigError(f"{source}: brands[{i}].{what}.{name}: {exc}") from None
+                    except registry.ConnectorUnavailable:
+                        pass  # it exists; its client library is just not installed here
         if not enabled:
             raise ConfigError(f"{source}: connectors: every connector is disabled; enable at least one")
-        database_url = env.get(f"{ENV_PREFIX}DATABASE_URL") or parsed.database.url or default_database_url()
+        if env.get(f"{ENV_PREFIX}DATABASE_URL"):
+            database_url = env[f"{ENV_PREFIX}DATABASE_URL"]
+            _check_database_url(source, f"{ENV_PREFIX}DATABASE_URL", database_url)
+        elif parsed.database.url is not None:
+            database_url = parsed.database.url
+            _check_database_url(source, "database.url", database_url)
+        else:
+            database_url = default_database_url()  # its folder is created on first run
         # Before resolve_targets: apprise logs each URL it checks.
         protect([*(v for cc in connectors.values() for v in cc.secrets.values()),
                  *(env.get(t.url_env) for t in parsed.alerts.targets), _password(database_url)])
@@ -391,6 +429,28 @@ def read_secrets_file(path: Path) -> dict[str, str]:
         if value is None:
             raise ConfigError(f"secrets file {path}: {key} has no value (write {key}=…)")
     return {k: v for k, v in values.items() if v is not None}
+
+
+def _check_database_url(source: str, key: str, url: str) -> None:
+    """A configured SQLite database must be kept, in a folder that exists: a mistyped path would
+    otherwise start a new, empty database. A missing file is fine (the first run creates it)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return  # Database.open reports the bad URL
+    if parsed.get_backend_name() != "sqlite":
+        return
+    if parsed.database in (None, "", ":memory:") or parsed.query.get("mode") == "memory":
+        raise ConfigError(f"{source}: {key}: an in-memory database keeps nothing; name a file, "
+                          "e.g. sqlite:///path/to/mentiondesk.db")
+    if parsed.query.get("uri"):
+        return  # a file: URI, which SQLite itself resolves
+    # SQLite opens the path as written, relative to the working directory, with no ~ expansion.
+    folder = Path(parsed.database).parent
+    if not folder.is_dir():
+        hint = " (SQLite does not expand ~: write the full path)" if parsed.database.startswith("~") else ""
+        raise ConfigError(f"{source}: {key}: the database's folder {folder} does not exist{hint}; "
+                          "create it or correct the path")
 
 
 def _password(database_url: str) -> str | None:

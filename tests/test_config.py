@@ -163,3 +163,161 @@ def test_a_database_other_than_sqlite_or_postgresql_stops_start_up_with_exit_2(t
                       '[connectors.sample]\n')
     result = CliRunner().invoke(cli, ["--config", str(config), "status"])
     assert result.exit_code == 2 and "not 'mssql'" in result.output
+
+
+def _status(config: Path, env: dict | None = None):
+    return CliRunner().invoke(cli, ["--config", str(config), "status"], env=env)
+
+
+SAMPLE_ONLY = '[[brands]]\nname = "Acme"\nkeywords = ["acme"]\n[connectors.sample]\n'
+
+
+FINITE = "Input should be a finite number"
+AT_LEAST_1 = "Input should be greater than or equal to 1"
+
+
+@pytest.mark.parametrize(
+    ("connectors", "expected"),
+    [
+        # schedule loops forever on an interval of 0 or below; nan and inf raise inside it; 1e300 overflows.
+        ({"sample": {"poll_interval_seconds": 0}}, "sample.poll_interval_seconds: Input should be greater"),
+        ({"sample": {"poll_interval_seconds": -5}}, "sample.poll_interval_seconds: Input should be greater"),
+        ({"sample": {"poll_interval_seconds": float("nan")}}, f"sample.poll_interval_seconds: {FINITE}"),
+        ({"sample": {"poll_interval_seconds": float("inf")}}, f"sample.poll_interval_seconds: {FINITE}"),
+        ({"sample": {"poll_interval_seconds": 1e300}}, "sample.poll_interval_seconds: Input should be less than"),
+        ({"sample": {"timeout_seconds": -1}}, "sample.timeout_seconds: Input should be greater than 0"),
+        ({"sample": {"timeout_seconds": float("inf")}}, f"sample.timeout_seconds: {FINITE}"),
+        ({"sample": {"daily_read_cap": -3}}, f"sample.daily_read_cap: {AT_LEAST_1}"),
+        # A cap of 0 blocks every poll, billable or not: that is enabled = false.
+        ({"sample": {"daily_read_cap": 0}}, f"sample.daily_read_cap: {AT_LEAST_1}"),
+        ({"sample": {"max_pages_per_poll": 0}}, f"sample.max_pages_per_poll: {AT_LEAST_1}"),
+        ({"sample": {"page_size": 0}}, f"sample.page_size: {AT_LEAST_1}"),
+        ({"sample": {"delay_seconds": -1}}, "sample.delay_seconds: Input should be greater than or equal to 0"),
+        ({"rss": {"feeds": ["https://example.com/feed"], "request_timeout_seconds": float("inf")}},
+         f"rss.request_timeout_seconds: {FINITE}"),
+        ({"bluesky": {"overlap_seconds": 1e300, "enabled": False}, "sample": {}},
+         "bluesky.overlap_seconds: Input should be less than"),
+    ],
+)
+def test_connector_numbers_that_would_hang_or_break_polling_are_refused(connectors: dict, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load({"brands": [BRAND], "connectors": connectors})
+    assert f"connectors.{expected}" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        ({"sla": {"tiers": [{"name": "all", "min_priority": 0, "target_minutes": float("inf")}]}},
+         f"sla.tiers[0].target_minutes: {FINITE}"),
+        ({"auth": {"lockout_seconds": 1e300}}, "auth.lockout_seconds: Input should be less than"),
+        ({"incidents": {"window_minutes": float("nan")}}, f"incidents.window_minutes: {FINITE}"),
+        ({"check_ins": {"after_days": 90}}, "check_ins.after_days: Input should be less than or equal to 60"),
+        ({"retention": {"raw_payload_days": 10**9}}, "retention.raw_payload_days: Input should be less than"),
+    ],
+)
+def test_durations_that_overflow_are_refused(table: dict, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load({"brands": [BRAND], "connectors": {"sample": {}}, **table})
+    assert expected in str(info.value)
+
+
+def test_status_refuses_a_poll_interval_run_would_hang_on(tmp_path: Path) -> None:
+    config = tmp_path / "mentiondesk.toml"
+    config.write_text(SAMPLE_ONLY + "poll_interval_seconds = -5\n")
+    result = _status(config)
+    assert result.exit_code == 2, result.output
+    assert "connectors.sample.poll_interval_seconds" in result.output and "every -5s" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("connectors", "keys"),
+    [
+        ({"rss": {"feeds": ["ftp://a", "not a url"]}}, ["connectors.rss.feeds[0]", "connectors.rss.feeds[1]"]),
+        ({"hackernews": {"api_base_url": "javascript:alert(1)"}}, ["connectors.hackernews.api_base_url"]),
+        ({"reddit": {"oauth_url": "oauth.reddit.com", "reddit_url": "https://"}},
+         ["connectors.reddit.oauth_url", "connectors.reddit.reddit_url"]),
+        ({"mastodon": {"api_base_url": "https://mastodon.social:port"}}, ["connectors.mastodon.api_base_url"]),
+        ({"bluesky": {"api_base_url": "https://bsky.social /xrpc"}}, ["connectors.bluesky.api_base_url"]),
+        ({"x": {"api_base_url": "file:///etc/passwd"}}, ["connectors.x.api_base_url"]),
+    ],
+)
+def test_urls_connectors_fetch_must_be_http_with_a_host(connectors: dict, keys: list[str]) -> None:
+    with pytest.raises(ConfigError) as info:
+        load({"brands": [BRAND], "connectors": connectors})
+    for key in keys:
+        assert f"{key}: Value error, must be an http:// or https:// URL with a host" in str(info.value)
+    assert not any(url in str(info.value) for url in ("ftp://a", "javascript", "oauth.reddit.com", "/etc/passwd"))
+
+
+def test_local_http_urls_with_a_port_are_accepted() -> None:
+    config = load({"brands": [BRAND], "connectors": {"hackernews": {"api_base_url": "http://127.0.0.1:8080/api/v1"},
+                                                     "rss": {"feeds": ["https://example.com/feed.xml?q=acme"]}}})
+    assert config.connectors["hackernews"].settings.api_base_url == "http://127.0.0.1:8080/api/v1"
+
+
+@pytest.mark.parametrize("via_env", [False, True])
+def test_a_sqlite_database_in_a_missing_folder_stops_start_up_and_creates_nothing(tmp_path: Path,
+                                                                                   via_env: bool) -> None:
+    url = f"sqlite:///{tmp_path / 'nonexistent' / 'dir' / 'x.db'}"
+    config = tmp_path / "mentiondesk.toml"
+    config.write_text(SAMPLE_ONLY if via_env else f'[database]\nurl = "{url}"\n{SAMPLE_ONLY}')
+    result = _status(config, env={"MENTIONDESK_DATABASE_URL": url} if via_env else None)
+    assert result.exit_code == 2, result.output
+    key = "MENTIONDESK_DATABASE_URL" if via_env else "database.url"
+    assert f"{key}: the database's folder {tmp_path / 'nonexistent' / 'dir'} does not exist" in result.output
+    assert not (tmp_path / "nonexistent").exists()
+
+
+def test_a_missing_database_file_in_an_existing_folder_is_a_first_run(tmp_path: Path) -> None:
+    config = tmp_path / "mentiondesk.toml"
+    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "first.db"}"\n{SAMPLE_ONLY}')
+    assert _status(config).exit_code == 0
+    assert (tmp_path / "first.db").is_file()
+
+
+def test_the_default_database_is_still_created_with_its_folders(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "not" / "yet" / "home"
+    monkeypatch.setenv("MENTIONDESK_HOME", str(home))
+    config = tmp_path / "mentiondesk.toml"
+    config.write_text(SAMPLE_ONLY)
+    assert _status(config).exit_code == 0
+    assert (home / "mentiondesk.db").is_file()
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("", "database.url: Value error, an empty url names no database"),
+        ("sqlite://", "database.url: an in-memory database keeps nothing"),
+        ("sqlite:///:memory:", "database.url: an in-memory database keeps nothing"),
+    ],
+)
+def test_empty_and_in_memory_database_urls_are_refused(url: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load({"brands": [BRAND], "connectors": {"sample": {}}, "database": {"url": url}})
+    assert expected in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("brand", "expected"),
+    [
+        ({**BRAND, "handles": {"nosuch": "x"}}, "brands[0].handles.nosuch: unknown connector 'nosuch'"),
+        ({**BRAND, "queries": {"other": "q"}}, "brands[0].queries.other: unknown connector 'other'"),
+        ({**BRAND, "queries": {"sample": "  "}}, "brands[0].queries: Value error, queries must be non-empty"),
+    ],
+)
+def test_handles_and_queries_must_name_a_connector_that_exists(brand: dict, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load({"brands": [brand], "connectors": {"sample": {}}})
+    assert expected in str(info.value)
+    # A built-in connector not configured here is fine: a shared brand list may name it.
+    load({"brands": [{**BRAND, "handles": {"mastodon": "acme"}, "queries": {"x": "acme -is:retweet"}}],
+          "connectors": {"sample": {}}})
+
+
+def test_a_config_file_starting_with_a_bom_loads(tmp_path: Path) -> None:
+    path = tmp_path / "mentiondesk.toml"
+    path.write_bytes("\ufeff".encode() + SAMPLE_ONLY.encode())
+    assert [b.name for b in Config.load(path, env={}).brands] == ["Acme"]
