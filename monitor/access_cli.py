@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 import click
 
@@ -109,8 +109,9 @@ def audit_group() -> None:
 @click.option("--since", type=click.DateTime(), help="Only entries at or after this UTC time.")
 @click.pass_obj
 def audit_export(app: "App", output: Path, fmt: str | None, since: datetime | None) -> None:
-    """Export the audit log (oldest first) as JSONL or CSV."""
+    """Export the audit log (oldest first) as JSONL or CSV; a file is replaced only once the export is complete."""
     from monitor.cli import _format_for
+    from monitor.transfer import write_file_atomically
 
     fmt = _format_for(output, fmt, default="jsonl")
     since_utc = since.replace(tzinfo=timezone.utc) if since else None
@@ -118,8 +119,10 @@ def audit_export(app: "App", output: Path, fmt: str | None, since: datetime | No
     if str(output) == "-":
         count = audit.export(db, local_operator(), sys.stdout, fmt, since_utc)  # type: ignore[arg-type]
     else:
-        with output.open("w", encoding="utf-8", newline="") as out:
-            count = audit.export(db, local_operator(), out, fmt, since_utc)  # type: ignore[arg-type]
+        def write(out: IO[str]) -> int:
+            return audit.export(db, local_operator(), out, fmt, since_utc)  # type: ignore[arg-type]
+
+        count = write_file_atomically(output, write)
     click.echo(f"exported {count} audit entr{'y' if count == 1 else 'ies'}", err=True)
 
 

@@ -342,17 +342,17 @@ def _format_for(path: Path, fmt: str | None, default: str | None = None) -> str:
 @click.option("--since", type=click.DateTime(), help="Only mentions created at or after this UTC time.")
 @pass_app
 def export(app: App, output: Path, fmt: str | None, brand: str | None, platform: str | None, since: datetime | None) -> None:
-    """Export mentions as JSONL or CSV."""
-    from monitor.transfer import iter_export, write_export
+    """Export mentions as JSONL or CSV; a file is replaced only once the export is complete."""
+    from monitor.transfer import check_export_filters, iter_export, write_export, write_export_file
 
-    to_stdout = str(output) == "-"
     fmt = _format_for(output, fmt, default="jsonl")
-    records = iter_export(app.database(), brand, platform, since.replace(tzinfo=timezone.utc) if since else None)
-    if to_stdout:
+    db = app.database()
+    check_export_filters(db, brand, platform, [b.key for b in app.config.brands], app.config.connectors)
+    records = iter_export(db, brand, platform, since.replace(tzinfo=timezone.utc) if since else None)
+    if str(output) == "-":
         count = write_export(records, click.get_text_stream("stdout"), fmt)  # type: ignore[arg-type]
     else:
-        with output.open("w", encoding="utf-8", newline="") as out:
-            count = write_export(records, out, fmt)  # type: ignore[arg-type]
+        count = write_export_file(records, output, fmt)  # type: ignore[arg-type]
     click.echo(f"exported {count} mention(s)", err=True)
 
 
@@ -363,10 +363,14 @@ def export(app: App, output: Path, fmt: str | None, brand: str | None, platform:
 def import_(app: App, path: Path, fmt: str | None) -> None:
     """Import mentions from JSONL or CSV; bad lines are reported and skipped, existing ones kept."""
     from monitor.access import local_operator
-    from monitor.transfer import import_mentions
+    from monitor.ingest import sync_brands
+    from monitor.transfer import import_mentions, open_import
 
-    with path.open(encoding="utf-8", newline="") as source:
-        result = import_mentions(app.database(), source, _format_for(path, fmt), local_operator())  # type: ignore[arg-type]
+    fmt = _format_for(path, fmt)
+    db = app.database()
+    sync_brands(db, app.config.brands, {})  # as `poll` does: a fresh database knows the config's brands
+    with open_import(path) as source:  # a line that is not UTF-8 is one bad line, not the end of the import
+        result = import_mentions(db, source, fmt, local_operator())  # type: ignore[arg-type]
     for error in result.errors:
         click.echo(f"{path}: {terminal_safe(error)}", err=True)
     click.echo(f"imported {result.stored} new, {result.duplicates} already stored, {len(result.errors)} bad line(s)")

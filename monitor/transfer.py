@@ -2,24 +2,32 @@
 
 CSV cells that a spreadsheet would run as a formula (=, +, -, @ …) are written with a leading
 apostrophe and read back without it: mention text is untrusted.
+
+An export to a file replaces the file only once it is complete; an import reports each bad line
+(invalid record, unknown brand, bytes that are not UTF-8) by its number and stores the rest.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Iterator
+import os
+import re
+import secrets
+import stat
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import IO, Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import select, tuple_
+from sqlalchemy import exists, select, tuple_
 
 from connectors.base import Mention as FetchedMention
 from monitor import audit
 from monitor.access import Principal, Role, require
-from monitor.errors import IngestError
+from monitor.errors import ConfigError, IngestError
 from monitor.ingest import normalise, store_mentions
 from monitor.models import Brand, Mention, MentionStatus, MentionTag, utcnow
 from monitor.storage import Database
@@ -38,6 +46,8 @@ _TRIAGE_FIELDS = ("sentiment_label", "sentiment_score", "sentiment_scores", "int
 Label = Literal["negative", "neutral", "positive"]
 Intent = Literal["complaint", "question", "praise", "other"]
 Probability = Annotated[float, Field(ge=0, le=1)]
+# What an undecodable byte becomes when read with errors="surrogateescape" (U+DC80 to U+DCFF).
+_UNDECODED_BYTE = re.compile("[\udc80-\udcff]")
 
 
 class MentionRecord(BaseModel):
@@ -118,6 +128,25 @@ def iter_export(db: Database, brand: str | None = None, platform: str | None = N
         yield from export_records(session.execute(query.execution_options(yield_per=1000)))
 
 
+def check_export_filters(db: Database, brand: str | None, platform: str | None,
+                         configured_brands: Iterable[str] = (), configured_platforms: Iterable[str] = ()) -> None:
+    """A mistyped --brand or --platform is an error, not an empty export over the user's last one.
+
+    Known: the brand keys and connector names in the config, and whatever the database holds.
+    """
+    with db.read() as session:
+        if brand is not None:
+            brands = set(configured_brands) | set(session.scalars(select(Brand.key)))
+            if brand not in brands:
+                raise ConfigError(f"--brand: no brand {brand!r} (known: {', '.join(sorted(brands)) or 'none'})")
+        if platform is not None and platform not in set(configured_platforms):
+            # The (platform, external_id) key's index answers this without reading the mentions.
+            if not session.scalar(select(exists().where(Mention.platform == platform))):
+                platforms = set(configured_platforms) | set(session.scalars(select(Mention.platform).distinct()))
+                raise ConfigError(f"--platform: no platform {platform!r} "
+                                  f"(known: {', '.join(sorted(platforms)) or 'none'})")
+
+
 def write_export(records: Iterator[dict[str, Any]], out: IO[str], fmt: Format) -> int:
     count = 0
     if fmt == "jsonl":
@@ -134,21 +163,83 @@ def write_export(records: Iterator[dict[str, Any]], out: IO[str], fmt: Format) -
     return count
 
 
-def _read_lines(source: IO[str], fmt: Format) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    """Yields (line number, record or error text)."""
-    if fmt == "jsonl":
+def write_export_file(records: Iterator[dict[str, Any]], path: Path, fmt: Format) -> int:
+    """`write_export` into ``path``, which is replaced only once the export is complete."""
+    return write_file_atomically(path, lambda out: write_export(records, out, fmt))
+
+
+def write_file_atomically(path: Path, write: Callable[[IO[str]], int]) -> int:
+    """Run ``write`` on a temporary file beside ``path`` and put it in place of ``path`` once it is done.
+
+    So a failure part-way (disk full, a database error) leaves the previous file as it was. A path
+    that is not a regular file (/dev/null, a pipe) is written straight into, as it cannot be replaced.
+    Returns what ``write`` returns (a count).
+    """
+    target = Path(os.path.realpath(path))  # through a symlink, so the link stays a link
+    try:
+        previous_mode: int | None = os.stat(target).st_mode
+    except FileNotFoundError:
+        previous_mode = None
+    if previous_mode is not None and not stat.S_ISREG(previous_mode):
+        with path.open("w", encoding="utf-8", newline="") as out:
+            return write(out)
+    temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as exc:  # name the file the user asked for, not the temporary one
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
+    try:
+        with open(descriptor, "w", encoding="utf-8", newline="") as out:
+            if previous_mode is not None:  # a file someone made private stays private
+                os.chmod(temporary, stat.S_IMODE(previous_mode))
+            count = write(out)
+            out.flush()
+            os.fsync(descriptor)
+        os.replace(temporary, target)
+    except BaseException as exc:
+        temporary.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None:  # "disk full" alone does not say which disk
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
+        raise
+    return count
+
+
+def open_import(path: Path) -> IO[str]:
+    """``path`` as UTF-8 text for `import_mentions`, in which each undecodable byte is kept as a lone
+    surrogate: so one bad byte costs only its line (or CSV record), the lines and CSV quoting across
+    them stay intact, and `_undecodable` can say where the byte was. A byte-order mark is dropped.
+    """
+    return path.open(encoding="utf-8-sig", errors="surrogateescape", newline="")
+
+
+def _undecodable(line: str) -> str | None:
+    found = _UNDECODED_BYTE.search(line)
+    if found is None:
+        return None
+    position = len(line[:found.start()].encode("utf-8", "surrogateescape"))
+    return f"not UTF-8 (byte 0x{ord(found.group()) - 0xDC00:02x} at position {position})"
+
+
+def _csv_records(source: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    """(line number, record or error text); a record is numbered by its last line, as `csv` counts."""
+    undecodable: list[tuple[int, str]] = []  # (line number, problem) among the lines of the record being read
+
+    def lines() -> Iterator[str]:
         for number, line in enumerate(source, start=1):
-            if not line.strip():
-                continue
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield number, f"not valid JSON ({exc.msg} at column {exc.colno})"
-                continue
-            yield number, value if isinstance(value, dict) else "expected a JSON object"
-        return
-    reader = csv.DictReader(source)
+            if problem := _undecodable(line):
+                undecodable.append((number, problem))
+            yield line
+
+    reader = csv.DictReader(lines())
+    if reader.fieldnames is not None and undecodable:  # asking for the field names read the header
+        number, problem = undecodable[0]
+        raise IngestError(f"line {number}: {problem}: the CSV header must be readable; nothing was imported")
     for row in reader:
+        if undecodable:  # `csv` reads no further than the record's last line: these are this record's
+            number, problem = undecodable[0]
+            undecodable.clear()
+            yield number, problem
+            continue
         number = reader.line_num
         record: dict[str, Any] = {}
         try:
@@ -163,9 +254,30 @@ def _read_lines(source: IO[str], fmt: Format) -> Iterator[tuple[int, dict[str, A
         yield number, record
 
 
+def _read_lines(source: Iterable[str], fmt: Format) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    """Yields (line number, record or error text)."""
+    if fmt == "jsonl":
+        for number, line in enumerate(source, start=1):
+            if not line.strip():
+                continue
+            if problem := _undecodable(line):
+                yield number, problem
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield number, f"not valid JSON ({exc.msg} at column {exc.colno})"
+                continue
+            yield number, value if isinstance(value, dict) else "expected a JSON object"
+        return
+    yield from _csv_records(source)
+
+
 def import_mentions(db: Database, source: IO[str], fmt: Format, actor: Principal, batch_size: int = 500) -> ImportResult:
     """Store every valid record (existing ones are skipped); a bad line is reported, not fatal.
 
+    Open a file with `open_import`, so that a line that is not UTF-8 is one bad line. A record's brand must be
+    stored already: `mentiondesk import` stores the config's brands first, as `poll` does.
     Admins only: records carry triage state (status, assignee, human labels).
     """
     require(actor, Role.ADMIN, "importing mentions")
@@ -195,6 +307,7 @@ def import_mentions(db: Database, source: IO[str], fmt: Format, actor: Principal
                 audit.record(session, actor.name, "import", count=len(new_ids))
         batch.clear()
 
+    known_brands = ", ".join(sorted(brand_ids)) or "none"
     for number, item in _read_lines(source, fmt):
         result.lines += 1
         if isinstance(item, str):
@@ -203,7 +316,7 @@ def import_mentions(db: Database, source: IO[str], fmt: Format, actor: Principal
         try:
             record = MentionRecord.model_validate(item)
             if record.brand is not None and record.brand not in brand_ids:
-                raise IngestError(f"brand {record.brand!r} is not configured")
+                raise IngestError(f"brand {record.brand!r} is not in the config (known: {known_brands})")
             raw = dict(record.raw)
             if record.model_extra:
                 raw["imported_fields"] = record.model_extra

@@ -1,5 +1,9 @@
+import errno
 import io
 import json
+import signal
+import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,10 +14,12 @@ from connectors.base import FetchResult
 from monitor.access import local_operator
 from monitor.cli import cli
 from monitor.config import Config
+from monitor.errors import ConfigError, IngestError
 from monitor.ingest import ingest_page, sync_brands
 from monitor.models import Mention, MentionTag
 from monitor.storage import Database
-from monitor.transfer import import_mentions, iter_export, write_export
+from monitor.transfer import (check_export_filters, import_mentions, iter_export, open_import, write_export,
+                              write_export_file)
 from tests.connector_doubles import mention
 
 CONFIG = Config.from_dict({"brands": [{"name": "Acme", "keywords": ["acme"]}], "connectors": {"sample": {}}}, env={})
@@ -87,3 +93,130 @@ def test_cli_export_and_import(tmp_path: Path) -> None:
     db = Database.open(f"sqlite:///{tmp_path / 'home' / 'mentiondesk.db'}")
     with db.read() as session:
         assert session.scalar(select(func.count()).select_from(Mention)) == 60
+
+
+def _cli_config(tmp_path: Path) -> list[str]:
+    config = tmp_path / "mentiondesk.toml"
+    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "m.db"}"\n[[brands]]\nname = "Acme"\n'
+                      'keywords = ["acme"]\n[sentiment]\nbackend = "none"\n[connectors.sample]\n')
+    return ["--config", str(config)]
+
+
+def _jsonl(*records: dict[str, object]) -> str:
+    base = {"platform": "mastodon", "text": "hi @acme", "created_at": "2026-11-01T10:00:00Z", "brand": "acme"}
+    return "".join(json.dumps({**base, **r}, ensure_ascii=False) + "\n" for r in records)
+
+
+def test_an_unknown_brand_or_platform_is_refused_and_the_output_kept(tmp_path: Path) -> None:
+    config, runner = _cli_config(tmp_path), CliRunner()
+    stored = tmp_path / "stored.jsonl"
+    stored.write_text(_jsonl({"external_id": "1"}))
+    assert runner.invoke(cli, [*config, "import", str(stored)]).exit_code == 0
+    out = tmp_path / "out.csv"
+    out.write_text("precious\n")
+    for option, value, message in [("--brand", "nosuch", "no brand 'nosuch' (known: acme)"),
+                                    ("--platform", "nosuch", "no platform 'nosuch' (known: mastodon, sample)")]:
+        result = runner.invoke(cli, [*config, "export", option, value, "-o", str(out)])
+        assert result.exit_code == 2 and message in result.output, result.output
+        assert out.read_text() == "precious\n"
+        to_stdout = runner.invoke(cli, [*config, "export", option, value])
+        assert to_stdout.exit_code == 2 and "platform,external_id" not in to_stdout.output
+    # Known: a configured brand or connector (nothing stored yet), or a platform only the database has.
+    for option, value, count in [("--brand", "acme", 1), ("--platform", "sample", 0), ("--platform", "mastodon", 1)]:
+        result = runner.invoke(cli, [*config, "export", option, value, "-o", str(out)])
+        assert result.exit_code == 0 and f"exported {count} mention(s)" in result.output, result.output
+
+
+def test_export_filters_are_checked_against_the_database(db: Database) -> None:
+    seed(db)
+    check_export_filters(db, "acme", "sample")
+    with pytest.raises(ConfigError, match=r"no brand 'other' \(known: acme\)"):
+        check_export_filters(db, "other", None)
+    with pytest.raises(ConfigError, match=r"no platform 'x' \(known: rss, sample\)"):
+        check_export_filters(db, None, "x", configured_platforms=["rss"])
+
+
+def test_a_failed_export_leaves_the_earlier_file_as_it_was(sqlite_db: Database, tmp_path: Path) -> None:
+    seed(sqlite_db)
+    out = tmp_path / "out.jsonl"
+    out.write_text("precious\n")
+    out.chmod(0o600)
+
+    def disk_fills_up() -> Iterator[dict[str, object]]:
+        yield from iter_export(sqlite_db)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left") as failed:
+        write_export_file(disk_fills_up(), out, "jsonl")
+    assert failed.value.filename == str(out) and out.read_text() == "precious\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary file left
+    assert write_export_file(iter_export(sqlite_db), out, "jsonl") == 2
+    assert len(out.read_text().splitlines()) == 2 and stat.S_IMODE(out.stat().st_mode) == 0o600
+
+
+def test_cli_export_that_runs_out_of_space_keeps_the_earlier_file(tmp_path: Path) -> None:
+    resource = pytest.importorskip("resource")  # POSIX file size limits: a real failed write part-way
+    config, runner = _cli_config(tmp_path), CliRunner()
+    big = tmp_path / "big.jsonl"
+    big.write_text(_jsonl(*({"external_id": str(n), "text": "acme " * 200} for n in range(200))))
+    assert runner.invoke(cli, [*config, "import", str(big)]).exit_code == 0
+    out = tmp_path / "out.jsonl"
+    out.write_text("precious\n")
+    limits = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+    resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, limits[1]))
+    try:
+        result = runner.invoke(cli, [*config, "export", "-o", str(out)])
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limits)
+        signal.signal(signal.SIGXFSZ, previous_handler)
+    assert out.read_text() == "precious\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary file left
+    assert result.exit_code == 1 and f"Error: {out}: File too large" in result.output, result.output
+
+
+def test_import_into_a_fresh_database_knows_the_configured_brands(tmp_path: Path) -> None:
+    config, runner = _cli_config(tmp_path), CliRunner()
+    three = tmp_path / "three.jsonl"
+    three.write_text(_jsonl({"external_id": "1"}, {"external_id": "2"}, {"external_id": "3"}))
+    result = runner.invoke(cli, [*config, "import", str(three)])
+    assert result.exit_code == 0 and "imported 3 new, 0 already stored, 0 bad line(s)" in result.output, result.output
+    other = tmp_path / "other.jsonl"
+    other.write_text(_jsonl({"external_id": "4", "brand": "globex"}, {"external_id": "5"}))
+    result = runner.invoke(cli, [*config, "import", str(other)])
+    assert result.exit_code == 1 and "imported 1 new" in result.output
+    assert "line 1: brand 'globex' is not in the config (known: acme)" in result.output
+
+
+def test_a_line_that_is_not_utf8_is_reported_and_the_rest_imported(tmp_path: Path) -> None:
+    config, runner = _cli_config(tmp_path), CliRunner()
+    lines = _jsonl({"external_id": "1"}, {"external_id": "2", "text": "caf\u00e9"}, {"external_id": "3"}).encode()
+    cp1252 = tmp_path / "cp1252.jsonl"
+    cp1252.write_bytes(lines.replace("caf\u00e9".encode(), b"caf\xe9"))
+    result = runner.invoke(cli, [*config, "import", str(cp1252)])
+    assert result.exit_code == 1, result.output
+    assert "line 2: not UTF-8 (byte 0xe9 at position 37)" in result.output
+    assert "imported 2 new, 0 already stored, 1 bad line(s)" in result.output
+
+
+def test_a_csv_record_that_is_not_utf8_costs_only_that_record(sqlite_db: Database, tmp_path: Path) -> None:
+    seed(sqlite_db)  # its second mention's text spans two lines of the CSV
+    line = {"platform": "sample", "external_id": "3", "text": "third", "created_at": "2026-11-01T10:00:00Z"}
+    import_mentions(sqlite_db, io.StringIO(json.dumps(line)), "jsonl", OPERATOR)
+    buffer = io.StringIO()
+    write_export(iter_export(sqlite_db), buffer, "csv")
+    data = b"\xef\xbb\xbf" + buffer.getvalue().encode().replace(b"line two", b"line tw\xe9")  # with a BOM, as Excel
+    assert data.splitlines()[3].startswith(b"line tw\xe9")  # the 4th line: header, mention 1, mention 2 …
+    target = Database.open(f"sqlite:///{tmp_path / 'copy.db'}")
+    target.upgrade()
+    sync_brands(target, CONFIG.brands, {})
+    (tmp_path / "in.csv").write_bytes(data)
+    with open_import(tmp_path / "in.csv") as source:
+        result = import_mentions(target, source, "csv", OPERATOR)
+    assert (result.stored, result.errors) == (2, ["line 4: not UTF-8 (byte 0xe9 at position 7)"])
+    kept = {r["external_id"]: r for r in iter_export(target)}
+    assert sorted(kept) == ["1", "3"] and kept["1"]["text"] == '=HYPERLINK("http://evil")'
+    (tmp_path / "bad_header.csv").write_bytes(b"platform,external_id,t\xe9xt\r\nsample,9,hi\r\n")
+    with open_import(tmp_path / "bad_header.csv") as source:
+        with pytest.raises(IngestError, match="line 1: not UTF-8 .*the CSV header must be readable"):
+            import_mentions(target, source, "csv", OPERATOR)
