@@ -20,6 +20,7 @@ import schedule
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from connectors.base import Connector, ConnectorError, Query, RateLimited
+from monitor.backoff import doubled
 from monitor.config import Config, ConnectorConfig
 from monitor.errors import IngestError
 from monitor.ingest import dialect_insert, ingest_page, read_cursor, sync_brands, usage_today
@@ -94,7 +95,7 @@ def record_failure(db: Database, cc: ConnectorConfig, message: str, retry_after:
             delay, status.backoff_reason = retry_after, "rate_limit"
         else:
             interval = cc.settings.poll_interval_seconds
-            delay = min(interval * 2 ** (status.consecutive_failures - 1), max(MAX_ERROR_BACKOFF_SECONDS, interval))
+            delay = doubled(interval, status.consecutive_failures - 1, max(MAX_ERROR_BACKOFF_SECONDS, interval))
             status.backoff_reason = "error"
         status.backoff_until = now + timedelta(seconds=delay)
         status.last_error, status.last_error_at = message, now

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from monitor import audit
 from monitor.access import Principal, Role, require
+from monitor.backoff import doubled
 from monitor.errors import MentiondeskError, NotFound
 from monitor.ingest import dialect_insert
 from monitor.models import SignInFailure, User, UserSession, utcnow
@@ -241,7 +242,7 @@ def _record_failure(db: Database, name: str, policy: AuthPolicy, now: datetime) 
         row.last_failure_at = now
         locked = None
         if row.failures >= policy.max_failures:
-            locked = min(policy.lockout * 2 ** (row.failures - policy.max_failures), policy.max_lockout)
+            locked = doubled(policy.lockout, row.failures - policy.max_failures, policy.max_lockout)
             row.locked_until = now + locked
         audit.record(session, name.strip()[:MAX_NAME_LENGTH], "auth.failed", failures=row.failures,
                      locked_seconds=locked.total_seconds() if locked else None)

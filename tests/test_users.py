@@ -16,7 +16,7 @@ from sqlalchemy import select
 from monitor import audit, users
 from monitor.access import Principal, Role
 from monitor.cli import cli
-from monitor.models import AuditEntry, User, utcnow
+from monitor.models import AuditEntry, SignInFailure, User, utcnow
 from monitor.storage import Database
 from monitor.users import AuthPolicy, SignInFailed, SignInLocked, UserError
 from tests.principals import ADMIN
@@ -93,6 +93,11 @@ def test_lock_outs_double_up_to_a_cap_for_unknown_names_too(db: Database) -> Non
     with pytest.raises(SignInFailed) as fresh:
         users.sign_in(db, "ghost", "later", POLICY, now=now + timedelta(minutes=16))
     assert not isinstance(fresh.value, SignInLocked)
+    with db.write() as session:  # guessed for days: 30 s * 2 ** 95 would overflow, the cap must hold
+        session.get_one(SignInFailure, "ghost").failures = 100
+    with pytest.raises(SignInLocked) as capped:
+        users.sign_in(db, "ghost", "guess 101", POLICY, now=now + timedelta(minutes=17))
+    assert capped.value.retry_after == timedelta(minutes=15)
 
 
 def test_a_lock_out_holds_in_another_process(tmp_path: Path) -> None:
