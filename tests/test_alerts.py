@@ -320,6 +320,16 @@ def test_brand_overrides_replace_only_the_keys_given_and_typos_are_refused() -> 
         AlertSettings.model_validate({"rules": {"urgent": {"cooldown_minuts": 5}}})
 
 
+@pytest.mark.parametrize("table", [{"rules": {"urgent": {"cooldown_minutes": float("inf")}}},
+                                   {"rules": {"sla": {"response_minutes": float("nan")}}},
+                                   {"rules": {"volume_spike": {"cooldown_minutes": 1e300}}},
+                                   {"delivery": {"backoff_max_seconds": float("inf")}}])
+def test_waits_that_would_overflow_a_time_are_refused(table: dict) -> None:
+    # inf passed ge=0, then overflowed timedelta at the first alert (cooldown) or retry (back-off).
+    with pytest.raises(ValueError, match="finite number|less than or equal"):
+        AlertSettings.model_validate(table)
+
+
 def test_records_show_target_names_never_urls(sqlite_db: Database, receiver: Receiver, clock: Clock) -> None:
     brand = add_brand(sqlite_db)
     url = receiver.mattermost_url("tok3nsecret")

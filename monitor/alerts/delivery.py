@@ -21,6 +21,7 @@ from sqlalchemy import or_, select, update
 from monitor.alerts.compose import compose
 from monitor.alerts.models import AlertEvent, AlertStatus
 from monitor.alerts.settings import RULE_LEVELS, AlertSettings, Target
+from monitor.backoff import doubled
 from monitor.storage import Database
 
 log = logging.getLogger("mentiondesk.alerts")
@@ -134,7 +135,7 @@ class DeliveryWorker(threading.Thread):
                 log.warning("alert %d to %s failed for good after %d attempts: %s", event_id, self.target.name, event.attempts, error)
             else:
                 d = self.settings.delivery
-                delay = min(d.backoff_seconds * 2 ** (event.attempts - 1), d.backoff_max_seconds)
+                delay = doubled(d.backoff_seconds, event.attempts - 1, d.backoff_max_seconds)
                 event.status, event.error, event.due_at = AlertStatus.PENDING.value, error, now + timedelta(seconds=delay)
                 log.warning("alert %d to %s failed (attempt %d), retrying in %gs: %s", event_id, self.target.name, event.attempts, delay, error)
         return True

@@ -33,7 +33,14 @@ LEVEL_ORDER: dict[Level, int] = {"info": 0, "warning": 1, "critical": 2}
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No NaN or infinity: infinity passes ge/gt and then overflows timedelta when a cooldown or
+    # back-off is added to a time.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+# The longest cooldown, SLA window or retry wait a rule may ask for (a year, in minutes); larger
+# finite values overflow timedelta as well.
+MAX_MINUTES = 365 * 24 * 60
 
 
 class UrgentRule(_Strict):
@@ -44,7 +51,7 @@ class UrgentRule(_Strict):
     negative_min_score: float = Field(default=0.6, ge=0, le=1)
     keywords: list[str] = ["lawsuit", "lawyer", "refund", "hacked", "data breach", "scam", "fraud"]
     min_priority: float | None = Field(default=90.0, ge=0, le=100)  # None: priority alone never makes an item urgent
-    cooldown_minutes: float = Field(default=10.0, ge=0)
+    cooldown_minutes: float = Field(default=10.0, ge=0, le=MAX_MINUTES)
 
     @field_validator("keywords")
     @classmethod
@@ -64,17 +71,17 @@ class SpikeRule(_Strict):
     min_count: int = Field(default=20, ge=1)  # so a quiet brand does not page on three posts
     min_ratio: float = Field(default=2.5, ge=1)  # current / baseline mean
     min_zscore: float = Field(default=4.0, ge=0)
-    cooldown_minutes: float = Field(default=120.0, ge=0)
+    cooldown_minutes: float = Field(default=120.0, ge=0, le=MAX_MINUTES)
 
 
 class SlaRule(_Strict):
     """Warn when a mention that needs a response is close to the response target and unanswered."""
 
     enabled: bool = True
-    response_minutes: float = Field(default=60.0, gt=0)
-    warn_before_minutes: float = Field(default=15.0, gt=0)
+    response_minutes: float = Field(default=60.0, gt=0, le=MAX_MINUTES)
+    warn_before_minutes: float = Field(default=15.0, gt=0, le=MAX_MINUTES)
     min_priority: float = Field(default=0.0, ge=0, le=100)
-    cooldown_minutes: float = Field(default=15.0, ge=0)
+    cooldown_minutes: float = Field(default=15.0, ge=0, le=MAX_MINUTES)
 
 
 class DigestRule(_Strict):
@@ -135,8 +142,8 @@ class TargetSettings(_Strict):
 class DeliverySettings(_Strict):
     timeout_seconds: float = Field(default=10.0, gt=0, le=120)  # apprise connect and read timeouts
     max_attempts: int = Field(default=6, ge=1, le=50)
-    backoff_seconds: float = Field(default=30.0, ge=0)  # doubles per failed attempt
-    backoff_max_seconds: float = Field(default=1800.0, ge=0)
+    backoff_seconds: float = Field(default=30.0, ge=0, le=MAX_MINUTES * 60)  # doubles per failed attempt
+    backoff_max_seconds: float = Field(default=1800.0, ge=0, le=MAX_MINUTES * 60)
 
 
 class AlertSettings(_Strict):
