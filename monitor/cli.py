@@ -14,6 +14,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor import __version__
+from monitor.cli_types import Seconds
 from monitor.config import Config
 from monitor.errors import ConfigError, MentiondeskError
 from monitor.paths import default_config_path
@@ -120,7 +121,7 @@ def _print_reports(reports: list[Any]) -> None:
 
 @cli.command()
 @click.option("--connector", "only", multiple=True, help="Poll only this connector (repeatable).")
-@click.option("--max-seconds", type=click.FloatRange(min=0), help="Stop after this long (default: until SIGINT/SIGTERM).")
+@click.option("--max-seconds", type=Seconds(min=0), help="Stop after this long (default: until SIGINT/SIGTERM).")
 @click.option("--health-file", type=click.Path(path_type=Path, dir_okay=False),
               help="Keep this JSON file current (every 10 s) with the worker's state, for a supervisor.")
 @pass_app
@@ -175,7 +176,7 @@ def poll(ctx: click.Context, once: bool, only: tuple[str, ...]) -> None:
 
 
 @cli.command("classify-pending")
-@click.option("--watch", type=click.FloatRange(min=0.1), metavar="SECONDS",
+@click.option("--watch", type=Seconds(min=0.1), metavar="SECONDS",
               help="Keep going: look for unclassified mentions every SECONDS until SIGINT/SIGTERM "
                    "(a classify worker beside pollers; any number share the work).")
 @pass_app
@@ -382,7 +383,7 @@ def import_(app: App, path: Path, fmt: str | None) -> None:
 @click.option("--home", type=click.Path(path_type=Path, file_okay=False),
               help="Folder for the demo's config and database (default: the data directory's demo/).")
 @click.option("--once", is_flag=True, help="Poll and classify one round, print the latest mentions, exit.")
-@click.option("--max-seconds", type=click.FloatRange(min=0), help="Stop after this long.")
+@click.option("--max-seconds", type=Seconds(min=0), help="Stop after this long.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True, help="Dashboard port.")
 def demo(home: Path | None, once: bool, max_seconds: float | None, port: int) -> None:
     """Run mentiondesk on local emulators of every built-in platform, with nothing to configure."""

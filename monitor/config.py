@@ -413,9 +413,12 @@ def _triage_rules(source: str, table: dict[str, Any]) -> Any:
 def read_secrets_file(path: Path) -> dict[str, str]:
     """``MENTIONDESK_…=value`` lines from a file only its owner can read (mode 0600 or 0400)."""
     try:
-        mode = stat.S_IMODE(path.stat().st_mode)
+        status = path.stat()
     except OSError as exc:
         raise ConfigError(f"secrets file {path} cannot be read: {exc.strerror or exc.__class__.__name__}") from None
+    if not stat.S_ISREG(status.st_mode):  # a folder read as no secrets at all, or got chmod advice
+        raise ConfigError(f"secrets file {path} is not a file")
+    mode = stat.S_IMODE(status.st_mode)
     if mode & 0o077:
         raise ConfigError(f"secrets file {path} can be read by others (mode {mode:04o}); "
                           f"run `chmod 600 {path}` and make sure only the mentiondesk user owns it")

@@ -9,6 +9,7 @@ import click
 
 from monitor import followups, incidents
 from monitor.access import local_operator
+from monitor.cli_types import Seconds
 from monitor.text import terminal_safe
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ def incidents_show(app: "App", incident_id: int) -> None:
 @incidents_group.command("reply")
 @click.argument("incident_id", type=ID)
 @click.option("--template", "template_name", required=True, help="The reply template's name ([[reply_templates]]).")
-@click.option("--max-wait", type=click.FloatRange(min=0), default=120, show_default=True,
+@click.option("--max-wait", type=Seconds(min=0), default=120, show_default=True,
               help="Wait out a platform's rate limit up to this many seconds; longer: stop, run again later.")
 @click.pass_obj
 def incidents_reply(app: "App", incident_id: int, template_name: str, max_wait: float) -> None:

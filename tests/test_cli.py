@@ -98,3 +98,13 @@ def test_a_file_that_cannot_be_written_is_one_clear_line(tmp_path: Path) -> None
     result = CliRunner().invoke(cli, ["--config", str(config), "export", "-o", str(tmp_path / "no" / "x.csv")])
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.exception
     assert result.output == f"Error: {tmp_path / 'no' / 'x.csv'}: No such file or directory\n"
+
+
+def test_seconds_must_be_a_finite_number(tmp_path: Path) -> None:
+    config = _config_for(tmp_path, f"sqlite:///{tmp_path / 'm.db'}")
+    for command in (["run", "--max-seconds"], ["classify-pending", "--watch"], ["demo", "--once", "--max-seconds"],
+                    ["incidents", "reply", "1", "--template", "Sorry", "--max-wait"]):
+        for value in ("nan", "inf"):  # "nan" made `run` stop at once and report success
+            result = CliRunner().invoke(cli, ["--config", str(config), *command, value])
+            assert result.exit_code == 2, (command, value, result.output)
+            assert f"'{value}' is not a number of seconds" in result.output

@@ -155,6 +155,10 @@ def test_a_secrets_file_others_can_read_is_refused_with_the_fix(tmp_path: Path) 
         Config.load(config, env={})
     with pytest.raises(ConfigError, match=r"nowhere\.secrets cannot be read"):
         Config.load(config, env={"MENTIONDESK_SECRETS_FILE": str(tmp_path / "nowhere.secrets")})
+    private_folder = tmp_path / "private"
+    private_folder.mkdir(mode=0o700)  # read as a file, a folder held no secrets at all
+    with pytest.raises(ConfigError, match=r"private is not a file"):
+        Config.load(config, env={"MENTIONDESK_SECRETS_FILE": str(private_folder)})
 
 
 def test_a_database_other_than_sqlite_or_postgresql_stops_start_up_with_exit_2(tmp_path: Path) -> None:
