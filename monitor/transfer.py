@@ -46,6 +46,9 @@ _TRIAGE_FIELDS = ("sentiment_label", "sentiment_score", "sentiment_scores", "int
 Label = Literal["negative", "neutral", "positive"]
 Intent = Literal["complaint", "question", "praise", "other"]
 Probability = Annotated[float, Field(ge=0, le=1)]
+# A CSV field may hold a mention's raw platform payload (an RSS entry's whole content), which can
+# pass the csv module's 128 KiB default: the export writes it, so the import must read it back.
+CSV_FIELD_LIMIT = 64 * 2**20
 # What an undecodable byte becomes when read with errors="surrogateescape" (U+DC80 to U+DCFF).
 _UNDECODED_BYTE = re.compile("[\udc80-\udcff]")
 
@@ -223,18 +226,36 @@ def _undecodable(line: str) -> str | None:
 def _csv_records(source: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | str]]:
     """(line number, record or error text); a record is numbered by its last line, as `csv` counts."""
     undecodable: list[tuple[int, str]] = []  # (line number, problem) among the lines of the record being read
+    last_read = 0  # the number of the line the reader took last: where a record it cannot parse ends
 
     def lines() -> Iterator[str]:
+        nonlocal last_read
         for number, line in enumerate(source, start=1):
+            last_read = number
             if problem := _undecodable(line):
                 undecodable.append((number, problem))
             yield line
 
+    csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
     reader = csv.DictReader(lines())
-    if reader.fieldnames is not None and undecodable:  # asking for the field names read the header
+    try:
+        header = reader.fieldnames  # asking for the field names reads the header
+    except csv.Error as exc:
+        raise IngestError(f"line 1: not valid CSV ({exc}): the CSV header must be readable; "
+                          "nothing was imported") from None
+    if header is not None and undecodable:
         number, problem = undecodable[0]
         raise IngestError(f"line {number}: {problem}: the CSV header must be readable; nothing was imported")
-    for row in reader:
+    rows = iter(reader)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # a NUL byte, an oversized field: that record is bad, the reader goes on
+            undecodable.clear()
+            yield last_read, f"not valid CSV ({exc})"
+            continue
         if undecodable:  # `csv` reads no further than the record's last line: these are this record's
             number, problem = undecodable[0]
             undecodable.clear()

@@ -1,3 +1,4 @@
+import csv
 import errno
 import io
 import json
@@ -53,6 +54,38 @@ def test_export_then_import_round_trips(db: Database, tmp_path: Path, fmt: str) 
     assert list(iter_export(target)) == list(iter_export(db))
     again = import_mentions(target, io.StringIO(buffer.getvalue()), fmt, OPERATOR)
     assert (again.stored, again.duplicates) == (0, 2)
+
+
+def test_a_csv_export_with_a_large_raw_payload_imports_again(sqlite_db: Database, tmp_path: Path) -> None:
+    # An RSS entry's full content can pass the csv module's 128 KiB field limit; the import then stopped.
+    query_id = sync_brands(sqlite_db, CONFIG.brands, {"sample": CONFIG.queries_for("sample")})[("sample", "acme")]
+    big = mention("sample", 1, raw={"content": "acme " * 60_000})
+    ingest_page(sqlite_db, connector="sample", query_id=query_id, result=FetchResult([big], next_cursor="1"))
+    buffer = io.StringIO()
+    assert write_export(iter_export(sqlite_db), buffer, "csv") == 1
+    target = Database.open(f"sqlite:///{tmp_path / 'copy.db'}")
+    target.upgrade()
+    sync_brands(target, CONFIG.brands, {})
+    result = import_mentions(target, io.StringIO(buffer.getvalue()), "csv", OPERATOR)
+    assert (result.stored, result.errors) == (1, [])
+    assert list(iter_export(target)) == list(iter_export(sqlite_db))
+
+
+def test_a_csv_field_past_the_limit_costs_only_its_record(sqlite_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Past the limit (64 MiB; say an unbalanced quote runs a field to the end of a huge file) the
+    # csv module raises: that record is reported, the rest still imported.
+    sync_brands(sqlite_db, CONFIG.brands, {})
+    monkeypatch.setattr("monitor.transfer.CSV_FIELD_LIMIT", 1000)
+    previous = csv.field_size_limit(1000)
+    try:
+        rows = [f"sample,{n},2026-11-01T09:00:00+00:00,{text}" for n, text in [(1, "x" * 2000), (2, "fine")]]
+        result = import_mentions(sqlite_db, io.StringIO("platform,external_id,created_at,text\n" + "\n".join(rows)),
+                                 "csv", OPERATOR)
+        with pytest.raises(IngestError, match=r"line 1: not valid CSV .*header must be readable; nothing was imported"):
+            import_mentions(sqlite_db, io.StringIO(f"platform,{'x' * 2000}\n"), "csv", OPERATOR)
+    finally:
+        csv.field_size_limit(previous)
+    assert result.stored == 1 and result.errors == ["line 2: not valid CSV (field larger than field limit (1000))"]
 
 
 def test_bad_lines_are_reported_with_their_number_and_skipped(sqlite_db: Database) -> None:
