@@ -48,15 +48,16 @@ class IngestResult:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _storable(value: Any) -> Any:
-    # PostgreSQL rejects NUL in text and JSON; it carries no meaning in a post. Lone surrogates (what
-    # invalid UTF-8 decodes to with surrogateescape) cannot be encoded at all: they become U+FFFD.
+def storable(value: Any) -> Any:
+    """`value` with every string in it storable: PostgreSQL rejects NUL in text and JSON, and NUL
+    carries no meaning in a post; lone surrogates (what invalid UTF-8 decodes to with
+    surrogateescape) cannot be encoded at all, so they become U+FFFD. NaN and infinity become None."""
     if isinstance(value, str):
         return _SURROGATE.sub("\ufffd", value.replace("\x00", ""))
     if isinstance(value, dict):
-        return {_storable(k): _storable(v) for k, v in value.items()}
+        return {storable(k): storable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_storable(v) for v in value]
+        return [storable(v) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
@@ -67,7 +68,7 @@ def _optional_str(value: Any, field: str, limit: int) -> str | None:
         return None
     if not isinstance(value, str):
         raise IngestError(f"{field} must be text")
-    return _storable(value)[:limit] or None
+    return storable(value)[:limit] or None
 
 
 def normalise(mention: FetchedMention, *, brand_id: int | None, query_id: int | None, fetched_at: datetime) -> dict[str, Any]:
@@ -85,7 +86,7 @@ def normalise(mention: FetchedMention, *, brand_id: int | None, query_id: int | 
     if followers is not None and (isinstance(followers, bool) or not isinstance(followers, int) or followers < 0):
         raise IngestError(f"{where}: author_followers must be a non-negative integer")
     try:
-        raw = json.loads(json.dumps(_storable(mention.raw or {}), default=str))
+        raw = json.loads(json.dumps(storable(mention.raw or {}), default=str))
     except (TypeError, ValueError):
         raise IngestError(f"{where}: raw payload is not JSON-serialisable") from None
     if len(mention.external_id) > 200:
@@ -101,7 +102,7 @@ def normalise(mention: FetchedMention, *, brand_id: int | None, query_id: int | 
         "author_handle": _optional_str(mention.author_handle, f"{where}: author_handle", 200),
         "author_name": _optional_str(mention.author_name, f"{where}: author_name", 500),
         "author_followers": followers,
-        "text": _storable(mention.text),
+        "text": storable(mention.text),
         "lang": lang.lower().strip() if lang else None,
         "created_at": mention.created_at.astimezone(timezone.utc),
         "fetched_at": fetched_at,

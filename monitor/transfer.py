@@ -28,10 +28,11 @@ from connectors.base import Mention as FetchedMention
 from monitor import audit
 from monitor.access import Principal, Role, require
 from monitor.errors import ConfigError, IngestError
-from monitor.ingest import normalise, store_mentions
+from monitor.ingest import normalise, storable, store_mentions
 from monitor.models import Brand, Mention, MentionStatus, MentionTag, utcnow
 from monitor.storage import Database
 from monitor.text import csv_safe, formula_like
+from monitor.triage import TriageError, clean_tag
 
 Format = Literal["jsonl", "csv"]
 EXPORT_FIELDS = (
@@ -89,6 +90,14 @@ class MentionRecord(BaseModel):
     @classmethod
     def _id_as_text(cls, value: Any) -> Any:
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags_as_the_queue_keeps_them(cls, tags: list[str]) -> list[str]:
+        try:
+            return [clean_tag(tag) for tag in tags]
+        except TriageError as exc:
+            raise ValueError(str(exc)) from None
 
 
 @dataclass
@@ -335,7 +344,9 @@ def import_mentions(db: Database, source: IO[str], fmt: Format, actor: Principal
             result.errors.append(f"line {number}: {item}")
             continue
         try:
-            record = MentionRecord.model_validate(item)
+            # Every field, not only those normalise cleans: one NUL in an assignee or a tag made
+            # PostgreSQL refuse the whole batch of 500.
+            record = MentionRecord.model_validate(storable(item))
             if record.brand is not None and record.brand not in brand_ids:
                 raise IngestError(f"brand {record.brand!r} is not in the config (known: {known_brands})")
             raw = dict(record.raw)

@@ -93,7 +93,8 @@ def assign(db: Database, mention_ids: Sequence[int], assignee: str | None, actor
     return result
 
 
-def _clean_tag(tag: str) -> str:
+def clean_tag(tag: str) -> str:
+    """A tag as stored: lower-case, whitespace runs as one space; TriageError if empty or too long."""
     cleaned = " ".join(tag.split()).lower()
     if not cleaned:
         raise TriageError("a tag cannot be empty")
@@ -104,7 +105,7 @@ def _clean_tag(tag: str) -> str:
 
 def add_tag(db: Database, mention_ids: Sequence[int], tag: str, actor: Principal) -> BulkResult:
     require(actor, Role.AGENT, "tagging")
-    tag = _clean_tag(tag)
+    tag = clean_tag(tag)
     result = BulkResult()
     with db.write() as session:
         for mention_id, mention in _mentions(session, mention_ids):
@@ -121,7 +122,7 @@ def add_tag(db: Database, mention_ids: Sequence[int], tag: str, actor: Principal
 
 def remove_tag(db: Database, mention_ids: Sequence[int], tag: str, actor: Principal) -> BulkResult:
     require(actor, Role.AGENT, "untagging")
-    tag = _clean_tag(tag)
+    tag = clean_tag(tag)
     result = BulkResult()
     with db.write() as session:
         for mention_id in dict.fromkeys(mention_ids):

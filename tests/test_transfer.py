@@ -88,6 +88,20 @@ def test_a_csv_field_past_the_limit_costs_only_its_record(sqlite_db: Database, m
     assert result.stored == 1 and result.errors == ["line 2: not valid CSV (field larger than field limit (1000))"]
 
 
+def test_imported_triage_fields_are_stored_as_the_queue_keeps_them(db: Database) -> None:
+    # A NUL in one assignee made PostgreSQL refuse the whole batch: nothing of the file was stored.
+    sync_brands(db, CONFIG.brands, {})
+    lines = [{"assignee": "ana\u0000", "tags": ["Billing   Issue", "caf\udce9"]}, {"tags": ["x" * 101]}, {}]
+    source = "\n".join(json.dumps({"platform": "x", "external_id": str(n), "text": "acme", "brand": "acme",
+                                   "created_at": "2026-11-01T09:00:00+00:00", **extra}) for n, extra in enumerate(lines))
+    result = import_mentions(db, io.StringIO(source), "jsonl", OPERATOR)
+    assert result.stored == 2 and len(result.errors) == 1, result.errors
+    assert result.errors[0].startswith("line 2:") and "a tag can be at most 100 characters" in result.errors[0]
+    with db.read() as session:
+        first = session.scalars(select(Mention).where(Mention.external_id == "0")).one()
+        assert first.assignee == "ana" and sorted(t.tag for t in first.tags) == ["billing issue", "caf\ufffd"]
+
+
 def test_bad_lines_are_reported_with_their_number_and_skipped(sqlite_db: Database) -> None:
     good = {"platform": "x", "external_id": 17, "text": "hi @acme", "created_at": "2026-11-01T10:00:00Z", "mood": "meh"}
     lines = [
