@@ -132,9 +132,11 @@ def add_user(db: Database, actor: Principal, name: str, role: Role, password: st
     """Add a user; ``password`` None makes one who can only sign in through OIDC."""
     require(actor, Role.ADMIN, "adding users")
     name = _clean_name(name)
-    if password is None and not _EMAIL.match(name):
-        raise UserError(f"{name!r} is not an email address: a single sign-on (OIDC) user is named by the email "
-                        "the identity provider vouches for, e.g. ana@example.com")
+    if password is None:
+        if not _EMAIL.match(name):
+            raise UserError(f"{name!r} is not an email address: a single sign-on (OIDC) user is named by the email "
+                            "the identity provider vouches for, e.g. ana@example.com")
+        name = name.lower()  # providers differ in the case they send an address in (see sign_in_external)
     password_hash = _hash(password) if password is not None else None
     with db.write() as session:
         if session.scalar(select(User.id).where(User.name == name)) is not None:
@@ -284,8 +286,14 @@ def sign_in(db: Database, name: str, password: str, policy: AuthPolicy = AuthPol
 def sign_in_external(db: Database, name: str, policy: AuthPolicy = AuthPolicy(), now: datetime | None = None) -> SignedIn:
     """Open a session for someone an identity provider vouched for (``st.login``); they must be a user here."""
     now = now or utcnow()
+    email = name.strip()
     with db.write() as session:
-        user = session.scalar(select(User).where(User.name == name.strip(), User.disabled_at.is_(None)))
+        # An address is one whatever its case (some providers send Ana@Example.com, most ana@…), and
+        # `user add --oidc` stores it lower-cased; a user added before that keeps matching exactly.
+        user = session.scalar(select(User).where(User.name == email, User.disabled_at.is_(None)))
+        if user is None:
+            user = session.scalar(select(User).where(User.name == email.lower(), User.password_hash.is_(None),
+                                                     User.disabled_at.is_(None)))
         if user is None:
             raise SignInFailed(f"{name.strip()} is not a mentiondesk user; ask an admin to add you")
         return _open_session(session, user, policy, now, "oidc")

@@ -172,6 +172,11 @@ def test_oidc_users_sign_in_only_through_the_provider(db: Database) -> None:
     assert users.sign_in_external(db, "ana@example.com").principal == Principal("ana@example.com", Role.AGENT)
     with pytest.raises(SignInFailed, match="not a mentiondesk user"):
         users.sign_in_external(db, "eve@example.com")
+    # The address whatever the case the admin typed or the provider sends it in.
+    users.add_user(db, ADMIN, "Lead@Example.com", Role.ADMIN, None)
+    assert users.sign_in_external(db, "LEAD@example.COM").principal == Principal("lead@example.com", Role.ADMIN)
+    with pytest.raises(UserError, match="already exists"):
+        users.add_user(db, ADMIN, "ANA@example.com", Role.AGENT, None)
 
 
 def test_an_oidc_user_must_be_named_by_an_email_address(db: Database, tmp_path: Path) -> None:
