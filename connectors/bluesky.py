@@ -192,6 +192,11 @@ class BlueskyConnector(Connector):
                     raise ConnectorError(f"cannot reach Bluesky while reading {what} ({_describe(exc)})") from None
             except RequestErrorBase as exc:
                 status = exc.response.status_code if exc.response else 0
+                if status >= 500 and not read:
+                    # The server may have stored the record before failing: a write is never sent again
+                    # by itself (that posted a reply twice), and a person checks the thread first.
+                    raise DeliveryUnknown(f"Bluesky answered {what} with {_describe(exc)}; it may have been "
+                                          "posted: check the thread before retrying") from None
                 if status < 500 or attempt + 1 == attempts:
                     raise ConnectorError(f"Bluesky refused {what} ({_describe(exc)})") from None
             time.sleep(self.settings.retry_backoff_seconds * 2**attempt)

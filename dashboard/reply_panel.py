@@ -32,15 +32,19 @@ def history(ctx: AppContext, user: Principal, mention: Mention, sent: list[Reply
                 st.error(f"Not posted: {r.error}")
                 if connector is not None:
                     st.button("Retry this reply", key=f"retry-{r.id}", on_click=_send, args=(ctx, user, mention.id, r.id))
-            elif r.state == ReplyState.SENDING.value and r.error:
-                st.warning(r.error)
+            elif replies.outcome_unknown(r):
+                st.warning(r.error or "Its send stopped before the platform answered (the worker was stopped?): "
+                                      "check the platform.")
                 yes, no = st.columns(2)
-                if yes.button("I checked: it was posted", key=f"posted-{r.id}"):
-                    replies.resolve_unknown(ctx.db, r.id, user, posted=True)
-                    st.rerun()
-                if no.button("I checked: it was not posted", key=f"notposted-{r.id}"):
-                    replies.resolve_unknown(ctx.db, r.id, user, posted=False)
-                    st.rerun()
+                for column, posted, label in ((yes, True, "I checked: it was posted"),
+                                              (no, False, "I checked: it was not posted")):
+                    if column.button(label, key=f"{'posted' if posted else 'notposted'}-{r.id}"):
+                        try:
+                            replies.resolve_unknown(ctx.db, r.id, user, posted=posted)
+                        except ReplyStateError as exc:  # someone else checked it first
+                            st.warning(str(exc))
+                        else:
+                            st.rerun()
 
 
 def composer(ctx: AppContext, user: Principal, mention: Mention) -> None:

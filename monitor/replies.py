@@ -2,8 +2,9 @@
 
 State machine: draft → sending → sent | failed, and failed → sending on a retry. The move to
 ``sending`` is one conditional UPDATE, so of two clicks, reruns or workers only one wins and posts.
-A reply whose outcome is unknown (the request went out, no answer came back) stays in ``sending``
-until a person checks the platform and calls :func:`resolve_unknown`.
+A reply whose outcome is unknown (the request went out, no answer or no readable one came back, or
+its sender died mid-request) stays in ``sending`` until a person checks the platform and calls
+:func:`resolve_unknown`; a reply still being sent cannot be resolved.
 
 On a brand with ``reply_approval = true`` a reply is sent only after someone with the approver role
 (:data:`monitor.access.APPROVER`) other than its author approved that draft (:func:`approve_reply`);
@@ -13,11 +14,12 @@ the body cannot change after drafting, so the approval covers exactly what is po
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from connectors.base import Connector, ConnectorError, DeliveryUnknown, ReplyNotAllowed, ReplyTarget
+from connectors.base import BadPayload, Connector, ConnectorError, DeliveryUnknown, ReplyNotAllowed, ReplyTarget
 from monitor import audit
 from monitor.access import APPROVER, Principal, Role, require
 from monitor.errors import NotFound, ReplyError, ReplyStateError
@@ -26,6 +28,10 @@ from monitor.templates import check_filled, check_length
 from monitor.storage import Database
 
 _RETRYABLE_FROM = (ReplyState.DRAFT.value, ReplyState.FAILED.value)
+# A reply in ``sending`` with no outcome recorded this long after its send began lost its sender (a
+# crash, a kill -9): connectors give up on a request long before (30 s by default), so its outcome is
+# unknown and a person may check the platform.
+SENDER_GONE_AFTER = timedelta(minutes=10)
 
 
 class ApprovalRequired(ReplyError):
@@ -132,28 +138,33 @@ def send_reply(db: Database, reply_id: int, connector: Connector, actor: Princip
     # The platform call happens outside any transaction: the claim above is already committed.
     try:
         posted = connector.reply(target, body, key)
-    except DeliveryUnknown as exc:
+    except (DeliveryUnknown, BadPayload) as exc:  # an answer we cannot read still came after the request
         return _finish_unknown(db, reply_id, mention_id, actor, str(exc))
     except (ReplyNotAllowed, ConnectorError) as exc:
-        return _finish(db, reply_id, mention_id, actor, ReplyState.FAILED, error=str(exc))
+        return _finish(db, reply_id, actor, ReplyState.FAILED, error=str(exc))
     except Exception as exc:  # timeouts and crashes: it may have posted, so never auto-retry
         return _finish_unknown(db, reply_id, mention_id, actor, f"{exc.__class__.__name__}: {exc}")
-    return _finish(db, reply_id, mention_id, actor, ReplyState.SENT, external_id=posted.external_id, url=posted.url)
+    return _finish(db, reply_id, actor, ReplyState.SENT, external_id=posted.external_id, url=posted.url)
 
 
-def _finish(db: Database, reply_id: int, mention_id: int, actor: Principal, state: ReplyState,
+def _finish(db: Database, reply_id: int, actor: Principal, state: ReplyState,
             error: str | None = None, external_id: str | None = None, url: str | None = None) -> Reply:
-    now = utcnow()
     with db.write() as session:
         reply = session.get(Reply, reply_id)
         assert reply is not None
-        reply.state, reply.error, reply.updated_at = state.value, error, now
-        if state is ReplyState.SENT:
-            reply.external_id, reply.url, reply.sent_at = external_id, url, now
-            mention = _mention(session, mention_id)
-            mention.first_response_at = mention.first_response_at or now
-        audit.record(session, actor.name, f"reply.{state.value}", mention_id, reply_id=reply_id, error=error)
+        _record_outcome(session, reply, actor, state, error, external_id, url)
         return reply
+
+
+def _record_outcome(session: Session, reply: Reply, actor: Principal, state: ReplyState, error: str | None,
+                    external_id: str | None, url: str | None) -> None:
+    now = utcnow()
+    reply.state, reply.error, reply.updated_at = state.value, error, now
+    if state is ReplyState.SENT:
+        reply.external_id, reply.url, reply.sent_at = external_id, url, now
+        mention = _mention(session, reply.mention_id)
+        mention.first_response_at = mention.first_response_at or now
+    audit.record(session, actor.name, f"reply.{state.value}", reply.mention_id, reply_id=reply.id, error=error)
 
 
 def _finish_unknown(db: Database, reply_id: int, mention_id: int, actor: Principal, error: str) -> Reply:
@@ -166,16 +177,29 @@ def _finish_unknown(db: Database, reply_id: int, mention_id: int, actor: Princip
         return reply
 
 
+def outcome_unknown(reply: Reply, now: datetime | None = None) -> bool:
+    """Whether a person must check the platform for this reply: it is in ``sending`` and its send
+    ended without an answer, or its sender has been gone for :data:`SENDER_GONE_AFTER`."""
+    if reply.state != ReplyState.SENDING.value:
+        return False
+    return reply.error is not None or reply.updated_at < (now or utcnow()) - SENDER_GONE_AFTER
+
+
 def resolve_unknown(db: Database, reply_id: int, actor: Principal, posted: bool, external_id: str | None = None) -> Reply:
-    """A person checked the platform: mark a reply stuck in ``sending`` as sent, or failed (retryable)."""
+    """A person checked the platform: mark a reply whose outcome is unknown as sent, or failed (retryable).
+
+    Refused while the reply is still being sent: "not posted" then made it retryable while its first
+    send was still under way, and the retry posted it a second time.
+    """
     require(actor, Role.AGENT, "resolving a reply")
-    with db.read() as session:
-        reply = session.get(Reply, reply_id)
+    with db.write() as session:
+        reply = session.get(Reply, reply_id, with_for_update=True)  # against its sender finishing meanwhile
         if reply is None:
             raise NotFound(f"reply {reply_id} not found")
         if reply.state != ReplyState.SENDING.value:
             raise ReplyStateError(f"reply {reply_id} is {reply.state}, not waiting for a check")
-        mention_id = reply.mention_id
-    state = ReplyState.SENT if posted else ReplyState.FAILED
-    return _finish(db, reply_id, mention_id, actor, state,
-                   error=None if posted else "marked not posted after a check", external_id=external_id)
+        if not outcome_unknown(reply):
+            raise ReplyStateError(f"reply {reply_id} is being sent now; check it once its send has ended")
+        _record_outcome(session, reply, actor, ReplyState.SENT if posted else ReplyState.FAILED,
+                        None if posted else "marked not posted after a check", external_id, None)
+        return reply

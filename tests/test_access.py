@@ -57,7 +57,8 @@ def world(db: Database) -> dict[str, Any]:
     draft = replies.draft_reply(db, m, "On it", ANA)
     stuck = replies.draft_reply(db, m, "Stuck", ANA)
     with db.write() as session:
-        session.get(Reply, stuck.id).state = ReplyState.SENDING.value  # type: ignore[union-attr]
+        stuck_row = session.get_one(Reply, stuck.id)
+        stuck_row.state, stuck_row.error = ReplyState.SENDING.value, "delivery unknown, check the platform"
     users.add_user(db, ADMIN, "zoe", Role.AGENT, "a long enough password")
     return {"mention": m, "draft": draft.id, "stuck": stuck.id}
 

@@ -6,7 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from connectors.base import BadPayload, ConnectorError, Query, RateLimited, ReplyNotAllowed, ReplyTarget
+from connectors.base import (BadPayload, ConnectorError, DeliveryUnknown, Query, RateLimited, ReplyNotAllowed,
+                             ReplyTarget)
 from connectors.bluesky import BlueskyConnector, BlueskySettings
 from connectors.emulators import DEMO_BLUESKY_HANDLE, DEMO_SECRETS, RunningEmulators
 from connectors.emulators.bluesky_api import iso
@@ -97,6 +98,16 @@ def test_reply_round_trip_sets_root_and_parent_refs(emulators: RunningEmulators)
     assert posted.url and posted.url.startswith("https://bsky.app/profile/orbisto.bsky.social/post/")
     connector.reply(ReplyTarget("bluesky", root, True, raw=mention.raw), "On it.", "key-2")
     assert refs(emulators.bluesky.replies_to(root)[-1]) == {"root": (root, posts[root].cid), "parent": (root, posts[root].cid)}
+
+
+def test_a_5xx_answer_to_a_reply_is_delivery_unknown_and_never_sent_again_by_itself(emulators: RunningEmulators) -> None:
+    post = emulators.bluesky.add_post("@orbisto.bsky.social is the app down?", handle="ana.bsky.social")
+    connector = bsky(emulators)
+    mention = next(m for m in drain(connector, QUERY, None)[0] if m.external_id == post)
+    emulators.bluesky.inject("server_error", status=504, path_contains="createRecord")
+    with pytest.raises(DeliveryUnknown, match="504"):  # it retried the write, and the retry posted it
+        connector.reply(ReplyTarget("bluesky", post, True, raw=mention.raw), "Not down, checking for you", "key-1")
+    assert emulators.bluesky.replies_to(post) == []
 
 
 def test_threadgated_deleted_or_too_long_replies_are_refused(emulators: RunningEmulators) -> None:

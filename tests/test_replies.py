@@ -1,14 +1,16 @@
 import threading
+import time
+from datetime import timedelta
 
 import pytest
 
 from monitor import audit
 from monitor.access import Principal
 from monitor.errors import ReplyError, ReplyStateError
-from monitor.models import Mention, Reply
-from monitor.replies import draft_reply, resolve_unknown, send_reply
+from monitor.models import Mention, Reply, utcnow
+from monitor.replies import SENDER_GONE_AFTER, draft_reply, outcome_unknown, resolve_unknown, send_reply
 from monitor.storage import Database
-from connectors.base import ConnectorError, ConnectorSettings, DeliveryUnknown
+from connectors.base import BadPayload, ConnectorError, ConnectorSettings, DeliveryUnknown
 from tests.connector_doubles import RecordingReplyConnector, T0
 from tests.principals import ADMIN, ANA, BEN
 
@@ -94,6 +96,49 @@ def test_an_unknown_outcome_is_never_retried_automatically(db: Database, connect
     assert resolved.state == "failed"
     assert send_reply(db, reply.id, connector, actor=ANA).state == "sent"
     assert len(connector.calls) == 2
+
+
+def test_an_answer_that_cannot_be_read_after_a_reply_is_an_unknown_outcome(db: Database,
+                                                                           connector: RecordingReplyConnector) -> None:
+    # The platform took the request; its answer lacked the new post's id. Marked failed, a retry posted twice.
+    reply = draft_reply(db, add_mention(db), "Hello", author=ANA)
+    RecordingReplyConnector.fail_with = BadPayload("X accepted the reply but its answer has no data.id")
+    stuck = send_reply(db, reply.id, connector, actor=ANA)
+    assert stuck.state == "sending" and "check the platform" in (stuck.error or "")
+    with pytest.raises(ReplyStateError):
+        send_reply(db, reply.id, connector, actor=BEN)
+    assert len(connector.calls) == 1
+
+
+def test_a_reply_still_being_sent_cannot_be_marked_not_posted(db: Database, connector: RecordingReplyConnector) -> None:
+    reply = draft_reply(db, add_mention(db), "Hello", author=ANA)
+    RecordingReplyConnector.gate = threading.Event()
+    sender = threading.Thread(target=send_reply, args=(db, reply.id, connector, ANA))
+    sender.start()
+    try:
+        while reply_state(db, reply.id).state != "sending":
+            time.sleep(0.01)
+        # "Not posted" while the send is under way made it retryable, and the retry posted it twice.
+        with pytest.raises(ReplyStateError, match="is being sent now"):
+            resolve_unknown(db, reply.id, actor=BEN, posted=False)
+    finally:
+        RecordingReplyConnector.gate.set()
+        sender.join(10)
+    assert reply_state(db, reply.id).state == "sent" and len(connector.calls) == 1
+
+
+def test_a_reply_whose_sender_died_mid_send_can_be_checked_after_a_while(db: Database,
+                                                                         connector: RecordingReplyConnector) -> None:
+    reply = draft_reply(db, add_mention(db), "Hello", author=ANA)
+    with db.write() as session:  # as a kill -9 between the claim and the platform's answer leaves it
+        row = session.get_one(Reply, reply.id)
+        row.state, row.updated_at = "sending", utcnow() - SENDER_GONE_AFTER + timedelta(seconds=30)
+    assert not outcome_unknown(reply_state(db, reply.id))
+    with db.write() as session:
+        session.get_one(Reply, reply.id).updated_at = utcnow() - SENDER_GONE_AFTER - timedelta(seconds=1)
+    assert outcome_unknown(reply_state(db, reply.id))
+    assert resolve_unknown(db, reply.id, actor=BEN, posted=False).state == "failed"
+    assert send_reply(db, reply.id, connector, actor=BEN).state == "sent"
 
 
 def test_replies_the_platform_would_reject_are_refused_before_sending(db: Database, connector: RecordingReplyConnector) -> None:
