@@ -6,12 +6,14 @@
 * A **check-in** is a reply scheduled when an item is resolved ("is everything working now?").
   It is drafted at once, becomes *due* at its date, and is sent only when an agent approves it,
   through the same reply state machine and claim as any reply (so it is never posted twice).
+  Resolving, drafting and scheduling commit in one transaction, so a refused check-in changes nothing.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select, update
 
@@ -20,8 +22,11 @@ from monitor import audit
 from monitor.access import Principal, Role, require
 from monitor.config import CheckInSettings
 from monitor.errors import MentiondeskError, NotFound
-from monitor.models import CheckIn, CheckInState, FollowUp, Mention, MentionStatus, Reply, ReplyClaim, utcnow
+from monitor.ingest import storable
+from monitor.models import (CheckIn, CheckInState, FollowUp, Mention, MentionStatus, Reply, ReplyClaim, ReplyState,
+                            utcnow)
 from monitor.storage import Database
+from monitor.templates import check_filled
 
 _OPEN_WORK = (MentionStatus.NEW.value, MentionStatus.OPEN.value, MentionStatus.PENDING.value)
 
@@ -36,13 +41,33 @@ class DueWork:
     check_ins_due: list[int]  # check-ins now waiting for approval
 
 
+def _in_utc(when: datetime, what: str) -> datetime:
+    """``when`` as the database stores it (UTC). A time that is not in years 1 to 9999 once in UTC
+    (9999-12-31 23:00 at UTC-5) cannot be stored: refused here, not as an OverflowError mid-write."""
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise FollowUpError(f"the {what} date needs a time zone")
+    try:
+        return when.astimezone(timezone.utc)
+    except OverflowError:
+        raise FollowUpError(f"the {what} date is out of range: it must fall in the years 1 to 9999 in UTC") from None
+
+
+def _check_storable(text: str, what: str) -> None:
+    # PostgreSQL refuses NUL in text, and no driver can encode a lone surrogate ("\ud800"): either
+    # failed the write with a driver traceback.
+    if storable(text) != text:
+        raise FollowUpError(f"{what} holds a NUL or an unpaired surrogate character and cannot be stored; "
+                            "remove it and try again")
+
+
 # -- follow-ups -------------------------------------------------------------------------------
 
 def set_follow_up(db: Database, mention_id: int, due_at: datetime, actor: Principal, note: str | None = None) -> None:
     """Park an open mention as ``pending`` until ``due_at``; it reopens then. Replaces an earlier date."""
     require(actor, Role.AGENT, "setting a follow-up")
-    if due_at.tzinfo is None:
-        raise FollowUpError("the follow-up date needs a time zone")
+    due_at = _in_utc(due_at, "follow-up")
+    if note is not None:
+        _check_storable(note, "the follow-up note")
     with db.write() as session:
         mention = session.get(Mention, mention_id)
         if mention is None:
@@ -63,6 +88,8 @@ def set_follow_up(db: Database, mention_id: int, due_at: datetime, actor: Princi
 def clear_follow_up(db: Database, mention_id: int, actor: Principal) -> None:
     require(actor, Role.AGENT, "clearing a follow-up")
     with db.write() as session:
+        if session.get(Mention, mention_id) is None:
+            raise NotFound(f"mention {mention_id} not found")
         follow_up = session.get(FollowUp, mention_id)
         if follow_up is not None and follow_up.done_at is None:
             follow_up.done_at = utcnow()
@@ -101,26 +128,44 @@ def run_due(db: Database, now: datetime | None = None) -> DueWork:
 
 # -- check-ins --------------------------------------------------------------------------------
 
-def resolve_with_check_in(db: Database, mention_id: int, body: str, due_at: datetime, actor: Principal) -> CheckIn:
-    """Resolve the mention and schedule a check-in reply ``body`` for ``due_at`` (sent after approval)."""
+def resolve_with_check_in(db: Database, mention_id: int, body: str, due_at: datetime, actor: Principal,
+                          connector: Connector | None = None) -> CheckIn:
+    """Resolve the mention and schedule a check-in reply ``body`` for ``due_at`` (sent after approval).
+
+    All or nothing: the status change, the draft and the check-in commit in one transaction. The body
+    is checked now as far as it can be, not days later at approval: an unfilled slot such as
+    "[order number]" always, and with the mention's ``connector`` everything a reply is checked for
+    before sending (its platform takes replies to it, its length).
+    """
     from monitor import replies, triage
 
     require(actor, Role.AGENT, "scheduling a check-in")
-    if due_at.tzinfo is None or due_at <= utcnow():
+    due_at = _in_utc(due_at, "check-in")
+    if due_at <= utcnow():
         raise FollowUpError("the check-in date must be a future time with a time zone")
     if not body.strip():
         raise FollowUpError("a check-in reply cannot be empty")
-    with db.read() as session:
+    _check_storable(body, "the check-in reply")
+    check_filled(body)
+    resolved = MentionStatus.RESOLVED.value
+    with db.write() as session:
         mention = session.get(Mention, mention_id)
         if mention is None:
             raise NotFound(f"mention {mention_id} not found")
-        status = mention.status
-    if status != MentionStatus.RESOLVED.value:
-        result = triage.set_status(db, [mention_id], MentionStatus.RESOLVED.value, actor)
-        if mention_id in result.skipped:
-            raise FollowUpError(f"mention {mention_id} cannot be resolved: {result.skipped[mention_id]}")
-    reply = replies.draft_reply(db, mention_id, body, actor)
-    with db.write() as session:
+        if connector is not None:
+            replies.check_replyable(mention, connector, body)
+        if mention.status != resolved:
+            if resolved not in triage.TRANSITIONS[mention.status]:
+                raise FollowUpError(f"mention {mention_id} cannot be resolved: cannot go from {mention.status} "
+                                    f"to {resolved}")
+            audit.record(session, actor.name, "triage.status", mention_id, before=mention.status, after=resolved)
+            mention.status = resolved
+        # Drafted here rather than by replies.draft_reply, which commits a transaction of its own.
+        reply = Reply(mention_id=mention_id, body=body, author=actor.name, state=ReplyState.DRAFT.value,
+                      idempotency_key=uuid.uuid4().hex, attempts=0)
+        session.add(reply)
+        session.flush()
+        audit.record(session, actor.name, "reply.draft", mention_id, reply_id=reply.id)
         check_in = CheckIn(mention_id=mention_id, reply_id=reply.id, state=CheckInState.SCHEDULED.value, due_at=due_at,
                            scheduled_by=actor.name, created_at=utcnow())
         session.add(check_in)

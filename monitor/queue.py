@@ -8,6 +8,9 @@ ranges, scored then unscored, so both SQLite and PostgreSQL read it straight fro
 Free text is a case-insensitive substring of the text or the author handle (``%`` and ``_`` are
 literal), served by an index: pg_trgm GIN indexes on PostgreSQL, an FTS5 trigram table on SQLite
 (migration 0004).
+
+Filters, page sizes and cursors come from the dashboard: what no query can take (a NUL in the search
+text, a naive date, an id past 64 bits, a page of -5) is refused with a :class:`QueueError`.
 """
 
 from __future__ import annotations
@@ -15,18 +18,26 @@ from __future__ import annotations
 import base64
 import enum
 import json
+import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import ColumnElement, Select, and_, column, false, func, literal_column, or_, select, table, text, tuple_
 from sqlalchemy.orm import Session
 
 from monitor.errors import MentiondeskError
+from monitor.ingest import storable
 from monitor.models import Mention, MentionStatus, MentionTag
 
 ACTIVE_STATUSES: tuple[str, ...] = (MentionStatus.NEW.value, MentionStatus.OPEN.value, MentionStatus.PENDING.value)
 DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1_000  # the dashboard's page_size is at most 200
+# A search needle longer than any sensible search would only make the trigram lookup slow.
+MAX_TEXT_LENGTH = 1_000
+# Row ids are signed 64-bit on both databases; a larger Python int made the SQLite driver raise OverflowError.
+_MIN_ID, _MAX_ID = -(2**63), 2**63 - 1
 # Counting every match of a broad filter over a million rows is slow and not useful: "10,000+" is.
 COUNT_CAP = 10_000
 # SQLite's FTS5 trigram index (migration 0004) only finds substrings of at least 3 characters.
@@ -40,7 +51,11 @@ SHORT_TEXT_WINDOW = 20_000
 _FTS = table("mentions_fts", column("rowid"))
 
 
-class BadCursor(MentiondeskError):
+class QueueError(MentiondeskError):
+    """A filter or page request the queue cannot serve (the message names the bad value)."""
+
+
+class BadCursor(QueueError):
     """A page cursor that this queue did not produce (or for another sort order)."""
 
 
@@ -111,8 +126,17 @@ class _Position:
             if payload["s"] != sort.value:
                 raise ValueError("sort order changed")
             priority = None if payload["p"] is None else float(payload["p"])
-            return cls(priority, datetime.fromisoformat(payload["c"]), int(payload["i"]))
-        except (ValueError, KeyError, TypeError) as exc:
+            if priority is not None and not math.isfinite(priority):
+                raise ValueError("priority is not a number")
+            created_at = datetime.fromisoformat(payload["c"])
+            if created_at.utcoffset() is None:
+                raise ValueError("naive time")
+            position_id = int(payload["i"])
+            if not _MIN_ID <= position_id <= _MAX_ID:
+                raise ValueError("id out of range")
+            # As stored: a time that leaves years 1..9999 once in UTC raises OverflowError here, not in the query.
+            return cls(priority, created_at.astimezone(timezone.utc), position_id)
+        except (ValueError, KeyError, TypeError, OverflowError) as exc:
             raise BadCursor(f"not a queue cursor for the {sort.value} order ({exc.__class__.__name__})") from None
 
 
@@ -176,9 +200,51 @@ def _sla_condition(cutoffs: Sequence[SlaCutoff], sqlite: bool) -> ColumnElement[
     return and_(unanswered, or_(*tiers) if tiers else false())
 
 
+def _check_text(value: object, what: str) -> None:
+    if not isinstance(value, str):
+        raise QueueError(f"{what} must be text, not {type(value).__name__}")
+    # PostgreSQL refuses NUL in text and no driver can encode a lone surrogate; SQLite's FTS read a NUL as
+    # the end of the phrase ("unterminated string").
+    if storable(value) != value:
+        raise QueueError(f"{what} holds a NUL or an unpaired surrogate character; remove it and search again")
+
+
+def _check_time(value: datetime | None, what: str) -> None:
+    if value is None:
+        return
+    if not isinstance(value, datetime) or value.utcoffset() is None:
+        raise QueueError(f"{what} must be a date and time with a time zone")
+    try:
+        value.astimezone(timezone.utc)
+    except OverflowError:
+        raise QueueError(f"{what} is out of range: it must fall in the years 1 to 9999 in UTC") from None
+
+
+def check_filters(filters: QueueFilters) -> None:
+    """Refuse, with a QueueError naming it, a filter value no query can take."""
+    f = filters
+    for what, values in (("a status", f.statuses), ("a platform", f.platforms), ("a sentiment", f.sentiments),
+                         ("an intent", f.intents), ("a language", f.langs), ("a tag", f.tags)):
+        for value in values:
+            _check_text(value, f"{what} filter")
+    if f.assignee is not None:
+        _check_text(f.assignee, "the assignee filter")
+    _check_text(f.text, "the search text")
+    if len(f.text.strip()) > MAX_TEXT_LENGTH:
+        raise QueueError(f"the search text can be at most {MAX_TEXT_LENGTH} characters")
+    for brand_id in f.brand_ids:
+        if not isinstance(brand_id, numbers.Integral) or not _MIN_ID <= brand_id <= _MAX_ID:
+            raise QueueError("a brand filter holds an id that no brand can have (not a 64-bit whole number)")
+    _check_time(f.since, "the start date")
+    _check_time(f.until, "the end date")
+    for cut in f.sla_cutoffs:
+        _check_time(cut.created_before, "an SLA cutoff")
+
+
 def filtered(session: Session, filters: QueueFilters) -> Select[tuple[Mention]]:
     """``SELECT mentions`` with every filter applied (no order, no limit). The session picks the
-    free-text plan (on SQLite it asks the FTS index how common the term is)."""
+    free-text plan (on SQLite it asks the FTS index how common the term is). QueueError for a bad filter."""
+    check_filters(filters)
     query = select(Mention)
     f = filters
     sqlite = session.get_bind().dialect.name == "sqlite"
@@ -215,6 +281,9 @@ def filtered(session: Session, filters: QueueFilters) -> Select[tuple[Mention]]:
 def fetch_page(session: Session, filters: QueueFilters, sort: Sort = Sort.URGENT,
                after: str | None = None, limit: int = DEFAULT_PAGE_SIZE) -> QueuePage:
     """One page of the queue; pass ``next_cursor`` back as ``after`` for the next one."""
+    if not isinstance(limit, numbers.Integral) or not 1 <= limit <= MAX_PAGE_SIZE:
+        # SQLite reads a negative LIMIT as none at all, and PostgreSQL refuses one.
+        raise QueueError(f"a page holds 1 to {MAX_PAGE_SIZE} mentions")
     position = _Position.decode(after, sort) if after else None
     base = filtered(session, filters)
     if sort is Sort.NEWEST:
@@ -270,5 +339,6 @@ def thread_context(session: Session, mention: Mention, limit: int = 10) -> list[
     return sorted(session.scalars(query), key=lambda m: m.created_at)
 
 
-__all__ = ["ACTIVE_STATUSES", "BadCursor", "MIN_INDEXED_TEXT", "SHORT_TEXT_WINDOW", "QueueFilters", "QueuePage", "SavedView", "SlaCutoff", "Sort",
-           "count", "fetch_page", "filtered", "saved_views", "thread_context"]
+__all__ = ["ACTIVE_STATUSES", "BadCursor", "MAX_PAGE_SIZE", "MAX_TEXT_LENGTH", "MIN_INDEXED_TEXT", "SHORT_TEXT_WINDOW",
+           "QueueError", "QueueFilters", "QueuePage", "SavedView", "SlaCutoff", "Sort", "check_filters", "count",
+           "fetch_page", "filtered", "saved_views", "thread_context"]

@@ -7,13 +7,15 @@ finds a template described in English:
   without examples, its default text); it is filled in for the mention's author, in the mention's
   language where the template has a variant in it;
 * a **past reply** that was sent and whose mention was then resolved scores the similarity between
-  that earlier mention and this one; its text is reused with the new author's name.
+  that earlier mention and this one; its text is reused with the new author's name where it greeted
+  the earlier author (:func:`reuse_for`).
 
 The top three (default) are offered in the reply box. Measured in ``bench/suggestions.py``.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -29,6 +31,14 @@ from monitor.templates import ReplyTemplate, author_label, pick_variant, render,
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 PAST_REPLIES = 200  # the newest answered-and-resolved mentions compared with
+# Where a reply greets its author: at its start, after at most two words of salutation ("Hi Ana, …",
+# "¡Hola Ana!", "Thank you @ana! …", "@ana thanks …"). Anywhere else the label may be an ordinary word:
+# an author named "a" or "May" must not turn "Thanks a lot" or "ships in May" into another name.
+_SALUTATION = r"\s*(?:[¡¿]?[^\W\d_]+[,!]?\s+){0,2}"
+# A greeted name ends at punctuation or the end of the text ("Thanks a lot" greets nobody); a
+# @handle ends where a handle cannot go on ("@ana" is not the start of "@ana_b" or "@ana.b").
+_NAME_END = r"(?=\s*[,.!?;:]|\s*$)"
+_HANDLE_END = r"(?![\w@]|[.-]\w)"
 
 
 @dataclass(frozen=True)
@@ -90,6 +100,17 @@ def rank_templates(vector: np.ndarray, templates: Sequence[ReplyTemplate], platf
     return sorted(ranked, key=lambda item: -item[1])
 
 
+def reuse_for(body: str, earlier: Mention, author: str) -> str:
+    """A past reply's text for a new author: ``earlier``'s author swapped for ``author`` where the reply
+    greets them, and nowhere else."""
+    if not (earlier.author_name or earlier.author_handle):
+        return body  # greeted as "there", which suits the new author too; any other "there" is a word
+    label = author_label(earlier.author_name, earlier.author_handle)
+    end = _HANDLE_END if label.startswith("@") else _NAME_END
+    greeting = re.compile(f"^({_SALUTATION}){re.escape(label)}{end}")
+    return greeting.sub(lambda match: match.group(1) + author, body, count=1)
+
+
 def suggest(db: Database, mention_id: int, templates: Sequence[ReplyTemplate], *, limit: int = 3,
             default_brand: str = "", embed: Embed = _default_embed) -> list[Suggestion]:
     """The ``limit`` best replies for a mention: templates and past replies together, best first.
@@ -130,7 +151,7 @@ def suggest(db: Database, mention_id: int, templates: Sequence[ReplyTemplate], *
             past_vectors.update(computed)
         for reply, earlier in past:
             score = float(past_vectors[earlier.id] @ vector)
-            text = reply.body.replace(author_label(earlier.author_name, earlier.author_handle), author)
+            text = reuse_for(reply.body, earlier, author)
             when = f"{reply.sent_at:%Y-%m-%d}" if reply.sent_at else ""
             out.append(Suggestion("past reply", f"{reply.author}'s reply of {when}", text, score, reply_id=reply.id))
 
@@ -143,4 +164,4 @@ def suggest(db: Database, mention_id: int, templates: Sequence[ReplyTemplate], *
     return best
 
 
-__all__ = ["Suggestion", "rank_templates", "suggest"]
+__all__ = ["Suggestion", "rank_templates", "reuse_for", "suggest"]

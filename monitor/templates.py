@@ -13,13 +13,14 @@ from dataclasses import dataclass
 
 from connectors.base import Capabilities
 from monitor.errors import MentiondeskError, ReplyError
+from monitor.ingest import storable
 
 VARIABLES: tuple[str, ...] = ("author", "brand", "order_number")
 SLOT_HINT = {"order_number": "[order number]"}
 
 
 class TemplateError(MentiondeskError):
-    """A template uses an unknown variable or broken braces."""
+    """A template uses an unknown variable, a format spec, broken braces or text that cannot be stored."""
 
 
 class UnfilledSlot(ReplyError):
@@ -43,13 +44,24 @@ class ReplyTemplate:
 
     def __post_init__(self) -> None:
         try:
-            fields = [name for _, name, spec, conv in string.Formatter().parse(self.body) if name is not None]
+            fields = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(self.body)
+                      if name is not None]
         except ValueError as exc:
             raise TemplateError(f"template {self.name!r}: {exc} (write {{{{ and }}}} for literal braces)") from None
-        unknown = sorted({f for f in fields if f not in VARIABLES})
+        plain = ", ".join("{" + v + "}" for v in VARIABLES)
+        unknown = sorted({name for name, _, _ in fields if name not in VARIABLES})
         if unknown:
-            raise TemplateError(f"template {self.name!r}: unknown variable(s) {', '.join(unknown)}; "
-                                f"use {', '.join('{' + v + '}' for v in VARIABLES)}")
+            raise TemplateError(f"template {self.name!r}: unknown variable(s) {', '.join(unknown)}; use {plain}")
+        # A format spec or conversion only breaks a template: "{author:d}" or a nested "{author:{brand}}"
+        # raised in render() on every open mention, and "{author:>999999999}" rendered a gigabyte.
+        for name, spec, conv in fields:
+            if spec or conv:
+                written = "{" + name + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "") + "}"
+                raise TemplateError(f"template {self.name!r}: {written} has a format spec or conversion; "
+                                    f"write the variable plainly: {plain}")
+        if storable(self.body) != self.body:
+            raise TemplateError(f"template {self.name!r}: the text holds a NUL or an unpaired surrogate character, "
+                                "which no reply can be stored with")
 
     def fits(self, platform: str) -> bool:
         return not self.platforms or platform in self.platforms

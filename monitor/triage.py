@@ -2,6 +2,8 @@
 
 Every change and its audit entry commit in one transaction. Bulk actions apply to the mentions they
 fit and report the rest (e.g. a resolved mention cannot go back to ``new``) instead of failing all.
+Text a person typed (assignee, tag, note) that cannot be stored is refused with a TriageError before
+anything is written.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from sqlalchemy.orm import Session
 from monitor import audit
 from monitor.access import Principal, Role, require
 from monitor.errors import MentiondeskError, NotFound
+from monitor.ingest import storable
 from monitor.models import Mention, MentionStatus, MentionTag, Note
 from monitor.storage import Database
+from monitor.users import MAX_NAME_LENGTH, UserError, _clean_name
 from sentiment.labels import LABELS
 from sentiment.triage import INTENTS
 
@@ -43,6 +47,28 @@ class TriageError(MentiondeskError):
 class BulkResult:
     changed: list[int] = field(default_factory=list)
     skipped: dict[int, str] = field(default_factory=dict)  # mention id → why
+
+
+def _check_storable(text: str, what: str) -> None:
+    # PostgreSQL refuses NUL in text, and no driver can encode a lone surrogate ("\ud800"): either
+    # failed the whole change with a driver traceback. Refused rather than stripped, so that what is
+    # stored is what the person typed.
+    if storable(text) != text:
+        raise TriageError(f"{what} holds a NUL or an unpaired surrogate character and cannot be stored; "
+                          "remove it and try again")
+
+
+def _clean_assignee(assignee: str | None) -> str | None:
+    """An assignee as stored: a user name, or None (unassigned) for None or blank text."""
+    if assignee is None or not assignee.strip():
+        return None
+    _check_storable(assignee, "the assignee")
+    try:
+        # The user names' own rule, so anyone who can be a user can be assigned; private in users.py for now.
+        return _clean_name(assignee)
+    except UserError:
+        raise TriageError(f"an assignee is a user name: 1 to {MAX_NAME_LENGTH} characters without control or "
+                          "invisible characters") from None
 
 
 def _mentions(session: Session, mention_ids: Sequence[int]) -> Iterator[tuple[int, Mention | None]]:
@@ -72,9 +98,9 @@ def set_status(db: Database, mention_ids: Sequence[int], status: str, actor: Pri
 
 
 def assign(db: Database, mention_ids: Sequence[int], assignee: str | None, actor: Principal) -> BulkResult:
-    """Assign (``None``: unassign). A new mention that gets an owner is open."""
+    """Assign (``None`` or blank: unassign). A new mention that gets an owner is open."""
     require(actor, Role.AGENT, "assigning")
-    assignee = assignee.strip() if assignee else None
+    assignee = _clean_assignee(assignee)
     result = BulkResult()
     with db.write() as session:
         for mention_id, mention in _mentions(session, mention_ids):
@@ -94,7 +120,8 @@ def assign(db: Database, mention_ids: Sequence[int], assignee: str | None, actor
 
 
 def clean_tag(tag: str) -> str:
-    """A tag as stored: lower-case, whitespace runs as one space; TriageError if empty or too long."""
+    """A tag as stored: lower-case, whitespace runs as one space; TriageError if empty, too long or not storable."""
+    _check_storable(tag, "a tag")
     cleaned = " ".join(tag.split()).lower()
     if not cleaned:
         raise TriageError("a tag cannot be empty")
@@ -144,6 +171,7 @@ def add_note(db: Database, mention_id: int, body: str, actor: Principal) -> Note
         raise TriageError("a note cannot be empty")
     if len(body) > MAX_NOTE_LENGTH:
         raise TriageError(f"a note can be at most {MAX_NOTE_LENGTH} characters")
+    _check_storable(body, "the note")
     with db.write() as session:
         if session.get(Mention, mention_id) is None:
             raise NotFound(f"mention {mention_id} not found")

@@ -2,30 +2,35 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from connectors.emulators import DEMO_MASTODON_USERNAME, DEMO_SECRETS, RunningEmulators
-from monitor import followups, presence, replies
+from connectors.sample import SampleConnector, SampleSettings
+from monitor import audit, followups, presence, replies
 from monitor.access import Principal, Role
 from monitor.config import Config
-from monitor.errors import AccessDenied
+from monitor.errors import AccessDenied, NotFound
 from monitor.followups import FollowUpError
-from monitor.models import CheckInState, FollowUp, Mention, MentionStatus, ReplyState
+from monitor.models import AuditEntry, CheckIn, CheckInState, FollowUp, Mention, MentionStatus, Reply, ReplyState
 from monitor.pipeline import Pipeline
 from monitor.queue import QueueFilters, fetch_page
 from monitor.storage import Database
+from monitor.templates import ReplyTooLong, UnfilledSlot
 from tests.emulator_fixtures import emulators  # noqa: F401 - fixture
 from tests.more_sources_fixtures import FAST_RETRIES, poll
 
 AGENT = Principal("ana", Role.AGENT)
+ADMIN = Principal("ada", Role.ADMIN)
+_ids = itertools.count(1)
 
 
-def _mention(db: Database, status: str = MentionStatus.OPEN.value) -> int:
+def _mention(db: Database, status: str = MentionStatus.OPEN.value, platform: str = "x") -> int:
     with db.write() as session:
-        mention = Mention(platform="x", external_id=f"m{status}", text="where is my order?", lang="en",
+        mention = Mention(platform=platform, external_id=f"m{next(_ids)}", text="where is my order?", lang="en",
                           created_at=datetime.now(timezone.utc), replyable=True, raw={}, status=status, priority=50)
         session.add(mention)
         session.flush()
@@ -125,3 +130,68 @@ def test_a_check_in_is_sent_once_and_only_after_an_agent_approves_it(
     followups.run_due(sqlite_db, due + timedelta(days=1))
     assert followups.check_ins(sqlite_db) == [] and len(emulators.mastodon.replies_to(status_id)) == 2
     connector.close()
+
+
+# A time that is in year 9999 where it was typed but in year 10000 in UTC, as the database stores it.
+PAST_9999_IN_UTC = datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5)))
+
+
+def _stored(db: Database, mention_id: int) -> tuple[str, int, int, int, int]:
+    """What a refused action must leave as it was: status, replies, check-ins, follow-ups, audit entries."""
+    with db.read() as session:
+        def rows(model: type, column: object) -> int:
+            return session.scalar(select(func.count()).select_from(model).where(column == mention_id))
+
+        return (session.get(Mention, mention_id).status, rows(Reply, Reply.mention_id),
+                rows(CheckIn, CheckIn.mention_id), rows(FollowUp, FollowUp.mention_id),
+                rows(AuditEntry, AuditEntry.mention_id))
+
+
+def test_a_check_in_that_cannot_be_stored_changes_nothing(db: Database) -> None:
+    mention_id = _mention(db)
+    before = _stored(db, mention_id)
+    tomorrow = datetime.now(timezone.utc) + timedelta(days=1)
+    with pytest.raises(FollowUpError, match="check-in date is out of range"):
+        followups.resolve_with_check_in(db, mention_id, "All good now?", PAST_9999_IN_UTC, AGENT)
+    for body in ("All good now? \ud800", "All good\x00 now?"):
+        with pytest.raises(FollowUpError, match="cannot be stored"):
+            followups.resolve_with_check_in(db, mention_id, body, tomorrow, AGENT)
+    assert _stored(db, mention_id) == before, "not resolved, no orphan draft, no audit entry"
+
+
+def test_a_check_in_that_could_never_be_sent_is_refused_when_scheduled(db: Database) -> None:
+    mention_id = _mention(db, platform="sample")
+    spam = _mention(db, MentionStatus.SPAM.value, platform="sample")
+    before = _stored(db, mention_id), _stored(db, spam)
+    connector = SampleConnector(SampleSettings(), {})  # takes replies of up to 1000 characters
+    tomorrow = datetime.now(timezone.utc) + timedelta(days=1)
+    with pytest.raises(UnfilledSlot, match=r"\[order number\]"):
+        followups.resolve_with_check_in(db, mention_id, "Did order [order number] arrive?", tomorrow, AGENT)
+    with pytest.raises(ReplyTooLong, match="1001 characters; sample allows 1000"):
+        followups.resolve_with_check_in(db, mention_id, "x" * 1001, tomorrow, AGENT, connector=connector)
+    with pytest.raises(FollowUpError, match="cannot go from spam to resolved"):
+        followups.resolve_with_check_in(db, spam, "All good now?", tomorrow, AGENT)
+    assert (_stored(db, mention_id), _stored(db, spam)) == before
+
+    check_in = followups.resolve_with_check_in(db, mention_id, "All good now?", tomorrow, AGENT, connector=connector)
+    assert _stored(db, mention_id)[:3] == (MentionStatus.RESOLVED.value, 1, 1)
+    with db.read() as session:
+        actions = [e.action for e in reversed(audit.entries(session, ADMIN, mention_id))]
+        assert session.get(Reply, check_in.reply_id).body == "All good now?"
+    assert actions == ["triage.status", "reply.draft", "check_in.schedule"]
+
+
+def test_follow_up_dates_and_notes_that_cannot_be_stored_are_refused(db: Database) -> None:
+    mention_id = _mention(db)
+    before = _stored(db, mention_id)
+    with pytest.raises(FollowUpError, match="follow-up date is out of range"):
+        followups.set_follow_up(db, mention_id, PAST_9999_IN_UTC, AGENT)
+    tomorrow = datetime.now(timezone.utc) + timedelta(days=1)
+    with pytest.raises(FollowUpError, match="follow-up note .* cannot be stored"):
+        followups.set_follow_up(db, mention_id, tomorrow, AGENT, note="receipt\x00")
+    assert _stored(db, mention_id) == before
+
+
+def test_clearing_the_follow_up_of_a_missing_mention_says_so(db: Database) -> None:
+    with pytest.raises(NotFound, match="mention 999999 not found"):
+        followups.clear_follow_up(db, 999_999, AGENT)

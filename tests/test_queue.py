@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import base64
+import json
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from monitor import queue, triage
 from monitor.models import Mention
-from monitor.queue import BadCursor, QueueFilters, Sort
+from monitor.queue import BadCursor, QueueError, QueueFilters, Sort
 from monitor.sla import SlaPolicy, breaching_cutoffs
 from monitor.storage import Database
 from tests.test_dashboard_fixtures import NOW, add_brand, add_mention
@@ -183,3 +185,58 @@ def test_thread_context_shows_the_conversation_oldest_first(db: Database) -> Non
     with db.read() as session:
         from monitor.models import Mention
         assert [m.id for m in queue.thread_context(session, session.get(Mention, reply))] == [root]
+
+
+# A time that is in year 9999 where it was typed but in year 10000 in UTC, as the database stores it.
+PAST_9999_IN_UTC = datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5)))
+
+
+def _cursor(sort: Sort, priority: object, created_at: str, mention_id: object) -> str:
+    """A cursor as a visitor could forge one: the same encoding as the queue's own."""
+    payload = {"s": sort.value, "p": priority, "c": created_at, "i": mention_id}
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
+
+
+@pytest.mark.parametrize("sort, priority, created_at, mention_id", [
+    (Sort.URGENT, 1.0, "2026-01-01T00:00:00", 1),  # naive
+    (Sort.URGENT, 1.0, "0001-01-01T00:00:00+05:00", 1),  # before year 1 in UTC
+    (Sort.NEWEST, None, "9999-12-31T23:00:00-05:00", 1),  # after year 9999 in UTC
+    (Sort.URGENT, 1.0, NOW.isoformat(), 2**63),
+    (Sort.URGENT, float("nan"), NOW.isoformat(), 1),
+])
+def test_a_forged_cursor_with_a_date_or_id_no_query_can_take_is_refused(
+        db: Database, sort: Sort, priority: float | None, created_at: str, mention_id: int) -> None:
+    add_mention(db, priority=1.0)
+    with db.read() as session, pytest.raises(BadCursor, match=f"not a queue cursor for the {sort.value} order"):
+        queue.fetch_page(session, QueueFilters(), sort, after=_cursor(sort, priority, created_at, mention_id))
+
+
+def test_a_page_size_out_of_range_is_refused(db: Database) -> None:
+    for _ in range(2):
+        add_mention(db)
+    with db.read() as session:
+        for limit in (-5, 0, queue.MAX_PAGE_SIZE + 1):
+            with pytest.raises(QueueError, match="a page holds 1 to"):
+                queue.fetch_page(session, QueueFilters(), limit=limit)
+        assert len(queue.fetch_page(session, QueueFilters(), limit=1).items) == 1
+
+
+def test_filters_no_query_can_take_are_refused_with_a_message(db: Database) -> None:
+    add_mention(db, text="order 100 is late")
+    bad = {
+        "NUL in the search text": (QueueFilters(text="order\x00 100"), "search text holds a NUL"),
+        "short search with a NUL": (QueueFilters(text="\x00"), "search text holds a NUL"),
+        "lone surrogate": (QueueFilters(text="order \ud800"), "search text holds a NUL or an unpaired surrogate"),
+        "NUL in a language": (QueueFilters(langs=("en\x00",)), "language filter holds a NUL"),
+        "NUL in the assignee": (QueueFilters(assignee="ana\x00"), "assignee filter holds a NUL"),
+        "brand id past 64 bits": (QueueFilters(brand_ids=(2**63,)), "no brand can have"),
+        "naive date": (QueueFilters(since=datetime(2026, 1, 1)), "start date must be a date and time with a time zone"),
+        "date past year 9999 in UTC": (QueueFilters(until=PAST_9999_IN_UTC), "end date is out of range"),
+        "huge search text": (QueueFilters(text="x" * (queue.MAX_TEXT_LENGTH + 1)), "at most"),
+    }
+    with db.read() as session:
+        for name, (filters, message) in bad.items():
+            with pytest.raises(QueueError, match=message):
+                queue.fetch_page(session, filters)
+            with pytest.raises(QueueError, match=message):
+                queue.count(session, filters)

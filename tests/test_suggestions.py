@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timezone
 
+import numpy as np
 import pytest
 
 from connectors.sample import SampleConnector, SampleSettings
@@ -76,3 +78,33 @@ def test_a_past_reply_that_resolved_an_item_is_suggested_for_a_similar_one(db: D
     assert best.kind == "past reply" and best.title.startswith("ana's reply of ")
     assert best.text == "Hi Tom, our engineers fixed the outage at 14:05, sorry for the trouble!"
     assert "We're looking at it" not in {s.text for s in suggest(db, new, TEMPLATES, limit=10)}
+
+
+def _answered(db: Database, reply: str, author_name: str | None, author_handle: str | None) -> None:
+    """A resolved mention whose author was answered with ``reply``."""
+    with db.write() as session:
+        mention = Mention(platform="sample", external_id=f"past:{reply[:30]}", text="is it fixed?", lang="en",
+                          created_at=datetime.now(timezone.utc), author_name=author_name, author_handle=author_handle,
+                          replyable=True, raw={}, status=MentionStatus.OPEN.value)
+        session.add(mention)
+        session.flush()
+        mention_id = mention.id
+    connector = SampleConnector(SampleSettings(), {})
+    presence.send_reply_once(db, replies.draft_reply(db, mention_id, reply, AGENT).id, connector, AGENT)
+    triage.set_status(db, [mention_id], MentionStatus.RESOLVED.value, AGENT)
+
+
+def _same_vector(texts: Sequence[str]) -> np.ndarray:
+    # Every past reply equally close: this test is about their text, not their ranking (no model needed).
+    return np.full((len(texts), 384), 1 / np.sqrt(384), dtype=np.float32)
+
+
+def test_a_past_reply_gets_the_new_authors_name_only_where_it_greeted_the_earlier_one(db: Database) -> None:
+    _answered(db, "Thanks a lot, we are glad you asked", "a", None)  # an author named "a"
+    _answered(db, "Hi there, there is a fix out now", None, None)  # no author: greeted as "there"
+    _answered(db, "Hi @ana, fixed. Thanks @ana_b for the tip", None, "ana")
+    _answered(db, "Hola May, the fix ships in May.", "May", "may")
+    new = _mention(db, "is it fixed yet?", "en", "mallory")
+    texts = {s.text for s in suggest(db, new, (), limit=10, embed=_same_vector)}
+    assert texts == {"Thanks a lot, we are glad you asked", "Hi there, there is a fix out now",
+                     "Hi Mallory, fixed. Thanks @ana_b for the tip", "Hola Mallory, the fix ships in May."}

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from monitor import audit, triage
+from monitor import audit, queue, triage
 from monitor.models import Mention, MentionTag
+from monitor.queue import QueueFilters
 from monitor.storage import Database
 from monitor.triage import TriageError
 from tests.test_dashboard_fixtures import add_mention
@@ -87,3 +88,38 @@ def test_relabels_keep_the_model_output_and_feed_agreement_and_training_data(db:
     assert (agreement.intent_checked, agreement.intent_agreed) == (1, 0)
     assert rows[0] == {"id": wrong, "platform": "sample", "lang": "en", "text": "great, broken again",
                        "sentiment": "negative", "intent": "complaint", "model_sentiment": "positive", "model_intent": "praise"}
+
+
+def test_a_blank_assignee_unassigns_and_the_mention_is_back_in_the_unassigned_view(db: Database) -> None:
+    m = add_mention(db)
+    triage.assign(db, [m], "ben", ANA)
+    assert triage.assign(db, [m], "   ", ANA).changed == [m]
+    assert _mention(db, m).assignee is None
+    unassigned = QueueFilters(unassigned=True)
+    with db.read() as session:
+        assert [item.id for item in queue.fetch_page(session, unassigned).items] == [m]
+    assert triage.assign(db, [m], "", ANA).skipped == {m: "already unassigned"}
+
+
+@pytest.mark.parametrize("assignee", ["\u202eadmin", "ben\x00", "ben\ud800", "x" * 1_000_000, "ben\nada"])
+def test_an_assignee_must_be_a_valid_user_name(db: Database, assignee: str) -> None:
+    m = add_mention(db)
+    with pytest.raises(TriageError, match="an assignee|cannot be stored"):
+        triage.assign(db, [m], assignee, ANA)
+    assert (_mention(db, m).assignee, _mention(db, m).status) == (None, "new")
+    assert triage.assign(db, [m], "  Ana Lima  ", ANA).changed == [m]
+    assert _mention(db, m).assignee == "Ana Lima"
+
+
+@pytest.mark.parametrize("text", ["billing\x00", "billing \ud800"])
+def test_tags_and_notes_that_cannot_be_stored_are_refused_with_a_message(db: Database, text: str) -> None:
+    m = add_mention(db)
+    with pytest.raises(TriageError, match="tag holds a NUL or an unpaired surrogate"):
+        triage.add_tag(db, [m], text, ANA)
+    with pytest.raises(TriageError, match="tag holds a NUL or an unpaired surrogate"):
+        triage.remove_tag(db, [m], text, ANA)
+    with pytest.raises(TriageError, match="note holds a NUL or an unpaired surrogate"):
+        triage.add_note(db, m, text, ANA)
+    with db.read() as session:
+        mention = session.get(Mention, m)
+        assert (mention.tags, mention.notes, audit.entries(session, ADMIN, m)) == ([], [], [])
