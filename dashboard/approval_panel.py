@@ -14,7 +14,7 @@ from monitor.errors import MentiondeskError
 from monitor.models import Mention
 from dashboard import reply_panel
 from dashboard.context import AppContext
-from dashboard.safe import text_box
+from dashboard.safe import md_escape, text_box
 
 
 def drafts(ctx: AppContext, user: Principal, mention: Mention) -> None:
@@ -25,8 +25,8 @@ def drafts(ctx: AppContext, user: Principal, mention: Mention) -> None:
     st.caption(f"Replies to this brand need an approver ({APPROVER.value}) other than their author.")
     for reply, approval in waiting:
         with st.container(border=True, key=f"approval-{reply.id}"):
-            state = f"approved by {approval.approver}" if approval else "waiting for approval"
-            st.caption(f"Draft by {reply.author} · {state}")
+            state = f"approved by {md_escape(approval.approver)}" if approval else "waiting for approval"
+            st.caption(f"Draft by {md_escape(reply.author)} · {state}")  # a caption is Markdown; names are not
             st.html(text_box(reply.body, "md-draft"))
             if approval is None and user.has(APPROVER) and user.name != reply.author:
                 if st.button("Approve", key=f"approve-{reply.id}"):
@@ -34,7 +34,7 @@ def drafts(ctx: AppContext, user: Principal, mention: Mention) -> None:
                         replies.approve_reply(ctx.db, reply.id, user)
                         st.rerun()
                     except MentiondeskError as exc:
-                        st.error(str(exc))
+                        st.error(md_escape(str(exc)))
             elif approval is not None:
                 st.button("Send approved reply", key=f"send-approved-{reply.id}", type="primary",
                           on_click=reply_panel._send, args=(ctx, user, mention.id, reply.id))

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from monitor.models import Mention
 from monitor.sla import SlaPolicy, SlaState, SlaStatus, status
-from dashboard.safe import plain, text_box
+from dashboard.safe import isolate, plain, text_box
 
 _SLA_COLOURS = {SlaState.OVERDUE: "#c62828", SlaState.AT_RISK: "#ef6c00"}
 
@@ -51,19 +51,21 @@ def labels(m: Mention) -> str:
 
 
 def header(m: Mention, now: datetime) -> str:
+    """Who posted where and when. Each untrusted field is a bidi isolate: a U+202E in a name would
+    otherwise reverse the rest of the line (reach, age, language)."""
     reach = f"{m.author_followers:,} followers" if m.author_followers is not None else "reach unknown"
-    who = f"@{plain(m.author_handle)}" + (f" ({plain(m.author_name)})" if m.author_name else "")
-    return (f"<b>{plain(m.platform)}</b> · {who} · {reach} · "
+    who = f"@{isolate(plain(m.author_handle))}" + (f" ({isolate(plain(m.author_name))})" if m.author_name else "")
+    return (f"<b>{isolate(plain(m.platform))}</b> · {who} · {reach} · "
             f'<span title="{m.created_at:%Y-%m-%d %H:%M} UTC">{_ago(m.created_at, now)}</span> · '
-            f"{plain(m.lang or 'lang ?')}")
+            f"{isolate(plain(m.lang)) if m.lang else 'lang ?'}")
 
 
 def card(m: Mention, policy: SlaPolicy, now: datetime, max_chars: int | None = 600, text_class: str = "md-text") -> str:
     """One mention: who, reach, when, language, labels, status, SLA, and the text as plain text."""
     text = m.text if max_chars is None or len(m.text) <= max_chars else m.text[:max_chars] + "…"
-    tags = "".join(f' <span style="background:#e3f2fd;border-radius:4px;padding:0 0.3em">#{plain(t.tag)}</span>'
-                   for t in m.tags)
-    owner = f"assigned to {plain(m.assignee)}" if m.assignee else "unassigned"
+    tags = "".join(f' <span style="background:#e3f2fd;border-radius:4px;padding:0 0.3em">#{isolate(plain(t.tag))}'
+                   "</span>" for t in m.tags)
+    owner = f"assigned to {isolate(plain(m.assignee))}" if m.assignee else "unassigned"
     return (f'<div class="md-mention" data-mention-id="{m.id}">'
             f"<div>{header(m, now)}</div>"
             f"<div>{labels(m)} · <b>{plain(m.status)}</b> · {owner} · {sla_badge(status(policy, m, now))}{tags}</div>"

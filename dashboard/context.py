@@ -17,6 +17,7 @@ from monitor.ingest import sync_brands
 from monitor.models import Brand, Mention
 from monitor.paths import default_config_path
 from monitor.storage import Database
+from dashboard.safe import md_escape
 
 TOKEN_KEY = "auth-token"
 
@@ -72,7 +73,7 @@ def context() -> AppContext:
     try:
         return _open(str(default_config_path()))
     except MentiondeskError as exc:
-        st.error(f"Cannot start the dashboard: {exc}")
+        st.error(f"Cannot start the dashboard: {md_escape(str(exc))}")
         st.stop()
         raise  # unreachable: st.stop() ends the run
 
@@ -101,7 +102,7 @@ def sign_in_form(ctx: AppContext) -> None:
         try:
             signed = users.sign_in(ctx.db, name, password, ctx.settings.auth)
         except users.SignInFailed as exc:
-            st.error(str(exc))
+            st.error(md_escape(str(exc)))
         else:
             st.session_state[TOKEN_KEY] = signed.token
             st.rerun()
@@ -121,7 +122,7 @@ def _oidc_sign_in(ctx: AppContext, provider: str) -> None:
             raise users.SignInFailed("your identity provider has not verified this email address")
         signed = users.sign_in_external(ctx.db, str(st.user.get("email") or ""), ctx.settings.auth)
     except users.SignInFailed as exc:
-        st.error(str(exc))
+        st.error(md_escape(str(exc)))
         st.button("Use another account", key="sign-out-oidc", on_click=st.logout)
         return
     st.session_state[TOKEN_KEY] = signed.token

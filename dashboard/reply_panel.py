@@ -14,7 +14,7 @@ from monitor.suggestions import suggest
 from sentiment.errors import SentimentError
 from monitor.templates import author_label, pick_variant, render, template_names, unfilled_slots
 from dashboard.context import AppContext
-from dashboard.safe import safe_url, text_box
+from dashboard.safe import md_escape, safe_url, text_box
 
 
 def history(ctx: AppContext, user: Principal, mention: Mention, sent: list[Reply]) -> None:
@@ -22,19 +22,19 @@ def history(ctx: AppContext, user: Principal, mention: Mention, sent: list[Reply
     connector = ctx.connector(mention.platform)
     for r in sent:
         with st.container(border=True, key=f"reply-{r.id}"):
-            st.caption(f"Reply by {r.author} · {r.state} · {r.updated_at:%Y-%m-%d %H:%M} UTC"
+            st.caption(f"Reply by {md_escape(r.author)} · {r.state} · {r.updated_at:%Y-%m-%d %H:%M} UTC"
                        + (f" · attempts {r.attempts}" if r.attempts > 1 else ""))
             st.html(text_box(r.body, "md-reply"))
             link = safe_url(r.url)
             if link:
                 st.link_button("View on the platform", link)
             if r.state == ReplyState.FAILED.value:
-                st.error(f"Not posted: {r.error}")
+                st.error(f"Not posted: {md_escape(r.error)}")
                 if connector is not None:
                     st.button("Retry this reply", key=f"retry-{r.id}", on_click=_send, args=(ctx, user, mention.id, r.id))
             elif replies.outcome_unknown(r):
-                st.warning(r.error or "Its send stopped before the platform answered (the worker was stopped?): "
-                                      "check the platform.")
+                st.warning(md_escape(r.error) or "Its send stopped before the platform answered (the worker was "
+                                                 "stopped?): check the platform.")
                 yes, no = st.columns(2)
                 for column, posted, label in ((yes, True, "I checked: it was posted"),
                                               (no, False, "I checked: it was not posted")):
@@ -42,7 +42,7 @@ def history(ctx: AppContext, user: Principal, mention: Mention, sent: list[Reply
                         try:
                             replies.resolve_unknown(ctx.db, r.id, user, posted=posted)
                         except ReplyStateError as exc:  # someone else checked it first
-                            st.warning(str(exc))
+                            st.warning(md_escape(str(exc)))
                         else:
                             st.rerun()
 
@@ -109,11 +109,11 @@ def suggestions(ctx: AppContext, mention: Mention, text_key: str) -> None:
             with st.spinner("Finding the closest templates and past replies…"):
                 st.session_state[key] = suggest(ctx.db, mention.id, ctx.settings.templates, default_brand=ctx.default_brand)
         except (MentiondeskError, SentimentError, ImportError, OSError) as exc:  # no model installed or loadable here
-            st.warning(f"Suggestions are not available: {exc}")
+            st.warning(f"Suggestions are not available: {md_escape(str(exc))}")
             return
     for i, suggestion in enumerate(st.session_state[key]):
         with st.container(border=True, key=f"suggestion-{mention.id}-{i}"):
-            st.caption(f"{suggestion.kind}: {suggestion.title} · similarity {suggestion.score:.2f}")
+            st.caption(f"{suggestion.kind}: {md_escape(suggestion.title)} · similarity {suggestion.score:.2f}")
             st.html(text_box(suggestion.text, "md-suggestion"))
             st.button("Use this", key=f"use-suggestion-{mention.id}-{i}", on_click=_use, args=(text_key, suggestion.text))
 
@@ -196,7 +196,8 @@ def _outcome(mention_id: int, kind: str, message: str) -> None:
 def _show_outcome(mention_id: int) -> None:
     kind, message = st.session_state.pop(f"reply-outcome-{mention_id}", (None, ""))
     if kind:
-        {"success": st.success, "info": st.info, "warning": st.warning, "error": st.error}[kind](message)
+        # Messages carry platform errors and names: shown as typed, never read as Markdown.
+        {"success": st.success, "info": st.info, "warning": st.warning, "error": st.error}[kind](md_escape(message))
 
 
 def collision_notice(mention_id: int) -> None:
@@ -205,7 +206,7 @@ def collision_notice(mention_id: int) -> None:
     if not seen:
         return
     message, other_id = seen
-    st.error(f"Not sent: {message}. Their reply is shown below.")
+    st.error(f"Not sent: {md_escape(message)}. Their reply is shown below.")
     if st.checkbox("I have read it; send mine as a follow-up", key=f"ack-box-{mention_id}"):
         st.session_state[f"reply-ack-{mention_id}"] = other_id
     else:

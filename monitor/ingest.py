@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import Table, select
@@ -63,6 +63,31 @@ def storable(value: Any) -> Any:
     return value
 
 
+# A language tag as BCP 47 spells one (``en``, ``pt-br``, ``zh-hant``, ``und``): letters, digits and
+# hyphens (a locale's ``en_US`` is read as ``en-us``). Anything else in ``lang`` is not a language,
+# and it would reach dashboard labels and filters.
+_LANGUAGE_TAG = re.compile(r"[a-z]{1,8}(?:-[a-z0-9]{1,8})*")
+LANG_LIMIT = 16  # Mention.lang's column width
+
+# A post dated after it was fetched, by more than clocks disagree, or before any platform we read
+# existed (1970-01-01 is what a zero timestamp decodes to), is not believable: it is kept, dated
+# when it was fetched, and the date it came with stays in its raw payload.
+CLOCK_SKEW = timedelta(days=1)
+EARLIEST_POST = datetime(1990, 1, 1, tzinfo=timezone.utc)
+
+
+def _language_tag(value: Any) -> str | None:
+    """``value`` as a lower-case language tag, or None if it is not one."""
+    if not isinstance(value, str):
+        return None
+    tag = value.strip().lower().replace("_", "-")
+    if not _LANGUAGE_TAG.fullmatch(tag):
+        return None
+    while len(tag) > LANG_LIMIT:  # the longest prefix of whole subtags that fits
+        tag = tag.rsplit("-", 1)[0]
+    return tag
+
+
 def _optional_str(value: Any, field: str, limit: int) -> str | None:
     if value is None or value == "":
         return None
@@ -80,7 +105,7 @@ def normalise(mention: FetchedMention, *, brand_id: int | None, query_id: int | 
     where = f"{mention.platform} mention {mention.external_id[:80]!r}"
     if not isinstance(mention.text, str):
         raise IngestError(f"{where}: text must be a string")
-    if not isinstance(mention.created_at, datetime) or mention.created_at.tzinfo is None:
+    if not isinstance(mention.created_at, datetime) or mention.created_at.utcoffset() is None:
         raise IngestError(f"{where}: created_at must be a timezone-aware datetime")
     followers = mention.author_followers
     if followers is not None and (isinstance(followers, bool) or not isinstance(followers, int) or followers < 0):
@@ -89,9 +114,23 @@ def normalise(mention: FetchedMention, *, brand_id: int | None, query_id: int | 
         raw = json.loads(json.dumps(storable(mention.raw or {}), default=str))
     except (TypeError, ValueError):
         raise IngestError(f"{where}: raw payload is not JSON-serialisable") from None
+    if not isinstance(raw, dict):  # what normalise keeps aside goes in under its own keys
+        raise IngestError(f"{where}: raw payload must be a JSON object")
     if len(mention.external_id) > 200:
         raise IngestError(f"{where}: external id longer than 200 characters")
-    lang = _optional_str(mention.lang, f"{where}: lang", 16)
+    # Comparing aware datetimes cannot overflow; converting one from year 1 or 9999 to UTC can.
+    created_at = mention.created_at
+    if created_at - fetched_at > CLOCK_SKEW or created_at < EARLIEST_POST:
+        raw["created_at_as_sent"] = created_at.isoformat()
+        created_at = fetched_at
+    try:
+        created_at = created_at.astimezone(timezone.utc)
+    except OverflowError:  # only a fetch time itself at the end of the calendar (an import) gets here
+        raise IngestError(f"{where}: created_at {created_at.isoformat()} is out of range") from None
+    lang = _language_tag(mention.lang)
+    if lang is None and mention.lang not in (None, ""):
+        # Not a reason to lose the post: it is stored without a language, and what came stays in raw.
+        raw["lang_as_sent"] = storable(str(mention.lang))[:200]
     return {
         "brand_id": brand_id,
         "query_id": query_id,
@@ -103,8 +142,8 @@ def normalise(mention: FetchedMention, *, brand_id: int | None, query_id: int | 
         "author_name": _optional_str(mention.author_name, f"{where}: author_name", 500),
         "author_followers": followers,
         "text": storable(mention.text),
-        "lang": lang.lower().strip() if lang else None,
-        "created_at": mention.created_at.astimezone(timezone.utc),
+        "lang": lang,
+        "created_at": created_at,
         "fetched_at": fetched_at,
         "raw": raw,
         "thread_id": _optional_str(mention.thread_id, f"{where}: thread_id", 200),

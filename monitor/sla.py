@@ -22,6 +22,18 @@ from monitor.models import Mention
 from monitor.queue import SlaCutoff
 
 _DAY = timedelta(days=1)
+# The calendar's ends, two days in, so that a moment between them converts to any time zone: a
+# mention stored with a date at either end (a post "from" 9999) gets a deadline capped there, not
+# an OverflowError that stopped the queue page for everyone.
+_EARLIEST = datetime(1, 1, 3, tzinfo=timezone.utc)
+_LATEST = datetime(9999, 12, 29, tzinfo=timezone.utc)
+# Business time is counted day by day: past ten years (a date decades off, never a real wait) the
+# rest is not counted, so one such mention costs milliseconds rather than seconds per page.
+_LONGEST_COUNTED = timedelta(days=3653)
+
+
+def _in_calendar(moment: datetime) -> datetime:
+    return min(max(moment, _EARLIEST), _LATEST)
 
 
 @dataclass(frozen=True)
@@ -108,7 +120,15 @@ class SlaStatus:
 
 
 def add_business_time(hours: BusinessHours | None, start: datetime, amount: timedelta) -> datetime:
-    """The moment ``amount`` of business time after ``start``."""
+    """The moment ``amount`` of business time after ``start``, or the calendar's end if that comes first."""
+    start = _in_calendar(start)
+    try:
+        return min(_add_business_time(hours, start, amount), _LATEST)
+    except OverflowError:  # walked off the end of the calendar
+        return _LATEST
+
+
+def _add_business_time(hours: BusinessHours | None, start: datetime, amount: timedelta) -> datetime:
     if hours is None:
         return start + amount
     local = start.astimezone(hours.zone)
@@ -127,7 +147,16 @@ def add_business_time(hours: BusinessHours | None, start: datetime, amount: time
 
 
 def subtract_business_time(hours: BusinessHours | None, end: datetime, amount: timedelta) -> datetime:
-    """The latest moment from which ``amount`` of business time has passed by ``end``."""
+    """The latest moment from which ``amount`` of business time has passed by ``end``, or the
+    calendar's start if that comes first."""
+    end = _in_calendar(end)
+    try:
+        return max(_subtract_business_time(hours, end, amount), _EARLIEST)
+    except OverflowError:  # walked off the start of the calendar
+        return _EARLIEST
+
+
+def _subtract_business_time(hours: BusinessHours | None, end: datetime, amount: timedelta) -> datetime:
     if hours is None:
         return end - amount
     local = end.astimezone(hours.zone)
@@ -146,8 +175,12 @@ def subtract_business_time(hours: BusinessHours | None, end: datetime, amount: t
 
 
 def business_elapsed(hours: BusinessHours | None, start: datetime, end: datetime) -> timedelta:
+    """Business time from ``start`` to ``end`` (negative if ``end`` is earlier); at most ten years of it."""
     if hours is None or end <= start:
-        return end - start
+        return end - start  # a difference of two datetimes always fits in a timedelta
+    start, end = _in_calendar(start), _in_calendar(end)
+    if end - start > _LONGEST_COUNTED:
+        start = end - _LONGEST_COUNTED
     total = timedelta()
     day = start.astimezone(hours.zone).date()
     last = end.astimezone(hours.zone).date()

@@ -11,6 +11,7 @@ from sqlalchemy import select
 pytest.importorskip("streamlit", reason="the dashboard needs streamlit: pip install 'mentiondesk[dashboard]'")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from dashboard.safe import md_escape  # noqa: E402
 from monitor import audit  # noqa: E402
 from monitor.models import Mention, Reply  # noqa: E402
 from monitor.replies import draft_reply, send_reply  # noqa: E402
@@ -127,7 +128,8 @@ def test_reply_with_a_template_needs_the_order_number_and_posts_once(app_db: Dat
     at.selectbox(key=f"template-{m}").select("Order follow-up").run()
     assert "[order number]" in at.text_area(key=f"reply-text-{m}").value
     at.button(key=f"send-{m}").click().run()
-    assert [e.value for e in at.error] == ["the reply still says [order number]: fill it in before sending"]
+    # Messages are Markdown-escaped (they can carry platform errors): shown as typed.
+    assert [e.value for e in at.error] == [md_escape("the reply still says [order number]: fill it in before sending")]
     with app_db.read() as session:
         assert session.scalars(select(Reply).where(Reply.mention_id == m)).all() == []  # not even a draft
     at.text_input(key=f"order-{m}").input("A-1001").run()
@@ -136,10 +138,10 @@ def test_reply_with_a_template_needs_the_order_number_and_posts_once(app_db: Dat
     assert "Preview" in [c.value for c in at.caption]
     at.button(key=f"send-{m}").click().run()
     assert not at.exception, at.exception
-    assert [s.value for s in at.success] == ["Reply posted."]
+    assert [s.value for s in at.success] == [md_escape("Reply posted.")]
     assert at.text_area(key=f"reply-text-{m}").value == ""
     at.button(key=f"send-{m}").click().run()  # a second click finds nothing left to send
-    assert [e.value for e in at.error] == ["a reply cannot be empty"]
+    assert [e.value for e in at.error] == [md_escape("a reply cannot be empty")]
     with app_db.read() as session:
         sent = session.scalars(select(Reply).where(Reply.mention_id == m)).all()
     assert [(r.state, r.author) for r in sent] == [("sent", "ana")]
@@ -273,7 +275,7 @@ def test_a_send_with_an_unknown_outcome_is_checked_by_a_person_then_retried_and_
         at.button(key=f"notposted-{reply.id}").click().run()  # a person looked: not on X
         at.button(key=f"retry-{reply.id}").click().run()
         assert not at.exception, at.exception
-        assert [s.value for s in at.success] == ["Reply posted."]
+        assert [s.value for s in at.success] == [md_escape("Reply posted.")]
         assert [r["text"] for r in running.x.replies_to(post)] == ["Not down: we are checking for you"]
         at.run()
         assert not [b for b in at.button if b.key and b.key.startswith(("retry-", "posted-", "notposted-"))]

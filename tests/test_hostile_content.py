@@ -9,6 +9,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -244,3 +245,32 @@ def test_terminal_output_shows_controls_as_escapes() -> None:
         shown = terminal_safe(text, limit=200)
         assert not re.search("[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", shown), repr(shown)  # tab stays
         assert len(shown) <= 200
+
+
+def test_a_stored_post_dated_9999_or_year_1_does_not_stop_the_queue(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ingest now dates such posts when fetched; rows stored before that made the SLA deadline overflow,
+    and the queue page (a card for every row) raised for everyone."""
+    from dashboard.cards import card
+    from monitor.models import utcnow
+    from monitor.sla import BusinessHours, SlaPolicy
+    from tests.test_dashboard_fixtures import add_mention, dashboard_db, signed_in_app
+
+    # Business hours in a zone behind UTC: converting 9999-12-31 23:00 UTC to it and back overflowed too.
+    db = dashboard_db(tmp_path, monkeypatch, '[sla.business_hours]\ntimezone = "Pacific/Honolulu"\n')
+    far = add_mention(db, created_at=datetime(9999, 12, 31, 23, tzinfo=timezone.utc), text="from the far future",
+                      priority=90.0)
+    first = add_mention(db, created_at=datetime(1, 1, 1, tzinfo=timezone.utc), text="from the year one")
+    with db.read() as session:
+        rows = [session.get(Mention, i) for i in (far, first)]
+    for policy in (SlaPolicy(), SlaPolicy(business_hours=BusinessHours("Pacific/Honolulu"))):
+        badges = [card(m, policy, utcnow()) for m in rows]  # the reported crash: OverflowError here
+        assert "md-sla-on_track" in badges[0] and "md-sla-overdue" in badges[1]
+
+    at = signed_in_app(db, "ana")
+    assert not at.exception, at.exception
+    page = "\n".join(h.proto.body for h in at.get("html"))
+    assert "from the far future" in page and "from the year one" in page
+    at.button(key=f"open-{far}").click().run()
+    assert not at.exception, at.exception
+    db.dispose()

@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from connectors.base import FetchResult
 from monitor.errors import IngestError
 from monitor.ingest import ingest_page, read_cursor, sync_brands, usage_today
-from monitor.models import Mention
+from monitor.models import Mention, utcnow
 from monitor.config import Config
 from monitor.storage import Database
 from tests.connector_doubles import mention
@@ -65,6 +65,50 @@ def test_untrusted_fields_are_normalised(db: Database, query_id: int) -> None:
     assert stored.text == "nul inside <script>alert(1)</script>"  # stored as given; escaping is the viewer's job
     assert stored.url is None and stored.raw == {"note": "ab", "n": None}
     assert stored.lang == "en"
+
+
+def stored_by_id(db: Database) -> dict[str, Mention]:
+    with db.read() as session:
+        return {m.external_id: m for m in session.scalars(select(Mention))}
+
+
+def test_a_lang_that_is_not_a_language_tag_is_dropped_and_the_post_kept(db: Database, query_id: int) -> None:
+    # An RSS item's xml:lang arrives as written: this one made every browser showing the Incidents page
+    # load an image from a stranger's server (the languages are part of a Markdown label there).
+    langs = {"1": "![](//e.co/p)", "2": "pt-BR", "3": "zh-Hant", "4": "und", "5": " EN ", "6": "en_US",
+             "7": "[x](https://e.co)", "8": "en\u202e", "9": "sl-rozaj-biske-1994", "10": ":red[hi]"}
+    page = [mention("sample", int(n), lang=lang) for n, lang in langs.items()]
+    result = ingest_page(db, connector="sample", query_id=query_id, result=FetchResult(page, next_cursor="1"))
+    assert result.stored == len(langs)  # a bad lang loses nothing else
+    stored = stored_by_id(db)
+    assert {n: m.lang for n, m in stored.items()} == {
+        "1": None, "2": "pt-br", "3": "zh-hant", "4": "und", "5": "en", "6": "en-us",
+        "7": None, "8": None, "9": "sl-rozaj-biske", "10": None}  # a long tag keeps the whole subtags that fit
+    assert stored["1"].raw["lang_as_sent"] == "![](//e.co/p)"  # what came is kept for whoever looks
+    assert "lang_as_sent" not in stored["2"].raw
+
+
+def test_a_post_dated_after_it_was_fetched_is_dated_when_fetched(db: Database, query_id: int) -> None:
+    # An RSS pubDate of 9999-12-31 parses fine; stored as such it stopped the queue page for everyone
+    # (the SLA deadline overflowed). Year 1 with a +05:00 offset raised OverflowError out of ingest.
+    soon = utcnow() + timedelta(hours=2)  # within clock skew: a platform's clock a little ahead
+    dates = {"1": datetime(9999, 12, 31, 23, 30, tzinfo=timezone.utc),
+             "2": datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5))),
+             "3": datetime(1970, 1, 1, tzinfo=timezone.utc),  # a zero timestamp
+             "4": utcnow() + timedelta(days=3),
+             "5": soon,
+             "6": datetime(2004, 2, 4, tzinfo=timezone(timedelta(hours=-5)))}  # old, but believable
+    before = utcnow()
+    page = [mention("sample", int(n), created_at=when) for n, when in dates.items()]
+    ingest_page(db, connector="sample", query_id=query_id, result=FetchResult(page, next_cursor="1"))
+    stored = stored_by_id(db)
+    assert len(stored) == len(dates)
+    for n in ("1", "2", "3", "4"):
+        assert stored[n].created_at == stored[n].fetched_at and stored[n].fetched_at >= before, n
+        assert stored[n].raw["created_at_as_sent"] == dates[n].isoformat(), n
+    assert stored["1"].raw["created_at_as_sent"] == "9999-12-31T23:30:00+00:00"
+    assert stored["5"].created_at == soon and "created_at_as_sent" not in stored["5"].raw
+    assert stored["6"].created_at == datetime(2004, 2, 4, 5, tzinfo=timezone.utc)
 
 
 def test_billable_reads_are_counted_per_day(db: Database, query_id: int) -> None:

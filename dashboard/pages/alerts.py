@@ -7,6 +7,7 @@ import streamlit as st
 from monitor.alerts.records import alert_summary, recent_events
 from monitor.models import utcnow
 from dashboard.context import context, sidebar_user
+from dashboard.safe import md_escape
 
 
 def main() -> None:
@@ -18,7 +19,7 @@ def main() -> None:
     for column, status in zip(columns, ("sent", "suppressed", "pending", "failed")):
         column.metric(f"{status} (24 h)", summary.by_status.get(status, 0))
     if summary.failing_targets:
-        st.error("Delivery failing for: " + ", ".join(summary.failing_targets))
+        st.error("Delivery failing for: " + ", ".join(md_escape(t) for t in summary.failing_targets))
     if not ctx.config.alert_targets:
         st.info("No alert targets are configured: see [alerts] in the README.")
     # st.dataframe draws cells as plain text: reasons that quote mentions cannot inject markup.

@@ -12,13 +12,14 @@ from monitor.models import utcnow
 from monitor.templates import template_names
 from dashboard import cards
 from dashboard.context import AppContext, context, sidebar_user
-from dashboard.safe import text_box
+from dashboard.safe import md_escape, text_box
 
 
 def _incident(ctx: AppContext, user: Principal, view: incidents.IncidentView,
               mergeable: list[tuple[incidents.IncidentView, float]]) -> None:
-    languages = ", ".join(f"{lang} {n}" for lang, n in view.languages.items())
-    title = f"#{view.id} · {view.brand} · {view.mention_count} mentions · {languages} · {view.status}"
+    # Brand, languages and platforms come from stored mentions: an expander label and a caption are Markdown.
+    languages = ", ".join(f"{md_escape(lang)} {n}" for lang, n in view.languages.items())
+    title = f"#{view.id} · {md_escape(view.brand)} · {view.mention_count} mentions · {languages} · {view.status}"
     with st.expander(title, expanded=view.status == "open"):
         c1, c2, c3, c4 = st.columns(4)
         c1.metric("Mentions", view.mention_count)
@@ -27,7 +28,7 @@ def _incident(ctx: AppContext, user: Principal, view: incidents.IncidentView,
         c4.metric("Replies sent", view.replies_sent)
         st.caption(f"First seen {view.first_seen_at:%Y-%m-%d %H:%M} UTC · last {view.last_seen_at:%Y-%m-%d %H:%M} UTC"
                    f" · opened {view.opened_at:%Y-%m-%d %H:%M} UTC · platforms "
-                   + ", ".join(f"{p} {n}" for p, n in view.platforms.items()))
+                   + ", ".join(f"{md_escape(p)} {n}" for p, n in view.platforms.items()))
         # Terms come from mention text: shown as table cells, never as Markdown.
         st.dataframe([{"top terms": ", ".join(view.terms)}], hide_index=True, use_container_width=True)
         now = utcnow()
@@ -35,7 +36,7 @@ def _incident(ctx: AppContext, user: Principal, view: incidents.IncidentView,
             st.html(cards.header(m, now) + text_box(m.text))
         if view.status != "open" or not user.has(Role.AGENT):
             if view.resolved_at:
-                st.caption(f"Resolved by {view.resolved_by} at {view.resolved_at:%Y-%m-%d %H:%M} UTC")
+                st.caption(f"Resolved by {md_escape(view.resolved_by)} at {view.resolved_at:%Y-%m-%d %H:%M} UTC")
             if view.merged_into is not None:
                 st.caption(f"Merged into incident #{view.merged_into}: its mentions are there now.")
             return
@@ -55,7 +56,7 @@ def _incident(ctx: AppContext, user: Principal, view: incidents.IncidentView,
                 st.success(f"Resolved, with {len(resolved)} mention(s).")
                 st.rerun()
             except MentiondeskError as exc:
-                st.error(str(exc))
+                st.error(md_escape(str(exc)))
 
 
 def _merge(ctx: AppContext, user: Principal, view: incidents.IncidentView,
@@ -76,7 +77,7 @@ def _merge(ctx: AppContext, user: Principal, view: incidents.IncidentView,
         try:
             moved = incidents.merge_incident(ctx.db, view.id, into, user)
         except MentiondeskError as exc:
-            st.error(str(exc))
+            st.error(md_escape(str(exc)))
             return
         st.success(f"Merged: {moved} mention(s) moved to incident #{into}.")
         st.rerun()
@@ -88,8 +89,8 @@ def _bulk_reply(ctx: AppContext, user: Principal, view: incidents.IncidentView, 
         with st.spinner("Sending…"):
             report = incidents.bulk_reply(ctx.db, view.id, template, ctx.settings.templates, connectors, user,
                                           view.brand, max_wait_seconds=30)
-    except MentiondeskError as exc:
-        st.error(str(exc))
+    except MentiondeskError as exc:  # a template name or a platform's answer can be in the message
+        st.error(md_escape(str(exc)))
         return
     st.success(f"Sent {len(report.sent)} (already sent before: {len(report.already_sent)}).")
     problems = [{"mention": i, "outcome": what, "why": why}
@@ -109,7 +110,8 @@ def _check_ins(ctx: AppContext, user: Principal) -> None:
     for item in due:
         with st.container(border=True, key=f"check-in-{item.check_in.id}"):
             st.html(cards.header(item.mention, now) + text_box(item.mention.text))
-            st.caption(f"Check-in scheduled by {item.check_in.scheduled_by} for {item.check_in.due_at:%Y-%m-%d %H:%M} UTC")
+            st.caption(f"Check-in scheduled by {md_escape(item.check_in.scheduled_by)} "
+                       f"for {item.check_in.due_at:%Y-%m-%d %H:%M} UTC")
             st.html(text_box(item.reply.body, "md-reply"))
             if not user.has(Role.AGENT):
                 continue
@@ -120,9 +122,10 @@ def _check_ins(ctx: AppContext, user: Principal) -> None:
                     if connector is None:
                         raise MentiondeskError(f"{item.mention.platform} is not connected")
                     reply = followups.approve_check_in(ctx.db, item.check_in.id, connector, user)
-                    st.success("Sent.") if reply.state == "sent" else st.error(reply.error or reply.state)
+                    # The error is the platform's own text.
+                    st.success("Sent.") if reply.state == "sent" else st.error(md_escape(reply.error or reply.state))
                 except MentiondeskError as exc:
-                    st.error(str(exc))
+                    st.error(md_escape(str(exc)))
             if cancel.button("Cancel", key=f"check-in-cancel-{item.check_in.id}"):
                 followups.cancel_check_in(ctx.db, item.check_in.id, user)
                 st.rerun()

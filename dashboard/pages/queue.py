@@ -19,7 +19,7 @@ from sentiment.labels import LABELS
 from sentiment.triage import INTENTS
 from dashboard import approval_panel, cards, followup_panel, reply_panel
 from dashboard.context import AppContext, context, sidebar_user
-from dashboard.safe import safe_url, text_box
+from dashboard.safe import md_escape, safe_url, text_box
 
 STATUSES = [s.value for s in MentionStatus]
 ANYONE, ME, NOBODY = "anyone", "me", "unassigned"
@@ -101,9 +101,12 @@ def _export(ctx: AppContext, filters: QueueFilters) -> None:
 
 
 def _report(result: BulkResult, what: str) -> None:
-    """Show the outcome after the rerun that brings the list up to date."""
+    """Show the outcome after the rerun that brings the list up to date.
+
+    ``what`` is Markdown (untrusted parts of it already escaped); why a mention was skipped can
+    quote a tag or a name, so it is escaped here."""
     flash = [("success", f"{what}: {len(result.changed)} mention(s)")] if result.changed else []
-    flash += [("warning", f"Mention {mention_id}: {why}") for mention_id, why in result.skipped.items()]
+    flash += [("warning", f"Mention {mention_id}: {md_escape(why)}") for mention_id, why in result.skipped.items()]
     st.session_state["flash"] = flash
     st.rerun()
 
@@ -123,13 +126,14 @@ def _bulk_bar(ctx: AppContext, user: Principal, items: list[Mention]) -> None:
             _report(triage.set_status(ctx.db, selected, status, user), f"status {status}")
         assignee = c2.selectbox("Assign to", [user.name, *[t for t in ctx.settings.team if t != user.name], NOBODY], key="bulk-assignee")
         if c2.button("Assign", key="bulk-assign", disabled=not selected):
-            _report(triage.assign(ctx.db, selected, None if assignee == NOBODY else assignee, user), f"assigned to {assignee}")
+            _report(triage.assign(ctx.db, selected, None if assignee == NOBODY else assignee, user),
+                    f"assigned to {md_escape(assignee)}")
         tag = c3.text_input("Tag", key="bulk-tag")
         if c3.button("Add tag", key="bulk-add-tag", disabled=not (selected and tag.strip())):
             try:
-                _report(triage.add_tag(ctx.db, selected, tag, user), f"tagged {tag}")
+                _report(triage.add_tag(ctx.db, selected, tag, user), f"tagged {md_escape(tag)}")
             except TriageError as exc:
-                st.error(str(exc))
+                st.error(md_escape(str(exc)))
 
 
 def _list(ctx: AppContext, items: list[Mention], now: datetime) -> None:
@@ -170,7 +174,7 @@ def _detail(ctx: AppContext, user: Principal, mention_id: int, now: datetime) ->
     st.subheader(f"Mention {m.id}")
     for other in others:
         verb = "is drafting a reply" if other.activity == Activity.DRAFTING.value else "is viewing this"
-        st.warning(f"{other.user} {verb}", icon="👀")
+        st.warning(f"{md_escape(other.user)} {verb}", icon="👀")
     if any(r.state in ("sending", "sent") and r.author != user.name for r in sent):
         st.warning("Someone else has already replied: read it below before answering.")
     st.html(cards.card(m, ctx.settings.sla, now, max_chars=None, text_class="md-detail-text"))
@@ -195,7 +199,7 @@ def _detail(ctx: AppContext, user: Principal, mention_id: int, now: datetime) ->
         st.info(f"You have read-only access ({user.role.value}); an admin can make you an agent to triage and reply.")
     st.markdown("#### Notes")
     for n in notes:
-        st.caption(f"{n.author} · {n.created_at:%Y-%m-%d %H:%M} UTC")
+        st.caption(f"{md_escape(n.author)} · {n.created_at:%Y-%m-%d %H:%M} UTC")
         st.html(text_box(n.body, "md-note"))
     if not agent:
         return
@@ -206,7 +210,7 @@ def _detail(ctx: AppContext, user: Principal, mention_id: int, now: datetime) ->
                 triage.add_note(ctx.db, m.id, body, user)
                 st.rerun()
             except TriageError as exc:
-                st.error(str(exc))
+                st.error(md_escape(str(exc)))
 
 
 def _triage_controls(ctx: AppContext, user: Principal, m: Mention) -> None:
@@ -221,18 +225,18 @@ def _triage_controls(ctx: AppContext, user: Principal, m: Mention) -> None:
     if teammates:
         mate = c2.selectbox("Assign to", teammates, key=f"assign-to-{m.id}")
         if c2.button("Assign", key=f"assign-{m.id}"):
-            _report(triage.assign(ctx.db, [m.id], mate, user), f"assigned to {mate}")
+            _report(triage.assign(ctx.db, [m.id], mate, user), f"assigned to {md_escape(mate)}")
     if m.assignee and c2.button("Unassign", key=f"unassign-{m.id}"):
         _report(triage.assign(ctx.db, [m.id], None, user), "unassigned")
     tag = c3.text_input("Add tag", key=f"tag-{m.id}")
     if c3.button("Tag", key=f"add-tag-{m.id}", disabled=not tag.strip()):
         try:
-            _report(triage.add_tag(ctx.db, [m.id], tag, user), f"tagged {tag}")
+            _report(triage.add_tag(ctx.db, [m.id], tag, user), f"tagged {md_escape(tag)}")
         except TriageError as exc:
-            st.error(str(exc))
-    for t in m.tags:
-        if c3.button(f"remove #{t.tag}", key=f"untag-{m.id}-{t.tag}"):
-            _report(triage.remove_tag(ctx.db, [m.id], t.tag, user), f"untagged {t.tag}")
+            st.error(md_escape(str(exc)))
+    for t in m.tags:  # a button label is Markdown too
+        if c3.button(f"remove #{md_escape(t.tag)}", key=f"untag-{m.id}-{t.tag}"):
+            _report(triage.remove_tag(ctx.db, [m.id], t.tag, user), f"untagged {md_escape(t.tag)}")
     with st.expander("Correct the labels (kept as a human label)"):
         r1, r2 = st.columns(2)
         sentiment = r1.selectbox("Sentiment", ["(keep)", *LABELS], key=f"relabel-sentiment-{m.id}")

@@ -11,6 +11,7 @@ from monitor import queue, sla, triage
 from monitor.models import utcnow
 from monitor.queue import QueueFilters
 from dashboard.context import context, sidebar_user
+from dashboard.safe import md_escape
 
 
 def _minutes(value: timedelta | None) -> str:
@@ -24,8 +25,11 @@ def main() -> None:
     now = utcnow()
     st.title("SLA & team")
     hours = policy.business_hours
-    st.caption("Targets: " + ", ".join(f"{t.name} (priority ≥ {t.min_priority:g}) {_minutes(t.target)}" for t in policy.tiers)
-               + (f"; business hours {hours.start:%H:%M}–{hours.end:%H:%M} {hours.timezone}" if hours else "; around the clock"))
+    # Tier names are free text from the config, and a caption is Markdown.
+    st.caption("Targets: " + ", ".join(f"{md_escape(t.name)} (priority ≥ {t.min_priority:g}) {_minutes(t.target)}"
+                                       for t in policy.tiers)
+               + (f"; business hours {hours.start:%H:%M}–{hours.end:%H:%M} {md_escape(hours.timezone)}"
+                  if hours else "; around the clock"))
     days = st.selectbox("Window", [1, 7, 30], index=1, format_func=lambda d: f"last {d} day(s)", key="sla-window")
     with ctx.db.read() as session:
         breaching, capped = queue.count(session, QueueFilters(sla_cutoffs=sla.breaching_cutoffs(policy, now)))
