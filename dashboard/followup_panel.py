@@ -38,7 +38,9 @@ def controls(ctx: AppContext, user: Principal, m: Mention) -> None:
         body = st.text_area("Check-in reply (sent after an agent approves it)", default, key=f"check-in-body-{m.id}")
         days = st.number_input("Days from now", 0.1, 60.0, float(settings.after_days), key=f"check-in-days-{m.id}")
         if st.button("Resolve and schedule the check-in", key=f"check-in-{m.id}"):
-            _do(lambda: followups.resolve_with_check_in(ctx.db, m.id, body, utcnow() + timedelta(days=days), user),
+            # With its connector, the check-in is held to the platform's length limit when scheduled.
+            _do(lambda: followups.resolve_with_check_in(ctx.db, m.id, body, utcnow() + timedelta(days=days), user,
+                                                        connector=ctx.connector(m.platform)),
                 "Resolved; the check-in will wait for approval on the Incidents page when it is due.")
 
 

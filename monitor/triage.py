@@ -21,7 +21,7 @@ from monitor.errors import MentiondeskError, NotFound
 from monitor.ingest import storable
 from monitor.models import Mention, MentionStatus, MentionTag, Note
 from monitor.storage import Database
-from monitor.users import MAX_NAME_LENGTH, UserError, _clean_name
+from monitor.users import MAX_NAME_LENGTH, UserError, clean_name
 from sentiment.labels import LABELS
 from sentiment.triage import INTENTS
 
@@ -64,8 +64,8 @@ def _clean_assignee(assignee: str | None) -> str | None:
         return None
     _check_storable(assignee, "the assignee")
     try:
-        # The user names' own rule, so anyone who can be a user can be assigned; private in users.py for now.
-        return _clean_name(assignee)
+        # The user names' own rule, so anyone who can be a user can be assigned.
+        return clean_name(assignee)
     except UserError:
         raise TriageError(f"an assignee is a user name: 1 to {MAX_NAME_LENGTH} characters without control or "
                           "invisible characters") from None

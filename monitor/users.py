@@ -33,7 +33,7 @@ from monitor.storage import Database
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024  # argon2 hashes any length; this bounds the work one request can ask for
 MAX_NAME_LENGTH = 200
-_NAME = re.compile(r"^[^\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]+$")
+_NAME = re.compile(r"^[^\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]+$")
 # An OIDC user is matched by the email address the identity provider vouches for (sign_in_external),
 # so any other name could never sign in. Only the shape is checked: the provider owns the address.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -82,7 +82,9 @@ def parse_role(value: str) -> Role:
         raise UserError(f"unknown role {value!r}; use one of {', '.join(r.value for r in Role)}") from None
 
 
-def _clean_name(name: str) -> str:
+def clean_name(name: str) -> str:
+    """A user name as stored (also an assignee): stripped; UserError if empty, too long, or holding control,
+    invisible or unencodable (lone surrogate) characters."""
     name = name.strip()
     if not name or len(name) > MAX_NAME_LENGTH or not _NAME.match(name):
         raise UserError(f"a user name is 1 to {MAX_NAME_LENGTH} characters without control or invisible characters")
@@ -131,7 +133,7 @@ def _end_sessions(session: Session, user_id: int) -> None:
 def add_user(db: Database, actor: Principal, name: str, role: Role, password: str | None) -> User:
     """Add a user; ``password`` None makes one who can only sign in through OIDC."""
     require(actor, Role.ADMIN, "adding users")
-    name = _clean_name(name)
+    name = clean_name(name)
     if password is None:
         if not _EMAIL.match(name):
             raise UserError(f"{name!r} is not an email address: a single sign-on (OIDC) user is named by the email "
@@ -327,6 +329,6 @@ def sign_out(db: Database, token: str) -> None:
         audit.record(session, user.name if user else "unknown", "auth.sign_out")
 
 
-__all__ = ["AuthPolicy", "SignInFailed", "SignInLocked", "SignedIn", "UserError", "add_user", "disable_user",
+__all__ = ["AuthPolicy", "SignInFailed", "SignInLocked", "SignedIn", "UserError", "add_user", "clean_name", "disable_user",
            "enable_user", "list_users", "parse_role", "require_password_user", "reset_password", "resume", "set_role",
            "sign_in", "sign_in_external", "sign_out"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,18 @@ def test_queue_lists_open_work_most_urgent_first_and_filters(app_db: Database) -
     at.text_input(key="f-text").input("").run()
     at.multiselect(key="f-statuses").select("resolved").run()
     assert "old news" in _html(at) and "refund please" not in _html(at)
+
+
+
+def test_a_search_or_date_range_no_query_can_take_is_a_message_not_a_crash(app_db: Database) -> None:
+    add_mention(app_db, text="refund please")
+    at = _app(app_db)
+    at.text_input(key="f-text").input("ref\x00und").run()  # a SQL error quoting the query before
+    assert not at.exception and at.error and "search" in at.error[0].value.lower(), [e.value for e in at.error]
+    at.text_input(key="f-text").input("").run()
+    at.date_input(key="f-dates").set_value((date(2026, 1, 1), date.max)).run()  # the day after it overflowed
+    assert not at.exception, at.exception
+    assert "refund please" in _html(at)
 
 
 def test_pages_follow_a_cursor_forwards_and_back(app_db: Database) -> None:

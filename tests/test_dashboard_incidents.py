@@ -88,6 +88,21 @@ def test_reply_box_suggests_replies_and_a_mention_can_wait_for_a_follow_up(tmp_p
     db.dispose()
 
 
+def test_a_check_in_too_long_for_the_platform_is_refused_when_scheduled(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from monitor.models import CheckIn, Mention
+
+    db = dashboard_db(tmp_path, monkeypatch)
+    m = add_mention(db, status="open")
+    at = signed_in_app(db, "ana", Role.AGENT)
+    at.button(key=f"open-{m}").click().run()
+    at.text_area(key=f"check-in-body-{m}").input("all good now? " * 100).run()  # 1,400 characters; the limit 1,000
+    at.button(key=f"check-in-{m}").click().run()
+    assert any("1000" in e.value.replace(",", "") for e in at.error), [e.value for e in at.error]
+    with db.read() as session:  # refused days later at approval before; now nothing changes
+        assert session.get_one(Mention, m).status == "open" and session.scalars(select(CheckIn)).all() == []
+
+
 def test_resolving_with_a_check_in_waits_for_an_agent_to_approve_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from monitor import followups
     from monitor.models import CheckIn, Mention

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 import streamlit as st
 from sqlalchemy import select
@@ -12,7 +12,7 @@ from monitor import analytics, presence, queue, triage
 from monitor.access import Principal, Role
 from monitor.models import Brand, Mention, MentionStatus, MentionTag, ReplyState, utcnow
 from monitor.presence import Activity
-from monitor.queue import QueueFilters, Sort
+from monitor.queue import QueueError, QueueFilters, Sort
 from monitor.sla import breaching_cutoffs
 from monitor.triage import TRANSITIONS, BulkResult, TriageError
 from sentiment.labels import LABELS
@@ -71,7 +71,9 @@ def _sidebar_filters(ctx: AppContext, user: Principal, now: datetime) -> tuple[Q
         changes["tags"] = tuple(tag)
     if len(dates) == 2:
         changes["since"] = datetime.combine(dates[0], time(0), timezone.utc)
-        changes["until"] = datetime.combine(dates[1], time(0), timezone.utc) + timedelta(days=1)
+        # Up to the end of the last day picked; the calendar's last day has no day after it (no end).
+        last_day = datetime.combine(dates[1], time(0), timezone.utc)
+        changes["until"] = last_day + timedelta(days=1) if dates[1] < date.max else None
     if text.strip():
         changes["text"] = text.strip()
     return QueueFilters(**{**f.__dict__, **changes}), sort
@@ -252,7 +254,11 @@ def main() -> None:
     now = utcnow()
     filters, sort = _sidebar_filters(ctx, user, now)
     _export(ctx, filters)
-    items, next_cursor, total, capped = _page(ctx, filters, sort)
+    try:
+        items, next_cursor, total, capped = _page(ctx, filters, sort)
+    except QueueError as exc:  # a filter no query can take (a NUL in the search, a 1,000-character text)
+        st.error(md_escape(str(exc)))
+        return
     st.title("Queue")
     st.caption(f"{total:,}{'+' if capped else ''} mention(s) match")
     _show_flash()
