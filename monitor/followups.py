@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
@@ -22,7 +22,7 @@ from monitor import audit
 from monitor.access import Principal, Role, require
 from monitor.config import CheckInSettings
 from monitor.errors import MentiondeskError, NotFound
-from monitor.ingest import storable
+from monitor.ingest import check_storable, in_utc
 from monitor.models import (CheckIn, CheckInState, FollowUp, Mention, MentionStatus, Reply, ReplyClaim, ReplyState,
                             utcnow)
 from monitor.storage import Database
@@ -41,33 +41,14 @@ class DueWork:
     check_ins_due: list[int]  # check-ins now waiting for approval
 
 
-def _in_utc(when: datetime, what: str) -> datetime:
-    """``when`` as the database stores it (UTC). A time that is not in years 1 to 9999 once in UTC
-    (9999-12-31 23:00 at UTC-5) cannot be stored: refused here, not as an OverflowError mid-write."""
-    if when.tzinfo is None or when.utcoffset() is None:
-        raise FollowUpError(f"the {what} date needs a time zone")
-    try:
-        return when.astimezone(timezone.utc)
-    except OverflowError:
-        raise FollowUpError(f"the {what} date is out of range: it must fall in the years 1 to 9999 in UTC") from None
-
-
-def _check_storable(text: str, what: str) -> None:
-    # PostgreSQL refuses NUL in text, and no driver can encode a lone surrogate ("\ud800"): either
-    # failed the write with a driver traceback.
-    if storable(text) != text:
-        raise FollowUpError(f"{what} holds a NUL or an unpaired surrogate character and cannot be stored; "
-                            "remove it and try again")
-
-
 # -- follow-ups -------------------------------------------------------------------------------
 
 def set_follow_up(db: Database, mention_id: int, due_at: datetime, actor: Principal, note: str | None = None) -> None:
     """Park an open mention as ``pending`` until ``due_at``; it reopens then. Replaces an earlier date."""
     require(actor, Role.AGENT, "setting a follow-up")
-    due_at = _in_utc(due_at, "follow-up")
+    due_at = in_utc(due_at, "the follow-up date", FollowUpError)
     if note is not None:
-        _check_storable(note, "the follow-up note")
+        check_storable(note, "the follow-up note", FollowUpError)
     with db.write() as session:
         mention = session.get(Mention, mention_id)
         if mention is None:
@@ -140,12 +121,12 @@ def resolve_with_check_in(db: Database, mention_id: int, body: str, due_at: date
     from monitor import replies, triage
 
     require(actor, Role.AGENT, "scheduling a check-in")
-    due_at = _in_utc(due_at, "check-in")
+    due_at = in_utc(due_at, "the check-in date", FollowUpError)
     if due_at <= utcnow():
         raise FollowUpError("the check-in date must be a future time with a time zone")
     if not body.strip():
         raise FollowUpError("a check-in reply cannot be empty")
-    _check_storable(body, "the check-in reply")
+    check_storable(body, "the check-in reply", FollowUpError)
     check_filled(body)
     resolved = MentionStatus.RESOLVED.value
     with db.write() as session:

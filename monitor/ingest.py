@@ -63,6 +63,27 @@ def storable(value: Any) -> Any:
     return value
 
 
+def check_storable(text: str, what: str, error: type[Exception]) -> None:
+    """Refuse, as `error` naming `what`, text a person typed that cannot be stored as typed (a NUL, a
+    lone surrogate): a driver traceback otherwise, and rather than cleaned, so what is kept is what
+    was typed."""
+    if storable(text) != text:
+        raise error(f"{what} holds a NUL or an unpaired surrogate character and cannot be stored; "
+                    "remove it and try again")
+
+
+def in_utc(when: object, what: str, error: type[Exception]) -> datetime:
+    """`when` in UTC, as the database keeps times; `error` naming `what` if it is not a datetime with
+    a time zone, or leaves the years 1 to 9999 once in UTC (9999-12-31 23:00 at UTC-5), which an
+    OverflowError mid-write or mid-query would otherwise say."""
+    if not isinstance(when, datetime) or when.utcoffset() is None:
+        raise error(f"{what} must be a date and time with a time zone")
+    try:
+        return when.astimezone(timezone.utc)
+    except OverflowError:
+        raise error(f"{what} is out of range: it must fall in the years 1 to 9999 in UTC") from None
+
+
 # A language tag as BCP 47 spells one (``en``, ``pt-br``, ``zh-hant``, ``und``): letters, digits and
 # hyphens (a locale's ``en_US`` is read as ``en-us``). Anything else in ``lang`` is not a language,
 # and it would reach dashboard labels and filters.

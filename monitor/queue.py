@@ -28,7 +28,7 @@ from sqlalchemy import ColumnElement, Select, and_, column, false, func, literal
 from sqlalchemy.orm import Session
 
 from monitor.errors import MentiondeskError
-from monitor.ingest import storable
+from monitor.ingest import check_storable, in_utc
 from monitor.models import Mention, MentionStatus, MentionTag
 
 ACTIVE_STATUSES: tuple[str, ...] = (MentionStatus.NEW.value, MentionStatus.OPEN.value, MentionStatus.PENDING.value)
@@ -203,21 +203,13 @@ def _sla_condition(cutoffs: Sequence[SlaCutoff], sqlite: bool) -> ColumnElement[
 def _check_text(value: object, what: str) -> None:
     if not isinstance(value, str):
         raise QueueError(f"{what} must be text, not {type(value).__name__}")
-    # PostgreSQL refuses NUL in text and no driver can encode a lone surrogate; SQLite's FTS read a NUL as
-    # the end of the phrase ("unterminated string").
-    if storable(value) != value:
-        raise QueueError(f"{what} holds a NUL or an unpaired surrogate character; remove it and search again")
+    # Also SQLite's FTS read a NUL as the end of the phrase ("unterminated string").
+    check_storable(value, what, QueueError)
 
 
 def _check_time(value: datetime | None, what: str) -> None:
-    if value is None:
-        return
-    if not isinstance(value, datetime) or value.utcoffset() is None:
-        raise QueueError(f"{what} must be a date and time with a time zone")
-    try:
-        value.astimezone(timezone.utc)
-    except OverflowError:
-        raise QueueError(f"{what} is out of range: it must fall in the years 1 to 9999 in UTC") from None
+    if value is not None:
+        in_utc(value, what, QueueError)
 
 
 def check_filters(filters: QueueFilters) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from connectors.base import Capabilities
 from monitor.errors import MentiondeskError, ReplyError
-from monitor.ingest import storable
+from monitor.ingest import check_storable
 
 VARIABLES: tuple[str, ...] = ("author", "brand", "order_number")
 SLOT_HINT = {"order_number": "[order number]"}
@@ -59,9 +59,7 @@ class ReplyTemplate:
                 written = "{" + name + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "") + "}"
                 raise TemplateError(f"template {self.name!r}: {written} has a format spec or conversion; "
                                     f"write the variable plainly: {plain}")
-        if storable(self.body) != self.body:
-            raise TemplateError(f"template {self.name!r}: the text holds a NUL or an unpaired surrogate character, "
-                                "which no reply can be stored with")
+        check_storable(self.body, f"template {self.name!r}: the text", TemplateError)
 
     def fits(self, platform: str) -> bool:
         return not self.platforms or platform in self.platforms

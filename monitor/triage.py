@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from monitor import audit
 from monitor.access import Principal, Role, require
 from monitor.errors import MentiondeskError, NotFound
-from monitor.ingest import storable
+from monitor.ingest import check_storable
 from monitor.models import Mention, MentionStatus, MentionTag, Note
 from monitor.storage import Database
 from monitor.users import MAX_NAME_LENGTH, UserError, clean_name
@@ -49,20 +49,11 @@ class BulkResult:
     skipped: dict[int, str] = field(default_factory=dict)  # mention id → why
 
 
-def _check_storable(text: str, what: str) -> None:
-    # PostgreSQL refuses NUL in text, and no driver can encode a lone surrogate ("\ud800"): either
-    # failed the whole change with a driver traceback. Refused rather than stripped, so that what is
-    # stored is what the person typed.
-    if storable(text) != text:
-        raise TriageError(f"{what} holds a NUL or an unpaired surrogate character and cannot be stored; "
-                          "remove it and try again")
-
-
 def _clean_assignee(assignee: str | None) -> str | None:
     """An assignee as stored: a user name, or None (unassigned) for None or blank text."""
     if assignee is None or not assignee.strip():
         return None
-    _check_storable(assignee, "the assignee")
+    check_storable(assignee, "the assignee", TriageError)
     try:
         # The user names' own rule, so anyone who can be a user can be assigned.
         return clean_name(assignee)
@@ -121,7 +112,7 @@ def assign(db: Database, mention_ids: Sequence[int], assignee: str | None, actor
 
 def clean_tag(tag: str) -> str:
     """A tag as stored: lower-case, whitespace runs as one space; TriageError if empty, too long or not storable."""
-    _check_storable(tag, "a tag")
+    check_storable(tag, "a tag", TriageError)
     cleaned = " ".join(tag.split()).lower()
     if not cleaned:
         raise TriageError("a tag cannot be empty")
@@ -171,7 +162,7 @@ def add_note(db: Database, mention_id: int, body: str, actor: Principal) -> Note
         raise TriageError("a note cannot be empty")
     if len(body) > MAX_NOTE_LENGTH:
         raise TriageError(f"a note can be at most {MAX_NOTE_LENGTH} characters")
-    _check_storable(body, "the note")
+    check_storable(body, "the note", TriageError)
     with db.write() as session:
         if session.get(Mention, mention_id) is None:
             raise NotFound(f"mention {mention_id} not found")
