@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,8 +22,7 @@ from monitor.access import Principal, Role, require
 from monitor.config import CheckInSettings
 from monitor.errors import MentiondeskError, NotFound
 from monitor.ingest import check_storable, in_utc
-from monitor.models import (CheckIn, CheckInState, FollowUp, Mention, MentionStatus, Reply, ReplyClaim, ReplyState,
-                            utcnow)
+from monitor.models import (CheckIn, CheckInState, FollowUp, Mention, MentionStatus, Reply, ReplyClaim, utcnow)
 from monitor.storage import Database
 from monitor.templates import check_filled
 
@@ -135,18 +133,9 @@ def resolve_with_check_in(db: Database, mention_id: int, body: str, due_at: date
             raise NotFound(f"mention {mention_id} not found")
         if connector is not None:
             replies.check_replyable(mention, connector, body)
-        if mention.status != resolved:
-            if resolved not in triage.TRANSITIONS[mention.status]:
-                raise FollowUpError(f"mention {mention_id} cannot be resolved: cannot go from {mention.status} "
-                                    f"to {resolved}")
-            audit.record(session, actor.name, "triage.status", mention_id, before=mention.status, after=resolved)
-            mention.status = resolved
-        # Drafted here rather than by replies.draft_reply, which commits a transaction of its own.
-        reply = Reply(mention_id=mention_id, body=body, author=actor.name, state=ReplyState.DRAFT.value,
-                      idempotency_key=uuid.uuid4().hex, attempts=0)
-        session.add(reply)
-        session.flush()
-        audit.record(session, actor.name, "reply.draft", mention_id, reply_id=reply.id)
+        if mention.status != resolved and (why_not := triage.change_status(session, mention, resolved, actor)):
+            raise FollowUpError(f"mention {mention_id} cannot be resolved: {why_not}")
+        reply = replies.add_draft(session, mention_id, body, actor)
         check_in = CheckIn(mention_id=mention_id, reply_id=reply.id, state=CheckInState.SCHEDULED.value, due_at=due_at,
                            scheduled_by=actor.name, created_at=utcnow())
         session.add(check_in)

@@ -67,12 +67,18 @@ def draft_reply(db: Database, mention_id: int, body: str, author: Principal, ide
     require(author, Role.AGENT, "drafting a reply")
     with db.write() as session:
         _mention(session, mention_id)
-        reply = Reply(mention_id=mention_id, body=body, author=author.name, state=ReplyState.DRAFT.value,
-                      idempotency_key=idempotency_key or uuid.uuid4().hex, attempts=0)
-        session.add(reply)
-        session.flush()
-        audit.record(session, author.name, "reply.draft", mention_id, reply_id=reply.id)
-        return reply
+        return add_draft(session, mention_id, body, author, idempotency_key)
+
+
+def add_draft(session: Session, mention_id: int, body: str, author: Principal,
+              idempotency_key: str | None = None) -> Reply:
+    """`draft_reply` within a caller's transaction (a check-in drafts its reply as it resolves the mention)."""
+    reply = Reply(mention_id=mention_id, body=body, author=author.name, state=ReplyState.DRAFT.value,
+                  idempotency_key=idempotency_key or uuid.uuid4().hex, attempts=0)
+    session.add(reply)
+    session.flush()
+    audit.record(session, author.name, "reply.draft", mention_id, reply_id=reply.id)
+    return reply
 
 
 def needs_approval(session: Session, mention: Mention) -> bool:

@@ -75,17 +75,23 @@ def set_status(db: Database, mention_ids: Sequence[int], status: str, actor: Pri
     result = BulkResult()
     with db.write() as session:
         for mention_id, mention in _mentions(session, mention_ids):
-            if mention is None:
-                result.skipped[mention_id] = "not found"
-            elif mention.status == status:
-                result.skipped[mention_id] = f"already {status}"
-            elif status not in TRANSITIONS[mention.status]:
-                result.skipped[mention_id] = f"cannot go from {mention.status} to {status}"
+            why_not = "not found" if mention is None else change_status(session, mention, status, actor)
+            if why_not:
+                result.skipped[mention_id] = why_not
             else:
-                audit.record(session, actor.name, "triage.status", mention_id, before=mention.status, after=status)
-                mention.status = status
                 result.changed.append(mention_id)
     return result
+
+
+def change_status(session: Session, mention: Mention, status: str, actor: Principal) -> str | None:
+    """Move `mention` to `status` within a caller's transaction, audited; or why not."""
+    if mention.status == status:
+        return f"already {status}"
+    if status not in TRANSITIONS[mention.status]:
+        return f"cannot go from {mention.status} to {status}"
+    audit.record(session, actor.name, "triage.status", mention.id, before=mention.status, after=status)
+    mention.status = status
+    return None
 
 
 def assign(db: Database, mention_ids: Sequence[int], assignee: str | None, actor: Principal) -> BulkResult:
