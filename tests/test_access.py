@@ -113,6 +113,7 @@ def _state(db: Database) -> tuple[Any, ...]:
 @pytest.mark.parametrize("name,role,call", SERVICES, ids=[s[0] for s in SERVICES])
 def test_every_service_refuses_a_lower_role_and_changes_nothing(db: Database, world: dict[str, Any], name: str,
                                                                 role: Role, call: Call) -> None:
+    RecordingReplyConnector.calls = []  # shared by the test modules: what this test posted, nothing else
     before = _state(db)
     for actor in LOWER[role]:
         with pytest.raises(AccessDenied):
