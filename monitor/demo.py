@@ -45,8 +45,9 @@ DEMO_DATABASE = "demo.db"
 DEMO_CONFIG_MARKER = "# Written by `mentiondesk demo`"
 # What the demo writes beside its config: its SQLite database (with SQLite's and the worker's side
 # files) and the local chat receiver's log.
+DEMO_ALERT_LOG = "alerts.jsonl"
 DEMO_DATA_FILES = (DEMO_DATABASE, f"{DEMO_DATABASE}-wal", f"{DEMO_DATABASE}-shm", f"{DEMO_DATABASE}.worker.lock",
-                   "alerts.jsonl")
+                   DEMO_ALERT_LOG)
 
 
 class DemoHomeInUse(MentiondeskError):
@@ -130,7 +131,7 @@ def run_demo(home: Path | None = None, once: bool = False, max_seconds: float | 
     home.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         running = stack.enter_context(start_emulators(seed=7, live_posts_every=None if once else 5.0))
-        receiver = stack.enter_context(Receiver(out=sys.stdout, log_path=home / "alerts.jsonl"))
+        receiver = stack.enter_context(Receiver(out=sys.stdout, log_path=home / DEMO_ALERT_LOG))
         settings = demo_connector_settings(running)
         config_path = write_demo_config(home, settings, dashboard_port)
         os.environ.update(settings["env"])
@@ -142,7 +143,7 @@ def run_demo(home: Path | None = None, once: bool = False, max_seconds: float | 
         lock = sqlite_worker_lock(db)
         stack.callback(lock.close)
         click.echo("local platform emulators: " + ", ".join(sorted(settings["connectors"])))
-        click.echo(f"alerts go to a local receiver ({receiver.json_url()}), printed here and kept in {home / 'alerts.jsonl'}")
+        click.echo(f"alerts go to a local receiver ({receiver.json_url()}), printed here and kept in {home / DEMO_ALERT_LOG}")
         click.echo(f"demo config: {config_path}\ndemo database: {db.display_url}")
         click.echo(f"dashboard sign-in: the demo created the admin user {DEMO_USER!r} with the password "
                    f"{demo_sign_in(db)} (new on every demo run; add your own with `mentiondesk user add`)")

@@ -139,17 +139,17 @@ def send_reply(db: Database, reply_id: int, connector: Connector, actor: Princip
             raise ReplyStateError(f"reply {reply_id} is {reply.state}; it will not be sent again")
         audit.record(session, actor.name, "reply.send", mention.id, reply_id=reply_id)
         target = ReplyTarget(mention.platform, mention.external_id, mention.replyable, mention.thread_id, mention.raw)
-        body, key, mention_id = reply.body, reply.idempotency_key, mention.id
+        body, key = reply.body, reply.idempotency_key
 
     # The platform call happens outside any transaction: the claim above is already committed.
     try:
         posted = connector.reply(target, body, key)
     except (DeliveryUnknown, BadPayload) as exc:  # an answer we cannot read still came after the request
-        return _finish_unknown(db, reply_id, mention_id, actor, str(exc))
+        return _finish_unknown(db, reply_id, actor, str(exc))
     except (ReplyNotAllowed, ConnectorError) as exc:
         return _finish(db, reply_id, actor, ReplyState.FAILED, error=str(exc))
     except Exception as exc:  # timeouts and crashes: it may have posted, so never auto-retry
-        return _finish_unknown(db, reply_id, mention_id, actor, f"{exc.__class__.__name__}: {exc}")
+        return _finish_unknown(db, reply_id, actor, f"{exc.__class__.__name__}: {exc}")
     return _finish(db, reply_id, actor, ReplyState.SENT, external_id=posted.external_id, url=posted.url)
 
 
@@ -173,13 +173,13 @@ def _record_outcome(session: Session, reply: Reply, actor: Principal, state: Rep
     audit.record(session, actor.name, f"reply.{state.value}", reply.mention_id, reply_id=reply.id, error=error)
 
 
-def _finish_unknown(db: Database, reply_id: int, mention_id: int, actor: Principal, error: str) -> Reply:
+def _finish_unknown(db: Database, reply_id: int, actor: Principal, error: str) -> Reply:
     with db.write() as session:
         reply = session.get(Reply, reply_id)
         assert reply is not None
         reply.error = f"delivery unknown, check the platform before retrying: {error}"
         reply.updated_at = utcnow()
-        audit.record(session, actor.name, "reply.unknown", mention_id, reply_id=reply_id, error=error)
+        audit.record(session, actor.name, "reply.unknown", reply.mention_id, reply_id=reply_id, error=error)
         return reply
 
 

@@ -40,7 +40,7 @@ class StatusReport:
     mentions_by_platform: dict[str, int]
     mentions_by_status: dict[str, int]
     unclassified: int
-    # Of those, claimed by a classify worker now (PostgreSQL; its model is running on them).
+    # Of those, claimed by a classify worker now (its model is running on them).
     classifying: int
     alerts: AlertSummary
     workers: list[WorkerView]

@@ -191,18 +191,18 @@ def enable_user(db: Database, actor: Principal, name: str) -> None:
         audit.record(session, actor.name, "user.enable", user=user.name)
 
 
-def _require_password(user: User) -> None:
-    # A user added for single sign-on only stays that way: a password would open a second way in
-    # that the identity provider (its MFA, its off-boarding) does not control.
-    if user.password_hash is None:
-        raise UserError(f"{user.name} signs in through single sign-on (OIDC) only and has no password to reset")
-
-
 def require_password_user(db: Database, actor: Principal, name: str) -> None:
-    """Check that ``name`` is a user who signs in with a password, before asking for a new one."""
+    """Check that ``name`` is a user who signs in with a password, before asking for a new one.
+
+    A user added for single sign-on only stays that way: a password would open a second way in that
+    the identity provider (its MFA, its off-boarding) does not control. Nothing gives such a user a
+    password later, so this check holds for the write that follows it.
+    """
     require(actor, Role.ADMIN, "resetting passwords")
     with db.read() as session:
-        _require_password(_user(session, name))
+        user = _user(session, name)
+        if user.password_hash is None:
+            raise UserError(f"{user.name} signs in through single sign-on (OIDC) only and has no password to reset")
 
 
 def reset_password(db: Database, actor: Principal, name: str, password: str) -> None:
@@ -211,7 +211,6 @@ def reset_password(db: Database, actor: Principal, name: str, password: str) -> 
     password_hash = _hash(password)
     with db.write() as session:
         user = _user(session, name)
-        _require_password(user)
         user.password_hash, user.password_changed_at = password_hash, utcnow()
         _end_sessions(session, user.id)
         session.execute(delete(SignInFailure).where(SignInFailure.name == _throttle_key(user.name)))

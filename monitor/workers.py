@@ -54,7 +54,7 @@ def worker_has_exited(worker_id: str) -> bool:
     except ProcessLookupError:
         return True
     except PermissionError:  # runs, as another user
-        return False
+        pass
     return False
 
 
