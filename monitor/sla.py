@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -119,13 +119,17 @@ class SlaStatus:
     remaining: timedelta
 
 
+def _capped(moment: Callable[[], datetime], past_the_end: datetime) -> datetime:
+    """``moment()`` kept within the calendar; `past_the_end` (the end it walks towards) if it walked off."""
+    try:
+        return _in_calendar(moment())
+    except OverflowError:
+        return past_the_end
+
+
 def add_business_time(hours: BusinessHours | None, start: datetime, amount: timedelta) -> datetime:
     """The moment ``amount`` of business time after ``start``, or the calendar's end if that comes first."""
-    start = _in_calendar(start)
-    try:
-        return min(_add_business_time(hours, start, amount), _LATEST)
-    except OverflowError:  # walked off the end of the calendar
-        return _LATEST
+    return _capped(lambda: _add_business_time(hours, _in_calendar(start), amount), _LATEST)
 
 
 def _add_business_time(hours: BusinessHours | None, start: datetime, amount: timedelta) -> datetime:
@@ -149,11 +153,7 @@ def _add_business_time(hours: BusinessHours | None, start: datetime, amount: tim
 def subtract_business_time(hours: BusinessHours | None, end: datetime, amount: timedelta) -> datetime:
     """The latest moment from which ``amount`` of business time has passed by ``end``, or the
     calendar's start if that comes first."""
-    end = _in_calendar(end)
-    try:
-        return max(_subtract_business_time(hours, end, amount), _EARLIEST)
-    except OverflowError:  # walked off the start of the calendar
-        return _EARLIEST
+    return _capped(lambda: _subtract_business_time(hours, _in_calendar(end), amount), _EARLIEST)
 
 
 def _subtract_business_time(hours: BusinessHours | None, end: datetime, amount: timedelta) -> datetime:
