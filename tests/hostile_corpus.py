@@ -164,3 +164,16 @@ def corpus() -> list[str]:
     """At least 200 distinct hostile strings, hand-written first."""
     generated = [wrapper.format(*([core] * wrapper.count("{}"))) for core in CORES for wrapper in WRAPPERS]
     return list(dict.fromkeys([*HANDWRITTEN, *generated]))
+
+
+def unescaped(markdown: str, special: str) -> list[str]:
+    """The characters of `special` in ``markdown`` that no backslash escapes (each would be Markdown)."""
+    found, i = [], 0
+    while i < len(markdown):
+        if markdown[i] == "\\":
+            i += 2
+            continue
+        if markdown[i] in special:
+            found.append(markdown[i])
+        i += 1
+    return found

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import html
 import re
+import string
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from markdown_it import MarkdownIt  # a CommonMark renderer to check against
 
 pytest.importorskip("streamlit", reason="the dashboard needs streamlit: pip install 'mentiondesk[dashboard]'")
 from streamlit.testing.v1 import AppTest  # noqa: E402
@@ -21,7 +23,7 @@ from monitor.access import Principal, Role  # noqa: E402
 from monitor.models import Incident, IncidentMention, Mention, utcnow  # noqa: E402
 from monitor.presence import Activity  # noqa: E402
 from monitor.replies import approve_reply, draft_reply  # noqa: E402
-from tests.hostile_corpus import corpus  # noqa: E402
+from tests.hostile_corpus import corpus, unescaped  # noqa: E402
 from tests.principals import ANA  # noqa: E402
 from tests.test_dashboard_fixtures import add_brand, add_mention, dashboard_db, signed_in_app  # noqa: E402
 
@@ -38,24 +40,12 @@ STREAMLIT_EXTRAS = [
     "trailing backslash \\", "&lt;b&gt; &amp; &#x41;", "~~struck~~ __under__ `code` <b>bold</b>",
 ]
 _WORD_JOINER = "\u2060"
-_ASCII_PUNCTUATION = r"[!-/:-@\[-`{-~]"
+_ASCII_PUNCTUATION = "[" + re.escape(string.punctuation) + "]"
 
 
 def _unescape(markdown: str) -> str:
     """What CommonMark shows for backslash escapes: the character itself."""
     return re.sub(r"\\(" + _ASCII_PUNCTUATION + ")", r"\1", markdown)
-
-
-def _unescaped_punctuation(markdown: str) -> list[str]:
-    found, i = [], 0
-    while i < len(markdown):
-        if markdown[i] == "\\":
-            i += 2
-            continue
-        if re.match(_ASCII_PUNCTUATION, markdown[i]):
-            found.append(markdown[i])
-        i += 1
-    return found
 
 
 def _as_typed(text: str) -> str:
@@ -64,8 +54,7 @@ def _as_typed(text: str) -> str:
 
 
 def test_escaped_text_renders_as_itself_in_commonmark() -> None:
-    markdown_it = pytest.importorskip("markdown_it", reason="a CommonMark renderer to check against")
-    renderer = markdown_it.MarkdownIt("commonmark").enable(["table", "strikethrough"])
+    renderer = MarkdownIt("commonmark").enable(["table", "strikethrough"])
     bidi_marks = re.compile("[\u2060\u2066-\u2069]")  # the word joiners and isolates md_escape adds
     for number, text in enumerate(corpus() + STREAMLIT_EXTRAS):
         rendered = renderer.render(md_escape(text))
@@ -82,7 +71,7 @@ def test_escaped_text_renders_as_itself_in_commonmark() -> None:
 def test_escaped_text_has_nothing_streamlit_reads_as_colour_icon_formula_or_arrow(text: str) -> None:
     escaped = md_escape(text)
     # Colour directives (`:red[…]`), LaTeX (`$…$`), emoji shortcodes and links all need an unescaped character.
-    assert _unescaped_punctuation(escaped) == []
+    assert unescaped(escaped, string.punctuation) == []
     # Streamlit rewrites `:material/` in the source, then swaps icons and arrows in the parsed text.
     assert ":material/" not in escaped
     parsed = _unescape(escaped)

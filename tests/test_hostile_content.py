@@ -29,7 +29,7 @@ from monitor.storage import Database
 from monitor.text import formula_like, safe_url, terminal_safe
 from monitor.transfer import import_mentions, iter_export, write_export
 from tests.connector_doubles import mention
-from tests.hostile_corpus import corpus
+from tests.hostile_corpus import corpus, unescaped
 
 CORPUS = corpus()
 # What a terminal, chat message or reader could be tricked by: controls, bidi overrides, invisible marks.
@@ -166,19 +166,6 @@ def test_the_dashboard_shows_every_string_as_text(stored: Stored, monkeypatch: p
         assert "<script" not in element.value and "javascript:" not in element.value
 
 
-def _unescaped_markdown(text: str) -> list[str]:
-    """Markdown-special characters in ``text`` that no backslash escapes."""
-    found, i = [], 0
-    while i < len(text):
-        if text[i] == "\\":
-            i += 2
-            continue
-        if text[i] in "[]()<>*_`#|~!":
-            found.append(text[i])
-        i += 1
-    return found
-
-
 class _ChatHtml(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -209,7 +196,7 @@ def test_chat_alerts_carry_no_markup_pings_or_hidden_characters(stored: Stored, 
     if fmt == "markdown":
         excerpts = [line[2:] for line in body.splitlines() if line.startswith("> ")]
         assert len(excerpts) == len(items)
-        assert all(_unescaped_markdown(e) == [] for e in excerpts)
+        assert all(unescaped(e, "[]()<>*_`#|~!") == [] for e in excerpts)
         for target in re.findall(r"\]\(([^)]*)\)", body):
             assert target.startswith(("http://", "https://")), target
 
