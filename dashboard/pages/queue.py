@@ -253,12 +253,12 @@ def main() -> None:
     user = sidebar_user(ctx)
     now = utcnow()
     filters, sort = _sidebar_filters(ctx, user, now)
-    _export(ctx, filters)
     try:
         items, next_cursor, total, capped = _page(ctx, filters, sort)
     except QueueError as exc:  # a filter no query can take (a NUL in the search, a 1,000-character text)
         st.error(md_escape(str(exc)))
         return
+    _export(ctx, filters)  # after the check: the export runs the same filters
     st.title("Queue")
     st.caption(f"{total:,}{'+' if capped else ''} mention(s) match")
     _show_flash()
