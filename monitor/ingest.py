@@ -97,6 +97,12 @@ CLOCK_SKEW = timedelta(days=1)
 EARLIEST_POST = datetime(1990, 1, 1, tzinfo=timezone.utc)
 
 
+def unbelievable(when: datetime, now: datetime) -> bool:
+    """A post or fetch time that is more than a day after ``now``, or before 1990."""
+    # Comparing aware datetimes cannot overflow; converting one from year 1 or 9999 to UTC can.
+    return when - now > CLOCK_SKEW or when < EARLIEST_POST
+
+
 def _language_tag(value: Any) -> str | None:
     """``value`` as a lower-case language tag, or None if it is not one."""
     if not isinstance(value, str):
@@ -118,7 +124,10 @@ def _optional_str(value: Any, field: str, limit: int) -> str | None:
 
 
 def normalise(mention: FetchedMention, *, brand_id: int | None, query_id: int | None, fetched_at: datetime) -> dict[str, Any]:
-    """Validate one fetched mention and turn it into a row; raises IngestError naming the field."""
+    """Validate one fetched mention and turn it into a row; raises IngestError naming the field.
+
+    ``fetched_at`` is now, or a believable time an import came with (see `unbelievable`).
+    """
     if not isinstance(mention.platform, str) or not mention.platform:
         raise IngestError("mention has no platform")
     if not isinstance(mention.external_id, str) or not mention.external_id.strip():
@@ -139,15 +148,11 @@ def normalise(mention: FetchedMention, *, brand_id: int | None, query_id: int | 
         raise IngestError(f"{where}: raw payload must be a JSON object")
     if len(mention.external_id) > 200:
         raise IngestError(f"{where}: external id longer than 200 characters")
-    # Comparing aware datetimes cannot overflow; converting one from year 1 or 9999 to UTC can.
     created_at = mention.created_at
-    if created_at - fetched_at > CLOCK_SKEW or created_at < EARLIEST_POST:
+    if unbelievable(created_at, fetched_at):
         raw["created_at_as_sent"] = created_at.isoformat()
         created_at = fetched_at
-    try:
-        created_at = created_at.astimezone(timezone.utc)
-    except OverflowError:  # only a fetch time itself at the end of the calendar (an import) gets here
-        raise IngestError(f"{where}: created_at {created_at.isoformat()} is out of range") from None
+    created_at = created_at.astimezone(timezone.utc)
     lang = _language_tag(mention.lang)
     if lang is None and mention.lang not in (None, ""):
         # Not a reason to lose the post: it is stored without a language, and what came stays in raw.

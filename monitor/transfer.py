@@ -17,7 +17,7 @@ import secrets
 import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Annotated, Any, Literal
 
@@ -28,7 +28,7 @@ from connectors.base import Mention as FetchedMention
 from monitor import audit
 from monitor.access import Principal, Role, require
 from monitor.errors import ConfigError, IngestError
-from monitor.ingest import normalise, storable, store_mentions
+from monitor.ingest import normalise, storable, store_mentions, unbelievable
 from monitor.models import Brand, Mention, MentionStatus, MentionTag, utcnow
 from monitor.storage import Database
 from monitor.text import csv_safe, formula_like
@@ -352,6 +352,11 @@ def import_mentions(db: Database, source: IO[str], fmt: Format, actor: Principal
             raw = dict(record.raw)
             if record.model_extra:
                 raw["imported_fields"] = record.model_extra
+            now = utcnow()
+            fetched_at = record.fetched_at or now
+            if unbelievable(fetched_at, now):  # dated now, as ingest dates such a post; what came is kept
+                raw["fetched_at_as_sent"] = fetched_at.isoformat()
+                fetched_at = now
             fetched = FetchedMention(
                 platform=record.platform, external_id=record.external_id, text=record.text,
                 created_at=record.created_at, url=record.url, author_handle=record.author_handle,
@@ -359,7 +364,7 @@ def import_mentions(db: Database, source: IO[str], fmt: Format, actor: Principal
                 thread_id=record.thread_id, parent_id=record.parent_id, replyable=record.replyable, raw=raw,
             )
             row = normalise(fetched, brand_id=brand_ids.get(record.brand or ""), query_id=None,
-                            fetched_at=record.fetched_at or utcnow())
+                            fetched_at=fetched_at.astimezone(timezone.utc))
         except ValidationError as exc:
             first = exc.errors(include_input=False, include_url=False)[0]
             where = ".".join(str(p) for p in first["loc"]) or "record"

@@ -5,6 +5,7 @@ import json
 import signal
 import stat
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from monitor.cli import cli
 from monitor.config import Config
 from monitor.errors import ConfigError, IngestError
 from monitor.ingest import ingest_page, sync_brands
-from monitor.models import Mention, MentionTag
+from monitor.models import Mention, MentionTag, utcnow
 from monitor.storage import Database
 from monitor.transfer import (check_export_filters, import_mentions, iter_export, open_import, write_export,
                               write_export_file)
@@ -267,3 +268,26 @@ def test_a_csv_record_that_is_not_utf8_costs_only_that_record(sqlite_db: Databas
     with open_import(tmp_path / "bad_header.csv") as source:
         with pytest.raises(IngestError, match="line 1: not UTF-8 .*the CSV header must be readable"):
             import_mentions(target, source, "csv", OPERATOR)
+
+
+def test_an_imported_fetch_time_no_fetch_can_have_is_dated_now(db: Database) -> None:
+    # A record claiming 9999 for both dates was stored as such: the post sorted above every real one
+    # in the queue for good. Its dates are now the import's, and what it came with stays in raw.
+    sync_brands(db, CONFIG.brands, {})
+    base = {"platform": "x", "text": "acme", "brand": "acme"}
+    far_end = "9999-12-31T23:00:00-05:00"  # year 10000 in UTC
+    lines = [{"external_id": "far", "created_at": far_end, "fetched_at": far_end},
+             {"external_id": "zero", "created_at": "2026-11-01T09:00:00Z", "fetched_at": "1970-01-01T00:00:00Z"},
+             {"external_id": "kept", "created_at": "2026-11-01T09:00:00Z", "fetched_at": "2026-11-01T11:00:00+02:00"}]
+    before = utcnow()
+    source = io.StringIO("\n".join(json.dumps({**base, **line}) for line in lines))
+    result = import_mentions(db, source, "jsonl", OPERATOR)
+    assert (result.stored, result.errors) == (3, [])
+    with db.read() as session:
+        stored = {m.external_id: m for m in session.scalars(select(Mention))}
+    far, zero, kept = stored["far"], stored["zero"], stored["kept"]
+    assert before <= far.fetched_at <= utcnow() and far.created_at == far.fetched_at
+    assert far.raw == {"fetched_at_as_sent": far_end, "created_at_as_sent": far_end}
+    assert before <= zero.fetched_at <= utcnow() and zero.raw == {"fetched_at_as_sent": "1970-01-01T00:00:00+00:00"}
+    assert zero.created_at == datetime(2026, 11, 1, 9, tzinfo=timezone.utc)
+    assert kept.fetched_at == datetime(2026, 11, 1, 9, tzinfo=timezone.utc) and kept.raw == {}
