@@ -12,9 +12,11 @@ pytest.importorskip("streamlit", reason="the dashboard needs streamlit: pip inst
 
 from sqlalchemy import select  # noqa: E402
 
+from dashboard.safe import md_escape  # noqa: E402
 from monitor.access import Role  # noqa: E402
 from monitor.incidents import IncidentDetector, IncidentSettings, incident_mentions, pack  # noqa: E402
 from monitor.models import Incident, MentionEmbedding, Reply, ReplyState, utcnow  # noqa: E402
+from tests.principals import ANA  # noqa: E402
 from tests.test_dashboard_fixtures import add_brand, add_mention, dashboard_db, signed_in_app  # noqa: E402
 
 HOSTILE = '<img src=x onerror="alert(1)"> the app logs me out **constantly**'
@@ -134,6 +136,35 @@ def test_resolving_with_a_check_in_waits_for_an_agent_to_approve_it(tmp_path: Pa
     with db.read() as session:
         sent = session.scalars(select(Reply).where(Reply.mention_id == m)).all()
         assert [(r.state, r.body) for r in sent] == [("sent", "Hola Lucía, ¿todo bien ya? Globex")]
+    db.dispose()
+
+
+def test_cancelling_a_check_in_a_colleague_cancelled_meanwhile_says_so(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from monitor import followups
+    from monitor.models import CheckIn
+
+    db = dashboard_db(tmp_path, monkeypatch)
+    m = add_mention(db, status="open")
+    followups.resolve_with_check_in(db, m, "All good now?", utcnow() + timedelta(hours=1), ANA)
+    followups.run_due(db, utcnow() + timedelta(days=1))
+    at = signed_in_app(db, "ben", Role.AGENT)
+    at.switch_page("pages/incidents.py").run()
+    with db.read() as session:
+        [check_in] = session.scalars(select(CheckIn)).all()
+    listed = followups.check_ins
+
+    def listed_then_cancelled_by_ana(db_: object) -> object:
+        due = listed(db_)
+        followups.cancel_check_in(db, check_in.id, ANA)  # between the page listing it and Ben's click landing
+        return due
+
+    monkeypatch.setattr(followups, "check_ins", listed_then_cancelled_by_ana)
+    at.button(key=f"check-in-cancel-{check_in.id}").click().run()
+    assert not at.exception, at.exception  # was a FollowUpError traceback
+    assert [e.value for e in at.error] == [md_escape(f"check-in {check_in.id} is cancelled and cannot be cancelled")]
+    with db.read() as session:
+        assert session.get_one(CheckIn, check_in.id).state == "cancelled"
     db.dispose()
 
 

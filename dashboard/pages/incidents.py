@@ -127,8 +127,12 @@ def _check_ins(ctx: AppContext, user: Principal) -> None:
                 except MentiondeskError as exc:
                     st.error(md_escape(str(exc)))
             if cancel.button("Cancel", key=f"check-in-cancel-{item.check_in.id}"):
-                followups.cancel_check_in(ctx.db, item.check_in.id, user)
-                st.rerun()
+                try:  # a colleague may have sent or cancelled it since this page was drawn
+                    followups.cancel_check_in(ctx.db, item.check_in.id, user)
+                except MentiondeskError as exc:
+                    st.error(md_escape(str(exc)))
+                else:
+                    st.rerun()
 
 
 def main() -> None:
