@@ -103,7 +103,7 @@ def unbelievable(when: datetime, now: datetime) -> bool:
     return when - now > CLOCK_SKEW or when < EARLIEST_POST
 
 
-def _language_tag(value: Any) -> str | None:
+def language_tag(value: Any) -> str | None:
     """``value`` as a lower-case language tag, or None if it is not one."""
     if not isinstance(value, str):
         return None
@@ -153,7 +153,7 @@ def normalise(mention: FetchedMention, *, brand_id: int | None, query_id: int | 
         raw["created_at_as_sent"] = created_at.isoformat()
         created_at = fetched_at
     created_at = created_at.astimezone(timezone.utc)
-    lang = _language_tag(mention.lang)
+    lang = language_tag(mention.lang)
     if lang is None and mention.lang not in (None, ""):
         # Not a reason to lose the post: it is stored without a language, and what came stays in raw.
         raw["lang_as_sent"] = storable(str(mention.lang))[:200]
