@@ -115,7 +115,7 @@ class Background:
         self.by_lang: dict[str | None, np.ndarray] = {}
         if self.overall is not None:
             for lang in set(langs):
-                rows = vectors[[i for i, l in enumerate(langs) if l == lang]]
+                rows = vectors[[i for i, other in enumerate(langs) if other == lang]]
                 self.by_lang[lang] = (rows.sum(axis=0) + SHRINK * self.overall) / (len(rows) + SHRINK)
         self.times = np.array([t.timestamp() for t in times])
         self.centred = self.centre(vectors, langs) if len(times) else vectors

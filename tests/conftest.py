@@ -11,6 +11,9 @@ import pytest
 from monitor.storage import Database
 from tests.scratch_postgres import scratch_schema
 
+# The emulators fixture, for every connector's tests without each importing it.
+pytest_plugins = ["tests.emulator_fixtures"]
+
 POSTGRES_ENV = "MENTIONDESK_TEST_POSTGRES_URL"
 POSTGRES_SKIP = (
     f"PostgreSQL tests need a server: set {POSTGRES_ENV} "

@@ -30,9 +30,10 @@ from tests.connector_doubles import T0
 from tests.emulator_fixtures import BACKLOG_END
 
 
-@pytest.fixture
-def emulators() -> Iterator[RunningEmulators]:
-    """The emulators with a small backlog and no X rate limit (a test injects the 429s it wants)."""
+@pytest.fixture(name="emulators")
+def small_emulators() -> Iterator[RunningEmulators]:
+    """The emulators with a small backlog and no X rate limit (a test injects the 429s it wants); a
+    module importing this fixture has it in place of the shared one."""
     with start_emulators(seed=7, backlog=30, backlog_end=BACKLOG_END, x_rate_limit=10**9) as running:
         yield running
 

@@ -12,7 +12,7 @@ from connectors.bluesky import BlueskyConnector, BlueskySettings
 from connectors.emulators import DEMO_BLUESKY_HANDLE, DEMO_SECRETS, RunningEmulators
 from connectors.emulators.bluesky_api import iso
 from monitor.storage import Database
-from tests.emulator_fixtures import drain, emulators, stored_ids  # noqa: F401 - fixture
+from tests.emulator_fixtures import drain, stored_ids
 from tests.more_sources_fixtures import FAST_RETRIES, one_connector_config, poll
 
 QUERY = Query(key="orbisto", brand="Orbisto", keywords=("Orbisto",), handle=DEMO_BLUESKY_HANDLE)

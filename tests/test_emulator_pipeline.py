@@ -8,7 +8,7 @@ from connectors.emulators import RunningEmulators
 from monitor import models
 from monitor.poller import poll_once
 from monitor.storage import Database
-from tests.emulator_fixtures import emulators, pipeline_config, stored_ids  # noqa: F401 - fixture
+from tests.emulator_fixtures import pipeline_config, stored_ids
 
 
 def _reports(db: Database, running: RunningEmulators, **overrides: dict) -> dict[str, object]:

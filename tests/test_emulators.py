@@ -9,7 +9,7 @@ import requests
 
 from connectors.emulators import DEMO_SECRETS, RunningEmulators, start_emulators
 from connectors.emulators.x_api import REPLY_NOT_ALLOWED
-from tests.emulator_fixtures import BACKLOG_END, emulators  # noqa: F401 - fixture
+from tests.emulator_fixtures import BACKLOG_END
 
 X_AUTH = {"Authorization": f"Bearer {DEMO_SECRETS['x']['bearer_token']}"}
 

@@ -18,17 +18,17 @@ from connectors.emulators import DEMO_BRAND, DEMO_X_HANDLE, RunningEmulators
 from connectors.emulators.server import Request, Response, truncated
 from monitor.models import BrandQuery, Cursor
 from monitor.storage import Database
-from tests.fault_tools import (  # noqa: F401 - emulators is a fixture
+from tests.fault_tools import (  # noqa: F401 - small_emulators is the emulators fixture here
     Publisher,
     RunningWorker,
     TcpProxy,
     assert_nothing_lost_or_doubled,
     connector_status,
-    emulators,
     expected_x_ids,
     host_port,
     polled_since,
     record_requests,
+    small_emulators,
     stored_x_ids,
     url_of,
     wait_until,

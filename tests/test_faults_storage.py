@@ -24,7 +24,7 @@ from monitor.pipeline import Pipeline
 from monitor.storage import Database
 from sentiment.triage import TriageRules
 from tests.classify_worker import SlowModel
-from tests.fault_tools import (  # noqa: F401 - emulators is a fixture
+from tests.fault_tools import (  # noqa: F401 - small_emulators is the emulators fixture here
     Publisher,
     RunningWorker,
     TcpProxy,
@@ -32,10 +32,10 @@ from tests.fault_tools import (  # noqa: F401 - emulators is a fixture
     assert_nothing_lost_or_doubled,
     connector_status,
     count_classified,
-    emulators,
     expected_x_ids,
     polled_since,
     postgres_through_proxy,
+    small_emulators,
     start_classify_worker,
     stored_x_ids,
     url_of,

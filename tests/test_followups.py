@@ -20,7 +20,6 @@ from monitor.pipeline import Pipeline
 from monitor.queue import QueueFilters, fetch_page
 from monitor.storage import Database
 from monitor.templates import ReplyTooLong, UnfilledSlot
-from tests.emulator_fixtures import emulators  # noqa: F401 - fixture
 from tests.more_sources_fixtures import FAST_RETRIES, poll
 
 AGENT = Principal("ana", Role.AGENT)

@@ -9,7 +9,7 @@ from connectors.emulators import RunningEmulators
 from connectors.emulators import hackernews_api
 from connectors.hackernews import HackerNewsConnector, HackerNewsSettings, build_search_params, html_to_text
 from monitor.storage import Database
-from tests.emulator_fixtures import drain, emulators, stored_ids  # noqa: F401 - fixture
+from tests.emulator_fixtures import drain, stored_ids
 from tests.more_sources_fixtures import FAST_RETRIES, one_connector_config, poll
 
 QUERY = Query(key="orbisto", brand="Orbisto", keywords=("Orbisto",))

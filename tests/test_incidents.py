@@ -35,7 +35,6 @@ from monitor.incidents import (IncidentDetector, IncidentError, IncidentSettings
 from monitor.models import Brand, Incident, Mention, MentionEmbedding, MentionStatus, Reply, ReplyState
 from monitor.templates import ReplyTemplate
 from monitor.storage import Database
-from tests.emulator_fixtures import emulators  # noqa: F401 - fixture
 from tests.more_sources_fixtures import FAST_RETRIES, poll
 
 REPO = Path(__file__).resolve().parents[1]

@@ -8,7 +8,7 @@ from connectors.base import BadPayload, ConnectorError, Query, RateLimited, Repl
 from connectors.emulators import DEMO_MASTODON_USERNAME, DEMO_SECRETS, RunningEmulators
 from connectors.mastodon import MastodonConnector, MastodonSettings
 from monitor.storage import Database
-from tests.emulator_fixtures import drain, emulators, stored_ids  # noqa: F401 - fixture
+from tests.emulator_fixtures import drain, stored_ids
 from tests.more_sources_fixtures import FAST_RETRIES, one_connector_config, poll
 
 QUERY = Query(key="orbisto", brand="Orbisto", keywords=("Orbisto",), handle=DEMO_MASTODON_USERNAME)

@@ -9,7 +9,7 @@ import pytest
 from connectors.base import BadPayload, ConnectorError, Query, RateLimited, ReplyNotAllowed, ReplyTarget
 from connectors.emulators import DEMO_SECRETS, RunningEmulators
 from connectors.reddit import build_search_query
-from tests.emulator_fixtures import REDDIT_QUERY, drain, emulators, reddit_connector  # noqa: F401 - fixture
+from tests.emulator_fixtures import REDDIT_QUERY, drain, reddit_connector
 
 SUBS = ["technology", "india", "mexico", "orbisto"]
 SEARCH_ONLY = Query(key="orbisto", brand="Orbisto", keywords=("Orbisto",))

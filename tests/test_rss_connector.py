@@ -10,7 +10,7 @@ from connectors.base import BadPayload, Query, RateLimited, ReplyNotAllowed, Rep
 from connectors.emulators import RunningEmulators
 from connectors.rss import RssConnector, RssSettings
 from monitor.storage import Database
-from tests.emulator_fixtures import drain, emulators, stored_ids  # noqa: F401 - fixture
+from tests.emulator_fixtures import drain, stored_ids
 from tests.more_sources_fixtures import FAST_RETRIES, one_connector_config, poll
 
 QUERY = Query(key="orbisto", brand="Orbisto", keywords=("Orbisto",))

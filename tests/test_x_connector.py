@@ -9,7 +9,7 @@ import pytest
 from connectors.base import BadPayload, ConnectorError, Query, RateLimited, ReplyNotAllowed, ReplyTarget
 from connectors.emulators import DEMO_SECRETS, RunningEmulators
 from connectors.x import XConnector, XSettings, build_search_query
-from tests.emulator_fixtures import X_QUERY, drain, emulators, x_connector  # noqa: F401 - fixture
+from tests.emulator_fixtures import X_QUERY, drain, x_connector
 
 SEARCH_ONLY = Query(key="orbisto", brand="Orbisto", keywords=("Orbisto",))
 
