@@ -76,11 +76,24 @@ _QUESTION_WORDS_ANYWHERE = ("कब", "क्यों", "कैसे", "कह
                             "kab", "kyun", "kyu", "kyon", "kaise", "kahan")
 # A trailing "*" takes any ending ("crash*": crashes, crashing), for stems whose other words are
 # complaints too; the rest are whole words ("late" is not "later").
+# Arabic, Hindi (and Hinglish) and Tamil are phrases a customer uses about an order, a payment or
+# a service, not a native speaker's list: review them for your market. Arabic joins "and"/"the" to
+# the word that follows ("والتأخير"), so a keyword there is missed, never matched wrongly.
 _COMPLAINT_KEYWORDS = (
     "refund*", "broken", "not working", "doesn't work", "does not work", "still waiting", "worst",
     "scam*", "cancel*", "never again", "disappoint*", "useless", "crash*", "outage*", "down again",
+    "fraud*", "never arrived", "never received", "not received", "charged twice", "double charged",
     "reembolso*", "no funciona", "estafa*", "remboursement*", "ne marche pas", "arnaque*",
     "funktioniert nicht", "betrug", "não funciona", "golpe", "non funziona", "truff*",
+    # ar: refund of the amount, not working (standard, Gulf, Egyptian), broken, fraud, swindler,
+    # worst (both spellings), bad service, did not arrive (standard, spoken), delay
+    "استرداد المبلغ", "استرجاع المبلغ", "لا يعمل", "ما يشتغل", "مش شغال", "معطل*", "احتيال*", "نصاب*",
+    "أسوأ", "اسوء", "خدمة سيئة", "لم يصل", "ما وصل", "تأخير*",
+    # hi: refund, money back, not working, useless, fraud, swindle, and the same in Latin letters
+    "रिफंड", "पैसे वापस", "काम नहीं कर*", "बेकार", "धोखा*", "ठगी",
+    "kaam nahi kar*", "kaam nhi kar*", "bekar", "bakwas*", "dhokha*",
+    # ta: not working, fraud, money back, still not come
+    "வேலை செய்யவில்லை", "மோசடி*", "பணம் திரும்ப*", "இன்னும் வரவில்லை",
 )
 
 

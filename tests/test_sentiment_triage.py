@@ -35,6 +35,18 @@ def test_intents() -> None:
     assert t("Mi pedido fue cancelado", NEU).intent == "complaint"
 
 
+
+def test_complaints_in_the_languages_customers_write_without_the_model_calling_them_negative() -> None:
+    # The model often reads a plain report as neutral: the keywords make it a complaint all the same.
+    assert t("@acme لم يصل طلبي حتى الآن", NEU).intent == "complaint"          # my order has not arrived yet
+    assert t("التطبيق معطل من الصباح", NEU).intent == "complaint"              # the app is broken (معطل*)
+    assert t("@acme मेरा रिफंड अभी तक", NEU).intent == "complaint"                # my refund, still
+    assert t("app kaam nahi karta yaar", NEU).intent == "complaint"           # Hinglish: the app does not work
+    assert t("ஆப் வேலை செய்யவில்லை", NEU).intent == "complaint"                   # Tamil: the app is not working
+    assert t("I was charged twice for one order", NEU).intent == "complaint"
+    assert t("لم يصل طلبي لكن الخدمة رائعة", POS).intent == "praise"           # not when the model reads praise
+    assert t("शाम को मिलते हैं", NEU).intent == "other"                           # nothing to complain of
+
 def test_intents_are_read_past_links_handles_and_exclamations() -> None:
     assert t("Loving the new release https://acme.com/blog?utm_source=tw", POS).intent == "praise"
     assert t("Read our story www.acme.com/a?b=c", NEU).intent == "other"       # a link's "?" asks nothing
