@@ -37,4 +37,4 @@ def drafts(ctx: AppContext, user: Principal, mention: Mention) -> None:
                         st.error(md_escape(str(exc)))
             elif approval is not None:
                 st.button("Send approved reply", key=f"send-approved-{reply.id}", type="primary",
-                          on_click=reply_panel._send, args=(ctx, user, mention.id, reply.id))
+                          on_click=reply_panel._send, args=(ctx, mention.id, reply.id))

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from connectors.base import Connector
 from monitor.config import Config, DashboardSettings
 from monitor import users
-from monitor.access import Principal
-from monitor.errors import MentiondeskError
+from monitor.access import Principal, Role, require
+from monitor.errors import AccessDenied, MentiondeskError
 from monitor.ingest import sync_brands
 from monitor.models import Brand, Mention
 from monitor.paths import default_config_path
@@ -88,6 +88,24 @@ def current_user(ctx: AppContext) -> Principal | None:
     if principal is None:
         st.session_state.pop(TOKEN_KEY, None)
     return principal
+
+
+def acting_user(ctx: AppContext, role: Role, action: str) -> Principal | None:
+    """For a button callback: the signed-in user as they are now, if they may do ``action``.
+
+    A callback's arguments were bound when its page was drawn, perhaps before an admin disabled or
+    demoted the user, so the session is read again here. None where they are signed out or lack
+    ``role``, with the reason shown at the top of the page (where a callback's messages go).
+    """
+    principal = current_user(ctx)
+    if principal is None:
+        st.error(f"Not done: {action} needs a signed-in user, and your session has ended.")
+        return None
+    try:
+        return require(principal, role, action)
+    except AccessDenied as exc:
+        st.error(f"Not done: {md_escape(str(exc))}")
+        return None
 
 
 def sign_in_form(ctx: AppContext) -> None:

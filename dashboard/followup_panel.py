@@ -9,6 +9,7 @@ import streamlit as st
 
 from monitor import followups
 from monitor.access import Principal
+from monitor.config import MAX_CHECK_IN_DAYS, MIN_CHECK_IN_DAYS
 from monitor.errors import MentiondeskError
 from monitor.models import Mention, MentionStatus, utcnow
 from monitor.templates import author_label, pick_variant, render
@@ -36,7 +37,8 @@ def controls(ctx: AppContext, user: Principal, m: Mention) -> None:
         default = render(template, author=author_label(m.author_name, m.author_handle),
                          brand=ctx.brand_name(m)).text if template else ""
         body = st.text_area("Check-in reply (sent after an agent approves it)", default, key=f"check-in-body-{m.id}")
-        days = st.number_input("Days from now", 0.1, 60.0, float(settings.after_days), key=f"check-in-days-{m.id}")
+        days = st.number_input("Days from now", MIN_CHECK_IN_DAYS, MAX_CHECK_IN_DAYS, float(settings.after_days),
+                               key=f"check-in-days-{m.id}")
         if st.button("Resolve and schedule the check-in", key=f"check-in-{m.id}"):
             # With its connector, the check-in is held to the platform's length limit when scheduled.
             _do(lambda: followups.resolve_with_check_in(ctx.db, m.id, body, utcnow() + timedelta(days=days), user,

@@ -6,14 +6,14 @@ import streamlit as st
 
 from monitor import presence, replies
 from connectors.base import Connector
-from monitor.access import Principal
+from monitor.access import Principal, Role
 from monitor.errors import MentiondeskError, ReplyStateError
 from monitor.models import Mention, Reply, ReplyState
 from monitor.presence import Activity, ReplyCollision
 from monitor.suggestions import suggest
 from sentiment.errors import SentimentError
 from monitor.templates import author_label, pick_variant, render, template_names, unfilled_slots
-from dashboard.context import AppContext
+from dashboard.context import AppContext, acting_user
 from dashboard.safe import md_escape, safe_url, text_box
 
 
@@ -31,7 +31,7 @@ def history(ctx: AppContext, user: Principal, mention: Mention, sent: list[Reply
             if r.state == ReplyState.FAILED.value:
                 st.error(f"Not posted: {md_escape(r.error)}")
                 if connector is not None:
-                    st.button("Retry this reply", key=f"retry-{r.id}", on_click=_send, args=(ctx, user, mention.id, r.id))
+                    st.button("Retry this reply", key=f"retry-{r.id}", on_click=_send, args=(ctx, mention.id, r.id))
             elif replies.outcome_unknown(r):
                 st.warning(md_escape(r.error) or "Its send stopped before the platform answered (the worker was "
                                                  "stopped?): check the platform.")
@@ -51,13 +51,13 @@ def composer(ctx: AppContext, user: Principal, mention: Mention) -> None:
     connector = ctx.connector(mention.platform)
     original = safe_url(mention.url)
     if connector is None or not connector.capabilities.can_reply:
-        st.info(f"Replies to {mention.platform} are not available here; answer on the platform.")
+        st.info(f"Replies to {md_escape(mention.platform)} are not available here; answer on the platform.")
         if original:
             st.link_button("Open the original post", original)
         return
     if connector.capabilities.reply_needs_direct_mention and not mention.replyable:
-        st.warning(f"{mention.platform} only lets the brand reply through the API to posts that @mention or quote "
-                   "it; this one matched a keyword. Open it to answer on the platform.", icon="🔗")
+        st.warning(f"{md_escape(mention.platform)} only lets the brand reply through the API to posts that @mention "
+                   "or quote it; this one matched a keyword. Open it to answer on the platform.", icon="🔗")
         if original:
             st.link_button("Open the original post", original)
         return
@@ -96,7 +96,7 @@ def composer(ctx: AppContext, user: Principal, mention: Mention) -> None:
     # Never disabled: the box hands over typed text only as it loses focus, which is the click on
     # Send itself, so a button drawn disabled for the empty box would swallow that first click.
     # The callback checks the text it is given and says why it sends nothing.
-    st.button("Send reply", key=f"send-{mention.id}", type="primary", on_click=_send_text, args=(ctx, user, mention.id))
+    st.button("Send reply", key=f"send-{mention.id}", type="primary", on_click=_send_text, args=(ctx, mention.id))
 
 
 def suggestions(ctx: AppContext, mention: Mention, text_key: str) -> None:
@@ -124,8 +124,12 @@ def _use(text_key: str, text: str) -> None:
 
 # Sending runs in button callbacks: they run before the page is drawn again, so a sent reply's text
 # can be cleared, and a second click (or a rerun) finds an empty box or an already-sent draft.
+# They take no principal: each asks for the signed-in user as they are at the click (acting_user).
 
-def _send_text(ctx: AppContext, user: Principal, mention_id: int) -> None:
+def _send_text(ctx: AppContext, mention_id: int) -> None:
+    user = acting_user(ctx, Role.AGENT, "sending a reply")
+    if user is None:
+        return
     text = st.session_state.get(f"reply-text-{mention_id}", "")
     reply_key = f"reply-id-{mention_id}"
     found = _connected(ctx, mention_id)
@@ -159,7 +163,10 @@ def _connected(ctx: AppContext, mention_id: int) -> tuple[Mention, Connector] | 
     return mention, connector
 
 
-def _send(ctx: AppContext, user: Principal, mention_id: int, reply_id: int) -> None:
+def _send(ctx: AppContext, mention_id: int, reply_id: int) -> None:
+    user = acting_user(ctx, Role.AGENT, "sending a reply")
+    if user is None:
+        return
     found = _connected(ctx, mention_id)
     if found is not None:
         _post(ctx, user, mention_id, reply_id, found[1])

@@ -217,10 +217,15 @@ class IncidentSettings(_Strict):
     baseline_days: float = Field(default=3, gt=0, le=365)
 
 
+# The range of the dashboard's "Days from now" for a check-in; its default (after_days) must lie in it,
+# or the input refuses its own default and the panel of every open mention fails to draw.
+MIN_CHECK_IN_DAYS, MAX_CHECK_IN_DAYS = 0.1, 60.0
+
+
 class CheckInSettings(_Strict):
     """The ``[check_ins]`` table: what resolving with a check-in proposes (see monitor.followups)."""
 
-    after_days: float = Field(default=3.0, gt=0, le=60)  # the dashboard's "Days from now" goes up to 60
+    after_days: float = Field(default=3.0, ge=MIN_CHECK_IN_DAYS, le=MAX_CHECK_IN_DAYS)
     template: str = "Check-in"  # a reply template name; its language variants apply
 
 

@@ -35,6 +35,12 @@ def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value:.0%}"
 
 
+def _label(text: str) -> str:
+    """A name from the data as a chart label: matplotlib reads text between two "$" as a formula
+    (mathtext), so "$$ Bank" failed the whole report and "A$_$B" drew a subscript; "\\$" is a "$"."""
+    return text.replace("$", r"\$")
+
+
 def _empty(ax: "Axes") -> None:
     """A chart with nothing to draw says so, instead of showing bare axes."""
     ax.set_xticks([])
@@ -48,7 +54,7 @@ def _barh(ax: "Axes", title: str, labels: list[str], values: list[float], color:
     if not any(values):
         _empty(ax)
         return
-    ax.barh(labels[::-1], values[::-1], color=color)
+    ax.barh([_label(label) for label in labels[::-1]], values[::-1], color=color)
     ax.tick_params(labelsize=8)
 
 
@@ -67,7 +73,8 @@ def _table(ax: "Axes", title: str, header: list[str], rows: list[list[str]]) -> 
     ax.axis("off")
     ax.set_title(title, loc="left", fontsize=10)
     if rows:
-        table = ax.table(cellText=rows, colLabels=header, loc="upper left", cellLoc="left")
+        table = ax.table(cellText=[[_label(cell) for cell in row] for row in rows], colLabels=header, loc="upper left",
+                         cellLoc="left")
         table.auto_set_font_size(False)
         table.set_fontsize(8)
         table.auto_set_column_width(list(range(len(header))))
@@ -89,7 +96,8 @@ def render(report: Report, title: str) -> "Figure":
     bottom = [0] * len(days)
     for platform in platforms:
         heights = [counts.get((d, platform), 0) for d in days]
-        ax.bar(days, heights, bottom=bottom, label=platform, width=0.8 if report.unit == "day" else 5, align="edge")
+        ax.bar(days, heights, bottom=bottom, label=_label(platform), width=0.8 if report.unit == "day" else 5,
+               align="edge")
         bottom = [b + h for b, h in zip(bottom, heights)]
     ax.set_title(f"Mentions per {report.unit}, by platform", loc="left", fontsize=10)
     if platforms:

@@ -223,21 +223,27 @@ def _throttle_key(name: str) -> str:
     return name.strip().casefold()[:MAX_NAME_LENGTH]
 
 
-def _locked_for(session: Session, key: str, now: datetime) -> timedelta | None:
-    row = session.get(SignInFailure, key)
-    if row is not None and row.locked_until is not None and row.locked_until > now:
-        return row.locked_until - now
-    return None
+@dataclass(frozen=True)
+class _Attempt:
+    failures: int  # counting this attempt
+    locked: timedelta | None  # how long the name is locked should this attempt fail
 
 
-def _record_failure(db: Database, name: str, policy: AuthPolicy, now: datetime) -> timedelta | None:
-    """Count a failed sign-in; returns how long the name is now locked, if it is."""
+def _reserve_attempt(db: Database, name: str, policy: AuthPolicy, now: datetime) -> _Attempt:
+    """Count a sign-in attempt as a failure before its password is checked; SignInLocked while the name is locked.
+
+    Checking the lock and counting happen in one write transaction (the row locked), so concurrent guesses
+    queue here and each sees the ones before: checked first and counted after, a burst of 40 all passed the
+    check before any was counted. A right password then clears the count (sign_in).
+    """
     key = _throttle_key(name)
     with db.write() as session:
         session.execute(dialect_insert(session)(SignInFailure)
                         .values(name=key, failures=0, last_failure_at=now).on_conflict_do_nothing())
         row = session.get(SignInFailure, key, with_for_update=True, populate_existing=True)
         assert row is not None
+        if row.locked_until is not None and row.locked_until > now:
+            raise SignInLocked(row.locked_until - now)  # rolls back: a locked attempt is not counted
         # The window runs from the last failure or the end of the last lock-out, whichever is later.
         if max(row.last_failure_at, row.locked_until or row.last_failure_at) < now - policy.failure_window:
             row.failures = 0
@@ -247,9 +253,15 @@ def _record_failure(db: Database, name: str, policy: AuthPolicy, now: datetime) 
         if row.failures >= policy.max_failures:
             locked = doubled(policy.lockout, row.failures - policy.max_failures, policy.max_lockout)
             row.locked_until = now + locked
-        audit.record(session, name.strip()[:MAX_NAME_LENGTH], "auth.failed", failures=row.failures,
-                     locked_seconds=locked.total_seconds() if locked else None)
-        return locked
+        return _Attempt(row.failures, locked)
+
+
+def _fail(db: Database, name: str, attempt: _Attempt) -> SignInFailed:
+    """Audit a wrong password (already counted by _reserve_attempt); the error to raise."""
+    with db.write() as session:
+        audit.record(session, name.strip()[:MAX_NAME_LENGTH], "auth.failed", failures=attempt.failures,
+                     locked_seconds=attempt.locked.total_seconds() if attempt.locked else None)
+    return SignInLocked(attempt.locked) if attempt.locked else SignInFailed("wrong user name or password")
 
 
 def _open_session(session: Session, user: User, policy: AuthPolicy, now: datetime, method: str) -> SignedIn:
@@ -265,23 +277,20 @@ def sign_in(db: Database, name: str, password: str, policy: AuthPolicy = AuthPol
             now: datetime | None = None) -> SignedIn:
     """Check a name and password; raises SignInLocked while the name is locked, else SignInFailed."""
     now = now or utcnow()
+    attempt = _reserve_attempt(db, name, policy, now)
     with db.read() as session:
-        locked = _locked_for(session, _throttle_key(name), now)
         user = session.scalar(select(User).where(User.name == name.strip(), User.disabled_at.is_(None)))
-    if locked is not None:
-        raise SignInLocked(locked)
     too_long = len(password) > MAX_PASSWORD_LENGTH  # no stored password is; skip hashing megabytes
     if too_long or not _verify(user.password_hash if user else None, password) or user is None:
-        locked = _record_failure(db, name, policy, now)
-        raise SignInLocked(locked) if locked else SignInFailed("wrong user name or password")
+        raise _fail(db, name, attempt)
     with db.write() as session:
         user = session.get(User, user.id)
-        if user is None or user.disabled_at is not None:
-            raise SignInFailed("wrong user name or password")
-        if _hasher.check_needs_rehash(user.password_hash or ""):
-            user.password_hash = _hasher.hash(password)
-        session.execute(delete(SignInFailure).where(SignInFailure.name == _throttle_key(name)))
-        return _open_session(session, user, policy, now, "password")
+        if user is not None and user.disabled_at is None:
+            if _hasher.check_needs_rehash(user.password_hash or ""):
+                user.password_hash = _hasher.hash(password)
+            session.execute(delete(SignInFailure).where(SignInFailure.name == _throttle_key(name)))
+            return _open_session(session, user, policy, now, "password")
+    raise _fail(db, name, attempt)  # disabled (or removed) while its password was checked
 
 
 def sign_in_external(db: Database, name: str, policy: AuthPolicy = AuthPolicy(), now: datetime | None = None) -> SignedIn:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
 
 import streamlit as st
@@ -18,14 +19,15 @@ from monitor.triage import TRANSITIONS, BulkResult, TriageError
 from sentiment.labels import LABELS
 from sentiment.triage import INTENTS
 from dashboard import approval_panel, cards, followup_panel, reply_panel
-from dashboard.context import AppContext, context, sidebar_user
+from dashboard.context import AppContext, acting_user, context, sidebar_user
 from dashboard.safe import md_escape, safe_url, text_box
 
 STATUSES = [s.value for s in MentionStatus]
 ANYONE, ME, NOBODY = "anyone", "me", "unassigned"
 
 
-def _sidebar_filters(ctx: AppContext, user: Principal, now: datetime) -> tuple[QueueFilters, Sort]:
+def _sidebar_filters(ctx: AppContext, user: Principal, now: datetime) -> tuple[str, QueueFilters, Sort]:
+    """The chosen saved view's key, its filters narrowed by the sidebar's, and the order."""
     views = {v.title: v for v in queue.saved_views(user.name, breaching_cutoffs(ctx.settings.sla, now))}
     view = views[st.sidebar.selectbox("View", list(views), key="view")]
     with ctx.db.read() as session:
@@ -76,12 +78,13 @@ def _sidebar_filters(ctx: AppContext, user: Principal, now: datetime) -> tuple[Q
         changes["until"] = last_day + timedelta(days=1) if dates[1] < date.max else None
     if text.strip():
         changes["text"] = text.strip()
-    return QueueFilters(**{**f.__dict__, **changes}), sort
+    return view.key, QueueFilters(**{**f.__dict__, **changes}), sort
 
 
-def _page(ctx: AppContext, filters: QueueFilters, sort: Sort) -> tuple[list[Mention], str | None, int, bool]:
-    # A stack of cursors: one per page visited, reset whenever the filters change.
-    signature = repr((filters, sort))
+def _page(ctx: AppContext, view: str, filters: QueueFilters, sort: Sort) -> tuple[list[Mention], str | None, int, bool]:
+    # A stack of cursors: one per page visited, reset whenever the user picks another view, filter or
+    # order. Not when the Breaching SLA view's cutoffs change: they move with the clock on every run.
+    signature = repr((view, replace(filters, sla_cutoffs=()), sort))
     if st.session_state.get("page-signature") != signature:
         st.session_state["page-signature"] = signature
         st.session_state["page-cursors"] = [None]
@@ -102,14 +105,19 @@ def _export(ctx: AppContext, filters: QueueFilters) -> None:
                                    file_name="mentiondesk-view.csv", mime="text/csv", key="queue-export-csv")
 
 
-def _report(result: BulkResult, what: str) -> None:
-    """Show the outcome after the rerun that brings the list up to date.
+def _flash(result: BulkResult, what: str) -> None:
+    """Keep the outcome for the queue page to show (a button callback runs just before the page does).
 
     ``what`` is Markdown (untrusted parts of it already escaped); why a mention was skipped can
     quote a tag or a name, so it is escaped here."""
     flash = [("success", f"{what}: {len(result.changed)} mention(s)")] if result.changed else []
     flash += [("warning", f"Mention {mention_id}: {md_escape(why)}") for mention_id, why in result.skipped.items()]
     st.session_state["flash"] = flash
+
+
+def _report(result: BulkResult, what: str) -> None:
+    """Show the outcome after the rerun that brings the list up to date."""
+    _flash(result, what)
     st.rerun()
 
 
@@ -216,20 +224,20 @@ def _detail(ctx: AppContext, user: Principal, mention_id: int, now: datetime) ->
 
 
 def _triage_controls(ctx: AppContext, user: Principal, m: Mention) -> None:
+    # Status and assignment run in callbacks bound to the status and assignee this page shows (see
+    # _unchanged): the "Move to" and "Assign to" choices are rebuilt, and their pick reset, from
+    # whatever a teammate changed meanwhile, so a click made on the old page must not apply them.
     c1, c2, c3 = st.columns(3)
-    moves = sorted(TRANSITIONS[m.status])
-    status = c1.selectbox("Move to", moves, key=f"status-{m.id}")
-    if c1.button("Set status", key=f"set-status-{m.id}"):
-        _report(triage.set_status(ctx.db, [m.id], status, user), f"status {status}")
-    if m.assignee != user.name and c2.button("Assign to me", key=f"assign-me-{m.id}"):
-        _report(triage.assign(ctx.db, [m.id], user.name, user), "assigned to you")
+    c1.selectbox("Move to", sorted(TRANSITIONS[m.status]), key=f"status-{m.id}")
+    c1.button("Set status", key=f"set-status-{m.id}", on_click=_set_status, args=(ctx, m.id, m.status))
+    if m.assignee != user.name:
+        c2.button("Assign to me", key=f"assign-me-{m.id}", on_click=_assign, args=(ctx, m.id, m.assignee, user.name))
     teammates = [t for t in ctx.settings.team if t not in (user.name, m.assignee)]
     if teammates:
-        mate = c2.selectbox("Assign to", teammates, key=f"assign-to-{m.id}")
-        if c2.button("Assign", key=f"assign-{m.id}"):
-            _report(triage.assign(ctx.db, [m.id], mate, user), f"assigned to {md_escape(mate)}")
-    if m.assignee and c2.button("Unassign", key=f"unassign-{m.id}"):
-        _report(triage.assign(ctx.db, [m.id], None, user), "unassigned")
+        c2.selectbox("Assign to", teammates, key=f"assign-to-{m.id}")
+        c2.button("Assign", key=f"assign-{m.id}", on_click=_assign_picked, args=(ctx, m.id, m.assignee))
+    if m.assignee:
+        c2.button("Unassign", key=f"unassign-{m.id}", on_click=_assign, args=(ctx, m.id, m.assignee, None))
     tag = c3.text_input("Add tag", key=f"tag-{m.id}")
     if c3.button("Tag", key=f"add-tag-{m.id}", disabled=not tag.strip()):
         try:
@@ -248,13 +256,52 @@ def _triage_controls(ctx: AppContext, user: Principal, m: Mention) -> None:
                                    intent=None if intent == "(keep)" else intent), "relabelled")
 
 
+def _unchanged(ctx: AppContext, mention_id: int, field: str, shown: str | None, action: str) -> Principal | None:
+    """For a triage callback: the acting user, if the mention's ``field`` still holds what the page showed.
+
+    Otherwise None, saying what changed: the click was made on choices drawn for the old value.
+    """
+    user = acting_user(ctx, Role.AGENT, action)
+    if user is None:
+        return None
+    with ctx.db.read() as session:
+        mention = session.get(Mention, mention_id)
+    current = getattr(mention, field) if mention is not None else shown  # a vanished one: the service says so
+    if current != shown:
+        why = (f"Mention {mention_id} changed while this page was open: its {field} is now "
+               f"{md_escape(current or 'none')}. Nothing was done; look again and choose.")
+        st.session_state["flash"] = [("warning", why)]
+        return None
+    return user
+
+
+def _set_status(ctx: AppContext, mention_id: int, shown: str) -> None:
+    status = st.session_state[f"status-{mention_id}"]
+    user = _unchanged(ctx, mention_id, "status", shown, "changing a status")
+    if user is not None:
+        _flash(triage.set_status(ctx.db, [mention_id], status, user), f"status {status}")
+
+
+def _assign_picked(ctx: AppContext, mention_id: int, shown: str | None) -> None:
+    _assign(ctx, mention_id, shown, st.session_state[f"assign-to-{mention_id}"])
+
+
+def _assign(ctx: AppContext, mention_id: int, shown: str | None, assignee: str | None) -> None:
+    user = _unchanged(ctx, mention_id, "assignee", shown, "assigning")
+    if user is None:
+        return
+    what = ("unassigned" if assignee is None else "assigned to you" if assignee == user.name
+            else f"assigned to {md_escape(assignee)}")
+    _flash(triage.assign(ctx.db, [mention_id], assignee, user), what)
+
+
 def main() -> None:
     ctx = context()
     user = sidebar_user(ctx)
     now = utcnow()
-    filters, sort = _sidebar_filters(ctx, user, now)
+    view, filters, sort = _sidebar_filters(ctx, user, now)
     try:
-        items, next_cursor, total, capped = _page(ctx, filters, sort)
+        items, next_cursor, total, capped = _page(ctx, view, filters, sort)
     except QueueError as exc:  # a filter no query can take (a NUL in the search, a 1,000-character text)
         st.error(md_escape(str(exc)))
         return
