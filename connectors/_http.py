@@ -14,9 +14,7 @@ from pydantic import Field
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from connectors.base import MAX_SETTING_SECONDS, BadPayload, ConnectorSettings, RateLimited
-
-DEFAULT_RETRY_AFTER_SECONDS = 60.0
+from connectors.base import DEFAULT_RETRY_AFTER_SECONDS, MAX_SETTING_SECONDS, BadPayload, ConnectorSettings, RateLimited
 
 
 class HttpSettings(ConnectorSettings):
@@ -26,19 +24,25 @@ class HttpSettings(ConnectorSettings):
     retry_backoff_seconds: float = Field(default=1.0, ge=0)
 
 
-def retrying_session(settings: HttpSettings, user_agent: str) -> requests.Session:
-    """A session whose GETs are retried on 5xx and dropped connections; POSTs never (a reply could post twice)."""
-    retries = Retry(
+def retry_policy(settings: HttpSettings) -> Retry:
+    """GETs retried on 5xx and dropped connections, with exponential back-off; POSTs never (a reply could
+    post twice). Never a 429 and never a Retry-After sleep: urllib3 would block the poll thread (up to
+    hours) and resend into a used-up window; waiting out a limit is the poller's business."""
+    return Retry(
         total=settings.max_retries,
         backoff_factor=settings.retry_backoff_seconds,
         status_forcelist=(500, 502, 503, 504),
         allowed_methods=frozenset({"GET"}),
         raise_on_status=False,
-        respect_retry_after_header=False,  # a 429 is the poller's business, not a sleep here
+        respect_retry_after_header=False,
     )
+
+
+def retrying_session(settings: HttpSettings, user_agent: str) -> requests.Session:
+    """A session whose requests follow :func:`retry_policy`."""
     session = requests.Session()
     for prefix in ("https://", "http://"):
-        session.mount(prefix, HTTPAdapter(max_retries=retries))
+        session.mount(prefix, HTTPAdapter(max_retries=retry_policy(settings)))
     session.headers["User-Agent"] = user_agent
     return session
 

@@ -7,6 +7,7 @@ cursor, so a connector only has to be faithful to its platform.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 # The longest interval or timeout a setting may ask for: longer ones overflow datetime arithmetic in
 # schedule and the poll leases, and no poll needs to wait more than a week.
 MAX_SETTING_SECONDS = 7 * 24 * 3600.0
+# How long to wait when a platform asks for a pause without saying (readably) how long.
+DEFAULT_RETRY_AFTER_SECONDS = 60.0
 
 
 class ConnectorError(Exception):
@@ -30,7 +33,12 @@ class RateLimited(ConnectorError):
 
     def __init__(self, message: str, retry_after: float) -> None:
         super().__init__(message)
-        self.retry_after = max(0.0, float(retry_after))
+        # Headers can say anything (milliseconds, "inf", "nan"); the poller adds this to a datetime, which
+        # overflows on a huge wait and stalls forever on an infinite one.
+        wait = float(retry_after)
+        if not math.isfinite(wait):
+            wait = DEFAULT_RETRY_AFTER_SECONDS
+        self.retry_after = min(max(0.0, wait), MAX_SETTING_SECONDS)
 
 
 class BadPayload(ConnectorError):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import time
 from dataclasses import asdict, dataclass, field
@@ -29,7 +30,9 @@ from pydantic import Field
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from connectors._http import HttpSettings, retry_policy
 from connectors.base import (
+    DEFAULT_RETRY_AFTER_SECONDS,
     MAX_SETTING_SECONDS,
     BadPayload,
     Capabilities,
@@ -51,7 +54,11 @@ log = logging.getLogger("mentiondesk.connectors.reddit")
 
 REDDIT_URL = "https://www.reddit.com"
 MAX_COMMENT_CHARS = 10_000
-DEFAULT_RETRY_AFTER_SECONDS = 60.0
+# Pages read back from the newest when the cursor's item was deleted, before giving up on older ones.
+MAX_GAP_PAGES = 10
+# prawcore reads all three on every answer and raises ValueError/KeyError unless they are whole numbers.
+_LIMIT_HEADERS = ("x-ratelimit-remaining", "x-ratelimit-used", "x-ratelimit-reset")
+_FULLNAME = re.compile(r"t[13]_[0-9a-z]+")
 # Reddit API errors on a reply that retrying cannot fix.
 _REPLY_REFUSALS = {"THREAD_LOCKED", "TOO_OLD", "DELETED_COMMENT", "DELETED_LINK", "INVALID_PARENT", "USER_BLOCKED",
                    "SOMETHING_IS_BROKEN", "BANNED_FROM_SUBREDDIT", "NOT_WHITELISTED_BY_USER_MESSAGE"}
@@ -76,6 +83,9 @@ class _RedditAdapter(HTTPAdapter):
             return super().send(request, **kwargs)
         try:
             response = super().send(request, **kwargs)
+            # requests reads the body after this method returns, out of reach of this guard: a connection
+            # dropped mid-answer would reach prawcore as a plain requests error, and it would post again.
+            response.content  # noqa: B018 - reads the body now
         except requests.ConnectTimeout:
             raise  # never sent: retrying is safe
         except requests.RequestException as exc:
@@ -89,7 +99,7 @@ Source = Literal["search", "comments", "mentions"]
 SOURCES: tuple[Source, ...] = ("search", "comments", "mentions")
 
 
-class RedditSettings(ConnectorSettings):
+class RedditSettings(HttpSettings):
     # The API and token endpoints: reddit.com, or the local emulator.
     oauth_url: WebUrl = "https://oauth.reddit.com"
     reddit_url: WebUrl = REDDIT_URL
@@ -101,10 +111,6 @@ class RedditSettings(ConnectorSettings):
     # Read the brand account's inbox for u/ mentions (needs the account's credentials).
     inbox_mentions: bool = True
     page_size: int = Field(default=100, ge=1, le=100)
-    request_timeout_seconds: float = Field(default=30.0, gt=0, le=MAX_SETTING_SECONDS)
-    # Retries of GET requests answered 5xx or cut off (urllib3 Retry); prawcore retries again on top.
-    max_retries: int = Field(default=3, ge=0)
-    retry_backoff_seconds: float = Field(default=1.0, ge=0)
 
 
 @dataclass
@@ -120,8 +126,10 @@ class _Cursor:
             return cls()
         try:
             data = json.loads(text)
-            return cls(pending=[s for s in data.get("pending", []) if s in SOURCES],
-                       **{s: data.get(s) for s in SOURCES})
+            anchors = {s: data.get(s) for s in SOURCES}
+            if not all(a is None or (isinstance(a, str) and _FULLNAME.fullmatch(a)) for a in anchors.values()):
+                raise ValueError("not a fullname")
+            return cls(pending=[s for s in data.get("pending", []) if s in SOURCES], **anchors)
         except (ValueError, TypeError, AttributeError):
             raise ConnectorError("stored Reddit cursor is unreadable; reset this query's cursor to start over") from None
 
@@ -146,10 +154,20 @@ def build_search_query(query: Query) -> str:
 
 def _fullname(item: Any) -> str:
     """``t1_…``/``t3_…`` from the data itself (praw's ``fullname`` would fetch a missing id)."""
-    thing_id = vars(item).get("id")
-    if not isinstance(thing_id, str):
-        raise BadPayload("Reddit listing item has no id")
-    return f"{'t1' if isinstance(item, Comment) else 't3'}_{thing_id}"
+    name = f"{'t1' if isinstance(item, Comment) else 't3'}_{vars(item).get('id')}"
+    if not _FULLNAME.fullmatch(name):  # the id orders things (see _order)
+        raise BadPayload("Reddit listing item has no base-36 id")
+    return name
+
+
+def _limit_values(headers: Any) -> tuple[float, float, float] | None:
+    """x-ratelimit-remaining, -used and -reset as numbers, or None unless all three are finite ones."""
+    try:
+        remaining, used, reset_in = (float(headers[name]) for name in _LIMIT_HEADERS)
+    except (KeyError, ValueError):
+        return None
+    finite = all(math.isfinite(v) for v in (remaining, used, reset_in))
+    return (remaining, used, reset_in) if finite else None
 
 
 def _matches(text: str, query: Query) -> bool:
@@ -176,15 +194,8 @@ class RedditConnector(Connector):
     def __init__(self, settings: ConnectorSettings, secrets: dict[str, str] | None = None) -> None:
         super().__init__(settings, secrets)
         session = requests.Session()
-        retries = Retry(
-            total=self.settings.max_retries,
-            backoff_factor=self.settings.retry_backoff_seconds,
-            status_forcelist=(500, 502, 503, 504),
-            allowed_methods=frozenset({"GET"}),  # a retried POST could post a reply twice
-            raise_on_status=False,
-        )
-        for prefix in ("https://", "http://"):
-            session.mount(prefix, _RedditAdapter(self.settings.request_timeout_seconds, retries))
+        for prefix in ("https://", "http://"):  # prawcore retries 5xx again on top
+            session.mount(prefix, _RedditAdapter(self.settings.request_timeout_seconds, retry_policy(self.settings)))
         session.hooks["response"].append(self._remember_limits)
         self._session = session
         credentials: dict[str, str] = {}
@@ -212,11 +223,17 @@ class RedditConnector(Connector):
     # -- rate limits -----------------------------------------------------------------------------
 
     def _remember_limits(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        try:
-            remaining = float(response.headers["x-ratelimit-remaining"])
-            reset_in = float(response.headers["x-ratelimit-reset"])  # seconds from now, not an epoch
-        except (KeyError, ValueError):
+        """A response hook: runs before prawcore reads the x-ratelimit-* headers, so it also leaves them
+        in a form prawcore can read (whole numbers, a reset no more than MAX_SETTING_SECONDS away, as
+        prawcore sleeps until it when nothing remains), or none at all (one request counted)."""
+        limits = _limit_values(response.headers)
+        if limits is None:
+            for name in _LIMIT_HEADERS:
+                response.headers.pop(name, None)
             return
+        remaining, used, reset_in = limits
+        reset_in = min(max(reset_in, 0.0), MAX_SETTING_SECONDS)  # seconds from now, not an epoch
+        response.headers.update(zip(_LIMIT_HEADERS, (str(int(v)) for v in (remaining, used, reset_in))))
         self._remaining, self._reset_at = remaining, time.monotonic() + reset_in
 
     def _check_limits(self) -> None:
@@ -283,17 +300,25 @@ class RedditConnector(Connector):
             return self.reddit.subreddit("+".join(self.settings.comment_subreddits)).comments(limit=limit, params=params)  # type: ignore[return-value]
         return self.reddit.inbox.mentions(limit=limit, params=params)  # type: ignore[return-value]
 
-    def _page(self, source: Source, query: Query, before: str | None) -> list[Any]:
+    def _page(self, source: Source, query: Query, params: dict[str, str]) -> list[Comment | Submission]:
         """One listing page, newest first: exactly one request, so one page is one cursor step."""
-        generator = self._generator(source, query, {"before": before} if before else {})
+        generator = self._generator(source, query, params)
         self._check_limits()
         try:
             listing = self.reddit.get(generator.url, params=generator.params)
         except (prawcore.PrawcoreException, praw.exceptions.PRAWException) as exc:
             raise self._translate(exc, f"reading {source}") from None
+        except (ValueError, TypeError, KeyError, AttributeError):
+            # praw builds its objects as it reads the JSON and raises these on things it cannot build
+            # (a t5 without a display_name, say).
+            raise BadPayload(f"Reddit answered {source} with a listing item praw cannot read") from None
         children = getattr(listing, "children", None)
         if not isinstance(children, list):
             raise BadPayload(f"Reddit answered {source} with something that is not a Listing")
+        for child in children:
+            if not isinstance(child, (Comment, Submission)):
+                kind = child.__class__.__name__
+                raise BadPayload(f"Reddit {source} listing holds a {kind}, not a comment or submission")
         return children
 
     def fetch(self, query: Query, cursor: str | None) -> FetchResult:
@@ -302,12 +327,12 @@ class RedditConnector(Connector):
         pending = [s for s in state.pending if s in sources] or sources  # empty: a new round starts
         source = pending[0]
         anchor: str | None = getattr(state, source)  # None: a first poll
-        items = self._page(source, query, anchor)
+        items = self._page(source, query, {"before": anchor} if anchor else {})
         full_page = len(items) >= self.settings.page_size
         if anchor and not items:
             # Nothing "before" the anchor can also mean the anchor itself was deleted or removed:
-            # then reddit answers empty forever. Look at the newest page for anything newer.
-            items = [i for i in self._page(source, query, None) if _order(_fullname(i)) > _order(anchor)]
+            # then reddit answers empty forever.
+            items = self._newer_than_deleted(source, query, anchor)
             full_page = False
         mentions = [m for m in (self._mention(i, source, query) for i in items) if m is not None]
         newest = max((_fullname(i) for i in items), key=_order, default=anchor)
@@ -318,12 +343,26 @@ class RedditConnector(Connector):
         ack = [_fullname(i) for i in items if source == "mentions" and vars(i).get("new")]
         return FetchResult(mentions, next_cursor=state.dump(), has_more=bool(pending), ack=ack or None)
 
-    def _mention(self, item: Any, source: Source, query: Query) -> Mention | None:
-        if not isinstance(item, (Comment, Submission)):
-            raise BadPayload(f"Reddit {source} listing holds a {item.__class__.__name__}, not a comment or submission")
+    def _newer_than_deleted(self, source: Source, query: Query, anchor: str) -> list[Comment | Submission]:
+        """What came since an anchor that no longer exists: Reddit ids grow with time, so the items with
+        higher ids, read from the newest page back (``after``) to one at or below the anchor."""
+        newer: list[Comment | Submission] = []
+        params: dict[str, str] = {}
+        for _ in range(MAX_GAP_PAGES):
+            page = self._page(source, query, params)
+            above = [i for i in page if _order(_fullname(i)) > _order(anchor)]
+            newer += above
+            if len(above) < len(page) or len(page) < self.settings.page_size:
+                return newer  # reached the anchor's place, or the listing's end
+            params = {"after": _fullname(page[-1])}
+        log.warning("Reddit %s for %s: the item the cursor stood on is gone and more than %d pages came since; "
+                    "older ones were not read", source, query.key, MAX_GAP_PAGES)
+        return newer
+
+    def _mention(self, item: Comment | Submission, source: Source, query: Query) -> Mention | None:
         # vars(), not attributes: praw fetches a missing attribute lazily, i.e. a request per field.
         data = vars(item)
-        missing = [f for f in ("id", "created_utc", "author", "permalink", "subreddit") if f not in data]
+        missing = [f for f in ("id", "created_utc", "author", "subreddit") if f not in data]
         text_fields = ("body",) if isinstance(item, Comment) else ("title", "selftext")
         missing += [f for f in text_fields if not isinstance(data.get(f), str)]
         if missing:
@@ -340,12 +379,13 @@ class RedditConnector(Connector):
         except (TypeError, ValueError, OverflowError):
             raise BadPayload(f"Reddit item {data['id']} has an unreadable created_utc") from None
         author = str(data["author"]) if data["author"] is not None else None  # None: deleted account
+        permalink = data.get("permalink")
         return Mention(
             platform=self.name,
             external_id=_fullname(item),
             text=text,
             created_at=created_at,
-            url=REDDIT_URL + data["permalink"],
+            url=REDDIT_URL + permalink if isinstance(permalink, str) else None,  # kept without its link
             author_handle=author,
             author_name=author,
             lang=None,  # Reddit does not say; sentiment detects it

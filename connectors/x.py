@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -24,7 +26,9 @@ from pydantic import Field
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from connectors._http import HttpSettings, retry_policy
 from connectors.base import (
+    DEFAULT_RETRY_AFTER_SECONDS,
     MAX_SETTING_SECONDS,
     BadPayload,
     Capabilities,
@@ -51,26 +55,24 @@ USER_SECRETS = ("api_key", "api_secret", "access_token", "access_token_secret")
 TWEET_FIELDS = ["author_id", "created_at", "conversation_id", "lang", "public_metrics", "entities", "referenced_tweets"]
 USER_FIELDS = ["username", "name", "public_metrics"]
 EXPANSIONS = ["author_id", "referenced_tweets.id", "referenced_tweets.id.author_id"]
-DEFAULT_RETRY_AFTER_SECONDS = 60.0
+# Keywords X would not read as plain words unless quoted: phrases, "re:zero" (an operator), "-ish" (a
+# negation), "(beta)" (a group). A leading # or @ is left alone: X's hashtag and mention operators.
+_NEEDS_QUOTES = re.compile(r"[\s:()]|^-")
 
 Source = Literal["search", "mentions"]
 
-
-class _NoDebugFromTweepy(logging.Filter):
-    """tweepy's debug lines print request headers, i.e. the bearer token; never let them out."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno > logging.DEBUG
-
-
-logging.getLogger("tweepy.client").addFilter(_NoDebugFromTweepy())
+# Debug lines of tweepy (request headers: the bearer token), requests_oauthlib and oauthlib (the OAuth
+# 1.0a keys and the signed Authorization header) carry secrets: never let them out, even with -vv.
+# A level, not a filter: a logger's filter does not see its child loggers' records.
+for _library in ("tweepy", "requests_oauthlib", "oauthlib"):
+    logging.getLogger(_library).setLevel(logging.INFO)
 
 
 class _RequestRejected(ConnectorError):
     """400 Bad Request: a wrong query or parameter (or an expired pagination token)."""
 
 
-class XSettings(ConnectorSettings):
+class XSettings(HttpSettings):
     # Where API v2 lives: the real API, a proxy, or the local emulator.
     api_base_url: WebUrl = X_API_BASE
     search: bool = True  # recent search for the brand's keywords
@@ -81,10 +83,6 @@ class XSettings(ConnectorSettings):
     page_size: int = Field(default=100, ge=10, le=100)
     # Pages a query reads on its very first poll: X bills every post read, so no deep backfill.
     first_run_pages: int = Field(default=1, ge=1)
-    request_timeout_seconds: float = Field(default=30.0, gt=0, le=MAX_SETTING_SECONDS)
-    # Retries of GET requests answered 5xx or cut off, with exponential back-off (urllib3 Retry).
-    max_retries: int = Field(default=3, ge=0)
-    retry_backoff_seconds: float = Field(default=1.0, ge=0)
 
 
 @dataclass
@@ -101,6 +99,7 @@ class _Cursor:
     search: _SourceCursor = field(default_factory=_SourceCursor)
     mentions: _SourceCursor = field(default_factory=_SourceCursor)
     brand_user_id: str | None = None
+    brand_handle: str | None = None  # the handle brand_user_id was looked up for, lower-case
 
     @classmethod
     def load(cls, text: str | None) -> "_Cursor":
@@ -113,6 +112,7 @@ class _Cursor:
                 search=_SourceCursor(**data.get("search", {})),
                 mentions=_SourceCursor(**data.get("mentions", {})),
                 brand_user_id=data.get("brand_user_id"),
+                brand_handle=data.get("brand_handle"),
             )
         except (ValueError, TypeError, AttributeError):
             raise ConnectorError("stored X cursor is unreadable; reset this query's cursor to start over") from None
@@ -122,7 +122,8 @@ class _Cursor:
 
 
 class _RoutingAdapter(HTTPAdapter):
-    """Sends tweepy's ``https://api.twitter.com`` requests to ``base_url`` with a timeout (tweepy sets none)."""
+    """Sends tweepy's ``https://api.twitter.com`` requests to ``base_url`` with a timeout (tweepy sets none),
+    and makes a 429's reset header one tweepy can read."""
 
     def __init__(self, base_url: str, timeout: float, retries: Retry) -> None:
         super().__init__(max_retries=retries)
@@ -132,7 +133,35 @@ class _RoutingAdapter(HTTPAdapter):
         if request.url and request.url.startswith(X_API_BASE):
             request.url = self.base_url + request.url[len(X_API_BASE):]
         kwargs["timeout"] = kwargs.get("timeout") or self.timeout
-        return super().send(request, **kwargs)
+        response = super().send(request, **kwargs)
+        if response.status_code == 429:
+            _whole_reset_seconds(response)
+        return response
+
+
+def _whole_reset_seconds(response: requests.Response) -> None:
+    """tweepy int()s a 429's x-rate-limit-reset and raises ValueError (not TooManyRequests) on anything
+    else, e.g. "1796586913.9": give it whole seconds, or no header when it is not a finite number."""
+    reset = _window_reset(response)
+    if reset is None:
+        response.headers.pop("x-rate-limit-reset", None)
+    else:
+        response.headers["x-rate-limit-reset"] = str(int(reset))
+
+
+def _window_reset(response: requests.Response) -> float | None:
+    """When the endpoint's rate-limit window resets (epoch seconds, at most MAX_SETTING_SECONDS from now,
+    in case it came in milliseconds), or None when the header is missing or not a finite number."""
+    try:
+        reset = float(response.headers["x-rate-limit-reset"])
+    except (KeyError, ValueError):
+        return None
+    return min(reset, time.time() + MAX_SETTING_SECONDS) if math.isfinite(reset) else None
+
+
+def _rate_limited(message: str, response: requests.Response) -> RateLimited:
+    reset = _window_reset(response)
+    return RateLimited(message, reset - time.time() if reset is not None else DEFAULT_RETRY_AFTER_SECONDS)
 
 
 def build_search_query(query: Query, settings: XSettings) -> str:
@@ -142,7 +171,7 @@ def build_search_query(query: Query, settings: XSettings) -> str:
 
     def term(word: str) -> str:
         word = word.replace('"', "")
-        return f'"{word}"' if any(c.isspace() for c in word) else word
+        return f'"{word}"' if _NEEDS_QUOTES.search(word) else word
 
     terms = [term(k) for k in query.keywords]
     parts = [terms[0] if len(terms) == 1 else "(" + " OR ".join(terms) + ")"]
@@ -154,6 +183,25 @@ def build_search_query(query: Query, settings: XSettings) -> str:
     if settings.lang:
         parts.append(f"lang:{settings.lang}")
     return " ".join(parts)
+
+
+def _post_id(value: Any) -> str | None:
+    """An X post id (decimal digits), or None: ids are compared as numbers and sent back as since_id."""
+    return value if isinstance(value, str) and value.isascii() and value.isdigit() else None
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """A JSON object, or an empty one in place of anything else (null, a list)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _objects(value: Any) -> list[dict[str, Any]]:
+    """The objects in a JSON list; anything else (null, an object) holds none."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _error_detail(exc: tweepy.HTTPException) -> str:
@@ -181,16 +229,9 @@ class XConnector(Connector):
             return_type=requests.Response,  # we need the rate-limit headers and our own JSON checks
             wait_on_rate_limit=False,  # sleeping here would block the poller; we raise RateLimited
         )
-        retries = Retry(
-            total=self.settings.max_retries,
-            backoff_factor=self.settings.retry_backoff_seconds,
-            status_forcelist=(500, 502, 503, 504),
-            allowed_methods=frozenset({"GET"}),  # a retried POST could publish a reply twice
-            raise_on_status=False,
-        )
-        self.client.session.mount(
-            X_API_BASE + "/", _RoutingAdapter(self.settings.api_base_url, self.settings.request_timeout_seconds, retries)
-        )
+        adapter = _RoutingAdapter(self.settings.api_base_url, self.settings.request_timeout_seconds,
+                                  retry_policy(self.settings))
+        self.client.session.mount(X_API_BASE + "/", adapter)
         # Per endpoint: (remaining, reset epoch) from the last x-rate-limit-* headers.
         self._limits: dict[str, tuple[int, float]] = {}
 
@@ -211,9 +252,9 @@ class XConnector(Connector):
         sources = self._sources(query)
         pending = [s for s in state.pending if s in sources] or sources  # empty: a new round starts
         source = pending[0]
+        if query.handle and state.brand_handle != query.handle.lower():
+            self._look_up_brand(state, query.handle)
         sub: _SourceCursor = getattr(state, source)
-        if query.handle and state.brand_user_id is None:
-            state.brand_user_id = self._user_id(query.handle)
         try:
             payload = self._read_page(source, query, state, sub.since_id, sub.next_token)
         except _RequestRejected:
@@ -227,11 +268,14 @@ class XConnector(Connector):
         meta = payload.get("meta")
         if not isinstance(meta, dict):
             raise BadPayload("X answer has no meta object")
-        newest = max((i for i in (sub.newest_seen, meta.get("newest_id")) if i), key=int, default=None)
+        # An unreadable newest_id leaves since_id where it was: the next round reads these posts again
+        # (the store drops the duplicates) rather than skipping any.
+        newest = max((i for i in (sub.newest_seen, _post_id(meta.get("newest_id"))) if i), key=int, default=None)
         sub.pages += 1
         walk_limit_reached = sub.since_id is None and sub.pages >= self.settings.first_run_pages
-        if meta.get("next_token") and not walk_limit_reached:
-            sub.next_token, sub.newest_seen = meta["next_token"], newest
+        next_token = meta.get("next_token")
+        if isinstance(next_token, str) and next_token and not walk_limit_reached:
+            sub.next_token, sub.newest_seen = next_token, newest
         else:
             sub.since_id = newest or sub.since_id
             sub.next_token, sub.newest_seen, sub.pages = None, None, 0
@@ -254,6 +298,14 @@ class XConnector(Connector):
             "mentions", lambda: self.client.get_users_mentions(state.brand_user_id, pagination_token=token, **params)
         )
 
+    def _look_up_brand(self, state: _Cursor, handle: str) -> None:
+        """The brand account's id, looked up again whenever its handle changes in the config: the
+        mentions timeline and the quote check must follow the account the brand has now."""
+        user_id = self._user_id(handle)
+        if user_id != state.brand_user_id:
+            state.mentions = _SourceCursor()  # another account: its timeline starts afresh
+        state.brand_user_id, state.brand_handle = user_id, handle.lower()
+
     def _user_id(self, handle: str) -> str:
         payload = self._call("users", lambda: self.client.get_user(username=handle))
         data = payload.get("data")
@@ -270,8 +322,7 @@ class XConnector(Connector):
             response: requests.Response = request()
         except tweepy.TooManyRequests as exc:
             self._remember_limits(endpoint, exc.response)
-            wait = (exc.reset_time - time.time()) if exc.reset_time else DEFAULT_RETRY_AFTER_SECONDS
-            raise RateLimited("X answered 429 Too Many Requests", wait) from None
+            raise _rate_limited("X answered 429 Too Many Requests", exc.response) from None
         except tweepy.BadRequest as exc:
             raise _RequestRejected(f"X rejected the {endpoint} request (400): {_error_detail(exc)}") from None
         except tweepy.Unauthorized:
@@ -293,20 +344,20 @@ class XConnector(Connector):
 
     def _remember_limits(self, endpoint: str, response: requests.Response) -> None:
         try:
-            self._limits[endpoint] = (
-                int(response.headers["x-rate-limit-remaining"]),
-                float(response.headers["x-rate-limit-reset"]),
-            )
+            remaining = int(response.headers["x-rate-limit-remaining"])
         except (KeyError, ValueError):
-            pass  # no (readable) headers: nothing learnt
+            return  # no (readable) headers: nothing learnt
+        reset = _window_reset(response)
+        if reset is not None:
+            self._limits[endpoint] = (remaining, reset)
 
     def _mentions(self, payload: dict[str, Any], query: Query, source: Source, brand_user_id: str | None) -> tuple[list[Mention], int]:
         tweets = payload.get("data", [])
         includes = payload.get("includes", {})
         if not isinstance(tweets, list) or not isinstance(includes, dict):
             raise BadPayload("X answer's data/includes have the wrong shape")
-        users = {u.get("id"): u for u in includes.get("users", []) if isinstance(u, dict)}
-        referenced = {t.get("id"): t for t in includes.get("tweets", []) if isinstance(t, dict)}
+        users = {u["id"]: u for u in _objects(includes.get("users")) if isinstance(u.get("id"), str)}
+        referenced = {t["id"]: t for t in _objects(includes.get("tweets")) if isinstance(t.get("id"), str)}
         handle = (query.handle or "").lower()
         mentions = []
         for tweet in tweets:
@@ -316,7 +367,7 @@ class XConnector(Connector):
         # X bills each post returned, expanded referenced posts included.
         return mentions, len(tweets) + len(referenced)
 
-    def _mention(self, tweet: Any, users: dict[Any, dict[str, Any]], referenced: dict[Any, dict[str, Any]],
+    def _mention(self, tweet: Any, users: dict[str, dict[str, Any]], referenced: dict[str, dict[str, Any]],
                  handle: str, brand_user_id: str | None, source: Source) -> Mention | None:
         if not isinstance(tweet, dict):
             raise BadPayload("X post is not an object")
@@ -330,13 +381,17 @@ class XConnector(Connector):
             created_at = datetime.fromisoformat(tweet["created_at"].replace("Z", "+00:00"))
         except ValueError:
             raise BadPayload(f"X post {tweet['id']} has an unreadable created_at") from None
-        refs = {r.get("type"): r.get("id") for r in tweet.get("referenced_tweets", []) if isinstance(r, dict)}
+        # Optional parts of an odd shape are dropped, not the post: it is still worth reading.
+        refs = {r["type"]: r["id"] for r in _objects(tweet.get("referenced_tweets"))
+                if isinstance(r.get("type"), str) and isinstance(r.get("id"), str)}
         if self.settings.exclude_retweets and "retweeted" in refs:
             return None  # the mentions timeline has no -is:retweet operator
-        mentioned = {m.get("username", "").lower() for m in tweet.get("entities", {}).get("mentions", []) if isinstance(m, dict)}
-        quoted = referenced.get(refs.get("quoted"), {})
+        mentioned = {m["username"].lower() for m in _objects(_object(tweet.get("entities")).get("mentions"))
+                     if isinstance(m.get("username"), str)}
+        quoted = referenced.get(refs.get("quoted", ""), {})
         quotes_brand = brand_user_id is not None and quoted.get("author_id") == brand_user_id
-        lang = tweet.get("lang")
+        followers = _object(author.get("public_metrics")).get("followers_count")
+        lang = _text(tweet.get("lang"))
         return Mention(
             platform=self.name,
             external_id=tweet["id"],
@@ -344,10 +399,10 @@ class XConnector(Connector):
             created_at=created_at,
             url=f"https://x.com/{author['username']}/status/{tweet['id']}",
             author_handle=author["username"],
-            author_name=author.get("name"),
-            author_followers=(author.get("public_metrics") or {}).get("followers_count"),
+            author_name=_text(author.get("name")),
+            author_followers=followers if type(followers) is int and followers >= 0 else None,
             lang=lang if lang and lang not in ("und", "qme", "zxx") else None,
-            thread_id=tweet.get("conversation_id"),
+            thread_id=_text(tweet.get("conversation_id")),
             parent_id=refs.get("replied_to"),
             # X's self-serve reply rule: only where the author @mentioned or quoted the brand.
             replyable=bool(handle) and (source == "mentions" or handle in mentioned or quotes_brand),
@@ -372,8 +427,7 @@ class XConnector(Connector):
         except tweepy.Forbidden as exc:
             raise ReplyNotAllowed(f"X refused the reply: {_error_detail(exc)}") from None
         except tweepy.TooManyRequests as exc:
-            wait = (exc.reset_time - time.time()) if exc.reset_time else DEFAULT_RETRY_AFTER_SECONDS
-            raise RateLimited("X answered 429 Too Many Requests to the reply", wait) from None
+            raise _rate_limited("X answered 429 Too Many Requests to the reply", exc.response) from None
         except tweepy.TwitterServerError as exc:  # a 5xx can come after the post was made (a gateway timeout)
             raise DeliveryUnknown(f"X answered the reply with a server error ({exc.response.status_code}); "
                                   "check the thread before retrying") from None

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
-from connectors.base import BadPayload, ConnectorError, Query, RateLimited, ReplyNotAllowed, ReplyTarget
-from connectors.emulators import DEMO_SECRETS, RunningEmulators
-from connectors.reddit import build_search_query
+from connectors.base import (
+    BadPayload,
+    ConnectorError,
+    DeliveryUnknown,
+    Query,
+    RateLimited,
+    ReplyNotAllowed,
+    ReplyTarget,
+)
+from connectors.emulators import DEMO_REDDIT_REFRESH_TOKEN, DEMO_SECRETS, RunningEmulators
+from connectors.emulators.server import Request, Response
+from connectors.reddit import MAX_GAP_PAGES, build_search_query
 from tests.emulator_fixtures import REDDIT_QUERY, drain, reddit_connector
+from tests.fault_tools import RequestLog
 
 SUBS = ["technology", "india", "mexico", "orbisto"]
 SEARCH_ONLY = Query(key="orbisto", brand="Orbisto", keywords=("Orbisto",))
@@ -81,6 +94,32 @@ def test_a_deleted_anchor_does_not_stall_the_cursor(emulators: RunningEmulators)
     assert [m.external_id for m in drain(connector, SEARCH_ONLY, cursor)[0]] == [newer]
 
 
+def test_after_a_deleted_anchor_pages_of_newer_items_are_all_read(emulators: RunningEmulators) -> None:
+    connector = reddit_connector(emulators, page_size=5, comment_subreddits=["technology"], search_subreddits=[],
+                                 inbox_mentions=False)
+    anchor = emulators.reddit.add_comment("Orbisto anchor comment", subreddit="technology")
+    _, cursor, _ = drain(connector, SEARCH_ONLY, None)
+    emulators.reddit.delete(anchor)
+    added = [emulators.reddit.add_comment(f"Orbisto question {i}", subreddit="technology") for i in range(12)]
+    mentions, cursor, _ = drain(connector, SEARCH_ONLY, cursor)
+    assert sorted(m.external_id for m in mentions) == sorted(added)
+    later = emulators.reddit.add_comment("Orbisto and one more", subreddit="technology")
+    assert [m.external_id for m in drain(connector, SEARCH_ONLY, cursor)[0]] == [later]
+
+
+def test_a_gap_too_long_to_walk_is_reported(emulators: RunningEmulators, caplog: pytest.LogCaptureFixture) -> None:
+    connector = reddit_connector(emulators, page_size=2, comment_subreddits=["technology"], search_subreddits=[],
+                                 inbox_mentions=False)
+    anchor = emulators.reddit.add_comment("Orbisto anchor comment", subreddit="technology")
+    _, cursor, _ = drain(connector, SEARCH_ONLY, None)
+    emulators.reddit.delete(anchor)
+    added = [emulators.reddit.add_comment(f"Orbisto question {i}", subreddit="technology")
+             for i in range(2 * MAX_GAP_PAGES + 1)]
+    mentions, _, _ = drain(connector, SEARCH_ONLY, cursor)
+    assert sorted(m.external_id for m in mentions) == sorted(added[1:])
+    assert "older ones were not read" in caplog.text
+
+
 def test_reply_round_trip_on_a_comment_and_a_submission(emulators: RunningEmulators) -> None:
     connector = reddit_connector(emulators)
     comment = emulators.reddit.add_comment("u/orbisto_support my parcel is lost")
@@ -90,6 +129,21 @@ def test_reply_round_trip_on_a_comment_and_a_submission(emulators: RunningEmulat
         assert emulators.reddit.replies_to(target) == [
             {"name": posted.external_id, "body": "Thanks, we're looking into it", "author": "orbisto_support"}
         ]
+
+
+def test_a_reply_whose_answer_breaks_off_is_delivery_unknown_and_posted_once(emulators: RunningEmulators) -> None:
+    def break_off(request: Request, response: Response) -> Response:
+        if request.path.startswith("/api/comment"):
+            # The comment is made, but the connection closes before its answer can be read to the end
+            # (here: a body that is not the chunked encoding announced).
+            response.headers.update({"Transfer-Encoding": "chunked", "Connection": "close"})
+        return response
+
+    emulators.reddit_server.app = RequestLog(emulators.reddit_server.app, rewrite=break_off)
+    comment = emulators.reddit.add_comment("u/orbisto_support my parcel is lost")
+    with pytest.raises(DeliveryUnknown, match="check the thread"):
+        reddit_connector(emulators).reply(ReplyTarget("reddit", comment, replyable=True), "Sorry! DM us", "k")
+    assert len(emulators.reddit.replies_to(comment)) == 1
 
 
 def test_locked_thread_reply_is_refused(emulators: RunningEmulators) -> None:
@@ -140,3 +194,51 @@ def test_wrong_password_is_reported_without_the_secret(emulators: RunningEmulato
     with pytest.raises(ConnectorError) as caught:
         reddit_connector(emulators, secrets=secrets).fetch(REDDIT_QUERY, None)
     assert "invalid_grant" in str(caught.value) and "wrong-password-456" not in str(caught.value)
+
+
+def _first_child(payload: dict[str, Any]) -> dict[str, Any]:
+    return payload["data"]["children"][0]
+
+
+def _rewrite_search(emulators: RunningEmulators, change: Callable[[dict[str, Any]], Any]) -> None:
+    def rewrite(request: Request, response: Response) -> Response:
+        if "/search" in request.path and isinstance(response.payload, dict) and response.payload["data"]["children"]:
+            change(response.payload)
+        return response
+
+    emulators.reddit_server.app = RequestLog(emulators.reddit_server.app, rewrite=rewrite)
+
+
+@pytest.mark.parametrize("change", [
+    lambda p: _first_child(p)["data"].update(id="abc-1"),
+    lambda p: _first_child(p)["data"].update(id=""),
+    lambda p: _first_child(p).update(kind="t5"),
+], ids=["id not base 36", "empty id", "a subreddit"])
+def test_listing_items_that_are_not_posts_are_bad_payload(emulators: RunningEmulators,
+                                                          change: Callable[[dict[str, Any]], Any]) -> None:
+    _rewrite_search(emulators, change)
+    with pytest.raises(BadPayload):
+        reddit_connector(emulators).fetch(SEARCH_ONLY, None)
+
+
+def test_an_item_without_a_permalink_is_kept_without_its_link(emulators: RunningEmulators) -> None:
+    expected = [m.external_id for m in reddit_connector(emulators).fetch(SEARCH_ONLY, None).mentions]
+    _rewrite_search(emulators, lambda p: _first_child(p)["data"].update(permalink=None))
+    mentions = reddit_connector(emulators).fetch(SEARCH_ONLY, None).mentions
+    assert [m.external_id for m in mentions] == expected
+    assert sum(m.url is None for m in mentions) == 1
+
+
+@pytest.mark.parametrize("login", ["password", "refresh_token"])
+def test_debug_logs_carry_no_secrets(emulators: RunningEmulators, caplog: pytest.LogCaptureFixture, login: str) -> None:
+    caplog.set_level(logging.DEBUG)  # what `mentiondesk -vv` does
+    app = {k: v for k, v in DEMO_SECRETS["reddit"].items() if k in ("client_id", "client_secret")}
+    secrets = {**DEMO_SECRETS["reddit"]} if login == "password" else {**app, "refresh_token": DEMO_REDDIT_REFRESH_TOKEN}
+    connector = reddit_connector(emulators, secrets=secrets)
+    drain(connector, REDDIT_QUERY, None)
+    comment = emulators.reddit.add_comment("u/orbisto_support help")
+    connector.reply(ReplyTarget("reddit", comment, replyable=True), "On it", "k")
+    assert caplog.records, "nothing was logged at all"
+    assert "authorization" not in caplog.text.lower()
+    for name, secret in secrets.items():
+        assert name == "username" or secret not in caplog.text, f"the {name} was logged"

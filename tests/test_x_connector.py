@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from connectors.base import BadPayload, ConnectorError, Query, RateLimited, ReplyNotAllowed, ReplyTarget
 from connectors.emulators import DEMO_SECRETS, RunningEmulators
+from connectors.emulators.server import Request, Response
 from connectors.x import XConnector, XSettings, build_search_query
 from tests.emulator_fixtures import X_QUERY, drain, x_connector
+from tests.fault_tools import RequestLog
 
 SEARCH_ONLY = Query(key="orbisto", brand="Orbisto", keywords=("Orbisto",))
 
@@ -19,6 +24,15 @@ def test_search_text_quotes_phrases_joins_keywords_and_excludes() -> None:
     text = build_search_query(query, XSettings(lang="es"))
     assert text == '(Acme OR "Acme Cloud") -jobs -"acme corp" -from:acme -is:retweet lang:es'
     assert build_search_query(Query(key="k", brand="Acme", raw="acme has:links"), XSettings()) == "acme has:links"
+
+
+def test_keywords_that_look_like_operators_are_searched_as_words(emulators: RunningEmulators) -> None:
+    query = Query(key="rz", brand="Re:Zero", keywords=("Re:Zero", "-ish", "#rezero"), exclude=("spoiler:",))
+    text = build_search_query(query, XSettings(exclude_retweets=False))
+    assert text == '("Re:Zero" OR "-ish" OR #rezero) -"spoiler:"'
+    post = emulators.x.add_post("Loving the new Re:Zero figure")
+    mentions = x_connector(emulators).fetch(Query(key="rz", brand="Re:Zero", keywords=("Re:Zero",)), None).mentions
+    assert [m.external_id for m in mentions] == [post]
 
 
 def test_first_poll_pages_through_search_and_mentions_then_stops(emulators: RunningEmulators) -> None:
@@ -148,3 +162,73 @@ def test_expired_pagination_token_restarts_the_walk(emulators: RunningEmulators)
     state["search"]["next_token"] = "expired-token"
     result = connector.fetch(SEARCH_ONLY, json.dumps(state))
     assert result.mentions and result.mentions[0].external_id == page.mentions[0].external_id
+
+
+def _first_post(payload: dict[str, Any]) -> dict[str, Any]:
+    return payload["data"][0]
+
+
+# Valid JSON of the wrong shape in a part a post can do without: the post is kept, the part dropped.
+ODD_PARTS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "entities null": lambda p: _first_post(p).update(entities=None),
+    "entities a list": lambda p: _first_post(p).update(entities=[]),
+    "a mention's username null": lambda p: _first_post(p).update(entities={"mentions": [{"username": None}]}),
+    "referenced_tweets null": lambda p: _first_post(p).update(referenced_tweets=None),
+    "a referenced id that is a list": lambda p: _first_post(p).update(referenced_tweets=[{"type": "quoted",
+                                                                                          "id": ["1"]}]),
+    "public_metrics a list": lambda p: [u.update(public_metrics=[1]) for u in p["includes"]["users"]],
+    "meta.newest_id not a number": lambda p: p["meta"].update(newest_id="abc"),
+}
+
+
+def _rewrite_search(emulators: RunningEmulators, change: Callable[[dict[str, Any]], Any]) -> None:
+    def rewrite(request: Request, response: Response) -> Response:
+        if "/search/" in request.path and isinstance(response.payload, dict) and response.payload.get("data"):
+            change(response.payload)
+        return response
+
+    emulators.x_server.app = RequestLog(emulators.x_server.app, rewrite=rewrite)
+
+
+@pytest.mark.parametrize("odd", list(ODD_PARTS))
+def test_an_odd_optional_part_is_dropped_not_the_post(emulators: RunningEmulators, odd: str) -> None:
+    expected = [m.external_id for m in x_connector(emulators).fetch(SEARCH_ONLY, None).mentions]
+    _rewrite_search(emulators, ODD_PARTS[odd])
+    result = x_connector(emulators).fetch(SEARCH_ONLY, None)
+    assert [m.external_id for m in result.mentions] == expected
+    if odd == "meta.newest_id not a number":  # since_id stays put: the next round reads these again
+        assert json.loads(result.next_cursor or "{}")["search"]["since_id"] is None
+
+
+def test_authors_of_the_wrong_shape_are_bad_payload(emulators: RunningEmulators) -> None:
+    _rewrite_search(emulators, lambda p: p["includes"].update(users=None))
+    with pytest.raises(BadPayload, match="author is missing"):
+        x_connector(emulators).fetch(SEARCH_ONLY, None)
+
+
+def test_a_changed_brand_handle_reads_the_new_accounts_mentions(emulators: RunningEmulators) -> None:
+    emulators.x.add_post("hello there", username="acme_old")  # the account first configured
+    connector = x_connector(emulators, search=False)
+    _, cursor, _ = drain(connector, Query(key="acme", brand="Acme", handle="acme_old"), None)
+    to_brand = emulators.x.add_post("@orbisto my order never arrived!", username="angry_ana")
+    to_old = emulators.x.add_post("@acme_old lunch tomorrow?", username="friend")
+    # The handle is corrected to the brand's real account; the brand (and so the cursor) stays.
+    mentions, cursor, _ = drain(connector, Query(key="acme", brand="Acme", handle="orbisto"), cursor)
+    ids = {m.external_id for m in mentions}
+    assert to_brand in ids and to_old not in ids
+    # A cursor stored before it kept the handle: the account is looked up again, the same one, so its
+    # timeline goes on where it was (a restart would read the newest page again).
+    state = json.loads(cursor or "{}")
+    assert state.pop("brand_handle") == "orbisto"
+    assert drain(connector, Query(key="acme", brand="Acme", handle="Orbisto"), json.dumps(state))[0] == []
+
+
+def test_debug_logs_carry_no_secrets(emulators: RunningEmulators, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)  # what `mentiondesk -vv` does
+    connector = x_connector(emulators)
+    drain(connector, X_QUERY, None)
+    post = emulators.x.add_post("@orbisto help")
+    connector.reply(ReplyTarget("x", post, replyable=True), "On it", "key-5")
+    assert caplog.records, "nothing was logged at all"
+    for name, secret in DEMO_SECRETS["x"].items():
+        assert secret not in caplog.text, f"the {name} was logged"
