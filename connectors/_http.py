@@ -14,11 +14,17 @@ from pydantic import Field
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from connectors.base import DEFAULT_RETRY_AFTER_SECONDS, MAX_SETTING_SECONDS, BadPayload, ConnectorSettings, RateLimited
+from connectors.base import DEFAULT_RETRY_AFTER_SECONDS, BadPayload, ConnectorSettings, RateLimited
+
+
+# The longest a request may wait to connect or for each read. A reply still sending after 10 minutes
+# may be resolved by a person as not posted and sent again (monitor.replies.SENDER_GONE_AFTER): its
+# own request must have given up long before. An hour was accepted until 2026-12-06.
+MAX_REQUEST_TIMEOUT_SECONDS = 120.0
 
 
 class HttpSettings(ConnectorSettings):
-    request_timeout_seconds: float = Field(default=30.0, gt=0, le=MAX_SETTING_SECONDS)
+    request_timeout_seconds: float = Field(default=30.0, gt=0, le=MAX_REQUEST_TIMEOUT_SECONDS)
     # Retries of GET requests answered 5xx or cut off, with exponential back-off (urllib3 Retry).
     max_retries: int = Field(default=3, ge=0)
     retry_backoff_seconds: float = Field(default=1.0, ge=0)
