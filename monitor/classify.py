@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, bindparam, or_, select, update
+from sqlalchemy import Row, bindparam, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from monitor.config import SentimentConfig
-from monitor.models import Mention, utcnow
+from monitor.models import AlertCheck, Mention, utcnow
 from monitor.storage import Database
 from monitor.workers import new_worker_id, worker_has_exited
 
@@ -79,8 +79,14 @@ class MentionClassifier:
                                    settings.precision), rules, settings.expected_languages)
 
     def classify_pending(self, db: Database, batch_size: int = 64, limit: int | None = None,
-                         claim_seconds: float = CLAIM_SECONDS) -> list[int]:
-        """Classify unclassified mentions, oldest first, until none are left (or ``limit``)."""
+                         claim_seconds: float = CLAIM_SECONDS,
+                         alert: Callable[[list[int]], object] | None = None) -> list[int]:
+        """Classify unclassified mentions, oldest first, until none are left (or ``limit``).
+
+        With ``alert``, each read's mentions are stored as waiting for their alert check
+        (:class:`~monitor.models.AlertCheck`) and handed to it as soon as they are committed: an urgent
+        one need not wait for the rest of a backlog, and one whose check never happened (``alert``
+        or a later read raised, the process died) is left for the alert engine's sweep."""
         done: list[int] = []
         size = batch_size * BATCHES_PER_READ
         while limit is None or len(done) < limit:
@@ -96,9 +102,11 @@ class MentionClassifier:
                 raise
             self._seconds_per_mention = (time.perf_counter() - started) / len(rows)
             with db.write() as session:
-                stored = self._store(session, rows, results, now)
+                stored = self._store(session, rows, results, now, alert_check=alert is not None)
             done.extend(stored)
             log.info("classified %d mentions", len(stored))
+            if alert is not None and stored:
+                alert(stored)
         return done
 
     def _claim(self, db: Database, size: int, claim_seconds: float) -> list[Row[Any]]:
@@ -157,7 +165,7 @@ class MentionClassifier:
         return [(p, t, vectors.get(i)) for i, (p, t) in enumerate(zip(predictions, triages))]
 
     def _store(self, session: Session, rows: Sequence[Row[Any]], results: Sequence[tuple[Any, Any, Any]],
-               now: datetime) -> list[int]:
+               now: datetime, alert_check: bool = False) -> list[int]:
         """Write results where still unclassified (another worker may have written a row whose claim
         ran out); returns the ids this call classified. One statement for all rows: an UPDATE each
         took ~1 ms on PostgreSQL, ~0.6 s a read."""
@@ -174,5 +182,7 @@ class MentionClassifier:
                 {"mention_id": row.id, **outcome_columns(prediction, result), "classified_at": now,
                  "classify_claimed_by": None, "classify_claimed_until": None}
                 for row, prediction, result, _ in writes])
+        if alert_check and writes:
+            session.execute(insert(AlertCheck), [{"mention_id": row.id} for row, *_ in writes])
         store_embeddings(session, {row.id: vector for row, _, _, vector in writes if vector is not None})
         return [row.id for row, *_ in writes]

@@ -7,6 +7,9 @@
   It is drafted at once, becomes *due* at its date, and is sent only when an agent approves it,
   through the same reply state machine and claim as any reply (so it is never posted twice).
   Resolving, drafting and scheduling commit in one transaction, so a refused check-in changes nothing.
+  Its state follows its reply (see :mod:`monitor.replies`): due → sending as the reply is claimed,
+  then sent, or due again if the reply failed; an unknown outcome keeps it sending until a person
+  resolves the reply. Cancelling retires its draft, so nothing can send it any more.
 """
 
 from __future__ import annotations
@@ -22,11 +25,15 @@ from monitor.access import Principal, Role, require
 from monitor.config import CheckInSettings
 from monitor.errors import MentiondeskError, NotFound
 from monitor.ingest import check_storable, in_utc
-from monitor.models import (CheckIn, CheckInState, FollowUp, Mention, MentionStatus, Reply, ReplyClaim, utcnow)
+from monitor.models import (CheckIn, CheckInState, FollowUp, Mention, MentionStatus, Reply, ReplyClaim, ReplyState,
+                            utcnow)
 from monitor.storage import Database
 from monitor.templates import check_filled
 
 _OPEN_WORK = (MentionStatus.NEW.value, MentionStatus.OPEN.value, MentionStatus.PENDING.value)
+_CANCELLABLE = (CheckInState.SCHEDULED.value, CheckInState.DUE.value)
+# A check-in's draft not on its way: a due check-in's reply that failed is retryable, so cancellable.
+_UNSENT = (ReplyState.DRAFT.value, ReplyState.FAILED.value)
 
 
 class FollowUpError(MentiondeskError):
@@ -163,7 +170,11 @@ def check_ins(db: Database, states: tuple[str, ...] = (CheckInState.DUE.value,),
 
 
 def approve_check_in(db: Database, check_in_id: int, connector: Connector, actor: Principal) -> Reply:
-    """An agent's go-ahead: post the check-in as a follow-up to the mention's earlier reply."""
+    """An agent's go-ahead: post the check-in as a follow-up to the mention's earlier reply.
+
+    The send moves the check-in from due to sending in the reply's own claim (a conditional UPDATE,
+    see :mod:`monitor.replies`), so a colleague's cancel since the check below stops it, and a send
+    refused before anything went out leaves the check-in due."""
     from monitor import presence
 
     require(actor, Role.AGENT, "approving a check-in")
@@ -175,26 +186,31 @@ def approve_check_in(db: Database, check_in_id: int, connector: Connector, actor
             raise FollowUpError(f"check-in {check_in_id} is {check_in.state}; only a due check-in can be approved")
         # The reply that answered the mention so far: the check-in follows up on it knowingly.
         earlier = session.scalar(select(ReplyClaim.reply_id).where(ReplyClaim.mention_id == check_in.mention_id))
-        reply_id, mention_id = check_in.reply_id, check_in.mention_id
-    reply = presence.send_reply_once(db, reply_id, connector, actor, follow_up_of=earlier)
-    if reply.state == "sent":
-        with db.write() as session:
-            session.execute(update(CheckIn).where(CheckIn.id == check_in_id)
-                            .values(state=CheckInState.SENT.value, approved_by=actor.name))
-            audit.record(session, actor.name, "check_in.sent", mention_id, check_in_id=check_in_id, reply_id=reply_id)
-    return reply
+        reply_id = check_in.reply_id
+    return presence.send_reply_once(db, reply_id, connector, actor, follow_up_of=earlier)
 
 
 def cancel_check_in(db: Database, check_in_id: int, actor: Principal) -> None:
+    """Cancel a scheduled or due check-in and its draft. Both are conditional UPDATEs, so a send that
+    claimed them first makes this a refusal, and one that comes later finds nothing to send."""
     require(actor, Role.AGENT, "cancelling a check-in")
     with db.write() as session:
         check_in = session.get(CheckIn, check_in_id)
         if check_in is None:
             raise NotFound(f"check-in {check_in_id} not found")
-        if check_in.state not in (CheckInState.SCHEDULED.value, CheckInState.DUE.value):
-            raise FollowUpError(f"check-in {check_in_id} is {check_in.state} and cannot be cancelled")
-        check_in.state = CheckInState.CANCELLED.value
-        audit.record(session, actor.name, "check_in.cancel", check_in.mention_id, check_in_id=check_in_id)
+        cancelled = session.execute(
+            update(CheckIn).where(CheckIn.id == check_in_id, CheckIn.state.in_(_CANCELLABLE))
+            .values(state=CheckInState.CANCELLED.value)).rowcount
+        if not cancelled:
+            state = session.scalar(select(CheckIn.state).where(CheckIn.id == check_in_id))
+            raise FollowUpError(f"check-in {check_in_id} is {state} and cannot be cancelled")
+        retired = session.execute(
+            update(Reply).where(Reply.id == check_in.reply_id, Reply.state.in_(_UNSENT))
+            .values(state=ReplyState.CANCELLED.value, updated_at=utcnow())).rowcount
+        if not retired:  # a check-in left due by a send from before the two moved together
+            raise FollowUpError(f"check-in {check_in_id}'s reply is being sent or was sent; it cannot be cancelled")
+        audit.record(session, actor.name, "check_in.cancel", check_in.mention_id, check_in_id=check_in_id,
+                     reply_id=check_in.reply_id)
 
 
 def default_due(settings: CheckInSettings, now: datetime | None = None) -> datetime:

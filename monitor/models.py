@@ -80,6 +80,7 @@ class ReplyState(str, enum.Enum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # a check-in's draft whose check-in was cancelled: never sent
 
 
 class Brand(Base):
@@ -173,6 +174,16 @@ class Mention(Base):
     tags: Mapped[list[MentionTag]] = relationship(cascade="all, delete-orphan", lazy="selectin")
     notes: Mapped[list[Note]] = relationship(cascade="all, delete-orphan", order_by="Note.id")
     replies: Mapped[list[Reply]] = relationship(cascade="all, delete-orphan", order_by="Reply.id")
+
+
+class AlertCheck(Base):
+    """A mention classified for a pipeline that alerts and not yet checked for urgent alerts: written
+    with its classification, deleted in the transaction that records the check, so a failure in
+    between leaves it for the alert engine's sweep (see monitor.alerts.engine)."""
+
+    __tablename__ = "alert_checks"
+
+    mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"), primary_key=True)
 
 
 class MentionTag(Base):
@@ -444,8 +455,9 @@ class FollowUp(Base):
 class CheckInState(str, enum.Enum):
     SCHEDULED = "scheduled"  # waiting for due_at
     DUE = "due"  # due: waiting for an agent's approval
+    SENDING = "sending"  # approved: its reply is being sent, or waits for a person to check its outcome
     SENT = "sent"  # approved and posted (see its reply)
-    CANCELLED = "cancelled"
+    CANCELLED = "cancelled"  # its reply is cancelled too
 
 
 class CheckIn(Base):
@@ -456,7 +468,8 @@ class CheckIn(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"), index=True)
-    reply_id: Mapped[int] = mapped_column(ForeignKey("replies.id", ondelete="CASCADE"))  # the draft to send
+    # The draft to send; looked up from the reply on every send (monitor.replies).
+    reply_id: Mapped[int] = mapped_column(ForeignKey("replies.id", ondelete="CASCADE"), index=True)
     state: Mapped[str] = mapped_column(String(16), default=CheckInState.SCHEDULED.value)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     scheduled_by: Mapped[str] = mapped_column(String(200))

@@ -57,12 +57,15 @@ class Pipeline:
         self._started = False
 
     def process_pending(self, new_ids: Iterable[int] = ()) -> list[int]:
-        """Classify everything not yet classified, then raise alerts for it; returns the ids classified."""
-        classified = self.classifier.classify_pending(self.db, batch_size=self.batch_size) if self.classifier else []
-        if self.alerts is not None:
-            fresh = sorted(set(classified) | set(new_ids))
-            if fresh:
-                self.alerts.on_new_mentions(fresh)
+        """Classify everything not yet classified, raising alerts for each read as it is stored (what a
+        failure leaves unchecked, the alert engine's tick sweeps up); returns the ids classified."""
+        alert = self.alerts.on_new_mentions if self.alerts is not None else None
+        classified = (self.classifier.classify_pending(self.db, batch_size=self.batch_size, alert=alert)
+                      if self.classifier else [])
+        # New mentions not classified here (no model, or another worker's read) are checked as they stand.
+        unclassified = sorted(set(new_ids) - set(classified))
+        if alert is not None and unclassified:
+            alert(unclassified)
         if self.incidents is not None and classified and self.incidents.run().opened and self.alerts is not None:
             self.alerts.wake()  # the new incidents' alerts
         return classified
@@ -80,7 +83,8 @@ class Pipeline:
 
 class PipelineWorker(threading.Thread):
     """Runs the pipeline whenever woken, until stopped; new mentions are never lost on an error,
-    because unclassified ones stay pending in the database and are picked up next time."""
+    because unclassified ones stay pending in the database and are picked up next time, and
+    classified ones not yet checked for alerts wait for the next tick's sweep."""
 
     def __init__(self, pipeline: Pipeline) -> None:
         super().__init__(daemon=True, name="pipeline")

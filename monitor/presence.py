@@ -28,9 +28,10 @@ from monitor.models import Mention, Presence, Reply, ReplyClaim, ReplyState, utc
 from monitor.storage import Database
 
 PRESENCE_TTL = timedelta(seconds=45)
-# A claimed reply that failed did not reach the platform, so someone else may take over. (A claimed
-# draft is about to be sent: send_reply moves it to sending, or we release the claim if it refuses.)
-_RELEASED = (ReplyState.FAILED.value,)
+# A claimed reply that failed, or was cancelled with its check-in, did not reach the platform, so
+# someone else may take over. (A claimed draft is about to be sent: send_reply moves it to sending,
+# or we release the claim if it refuses.)
+_RELEASED = (ReplyState.FAILED.value, ReplyState.CANCELLED.value)
 
 
 class Activity(str, enum.Enum):

@@ -4,11 +4,18 @@ State machine: draft → sending → sent | failed, and failed → sending on a 
 ``sending`` is one conditional UPDATE, so of two clicks, reruns or workers only one wins and posts.
 A reply whose outcome is unknown (the request went out, no answer or no readable one came back, or
 its sender died mid-request) stays in ``sending`` until a person checks the platform and calls
-:func:`resolve_unknown`; a reply still being sent cannot be resolved.
+:func:`resolve_unknown`; a reply still being sent cannot be resolved. A send's outcome is recorded
+only while the reply is still in the attempt that send claimed: one that outlived
+:data:`SENDER_GONE_AFTER` and finds it resolved (or sent again) meanwhile only leaves an audit entry.
 
 On a brand with ``reply_approval = true`` a reply is sent only after someone with the approver role
 (:data:`monitor.access.APPROVER`) other than its author approved that draft (:func:`approve_reply`);
 the body cannot change after drafting, so the approval covers exactly what is posted.
+
+A check-in's reply (:mod:`monitor.followups`) is sent only while its check-in is due: the claim moves
+the check-in to ``sending`` with the reply, and the reply's outcome moves it on (sent, or due again
+after a failure), also when a person resolves an unknown outcome. Cancelling the check-in cancels
+its draft.
 """
 
 from __future__ import annotations
@@ -16,14 +23,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from connectors.base import BadPayload, Connector, ConnectorError, DeliveryUnknown, ReplyNotAllowed, ReplyTarget
 from monitor import audit
 from monitor.access import APPROVER, Principal, Role, require
 from monitor.errors import NotFound, ReplyError, ReplyStateError
-from monitor.models import Brand, Mention, Reply, ReplyApproval, ReplyState, utcnow
+from monitor.models import Brand, CheckIn, CheckInState, Mention, Reply, ReplyApproval, ReplyState, utcnow
 from monitor.templates import check_filled, check_length
 from monitor.storage import Database
 
@@ -36,6 +43,10 @@ SENDER_GONE_AFTER = timedelta(minutes=10)
 
 class ApprovalRequired(ReplyError):
     """The mention's brand requires an approver's go-ahead for this reply first."""
+
+
+class CheckInNotDue(ReplyError):
+    """The reply is a check-in's, and the check-in is not due (not yet, or cancelled, or sent)."""
 
 
 def _mention(session: Session, mention_id: int) -> Mention:
@@ -88,13 +99,15 @@ def needs_approval(session: Session, mention: Mention) -> bool:
 
 
 def drafts_for_approval(session: Session, mention_id: int) -> list[tuple[Reply, ReplyApproval | None]]:
-    """Unsent drafts to this mention with their approval so far (empty unless its brand requires approval)."""
+    """Unsent drafts to this mention with their approval so far (empty unless its brand requires approval).
+    A check-in's draft is listed once its check-in is due: it cannot be sent before."""
     mention = _mention(session, mention_id)
     if not needs_approval(session, mention):
         return []
+    not_due = exists().where(CheckIn.reply_id == Reply.id, CheckIn.state != CheckInState.DUE.value)
     return [(reply, approval) for reply, approval in session.execute(
         select(Reply, ReplyApproval).outerjoin(ReplyApproval, ReplyApproval.reply_id == Reply.id)
-        .where(Reply.mention_id == mention_id, Reply.state == ReplyState.DRAFT.value).order_by(Reply.id))]
+        .where(Reply.mention_id == mention_id, Reply.state == ReplyState.DRAFT.value, ~not_due).order_by(Reply.id))]
 
 
 def approve_reply(db: Database, reply_id: int, approver: Principal) -> ReplyApproval:
@@ -127,15 +140,18 @@ def send_reply(db: Database, reply_id: int, connector: Connector, actor: Princip
             raise NotFound(f"reply {reply_id} not found")
         mention = _mention(session, reply.mention_id)
         check_replyable(mention, connector, reply.body)
+        _check_in_sending(session, reply_id, actor)  # undone with the rest if a check below refuses
         if needs_approval(session, mention) and session.get(ReplyApproval, reply_id) is None:
             raise ApprovalRequired(f"reply {reply_id} waits for approval: this brand's replies need an approver "
                                    f"({APPROVER.value}) other than their author; it is kept as a draft")
-        claimed = session.execute(
+        # This send's attempt number: its outcome is recorded only while the reply is still in it.
+        attempt = session.scalar(
             update(Reply)
             .where(Reply.id == reply_id, Reply.state.in_(_RETRYABLE_FROM))
             .values(state=ReplyState.SENDING.value, attempts=Reply.attempts + 1, updated_at=utcnow(), error=None)
-        ).rowcount
-        if not claimed:
+            .returning(Reply.attempts)
+        )
+        if attempt is None:
             raise ReplyStateError(f"reply {reply_id} is {reply.state}; it will not be sent again")
         audit.record(session, actor.name, "reply.send", mention.id, reply_id=reply_id)
         target = ReplyTarget(mention.platform, mention.external_id, mention.replyable, mention.thread_id, mention.raw)
@@ -145,20 +161,62 @@ def send_reply(db: Database, reply_id: int, connector: Connector, actor: Princip
     try:
         posted = connector.reply(target, body, key)
     except (DeliveryUnknown, BadPayload) as exc:  # an answer we cannot read still came after the request
-        return _finish_unknown(db, reply_id, actor, str(exc))
+        return _finish_unknown(db, reply_id, attempt, actor, str(exc))
     except (ReplyNotAllowed, ConnectorError) as exc:
-        return _finish(db, reply_id, actor, ReplyState.FAILED, error=str(exc))
+        return _finish(db, reply_id, attempt, actor, ReplyState.FAILED, error=str(exc))
     except Exception as exc:  # timeouts and crashes: it may have posted, so never auto-retry
-        return _finish_unknown(db, reply_id, actor, f"{exc.__class__.__name__}: {exc}")
-    return _finish(db, reply_id, actor, ReplyState.SENT, external_id=posted.external_id, url=posted.url)
+        return _finish_unknown(db, reply_id, attempt, actor, f"{exc.__class__.__name__}: {exc}")
+    return _finish(db, reply_id, attempt, actor, ReplyState.SENT, external_id=posted.external_id, url=posted.url)
 
 
-def _finish(db: Database, reply_id: int, actor: Principal, state: ReplyState,
+def _check_in_sending(session: Session, reply_id: int, actor: Principal) -> None:
+    """A check-in's reply is sent only while its check-in is due; the check-in moves to sending in the
+    same conditional UPDATE, so a colleague's cancel either came first and stops this send, or is refused."""
+    moved = session.scalar(
+        update(CheckIn).where(CheckIn.reply_id == reply_id, CheckIn.state == CheckInState.DUE.value)
+        .values(state=CheckInState.SENDING.value, approved_by=actor.name).returning(CheckIn.id))
+    if moved is not None:
+        return
+    check_in = session.execute(select(CheckIn.id, CheckIn.state).where(CheckIn.reply_id == reply_id)).first()
+    if check_in is not None:
+        raise CheckInNotDue(f"reply {reply_id} is the reply of check-in {check_in.id}, which is {check_in.state}; "
+                            "it is sent only while its check-in is due")
+
+
+def _check_in_follows(session: Session, reply: Reply, state: ReplyState, actor: Principal) -> None:
+    """A check-in being sent follows its reply's outcome: sent, or due again after a failure (to retry or cancel)."""
+    after = CheckInState.SENT if state is ReplyState.SENT else CheckInState.DUE
+    check_in_id = session.scalar(
+        update(CheckIn).where(CheckIn.reply_id == reply.id, CheckIn.state == CheckInState.SENDING.value)
+        .values(state=after.value).returning(CheckIn.id))
+    if check_in_id is not None and after is CheckInState.SENT:
+        audit.record(session, actor.name, "check_in.sent", reply.mention_id, check_in_id=check_in_id, reply_id=reply.id)
+
+
+def _locked_reply(session: Session, reply_id: int) -> Reply:
+    reply = session.get(Reply, reply_id, with_for_update=True)  # against a person resolving it meanwhile
+    assert reply is not None
+    return reply
+
+
+def _still_ours(session: Session, reply: Reply, attempt: int, actor: Principal, outcome: str,
+                error: str | None, external_id: str | None = None) -> bool:
+    """Whether the reply is still in the send attempt this sender claimed. A send that outlived
+    SENDER_GONE_AFTER may find a person resolved it meanwhile (and perhaps sent it again): its late
+    outcome then changes nothing and only goes to the audit log."""
+    if reply.state == ReplyState.SENDING.value and reply.attempts == attempt:
+        return True
+    audit.record(session, actor.name, "reply.late_outcome", reply.mention_id, reply_id=reply.id, attempt=attempt,
+                 outcome=outcome, error=error, external_id=external_id, state_now=reply.state)
+    return False
+
+
+def _finish(db: Database, reply_id: int, attempt: int, actor: Principal, state: ReplyState,
             error: str | None = None, external_id: str | None = None, url: str | None = None) -> Reply:
     with db.write() as session:
-        reply = session.get(Reply, reply_id)
-        assert reply is not None
-        _record_outcome(session, reply, actor, state, error, external_id, url)
+        reply = _locked_reply(session, reply_id)
+        if _still_ours(session, reply, attempt, actor, state.value, error, external_id):
+            _record_outcome(session, reply, actor, state, error, external_id, url)
         return reply
 
 
@@ -171,15 +229,16 @@ def _record_outcome(session: Session, reply: Reply, actor: Principal, state: Rep
         mention = _mention(session, reply.mention_id)
         mention.first_response_at = mention.first_response_at or now
     audit.record(session, actor.name, f"reply.{state.value}", reply.mention_id, reply_id=reply.id, error=error)
+    _check_in_follows(session, reply, state, actor)
 
 
-def _finish_unknown(db: Database, reply_id: int, actor: Principal, error: str) -> Reply:
+def _finish_unknown(db: Database, reply_id: int, attempt: int, actor: Principal, error: str) -> Reply:
     with db.write() as session:
-        reply = session.get(Reply, reply_id)
-        assert reply is not None
-        reply.error = f"delivery unknown, check the platform before retrying: {error}"
-        reply.updated_at = utcnow()
-        audit.record(session, actor.name, "reply.unknown", reply.mention_id, reply_id=reply_id, error=error)
+        reply = _locked_reply(session, reply_id)
+        if _still_ours(session, reply, attempt, actor, "unknown", error):
+            reply.error = f"delivery unknown, check the platform before retrying: {error}"
+            reply.updated_at = utcnow()
+            audit.record(session, actor.name, "reply.unknown", reply.mention_id, reply_id=reply_id, error=error)
         return reply
 
 

@@ -57,6 +57,9 @@ class BusinessHours:
             raise ConfigError(f"sla.business_hours.timezone: unknown time zone {self.timezone!r}") from None
         if not self.weekdays or any(d not in range(7) for d in self.weekdays):
             raise ConfigError("sla.business_hours.weekdays: give one or more of 0 (Monday) … 6 (Sunday)")
+        for name in ("start", "end"):  # "08:30+01:00" would meet naive times of day: a TypeError
+            if getattr(self, name).tzinfo is not None:
+                raise ConfigError(f"sla.business_hours.{name}: give a local time; the zone is set by `timezone`")
         if self.start >= self.end:
             raise ConfigError("sla.business_hours: start must be before end")
 

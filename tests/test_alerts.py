@@ -320,6 +320,24 @@ def test_brand_overrides_replace_only_the_keys_given_and_typos_are_refused() -> 
         AlertSettings.model_validate({"rules": {"urgent": {"cooldown_minuts": 5}}})
 
 
+def test_two_target_names_that_read_the_same_url_variable_are_refused() -> None:
+    # "a-b" and "a_b" both read MENTIONDESK_ALERT_A_B_URL: one would have sent to the other's chat.
+    with pytest.raises(ValueError, match="alert targets a-b and a_b would both take their URL from "
+                                         "MENTIONDESK_ALERT_A_B_URL; rename one"):
+        AlertSettings.model_validate({"targets": [{"name": "a-b"}, {"name": "a_b"}]})
+
+
+@pytest.mark.parametrize("table", [{"quiet_hours": {"start": "22:00+01:00", "end": "07:00"}},
+                                   {"quiet_hours": {"start": "22:00", "end": "07:00Z"}},
+                                   {"rules": {"digest": {"at": "09:00+01:00"}}},
+                                   {"brands": {"acme": {"digest": {"at": "09:00-05:00"}}}}])
+def test_times_of_day_with_a_utc_offset_are_refused(table: dict) -> None:
+    # Accepted until now, then compared with local times: every delivery (quiet hours) or every tick
+    # (the digest) raised TypeError.
+    with pytest.raises(ValueError, match="give a local time; the zone is set by `timezone`"):
+        AlertSettings.model_validate(table)
+
+
 @pytest.mark.parametrize("table", [{"rules": {"urgent": {"cooldown_minutes": float("inf")}}},
                                    {"rules": {"sla": {"response_minutes": float("nan")}}},
                                    {"rules": {"volume_spike": {"cooldown_minutes": 1e300}}},

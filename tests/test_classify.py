@@ -9,16 +9,21 @@ import sys
 import threading
 import time
 from collections import Counter
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
 
+from monitor.alerts.engine import AlertEngine
+from monitor.alerts.models import AlertEvent
+from monitor.alerts.settings import AlertSettings, Target, TargetSettings
 from monitor.classify import MentionClassifier
 from monitor.cli import cli
 from monitor.config import Config
-from monitor.models import Mention, utcnow
+from monitor.models import Brand, Mention, utcnow
 from monitor.pipeline import Pipeline
 from monitor.poller import poll_once
 from monitor.storage import Database
@@ -288,3 +293,76 @@ def test_expected_languages_reach_language_detection(sqlite_db: Database) -> Non
     assert Pipeline.from_config(sqlite_db, config(["en", "fr", "es"])).process_pending() != []
     with sqlite_db.read() as session:
         assert session.scalars(select(Mention.lang)).one() == "fr"   # too short to name among all languages
+
+
+class CrashesAfter(CountingModel):
+    """Answers the first `reads`, then crashes (out of memory, say)."""
+
+    def __init__(self, reads: int) -> None:
+        super().__init__()
+        self.reads_left = reads
+
+    def classify(self, texts: list[str], langs: list[str | None], batch_size: int = 64,
+                 expected_languages: frozenset[str] = frozenset()) -> list[Prediction]:
+        if not self.reads_left:
+            raise RuntimeError("model crashed")
+        self.reads_left -= 1
+        return super().classify(texts, langs, batch_size, expected_languages)
+
+
+class OutboxEngine(AlertEngine):
+    """Alerts for one target, never sent (the tests read the outbox); the first `failing` alert steps
+    fail after their mentions were classified (the database away a moment)."""
+
+    def __init__(self, db: Database, failing: int = 0) -> None:
+        super().__init__(db, AlertSettings(), [Target(TargetSettings(name="care"), "json://127.0.0.1:9/alerts")])
+        self.failing = failing
+
+    def on_new_mentions(self, ids: Iterable[int], now: datetime | None = None) -> int:
+        if self.failing:
+            self.failing -= 1
+            raise OperationalError("INSERT INTO alert_events …", {}, Exception("database is locked"))
+        return super().on_new_mentions(ids, now)
+
+
+def _urgent_unclassified(db: Database, count: int) -> list[int]:
+    with db.write() as session:
+        brand = Brand(key="acme", name="Acme")
+        session.add(brand)
+        session.flush()
+        rows = [Mention(brand_id=brand.id, platform="sample", external_id=f"u{n}", text=f"I want a refund {n}",
+                        created_at=utcnow(), raw={}) for n in range(count)]
+        session.add_all(rows)
+        session.flush()
+        return [m.id for m in rows]
+
+
+def _alerted(db: Database) -> list[int]:
+    """Every mention in an urgent alert, as often as it is in one."""
+    with db.read() as session:
+        return sorted(i for e in session.scalars(select(AlertEvent).where(AlertEvent.rule == "urgent"))
+                      for i in e.mention_ids)
+
+
+def test_a_reads_urgent_mentions_are_alerted_even_when_a_later_read_fails(db: Database) -> None:
+    # Ids reached the alert engine only after the last read: a later read failing lost the alerts of
+    # every read already classified, and nothing picked them up again.
+    urgent = _urgent_unclassified(db, 9)
+    pipeline = Pipeline(db, MentionClassifier(CrashesAfter(reads=1), TriageRules()), OutboxEngine(db),
+                        batch_size=1)  # reads of BATCHES_PER_READ = 8
+    with pytest.raises(RuntimeError, match="model crashed"):
+        pipeline.process_pending()
+    assert _alerted(db) == urgent[:8]
+
+
+def test_mentions_classified_while_alerting_failed_are_alerted_by_the_next_tick_once(db: Database) -> None:
+    urgent = _urgent_unclassified(db, 3)
+    pipeline = Pipeline(db, MentionClassifier(CountingModel(), TriageRules()), OutboxEngine(db, failing=1))
+    with pytest.raises(OperationalError):
+        pipeline.process_pending(urgent)
+    assert _alerted(db) == [] and pipeline.process_pending() == [], "classified, waiting for their alert"
+    pipeline.tick()
+    assert _alerted(db) == urgent
+    pipeline.tick()
+    pipeline.process_pending(urgent)  # a poll reporting them again
+    assert _alerted(db) == urgent, "each alerted once"

@@ -10,7 +10,7 @@ from monitor.errors import ReplyError, ReplyStateError
 from monitor.models import Mention, Reply, utcnow
 from monitor.replies import SENDER_GONE_AFTER, draft_reply, outcome_unknown, resolve_unknown, send_reply
 from monitor.storage import Database
-from connectors.base import BadPayload, ConnectorError, ConnectorSettings, DeliveryUnknown
+from connectors.base import BadPayload, ConnectorError, ConnectorSettings, DeliveryUnknown, PostedReply, ReplyTarget
 from tests.connector_doubles import RecordingReplyConnector, T0
 from tests.principals import ADMIN, ANA, BEN
 
@@ -143,3 +143,64 @@ def test_replies_the_platform_would_reject_are_refused_before_sending(db: Databa
         send_reply(db, too_long.id, connector, actor=ANA)
     assert connector.calls == []
     assert reply_state(db, keyword_only.id).state == "draft"
+
+
+class SlowFirstSend(RecordingReplyConnector):
+    """The platform slow to answer the first send (it posts once released); later sends answered at once."""
+
+    def __init__(self) -> None:
+        super().__init__(ConnectorSettings())
+        self.in_flight, self.release = threading.Event(), threading.Event()
+
+    def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> PostedReply:
+        if not self.in_flight.is_set():
+            self.in_flight.set()
+            self.release.wait(10)
+        return super().reply(target, text, idempotency_key)
+
+
+def _send_until_it_looks_gone(db: Database, reply_id: int, connector: SlowFirstSend) -> threading.Thread:
+    """Start a send that outlives SENDER_GONE_AFTER: past it, a person may check the platform."""
+    sender = threading.Thread(target=send_reply, args=(db, reply_id, connector, ANA))
+    sender.start()
+    assert connector.in_flight.wait(5)
+    with db.write() as session:
+        session.get_one(Reply, reply_id).updated_at = utcnow() - SENDER_GONE_AFTER - timedelta(seconds=1)
+    return sender
+
+
+def test_a_late_send_does_not_overwrite_the_outcome_of_the_retry_after_a_check(
+        db: Database, connector: RecordingReplyConnector) -> None:
+    reply = draft_reply(db, add_mention(db), "Hello", author=ANA)
+    slow = SlowFirstSend()
+    sender = _send_until_it_looks_gone(db, reply.id, slow)
+    try:
+        resolve_unknown(db, reply.id, actor=BEN, posted=False)  # not on the platform (yet)
+        retried = send_reply(db, reply.id, slow, actor=BEN)
+        assert (retried.state, retried.external_id, retried.attempts) == ("sent", "r1", 2)
+    finally:
+        slow.release.set()
+        sender.join(10)
+    final = reply_state(db, reply.id)
+    assert (final.state, final.external_id, final.attempts) == ("sent", "r1", 2), "the retry's post, as recorded"
+    with db.read() as session:
+        [late] = [e for e in audit.entries(session, ADMIN, final.mention_id) if e.action == "reply.late_outcome"]
+    assert late.actor == "ana" and late.details["attempt"] == 1 and late.details["outcome"] == "sent"
+    assert late.details["external_id"] == "r2", "what the platform said, kept for whoever cleans up the duplicate"
+
+
+def test_a_late_failure_does_not_make_a_reply_checked_as_posted_retryable(
+        db: Database, connector: RecordingReplyConnector) -> None:
+    reply = draft_reply(db, add_mention(db), "Hello", author=ANA)
+    slow = SlowFirstSend()
+    sender = _send_until_it_looks_gone(db, reply.id, slow)
+    try:
+        assert resolve_unknown(db, reply.id, actor=BEN, posted=True, external_id="seen-1").state == "sent"
+        RecordingReplyConnector.fail_with = ConnectorError("502 Bad Gateway")
+    finally:
+        slow.release.set()
+        sender.join(10)
+    final = reply_state(db, reply.id)
+    assert (final.state, final.external_id, final.error) == ("sent", "seen-1", None)
+    with pytest.raises(ReplyStateError, match="is sent"):
+        send_reply(db, reply.id, slow, actor=BEN)

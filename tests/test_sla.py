@@ -56,6 +56,20 @@ def test_bad_policies_are_config_errors() -> None:
         SlaPolicy(tiers=())
 
 
+def test_business_hours_with_a_utc_offset_are_refused_naming_the_key(tmp_path) -> None:
+    # "08:30+01:00" was accepted, then compared with naive times: a raw TypeError at start-up.
+    from monitor.config import Config
+
+    refused = r"sla\.business_hours\.start: give a local time; the zone is set by `timezone`"
+    with pytest.raises(ConfigError, match=refused):
+        BusinessHours(start=time(8, 30, tzinfo=timezone(timedelta(hours=1))))
+    config = tmp_path / "mentiondesk.toml"
+    config.write_text('[[brands]]\nname = "Acme"\nkeywords = ["acme"]\n[connectors.sample]\n'
+                      '[sla.business_hours]\nend = "17:00Z"\n')
+    with pytest.raises(ConfigError, match=r"sla\.business_hours\.end: give a local time"):
+        Config.load(config, env={})
+
+
 def test_team_first_response_average_and_p90(db: Database) -> None:
     start = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
     for minutes in range(1, 11):  # 1 … 10 minutes

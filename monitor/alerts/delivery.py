@@ -19,6 +19,7 @@ import apprise
 from sqlalchemy import or_, select, update
 
 from monitor.alerts.compose import compose
+from monitor.alerts.format import Message
 from monitor.alerts.models import AlertEvent, AlertStatus
 from monitor.alerts.settings import RULE_LEVELS, AlertSettings, Target
 from monitor.backoff import doubled
@@ -116,17 +117,32 @@ class DeliveryWorker(threading.Thread):
         event_id = self._claim(self.clock())
         if event_id is None:
             return False
+        try:
+            rule, message = self._compose(event_id)
+        except Exception as exc:  # a bug or an odd row: a failed attempt (retried, then failed), never stuck 'sending'
+            log.exception("alert %d to %s could not be prepared", event_id, self.target.name)
+            self._record(event_id, False, f"unexpected {exc.__class__.__name__} while preparing the alert")
+            return True
+        error = None if message is None else self.sender.send(message.title, message.body, RULE_LEVELS[rule])
+        self._record(event_id, message is None, error)
+        return True
+
+    def _compose(self, event_id: int) -> tuple[str, Message | None]:
+        """The event's rule and its message; no message in quiet hours."""
         with self.db.read() as session:
             event = session.get(AlertEvent, event_id)
             assert event is not None
             quiet = event.rule != "digest" and self.in_quiet_hours(self.target, self.clock())
-            message = None if quiet else compose(session, event, self.settings, self.sender.format)
-        error = None if message is None else self.sender.send(message.title, message.body, RULE_LEVELS[event.rule])
+            return event.rule, None if quiet else compose(session, event, self.settings, self.sender.format)
+
+    def _record(self, event_id: int, quiet: bool, error: str | None) -> None:
+        """The attempt's outcome: suppressed (quiet hours), sent, or failed and retried after a back-off
+        until ``max_attempts``."""
         now = self.clock()
         with self.db.write() as session:
             event = session.get(AlertEvent, event_id)
             assert event is not None
-            if message is None:
+            if quiet:
                 event.status, event.reason = AlertStatus.SUPPRESSED.value, "quiet hours"
             elif error is None:
                 event.status, event.sent_at, event.error = AlertStatus.SENT.value, now, None
@@ -138,4 +154,3 @@ class DeliveryWorker(threading.Thread):
                 delay = doubled(d.backoff_seconds, event.attempts - 1, d.backoff_max_seconds)
                 event.status, event.error, event.due_at = AlertStatus.PENDING.value, error, now + timedelta(seconds=delay)
                 log.warning("alert %d to %s failed (attempt %d), retrying in %gs: %s", event_id, self.target.name, event.attempts, delay, error)
-        return True

@@ -1,12 +1,15 @@
 """The alert engine: decides alerts and records them; delivery happens on background workers.
 
-``on_new_mentions(ids)`` runs after a poll round's mentions are classified (urgent items);
-``tick(now)`` runs periodically, e.g. every minute (spikes, SLA warnings, the daily digest). Both
-only read and write the database, so they never wait on a chat service.
+``on_new_mentions(ids)`` runs as each read of mentions is classified (urgent items); ``tick(now)``
+runs periodically, e.g. every minute (spikes, SLA warnings, the daily digest), and first checks the
+classified mentions whose urgent check never happened (an :class:`~monitor.models.AlertCheck` row
+left by a pipeline that failed or died between classifying and alerting). Both only read and write
+the database, so they never wait on a chat service.
 
 Noise controls, per target:
 - de-duplication: a mention is alerted at most once per rule and target; a spike at most once per
-  brand and hour, a digest once per day (a unique ``(target, dedupe_key)``);
+  brand and hour, a digest once per day (a unique ``(target, dedupe_key)``). Item decisions for a
+  brand take a lock on its row, so two processes deciding at once take turns and see each other's;
 - grouping and cooldown (item rules): items arriving while an alert is still unsent join it; after
   a send, new items wait together until ``cooldown_minutes`` have passed, then go as one message;
 - cooldown (spikes): a repeat within the cooldown is recorded as suppressed;
@@ -21,7 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,10 +33,12 @@ from monitor.alerts.models import AlertEvent, AlertStatus
 from monitor.alerts.rules import in_quiet_hours, sla_at_risk, urgent_reason
 from monitor.alerts.settings import AlertSettings, Rules, SpikeRule, Target
 from monitor.alerts.spikes import detect, recent_and_baseline
-from monitor.models import Brand, Mention, MentionStatus, utcnow
+from monitor.models import AlertCheck, Brand, Mention, MentionStatus, utcnow
 from monitor.storage import Database
 
-DEDUPE_HORIZON = timedelta(days=3)  # how far back "already alerted for this mention" looks
+# How far back "already alerted for this mention" looks, at least: a rule whose items stay alertable
+# longer (an SLA warning window) looks back that far.
+DEDUPE_HORIZON = timedelta(days=3)
 _ACTIVE = (AlertStatus.PENDING.value, AlertStatus.SENDING.value, AlertStatus.SENT.value)
 _ID_CHUNK = 500
 
@@ -95,30 +100,54 @@ class AlertEngine:
     # -- rules --------------------------------------------------------------------------------
 
     def on_new_mentions(self, ids: Iterable[int], now: datetime | None = None) -> int:
-        """Alert on urgent items among newly classified mentions; returns how many events changed."""
+        """Alert on urgent items among newly classified mentions; returns how many events changed.
+
+        Their pending alert checks are deleted in the same transaction, so a failure leaves them for
+        the next tick's sweep and a success is never repeated by it."""
         now = now or self.clock()
         ids = sorted(set(ids))
         changed = 0
         with self.db.write() as session:
             by_brand: dict[int, dict[int, str]] = defaultdict(dict)
+            # Read before the mentions: a check committed after this comes with a classification they may lack.
+            checked: list[int] = []
             for start in range(0, len(ids), _ID_CHUNK):
-                for m in session.scalars(select(Mention).where(Mention.id.in_(ids[start:start + _ID_CHUNK]))):
+                chunk = ids[start:start + _ID_CHUNK]
+                checked += session.scalars(select(AlertCheck.mention_id).where(AlertCheck.mention_id.in_(chunk)))
+                for m in session.scalars(select(Mention).where(Mention.id.in_(chunk))):
                     if m.brand_id is None or m.status not in (MentionStatus.NEW.value, MentionStatus.OPEN.value):
                         continue
                     rules = self._rules(session, m.brand_id)
                     if rules.urgent.enabled and (why := urgent_reason(m, rules.urgent)) is not None:
                         by_brand[m.brand_id][m.id] = why
-            for brand_id, why in by_brand.items():
+            for brand_id, why in sorted(by_brand.items()):  # brand order: processes lock brands alike
                 cooldown = self._rules(session, brand_id).urgent.cooldown_minutes
                 changed += self._queue_items(session, "urgent", brand_id, why, cooldown, {}, now)
+            for start in range(0, len(checked), _ID_CHUNK):
+                session.execute(delete(AlertCheck).where(AlertCheck.mention_id.in_(checked[start:start + _ID_CHUNK])))
         if changed:
             self.wake()
         return changed
 
+    def sweep(self, now: datetime | None = None) -> int:
+        """The urgent check for classified mentions still waiting for it, oldest first; returns how
+        many events changed."""
+        changed, after = 0, 0
+        while True:
+            with self.db.read() as session:
+                ids = list(session.scalars(
+                    select(AlertCheck.mention_id).where(AlertCheck.mention_id > after)
+                    .order_by(AlertCheck.mention_id).limit(_ID_CHUNK)))
+            if not ids:
+                return changed
+            changed += self.on_new_mentions(ids, now)
+            after = ids[-1]
+
     def tick(self, now: datetime | None = None) -> int:
-        """Time-based rules for every brand; returns how many events were created or changed."""
+        """Time-based rules for every brand, after the sweep of classified mentions never checked for
+        urgent alerts; returns how many events were created or changed."""
         now = now or self.clock()
-        changed = 0
+        changed = self.sweep(now)
         with self.db.write() as session:
             for brand in session.scalars(select(Brand).order_by(Brand.id)).all():
                 rules = self.settings.rules_for(brand.key)
@@ -128,8 +157,10 @@ class AlertEngine:
                         changed += self._spike(session, brand, name, rule, now)
                 if rules.sla.enabled and (at_risk := sla_at_risk(session, brand.id, rules.sla, now)):
                     details = {"response_minutes": rules.sla.response_minutes}
+                    # An item stays at risk for up to warn_before_minutes: its warning is that recent.
+                    look_back = max(DEDUPE_HORIZON, timedelta(minutes=rules.sla.warn_before_minutes))
                     changed += self._queue_items(session, "sla", brand.id, dict.fromkeys(at_risk, ""),
-                                                 rules.sla.cooldown_minutes, details, now)
+                                                 rules.sla.cooldown_minutes, details, now, look_back)
                 if rules.digest.enabled:
                     changed += self._digest(session, brand, rules, now)
         if changed:
@@ -147,25 +178,30 @@ class AlertEngine:
         return [t for t in self.targets if t.settings.wants(rule, brand.key if brand else None)]
 
     def _queue_items(self, session: Session, rule: str, brand_id: int, why: dict[int, str],
-                     cooldown_minutes: float, details: dict[str, Any], now: datetime) -> int:
-        """Per target: drop already-alerted items, join an unsent alert, or open one (held for the cooldown)."""
+                     cooldown_minutes: float, details: dict[str, Any], now: datetime,
+                     look_back: timedelta = DEDUPE_HORIZON) -> int:
+        """Per target: drop items alerted within `look_back`, join an unsent alert, or open one (held for
+        the cooldown)."""
+        # Another process deciding for this brand now (PostgreSQL) finishes first, so the events read
+        # below include its own; otherwise both would open an alert for the same items.
+        session.execute(select(Brand.id).where(Brand.id == brand_id).with_for_update())
         changed = 0
         for target in self._targets_for(session, rule, brand_id):
             recent = session.scalars(
                 select(AlertEvent).where(
                     AlertEvent.target == target.name, AlertEvent.rule == rule, AlertEvent.brand_id == brand_id,
-                    AlertEvent.created_at >= now - DEDUPE_HORIZON,
+                    AlertEvent.created_at >= now - look_back,
                 ).order_by(AlertEvent.id).with_for_update()
             ).all()
             seen = {i for e in recent for i in e.mention_ids}
             fresh = {i: w for i, w in why.items() if i not in seen}
             if not fresh:
                 continue
-            changed += 1
             waiting = next((e for e in recent if e.status == AlertStatus.PENDING.value and e.attempts == 0), None)
             if waiting is not None:  # grouping: join the alert that has not gone out yet
                 waiting.mention_ids = [*waiting.mention_ids, *fresh]
                 waiting.details = {**waiting.details, "why": {**waiting.details.get("why", {}), **_why(fresh)}}
+                changed += 1
                 continue
             sent = [e.sent_at for e in recent if e.sent_at is not None]
             due = now
@@ -173,7 +209,9 @@ class AlertEngine:
             if sent and max(sent) + timedelta(minutes=cooldown_minutes) > now:
                 due = max(sent) + timedelta(minutes=cooldown_minutes)
                 reason = f"held for the {cooldown_minutes:g}-minute cooldown; later items join it"
-            session.add(AlertEvent(
+            # A key already taken (an alert older than the look-back opened with the same first item)
+            # means these were alerted: skip them rather than fail every decision in this transaction.
+            changed += _insert(session, AlertEvent(
                 rule=rule, brand_id=brand_id, target=target.name, status=AlertStatus.PENDING.value, reason=reason,
                 dedupe_key=f"{rule}:{brand_id}:{min(fresh)}", mention_ids=sorted(fresh),
                 details={**details, "why": _why(fresh)}, attempts=0, created_at=now, due_at=due,

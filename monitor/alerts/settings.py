@@ -10,10 +10,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from monitor.errors import ConfigError
 
@@ -41,6 +41,17 @@ class _Strict(BaseModel):
 # The longest cooldown, SLA window or retry wait a rule may ask for (a year, in minutes); larger
 # finite values overflow timedelta as well.
 MAX_MINUTES = 365 * 24 * 60
+
+
+def _local(moment: time) -> time:
+    # "22:00+01:00" parses to an aware time, which cannot be compared with the local times it is
+    # checked against: every delivery or tick raised.
+    if moment.tzinfo is not None:
+        raise ValueError("give a local time; the zone is set by `timezone`")
+    return moment
+
+
+LocalTime = Annotated[time, AfterValidator(_local)]  # a time of day in [alerts].timezone
 
 
 class UrgentRule(_Strict):
@@ -86,7 +97,7 @@ class SlaRule(_Strict):
 
 class DigestRule(_Strict):
     enabled: bool = True
-    at: time = time(9, 0)  # local time in [alerts].timezone
+    at: LocalTime = time(9, 0)
     top_items: int = Field(default=5, ge=0, le=50)
 
 
@@ -110,8 +121,8 @@ class BrandRules(_Strict):
 
 
 class QuietHours(_Strict):
-    start: time
-    end: time
+    start: LocalTime
+    end: LocalTime
 
     def contains(self, local: time) -> bool:
         if self.start <= self.end:
@@ -182,6 +193,14 @@ class AlertSettings(_Strict):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"alert targets must have unique names; repeated: {', '.join(dupes)}")
+        # "a-b" and "a_b" both read MENTIONDESK_ALERT_A_B_URL: one would get the other's URL.
+        by_variable: dict[str, list[str]] = {}
+        for t in self.targets:
+            by_variable.setdefault(t.url_env, []).append(t.name)
+        for variable, sharing in by_variable.items():
+            if len(sharing) > 1:
+                raise ValueError(f"alert targets {' and '.join(sharing)} would both take their URL from {variable}; "
+                                 "rename one")
         return self
 
     @property
