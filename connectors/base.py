@@ -7,12 +7,13 @@ cursor, so a connector only has to be faithful to its platform.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Protocol
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -24,8 +25,21 @@ MAX_SETTING_SECONDS = 7 * 24 * 3600.0
 DEFAULT_RETRY_AFTER_SECONDS = 60.0
 
 
+MAX_EXTERNAL_ID = 200  # the store's column width for a platform's id (ingest refuses longer ones)
+
+
+def storable_id(value: str) -> str:
+    """A platform id as stored: itself, or its SHA-256 when longer than the store's ids (a did:web
+    author's at-URI, a feed's long guid); keep the full value in the mention's raw payload."""
+    return value if len(value) <= MAX_EXTERNAL_ID else "sha256:" + hashlib.sha256(value.encode()).hexdigest()
+
+
 class ConnectorError(Exception):
     """A connector could not do what was asked; the message is safe to show and log."""
+
+    #: Set when only one of a query's sources failed (see :func:`past_failed_source`): the page to
+    #: store in its place, holding nothing and the cursor moved on to the other sources.
+    resume: FetchResult | None = None
 
 
 class RateLimited(ConnectorError):
@@ -117,6 +131,29 @@ class FetchResult:
     ack: Any = None
     # Billable reads this page cost (X bills per post read); counted per day against the cap.
     units_used: int = 0
+    # The source that failed, with its error, on a ConnectorError.resume page.
+    source_error: str | None = None
+
+
+class RoundCursor(Protocol):
+    """A cursor that works through a query's sources in rounds: those left in this one, in order."""
+
+    pending: list[str]
+
+    def dump(self) -> str: ...
+
+
+def past_failed_source(cursor: RoundCursor, rest: list[str], source: str, error: ConnectorError) -> ConnectorError:
+    """``error``, to raise, carrying the page to store in its place (:attr:`ConnectorError.resume`):
+    nothing from ``source``, and ``cursor`` moved on to the round's other sources (``rest``). Without
+    it the cursor stayed on the failing source, so one feed gone or one scope missing stopped every
+    other source of the connector for good. The poller stores that page and reports the error; the
+    source is tried again next round. A rate limit holds for the whole client: it carries none."""
+    if not isinstance(error, RateLimited):
+        cursor.pending = rest
+        error.resume = FetchResult([], next_cursor=cursor.dump(), has_more=bool(rest),
+                                   source_error=f"{source}: {error}")
+    return error
 
 
 @dataclass(frozen=True)

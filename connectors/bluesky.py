@@ -6,8 +6,9 @@ One query reads several sources, each with its own sub-cursor in the JSON cursor
 answer newest first, so each poll is a *walk* down from the top to where the last walk ended: the
 sub-cursor keeps ``newest`` (the newest post time read), the walk's page cursor and top, and the
 URIs read in the last ``overlap_seconds`` below ``newest``. Search asks ``since = newest - overlap``
-(posts indexed late still turn up) and, after a walk's first page, ``until`` just above its top so
-posts arriving mid-walk cannot shift the offset pages. A source's first poll reads one page only.
+(posts indexed late still turn up) and pages by time: each page after a walk's first asks ``until``
+just above the oldest post read, so posts arriving or deleted mid-walk cannot shift what comes next.
+A source's first poll reads one page only.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ from connectors.base import (
     ReplyNotAllowed,
     ReplyTarget,
     WebUrl,
+    past_failed_source,
+    storable_id,
 )
 from connectors.graphemes import grapheme_count
 
@@ -74,7 +77,10 @@ class _Source:
     newest: str | None = None  # newest post time read (ISO); None: never read
     seen: dict[str, str] = field(default_factory=dict)  # uri -> time, for posts within the overlap
     top: str | None = None  # the running walk's newest time; None: no walk running
-    page: str | None = None  # the running walk's next page cursor
+    bottom: str | None = None  # search: the oldest time the running walk read; its next page starts there
+    # The server's cursor for the next page: always for notifications (it is a position); for search only
+    # while a page made no headway in time (a page of posts in one millisecond).
+    page: str | None = None
 
 
 @dataclass
@@ -106,16 +112,24 @@ class _Item:
     source: str
 
 
+# Times a walk can still step from (overlap_seconds, the 1 ms past `until`) without overflowing datetime.
+_EARLIEST = datetime.min.replace(tzinfo=timezone.utc) + timedelta(seconds=MAX_SETTING_SECONDS)
+_LATEST = datetime.max.replace(tzinfo=timezone.utc) - timedelta(seconds=MAX_SETTING_SECONDS)
+
+
 def _time(text: Any) -> datetime | None:
+    """A lexicon datetime in UTC; None if unreadable, e.g. year 0, or out of range once in UTC (year 1 at +01:00)."""
     try:
         at = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
+        at = (at if at.tzinfo else at.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    except (ValueError, OverflowError):
         return None
-    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+    return at if _EARLIEST <= at <= _LATEST else None
 
 
 def _iso(at: datetime) -> str:
     return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+
 
 
 def _term(word: str) -> str:
@@ -237,11 +251,20 @@ class BlueskyConnector(Connector):
         state = _Cursor.load(cursor)
         sources = self._sources(query)
         pending = [s for s in state.pending if s in sources] or sources  # empty: a new round starts
+        state.sources = {k: v for k, v in state.sources.items() if k in sources}  # sources no longer configured
+        try:
+            return self._fetch_source(query, state, pending)
+        except ConnectorError as exc:
+            raise past_failed_source(state, pending[1:], pending[0], exc) from None
+
+    def _fetch_source(self, query: Query, state: _Cursor, pending: list[str]) -> FetchResult:
+        """The next page of the round's first pending source."""
         name = pending[0]
         source = state.sources.get(name) or _Source()
         overlap = timedelta(seconds=self.settings.overlap_seconds)
         since = _time(source.newest) - overlap if source.newest else None
-        items, page = self._read(name, query, source, since)
+        bound = _time(source.bottom or source.top)  # this page's `until` (less 1 ms); None on a walk's first
+        items, page = self._read(name, query, source, since, bound)
         if source.top is None:  # a walk starts: its first page holds the newest posts
             source.top = _iso(max([i.at for i in items], default=_time(source.newest) or datetime.now(timezone.utc)))
         # The server may ignore `reasons`: replies, likes and follows still move the walk but are not mentions.
@@ -254,18 +277,19 @@ class BlueskyConnector(Connector):
         if walk_ends:
             source.newest, top = source.top, _time(source.top)
             source.seen = {u: t for u, t in source.seen.items() if top and (_time(t) or top) >= top - overlap}
-            source.top = source.page = None
+            source.top = source.bottom = source.page = None
             ack = source.newest if name == "notifications" else None
         else:
-            source.page = page
-        state.sources = {k: v for k, v in {**state.sources, name: source}.items() if k in sources}
+            _step(source, name == "notifications", items, page, bound)
+        state.sources[name] = source
         state.pending = pending if not walk_ends else pending[1:]
         brand_did = self._brand_did(query)
         mentions = [self._mention(i, brand_did) for i in fresh]
         mentions = [m for m in mentions if name == "notifications" or self._wanted(m, query)]
         return FetchResult(mentions, next_cursor=state.dump(), has_more=bool(state.pending), ack=ack)
 
-    def _read(self, name: str, query: Query, source: _Source, since: datetime | None) -> tuple[list[_Item], str | None]:
+    def _read(self, name: str, query: Query, source: _Source, since: datetime | None,
+              bound: datetime | None) -> tuple[list[_Item], str | None]:
         kind, _, keyword = name.partition(":")
         limit = self.settings.page_size
         if kind == "search":
@@ -273,8 +297,8 @@ class BlueskyConnector(Connector):
                                       "sort": "latest", "limit": limit}
             if since:
                 params["since"] = _iso(since)
-            if source.top:  # pages after a walk's first: nothing newer than its top, so offsets stay put
-                params["until"] = _iso(_time(source.top) + timedelta(milliseconds=1))  # type: ignore[operator]
+            if bound:  # a walk's later pages: down from where it got to
+                params["until"] = _iso(bound + timedelta(milliseconds=1))  # `until` is exclusive
             if source.page:
                 params["cursor"] = source.page
             found = self._call(f"search {keyword!r}", lambda: self.client.app.bsky.feed.search_posts(params))
@@ -287,9 +311,11 @@ class BlueskyConnector(Connector):
         items = []
         for post in posts:
             # Search orders by sortAt, the earlier of createdAt and indexedAt; notifications by indexedAt.
-            record_at, indexed_at = _time(post["record"].get("createdAt")), _time(post.get("indexedAt"))
-            if record_at is None or indexed_at is None:
-                raise BadPayload(f"Bluesky post {post.get('uri')} has an unreadable createdAt or indexedAt")
+            # createdAt is whatever the author's client wrote: an unreadable one counts as indexedAt.
+            indexed_at = _time(post.get("indexedAt"))
+            if indexed_at is None:
+                raise BadPayload(f"Bluesky post {post.get('uri')} has an unreadable indexedAt")
+            record_at = _time(post["record"].get("createdAt")) or indexed_at
             items.append(_Item(post, min(record_at, indexed_at) if kind == "search" else indexed_at, kind))
         return items, page
 
@@ -311,18 +337,18 @@ class BlueskyConnector(Connector):
         langs = record.get("langs") or []
         return Mention(
             platform=self.name,
-            external_id=str(post["uri"]),
+            external_id=storable_id(str(post["uri"])),
             text=str(record.get("text") or ""),
-            created_at=_time(record["createdAt"]) or item.at,
+            created_at=_time(record.get("createdAt")) or item.at,
             url=f"https://bsky.app/profile/{handle}/post/{rkey}",
             author_handle=handle,
             author_name=author.get("displayName") or None,
             lang=langs[0] if langs else None,
-            thread_id=str(root["uri"]),
-            parent_id=str(reply["parent"]["uri"]) if reply.get("parent") else None,
+            thread_id=storable_id(str(root["uri"])),
+            parent_id=storable_id(str(reply["parent"]["uri"])) if reply.get("parent") else None,
             replyable=_replyable(post, mentioned),
             raw={"source": item.source, "uri": post["uri"], "cid": post["cid"], "root": root, "did": author.get("did"),
-                 "handle": handle, "mentions_brand": mentioned},
+                 "handle": handle, "mentions_brand": mentioned, "created_at": record.get("createdAt")},
         )
 
     def acknowledge(self, ack: Any) -> None:
@@ -335,8 +361,9 @@ class BlueskyConnector(Connector):
     def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> PostedReply:
         if (length := grapheme_count(text)) > MAX_POST_GRAPHEMES:
             raise ConnectorError(f"the reply is {length} graphemes; Bluesky allows {MAX_POST_GRAPHEMES}")
+        uri = str(target.raw.get("uri") or target.external_id)  # the id may be a long URI's hash
         # A PDS stores replies to deleted or gated posts without complaint; ask the AppView first.
-        found = self._call("the post", lambda: self.client.app.bsky.feed.get_posts({"uris": [target.external_id]}))
+        found = self._call("the post", lambda: self.client.app.bsky.feed.get_posts({"uris": [uri]}))
         if not found.posts:
             raise ReplyNotAllowed("Bluesky says the post no longer exists or is not visible to the brand account")
         parent = _plain(found.posts[0])
@@ -362,6 +389,18 @@ class BlueskyConnector(Connector):
 
     def close(self) -> None:
         self.client.request.close()
+
+
+def _step(source: _Source, positional: bool, items: list[_Item], page: str | None, bound: datetime | None) -> None:
+    """Where a walk's next page starts. Notifications' cursor is a position already. Search's is an offset,
+    which a post deleted mid-walk shifts (one would be skipped): search moves `until` down to the oldest
+    post read instead (posts in that millisecond are read again; `seen` drops them), and takes the
+    offset cursor only while a page made no headway, its posts all at the bound (one millisecond's worth)."""
+    oldest = min(i.at for i in items)
+    if positional or (bound is not None and oldest >= bound):
+        source.page = page
+    else:
+        source.bottom, source.page = _iso(oldest), None
 
 
 def _plain(view: Any) -> dict[str, Any]:

@@ -1,11 +1,13 @@
 """Hacker News through the Algolia HN Search API (``search_by_date``): stories and comments, read-only.
 
-The cursor is JSON. A walk reads pages newest→oldest with ``created_at_i>=since`` fixed and, after
-its first page, ``created_at_i<=upper`` (so posts arriving mid-walk do not shift the pages); only
-when the walk ends does ``since`` move up to the newest second seen, remembering the ids read at
-that second so they are not returned again while newer posts in the same second still are. Algolia
-pages only through the first 1000 hits; a longer walk continues below the oldest second it reached.
-Every page is stored with its cursor, so a restart resumes at the next page.
+The cursor is JSON. A walk reads pages newest→oldest with ``created_at_i>=since-overlap`` fixed and,
+after its first page, ``created_at_i<=upper`` (so posts arriving mid-walk do not shift the pages);
+only when the walk ends does ``since`` move up to the newest second seen. Algolia indexes items a
+while after they are posted, so each walk looks ``overlap_seconds`` below ``since`` again; the ids
+read in that window are remembered, so they are not returned twice while late-indexed ones (and new
+ones in the same second) still are. Algolia pages only through the first 1000 hits; a longer walk
+continues below the oldest second it reached. Every page is stored with its cursor, so a restart
+resumes at the next page.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pydantic import Field
 
 from connectors._http import HttpSettings, html_to_text, json_object, rate_limited, retrying_session
 from connectors.base import (
+    MAX_SETTING_SECONDS,
     BadPayload,
     Capabilities,
     Connector,
@@ -44,26 +47,31 @@ class HackerNewsSettings(HttpSettings):
     page_size: int = Field(default=100, ge=1, le=1000)  # Algolia's hitsPerPage
     # Pages a query reads on its very first poll (the rest of HN's history is not wanted).
     first_run_pages: int = Field(default=1, ge=1)
+    # How far below the newest item read each walk looks again, for items Algolia indexes late.
+    overlap_seconds: int = Field(default=300, ge=0, le=int(MAX_SETTING_SECONDS))
     user_agent: str = "mentiondesk/0.1 (brand mention monitor)"
 
 
 @dataclass
 class _Cursor:
-    since: int | None = None  # created_at_i lower bound (inclusive) of the current walk
-    seen_at_since: list[str] = field(default_factory=list)  # ids already read at exactly `since`
+    since: int | None = None  # the newest second read; walks read from `since - overlap` (inclusive)
+    seen: dict[str, int] = field(default_factory=dict)  # id -> second, for the ids read within the overlap
     upper: int | None = None  # created_at_i upper bound (inclusive) fixed after a walk's first page
     page: int = 0
     pages: int = 0  # pages read in the walk
-    newest: int | None = None  # newest second seen in the walk, and the ids at it
-    newest_ids: list[str] = field(default_factory=list)
+    newest: int | None = None  # newest second seen in the walk
 
     @classmethod
     def load(cls, text: str | None) -> "_Cursor":
         if not text:
             return cls()
         try:
-            return cls(**json.loads(text))
-        except (ValueError, TypeError):
+            data = json.loads(text)
+            # Cursors from before the overlap window: the few ids they kept are read once more (and stored once).
+            for old in ("seen_at_since", "newest_ids"):
+                data.pop(old, None)
+            return cls(**data)
+        except (ValueError, TypeError, AttributeError):
             raise ConnectorError("stored Hacker News cursor is unreadable; reset this query's cursor to start over") from None
 
     def dump(self) -> str:
@@ -109,7 +117,7 @@ class HackerNewsConnector(Connector):
             raise BadPayload("Hacker News answer lacks hits/page/nbPages/nbHits")
         mentions = [m for m in (self._mention(h) for h in hits) if m is not None]
         seconds = [int(m.raw["created_at_i"]) for m in mentions]
-        fresh = [m for m in mentions if not (int(m.raw["created_at_i"]) == state.since and m.external_id in state.seen_at_since)]
+        fresh = [m for m in mentions if m.external_id not in state.seen]
         if query.handle:
             fresh = [m for m in fresh if (m.author_handle or "").lower() != query.handle.lower()]  # the brand's own posts
         self._advance(state, mentions, seconds, page, pages, total)
@@ -118,9 +126,10 @@ class HackerNewsConnector(Connector):
     def _advance(self, state: _Cursor, mentions: list[Mention], seconds: list[int], page: int, pages: int, total: int) -> None:
         if seconds:
             top = max(seconds)
-            if state.newest is None or top > state.newest:
-                state.newest, state.newest_ids = top, []
-            state.newest_ids += [m.external_id for m, s in zip(mentions, seconds) if s == state.newest]
+            state.newest = top if state.newest is None else max(top, state.newest)
+            # Only ids within the overlap below the walk's newest can come back in the next walk.
+            window = state.newest - self.settings.overlap_seconds
+            state.seen.update({m.external_id: s for m, s in zip(mentions, seconds) if s >= window})
             if state.upper is None:
                 state.upper = top  # later pages of this walk stay below what the first page saw
         state.pages += 1
@@ -133,13 +142,13 @@ class HackerNewsConnector(Connector):
             state.upper, state.page = min(seconds), 0
             return
         if state.newest is not None:
-            same_second = state.newest == state.since
-            state.seen_at_since = sorted(set(state.newest_ids) | (set(state.seen_at_since) if same_second else set()))
-            state.since = state.newest
-        state.upper, state.page, state.pages, state.newest, state.newest_ids = None, 0, 0, None, []
+            # A walk of only late-indexed items reads nothing newer than `since`: it stays.
+            state.since = state.newest if state.since is None else max(state.newest, state.since)
+            state.seen = {i: s for i, s in state.seen.items() if s >= state.since - self.settings.overlap_seconds}
+        state.upper, state.page, state.pages, state.newest = None, 0, 0, None
 
     def _search(self, query: Query, state: _Cursor) -> dict[str, Any]:
-        filters = [f"created_at_i>={state.since}"] if state.since is not None else []
+        filters = [] if state.since is None else [f"created_at_i>={state.since - self.settings.overlap_seconds}"]
         if state.upper is not None:
             filters.append(f"created_at_i<={state.upper}")
         params = {

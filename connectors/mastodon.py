@@ -5,10 +5,11 @@ One query reads several sources, each with its own sub-cursor in the JSON cursor
 (``timeline_hashtag``) and ``notifications`` (``notifications(types=["mention"])``, needs the
 brand's handle). A sub-cursor is the newest id read. The timelines answer ``min_id`` with the items
 just after it, so their pages move forward in time. Search only *filters* by ``min_id`` (newest
-matches first), so a search source walks down with ``offset`` above the id it had, and takes the
-newest id it saw as its new sub-cursor when the walk ends; a post that arrives mid-walk shifts the
-offsets by one and is read twice (ingest stores it once), never skipped. The walk is in the cursor,
-so a restart continues it. A source's first poll reads only its newest page.
+matches first), so a search source walks down with ``max_id`` = the oldest id read so far, above the
+id it had, and takes the newest id it saw as its new sub-cursor when the walk ends: posts arriving
+or deleted mid-walk cannot shift its pages (new ones come with the next walk). The walk is in the
+cursor, so a restart continues it. A source's first poll reads only its newest page. Ids are opaque
+strings (Mastodon's snowflakes, GoToSocial's ULIDs, Akkoma's flake ids), ordered as servers order them.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from connectors.base import (
     ReplyNotAllowed,
     ReplyTarget,
     WebUrl,
+    past_failed_source,
 )
 from connectors.graphemes import grapheme_count
 
@@ -68,7 +70,8 @@ class MastodonSettings(HttpSettings):
 class _Cursor:
     pending: list[str] = field(default_factory=list)  # sources left in this round
     newest: dict[str, str] = field(default_factory=dict)  # source -> newest id read
-    walks: dict[str, dict[str, Any]] = field(default_factory=dict)  # search source -> {"offset", "top"} mid-walk
+    # search source -> {"max_id": the oldest id read so far, "top": the newest}, mid-walk
+    walks: dict[str, dict[str, str | None]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, text: str | None) -> "_Cursor":
@@ -76,8 +79,9 @@ class _Cursor:
             return cls()
         try:
             data = json.loads(text)
-            return cls(pending=list(data.get("pending", [])), newest=dict(data.get("newest", {})),
-                       walks={k: {"offset": int(w["offset"]), "top": w.get("top")} for k, w in data.get("walks", {}).items()})
+            # A walk stored by offset (before max_id) starts again from the top: read twice, stored once.
+            walks = {k: {"max_id": w.get("max_id"), "top": w.get("top")} for k, w in data.get("walks", {}).items()}
+            return cls(pending=list(data.get("pending", [])), newest=dict(data.get("newest", {})), walks=walks)
         except (ValueError, TypeError, AttributeError, KeyError):
             raise ConnectorError("stored Mastodon cursor is unreadable; reset this query's cursor to start over") from None
 
@@ -92,6 +96,11 @@ _REMOTE_MENTION = re.compile(r"(@\w+)@[\w.-]*\w", re.ASCII)
 def status_length(text: str) -> int:
     """Mastodon's count: graphemes, every link as 23, a remote @user@domain as its @user part."""
     return grapheme_count(_REMOTE_MENTION.sub(r"\1", _URL.sub("x" * 23, text)))
+
+
+def _id_order(status_id: str) -> tuple[int, str]:
+    """Servers compare ids as Mastodon does: a longer id is newer, then by text (numbers and ULIDs alike)."""
+    return len(status_id), status_id
 
 
 def _term(word: str) -> str:
@@ -141,32 +150,39 @@ class MastodonConnector(Connector):
         state = _Cursor.load(cursor)
         sources = self._sources(query)
         pending = [s for s in state.pending if s in sources] or sources  # empty: a new round starts
+        state.newest = {k: v for k, v in state.newest.items() if k in sources}  # sources no longer configured
+        state.walks = {k: v for k, v in state.walks.items() if k in sources}
+        try:
+            return self._fetch_source(query, state, pending)
+        except ConnectorError as exc:
+            raise past_failed_source(state, pending[1:], pending[0], exc) from None
+
+    def _fetch_source(self, query: Query, state: _Cursor, pending: list[str]) -> FetchResult:
+        """The next page of the round's first pending source."""
         source = pending[0]
         min_id = state.newest.get(source)
-        walk = state.walks.get(source, {"offset": 0, "top": min_id}) if source.startswith("search:") else None
-        statuses = self._read(source, query, min_id, walk["offset"] if walk else 0)
+        walk = state.walks.get(source, {"max_id": None, "top": min_id}) if source.startswith("search:") else None
+        statuses = self._read(source, query, min_id, walk["max_id"] if walk else None)
         mentions = [self._mention(s, source) for s in statuses]
         if source != "notifications":
             mentions = [m for m in mentions if self._wanted(m, query)]
-        ids = [int(s["id"]) for s in statuses]
+        ids = [str(s["id"]) for s in statuses]
         # A full page above the old id may have more behind it; the first poll reads one page.
         more_here = min_id is not None and len(statuses) >= self.settings.page_size
         if walk is not None:
-            top = str(max(ids + [int(walk["top"] or 0)]))
+            top = max(filter(None, [*ids, walk["top"]]), key=_id_order, default=None)
             if more_here:
-                state.walks[source] = {"offset": walk["offset"] + len(statuses), "top": top}
+                state.walks[source] = {"max_id": min(ids, key=_id_order), "top": top}
             else:
                 state.walks.pop(source, None)
-                if ids or walk["top"]:
+                if top:
                     state.newest[source] = top
         elif ids:
-            state.newest[source] = str(max(ids + [int(min_id or 0)]))
+            state.newest[source] = max(filter(None, [*ids, min_id]), key=_id_order)
         state.pending = pending if more_here else pending[1:]
-        state.newest = {k: v for k, v in state.newest.items() if k in sources}
-        state.walks = {k: v for k, v in state.walks.items() if k in sources}
         return FetchResult(mentions, next_cursor=state.dump(), has_more=bool(state.pending))
 
-    def _read(self, source: str, query: Query, min_id: str | None, offset: int = 0) -> list[dict[str, Any]]:
+    def _read(self, source: str, query: Query, min_id: str | None, max_id: str | None) -> list[dict[str, Any]]:
         kind, _, value = source.partition(":")
         limit = self.settings.page_size
         if kind == "search":
@@ -174,8 +190,7 @@ class MastodonConnector(Connector):
             if query.handle:
                 text += f" -from:{query.handle}"
             result = self._call(source, lambda: self.api.search_v2(text, resolve=False, result_type="statuses",
-                                                                    min_id=min_id, offset=offset or None,
-                                                                    limit=limit))
+                                                                    min_id=min_id, max_id=max_id, limit=limit))
             items = result.get("statuses") if isinstance(result, dict) else None
         elif kind == "tag":
             items = self._call(source, lambda: self.api.timeline_hashtag(value, min_id=min_id, limit=limit))

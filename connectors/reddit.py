@@ -48,6 +48,7 @@ from connectors.base import (
     ReplyNotAllowed,
     ReplyTarget,
     WebUrl,
+    past_failed_source,
 )
 
 log = logging.getLogger("mentiondesk.connectors.reddit")
@@ -325,6 +326,13 @@ class RedditConnector(Connector):
         state = _Cursor.load(cursor)
         sources = self._sources(query)
         pending = [s for s in state.pending if s in sources] or sources  # empty: a new round starts
+        try:
+            return self._fetch_source(query, state, pending)
+        except ConnectorError as exc:
+            raise past_failed_source(state, pending[1:], pending[0], exc) from None
+
+    def _fetch_source(self, query: Query, state: _Cursor, pending: list[Source]) -> FetchResult:
+        """The next page of the round's first pending source."""
         source = pending[0]
         anchor: str | None = getattr(state, source)  # None: a first poll
         items = self._page(source, query, {"before": anchor} if anchor else {})

@@ -3,15 +3,16 @@
 Each fetch reads one feed; the JSON cursor keeps, per feed, the ``ETag``/``Last-Modified`` of the
 last answer (sent back as ``If-None-Match``/``If-Modified-Since``, so an unchanged feed costs a
 304) and the ids (guid, else link) of the entries it still held, so entries are returned once even
-though feeds repeat them on every fetch. An entry is a mention when a brand keyword appears in its
-title or summary and no excluded term does. Feeds have no reply API.
+though feeds repeat them on every fetch. A guid that is not a URI ("42") is unique only within its
+feed, so its id names the feed too. An entry is a mention when a brand keyword appears in its title or
+summary and no excluded term does. Feeds have no reply API.
 """
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
+import logging
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -36,12 +37,19 @@ from connectors.base import (
     ReplyNotAllowed,
     ReplyTarget,
     WebUrl,
+    past_failed_source,
+    storable_id,
 )
 
-MAX_EXTERNAL_ID = 200  # the store's column width; longer guids are hashed
+log = logging.getLogger("mentiondesk.connectors.rss")
+
 # Encoding hints feedparser reports although the feed parsed fine.
 _HARMLESS = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+# How a whole RSS 2.0, Atom or RSS 1.0 document ends: its root's closing tag, then perhaps comments (page
+# caches append some). A body that ends otherwise was cut off, and entries may be missing from it.
+_DOCUMENT_END = re.compile(rb"</(?:[\w.-]+:)?(?:rss|feed|RDF)\s*>(?:\s|<!--.*?-->)*\Z", re.DOTALL)
 _TAGS = re.compile(r"<[^>]+>")
+_URI_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")  # how an absolute URI starts (RFC 3986)
 
 
 class RssSettings(HttpSettings):
@@ -80,19 +88,22 @@ def plain(markup: str) -> str:
     return html.unescape(_TAGS.sub("", markup)).strip()
 
 
-def _entry_id(entry: Any) -> str | None:
-    """guid/id, else the link; hashed when too long to store."""
-    value = entry.get("id") or entry.get("link")
-    if not value:
-        return None
-    return value if len(value) <= MAX_EXTERNAL_ID else "sha256:" + hashlib.sha256(value.encode()).hexdigest()
+
+def _entry_id(key: str, feed_url: str) -> str:
+    """An entry's id from its key (guid/id, else link). A URI (https://…, tag:…, urn:…) names the entry
+    anywhere and is kept as it was; anything else ("42") is qualified with the feed, so that two feeds
+    numbering their items do not collide."""
+    return storable_id(key if _URI_SCHEME.match(key) else f"{feed_url}#{key}")
 
 
 def _article_url(link: str | None) -> str | None:
     """Google Alerts links go through ``google.com/url?…&url=<article>``: link to the article itself."""
     if not link:
         return None
-    parts = urlsplit(link)
+    try:
+        parts = urlsplit(link)
+    except ValueError:  # "http://[x": not a link at all; ingest keeps only web links anyway
+        return None
     if parts.netloc.endswith("google.com") and parts.path == "/url":
         return parse_qs(parts.query).get("url", [link])[0]
     return link
@@ -104,6 +115,17 @@ def _matches(text: str, query: Query) -> bool:
 
     wanted = (query.raw,) if query.raw else query.keywords
     return any(has(k) for k in wanted) and not any(has(e) for e in query.exclude)
+
+
+def _check_well_formed(url: str, parsed: Any, content: bytes) -> None:
+    """Refuse a feed that is cut off or has no entries. One that is whole but not quite XML (an HTML entity
+    such as &nbsp;, a stray &) is taken as feedparser's lenient parser read it: refusing it lost every entry."""
+    problem = parsed.bozo_exception if parsed.bozo and not isinstance(parsed.bozo_exception, _HARMLESS) else None
+    if problem is None:
+        return
+    if not parsed.entries or not _DOCUMENT_END.search(content):
+        raise BadPayload(f"feed {url} is not well-formed XML ({problem})"[:300])
+    log.warning("feed %s is not well-formed XML (%s); reading the %d entries parsed", url, problem, len(parsed.entries))
 
 
 class RssConnector(Connector):
@@ -123,6 +145,14 @@ class RssConnector(Connector):
         state = _Cursor.load(cursor)
         feeds = self.settings.feeds
         pending = [f for f in state.pending if f in feeds] or list(feeds)  # empty: a new round starts
+        try:
+            return self._fetch_source(query, state, pending)
+        except ConnectorError as exc:
+            raise past_failed_source(state, pending[1:], pending[0], exc) from None
+
+    def _fetch_source(self, query: Query, state: _Cursor, pending: list[str]) -> FetchResult:
+        """The next page of the round's first pending feed."""
+        feeds = self.settings.feeds
         url = pending[0]
         feed_state = state.feeds.get(url, _FeedState())
         mentions, feed_state = self._read(url, feed_state, query)
@@ -148,17 +178,18 @@ class RssConnector(Connector):
         if response.status_code >= 400:
             raise ConnectorError(f"feed {url} answered {response.status_code}")
         parsed = feedparser.parse(response.content, response_headers={k.lower(): v for k, v in response.headers.items()})
-        if parsed.bozo and not isinstance(parsed.bozo_exception, _HARMLESS):
-            raise BadPayload(f"feed {url} is not well-formed XML ({parsed.bozo_exception})"[:300])
+        _check_well_formed(url, parsed, response.content)
         if parsed.version == "":
             raise BadPayload(f"feed {url} is neither RSS nor Atom")
         mentions, ids = [], []
         for entry in parsed.entries:
-            entry_id = _entry_id(entry)
-            if entry_id is None:
+            key = entry.get("id") or entry.get("link")
+            if not key:
                 raise BadPayload(f"feed {url} has an entry without guid/id or link ({entry.get('title', '?')[:60]!r})")
+            entry_id = _entry_id(key, url)
             ids.append(entry_id)
-            if entry_id in state.seen or entry_id in ids[:-1]:
+            # A cursor written before ids named their feed holds the bare guid: the entry was read already.
+            if entry_id in state.seen or storable_id(key) in state.seen or entry_id in ids[:-1]:
                 continue
             mention = self._mention(entry, entry_id, url, query)
             if mention is not None:

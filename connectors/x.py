@@ -44,6 +44,7 @@ from connectors.base import (
     ReplyNotAllowed,
     ReplyTarget,
     WebUrl,
+    past_failed_source,
 )
 from connectors.x_text import x_weighted_length
 
@@ -251,6 +252,13 @@ class XConnector(Connector):
         state = _Cursor.load(cursor)
         sources = self._sources(query)
         pending = [s for s in state.pending if s in sources] or sources  # empty: a new round starts
+        try:
+            return self._fetch_source(query, state, pending)
+        except ConnectorError as exc:
+            raise past_failed_source(state, pending[1:], pending[0], exc) from None
+
+    def _fetch_source(self, query: Query, state: _Cursor, pending: list[Source]) -> FetchResult:
+        """The next page of the round's first pending source."""
         source = pending[0]
         if query.handle and state.brand_handle != query.handle.lower():
             self._look_up_brand(state, query.handle)

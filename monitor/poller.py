@@ -85,22 +85,27 @@ def _status(session: Session, name: str) -> ConnectorStatus:
     return status
 
 
-def record_failure(db: Database, cc: ConnectorConfig, message: str, retry_after: float | None = None) -> datetime:
-    """Store the error and the back-off; returns when the connector may poll again."""
+def record_failure(db: Database, cc: ConnectorConfig, message: str, retry_after: float | None = None, *,
+                   back_off: bool = True, stored: int = 0) -> datetime:
+    """Store the error and the back-off (none if ``back_off`` is false: only some of the connector's
+    sources failed, and the rest must not wait for them); returns when the connector may poll again."""
     now = utcnow()
     with db.write() as session:
         status = _status(session, cc.name)
         status.consecutive_failures = (status.consecutive_failures or 0) + 1
+        status.mentions_stored = (status.mentions_stored or 0) + stored
         if retry_after is not None:
             delay, status.backoff_reason = retry_after, "rate_limit"
-        else:
+        elif back_off:
             interval = cc.settings.poll_interval_seconds
             delay = doubled(interval, status.consecutive_failures - 1, max(MAX_ERROR_BACKOFF_SECONDS, interval))
             status.backoff_reason = "error"
-        status.backoff_until = now + timedelta(seconds=delay)
+        else:
+            delay, status.backoff_reason = 0.0, None
+        status.backoff_until = now + timedelta(seconds=delay) if delay else None
         status.last_error, status.last_error_at = message, now
         status.last_poll_finished_at = now
-        return status.backoff_until
+        return status.backoff_until or now
 
 
 def _blocked(db: Database, cc: ConnectorConfig, ignore_error_backoff: bool) -> str | None:
@@ -139,6 +144,7 @@ def poll_connector(
     with db.write() as session:
         _status(session, cc.name).last_poll_started_at = utcnow()
     errors: list[str] = []
+    source_errors: list[str] = []  # sources that failed while the connector went on with its others
     retry_after: float | None = None
     # Renewed before every page, so the lease only has to outlast one page; a dead worker's
     # queries are free again within timeout_seconds.
@@ -156,13 +162,20 @@ def poll_connector(
                     break
                 if page and not renew_poll(db, query_id, owner, lease_seconds):
                     break  # our lease ran out and another worker took the query over
-                result = connector.fetch(query, cursor)
+                try:
+                    result = connector.fetch(query, cursor)
+                except ConnectorError as exc:
+                    if exc.resume is None:
+                        raise
+                    result = exc.resume  # one source failed: store the cursor past it, go on with the rest
                 stored = ingest_page(db, connector=cc.name, query_id=query_id, result=result)
                 report.pages += 1
                 report.received += stored.received
                 report.new_ids.extend(stored.new_ids)
                 if result.ack is not None:
                     connector.acknowledge(result.ack)
+                if result.source_error:
+                    source_errors.append(f"{query.key}: {result.source_error}")
                 cursor = result.next_cursor
                 if not result.has_more:
                     break
@@ -179,9 +192,11 @@ def poll_connector(
             errors.append(f"{query.key}: unexpected {exc.__class__.__name__}: {exc}")
         finally:
             release_poll(db, query_id, owner)
-    if errors:
-        report.error = _scrub("; ".join(errors), cc.secrets)
-        until = record_failure(db, cc, report.error, retry_after)
+    if errors or source_errors:
+        report.error = _scrub("; ".join(errors + source_errors), cc.secrets)
+        # Every source failing looks like the platform, or the credentials, not one feed: back off then.
+        back_off = bool(errors) or len(source_errors) == report.pages
+        until = record_failure(db, cc, report.error, retry_after, back_off=back_off, stored=report.stored)
         log.warning("connector %s failed, next try after %s: %s", cc.name, until.isoformat(), report.error)
     else:
         now = utcnow()

@@ -49,7 +49,11 @@ def _rows(path: Path, label_field: str | None,
                 yield number, row, None
 
 
-def _count_lines(path: Path) -> int:
+def _count_lines(path: Path) -> int | None:
+    """Non-blank lines, for the progress bar's total; None unless a regular file: a pipe, /dev/stdin or a
+    FIFO can be read only once (counting it first left nothing to classify, or waited forever)."""
+    if not path.is_file():
+        return None
     with path.open("rb") as fh:
         return sum(1 for line in fh if line.strip())
 

@@ -10,10 +10,11 @@ from connectors.base import (BadPayload, ConnectorError, DeliveryUnknown, Query,
                              ReplyTarget)
 from connectors.bluesky import BlueskyConnector, BlueskySettings
 from connectors.emulators import DEMO_BLUESKY_HANDLE, DEMO_SECRETS, RunningEmulators
-from connectors.emulators.bluesky_api import iso
+from connectors.emulators.bluesky_api import Actor, iso
+from monitor.config import Config
 from monitor.storage import Database
 from tests.emulator_fixtures import drain, stored_ids
-from tests.more_sources_fixtures import FAST_RETRIES, one_connector_config, poll
+from tests.more_sources_fixtures import FAST_RETRIES, one_connector_config, poll, stored_rows
 
 QUERY = Query(key="orbisto", brand="Orbisto", keywords=("Orbisto",), handle=DEMO_BLUESKY_HANDLE)
 SEARCH_ONLY = Query(key="orbisto", brand="Orbisto", keywords=("Orbisto",))
@@ -35,6 +36,12 @@ def refs(reply: dict) -> dict[str, tuple[str, str]]:
 
 def expected_search(running: RunningEmulators, uris: set[str]) -> set[str]:
     return {u for u in uris if "orbisto" in running.bluesky._posts[u].record["text"].lower()}
+
+
+def bluesky_config(running: RunningEmulators, db: Database, **settings: object) -> Config:
+    env = {f"MENTIONDESK_BLUESKY_{k.upper()}": v for k, v in DEMO_SECRETS["bluesky"].items()}
+    return one_connector_config(db, "bluesky", {"api_base_url": running.bluesky_url, "page_size": 10, **settings},
+                                env=env, handle=DEMO_BLUESKY_HANDLE)
 
 
 def test_reads_search_and_mention_notifications(emulators: RunningEmulators) -> None:
@@ -161,12 +168,67 @@ def test_server_errors_are_retried_and_a_bad_password_is_not_echoed(emulators: R
 
 
 def test_poll_once_stores_bluesky_mentions_once(emulators: RunningEmulators, sqlite_db: Database) -> None:
-    env = {f"MENTIONDESK_BLUESKY_{k.upper()}": v for k, v in DEMO_SECRETS["bluesky"].items()}
-    config = one_connector_config(sqlite_db, "bluesky", {"api_base_url": emulators.bluesky_url, "page_size": 10},
-                                  env=env, handle=DEMO_BLUESKY_HANDLE)
+    config = bluesky_config(emulators, sqlite_db)
     assert poll(sqlite_db, config).ok
     stored = stored_ids(sqlite_db, "bluesky")
     assert stored and poll(sqlite_db, config).stored == 0
     new = emulators.bluesky.add_post("@orbisto.bsky.social the app logs me out every hour", handle="ben.bsky.social")
     assert poll(sqlite_db, config).ok and stored_ids(sqlite_db, "bluesky") - stored == {new}
     assert seen(emulators) == iso(emulators.bluesky._posts[new].indexed_at)
+
+
+def test_a_post_deleted_mid_walk_does_not_make_the_walk_skip_one(emulators: RunningEmulators) -> None:
+    _, cursor, _ = drain(bsky(emulators), SEARCH_ONLY, None)
+    now = datetime.now(timezone.utc)
+    new = [emulators.bluesky.add_post(f"Orbisto problem number {n}", handle=f"u{n}.bsky.social",
+                                      created_at=now - timedelta(minutes=2 * (12 - n))) for n in range(12)]
+    page1 = bsky(emulators).fetch(SEARCH_ONLY, cursor)
+    assert page1.has_more and [m.external_id for m in page1.mentions] == new[:6:-1]
+    emulators.bluesky.delete_post(new[10])  # read on page 1, then deleted by its author
+    rest, cursor, _ = drain(bsky(emulators), SEARCH_ONLY, page1.next_cursor)
+    later, _, _ = drain(bsky(emulators), SEARCH_ONLY, cursor)
+    got = [m.external_id for m in page1.mentions + rest + later]
+    assert len(got) == len(set(got)) and set(got) == set(new)
+
+
+def test_a_created_at_python_cannot_read_counts_as_indexed_at(emulators: RunningEmulators, sqlite_db: Database) -> None:
+    config = bluesky_config(emulators, sqlite_db, search=False)
+    assert poll(sqlite_db, config).ok
+    odd = emulators.bluesky.add_post("@orbisto.bsky.social hi from the year zero", handle="ana.bsky.social")
+    emulators.bluesky._posts[odd].record["createdAt"] = "0000-01-01T00:00:00.000Z"  # Python has no year 0
+    assert poll(sqlite_db, config).ok
+    later = emulators.bluesky.add_post("@orbisto.bsky.social my order is late", handle="ben.bsky.social")
+    assert poll(sqlite_db, config).ok
+    rows = stored_rows(sqlite_db, "bluesky")
+    assert later in rows and rows[odd]["raw"]["created_at"] == "0000-01-01T00:00:00.000Z"
+    assert rows[odd]["created_at"].strftime("%Y-%m-%dT%H:%M:%S") == iso(emulators.bluesky._posts[odd].indexed_at)[:19]
+
+
+def test_a_created_at_before_year_1_in_utc_counts_as_indexed_at(emulators: RunningEmulators,
+                                                                sqlite_db: Database) -> None:
+    odd = emulators.bluesky.add_post("Orbisto is great")
+    emulators.bluesky._posts[odd].record["createdAt"] = "0001-01-01T00:30:00+01:00"  # readable, but UTC has no year 0
+    config = bluesky_config(emulators, sqlite_db, notifications=False, page_size=100)
+    assert poll(sqlite_db, config).ok and poll(sqlite_db, config).ok
+    assert stored_rows(sqlite_db, "bluesky")[odd]["raw"]["created_at"] == "0001-01-01T00:30:00+01:00"
+
+
+def test_an_at_uri_too_long_to_store_is_hashed_and_replies_still_reach_it(emulators: RunningEmulators,
+                                                                        sqlite_db: Database) -> None:
+    config = bluesky_config(emulators, sqlite_db, search=False)
+    assert poll(sqlite_db, config).ok
+    host = ".".join(["a" * 60] * 3) + ".example.com"  # a did:web author: a legal host name, a 240-character URI
+    emulators.bluesky._actors["long.example.com"] = Actor("did:web:" + host, "long.example.com", "Long")
+    root = emulators.bluesky.add_post("@orbisto.bsky.social my parcel is lost", handle="long.example.com")
+    child = emulators.bluesky.add_post("@orbisto.bsky.social still lost", handle="long.example.com", reply_to=root)
+    later = emulators.bluesky.add_post("@orbisto.bsky.social me too", handle="ben.bsky.social")
+    assert len(root) > 200 and poll(sqlite_db, config).ok
+    rows = {row["raw"]["uri"]: row for row in stored_rows(sqlite_db, "bluesky").values()}
+    assert {root, child, later} <= rows.keys() and rows[later]["external_id"] == later
+    root_id, child_row = rows[root]["external_id"], rows[child]
+    assert root_id.startswith("sha256:") and child_row["thread_id"] == root_id
+    target = ReplyTarget("bluesky", child_row["external_id"], True, thread_id=root_id, raw=child_row["raw"])
+    bsky(emulators).reply(target, "Sorry! Please send your order number.", "key-1")
+    posts = emulators.bluesky._posts
+    (shown,) = emulators.bluesky.replies_to(child)
+    assert refs(shown) == {"root": (root, posts[root].cid), "parent": (child, posts[child].cid)}

@@ -100,11 +100,14 @@ def test_a_file_that_cannot_be_written_is_one_clear_line(tmp_path: Path) -> None
     assert result.output == f"Error: {tmp_path / 'no' / 'x.csv'}: No such file or directory\n"
 
 
-def test_seconds_must_be_a_finite_number(tmp_path: Path) -> None:
+def test_seconds_must_be_a_finite_number_up_to_a_week(tmp_path: Path) -> None:
     config = _config_for(tmp_path, f"sqlite:///{tmp_path / 'm.db'}")
+    # "nan" made `run` stop at once and report success; 1e10 overflowed `classify-pending --watch`'s wait.
+    refused = {"nan": "is not a number of seconds", "inf": "is not a number of seconds",
+               "1e10": "is more than a week (604800 seconds)"}
     for command in (["run", "--max-seconds"], ["classify-pending", "--watch"], ["demo", "--once", "--max-seconds"],
                     ["incidents", "reply", "1", "--template", "Sorry", "--max-wait"]):
-        for value in ("nan", "inf"):  # "nan" made `run` stop at once and report success
+        for value, message in refused.items():
             result = CliRunner().invoke(cli, ["--config", str(config), *command, value])
             assert result.exit_code == 2, (command, value, result.output)
-            assert f"'{value}' is not a number of seconds" in result.output
+            assert f"'{value}' {message}" in result.output

@@ -33,13 +33,19 @@ def test_polls_store_each_mention_once_and_only_new_ones_later(emulators: Runnin
     assert True in replyable and False in replyable
 
 
-def test_malformed_json_fails_that_connector_only_and_stores_nothing_from_the_page(emulators: RunningEmulators, sqlite_db: Database) -> None:
+def _x_sources(db: Database) -> set[str]:
+    with db.read() as session:
+        return {raw["source"] for raw in session.scalars(select(models.Mention.raw).where(models.Mention.platform == "x"))}
+
+
+def test_malformed_json_fails_that_source_only_and_stores_nothing_from_its_page(emulators: RunningEmulators,
+                                                                             sqlite_db: Database) -> None:
     emulators.x.inject("malformed_json", path_contains="/search/")
     reports = _reports(sqlite_db, emulators)
-    assert not reports["x"].ok and "malformed JSON" in (reports["x"].error or "")
+    assert not reports["x"].ok and "search: X answered search with malformed JSON" in (reports["x"].error or "")
     assert reports["reddit"].ok and stored_ids(sqlite_db, "reddit")
-    assert stored_ids(sqlite_db, "x") == set()
-    assert _reports(sqlite_db, emulators)["x"].ok and stored_ids(sqlite_db, "x")  # the retry reads that page
+    assert _x_sources(sqlite_db) == {"mentions"}  # nothing from the search page; the mentions went on
+    assert _reports(sqlite_db, emulators)["x"].ok and _x_sources(sqlite_db) == {"search", "mentions"}  # read again
 
 
 def test_missing_fields_on_reddit_fail_the_round_clearly(emulators: RunningEmulators, sqlite_db: Database) -> None:

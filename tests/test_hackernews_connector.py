@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
 from connectors.base import BadPayload, ConnectorError, Query, RateLimited, ReplyNotAllowed, ReplyTarget
@@ -59,6 +61,18 @@ def test_cursor_resumes_after_restart_and_same_second_posts_are_not_lost(emulato
     b = emulators.hackernews.add_comment("Orbisto support is fast", author="two")  # likely the same second as a
     later, _, _ = drain(hn(emulators), QUERY, cursor)
     assert [m.external_id for m in seen] == [a] and [m.external_id for m in later] == [b]
+
+
+def test_items_algolia_indexes_late_are_read_by_the_next_walk(emulators: RunningEmulators) -> None:
+    _, cursor, _ = drain(hn(emulators), QUERY, None)
+    first = emulators.hackernews.add_comment("Orbisto charged me twice", author="alice")
+    seen, cursor, _ = drain(hn(emulators), QUERY, cursor)
+    # Posted 20 s before alice's comment, but searchable only after the walk that read hers.
+    late = emulators.hackernews.add_comment("Orbisto support never answers", author="bob",
+                                            created_at=datetime.now(timezone.utc) - timedelta(seconds=20))
+    later, cursor, _ = drain(hn(emulators), QUERY, cursor)
+    assert [m.external_id for m in seen] == [first] and [m.external_id for m in later] == [late]
+    assert drain(hn(emulators), QUERY, cursor)[0] == []  # what the overlap reads again is not returned twice
 
 
 def test_walks_past_algolias_pagination_limit(emulators: RunningEmulators, monkeypatch: pytest.MonkeyPatch) -> None:

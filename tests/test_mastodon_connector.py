@@ -31,8 +31,8 @@ def test_reads_search_hashtag_and_mention_notifications(emulators: RunningEmulat
     assert any("@" in (m.author_handle or "") for m in mentions), "remote accounts keep their domain"
 
 
-def test_search_walks_down_with_offset_and_resumes_after_restart(emulators: RunningEmulators) -> None:
-    # Search answers newest first above min_id, so the walk pages by offset (the emulator does as Mastodon does).
+def test_search_walks_down_with_max_id_and_resumes_after_restart(emulators: RunningEmulators) -> None:
+    # Search answers newest first above min_id, so the walk pages down by max_id (the emulator does as Mastodon does).
     _, cursor, _ = drain(masto(emulators, hashtags=[]), SEARCH_ONLY, None)
     new_ids = set(emulators.mastodon.add_posts(40))
     first = masto(emulators, hashtags=[])
@@ -55,6 +55,35 @@ def test_posts_that_arrive_mid_walk_are_not_skipped(emulators: RunningEmulators)
     later, _, _ = drain(masto(emulators, hashtags=[]), SEARCH_ONLY, cursor)
     got = {m.external_id for m in page1.mentions + rest + later}
     assert got == _matching(emulators, before | during)
+
+
+def test_a_post_deleted_mid_walk_does_not_make_the_walk_skip_one(emulators: RunningEmulators) -> None:
+    _, cursor, _ = drain(masto(emulators, hashtags=[]), SEARCH_ONLY, None)
+    new = [emulators.mastodon.add_status(f"Orbisto problem number {n}", username=f"u{n}") for n in range(12)]
+    page1 = masto(emulators, hashtags=[]).fetch(SEARCH_ONLY, cursor)
+    assert page1.has_more and [m.external_id for m in page1.mentions] == new[:6:-1]
+    emulators.mastodon.delete_status(new[10])  # read on page 1, then deleted (or hidden by a moderator)
+    rest, cursor, _ = drain(masto(emulators, hashtags=[]), SEARCH_ONLY, page1.next_cursor)
+    later, _, _ = drain(masto(emulators, hashtags=[]), SEARCH_ONLY, cursor)
+    got = [m.external_id for m in page1.mentions + rest + later]
+    assert len(got) == len(set(got)) and set(got) == set(new)
+
+
+def test_ids_that_are_not_numbers_page_and_reply_like_numeric_ones(emulators: RunningEmulators,
+                                                                   sqlite_db: Database) -> None:
+    emulators.mastodon.ulid_ids = True  # as GoToSocial answers (Akkoma's flake ids are not numbers either)
+    config = one_connector_config(sqlite_db, "mastodon", {"api_base_url": emulators.mastodon_url, "page_size": 5},
+                                  env={"MENTIONDESK_MASTODON_ACCESS_TOKEN": DEMO_SECRETS["mastodon"]["access_token"]},
+                                  handle=DEMO_MASTODON_USERNAME)
+    assert poll(sqlite_db, config).ok
+    stored = stored_ids(sqlite_db, "mastodon")
+    assert stored and not any(i.isdigit() for i in stored)
+    new = {emulators.mastodon.add_status(f"@orbisto Orbisto order {n} is late", username="ben") for n in range(12)}
+    assert poll(sqlite_db, config).ok and stored_ids(sqlite_db, "mastodon") - stored == new
+    assert poll(sqlite_db, config).stored == 0
+    target = max(new)
+    masto(emulators).reply(ReplyTarget("mastodon", target, True, raw={"acct": "ben"}), "Checking now.", "key-1")
+    assert [r["text"] for r in emulators.mastodon.replies_to(target)] == ["@ben Checking now."]
 
 
 def _matching(emulators: RunningEmulators, ids: set[str]) -> set[str]:

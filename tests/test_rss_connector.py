@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -11,13 +15,46 @@ from connectors.emulators import RunningEmulators
 from connectors.rss import RssConnector, RssSettings
 from monitor.storage import Database
 from tests.emulator_fixtures import drain, stored_ids
-from tests.more_sources_fixtures import FAST_RETRIES, one_connector_config, poll
+from tests.more_sources_fixtures import FAST_RETRIES, one_connector_config, poll, stored_rows
 
 QUERY = Query(key="orbisto", brand="Orbisto", keywords=("Orbisto",))
 
 
 def rss(running: RunningEmulators, **settings: object) -> RssConnector:
     return RssConnector(RssSettings(**{"feeds": running.feed_urls, **FAST_RETRIES, **settings}))
+
+
+@pytest.fixture
+def static_feeds() -> Iterator[tuple[str, dict[str, str]]]:
+    """A plain HTTP server for feeds the emulator never writes: its base URL, and path -> body to serve."""
+    bodies: dict[str, str] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            body = bodies.get(self.path, "").encode()
+            self.send_response(200 if self.path in bodies else 404)
+            self.send_header("content-type", "application/rss+xml; charset=utf-8")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", bodies
+    server.shutdown()
+    server.server_close()
+
+
+def rss_document(*items: tuple[str, str, str]) -> str:
+    """An RSS 2.0 feed of (title, link, guid) items; a guid that is not a URL is marked so."""
+    rendered = [f"<item><title>{title}</title><link>{link}</link>"
+                f'<guid isPermaLink="{str(guid.startswith("https://")).lower()}">{guid}</guid></item>'
+                for title, link, guid in items]
+    return ('<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Example</title>'
+            "<link>https://example.com/</link><description>News</description>" + "".join(rendered) + "</channel></rss>")
 
 
 def test_reads_rss_atom_and_google_alerts_feeds_once_each(emulators: RunningEmulators) -> None:
@@ -98,3 +135,55 @@ def test_poll_once_stores_feed_mentions_once(emulators: RunningEmulators, sqlite
     assert not report.ok and "well-formed" in (report.error or "")
     restored = emulators.feeds.add_entry("news", "Orbisto restores service")
     assert poll(sqlite_db, config).ok and {outage, restored} <= stored_ids(sqlite_db, "rss")
+
+
+def test_a_complete_feed_with_an_html_entity_is_read_with_a_warning(static_feeds: tuple[str, dict[str, str]],
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    base, bodies = static_feeds
+    # &nbsp; is HTML, not XML: not well-formed, but feedparser's lenient parser reads every entry. The comment
+    # after the document is what page caches add.
+    bodies["/f.xml"] = rss_document(("Orbisto&nbsp;outage in Lyon", "https://e.example/1", "https://e.example/1"),
+                                    ("Orbisto refunds customers", "https://e.example/2", "https://e.example/2"),
+                                    ) + "\n<!-- served from cache in 0.02 s -->\n"
+    connector = RssConnector(RssSettings(feeds=[base + "/f.xml"], **FAST_RETRIES))
+    with caplog.at_level(logging.WARNING, logger="mentiondesk.connectors.rss"):
+        page = connector.fetch(QUERY, None)
+    assert [m.text for m in page.mentions] == ["Orbisto\xa0outage in Lyon", "Orbisto refunds customers"]
+    assert "not well-formed XML (<unknown>:1:" in caplog.text and "undefined entity" in caplog.text
+    # Cut off, or with nothing read, it is still refused.
+    for body in (bodies["/f.xml"][:-60], rss_document().replace("News", "News&nbsp;today")):
+        bodies["/f.xml"] = body
+        with pytest.raises(BadPayload, match="not well-formed XML"):
+            connector.fetch(QUERY, None)
+
+
+def test_guids_that_are_not_urls_are_tied_to_their_feed(static_feeds: tuple[str, dict[str, str]],
+                                                        sqlite_db: Database) -> None:
+    base, bodies = static_feeds
+    # Two CMS feeds numbering their items: the same guid, different articles.
+    bodies["/a.xml"] = rss_document(("Orbisto opens a store in Lyon", "https://a.example/lyon", "42"))
+    bodies["/b.xml"] = rss_document(("Orbisto fined for data breach", "https://b.example/fine", "42"),
+                                    ("Orbisto hires", "https://b.example/hires", "https://b.example/hires"))
+    config = one_connector_config(sqlite_db, "rss", {"feeds": [base + "/a.xml", base + "/b.xml"]})
+    assert poll(sqlite_db, config).ok
+    # A URL guid is the id it always was.
+    assert stored_ids(sqlite_db, "rss") == {f"{base}/a.xml#42", f"{base}/b.xml#42", "https://b.example/hires"}
+    # A cursor stored before ids named their feed holds the bare guid: that entry is not returned again.
+    earlier = json.dumps({"pending": [], "feeds": {base + "/a.xml": {"seen": ["42"]}}})
+    assert RssConnector(RssSettings(feeds=[base + "/a.xml"], **FAST_RETRIES)).fetch(QUERY, earlier).mentions == []
+
+
+def test_a_feed_gone_does_not_stop_the_other_feeds(static_feeds: tuple[str, dict[str, str]],
+                                                   sqlite_db: Database) -> None:
+    # A deleted Google Alert answers 404 for good; until 2026-12-06 the cursor stayed on it, so from
+    # the second poll on no other feed was read again.
+    base, bodies = static_feeds
+    bodies["/live.xml"] = rss_document(("Orbisto opens in Lyon", "https://e.example/1", "https://e.example/1"))
+    config = one_connector_config(sqlite_db, "rss", {"feeds": [base + "/gone.xml", base + "/live.xml"]})
+    for poll_number, new in enumerate(["https://e.example/1", "https://e.example/2"]):
+        if poll_number:
+            bodies["/live.xml"] = rss_document(("Orbisto hires", "http://[x", new))  # a link no URL parser reads
+        report = poll(sqlite_db, config)
+        assert f"{base}/gone.xml: " in (report.error or "") and "404" in (report.error or ""), report.error
+        assert new in stored_ids(sqlite_db, "rss")
+    assert stored_rows(sqlite_db, "rss")["https://e.example/2"]["raw"]["link"] == "http://[x"

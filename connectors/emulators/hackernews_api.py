@@ -117,10 +117,13 @@ class HackerNewsEmulator(EmulatorState):
         now = datetime.now(timezone.utc)
         return [str(self._add_generated(now).id) for _ in range(count)]
 
-    def add_comment(self, text: str, *, author: str = "hn_user", story_id: str | None = None) -> str:
+    def add_comment(self, text: str, *, author: str = "hn_user", story_id: str | None = None,
+                    created_at: datetime | None = None) -> str:
+        """A comment, searchable from now on; ``created_at`` backdates it (as Algolia indexes items late)."""
         with self._lock:
             story = self._by_id[int(story_id)] if story_id else next(i for i in reversed(self._items) if i.kind == "story")
-            return str(self._add(Item(self._new_id(), "comment", author, datetime.now(timezone.utc), text, story.id, story.id)).id)
+            at = created_at or datetime.now(timezone.utc)
+            return str(self._add(Item(self._new_id(), "comment", author, at, text, story.id, story.id)).id)
 
     def add_story(self, title: str, *, author: str = "hn_user", url: str | None = None) -> str:
         with self._lock:
@@ -204,7 +207,8 @@ class HackerNewsEmulator(EmulatorState):
         tags_ok = self._tag_matcher(q.get("tags", ""))
         with self._lock:
             found_items = []
-            for item in reversed(self._items):  # search_by_date: newest first
+            # search_by_date: newest created first (a backdated item sorts below newer ones; ties: last added first)
+            for item in sorted(reversed(self._items), key=lambda i: i.created_at, reverse=True):
                 values = {"created_at_i": item.created_at_i, "points": item.points, "num_comments": item.num_comments}
                 searchable = " ".join(filter(None, (item.text, item.url, item.author, item.story_text)))
                 if all(op(values[f], v) for f, op, v in numeric) and tags_ok(item.tags()) and text_ok(searchable):

@@ -6,6 +6,7 @@ with ``acct``/``followers_count``, HTML ``content``, ``visibility``, ``language`
 ``since_id``/``limit`` paging with ``Link`` headers, errors as ``{"error": …}`` (401, 404, 422),
 ``X-RateLimit-Limit/Remaining/Reset`` (ISO 8601) on every answer and 429 past the quota (Mastodon:
 300 requests per 5 minutes per account), and ``Idempotency-Key`` on ``POST /api/v1/statuses``.
+With ``ulid_ids`` set it answers with ids as GoToSocial does (26 sortable characters, not numbers).
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ class MastodonEmulator(EmulatorState):
         self._ids: list[int] = []  # ascending
         self._idempotent: dict[str, int] = {}
         self._next_number = 0
+        self.ulid_ids = False  # ids on the wire as GoToSocial's ULIDs instead of Mastodon's numeric snowflakes
         self.brand = self._account(brand_username, brand_name, 9_300)
         end = backlog_end or datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
         start = end - timedelta(seconds=97 * backlog)
@@ -112,18 +114,33 @@ class MastodonEmulator(EmulatorState):
 
     def add_posts(self, count: int = 1) -> list[str]:
         now = datetime.now(timezone.utc)
-        return [str(self._add_generated(now).id) for _ in range(count)]
+        return [self.wire_id(self._add_generated(now).id) for _ in range(count)]
 
     def add_status(self, text: str, *, username: str = "casual", lang: str = "en", visibility: str = "public") -> str:
         with self._lock:
             author = self._account(username, username.title(), 42)
-            return str(self._add(author, text, datetime.now(timezone.utc), lang, visibility=visibility).id)
+            return self.wire_id(self._add(author, text, datetime.now(timezone.utc), lang, visibility=visibility).id)
+
+    def delete_status(self, status_id: str) -> None:
+        """The author deletes it (or a moderator removes it): gone from search, timelines and notifications."""
+        with self._lock:
+            number = self._parse_id(status_id)
+            del self._statuses[number]
+            self._ids.remove(number)
 
     def replies_to(self, status_id: str) -> list[dict[str, Any]]:
         """What the status's thread shows below it (``/api/v1/statuses/:id/context`` descendants)."""
         with self._lock:
-            return [{"id": str(s.id), "text": s.text, "author": s.account.acct, "visibility": s.visibility}
-                    for s in (self._statuses[i] for i in self._ids) if s.in_reply_to_id == int(status_id)]
+            return [{"id": self.wire_id(s.id), "text": s.text, "author": s.account.acct, "visibility": s.visibility}
+                    for s in (self._statuses[i] for i in self._ids) if s.in_reply_to_id == self._parse_id(status_id)]
+
+    def wire_id(self, number: int) -> str:
+        """The id as the API shows it: a number, or a ULID-like string that sorts the same way."""
+        return "01" + format(number, "X").rjust(24, "0") if self.ulid_ids else str(number)
+
+    def _parse_id(self, text: str) -> int:
+        """The id a client sent back (ValueError if it is not one of ours)."""
+        return int(text[2:], 16) if self.ulid_ids else int(text)
 
     # -- rendering ------------------------------------------------------------------------------
 
@@ -140,15 +157,16 @@ class MastodonEmulator(EmulatorState):
 
     def _render(self, status: Status) -> dict[str, Any]:
         parent = self._statuses.get(status.in_reply_to_id) if status.in_reply_to_id else None
+        home, wire_id = f"https://{status.account.domain or DOMAIN}", self.wire_id(status.id)
         content = _HASHTAG.sub(lambda m: f'<a href="https://{DOMAIN}/tags/{m.group(1).lower()}" class="mention hashtag" rel="tag">#<span>{m.group(1)}</span></a>',
                                html.escape(status.text, quote=False))
         return {
-            "id": str(status.id), "created_at": _iso(status.created_at),
-            "in_reply_to_id": str(parent.id) if parent else None,
+            "id": wire_id, "created_at": _iso(status.created_at),
+            "in_reply_to_id": self.wire_id(parent.id) if parent else None,
             "in_reply_to_account_id": parent.account.id if parent else None,
             "sensitive": False, "spoiler_text": "", "visibility": status.visibility, "language": status.language,
-            "uri": f"https://{status.account.domain or DOMAIN}/users/{status.account.username}/statuses/{status.id}",
-            "url": f"https://{status.account.domain or DOMAIN}/@{status.account.username}/{status.id}",
+            "uri": f"{home}/users/{status.account.username}/statuses/{wire_id}",
+            "url": f"{home}/@{status.account.username}/{wire_id}",
             "replies_count": sum(1 for s in self._statuses.values() if s.in_reply_to_id == status.id),
             "reblogs_count": 0, "favourites_count": status.id % 7, "edited_at": None, "favourited": False,
             "reblogged": False, "muted": False, "bookmarked": False, "content": f"<p>{content}</p>", "filtered": [],
@@ -165,7 +183,8 @@ class MastodonEmulator(EmulatorState):
         """``items``: (id, rendered) ascending by id."""
         try:
             limit = min(int(request.query.get("limit", "20")), 40)
-            bounds = {k: int(request.query[k]) for k in ("max_id", "since_id", "min_id") if request.query.get(k)}
+            bounds = {k: self._parse_id(request.query[k]) for k in ("max_id", "since_id", "min_id")
+                      if request.query.get(k)}
         except ValueError:
             return _error(422, "Validation failed: limit and ids must be integers")
         chosen = [(i, r) for i, r in items if i < bounds.get("max_id", 1 << 80)
@@ -176,7 +195,8 @@ class MastodonEmulator(EmulatorState):
         headers = {}
         if chosen:
             base = f"https://{DOMAIN}{path}?limit={limit}"
-            headers["link"] = f'<{base}&max_id={chosen[-1][0]}>; rel="next", <{base}&min_id={chosen[0][0]}>; rel="prev"'
+            headers["link"] = (f'<{base}&max_id={self.wire_id(chosen[-1][0])}>; rel="next", '
+                               f'<{base}&min_id={self.wire_id(chosen[0][0])}>; rel="prev"')
         return Response(200, [r for _, r in chosen], headers)
 
     def _visible(self, status: Status) -> bool:
@@ -198,7 +218,7 @@ class MastodonEmulator(EmulatorState):
         try:
             limit = min(int(request.query.get("limit", "20")), 40)
             offset = int(request.query.get("offset", "0"))
-            bounds = {k: int(request.query[k]) for k in ("max_id", "min_id") if request.query.get(k)}
+            bounds = {k: self._parse_id(request.query[k]) for k in ("max_id", "min_id") if request.query.get(k)}
         except ValueError:
             return _error(422, "Validation failed: limit, offset and ids must be integers")
         chosen = [r for i, r in reversed(items) if bounds.get("min_id", -1) < i < bounds.get("max_id", 1 << 80)]
@@ -221,7 +241,8 @@ class MastodonEmulator(EmulatorState):
     def _notifications(self, request: Request) -> Response:
         types = [request.query[k] for k in ("types[]", "types") if k in request.query] or ["mention"]
         with self._lock:
-            items = [(i, {"id": str(i), "type": "mention", "created_at": _iso(s.created_at), "group_key": f"ungrouped-{i}",
+            items = [(i, {"id": self.wire_id(i), "type": "mention", "created_at": _iso(s.created_at),
+                          "group_key": f"ungrouped-{i}",
                           "account": self._render_account(s.account), "status": self._render(s)})
                      for i in self._ids if "mention" in types
                      for s in (self._statuses[i],) if self.brand in s.mentions and s.account is not self.brand]
@@ -238,12 +259,15 @@ class MastodonEmulator(EmulatorState):
                 return _error(422, "Validation failed: Text can't be blank")
             if len(text) > MAX_STATUS_CHARS:
                 return _error(422, f"Validation failed: Text character limit of {MAX_STATUS_CHARS} exceeded")
-            parent_id = form.get("in_reply_to_id")
-            if parent_id and (not str(parent_id).isdigit() or int(parent_id) not in self._statuses):
+            try:
+                parent = self._parse_id(str(form["in_reply_to_id"])) if form.get("in_reply_to_id") else None
+            except ValueError:
+                return _error(404, "Record not found")
+            if parent is not None and parent not in self._statuses:
                 return _error(404, "Record not found")
             visibility = str(form.get("visibility") or "public")
             status = self._add(self.brand, text, datetime.now(timezone.utc), str(form.get("language") or "en"),
-                               visibility=visibility, in_reply_to=int(parent_id) if parent_id else None)
+                               visibility=visibility, in_reply_to=parent)
             if key:
                 self._idempotent[key] = status.id
             return Response(200, self._render(status))
