@@ -200,7 +200,8 @@ AT_LEAST_1 = "Input should be greater than or equal to 1"
         ({"rss": {"feeds": ["https://example.com/feed"], "request_timeout_seconds": float("inf")}},
          f"rss.request_timeout_seconds: {FINITE}"),
         # A reply's request must give up long before a person may resolve it as not posted (10 minutes).
-        ({"x": {"request_timeout_seconds": 3600}}, "x.request_timeout_seconds: Input should be less than or equal to 120"),
+        ({"x": {"request_timeout_seconds": 3600}},
+         "x.request_timeout_seconds: Input should be less than or equal to 120"),
         ({"bluesky": {"overlap_seconds": 1e300, "enabled": False}, "sample": {}},
          "bluesky.overlap_seconds: Input should be less than"),
     ],

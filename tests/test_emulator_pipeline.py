@@ -35,7 +35,8 @@ def test_polls_store_each_mention_once_and_only_new_ones_later(emulators: Runnin
 
 def _x_sources(db: Database) -> set[str]:
     with db.read() as session:
-        return {raw["source"] for raw in session.scalars(select(models.Mention.raw).where(models.Mention.platform == "x"))}
+        raws = session.scalars(select(models.Mention.raw).where(models.Mention.platform == "x"))
+        return {raw["source"] for raw in raws}
 
 
 def test_malformed_json_fails_that_source_only_and_stores_nothing_from_its_page(emulators: RunningEmulators,

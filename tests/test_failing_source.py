@@ -66,7 +66,8 @@ def test_every_x_source_refused_backs_the_connector_off(sqlite_db: Database, emu
 
 
 def test_a_refused_reddit_source_moves_the_cursor_on_to_the_others(emulators: RunningEmulators) -> None:
-    connector = reddit_connector(emulators, page_size=100, comment_subreddits=["technology", "india", "mexico", "orbisto"])
+    connector = reddit_connector(emulators, page_size=100,
+                                 comment_subreddits=["technology", "india", "mexico", "orbisto"])
     _refuse(emulators, "reddit", "/search")
     with pytest.raises(ConnectorError) as caught:  # the error is still the connector's own
         connector.fetch(REDDIT_QUERY, None)
