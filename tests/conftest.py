@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from connectors.base import ConnectorSettings
 from monitor.storage import Database
+from tests.connector_doubles import RecordingReplyConnector
 from tests.scratch_postgres import scratch_schema
 
 # The emulators fixture, for every connector's tests without each importing it.
@@ -75,3 +77,12 @@ def sqlite_db(tmp_path: Path) -> Iterator[Database]:
 def postgres_db(postgres_url: str) -> Iterator[Database]:
     """For what only PostgreSQL has (several workers' claims, row locks); skipped without a server."""
     yield from _upgraded(postgres_url)
+
+
+@pytest.fixture
+def connector() -> RecordingReplyConnector:
+    """The reply connector that records what it posts; its record is kept on the class, so cleared here."""
+    RecordingReplyConnector.calls = []
+    RecordingReplyConnector.fail_with = None
+    RecordingReplyConnector.gate = None
+    return RecordingReplyConnector(ConnectorSettings())

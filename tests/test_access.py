@@ -24,14 +24,6 @@ from tests.principals import ADMIN, ANA, BEN, VIEWER
 Call = Callable[[Database, dict[str, Any], Any], object]
 
 
-@pytest.fixture
-def connector() -> RecordingReplyConnector:
-    RecordingReplyConnector.calls = []
-    RecordingReplyConnector.fail_with = None
-    RecordingReplyConnector.gate = None
-    return RecordingReplyConnector(ConnectorSettings())
-
-
 def _brand(db: Database, key: str, reply_approval: bool) -> int:
     with db.write() as session:
         brand = Brand(key=key, name=key.title(), reply_approval=reply_approval)

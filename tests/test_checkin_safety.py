@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from connectors.base import ConnectorError, ConnectorSettings, DeliveryUnknown
+from connectors.base import ConnectorError, DeliveryUnknown
 from monitor import followups, presence, replies
 from monitor.errors import ReplyStateError
 from monitor.followups import FollowUpError
@@ -18,14 +18,6 @@ from monitor.replies import CheckInNotDue
 from monitor.storage import Database
 from tests.connector_doubles import RecordingReplyConnector
 from tests.principals import ADMIN, ANA, BEN
-
-
-@pytest.fixture
-def connector() -> RecordingReplyConnector:
-    RecordingReplyConnector.calls = []
-    RecordingReplyConnector.fail_with = None
-    RecordingReplyConnector.gate = None
-    return RecordingReplyConnector(ConnectorSettings())
 
 
 def _check_in(db: Database, approval: bool = False, due: bool = True, external_id: str = "m1") -> CheckIn:

@@ -15,14 +15,6 @@ from tests.connector_doubles import RecordingReplyConnector, T0
 from tests.principals import ADMIN, ANA, BEN
 
 
-@pytest.fixture
-def connector() -> RecordingReplyConnector:
-    RecordingReplyConnector.calls = []
-    RecordingReplyConnector.fail_with = None
-    RecordingReplyConnector.gate = None
-    return RecordingReplyConnector(ConnectorSettings())
-
-
 def add_mention(db: Database, replyable: bool = True) -> int:
     with db.write() as session:
         m = Mention(platform="scripted", external_id=f"m{replyable}", text="@acme help", created_at=T0,

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from connectors.base import ConnectorError, ConnectorSettings
+from connectors.base import ConnectorError
 from monitor import presence
 from monitor.errors import ReplyError, ReplyStateError
 from monitor.models import Reply
@@ -20,14 +20,6 @@ from monitor.templates import ReplyTemplate, ReplyTooLong, TemplateError, Unfill
 from tests.connector_doubles import RecordingReplyConnector
 from tests.test_dashboard_fixtures import add_mention
 from tests.principals import ANA, BEN, BY_NAME
-
-
-@pytest.fixture
-def connector() -> RecordingReplyConnector:
-    RecordingReplyConnector.calls = []
-    RecordingReplyConnector.fail_with = None
-    RecordingReplyConnector.gate = None
-    return RecordingReplyConnector(ConnectorSettings())
 
 
 def test_templates_fill_variables_and_flag_the_order_number_slot() -> None:
