@@ -104,6 +104,8 @@ def init(app: App, path: Path | None, force: bool) -> None:
     target = path or app.config_path
     if target.exists() and not force:
         raise CommandFailed(f"{target} already exists (use --force to overwrite)")
+    if blocking := next((p for p in target.parents if p.exists() and not p.is_dir()), None):
+        raise CommandFailed(f"cannot write {target}: {blocking} is a file, not a folder")  # mkdir said "File exists"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(EXAMPLE_CONFIG.read_text(encoding="utf-8"), encoding="utf-8")
     click.echo(f"wrote {target}; edit it, then run `mentiondesk poll --once`")

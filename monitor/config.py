@@ -304,6 +304,8 @@ class Config:
             text = path.read_text(encoding="utf-8-sig")  # editors on Windows may start the file with a BOM
         except FileNotFoundError:
             raise ConfigError(f"config file {path} not found (create one with `mentiondesk init`)") from None
+        except IsADirectoryError:  # `--config ""` is the current folder
+            raise ConfigError(f"config file {str(path)!r} is a folder; give the config file's name") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"config file {path} cannot be read: {exc.__class__.__name__}") from None
         try:

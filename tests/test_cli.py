@@ -111,3 +111,13 @@ def test_seconds_must_be_a_finite_number_up_to_a_week(tmp_path: Path) -> None:
             result = CliRunner().invoke(cli, ["--config", str(config), *command, value])
             assert result.exit_code == 2, (command, value, result.output)
             assert f"'{value}' {message}" in result.output
+
+
+def test_an_empty_config_name_and_a_file_in_the_way_of_init_say_so(tmp_path: Path) -> None:
+    empty = CliRunner().invoke(cli, ["--config", "", "status"])
+    assert empty.exit_code == 2 and "config file '.' is a folder; give the config file's name" in empty.output
+    (tmp_path / "notes.txt").write_text("not a folder")
+    target = tmp_path / "notes.txt" / "mentiondesk.toml"
+    init = CliRunner().invoke(cli, ["init", str(target)])
+    assert init.exit_code == 1, init.output
+    assert f"cannot write {target}: {tmp_path / 'notes.txt'} is a file, not a folder" in init.output  # was "File exists"
