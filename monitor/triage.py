@@ -63,19 +63,42 @@ def _clean_assignee(assignee: str | None) -> str | None:
 
 
 def _mentions(session: Session, mention_ids: Sequence[int]) -> Iterator[tuple[int, Mention | None]]:
-    found = {m.id: m for m in session.scalars(select(Mention).where(Mention.id.in_(mention_ids)))}
+    """The mentions, locked for the write (PostgreSQL; SQLite's writers take turns), so what a check
+    reads is still true when the change is written."""
+    query = select(Mention).where(Mention.id.in_(mention_ids)).with_for_update()
+    found = {m.id: m for m in session.scalars(query)}
     for mention_id in dict.fromkeys(mention_ids):
         yield mention_id, found.get(mention_id)
 
 
-def set_status(db: Database, mention_ids: Sequence[int], status: str, actor: Principal) -> BulkResult:
+class _NotChecked:
+    """No expectation about a field (None is a value: an assignee of None is unassigned)."""
+
+
+NOT_CHECKED = _NotChecked()
+
+
+def _changed_since_shown(mention: Mention, field: str, shown: object) -> str | None:
+    """Why to leave a mention whose ``field`` no longer holds what the person acting was shown: their
+    choices were drawn for the old value (a teammate resolved it, or took it, meanwhile)."""
+    current = getattr(mention, field)
+    if shown is NOT_CHECKED or current == shown:
+        return None
+    return (f"changed since it was shown: its {field} is now {current or 'none'}. "
+            "Nothing was done; look again and choose.")
+
+
+def set_status(db: Database, mention_ids: Sequence[int], status: str, actor: Principal, *,
+               shown_status: str | _NotChecked = NOT_CHECKED) -> BulkResult:
+    """``shown_status``: the status the person acting saw; a mention no longer in it is skipped."""
     require(actor, Role.AGENT, "changing a status")
     if status not in TRANSITIONS:
         raise TriageError(f"unknown status {status!r}; use one of {', '.join(TRANSITIONS)}")
     result = BulkResult()
     with db.write() as session:
         for mention_id, mention in _mentions(session, mention_ids):
-            why_not = "not found" if mention is None else change_status(session, mention, status, actor)
+            why_not = ("not found" if mention is None else _changed_since_shown(mention, "status", shown_status)
+                       or change_status(session, mention, status, actor))
             if why_not:
                 result.skipped[mention_id] = why_not
             else:
@@ -94,8 +117,11 @@ def change_status(session: Session, mention: Mention, status: str, actor: Princi
     return None
 
 
-def assign(db: Database, mention_ids: Sequence[int], assignee: str | None, actor: Principal) -> BulkResult:
-    """Assign (``None`` or blank: unassign). A new mention that gets an owner is open."""
+def assign(db: Database, mention_ids: Sequence[int], assignee: str | None, actor: Principal, *,
+           shown_assignee: str | None | _NotChecked = NOT_CHECKED) -> BulkResult:
+    """Assign (``None`` or blank: unassign). A new mention that gets an owner is open.
+
+    ``shown_assignee``: the assignee the person acting saw; a mention no longer with it is skipped."""
     require(actor, Role.AGENT, "assigning")
     assignee = _clean_assignee(assignee)
     result = BulkResult()
@@ -103,6 +129,8 @@ def assign(db: Database, mention_ids: Sequence[int], assignee: str | None, actor
         for mention_id, mention in _mentions(session, mention_ids):
             if mention is None:
                 result.skipped[mention_id] = "not found"
+            elif why_not := _changed_since_shown(mention, "assignee", shown_assignee):
+                result.skipped[mention_id] = why_not
             elif mention.assignee == assignee:
                 result.skipped[mention_id] = f"already assigned to {assignee}" if assignee else "already unassigned"
             else:

@@ -109,8 +109,8 @@ def test_a_status_picked_on_a_page_drawn_before_a_teammate_changed_it_is_refused
     assert _mention(db, m).status == "resolved"
     with db.read() as session:
         assert [(e.actor, e.action) for e in audit.entries(session, ADMIN, m)] == [("ben", "triage.status")]
-    assert _warnings(at) == [f"Mention {m} changed while this page was open: its status is now resolved. "
-                             "Nothing was done; look again and choose."]
+    assert _warnings(at) == [f"Mention {m}: " + md_escape("changed since it was shown: its status is now resolved. "
+                                                        "Nothing was done; look again and choose.")]
     assert not at.success
     # Chosen again on the page as it is now, it applies.
     at.button(key=f"set-status-{m}").click().run()
@@ -128,8 +128,8 @@ def test_an_assignee_picked_on_a_page_drawn_before_a_teammate_took_it_is_refused
     at.button(key=f"assign-{m}").click().run()  # its "Assign to" list now starts with carl
     assert not at.exception, at.exception
     assert _mention(db, m).assignee == "ben"
-    assert _warnings(at) == [f"Mention {m} changed while this page was open: its assignee is now ben. "
-                             "Nothing was done; look again and choose."]
+    assert _warnings(at) == [f"Mention {m}: " + md_escape("changed since it was shown: its assignee is now ben. "
+                                                        "Nothing was done; look again and choose.")]
     # "Assign to me" on that stale page would have taken it from ben just as quietly.
     assert triage.assign(db, [m], None, BEN).changed == [m]
     at.button(key=f"assign-me-{m}").click().run()

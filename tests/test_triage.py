@@ -123,3 +123,19 @@ def test_tags_and_notes_that_cannot_be_stored_are_refused_with_a_message(db: Dat
     with db.read() as session:
         mention = session.get(Mention, m)
         assert (mention.tags, mention.notes, audit.entries(session, ADMIN, m)) == ([], [], [])
+
+
+def test_a_change_made_on_what_a_person_was_shown_is_skipped_once_that_changed(db: Database) -> None:
+    # The dashboard passes what its page showed; the check is in the write (rows locked), so a
+    # teammate's change cannot land between the check and the change.
+    m = add_mention(db)
+    triage.set_status(db, [m], "resolved", BEN)  # ana's page still shows it new
+    stale = triage.set_status(db, [m], "pending", ANA, shown_status="new")
+    assert stale.changed == []
+    assert stale.skipped[m].startswith("changed since it was shown: its status is now resolved.")
+    assert triage.set_status(db, [m], "open", ANA, shown_status="resolved").changed == [m]
+    triage.assign(db, [m], "ben", BEN)  # ana's page shows it unassigned
+    taken = triage.assign(db, [m], "carl", ANA, shown_assignee=None)
+    assert taken.changed == [] and "its assignee is now ben" in taken.skipped[m]
+    assert triage.assign(db, [m], None, ANA, shown_assignee="ben").changed == [m]
+    assert _mention(db, m).assignee is None and _mention(db, m).status == "open"

@@ -224,9 +224,10 @@ def _detail(ctx: AppContext, user: Principal, mention_id: int, now: datetime) ->
 
 
 def _triage_controls(ctx: AppContext, user: Principal, m: Mention) -> None:
-    # Status and assignment run in callbacks bound to the status and assignee this page shows (see
-    # _unchanged): the "Move to" and "Assign to" choices are rebuilt, and their pick reset, from
-    # whatever a teammate changed meanwhile, so a click made on the old page must not apply them.
+    # Status and assignment run in callbacks bound to the status and assignee this page shows, which
+    # the service checks in its write: the "Move to" and "Assign to" choices are rebuilt, and their
+    # pick reset, from whatever a teammate changed meanwhile, so a click made on the old page must
+    # not apply them.
     c1, c2, c3 = st.columns(3)
     c1.selectbox("Move to", sorted(TRANSITIONS[m.status]), key=f"status-{m.id}")
     c1.button("Set status", key=f"set-status-{m.id}", on_click=_set_status, args=(ctx, m.id, m.status))
@@ -256,30 +257,11 @@ def _triage_controls(ctx: AppContext, user: Principal, m: Mention) -> None:
                                    intent=None if intent == "(keep)" else intent), "relabelled")
 
 
-def _unchanged(ctx: AppContext, mention_id: int, field: str, shown: str | None, action: str) -> Principal | None:
-    """For a triage callback: the acting user, if the mention's ``field`` still holds what the page showed.
-
-    Otherwise None, saying what changed: the click was made on choices drawn for the old value.
-    """
-    user = acting_user(ctx, Role.AGENT, action)
-    if user is None:
-        return None
-    with ctx.db.read() as session:
-        mention = session.get(Mention, mention_id)
-    current = getattr(mention, field) if mention is not None else shown  # a vanished one: the service says so
-    if current != shown:
-        why = (f"Mention {mention_id} changed while this page was open: its {field} is now "
-               f"{md_escape(current or 'none')}. Nothing was done; look again and choose.")
-        st.session_state["flash"] = [("warning", why)]
-        return None
-    return user
-
-
 def _set_status(ctx: AppContext, mention_id: int, shown: str) -> None:
     status = st.session_state[f"status-{mention_id}"]
-    user = _unchanged(ctx, mention_id, "status", shown, "changing a status")
+    user = acting_user(ctx, Role.AGENT, "changing a status")
     if user is not None:
-        _flash(triage.set_status(ctx.db, [mention_id], status, user), f"status {status}")
+        _flash(triage.set_status(ctx.db, [mention_id], status, user, shown_status=shown), f"status {status}")
 
 
 def _assign_picked(ctx: AppContext, mention_id: int, shown: str | None) -> None:
@@ -287,12 +269,12 @@ def _assign_picked(ctx: AppContext, mention_id: int, shown: str | None) -> None:
 
 
 def _assign(ctx: AppContext, mention_id: int, shown: str | None, assignee: str | None) -> None:
-    user = _unchanged(ctx, mention_id, "assignee", shown, "assigning")
+    user = acting_user(ctx, Role.AGENT, "assigning")
     if user is None:
         return
     what = ("unassigned" if assignee is None else "assigned to you" if assignee == user.name
             else f"assigned to {md_escape(assignee)}")
-    _flash(triage.assign(ctx.db, [mention_id], assignee, user), what)
+    _flash(triage.assign(ctx.db, [mention_id], assignee, user, shown_assignee=shown), what)
 
 
 def main() -> None:
