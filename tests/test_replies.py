@@ -1,5 +1,7 @@
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -151,28 +153,30 @@ class SlowFirstSend(RecordingReplyConnector):
         return super().reply(target, text, idempotency_key)
 
 
-def _send_until_it_looks_gone(db: Database, reply_id: int, connector: SlowFirstSend) -> threading.Thread:
-    """Start a send that outlives SENDER_GONE_AFTER: past it, a person may check the platform."""
-    sender = threading.Thread(target=send_reply, args=(db, reply_id, connector, ANA))
+@contextmanager
+def _a_send_that_looks_gone(db: Database) -> Iterator[tuple[Reply, SlowFirstSend]]:
+    """A reply whose first send outlives SENDER_GONE_AFTER (past it, a person may check the platform);
+    the platform answers that send when the block ends."""
+    reply = draft_reply(db, add_mention(db), "Hello", author=ANA)
+    slow = SlowFirstSend()
+    sender = threading.Thread(target=send_reply, args=(db, reply.id, slow, ANA))
     sender.start()
-    assert connector.in_flight.wait(5)
-    with db.write() as session:
-        session.get_one(Reply, reply_id).updated_at = utcnow() - SENDER_GONE_AFTER - timedelta(seconds=1)
-    return sender
+    try:
+        assert slow.in_flight.wait(5)
+        with db.write() as session:
+            session.get_one(Reply, reply.id).updated_at = utcnow() - SENDER_GONE_AFTER - timedelta(seconds=1)
+        yield reply, slow
+    finally:
+        slow.release.set()
+        sender.join(10)
 
 
 def test_a_late_send_does_not_overwrite_the_outcome_of_the_retry_after_a_check(
         db: Database, connector: RecordingReplyConnector) -> None:
-    reply = draft_reply(db, add_mention(db), "Hello", author=ANA)
-    slow = SlowFirstSend()
-    sender = _send_until_it_looks_gone(db, reply.id, slow)
-    try:
+    with _a_send_that_looks_gone(db) as (reply, slow):
         resolve_unknown(db, reply.id, actor=BEN, posted=False)  # not on the platform (yet)
         retried = send_reply(db, reply.id, slow, actor=BEN)
         assert (retried.state, retried.external_id, retried.attempts) == ("sent", "r1", 2)
-    finally:
-        slow.release.set()
-        sender.join(10)
     final = reply_state(db, reply.id)
     assert (final.state, final.external_id, final.attempts) == ("sent", "r1", 2), "the retry's post, as recorded"
     with db.read() as session:
@@ -183,15 +187,9 @@ def test_a_late_send_does_not_overwrite_the_outcome_of_the_retry_after_a_check(
 
 def test_a_late_failure_does_not_make_a_reply_checked_as_posted_retryable(
         db: Database, connector: RecordingReplyConnector) -> None:
-    reply = draft_reply(db, add_mention(db), "Hello", author=ANA)
-    slow = SlowFirstSend()
-    sender = _send_until_it_looks_gone(db, reply.id, slow)
-    try:
+    with _a_send_that_looks_gone(db) as (reply, slow):
         assert resolve_unknown(db, reply.id, actor=BEN, posted=True, external_id="seen-1").state == "sent"
         RecordingReplyConnector.fail_with = ConnectorError("502 Bad Gateway")
-    finally:
-        slow.release.set()
-        sender.join(10)
     final = reply_state(db, reply.id)
     assert (final.state, final.external_id, final.error) == ("sent", "seen-1", None)
     with pytest.raises(ReplyStateError, match="is sent"):
