@@ -37,7 +37,7 @@ def storable_id(value: str) -> str:
 class ConnectorError(Exception):
     """A connector could not do what was asked; the message is safe to show and log."""
 
-    #: Set when only one of a query's sources failed (see :func:`past_failed_source`): the page to
+    #: Set when only one of a query's sources failed (see :func:`fetch_in_rounds`): the page to
     #: store in its place, holding nothing and the cursor moved on to the other sources.
     resume: FetchResult | None = None
 
@@ -143,17 +143,27 @@ class RoundCursor(Protocol):
     def dump(self) -> str: ...
 
 
-def past_failed_source(cursor: RoundCursor, rest: list[str], source: str, error: ConnectorError) -> ConnectorError:
-    """``error``, to raise, carrying the page to store in its place (:attr:`ConnectorError.resume`):
-    nothing from ``source``, and ``cursor`` moved on to the round's other sources (``rest``). Without
-    it the cursor stayed on the failing source, so one feed gone or one scope missing stopped every
-    other source of the connector for good. The poller stores that page and reports the error; the
-    source is tried again next round. A rate limit holds for the whole client: it carries none."""
-    if not isinstance(error, RateLimited):
-        cursor.pending = rest
-        error.resume = FetchResult([], next_cursor=cursor.dump(), has_more=bool(rest),
-                                   source_error=f"{source}: {error}")
-    return error
+def fetch_in_rounds(cursor: RoundCursor, sources: list[str],
+                    fetch_source: Callable[[list[str]], FetchResult]) -> FetchResult:
+    """The next page of the round's first pending source: ``fetch_source(pending)``, which moves
+    ``cursor`` on. A round starts over with ``sources`` once none is pending (or none still configured).
+
+    A source's error is raised carrying, as :attr:`ConnectorError.resume`, the page to store in its
+    place: nothing from it, and ``cursor`` moved on to the round's other sources. Without it the cursor
+    stayed on the failing source, so one feed gone or one scope missing stopped every other source of
+    the connector for good. The poller stores that page and reports the error; the source is tried
+    again next round. A rate limit holds for the whole client: it carries none.
+    """
+    pending = [s for s in cursor.pending if s in sources] or list(sources)
+    try:
+        return fetch_source(pending)
+    except RateLimited:
+        raise
+    except ConnectorError as exc:
+        cursor.pending = pending[1:]
+        exc.resume = FetchResult([], next_cursor=cursor.dump(), has_more=bool(cursor.pending),
+                                 source_error=f"{pending[0]}: {exc}")
+        raise
 
 
 @dataclass(frozen=True)

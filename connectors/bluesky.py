@@ -52,7 +52,7 @@ from connectors.base import (
     ReplyNotAllowed,
     ReplyTarget,
     WebUrl,
-    past_failed_source,
+    fetch_in_rounds,
     storable_id,
 )
 from connectors.graphemes import grapheme_count
@@ -250,12 +250,8 @@ class BlueskyConnector(Connector):
     def fetch(self, query: Query, cursor: str | None) -> FetchResult:
         state = _Cursor.load(cursor)
         sources = self._sources(query)
-        pending = [s for s in state.pending if s in sources] or sources  # empty: a new round starts
         state.sources = {k: v for k, v in state.sources.items() if k in sources}  # sources no longer configured
-        try:
-            return self._fetch_source(query, state, pending)
-        except ConnectorError as exc:
-            raise past_failed_source(state, pending[1:], pending[0], exc) from None
+        return fetch_in_rounds(state, sources, lambda pending: self._fetch_source(query, state, pending))
 
     def _fetch_source(self, query: Query, state: _Cursor, pending: list[str]) -> FetchResult:
         """The next page of the round's first pending source."""

@@ -48,7 +48,7 @@ from connectors.base import (
     ReplyNotAllowed,
     ReplyTarget,
     WebUrl,
-    past_failed_source,
+    fetch_in_rounds,
 )
 from connectors.graphemes import grapheme_count
 
@@ -149,13 +149,9 @@ class MastodonConnector(Connector):
     def fetch(self, query: Query, cursor: str | None) -> FetchResult:
         state = _Cursor.load(cursor)
         sources = self._sources(query)
-        pending = [s for s in state.pending if s in sources] or sources  # empty: a new round starts
         state.newest = {k: v for k, v in state.newest.items() if k in sources}  # sources no longer configured
         state.walks = {k: v for k, v in state.walks.items() if k in sources}
-        try:
-            return self._fetch_source(query, state, pending)
-        except ConnectorError as exc:
-            raise past_failed_source(state, pending[1:], pending[0], exc) from None
+        return fetch_in_rounds(state, sources, lambda pending: self._fetch_source(query, state, pending))
 
     def _fetch_source(self, query: Query, state: _Cursor, pending: list[str]) -> FetchResult:
         """The next page of the round's first pending source."""

@@ -37,7 +37,7 @@ from connectors.base import (
     ReplyNotAllowed,
     ReplyTarget,
     WebUrl,
-    past_failed_source,
+    fetch_in_rounds,
     storable_id,
 )
 
@@ -143,12 +143,7 @@ class RssConnector(Connector):
         if not (query.raw or query.keywords):
             raise ConnectorError(f"query {query.key!r} has nothing to look for in feeds: give the brand keywords")
         state = _Cursor.load(cursor)
-        feeds = self.settings.feeds
-        pending = [f for f in state.pending if f in feeds] or list(feeds)  # empty: a new round starts
-        try:
-            return self._fetch_source(query, state, pending)
-        except ConnectorError as exc:
-            raise past_failed_source(state, pending[1:], pending[0], exc) from None
+        return fetch_in_rounds(state, self.settings.feeds, lambda pending: self._fetch_source(query, state, pending))
 
     def _fetch_source(self, query: Query, state: _Cursor, pending: list[str]) -> FetchResult:
         """The next page of the round's first pending feed."""

@@ -44,7 +44,7 @@ from connectors.base import (
     ReplyNotAllowed,
     ReplyTarget,
     WebUrl,
-    past_failed_source,
+    fetch_in_rounds,
 )
 from connectors.x_text import x_weighted_length
 
@@ -251,11 +251,7 @@ class XConnector(Connector):
     def fetch(self, query: Query, cursor: str | None) -> FetchResult:
         state = _Cursor.load(cursor)
         sources = self._sources(query)
-        pending = [s for s in state.pending if s in sources] or sources  # empty: a new round starts
-        try:
-            return self._fetch_source(query, state, pending)
-        except ConnectorError as exc:
-            raise past_failed_source(state, pending[1:], pending[0], exc) from None
+        return fetch_in_rounds(state, sources, lambda pending: self._fetch_source(query, state, pending))
 
     def _fetch_source(self, query: Query, state: _Cursor, pending: list[Source]) -> FetchResult:
         """The next page of the round's first pending source."""
