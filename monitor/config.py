@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from connectors import registry
 from connectors.base import Connector, ConnectorSettings, Query
-from monitor.alerts.settings import AlertSettings, Target, resolve_targets
+from monitor.alerts.settings import MAX_MINUTES, AlertSettings, Target, resolve_targets
 from monitor.errors import ConfigError
 from monitor.sla import BusinessHours, SlaPolicy, SlaTier
 from monitor.templates import DEFAULT_TEMPLATES, ReplyTemplate, TemplateError
@@ -140,7 +140,7 @@ class DashboardConfig(_Strict):
 class SlaTierConfig(_Strict):
     name: str = Field(min_length=1)
     min_priority: float = Field(ge=0, le=100)
-    target_minutes: float = Field(gt=0, le=365 * 24 * 60)
+    target_minutes: float = Field(gt=0, le=MAX_MINUTES)
 
 
 class BusinessHoursConfig(_Strict):

@@ -27,13 +27,12 @@ from monitor.errors import MentiondeskError, NotFound
 from monitor.ingest import check_storable, in_utc
 from monitor.models import (CheckIn, CheckInState, FollowUp, Mention, MentionStatus, Reply, ReplyClaim, ReplyState,
                             utcnow)
+from monitor.replies import UNSENT
 from monitor.storage import Database
 from monitor.templates import check_filled
 
 _OPEN_WORK = (MentionStatus.NEW.value, MentionStatus.OPEN.value, MentionStatus.PENDING.value)
 _CANCELLABLE = (CheckInState.SCHEDULED.value, CheckInState.DUE.value)
-# A check-in's draft not on its way: a due check-in's reply that failed is retryable, so cancellable.
-_UNSENT = (ReplyState.DRAFT.value, ReplyState.FAILED.value)
 
 
 class FollowUpError(MentiondeskError):
@@ -205,7 +204,7 @@ def cancel_check_in(db: Database, check_in_id: int, actor: Principal) -> None:
             state = session.scalar(select(CheckIn.state).where(CheckIn.id == check_in_id))
             raise FollowUpError(f"check-in {check_in_id} is {state} and cannot be cancelled")
         retired = session.execute(
-            update(Reply).where(Reply.id == check_in.reply_id, Reply.state.in_(_UNSENT))
+            update(Reply).where(Reply.id == check_in.reply_id, Reply.state.in_(UNSENT))  # a failed one too
             .values(state=ReplyState.CANCELLED.value, updated_at=utcnow())).rowcount
         if not retired:  # a check-in left due by a send from before the two moved together
             raise FollowUpError(f"check-in {check_in_id}'s reply is being sent or was sent; it cannot be cancelled")

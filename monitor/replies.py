@@ -34,7 +34,8 @@ from monitor.models import Brand, CheckIn, CheckInState, Mention, Reply, ReplyAp
 from monitor.templates import check_filled, check_length
 from monitor.storage import Database
 
-_RETRYABLE_FROM = (ReplyState.DRAFT.value, ReplyState.FAILED.value)
+# Not on its way: a draft, or a failed send (retryable).
+UNSENT = (ReplyState.DRAFT.value, ReplyState.FAILED.value)
 # A reply in ``sending`` with no outcome recorded this long after its send began lost its sender (a
 # crash, a kill -9): connectors give up on a request long before (30 s by default), so its outcome is
 # unknown and a person may check the platform.
@@ -147,7 +148,7 @@ def send_reply(db: Database, reply_id: int, connector: Connector, actor: Princip
         # This send's attempt number: its outcome is recorded only while the reply is still in it.
         attempt = session.scalar(
             update(Reply)
-            .where(Reply.id == reply_id, Reply.state.in_(_RETRYABLE_FROM))
+            .where(Reply.id == reply_id, Reply.state.in_(UNSENT))
             .values(state=ReplyState.SENDING.value, attempts=Reply.attempts + 1, updated_at=utcnow(), error=None)
             .returning(Reply.attempts)
         )
@@ -194,8 +195,10 @@ def _check_in_follows(session: Session, reply: Reply, state: ReplyState, actor: 
 
 
 def _locked_reply(session: Session, reply_id: int) -> Reply:
-    reply = session.get(Reply, reply_id, with_for_update=True)  # against a person resolving it meanwhile
-    assert reply is not None
+    """The reply, locked against its sender and a person resolving it at once."""
+    reply = session.get(Reply, reply_id, with_for_update=True)
+    if reply is None:
+        raise NotFound(f"reply {reply_id} not found")
     return reply
 
 
@@ -258,9 +261,7 @@ def resolve_unknown(db: Database, reply_id: int, actor: Principal, posted: bool,
     """
     require(actor, Role.AGENT, "resolving a reply")
     with db.write() as session:
-        reply = session.get(Reply, reply_id, with_for_update=True)  # against its sender finishing meanwhile
-        if reply is None:
-            raise NotFound(f"reply {reply_id} not found")
+        reply = _locked_reply(session, reply_id)
         if reply.state != ReplyState.SENDING.value:
             raise ReplyStateError(f"reply {reply_id} is {reply.state}, not waiting for a check")
         if not outcome_unknown(reply):
