@@ -230,10 +230,15 @@ class Publisher(threading.Thread):
         self.join(5)
 
 
-def record_requests(emulators: RunningEmulators) -> RequestLog:
-    log = RequestLog(emulators.x_server.app)
-    emulators.x_server.app = log
+def rewrite_answers(server: Any, rewrite: Callable[[Request, Response], Response] | None = None) -> RequestLog:
+    """Wrap an emulator server's app: every request is logged, and ``rewrite`` may change each answer."""
+    log = RequestLog(server.app, rewrite=rewrite)
+    server.app = log
     return log
+
+
+def record_requests(emulators: RunningEmulators) -> RequestLog:
+    return rewrite_answers(emulators.x_server)
 
 
 # -- the worker --------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ text), then generated variants: each core payload in every wrapper a post could 
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 HANDWRITTEN: tuple[str, ...] = (
     # HTML and script injection
     "<script>alert(1)</script>",
@@ -177,3 +179,7 @@ def unescaped(markdown: str, special: str) -> list[str]:
             found.append(markdown[i])
         i += 1
     return found
+
+
+# A time that is in year 9999 where it was typed but in year 10000 in UTC, as the database stores it.
+PAST_9999_IN_UTC = datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5)))

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -17,6 +15,7 @@ from monitor.models import Brand, CheckIn, CheckInState, Mention, Reply, ReplySt
 from monitor.replies import CheckInNotDue
 from monitor.storage import Database
 from tests.connector_doubles import RecordingReplyConnector
+from tests.fault_tools import wait_until
 from tests.principals import ADMIN, ANA, BEN
 
 
@@ -98,20 +97,13 @@ def test_a_cancel_just_before_the_send_stops_it(db: Database, connector: Recordi
     assert connector.calls == [] and _states(db, check_in) == ("cancelled", "cancelled")
 
 
-def _until(condition: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + 5
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
-
-
 def test_a_check_in_being_sent_cannot_be_cancelled(db: Database, connector: RecordingReplyConnector) -> None:
     check_in = _check_in(db)
     RecordingReplyConnector.gate = threading.Event()
     sender = threading.Thread(target=followups.approve_check_in, args=(db, check_in.id, connector, ANA))
     sender.start()
     try:
-        _until(lambda: _states(db, check_in)[1] == ReplyState.SENDING.value)
+        wait_until(lambda: _states(db, check_in)[1] == ReplyState.SENDING.value, 5, "the reply to be sending")
         with pytest.raises(FollowUpError, match="is sending and cannot be cancelled"):
             followups.cancel_check_in(db, check_in.id, BEN)
     finally:

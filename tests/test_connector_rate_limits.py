@@ -14,7 +14,7 @@ from monitor import models
 from monitor.poller import poll_once
 from monitor.storage import Database
 from tests.emulator_fixtures import pipeline_config, reddit_connector, x_connector
-from tests.fault_tools import RequestLog
+from tests.fault_tools import rewrite_answers
 
 SEARCH_ONLY = Query(key="orbisto", brand="Orbisto", keywords=("Orbisto",))
 
@@ -30,7 +30,7 @@ def set_headers(server: EmulatorServer, headers: dict[str, str | None], status: 
                     response.headers[name] = value
         return response
 
-    server.app = RequestLog(server.app, rewrite=rewrite)
+    rewrite_answers(server, rewrite)
 
 
 @pytest.mark.parametrize(("asked", "expected"), [

@@ -16,7 +16,7 @@ from monitor.models import ConnectorStatus, Mention
 from monitor.poller import poll_once
 from monitor.storage import Database
 from tests.emulator_fixtures import REDDIT_QUERY, reddit_connector, stored_ids
-from tests.fault_tools import RequestLog, url_of, x_worker_config
+from tests.fault_tools import rewrite_answers, url_of, x_worker_config
 from tests.more_sources_fixtures import one_connector_config, poll
 
 
@@ -26,8 +26,7 @@ def _refuse(emulators: RunningEmulators, server: str, fragment: str) -> None:
         refused = Response(403, {"title": "Forbidden", "detail": "not for this app"})
         return refused if fragment in request.path else response
 
-    running = getattr(emulators, f"{server}_server")
-    running.app = RequestLog(running.app, rewrite=rewrite)
+    rewrite_answers(getattr(emulators, f"{server}_server"), rewrite)
 
 
 def _status(db: Database, name: str) -> ConnectorStatus:

@@ -21,9 +21,10 @@ from monitor.queue import QueueFilters, fetch_page
 from monitor.storage import Database
 from monitor.templates import ReplyTooLong, UnfilledSlot
 from tests.more_sources_fixtures import FAST_RETRIES, poll
+from tests.hostile_corpus import PAST_9999_IN_UTC
+from tests.principals import ADMIN
+from tests.principals import ANA as AGENT
 
-AGENT = Principal("ana", Role.AGENT)
-ADMIN = Principal("ada", Role.ADMIN)
 _ids = itertools.count(1)
 
 
@@ -131,8 +132,6 @@ def test_a_check_in_is_sent_once_and_only_after_an_agent_approves_it(
     connector.close()
 
 
-# A time that is in year 9999 where it was typed but in year 10000 in UTC, as the database stores it.
-PAST_9999_IN_UTC = datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5)))
 
 
 def _stored(db: Database, mention_id: int) -> tuple[str, int, int, int, int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -15,6 +15,7 @@ from monitor.sla import SlaPolicy, breaching_cutoffs
 from monitor.storage import Database
 from tests.test_dashboard_fixtures import NOW, add_brand, add_mention
 from tests.principals import ANA, LEAD
+from tests.hostile_corpus import PAST_9999_IN_UTC
 
 
 def _all_ids(db: Database, filters: QueueFilters, sort: Sort = Sort.URGENT, limit: int = 3) -> list[int]:
@@ -187,8 +188,6 @@ def test_thread_context_shows_the_conversation_oldest_first(db: Database) -> Non
         assert [m.id for m in queue.thread_context(session, session.get(Mention, reply))] == [root]
 
 
-# A time that is in year 9999 where it was typed but in year 10000 in UTC, as the database stores it.
-PAST_9999_IN_UTC = datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5)))
 
 
 def _cursor(sort: Sort, priority: object, created_at: str, mention_id: object) -> str:

@@ -22,7 +22,7 @@ from connectors.emulators import DEMO_REDDIT_REFRESH_TOKEN, DEMO_SECRETS, Runnin
 from connectors.emulators.server import Request, Response
 from connectors.reddit import MAX_GAP_PAGES, build_search_query
 from tests.emulator_fixtures import REDDIT_QUERY, drain, reddit_connector
-from tests.fault_tools import RequestLog
+from tests.fault_tools import rewrite_answers
 
 SUBS = ["technology", "india", "mexico", "orbisto"]
 SEARCH_ONLY = Query(key="orbisto", brand="Orbisto", keywords=("Orbisto",))
@@ -139,7 +139,7 @@ def test_a_reply_whose_answer_breaks_off_is_delivery_unknown_and_posted_once(emu
             response.headers.update({"Transfer-Encoding": "chunked", "Connection": "close"})
         return response
 
-    emulators.reddit_server.app = RequestLog(emulators.reddit_server.app, rewrite=break_off)
+    rewrite_answers(emulators.reddit_server, break_off)
     comment = emulators.reddit.add_comment("u/orbisto_support my parcel is lost")
     with pytest.raises(DeliveryUnknown, match="check the thread"):
         reddit_connector(emulators).reply(ReplyTarget("reddit", comment, replyable=True), "Sorry! DM us", "k")
@@ -206,7 +206,7 @@ def _rewrite_search(emulators: RunningEmulators, change: Callable[[dict[str, Any
             change(response.payload)
         return response
 
-    emulators.reddit_server.app = RequestLog(emulators.reddit_server.app, rewrite=rewrite)
+    rewrite_answers(emulators.reddit_server, rewrite)
 
 
 @pytest.mark.parametrize("change", [

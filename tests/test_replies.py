@@ -1,5 +1,4 @@
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -14,6 +13,7 @@ from monitor.replies import SENDER_GONE_AFTER, draft_reply, outcome_unknown, res
 from monitor.storage import Database
 from connectors.base import BadPayload, ConnectorError, ConnectorSettings, DeliveryUnknown, PostedReply, ReplyTarget
 from tests.connector_doubles import RecordingReplyConnector, T0
+from tests.fault_tools import wait_until
 from tests.principals import ADMIN, ANA, BEN
 
 
@@ -103,8 +103,7 @@ def test_a_reply_still_being_sent_cannot_be_marked_not_posted(db: Database, conn
     sender = threading.Thread(target=send_reply, args=(db, reply.id, connector, ANA))
     sender.start()
     try:
-        while reply_state(db, reply.id).state != "sending":
-            time.sleep(0.01)
+        wait_until(lambda: reply_state(db, reply.id).state == "sending", 5, "the send to start")
         # "Not posted" while the send is under way made it retryable, and the retry posted it twice.
         with pytest.raises(ReplyStateError, match="is being sent now"):
             resolve_unknown(db, reply.id, actor=BEN, posted=False)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -32,9 +31,8 @@ def _texts(figure: Figure) -> list[str]:
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_brand_platform_and_agent_names_with_dollars_draw_as_typed(tmp_path: Path, name: str) -> None:
-    db = Database.open(f"sqlite:///{tmp_path / 'r.db'}")
-    db.upgrade()
+def test_brand_platform_and_agent_names_with_dollars_draw_as_typed(sqlite_db: Database, name: str) -> None:
+    db = sqlite_db
     now = utcnow()
     brand = add_brand(db, name)
     # Unanswered for two days: overdue, so it lands in the SLA table by agent and by platform too.
@@ -43,7 +41,6 @@ def test_brand_platform_and_agent_names_with_dollars_draw_as_typed(tmp_path: Pat
     with db.read() as session:
         built = analytics.build_report(session, SlaPolicy(), analytics.scope(now - timedelta(days=7), now), now,
                                        voice_brand_ids=[brand])
-    db.dispose()
     figure = report.render(built, "report")
     figure.savefig(io.BytesIO(), format="png")
     texts = _texts(figure)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -13,11 +12,10 @@ from monitor import users
 from monitor.access import Role
 from monitor.models import AuditEntry, SignInFailure
 from monitor.storage import Database
-from monitor.users import AuthPolicy, SignInFailed, SignInLocked
+from monitor.users import SignInFailed, SignInLocked
 from tests.principals import ADMIN
+from tests.test_users import PASSWORD, POLICY
 
-PASSWORD = "correct horse battery staple"
-POLICY = AuthPolicy(max_failures=5, lockout=timedelta(seconds=30), max_lockout=timedelta(minutes=15))
 GUESSERS = 12  # more than the pool's 5 connections, so guesses overlap in every way
 
 

@@ -14,7 +14,7 @@ from connectors.emulators import DEMO_SECRETS, RunningEmulators
 from connectors.emulators.server import Request, Response
 from connectors.x import XConnector, XSettings, build_search_query
 from tests.emulator_fixtures import X_QUERY, drain, x_connector
-from tests.fault_tools import RequestLog
+from tests.fault_tools import rewrite_answers
 
 SEARCH_ONLY = Query(key="orbisto", brand="Orbisto", keywords=("Orbisto",))
 
@@ -187,7 +187,7 @@ def _rewrite_search(emulators: RunningEmulators, change: Callable[[dict[str, Any
             change(response.payload)
         return response
 
-    emulators.x_server.app = RequestLog(emulators.x_server.app, rewrite=rewrite)
+    rewrite_answers(emulators.x_server, rewrite)
 
 
 @pytest.mark.parametrize("odd", list(ODD_PARTS))
