@@ -177,6 +177,7 @@ class RssConnector(Connector):
         if parsed.version == "":
             raise BadPayload(f"feed {url} is neither RSS nor Atom")
         mentions, ids = [], []
+        skip = set(state.seen)  # read at the last poll, and then each id as this feed repeats it
         for entry in parsed.entries:
             key = entry.get("id") or entry.get("link")
             if not key:
@@ -184,8 +185,9 @@ class RssConnector(Connector):
             entry_id = _entry_id(key, url)
             ids.append(entry_id)
             # A cursor written before ids named their feed holds the bare guid: the entry was read already.
-            if entry_id in state.seen or storable_id(key) in state.seen or entry_id in ids[:-1]:
+            if entry_id in skip or storable_id(key) in skip:
                 continue
+            skip.add(entry_id)
             mention = self._mention(entry, entry_id, url, query)
             if mention is not None:
                 mentions.append(mention)
