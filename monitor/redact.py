@@ -11,7 +11,7 @@ import logging
 import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 MASK = "***"
 MIN_LENGTH = 4  # shorter values would mask ordinary words
@@ -37,19 +37,34 @@ def _record(*args: Any, **kwargs: Any) -> logging.LogRecord:
     return record
 
 
+def _looks_random(piece: str) -> bool:
+    """A token-like part (``AAHdqTcv0K5``, ``tk_9f3…``), not a word such as ``alerts`` or a channel name."""
+    kinds = (any(c.isdigit() for c in piece), any(c.islower() for c in piece), any(c.isupper() for c in piece))
+    return len(piece) >= 8 and sum(kinds) >= 2
+
+
 def _pieces(value: str) -> Iterator[str | None]:
     yield value
     try:
         parts = urlsplit(value)
-        password = parts.password
+        password, username = parts.password, parts.username
     except ValueError:
         return
-    if parts.scheme and parts.netloc:  # libraries log a URL's path or query on their own, too
-        yield from (parts.path, parts.path.strip("/"), parts.query, password)
+    if not (parts.scheme and parts.netloc):
+        return
+    # Libraries log a URL's path or query on their own, too, and apprise logs single tokens from
+    # it (a Slack token in a warning, a Telegram bot token inside the API URL it calls).
+    yield from (parts.path, parts.path.strip("/"), parts.query, password)
+    fields = [username, *parts.path.split("/")]
+    for _, field in parse_qsl(parts.query, keep_blank_values=True):
+        fields += [field, quote(field, safe="")]
+    if parts.scheme not in ("http", "https"):  # apprise schemes carry tokens where a host would be
+        fields += [parts.netloc, *parts.netloc.split(":")]
+    yield from (field for field in fields if field and _looks_random(field))
 
 
 def protect(values: Iterable[str | None]) -> None:
-    """Mask these values (and a URL's path, query and password) in every log record from now on."""
+    """Mask these values (and a URL's path, query, password and token-like parts) in every log record from now on."""
     global _secrets
     found = {piece for v in values if v for piece in _pieces(v) if piece and len(piece) >= MIN_LENGTH}
     with _lock:

@@ -136,3 +136,29 @@ def test_no_configured_secret_appears_in_outputs_logs_files_or_the_database(
     leaked = sorted({s for s in configured if s in haystack})
     assert leaked == [], [line for line in haystack.splitlines() if any(s in line for s in leaked)][:5]
     assert os.environ.get("MENTIONDESK_DATABASE_URL", "").endswith("/none")
+
+
+TELEGRAM_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+NTFY_TOKEN = "tk_secrettoken0123456789abcd"
+HEADER_KEY = "HeaderKey-secret-456"
+SLACK_TOKEN = "Xq9sLkWm3nPzR7tYvB2cD4eF"
+
+
+def test_single_tokens_that_apprise_logs_from_a_target_url_are_masked(caplog: pytest.LogCaptureFixture) -> None:
+    urls = {"tgram": f"tgram://{TELEGRAM_TOKEN}/-1001234567890", "ntfy": f"ntfys://{NTFY_TOKEN}@ntfy.example/alerts",
+            "hook": f"json://hooks.example/in?+X-Api-Key={HEADER_KEY}", "slack": f"slack://T0ABCDEFG/B0HIJKLMN/{SLACK_TOKEN}"}
+    Config.from_dict({"brands": [{"name": "Acme", "keywords": ["acme"]}], "connectors": {"sample": {}},
+                      "alerts": {"targets": [{"name": name} for name in urls]}},
+                     env={f"MENTIONDESK_ALERT_{name.upper()}_URL": url for name, url in urls.items()})
+    apprise_log = logging.getLogger("apprise")
+    with caplog.at_level(logging.DEBUG, logger="apprise"):
+        # What apprise 2.x writes at DEBUG and WARNING: each holds one piece of a URL, not the URL.
+        apprise_log.debug("Telegram POST URL: https://api.telegram.org/bot%s/sendMessage", TELEGRAM_TOKEN)
+        apprise_log.debug("ntfy Headers: {'Authorization': 'Bearer %s'}", NTFY_TOKEN)
+        apprise_log.debug("JSON Headers: {'X-Api-Key': '%s'}", HEADER_KEY)
+        apprise_log.warning("An invalid Slack (third) Token (%s.) was specified.", SLACK_TOKEN)
+        apprise_log.debug("Posted to hooks.example for the general channel")
+    assert not [line for line in caplog.text.splitlines()
+                if any(token in line for token in (TELEGRAM_TOKEN, NTFY_TOKEN, HEADER_KEY, SLACK_TOKEN, "AAHdqTcv"))]
+    assert "Posted to hooks.example for the general channel" in caplog.text  # a URL's plain words are not secrets
+    assert caplog.text.count("***") == 4
