@@ -14,7 +14,7 @@ from monitor.errors import MentiondeskError
 from monitor.models import Mention
 from dashboard import reply_panel
 from dashboard.context import AppContext
-from dashboard.safe import md_escape, text_box
+from dashboard.safe import md_escape, show_error, text_box
 
 
 def drafts(ctx: AppContext, user: Principal, mention: Mention) -> None:
@@ -34,7 +34,7 @@ def drafts(ctx: AppContext, user: Principal, mention: Mention) -> None:
                         replies.approve_reply(ctx.db, reply.id, user)
                         st.rerun()
                     except MentiondeskError as exc:
-                        st.error(md_escape(str(exc)))
+                        show_error(exc)
             elif approval is not None:
                 st.button("Send approved reply", key=f"send-approved-{reply.id}", type="primary",
                           on_click=reply_panel._send, args=(ctx, mention.id, reply.id))

@@ -17,7 +17,7 @@ from monitor.ingest import sync_brands
 from monitor.models import Brand, Mention
 from monitor.paths import default_config_path
 from monitor.storage import Database
-from dashboard.safe import md_escape
+from dashboard.safe import show_error
 
 TOKEN_KEY = "auth-token"
 
@@ -73,7 +73,7 @@ def context() -> AppContext:
     try:
         return _open(str(default_config_path()))
     except MentiondeskError as exc:
-        st.error(f"Cannot start the dashboard: {md_escape(str(exc))}")
+        show_error(exc, "Cannot start the dashboard: ")
         st.stop()
         raise  # unreachable: st.stop() ends the run
 
@@ -104,7 +104,7 @@ def acting_user(ctx: AppContext, role: Role, action: str) -> Principal | None:
     try:
         return require(principal, role, action)
     except AccessDenied as exc:
-        st.error(f"Not done: {md_escape(str(exc))}")
+        show_error(exc, "Not done: ")
         return None
 
 
@@ -120,7 +120,7 @@ def sign_in_form(ctx: AppContext) -> None:
         try:
             signed = users.sign_in(ctx.db, name, password, ctx.settings.auth)
         except users.SignInFailed as exc:
-            st.error(md_escape(str(exc)))
+            show_error(exc)
         else:
             st.session_state[TOKEN_KEY] = signed.token
             st.rerun()
@@ -140,7 +140,7 @@ def _oidc_sign_in(ctx: AppContext, provider: str) -> None:
             raise users.SignInFailed("your identity provider has not verified this email address")
         signed = users.sign_in_external(ctx.db, str(st.user.get("email") or ""), ctx.settings.auth)
     except users.SignInFailed as exc:
-        st.error(md_escape(str(exc)))
+        show_error(exc)
         st.button("Use another account", key="sign-out-oidc", on_click=st.logout)
         return
     st.session_state[TOKEN_KEY] = signed.token

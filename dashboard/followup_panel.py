@@ -14,7 +14,7 @@ from monitor.errors import MentiondeskError
 from monitor.models import Mention, MentionStatus, utcnow
 from monitor.templates import author_label, pick_variant, render
 from dashboard.context import AppContext
-from dashboard.safe import md_escape
+from dashboard.safe import show_error
 
 
 def controls(ctx: AppContext, user: Principal, m: Mention) -> None:
@@ -50,7 +50,7 @@ def _do(action: Callable[[], object], done: str) -> None:
     try:
         action()
     except MentiondeskError as exc:
-        st.error(md_escape(str(exc)))  # shown as text, not Markdown
+        show_error(exc)
         return
     st.session_state["flash"] = [("success", done)]  # shown by the queue page
     st.rerun()

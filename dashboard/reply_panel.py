@@ -14,7 +14,7 @@ from monitor.suggestions import suggest
 from sentiment.errors import SentimentError
 from monitor.templates import author_label, pick_variant, render, template_names, unfilled_slots
 from dashboard.context import AppContext, acting_user
-from dashboard.safe import md_escape, safe_url, text_box
+from dashboard.safe import md_escape, safe_url, show_error, text_box
 
 
 def history(ctx: AppContext, user: Principal, mention: Mention, sent: list[Reply]) -> None:
@@ -29,7 +29,7 @@ def history(ctx: AppContext, user: Principal, mention: Mention, sent: list[Reply
             if link:
                 st.link_button("View on the platform", link)
             if r.state == ReplyState.FAILED.value:
-                st.error(f"Not posted: {md_escape(r.error)}")
+                show_error(r.error, "Not posted: ")
                 if connector is not None:
                     st.button("Retry this reply", key=f"retry-{r.id}", on_click=_send, args=(ctx, mention.id, r.id))
             elif replies.outcome_unknown(r):

@@ -12,9 +12,11 @@ from __future__ import annotations
 import html
 import re
 
+import streamlit as st
+
 from monitor.text import safe_url
 
-__all__ = ["isolate", "md_escape", "plain", "safe_url", "text_box"]
+__all__ = ["isolate", "md_escape", "plain", "safe_url", "show_error", "text_box"]
 
 _BOX = ("white-space:pre-wrap;overflow-wrap:anywhere;unicode-bidi:plaintext;max-height:14em;overflow-y:auto;"
         "border:1px solid #ddd;border-radius:6px;padding:0.5em 0.7em;margin:0.2em 0;font-size:0.95em;")
@@ -82,3 +84,9 @@ def md_escape(text: str | None) -> str:
     text = _MD_ARROW.sub(lambda m: m[0][0] + _WORD_JOINER + m[0][1:], _MD_ICON.sub(_WORD_JOINER, text))
     text = _MD_PUNCTUATION.sub(r"\\\1", text)
     return isolate(text) if _BIDI_CONTROLS.search(text) else text
+
+
+def show_error(problem: object, lead: str = "") -> None:
+    """An error box for ``problem`` (an exception or message): its text may quote a stranger's
+    words or a user's name, so it is shown as typed, after a fixed ``lead`` such as "Not done: "."""
+    st.error(lead + md_escape(str(problem)))

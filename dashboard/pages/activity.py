@@ -10,7 +10,7 @@ import streamlit as st
 from monitor import audit
 from monitor.errors import AccessDenied
 from dashboard.context import context, sidebar_user
-from dashboard.safe import md_escape
+from dashboard.safe import show_error
 
 
 def main() -> None:
@@ -22,7 +22,7 @@ def main() -> None:
         with ctx.db.read() as session:
             entries = audit.entries(session, user, int(mention) or None, limit=200)
     except AccessDenied as exc:
-        st.error(md_escape(str(exc)))  # it names the user
+        show_error(exc)  # it names the user
         return
     # st.dataframe draws cells as plain text, so details quoted from mentions cannot inject markup.
     st.dataframe(

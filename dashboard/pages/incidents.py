@@ -12,7 +12,7 @@ from monitor.models import utcnow
 from monitor.templates import template_names
 from dashboard import cards
 from dashboard.context import AppContext, context, sidebar_user
-from dashboard.safe import md_escape, text_box
+from dashboard.safe import md_escape, show_error, text_box
 
 
 def _incident(ctx: AppContext, user: Principal, view: incidents.IncidentView,
@@ -56,7 +56,7 @@ def _incident(ctx: AppContext, user: Principal, view: incidents.IncidentView,
                 st.success(f"Resolved, with {len(resolved)} mention(s).")
                 st.rerun()
             except MentiondeskError as exc:
-                st.error(md_escape(str(exc)))
+                show_error(exc)
 
 
 def _merge(ctx: AppContext, user: Principal, view: incidents.IncidentView,
@@ -77,7 +77,7 @@ def _merge(ctx: AppContext, user: Principal, view: incidents.IncidentView,
         try:
             moved = incidents.merge_incident(ctx.db, view.id, into, user)
         except MentiondeskError as exc:
-            st.error(md_escape(str(exc)))
+            show_error(exc)
             return
         st.success(f"Merged: {moved} mention(s) moved to incident #{into}.")
         st.rerun()
@@ -90,7 +90,7 @@ def _bulk_reply(ctx: AppContext, user: Principal, view: incidents.IncidentView, 
             report = incidents.bulk_reply(ctx.db, view.id, template, ctx.settings.templates, connectors, user,
                                           view.brand, max_wait_seconds=30)
     except MentiondeskError as exc:  # a template name or a platform's answer can be in the message
-        st.error(md_escape(str(exc)))
+        show_error(exc)
         return
     st.success(f"Sent {len(report.sent)} (already sent before: {len(report.already_sent)}).")
     problems = [{"mention": i, "outcome": what, "why": why}
@@ -123,14 +123,14 @@ def _check_ins(ctx: AppContext, user: Principal) -> None:
                         raise MentiondeskError(f"{item.mention.platform} is not connected")
                     reply = followups.approve_check_in(ctx.db, item.check_in.id, connector, user)
                     # The error is the platform's own text.
-                    st.success("Sent.") if reply.state == "sent" else st.error(md_escape(reply.error or reply.state))
+                    st.success("Sent.") if reply.state == "sent" else show_error(reply.error or reply.state)
                 except MentiondeskError as exc:
-                    st.error(md_escape(str(exc)))
+                    show_error(exc)
             if cancel.button("Cancel", key=f"check-in-cancel-{item.check_in.id}"):
                 try:  # a colleague may have sent or cancelled it since this page was drawn
                     followups.cancel_check_in(ctx.db, item.check_in.id, user)
                 except MentiondeskError as exc:
-                    st.error(md_escape(str(exc)))
+                    show_error(exc)
                 else:
                     st.rerun()
 

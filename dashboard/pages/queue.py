@@ -20,7 +20,7 @@ from sentiment.labels import LABELS
 from sentiment.triage import INTENTS
 from dashboard import approval_panel, cards, followup_panel, reply_panel
 from dashboard.context import AppContext, acting_user, context, sidebar_user
-from dashboard.safe import md_escape, safe_url, text_box
+from dashboard.safe import md_escape, safe_url, show_error, text_box
 
 STATUSES = [s.value for s in MentionStatus]
 ANYONE, ME, NOBODY = "anyone", "me", "unassigned"
@@ -143,7 +143,7 @@ def _bulk_bar(ctx: AppContext, user: Principal, items: list[Mention]) -> None:
             try:
                 _report(triage.add_tag(ctx.db, selected, tag, user), f"tagged {md_escape(tag)}")
             except TriageError as exc:
-                st.error(md_escape(str(exc)))
+                show_error(exc)
 
 
 def _list(ctx: AppContext, items: list[Mention], now: datetime) -> None:
@@ -220,7 +220,7 @@ def _detail(ctx: AppContext, user: Principal, mention_id: int, now: datetime) ->
                 triage.add_note(ctx.db, m.id, body, user)
                 st.rerun()
             except TriageError as exc:
-                st.error(md_escape(str(exc)))
+                show_error(exc)
 
 
 def _triage_controls(ctx: AppContext, user: Principal, m: Mention) -> None:
@@ -244,7 +244,7 @@ def _triage_controls(ctx: AppContext, user: Principal, m: Mention) -> None:
         try:
             _report(triage.add_tag(ctx.db, [m.id], tag, user), f"tagged {md_escape(tag)}")
         except TriageError as exc:
-            st.error(md_escape(str(exc)))
+            show_error(exc)
     for t in m.tags:  # a button label is Markdown too
         if c3.button(f"remove #{md_escape(t.tag)}", key=f"untag-{m.id}-{t.tag}"):
             _report(triage.remove_tag(ctx.db, [m.id], t.tag, user), f"untagged {md_escape(t.tag)}")
@@ -285,7 +285,7 @@ def main() -> None:
     try:
         items, next_cursor, total, capped = _page(ctx, view, filters, sort)
     except QueueError as exc:  # a filter no query can take (a NUL in the search, a 1,000-character text)
-        st.error(md_escape(str(exc)))
+        show_error(exc)
         return
     _export(ctx, filters)  # after the check: the export runs the same filters
     st.title("Queue")
