@@ -61,6 +61,7 @@ class App:
     """Loads config and opens the database once per command, on first use."""
 
     def __init__(self, config_path: Path | None) -> None:
+        self.config_named = config_path is not None  # by --config or MENTIONDESK_CONFIG
         self.config_path = config_path or default_config_path()
         self._config: Config | None = None
 
@@ -69,6 +70,11 @@ class App:
         if self._config is None:
             self._config = Config.load(self.config_path)
         return self._config
+
+    def config_if_any(self) -> Config | None:
+        """The config, or None where none was named and the default file does not exist: for commands
+        that work without one (`classify` then uses the built-in triage rules)."""
+        return self.config if self.config_named or self.config_path.exists() else None
 
     def database(self) -> Database:
         db = Database.open(self.config.database_url)

@@ -7,14 +7,21 @@ and skipped.
 from __future__ import annotations
 
 import json
+import os
+import secrets
+import shutil
 import sys
 from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
 from sentiment.labels import LABELS
+
+if TYPE_CHECKING:
+    from sentiment.triage import TriageRules
 
 _CHUNK = 512  # lines classified per model call; keeps memory flat on big files
 
@@ -28,14 +35,15 @@ def _rows(path: Path, label_field: str | None,
             if not raw.strip():
                 continue
             try:  # line by line, so one line in another encoding costs only that line
-                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+                # A byte-order mark may start any line: files that begin with one, concatenated.
+                line = raw.decode("utf-8-sig")
             except UnicodeDecodeError as exc:
                 yield number, None, f"not UTF-8 (byte 0x{raw[exc.start]:02x} at position {exc.start})"
                 continue
             try:
                 row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield number, None, f"not valid JSON ({exc.msg})"
+            except (ValueError, RecursionError) as exc:
+                yield number, None, _unreadable(exc)
                 continue
             if not isinstance(row, dict) or not isinstance(row.get("text"), str):
                 yield number, None, 'expected a JSON object with a string "text"'
@@ -47,6 +55,15 @@ def _rows(path: Path, label_field: str | None,
                                      "e.g. --prefix model_, or pass --overwrite)")
             else:
                 yield number, row, None
+
+
+def _unreadable(exc: ValueError | RecursionError) -> str:
+    """Why json.loads could not read a line."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not valid JSON ({exc.msg})"
+    if isinstance(exc, RecursionError):
+        return "JSON nested too deeply to read"
+    return f"a JSON integer of more than {sys.get_int_max_str_digits()} digits"  # the one other ValueError
 
 
 def _count_lines(path: Path) -> int | None:
@@ -68,14 +85,27 @@ def _backend_options(f):
 
 
 def _load(backend: str, model: str | None, threads: int | None) -> Any:
-    """The classifier, or a one-line error: no model, a bad model, a bad setting, saying which."""
+    """The classifier, or a one-line error: no model, a bad model, a bad setting, saying which, and
+    exiting, as the other `mentiondesk` commands do, with 2 for a setting and 1 for a model."""
     from sentiment.api import load_classifier
-    from sentiment.errors import SentimentError
+    from sentiment.errors import SentimentError, SettingError
 
     try:
         return load_classifier(backend, model, threads)
     except SentimentError as exc:
-        raise click.ClickException(str(exc)) from exc
+        failure = click.ClickException(str(exc))
+        failure.exit_code = 2 if isinstance(exc, SettingError) else 1
+        raise failure from exc
+
+
+def _configured_triage_rules() -> TriageRules:
+    """The `[triage]` rules of the `mentiondesk` config file where one was named or the default one exists
+    (monitor.cli.App.config_if_any); else, as when the command runs outside the group, the built-in rules."""
+    from sentiment.triage import DEFAULT_RULES
+
+    app = click.get_current_context().obj
+    config = app.config_if_any() if app is not None else None
+    return config.triage_rules if config is not None else DEFAULT_RULES
 
 
 def _classify_file(path: Path, label_field: str | None, classifier: Any, batch_size: int, taken: Sequence[str] = (),
@@ -112,6 +142,33 @@ def _write(out: TextIO, row: dict[str, Any]) -> None:
     out.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
+@contextmanager
+def _replaced_at_end(path: Path) -> Iterator[TextIO]:
+    """`path` to write, as a file beside it that replaces it once the block ends without an error: a
+    crash or Ctrl-C midway leaves an earlier file as it was. Not a regular file (/dev/stdout, a
+    named pipe), it is written as it goes."""
+    # A lone surrogate (read from a "\ud800" escape) cannot be UTF-8; it only ever sits inside a
+    # JSON string, where backslashreplace writes it back as that very escape.
+    encoding = {"encoding": "utf-8", "errors": "backslashreplace"}
+    if path.exists() and not path.is_file():
+        with path.open("w", **encoding) as out:
+            yield out
+        return
+    target = path.resolve()  # a symbolic link's file is replaced, not the link
+    part = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+    # Not tempfile's: its files are private (0600), where "w" gave a new output the usual permissions.
+    out = part.open("x", **encoding)
+    try:
+        with out:
+            yield out
+        if target.exists():
+            shutil.copymode(target, part)
+        os.replace(part, target)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+
+
 @click.command("classify")
 @click.option("--input", "input_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
               help="JSONL with a `text` field per line")
@@ -124,26 +181,26 @@ def _write(out: TextIO, row: dict[str, Any]) -> None:
 @_backend_options
 def classify_command(input_path: Path, output_path: Path, prefix: str, overwrite: bool, backend: str,
                      model: str | None, batch_size: int, threads: int | None) -> None:
-    """Add sentiment `label`, calibrated `score` and `intent` to every line of a JSONL file."""
+    """Add sentiment `label`, calibrated `score` and `intent` to every line of a JSONL file (intent by
+    the config file's [triage] rules, where there is one)."""
     from sentiment.triage import intent_of
 
     if output_path.exists() and output_path.samefile(input_path):
         raise click.BadParameter("is the input file; writing it would erase what is being read", param_hint="--output")
+    rules = _configured_triage_rules()
     classifier = _load(backend, model, threads)  # before the output is opened: a bad model leaves it as it was
-    try:
-        # A lone surrogate (read from a "\ud800" escape) cannot be UTF-8; it only ever sits inside a
-        # JSON string, where backslashreplace writes it back as that very escape.
-        out = output_path.open("w", encoding="utf-8", errors="backslashreplace")
-    except OSError as exc:
-        raise click.BadParameter(f"cannot write {output_path}: {exc.strerror}", param_hint="--output") from exc
     names = {field: prefix + field for field in ("label", "score", "intent")}
     written = 0
     skipped: list[int] = []
-    with out:
+    with ExitStack() as opened:
+        try:
+            out = opened.enter_context(_replaced_at_end(output_path))
+        except OSError as exc:
+            raise click.BadParameter(f"cannot write {output_path}: {exc.strerror}", param_hint="--output") from exc
         for row, pred in _classify_file(input_path, None, classifier, batch_size,
                                         taken=() if overwrite else list(names.values()), skipped=skipped):
             _write(out, {**row, names["label"]: pred.label, names["score"]: round(pred.score, 4),
-                         names["intent"]: intent_of(row["text"], pred)})
+                         names["intent"]: intent_of(row["text"], pred, rules)})
             written += 1
     click.echo(f"classified {written} line(s){f', skipped {len(skipped)}' if skipped else ''} -> {output_path}",
                err=True)

@@ -46,6 +46,13 @@ class HFClassifier(SentimentClassifier):
             model = AutoModelForSequenceClassification.from_pretrained(name_or_path)
         except (OSError, ValueError) as exc:  # not found, or found but not a usable model/tokenizer
             raise ModelNotAvailable(f"cannot load Hugging Face model {name_or_path!r}: {exc}") from exc
+        if self.tokenizer.pad_token is None:  # decoder models (GPT-2, Llama) have none: batches need one
+            if self.tokenizer.eos_token is None:
+                raise ModelNotAvailable(f"Hugging Face model {name_or_path!r} has no padding token, nor an "
+                                        "end-of-text one to pad with: set pad_token in its tokenizer_config.json")
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        if model.config.pad_token_id is None:  # a decoder model reads the last token that is not padding
+            model.config.pad_token_id = self.tokenizer.pad_token_id
         self.columns = map_labels({int(k): v for k, v in model.config.id2label.items()})
         self.model = prepare_model(model.eval(), resolve_precision(precision))
         self.max_tokens = min(max_tokens, self.tokenizer.model_max_length)

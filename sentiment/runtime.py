@@ -49,7 +49,8 @@ def set_threads(threads: int | None) -> None:
     if threads is not None and not 1 <= threads <= MAX_THREADS:
         raise SettingError(f"threads must be 1 to {MAX_THREADS}, got {threads}")
     env = os.environ.get("MENTIONDESK_THREADS", "").strip()
-    if env and not (env.isdigit() and 1 <= int(env) <= MAX_THREADS):
+    # isdigit alone takes "²", which int() refuses; MENTIONDESK_THREADS is ASCII digits.
+    if env and not (env.isascii() and env.isdigit() and 1 <= int(env) <= MAX_THREADS):
         raise SettingError(f"MENTIONDESK_THREADS must be a whole number of 1 to {MAX_THREADS}, got {env!r}")
     torch.set_num_threads(threads or int(env or 0) or os.cpu_count() or 1)
 

@@ -8,23 +8,40 @@ HANDLE = "@user"  # what every @handle becomes (XLM-T's convention), so rules ca
 HANDLE_PATTERN = re.compile(r"@\w+")
 LINK_PATTERN = re.compile(r"https?://\S+|www\.\S+")
 _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+# Unicode's Default_Ignorable_Code_Point characters, as the body of a regular expression's character class:
+# whatever their category, they show nothing where they are supported: zero-width spaces and joiners, direction
+# marks, the soft hyphen, variation selectors, and the Hangul fillers (U+3164, U+115F: letters by category) that
+# pad posts meant to look empty. Listed, as `re` knows no Unicode properties and the `regex` package is no
+# dependency of the sentiment extra (tests check the list against its \p{Default_Ignorable_Code_Point}).
+DEFAULT_IGNORABLE = ("\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+                     "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8\U0001bca0-\U0001bca3"
+                     "\U0001d173-\U0001d17a\U000e0000-\U000e0fff")
+_DEFAULT_IGNORABLE_CHAR = re.compile(f"[{DEFAULT_IGNORABLE}]")
 
 
-def normalise_tweet(text: str) -> str:
+def normalise_tweet(text: str, keep_line_breaks: bool = False) -> str:
     """Bring sources to one convention (as XLM-T does): handles -> @user, URLs -> http,
     literal ``\\u2019``-style escapes decoded, surrogates made text, whitespace runs collapsed and
     the ends stripped.
     Applied in training and inference alike. (The whitespace matters: XLM-T's files end every
-    text with a space and SemEval's do not, and a fine-tuned model learnt that marker.)"""
+    text with a space and SemEval's do not, and a fine-tuned model learnt that marker.)
+    `keep_line_breaks`: each run of whitespace holding a line break becomes one "\\n" (for the triage
+    rules, to which a line break ends a sentence); with every "\\n" made a space, that is the
+    text the model reads."""
     text = _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
     # Surrogates (from JSON "\ud83d\ude00" escapes, or a decoding with surrogateescape): a pair
     # becomes the character it encodes, a lone one U+FFFD as ingest stores it; as they are, no
     # tokenizer takes them (they cannot be encoded as UTF-8).
     text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    return " ".join(LINK_PATTERN.sub("http", HANDLE_PATTERN.sub(HANDLE, text)).split())
+    text = LINK_PATTERN.sub("http", HANDLE_PATTERN.sub(HANDLE, text))
+    if keep_line_breaks:
+        lines = (" ".join(line.split()) for line in text.splitlines())
+        return "\n".join(line for line in lines if line)
+    return " ".join(text.split())
 
 
 def has_something_to_read(text: str) -> bool:
-    """Whether `text` holds a character that shows: not only whitespace, controls and invisible
-    format characters (zero-width spaces, direction marks)."""
-    return any(not ch.isspace() and unicodedata.category(ch) not in ("Cc", "Cf") for ch in text)
+    """Whether `text` holds a character that shows: not only whitespace, controls, format characters
+    and other default-ignorable ones (zero-width spaces, direction marks, Hangul fillers)."""
+    return any(not ch.isspace() and unicodedata.category(ch) not in ("Cc", "Cf")
+               and not _DEFAULT_IGNORABLE_CHAR.match(ch) for ch in text)

@@ -3,14 +3,15 @@
 Rules (all configurable through `TriageRules`, e.g. a ``[triage]`` TOML table):
 
 Intent, first match wins, on the text with links and @handles masked (sentiment.text.normalise_tweet),
-so a link's "?", a "refund" in its path or a "who" in a handle counts for nothing:
+so a link's "?", a "refund" in its path or a "who" in a handle counts for nothing, and with typographic
+apostrophes (’, ‘, ʼ, ＇) read as "'" in the text and the rules (phones type "doesn’t"):
   1. complaint: sentiment is negative with probability >= ``complaint_min_score``,
      or the text has a complaint keyword and the sentiment is not positive;
   2. question: the text has a question mark (?, ¿, ؟ or ？), or a question phrase of several words
-     anywhere ("can you", "is there"), or one of one word ("why", "cómo") starting a sentence,
-     after any @handles and greeting ("hey, why…"), that does not end in "!" ("What a day!" is no
-     question), or a question word that counts anywhere (Hindi कब or kab, Tamil எப்போது: they ask
-     mid-sentence);
+     anywhere ("can you", "is there"), or one of one word ("why", "cómo") starting a sentence or a
+     line, after any @handles, invisible marks (a right-to-left mark, a zero-width space) and greeting
+     ("hey, why…"), that does not end in "!" ("What a day!" is no question), or a question word that
+     counts anywhere (Hindi कब or kab, Tamil எப்போது: they ask mid-sentence);
   3. praise: sentiment is positive with probability >= ``praise_min_score``;
   4. other.
 
@@ -36,16 +37,18 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from sentiment.errors import TriageConfigError
-from sentiment.text import HANDLE, normalise_tweet
+from sentiment.text import DEFAULT_IGNORABLE, HANDLE, normalise_tweet
 
 if TYPE_CHECKING:  # importing the model code pulls in torch (~2 s): only the classifier needs it
     from sentiment.api import Prediction
 
 INTENTS: tuple[str, ...] = ("complaint", "question", "praise", "other")
 QUESTION_MARKS = "?¿؟？"  # Latin, Spanish opening, Arabic, full-width (Chinese, Japanese)
+_APOSTROPHES = str.maketrans("’‘ʼ＇", "''''")  # typographic ones (phones type "doesn’t") read as "'"
 _SENTENCE_END = re.compile(r"(?<=[.!;\n])")  # a question mark already made the text a question
-# What may come before a sentence's first word: spaces, quotes, brackets, "¡", and masked @handles.
-_SENTENCE_LEAD = re.compile(r"^(?:[\s\"'“”‘’«»(\[¡*_~-]|" + re.escape(HANDLE) + r"\b)*")
+# What may come before a sentence's first word: spaces, quotes, brackets, "¡", masked @handles, and invisible
+# marks (a right-to-left mark before Arabic, a zero-width space).
+_SENTENCE_LEAD = re.compile(r"^(?:[\s" + DEFAULT_IGNORABLE + r"\"'“”‘’«»(\[¡*_~-]|" + re.escape(HANDLE) + r"\b)*")
 
 _QUESTION_PHRASES = (
     # en
@@ -66,7 +69,7 @@ _GREETINGS = (
     "salut", "hallo", "guten tag", "ciao", "salve", "buongiorno", "olá", "oi", "bom dia", "boa tarde",
     "مرحبا", "اهلا", "أهلا", "السلام عليكم", "नमस्ते", "வணக்கம்",
 )
-_AFTER_GREETING = re.compile(r"^(?:[\s,،:]|" + re.escape(HANDLE) + r"\b)*")
+_AFTER_GREETING = re.compile(r"^(?:[\s" + DEFAULT_IGNORABLE + r",،:]|" + re.escape(HANDLE) + r"\b)*")
 # Question words that count wherever they stand: Hindi and Tamil ask mid-sentence ("मेरा ऑर्डर कब
 # आएगा", my order when will-come), and these words only ask (Hindi's relatives are जब, जहाँ,
 # जैसे; Tamil's "when" of a clause is a suffix, -போது). Not क्या/என்ன ("what"), which also exclaim.
@@ -129,7 +132,7 @@ class TriageRules:
             if isinstance(default, tuple):
                 if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
                     raise TriageConfigError(f"triage rule {key!r} must be a list of strings")
-                values[key] = tuple(v.lower() for v in value)
+                values[key] = tuple(_folded(v) for v in value)
             elif isinstance(default, Mapping):
                 if not isinstance(value, Mapping):
                     raise TriageConfigError(f"triage rule {key!r} must be a table of intent = weight")
@@ -155,9 +158,15 @@ class TriageRules:
 
 
 def _number(key: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise TriageConfigError(f"triage rule {key!r} must be a non-negative number, got {value!r}")
+    # TOML has nan and inf: a nan weight made every priority nan, stored and sorted as 0.
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+        raise TriageConfigError(f"triage rule {key!r} must be a finite non-negative number, got {value!r}")
     return float(value)
+
+
+def _folded(text: str) -> str:
+    """`text` lower-cased, with typographic apostrophes as "'"."""
+    return text.lower().translate(_APOSTROPHES)
 
 
 DEFAULT_RULES = TriageRules()
@@ -223,15 +232,15 @@ def _past_greeting(lead: str, greetings: tuple[str, ...]) -> str:
 
 
 def _is_question(text: str, rules: TriageRules) -> bool:
-    """Rule 2 on a normalised, lower-cased text. One word alone is weak evidence: "when", "who" and
-    "what" start clauses and exclamations far more often than questions. On the validation tweets
-    (bench data, 2026-12-06) matching them anywhere, and any "?" in a link, called 836 of 4,583 texts
-    questions; this rule calls 563 (296 fewer, and 23 more in Arabic for its "؟" and words). Of 60
-    of the 296 read by hand, 2 were questions."""
+    """Rule 2 on a normalised, folded text that keeps its line breaks. One word alone is weak
+    evidence: "when", "who" and "what" start clauses and exclamations far more often than questions.
+    On the validation tweets (bench data, 2026-12-06) matching them anywhere, and any "?" in a link,
+    called 836 of 4,583 texts questions; this rule calls 563 (296 fewer, and 23 more in Arabic for
+    its "؟" and words). Of 60 of the 296 read by hand, 2 were questions."""
     if any(mark in text for mark in QUESTION_MARKS):
         return True
     several, single = _by_word_count(rules.question_phrases)
-    if _contains(text, several + rules.question_words_anywhere):
+    if _contains(text.replace("\n", " "), several + rules.question_words_anywhere):
         return True
     for sentence in _SENTENCE_END.split(text):
         if not sentence.rstrip().endswith("!"):
@@ -242,12 +251,12 @@ def _is_question(text: str, rules: TriageRules) -> bool:
 
 
 def intent_of(text: str, prediction: Prediction, rules: TriageRules = DEFAULT_RULES) -> str:
-    lowered = normalise_tweet(text).lower()
+    lines = _folded(normalise_tweet(text, keep_line_breaks=True))
     negative = prediction.scores.get("negative", 0.0)
     if (prediction.label == "negative" and negative >= rules.complaint_min_score) or (
-            prediction.label != "positive" and _contains(lowered, rules.complaint_keywords)):
+            prediction.label != "positive" and _contains(lines.replace("\n", " "), rules.complaint_keywords)):
         return "complaint"
-    if _is_question(lowered, rules):
+    if _is_question(lines, rules):
         return "question"
     if prediction.label == "positive" and prediction.scores.get("positive", 0.0) >= rules.praise_min_score:
         return "praise"

@@ -12,7 +12,9 @@ transformers = pytest.importorskip("transformers")
 from click.testing import CliRunner  # noqa: E402
 
 import sentiment.api  # noqa: E402
+from monitor.cli import cli  # noqa: E402
 from sentiment import load_classifier  # noqa: E402
+from sentiment.api import Prediction  # noqa: E402
 from sentiment.cli import classify_command, evaluate_command  # noqa: E402
 from sentiment.errors import LabelMappingError, ModelNotAvailable, SettingError  # noqa: E402
 from sentiment.hf_backend import map_labels  # noqa: E402
@@ -83,14 +85,17 @@ def test_bad_thread_settings_are_clear_errors(positive_model: str, tmp_path: Pat
     monkeypatch.setattr(sentiment.api, "_cache", {})
     many = CliRunner().invoke(classify_command, ["--input", str(src), "--output", str(tmp_path / "out.jsonl"),
                                                  "--backend", "hf", "--model", positive_model, "--threads", "100000"])
-    assert many.exit_code == 1 and "threads must be 1 to 256, got 100000" in many.output  # not a crash
+    assert many.exit_code == 2 and "threads must be 1 to 256, got 100000" in many.output  # not a crash
     monkeypatch.setattr(sentiment.api, "_cache", {})  # the setting is read when a model loads
-    for bad in ("abc", "-3", "0", "100000"):
+    for bad in ("abc", "-3", "0", "100000", "\u00b2", "\u0663"):  # "²" and Arabic-Indic 3 are digits to isdigit
         monkeypatch.setenv("MENTIONDESK_THREADS", bad)
         result = CliRunner().invoke(classify_command, ["--input", str(src), "--output", str(tmp_path / "out.jsonl"),
                                                        "--backend", "hf", "--model", positive_model])
-        assert result.exit_code == 1
-        assert f"MENTIONDESK_THREADS must be a whole number of 1 to 256, got '{bad}'" in result.output
+        assert result.exit_code == 2, result.output  # a setting, as the README promises; 1 is for a model
+        assert f"MENTIONDESK_THREADS must be a whole number of 1 to 256, got {bad!r}" in result.output
+    through_the_group = CliRunner().invoke(cli, ["evaluate", "--input", str(src), "--backend", "hf", "--model",
+                                                 positive_model])
+    assert through_the_group.exit_code == 2 and "MENTIONDESK_THREADS must be" in through_the_group.output
 
 
 def test_classify_cli_keeps_fields_and_skips_bad_lines(positive_model: str, tmp_path: Path) -> None:
@@ -208,3 +213,127 @@ def test_evaluate_cli_reads_the_dashboards_human_labels_and_scores_each_language
                                                         ["es", "2", "0.5000"]]
     unread = CliRunner().invoke(evaluate_command, args)  # the default field, "label", is not there
     assert unread.exit_code == 1 and "no valid labelled lines" in unread.output
+
+
+def test_lines_json_cannot_read_are_skipped_and_the_rest_classified(positive_model: str, tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join([
+        json.dumps({"id": 1, "text": "good", "label": "positive"}),
+        '{"id": 2, "text": "deep", "label": "positive", "v": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        '{"id": 3, "text": "long", "label": "positive", "n": ' + "9" * 5000 + "}",
+        json.dumps({"id": 4, "text": "great", "label": "positive"}),
+    ]) + "\n")
+    out = tmp_path / "out.jsonl"
+    args = ["--input", str(src), "--backend", "hf", "--model", positive_model]
+    classified = CliRunner().invoke(classify_command, [*args, "--output", str(out), "--prefix", "model_"])
+    assert classified.exit_code == 0, classified.output
+    assert ":2: skipped: JSON nested too deeply to read" in classified.output
+    assert ":3: skipped: a JSON integer of more than 4300 digits" in classified.output
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == [1, 4]
+    evaluated = CliRunner().invoke(evaluate_command, args)
+    assert evaluated.exit_code == 0 and "n            2" in evaluated.output, evaluated.output
+
+
+def test_concatenated_files_each_starting_with_a_byte_order_mark_lose_no_line(positive_model: str,
+                                                                            tmp_path: Path) -> None:
+    part = "\ufeff" + json.dumps({"text": "good", "label": "positive"}) + "\n"
+    src = tmp_path / "both.jsonl"
+    src.write_text(part + part, encoding="utf-8")
+    result = CliRunner().invoke(evaluate_command, ["--input", str(src), "--backend", "hf", "--model", positive_model])
+    assert result.exit_code == 0 and "skipped" not in result.output and "n            2" in result.output, result.output
+
+
+class FailsAfterAnswering:
+    """Answers its first call, then fails (out of memory, say)."""
+
+    def __init__(self) -> None:
+        self.answered = False
+
+    def classify(self, texts: list[str], langs: list[str | None], batch_size: int = 64) -> list[Prediction]:
+        if self.answered:
+            raise RuntimeError("model crashed")
+        self.answered = True
+        return [Prediction("neutral", 1.0, {"negative": 0.0, "neutral": 1.0, "positive": 0.0}, "en")] * len(texts)
+
+
+def test_a_classify_that_fails_midway_leaves_the_earlier_output_as_it_was(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"text": f"line {n}"}) + "\n" for n in range(600)))  # two reads of 512
+    earlier = tmp_path / "out.jsonl"
+    earlier.write_text('{"text": "an earlier run", "label": "neutral"}\n')
+    earlier.chmod(0o640)
+    monkeypatch.setattr(sentiment.api, "load_classifier", lambda *args: FailsAfterAnswering())
+    failed = CliRunner().invoke(classify_command, ["--input", str(src), "--output", str(earlier)])
+    assert isinstance(failed.exception, RuntimeError)
+    assert earlier.read_text() == '{"text": "an earlier run", "label": "neutral"}\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out.jsonl"]  # no part file left
+    src.write_text(json.dumps({"text": "one line"}) + "\n")
+    done = CliRunner().invoke(classify_command, ["--input", str(src), "--output", str(earlier)])
+    assert done.exit_code == 0, done.output
+    assert json.loads(earlier.read_text())["label"] == "neutral" and earlier.stat().st_mode & 0o777 == 0o640
+
+
+def test_classify_applies_the_triage_rules_of_the_config_file(positive_model: str, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"text": "Acme any update on order 1234", "lang": "en"}) + "\n")
+    config = tmp_path / "elsewhere.toml"
+    config.write_text('[[brands]]\nname = "Acme"\nkeywords = ["acme"]\n[connectors.sample]\n'
+                      '[triage]\nquestion_phrases = ["any update"]\n')
+    out = tmp_path / "out.jsonl"
+    args = ["classify", "--input", str(src), "--output", str(out), "--backend", "hf", "--model", positive_model]
+    monkeypatch.chdir(tmp_path)
+
+    def intent(*options: str) -> str:
+        result = CliRunner().invoke(cli, [*options, *args])
+        assert result.exit_code == 0, result.output
+        return json.loads(out.read_text())["intent"]
+
+    assert intent() == "praise"  # no config file: the built-in rules
+    assert intent("--config", str(config)) == "question"
+    (tmp_path / "mentiondesk.toml").write_text(config.read_text())  # the default one, in the current folder
+    assert intent() == "question"
+    missing = CliRunner().invoke(cli, ["--config", str(tmp_path / "typo.toml"), *args])
+    assert missing.exit_code == 2 and "typo.toml not found" in missing.output
+
+
+def test_posts_of_only_invisible_fillers_are_neutral_without_the_model(positive_model: str) -> None:
+    clf = load_classifier("hf", model=positive_model, threads=1, precision="fp32")  # calls everything positive
+    fillers = ["\u3164", "\u3164 \u3164\u3164", "\u115f\u1160", "\ufe0f", "\u034f", "\u200b\u3164"]
+    preds = clf.classify([*fillers, "good \u3164"], langs=["en"] * (len(fillers) + 1))
+    assert [(p.label, p.score) for p in preds[:-1]] == [("neutral", 1.0)] * len(fillers)
+    assert preds[-1].label == "positive"
+
+
+def make_decoder_model(folder: Path, *, eos: bool) -> Path:
+    """A tiny random GPT-2 classifier whose tokenizer has no padding token (as GPT-2's has none), with or
+    without an end-of-text token."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import GPT2Config, GPT2ForSequenceClassification, PreTrainedTokenizerFast
+
+    vocab = {word: i for i, word in enumerate(["[UNK]", "<|endoftext|>", *WORDS])}
+    tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    PreTrainedTokenizerFast(tokenizer_object=tokenizer, unk_token="[UNK]",
+                            **({"eos_token": "<|endoftext|>"} if eos else {})).save_pretrained(folder)
+    labels = {0: "negative", 1: "neutral", 2: "positive"}
+    config = GPT2Config(vocab_size=len(vocab), n_positions=64, n_embd=16, n_layer=1, n_head=2, num_labels=3,
+                        id2label=labels, label2id={v: k for k, v in labels.items()})
+    torch.manual_seed(0)
+    GPT2ForSequenceClassification(config).save_pretrained(folder)
+    return folder
+
+
+def test_a_decoder_model_without_a_padding_token_pads_with_its_end_token(tmp_path: Path) -> None:
+    clf = load_classifier("hf", model=str(make_decoder_model(tmp_path / "gpt2", eos=True)), threads=1,
+                          precision="fp32")
+    texts = ["love it", "the service is awful", "hate"]  # of different lengths: padded in one batch
+    together = clf.probabilities(texts, batch_size=3)
+    alone = torch.cat([clf.probabilities([text]) for text in texts])
+    assert torch.allclose(together, alone, atol=1e-5)  # padding read as padding, not as the text's end
+
+
+def test_a_model_with_neither_a_padding_nor_an_end_token_is_refused_at_load(tmp_path: Path) -> None:
+    with pytest.raises(ModelNotAvailable, match="has no padding token, nor an end-of-text one"):
+        load_classifier("hf", model=str(make_decoder_model(tmp_path / "gpt2", eos=False)), precision="fp32")

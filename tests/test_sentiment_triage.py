@@ -1,6 +1,8 @@
 """Triage rules: intent, needs-response, priority ordering and rule configuration."""
 from __future__ import annotations
 
+import tomllib
+
 import pytest
 
 from sentiment.api import Prediction
@@ -117,3 +119,34 @@ def test_rules_from_dict_and_errors() -> None:
         TriageRules.from_dict({"intent_weights": {"rant": 3}})
     with pytest.raises(TriageConfigError, match="between 0 and 1"):
         TriageRules.from_dict({"complaint_min_score": 2})
+
+
+@pytest.mark.parametrize("toml", ["negative_weight = nan", "negative_weight = inf", "reach_saturation = nan",
+                                  "recency_half_life_hours = nan", "intent_weights = { complaint = -nan }"])
+def test_nan_and_inf_in_the_rules_are_refused_naming_the_key(toml: str) -> None:
+    # Accepted, a nan weight made every priority nan, stored and sorted as 0.
+    key = toml.split(" = ")[0] + (".complaint" if toml.startswith("intent") else "")
+    with pytest.raises(TriageConfigError, match=rf"triage rule '{key}' must be a finite non-negative number"):
+        TriageRules.from_dict(tomllib.loads(toml))
+
+
+def test_a_question_word_starting_a_line_or_following_an_invisible_mark_asks() -> None:
+    assert t("Ordered on Monday\nwhen will it ship", NEU).intent == "question"
+    assert t("Ordered on Monday\r\n\r\n  when will it ship", NEU).intent == "question"
+    assert t("when will it ship\nI need it for Friday!", NEU).intent == "question"   # the "!" ends another line
+    assert t("\u200fهل يوجد فرع في جدة", NEU).intent == "question"        # a right-to-left mark first
+    assert t("\u200fمرحبا، \u200fكيف أغير كلمة المرور", NEU).intent == "question"  # and after the greeting
+    assert t("\u200bwhen will my order ship", NEU).intent == "question"    # a zero-width space
+    assert t("Loved it\nwhat a day!", POS).intent == "praise"              # an exclamation still asks nothing
+    assert t("hey\n\u2060@acme why is my order late", NEU).intent == "question"
+
+
+def test_typographic_apostrophes_match_keywords_typed_with_a_straight_one_and_back() -> None:
+    assert t("the app doesn\u2019t work since the update", NEU).intent == "complaint"  # built-in "doesn't work"
+    assert t("the app doesn\u02bct work since the update", NEU).intent == "complaint"
+    straight = TriageRules.from_dict({"complaint_keywords": ["can't log in"]})
+    curly = TriageRules.from_dict({"complaint_keywords": ["Can\u2019t log in"]})
+    for rules in (straight, curly):
+        for text in ("I can't log in since this morning", "I can\u2019t log in", "I CAN\uff07T LOG IN"):
+            assert triage(text, NEU, follower_count=None, replyable=True, age_seconds=0,
+                          rules=rules).intent == "complaint", (rules.complaint_keywords, text)
