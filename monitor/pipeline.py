@@ -39,7 +39,8 @@ class Pipeline:
         classifier = None
         if config.sentiment.backend != "none":
             classifier = MentionClassifier.load(config.sentiment, config.triage_rules)
-        alerts = AlertEngine(db, config.alerts, config.alert_targets) if config.alert_targets else None
+        alerts = (AlertEngine(db, config.alerts, config.alert_targets, brand_keys=[b.key for b in config.brands])
+                  if config.alert_targets else None)
         incidents = (IncidentDetector(db, config.incidents, config.alert_targets)
                      if classifier is not None and config.incidents.enabled else None)
         return cls(db, classifier, alerts, config.sentiment.batch_size, incidents)

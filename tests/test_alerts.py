@@ -233,6 +233,7 @@ def _baseline(db: Database, brand: int, per_day: int, days: int = 7, **fields: A
 
 def test_volume_and_negative_spikes_against_the_same_hour_on_past_days(db: Database, clock: Clock) -> None:
     acme, quiet = add_brand(db), add_brand(db, "quiet", "Quiet")
+    add_mentions(db, acme, created_at=START - timedelta(days=8))  # its record covers every baseline window
     _baseline(db, acme, 8)
     _baseline(db, acme, 1, sentiment_label="negative")
     add_mentions(db, acme, 40, created_at=START - timedelta(minutes=20))  # 5× the usual hour

@@ -21,6 +21,7 @@ from sqlalchemy import or_, select, update
 from monitor.alerts.compose import compose
 from monitor.alerts.format import Message
 from monitor.alerts.models import AlertEvent, AlertStatus
+from monitor.alerts.rules import STILL_DUE
 from monitor.alerts.settings import RULE_LEVELS, AlertSettings, Target
 from monitor.backoff import doubled
 from monitor.storage import Database
@@ -41,7 +42,22 @@ def _summarise(messages: list[str]) -> str:
     return "the target did not accept the notification"
 
 
-def preferred_format(plugin: apprise.URLBase) -> str:
+# Services that render whatever text they are sent as Markdown (apprise's scheme names; a native
+# https://discord.com/api/webhooks/… URL resolves to "discord" too). Plain text there, or HTML that
+# apprise turns into text for them, would let a post restyle the alert, show an image or forge a link,
+# so they always get escaped Markdown, whatever the target's ``format``.
+RENDERS_MARKDOWN = frozenset({"discord", "guilded", "mmost", "revolt", "ryver", "zulip"})
+
+
+def writer_format(plugin: apprise.URLBase, configured: str | None) -> str:
+    """How to write messages for a target: escaped Markdown for a service that renders it, else the
+    target's ``format`` or, by default, the first one the plugin lists."""
+    schemes = {name for value in (plugin.protocol, plugin.secure_protocol)
+               for name in ((value,) if isinstance(value, str) else value or ())}
+    if schemes & RENDERS_MARKDOWN:
+        return "markdown"
+    if configured:
+        return configured
     fmt = plugin.notify_format
     return str((fmt[0] if isinstance(fmt, tuple) else fmt).value)
 
@@ -54,7 +70,7 @@ class Sender:
         if plugin is None:  # resolve_targets checks this; kept for callers that build Targets by hand
             raise ValueError(f"alert target {target.name}: unsupported apprise URL")
         plugin.socket_connect_timeout = plugin.socket_read_timeout = timeout_seconds
-        self.format = target.settings.format or preferred_format(plugin)
+        self.format = writer_format(plugin, target.settings.format)
         self._apprise = apprise.Apprise()
         self._apprise.add(plugin)
 
@@ -118,32 +134,35 @@ class DeliveryWorker(threading.Thread):
         if event_id is None:
             return False
         try:
-            rule, message = self._compose(event_id)
+            rule, message, unsent = self._compose(event_id)
         except Exception as exc:  # a bug or an odd row: a failed attempt (retried, then failed), never stuck 'sending'
             log.exception("alert %d to %s could not be prepared", event_id, self.target.name)
-            self._record(event_id, False, f"unexpected {exc.__class__.__name__} while preparing the alert")
+            self._record(event_id, None, f"unexpected {exc.__class__.__name__} while preparing the alert")
             return True
         error = None if message is None else self.sender.send(message.title, message.body, RULE_LEVELS[rule])
-        self._record(event_id, message is None, error)
+        self._record(event_id, unsent, error)
         return True
 
-    def _compose(self, event_id: int) -> tuple[str, Message | None]:
-        """The event's rule and its message; no message in quiet hours."""
+    def _compose(self, event_id: int) -> tuple[str, Message | None, str | None]:
+        """The event's rule and its message, or no message and why: quiet hours, or none of an item
+        alert's mentions still due."""
         with self.db.read() as session:
             event = session.get(AlertEvent, event_id)
             assert event is not None
-            quiet = event.rule != "digest" and self.in_quiet_hours(self.target, self.clock())
-            return event.rule, None if quiet else compose(session, event, self.settings, self.sender.format)
+            if event.rule != "digest" and self.in_quiet_hours(self.target, self.clock()):
+                return event.rule, None, "quiet hours"
+            message = compose(session, event, self.settings, self.sender.format)
+            return event.rule, message, None if message is not None else STILL_DUE[event.rule].otherwise
 
-    def _record(self, event_id: int, quiet: bool, error: str | None) -> None:
-        """The attempt's outcome: suppressed (quiet hours), sent, or failed and retried after a back-off
-        until ``max_attempts``."""
+    def _record(self, event_id: int, unsent: str | None, error: str | None) -> None:
+        """The attempt's outcome: suppressed (``unsent`` says why), sent, or failed and retried after a
+        back-off until ``max_attempts``."""
         now = self.clock()
         with self.db.write() as session:
             event = session.get(AlertEvent, event_id)
             assert event is not None
-            if quiet:
-                event.status, event.reason = AlertStatus.SUPPRESSED.value, "quiet hours"
+            if unsent is not None:
+                event.status, event.reason = AlertStatus.SUPPRESSED.value, unsent
             elif error is None:
                 event.status, event.sent_at, event.error = AlertStatus.SENT.value, now, None
             elif event.attempts >= self.settings.delivery.max_attempts:

@@ -13,14 +13,17 @@ Noise controls, per target:
 - grouping and cooldown (item rules): items arriving while an alert is still unsent join it; after
   a send, new items wait together until ``cooldown_minutes`` have passed, then go as one message;
 - cooldown (spikes): a repeat within the cooldown is recorded as suppressed;
-- quiet hours: checked at send time, so held alerts that come due at night are suppressed too.
+- quiet hours: checked at send time, so held alerts that come due at night are suppressed too;
+- still due: at send time an urgent alert leaves out mentions closed since, an SLA warning those
+  answered or closed since, and one with none left is suppressed. An SLA warning is never held past
+  the earliest response deadline of its items.
 """
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from monitor.alerts.delivery import DeliveryWorker
 from monitor.alerts.models import AlertEvent, AlertStatus
-from monitor.alerts.rules import in_quiet_hours, sla_at_risk, urgent_reason
+from monitor.alerts.rules import AWAITING_RESPONSE, in_quiet_hours, sla_at_risk, urgent_reason
 from monitor.alerts.settings import AlertSettings, Rules, SpikeRule, Target
 from monitor.alerts.spikes import detect, recent_and_baseline
 from monitor.models import AlertCheck, Brand, Mention, MentionStatus, utcnow
@@ -44,9 +47,13 @@ _ID_CHUNK = 500
 
 
 class AlertEngine:
+    """``brand_keys``: the brands in the current config, the only ones the time-based rules run for (a
+    brand taken out of the config keeps its row and mentions); None runs them for every stored brand."""
+
     def __init__(self, db: Database, settings: AlertSettings, targets: Sequence[Target],
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow, brand_keys: Collection[str] | None = None) -> None:
         self.db, self.settings, self.targets, self.clock = db, settings, list(targets), clock
+        self.brand_keys = brand_keys
         self.workers = [
             DeliveryWorker(db, settings, t, clock, lambda target, now: in_quiet_hours(settings, target, now))
             for t in self.targets
@@ -144,23 +151,26 @@ class AlertEngine:
             after = ids[-1]
 
     def tick(self, now: datetime | None = None) -> int:
-        """Time-based rules for every brand, after the sweep of classified mentions never checked for
-        urgent alerts; returns how many events were created or changed."""
+        """Time-based rules for every configured brand, after the sweep of classified mentions never
+        checked for urgent alerts; returns how many events were created or changed."""
         now = now or self.clock()
         changed = self.sweep(now)
+        brands = select(Brand).order_by(Brand.id)
+        if self.brand_keys is not None:
+            brands = brands.where(Brand.key.in_(self.brand_keys))
         with self.db.write() as session:
-            for brand in session.scalars(select(Brand).order_by(Brand.id)).all():
+            for brand in session.scalars(brands).all():
                 rules = self.settings.rules_for(brand.key)
                 for name in ("volume_spike", "negative_spike"):
                     rule: SpikeRule = getattr(rules, name)
                     if rule.enabled:
                         changed += self._spike(session, brand, name, rule, now)
-                if rules.sla.enabled and (at_risk := sla_at_risk(session, brand.id, rules.sla, now)):
+                if rules.sla.enabled and (deadlines := sla_at_risk(session, brand.id, rules.sla, now)):
                     details = {"response_minutes": rules.sla.response_minutes}
                     # An item stays at risk for up to warn_before_minutes: its warning is that recent.
                     look_back = max(DEDUPE_HORIZON, timedelta(minutes=rules.sla.warn_before_minutes))
-                    changed += self._queue_items(session, "sla", brand.id, dict.fromkeys(at_risk, ""),
-                                                 rules.sla.cooldown_minutes, details, now, look_back)
+                    changed += self._queue_items(session, "sla", brand.id, dict.fromkeys(deadlines, ""),
+                                                 rules.sla.cooldown_minutes, details, now, look_back, deadlines)
                 if rules.digest.enabled:
                     changed += self._digest(session, brand, rules, now)
         if changed:
@@ -179,9 +189,9 @@ class AlertEngine:
 
     def _queue_items(self, session: Session, rule: str, brand_id: int, why: dict[int, str],
                      cooldown_minutes: float, details: dict[str, Any], now: datetime,
-                     look_back: timedelta = DEDUPE_HORIZON) -> int:
+                     look_back: timedelta = DEDUPE_HORIZON, deadlines: dict[int, datetime] | None = None) -> int:
         """Per target: drop items alerted within `look_back`, join an unsent alert, or open one (held for
-        the cooldown)."""
+        the cooldown, but never past the earliest of its items' `deadlines`)."""
         # Another process deciding for this brand now (PostgreSQL) finishes first, so the events read
         # below include its own; otherwise both would open an alert for the same items.
         session.execute(select(Brand.id).where(Brand.id == brand_id).with_for_update())
@@ -197,10 +207,13 @@ class AlertEngine:
             fresh = {i: w for i, w in why.items() if i not in seen}
             if not fresh:
                 continue
+            send_by = min(deadlines[i] for i in fresh) if deadlines else None
             waiting = next((e for e in recent if e.status == AlertStatus.PENDING.value and e.attempts == 0), None)
             if waiting is not None:  # grouping: join the alert that has not gone out yet
                 waiting.mention_ids = [*waiting.mention_ids, *fresh]
                 waiting.details = {**waiting.details, "why": {**waiting.details.get("why", {}), **_why(fresh)}}
+                if send_by is not None and waiting.due_at is not None and send_by < waiting.due_at:
+                    waiting.due_at = send_by
                 changed += 1
                 continue
             sent = [e.sent_at for e in recent if e.sent_at is not None]
@@ -209,6 +222,10 @@ class AlertEngine:
             if sent and max(sent) + timedelta(minutes=cooldown_minutes) > now:
                 due = max(sent) + timedelta(minutes=cooldown_minutes)
                 reason = f"held for the {cooldown_minutes:g}-minute cooldown; later items join it"
+                if send_by is not None and send_by < due:
+                    due = send_by
+                    reason = (f"held for the {cooldown_minutes:g}-minute cooldown but not past the first "
+                              "response deadline; later items join it")
             # A key already taken (an alert older than the look-back opened with the same first item)
             # means these were alerted: skip them rather than fail every decision in this transaction.
             changed += _insert(session, AlertEvent(
@@ -220,14 +237,14 @@ class AlertEngine:
 
     def _spike(self, session: Session, brand: Brand, name: str, rule: SpikeRule, now: datetime) -> int:
         window = timedelta(minutes=rule.window_minutes)
-        current, baseline = recent_and_baseline(session, brand.id, now, window, rule.baseline_days)
+        current, baseline = recent_and_baseline(session, brand, now, window, rule.baseline_days, self.settings.zone)
         pick = (lambda c: c.negative) if name == "negative_spike" else (lambda c: c.total)
         spike = detect(pick(current), [pick(b) for b in baseline], rule)
         if spike is None:
             return 0
         details = {
             "current": spike.current, "baseline_mean": round(spike.baseline_mean, 2), "zscore": round(spike.zscore, 2),
-            "window_minutes": rule.window_minutes, "baseline_days": rule.baseline_days,
+            "window_minutes": rule.window_minutes, "baseline_days": len(baseline),
         }
         examples = self._spike_examples(session, brand.id, name, now - window, now)
         changed = 0
@@ -266,10 +283,7 @@ class AlertEngine:
         in_day = (Mention.brand_id == brand.id) & (Mention.created_at >= since) & (Mention.created_at < now)
         total = session.scalar(select(func.count()).where(in_day)) or 0
         negative = session.scalar(select(func.count()).where(in_day, Mention.sentiment_label == "negative")) or 0
-        unanswered = session.scalar(select(func.count()).where(
-            in_day, Mention.needs_response.is_(True), Mention.first_response_at.is_(None),
-            Mention.status.in_((MentionStatus.NEW.value, MentionStatus.OPEN.value)),
-        )) or 0
+        unanswered = session.scalar(select(func.count()).where(in_day, AWAITING_RESPONSE)) or 0
         alerts = dict(session.execute(
             select(AlertEvent.status, func.count()).where(
                 AlertEvent.brand_id == brand.id, AlertEvent.rule != "digest", AlertEvent.created_at >= since

@@ -53,7 +53,7 @@ def clean(text: str, limit: int) -> str:
     return text.replace("@", "@" + _ZWSP).replace("<!", "<" + _ZWSP + "!")
 
 
-def _safe_link(url: str | None) -> str | None:
+def safe_link(url: str | None) -> str | None:
     if not url or not re.match(r"^https?://[^\s<>\"']+$", url):
         return None
     # Percent-encoded, a bidi override or zero-width character cannot disguise where the link goes.
@@ -147,9 +147,9 @@ def _item_lines(item: Item, style: Style) -> list[str]:
         facts.append(item.why)
     head += " " + w.esc(" · ".join(facts))
     links = []
-    if (original := _safe_link(item.url)) is not None:
+    if (original := safe_link(item.url)) is not None:
         links.append(w.link("Original", original))
-    if style.dashboard_item_url and (dash := _safe_link(style.dashboard_item_url.replace("{id}", str(item.id)))):
+    if style.dashboard_item_url and (dash := safe_link(style.dashboard_item_url.replace("{id}", str(item.id)))):
         links.append(w.link("Open in mentiondesk", dash))
     out = [head, w.quote(w.esc(clean(item.text, style.excerpt_chars)))]
     if links:

@@ -20,7 +20,9 @@ class AlertStatus(str, enum.Enum):
     PENDING = "pending"  # waiting for due_at (grouping window, cooldown or retry back-off)
     SENDING = "sending"  # claimed by a delivery worker
     SENT = "sent"
-    SUPPRESSED = "suppressed"  # decided but not sent: cooldown, quiet hours; `reason` says which
+    # decided but not sent: cooldown, quiet hours, or its mentions closed or answered while it waited;
+    # `reason` says which
+    SUPPRESSED = "suppressed"
     FAILED = "failed"  # gave up after the configured attempts
 
 

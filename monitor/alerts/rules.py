@@ -4,14 +4,29 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import select, true
+from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import Session
 
 from monitor.alerts.settings import AlertSettings, SlaRule, Target, UrgentRule
 from monitor.models import Mention, MentionStatus
 
-_OPEN_STATUSES = (MentionStatus.NEW.value, MentionStatus.OPEN.value)
+OPEN = Mention.status.in_((MentionStatus.NEW.value, MentionStatus.OPEN.value))
+AWAITING_RESPONSE = Mention.needs_response.is_(True) & Mention.first_response_at.is_(None) & OPEN
+
+
+class StillDue(NamedTuple):
+    """What an item alert's mentions must still be when it goes out (it may have waited for a cooldown)."""
+
+    condition: ColumnElement[bool]
+    otherwise: str  # the reason recorded when none of them is
+
+
+STILL_DUE = {
+    "urgent": StillDue(OPEN, "not sent: its mentions were closed while it waited"),
+    "sla": StillDue(AWAITING_RESPONSE, "not sent: its mentions were answered or closed while it waited"),
+}
 
 
 def _label(m: Mention) -> str | None:
@@ -35,26 +50,24 @@ def urgent_reason(m: Mention, rule: UrgentRule) -> str | None:
     return None
 
 
-def sla_at_risk(session: Session, brand_id: int, rule: SlaRule, now: datetime) -> list[int]:
-    """Unanswered mentions needing a response whose deadline is within ``warn_before_minutes``.
+def sla_at_risk(session: Session, brand_id: int, rule: SlaRule, now: datetime) -> dict[int, datetime]:
+    """Unanswered mentions needing a response whose deadline is within ``warn_before_minutes``, with
+    their deadlines.
 
     Ones already past the deadline are left out: the warning is for what can still be saved, and
     the dashboard queue shows the overdue ones.
     """
     response = timedelta(minutes=rule.response_minutes)
-    return list(
-        session.scalars(
-            select(Mention.id).where(
-                Mention.brand_id == brand_id,
-                Mention.needs_response.is_(True),
-                Mention.first_response_at.is_(None),
-                Mention.status.in_(_OPEN_STATUSES),
-                Mention.priority >= rule.min_priority if rule.min_priority > 0 else true(),
-                Mention.created_at > now - response,
-                Mention.created_at <= now - response + timedelta(minutes=rule.warn_before_minutes),
-            ).order_by(Mention.id)
-        )
+    rows = session.execute(
+        select(Mention.id, Mention.created_at).where(
+            Mention.brand_id == brand_id,
+            AWAITING_RESPONSE,
+            Mention.priority >= rule.min_priority if rule.min_priority > 0 else true(),
+            Mention.created_at > now - response,
+            Mention.created_at <= now - response + timedelta(minutes=rule.warn_before_minutes),
+        ).order_by(Mention.id)
     )
+    return {mention_id: created_at + response for mention_id, created_at in rows}
 
 
 def in_quiet_hours(settings: AlertSettings, target: Target, now: datetime) -> bool:

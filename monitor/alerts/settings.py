@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from monitor.alerts.format import safe_link
 from monitor.errors import ConfigError
 
 RuleName = Literal["urgent", "negative_spike", "volume_spike", "sla", "digest", "incident"]
@@ -161,7 +162,7 @@ class AlertSettings(_Strict):
     """The top-level ``[alerts]`` table."""
 
     targets: list[TargetSettings] = []
-    timezone: str = "UTC"  # for quiet hours and the digest time
+    timezone: str = "UTC"  # for quiet hours, the digest time and the spike baselines' time of day
     quiet_hours: QuietHours | None = None
     # Link to an item in the dashboard; {id} is the mention id. None: no dashboard link.
     dashboard_item_url: str | None = None
@@ -182,9 +183,15 @@ class AlertSettings(_Strict):
 
     @field_validator("dashboard_item_url")
     @classmethod
-    def _has_id(cls, url: str | None) -> str | None:
-        if url is not None and "{id}" not in url:
+    def _linkable(cls, url: str | None) -> str | None:
+        if url is None:
+            return url
+        if "{id}" not in url:
             raise ValueError("must contain {id}, e.g. http://localhost:8501/?mention={id}")
+        # What chat messages would not link (they drop it silently) is refused here instead.
+        if safe_link(url.replace("{id}", "1")) is None:
+            raise ValueError("must be an http:// or https:// address without spaces, quotes or <>, "
+                             "e.g. http://localhost:8501/?mention={id}")
         return url
 
     @model_validator(mode="after")
