@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
+from statistics import median
 from typing import IO, Any, Literal
 
 from sqlalchemy import ColumnElement, Select, case, func, select
@@ -333,6 +334,11 @@ def _top_authors_grouped(session: Session, filters: QueueFilters, limit: int) ->
     return [AuthorReach(p, h, name, int(f), int(n)) for p, h, name, f, n in session.execute(query)]
 
 
+def voices(looked_at: Sequence[int], competitors: Iterable[int]) -> list[int]:
+    """The brands share of voice compares: those looked at, against every competitor."""
+    return [*looked_at, *sorted(set(competitors) - set(looked_at))]
+
+
 def share_of_voice(session: Session, filters: QueueFilters, brand_ids: Sequence[int]) -> list[VoiceShare]:
     """Mentions per brand among ``brand_ids`` (own brands and competitors), with each one's share."""
     if not brand_ids:
@@ -422,7 +428,7 @@ def response_report(session: Session, policy: SlaPolicy, filters: QueueFilters, 
 
     return ResponseReport(
         stats=response_stats_of_seconds(took),
-        median=timedelta(seconds=took[(len(took) - 1) // 2]) if took else None,
+        median=timedelta(seconds=median(took)) if took else None,  # of an even count, the middle two's mean
         distribution=[Count(label, n - (below[i - 1] if i else 0))
                       for i, ((label, _), n) in enumerate(zip(RESPONSE_BINS, below, strict=True))],
         by_priority=list(groups["priority"].values()), by_agent=ranked("agent"), by_platform=ranked("platform"),
@@ -504,10 +510,9 @@ _SHARE_METRICS = frozenset({"negative share", "SLA attainment"})
 def week_over_week(session: Session, policy: SlaPolicy, filters: QueueFilters, end: datetime,
                    now: datetime) -> list[WeekComparison]:
     """The 7 days up to ``end`` against the 7 days before."""
-    week = timedelta(days=7)
     figures = []
-    for since in (end - week, end - 2 * week):
-        f = replace(filters, since=since, until=since + week)
+    for since, until in ((_weeks_before(end, 1), end), (_weeks_before(end, 2), _weeks_before(end, 1))):
+        f = replace(filters, since=since, until=until)
         label = effective_sentiment()
         total, negative, complaints = session.execute(_aggregate(
             session, f, func.count(), func.sum(case((label == "negative", 1), else_=0)),
@@ -525,6 +530,15 @@ def week_over_week(session: Session, policy: SlaPolicy, filters: QueueFilters, e
         })
     this, last = figures
     return [WeekComparison(metric, this[metric], last[metric], is_share=metric in _SHARE_METRICS) for metric in this]
+
+
+def _weeks_before(end: datetime, weeks: int) -> datetime:
+    """``weeks`` weeks before ``end``, or the calendar's first moment: a report of year 1's first days
+    ended in an OverflowError."""
+    try:
+        return end - timedelta(weeks=weeks)
+    except OverflowError:
+        return datetime.min.replace(tzinfo=timezone.utc)
 
 
 def _minutes(value: timedelta | None) -> float | None:
@@ -624,4 +638,4 @@ __all__ = ["Attainment", "AuthorReach", "Count", "LanguageAgreement", "Report", 
            "SpikeMark", "VoiceShare", "VolumePoint", "WeekComparison", "agreement_by_language", "backlog_age",
            "build_report", "export_mentions", "figure_rows", "figures_csv", "intent_mix", "language_mix",
            "response_report", "scope", "sentiment_trend", "share_of_voice", "spike_marks", "terms", "top_authors",
-           "top_terms", "unit_for", "volume", "week_over_week"]
+           "top_terms", "unit_for", "voices", "volume", "week_over_week"]

@@ -3,7 +3,8 @@
     mentiondesk report --from 2026-11-01 --to 2026-11-30 [--brand acme] --out report.pdf
 
 The figures are those of the dashboard's Analytics page (:func:`monitor.analytics.build_report`);
-``--to`` is inclusive (the whole day, UTC). Mention text only ever appears as chart labels.
+``--to`` is inclusive (the whole day, UTC). As on the page, competitor brands are counted only in share
+of voice unless ``--brand`` names one. Mention text only ever appears as chart labels.
 """
 
 from __future__ import annotations
@@ -153,7 +154,7 @@ def write(report: Report, title: str, out: Path) -> None:
 @click.command("report")
 @click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), required=True, help="First day (UTC).")
 @click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), required=True, help="Last day (UTC), included.")
-@click.option("--brand", help="Only this brand (its key); default: every brand.")
+@click.option("--brand", help="Only this brand (its key); default: every brand but competitors.")
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True, help="report.pdf or report.png")
 @click.pass_obj
 def report_command(app: "App", start: datetime, end: datetime, brand: str | None, out: Path) -> None:
@@ -171,10 +172,14 @@ def report_command(app: "App", start: datetime, end: datetime, brand: str | None
             brands = dict(session.execute(select(Brand.key, Brand.id)).all())
             if brand is not None and brand not in brands:
                 raise ConfigError(f"--brand: no brand {brand!r} (known: {', '.join(sorted(brands)) or 'none'})")
-            filters = analytics.scope(since, until, (brands[brand],) if brand else ())
+            competitors = {brands[b.key] for b in app.config.brands if b.competitor and b.key in brands}
+            looked_at = [brands[brand]] if brand else [i for i in brands.values() if i not in competitors]
+            filters = analytics.scope(since, until, looked_at)
             report = analytics.build_report(session, app.config.dashboard.sla, filters, utcnow(),
-                                            voice_brand_ids=list(brands.values()))
-        title = f"mentiondesk report {start:%Y-%m-%d} – {end:%Y-%m-%d}" + (f" · {brand}" if brand else "")
+                                            voice_brand_ids=analytics.voices(looked_at, competitors),
+                                            competitor_ids=competitors)
+        # date's own format: strftime's %Y writes year 1 as "1"
+        title = f"mentiondesk report {start.date()} – {end.date()}" + (f" · {brand}" if brand else "")
         write(report, title, out)
     finally:
         db.dispose()

@@ -1,7 +1,8 @@
 """`mentiondesk export` / `import`: mentions as JSONL or CSV, round-trippable.
 
 CSV cells that a spreadsheet would run as a formula (=, +, -, @ …) are written with a leading
-apostrophe and read back without it: mention text is untrusted.
+apostrophe and read back without it: mention text is untrusted. A cell that starts with an apostrophe
+of its own gets one more, so reading one back off is never a guess.
 
 An export to a file replaces the file only once it is complete; an import reports each bad line
 (invalid record, unknown brand, bytes that are not UTF-8) by its number and stores the rest.
@@ -28,25 +29,26 @@ from connectors.base import Mention as FetchedMention
 from monitor import audit
 from monitor.access import Principal, Role, require
 from monitor.errors import ConfigError, IngestError
-from monitor.ingest import normalise, storable, store_mentions, unbelievable
+from monitor.ingest import in_utc, normalise, storable, store_mentions, unbelievable
 from monitor.models import Brand, Mention, MentionStatus, MentionTag, utcnow
 from monitor.storage import Database
 from monitor.text import csv_safe, formula_like
-from monitor.triage import TriageError, clean_tag
+from monitor.triage import TriageError, clean_assignee, clean_tag
 
 Format = Literal["jsonl", "csv"]
 EXPORT_FIELDS = (
     "platform", "external_id", "brand", "url", "author_handle", "author_name", "author_followers", "text",
     "lang", "created_at", "fetched_at", "thread_id", "parent_id", "replyable", "sentiment_label",
     "sentiment_score", "sentiment_scores", "intent", "needs_response", "priority", "human_sentiment_label",
-    "human_intent", "status", "assignee", "tags", "raw",
+    "human_intent", "status", "assignee", "first_response_at", "tags", "raw",
 )
 _JSON_FIELDS = ("tags", "raw", "sentiment_scores")
 _TRIAGE_FIELDS = ("sentiment_label", "sentiment_score", "sentiment_scores", "intent", "needs_response", "priority",
-                  "human_sentiment_label", "human_intent", "status", "assignee")
+                  "human_sentiment_label", "human_intent", "status", "assignee", "first_response_at")
 Label = Literal["negative", "neutral", "positive"]
 Intent = Literal["complaint", "question", "praise", "other"]
 Probability = Annotated[float, Field(ge=0, le=1)]
+BIGINT_MAX = 2**63 - 1  # Mention.author_followers is a BIGINT: a larger count failed the whole import
 # A CSV field may hold a mention's raw platform payload (an RSS entry's whole content), which can
 # pass the csv module's 128 KiB default: the export writes it, so the import must read it back.
 CSV_FIELD_LIMIT = 64 * 2**20
@@ -67,7 +69,7 @@ class MentionRecord(BaseModel):
     url: str | None = None
     author_handle: str | None = None
     author_name: str | None = None
-    author_followers: int | None = Field(default=None, ge=0)
+    author_followers: int | None = Field(default=None, ge=0, le=BIGINT_MAX)
     lang: str | None = None
     thread_id: str | None = None
     parent_id: str | None = None
@@ -83,6 +85,7 @@ class MentionRecord(BaseModel):
     human_intent: Intent | None = None
     status: MentionStatus = MentionStatus.NEW
     assignee: str | None = None
+    first_response_at: AwareDatetime | None = None  # when it was answered; exports until 2026-12-06 lack it
     tags: list[str] = []
     fetched_at: AwareDatetime | None = None
 
@@ -99,6 +102,20 @@ class MentionRecord(BaseModel):
         except TriageError as exc:
             raise ValueError(str(exc)) from None
 
+    @field_validator("assignee")
+    @classmethod
+    def _assignee_as_triage_keeps_it(cls, assignee: str | None) -> str | None:
+        # A blank one is unassigned (None), or the mention is missing from the "Unassigned" view.
+        try:
+            return clean_assignee(assignee)
+        except TriageError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("first_response_at")
+    @classmethod
+    def _first_response_in_utc(cls, when: datetime | None) -> datetime | None:
+        return None if when is None else in_utc(when, "the first response time", ValueError)
+
 
 @dataclass
 class ImportResult:
@@ -108,8 +125,16 @@ class ImportResult:
     errors: list[str] = field(default_factory=list)
 
 
-def _csv_unsafe(value: str) -> str:
-    return value[1:] if value.startswith("'") and formula_like(value[1:]) else value
+def _csv_cell(value: str) -> str:
+    """A CSV cell: a formula starter, or an apostrophe the value starts with, gets one before it."""
+    return "'" + value if value.startswith("'") else csv_safe(value)
+
+
+def _csv_value(cell: str) -> str:
+    """What `_csv_cell` was given. Exports until 2026-12-06 did not double an apostrophe: one before
+    anything but a formula or another apostrophe (``'hello``) is the value's own, and is kept."""
+    unquoted = cell[1:]
+    return unquoted if cell.startswith("'") and (unquoted.startswith("'") or formula_like(unquoted)) else cell
 
 
 def _export_value(value: Any) -> Any:
@@ -170,7 +195,7 @@ def write_export(records: Iterator[dict[str, Any]], out: IO[str], fmt: Format) -
     writer.writeheader()
     for record in records:
         row = {k: json.dumps(v, ensure_ascii=False) if k in _JSON_FIELDS else v for k, v in record.items()}
-        writer.writerow({k: csv_safe(v) if isinstance(v, str) else v for k, v in row.items()})
+        writer.writerow({k: _csv_cell(v) if isinstance(v, str) else v for k, v in row.items()})
         count += 1
     return count
 
@@ -276,7 +301,7 @@ def _csv_records(source: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | 
             for key, value in row.items():
                 if key is None or value is None or (value == "" and key != "text"):  # a post can be empty
                     continue
-                value = _csv_unsafe(value)
+                value = _csv_value(value)
                 record[key] = json.loads(value) if key in _JSON_FIELDS else value
         except json.JSONDecodeError:
             yield number, f"column {key!r} must hold JSON"
@@ -319,16 +344,20 @@ def import_mentions(db: Database, source: IO[str], fmt: Format, actor: Principal
     def flush() -> None:
         if not batch:
             return
+        # A mention twice in the file is stored as it first came (as store_mentions keeps the first row),
+        # so its tags are those of that record: both records' tags made the same tag rows twice.
+        tags_by_key: dict[tuple[str, str], list[str]] = {}
+        for record, _ in batch:
+            tags_by_key.setdefault((record.platform, record.external_id), record.tags)
+        tagged = {key: tags for key, tags in tags_by_key.items() if tags}
         with db.write() as session:
             new_ids = set(store_mentions(session, [row for _, row in batch]))
-            tagged = [(r.platform, r.external_id, r.tags) for r, _ in batch if r.tags]
             if tagged and new_ids:
-                keys = [(p, e) for p, e, _ in tagged]
                 ids = dict(((p, e), i) for i, p, e in session.execute(
                     select(Mention.id, Mention.platform, Mention.external_id)
-                    .where(tuple_(Mention.platform, Mention.external_id).in_(keys))))
-                for platform, external_id, tags in tagged:
-                    mention_id = ids.get((platform, external_id))
+                    .where(tuple_(Mention.platform, Mention.external_id).in_(list(tagged)))))
+                for key, tags in tagged.items():
+                    mention_id = ids.get(key)
                     if mention_id in new_ids:
                         session.add_all(MentionTag(mention_id=mention_id, tag=t) for t in sorted(set(tags)))
             result.stored += len(new_ids)

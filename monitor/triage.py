@@ -49,7 +49,7 @@ class BulkResult:
     skipped: dict[int, str] = field(default_factory=dict)  # mention id → why
 
 
-def _clean_assignee(assignee: str | None) -> str | None:
+def clean_assignee(assignee: str | None) -> str | None:
     """An assignee as stored: a user name, or None (unassigned) for None or blank text."""
     if assignee is None or not assignee.strip():
         return None
@@ -123,7 +123,7 @@ def assign(db: Database, mention_ids: Sequence[int], assignee: str | None, actor
 
     ``shown_assignee``: the assignee the person acting saw; a mention no longer with it is skipped."""
     require(actor, Role.AGENT, "assigning")
-    assignee = _clean_assignee(assignee)
+    assignee = clean_assignee(assignee)
     result = BulkResult()
     with db.write() as session:
         for mention_id, mention in _mentions(session, mention_ids):

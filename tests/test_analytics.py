@@ -158,7 +158,7 @@ def test_response_times_and_sla_attainment(fx: Fixture) -> None:
     assert report.stats.responded == 2
     assert report.stats.average == timedelta(hours=3, minutes=15)
     assert report.stats.p90 == timedelta(hours=6)
-    assert report.median == timedelta(minutes=30)
+    assert report.median == timedelta(minutes=195)  # 30 min and 6 h: their mean
     assert {c.key: c.count for c in report.distribution if c.count} == {"15–60 min": 1, "4–24 h": 1}
     assert report.by_priority == [Attainment("urgent", met=1), Attainment("high", missed=1),
                                   Attainment("normal", overdue=1)]
@@ -181,7 +181,7 @@ def test_week_over_week(fx: Fixture) -> None:
     got = {w.metric: (w.this_week, w.last_week) for w in weeks}
     assert got == {
         "mentions": (4, 1), "negative share": (0.25, 1.0), "complaints": (2, 1), "answered": (2, 1),
-        "median first response (min)": (30, 120), "p90 first response (min)": (360, 120),
+        "median first response (min)": (195, 120), "p90 first response (min)": (360, 120),
         "SLA attainment": (pytest.approx(1 / 3), 0.0),
     }
     shown = {w.metric: (w.shown(w.this_week), w.shown(w.last_week), w.shown(w.change, signed=True)) for w in weeks}
@@ -220,3 +220,23 @@ def test_business_hours_are_counted_by_the_sla_module(fx: Fixture) -> None:
         python = analytics.response_report(session, always, fx.scope(), NOW)
     assert (python.by_priority, python.by_agent, python.by_platform) == (sql.by_priority, sql.by_agent, sql.by_platform)
     assert [c.count for c in python.distribution] == [c.count for c in sql.distribution]
+
+
+def test_the_median_first_response_of_an_even_count_is_the_mean_of_the_middle_two(db: Database) -> None:
+    # It was the lower middle value: answers after 10 and 50 minutes had a median of 10.
+    always = SlaPolicy(business_hours=BusinessHours("UTC", tuple(range(7)), time(0), time.max))
+    for minutes in (10, 50, 20, 40):
+        add_mention(db, created_at=at(18, 10), first_response_at=at(18, 10, minutes), status="resolved")
+    with db.read() as session:
+        for policy in (SlaPolicy(), always):  # in SQL, and through monitor.sla
+            assert analytics.response_report(session, policy, analytics.scope(SINCE, NOW), NOW).median == \
+                timedelta(minutes=30)
+
+
+def test_week_over_week_at_the_start_of_the_calendar(db: Database) -> None:
+    # A report of year 1's first days reached back before year 1 for the weeks it compares: OverflowError.
+    end = datetime(1, 1, 3, tzinfo=timezone.utc)
+    add_mention(db, created_at=datetime(1, 1, 1, 12, tzinfo=timezone.utc))
+    with db.read() as session:
+        weeks = analytics.week_over_week(session, SlaPolicy(), analytics.scope(end - timedelta(days=2), end), end, NOW)
+    assert {w.metric: (w.this_week, w.last_week) for w in weeks}["mentions"] == (1, 0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import click
@@ -12,7 +12,7 @@ from click.testing import CliRunner
 pytest.importorskip("matplotlib")
 
 from monitor.cli import App  # noqa: E402
-from monitor.report import report_command  # noqa: E402
+from monitor.report import report_command, write  # noqa: E402
 from monitor.storage import Database  # noqa: E402
 from tests.test_dashboard_fixtures import add_brand, add_mention  # noqa: E402
 
@@ -102,3 +102,44 @@ def test_a_wrong_file_name_is_refused_before_the_report_is_built(config: Path, t
     wrong = _run(config, "--from", "2026-11-01", "--to", "2026-11-30", "--out", str(tmp_path / "r.txt"))
     assert wrong.exit_code == 2 and "Invalid value for --out: the file name must end in .pdf or .png" in wrong.output
     assert built == [] and not (tmp_path / "r.txt").exists()
+
+
+def test_competitors_count_only_in_share_of_voice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Without --brand the report counted a competitor's posts in every figure: nobody answers those, so
+    # they showed as overdue SLA, backlog and complaint terms. The Analytics page leaves them out.
+    db_path, config = tmp_path / "r.db", tmp_path / "mentiondesk.toml"
+    config.write_text(f'[database]\nurl = "sqlite:///{db_path}"\n[[brands]]\nname = "Acme"\nkeywords = ["acme"]\n'
+                      '[[brands]]\nname = "Rival"\nkeywords = ["rival"]\ncompetitor = true\n[connectors.sample]\n')
+    db = Database.open(f"sqlite:///{db_path}")
+    db.upgrade()
+    acme, rival = add_brand(db, "Acme"), add_brand(db, "Rival")
+    posted = datetime(2026, 11, 2, 9, tzinfo=timezone.utc)
+    add_mention(db, brand_id=acme, created_at=posted, first_response_at=posted + timedelta(minutes=10),
+                status="resolved", priority=80.0, intent="complaint", text="acme app broken")
+    for _ in range(3):
+        add_mention(db, brand_id=rival, created_at=posted, status="new", priority=80.0, intent="complaint",
+                    text="rival prices too high")
+    db.dispose()
+    seen = {}
+    monkeypatch.setattr("monitor.report.write", lambda report, title, out: seen.update({title: report}))
+    for brand in ([], ["--brand", "rival"]):
+        result = _run(config, "--from", "2026-11-01", "--to", "2026-11-07", *brand, "--out", str(tmp_path / "r.png"))
+        assert result.exit_code == 0, result.output
+    title = "mentiondesk report 2026-11-01 – 2026-11-07"
+    ours, theirs = seen[title], seen[f"{title} · rival"]
+    assert sum(v.count for v in ours.volume) == 1 and sum(c.count for c in ours.backlog) == 0
+    assert ours.responses.attainment.rate == 1.0 and "prices" not in [c.key for c in ours.top_terms]
+    assert [(s.key, s.mentions) for s in ours.share_of_voice] == [("rival", 3), ("acme", 1)]
+    assert sum(v.count for v in theirs.volume) == 3  # asked for by name, a competitor is reported on
+
+
+def test_a_report_of_the_first_days_of_year_1_is_written(config: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # Its week-over-week table reached back before year 1: an OverflowError traceback.
+    titles = []
+    monkeypatch.setattr("monitor.report.write", lambda report, title, out: (titles.append(title),
+                                                                             write(report, title, out)))
+    out = tmp_path / "r.png"
+    result = _run(config, "--from", "0001-01-01", "--to", "0001-01-02", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(b"\x89PNG") and titles == ["mentiondesk report 0001-01-01 – 0001-01-02"]

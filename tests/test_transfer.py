@@ -19,7 +19,9 @@ from monitor.config import Config
 from monitor.errors import ConfigError, IngestError
 from monitor.ingest import ingest_page, sync_brands
 from monitor.models import Mention, MentionTag, utcnow
+from monitor.queue import QueueFilters, fetch_page
 from monitor.storage import Database
+from monitor.text import formula_like
 from monitor.transfer import (check_export_filters, import_mentions, iter_export, open_import, write_export,
                               write_export_file)
 from tests.connector_doubles import mention
@@ -291,3 +293,89 @@ def test_an_imported_fetch_time_no_fetch_can_have_is_dated_now(db: Database) -> 
     assert before <= zero.fetched_at <= utcnow() and zero.raw == {"fetched_at_as_sent": "1970-01-01T00:00:00+00:00"}
     assert zero.created_at == datetime(2026, 11, 1, 9, tzinfo=timezone.utc)
     assert kept.fetched_at == datetime(2026, 11, 1, 9, tzinfo=timezone.utc) and kept.raw == {}
+
+
+def test_a_record_the_database_cannot_hold_costs_only_its_line(db: Database) -> None:
+    # Each of these aborted the whole import with a database error and no line number: a follower
+    # count past BIGINT (OverflowError on SQLite), one mention twice with tags (the same tag row
+    # twice), an assignee past its 200-character column (PostgreSQL's DataError).
+    sync_brands(db, CONFIG.brands, {})
+    source = _jsonl({"external_id": "1"}, {"external_id": "2", "author_followers": 2**63},
+                    {"external_id": "3", "tags": ["Billing"]}, {"external_id": "3", "tags": ["billing", "late"]},
+                    {"external_id": "4", "assignee": "a" * 201}, {"external_id": "5", "author_followers": 2**63 - 1})
+    result = import_mentions(db, io.StringIO(source), "jsonl", OPERATOR)
+    assert (result.stored, result.duplicates) == (3, 1)
+    assert [e.split(": ")[:2] for e in result.errors] == [["line 2", "author_followers"], ["line 5", "assignee"]]
+    with db.read() as session:
+        stored = {m.external_id: m for m in session.scalars(select(Mention))}
+    assert sorted(stored) == ["1", "3", "5"] and stored["5"].author_followers == 2**63 - 1
+    assert [t.tag for t in stored["3"].tags] == ["billing"]  # the record stored is the first, with its tags
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_an_answered_mention_is_still_answered_after_export_and_import(db: Database, tmp_path: Path,
+                                                                       fmt: str) -> None:
+    # Without its first response time an answered mention came back unanswered: overdue on the SLA.
+    seed(db)
+    answered = datetime(2026, 11, 1, 10, 20, tzinfo=timezone.utc)
+    with db.write() as session:
+        session.scalars(select(Mention).where(Mention.external_id == "1")).one().first_response_at = answered
+    buffer = io.StringIO()
+    write_export(iter_export(db), buffer, fmt)
+    target = Database.open(f"sqlite:///{tmp_path / 'copy.db'}")
+    target.upgrade()
+    sync_brands(target, CONFIG.brands, {})
+    assert import_mentions(target, io.StringIO(buffer.getvalue()), fmt, OPERATOR).errors == []
+    with target.read() as session:
+        times = dict(session.execute(select(Mention.external_id, Mention.first_response_at)).all())
+    assert times == {"1": answered, "2": None}
+
+
+def test_an_imported_first_response_time_must_fit_the_calendar(sqlite_db: Database) -> None:
+    sync_brands(sqlite_db, CONFIG.brands, {})
+    source = _jsonl({"external_id": "1", "first_response_at": "2026-11-01T12:00:00+01:00"},
+                    {"external_id": "2", "first_response_at": "0001-01-01T00:00:00+05:00"})  # before year 1 in UTC
+    result = import_mentions(sqlite_db, io.StringIO(source), "jsonl", OPERATOR)
+    assert result.stored == 1 and len(result.errors) == 1, result.errors
+    assert result.errors[0].startswith("line 2: first_response_at:") and "out of range" in result.errors[0]
+    with sqlite_db.read() as session:
+        assert session.scalars(select(Mention.first_response_at)).one() == datetime(2026, 11, 1, 11,
+                                                                                     tzinfo=timezone.utc)
+
+
+def test_a_blank_imported_assignee_is_unassigned(db: Database) -> None:
+    # Stored as "", it was in no one's queue and not in the "Unassigned" view either.
+    sync_brands(db, CONFIG.brands, {})
+    source = _jsonl(*({"external_id": str(n), "status": "open", "assignee": assignee}
+                      for n, assignee in enumerate(["", "  ", " ana ", None])))
+    assert import_mentions(db, io.StringIO(source), "jsonl", OPERATOR).errors == []
+    with db.read() as session:
+        unassigned = fetch_page(session, QueueFilters(unassigned=True)).items
+        assignees = dict(session.execute(select(Mention.external_id, Mention.assignee)).all())
+    assert sorted(m.external_id for m in unassigned) == ["0", "1", "3"]
+    assert assignees == {"0": None, "1": None, "2": "ana", "3": None}
+
+
+def test_a_csv_value_starting_with_an_apostrophe_keeps_it(sqlite_db: Database, tmp_path: Path) -> None:
+    # "'=SUM(A1)" was written as it is and read back as "=SUM(A1)": its apostrophe taken for the export's.
+    sync_brands(sqlite_db, CONFIG.brands, {})
+    texts = ["'=SUM(A1) is what I typed", "'+1 for acme", "'quoted' acme", "''", "=1+1", "plain"]
+    source = _jsonl(*({"external_id": str(n), "text": text, "assignee": "'=bob", "status": "open"}
+                      for n, text in enumerate(texts)))
+    import_mentions(sqlite_db, io.StringIO(source), "jsonl", OPERATOR)
+    buffer = io.StringIO()
+    write_export(iter_export(sqlite_db), buffer, "csv")
+    assert not [cell for row in csv.reader(io.StringIO(buffer.getvalue())) for cell in row if formula_like(cell)]
+    target = Database.open(f"sqlite:///{tmp_path / 'copy.db'}")
+    target.upgrade()
+    sync_brands(target, CONFIG.brands, {})
+    assert import_mentions(target, io.StringIO(buffer.getvalue()), "csv", OPERATOR).errors == []
+    assert list(iter_export(target)) == list(iter_export(sqlite_db))
+    # An export from before apostrophes were doubled: one before a formula is the export's, any other is real.
+    old = ("platform,external_id,created_at,text\r\n"
+           "x,old1,2026-11-01T10:00:00Z,'=1+1\r\nx,old2,2026-11-01T10:00:00Z,'hi\r\n")
+    assert import_mentions(target, io.StringIO(old), "csv", OPERATOR).errors == []
+    with target.read() as session:
+        old_texts = dict(session.execute(select(Mention.external_id, Mention.text)
+                                         .where(Mention.external_id.in_(["old1", "old2"]))).all())
+    assert old_texts == {"old1": "=1+1", "old2": "'hi"}

@@ -50,9 +50,7 @@ def _controls(ctx: AppContext) -> tuple[analytics.QueueFilters, list[int], set[i
     platforms = right.multiselect("Platforms", sorted(p for p in ctx.config.connectors), key="an-platforms")
     since = datetime.combine(start, time(0), timezone.utc)
     until = datetime.combine(end + timedelta(days=1), time(0), timezone.utc)
-    # Share of voice: the brands looked at against every competitor.
-    voices = [*(chosen or own), *sorted(competitors - set(chosen))]
-    return analytics.scope(since, until, chosen, platforms), voices, competitors
+    return analytics.scope(since, until, chosen, platforms), analytics.voices(chosen or own, competitors), competitors
 
 
 def _attainment_table(groups: list[Attainment], label: str) -> pd.DataFrame:
