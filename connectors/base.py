@@ -231,6 +231,10 @@ class Connector(ABC):
     capabilities: ClassVar[Capabilities] = Capabilities()
     # Secret names this connector needs, e.g. ("bearer_token",); missing ones stop start-up.
     required_secrets: ClassVar[tuple[str, ...]] = ()
+    # Keys of a mention's ``raw`` that :meth:`reply` reads (ReplyTarget.raw), e.g. ("acct", "visibility"):
+    # retention keeps exactly these when it clears the rest of the payload, so old mentions can still be
+    # answered as they were posted.
+    reply_raw_keys: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, settings: ConnectorSettings, secrets: dict[str, str] | None = None) -> None:
         self.settings = settings

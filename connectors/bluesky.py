@@ -143,6 +143,7 @@ class BlueskyConnector(Connector):
     capabilities = Capabilities(can_reply=True, max_reply_chars=MAX_POST_GRAPHEMES, reply_length=grapheme_count,
                                 length_unit="graphemes")
     required_secrets: ClassVar[tuple[str, ...]] = ("handle", "app_password")
+    reply_raw_keys: ClassVar[tuple[str, ...]] = ("uri", "mentions_brand")
     settings: BlueskySettings
 
     def __init__(self, settings: ConnectorSettings, secrets: dict[str, str] | None = None) -> None:

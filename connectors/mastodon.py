@@ -114,6 +114,7 @@ class MastodonConnector(Connector):
     capabilities = Capabilities(can_reply=True, max_reply_chars=MAX_STATUS_CHARS, idempotent_replies=True,
                                 reply_length=status_length, length_unit="characters (URLs count 23)")
     required_secrets: ClassVar[tuple[str, ...]] = ("access_token",)
+    reply_raw_keys: ClassVar[tuple[str, ...]] = ("acct", "visibility")
     settings: MastodonSettings
 
     def __init__(self, settings: ConnectorSettings, secrets: dict[str, str] | None = None) -> None:
@@ -257,6 +258,12 @@ class MastodonConnector(Connector):
     # -- replying --------------------------------------------------------------------------------
 
     def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> PostedReply:
+        # A reply is never more public than what it answers (a direct message stays direct), so without
+        # the post's visibility nothing is sent: "public" by default made replies to DMs public.
+        visibility = target.raw.get("visibility")
+        if visibility not in _VISIBILITY_ORDER:
+            raise ReplyNotAllowed("the stored mention does not record who can see the post (public, private or "
+                                  "direct), so a reply might be more public than it; reply on Mastodon itself")
         acct = str(target.raw.get("acct") or "")
         # Mastodon notifies only accounts the reply @mentions; clients prefill the author's handle.
         if acct and f"@{acct}".lower() not in text.lower():
@@ -264,8 +271,6 @@ class MastodonConnector(Connector):
         if (length := status_length(text)) > self.settings.max_reply_chars:
             raise ConnectorError(f"the reply is {length} characters with the @mention; "
                                  f"this instance allows {self.settings.max_reply_chars}")
-        # A reply is never more public than what it answers (a direct message stays direct).
-        visibility = target.raw.get("visibility") if target.raw.get("visibility") in _VISIBILITY_ORDER else "public"
         try:
             status = self.api.status_post(text, in_reply_to_id=target.external_id, visibility=visibility,
                                           idempotency_key=idempotency_key)

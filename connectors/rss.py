@@ -133,6 +133,7 @@ class RssConnector(Connector):
     Settings = RssSettings
     capabilities = Capabilities(can_reply=False)
     required_secrets: ClassVar[tuple[str, ...]] = ()
+    reply_raw_keys: ClassVar[tuple[str, ...]] = ("link",)  # where to respond instead, in the refusal
     settings: RssSettings
 
     def __init__(self, settings: ConnectorSettings, secrets: dict[str, str] | None = None) -> None:

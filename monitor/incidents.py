@@ -441,9 +441,11 @@ class IncidentView:
     merged_into: int | None
 
 
-def list_incidents(db: Database, status: str | None = IncidentStatus.OPEN.value, limit: int = 50) -> list[IncidentView]:
+def list_incidents(db: Database, status: str | None = IncidentStatus.OPEN.value) -> list[IncidentView]:
+    """Every incident with ``status`` (None: any), newest first. There was a cap of 50, unsaid, which
+    hid the older open incidents from `incidents list` and the Incidents page."""
     with db.read() as session:
-        query = select(Incident).order_by(Incident.opened_at.desc(), Incident.id.desc()).limit(limit)
+        query = select(Incident).order_by(Incident.opened_at.desc(), Incident.id.desc())
         if status is not None:
             query = query.where(Incident.status == status)
         return [_view(session, i) for i in session.scalars(query).all()]
@@ -523,8 +525,9 @@ class _RateLimitRecorder:
 def bulk_reply(db: Database, incident_id: int, template_name: str, templates: Sequence[Any],
                connectors: Mapping[str, Connector], actor: Principal, brand_name: str, *,
                max_wait_seconds: float = 120.0, sleep: Callable[[float], None] = time.sleep) -> BulkReplyReport:
-    """Send the template, filled in per author and in each mention's language where a variant exists,
-    to every replyable mention of the incident, one per mention, through each connector.
+    """Send the template, filled in per author (``{author}`` is their @handle, else "there") and in each
+    mention's language where a variant exists, to every replyable mention of the incident, one per
+    mention, through each connector.
 
     Safe to run again after a crash or a kill: each mention's reply has a fixed idempotency key, a sent
     one is never sent again, and a reply to a mention someone already answered is skipped (the reply
@@ -567,7 +570,9 @@ def bulk_reply(db: Database, incident_id: int, template_name: str, templates: Se
             if template is None:
                 report.skipped[mention.id] = f"the template has no variant for {mention.platform}"
                 continue
-            body = render(template, author=author_label(mention.author_name, mention.author_handle), brand=brand_name).text
+            # Greeted by handle (as a single reply greets an author without a display name), never by the
+            # display name: that is free text the stranger chose, posted unreviewed from the brand account.
+            body = render(template, author=author_label(None, mention.author_handle), brand=brand_name).text
             try:
                 replies.check_replyable(mention, connector, body)  # type: ignore[arg-type]
                 reply = replies.draft_reply(db, mention.id, body, actor, idempotency_key=key)

@@ -47,6 +47,7 @@ def incidents_detect(app: "App") -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 def incidents_list(app: "App", everything: bool, as_json: bool) -> None:
+    """Every open incident (--all: every incident), newest first."""
     views = incidents.list_incidents(app.database(), None if everything else "open")
     if as_json:
         click.echo(json.dumps([{"id": v.id, "brand": v.brand, "status": v.status, "mentions": v.mention_count,

@@ -1,35 +1,62 @@
 """Retention: drop raw platform payloads after a while (optionally archiving them first).
 
 The mention itself (text, author, labels, triage) stays queryable; only the bulky ``raw`` JSON
-is cleared and the time it was cleared recorded, so each row is pruned once.
+is cleared and the time it was cleared recorded, so each row is pruned once. The few raw keys a
+platform's replies read (its connector's ``reply_raw_keys``: a Mastodon post's visibility, a Bluesky
+post's full URI) stay, so an old mention is still answered as it was posted: a reply to a Mastodon
+direct message went out public once its payload was cleared.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from datetime import timedelta
-from typing import IO
+from typing import IO, Any
 
 from sqlalchemy import select, update
 
+from connectors import registry
 from monitor.models import Mention, utcnow
 from monitor.storage import Database
+
+log = logging.getLogger(__name__)
+
+
+def _reply_raw_keys(platforms: list[str]) -> dict[str, tuple[str, ...]]:
+    """Each platform's ``reply_raw_keys``. One whose connector cannot load is left out, and its
+    mentions unpruned until a run where it loads: what its replies need is unknown."""
+    keys = {}
+    for platform in platforms:
+        try:
+            keys[platform] = registry.get(platform).reply_raw_keys
+        except LookupError as exc:
+            log.warning("raw payloads of %s mentions are kept for now: %s", platform, exc)
+    return keys
+
+
+def _kept(raw: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    return {k: raw[k] for k in keys if k in raw}
 
 
 def prune_raw_payloads(db: Database, older_than: timedelta, archive: IO[str] | None = None,
                        batch_size: int = 1000) -> int:
-    """Clear ``raw`` on mentions fetched before ``now - older_than``; returns how many were pruned.
+    """Clear ``raw`` (all but the keys replies need) on mentions fetched before ``now - older_than``;
+    returns how many were pruned.
 
-    With ``archive``, each payload is first written there as a JSONL line
+    With ``archive``, each whole payload is first written there as a JSONL line
     (``{"platform", "external_id", "raw"}``), batch by batch before its rows are cleared.
     """
     cutoff = utcnow() - older_than
+    due = (Mention.fetched_at < cutoff, Mention.raw_pruned_at.is_(None))
+    with db.read() as session:
+        keys = _reply_raw_keys(list(session.scalars(select(Mention.platform).where(*due).distinct())))
     pruned = 0
     while True:
         with db.write() as session:
             rows = session.execute(
                 select(Mention.id, Mention.platform, Mention.external_id, Mention.raw)
-                .where(Mention.fetched_at < cutoff, Mention.raw_pruned_at.is_(None))
+                .where(*due, Mention.platform.in_(list(keys)))
                 .order_by(Mention.id).limit(batch_size)
             ).all()
             if not rows:
@@ -39,6 +66,7 @@ def prune_raw_payloads(db: Database, older_than: timedelta, archive: IO[str] | N
                     archive.write(json.dumps({"platform": row.platform, "external_id": row.external_id,
                                               "raw": row.raw}, ensure_ascii=False) + "\n")
                 archive.flush()
-            session.execute(update(Mention).where(Mention.id.in_([r.id for r in rows]))
-                            .values(raw={}, raw_pruned_at=utcnow()))
+            now = utcnow()
+            session.execute(update(Mention), [
+                {"id": row.id, "raw": _kept(row.raw or {}, keys[row.platform]), "raw_pruned_at": now} for row in rows])
             pruned += len(rows)

@@ -6,9 +6,9 @@ finds a template described in English:
 * a **template** scores its best match among its ``examples`` (mentions it answers, any language;
   without examples, its default text); it is filled in for the mention's author, in the mention's
   language where the template has a variant in it;
-* a **past reply** that was sent and whose mention was then resolved scores the similarity between
-  that earlier mention and this one; its text is reused with the new author's name where it greeted
-  the earlier author (:func:`reuse_for`).
+* a **past reply** that was sent and whose mention was then resolved, of the same brand and platform,
+  scores the similarity between that earlier mention and this one; its text is reused with the new
+  author's name where it greeted the earlier author (:func:`reuse_for`).
 
 The top three (default) are offered in the reply box. Measured in ``bench/suggestions.py``.
 """
@@ -124,7 +124,10 @@ def suggest(db: Database, mention_id: int, templates: Sequence[ReplyTemplate], *
         past = session.execute(
             select(Reply, Mention).join(Mention, Mention.id == Reply.mention_id)
             .where(Reply.state == ReplyState.SENT.value, Mention.status == MentionStatus.RESOLVED.value,
-                   Mention.id != mention_id)
+                   Mention.id != mention_id,
+                   # Another brand's reply speaks for that brand (and to its customer, with their order
+                   # details); another platform's was written to its conventions and length limit.
+                   Mention.brand_id.is_not_distinct_from(mention.brand_id), Mention.platform == mention.platform)
             .order_by(Reply.sent_at.desc(), Reply.id.desc()).limit(PAST_REPLIES)
         ).all()
         past_ids = sorted({m.id for _, m in past})

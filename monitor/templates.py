@@ -1,6 +1,7 @@
 """Reply templates with variables, and each platform's idea of how long a reply is.
 
-Variables: ``{author}`` (the author's name, else @handle), ``{brand}`` and ``{order_number}``, a slot
+Variables: ``{author}`` (the author's name, else @handle; in an incident's unreviewed bulk reply, the
+@handle only), ``{brand}`` and ``{order_number}``, a slot
 staff fill in; a reply with an unfilled slot is not ready to send. X counts length its own way
 (see :mod:`connectors.x_text`); other platforms count characters.
 """

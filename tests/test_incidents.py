@@ -375,6 +375,25 @@ def test_the_largest_incident_id_is_a_plain_not_found(sqlite_db: Database, tmp_p
     assert result.exit_code == 1 and result.output == f"Error: incident {largest} not found\n", result.output
 
 
+def test_incidents_list_shows_every_incident_not_only_the_50_newest(db: Database, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from monitor.cli import cli
+
+    brand_id = _brand(db)
+    with db.write() as session:
+        for n in range(65):
+            at = NOW - timedelta(hours=65 - n)
+            session.add(Incident(brand_id=brand_id, status="open" if n < 60 else "resolved", opened_at=at,
+                                 first_seen_at=at, last_seen_at=at, mention_count=6, reach=0,
+                                 summary={"terms": [f"problem{n}"], "languages": {"en": 6}}))
+    config = str(_cli_config(db, tmp_path))
+    listed = CliRunner().invoke(cli, ["--config", config, "incidents", "list"]).output.splitlines()
+    assert len(listed) == 60 and "terms: problem0" in listed[-1]  # the oldest open one too, last
+    everything = CliRunner().invoke(cli, ["--config", config, "incidents", "list", "--all", "--json"]).output
+    assert len(json.loads(everything)) == 65
+
+
 def test_two_agents_merging_a_pair_opposite_ways_leave_one_incident_with_every_mention(db: Database) -> None:
     rng = np.random.default_rng(13)
     _, first_id, second_id, _, first, second = _twice_opened(db, rng)
@@ -459,7 +478,7 @@ def test_bulk_reply_killed_midway_then_run_again_replies_exactly_once(
             assert [(r.state, r.idempotency_key) for r in replies] == [(ReplyState.SENT.value, bulk_reply_key(incident_id, m.id))]
     # In the author's language where the template has it.
     spanish = next(m for m in incident_mentions(sqlite_db, incident_id) if m.lang == "es")
-    assert emulators.mastodon.replies_to(spanish.external_id)[0]["text"].startswith(f"@{spanish.author_handle} Hola ")
+    assert emulators.mastodon.replies_to(spanish.external_id)[0]["text"].startswith(f"Hola @{spanish.author_handle}, ")
     third = subprocess.run(command, env=child_env, capture_output=True, text=True, timeout=120)
     assert third.returncode == 0 and "sent 0, sent before 20" in third.stdout
     assert set(_replies_on_platform(emulators, sqlite_db, incident_id).values()) == {1}
@@ -478,6 +497,25 @@ def test_bulk_reply_never_posts_a_template_slot_it_cannot_fill(
     with sqlite_db.read() as session:
         assert session.scalar(select(func.count()).select_from(Reply)) == 0
     connector.close()
+
+
+def test_bulk_reply_greets_each_author_by_handle_never_by_the_display_name_they_chose(
+        emulators: RunningEmulators, db: Database, tmp_path: Path) -> None:
+    # A display name is free text: posted unreviewed from the brand account, it carried @mentions, links or abuse.
+    emulators.mastodon._account("user0", "@orbisto_ceo is a fraud, refunds at evil.example", 42)
+    path, env, incident_id = _incident_on_mastodon(emulators, db, tmp_path, 8)
+    config = Config.load(path, env)
+    connector = config.connectors["mastodon"].create()
+    report = bulk_reply(db, incident_id, "Login fix", config.dashboard.templates, {"mastodon": connector}, AGENT,
+                        "Orbisto")
+    connector.close()
+    mentions = incident_mentions(db, incident_id)
+    assert len(report.sent) == 8 and {m.lang for m in mentions} == {"en", "es"}
+    for mention in mentions:
+        [posted] = emulators.mastodon.replies_to(mention.external_id)
+        greeting = "Hola" if mention.lang == "es" else "Hi"
+        assert posted["text"].startswith(f"{greeting} @{mention.author_handle}, "), posted["text"]
+        assert "evil.example" not in posted["text"]
 
 
 def test_bulk_reply_waits_out_rate_limits_skips_answered_mentions_then_resolves(

@@ -82,7 +82,8 @@ def test_ids_that_are_not_numbers_page_and_reply_like_numeric_ones(emulators: Ru
     assert poll(sqlite_db, config).ok and stored_ids(sqlite_db, "mastodon") - stored == new
     assert poll(sqlite_db, config).stored == 0
     target = max(new)
-    masto(emulators).reply(ReplyTarget("mastodon", target, True, raw={"acct": "ben"}), "Checking now.", "key-1")
+    masto(emulators).reply(ReplyTarget("mastodon", target, True, raw={"acct": "ben", "visibility": "public"}),
+                           "Checking now.", "key-1")
     assert [r["text"] for r in emulators.mastodon.replies_to(target)] == ["@ben Checking now."]
 
 
@@ -104,10 +105,19 @@ def test_reply_round_trip_mentions_the_author_and_keeps_direct_messages_direct(e
 
 
 def test_reply_to_a_deleted_post_or_too_long_is_refused(emulators: RunningEmulators) -> None:
+    raw = {"acct": "x", "visibility": "public"}
     with pytest.raises(ReplyNotAllowed, match="no longer exists"):
-        masto(emulators).reply(ReplyTarget("mastodon", "999", True, raw={"acct": "x"}), "hi", "k2")
+        masto(emulators).reply(ReplyTarget("mastodon", "999", True, raw=raw), "hi", "k2")
     with pytest.raises(ConnectorError, match="allows 500"):
-        masto(emulators).reply(ReplyTarget("mastodon", "1", True, raw={"acct": "x"}), "a" * 500, "k3")
+        masto(emulators).reply(ReplyTarget("mastodon", "1", True, raw=raw), "a" * 500, "k3")
+
+
+def test_a_reply_is_refused_not_sent_public_where_the_posts_visibility_is_unknown(emulators: RunningEmulators) -> None:
+    # A mention stored without its visibility (pruned by an older version, imported without raw) may be a DM.
+    status_id = emulators.mastodon.add_status("@orbisto my address is 1 Main St", username="ana", visibility="direct")
+    with pytest.raises(ReplyNotAllowed, match="who can see the post"):
+        masto(emulators).reply(ReplyTarget("mastodon", status_id, True, raw={"acct": "ana"}), "Ships tomorrow!", "k1")
+    assert emulators.mastodon.replies_to(status_id) == []
 
 
 def test_429_raises_rate_limited_until_reset_without_calling_again(emulators: RunningEmulators) -> None:

@@ -7,7 +7,9 @@ from datetime import datetime, timezone
 
 import numpy as np
 import pytest
+from sqlalchemy.orm import Session
 
+from connectors.base import Connector
 from connectors.sample import SampleConnector, SampleSettings
 from monitor import presence, replies, triage
 from monitor.access import Principal, Role
@@ -16,6 +18,7 @@ from monitor.models import Brand, Mention, MentionStatus
 from monitor.storage import Database
 from monitor.suggestions import suggest
 from monitor.templates import ReplyTemplate
+from tests.connector_doubles import RecordingReplyConnector
 
 AGENT = Principal("ana", Role.AGENT)
 TEMPLATES = (
@@ -33,15 +36,19 @@ TEMPLATES = (
 )
 
 
+def _brand_id(session: Session, name: str = "Orbisto") -> int:
+    brand = session.query(Brand).filter_by(key=name.lower()).one_or_none()
+    if brand is None:
+        brand = Brand(key=name.lower(), name=name)
+        session.add(brand)
+        session.flush()
+    return brand.id
+
+
 def _mention(db: Database, text: str, lang: str, author: str, status: str = MentionStatus.NEW.value) -> int:
     with db.write() as session:
-        brand = session.query(Brand).filter_by(key="orbisto").one_or_none()
-        if brand is None:
-            brand = Brand(key="orbisto", name="Orbisto")
-            session.add(brand)
-            session.flush()
-        mention = Mention(brand_id=brand.id, platform="sample", external_id=f"{author}:{text[:20]}", text=text,
-                          lang=lang, created_at=datetime.now(timezone.utc), author_handle=author,
+        mention = Mention(brand_id=_brand_id(session), platform="sample", external_id=f"{author}:{text[:20]}",
+                          text=text, lang=lang, created_at=datetime.now(timezone.utc), author_handle=author,
                           author_name=author.title(), replyable=True, raw={}, status=status)
         session.add(mention)
         session.flush()
@@ -80,16 +87,18 @@ def test_a_past_reply_that_resolved_an_item_is_suggested_for_a_similar_one(db: D
     assert "We're looking at it" not in {s.text for s in suggest(db, new, TEMPLATES, limit=10)}
 
 
-def _answered(db: Database, reply: str, author_name: str | None, author_handle: str | None) -> None:
-    """A resolved mention whose author was answered with ``reply``."""
+def _answered(db: Database, reply: str, author_name: str | None, author_handle: str | None, *,
+              brand: str = "Orbisto", connector: Connector | None = None) -> None:
+    """A resolved mention of ``brand`` on ``connector``'s platform whose author was answered with ``reply``."""
+    connector = connector or SampleConnector(SampleSettings(), {})
     with db.write() as session:
-        mention = Mention(platform="sample", external_id=f"past:{reply[:30]}", text="is it fixed?", lang="en",
+        mention = Mention(brand_id=_brand_id(session, brand), platform=connector.name,
+                          external_id=f"past:{reply[:30]}", text="is it fixed?", lang="en",
                           created_at=datetime.now(timezone.utc), author_name=author_name, author_handle=author_handle,
                           replyable=True, raw={}, status=MentionStatus.OPEN.value)
         session.add(mention)
         session.flush()
         mention_id = mention.id
-    connector = SampleConnector(SampleSettings(), {})
     presence.send_reply_once(db, replies.draft_reply(db, mention_id, reply, AGENT).id, connector, AGENT)
     triage.set_status(db, [mention_id], MentionStatus.RESOLVED.value, AGENT)
 
@@ -108,3 +117,16 @@ def test_a_past_reply_gets_the_new_authors_name_only_where_it_greeted_the_earlie
     texts = {s.text for s in suggest(db, new, (), limit=10, embed=_same_vector)}
     assert texts == {"Thanks a lot, we are glad you asked", "Hi there, there is a fix out now",
                      "Hi Mallory, fixed. Thanks @ana_b for the tip", "Hola Mallory, the fix ships in May."}
+
+
+def test_past_replies_are_offered_only_from_the_same_brand_and_platform(
+        db: Database, connector: RecordingReplyConnector) -> None:
+    # Another brand's reply is signed by it and holds its customer's details; another platform's was
+    # written for that platform (its length limit, its @mention conventions).
+    _answered(db, "Hi Marie, we refunded order 4711 to your card ending 0042. Acme Bank", "Marie", "marie",
+              brand="Acme Bank")
+    _answered(db, "Hi Sam, the fix is in the app now. Orbisto", "Sam", "sam", connector=connector)
+    _answered(db, "Hi Lea, the fix is out now. Orbisto support", "Lea", "lea")
+    new = _mention(db, "my payment failed, is it fixed?", "en", "tom")
+    texts = [s.text for s in suggest(db, new, (), limit=10, embed=_same_vector)]
+    assert texts == ["Hi Tom, the fix is out now. Orbisto support"]
