@@ -62,7 +62,8 @@ class App:
 
     def __init__(self, config_path: Path | None) -> None:
         self.config_named = config_path is not None  # by --config or MENTIONDESK_CONFIG
-        self.config_path = config_path or default_config_path()
+        # A "~" from MENTIONDESK_CONFIG (a systemd or .env file) or a quoted --config reaches us unexpanded.
+        self.config_path = config_path.expanduser() if config_path is not None else default_config_path()
         self._config: Config | None = None
 
     @property

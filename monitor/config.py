@@ -11,6 +11,7 @@ import os
 import re
 import stat
 import tomllib
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time as dt_time
@@ -32,6 +33,7 @@ from monitor.templates import DEFAULT_TEMPLATES, ReplyTemplate, TemplateError
 from monitor.users import AuthPolicy
 from monitor.paths import default_database_url
 from monitor.redact import protect
+from monitor.storage import url_passwords
 
 ENV_PREFIX = "MENTIONDESK_"
 SECRETS_FILE_ENV = f"{ENV_PREFIX}SECRETS_FILE"
@@ -92,7 +94,28 @@ class BrandConfig(_Strict):
 
     @property
     def key(self) -> str:
-        return re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-") or "brand"
+        return brand_key(self.name)
+
+
+# The key of a name with no letters or digits in any script.
+FALLBACK_BRAND_KEY = "brand"
+
+
+def brand_key(name: str) -> str:
+    """The brand's key, which the database, exports and ``[alerts]`` tables know it by.
+
+    A name with ASCII letters or digits keeps the key such names always had, its a-z and 0-9 runs
+    joined by "-" ("Café Nero" is ``caf-nero``), so no stored key changes. Any other name is keyed
+    by its letters and digits in any script, NFKC-normalised and casefolded ("Яндекс" is
+    ``яндекс``): those all used to be ``brand``, so two such brands were refused as one.
+    """
+    ascii_key = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    if ascii_key:
+        return ascii_key
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    # Marks (category M) belong to their letter: Tamil's vowel signs and virama are not separators.
+    kept = "".join(c if unicodedata.category(c)[0] in "LMN" else " " for c in folded)
+    return "-".join(kept.split()) or FALLBACK_BRAND_KEY
 
 
 class DatabaseConfig(_Strict):
@@ -263,13 +286,15 @@ class _ConfigFile(_Strict):
     incidents: IncidentSettings = IncidentSettings()
     check_ins: CheckInSettings = CheckInSettings()
 
-    @model_validator(mode="after")
-    def _unique_names(self) -> "_ConfigFile":
-        for what, names in (("brands", [b.key for b in self.brands]), ("alerts.targets", [t.name for t in self.alerts.targets])):
-            dupes = sorted({n for n in names if names.count(n) > 1})
-            if dupes:
-                raise ValueError(f"{what} must have unique names; repeated: {', '.join(dupes)}")
-        return self
+    @field_validator("brands")
+    @classmethod
+    def _unique_keys(cls, brands: list[BrandConfig]) -> list[BrandConfig]:
+        keys = [b.key for b in brands]
+        dupes = sorted({k for k in keys if keys.count(k) > 1})
+        if dupes:
+            raise ValueError(f"brands must have unique names (compared by key: letters and digits, in lower case); "
+                             f"repeated: {', '.join(dupes)}")
+        return brands
 
 
 @dataclass(frozen=True)
@@ -345,6 +370,7 @@ class Config:
                         pass  # it exists; its client library is just not installed here
         if not enabled:
             raise ConfigError(f"{source}: connectors: every connector is disabled; enable at least one")
+        _check_alert_brands(source, parsed)
         if env.get(f"{ENV_PREFIX}DATABASE_URL"):
             database_url = env[f"{ENV_PREFIX}DATABASE_URL"]
             _check_database_url(source, f"{ENV_PREFIX}DATABASE_URL", database_url)
@@ -355,7 +381,7 @@ class Config:
             database_url = default_database_url()  # its folder is created on first run
         # Before resolve_targets: apprise logs each URL it checks.
         protect([*(v for cc in connectors.values() for v in cc.secrets.values()),
-                 *(env.get(t.url_env) for t in parsed.alerts.targets), _password(database_url)])
+                 *(env.get(t.url_env) for t in parsed.alerts.targets), *_database_passwords(database_url)])
         alert_targets = tuple(resolve_targets(parsed.alerts, env))
         return cls(
             source=source,
@@ -388,6 +414,19 @@ class Config:
             for brand in self.brands
             if brand.connectors is None or connector in brand.connectors
         ]
+
+
+def _check_alert_brands(source: str, parsed: _ConfigFile) -> None:
+    """Every brand [alerts] names must be a configured brand's key: a display name or a typo there
+    matched no brand, so a target never got an alert and an override never applied."""
+    keys = {brand.key for brand in parsed.brands}
+    named = [(f"alerts.targets[{i}].brands", key) for i, target in enumerate(parsed.alerts.targets)
+             for key in target.brands or ()]
+    named += [(f"alerts.brands.{key}", key) for key in parsed.alerts.brands]
+    for where, key in named:
+        if key not in keys:
+            raise ConfigError(f"{source}: {where}: {key!r} is not a brand key; the brands' keys are "
+                              f"{', '.join(sorted(keys))}")
 
 
 def _dashboard_settings(source: str, parsed: _ConfigFile) -> DashboardSettings:
@@ -463,11 +502,11 @@ def _check_database_url(source: str, key: str, url: str) -> None:
                           "create it or correct the path")
 
 
-def _password(database_url: str) -> str | None:
+def _database_passwords(database_url: str) -> list[str]:
     try:
-        return make_url(database_url).password  # type: ignore[return-value]
+        return url_passwords(database_url)
     except ArgumentError:
-        return None  # Database.open reports the bad URL
+        return []  # Database.open reports the bad URL
 
 
 def _env_name(name: str) -> str:

@@ -30,7 +30,7 @@ from monitor.alerts.receiver import Receiver
 from monitor.config import Config
 from monitor.errors import MentiondeskError, NotFound
 from monitor.models import Mention
-from monitor.paths import data_dir
+from monitor.paths import data_dir, sqlite_url
 from monitor.pipeline import Pipeline
 from monitor.poller import PollScheduler, poll_once
 from monitor.storage import Database
@@ -87,7 +87,7 @@ def write_demo_config(home: Path, settings: dict[str, Any], dashboard_port: int)
     """The demo's config file; its secrets (emulator-only) go to the environment, as in production."""
     path = home / DEMO_CONFIG
     data = {
-        "database": {"url": f"sqlite:///{home / DEMO_DATABASE}"},
+        "database": {"url": sqlite_url(home / DEMO_DATABASE)},
         "brands": [settings["brand"]],
         "connectors": settings["connectors"],
         "alerts": {

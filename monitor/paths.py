@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import platformdirs
+from sqlalchemy.engine import URL
 
 CONFIG_FILENAME = "mentiondesk.toml"
 
@@ -17,8 +18,14 @@ def data_dir() -> Path:
     return path
 
 
+def sqlite_url(path: Path) -> str:
+    """The SQLAlchemy URL of the SQLite file at ``path``, whatever its folders are called: formatted
+    into "sqlite:///…" as it stands, a "?" there starts the URL's query and "%41" reads as "A"."""
+    return URL.create("sqlite", database=str(path)).render_as_string()
+
+
 def default_database_url() -> str:
-    return f"sqlite:///{data_dir() / 'mentiondesk.db'}"
+    return sqlite_url(data_dir() / "mentiondesk.db")
 
 
 def default_config_path() -> Path:

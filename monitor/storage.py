@@ -7,17 +7,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from alembic.util import CommandError
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor.errors import ConfigError, MentiondeskError
+from monitor.redact import MASK
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -25,6 +28,14 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 class SchemaOutOfDate(MentiondeskError):
     pass
+
+
+class SchemaTooNew(MentiondeskError):
+    """The database was migrated by a newer mentiondesk, to a revision this one does not know."""
+
+
+class MigrationFailed(MentiondeskError):
+    """A migration would have left the database inconsistent; it was rolled back."""
 
 
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
@@ -41,6 +52,26 @@ _PG_DISK_FULL = "53100"
 def _is_full(exc: OperationalError) -> bool:
     return (getattr(exc.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
             or getattr(exc.orig, "sqlstate", None) == _PG_DISK_FULL)
+
+
+def _is_password_parameter(name: str) -> bool:
+    # libpq also takes `password` (and `sslpassword`, the client key's) as query parameters.
+    return "password" in name.lower()
+
+
+def url_passwords(url: str | URL) -> list[str]:
+    """The passwords a database URL holds, in its user part or its query, for log masking."""
+    parsed = make_url(url)
+    in_query = [value for name, values in parsed.query.items() if _is_password_parameter(name)
+                for value in ((values,) if isinstance(values, str) else values)]
+    return [password for password in (parsed.password, *in_query) if password]
+
+
+def displayable_url(url: str | URL) -> str:
+    """The URL with every password masked, in the user part and in the query."""
+    parsed = make_url(url)
+    masked = parsed.update_query_dict({name: MASK for name in parsed.query if _is_password_parameter(name)})
+    return masked.render_as_string(hide_password=True).replace(quote(MASK, safe=""), MASK)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -69,8 +100,8 @@ class Database:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._read = sessionmaker(engine, expire_on_commit=False)
-        write_engine = engine.execution_options(sqlite_immediate=True) if self.is_sqlite else engine
-        self._write = sessionmaker(write_engine, expire_on_commit=False)
+        self._write_engine = engine.execution_options(sqlite_immediate=True) if self.is_sqlite else engine
+        self._write = sessionmaker(self._write_engine, expire_on_commit=False)
 
     @classmethod
     def open(cls, url: str, **engine_options: Any) -> "Database":
@@ -97,7 +128,7 @@ class Database:
 
     @property
     def display_url(self) -> str:
-        return self.engine.url.render_as_string(hide_password=True)
+        return displayable_url(self.engine.url)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -127,21 +158,81 @@ class Database:
         cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
         return cfg
 
+    def _scripts(self) -> ScriptDirectory:
+        return ScriptDirectory.from_config(self._alembic_config())
+
     def upgrade(self, revision: str = "head") -> None:
-        with self.engine.begin() as connection:
+        """Migrate the schema to ``revision`` (default: the newest), all in one transaction.
+
+        On SQLite that transaction takes the write lock before it reads the schema's revision: of two
+        processes starting together (a worker and the dashboard), the second waits for the first and
+        then finds the schema migrated, where a read that turned into a write failed at once with
+        "database is locked".
+        """
+        scripts = self._scripts()
+        target = scripts.get_revision(revision).revision
+        if self.current_revision() == target:
+            return  # the usual start: no write lock needed
+        with self._write_engine.connect() as connection, self._foreign_keys_off(connection), connection.begin():
+            if self._known_revision(connection, scripts) == target:
+                return  # another process migrated it while this one waited for the lock
             cfg = self._alembic_config()
             cfg.attributes["connection"] = connection
             command.upgrade(cfg, revision)
+            if self.is_sqlite:
+                self._check_foreign_keys(connection, target)
+
+    @contextmanager
+    def _foreign_keys_off(self, connection: Connection) -> Iterator[None]:
+        """On SQLite, foreign keys off while migrating.
+
+        A batch migration (e.g. 0011's, to add a foreign key) rebuilds a table: copy, DROP, rename.
+        With foreign keys on, that DROP first deletes every row, and the deletes cascade: upgrading
+        to 0011 emptied incident_mentions. The pragma does nothing inside a transaction, so it is
+        set on the driver's connection before SQLAlchemy begins one, and set back after it ends.
+        """
+        if not self.is_sqlite:
+            yield
+            return
+        driver_connection = connection.connection.driver_connection
+        driver_connection.execute("PRAGMA foreign_keys = OFF")
+        try:
+            yield
+        finally:
+            driver_connection.execute("PRAGMA foreign_keys = ON")
+
+    def _check_foreign_keys(self, connection: Connection, target: str) -> None:
+        # With foreign keys off (above), nothing stops a migration from leaving rows that point at
+        # nothing; raising here rolls the whole upgrade back.
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            tables = ", ".join(sorted({f"{row[0]} → {row[2]}" for row in broken}))
+            raise MigrationFailed(f"migrating {self.display_url} to schema {target} would leave {len(broken)} "
+                                  f"row(s) pointing at rows that do not exist ({tables}); nothing was changed")
+
+    def _known_revision(self, connection: Connection, scripts: ScriptDirectory) -> str | None:
+        """The schema's revision; one this code has no migration for was made by a newer mentiondesk."""
+        current = MigrationContext.configure(connection).get_current_revision()
+        if current is not None:
+            try:
+                scripts.get_revision(current)
+            except CommandError:
+                raise SchemaTooNew(f"database {self.display_url} is at schema {current}, newer than this mentiondesk "
+                                   f"({scripts.get_current_head()}): upgrade mentiondesk") from None
+        return current
 
     def current_revision(self) -> str | None:
         with self.engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
 
     def head_revision(self) -> str | None:
-        return ScriptDirectory.from_config(self._alembic_config()).get_current_head()
+        return self._scripts().get_current_head()
 
     def check_schema(self) -> None:
-        current, head = self.current_revision(), self.head_revision()
+        scripts = self._scripts()
+        with self.engine.connect() as connection:
+            current = self._known_revision(connection, scripts)
+        head = scripts.get_current_head()
         if current != head:
             raise SchemaOutOfDate(
                 f"database {self.display_url} is at schema {current or 'empty'}, expected {head}; "

@@ -57,7 +57,9 @@ def test_invalid_toml_names_the_line(tmp_path: Path) -> None:
          "connectors.sample.pol_interval: unknown key"),
         ({"brands": [{"name": "Acme"}], "connectors": {"sample": {}}},
          "brands[0]: Value error, a brand needs at least one of keywords, handles or queries"),
-        ({"brands": [BRAND, BRAND], "connectors": {"sample": {}}}, "brands must have unique names; repeated: acme"),
+        ({"brands": [BRAND, BRAND], "connectors": {"sample": {}}},
+         "brands: Value error, brands must have unique names (compared by key: letters and digits, in lower case); "
+         "repeated: acme"),
         ({"connectors": {"sample": {}}}, "brands: required key is missing"),
         ({"brands": [BRAND], "connectors": {"myspace": {}}}, "connectors.myspace: unknown connector 'myspace'"),
         ({"brands": [{**BRAND, "connectors": ["x"]}], "connectors": {"sample": {}}},

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy.engine import make_url
 
 from monitor.cli import cli
-from monitor.demo import DEMO_CONFIG_MARKER, DemoHomeInUse, check_demo_home
+from monitor.config import Config
+from monitor.demo import DEMO_CONFIG_MARKER, DemoHomeInUse, check_demo_home, write_demo_config
 
 USER_CONFIG = '[database]\nurl = "sqlite:///prod.db"\n\n[[brands]]\nname = "Acme"\nkeywords = ["acme"]\n'
 
@@ -72,3 +74,15 @@ def test_a_folder_the_demo_wrote_or_a_new_one_is_accepted(tmp_path: Path) -> Non
     (tmp_path / "mentiondesk.toml").write_text("# my config\n" + USER_CONFIG, encoding="utf-8")
     with pytest.raises(DemoHomeInUse, match="was not written by"):
         check_demo_home(tmp_path)
+
+
+@pytest.mark.parametrize("folder", ["demo?v2", "100%41"])
+def test_the_demo_config_names_its_database_in_the_demo_folder_whatever_it_is_called(tmp_path: Path,
+                                                                                    folder: str) -> None:
+    # The URL was formatted from the path: "?" began its query and "%41" was read as "A".
+    home = tmp_path / folder
+    home.mkdir()
+    settings = {"brand": {"name": "Orbisto", "keywords": ["orbisto"]}, "connectors": {"sample": {}}}
+    config = Config.load(write_demo_config(home, settings, dashboard_port=8501),
+                         env={"MENTIONDESK_ALERT_DEMO_CHAT_URL": "json://127.0.0.1:9/alerts"})
+    assert make_url(config.database_url).database == str(home / "demo.db")
