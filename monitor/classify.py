@@ -68,6 +68,8 @@ class MentionClassifier:
         self.expected_languages = frozenset(expected_languages)
         self.claim_owner = new_worker_id()
         self._seconds_per_mention = 0.0  # the model's, over this worker's last read
+        # Asked before each read: a worker told to stop (SIGTERM) stops once its read in hand is stored.
+        self.stop_requested: Callable[[], bool] = lambda: False
 
     @classmethod
     def load(cls, settings: SentimentConfig, rules: object) -> "MentionClassifier":
@@ -81,7 +83,8 @@ class MentionClassifier:
     def classify_pending(self, db: Database, batch_size: int = 64, limit: int | None = None,
                          claim_seconds: float = CLAIM_SECONDS,
                          alert: Callable[[list[int]], object] | None = None) -> list[int]:
-        """Classify unclassified mentions, oldest first, until none are left (or ``limit``).
+        """Classify unclassified mentions, oldest first, until none are left (or ``limit``, or
+        :attr:`stop_requested` says so between reads).
 
         With ``alert``, each read's mentions are stored as waiting for their alert check
         (:class:`~monitor.models.AlertCheck`) and handed to it as soon as they are committed: an urgent
@@ -89,7 +92,7 @@ class MentionClassifier:
         or a later read raised, the process died) is left for the alert engine's sweep."""
         done: list[int] = []
         size = batch_size * BATCHES_PER_READ
-        while limit is None or len(done) < limit:
+        while (limit is None or len(done) < limit) and not self.stop_requested():
             rows = self._claim(db, size, max(claim_seconds, CLAIM_MARGIN * self._seconds_per_mention * size))
             if not rows:
                 break

@@ -204,6 +204,7 @@ def classify_pending(app: App, watch: float | None) -> None:
         click.echo(f"classified {len(pipeline.process_pending())} mention(s)")
         return
     stop = threading.Event()
+    pipeline.classifier.stop_requested = stop.is_set  # a backlog stops between reads, not once it is done
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     total = 0

@@ -38,6 +38,8 @@ ALERT_TICK_SECONDS = 60.0
 DUE_FRACTION = 0.8
 HEARTBEAT_SECONDS = 10.0
 REPORT_HISTORY = 1000
+# Why a round fetched no further page or query: the worker was told to stop.
+STOPPING = "stopping"
 _ERROR_TEXT_LIMIT = 500
 
 
@@ -131,18 +133,23 @@ def poll_connector(
     ignore_error_backoff: bool = False,
     min_interval_seconds: float = 0.0,
     exclusive: bool = False,
+    round_started: datetime | None = None,
+    stop: threading.Event | None = None,
 ) -> ConnectorReport:
     """Fetch every query's new pages and store them; never raises for connector trouble.
 
     Each query is polled only under its lease (see :mod:`monitor.workers`): a query another worker
-    is polling, or polled less than ``min_interval_seconds`` ago, is left alone.
+    is polling, or polled less than ``min_interval_seconds`` before ``round_started`` (default: when
+    it is claimed), is left alone; one polled here counts as polled at ``round_started``. Once
+    ``stop`` is set no further page or query is fetched; what was fetched is stored with its cursor.
+    A round that fetched nothing (every query left alone, or stopped first) is not recorded: it
+    says nothing of the platform, so the connector's status and back-off stay as they were.
     """
     report = ConnectorReport(cc.name)
     report.skipped = _blocked(db, cc, ignore_error_backoff)
     if report.skipped:
         return report
-    with db.write() as session:
-        _status(session, cc.name).last_poll_started_at = utcnow()
+    claimed_any = False
     errors: list[str] = []
     source_errors: list[str] = []  # sources that failed while the connector went on with its others
     retry_after: float | None = None
@@ -150,13 +157,23 @@ def poll_connector(
     # queries are free again within timeout_seconds.
     lease_seconds = cc.settings.timeout_seconds
     for query, query_id in queries:
-        if not claim_poll(db, query_id, owner, lease_seconds, min_interval_seconds, exclusive):
+        if stop is not None and stop.is_set():
+            report.skipped = STOPPING
+            break
+        if not claim_poll(db, query_id, owner, lease_seconds, min_interval_seconds, exclusive, round_started):
             report.leased_elsewhere += 1
             continue
+        if not claimed_any:
+            claimed_any = True
+            with db.write() as session:
+                _status(session, cc.name).last_poll_started_at = utcnow()
         try:
             with db.read() as session:
                 cursor = read_cursor(session, query_id)
             for page in range(cc.settings.max_pages_per_poll):
+                if stop is not None and stop.is_set():
+                    report.skipped = STOPPING  # the pages so far are stored, each with its cursor
+                    break
                 if (reason := _blocked(db, cc, ignore_error_backoff=True)) is not None:
                     report.skipped = reason
                     break
@@ -198,6 +215,13 @@ def poll_connector(
         back_off = bool(errors) or len(source_errors) == report.pages
         until = record_failure(db, cc, report.error, retry_after, back_off=back_off, stored=report.stored)
         log.warning("connector %s failed, next try after %s: %s", cc.name, until.isoformat(), report.error)
+    elif not report.pages:
+        if not queries:
+            report.skipped = "no brand uses this connector"
+        elif report.skipped is None:  # every query was another worker's, or not due
+            recently = f", or polled less than {min_interval_seconds:g}s ago" if min_interval_seconds else ""
+            report.skipped = f"being polled by another worker{recently}"
+        log.info("connector %s not polled: %s", cc.name, report.skipped)
     else:
         now = utcnow()
         with db.write() as session:
@@ -214,14 +238,16 @@ class _PollThread(threading.Thread):
     """One connector's poll; daemon, so a hung platform cannot keep the process alive."""
 
     def __init__(self, db: Database, cc: ConnectorConfig, connector: Connector, queries: list[tuple[Query, int]],
-                 owner: str, one_off: bool, exclusive: bool) -> None:
+                 owner: str, one_off: bool, exclusive: bool, stop: threading.Event | None) -> None:
         super().__init__(daemon=True, name=f"poll-{cc.name}")
         self._poll_args = (db, cc, connector, queries)
-        self._owner, self._exclusive = owner, exclusive
+        self._owner, self._exclusive, self._stopping = owner, exclusive, stop
         # A one-off round retries failed connectors now and polls even if polled a moment ago.
         self._one_off = one_off
         self.report: ConnectorReport | None = None
         self.started_at = time.monotonic()
+        # When the schedule started the round: scheduled rounds are an interval apart by this clock.
+        self.round_started = utcnow()
 
     def run(self) -> None:
         cc = self._poll_args[1]
@@ -229,6 +255,7 @@ class _PollThread(threading.Thread):
             self.report = poll_connector(
                 *self._poll_args, owner=self._owner, ignore_error_backoff=self._one_off, exclusive=self._exclusive,
                 min_interval_seconds=0.0 if self._one_off else cc.settings.poll_interval_seconds * DUE_FRACTION,
+                round_started=self.round_started, stop=self._stopping,
             )
         except (SQLAlchemyError, DatabaseFull) as exc:  # the database went away mid-poll; the next round retries
             self.report = ConnectorReport(cc.name, error=f"database error: {_database_error(exc)}")
@@ -251,9 +278,10 @@ class Poller:
             cc.name: [(q, query_ids[(cc.name, q.key)]) for q in config.queries_for(cc.name)] for cc in chosen
         }
 
-    def start(self, name: str, one_off: bool = False) -> _PollThread:
+    def start(self, name: str, one_off: bool = False, stop: threading.Event | None = None) -> _PollThread:
+        """Poll connector `name` on a new thread; once `stop` is set, it ends after the page in flight."""
         cc, connector = self.connectors[name]
-        thread = _PollThread(self.db, cc, connector, self.queries[name], self.worker_id, one_off, self.exclusive)
+        thread = _PollThread(self.db, cc, connector, self.queries[name], self.worker_id, one_off, self.exclusive, stop)
         thread.start()
         return thread
 
@@ -297,6 +325,8 @@ class PollScheduler:
         self.worker = PipelineWorker(pipeline) if pipeline is not None else None
         self.health_file = health_file
         self.stop_event = threading.Event()
+        if pipeline is not None and pipeline.classifier is not None:
+            pipeline.classifier.stop_requested = self.stop_event.is_set  # a backlog stops between reads too
         self.scheduler = schedule.Scheduler()
         self.running: dict[str, _PollThread] = {}
         self.reported_timeout: set[str] = set()
@@ -319,7 +349,7 @@ class PollScheduler:
     def _start(self, name: str) -> None:
         if name in self.running:
             return  # still busy (or hung) from the last round: skip rather than pile up
-        self.running[name] = self.poller.start(name)
+        self.running[name] = self.poller.start(name, stop=self.stop_event)
 
     def _reap(self) -> None:
         for name, thread in list(self.running.items()):
@@ -386,16 +416,17 @@ class PollScheduler:
         if self.worker is not None:
             self.worker.pipeline.start()
             self.worker.start()
-            self.worker.wake(tick=True)  # mentions stored but not classified before a restart
-        self._heartbeat()
-        for name in self.poller.connectors:
-            self._start(name)
+        # Every job once now, then on its interval: each connector's first round, the alert tick (for
+        # mentions stored but not classified before a restart), the heartbeat, and retention, which
+        # a worker restarted more often than daily would otherwise never run.
+        self.scheduler.run_all()
         try:
             while not self.stop_event.is_set() and (deadline is None or time.monotonic() < deadline):
+                self._reap()  # first: a round that just ended must not make its next start skip
                 self.scheduler.run_pending()
-                self._reap()
                 idle = self.scheduler.idle_seconds
                 self.stop_event.wait(0.2 if idle is None else min(max(idle, 0.05), 0.5))
+            self.stop_event.set()  # past max_seconds too, polls and classification stop as on a signal
             # Graceful stop: no new polls; let running ones finish their current pages.
             for name, thread in list(self.running.items()):
                 cc = self.poller.connectors[name][0]

@@ -59,13 +59,20 @@ def worker_has_exited(worker_id: str) -> bool:
 
 
 def claim_poll(db: Database, query_id: int, owner: str, lease_seconds: float, min_interval_seconds: float,
-               exclusive: bool = False) -> bool:
+               exclusive: bool = False, round_started: datetime | None = None) -> bool:
     """Take the lease on a query's poll if nobody holds it and it is due; True if we may poll.
+
+    Due-ness is judged, and the poll recorded, as of ``round_started`` (when this worker's round
+    began; default now), as the schedule counts its interval from the start of a round: measured
+    from the end of the last poll, a round longer than a fifth of the interval left the next one
+    "not due", and the query was polled every other interval. Recorded polls stay at least
+    ``min_interval_seconds`` apart however many workers share the query.
 
     ``exclusive``: this process is known to be the only worker (it holds the SQLite worker lock),
     so any other lease was left by a dead process and is taken over at once.
     """
     now = utcnow()
+    polled_at = round_started or now
     free = [PollLease.owner.is_(None), PollLease.expires_at < now, PollLease.owner == owner]
     if exclusive:
         free = [PollLease.query_id == query_id]
@@ -76,8 +83,8 @@ def claim_poll(db: Database, query_id: int, owner: str, lease_seconds: float, mi
             .where(PollLease.query_id == query_id,
                    or_(*free),
                    or_(PollLease.last_polled_at.is_(None),
-                       PollLease.last_polled_at <= now - timedelta(seconds=min_interval_seconds)))
-            .values(owner=owner, expires_at=now + timedelta(seconds=lease_seconds))
+                       PollLease.last_polled_at <= polled_at - timedelta(seconds=min_interval_seconds)))
+            .values(owner=owner, expires_at=now + timedelta(seconds=lease_seconds), last_polled_at=polled_at)
         ).rowcount
     return bool(claimed)
 
@@ -95,7 +102,7 @@ def release_poll(db: Database, query_id: int, owner: str) -> None:
     with db.write() as session:
         session.execute(
             update(PollLease).where(PollLease.query_id == query_id, PollLease.owner == owner)
-            .values(owner=None, expires_at=None, last_polled_at=utcnow())
+            .values(owner=None, expires_at=None)
         )
 
 
