@@ -18,11 +18,12 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, bindparam, insert, or_, select, update
+from sqlalchemy import Row, bindparam, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from monitor.config import SentimentConfig
+from monitor.ingest import dialect_insert
 from monitor.models import AlertCheck, Mention, utcnow
 from monitor.storage import Database
 from monitor.workers import new_worker_id, worker_has_exited
@@ -186,6 +187,8 @@ class MentionClassifier:
                  "classify_claimed_by": None, "classify_claimed_until": None}
                 for row, prediction, result, _ in writes])
         if alert_check and writes:
-            session.execute(insert(AlertCheck), [{"mention_id": row.id} for row, *_ in writes])
+            # A mention classified again (ingest moved it to another brand) may still wait for its first check.
+            waiting = dialect_insert(session)(AlertCheck.__table__).on_conflict_do_nothing(index_elements=["mention_id"])
+            session.execute(waiting, [{"mention_id": row.id} for row, *_ in writes])
         store_embeddings(session, {row.id: vector for row, _, _, vector in writes if vector is not None})
         return [row.id for row, *_ in writes]

@@ -25,8 +25,7 @@ from monitor.access import Principal, Role, require
 from monitor.config import CheckInSettings
 from monitor.errors import MentiondeskError, NotFound
 from monitor.ingest import check_storable, in_utc
-from monitor.models import (CheckIn, CheckInState, FollowUp, Mention, MentionStatus, Reply, ReplyClaim, ReplyState,
-                            utcnow)
+from monitor.models import CheckIn, CheckInState, FollowUp, Mention, MentionStatus, Reply, ReplyState, utcnow
 from monitor.replies import UNSENT
 from monitor.storage import Database
 from monitor.templates import check_filled
@@ -184,7 +183,8 @@ def approve_check_in(db: Database, check_in_id: int, connector: Connector, actor
         if check_in.state != CheckInState.DUE.value:
             raise FollowUpError(f"check-in {check_in_id} is {check_in.state}; only a due check-in can be approved")
         # The reply that answered the mention so far: the check-in follows up on it knowingly.
-        earlier = session.scalar(select(ReplyClaim.reply_id).where(ReplyClaim.mention_id == check_in.mention_id))
+        answer = presence.answer_so_far(session, check_in.mention_id, other_than=check_in.reply_id)
+        earlier = answer.id if answer is not None else None
         reply_id = check_in.reply_id
     return presence.send_reply_once(db, reply_id, connector, actor, follow_up_of=earlier)
 

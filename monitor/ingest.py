@@ -2,7 +2,8 @@
 
 A page's mentions and its cursor are written in ONE transaction: a crash at any point either
 keeps both or neither, so the next poll re-fetches what was lost and the unique
-(platform, external_id) key drops what was already stored.
+(platform, external_id) key drops what was already stored. A copy fetched by another brand's query
+may still move the stored post to that brand (see `store_mentions`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Boolean, Integer, Table, bindparam, case, exists, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -189,22 +190,71 @@ def upsert(session: Session, table: Table, values: dict[str, Any], key: Sequence
     session.execute(stmt.on_conflict_do_update(index_elements=list(key), set_=update))
 
 
-def store_mentions(session: Session, rows: Iterable[dict[str, Any]]) -> list[int]:
-    """Insert rows, skipping any (platform, external_id) already stored; returns the new ids."""
+def store_mentions(session: Session, rows: Iterable[dict[str, Any]], upgrade_stored: bool = False) -> list[int]:
+    """Insert rows, skipping any (platform, external_id) already stored; returns the new ids.
+
+    ``upgrade_stored`` (polling): a copy of a post already stored, fetched by another query, may
+    upgrade the stored row (see `_upgrade_stored`); it is still not new.
+    """
     unique: dict[tuple[str, str], dict[str, Any]] = {}
+    copies: list[dict[str, Any]] = []  # rows whose post is stored already, or comes twice in `rows`
     for row in rows:
-        unique.setdefault((row["platform"], row["external_id"]), row)
+        key = (row["platform"], row["external_id"])
+        if key in unique:
+            copies.append(row)
+        else:
+            unique[key] = row
     batch = list(unique.values())
-    new_ids: list[int] = []
+    new: dict[tuple[str, str], int] = {}
     table = Mention.__table__
     for start in range(0, len(batch), INSERT_CHUNK):
         stmt = (
             dialect_insert(session)(table)
             .on_conflict_do_nothing(index_elements=["platform", "external_id"])
-            .returning(table.c.id)
+            .returning(table.c.id, table.c.platform, table.c.external_id)
         )
-        new_ids.extend(session.execute(stmt, batch[start : start + INSERT_CHUNK]).scalars())
-    return sorted(new_ids)
+        new.update(((platform, external_id), mention_id) for mention_id, platform, external_id
+                   in session.execute(stmt, batch[start : start + INSERT_CHUNK]))
+    if upgrade_stored:
+        copies += [row for key, row in unique.items() if key not in new]
+        _upgrade_stored(session, copies)
+    return sorted(new.values())
+
+
+# How much a copy of a post matters to the team that answers it, added up: it was fetched for one of
+# our brands (not a competitor, nor no brand), and it may be replied to (it @mentions the brand's account).
+OURS_RANK, REPLYABLE_RANK = 2, 1
+
+
+def _upgrade_stored(session: Session, copies: Sequence[dict[str, Any]]) -> None:
+    """A post stays one row, first stored under the brand of the query that fetched it. A later copy
+    that ranks higher moves it to its own query's brand: one of ours over a competitor, then the
+    brand whose account the post @mentions. Any copy that may be replied to makes the post replyable.
+    A post so changed is classified again, so its triage and alerts follow."""
+    if not copies:
+        return
+    table = Mention.__table__
+    stored_ours = exists().where(Brand.id == table.c.brand_id, Brand.competitor.is_(False))
+    stored_rank = case((stored_ours, OURS_RANK), else_=0) + case((table.c.replyable, REPLYABLE_RANK), else_=0)
+    outranked = stored_rank < bindparam("copy_rank", type_=Integer)
+    copy_replyable = bindparam("copy_replyable", type_=Boolean)
+    stmt = (
+        table.update()
+        .where(table.c.platform == bindparam("copy_platform"), table.c.external_id == bindparam("copy_external_id"),
+               outranked | (copy_replyable & ~table.c.replyable))
+        .values(replyable=table.c.replyable | copy_replyable,
+                brand_id=case((outranked, bindparam("copy_brand_id", type_=Integer)), else_=table.c.brand_id),
+                query_id=case((outranked, bindparam("copy_query_id", type_=Integer)), else_=table.c.query_id),
+                # Classified again: its needs-response, priority and urgent alert were decided for the
+                # brand and reply rights it had.
+                classified_at=None)
+    )
+    ours = set(session.scalars(select(Brand.id).where(Brand.competitor.is_(False))))
+    session.execute(stmt, [
+        {"copy_platform": row["platform"], "copy_external_id": row["external_id"], "copy_replyable": row["replyable"],
+         "copy_rank": OURS_RANK * (row["brand_id"] in ours) + REPLYABLE_RANK * row["replyable"],
+         "copy_brand_id": row["brand_id"], "copy_query_id": row["query_id"]}
+        for row in copies])
 
 
 def ingest_page(db: Database, *, connector: str, query_id: int, result: FetchResult) -> IngestResult:
@@ -216,7 +266,7 @@ def ingest_page(db: Database, *, connector: str, query_id: int, result: FetchRes
         wrong = {r["platform"] for r in rows} - {connector}
         if wrong:
             raise IngestError(f"connector {connector!r} returned mentions for platform(s) {sorted(wrong)}")
-        new_ids = store_mentions(session, rows)
+        new_ids = store_mentions(session, rows, upgrade_stored=True)
         upsert(session, Cursor.__table__, {"query_id": query_id, "value": result.next_cursor, "updated_at": fetched_at},
                ["query_id"], {"value": result.next_cursor, "updated_at": fetched_at})
         if result.units_used:
@@ -256,10 +306,11 @@ def sync_brands(db: Database, brands: Iterable[Any], queries: dict[str, list[Any
     """
     ids: dict[tuple[str, str], int] = {}
     with db.write() as session:
-        stored_brands = {r.key: {"name": r.name, "reply_approval": r.reply_approval}
-                         for r in session.execute(select(Brand.key, Brand.name, Brand.reply_approval))}
+        stored_brands = {r.key: {"name": r.name, "reply_approval": r.reply_approval, "competitor": r.competitor}
+                         for r in session.execute(
+                             select(Brand.key, Brand.name, Brand.reply_approval, Brand.competitor))}
         for brand in brands:
-            settings = {"name": brand.name, "reply_approval": brand.reply_approval}
+            settings = {"name": brand.name, "reply_approval": brand.reply_approval, "competitor": brand.competitor}
             if stored_brands.get(brand.key) != settings:
                 audit.record(session, CONFIG_ACTOR, "settings.brand", brand=brand.key,
                              before=stored_brands.get(brand.key), after=settings)

@@ -92,6 +92,9 @@ class Brand(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Replies to this brand's mentions need an approver's go-ahead (from the config, see sync_brands).
     reply_approval: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Tracked only for comparison (the config's ``competitor``): a post stored under it moves to one of
+    # our brands that fetches it too (see monitor.ingest.store_mentions).
+    competitor: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     queries: Mapped[list[BrandQuery]] = relationship(back_populates="brand")
 

@@ -28,10 +28,10 @@ from monitor.models import Mention, Presence, Reply, ReplyClaim, ReplyState, utc
 from monitor.storage import Database
 
 PRESENCE_TTL = timedelta(seconds=45)
-# A claimed reply that failed, or was cancelled with its check-in, did not reach the platform, so
-# someone else may take over. (A claimed draft is about to be sent: send_reply moves it to sending,
-# or we release the claim if it refuses.)
-_RELEASED = (ReplyState.FAILED.value, ReplyState.CANCELLED.value)
+# Replies that reached the platform, or may have. A claimed reply that failed, or was cancelled with
+# its check-in, did not, so someone else may take its claim over; a reply sent before it still
+# answers the mention.
+_ANSWERING = (ReplyState.SENDING.value, ReplyState.SENT.value)
 
 
 class Activity(str, enum.Enum):
@@ -84,6 +84,18 @@ def others(session: Session, mention_id: int, user: str, now: datetime | None = 
     return [Present(p.user, p.activity, p.seen_at) for p in rows]
 
 
+def answer_so_far(session: Session, mention_id: int, other_than: int) -> Reply | None:
+    """The newest reply, other than ``other_than``, that answers the mention: one sending or sent, or
+    the claimed draft (about to be sent: send_reply moves it to sending, or its claim is released).
+    A sender must have read it (``follow_up_of``) to post another."""
+    answering = Reply.state.in_(_ANSWERING)
+    claim = session.get(ReplyClaim, mention_id)
+    if claim is not None:
+        answering |= (Reply.id == claim.reply_id) & (Reply.state == ReplyState.DRAFT.value)
+    return session.scalar(select(Reply).where(Reply.mention_id == mention_id, Reply.id != other_than, answering)
+                          .order_by(Reply.id.desc()).limit(1))
+
+
 def _claim(db: Database, reply_id: int, connector: Connector, actor: Principal, follow_up_of: int | None) -> None:
     with db.write() as session:
         reply = session.get(Reply, reply_id)
@@ -96,12 +108,8 @@ def _claim(db: Database, reply_id: int, connector: Connector, actor: Principal, 
         claim = session.get(ReplyClaim, mention.id, with_for_update=True)
         if claim is not None and claim.reply_id == reply_id:
             return  # ours already; send_reply's own claim stops a second post of it
-        # The reply that answers the mention so far: the claimed one, else one sent without a claim.
-        held = session.get(Reply, claim.reply_id) if claim is not None else session.scalar(
-            select(Reply).where(Reply.mention_id == mention.id, Reply.id != reply_id,
-                                Reply.state.in_((ReplyState.SENDING.value, ReplyState.SENT.value)))
-            .order_by(Reply.id.desc()).limit(1))
-        if held is not None and held.state not in _RELEASED and follow_up_of != held.id:
+        held = answer_so_far(session, mention.id, other_than=reply_id)
+        if held is not None and follow_up_of != held.id:
             verb = "has already replied" if held.state == ReplyState.SENT.value else "is sending a reply right now"
             raise ReplyCollision(f"{held.author} {verb} to this mention; read it before sending another", held.id)
         if claim is None:
@@ -149,4 +157,5 @@ def _release(db: Database, reply_id: int) -> None:
             session.execute(delete(ReplyClaim).where(ReplyClaim.reply_id == reply_id))
 
 
-__all__ = ["Activity", "PRESENCE_TTL", "Present", "ReplyCollision", "leave", "others", "send_reply_once", "touch"]
+__all__ = ["Activity", "PRESENCE_TTL", "Present", "ReplyCollision", "answer_so_far", "leave", "others",
+           "send_reply_once", "touch"]

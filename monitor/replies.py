@@ -30,7 +30,7 @@ from connectors.base import BadPayload, Connector, ConnectorError, DeliveryUnkno
 from monitor import audit
 from monitor.access import APPROVER, Principal, Role, require
 from monitor.errors import NotFound, ReplyError, ReplyStateError
-from monitor.models import Brand, CheckIn, CheckInState, Mention, Reply, ReplyApproval, ReplyState, utcnow
+from monitor.models import AuditEntry, Brand, CheckIn, CheckInState, Mention, Reply, ReplyApproval, ReplyState, utcnow
 from monitor.templates import check_filled, check_length
 from monitor.storage import Database
 
@@ -224,13 +224,15 @@ def _finish(db: Database, reply_id: int, attempt: int, actor: Principal, state: 
 
 
 def _record_outcome(session: Session, reply: Reply, actor: Principal, state: ReplyState, error: str | None,
-                    external_id: str | None, url: str | None) -> None:
+                    external_id: str | None, url: str | None, sent_at: datetime | None = None) -> None:
+    """``sent_at``: when a sent reply went out, where known; else now."""
     now = utcnow()
     reply.state, reply.error, reply.updated_at = state.value, error, now
     if state is ReplyState.SENT:
-        reply.external_id, reply.url, reply.sent_at = external_id, url, now
+        reply.external_id, reply.url, reply.sent_at = external_id, url, sent_at or now
         mention = _mention(session, reply.mention_id)
-        mention.first_response_at = mention.first_response_at or now
+        earlier = mention.first_response_at
+        mention.first_response_at = min(earlier, reply.sent_at) if earlier is not None else reply.sent_at
     audit.record(session, actor.name, f"reply.{state.value}", reply.mention_id, reply_id=reply.id, error=error)
     _check_in_follows(session, reply, state, actor)
 
@@ -257,7 +259,8 @@ def resolve_unknown(db: Database, reply_id: int, actor: Principal, posted: bool,
     """A person checked the platform: mark a reply whose outcome is unknown as sent, or failed (retryable).
 
     Refused while the reply is still being sent: "not posted" then made it retryable while its first
-    send was still under way, and the retry posted it a second time.
+    send was still under way, and the retry posted it a second time. A reply checked as posted is
+    dated (``sent_at``, the mention's first response) when its send began, not when it was checked.
     """
     require(actor, Role.AGENT, "resolving a reply")
     with db.write() as session:
@@ -266,6 +269,15 @@ def resolve_unknown(db: Database, reply_id: int, actor: Principal, posted: bool,
             raise ReplyStateError(f"reply {reply_id} is {reply.state}, not waiting for a check")
         if not outcome_unknown(reply):
             raise ReplyStateError(f"reply {reply_id} is being sent now; check it once its send has ended")
+        sent_at = _send_began(session, reply) if posted else None  # when it went out, not when someone looked
         _record_outcome(session, reply, actor, ReplyState.SENT if posted else ReplyState.FAILED,
-                        None if posted else "marked not posted after a check", external_id, None)
+                        None if posted else "marked not posted after a check", external_id, None, sent_at)
         return reply
+
+
+def _send_began(session: Session, reply: Reply) -> datetime | None:
+    """When the reply's last send attempt began: its ``reply.send`` audit entry, written as it moved to sending."""
+    return session.scalar(
+        select(AuditEntry.at).where(AuditEntry.mention_id == reply.mention_id, AuditEntry.action == "reply.send",
+                                    AuditEntry.details["reply_id"].as_integer() == reply.id)
+        .order_by(AuditEntry.id.desc()).limit(1))
