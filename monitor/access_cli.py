@@ -20,7 +20,10 @@ ROLES = click.Choice([r.value for r in Role])
 
 def _password(from_stdin: bool) -> str:
     if from_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
+        # Bytes that are not text in stdin's encoding (a Latin-1 file) kept as surrogates, for add_user and
+        # reset_password to refuse in words rather than a UnicodeDecodeError.
+        line = sys.stdin.buffer.readline().decode(sys.stdin.encoding or "utf-8", "surrogateescape")
+        return line.rstrip("\r\n")
     return click.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
@@ -41,8 +44,8 @@ def user_add(app: "App", name: str, role: str, password_stdin: bool, oidc: bool)
     if oidc and password_stdin:
         raise click.UsageError("--oidc users have no password; leave out --password-stdin")
     password = None if oidc else _password(password_stdin)
-    users.add_user(app.database(), local_operator(), name, Role(role), password)
-    click.echo(f"added {name} ({role})")
+    user = users.add_user(app.database(), local_operator(), name, Role(role), password)
+    click.echo(f"added {user.name} ({role})")  # as stored: an --oidc address lower-cased
 
 
 @user_group.command("disable")
@@ -50,8 +53,7 @@ def user_add(app: "App", name: str, role: str, password_stdin: bool, oidc: bool)
 @click.pass_obj
 def user_disable(app: "App", name: str) -> None:
     """Refuse NAME's sign-ins from now on and end their open sessions."""
-    users.disable_user(app.database(), local_operator(), name)
-    click.echo(f"disabled {name}")
+    click.echo(f"disabled {users.disable_user(app.database(), local_operator(), name)}")
 
 
 @user_group.command("enable")
@@ -59,8 +61,7 @@ def user_disable(app: "App", name: str) -> None:
 @click.pass_obj
 def user_enable(app: "App", name: str) -> None:
     """Let a disabled user sign in again."""
-    users.enable_user(app.database(), local_operator(), name)
-    click.echo(f"enabled {name}")
+    click.echo(f"enabled {users.enable_user(app.database(), local_operator(), name)}")
 
 
 @user_group.command("reset-password")
@@ -81,8 +82,7 @@ def user_reset_password(app: "App", name: str, password_stdin: bool) -> None:
 @click.pass_obj
 def user_set_role(app: "App", name: str, role: str) -> None:
     """Change NAME's role (it applies to their open sessions at once)."""
-    users.set_role(app.database(), local_operator(), name, Role(role))
-    click.echo(f"{name} is now {role}")
+    click.echo(f"{users.set_role(app.database(), local_operator(), name, Role(role))} is now {role}")
 
 
 @user_group.command("list")

@@ -1,4 +1,6 @@
-"""The audit log: who did what, when. Every sign-in, triage, reply and user change writes one entry.
+"""The audit log: who did what, when. Every sign-in, triage, reply and user change writes one entry; so does a
+refused sign-in, except that the attempts one lock-out refuses write one between them (monitor.users), so a
+flood of them cannot fill the log.
 
 It is append-only through the services: :func:`record` adds in the caller's transaction, and no
 service updates or deletes an entry. Reading and exporting it are for admins.

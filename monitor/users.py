@@ -1,7 +1,7 @@
 """Dashboard users: argon2-hashed passwords, sign-in sessions, and slow-down after failed sign-ins.
 
-Failed sign-ins are counted per typed name in the database (known names or not, so the answer
-never tells which names exist), so every dashboard process sees the same count: after
+Failed sign-ins are counted per name as typed (names match exactly), known names or not, so the answer
+never tells which names exist; the count is in the database, so every dashboard process sees it: after
 ``max_failures`` in a row the name is locked for ``lockout``, doubling with each further failure up
 to ``max_lockout``. Only a SHA-256 of each session token is stored; a session ends at its expiry,
 on sign-out, or when its user is disabled or gets a new password. The role is read on every
@@ -13,27 +13,31 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
 from monitor import audit
 from monitor.access import Principal, Role, require
 from monitor.backoff import doubled
 from monitor.errors import MentiondeskError, NotFound
-from monitor.ingest import dialect_insert
+from monitor.ingest import dialect_insert, storable
 from monitor.models import SignInFailure, User, UserSession, utcnow
 from monitor.storage import Database
+from sentiment.text import DEFAULT_IGNORABLE
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024  # argon2 hashes any length; this bounds the work one request can ask for
 MAX_NAME_LENGTH = 200
-_NAME = re.compile(r"^[^\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]+$")
+# Refused in names, with controls, format characters and surrogates (by category): they show nothing, so a name
+# holding one looks like another user's ("ana\u2060" is "ana" on every page and in the audit log).
+_INVISIBLE = re.compile(f"[{DEFAULT_IGNORABLE}]")
 # An OIDC user is matched by the email address the identity provider vouches for (sign_in_external),
 # so any other name could never sign in. Only the shape is checked: the provider owns the address.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -86,16 +90,29 @@ def clean_name(name: str) -> str:
     """A user name as stored (also an assignee): stripped; UserError if empty, too long, or holding control,
     invisible or unencodable (lone surrogate) characters."""
     name = name.strip()
-    if not name or len(name) > MAX_NAME_LENGTH or not _NAME.match(name):
+    if not name or len(name) > MAX_NAME_LENGTH or _INVISIBLE.search(name) \
+            or any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in name):
         raise UserError(f"a user name is 1 to {MAX_NAME_LENGTH} characters without control or invisible characters")
     return name
+
+
+def _password_problem(password: str) -> str | None:
+    """Why no user can have ``password`` whatever its length rule (too long, or not text argon2 can hash); else None."""
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"a password can be at most {MAX_PASSWORD_LENGTH} characters"
+    try:
+        password.encode()
+    except UnicodeEncodeError:  # undecodable input (a Latin-1 file on stdin) arrives as lone surrogates
+        return "a password must be text: this one holds bytes that are not UTF-8 (save it as UTF-8 and try again)"
+    return None
 
 
 def _hash(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UserError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise UserError(f"a password can be at most {MAX_PASSWORD_LENGTH} characters")
+    problem = _password_problem(password)
+    if problem:
+        raise UserError(problem)
     return _hasher.hash(password)
 
 
@@ -112,16 +129,26 @@ def _verify(password_hash: str | None, password: str) -> bool:
         return False
 
 
-def _user(session: Session, name: str) -> User:
-    user = session.scalar(select(User).where(User.name == name.strip()))
+def _by_name(session: Session, users: Select[tuple[User]], name: str) -> User | None:
+    """The one of ``users`` named ``name`` exactly; else the single sign-on user it names in another case,
+    as `user add --oidc` stores the address lower-cased (add_user)."""
+    return (session.scalar(users.where(User.name == name))
+            or session.scalar(users.where(User.name == name.lower(), User.password_hash.is_(None))))
+
+
+def _user(session: Session, name: str, lock: bool = False) -> User:
+    """The user named ``name``; ``lock`` for a write that depends on the row as read (PostgreSQL's row lock)."""
+    user = _by_name(session, select(User).with_for_update() if lock else select(User), name.strip())
     if user is None:
         raise NotFound(f"no user named {name.strip()!r}")
     return user
 
 
-def _active_admins(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(User)
-                          .where(User.role == Role.ADMIN.value, User.disabled_at.is_(None))) or 0
+def _lock_active_admins(session: Session) -> list[int]:
+    """The active admins' ids, their rows locked (PostgreSQL; SQLite's writers take turns) until the write ends,
+    so two admins demoting or disabling each other at once cannot each still count the other."""
+    return list(session.scalars(select(User.id).where(User.role == Role.ADMIN.value, User.disabled_at.is_(None))
+                                .order_by(User.id).with_for_update()))
 
 
 def _end_sessions(session: Session, user_id: int) -> None:
@@ -156,39 +183,45 @@ def list_users(db: Database, actor: Principal) -> list[User]:
         return list(session.scalars(select(User).order_by(User.name)))
 
 
-def set_role(db: Database, actor: Principal, name: str, role: Role) -> None:
+def set_role(db: Database, actor: Principal, name: str, role: Role) -> str:
+    """Change the user's role; their name as stored."""
     require(actor, Role.ADMIN, "changing roles")
     with db.write() as session:
-        user = _user(session, name)
-        if user.role == Role.ADMIN.value and role is not Role.ADMIN and user.disabled_at is None \
-                and _active_admins(session) <= 1:
+        admins = _lock_active_admins(session)
+        user = _user(session, name, lock=True)
+        if role is not Role.ADMIN and admins == [user.id]:
             raise UserError(f"{user.name} is the last active admin; make someone else admin first")
         audit.record(session, actor.name, "user.role", user=user.name, before=user.role, after=role.value)
         user.role = role.value
+        return user.name
 
 
-def disable_user(db: Database, actor: Principal, name: str) -> None:
-    """Refuse the user's sign-ins from now on and end their open sessions."""
+def disable_user(db: Database, actor: Principal, name: str) -> str:
+    """Refuse the user's sign-ins from now on and end their open sessions; their name as stored."""
     require(actor, Role.ADMIN, "disabling users")
     with db.write() as session:
-        user = _user(session, name)
+        admins = _lock_active_admins(session)
+        user = _user(session, name, lock=True)
         if user.disabled_at is not None:
             raise UserError(f"{user.name} is already disabled")
-        if user.role == Role.ADMIN.value and _active_admins(session) <= 1:
+        if admins == [user.id]:
             raise UserError(f"{user.name} is the last active admin; make someone else admin first")
         user.disabled_at = utcnow()
         _end_sessions(session, user.id)
         audit.record(session, actor.name, "user.disable", user=user.name)
+        return user.name
 
 
-def enable_user(db: Database, actor: Principal, name: str) -> None:
+def enable_user(db: Database, actor: Principal, name: str) -> str:
+    """Let a disabled user sign in again; their name as stored."""
     require(actor, Role.ADMIN, "enabling users")
     with db.write() as session:
-        user = _user(session, name)
+        user = _user(session, name, lock=True)
         if user.disabled_at is None:
             raise UserError(f"{user.name} is not disabled")
         user.disabled_at = None
         audit.record(session, actor.name, "user.enable", user=user.name)
+        return user.name
 
 
 def require_password_user(db: Database, actor: Principal, name: str) -> None:
@@ -210,17 +243,20 @@ def reset_password(db: Database, actor: Principal, name: str, password: str) -> 
     require_password_user(db, actor, name)  # first, so an OIDC user is not told their new password is too short
     password_hash = _hash(password)
     with db.write() as session:
-        user = _user(session, name)
+        user = _user(session, name, lock=True)  # a sign-in checking the old password waits, then sees the new one
         user.password_hash, user.password_changed_at = password_hash, utcnow()
         _end_sessions(session, user.id)
-        session.execute(delete(SignInFailure).where(SignInFailure.name == _throttle_key(user.name)))
+        session.execute(delete(SignInFailure).where(SignInFailure.name == user.name))
         audit.record(session, actor.name, "user.reset_password", user=user.name)
 
 
 # -- signing in -----------------------------------------------------------------------------------
 
-def _throttle_key(name: str) -> str:
-    return name.strip().casefold()[:MAX_NAME_LENGTH]
+def _typed_name(name: str) -> str:
+    """What a sign-in attempt is counted and audited under: the name as typed, as names match exactly (so one
+    user's right password never clears another's count), made storable. A name that is not its own typed name
+    is no user's: it holds a NUL or a lone surrogate, or is longer than any name."""
+    return storable(name.strip())[:MAX_NAME_LENGTH]
 
 
 @dataclass(frozen=True)
@@ -229,37 +265,43 @@ class _Attempt:
     locked: timedelta | None  # how long the name is locked should this attempt fail
 
 
-def _reserve_attempt(db: Database, name: str, policy: AuthPolicy, now: datetime) -> _Attempt:
+def _reserve_attempt(db: Database, typed: str, policy: AuthPolicy, now: datetime) -> _Attempt:
     """Count a sign-in attempt as a failure before its password is checked; SignInLocked while the name is locked.
 
     Checking the lock and counting happen in one write transaction (the row locked), so concurrent guesses
     queue here and each sees the ones before: checked first and counted after, a burst of 40 all passed the
-    check before any was counted. A right password then clears the count (sign_in).
+    check before any was counted. A right password then clears the count (sign_in). An attempt refused by a
+    lock-out is not counted; the first of each lock-out is audited (``auth.locked``), so a flood of them adds
+    one entry, not one each.
     """
-    key = _throttle_key(name)
     with db.write() as session:
         session.execute(dialect_insert(session)(SignInFailure)
-                        .values(name=key, failures=0, last_failure_at=now).on_conflict_do_nothing())
-        row = session.get(SignInFailure, key, with_for_update=True, populate_existing=True)
+                        .values(name=typed, failures=0, last_failure_at=now).on_conflict_do_nothing())
+        row = session.get(SignInFailure, typed, with_for_update=True, populate_existing=True)
         assert row is not None
-        if row.locked_until is not None and row.locked_until > now:
-            raise SignInLocked(row.locked_until - now)  # rolls back: a locked attempt is not counted
-        # The window runs from the last failure or the end of the last lock-out, whichever is later.
-        if max(row.last_failure_at, row.locked_until or row.last_failure_at) < now - policy.failure_window:
-            row.failures = 0
-        row.failures += 1
-        row.last_failure_at = now
-        locked = None
-        if row.failures >= policy.max_failures:
-            locked = doubled(policy.lockout, row.failures - policy.max_failures, policy.max_lockout)
-            row.locked_until = now + locked
-        return _Attempt(row.failures, locked)
+        if row.locked_until is None or row.locked_until <= now:
+            # The window runs from the last failure or the end of the last lock-out, whichever is later.
+            if max(row.last_failure_at, row.locked_until or row.last_failure_at) < now - policy.failure_window:
+                row.failures = 0
+            row.failures += 1
+            row.last_failure_at = now
+            locked = None
+            if row.failures >= policy.max_failures:
+                locked = doubled(policy.lockout, row.failures - policy.max_failures, policy.max_lockout)
+                row.locked_until = now + locked
+            return _Attempt(row.failures, locked)
+        if row.last_failure_at < row.locked_until:  # the lock-out's first refusal
+            audit.record(session, typed, "auth.locked", locked_until=row.locked_until.isoformat())
+            # Marks the refusal as audited; the window, from the later of the two, stays as it was.
+            row.last_failure_at = row.locked_until
+        retry_after = row.locked_until - now
+    raise SignInLocked(retry_after)
 
 
-def _fail(db: Database, name: str, attempt: _Attempt) -> SignInFailed:
+def _fail(db: Database, typed: str, attempt: _Attempt) -> SignInFailed:
     """Audit a wrong password (already counted by _reserve_attempt); the error to raise."""
     with db.write() as session:
-        audit.record(session, name.strip()[:MAX_NAME_LENGTH], "auth.failed", failures=attempt.failures,
+        audit.record(session, typed, "auth.failed", failures=attempt.failures,
                      locked_seconds=attempt.locked.total_seconds() if attempt.locked else None)
     return SignInLocked(attempt.locked) if attempt.locked else SignInFailed("wrong user name or password")
 
@@ -277,36 +319,42 @@ def sign_in(db: Database, name: str, password: str, policy: AuthPolicy = AuthPol
             now: datetime | None = None) -> SignedIn:
     """Check a name and password; raises SignInLocked while the name is locked, else SignInFailed."""
     now = now or utcnow()
-    attempt = _reserve_attempt(db, name, policy, now)
-    with db.read() as session:
-        user = session.scalar(select(User).where(User.name == name.strip(), User.disabled_at.is_(None)))
-    too_long = len(password) > MAX_PASSWORD_LENGTH  # no stored password is; skip hashing megabytes
-    if too_long or not _verify(user.password_hash if user else None, password) or user is None:
-        raise _fail(db, name, attempt)
+    typed = _typed_name(name)
+    attempt = _reserve_attempt(db, typed, policy, now)
+    user = None
+    if typed == name.strip():  # else no user's, and not looked up: PostgreSQL refuses a NUL even in a query
+        with db.read() as session:
+            user = session.scalar(select(User).where(User.name == typed, User.disabled_at.is_(None)))
+    checked_hash = user.password_hash if user else None
+    # A password no user can have is not hashed (megabytes of it, or not text).
+    if _password_problem(password) or not _verify(checked_hash, password) or user is None:
+        raise _fail(db, typed, attempt)
     with db.write() as session:
-        user = session.get(User, user.id)
-        if user is not None and user.disabled_at is None:
-            if _hasher.check_needs_rehash(user.password_hash or ""):
+        # Locked, as reset_password locks it: a new password committed while the old one was checked is seen
+        # here (and fails this sign-in), one committed later ends the session opened here.
+        user = session.get(User, user.id, with_for_update=True)
+        if user is not None and user.disabled_at is None and user.password_hash == checked_hash:
+            if _hasher.check_needs_rehash(checked_hash or ""):
                 user.password_hash = _hasher.hash(password)
-            session.execute(delete(SignInFailure).where(SignInFailure.name == _throttle_key(name)))
+            session.execute(delete(SignInFailure).where(SignInFailure.name == typed))
             return _open_session(session, user, policy, now, "password")
-    raise _fail(db, name, attempt)  # disabled (or removed) while its password was checked
+    raise _fail(db, typed, attempt)  # disabled, removed or given a new password while its password was checked
 
 
 def sign_in_external(db: Database, name: str, policy: AuthPolicy = AuthPolicy(), now: datetime | None = None) -> SignedIn:
-    """Open a session for someone an identity provider vouched for (``st.login``); they must be a user here."""
+    """Open a session for someone an identity provider vouched for (``st.login``); they must be a user added for
+    single sign-on (one with a password signs in with it, lock-out and all). A refusal is audited."""
     now = now or utcnow()
-    email = name.strip()
+    typed = _typed_name(name)
     with db.write() as session:
-        # An address is one whatever its case (some providers send Ana@Example.com, most ana@…), and
-        # `user add --oidc` stores it lower-cased; a user added before that keeps matching exactly.
-        user = session.scalar(select(User).where(User.name == email, User.disabled_at.is_(None)))
-        if user is None:
-            user = session.scalar(select(User).where(User.name == email.lower(), User.password_hash.is_(None),
-                                                     User.disabled_at.is_(None)))
-        if user is None:
-            raise SignInFailed(f"{name.strip()} is not a mentiondesk user; ask an admin to add you")
-        return _open_session(session, user, policy, now, "oidc")
+        if typed == name.strip():  # else no user's (see sign_in)
+            # An address is one whatever its case (some providers send Ana@Example.com, most ana@…): _by_name.
+            sso_users = select(User).where(User.password_hash.is_(None), User.disabled_at.is_(None))
+            user = _by_name(session, sso_users, typed)
+            if user is not None:
+                return _open_session(session, user, policy, now, "oidc")
+        audit.record(session, typed, "auth.failed", method="oidc")
+    raise SignInFailed(f"{typed} is not a mentiondesk user; ask an admin to add you")
 
 
 def _token_hash(token: str) -> str:

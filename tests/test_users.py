@@ -63,7 +63,7 @@ def test_repeated_wrong_passwords_lock_the_name_then_back_off_longer(db: Databas
         users.sign_in(db, "ana", "guess 5", POLICY, now=t0)
     # While locked even the right password is refused, without being checked.
     with pytest.raises(SignInLocked):
-        users.sign_in(db, "ANA", PASSWORD, POLICY, now=t0 + timedelta(seconds=29))
+        users.sign_in(db, "ana", PASSWORD, POLICY, now=t0 + timedelta(seconds=29))
     # After the lock one more wrong guess locks it for twice as long.
     with pytest.raises(SignInLocked, match="try again in 60 s"):
         users.sign_in(db, "ana", "guess 6", POLICY, now=t0 + timedelta(seconds=31))
@@ -219,7 +219,7 @@ def test_an_oidc_users_password_cannot_be_reset(db: Database, tmp_path: Path) ->
 
 
 def test_names_are_case_sensitive_as_sign_in_is(db: Database) -> None:
-    # Sign-in matches the name exactly, so "ANA" is another user (only the lock-out count is shared).
+    # Sign-in matches the name exactly, so "ANA" is another user, with a lock-out count of its own.
     users.add_user(db, ADMIN, "ana", Role.AGENT, PASSWORD)
     users.add_user(db, ADMIN, "ANA", Role.VIEWER, "another long password")
     assert users.sign_in(db, "ANA", "another long password").principal == Principal("ANA", Role.VIEWER)

@@ -1,18 +1,25 @@
-"""The sign-in lock-out under a burst of concurrent guesses (SQLite and PostgreSQL)."""
+"""Sign-in and user changes racing each other: the lock-out under a burst of concurrent guesses, a password
+reset while the old one is being checked (SQLite and PostgreSQL), two admins removing each other (PostgreSQL)."""
 
 from __future__ import annotations
 
 import threading
+import time
+import uuid
 from collections import Counter
+from collections.abc import Callable
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
-from monitor import users
-from monitor.access import Role
-from monitor.models import AuditEntry, SignInFailure
+from monitor import audit, users
+from monitor.access import Principal, Role
+from monitor.models import AuditEntry, SignInFailure, User, UserSession
 from monitor.storage import Database
-from monitor.users import SignInFailed, SignInLocked
+from monitor.users import SignInFailed, SignInLocked, UserError
 from tests.principals import ADMIN
 from tests.test_users import PASSWORD, POLICY
 
@@ -65,3 +72,86 @@ def test_the_right_password_clears_the_attempt_it_counted(db: Database) -> None:
     assert users.sign_in(db, "ana", PASSWORD, POLICY).principal.name == "ana"
     with db.read() as session:
         assert session.get(SignInFailure, "ana") is None
+
+
+def test_a_sign_in_with_the_old_password_checked_during_a_reset_opens_no_session(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    users.add_user(db, ADMIN, "ana", Role.AGENT, PASSWORD)
+    check = users._verify
+
+    def reset_while_checking(password_hash: str | None, password: str) -> bool:
+        right = check(password_hash, password)
+        users.reset_password(db, ADMIN, "ana", "a brand new password")  # lands while argon2 works (~50 ms)
+        return right
+
+    monkeypatch.setattr(users, "_verify", reset_while_checking)
+    # A reset ends the user's sessions: one opened for the password it replaced would outlive it.
+    with pytest.raises(SignInFailed, match="wrong user name or password"):
+        users.sign_in(db, "ana", PASSWORD)
+    monkeypatch.undo()
+    with db.read() as session:
+        assert session.scalar(select(func.count()).select_from(UserSession)) == 0
+    assert users.sign_in(db, "ana", "a brand new password").principal.name == "ana"
+
+
+def _waiting_for_a_lock(db: Database, application: str) -> bool:
+    with db.engine.connect() as conn:
+        return bool(conn.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :application "
+                                     "AND wait_event_type = 'Lock'"), {"application": application}))
+
+
+REMOVALS: dict[str, Callable[[Database, Principal, str], object]] = {
+    "demote": lambda db, actor, name: users.set_role(db, actor, name, Role.AGENT),
+    "disable": users.disable_user,
+}
+
+
+@pytest.mark.parametrize("removal", sorted(REMOVALS))
+def test_two_admins_removing_each_other_at_once_leave_one_admin(
+        postgres_url: str, monkeypatch: pytest.MonkeyPatch, removal: str) -> None:
+    application = f"mentiondesk-test-{uuid.uuid4().hex[:12]}"  # to find this test's connections on the server
+    db = Database.open(make_url(postgres_url).update_query_dict({"application_name": application})
+                       .render_as_string(hide_password=False))
+    try:
+        db.upgrade()
+        for name in ("root", "second"):
+            users.add_user(db, ADMIN, name, Role.ADMIN, PASSWORD)
+        first_checked, first_may_commit = threading.Event(), threading.Event()
+        record = audit.record
+
+        def hold_the_first(session: Session, actor: str, action: str, mention_id: int | None = None,
+                           **details: Any) -> None:
+            if details.get("user") == "second":  # root's change to second: checked, not yet committed
+                first_checked.set()
+                first_may_commit.wait()
+            record(session, actor, action, mention_id, **details)
+
+        monkeypatch.setattr(audit, "record", hold_the_first)
+        outcomes: dict[str, str] = {}
+
+        def remove(actor: str, name: str) -> None:
+            try:
+                REMOVALS[removal](db, Principal(actor, Role.ADMIN), name)
+                outcomes[name] = "removed"
+            except UserError as exc:
+                outcomes[name] = str(exc)
+
+        first = threading.Thread(target=remove, args=("root", "second"))
+        second = threading.Thread(target=remove, args=("second", "root"))
+        first.start()
+        assert first_checked.wait(60), "root's change never reached its audit entry"
+        second.start()
+        # Until second's change has finished (nothing held it) or waits for the rows root's change holds.
+        give_up = time.monotonic() + 60  # only so that a hang fails: no outcome depends on speed
+        while second.is_alive() and not _waiting_for_a_lock(db, application):
+            assert time.monotonic() < give_up, "second's change neither finished nor waited for a lock"
+            second.join(0.01)
+        first_may_commit.set()
+        first.join()
+        second.join()
+        assert outcomes == {"second": "removed", "root": "root is the last active admin; make someone else admin first"}
+        with db.read() as session:
+            assert list(session.scalars(select(User.name).where(User.role == Role.ADMIN.value,
+                                                                User.disabled_at.is_(None)))) == ["root"]
+    finally:
+        db.dispose()
