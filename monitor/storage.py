@@ -85,6 +85,9 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
+        # SQLite's LIKE and lower() fold ASCII only; the queue's search folds any script with this.
+        dbapi_connection.create_function("casefold", 1, lambda value: None if value is None else value.casefold(),
+                                         deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:

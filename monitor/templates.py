@@ -94,10 +94,12 @@ def template_names(templates: Sequence[ReplyTemplate], platform: str | None = No
 
 def pick_variant(templates: Sequence[ReplyTemplate], name: str, lang: str | None,
                  platform: str) -> ReplyTemplate | None:
-    """The variant of template ``name`` for a mention: in its language if there is one, else the
-    default variant (no ``lang``), else the first."""
+    """The variant of template ``name`` for a mention: in its language if there is one (the mention's
+    whole tag first, then its primary language: ``pt-br`` takes a ``pt`` variant), else the default
+    variant (no ``lang``), else the first."""
     variants = [t for t in templates if t.name == name and t.fits(platform)]
-    return (next((t for t in variants if lang and t.lang == lang), None)
+    wanted = (lang, lang.split("-", 1)[0]) if lang else ()
+    return (next((t for tag in wanted for t in variants if t.lang == tag), None)
             or next((t for t in variants if t.lang is None), None)
             or (variants[0] if variants else None))
 

@@ -28,7 +28,9 @@ ANYONE, ME, NOBODY = "anyone", "me", "unassigned"
 
 def _sidebar_filters(ctx: AppContext, user: Principal, now: datetime) -> tuple[str, QueueFilters, Sort]:
     """The chosen saved view's key, its filters narrowed by the sidebar's, and the order."""
-    views = {v.title: v for v in queue.saved_views(user.name, breaching_cutoffs(ctx.settings.sla, now))}
+    with ctx.db.read() as session:
+        competitors = queue.competitor_brand_ids(session)
+    views = {v.title: v for v in queue.saved_views(user.name, breaching_cutoffs(ctx.settings.sla, now), competitors)}
     view = views[st.sidebar.selectbox("View", list(views), key="view")]
     with ctx.db.read() as session:
         brands = {b.name: b.id for b in session.scalars(select(Brand).order_by(Brand.name))}

@@ -32,7 +32,10 @@ def main() -> None:
                   if hours else "; around the clock"))
     days = st.selectbox("Window", [1, 7, 30], index=1, format_func=lambda d: f"last {d} day(s)", key="sla-window")
     with ctx.db.read() as session:
-        breaching, capped = queue.count(session, QueueFilters(sla_cutoffs=sla.breaching_cutoffs(policy, now)))
+        # The competitors' posts are not the team's to answer, as in the queue's Breaching SLA view.
+        breaching, capped = queue.count(session, QueueFilters(
+            sla_cutoffs=sla.breaching_cutoffs(policy, now),
+            competitor_brand_ids=queue.competitor_brand_ids(session)))
         stats = sla.team_first_response(session, policy, now - timedelta(days=days), now)
         agreement = triage.label_agreement(session)
     a, b, c, d = st.columns(4)
