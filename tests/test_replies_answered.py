@@ -16,14 +16,18 @@ from tests.connector_doubles import RecordingReplyConnector
 from tests.principals import ANA, BEN, LEAD
 
 
-def _answered_mention(db: Database, connector: RecordingReplyConnector) -> tuple[int, int]:
-    """A mention ana answered; returns (mention id, her reply's id)."""
+def _open_mention(db: Database) -> int:
     with db.write() as session:
         mention = Mention(platform="scripted", external_id="m1", text="@acme my order is late", created_at=utcnow(),
                           replyable=True, raw={}, status="open")
         session.add(mention)
         session.flush()
-        mention_id = mention.id
+        return mention.id
+
+
+def _answered_mention(db: Database, connector: RecordingReplyConnector) -> tuple[int, int]:
+    """A mention ana answered; returns (mention id, her reply's id)."""
+    mention_id = _open_mention(db)
     answer = replies.draft_reply(db, mention_id, "Sorry! We are on it.", ANA)
     assert presence.send_reply_once(db, answer.id, connector, ANA).state == "sent"
     return mention_id, answer.id
@@ -84,12 +88,7 @@ def _sent_and_first_response(db: Database, reply_id: int) -> tuple[object, objec
 def test_a_reply_confirmed_posted_answered_the_mention_when_its_send_began(
         db: Database, connector: RecordingReplyConnector) -> None:
     # Dated when someone checked the platform, which could be an hour later: an SLA met showed as missed.
-    with db.write() as session:
-        mention = Mention(platform="scripted", external_id="m1", text="@acme my order is late", created_at=utcnow(),
-                          replyable=True, raw={}, status="open")
-        session.add(mention)
-        session.flush()
-        mention_id = mention.id
+    mention_id = _open_mention(db)
     reply = replies.draft_reply(db, mention_id, "Sorry! We are on it.", ANA)
     RecordingReplyConnector.fail_with = DeliveryUnknown("read timed out after sending")
     before_send = utcnow()
