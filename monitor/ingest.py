@@ -90,6 +90,7 @@ def in_utc(when: object, what: str, error: type[Exception]) -> datetime:
 # and it would reach dashboard labels and filters.
 _LANGUAGE_TAG = re.compile(r"[a-z]{1,8}(?:-[a-z0-9]{1,8})*")
 LANG_LIMIT = 16  # Mention.lang's column width
+BIGINT_MAX = 2**63 - 1  # the largest author_followers (a BIGINT) and id the database holds
 
 # A post dated after it was fetched, by more than clocks disagree, or before any platform we read
 # existed (1970-01-01 is what a zero timestamp decodes to), is not believable: it is kept, dated
@@ -149,6 +150,9 @@ def normalise(mention: FetchedMention, *, brand_id: int | None, query_id: int | 
         raise IngestError(f"{where}: raw payload must be a JSON object")
     if len(mention.external_id) > 200:
         raise IngestError(f"{where}: external id longer than 200 characters")
+    if followers is not None and followers > BIGINT_MAX:  # no account has that many; the column cannot hold it
+        raw["author_followers_as_sent"] = str(followers)
+        followers = None
     created_at = mention.created_at
     if unbelievable(created_at, fetched_at):
         raw["created_at_as_sent"] = created_at.isoformat()
@@ -229,8 +233,9 @@ OURS_RANK, REPLYABLE_RANK = 2, 1
 def _upgrade_stored(session: Session, copies: Sequence[dict[str, Any]]) -> None:
     """A post stays one row, first stored under the brand of the query that fetched it. A later copy
     that ranks higher moves it to its own query's brand: one of ours over a competitor, then the
-    brand whose account the post @mentions. Any copy that may be replied to makes the post replyable.
-    A post so changed is classified again, so its triage and alerts follow."""
+    brand whose account the post @mentions, and takes that copy's reply rights. A copy for the stored
+    brand that may be replied to makes the post replyable; another brand's cannot (its account was
+    the one @mentioned). A post so changed is classified again, so its triage and alerts follow."""
     if not copies:
         return
     table = Mention.__table__
@@ -238,12 +243,15 @@ def _upgrade_stored(session: Session, copies: Sequence[dict[str, Any]]) -> None:
     stored_rank = case((stored_ours, OURS_RANK), else_=0) + case((table.c.replyable, REPLYABLE_RANK), else_=0)
     outranked = stored_rank < bindparam("copy_rank", type_=Integer)
     copy_replyable = bindparam("copy_replyable", type_=Boolean)
+    copy_brand_id = bindparam("copy_brand_id", type_=Integer)
+    # Replyable means the brand's own account may answer: only a copy for the stored brand adds that.
+    same_brand_adds_reply = copy_replyable & ~table.c.replyable & (table.c.brand_id == copy_brand_id)
     stmt = (
         table.update()
         .where(table.c.platform == bindparam("copy_platform"), table.c.external_id == bindparam("copy_external_id"),
-               outranked | (copy_replyable & ~table.c.replyable))
-        .values(replyable=table.c.replyable | copy_replyable,
-                brand_id=case((outranked, bindparam("copy_brand_id", type_=Integer)), else_=table.c.brand_id),
+               outranked | same_brand_adds_reply)
+        .values(replyable=case((outranked, copy_replyable), else_=True),
+                brand_id=case((outranked, copy_brand_id), else_=table.c.brand_id),
                 query_id=case((outranked, bindparam("copy_query_id", type_=Integer)), else_=table.c.query_id),
                 # Classified again: its needs-response, priority and urgent alert were decided for the
                 # brand and reply rights it had.

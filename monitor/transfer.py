@@ -29,7 +29,7 @@ from connectors.base import Mention as FetchedMention
 from monitor import audit
 from monitor.access import Principal, Role, require
 from monitor.errors import ConfigError, IngestError
-from monitor.ingest import in_utc, normalise, storable, store_mentions, unbelievable
+from monitor.ingest import BIGINT_MAX, in_utc, normalise, storable, store_mentions, unbelievable
 from monitor.models import Brand, Mention, MentionStatus, MentionTag, utcnow
 from monitor.storage import Database
 from monitor.text import csv_safe, formula_like
@@ -48,7 +48,6 @@ _TRIAGE_FIELDS = ("sentiment_label", "sentiment_score", "sentiment_scores", "int
 Label = Literal["negative", "neutral", "positive"]
 Intent = Literal["complaint", "question", "praise", "other"]
 Probability = Annotated[float, Field(ge=0, le=1)]
-BIGINT_MAX = 2**63 - 1  # Mention.author_followers is a BIGINT: a larger count failed the whole import
 # A CSV field may hold a mention's raw platform payload (an RSS entry's whole content), which can
 # pass the csv module's 128 KiB default: the export writes it, so the import must read it back.
 CSV_FIELD_LIMIT = 64 * 2**20

@@ -88,6 +88,19 @@ def test_a_lang_that_is_not_a_language_tag_is_dropped_and_the_post_kept(db: Data
     assert "lang_as_sent" not in stored["2"].raw
 
 
+def test_a_follower_count_past_what_the_database_holds_is_stored_as_unknown(db: Database, query_id: int) -> None:
+    # One such post (a server's bogus count) failed its page with an OverflowError on every round, so the
+    # query's cursor never moved on.
+    page = [mention("sample", 1, author_followers=2**64), mention("sample", 2, author_followers=2**63 - 1)]
+    result = ingest_page(db, connector="sample", query_id=query_id, result=FetchResult(page, next_cursor="1"))
+    assert result.stored == 2
+    with db.read() as session:
+        assert read_cursor(session, query_id) == "1"
+    stored = stored_by_id(db)
+    assert stored["1"].author_followers is None and stored["1"].raw["author_followers_as_sent"] == str(2**64)
+    assert stored["2"].author_followers == 2**63 - 1
+
+
 def test_a_post_dated_after_it_was_fetched_is_dated_when_fetched(db: Database, query_id: int) -> None:
     # An RSS pubDate of 9999-12-31 parses fine; stored as such it stopped the queue page for everyone
     # (the SLA deadline overflowed). Year 1 with a +05:00 offset raised OverflowError out of ingest.

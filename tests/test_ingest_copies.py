@@ -92,3 +92,19 @@ def test_a_post_moved_to_our_brand_is_triaged_again_as_one_that_needs_our_answer
     with db.read() as session:
         assert session.execute(select(Mention.needs_response, Mention.replyable)).one() == (True, True)
         assert session.scalar(select(func.count()).select_from(AlertCheck)) == 1
+
+
+def test_a_copy_for_a_competitor_that_may_be_replied_to_does_not_make_our_post_replyable(db: Database) -> None:
+    # "acme support is slow, @rival would have answered": Rival's account may answer it, Acme's may not.
+    # Either way round, the post was ours and replyable, and a reply to it went out to be refused by X.
+    queries = _queries(db)
+    _fetched(db, queries["acme"], False)
+    _fetched(db, queries["rival"], True)
+    assert _stored(db) == ("acme", queries["acme"], False)
+
+
+def test_a_competitors_mention_moved_to_our_brand_by_keyword_is_not_replyable(db: Database) -> None:
+    queries = _queries(db)
+    _fetched(db, queries["rival"], True)
+    _fetched(db, queries["acme"], False)
+    assert _stored(db) == ("acme", queries["acme"], False)
