@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor import __version__
 from monitor.cli_types import Seconds
-from monitor.config import Config
+from monitor.config import Config, triage_rules_in
 from monitor.errors import ConfigError, MentiondeskError
 from monitor.paths import default_config_path
 from monitor.storage import Database
@@ -72,10 +72,10 @@ class App:
             self._config = Config.load(self.config_path)
         return self._config
 
-    def config_if_any(self) -> Config | None:
-        """The config, or None where none was named and the default file does not exist: for commands
-        that work without one (`classify` then uses the built-in triage rules)."""
-        return self.config if self.config_named or self.config_path.exists() else None
+    def triage_rules_if_any(self) -> Any:
+        """The config file's ``[triage]`` rules, or None where no file was named and the default one does
+        not exist: for `classify`, which then uses the built-in rules."""
+        return triage_rules_in(self.config_path) if self.config_named or self.config_path.exists() else None
 
     def database(self) -> Database:
         db = Database.open(self.config.database_url)

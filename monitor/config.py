@@ -325,19 +325,7 @@ class Config:
 
     @classmethod
     def load(cls, path: Path, env: Mapping[str, str] | None = None) -> "Config":
-        try:
-            text = path.read_text(encoding="utf-8-sig")  # editors on Windows may start the file with a BOM
-        except FileNotFoundError:
-            raise ConfigError(f"config file {path} not found (create one with `mentiondesk init`)") from None
-        except IsADirectoryError:  # `--config ""` is the current folder
-            raise ConfigError(f"config file {str(path)!r} is a folder; give the config file's name") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"config file {path} cannot be read: {exc.__class__.__name__}") from None
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-        return cls.from_dict(data, env=env, source=str(path), base_dir=path.parent)
+        return cls.from_dict(read_config_file(path), env=env, source=str(path), base_dir=path.parent)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], env: Mapping[str, str] | None = None, source: str = "config",
@@ -444,6 +432,31 @@ def _dashboard_settings(source: str, parsed: _ConfigFile) -> DashboardSettings:
         raise ConfigError(f"{source}: {prefix}{exc}") from None
     return DashboardSettings(tuple(parsed.dashboard.team), sla, templates or DEFAULT_TEMPLATES, parsed.dashboard.page_size,
                              parsed.auth.policy(), parsed.auth.oidc_provider)
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The config file's TOML, unvalidated."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # editors on Windows may start the file with a BOM
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} not found (create one with `mentiondesk init`)") from None
+    except IsADirectoryError:  # `--config ""` is the current folder
+        raise ConfigError(f"config file {str(path)!r} is a folder; give the config file's name") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.__class__.__name__}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def triage_rules_in(path: Path) -> Any:
+    """Only the ``[triage]`` rules of a config file, for commands that classify files: they need no
+    connector secrets or database, which loading the whole config would ask for."""
+    table = read_config_file(path).get("triage", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: triage: must be a table of rules")
+    return _triage_rules(str(path), table)
 
 
 def _triage_rules(source: str, table: dict[str, Any]) -> Any:

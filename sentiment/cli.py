@@ -100,12 +100,12 @@ def _load(backend: str, model: str | None, threads: int | None) -> Any:
 
 def _configured_triage_rules() -> TriageRules:
     """The `[triage]` rules of the `mentiondesk` config file where one was named or the default one exists
-    (monitor.cli.App.config_if_any); else, as when the command runs outside the group, the built-in rules."""
+    (monitor.cli.App.triage_rules_if_any); else, as when the command runs outside the group, the built-in rules."""
     from sentiment.triage import DEFAULT_RULES
 
     app = click.get_current_context().obj
-    config = app.config_if_any() if app is not None else None
-    return config.triage_rules if config is not None else DEFAULT_RULES
+    rules = app.triage_rules_if_any() if app is not None else None
+    return rules if rules is not None else DEFAULT_RULES
 
 
 def _classify_file(path: Path, label_field: str | None, classifier: Any, batch_size: int, taken: Sequence[str] = (),

@@ -296,6 +296,10 @@ def test_classify_applies_the_triage_rules_of_the_config_file(positive_model: st
     assert intent() == "question"
     missing = CliRunner().invoke(cli, ["--config", str(tmp_path / "typo.toml"), *args])
     assert missing.exit_code == 2 and "typo.toml not found" in missing.output
+    # Classifying a file needs only the rules: a config whose X token is not in this shell still serves.
+    monkeypatch.delenv("MENTIONDESK_X_BEARER_TOKEN", raising=False)
+    (tmp_path / "mentiondesk.toml").write_text(config.read_text().replace("[connectors.sample]", "[connectors.x]"))
+    assert intent() == "question"
 
 
 def test_posts_of_only_invisible_fillers_are_neutral_without_the_model(positive_model: str) -> None:
