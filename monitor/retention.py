@@ -24,13 +24,16 @@ log = logging.getLogger(__name__)
 
 
 def _reply_raw_keys(platforms: list[str]) -> dict[str, tuple[str, ...]]:
-    """Each platform's ``reply_raw_keys``. One whose connector cannot load is left out, and its
-    mentions unpruned until a run where it loads: what its replies need is unknown."""
+    """Each platform's ``reply_raw_keys``. One whose connector exists but cannot load (a missing client
+    library) is left out, and its mentions unpruned until a run where it loads: what its replies need
+    is unknown. One no connector has (imported from elsewhere) cannot be replied to: nothing is kept."""
     keys = {}
     for platform in platforms:
         try:
             keys[platform] = registry.get(platform).reply_raw_keys
-        except LookupError as exc:
+        except registry.UnknownConnector:
+            keys[platform] = ()
+        except registry.ConnectorUnavailable as exc:
             log.warning("raw payloads of %s mentions are kept for now: %s", platform, exc)
     return keys
 

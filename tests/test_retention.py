@@ -2,9 +2,11 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, update
 
+from connectors import registry
 from connectors.base import Connector, FetchResult, Query, storable_id
 from connectors.emulators import DEMO_BLUESKY_HANDLE, DEMO_MASTODON_USERNAME, DEMO_SECRETS, RunningEmulators
 from connectors.emulators.bluesky_api import Actor
@@ -116,8 +118,11 @@ class _RetiredPlugin(Connector):
         return FetchResult([], next_cursor=cursor)
 
 
-def test_payloads_of_a_platform_whose_connector_cannot_load_are_kept_until_it_can(db: Database) -> None:
+def test_payloads_of_a_platform_whose_connector_cannot_load_are_kept_until_it_can(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     # Which raw keys its replies need is unknown: clearing them could send a reply wrong later.
+    registry.unavailable()  # discovery done, so the entry below is not overwritten
+    monkeypatch.setitem(registry._unavailable, "retired-plugin", "No module named 'retired' (install the extra)")
     with db.write() as session:
         session.add(Mention(platform="retired-plugin", external_id="1", text="post", created_at=T0,
                             fetched_at=utcnow() - timedelta(days=100), raw={"visibility": "direct"}))
@@ -130,3 +135,14 @@ def test_payloads_of_a_platform_whose_connector_cannot_load_are_kept_until_it_ca
         assert prune_raw_payloads(db, timedelta(days=90)) == 1
     with db.read() as session:
         assert session.get(Mention, kept.id).raw == {}
+
+
+def test_payloads_of_a_platform_no_connector_has_are_pruned(db: Database) -> None:
+    # Imported from another tool: nothing can reply to it, so there is nothing to keep a payload for
+    # (its payloads were kept for good, with a warning on every run).
+    with db.write() as session:
+        session.add(Mention(platform="instagram", external_id="1", text="post", created_at=T0,
+                            fetched_at=utcnow() - timedelta(days=100), raw={"visibility": "direct"}))
+    assert prune_raw_payloads(db, timedelta(days=90)) == 1
+    with db.read() as session:
+        assert session.scalars(select(Mention.raw)).one() == {}
