@@ -36,8 +36,10 @@ MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024  # argon2 hashes any length; this bounds the work one request can ask for
 MAX_NAME_LENGTH = 200
 # Refused in names, with controls, format characters and surrogates (by category): they show nothing, so a name
-# holding one looks like another user's ("ana\u2060" is "ana" on every page and in the audit log).
+# holding one looks like another user's ("ana\u2060" is "ana" on every page and in the audit log). A text or
+# emoji variation selector right after a symbol ("❤️") only picks how the symbol is drawn, and is kept.
 _INVISIBLE = re.compile(f"[{DEFAULT_IGNORABLE}]")
+_EMOJI_STYLE = "\ufe0e\ufe0f"
 # An OIDC user is matched by the email address the identity provider vouches for (sign_in_external),
 # so any other name could never sign in. Only the shape is checked: the provider owns the address.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -90,7 +92,9 @@ def clean_name(name: str) -> str:
     """A user name as stored (also an assignee): stripped; UserError if empty, too long, or holding control,
     invisible or unencodable (lone surrogate) characters."""
     name = name.strip()
-    if not name or len(name) > MAX_NAME_LENGTH or _INVISIBLE.search(name) \
+    shown = "".join(ch for i, ch in enumerate(name)
+                    if not (ch in _EMOJI_STYLE and i and unicodedata.category(name[i - 1]) == "So"))
+    if not name or len(name) > MAX_NAME_LENGTH or _INVISIBLE.search(shown) \
             or any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in name):
         raise UserError(f"a user name is 1 to {MAX_NAME_LENGTH} characters without control or invisible characters")
     return name

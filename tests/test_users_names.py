@@ -33,6 +33,14 @@ def test_names_and_assignees_with_invisible_characters_are_refused(sqlite_db: Da
         clean_assignee(f"an{invisible}a")
 
 
+def test_an_emoji_drawn_as_an_emoji_may_end_a_name(sqlite_db: Database) -> None:
+    # U+FE0F after a symbol only asks for the colour emoji: "Ana ❤️" was a user that could not be assigned.
+    assert users.add_user(sqlite_db, ADMIN, "Ana \u2764\ufe0f", Role.AGENT, PASSWORD).name == "Ana \u2764\ufe0f"
+    assert clean_assignee("Ana \u2764\ufe0f") == "Ana \u2764\ufe0f"
+    with pytest.raises(TriageError):
+        clean_assignee("Ana\ufe0f")  # after a letter it draws nothing
+
+
 def test_a_name_stored_before_the_invisible_characters_rule_still_signs_in(sqlite_db: Database) -> None:
     with sqlite_db.write() as session:
         session.add(User(name="ana\u2060", role=Role.ADMIN.value, password_hash=PasswordHasher().hash(PASSWORD)))
