@@ -204,12 +204,12 @@ def write_export_file(records: Iterator[dict[str, Any]], path: Path, fmt: Format
     return write_file_atomically(path, lambda out: write_export(records, out, fmt))
 
 
-def write_file_atomically(path: Path, write: Callable[[IO[str]], int]) -> int:
+def write_file_atomically(path: Path, write: Callable[[IO[str]], int], errors: str = "strict") -> int:
     """Run ``write`` on a temporary file beside ``path`` and put it in place of ``path`` once it is done.
 
     So a failure part-way (disk full, a database error) leaves the previous file as it was. A path
     that is not a regular file (/dev/null, a pipe) is written straight into, as it cannot be replaced.
-    Returns what ``write`` returns (a count).
+    Returns what ``write`` returns (a count). ``errors`` is the text encoding's error handler.
     """
     target = Path(os.path.realpath(path))  # through a symlink, so the link stays a link
     try:
@@ -217,7 +217,7 @@ def write_file_atomically(path: Path, write: Callable[[IO[str]], int]) -> int:
     except FileNotFoundError:
         previous_mode = None
     if previous_mode is not None and not stat.S_ISREG(previous_mode):
-        with path.open("w", encoding="utf-8", newline="") as out:
+        with path.open("w", encoding="utf-8", errors=errors, newline="") as out:
             return write(out)
     temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
     try:
@@ -225,7 +225,7 @@ def write_file_atomically(path: Path, write: Callable[[IO[str]], int]) -> int:
     except OSError as exc:  # name the file the user asked for, not the temporary one
         raise OSError(exc.errno, exc.strerror, str(path)) from None
     try:
-        with open(descriptor, "w", encoding="utf-8", newline="") as out:
+        with open(descriptor, "w", encoding="utf-8", errors=errors, newline="") as out:
             if previous_mode is not None:  # a file someone made private stays private
                 os.chmod(temporary, stat.S_IMODE(previous_mode))
             count = write(out)

@@ -7,12 +7,8 @@ and skipped.
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import shutil
 import sys
 from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -142,33 +138,6 @@ def _write(out: TextIO, row: dict[str, Any]) -> None:
     out.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
-@contextmanager
-def _replaced_at_end(path: Path) -> Iterator[TextIO]:
-    """`path` to write, as a file beside it that replaces it once the block ends without an error: a
-    crash or Ctrl-C midway leaves an earlier file as it was. Not a regular file (/dev/stdout, a
-    named pipe), it is written as it goes."""
-    # A lone surrogate (read from a "\ud800" escape) cannot be UTF-8; it only ever sits inside a
-    # JSON string, where backslashreplace writes it back as that very escape.
-    encoding = {"encoding": "utf-8", "errors": "backslashreplace"}
-    if path.exists() and not path.is_file():
-        with path.open("w", **encoding) as out:
-            yield out
-        return
-    target = path.resolve()  # a symbolic link's file is replaced, not the link
-    part = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
-    # Not tempfile's: its files are private (0600), where "w" gave a new output the usual permissions.
-    out = part.open("x", **encoding)
-    try:
-        with out:
-            yield out
-        if target.exists():
-            shutil.copymode(target, part)
-        os.replace(part, target)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
-
-
 @click.command("classify")
 @click.option("--input", "input_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
               help="JSONL with a `text` field per line")
@@ -183,6 +152,7 @@ def classify_command(input_path: Path, output_path: Path, prefix: str, overwrite
                      model: str | None, batch_size: int, threads: int | None) -> None:
     """Add sentiment `label`, calibrated `score` and `intent` to every line of a JSONL file (intent by
     the config file's [triage] rules, where there is one)."""
+    from monitor.transfer import write_file_atomically
     from sentiment.triage import intent_of
 
     if output_path.exists() and output_path.samefile(input_path):
@@ -190,18 +160,24 @@ def classify_command(input_path: Path, output_path: Path, prefix: str, overwrite
     rules = _configured_triage_rules()
     classifier = _load(backend, model, threads)  # before the output is opened: a bad model leaves it as it was
     names = {field: prefix + field for field in ("label", "score", "intent")}
-    written = 0
     skipped: list[int] = []
-    with ExitStack() as opened:
-        try:
-            out = opened.enter_context(_replaced_at_end(output_path))
-        except OSError as exc:
-            raise click.BadParameter(f"cannot write {output_path}: {exc.strerror}", param_hint="--output") from exc
+
+    def write_all(out: TextIO) -> int:
+        written = 0
         for row, pred in _classify_file(input_path, None, classifier, batch_size,
                                         taken=() if overwrite else list(names.values()), skipped=skipped):
             _write(out, {**row, names["label"]: pred.label, names["score"]: round(pred.score, 4),
                          names["intent"]: intent_of(row["text"], pred, rules)})
             written += 1
+        return written
+
+    try:
+        # Replaced only once every line is written: a crash or Ctrl-C leaves an earlier output as it was. A lone
+        # surrogate (read from a "\ud800" escape) cannot be UTF-8; it only ever sits inside a JSON string, where
+        # backslashreplace writes it back as that very escape.
+        written = write_file_atomically(output_path, write_all, errors="backslashreplace")
+    except OSError as exc:
+        raise click.BadParameter(f"cannot write {output_path}: {exc.strerror}", param_hint="--output") from exc
     click.echo(f"classified {written} line(s){f', skipped {len(skipped)}' if skipped else ''} -> {output_path}",
                err=True)
 
