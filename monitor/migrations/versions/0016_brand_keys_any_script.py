@@ -11,11 +11,10 @@ store the configured brand anew and leave its mentions, cursors and alerts with 
 """
 
 import re
+import unicodedata
 
 import sqlalchemy as sa
 from alembic import op
-
-from monitor.config import FALLBACK_BRAND_KEY, brand_key
 
 revision = "0016"
 down_revision = "0015"
@@ -24,6 +23,20 @@ depends_on = None
 
 brands = sa.table("brands", sa.column("id", sa.Integer), sa.column("key", sa.String), sa.column("name", sa.String))
 brand_queries = sa.table("brand_queries", sa.column("brand_id", sa.Integer), sa.column("key", sa.String))
+
+
+FALLBACK_BRAND_KEY = "brand"
+
+
+def brand_key(name: str) -> str:
+    """monitor.config.brand_key as this migration was written: frozen here, as a migration must do the
+    same on every database whatever the code does later."""
+    ascii_key = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    if ascii_key:
+        return ascii_key
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    kept = "".join(c if unicodedata.category(c)[0] in "LMN" else " " for c in folded)
+    return "-".join(kept.split()) or FALLBACK_BRAND_KEY
 
 
 def _rekey(brand_id: int, key: str) -> None:
