@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from monitor.models import Mention
+from monitor.queue import ACTIVE_STATUSES
 from monitor.sla import SlaPolicy, SlaState, SlaStatus, status
 from dashboard.safe import isolate, plain, text_box
 
@@ -14,9 +15,9 @@ _SLA_COLOURS = {SlaState.OVERDUE: "#c62828", SlaState.AT_RISK: "#ef6c00"}
 def _ago(when: datetime, now: datetime) -> str:
     seconds = int((now - when).total_seconds())
     for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
-        if abs(seconds) >= size:
+        if seconds >= size:
             return f"{seconds // size}{unit} ago"
-    return "just now"
+    return "just now"  # a post dated a little ahead too: ingest keeps dates up to a day ahead (clocks drift)
 
 
 def _duration(seconds: float) -> str:
@@ -24,15 +25,26 @@ def _duration(seconds: float) -> str:
     return f"{minutes // 60}h {minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
 
 
+def _badge(kind: str, label: str, colour: str | None = None) -> str:
+    style = f"background:{colour};color:white;" if colour else "background:#eee;"
+    return f'<span class="md-sla md-sla-{kind}" style="{style}border-radius:4px;padding:0 0.4em">{label}</span>'
+
+
 def sla_badge(sla: SlaStatus) -> str:
-    colour = _SLA_COLOURS.get(sla.state)
     label = f"SLA {sla.tier.name}: {sla.state.value}"
     if sla.state in (SlaState.ON_TRACK, SlaState.AT_RISK):
         label += f", {_duration(sla.remaining.total_seconds())} left"
     elif sla.state is SlaState.OVERDUE:
         label += f" by {_duration(sla.remaining.total_seconds())}"
-    style = f"background:{colour};color:white;" if colour else "background:#eee;"
-    return f'<span class="md-sla md-sla-{sla.state.name.lower()}" style="{style}border-radius:4px;padding:0 0.4em">{label}</span>'
+    return _badge(sla.state.name.lower(), label, _SLA_COLOURS.get(sla.state))
+
+
+def mention_sla_badge(m: Mention, policy: SlaPolicy, now: datetime) -> str:
+    """The mention's SLA badge; one closed without a reply is no work waiting (the Breaching SLA view
+    and analytics leave it out), so it gets a neutral badge, not an ever-growing red "overdue"."""
+    if m.first_response_at is None and m.status not in ACTIVE_STATUSES:
+        return _badge("closed", "SLA: closed, no reply")
+    return sla_badge(status(policy, m, now))
 
 
 def labels(m: Mention) -> str:
@@ -68,5 +80,5 @@ def card(m: Mention, policy: SlaPolicy, now: datetime, max_chars: int | None = 6
     owner = f"assigned to {isolate(plain(m.assignee))}" if m.assignee else "unassigned"
     return (f'<div class="md-mention" data-mention-id="{m.id}">'
             f"<div>{header(m, now)}</div>"
-            f"<div>{labels(m)} · <b>{plain(m.status)}</b> · {owner} · {sla_badge(status(policy, m, now))}{tags}</div>"
+            f"<div>{labels(m)} · <b>{plain(m.status)}</b> · {owner} · {mention_sla_badge(m, policy, now)}{tags}</div>"
             f"{text_box(text, text_class)}</div>")

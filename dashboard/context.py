@@ -1,9 +1,12 @@
-"""Per-process resources (config, database, connectors) and the signed-in user of each browser session."""
+"""Per-process resources (config, database, connectors), the signed-in user of each browser session,
+and the widget values a session keeps while their widgets are not drawn."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import streamlit as st
 from sqlalchemy import select
@@ -20,6 +23,8 @@ from monitor.storage import Database
 from dashboard.safe import show_error
 
 TOKEN_KEY = "auth-token"
+_KEPT_PREFIX = "kept-"
+WidgetValue = TypeVar("WidgetValue")
 
 
 @dataclass
@@ -168,3 +173,22 @@ def _sign_out(ctx: AppContext) -> None:
         users.sign_out(ctx.db, token)
     if ctx.settings.oidc_provider and st.user.is_logged_in:
         st.logout()
+
+
+def kept(draw: Callable[..., WidgetValue], *args: Any, key: str, **kwargs: Any) -> WidgetValue:
+    """``draw(*args, key=key, **kwargs)``, a widget whose value outlives the runs that do not draw it.
+
+    Streamlit forgets a widget's value at the end of any run that leaves the widget out (a visit to
+    another page, another mention opened), so a plain key keeps a copy, put back before it is drawn.
+    A ``value`` keyword is the widget's first value, set as its state: Streamlit warns about a widget
+    given both a value and a state.
+    """
+    copy = _KEPT_PREFIX + key
+    first = kwargs.pop("value", None)
+    if key not in st.session_state:
+        restored = st.session_state.get(copy, first)
+        if restored is not None:
+            st.session_state[key] = restored
+    value = draw(*args, key=key, **kwargs)
+    st.session_state[copy] = value
+    return value

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
 from monitor import presence, replies
@@ -12,9 +14,11 @@ from monitor.models import Mention, Reply, ReplyState
 from monitor.presence import Activity, ReplyCollision
 from monitor.suggestions import suggest
 from sentiment.errors import SentimentError
-from monitor.templates import author_label, pick_variant, render, template_names, unfilled_slots
-from dashboard.context import AppContext, acting_user
+from monitor.templates import SLOT_HINT, author_label, pick_variant, render, template_names, unfilled_slots
+from dashboard.context import AppContext, acting_user, kept
 from dashboard.safe import md_escape, safe_url, show_error, text_box
+
+ORDER_SLOT = SLOT_HINT["order_number"]
 
 
 def history(ctx: AppContext, user: Principal, mention: Mention, sent: list[Reply]) -> None:
@@ -62,7 +66,8 @@ def composer(ctx: AppContext, user: Principal, mention: Mention) -> None:
             st.link_button("Open the original post", original)
         return
 
-    text_key = f"reply-text-{mention.id}"
+    text_key, order_key = f"reply-text-{mention.id}", f"order-{mention.id}"
+    rendered_key, order_shown_key = f"reply-rendered-{mention.id}", f"reply-order-shown-{mention.id}"
     templates = [t for t in ctx.settings.templates if t.fits(mention.platform)]
     names = ["(write your own)", *template_names(templates, mention.platform)]
 
@@ -70,15 +75,34 @@ def composer(ctx: AppContext, user: Principal, mention: Mention) -> None:
         chosen = st.session_state[f"template-{mention.id}"]
         template = pick_variant(templates, chosen, mention.lang, mention.platform)
         if template is not None:
+            order_number = st.session_state.get(order_key, "").strip()
             rendered = render(template, author=author_label(mention.author_name, mention.author_handle),
-                              brand=ctx.brand_name(mention), order_number=st.session_state.get(f"order-{mention.id}", ""))
-            st.session_state[text_key] = rendered.text
+                              brand=ctx.brand_name(mention), order_number=order_number)
+            st.session_state[text_key] = st.session_state[rendered_key] = rendered.text
+            st.session_state[order_shown_key] = order_number or ORDER_SLOT
+
+    def fill_order_number() -> None:
+        # The whole template again only while the box holds it as rendered; an agent's edits are
+        # kept, and the order number (or its slot) is replaced where it stands in their text.
+        text = st.session_state.get(text_key, "")
+        if not text.strip() or text == st.session_state.get(rendered_key):
+            apply_template()
+            return
+        order_number = st.session_state[order_key].strip() or ORDER_SLOT
+        was = st.session_state.get(order_shown_key, ORDER_SLOT)
+        standing = re.compile(rf"(?<!\w){re.escape(was)}(?!\w)")
+        if not standing.search(text):
+            _outcome(mention.id, "info", f"Your reply does not say {was}: type the order number into it yourself.")
+            return
+        st.session_state[text_key] = standing.sub(lambda _: order_number, text)
+        st.session_state[order_shown_key] = order_number
 
     left, right = st.columns([2, 1])
-    left.selectbox("Template", names, key=f"template-{mention.id}", on_change=apply_template)
-    right.text_input("Order number", key=f"order-{mention.id}", on_change=apply_template)
+    # Kept per mention: opening another one, or another page, and coming back finds the draft as left.
+    kept(left.selectbox, "Template", names, key=f"template-{mention.id}", on_change=apply_template)
+    kept(right.text_input, "Order number", key=order_key, on_change=fill_order_number)
     suggestions(ctx, mention, text_key)
-    text = st.text_area("Reply", key=text_key, height=120)
+    text = kept(st.text_area, "Reply", key=text_key, height=120)
     if text.strip():
         presence.touch(ctx.db, mention.id, user.name, Activity.DRAFTING)
     caps = connector.capabilities

@@ -8,7 +8,7 @@ anything is written.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,7 +80,12 @@ NOT_CHECKED = _NotChecked()
 
 def _changed_since_shown(mention: Mention, field: str, shown: object) -> str | None:
     """Why to leave a mention whose ``field`` no longer holds what the person acting was shown: their
-    choices were drawn for the old value (a teammate resolved it, or took it, meanwhile)."""
+    choices were drawn for the old value (a teammate resolved it, or took it, meanwhile).
+
+    ``shown`` is one value for every mention, or a mapping of mention id to the value its row showed
+    (a bulk action on a page of several); a mention the mapping leaves out is not checked."""
+    if isinstance(shown, Mapping):
+        shown = shown.get(mention.id, NOT_CHECKED)
     current = getattr(mention, field)
     if shown is NOT_CHECKED or current == shown:
         return None
@@ -89,8 +94,9 @@ def _changed_since_shown(mention: Mention, field: str, shown: object) -> str | N
 
 
 def set_status(db: Database, mention_ids: Sequence[int], status: str, actor: Principal, *,
-               shown_status: str | _NotChecked = NOT_CHECKED) -> BulkResult:
-    """``shown_status``: the status the person acting saw; a mention no longer in it is skipped."""
+               shown_status: str | Mapping[int, str] | _NotChecked = NOT_CHECKED) -> BulkResult:
+    """``shown_status``: the status the person acting saw (one for all, or per mention id); a mention
+    no longer in it is skipped."""
     require(actor, Role.AGENT, "changing a status")
     if status not in TRANSITIONS:
         raise TriageError(f"unknown status {status!r}; use one of {', '.join(TRANSITIONS)}")
@@ -118,10 +124,11 @@ def change_status(session: Session, mention: Mention, status: str, actor: Princi
 
 
 def assign(db: Database, mention_ids: Sequence[int], assignee: str | None, actor: Principal, *,
-           shown_assignee: str | None | _NotChecked = NOT_CHECKED) -> BulkResult:
+           shown_assignee: str | None | Mapping[int, str | None] | _NotChecked = NOT_CHECKED) -> BulkResult:
     """Assign (``None`` or blank: unassign). A new mention that gets an owner is open.
 
-    ``shown_assignee``: the assignee the person acting saw; a mention no longer with it is skipped."""
+    ``shown_assignee``: the assignee the person acting saw (one for all, or per mention id); a
+    mention no longer with it is skipped."""
     require(actor, Role.AGENT, "assigning")
     assignee = clean_assignee(assignee)
     result = BulkResult()

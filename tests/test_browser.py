@@ -199,6 +199,26 @@ def test_send_clicked_straight_after_typing_posts_the_typed_reply(stack: Stack, 
         "Sorry! The second charge for 5120 is refunded today."]
 
 
+def test_tag_clicked_straight_after_typing_tags_the_mention(stack: Stack, browser: object) -> None:
+    # As with Send: the tag box hands its text over only as it loses focus, which is that very click.
+    m = add_mention(stack.db, platform="x", text="my parcel is late again", priority=100.0, external_id="tag-at-once")
+    page = _page(browser, stack, "ana")
+    _open(page, m)
+    page.locator(f".st-key-tag-{m} input").fill("late-delivery")
+    page.locator(f".st-key-add-tag-{m} button").click(force=True)  # force: a person does not wait either
+    page.get_by_text("tagged late-delivery: 1 mention(s)").wait_for()
+    _wait_idle(page)
+    page.locator(f".st-key-sel-{m} input").check(force=True)
+    page.get_by_text("1 selected", exact=True).wait_for()  # the rerun that took the tick has landed
+    _wait_idle(page)
+    page.locator(".st-key-bulk-tag input").fill("escalated")
+    page.locator(".st-key-bulk-add-tag button").click(force=True)
+    page.get_by_text("tagged escalated: 1 mention(s)").wait_for()
+    with stack.db.read() as session:
+        tags = sorted(t.tag for t in session.get(Mention, m).tags)  # type: ignore[union-attr]
+    assert tags == ["escalated", "late-delivery"]
+
+
 def test_two_browser_sessions_replying_at_once_post_exactly_once(stack: Stack, browser: object) -> None:
     m = _post_and_poll(stack, f"@{DEMO_X_HANDLE} app keeps crashing on login, help")
     pages = {who: _page(browser, stack, who) for who in ("ana", "ben")}

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,14 +13,16 @@ from sqlalchemy import select
 pytest.importorskip("streamlit", reason="the dashboard needs streamlit: pip install 'mentiondesk[dashboard]'")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from dashboard.context import TOKEN_KEY  # noqa: E402
 from dashboard.safe import md_escape  # noqa: E402
 from monitor import audit  # noqa: E402
-from monitor.models import Mention, Reply  # noqa: E402
+from monitor.models import Brand, Mention, Reply, utcnow  # noqa: E402
 from monitor.replies import draft_reply, send_reply  # noqa: E402
 from monitor.storage import Database  # noqa: E402
 from monitor.access import Role  # noqa: E402
 from tests.principals import ADMIN, BEN  # noqa: E402
-from tests.test_dashboard_fixtures import add_brand, add_mention, dashboard_db, signed_in_app  # noqa: E402
+from tests.test_dashboard_fixtures import (APP, add_brand, add_mention, dashboard_db, session_token,  # noqa: E402
+                                          signed_in_app)
 
 HOSTILE = ("<script>alert('x')</script> **bold** [click](javascript:alert(1)) <img src=x onerror=alert(1)> "
            "مرحبا بالعالم \u202eevil\u202c zero\u200bwidth\u200d ") + "A" * 10_000
@@ -316,4 +319,147 @@ def test_on_an_approval_brand_an_agents_reply_waits_until_an_admin_approves_it(
     assert not lead.exception, lead.exception
     with db.read() as session:
         assert session.get(Reply, reply.id).state == "sent"
+    db.dispose()
+
+
+def _listed(at: AppTest) -> list[str]:
+    return [b.key for b in at.button if b.key and b.key.startswith("open-")]
+
+
+def _open_mention(at: AppTest) -> list[str]:
+    return [s.value for s in at.subheader if s.value.startswith("Mention ")]
+
+
+def test_a_chat_alerts_link_opens_its_mention_once(app_db: Database) -> None:
+    for _ in range(30):
+        add_mention(app_db, priority=95.0)
+    alerted = add_mention(app_db, priority=10.0, text="I am calling my lawyer about this refund")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state[TOKEN_KEY] = session_token(app_db, "ana")
+    at.query_params["mention"] = str(alerted)  # what the alert's dashboard_item_url opens
+    at.run()
+    assert not at.exception, at.exception
+    assert _open_mention(at) == [f"Mention {alerted}"], "opened, though it is not on the first page"
+    assert f"open-{alerted}" not in _listed(at) and "mention" not in at.query_params
+    other = int(_listed(at)[0].removeprefix("open-"))
+    at.button(key=f"open-{other}").click().run()
+    assert _open_mention(at) == [f"Mention {other}"], "the link does not take the detail back"
+    at.query_params["mention"] = "999999"
+    at.run()
+    assert _open_mention(at) == [f"Mention {other}"] and "mention" not in at.query_params
+    assert [w.value for w in at.warning] == ["The link's mention 999999 is not here: it was deleted, "
+                                             "or the link is wrong."]
+
+
+def test_an_order_number_typed_after_editing_the_reply_keeps_the_edits(app_db: Database) -> None:
+    m = add_mention(app_db, priority=80.0, author_name="Carla")
+    at = _app(app_db)
+    at.button(key=f"open-{m}").click().run()
+    at.selectbox(key=f"template-{m}").select("Order follow-up").run()
+    edited = at.text_area(key=f"reply-text-{m}").value + " So sorry it is late, Carla: the courier is on it."
+    at.text_area(key=f"reply-text-{m}").input(edited).run()
+    at.text_input(key=f"order-{m}").input("A-1243").run()
+    assert at.text_area(key=f"reply-text-{m}").value == edited.replace("[order number]", "A-1243")
+    at.text_input(key=f"order-{m}").input("A-1234").run()  # a typo put right
+    assert at.text_area(key=f"reply-text-{m}").value == edited.replace("[order number]", "A-1234")
+    assert not at.exception, at.exception
+
+
+def test_a_half_typed_reply_and_the_filters_are_there_on_coming_back(app_db: Database) -> None:
+    a = add_mention(app_db, priority=90.0, text="refund please, order late")
+    b = add_mention(app_db, priority=80.0, text="refund for my other order")
+    add_mention(app_db, priority=70.0, text="love the product")
+    at = _app(app_db)
+    at.selectbox(key="view").select("Unassigned").run()
+    at.text_input(key="f-text").input("refund").run()
+    at.button(key=f"open-{a}").click().run()
+    at.selectbox(key=f"template-{a}").select("Order follow-up").run()
+    at.text_input(key=f"order-{a}").input("A-77").run()
+    draft = at.text_area(key=f"reply-text-{a}").value + " We are on it"
+    at.text_area(key=f"reply-text-{a}").input(draft).run()
+    at.button(key=f"open-{b}").click().run()  # a look at another mention
+    at.button(key=f"open-{a}").click().run()
+    assert at.text_area(key=f"reply-text-{a}").value == draft and at.text_input(key=f"order-{a}").value == "A-77"
+    at.switch_page("pages/sla.py").run()
+    at.switch_page("pages/queue.py").run()
+    assert not at.exception, at.exception
+    assert (at.selectbox(key="view").value, at.text_input(key="f-text").value) == ("Unassigned", "refund")
+    assert _listed(at) == [f"open-{a}", f"open-{b}"]
+    assert at.text_area(key=f"reply-text-{a}").value == draft
+    assert at.selectbox(key=f"template-{a}").value == "Order follow-up"
+
+
+def test_sidebar_filters_narrow_a_saved_view_and_never_widen_it(app_db: Database) -> None:
+    mine = add_mention(app_db, assignee="ana", intent="complaint", status="open", priority=90.0)
+    add_mention(app_db, assignee="ben", intent="complaint", status="open", priority=80.0)
+    my_question = add_mention(app_db, assignee="ana", intent="question", status="open", priority=70.0)
+    at = _app(app_db)
+    at.selectbox(key="view").select("My open complaints").run()
+    assert _listed(at) == [f"open-{mine}"]
+    at.multiselect(key="f-intents").select("question").run()  # the view keeps complaints only
+    assert _listed(at) == [] and "0 mention(s) match" in at.caption[0].value
+    assert any("sets Intent itself" in w.value for w in at.warning), [w.value for w in at.warning]
+    at.multiselect(key="f-intents").select("complaint").run()  # complaints or questions: the complaints
+    assert _listed(at) == [f"open-{mine}"] and not at.warning
+    at.multiselect(key="f-intents").set_value([]).run()
+    at.selectbox(key="f-assignee").select("unassigned").run()  # the view's are all mine
+    assert _listed(at) == []
+    at.selectbox(key="f-assignee").select("anyone").run()
+    at.selectbox(key="view").select("All open").run()
+    at.multiselect(key="f-intents").select("question").run()  # a view that leaves a filter open
+    assert _listed(at) == [f"open-{my_question}"]
+    assert not at.exception, at.exception
+
+
+def _sla_badges(at: AppTest) -> list[str]:
+    return re.findall(r'<span class="md-sla[^"]*"[^>]*>([^<]*)</span>', _html(at))
+
+
+def test_a_mention_closed_without_a_reply_has_no_overdue_badge(app_db: Database) -> None:
+    now = utcnow()
+    add_mention(app_db, status="spam", priority=50.0, created_at=now - timedelta(days=40))
+    add_mention(app_db, status="resolved", priority=40.0, created_at=now - timedelta(days=3))
+    add_mention(app_db, status="resolved", priority=30.0, created_at=now - timedelta(days=3),
+                first_response_at=now - timedelta(days=2))
+    at = _app(app_db)
+    at.multiselect(key="f-statuses").select("spam").select("resolved").run()
+    assert _sla_badges(at) == ["SLA: closed, no reply", "SLA: closed, no reply", "SLA normal: met"]
+
+
+def test_a_post_dated_a_little_ahead_reads_just_now(app_db: Database) -> None:
+    add_mention(app_db, priority=50.0, created_at=utcnow() + timedelta(hours=5))
+    at = _app(app_db)
+    assert re.findall(r' UTC">([^<]*)</span>', _html(at)) == ["just now"]
+
+
+def test_the_tag_button_is_never_drawn_disabled_and_says_why_it_tags_nothing(app_db: Database) -> None:
+    # In a browser the box hands its text over only as it loses focus, on the click itself: a button
+    # drawn disabled for the empty box swallowed that click (tests/test_browser.py types and clicks).
+    m = add_mention(app_db, priority=50.0)
+    at = _app(app_db)
+    at.button(key=f"open-{m}").click().run()
+    assert not at.button(key=f"add-tag-{m}").disabled and not at.button(key="bulk-add-tag").disabled
+    at.button(key=f"add-tag-{m}").click().run()
+    assert [e.value for e in at.error] == ["Nothing tagged: " + md_escape("a tag cannot be empty")]
+    at.text_input(key="bulk-tag").input("billing").run()
+    at.button(key="bulk-add-tag").click().run()
+    assert [w.value for w in at.warning] == ["Nothing tagged: tick the mentions to tag first."]
+
+
+def test_an_empty_brands_picker_on_analytics_leaves_competitors_to_share_of_voice(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = dashboard_db(tmp_path, monkeypatch, '[[brands]]\nname = "Rival"\nkeywords = ["rival"]\ncompetitor = true\n')
+    at = _app(db)  # the dashboard stores the configured brands
+    with db.read() as session:
+        ids = {key: brand_id for key, brand_id in session.execute(select(Brand.key, Brand.id))}
+    now = utcnow()
+    for hours in (1, 2):
+        add_mention(db, brand_id=ids["acme"], created_at=now - timedelta(hours=hours))
+    for hours in range(1, 9):
+        add_mention(db, brand_id=ids["rival"], created_at=now - timedelta(hours=hours))
+    at.switch_page("pages/analytics.py").run()
+    assert {x.label: x.value for x in at.metric}["Mentions"] == "2"
+    at.multiselect(key="an-brands").set_value([]).run()
+    assert not at.exception, at.exception
+    assert {x.label: x.value for x in at.metric}["Mentions"] == "2"
     db.dispose()

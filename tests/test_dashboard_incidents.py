@@ -59,6 +59,8 @@ def test_incidents_page_summarises_replies_to_all_once_and_resolves(tmp_path: Pa
     assert not at.exception, at.exception
     with db.read() as session:
         assert session.get(Incident, incident_id).status == "resolved"
+    # Said after the rerun that drops the incident from the list (a message drawn before it was wiped).
+    assert [s.value for s in at.success] == [f"Resolved incident #{incident_id}, with 7 mention(s)."]
 
     viewer = signed_in_app(db, "vic", Role.VIEWER)
     viewer.switch_page("pages/incidents.py").run()
@@ -195,6 +197,7 @@ def test_an_incident_opened_twice_is_merged_into_the_other_from_its_card(tmp_pat
     assert choice.value == first, "the most alike is offered first"
     at.button(key=f"incident-merge-{second}").click().run()
     assert not at.exception, at.exception
+    assert [s.value for s in at.success] == [f"Merged incident #{second}: 6 mention(s) moved to incident #{first}."]
     assert {e.label for e in at.expander} == {f"#{first} · Acme · 12 mentions · en 12 · open",
                                               f"#{third} · Acme · 6 mentions · en 6 · open"}
     with db.read() as session:

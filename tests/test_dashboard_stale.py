@@ -189,3 +189,56 @@ def test_a_platform_name_in_the_no_replies_notice_shows_as_typed(
     assert [i.value for i in at.info] == [f"Replies to {md_escape(platform)} are not available here; "
                                           "answer on the platform."]
     db.dispose()
+
+
+def _bulk_outcome(at: AppTest) -> tuple[list[str], list[str]]:
+    return [s.value for s in at.success], _warnings(at)
+
+
+def test_a_bulk_action_acts_only_on_rows_still_as_the_page_showed_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = dashboard_db(tmp_path, monkeypatch)
+    taken, resolved, untouched = (add_mention(db, priority=float(p)) for p in (90, 80, 70))
+    at = signed_in_app(db, "ana", Role.AGENT)
+    for m in (taken, resolved, untouched):
+        at.checkbox(key=f"sel-{m}").check().run()
+    at.selectbox(key="bulk-status").select("pending").run()
+    assert triage.assign(db, [taken], "ben", BEN).changed == [taken]  # ana's page still shows it new, unassigned
+    assert triage.set_status(db, [resolved], "resolved", BEN).changed == [resolved]
+    at.button(key="bulk-apply-status").click().run()
+    assert not at.exception, at.exception
+    assert [_mention(db, m).status for m in (taken, resolved, untouched)] == ["open", "resolved", "pending"]
+    changed = "changed since it was shown: its status is now {}. Nothing was done; look again and choose."
+    assert _bulk_outcome(at) == (["status pending: 1 mention(s)"],
+                                 [f"Mention {taken}: " + md_escape(changed.format("open")),
+                                  f"Mention {resolved}: " + md_escape(changed.format("resolved"))])
+    # Ticked again on the page as it is now (ben's), then taken by carl meanwhile: ana's Assign leaves it.
+    at.checkbox(key=f"sel-{taken}").check().run()
+    at.checkbox(key=f"sel-{untouched}").check().run()
+    assert triage.assign(db, [taken], "carl", BEN).changed == [taken]
+    at.button(key="bulk-assign").click().run()  # to herself
+    assert [_mention(db, m).assignee for m in (taken, untouched)] == ["carl", "ana"]
+    assert _bulk_outcome(at) == (["assigned to ana: 1 mention(s)"],
+                                 [f"Mention {taken}: " + md_escape("changed since it was shown: its assignee is now "
+                                                                   "carl. Nothing was done; look again and choose.")])
+    db.dispose()
+
+
+def test_a_bulk_action_includes_ticked_mentions_a_poll_pushed_off_the_page(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = dashboard_db(tmp_path, monkeypatch, "[dashboard]\npage_size = 5\n")
+    ids = [add_mention(db, priority=float(50 - i)) for i in range(5)]
+    at = signed_in_app(db, "ana", Role.AGENT)
+    for m in (ids[0], ids[1], ids[4]):
+        at.checkbox(key=f"sel-{m}").check().run()
+    add_mention(db, priority=99.0, text="urgent, just polled")  # ids[4] is on page 2 now
+    at.run()
+    assert f"open-{ids[4]}" not in _listed(at)
+    assert "3 selected (1 not on this page)" in [c.value for c in at.caption]
+    at.selectbox(key="bulk-status").select("resolved").run()
+    at.button(key="bulk-apply-status").click().run()
+    assert not at.exception, at.exception
+    assert [_mention(db, m).status for m in ids] == ["resolved", "resolved", "new", "new", "resolved"]
+    assert _bulk_outcome(at) == (["status resolved: 3 mention(s)"], [])
+    assert "0 selected" in [c.value for c in at.caption], "an action done clears the selection"
+    db.dispose()

@@ -139,3 +139,21 @@ def test_a_change_made_on_what_a_person_was_shown_is_skipped_once_that_changed(d
     assert taken.changed == [] and "its assignee is now ben" in taken.skipped[m]
     assert triage.assign(db, [m], None, ANA, shown_assignee="ben").changed == [m]
     assert _mention(db, m).assignee is None and _mention(db, m).status == "open"
+
+
+def test_a_bulk_change_checks_each_mention_against_what_its_own_row_showed(db: Database) -> None:
+    # A page of several rows: each showed its own status and assignee. Rows a teammate changed since
+    # are skipped with the reason; the rest change, in the same locked write.
+    kept, taken, resolved = add_mention(db), add_mention(db), add_mention(db)
+    triage.assign(db, [taken], "ben", BEN)  # after ana's page was drawn
+    triage.set_status(db, [resolved], "resolved", BEN)
+    assigned = triage.assign(db, [kept, taken, resolved], "ana", ANA,
+                             shown_assignee={kept: None, taken: None, resolved: None})
+    assert assigned.changed == [kept, resolved]
+    assert list(assigned.skipped) == [taken] and "its assignee is now ben" in assigned.skipped[taken]
+    moved = triage.set_status(db, [kept, taken, resolved], "pending", ANA,
+                              shown_status={kept: "open", taken: "new", resolved: "new"})
+    assert moved.changed == [kept]
+    assert "its status is now open" in moved.skipped[taken] and "its status is now resolved" in moved.skipped[resolved]
+    assert [_mention(db, i).status for i in (kept, taken, resolved)] == ["pending", "open", "resolved"]
+    assert _mention(db, taken).assignee == "ben"

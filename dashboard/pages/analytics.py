@@ -50,7 +50,8 @@ def _controls(ctx: AppContext) -> tuple[analytics.QueueFilters, list[int], set[i
     platforms = right.multiselect("Platforms", sorted(p for p in ctx.config.connectors), key="an-platforms")
     since = datetime.combine(start, time(0), timezone.utc)
     until = datetime.combine(end + timedelta(days=1), time(0), timezone.utc)
-    return analytics.scope(since, until, chosen, platforms), analytics.voices(chosen or own, competitors), competitors
+    looked_at = chosen or own  # an empty picker is every brand of ours, never the competitors too
+    return analytics.scope(since, until, looked_at, platforms), analytics.voices(looked_at, competitors), competitors
 
 
 def _attainment_table(groups: list[Attainment], label: str) -> pd.DataFrame:

@@ -53,10 +53,10 @@ def _incident(ctx: AppContext, user: Principal, view: incidents.IncidentView,
         if st.button("Resolve the incident and its mentions", key=f"incident-resolve-{view.id}"):
             try:
                 resolved = incidents.resolve_incident(ctx.db, view.id, user)
-                st.success(f"Resolved, with {len(resolved)} mention(s).")
-                st.rerun()
             except MentiondeskError as exc:
                 show_error(exc)
+            else:
+                _done(f"Resolved incident #{view.id}, with {len(resolved)} mention(s).")
 
 
 def _merge(ctx: AppContext, user: Principal, view: incidents.IncidentView,
@@ -79,8 +79,16 @@ def _merge(ctx: AppContext, user: Principal, view: incidents.IncidentView,
         except MentiondeskError as exc:
             show_error(exc)
             return
-        st.success(f"Merged: {moved} mention(s) moved to incident #{into}.")
-        st.rerun()
+        _done(f"Merged incident #{view.id}: {moved} mention(s) moved to incident #{into}.")
+
+
+DONE = "incidents-done"
+
+
+def _done(message: str) -> None:
+    """Say ``message`` after the rerun that brings the page up to date: drawn before it, it was wiped."""
+    st.session_state[DONE] = message
+    st.rerun()
 
 
 def _bulk_reply(ctx: AppContext, user: Principal, view: incidents.IncidentView, template: str) -> None:
@@ -139,6 +147,8 @@ def main() -> None:
     ctx = context()
     user = sidebar_user(ctx)
     st.title("Incidents")
+    if DONE in st.session_state:
+        st.success(st.session_state.pop(DONE))
     show_resolved = st.toggle("Show resolved incidents", key="incidents-resolved")
     views = incidents.list_incidents(ctx.db, None if show_resolved else "open")
     if not views:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta, timezone
+from typing import NamedTuple
 
 import streamlit as st
 from sqlalchemy import select
@@ -19,39 +20,40 @@ from monitor.triage import TRANSITIONS, BulkResult, TriageError
 from sentiment.labels import LABELS
 from sentiment.triage import INTENTS
 from dashboard import approval_panel, cards, followup_panel, reply_panel
-from dashboard.context import AppContext, acting_user, context, sidebar_user
+from dashboard.context import AppContext, acting_user, context, kept, sidebar_user
 from dashboard.safe import md_escape, safe_url, show_error, text_box
 
 STATUSES = [s.value for s in MentionStatus]
 ANYONE, ME, NOBODY = "anyone", "me", "unassigned"
 
 
-def _sidebar_filters(ctx: AppContext, user: Principal, now: datetime) -> tuple[str, QueueFilters, Sort]:
-    """The chosen saved view's key, its filters narrowed by the sidebar's, and the order."""
+def _sidebar_filters(ctx: AppContext, user: Principal, now: datetime) -> tuple[str, QueueFilters | None, Sort]:
+    """The chosen saved view's key, its filters narrowed by the sidebar's (None where they leave
+    nothing), and the order."""
     with ctx.db.read() as session:
         competitors = queue.competitor_brand_ids(session)
     views = {v.title: v for v in queue.saved_views(user.name, breaching_cutoffs(ctx.settings.sla, now), competitors)}
-    view = views[st.sidebar.selectbox("View", list(views), key="view")]
+    view = views[kept(st.sidebar.selectbox, "View", list(views), key="view")]
     with ctx.db.read() as session:
         brands = {b.name: b.id for b in session.scalars(select(Brand).order_by(Brand.name))}
         tags = list(session.scalars(select(MentionTag.tag).distinct().order_by(MentionTag.tag).limit(500)))
     sb = st.sidebar
-    sort = Sort(sb.radio("Order", [s.value for s in Sort], horizontal=True, key="f-sort"))
-    statuses = sb.multiselect("Status", STATUSES, key="f-statuses", placeholder="open work (new, open, pending)")
-    chosen_brands = sb.multiselect("Brand", list(brands), key="f-brands")
-    platforms = sb.multiselect("Platform", sorted(ctx.config.connectors), key="f-platforms")
-    sentiments = sb.multiselect("Sentiment", list(LABELS), key="f-sentiments")
-    intents = sb.multiselect("Intent", list(INTENTS), key="f-intents")
-    who = sb.selectbox("Assignee", [ANYONE, ME, NOBODY, *ctx.settings.team], key="f-assignee")
-    langs = sb.text_input("Languages", key="f-langs", placeholder="e.g. en, es")
-    tag = sb.multiselect("Tag", tags, key="f-tags")
-    dates = sb.date_input("Posted between", value=(), key="f-dates")
-    text = sb.text_input("Search text or author", key="f-text")
+    # Kept while another page is shown: coming back finds the queue as it was left.
+    sort = Sort(kept(sb.radio, "Order", [s.value for s in Sort], horizontal=True, key="f-sort"))
+    statuses = kept(sb.multiselect, "Status", STATUSES, key="f-statuses", placeholder="open work (new, open, pending)")
+    chosen_brands = kept(sb.multiselect, "Brand", list(brands), key="f-brands")
+    platforms = kept(sb.multiselect, "Platform", sorted(ctx.config.connectors), key="f-platforms")
+    sentiments = kept(sb.multiselect, "Sentiment", list(LABELS), key="f-sentiments")
+    intents = kept(sb.multiselect, "Intent", list(INTENTS), key="f-intents")
+    who = kept(sb.selectbox, "Assignee", [ANYONE, ME, NOBODY, *ctx.settings.team], key="f-assignee")
+    langs = kept(sb.text_input, "Languages", key="f-langs", placeholder="e.g. en, es")
+    tag = kept(sb.multiselect, "Tag", tags, key="f-tags")
+    dates = kept(sb.date_input, "Posted between", value=(), key="f-dates")
+    text = kept(sb.text_input, "Search text or author", key="f-text")
     if 0 < len(text.strip()) < queue.MIN_INDEXED_TEXT:
         sb.caption(f"One or two characters search the newest {queue.SHORT_TEXT_WINDOW:,} mentions; "
                    f"type {queue.MIN_INDEXED_TEXT} or more to search them all.")
 
-    f = view.filters
     changes: dict[str, object] = {}
     if statuses:
         changes["statuses"] = tuple(statuses)
@@ -80,16 +82,54 @@ def _sidebar_filters(ctx: AppContext, user: Principal, now: datetime) -> tuple[s
         changes["until"] = last_day + timedelta(days=1) if dates[1] < date.max else None
     if text.strip():
         changes["text"] = text.strip()
-    return view.key, QueueFilters(**{**f.__dict__, **changes}), sort
+    narrowed, clashes = _narrowed(view.filters, changes)
+    if clashes:
+        sb.warning(f"The view {view.title} sets {' and '.join(clashes)} itself: with the sidebar's choice "
+                   "nothing can match.")
+        return view.key, None, sort
+    return view.key, narrowed, sort
 
 
-def _page(ctx: AppContext, view: str, filters: QueueFilters, sort: Sort) -> tuple[list[Mention], str | None, int, bool]:
+# The sidebar filter that sets each QueueFilters field, to say which one leaves nothing within a view.
+_FILTER_LABELS = {"statuses": "Status", "brand_ids": "Brand", "platforms": "Platform", "sentiments": "Sentiment",
+                  "intents": "Intent", "assignee": "Assignee", "unassigned": "Assignee", "langs": "Languages",
+                  "tags": "Tag", "since": "Posted between", "until": "Posted between", "text": "Search text or author"}
+
+
+def _narrowed(view: QueueFilters, sidebar: dict[str, object]) -> tuple[QueueFilters, list[str]]:
+    """The view's filters narrowed by the sidebar's, and the sidebar filters that leave nothing.
+
+    A field the view leaves at its default (open work, any brand...) takes the sidebar's value; one
+    the view sets keeps what both allow: of a list, the values in both; of one value, that value."""
+    default = QueueFilters()
+    narrowed: dict[str, object] = {}
+    clashes = []
+    for name, value in sidebar.items():
+        own = getattr(view, name)
+        if own == getattr(default, name):
+            narrowed[name] = value
+        elif isinstance(value, tuple) and (both := tuple(v for v in value if v in own)):
+            narrowed[name] = both
+        elif value != own:
+            clashes.append(_FILTER_LABELS[name])
+    filters = replace(view, **narrowed)
+    if filters.assignee is not None and filters.unassigned:  # someone's and no one's at once
+        clashes.append(_FILTER_LABELS["assignee"])
+    return filters, list(dict.fromkeys(clashes))
+
+
+def _page(ctx: AppContext, view: str, filters: QueueFilters | None,
+          sort: Sort) -> tuple[list[Mention], str | None, int, bool]:
     # A stack of cursors: one per page visited, reset whenever the user picks another view, filter or
     # order. Not when the Breaching SLA view's cutoffs change: they move with the clock on every run.
-    signature = repr((view, replace(filters, sla_cutoffs=()), sort))
+    # The selection goes too: a bulk action acts on what this view shows, never on a view left behind.
+    signature = repr((view, filters and replace(filters, sla_cutoffs=()), sort))
     if st.session_state.get("page-signature") != signature:
         st.session_state["page-signature"] = signature
         st.session_state["page-cursors"] = [None]
+        st.session_state[SELECTION] = {}
+    if filters is None:
+        return [], None, 0, False
     after = st.session_state["page-cursors"][-1]
     with ctx.db.read() as session:
         page = queue.fetch_page(session, filters, sort, after=after, limit=ctx.settings.page_size)
@@ -128,32 +168,71 @@ def _show_flash() -> None:
         (st.success if kind == "success" else st.warning)(message)
 
 
+class Shown(NamedTuple):
+    """What a mention's row showed when it was last drawn: a bulk action applies only while it still holds."""
+
+    status: str
+    assignee: str | None
+
+
+# Ticked mentions (id -> Shown) in a plain key: Streamlit drops a checkbox's state once its row is not
+# drawn, as when a poll pushes the row to the next page, and the action then left it out unsaid.
+SELECTION = "bulk-selection"
+
+
+def _tick(mention_id: int, shown: Shown) -> None:
+    if st.session_state[f"sel-{mention_id}"]:
+        st.session_state[SELECTION][mention_id] = shown
+    else:
+        st.session_state[SELECTION].pop(mention_id, None)
+
+
+def _bulk_report(result: BulkResult, what: str) -> None:
+    st.session_state[SELECTION] = {}  # acted on: rows that leave the view must not stay ticked out of sight
+    _report(result, what)
+
+
 def _bulk_bar(ctx: AppContext, user: Principal, items: list[Mention]) -> None:
-    selected = [m.id for m in items if st.session_state.get(f"sel-{m.id}")]
+    selection: dict[int, Shown] = st.session_state[SELECTION]
+    selected = list(selection)
+    elsewhere = len(selection.keys() - {m.id for m in items})
     with st.container(border=True, key="bulk"):
-        st.caption(f"{len(selected)} selected")
+        st.caption(f"{len(selected)} selected" + (f" ({elsewhere} not on this page)" if elsewhere else ""))
         c1, c2, c3 = st.columns(3)
         status = c1.selectbox("Set status", STATUSES, key="bulk-status")
         if c1.button("Apply status", key="bulk-apply-status", disabled=not selected):
-            _report(triage.set_status(ctx.db, selected, status, user), f"status {status}")
+            _bulk_report(triage.set_status(ctx.db, selected, status, user,
+                                           shown_status={i: shown.status for i, shown in selection.items()}),
+                         f"status {status}")
         assignee = c2.selectbox("Assign to", [user.name, *[t for t in ctx.settings.team if t != user.name], NOBODY], key="bulk-assignee")
         if c2.button("Assign", key="bulk-assign", disabled=not selected):
-            _report(triage.assign(ctx.db, selected, None if assignee == NOBODY else assignee, user),
-                    f"assigned to {md_escape(assignee)}")
+            _bulk_report(triage.assign(ctx.db, selected, None if assignee == NOBODY else assignee, user,
+                                       shown_assignee={i: shown.assignee for i, shown in selection.items()}),
+                         f"assigned to {md_escape(assignee)}")
         tag = c3.text_input("Tag", key="bulk-tag")
-        if c3.button("Add tag", key="bulk-add-tag", disabled=not (selected and tag.strip())):
-            try:
-                _report(triage.add_tag(ctx.db, selected, tag, user), f"tagged {md_escape(tag)}")
-            except TriageError as exc:
-                show_error(exc)
+        # Never disabled, for the reason given at the open mention's "Tag".
+        if c3.button("Add tag", key="bulk-add-tag"):
+            if not selected:
+                st.warning("Nothing tagged: tick the mentions to tag first.")
+            else:
+                try:
+                    _bulk_report(triage.add_tag(ctx.db, selected, tag, user), f"tagged {md_escape(tag)}")
+                except TriageError as exc:
+                    show_error(exc, "Nothing tagged: ")
 
 
 def _list(ctx: AppContext, items: list[Mention], now: datetime) -> None:
     open_id = st.session_state.get("open-id")
+    selection: dict[int, Shown] = st.session_state[SELECTION]
     for m in items:
+        shown = Shown(m.status, m.assignee)
+        if m.id in selection:
+            selection[m.id] = shown  # as the row shows it now
+        st.session_state[f"sel-{m.id}"] = m.id in selection
         with st.container(border=True, key=f"item-{m.id}"):
             pick, body = st.columns([1, 12])
-            pick.checkbox("select", key=f"sel-{m.id}", label_visibility="collapsed")
+            pick.checkbox("select", key=f"sel-{m.id}", label_visibility="collapsed", on_change=_tick,
+                          args=(m.id, shown))
             body.html(cards.card(m, ctx.settings.sla, now, max_chars=280))
             if body.button("Opened" if m.id == open_id else "Open", key=f"open-{m.id}", disabled=m.id == open_id):
                 st.session_state["open-id"] = m.id
@@ -242,11 +321,14 @@ def _triage_controls(ctx: AppContext, user: Principal, m: Mention) -> None:
     if m.assignee:
         c2.button("Unassign", key=f"unassign-{m.id}", on_click=_assign, args=(ctx, m.id, m.assignee, None))
     tag = c3.text_input("Add tag", key=f"tag-{m.id}")
-    if c3.button("Tag", key=f"add-tag-{m.id}", disabled=not tag.strip()):
+    # Never disabled: the box hands over typed text only as it loses focus, which is the click on
+    # Tag itself, so a button drawn disabled for the empty box would swallow that first click. The
+    # service refuses an empty tag, and the message says so.
+    if c3.button("Tag", key=f"add-tag-{m.id}"):
         try:
             _report(triage.add_tag(ctx.db, [m.id], tag, user), f"tagged {md_escape(tag)}")
         except TriageError as exc:
-            show_error(exc)
+            show_error(exc, "Nothing tagged: ")
     for t in m.tags:  # a button label is Markdown too
         if c3.button(f"remove #{md_escape(t.tag)}", key=f"untag-{m.id}-{t.tag}"):
             _report(triage.remove_tag(ctx.db, [m.id], t.tag, user), f"untagged {md_escape(t.tag)}")
@@ -279,6 +361,23 @@ def _assign(ctx: AppContext, mention_id: int, shown: str | None, assignee: str |
     _flash(triage.assign(ctx.db, [mention_id], assignee, user, shown_assignee=shown), what)
 
 
+def _open_linked(ctx: AppContext) -> None:
+    """Open the mention a chat alert links to (``/?mention=ID``), once: the parameter is dropped, so
+    it does not reopen that mention over the next one the user opens."""
+    linked = st.query_params.get("mention")
+    if linked is None:
+        return
+    del st.query_params["mention"]
+    # A number a mention id can be (the database's integers take up to 18 digits safely).
+    mention_id = int(linked) if linked.isascii() and linked.isdigit() and len(linked) <= 18 else None
+    with ctx.db.read() as session:
+        found = mention_id is not None and session.get(Mention, mention_id) is not None
+    if found:
+        st.session_state["open-id"] = mention_id
+    else:
+        st.warning(f"The link's mention {md_escape(linked)} is not here: it was deleted, or the link is wrong.")
+
+
 def main() -> None:
     ctx = context()
     user = sidebar_user(ctx)
@@ -289,10 +388,12 @@ def main() -> None:
     except QueueError as exc:  # a filter no query can take (a NUL in the search, a 1,000-character text)
         show_error(exc)
         return
-    _export(ctx, filters)  # after the check: the export runs the same filters
+    if filters is not None:
+        _export(ctx, filters)  # after the check: the export runs the same filters
     st.title("Queue")
     st.caption(f"{total:,}{'+' if capped else ''} mention(s) match")
     _show_flash()
+    _open_linked(ctx)
     listing, detail = st.columns([3, 2], gap="medium")
     with listing:
         if user.has(Role.AGENT):
