@@ -196,7 +196,8 @@ class ReplyTemplateConfig(_Strict):
     name: str = Field(min_length=1)
     body: str = Field(min_length=1)
     platforms: list[str] = []  # empty: every platform
-    lang: str | None = Field(default=None, pattern=r"^[a-z]{2,3}$")  # this variant's language; None: the default
+    # This variant's language, as ingest stores a mention's ("pt", or "pt-br" for Brazil only); None: the default.
+    lang: str | None = Field(default=None, pattern=r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$")
     examples: list[str] = []  # mentions it answers (any language), for reply suggestions
 
 

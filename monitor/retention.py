@@ -14,7 +14,7 @@ import logging
 from datetime import timedelta
 from typing import IO, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from connectors import registry
 from monitor.models import Mention, utcnow
@@ -23,19 +23,22 @@ from monitor.storage import Database
 log = logging.getLogger(__name__)
 
 
-def _reply_raw_keys(platforms: list[str]) -> dict[str, tuple[str, ...]]:
-    """Each platform's ``reply_raw_keys``. One whose connector exists but cannot load (a missing client
-    library) is left out, and its mentions unpruned until a run where it loads: what its replies need
-    is unknown. One no connector has (imported from elsewhere) cannot be replied to: nothing is kept."""
-    keys = {}
+def _reply_raw_keys(platforms: list[str]) -> tuple[dict[str, tuple[str, ...]], list[str]]:
+    """Each loadable platform's ``reply_raw_keys``, and the platforms no connector here knows.
+
+    What the replies of a connector that exists but cannot load (a missing client library) need is
+    unknown, so its mentions are left unpruned until a run where it loads; so are the mentions an
+    unknown platform's queries fetched (a plugin package not installed now). Its imported mentions
+    (no query: from another tool) cannot be answered here, and keep nothing."""
+    keys, unknown = {}, []
     for platform in platforms:
         try:
             keys[platform] = registry.get(platform).reply_raw_keys
         except registry.UnknownConnector:
-            keys[platform] = ()
+            unknown.append(platform)
         except registry.ConnectorUnavailable as exc:
             log.warning("raw payloads of %s mentions are kept for now: %s", platform, exc)
-    return keys
+    return keys, unknown
 
 
 def _kept(raw: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
@@ -53,13 +56,14 @@ def prune_raw_payloads(db: Database, older_than: timedelta, archive: IO[str] | N
     cutoff = utcnow() - older_than
     due = (Mention.fetched_at < cutoff, Mention.raw_pruned_at.is_(None))
     with db.read() as session:
-        keys = _reply_raw_keys(list(session.scalars(select(Mention.platform).where(*due).distinct())))
+        keys, unknown = _reply_raw_keys(list(session.scalars(select(Mention.platform).where(*due).distinct())))
+    prunable = or_(Mention.platform.in_(list(keys)), Mention.platform.in_(unknown) & Mention.query_id.is_(None))
     pruned = 0
     while True:
         with db.write() as session:
             rows = session.execute(
                 select(Mention.id, Mention.platform, Mention.external_id, Mention.raw)
-                .where(*due, Mention.platform.in_(list(keys)))
+                .where(*due, prunable)
                 .order_by(Mention.id).limit(batch_size)
             ).all()
             if not rows:
@@ -71,5 +75,6 @@ def prune_raw_payloads(db: Database, older_than: timedelta, archive: IO[str] | N
                 archive.flush()
             now = utcnow()
             session.execute(update(Mention), [
-                {"id": row.id, "raw": _kept(row.raw or {}, keys[row.platform]), "raw_pruned_at": now} for row in rows])
+                {"id": row.id, "raw": _kept(row.raw or {}, keys.get(row.platform, ())), "raw_pruned_at": now}
+                for row in rows])
             pruned += len(rows)

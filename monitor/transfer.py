@@ -211,14 +211,16 @@ def write_file_atomically(path: Path, write: Callable[[IO[str]], int], errors: s
     that is not a regular file (/dev/null, a pipe) is written straight into, as it cannot be replaced.
     Returns what ``write`` returns (a count). ``errors`` is the text encoding's error handler.
     """
-    target = Path(os.path.realpath(path))  # through a symlink, so the link stays a link
-    try:
-        previous_mode: int | None = os.stat(target).st_mode
+    try:  # stat follows links: /dev/stdout is the pipe or terminal it stands for
+        previous_mode: int | None = os.stat(path).st_mode
     except FileNotFoundError:
         previous_mode = None
     if previous_mode is not None and not stat.S_ISREG(previous_mode):
         with path.open("w", encoding="utf-8", errors=errors, newline="") as out:
             return write(out)
+    # Through a symlink to a file, so the link stays a link (resolving /dev/stdout into a pipe gave
+    # /proc/…/fd/pipe:[…], which no file can be put beside).
+    target = Path(os.path.realpath(path))
     temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
     try:
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)

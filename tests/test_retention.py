@@ -13,6 +13,8 @@ from connectors.emulators.bluesky_api import Actor
 from monitor import presence, replies
 from monitor.access import Principal, Role
 from monitor.cli import cli
+from monitor.config import BrandConfig
+from monitor.ingest import sync_brands
 from monitor.models import Mention, utcnow
 from monitor.retention import prune_raw_payloads
 from monitor.storage import Database
@@ -137,12 +139,18 @@ def test_payloads_of_a_platform_whose_connector_cannot_load_are_kept_until_it_ca
         assert session.get(Mention, kept.id).raw == {}
 
 
-def test_payloads_of_a_platform_no_connector_has_are_pruned(db: Database) -> None:
-    # Imported from another tool: nothing can reply to it, so there is nothing to keep a payload for
-    # (its payloads were kept for good, with a warning on every run).
+def test_payloads_of_a_platform_no_connector_has_are_pruned_where_imported(db: Database) -> None:
+    # Imported from another tool: nothing here can reply to it, so there is nothing to keep a payload for
+    # (its payloads were kept for good, with a warning on every run). What a query here fetched came
+    # through a plugin not installed now: what its replies read is unknown, so it is kept.
+    plugin_query = Query(key="acme", brand="acme", keywords=("acme",))
+    query_id = sync_brands(db, [BrandConfig(name="Acme", keywords=["acme"])], {"mastodon-plus": [plugin_query]})
     with db.write() as session:
-        session.add(Mention(platform="instagram", external_id="1", text="post", created_at=T0,
-                            fetched_at=utcnow() - timedelta(days=100), raw={"visibility": "direct"}))
+        for n, fetched_by in enumerate((None, *query_id.values())):
+            session.add(Mention(platform="mastodon-plus", external_id=str(n), text="post", created_at=T0,
+                                fetched_at=utcnow() - timedelta(days=100), raw={"visibility": "direct"},
+                                query_id=fetched_by))
     assert prune_raw_payloads(db, timedelta(days=90)) == 1
     with db.read() as session:
-        assert session.scalars(select(Mention.raw)).one() == {}
+        kept = {imported: raw for imported, raw in session.execute(select(Mention.query_id.is_(None), Mention.raw))}
+    assert kept == {True: {}, False: {"visibility": "direct"}}

@@ -2,6 +2,7 @@ import csv
 import errno
 import io
 import json
+import os
 import signal
 import stat
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ from monitor.queue import QueueFilters, fetch_page
 from monitor.storage import Database
 from monitor.text import formula_like
 from monitor.transfer import (check_export_filters, import_mentions, iter_export, open_import, write_export,
-                              write_export_file)
+                              write_export_file, write_file_atomically)
 from tests.connector_doubles import mention
 
 CONFIG = Config.from_dict({"brands": [{"name": "Acme", "keywords": ["acme"]}], "connectors": {"sample": {}}}, env={})
@@ -379,3 +380,16 @@ def test_a_csv_value_starting_with_an_apostrophe_keeps_it(sqlite_db: Database, t
         old_texts = dict(session.execute(select(Mention.external_id, Mention.text)
                                          .where(Mention.external_id.in_(["old1", "old2"]))).all())
     assert old_texts == {"old1": "=1+1", "old2": "'hi"}
+
+
+def test_a_pipe_named_through_a_link_is_written_straight_into(tmp_path: Path) -> None:
+    # `--output /dev/stdout | …`: the link's target was resolved to /proc/…/fd/pipe:[…], and a temporary
+    # file beside that could not be made ("No such file or directory").
+    read_end, write_end = os.pipe()
+    try:
+        assert write_file_atomically(Path(f"/dev/fd/{write_end}"), lambda out: out.write("one line\n")) == 9
+    finally:
+        os.close(write_end)
+    with os.fdopen(read_end) as written:
+        assert written.read() == "one line\n"
+    assert list(tmp_path.iterdir()) == []
