@@ -127,8 +127,7 @@ def sign_in_form(ctx: AppContext) -> None:
         except users.SignInFailed as exc:
             show_error(exc)
         else:
-            st.session_state[TOKEN_KEY] = signed.token
-            st.rerun()
+            _start_session(signed.token)
     if ctx.settings.oidc_provider:
         _oidc_sign_in(ctx, ctx.settings.oidc_provider)
 
@@ -148,7 +147,14 @@ def _oidc_sign_in(ctx: AppContext, provider: str) -> None:
         show_error(exc)
         st.button("Use another account", key="sign-out-oidc", on_click=st.logout)
         return
-    st.session_state[TOKEN_KEY] = signed.token
+    _start_session(signed.token)
+
+
+def _start_session(token: str) -> None:
+    # Nothing of whoever used this browser tab before (their drafts, filters, ticked mentions) is
+    # left for the user signing in: a session that ran out was never signed out of.
+    st.session_state.clear()
+    st.session_state[TOKEN_KEY] = token
     st.rerun()
 
 
@@ -169,6 +175,7 @@ def sidebar_user(ctx: AppContext) -> Principal:
 
 def _sign_out(ctx: AppContext) -> None:
     token = st.session_state.pop(TOKEN_KEY, None)
+    st.session_state.clear()  # unsent drafts are private, and ticked mentions are no one else's
     if token:
         users.sign_out(ctx.db, token)
     if ctx.settings.oidc_provider and st.user.is_logged_in:

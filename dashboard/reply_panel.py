@@ -91,8 +91,10 @@ def composer(ctx: AppContext, user: Principal, mention: Mention) -> None:
         order_number = st.session_state[order_key].strip() or ORDER_SLOT
         was = st.session_state.get(order_shown_key, ORDER_SLOT)
         standing = re.compile(rf"(?<!\w){re.escape(was)}(?!\w)")
-        if not standing.search(text):
-            _outcome(mention.id, "info", f"Your reply does not say {was}: type the order number into it yourself.")
+        found = len(standing.findall(text))
+        if found != 1:  # twice ("2 parcels … order 2"): which one is the order number is a guess
+            where = "does not say" if not found else "says more than once"
+            _outcome(mention.id, "info", f"Your reply {where} {was}: type the order number into it yourself.")
             return
         st.session_state[text_key] = standing.sub(lambda _: order_number, text)
         st.session_state[order_shown_key] = order_number

@@ -21,8 +21,8 @@ from monitor.replies import draft_reply, send_reply  # noqa: E402
 from monitor.storage import Database  # noqa: E402
 from monitor.access import Role  # noqa: E402
 from tests.principals import ADMIN, BEN  # noqa: E402
-from tests.test_dashboard_fixtures import (APP, add_brand, add_mention, dashboard_db, session_token,  # noqa: E402
-                                          signed_in_app)
+from tests.test_dashboard_fixtures import (APP, PASSWORD, add_brand, add_mention, add_user, dashboard_db,  # noqa: E402
+                                          session_token, signed_in_app)
 
 HOSTILE = ("<script>alert('x')</script> **bold** [click](javascript:alert(1)) <img src=x onerror=alert(1)> "
            "مرحبا بالعالم \u202eevil\u202c zero\u200bwidth\u200d ") + "A" * 10_000
@@ -362,6 +362,11 @@ def test_an_order_number_typed_after_editing_the_reply_keeps_the_edits(app_db: D
     assert at.text_area(key=f"reply-text-{m}").value == edited.replace("[order number]", "A-1243")
     at.text_input(key=f"order-{m}").input("A-1234").run()  # a typo put right
     assert at.text_area(key=f"reply-text-{m}").value == edited.replace("[order number]", "A-1234")
+    # Where the number stands twice, which one is the order's is a guess: the text is left as the agent has it.
+    twice = at.text_area(key=f"reply-text-{m}").value + " (A-1234 is the one on your receipt.)"
+    at.text_area(key=f"reply-text-{m}").input(twice).run()
+    at.text_input(key=f"order-{m}").input("A-9").run()
+    assert at.text_area(key=f"reply-text-{m}").value == twice
     assert not at.exception, at.exception
 
 
@@ -463,3 +468,28 @@ def test_an_empty_brands_picker_on_analytics_leaves_competitors_to_share_of_voic
     assert not at.exception, at.exception
     assert {x.label: x.value for x in at.metric}["Mentions"] == "2"
     db.dispose()
+
+
+def test_who_signs_in_after_a_sign_out_gets_none_of_the_last_users_drafts_filters_or_ticks(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # ben saw ana's search, her ticked mention and her unsent draft, and his first bulk click set her
+    # ticked mention to spam.
+    db = dashboard_db(tmp_path, monkeypatch)
+    refund = add_mention(db, priority=90.0, text="refund please")
+    add_mention(db, priority=80.0, text="another one")
+    add_user(db, "ben", Role.AGENT)
+    at = signed_in_app(db, "ana")
+    at.text_input(key="f-text").input("refund").run()
+    at.checkbox(key=f"sel-{refund}").check().run()
+    at.button(key=f"open-{refund}").click().run()
+    at.text_area(key=f"reply-text-{refund}").input("PRIVATE draft by ana").run()
+    at.button(key="sign-out").click().run()
+    at.text_input(key="sign-in-name").input("ben")
+    at.text_input(key="sign-in-password").input(PASSWORD)
+    at.button[0].click().run()  # the form's submit button
+    assert not at.exception, at.exception
+    assert at.text_input(key="f-text").value == ""
+    assert not [c.value for c in at.caption if re.fullmatch(r"[1-9]\d* selected.*", c.value)]
+    at.button(key=f"open-{refund}").click().run()
+    assert at.text_area(key=f"reply-text-{refund}").value == ""
+    assert at.button(key="bulk-apply-status").disabled  # nothing of ana's is ticked for him to act on

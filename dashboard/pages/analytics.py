@@ -16,7 +16,7 @@ import streamlit as st
 from sqlalchemy import select
 
 from dashboard.context import AppContext, context, sidebar_user
-from monitor import analytics
+from monitor import analytics, queue
 from monitor.analytics import Attainment, Report
 from monitor.models import Brand, utcnow
 
@@ -31,15 +31,10 @@ def _minutes(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f} min"
 
 
-def _competitor_keys(ctx: AppContext) -> set[str]:
-    # `competitor = true` on a [[brands]] entry marks a brand tracked only for share of voice.
-    return {b.key for b in ctx.config.brands if b.competitor}
-
-
 def _controls(ctx: AppContext) -> tuple[analytics.QueueFilters, list[int], set[int]]:
     with ctx.db.read() as session:
         brands = list(session.execute(select(Brand.id, Brand.key, Brand.name).order_by(Brand.name)))
-    competitors = {i for i, key, _ in brands if key in _competitor_keys(ctx)}
+        competitors = set(queue.competitor_brand_ids(session))  # `competitor = true`: share of voice only
     names = {i: name for i, _, name in brands}
     today = utcnow().date()
     left, middle, right = st.columns([2, 3, 3])
