@@ -140,9 +140,9 @@ def _oidc_sign_in(ctx: AppContext, provider: str) -> None:
             st.login() if provider == "default" else st.login(provider)
         return
     try:
-        if st.user.get("email_verified") is False:  # an address anyone could have typed in at the provider
-            raise users.SignInFailed("your identity provider has not verified this email address")
-        signed = users.sign_in_external(ctx.db, str(st.user.get("email") or ""), ctx.settings.auth)
+        # An address the provider has not verified is one anyone could have typed in there.
+        signed = users.sign_in_external(ctx.db, str(st.user.get("email") or ""), ctx.settings.auth,
+                                        verified=st.user.get("email_verified") is not False)
     except users.SignInFailed as exc:
         show_error(exc)
         st.button("Use another account", key="sign-out-oidc", on_click=st.logout)

@@ -345,19 +345,24 @@ def sign_in(db: Database, name: str, password: str, policy: AuthPolicy = AuthPol
     raise _fail(db, typed, attempt)  # disabled, removed or given a new password while its password was checked
 
 
-def sign_in_external(db: Database, name: str, policy: AuthPolicy = AuthPolicy(), now: datetime | None = None) -> SignedIn:
+def sign_in_external(db: Database, name: str, policy: AuthPolicy = AuthPolicy(), now: datetime | None = None,
+                     verified: bool = True) -> SignedIn:
     """Open a session for someone an identity provider vouched for (``st.login``); they must be a user added for
-    single sign-on (one with a password signs in with it, lock-out and all). A refusal is audited."""
+    single sign-on (one with a password signs in with it, lock-out and all), by an address the provider has
+    verified (``verified`` False: one anyone could have typed in there). A refusal is audited."""
     now = now or utcnow()
     typed = _typed_name(name)
     with db.write() as session:
-        if typed == name.strip():  # else no user's (see sign_in)
+        if verified and typed == name.strip():  # else no user's (see sign_in), or no one's to vouch for
             # An address is one whatever its case (some providers send Ana@Example.com, most ana@…): _by_name.
             sso_users = select(User).where(User.password_hash.is_(None), User.disabled_at.is_(None))
             user = _by_name(session, sso_users, typed)
             if user is not None:
                 return _open_session(session, user, policy, now, "oidc")
-        audit.record(session, typed, "auth.failed", method="oidc")
+        unverified = {} if verified else {"reason": "email not verified"}
+        audit.record(session, typed, "auth.failed", method="oidc", **unverified)
+    if not verified:
+        raise SignInFailed("your identity provider has not verified this email address")
     raise SignInFailed(f"{typed} is not a mentiondesk user; ask an admin to add you")
 
 

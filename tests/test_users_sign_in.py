@@ -78,6 +78,15 @@ def test_refused_single_sign_ons_are_audited(db: Database) -> None:
     assert _audited(db, "auth.failed") == [("eve@example.com", {"method": "oidc"})]
 
 
+def test_a_single_sign_on_with_an_unverified_address_is_refused_and_audited(db: Database) -> None:
+    # The dashboard refused it before asking the service, so nothing was audited.
+    users.add_user(db, ADMIN, "ana@example.com", Role.AGENT, None)
+    with pytest.raises(SignInFailed, match="not verified"):
+        users.sign_in_external(db, "ana@example.com", verified=False)
+    assert _audited(db, "auth.failed") == [("ana@example.com", {"method": "oidc", "reason": "email not verified"})]
+    assert users.sign_in_external(db, "ana@example.com").principal.name == "ana@example.com"
+
+
 @pytest.mark.parametrize("name", [
     "ana\x00",  # PostgreSQL keeps no NUL in text, not even to compare with
     "ana\udc80",  # a lone surrogate (what undecodable bytes become): not encodable at all
