@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -87,46 +89,55 @@ def _needs_response(db: Database, brand: int, handle: str, minutes_ago: float) -
     return mention
 
 
-def _held_sla_warning(db: Database, brand: int, engine: AlertEngine, clock: Clock) -> tuple[int, int]:
-    """Alice warned at 12:00; Bob and Carol (due 12:16, 12:17) at risk at 12:02, their warning held."""
-    _needs_response(db, brand, "alice", 46)
-    engine.tick()
-    assert engine.drain(10)
-    bob, carol = _needs_response(db, brand, "bob", 44), _needs_response(db, brand, "carol", 43)
-    clock.advance(minutes=2)
-    engine.tick()
-    assert engine.drain(10)
-    return bob, carol
+class HeldSla(NamedTuple):
+    receiver: Receiver
+    engine: AlertEngine
+    clock: Clock
+    brand: int
+    bob: int
+    carol: int
+
+
+@contextmanager
+def _held_sla_warning(db: Database, **sla: Any) -> Iterator[HeldSla]:
+    """Alice warned at 12:00; Bob and Carol (due 12:16, 12:17) at risk at 12:02, their warning held (SLA
+    rule settings ``sla``, the others off), to the target "care"."""
+    brand, clock = add_brand(db), Clock()
+    rules = {**ONLY_SLA, "sla": sla} if sla else ONLY_SLA
+    with Receiver() as receiver:
+        with AlertEngine(db, settings(rules=rules), [target("care", receiver.json_url())], clock) as engine:
+            _needs_response(db, brand, "alice", 46)
+            engine.tick()
+            assert engine.drain(10)
+            bob, carol = _needs_response(db, brand, "bob", 44), _needs_response(db, brand, "carol", 43)
+            clock.advance(minutes=2)
+            engine.tick()
+            assert engine.drain(10)
+            yield HeldSla(receiver, engine, clock, brand, bob, carol)
 
 
 def test_a_held_sla_warning_leaves_out_a_mention_answered_while_it_waited(sqlite_db: Database) -> None:
-    brand, clock = add_brand(sqlite_db), Clock()
-    with Receiver() as receiver:
-        with AlertEngine(sqlite_db, settings(rules=ONLY_SLA), [target("care", receiver.json_url())], clock) as engine:
-            bob, _ = _held_sla_warning(sqlite_db, brand, engine, clock)
-            with sqlite_db.write() as session:
-                session.execute(update(Mention).where(Mention.id == bob)
-                                .values(first_response_at=clock(), status="open"))
-            clock.advance(minutes=13)  # 12:15: the cooldown is over
-            assert engine.drain(10)
-        second = receiver.wait_for(2)[1]
+    with _held_sla_warning(sqlite_db) as held:
+        with sqlite_db.write() as session:
+            session.execute(update(Mention).where(Mention.id == held.bob)
+                            .values(first_response_at=held.clock(), status="open"))
+        held.clock.advance(minutes=13)  # 12:15: the cooldown is over
+        assert held.engine.drain(10)
+        second = held.receiver.wait_for(2)[1]
     assert second.title == "Response due soon: 1 mention of Acme"
     assert "carol" in second.body and "bob" not in second.body
 
 
 def test_a_held_sla_warning_about_mentions_all_answered_or_closed_is_not_sent(sqlite_db: Database) -> None:
-    brand, clock = add_brand(sqlite_db), Clock()
-    with Receiver() as receiver:
-        with AlertEngine(sqlite_db, settings(rules=ONLY_SLA), [target("care", receiver.json_url())], clock) as engine:
-            bob, carol = _held_sla_warning(sqlite_db, brand, engine, clock)
-            with sqlite_db.write() as session:
-                session.execute(update(Mention).where(Mention.id == bob).values(first_response_at=clock()))
-                session.execute(update(Mention).where(Mention.id == carol).values(status="resolved"))
-            clock.advance(minutes=13)
-            assert engine.drain(10)
-        assert len(receiver.received) == 1  # Alice's warning only
-    held = events(sqlite_db)[1]
-    assert (held.status, held.reason) == ("suppressed",
+    with _held_sla_warning(sqlite_db) as held:
+        with sqlite_db.write() as session:
+            session.execute(update(Mention).where(Mention.id == held.bob).values(first_response_at=held.clock()))
+            session.execute(update(Mention).where(Mention.id == held.carol).values(status="resolved"))
+        held.clock.advance(minutes=13)
+        assert held.engine.drain(10)
+        assert len(held.receiver.received) == 1  # Alice's warning only
+    event = events(sqlite_db)[1]
+    assert (event.status, event.reason) == ("suppressed",
                                           "not sent: its mentions were answered or closed while it waited")
 
 
@@ -150,22 +161,18 @@ def test_a_held_urgent_alert_about_a_mention_closed_meanwhile_is_not_sent(sqlite
 
 def test_an_sla_warning_is_not_held_past_the_response_deadline(sqlite_db: Database) -> None:
     # A 30-minute cooldown held the warning about Bob (due 12:16) until 12:30, after his deadline.
-    brand, clock = add_brand(sqlite_db), Clock()
-    s = settings(rules={**ONLY_SLA, "sla": {"cooldown_minutes": 30}})
-    with Receiver() as receiver:
-        with AlertEngine(sqlite_db, s, [target("care", receiver.json_url())], clock) as engine:
-            bob, carol = _held_sla_warning(sqlite_db, brand, engine, clock)
-            held = events(sqlite_db)[1]
-            assert (held.mention_ids, held.due_at) == ([bob, carol], START + timedelta(minutes=16))
-            # Dave, posted at 11:15 but flagged as needing a response only now, joins it and brings it forward.
-            dave = _needs_response(sqlite_db, brand, "dave", 45)
-            clock.advance(minutes=1)
-            engine.tick()
-            held = events(sqlite_db)[1]
-            assert (held.mention_ids, held.due_at) == ([bob, carol, dave], START + timedelta(minutes=15))
-            clock.advance(minutes=12)  # 12:15
-            assert engine.drain(10)
-        assert receiver.wait_for(2)[1].title == "Response due soon: 3 mentions of Acme"
+    with _held_sla_warning(sqlite_db, cooldown_minutes=30) as held:
+        event = events(sqlite_db)[1]
+        assert (event.mention_ids, event.due_at) == ([held.bob, held.carol], START + timedelta(minutes=16))
+        # Dave, posted at 11:15 but flagged as needing a response only now, joins it and brings it forward.
+        dave = _needs_response(sqlite_db, held.brand, "dave", 45)
+        held.clock.advance(minutes=1)
+        held.engine.tick()
+        event = events(sqlite_db)[1]
+        assert (event.mention_ids, event.due_at) == ([held.bob, held.carol, dave], START + timedelta(minutes=15))
+        held.clock.advance(minutes=12)  # 12:15
+        assert held.engine.drain(10)
+        assert held.receiver.wait_for(2)[1].title == "Response due soon: 3 mentions of Acme"
 
 
 # -- volume spikes --------------------------------------------------------------------------------
