@@ -241,9 +241,11 @@ def _upgrade_stored(session: Session, copies: Sequence[dict[str, Any]]) -> None:
     table = Mention.__table__
     stored_ours = exists().where(Brand.id == table.c.brand_id, Brand.competitor.is_(False))
     stored_rank = case((stored_ours, OURS_RANK), else_=0) + case((table.c.replyable, REPLYABLE_RANK), else_=0)
-    outranked = stored_rank < bindparam("copy_rank", type_=Integer)
     copy_replyable = bindparam("copy_replyable", type_=Boolean)
     copy_brand_id = bindparam("copy_brand_id", type_=Integer)
+    copy_ours = exists().where(Brand.id == copy_brand_id, Brand.competitor.is_(False))
+    copy_rank = case((copy_ours, OURS_RANK), else_=0) + case((copy_replyable, REPLYABLE_RANK), else_=0)
+    outranked = stored_rank < copy_rank
     # Replyable means the brand's own account may answer: only a copy for the stored brand adds that.
     same_brand_adds_reply = copy_replyable & ~table.c.replyable & (table.c.brand_id == copy_brand_id)
     stmt = (
@@ -257,10 +259,8 @@ def _upgrade_stored(session: Session, copies: Sequence[dict[str, Any]]) -> None:
                 # brand and reply rights it had.
                 classified_at=None)
     )
-    ours = set(session.scalars(select(Brand.id).where(Brand.competitor.is_(False))))
     session.execute(stmt, [
         {"copy_platform": row["platform"], "copy_external_id": row["external_id"], "copy_replyable": row["replyable"],
-         "copy_rank": OURS_RANK * (row["brand_id"] in ours) + REPLYABLE_RANK * row["replyable"],
          "copy_brand_id": row["brand_id"], "copy_query_id": row["query_id"]}
         for row in copies])
 

@@ -29,7 +29,7 @@ from sqlalchemy import ColumnElement, Select, and_, column, false, func, literal
 from sqlalchemy.orm import Session
 
 from monitor.errors import MentiondeskError
-from monitor.ingest import check_storable, in_utc
+from monitor.ingest import BIGINT_MAX, check_storable, in_utc
 from monitor.models import Brand, Mention, MentionStatus, MentionTag
 
 ACTIVE_STATUSES: tuple[str, ...] = (MentionStatus.NEW.value, MentionStatus.OPEN.value, MentionStatus.PENDING.value)
@@ -38,7 +38,7 @@ MAX_PAGE_SIZE = 1_000  # the dashboard's page_size is at most 200
 # A search needle longer than any sensible search would only make the trigram lookup slow.
 MAX_TEXT_LENGTH = 1_000
 # Row ids are signed 64-bit on both databases; a larger Python int made the SQLite driver raise OverflowError.
-_MIN_ID, _MAX_ID = -(2**63), 2**63 - 1
+_MIN_ID, _MAX_ID = -(2**63), BIGINT_MAX
 # Counting every match of a broad filter over a million rows is slow and not useful: "10,000+" is.
 COUNT_CAP = 10_000
 # SQLite's FTS5 trigram index (migration 0004) only finds substrings of at least 3 characters.
