@@ -306,6 +306,10 @@ def read_cursor(session: Session, query_id: int) -> str | None:
 CONFIG_ACTOR = "config"  # the audit actor of settings read from the config file
 
 
+# A brand's stored settings, which the config sets (a change is audited as `settings.brand`).
+_BRAND_SETTINGS = ("name", "reply_approval", "competitor")
+
+
 def sync_brands(db: Database, brands: Iterable[Any], queries: dict[str, list[Any]]) -> dict[tuple[str, str], int]:
     """Make the brands and queries from the config exist; returns {(connector, query key): query id}.
 
@@ -314,11 +318,10 @@ def sync_brands(db: Database, brands: Iterable[Any], queries: dict[str, list[Any
     """
     ids: dict[tuple[str, str], int] = {}
     with db.write() as session:
-        stored_brands = {r.key: {"name": r.name, "reply_approval": r.reply_approval, "competitor": r.competitor}
-                         for r in session.execute(
-                             select(Brand.key, Brand.name, Brand.reply_approval, Brand.competitor))}
+        stored_brands = {r.key: {k: getattr(r, k) for k in _BRAND_SETTINGS}
+                         for r in session.execute(select(Brand.key, *(getattr(Brand, k) for k in _BRAND_SETTINGS)))}
         for brand in brands:
-            settings = {"name": brand.name, "reply_approval": brand.reply_approval, "competitor": brand.competitor}
+            settings = {k: getattr(brand, k) for k in _BRAND_SETTINGS}
             if stored_brands.get(brand.key) != settings:
                 audit.record(session, CONFIG_ACTOR, "settings.brand", brand=brand.key,
                              before=stored_brands.get(brand.key), after=settings)

@@ -201,11 +201,14 @@ def _text_condition(session: Session, needle: str, sqlite: bool) -> ColumnElemen
 
 
 def _stored_langs(session: Session) -> list[str]:
-    """Every language tag stored, one index seek each (a loose scan of ix_mentions_lang_rank)."""
-    found = select(func.min(Mention.lang).label("lang")).cte("stored_langs", recursive=True)
-    following = select(func.min(Mention.lang)).where(Mention.lang > found.c.lang).scalar_subquery()
-    found = found.union_all(select(following).where(found.c.lang.is_not(None)))
-    return list(session.scalars(select(found.c.lang).where(found.c.lang.is_not(None))))
+    """Every language tag stored, one index seek each (a loose scan of ix_mentions_lang_rank); read once
+    per session, as a page and its count (and analytics' many figures) filter alike."""
+    if "stored_langs" not in session.info:
+        found = select(func.min(Mention.lang).label("lang")).cte("stored_langs", recursive=True)
+        following = select(func.min(Mention.lang)).where(Mention.lang > found.c.lang).scalar_subquery()
+        found = found.union_all(select(following).where(found.c.lang.is_not(None)))
+        session.info["stored_langs"] = list(session.scalars(select(found.c.lang).where(found.c.lang.is_not(None))))
+    return session.info["stored_langs"]
 
 
 def _with_regional_variants(session: Session, codes: Sequence[str]) -> tuple[str, ...]:
