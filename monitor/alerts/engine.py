@@ -35,7 +35,7 @@ from monitor.alerts.delivery import DeliveryWorker
 from monitor.alerts.models import AlertEvent, AlertStatus
 from monitor.alerts.rules import AWAITING_RESPONSE, in_quiet_hours, sla_at_risk, urgent_reason
 from monitor.alerts.settings import AlertSettings, Rules, SpikeRule, Target
-from monitor.alerts.spikes import detect, recent_and_baseline
+from monitor.alerts.spikes import WindowCounts, detect, recent_and_baseline
 from monitor.models import AlertCheck, Brand, Mention, MentionStatus, utcnow
 from monitor.storage import Database
 
@@ -161,10 +161,12 @@ class AlertEngine:
         with self.db.write() as session:
             for brand in session.scalars(brands).all():
                 rules = self.settings.rules_for(brand.key)
+                # Both spike rules read one window's counts (total and negative): counted once.
+                counted: dict[tuple[float, int], tuple[WindowCounts, list[WindowCounts]]] = {}
                 for name in ("volume_spike", "negative_spike"):
                     rule: SpikeRule = getattr(rules, name)
                     if rule.enabled:
-                        changed += self._spike(session, brand, name, rule, now)
+                        changed += self._spike(session, brand, name, rule, now, counted)
                 if rules.sla.enabled and (deadlines := sla_at_risk(session, brand.id, rules.sla, now)):
                     details = {"response_minutes": rules.sla.response_minutes}
                     # An item stays at risk for up to warn_before_minutes: its warning is that recent.
@@ -235,9 +237,13 @@ class AlertEngine:
             ))
         return changed
 
-    def _spike(self, session: Session, brand: Brand, name: str, rule: SpikeRule, now: datetime) -> int:
+    def _spike(self, session: Session, brand: Brand, name: str, rule: SpikeRule, now: datetime,
+               counted: dict[tuple[float, int], tuple[WindowCounts, list[WindowCounts]]]) -> int:
         window = timedelta(minutes=rule.window_minutes)
-        current, baseline = recent_and_baseline(session, brand, now, window, rule.baseline_days, self.settings.zone)
+        key = (rule.window_minutes, rule.baseline_days)
+        if key not in counted:
+            counted[key] = recent_and_baseline(session, brand, now, window, rule.baseline_days, self.settings.zone)
+        current, baseline = counted[key]
         pick = (lambda c: c.negative) if name == "negative_spike" else (lambda c: c.total)
         spike = detect(pick(current), [pick(b) for b in baseline], rule)
         if spike is None:
