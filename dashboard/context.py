@@ -23,6 +23,7 @@ from monitor.storage import Database
 from dashboard.safe import show_error
 
 TOKEN_KEY = "auth-token"
+FLASH_KEY = "flash"
 _KEPT_PREFIX = "kept-"
 WidgetValue = TypeVar("WidgetValue")
 
@@ -180,6 +181,17 @@ def _sign_out(ctx: AppContext) -> None:
         users.sign_out(ctx.db, token)
     if ctx.settings.oidc_provider and st.user.is_logged_in:
         st.logout()
+
+
+def keep_flash(messages: list[tuple[str, str]]) -> None:
+    """Keep (kind, Markdown) messages, kind "success" or "warning", for :func:`show_flash` on the next run:
+    a message drawn just before a rerun is wiped by it."""
+    st.session_state[FLASH_KEY] = messages
+
+
+def show_flash() -> None:
+    for kind, message in st.session_state.pop(FLASH_KEY, []):
+        (st.success if kind == "success" else st.warning)(message)
 
 
 def kept(draw: Callable[..., WidgetValue], *args: Any, key: str, **kwargs: Any) -> WidgetValue:

@@ -13,7 +13,7 @@ from monitor.config import MAX_CHECK_IN_DAYS, MIN_CHECK_IN_DAYS
 from monitor.errors import MentiondeskError
 from monitor.models import Mention, MentionStatus, utcnow
 from monitor.templates import author_label, pick_variant, render
-from dashboard.context import AppContext
+from dashboard.context import AppContext, keep_flash
 from dashboard.safe import show_error
 
 
@@ -52,5 +52,5 @@ def _do(action: Callable[[], object], done: str) -> None:
     except MentiondeskError as exc:
         show_error(exc)
         return
-    st.session_state["flash"] = [("success", done)]  # shown by the queue page
+    keep_flash([("success", done)])  # shown by the queue page
     st.rerun()

@@ -11,7 +11,7 @@ from monitor.errors import MentiondeskError
 from monitor.models import utcnow
 from monitor.templates import template_names
 from dashboard import cards
-from dashboard.context import AppContext, context, sidebar_user
+from dashboard.context import AppContext, context, keep_flash, show_flash, sidebar_user
 from dashboard.safe import md_escape, show_error, text_box
 
 
@@ -82,12 +82,9 @@ def _merge(ctx: AppContext, user: Principal, view: incidents.IncidentView,
         _done(f"Merged incident #{view.id}: {moved} mention(s) moved to incident #{into}.")
 
 
-DONE = "incidents-done"
-
-
 def _done(message: str) -> None:
     """Say ``message`` after the rerun that brings the page up to date: drawn before it, it was wiped."""
-    st.session_state[DONE] = message
+    keep_flash([("success", message)])
     st.rerun()
 
 
@@ -147,8 +144,7 @@ def main() -> None:
     ctx = context()
     user = sidebar_user(ctx)
     st.title("Incidents")
-    if DONE in st.session_state:
-        st.success(st.session_state.pop(DONE))
+    show_flash()
     show_resolved = st.toggle("Show resolved incidents", key="incidents-resolved")
     views = incidents.list_incidents(ctx.db, None if show_resolved else "open")
     if not views:

@@ -20,7 +20,7 @@ from monitor.triage import TRANSITIONS, BulkResult, TriageError
 from sentiment.labels import LABELS
 from sentiment.triage import INTENTS
 from dashboard import approval_panel, cards, followup_panel, reply_panel
-from dashboard.context import AppContext, acting_user, context, kept, sidebar_user
+from dashboard.context import AppContext, acting_user, context, keep_flash, kept, show_flash, sidebar_user
 from dashboard.safe import md_escape, safe_url, show_error, text_box
 
 STATUSES = [s.value for s in MentionStatus]
@@ -154,18 +154,13 @@ def _flash(result: BulkResult, what: str) -> None:
     quote a tag or a name, so it is escaped here."""
     flash = [("success", f"{what}: {len(result.changed)} mention(s)")] if result.changed else []
     flash += [("warning", f"Mention {mention_id}: {md_escape(why)}") for mention_id, why in result.skipped.items()]
-    st.session_state["flash"] = flash
+    keep_flash(flash)
 
 
 def _report(result: BulkResult, what: str) -> None:
     """Show the outcome after the rerun that brings the list up to date."""
     _flash(result, what)
     st.rerun()
-
-
-def _show_flash() -> None:
-    for kind, message in st.session_state.pop("flash", []):
-        (st.success if kind == "success" else st.warning)(message)
 
 
 class Shown(NamedTuple):
@@ -392,7 +387,7 @@ def main() -> None:
         _export(ctx, filters)  # after the check: the export runs the same filters
     st.title("Queue")
     st.caption(f"{total:,}{'+' if capped else ''} mention(s) match")
-    _show_flash()
+    show_flash()
     _open_linked(ctx)
     listing, detail = st.columns([3, 2], gap="medium")
     with listing:
