@@ -32,11 +32,10 @@ def _sidebar_filters(ctx: AppContext, user: Principal, now: datetime) -> tuple[s
     nothing), and the order."""
     with ctx.db.read() as session:
         competitors = queue.competitor_brand_ids(session)
-    views = {v.title: v for v in queue.saved_views(user.name, breaching_cutoffs(ctx.settings.sla, now), competitors)}
-    view = views[kept(st.sidebar.selectbox, "View", list(views), key="view")]
-    with ctx.db.read() as session:
         brands = {b.name: b.id for b in session.scalars(select(Brand).order_by(Brand.name))}
         tags = list(session.scalars(select(MentionTag.tag).distinct().order_by(MentionTag.tag).limit(500)))
+    views = {v.title: v for v in queue.saved_views(user.name, breaching_cutoffs(ctx.settings.sla, now), competitors)}
+    view = views[kept(st.sidebar.selectbox, "View", list(views), key="view")]
     sb = st.sidebar
     # Kept while another page is shown: coming back finds the queue as it was left.
     sort = Sort(kept(sb.radio, "Order", [s.value for s in Sort], horizontal=True, key="f-sort"))
