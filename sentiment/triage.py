@@ -207,7 +207,8 @@ def _starts_with_word(text: str, word: str) -> bool:
 
 def _contains(text: str, phrases: tuple[str, ...]) -> bool:
     """Whether any phrase occurs as whole words (so that "who" does not fire inside "whole"), or as a
-    word's start for a phrase ending in "*"."""
+    word's start for a phrase ending in "*"; a phrase may run across a line break."""
+    text = text.replace("\n", " ")
     for phrase in (p.strip() for p in phrases):
         stem = phrase.rstrip("*")
         at = text.find(stem) if stem else -1
@@ -240,7 +241,7 @@ def _is_question(text: str, rules: TriageRules) -> bool:
     if any(mark in text for mark in QUESTION_MARKS):
         return True
     several, single = _by_word_count(rules.question_phrases)
-    if _contains(text.replace("\n", " "), several + rules.question_words_anywhere):
+    if _contains(text, several + rules.question_words_anywhere):
         return True
     for sentence in _SENTENCE_END.split(text):
         if not sentence.rstrip().endswith("!"):
@@ -254,7 +255,7 @@ def intent_of(text: str, prediction: Prediction, rules: TriageRules = DEFAULT_RU
     lines = _folded(normalise_tweet(text, keep_line_breaks=True))
     negative = prediction.scores.get("negative", 0.0)
     if (prediction.label == "negative" and negative >= rules.complaint_min_score) or (
-            prediction.label != "positive" and _contains(lines.replace("\n", " "), rules.complaint_keywords)):
+            prediction.label != "positive" and _contains(lines, rules.complaint_keywords)):
         return "complaint"
     if _is_question(lines, rules):
         return "question"

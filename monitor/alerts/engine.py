@@ -33,10 +33,10 @@ from sqlalchemy.orm import Session
 
 from monitor.alerts.delivery import DeliveryWorker
 from monitor.alerts.models import AlertEvent, AlertStatus
-from monitor.alerts.rules import AWAITING_RESPONSE, in_quiet_hours, sla_at_risk, urgent_reason
+from monitor.alerts.rules import AWAITING_RESPONSE, OPEN_STATUSES, in_quiet_hours, sla_at_risk, urgent_reason
 from monitor.alerts.settings import AlertSettings, Rules, SpikeRule, Target
 from monitor.alerts.spikes import WindowCounts, detect, recent_and_baseline
-from monitor.models import AlertCheck, Brand, Mention, MentionStatus, utcnow
+from monitor.models import AlertCheck, Brand, Mention, utcnow
 from monitor.storage import Database
 
 # How far back "already alerted for this mention" looks, at least: a rule whose items stay alertable
@@ -122,7 +122,7 @@ class AlertEngine:
                 chunk = ids[start:start + _ID_CHUNK]
                 checked += session.scalars(select(AlertCheck.mention_id).where(AlertCheck.mention_id.in_(chunk)))
                 for m in session.scalars(select(Mention).where(Mention.id.in_(chunk))):
-                    if m.brand_id is None or m.status not in (MentionStatus.NEW.value, MentionStatus.OPEN.value):
+                    if m.brand_id is None or m.status not in OPEN_STATUSES:
                         continue
                     rules = self._rules(session, m.brand_id)
                     if rules.urgent.enabled and (why := urgent_reason(m, rules.urgent)) is not None:

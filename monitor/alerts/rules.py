@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from monitor.alerts.settings import AlertSettings, SlaRule, Target, UrgentRule
 from monitor.models import Mention, MentionStatus
 
-OPEN = Mention.status.in_((MentionStatus.NEW.value, MentionStatus.OPEN.value))
+OPEN_STATUSES = (MentionStatus.NEW.value, MentionStatus.OPEN.value)  # what an alert is still about
+OPEN = Mention.status.in_(OPEN_STATUSES)
 AWAITING_RESPONSE = Mention.needs_response.is_(True) & Mention.first_response_at.is_(None) & OPEN
 
 
