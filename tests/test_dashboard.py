@@ -22,7 +22,7 @@ from monitor.storage import Database  # noqa: E402
 from monitor.access import Role  # noqa: E402
 from tests.principals import ADMIN, BEN  # noqa: E402
 from tests.test_dashboard_fixtures import (APP, PASSWORD, add_brand, add_mention, add_user, dashboard_db,  # noqa: E402
-                                          session_token, signed_in_app)
+                                          listed, session_token, signed_in_app)
 
 HOSTILE = ("<script>alert('x')</script> **bold** [click](javascript:alert(1)) <img src=x onerror=alert(1)> "
            "مرحبا بالعالم \u202eevil\u202c zero\u200bwidth\u200d ") + "A" * 10_000
@@ -322,10 +322,6 @@ def test_on_an_approval_brand_an_agents_reply_waits_until_an_admin_approves_it(
     db.dispose()
 
 
-def _listed(at: AppTest) -> list[str]:
-    return [b.key for b in at.button if b.key and b.key.startswith("open-")]
-
-
 def _open_mention(at: AppTest) -> list[str]:
     return [s.value for s in at.subheader if s.value.startswith("Mention ")]
 
@@ -340,8 +336,8 @@ def test_a_chat_alerts_link_opens_its_mention_once(app_db: Database) -> None:
     at.run()
     assert not at.exception, at.exception
     assert _open_mention(at) == [f"Mention {alerted}"], "opened, though it is not on the first page"
-    assert f"open-{alerted}" not in _listed(at) and "mention" not in at.query_params
-    other = int(_listed(at)[0].removeprefix("open-"))
+    assert f"open-{alerted}" not in listed(at) and "mention" not in at.query_params
+    other = int(listed(at)[0].removeprefix("open-"))
     at.button(key=f"open-{other}").click().run()
     assert _open_mention(at) == [f"Mention {other}"], "the link does not take the detail back"
     at.query_params["mention"] = "999999"
@@ -389,7 +385,7 @@ def test_a_half_typed_reply_and_the_filters_are_there_on_coming_back(app_db: Dat
     at.switch_page("pages/queue.py").run()
     assert not at.exception, at.exception
     assert (at.selectbox(key="view").value, at.text_input(key="f-text").value) == ("Unassigned", "refund")
-    assert _listed(at) == [f"open-{a}", f"open-{b}"]
+    assert listed(at) == [f"open-{a}", f"open-{b}"]
     assert at.text_area(key=f"reply-text-{a}").value == draft
     assert at.selectbox(key=f"template-{a}").value == "Order follow-up"
 
@@ -400,19 +396,19 @@ def test_sidebar_filters_narrow_a_saved_view_and_never_widen_it(app_db: Database
     my_question = add_mention(app_db, assignee="ana", intent="question", status="open", priority=70.0)
     at = _app(app_db)
     at.selectbox(key="view").select("My open complaints").run()
-    assert _listed(at) == [f"open-{mine}"]
+    assert listed(at) == [f"open-{mine}"]
     at.multiselect(key="f-intents").select("question").run()  # the view keeps complaints only
-    assert _listed(at) == [] and "0 mention(s) match" in at.caption[0].value
+    assert listed(at) == [] and "0 mention(s) match" in at.caption[0].value
     assert any("sets Intent itself" in w.value for w in at.warning), [w.value for w in at.warning]
     at.multiselect(key="f-intents").select("complaint").run()  # complaints or questions: the complaints
-    assert _listed(at) == [f"open-{mine}"] and not at.warning
+    assert listed(at) == [f"open-{mine}"] and not at.warning
     at.multiselect(key="f-intents").set_value([]).run()
     at.selectbox(key="f-assignee").select("unassigned").run()  # the view's are all mine
-    assert _listed(at) == []
+    assert listed(at) == []
     at.selectbox(key="f-assignee").select("anyone").run()
     at.selectbox(key="view").select("All open").run()
     at.multiselect(key="f-intents").select("question").run()  # a view that leaves a filter open
-    assert _listed(at) == [f"open-{my_question}"]
+    assert listed(at) == [f"open-{my_question}"]
     assert not at.exception, at.exception
 
 

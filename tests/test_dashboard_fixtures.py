@@ -84,6 +84,11 @@ def signed_in_app(db: Database, name: str = "ana", role: Role = Role.AGENT) -> "
     return at.run()
 
 
+def listed(at: "AppTest") -> list[str]:
+    """The open buttons of the mentions the queue page lists, in order."""
+    return [b.key for b in at.button if b.key and b.key.startswith("open-")]
+
+
 def browser_sign_in(page: Any, name: str, password: str = PASSWORD) -> None:
     """Sign in through the form in a real browser (Playwright page) and wait for the queue."""
     page.get_by_label("User name").fill(name)

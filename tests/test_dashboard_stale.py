@@ -21,7 +21,7 @@ from monitor.errors import ConfigError  # noqa: E402
 from monitor.models import Mention, Reply, utcnow  # noqa: E402
 from monitor.storage import Database  # noqa: E402
 from tests.principals import ADMIN, BEN  # noqa: E402
-from tests.test_dashboard_fixtures import add_brand, add_mention, dashboard_db, signed_in_app  # noqa: E402
+from tests.test_dashboard_fixtures import add_brand, add_mention, dashboard_db, listed, signed_in_app  # noqa: E402
 
 SIGNED_OUT = "Not done: sending a reply needs a signed-in user, and your session has ended."
 
@@ -143,10 +143,6 @@ def _page_label(at: AppTest) -> list[str]:
     return [c.value for c in at.caption if c.value.startswith("Page ")]
 
 
-def _listed(at: AppTest) -> list[str]:
-    return [b.key for b in at.button if b.key and b.key.startswith("open-")]
-
-
 def test_the_breaching_sla_view_pages_forward_although_its_cutoffs_move_with_the_clock(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     db = dashboard_db(tmp_path, monkeypatch)
@@ -155,10 +151,10 @@ def test_the_breaching_sla_view_pages_forward_although_its_cutoffs_move_with_the
         add_mention(db, priority=90.0, created_at=now - timedelta(days=2, minutes=i))
     at = signed_in_app(db)
     at.selectbox(key="view").select("Breaching SLA").run()
-    first = _listed(at)
+    first = listed(at)
     at.button(key="page-next").click().run()
     assert not at.exception, at.exception
-    assert _page_label(at) == ["Page 2"] and len(_listed(at)) == 5 and not set(first) & set(_listed(at))
+    assert _page_label(at) == ["Page 2"] and len(listed(at)) == 5 and not set(first) & set(listed(at))
     at.run()  # another run, later cutoffs: still page 2
     assert _page_label(at) == ["Page 2"]
     at.selectbox(key="view").select("All open").run()  # another view starts over
@@ -233,7 +229,7 @@ def test_a_bulk_action_includes_ticked_mentions_a_poll_pushed_off_the_page(
         at.checkbox(key=f"sel-{m}").check().run()
     add_mention(db, priority=99.0, text="urgent, just polled")  # ids[4] is on page 2 now
     at.run()
-    assert f"open-{ids[4]}" not in _listed(at)
+    assert f"open-{ids[4]}" not in listed(at)
     assert "3 selected (1 not on this page)" in [c.value for c in at.caption]
     at.selectbox(key="bulk-status").select("resolved").run()
     at.button(key="bulk-apply-status").click().run()

@@ -12,11 +12,11 @@ from sqlalchemy import select
 from connectors.base import ConnectorError
 from connectors.emulators import DEMO_BLUESKY_HANDLE, DEMO_MASTODON_USERNAME, DEMO_SECRETS, RunningEmulators
 from connectors.emulators.server import Request, Response
-from monitor.models import ConnectorStatus, Mention
+from monitor.models import Mention
 from monitor.poller import poll_once
 from monitor.storage import Database
 from tests.emulator_fixtures import REDDIT_QUERY, reddit_connector, stored_ids
-from tests.fault_tools import rewrite_answers, url_of, x_worker_config
+from tests.fault_tools import connector_status, rewrite_answers, url_of, x_worker_config
 from tests.more_sources_fixtures import one_connector_config, poll
 
 
@@ -29,13 +29,6 @@ def _refuse(emulators: RunningEmulators, server: str, fragment: str) -> None:
     rewrite_answers(getattr(emulators, f"{server}_server"), rewrite)
 
 
-def _status(db: Database, name: str) -> ConnectorStatus:
-    with db.read() as session:
-        status = session.get(ConnectorStatus, name)
-        assert status is not None
-        return status
-
-
 def test_x_mentions_refused_leaves_search_running_and_reports_it(sqlite_db: Database,
                                                                  emulators: RunningEmulators) -> None:
     # Search comes first in a round and mentions second; a mentions timeline refused for good kept
@@ -44,14 +37,14 @@ def test_x_mentions_refused_leaves_search_running_and_reports_it(sqlite_db: Data
     _refuse(emulators, "x", "/mentions")
     first = poll_once(sqlite_db, config)[0]
     assert first.stored > 0 and first.error is not None and "mentions: " in first.error and "403" in first.error
-    assert _status(sqlite_db, "x").backoff_until is None, "one source failing does not hold back the others"
+    assert connector_status(sqlite_db, "x").backoff_until is None, "one source failing does not hold back the others"
     later = emulators.x.add_post("Orbisto support fixed my order in minutes")
     second = poll_once(sqlite_db, config)[0]
     assert "mentions: " in (second.error or "")
     assert second.stored == 1, "search was read again past the failing mentions source"
     with sqlite_db.read() as session:
         assert session.scalar(select(Mention.id).where(Mention.external_id == later)) is not None
-    status = _status(sqlite_db, "x")
+    status = connector_status(sqlite_db, "x")
     assert status.consecutive_failures == 2 and "mentions: " in (status.last_error or "")
 
 
@@ -60,7 +53,7 @@ def test_every_x_source_refused_backs_the_connector_off(sqlite_db: Database, emu
     _refuse(emulators, "x", "/2/")
     report = poll_once(sqlite_db, config)[0]
     assert report.stored == 0 and "search: " in (report.error or "") and "mentions: " in (report.error or "")
-    status = _status(sqlite_db, "x")
+    status = connector_status(sqlite_db, "x")
     assert status.backoff_until is not None and status.backoff_reason == "error"
 
 

@@ -9,18 +9,13 @@ from click.testing import CliRunner
 
 from monitor.cli import cli
 from monitor.config import Config
-from monitor.models import ConnectorStatus, utcnow
+from monitor.models import utcnow
 from monitor.poller import DUE_FRACTION, Poller, poll_connector, record_failure
 from monitor.storage import Database
 from monitor.workers import claim_poll
-from tests.fault_tools import url_of, wait_until
+from tests.fault_tools import connector_status, url_of, wait_until
 
 BRANDS = [{"name": "Acme", "keywords": ["acme"]}, {"name": "Globex", "keywords": ["globex"]}]
-
-
-def _status(db: Database) -> ConnectorStatus:
-    with db.read() as session:
-        return session.get_one(ConnectorStatus, "sample")
 
 
 def _leased_by_another_worker(poller: Poller) -> None:
@@ -36,15 +31,15 @@ def test_a_round_finding_every_query_leased_leaves_the_failures_and_back_off_as_
     cc, connector = poller.connectors["sample"]
     for _ in range(2):  # the platform failed twice: backed off 0.1 s, then 0.2 s
         record_failure(db, cc, "503 Service Unavailable")
-    failing = _status(db)
-    wait_until(lambda: _status(db).backoff_until < utcnow(), 30, "the back-off to pass")
+    failing = connector_status(db, "sample")
+    wait_until(lambda: connector_status(db, "sample").backoff_until < utcnow(), 30, "the back-off to pass")
     # Another worker polls every query now (its platform call may well fail again).
     _leased_by_another_worker(poller)
 
     report = poll_connector(db, cc, connector, poller.queries["sample"], owner=poller.worker_id,
                             min_interval_seconds=interval * DUE_FRACTION)
 
-    after = _status(db)
+    after = connector_status(db, "sample")
     assert after.last_success_at is None, "nothing was polled, so nothing succeeded"
     assert (after.consecutive_failures, after.backoff_until, after.backoff_reason, after.last_error) == (
         2, failing.backoff_until, "error", "503 Service Unavailable")

@@ -11,7 +11,6 @@ from connectors.base import Connector, FetchResult, Query, storable_id
 from connectors.emulators import DEMO_BLUESKY_HANDLE, DEMO_MASTODON_USERNAME, DEMO_SECRETS, RunningEmulators
 from connectors.emulators.bluesky_api import Actor
 from monitor import presence, replies
-from monitor.access import Principal, Role
 from monitor.cli import cli
 from monitor.config import BrandConfig
 from monitor.ingest import sync_brands
@@ -19,9 +18,9 @@ from monitor.models import Mention, utcnow
 from monitor.retention import prune_raw_payloads
 from monitor.storage import Database
 from tests.connector_doubles import T0, registered
+from tests.principals import ANA
 from tests.more_sources_fixtures import one_connector_config, poll
 
-AGENT = Principal("ana", Role.AGENT)
 
 
 def add(db: Database, n: int, fetched_days_ago: float) -> None:
@@ -71,7 +70,7 @@ def _reply_through_the_app(db: Database, platform: str, external_id: str, connec
     with db.read() as session:
         mention_id = session.scalar(select(Mention.id).where(Mention.platform == platform,
                                                             Mention.external_id == external_id))
-    outcome = presence.send_reply_once(db, replies.draft_reply(db, mention_id, body, AGENT).id, connector, AGENT)
+    outcome = presence.send_reply_once(db, replies.draft_reply(db, mention_id, body, ANA).id, connector, ANA)
     return outcome.state
 
 
