@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from connectors.base import FetchResult
@@ -53,10 +54,18 @@ def test_a_post_that_mentions_our_account_is_ours_and_replyable_though_a_competi
     assert _stored(db) == ("acme", queries["acme"], True), "a later competitor copy moves nothing back"
 
 
-def test_a_post_naming_our_brand_and_a_competitor_is_ours(db: Database) -> None:
+@pytest.mark.parametrize("fetches", [
+    [("rival", False), ("acme", False)],  # a competitor's keyword match, then ours
+    # "acme support is slow, @rival would have answered": Rival's account may answer it, Acme's may not.
+    # Either way round, the post was ours and replyable, and a reply to it went out to be refused by X.
+    [("acme", False), ("rival", True)],
+    [("rival", True), ("acme", False)],
+], ids=["keyword-copies", "competitors-mention-later", "competitors-mention-first"])
+def test_a_post_naming_our_brand_and_a_competitor_is_ours_and_replyable_only_by_our_copy(
+        db: Database, fetches: list[tuple[str, bool]]) -> None:
     queries = _queries(db)
-    _fetched(db, queries["rival"], False)
-    _fetched(db, queries["acme"], False)
+    for brand, replyable in fetches:
+        _fetched(db, queries[brand], replyable)
     assert _stored(db) == ("acme", queries["acme"], False)
 
 
@@ -92,19 +101,3 @@ def test_a_post_moved_to_our_brand_is_triaged_again_as_one_that_needs_our_answer
     with db.read() as session:
         assert session.execute(select(Mention.needs_response, Mention.replyable)).one() == (True, True)
         assert session.scalar(select(func.count()).select_from(AlertCheck)) == 1
-
-
-def test_a_copy_for_a_competitor_that_may_be_replied_to_does_not_make_our_post_replyable(db: Database) -> None:
-    # "acme support is slow, @rival would have answered": Rival's account may answer it, Acme's may not.
-    # Either way round, the post was ours and replyable, and a reply to it went out to be refused by X.
-    queries = _queries(db)
-    _fetched(db, queries["acme"], False)
-    _fetched(db, queries["rival"], True)
-    assert _stored(db) == ("acme", queries["acme"], False)
-
-
-def test_a_competitors_mention_moved_to_our_brand_by_keyword_is_not_replyable(db: Database) -> None:
-    queries = _queries(db)
-    _fetched(db, queries["rival"], True)
-    _fetched(db, queries["acme"], False)
-    assert _stored(db) == ("acme", queries["acme"], False)
