@@ -511,7 +511,8 @@ def week_over_week(session: Session, policy: SlaPolicy, filters: QueueFilters, e
                    now: datetime) -> list[WeekComparison]:
     """The 7 days up to ``end`` against the 7 days before."""
     figures = []
-    for since, until in ((_weeks_before(end, 1), end), (_weeks_before(end, 2), _weeks_before(end, 1))):
+    week_ago = _weeks_before(end, 1)
+    for since, until in ((week_ago, end), (_weeks_before(end, 2), week_ago)):
         f = replace(filters, since=since, until=until)
         label = effective_sentiment()
         total, negative, complaints = session.execute(_aggregate(

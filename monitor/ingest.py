@@ -20,7 +20,7 @@ from sqlalchemy import Boolean, Integer, Table, bindparam, case, exists, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from connectors.base import FetchResult
+from connectors.base import MAX_EXTERNAL_ID, FetchResult
 from connectors.base import Mention as FetchedMention
 from monitor import audit
 from monitor.errors import IngestError
@@ -148,8 +148,8 @@ def normalise(mention: FetchedMention, *, brand_id: int | None, query_id: int | 
         raise IngestError(f"{where}: raw payload is not JSON-serialisable") from None
     if not isinstance(raw, dict):  # what normalise keeps aside goes in under its own keys
         raise IngestError(f"{where}: raw payload must be a JSON object")
-    if len(mention.external_id) > 200:
-        raise IngestError(f"{where}: external id longer than 200 characters")
+    if len(mention.external_id) > MAX_EXTERNAL_ID:
+        raise IngestError(f"{where}: external id longer than {MAX_EXTERNAL_ID} characters")
     if followers is not None and followers > BIGINT_MAX:  # no account has that many; the column cannot hold it
         raw["author_followers_as_sent"] = str(followers)
         followers = None

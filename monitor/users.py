@@ -30,15 +30,15 @@ from monitor.errors import MentiondeskError, NotFound
 from monitor.ingest import dialect_insert, storable
 from monitor.models import SignInFailure, User, UserSession, utcnow
 from monitor.storage import Database
-from sentiment.text import DEFAULT_IGNORABLE
+from sentiment.text import DEFAULT_IGNORABLE_CHAR
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024  # argon2 hashes any length; this bounds the work one request can ask for
 MAX_NAME_LENGTH = 200
-# Refused in names, with controls, format characters and surrogates (by category): they show nothing, so a name
-# holding one looks like another user's ("ana\u2060" is "ana" on every page and in the audit log). A text or
-# emoji variation selector right after a symbol ("❤️") only picks how the symbol is drawn, and is kept.
-_INVISIBLE = re.compile(f"[{DEFAULT_IGNORABLE}]")
+# Default-ignorable characters are refused in names, with controls, format characters and surrogates: they
+# show nothing, so a name holding one looks like another user's ("ana\u2060" is "ana" on every page and in the
+# audit log). A text or emoji variation selector right after a symbol ("❤️") only picks how the symbol is
+# drawn, and is kept.
 _EMOJI_STYLE = "\ufe0e\ufe0f"
 # An OIDC user is matched by the email address the identity provider vouches for (sign_in_external),
 # so any other name could never sign in. Only the shape is checked: the provider owns the address.
@@ -94,7 +94,7 @@ def clean_name(name: str) -> str:
     name = name.strip()
     shown = "".join(ch for i, ch in enumerate(name)
                     if not (ch in _EMOJI_STYLE and i and unicodedata.category(name[i - 1]) == "So"))
-    if not name or len(name) > MAX_NAME_LENGTH or _INVISIBLE.search(shown) \
+    if not name or len(name) > MAX_NAME_LENGTH or DEFAULT_IGNORABLE_CHAR.search(shown) \
             or any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in name):
         raise UserError(f"a user name is 1 to {MAX_NAME_LENGTH} characters without control or invisible characters")
     return name

@@ -16,7 +16,7 @@ _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 DEFAULT_IGNORABLE = ("\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
                      "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8\U0001bca0-\U0001bca3"
                      "\U0001d173-\U0001d17a\U000e0000-\U000e0fff")
-_DEFAULT_IGNORABLE_CHAR = re.compile(f"[{DEFAULT_IGNORABLE}]")
+DEFAULT_IGNORABLE_CHAR = re.compile(f"[{DEFAULT_IGNORABLE}]")
 
 
 def normalise_tweet(text: str, keep_line_breaks: bool = False) -> str:
@@ -44,4 +44,4 @@ def has_something_to_read(text: str) -> bool:
     """Whether `text` holds a character that shows: not only whitespace, controls, format characters
     and other default-ignorable ones (zero-width spaces, direction marks, Hangul fillers)."""
     return any(not ch.isspace() and unicodedata.category(ch) not in ("Cc", "Cf")
-               and not _DEFAULT_IGNORABLE_CHAR.match(ch) for ch in text)
+               and not DEFAULT_IGNORABLE_CHAR.match(ch) for ch in text)
