@@ -53,7 +53,8 @@ def test_an_x_reset_in_milliseconds_backs_off_instead_of_killing_the_poll(
 
 
 def test_an_x_429_with_a_fractional_reset_is_rate_limited(emulators: RunningEmulators) -> None:
-    set_headers(emulators.x_server, {"x-rate-limit-reset": f"{time.time() + 60:.1f}"}, status=429)
+    # A whole second plus a half, so the header never names a moment later than 60 s from now.
+    set_headers(emulators.x_server, {"x-rate-limit-reset": f"{int(time.time()) + 59.5}"}, status=429)
     emulators.x.inject("rate_limit", path_contains="/search/")
     with pytest.raises(RateLimited) as caught:
         x_connector(emulators).fetch(SEARCH_ONLY, None)
