@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import click
 from sqlalchemy import select
 
-from monitor import analytics
+from monitor import analytics, queue
 from monitor.analytics import Report
 from monitor.errors import ConfigError
 from monitor.models import Brand, utcnow
@@ -172,7 +172,9 @@ def report_command(app: "App", start: datetime, end: datetime, brand: str | None
             brands = dict(session.execute(select(Brand.key, Brand.id)).all())
             if brand is not None and brand not in brands:
                 raise ConfigError(f"--brand: no brand {brand!r} (known: {', '.join(sorted(brands)) or 'none'})")
-            competitors = {brands[b.key] for b in app.config.brands if b.competitor and b.key in brands}
+            # The stored flags, as the pages read them, not the config's: a brand it no longer names (renamed,
+            # imported) counts as on the pages.
+            competitors = set(queue.competitor_brand_ids(session))
             looked_at = [brands[brand]] if brand else [i for i in brands.values() if i not in competitors]
             filters = analytics.scope(since, until, looked_at)
             report = analytics.build_report(session, app.config.dashboard.sla, filters, utcnow(),

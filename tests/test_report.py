@@ -8,10 +8,12 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import update
 
 pytest.importorskip("matplotlib")
 
 from monitor.cli import App  # noqa: E402
+from monitor.models import Brand  # noqa: E402
 from monitor.report import report_command, write  # noqa: E402
 from monitor.storage import Database  # noqa: E402
 from tests.test_dashboard_fixtures import add_brand, add_mention  # noqa: E402
@@ -113,6 +115,8 @@ def test_competitors_count_only_in_share_of_voice(tmp_path: Path, monkeypatch: p
     db = Database.open(f"sqlite:///{db_path}")
     db.upgrade()
     acme, rival = add_brand(db, "Acme"), add_brand(db, "Rival")
+    with db.write() as session:  # the report reads the stored flag, as `poll` and the dashboard store it
+        session.execute(update(Brand).where(Brand.id == rival).values(competitor=True))
     posted = datetime(2026, 11, 2, 9, tzinfo=timezone.utc)
     add_mention(db, brand_id=acme, created_at=posted, first_response_at=posted + timedelta(minutes=10),
                 status="resolved", priority=80.0, intent="complaint", text="acme app broken")

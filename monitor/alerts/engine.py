@@ -167,7 +167,10 @@ class AlertEngine:
                     rule: SpikeRule = getattr(rules, name)
                     if rule.enabled:
                         changed += self._spike(session, brand, name, rule, now, counted)
-                if rules.sla.enabled and (deadlines := sla_at_risk(session, brand.id, rules.sla, now)):
+                # A competitor's posts are not the team's to answer: no SLA warning, as the queue and SLA page
+                # leave them out.
+                if rules.sla.enabled and not brand.competitor and (
+                        deadlines := sla_at_risk(session, brand.id, rules.sla, now)):
                     details = {"response_minutes": rules.sla.response_minutes}
                     # An item stays at risk for up to warn_before_minutes: its warning is that recent.
                     look_back = max(DEDUPE_HORIZON, timedelta(minutes=rules.sla.warn_before_minutes))
