@@ -209,7 +209,9 @@ def write_file_atomically(path: Path, write: Callable[[IO[str]], int], errors: s
 
     So a failure part-way (disk full, a database error) leaves the previous file as it was. A path
     that is not a regular file (/dev/null, a pipe) is written straight into, as it cannot be replaced.
-    Returns what ``write`` returns (a count). ``errors`` is the text encoding's error handler.
+    Returns what ``write`` returns (a count). ``errors`` is the text encoding's error handler. An
+    OSError from ``write`` that names no file is taken to be about ``path``: a ``write`` that reads a
+    file too reports its read errors as another exception (as `mentiondesk classify` does).
     """
     try:  # stat follows links: /dev/stdout is the pipe or terminal it stands for
         previous_mode: int | None = os.stat(path).st_mode

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -26,7 +27,7 @@ def _rows(path: Path, label_field: str | None,
           taken: Sequence[str] = ()) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
     """(line number, row or None, error or None) for every non-blank line; `label_field`: the gold
     label every row must have (None: none needed); `taken`: fields no row may have."""
-    with path.open("rb") as fh:
+    with _reading(path), path.open("rb") as fh:
         for number, raw in enumerate(fh, start=1):
             if not raw.strip():
                 continue
@@ -67,8 +68,18 @@ def _count_lines(path: Path) -> int | None:
     FIFO can be read only once (counting it first left nothing to classify, or waited forever)."""
     if not path.is_file():
         return None
-    with path.open("rb") as fh:
+    with _reading(path), path.open("rb") as fh:
         return sum(1 for line in fh if line.strip())
+
+
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """An OSError reading the input as a one-line error naming --input: raised inside classify's write to the
+    output, it was reported as "cannot write" the output."""
+    try:
+        yield
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read {path}: {exc.strerror or exc}", param_hint="--input") from exc
 
 
 def _backend_options(f):
@@ -176,7 +187,7 @@ def classify_command(input_path: Path, output_path: Path, prefix: str, overwrite
         # surrogate (read from a "\ud800" escape) cannot be UTF-8; it only ever sits inside a JSON string, where
         # backslashreplace writes it back as that very escape.
         written = write_file_atomically(output_path, write_all, errors="backslashreplace")
-    except OSError as exc:
+    except OSError as exc:  # the output's: the input's come as --input's (_reading)
         raise click.BadParameter(f"cannot write {output_path}: {exc.strerror}", param_hint="--output") from exc
     click.echo(f"classified {written} line(s){f', skipped {len(skipped)}' if skipped else ''} -> {output_path}",
                err=True)
