@@ -43,6 +43,7 @@ _EMOJI_STYLE = "\ufe0e\ufe0f"
 # An OIDC user is matched by the email address the identity provider vouches for (sign_in_external),
 # so any other name could never sign in. Only the shape is checked: the provider owns the address.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+_NAME_RULE = f"a user name is 1 to {MAX_NAME_LENGTH} characters without control or invisible characters"
 
 _hasher = PasswordHasher()  # argon2id with the library's RFC 9106 defaults
 
@@ -96,7 +97,7 @@ def clean_name(name: str) -> str:
                     if not (ch in _EMOJI_STYLE and i and unicodedata.category(name[i - 1]) == "So"))
     if not name or len(name) > MAX_NAME_LENGTH or DEFAULT_IGNORABLE_CHAR.search(shown) \
             or any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in name):
-        raise UserError(f"a user name is 1 to {MAX_NAME_LENGTH} characters without control or invisible characters")
+        raise UserError(_NAME_RULE)
     return name
 
 
@@ -142,9 +143,15 @@ def _by_name(session: Session, users: Select[tuple[User]], name: str) -> User | 
 
 def _user(session: Session, name: str, lock: bool = False) -> User:
     """The user named ``name``; ``lock`` for a write that depends on the row as read (PostgreSQL's row lock)."""
-    user = _by_name(session, select(User).with_for_update() if lock else select(User), name.strip())
+    name = name.strip()
+    # No user's name, and one a query may not even take (a NUL on PostgreSQL; a lone surrogate, from a shell with a
+    # bad locale, anywhere): refused as add_user refuses it, not as a driver error or a traceback. A name stored
+    # before the invisible characters rule is still found.
+    if _typed_name(name) != name:
+        raise UserError(_NAME_RULE)
+    user = _by_name(session, select(User).with_for_update() if lock else select(User), name)
     if user is None:
-        raise NotFound(f"no user named {name.strip()!r}")
+        raise NotFound(f"no user named {name!r}")
     return user
 
 
