@@ -62,24 +62,30 @@ def outcome_columns(prediction: Any, result: Any) -> dict[str, Any]:
 
 
 class MentionClassifier:
-    def __init__(self, classifier: object, rules: object, expected_languages: Sequence[str] = ()) -> None:
+    """A classify worker. ``stop_requested`` is asked before each read: a worker told to stop (SIGTERM) stops
+    once its read in hand is stored. Given here, or set later by an owner whose stop signal comes after the
+    classifier (:class:`~monitor.poller.PollScheduler`); by default it is never asked to stop."""
+
+    def __init__(self, classifier: object, rules: object, expected_languages: Sequence[str] = (), *,
+                 stop_requested: Callable[[], bool] | None = None) -> None:
         """`expected_languages`: where a mention has no language, detection is surer among these."""
         self.classifier = classifier
         self.rules = rules
         self.expected_languages = frozenset(expected_languages)
         self.claim_owner = new_worker_id()
         self._seconds_per_mention = 0.0  # the model's, over this worker's last read
-        # Asked before each read: a worker told to stop (SIGTERM) stops once its read in hand is stored.
-        self.stop_requested: Callable[[], bool] = lambda: False
+        self.stop_requested: Callable[[], bool] = stop_requested if stop_requested is not None else lambda: False
 
     @classmethod
-    def load(cls, settings: SentimentConfig, rules: object) -> "MentionClassifier":
+    def load(cls, settings: SentimentConfig, rules: object, *,
+             stop_requested: Callable[[], bool] | None = None) -> "MentionClassifier":
         from sentiment import load_classifier
         from sentiment.langdetect import check_languages
 
         check_languages(settings.expected_languages)
-        return cls(load_classifier(settings.backend, settings.model, settings.threads, settings.max_tokens,
-                                   settings.precision), rules, settings.expected_languages)
+        model = load_classifier(settings.backend, settings.model, settings.threads, settings.max_tokens,
+                                settings.precision)
+        return cls(model, rules, settings.expected_languages, stop_requested=stop_requested)
 
     def classify_pending(self, db: Database, batch_size: int = 64, limit: int | None = None,
                          claim_seconds: float = CLAIM_SECONDS,

@@ -197,14 +197,13 @@ def classify_pending(app: App, watch: float | None) -> None:
     from monitor.pipeline import Pipeline
 
     db = app.database()
-    pipeline = Pipeline.from_config(db, app.config)
+    stop = threading.Event()  # set by SIGINT/SIGTERM under --watch: a backlog stops between reads, not once it is done
+    pipeline = Pipeline.from_config(db, app.config, stop_requested=stop.is_set)
     if pipeline.classifier is None:
         raise CommandFailed('[sentiment] backend is "none": nothing to classify with', 2)
     if watch is None:
         click.echo(f"classified {len(pipeline.process_pending())} mention(s)")
         return
-    stop = threading.Event()
-    pipeline.classifier.stop_requested = stop.is_set  # a backlog stops between reads, not once it is done
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     total = 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import func, select
 
@@ -35,10 +35,11 @@ class Pipeline:
         self._started = False
 
     @classmethod
-    def from_config(cls, db: Database, config: Config) -> "Pipeline":
+    def from_config(cls, db: Database, config: Config, stop_requested: Callable[[], bool] | None = None) -> "Pipeline":
+        """``stop_requested``: the classifier's (see :class:`MentionClassifier`)."""
         classifier = None
         if config.sentiment.backend != "none":
-            classifier = MentionClassifier.load(config.sentiment, config.triage_rules)
+            classifier = MentionClassifier.load(config.sentiment, config.triage_rules, stop_requested=stop_requested)
         alerts = (AlertEngine(db, config.alerts, config.alert_targets, brand_keys=[b.key for b in config.brands])
                   if config.alert_targets else None)
         incidents = (IncidentDetector(db, config.incidents, config.alert_targets)

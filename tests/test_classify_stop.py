@@ -5,6 +5,7 @@ unclassified and unclaimed, for the next worker to take at once."""
 from __future__ import annotations
 
 import signal
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -81,4 +82,28 @@ def test_run_stopped_during_a_read_classifies_no_further_read(db: Database) -> N
     scheduler = PollScheduler(db, config, pipeline=pipeline)
     model.stop_worker = scheduler.stop_event.set  # what SIGTERM does
     scheduler.run(max_seconds=120)  # classifies the backlog left from before the start
+    assert _classified_and_claimed(db) == (ONE_READ, 0)
+
+
+def test_a_classifier_given_its_stop_signal_stops_after_the_read_in_hand(db: Database) -> None:
+    add_unclassified(db, BACKLOG)
+    stop, model = threading.Event(), StopsWorkerOnFirstRead()
+    model.stop_worker = stop.set
+    classifier = MentionClassifier(model, TriageRules(), stop_requested=stop.is_set)
+    assert len(classifier.classify_pending(db, batch_size=1)) == ONE_READ
+    assert _classified_and_claimed(db) == (ONE_READ, 0)
+    assert MentionClassifier(model, TriageRules()).stop_requested() is False
+
+
+def test_pipeline_from_config_hands_the_stop_signal_to_its_classifier(db: Database,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    add_unclassified(db, BACKLOG)
+    stop, model = threading.Event(), StopsWorkerOnFirstRead()
+    model.stop_worker = stop.set
+    monkeypatch.setattr(sentiment, "load_classifier", lambda *args, **kwargs: model)
+    config = Config.from_dict({"database": {"url": url_of(db)}, "brands": [{"name": "Acme", "keywords": ["acme"]}],
+                               "sentiment": {"batch_size": 1}, "incidents": {"enabled": False},
+                               "connectors": {"sample": {}}}, env={})
+    pipeline = Pipeline.from_config(db, config, stop_requested=stop.is_set)
+    assert len(pipeline.process_pending()) == ONE_READ
     assert _classified_and_claimed(db) == (ONE_READ, 0)
