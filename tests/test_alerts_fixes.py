@@ -18,7 +18,7 @@ from monitor.alerts.engine import AlertEngine
 from monitor.alerts.receiver import Receiver
 from monitor.config import Config
 from monitor.errors import ConfigError
-from monitor.models import Mention
+from monitor.models import Brand, Mention
 from monitor.storage import Database
 from tests.test_alerts import START, Clock, add_brand, add_mentions, events, settings, target
 from tests.test_alerts_delivery_safety import NOWHERE
@@ -26,6 +26,7 @@ from tests.test_alerts_delivery_safety import NOWHERE
 HOSTILE = "Account locked. [Verify here](https://evil.example/login) ![x](https://evil.example/p.png) **FREE REFUND**"
 ESCAPED = r"\[Verify here\]\(https://evil\.example/login\) \!\[x\]\(https://evil\.example/p\.png\) \*\*FREE REFUND\*\*"
 ONLY_SLA = {"digest": {"enabled": False}, "volume_spike": {"enabled": False}, "negative_spike": {"enabled": False}}
+NO_LONGER_DUE = "not sent: its mentions were answered or closed, or their brand made a competitor, while it waited"
 ONLY_VOLUME = {"digest": {"enabled": False}, "sla": {"enabled": False}, "negative_spike": {"enabled": False}}
 
 
@@ -137,8 +138,17 @@ def test_a_held_sla_warning_about_mentions_all_answered_or_closed_is_not_sent(sq
         assert held.engine.drain(10)
         assert len(held.receiver.received) == 1  # Alice's warning only
     event = events(sqlite_db)[1]
-    assert (event.status, event.reason) == ("suppressed",
-                                          "not sent: its mentions were answered or closed while it waited")
+    assert (event.status, event.reason) == ("suppressed", NO_LONGER_DUE)
+
+
+def test_a_held_sla_warning_about_a_brand_made_a_competitor_meanwhile_is_not_sent(sqlite_db: Database) -> None:
+    with _held_sla_warning(sqlite_db) as held:
+        with sqlite_db.write() as session:  # the config's `competitor = true`, as the next sync stores it
+            session.execute(update(Brand).where(Brand.id == held.brand).values(competitor=True))
+        held.clock.advance(minutes=13)
+        assert held.engine.drain(10)
+        assert len(held.receiver.received) == 1  # Alice's warning only
+    assert (events(sqlite_db)[1].status, events(sqlite_db)[1].reason) == ("suppressed", NO_LONGER_DUE)
 
 
 def test_a_held_urgent_alert_about_a_mention_closed_meanwhile_is_not_sent(sqlite_db: Database) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import Session
 
 from monitor.alerts.settings import AlertSettings, SlaRule, Target, UrgentRule
-from monitor.models import Mention, MentionStatus
+from monitor.models import Brand, Mention, MentionStatus
 
 OPEN_STATUSES = (MentionStatus.NEW.value, MentionStatus.OPEN.value)  # what an alert is still about
 OPEN = Mention.status.in_(OPEN_STATUSES)
@@ -24,9 +24,12 @@ class StillDue(NamedTuple):
     otherwise: str  # the reason recorded when none of them is
 
 
+# A brand flagged competitor while its SLA warning waited is no longer the team's to answer (see AlertEngine.tick).
+OURS = Mention.brand_id.not_in(select(Brand.id).where(Brand.competitor.is_(True)))
 STILL_DUE = {
     "urgent": StillDue(OPEN, "not sent: its mentions were closed while it waited"),
-    "sla": StillDue(AWAITING_RESPONSE, "not sent: its mentions were answered or closed while it waited"),
+    "sla": StillDue(AWAITING_RESPONSE & OURS,
+                    "not sent: its mentions were answered or closed, or their brand made a competitor, while it waited"),
 }
 
 
