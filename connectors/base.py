@@ -7,6 +7,7 @@ cursor, so a connector only has to be faithful to its platform.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import math
 from abc import ABC, abstractmethod
@@ -57,6 +58,12 @@ class RateLimited(ConnectorError):
 
 class BadPayload(ConnectorError):
     """The platform answered with something we cannot read (malformed JSON, missing fields)."""
+
+
+class UnexpectedError(ConnectorError):
+    """A source's read raised something other than a ConnectorError: a connector bug, or a payload it did
+    not foresee. Its cause (``__cause__``) holds the traceback; the message names only its type, as its
+    text may quote the payload."""
 
 
 class DeliveryUnknown(ConnectorError):
@@ -149,21 +156,33 @@ def fetch_in_rounds(cursor: RoundCursor, sources: list[str],
     ``cursor`` on. A round starts over with ``sources`` once none is pending (or none still configured).
 
     A source's error is raised carrying, as :attr:`ConnectorError.resume`, the page to store in its
-    place: nothing from it, and ``cursor`` moved on to the round's other sources. Without it the cursor
-    stayed on the failing source, so one feed gone or one scope missing stopped every other source of
-    the connector for good. The poller stores that page and reports the error; the source is tried
-    again next round. A rate limit holds for the whole client: it carries none.
+    place: nothing from it, and ``cursor`` as it was before the read (so nothing half-read is marked
+    read), moved on to the round's other sources. Without it the cursor stayed on the failing source,
+    so one feed gone or one scope missing stopped every other source of the connector for good. Any
+    other exception (a bug, a payload the connector did not foresee) is raised as an
+    :class:`UnexpectedError` with the same page, for the same reason. The poller stores that page and
+    reports the error; the source is tried again next round. A rate limit holds for the whole client:
+    it carries none.
     """
     pending = [s for s in cursor.pending if s in sources] or list(sources)
+    before = copy.deepcopy(cursor)
     try:
         return fetch_source(pending)
     except RateLimited:
         raise
     except ConnectorError as exc:
-        cursor.pending = pending[1:]
-        exc.resume = FetchResult([], next_cursor=cursor.dump(), has_more=bool(cursor.pending),
-                                 source_error=f"{pending[0]}: {exc}")
+        _resumable(exc, before, pending)
         raise
+    except Exception as exc:
+        message = f"unexpected {exc.__class__.__name__} while reading it (its traceback is in the worker's log)"
+        raise _resumable(UnexpectedError(message), before, pending) from exc
+
+
+def _resumable(exc: ConnectorError, cursor: RoundCursor, pending: list[str]) -> ConnectorError:
+    cursor.pending = pending[1:]
+    exc.resume = FetchResult([], next_cursor=cursor.dump(), has_more=bool(cursor.pending),
+                             source_error=f"{pending[0]}: {exc}")
+    return exc
 
 
 @dataclass(frozen=True)

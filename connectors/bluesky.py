@@ -326,12 +326,16 @@ class BlueskyConnector(Connector):
         post, record = item.post, item.post["record"]
         author = post["author"]
         handle, rkey = str(author["handle"]), str(post["uri"]).rsplit("/", 1)[-1]
-        reply = record.get("reply") or {}
-        root = reply.get("root") or {"uri": post["uri"], "cid": post["cid"]}
+        # The record is whatever the author's client wrote: a reply ref, facet or language of an odd shape
+        # is taken as absent (a top-level post, no mention facet, no language), not a reason to lose the post.
+        reply = record.get("reply") if isinstance(record.get("reply"), dict) else {}
+        root = _ref(reply.get("root")) or {"uri": post["uri"], "cid": post["cid"]}
+        parent = _ref(reply.get("parent"))
         mentioned = post.get("reason") == "mention" or any(
             f.get("$type") == _MENTION_FEATURE and f.get("did") == brand_did
-            for facet in record.get("facets") or [] for f in facet.get("features") or [])
-        langs = record.get("langs") or []
+            for facet in _objects(record.get("facets")) for f in _objects(facet.get("features")))
+        langs = record.get("langs")
+        lang = langs[0] if isinstance(langs, list) and langs and isinstance(langs[0], str) else None
         return Mention(
             platform=self.name,
             external_id=storable_id(str(post["uri"])),
@@ -340,9 +344,9 @@ class BlueskyConnector(Connector):
             url=f"https://bsky.app/profile/{handle}/post/{rkey}",
             author_handle=handle,
             author_name=author.get("displayName") or None,
-            lang=langs[0] if langs else None,
+            lang=lang,
             thread_id=storable_id(str(root["uri"])),
-            parent_id=storable_id(str(reply["parent"]["uri"])) if reply.get("parent") else None,
+            parent_id=storable_id(parent["uri"]) if parent else None,
             replyable=_replyable(post, mentioned),
             raw={"source": item.source, "uri": post["uri"], "cid": post["cid"], "root": root, "did": author.get("did"),
                  "handle": handle, "mentions_brand": mentioned, "created_at": record.get("createdAt")},
@@ -404,6 +408,16 @@ def _plain(view: Any) -> dict[str, Any]:
     """An SDK model back as its wire JSON (aliases like ``$type``, ``createdAt``)."""
     data = view.model_dump(by_alias=True, exclude_none=True)
     return data if isinstance(data, dict) else {}
+
+
+def _ref(value: Any) -> dict[str, Any] | None:
+    """``value`` if it is a ref to a post (an object with a ``uri``), as a reply's root and parent are; else None."""
+    return value if isinstance(value, dict) and isinstance(value.get("uri"), str) and value["uri"] else None
+
+
+def _objects(value: Any) -> list[dict[str, Any]]:
+    """The objects in a JSON list; anything else (null, a string) holds none."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
 def _replyable(post: dict[str, Any], mentions_brand: bool) -> bool:

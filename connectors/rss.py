@@ -96,6 +96,15 @@ def _entry_id(key: str, feed_url: str) -> str:
     return storable_id(key if _URI_SCHEME.match(key) else f"{feed_url}#{key}")
 
 
+def _entry_time(stamp: Any) -> datetime | None:
+    """feedparser's UTC time tuple as a datetime; None if there is none, or it is no date: a zero date
+    (year 0), or one past year 9999 once in UTC (9999-12-31T23:59:59-05:00)."""
+    try:
+        return datetime(*stamp[:6], tzinfo=timezone.utc) if stamp else None
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
 def _article_url(link: str | None) -> str | None:
     """Google Alerts links go through ``google.com/url?…&url=<article>``: link to the article itself."""
     if not link:
@@ -200,10 +209,17 @@ class RssConnector(Connector):
         text = title if summary in ("", title) else f"{title}\n\n{summary}"
         if not _matches(text, query):
             return None
-        stamp = entry.get("published_parsed") or entry.get("updated_parsed")
-        # Undated entries are dated when first seen (some news feeds leave dates out).
-        created_at = datetime(*stamp[:6], tzinfo=timezone.utc) if stamp else datetime.now(timezone.utc)
+        sent = entry.get("published") or entry.get("updated")
+        created_at = _entry_time(entry.get("published_parsed") or entry.get("updated_parsed"))
         lang = (entry.get("title_detail") or {}).get("language") or None
+        raw = {"feed": feed_url, "id": entry.get("id"), "link": entry.get("link"), "title": entry.get("title"),
+               "summary": entry.get("summary"), "published": sent}
+        if created_at is None:
+            # Undated entries, or dated unreadably, are dated when first seen (some news feeds leave dates
+            # out; a CMS writes 0000-00-00 for a draft's date), as ingest does with unbelievable dates.
+            created_at = datetime.now(timezone.utc)
+            if sent:
+                raw["created_at_as_sent"] = sent
         return Mention(
             platform=self.name,
             external_id=entry_id,
@@ -213,8 +229,7 @@ class RssConnector(Connector):
             author_name=entry.get("author") or None,
             lang=lang.split("-")[0].lower() if lang else None,
             replyable=False,
-            raw={"feed": feed_url, "id": entry.get("id"), "link": entry.get("link"), "title": entry.get("title"),
-                 "summary": entry.get("summary"), "published": entry.get("published") or entry.get("updated")},
+            raw=raw,
         )
 
     def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> PostedReply:

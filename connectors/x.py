@@ -17,7 +17,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, ClassVar, Literal
 
 import requests
@@ -186,9 +186,15 @@ def build_search_query(query: Query, settings: XSettings) -> str:
     return " ".join(parts)
 
 
+# X ids are 64-bit unsigned integers (at most 20 digits): a longer one is none, and int() refuses one
+# of over 4,300 digits with a ValueError.
+_MAX_POST_ID = 2**64 - 1
+
+
 def _post_id(value: Any) -> str | None:
-    """An X post id (decimal digits), or None: ids are compared as numbers and sent back as since_id."""
-    return value if isinstance(value, str) and value.isascii() and value.isdigit() else None
+    """An X post id (decimal digits, in 64 bits), or None: ids are compared as numbers and sent back as since_id."""
+    ok = isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 20
+    return value if ok and int(value) <= _MAX_POST_ID else None
 
 
 def _object(value: Any) -> dict[str, Any]:
@@ -382,9 +388,11 @@ class XConnector(Connector):
         if author is None or not isinstance(author.get("username"), str):
             raise BadPayload(f"X post {tweet['id']}: its author is missing from includes.users")
         try:
-            created_at = datetime.fromisoformat(tweet["created_at"].replace("Z", "+00:00"))
+            created_at: datetime | None = datetime.fromisoformat(tweet["created_at"].replace("Z", "+00:00"))
         except ValueError:
-            raise BadPayload(f"X post {tweet['id']} has an unreadable created_at") from None
+            created_at = None
+        if created_at is not None and created_at.tzinfo is None:
+            created_at = created_at.replace(tzinfo=timezone.utc)  # X gives its times in UTC
         # Optional parts of an odd shape are dropped, not the post: it is still worth reading.
         refs = {r["type"]: r["id"] for r in _objects(tweet.get("referenced_tweets"))
                 if isinstance(r.get("type"), str) and isinstance(r.get("id"), str)}
@@ -396,6 +404,9 @@ class XConnector(Connector):
         quotes_brand = brand_user_id is not None and quoted.get("author_id") == brand_user_id
         followers = _object(author.get("public_metrics")).get("followers_count")
         lang = _text(tweet.get("lang"))
+        raw = {"source": source, "tweet": tweet, "author": author}
+        if created_at is None:  # dated when fetched, as ingest does with an unbelievable date
+            created_at, raw["created_at_as_sent"] = datetime.now(timezone.utc), tweet["created_at"]
         return Mention(
             platform=self.name,
             external_id=tweet["id"],
@@ -410,7 +421,7 @@ class XConnector(Connector):
             parent_id=refs.get("replied_to"),
             # X's self-serve reply rule: only where the author @mentioned or quoted the brand.
             replyable=bool(handle) and (source == "mentions" or handle in mentioned or quotes_brand),
-            raw={"source": source, "tweet": tweet, "author": author},
+            raw=raw,
         )
 
     # -- replying --------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ class ConfigError(MentiondeskError):
 
 
 class IngestError(MentiondeskError):
-    """A fetched page could not be stored; nothing from it was kept."""
+    """A fetched mention (or, for another platform's mentions, a page) could not be stored (see
+    `monitor.ingest.ingest_page`)."""
 
 
 class ReplyError(MentiondeskError):

@@ -9,10 +9,11 @@ may still move the stored post to that brand (see `store_mentions`).
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -28,14 +29,19 @@ from monitor.models import Brand, BrandQuery, ConnectorUsage, Cursor, Mention, u
 from monitor.storage import Database
 from monitor.text import safe_url
 
+log = logging.getLogger("mentiondesk.ingest")
+
 # Rows per INSERT statement: well under SQLite's 32k bound-parameter limit at ~20 columns a row.
 INSERT_CHUNK = 500
+SET_ASIDE = "ingest.set_aside"  # the audit action that keeps a fetched mention ingest could not store
 
 
 @dataclass(frozen=True)
 class IngestResult:
     received: int
     new_ids: list[int]
+    # Mentions of the page that could not be stored: each is kept in the audit log (see `ingest_page`).
+    set_aside: int = 0
 
     @property
     def stored(self) -> int:
@@ -43,7 +49,7 @@ class IngestResult:
 
     @property
     def duplicates(self) -> int:
-        return self.received - self.stored
+        return self.received - self.stored - self.set_aside
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -266,11 +272,23 @@ def _upgrade_stored(session: Session, copies: Sequence[dict[str, Any]]) -> None:
 
 
 def ingest_page(db: Database, *, connector: str, query_id: int, result: FetchResult) -> IngestResult:
-    """Store one fetched page and its cursor atomically."""
+    """Store one fetched page and its cursor atomically.
+
+    A mention that cannot be stored even cleaned (see `normalise`: an id longer than the store's, a
+    text that is not text) is set aside, not stored: kept whole in the audit log as ``ingest.set_aside``
+    (admins can read and export it) and logged, by platform and id, as a warning. Refusing the page
+    for it, as until 2026-12-06, stopped its source on every round, and the mentions after it were
+    never stored. A page holding another platform's mentions is a connector bug: it is refused.
+    """
     fetched_at = utcnow()
     with db.write() as session:
         brand_id = session.scalar(select(BrandQuery.brand_id).where(BrandQuery.id == query_id))
-        rows = [normalise(m, brand_id=brand_id, query_id=query_id, fetched_at=fetched_at) for m in result.mentions]
+        rows = []
+        for mention in result.mentions:
+            try:
+                rows.append(normalise(mention, brand_id=brand_id, query_id=query_id, fetched_at=fetched_at))
+            except IngestError as exc:
+                _set_aside(session, connector, query_id, mention, exc)
         wrong = {r["platform"] for r in rows} - {connector}
         if wrong:
             raise IngestError(f"connector {connector!r} returned mentions for platform(s) {sorted(wrong)}")
@@ -279,7 +297,25 @@ def ingest_page(db: Database, *, connector: str, query_id: int, result: FetchRes
                ["query_id"], {"value": result.next_cursor, "updated_at": fetched_at})
         if result.units_used:
             add_usage(session, connector, result.units_used)
-    return IngestResult(received=len(result.mentions), new_ids=new_ids)
+    return IngestResult(received=len(result.mentions), new_ids=new_ids, set_aside=len(result.mentions) - len(rows))
+
+
+def _set_aside(session: Session, connector: str, query_id: int, mention: FetchedMention, reason: IngestError) -> None:
+    """Keep a mention that cannot be stored in the audit log, in the page's transaction, so nothing is lost.
+    The warning names it by platform and (cut, quoted) id only: never its text."""
+    log.warning("connector %s: a fetched mention was set aside in the audit log (%s), not stored: %s",
+                connector, SET_ASIDE, reason)
+    audit.record(session, audit.SYSTEM_ACTOR, SET_ASIDE, connector=connector, query_id=query_id, reason=str(reason),
+                 mention={f.name: _json_value(getattr(mention, f.name)) for f in fields(mention)})
+
+
+def _json_value(value: Any) -> Any:
+    """``value`` as the audit log can keep it: storable JSON, or, where it cannot be written as JSON (an
+    integer of over 4,300 digits, a cycle), a note saying so."""
+    try:
+        return json.loads(json.dumps(storable(value), default=str))
+    except (TypeError, ValueError, RecursionError):
+        return f"<a {type(value).__name__} that cannot be written as JSON>"
 
 
 def usage_day(now: datetime | None = None) -> str:

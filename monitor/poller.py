@@ -19,7 +19,7 @@ from pathlib import Path
 import schedule
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
-from connectors.base import Connector, ConnectorError, Query, RateLimited
+from connectors.base import Connector, ConnectorError, Query, RateLimited, UnexpectedError
 from monitor.backoff import doubled
 from monitor.config import Config, ConnectorConfig
 from monitor.errors import IngestError
@@ -49,6 +49,8 @@ class ConnectorReport:
     pages: int = 0
     received: int = 0
     new_ids: list[int] = field(default_factory=list)
+    # Fetched mentions ingest could not store; each is in the audit log (monitor.ingest.SET_ASIDE).
+    set_aside: int = 0
     error: str | None = None
     # Why the connector was not polled (back-off, daily cap); not a failure of this round.
     skipped: str | None = None
@@ -184,11 +186,15 @@ def poll_connector(
                 except ConnectorError as exc:
                     if exc.resume is None:
                         raise
+                    if isinstance(exc, UnexpectedError):  # recorded as the source's error, and never silently
+                        log.error("connector %s crashed on query %s: %s", cc.name, query.key,
+                                  exc.resume.source_error, exc_info=exc)
                     result = exc.resume  # one source failed: store the cursor past it, go on with the rest
                 stored = ingest_page(db, connector=cc.name, query_id=query_id, result=result)
                 report.pages += 1
                 report.received += stored.received
                 report.new_ids.extend(stored.new_ids)
+                report.set_aside += stored.set_aside
                 if result.ack is not None:
                     connector.acknowledge(result.ack)
                 if result.source_error:
@@ -206,7 +212,9 @@ def poll_connector(
             errors.append(f"{query.key}: database error: {_database_error(exc)}")
         except Exception as exc:  # a connector bug must not stop the others
             log.exception("connector %s crashed on query %s", cc.name, query.key)
-            errors.append(f"{query.key}: unexpected {exc.__class__.__name__}: {exc}")
+            # Its type only: the text may quote the payload (the traceback above has it).
+            errors.append(f"{query.key}: unexpected {exc.__class__.__name__} in the {cc.name} connector; "
+                          "the traceback is in the worker log")
         finally:
             release_poll(db, query_id, owner)
     if errors or source_errors:
@@ -230,7 +238,8 @@ def poll_connector(
             status.consecutive_failures = 0
             status.backoff_until = status.backoff_reason = None
             status.mentions_stored = (status.mentions_stored or 0) + report.stored
-        log.info("connector %s: %d pages, %d new of %d fetched", cc.name, report.pages, report.stored, report.received)
+        log.info("connector %s: %d pages, %d new of %d fetched, %d set aside", cc.name, report.pages, report.stored,
+                 report.received, report.set_aside)
     return report
 
 

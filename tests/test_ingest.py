@@ -5,8 +5,8 @@ from sqlalchemy import func, select
 
 from connectors.base import FetchResult
 from monitor.errors import IngestError
-from monitor.ingest import ingest_page, read_cursor, sync_brands, usage_today
-from monitor.models import Mention, utcnow
+from monitor.ingest import SET_ASIDE, ingest_page, read_cursor, sync_brands, usage_today
+from monitor.models import AuditEntry, Mention, utcnow
 from monitor.config import Config
 from monitor.storage import Database
 from tests.connector_doubles import mention
@@ -40,14 +40,18 @@ def test_duplicate_delivery_is_stored_once(db: Database, query_id: int) -> None:
     assert stored[0].created_at.tzinfo is not None
 
 
-def test_one_bad_mention_stores_nothing_of_its_page_and_keeps_the_cursor(db: Database, query_id: int) -> None:
+def test_one_bad_mention_is_set_aside_and_the_rest_of_its_page_stored(db: Database, query_id: int) -> None:
+    # Until 2026-12-06 it stored nothing of its page and kept the cursor: the source stopped there for good.
     ingest_page(db, connector="sample", query_id=query_id, result=FetchResult([mention("sample", 0)], next_cursor="1"))
     bad_page = [mention("sample", 1), mention("sample", 2, created_at=datetime(2026, 11, 1))]
-    with pytest.raises(IngestError, match="created_at must be a timezone-aware datetime"):
-        ingest_page(db, connector="sample", query_id=query_id, result=FetchResult(bad_page, next_cursor="3"))
-    assert count(db) == 1
+    result = ingest_page(db, connector="sample", query_id=query_id, result=FetchResult(bad_page, next_cursor="3"))
+    assert (result.stored, result.set_aside, result.duplicates) == (1, 1, 0)
+    assert count(db) == 2
     with db.read() as session:
-        assert read_cursor(session, query_id) == "1"
+        assert read_cursor(session, query_id) == "3"
+        (entry,) = session.scalars(select(AuditEntry).where(AuditEntry.action == SET_ASIDE))
+    assert "created_at must be a timezone-aware datetime" in entry.details["reason"]
+    assert entry.details["mention"]["external_id"] == "2" and entry.details["mention"]["text"] == "post 2 about acme"
 
 
 def test_mentions_for_another_platform_are_refused(db: Database, query_id: int) -> None:
