@@ -13,7 +13,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, ClassVar, Protocol
 from urllib.parse import urlsplit
 
@@ -85,8 +85,11 @@ class Capabilities:
     # Reply only to mentions that addressed the brand directly (X self-serve since 2026).
     reply_needs_direct_mention: bool = False
     max_reply_chars: int | None = None
-    # The platform dedupes replies by idempotency key, so a send cut off midway can safely be sent again.
+    # The platform dedupes replies by idempotency key, so a send cut off midway can safely be sent again...
     idempotent_replies: bool = False
+    # ...but only this long after that send began: the platform forgets keys (Mastodon after an hour), and a
+    # re-send past that posts the reply twice. None: it never forgets them.
+    idempotency_window: timedelta | None = None
     # How the platform counts a reply against max_reply_chars, and what it calls the unit.
     reply_length: Callable[[str], int] = len
     length_unit: str = "characters"
@@ -265,6 +268,11 @@ class Connector(ABC):
 
     def acknowledge(self, ack: Any) -> None:
         """Called after a page's mentions are committed (e.g. mark inbox items read)."""
+
+    def reply_prefix(self, target: ReplyTarget, text: str) -> str:
+        """What :meth:`reply` puts in front of ``text`` (Mastodon: the author's @acct), which the platform's
+        length limit counts too."""
+        return ""
 
     def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> PostedReply:
         """Post ``text`` as a reply to ``target``. Raises ReplyNotAllowed or ConnectorError."""

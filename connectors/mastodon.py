@@ -19,6 +19,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
+from datetime import timedelta
 from typing import Any, ClassVar
 
 from mastodon import (
@@ -53,6 +54,9 @@ from connectors.base import (
 from connectors.graphemes import grapheme_count
 
 MAX_STATUS_CHARS = 500  # Mastodon's default; instances may allow more
+# Mastodon keeps a reply's Idempotency-Key for 1 hour ("Idempotency keys are stored for up to 1 hour", POST
+# /api/v1/statuses); 5 minutes less leaves a re-send time to arrive (a request gives up within 120 s).
+IDEMPOTENCY_WINDOW = timedelta(minutes=55)
 _VISIBILITY_ORDER = ("public", "unlisted", "private", "direct")
 
 
@@ -112,7 +116,8 @@ class MastodonConnector(Connector):
     name = "mastodon"
     Settings = MastodonSettings
     capabilities = Capabilities(can_reply=True, max_reply_chars=MAX_STATUS_CHARS, idempotent_replies=True,
-                                reply_length=status_length, length_unit="characters (URLs count 23)")
+                                idempotency_window=IDEMPOTENCY_WINDOW, reply_length=status_length,
+                                length_unit="characters (URLs count 23)")
     required_secrets: ClassVar[tuple[str, ...]] = ("access_token",)
     reply_raw_keys: ClassVar[tuple[str, ...]] = ("acct", "visibility")
     settings: MastodonSettings
@@ -238,6 +243,8 @@ class MastodonConnector(Connector):
         if not hasattr(created_at, "tzinfo") or created_at.tzinfo is None:
             raise BadPayload(f"Mastodon status {status_id} has an unreadable created_at")
         visibility = status.get("visibility") or "public"
+        # Mastodon.py casts the count to int (None where it cannot); a hidden count can still come as -1.
+        followers = account.get("followers_count")
         return Mention(
             platform=self.name,
             external_id=status_id,
@@ -246,7 +253,7 @@ class MastodonConnector(Connector):
             url=status.get("url") or status.get("uri"),
             author_handle=str(account["acct"]),
             author_name=account.get("display_name") or None,
-            author_followers=account.get("followers_count"),
+            author_followers=followers if type(followers) is int and followers >= 0 else None,
             lang=status.get("language") or None,
             thread_id=None if status.get("in_reply_to_id") else status_id,  # Mastodon gives no root id
             parent_id=str(status["in_reply_to_id"]) if status.get("in_reply_to_id") else None,
@@ -257,6 +264,11 @@ class MastodonConnector(Connector):
 
     # -- replying --------------------------------------------------------------------------------
 
+    def reply_prefix(self, target: ReplyTarget, text: str) -> str:
+        # Mastodon notifies only accounts the reply @mentions; clients prefill the author's handle.
+        acct = str(target.raw.get("acct") or "")
+        return f"@{acct} " if acct and f"@{acct}".lower() not in text.lower() else ""
+
     def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> PostedReply:
         # A reply is never more public than what it answers (a direct message stays direct), so without
         # the post's visibility nothing is sent: "public" by default made replies to DMs public.
@@ -264,10 +276,7 @@ class MastodonConnector(Connector):
         if visibility not in _VISIBILITY_ORDER:
             raise ReplyNotAllowed("the stored mention does not record who can see the post (public, private or "
                                   "direct), so a reply might be more public than it; reply on Mastodon itself")
-        acct = str(target.raw.get("acct") or "")
-        # Mastodon notifies only accounts the reply @mentions; clients prefill the author's handle.
-        if acct and f"@{acct}".lower() not in text.lower():
-            text = f"@{acct} {text}"
+        text = self.reply_prefix(target, text) + text
         if (length := status_length(text)) > self.settings.max_reply_chars:
             raise ConnectorError(f"the reply is {length} characters with the @mention; "
                                  f"this instance allows {self.settings.max_reply_chars}")
@@ -281,9 +290,18 @@ class MastodonConnector(Connector):
         except MastodonNetworkError:
             raise DeliveryUnknown("the reply request to Mastodon got no answer; check the thread before retrying") from None
         except MastodonAPIError as exc:
-            if _status(exc) == 422:
+            code = _status(exc)
+            if code == 422:
                 raise ReplyNotAllowed(f"Mastodon refused the reply: {_message(exc)}") from None
-            raise ConnectorError(f"Mastodon did not accept the reply ({_status(exc)}): {_message(exc)}") from None
+            # Both can come after Mastodon stored the status (a gateway timing out, a body cut off), and a
+            # retry relies on a key Mastodon forgets after an hour: a person checks the thread instead.
+            if "Could not parse response as JSON" in str(exc):
+                raise DeliveryUnknown("Mastodon answered the reply with a body that cannot be read; it may have "
+                                      "been posted: check the thread before retrying") from None
+            if isinstance(code, int) and code >= 500:
+                raise DeliveryUnknown(f"Mastodon answered the reply with a server error ({code}); it may have "
+                                      "been posted: check the thread before retrying") from None
+            raise ConnectorError(f"Mastodon did not accept the reply ({code}): {_message(exc)}") from None
         if not isinstance(status, dict) or "id" not in status:
             raise BadPayload("Mastodon accepted the reply but its answer has no id")
         return PostedReply(external_id=str(status["id"]), url=status.get("url"))

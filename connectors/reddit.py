@@ -19,6 +19,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, ClassVar, Literal
+from urllib.parse import urlsplit
 
 import praw
 import praw.exceptions
@@ -72,7 +73,8 @@ class _ReplyOutcomeUnknown(Exception):
 class _RedditAdapter(HTTPAdapter):
     """Applies ``request_timeout_seconds`` (praw passes prawcore's fixed 16 s whatever its ``timeout``
     setting says) and sends reply POSTs once: prawcore retries timeouts and 502/503/504 for every
-    method, which for a reply means posting it again although the first may well have been posted."""
+    method, which for a reply means posting it again although the first may well have been posted. The reply
+    endpoint is matched on the path's end: an ``oauth_url`` with a path (a proxy) puts it in front."""
 
     def __init__(self, timeout: float, retries: Retry) -> None:
         super().__init__(max_retries=retries)
@@ -80,7 +82,7 @@ class _RedditAdapter(HTTPAdapter):
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         kwargs["timeout"] = self.timeout
-        if request.method != "POST" or not (request.path_url or "").startswith("/api/comment"):
+        if request.method != "POST" or not urlsplit(request.url).path.rstrip("/").endswith("/api/comment"):
             return super().send(request, **kwargs)
         try:
             response = super().send(request, **kwargs)
@@ -190,6 +192,8 @@ class RedditConnector(Connector):
     Settings = RedditSettings
     capabilities = Capabilities(can_reply=True, max_reply_chars=MAX_COMMENT_CHARS)
     required_secrets: ClassVar[tuple[str, ...]] = ("client_id", "client_secret")
+    # Why a mention is not replyable: a locked or archived thread, or read before the account was set up.
+    reply_raw_keys: ClassVar[tuple[str, ...]] = ("locked", "archived")
     settings: RedditSettings
 
     def __init__(self, settings: ConnectorSettings, secrets: dict[str, str] | None = None) -> None:
@@ -384,6 +388,7 @@ class RedditConnector(Connector):
             raise BadPayload(f"Reddit item {data['id']} has an unreadable created_utc") from None
         author = str(data["author"]) if data["author"] is not None else None  # None: deleted account
         permalink = data.get("permalink")
+        locked, archived = bool(data.get("locked")), bool(data.get("archived"))
         return Mention(
             platform=self.name,
             external_id=_fullname(item),
@@ -395,9 +400,11 @@ class RedditConnector(Connector):
             lang=None,  # Reddit does not say; sentiment detects it
             thread_id=thread_id,
             parent_id=parent_id,
-            replyable=self.can_act_as_user and not data.get("locked") and not data.get("archived"),
+            replyable=self.can_act_as_user and not locked and not archived,
             raw={
                 "source": source,
+                "locked": locked,
+                "archived": archived,
                 "subreddit": str(data["subreddit"]),
                 "score": data.get("score"),
                 "link_title": data.get("link_title"),
@@ -420,7 +427,13 @@ class RedditConnector(Connector):
         if not self.can_act_as_user:
             raise ReplyNotAllowed("replying on Reddit needs the brand account's credentials (MENTIONDESK_REDDIT_USERNAME/PASSWORD)")
         if not target.replyable:
-            raise ReplyNotAllowed("this Reddit thread is locked or archived")
+            if "locked" not in target.raw:  # stored before the reason was
+                raise ReplyNotAllowed("this Reddit thread was locked or archived when it was read, or it was read "
+                                      "before the Reddit account was set up; answer it on Reddit")
+            if target.raw["locked"] or target.raw["archived"]:
+                raise ReplyNotAllowed("this Reddit thread is locked or archived")
+            # Not replyable only because it was read without the account, which is set up now: Reddit itself
+            # refuses (THREAD_LOCKED, TOO_OLD) should the thread have been locked or archived since.
         if len(text) > MAX_COMMENT_CHARS:
             raise ConnectorError(f"the reply is {len(text)} characters; Reddit allows {MAX_COMMENT_CHARS}")
         kind, _, thing_id = target.external_id.partition("_")

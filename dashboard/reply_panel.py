@@ -60,8 +60,8 @@ def composer(ctx: AppContext, user: Principal, mention: Mention) -> None:
             st.link_button("Open the original post", original)
         return
     if connector.capabilities.reply_needs_direct_mention and not mention.replyable:
-        st.warning(f"{md_escape(mention.platform)} only lets the brand reply through the API to posts that @mention "
-                   "or quote it; this one matched a keyword. Open it to answer on the platform.", icon="🔗")
+        st.warning(f"{md_escape(replies.not_directly_mentioned(mention.platform))}. Open it to answer on the platform.",
+                   icon="🔗")
         if original:
             st.link_button("Open the original post", original)
         return
@@ -109,7 +109,7 @@ def composer(ctx: AppContext, user: Principal, mention: Mention) -> None:
         presence.touch(ctx.db, mention.id, user.name, Activity.DRAFTING)
     caps = connector.capabilities
     limit = caps.max_reply_chars
-    length = caps.reply_length(text)
+    length = replies.counted_length(connector, mention, text)  # Mastodon's @acct in front counts too
     over = limit is not None and length > limit
     st.caption(f"{length} / {limit if limit is not None else '∞'} {caps.length_unit}" + (" — too long" if over else ""))
     unfilled = unfilled_slots(text)

@@ -37,7 +37,7 @@ import numpy as np
 from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from connectors.base import Connector, PostedReply, RateLimited, ReplyTarget
+from connectors.base import Capabilities, Connector, PostedReply, RateLimited, ReplyTarget
 from monitor import audit
 from monitor.access import Principal, Role, require
 from monitor.config import IncidentSettings
@@ -512,6 +512,7 @@ class _RateLimitRecorder:
         self.connector = connector
         self.name = connector.name
         self.capabilities = connector.capabilities
+        self.reply_prefix = connector.reply_prefix
         self.retry_after: float | None = None
 
     def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> PostedReply:
@@ -531,10 +532,12 @@ def bulk_reply(db: Database, incident_id: int, template_name: str, templates: Se
 
     Safe to run again after a crash or a kill: each mention's reply has a fixed idempotency key, a sent
     one is never sent again, and a reply to a mention someone already answered is skipped (the reply
-    claim). A send that was cut off (state ``sending``) is sent again only where the platform
-    dedupes by the key (``Capabilities.idempotent_replies``, e.g. Mastodon); elsewhere it is listed
-    in ``unknown`` for a person to check, as any reply with an unknown outcome. A rate limit is waited
-    out up to ``max_wait_seconds``, else the run stops and says when to run it again.
+    claim). A send that was cut off, or whose answer was lost (state ``sending``), is sent again only
+    where the platform dedupes by the key (``Capabilities.idempotent_replies``, e.g. Mastodon) and
+    still remembers it (``Capabilities.idempotency_window`` after the send began: Mastodon forgets keys
+    after an hour); otherwise it is listed in ``unknown`` for a person to check, as any reply with an
+    unknown outcome. A rate limit is waited out up to ``max_wait_seconds``, else the run stops and says
+    when to run it again.
     """
     from monitor import presence, replies
     from monitor.templates import author_label, pick_variant, render
@@ -583,8 +586,9 @@ def bulk_reply(db: Database, incident_id: int, template_name: str, templates: Se
             report.already_sent.append(mention.id)
             continue
         if reply.state == ReplyState.SENDING.value:
-            if not connector.capabilities.idempotent_replies or not _reopen_interrupted(db, reply.id, actor):
-                report.unknown[mention.id] = reply.error or "cut off while sending: check the platform"
+            refused = _reopen_interrupted(db, reply.id, actor, connector.capabilities)
+            if refused is not None:
+                report.unknown[mention.id] = refused
                 continue
         while True:
             connector.retry_after = None
@@ -613,18 +617,26 @@ def bulk_reply(db: Database, incident_id: int, template_name: str, templates: Se
     return report
 
 
-def _reopen_interrupted(db: Database, reply_id: int, actor: Principal) -> bool:
-    """sending → failed for a reply whose platform dedupes by idempotency key, so it can be sent again."""
+def _reopen_interrupted(db: Database, reply_id: int, actor: Principal, capabilities: Capabilities) -> str | None:
+    """sending → failed for a reply whose platform dedupes by idempotency key and still remembers its key,
+    so it can be sent again; else why a person has to check the platform (None: reopened)."""
+    from monitor import replies
+
     with db.write() as session:
-        changed = session.execute(
-            update(Reply).where(Reply.id == reply_id, Reply.state == ReplyState.SENDING.value)
-            .values(state=ReplyState.FAILED.value, updated_at=utcnow(),
-                    error="interrupted while sending; sent again with the same idempotency key")
-        ).rowcount
-        if changed:
-            reply = session.get(Reply, reply_id)
-            audit.record(session, actor.name, "reply.resume", reply.mention_id if reply else None, reply_id=reply_id)
-        return bool(changed)
+        reply = session.get(Reply, reply_id, with_for_update=True, populate_existing=True)
+        unknown = (reply.error if reply else None) or "cut off while sending; it may have been posted: check the thread"
+        if reply is None or reply.state != ReplyState.SENDING.value or not capabilities.idempotent_replies:
+            return unknown
+        window = capabilities.idempotency_window
+        if window is not None:
+            first = replies.key_first_sent(session, reply)
+            if first is None or first < utcnow() - window:
+                return (f"{unknown}. Not sent again: its send began over {window.total_seconds() / 60:g} minutes "
+                        "ago, and by now the platform may have forgotten its idempotency key")
+        reply.state, reply.updated_at = ReplyState.FAILED.value, utcnow()
+        reply.error = "interrupted while sending; sent again with the same idempotency key"
+        audit.record(session, actor.name, "reply.resume", reply.mention_id, reply_id=reply_id)
+        return None
 
 
 def similar_open_incidents(db: Database, now: datetime | None = None) -> dict[int, list[tuple[int, float]]]:

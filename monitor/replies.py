@@ -23,7 +23,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import ColumnElement, exists, select, update
 from sqlalchemy.orm import Session
 
 from connectors.base import BadPayload, Connector, ConnectorError, DeliveryUnknown, ReplyNotAllowed, ReplyTarget
@@ -31,7 +31,7 @@ from monitor import audit
 from monitor.access import APPROVER, Principal, Role, require
 from monitor.errors import NotFound, ReplyError, ReplyStateError
 from monitor.models import AuditEntry, Brand, CheckIn, CheckInState, Mention, Reply, ReplyApproval, ReplyState, utcnow
-from monitor.templates import check_filled, check_length
+from monitor.templates import ReplyTooLong, check_filled, check_length
 from monitor.storage import Database
 
 # Not on its way: a draft, or a failed send (retryable).
@@ -64,14 +64,35 @@ def check_replyable(mention: Mention, connector: Connector, body: str) -> None:
     if not caps.can_reply:
         raise ReplyError(f"{connector.name} cannot post replies; open the original post instead")
     if caps.reply_needs_direct_mention and not mention.replyable:
-        raise ReplyError(
-            f"{connector.name} only allows replies to posts that @mention or quote the brand account; "
-            "this one matched a keyword, so open the original post to answer it"
-        )
+        raise ReplyError(f"{not_directly_mentioned(connector.name)}, so open the original post to answer it")
     if not body.strip():
         raise ReplyError("a reply cannot be empty")
     check_filled(body)
-    check_length(caps, mention.platform, body)
+    prefix = connector.reply_prefix(reply_target(mention), body)
+    try:
+        check_length(caps, mention.platform, prefix + body)
+    except ReplyTooLong as exc:
+        if not prefix:
+            raise
+        raise ReplyTooLong(f"{exc}, counting the {prefix.strip()!r} it is posted with") from None
+
+
+def not_directly_mentioned(platform: str) -> str:
+    """Why a platform that answers only direct mentions (X self-serve) refuses this one. Replyable is decided
+    as the post is read: one read before the brand's handle was configured could not be checked against it."""
+    return (f"{platform} only allows replies to posts that @mention or quote the brand account; this one was not "
+            f"read as one (it matched a keyword, or was read before the brand's {platform} handle was configured)")
+
+
+def counted_length(connector: Connector, mention: Mention, body: str) -> int:
+    """``body``'s length as the platform counts it against its limit: with what the connector puts in front
+    of it (Mastodon's @acct), as :func:`check_replyable` counts it."""
+    return connector.capabilities.reply_length(connector.reply_prefix(reply_target(mention), body) + body)
+
+
+def reply_target(mention: Mention) -> ReplyTarget:
+    """What the connector is told of the mention it replies to."""
+    return ReplyTarget(mention.platform, mention.external_id, mention.replyable, mention.thread_id, mention.raw)
 
 
 def draft_reply(db: Database, mention_id: int, body: str, author: Principal, idempotency_key: str | None = None) -> Reply:
@@ -155,7 +176,7 @@ def send_reply(db: Database, reply_id: int, connector: Connector, actor: Princip
         if attempt is None:
             raise ReplyStateError(f"reply {reply_id} is {reply.state}; it will not be sent again")
         audit.record(session, actor.name, "reply.send", mention.id, reply_id=reply_id)
-        target = ReplyTarget(mention.platform, mention.external_id, mention.replyable, mention.thread_id, mention.raw)
+        target = reply_target(mention)
         body, key = reply.body, reply.idempotency_key
 
     # The platform call happens outside any transaction: the claim above is already committed.
@@ -275,9 +296,27 @@ def resolve_unknown(db: Database, reply_id: int, actor: Principal, posted: bool,
         return reply
 
 
+def _audit_of(reply: Reply, *actions: str) -> tuple[ColumnElement[bool], ...]:
+    """The reply's audit entries with these actions (``reply.send`` is written as it moves to sending)."""
+    return (AuditEntry.mention_id == reply.mention_id, AuditEntry.action.in_(actions),
+            AuditEntry.details["reply_id"].as_integer() == reply.id)
+
+
 def _send_began(session: Session, reply: Reply) -> datetime | None:
-    """When the reply's last send attempt began: its ``reply.send`` audit entry, written as it moved to sending."""
-    return session.scalar(
-        select(AuditEntry.at).where(AuditEntry.mention_id == reply.mention_id, AuditEntry.action == "reply.send",
-                                    AuditEntry.details["reply_id"].as_integer() == reply.id)
-        .order_by(AuditEntry.id.desc()).limit(1))
+    """When the reply's last send attempt began."""
+    return session.scalar(select(AuditEntry.at).where(*_audit_of(reply, "reply.send"))
+                          .order_by(AuditEntry.id.desc()).limit(1))
+
+
+def key_first_sent(session: Session, reply: Reply) -> datetime | None:
+    """When the reply's idempotency key may first have reached the platform: its first send attempt since
+    its last failure (a failed send, or one a person checked and marked not posted, posted nothing), so
+    the platform remembers the key from then on. None when no send is on record."""
+    first = None
+    for action, at in session.execute(select(AuditEntry.action, AuditEntry.at)
+                                      .where(*_audit_of(reply, "reply.send", "reply.failed")).order_by(AuditEntry.id)):
+        if action == "reply.failed":
+            first = None
+        elif first is None:
+            first = at
+    return first

@@ -128,6 +128,11 @@ class MastodonEmulator(EmulatorState):
             del self._statuses[number]
             self._ids.remove(number)
 
+    def forget_idempotency_keys(self) -> None:
+        """What an hour does: Mastodon keeps an Idempotency-Key for 1 hour, then a POST with it posts anew."""
+        with self._lock:
+            self._idempotent.clear()
+
     def replies_to(self, status_id: str) -> list[dict[str, Any]]:
         """What the status's thread shows below it (``/api/v1/statuses/:id/context`` descendants)."""
         with self._lock:
