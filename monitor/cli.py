@@ -281,7 +281,8 @@ def prune(app: App, days: int | None, archive: Path | None) -> None:
     if archive is None:
         count = prune_raw_payloads(db, timedelta(days=days))
     else:
-        with archive.open("a", encoding="utf-8") as out:
+        # A file is opened for reading too, so that a torn last line is found and cut off; a pipe only for writing.
+        with archive.open("a+" if archive.is_file() else "a", encoding="utf-8") as out:
             count = prune_raw_payloads(db, timedelta(days=days), out)
     click.echo(f"pruned the raw payloads of {count} mention(s) fetched more than {days} day(s) ago")
 

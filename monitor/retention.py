@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import stat
 from datetime import timedelta
 from typing import IO, Any
 
@@ -45,19 +47,79 @@ def _kept(raw: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
     return {k: raw[k] for k in keys if k in raw}
 
 
+def _cut_torn_last_line(archive: IO[str]) -> None:
+    """A run killed part-way through writing a batch leaves the archive's last line cut off. That batch
+    was never cleared (rows are cleared only once their lines are on disk), so this run archives it
+    again: cut the torn line off, or the next line would be glued to it. A last line that is whole but
+    lacks its newline (not one prune wrote) is kept, and gets one."""
+    descriptor = archive.fileno()
+    size = os.fstat(descriptor).st_size
+    if not size or os.pread(descriptor, 1, size - 1) == b"\n":
+        return
+    start = size - 1
+    while start:  # back to the last newline, a chunk at a time: a line holds a whole payload
+        chunk_start = max(0, start - 65536)
+        found = os.pread(descriptor, start - chunk_start, chunk_start).rfind(b"\n")
+        start = chunk_start if found < 0 else chunk_start + found + 1
+        if found >= 0:
+            break
+    try:
+        json.loads(os.pread(descriptor, size - start, start))
+    except ValueError:
+        log.warning("%s: cut off its last line (%d bytes), left incomplete by an interrupted prune; "
+                    "its mentions are archived again", archive.name, size - start)
+        os.ftruncate(descriptor, start)
+    else:
+        os.write(descriptor, b"\n")
+
+
+def _append(archive: IO[str], text: str) -> int | None:
+    """Write ``text`` at the archive's end and on to the disk; returns where it started, for `_cut_back`
+    (None where the archive cannot be cut back: a pipe). A write that fails part-way (disk full) is cut
+    back off at once: the torn line it left was glued to the next run's first line."""
+    archive.flush()  # anything written through the file object goes first
+    descriptor = archive.fileno()
+    start = os.lseek(descriptor, 0, os.SEEK_END) if stat.S_ISREG(os.fstat(descriptor).st_mode) else None
+    data = memoryview(text.encode("utf-8"))
+    try:
+        while data:
+            data = data[os.write(descriptor, data):]
+        if start is not None:
+            os.fsync(descriptor)  # on disk before the rows are cleared, or a power cut could lose both
+    except BaseException as exc:
+        _cut_back(archive, start)
+        if isinstance(exc, OSError):  # "No space left on device" alone does not say where
+            raise OSError(exc.errno, exc.strerror, archive.name) from None
+        raise
+    return start
+
+
+def _cut_back(archive: IO[str], start: int | None) -> None:
+    if start is not None:
+        os.ftruncate(archive.fileno(), start)
+        os.lseek(archive.fileno(), start, os.SEEK_SET)
+
+
 def prune_raw_payloads(db: Database, older_than: timedelta, archive: IO[str] | None = None,
                        batch_size: int = 1000) -> int:
     """Clear ``raw`` (all but the keys replies need) on mentions fetched before ``now - older_than``;
     returns how many were pruned.
 
-    With ``archive``, each whole payload is first written there as a JSONL line
-    (``{"platform", "external_id", "raw"}``), batch by batch before its rows are cleared.
+    With ``archive`` (a file open for appending; `mentiondesk prune` opens it for reading too, so a line
+    an interrupted run left incomplete is cut off), each whole payload is first written there as a JSONL
+    line (``{"platform", "external_id", "raw"}``), batch by batch, on disk before the batch's rows are
+    cleared. A batch that fails (disk full, a database error) is cut back off the archive. One whose
+    rows' commit fails, or a crash between the two, stays archived with its rows uncleared: the next
+    run archives it again, so a mention can be archived twice, never lost.
     """
     cutoff = utcnow() - older_than
     due = (Mention.fetched_at < cutoff, Mention.raw_pruned_at.is_(None))
     with db.read() as session:
         keys, unknown = _reply_raw_keys(list(session.scalars(select(Mention.platform).where(*due).distinct())))
     prunable = or_(Mention.platform.in_(list(keys)), Mention.platform.in_(unknown) & Mention.query_id.is_(None))
+    if archive is not None and archive.readable() and stat.S_ISREG(os.fstat(archive.fileno()).st_mode):
+        archive.flush()
+        _cut_torn_last_line(archive)
     pruned = 0
     while True:
         with db.write() as session:
@@ -68,13 +130,18 @@ def prune_raw_payloads(db: Database, older_than: timedelta, archive: IO[str] | N
             ).all()
             if not rows:
                 return pruned
+            start = None
             if archive is not None:
-                for row in rows:
-                    archive.write(json.dumps({"platform": row.platform, "external_id": row.external_id,
-                                              "raw": row.raw}, ensure_ascii=False) + "\n")
-                archive.flush()
+                start = _append(archive, "".join(
+                    json.dumps({"platform": row.platform, "external_id": row.external_id, "raw": row.raw},
+                               ensure_ascii=False) + "\n" for row in rows))
             now = utcnow()
-            session.execute(update(Mention), [
-                {"id": row.id, "raw": _kept(row.raw or {}, keys.get(row.platform, ())), "raw_pruned_at": now}
-                for row in rows])
+            try:
+                session.execute(update(Mention), [
+                    {"id": row.id, "raw": _kept(row.raw or {}, keys.get(row.platform, ())), "raw_pruned_at": now}
+                    for row in rows])
+            except BaseException:
+                if archive is not None:
+                    _cut_back(archive, start)
+                raise
             pruned += len(rows)
