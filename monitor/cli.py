@@ -7,6 +7,7 @@ import logging
 import sys
 from dataclasses import asdict
 from datetime import datetime, timezone
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -62,9 +63,16 @@ class App:
 
     def __init__(self, config_path: Path | None) -> None:
         self.config_named = config_path is not None  # by --config or MENTIONDESK_CONFIG
-        # A "~" from MENTIONDESK_CONFIG (a systemd or .env file) or a quoted --config reaches us unexpanded.
-        self.config_path = config_path.expanduser() if config_path is not None else default_config_path()
+        self._named_config_path = config_path
         self._config: Config | None = None
+
+    @cached_property
+    def config_path(self) -> Path:
+        """Found on first use, so a data directory that cannot be used fails only the commands that read
+        the config there (with why), not `--help`."""
+        # A "~" from MENTIONDESK_CONFIG (a systemd or .env file) or a quoted --config reaches us unexpanded.
+        named = self._named_config_path
+        return named.expanduser() if named is not None else default_config_path()
 
     @property
     def config(self) -> Config:
@@ -138,9 +146,11 @@ def run(app: App, only: tuple[str, ...], max_seconds: float | None, health_file:
     """Poll every connector on its own interval until stopped (several workers may share PostgreSQL)."""
     from monitor.pipeline import Pipeline
     from monitor.poller import PollScheduler
-    from monitor.workers import sqlite_worker_lock
+    from monitor.workers import check_health_file, sqlite_worker_lock
 
     _check_connector_names(app.config, only)
+    if health_file is not None:
+        check_health_file(health_file)
     db = app.database()
     lock = sqlite_worker_lock(db)  # held until the process ends
     scheduler = PollScheduler(db, app.config, list(only) or None, pipeline=Pipeline.from_config(db, app.config),

@@ -7,6 +7,7 @@ cannot leak through an error message.
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 import stat
@@ -438,13 +439,20 @@ def _dashboard_settings(source: str, parsed: _ConfigFile) -> DashboardSettings:
 def read_config_file(path: Path) -> dict[str, Any]:
     """The config file's TOML, unvalidated."""
     try:
-        text = path.read_text(encoding="utf-8-sig")  # editors on Windows may start the file with a BOM
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"config file {path} not found (create one with `mentiondesk init`)") from None
     except IsADirectoryError:  # `--config ""` is the current folder
         raise ConfigError(f"config file {str(path)!r} is a folder; give the config file's name") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise ConfigError(f"config file {path} cannot be read: {exc.__class__.__name__}") from None
+    try:
+        text = data.decode("utf-8-sig")  # editors on Windows may start the file with a BOM
+    except UnicodeDecodeError as exc:
+        position = exc.start + (len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0)  # past the BOM
+        line = data.count(b"\n", 0, position) + 1
+        raise ConfigError(f"config file {path} is not UTF-8 (byte 0x{data[position]:02x} at position {position}, "
+                          f"line {line}): save it as UTF-8") from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -8,13 +8,25 @@ from pathlib import Path
 import platformdirs
 from sqlalchemy.engine import URL
 
+from monitor.errors import ConfigError
+
 CONFIG_FILENAME = "mentiondesk.toml"
 
 
-def data_dir() -> Path:
+def data_dir(create: bool = True) -> Path:
+    """``$MENTIONDESK_HOME``, else the user's data directory; made if missing unless ``create`` is False.
+
+    Made only where something is kept there (the default database, the demo), not by every command:
+    a MENTIONDESK_HOME that is a file failed them all, `--help` too, with a bare "File exists".
+    """
     home = os.environ.get("MENTIONDESK_HOME")
     path = Path(home).expanduser() if home else Path(platformdirs.user_data_dir("mentiondesk"))
-    path.mkdir(parents=True, exist_ok=True)
+    if blocking := next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None):
+        name = f"MENTIONDESK_HOME ({path})" if home else f"the data directory ({path})"
+        raise ConfigError(f"{name} is a file, not a folder" if blocking == path
+                          else f"{name}: {blocking} is a file, not a folder")
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
     return path
 
 
@@ -34,4 +46,4 @@ def default_config_path() -> Path:
     if explicit:
         return Path(explicit).expanduser()
     local = Path.cwd() / CONFIG_FILENAME
-    return local if local.exists() else data_dir() / CONFIG_FILENAME
+    return local if local.exists() else data_dir(create=False) / CONFIG_FILENAME  # reading it needs no folder

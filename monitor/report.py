@@ -148,7 +148,11 @@ def _format(out: Path) -> str:
 
 
 def write(report: Report, title: str, out: Path) -> None:
-    render(report, title).savefig(out, format=_format(out), dpi=150)
+    """Save the report as ``out``, which is replaced only once it is complete (a full disk left a cut-off file)."""
+    from monitor.transfer import write_file_atomically
+
+    figure, fmt = render(report, title), _format(out)
+    write_file_atomically(out, lambda file: figure.savefig(file, format=fmt, dpi=150), binary=True)
 
 
 @click.command("report")

@@ -16,11 +16,12 @@ import os
 import re
 import secrets
 import stat
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Annotated, Any, Literal
+from typing import IO, Annotated, Any, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import exists, select, tuple_
@@ -36,6 +37,7 @@ from monitor.text import csv_safe, formula_like
 from monitor.triage import TriageError, clean_assignee, clean_tag
 
 Format = Literal["jsonl", "csv"]
+T = TypeVar("T")
 EXPORT_FIELDS = (
     "platform", "external_id", "brand", "url", "author_handle", "author_name", "author_followers", "text",
     "lang", "created_at", "fetched_at", "thread_id", "parent_id", "replyable", "sentiment_label",
@@ -204,21 +206,26 @@ def write_export_file(records: Iterator[dict[str, Any]], path: Path, fmt: Format
     return write_file_atomically(path, lambda out: write_export(records, out, fmt))
 
 
-def write_file_atomically(path: Path, write: Callable[[IO[str]], int], errors: str = "strict") -> int:
+def write_file_atomically(path: Path, write: Callable[[IO[Any]], T], errors: str = "strict", binary: bool = False) -> T:
     """Run ``write`` on a temporary file beside ``path`` and put it in place of ``path`` once it is done.
 
     So a failure part-way (disk full, a database error) leaves the previous file as it was. A path
     that is not a regular file (/dev/null, a pipe) is written straight into, as it cannot be replaced.
-    Returns what ``write`` returns (a count). ``errors`` is the text encoding's error handler. An
-    OSError from ``write`` that names no file is taken to be about ``path``: a ``write`` that reads a
-    file too reports its read errors as another exception (as `mentiondesk classify` does).
+    Returns what ``write`` returns (a count, say). ``write`` gets UTF-8 text, with ``errors`` as the encoding's
+    error handler, or with ``binary`` bytes. An OSError from ``write`` that names no file is taken to be
+    about ``path``: a ``write`` that reads a file too reports its read errors as another exception (as
+    `mentiondesk classify` does).
     """
+
+    def opened(file: Path | int) -> IO[Any]:
+        return open(file, "wb") if binary else open(file, "w", encoding="utf-8", errors=errors, newline="")
+
     try:  # stat follows links: /dev/stdout is the pipe or terminal it stands for
         previous_mode: int | None = os.stat(path).st_mode
     except FileNotFoundError:
         previous_mode = None
     if previous_mode is not None and not stat.S_ISREG(previous_mode):
-        with path.open("w", encoding="utf-8", errors=errors, newline="") as out:
+        with opened(path) as out:
             return write(out)
     # Through a symlink to a file, so the link stays a link (resolving /dev/stdout into a pipe gave
     # /proc/…/fd/pipe:[…], which no file can be put beside).
@@ -229,10 +236,10 @@ def write_file_atomically(path: Path, write: Callable[[IO[str]], int], errors: s
     except OSError as exc:  # name the file the user asked for, not the temporary one
         raise OSError(exc.errno, exc.strerror, str(path)) from None
     try:
-        with open(descriptor, "w", encoding="utf-8", errors=errors, newline="") as out:
+        with opened(descriptor) as out:
             if previous_mode is not None:  # a file someone made private stays private
                 os.chmod(temporary, stat.S_IMODE(previous_mode))
-            count = write(out)
+            written = write(out)
             out.flush()
             os.fsync(descriptor)
         os.replace(temporary, target)
@@ -241,7 +248,16 @@ def write_file_atomically(path: Path, write: Callable[[IO[str]], int], errors: s
         if isinstance(exc, OSError) and exc.filename is None:  # "disk full" alone does not say which disk
             raise OSError(exc.errno, exc.strerror, str(path)) from None
         raise
-    return count
+    return written
+
+
+def unreadable_json(exc: ValueError | RecursionError) -> str:
+    """Why json.loads could not read a line (`import` here, `classify` and `evaluate` in sentiment.cli)."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not valid JSON ({exc.msg})"
+    if isinstance(exc, RecursionError):
+        return "JSON nested too deeply to read"
+    return f"a JSON integer of more than {sys.get_int_max_str_digits()} digits"  # the one other ValueError
 
 
 def open_import(path: Path) -> IO[str]:
@@ -309,6 +325,9 @@ def _csv_records(source: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | 
         except json.JSONDecodeError:
             yield number, f"column {key!r} must hold JSON"
             continue
+        except (ValueError, RecursionError) as exc:
+            yield number, f"column {key!r}: {unreadable_json(exc)}"
+            continue
         yield number, record
 
 
@@ -325,6 +344,9 @@ def _read_lines(source: Iterable[str], fmt: Format) -> Iterator[tuple[int, dict[
                 value = json.loads(line)
             except json.JSONDecodeError as exc:
                 yield number, f"not valid JSON ({exc.msg} at column {exc.colno})"
+                continue
+            except (ValueError, RecursionError) as exc:
+                yield number, unreadable_json(exc)
                 continue
             yield number, value if isinstance(value, dict) else "expected a JSON object"
         return
@@ -404,6 +426,9 @@ def import_mentions(db: Database, source: IO[str], fmt: Format, actor: Principal
             continue
         except IngestError as exc:
             result.errors.append(f"line {number}: {exc}")
+            continue
+        except RecursionError as exc:  # nesting json.loads read but too deep to clean (storable walks it)
+            result.errors.append(f"line {number}: {unreadable_json(exc)}")
             continue
         row.update({name: getattr(record, name) for name in _TRIAGE_FIELDS})
         row["status"] = record.status.value

@@ -12,6 +12,7 @@ import fcntl
 import json
 import os
 import socket
+import stat
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,10 +22,11 @@ from typing import IO, Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.engine import make_url
 
-from monitor.errors import MentiondeskError
+from monitor.errors import ConfigError, MentiondeskError
 from monitor.ingest import upsert
 from monitor.models import PollLease, WorkerRecord, utcnow
 from monitor.storage import Database
+from monitor.transfer import write_file_atomically
 
 # A worker that has not written a heartbeat for this long is shown as gone.
 WORKER_STALE_SECONDS = 120.0
@@ -167,9 +169,31 @@ def sqlite_worker_lock(db: Database) -> IO[str] | None:
     return handle
 
 
+def check_health_file(path: Path) -> None:
+    """Make sure ``path`` can be the health file, making its folder if missing (as /run/mentiondesk may be).
+
+    Called at start-up, so a bad path stops the worker before it polls, not at its first heartbeat,
+    and before each write: the file is replaced every time, so anything but a regular file (a device,
+    /dev/stdout, a pipe) is refused rather than replaced (as root, /dev/full became a file).
+    """
+    try:  # follows links, as the write does: a link to a regular file is written through
+        mode: int | None = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        raise ConfigError(f"--health-file {path}: not a regular file (a device, a pipe or a socket), "
+                          "which the health file would replace; give the path of a file")
+    if blocking := next((p for p in path.parents if p.exists() and not p.is_dir()), None):
+        raise ConfigError(f"--health-file {path}: {blocking} is a file, not a folder")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"--health-file {path}: cannot make its folder: {exc.strerror or exc}") from None
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise ConfigError(f"--health-file {path}: cannot write in {path.parent}")
+
+
 def write_health_file(path: Path, state: dict[str, Any]) -> None:
     """Replace the file atomically, so a reader never sees half a JSON document."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(state, indent=2, default=str), encoding="utf-8")
-    os.replace(tmp, path)
+    check_health_file(path)
+    write_file_atomically(path, lambda out: out.write(json.dumps(state, indent=2, default=str)))

@@ -27,6 +27,8 @@ def _rows(path: Path, label_field: str | None,
           taken: Sequence[str] = ()) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
     """(line number, row or None, error or None) for every non-blank line; `label_field`: the gold
     label every row must have (None: none needed); `taken`: fields no row may have."""
+    from monitor.transfer import unreadable_json
+
     with _reading(path), path.open("rb") as fh:
         for number, raw in enumerate(fh, start=1):
             if not raw.strip():
@@ -40,7 +42,7 @@ def _rows(path: Path, label_field: str | None,
             try:
                 row = json.loads(line)
             except (ValueError, RecursionError) as exc:
-                yield number, None, _unreadable(exc)
+                yield number, None, unreadable_json(exc)
                 continue
             if not isinstance(row, dict) or not isinstance(row.get("text"), str):
                 yield number, None, 'expected a JSON object with a string "text"'
@@ -52,15 +54,6 @@ def _rows(path: Path, label_field: str | None,
                                      "e.g. --prefix model_, or pass --overwrite)")
             else:
                 yield number, row, None
-
-
-def _unreadable(exc: ValueError | RecursionError) -> str:
-    """Why json.loads could not read a line."""
-    if isinstance(exc, json.JSONDecodeError):
-        return f"not valid JSON ({exc.msg})"
-    if isinstance(exc, RecursionError):
-        return "JSON nested too deeply to read"
-    return f"a JSON integer of more than {sys.get_int_max_str_digits()} digits"  # the one other ValueError
 
 
 def _count_lines(path: Path) -> int | None:
