@@ -131,9 +131,15 @@ def _print_reports(reports: list[Any]) -> None:
         if r.skipped and r.ok and not r.pages:
             click.echo(f"{r.connector}: skipped: {r.skipped}")
         elif r.ok:
-            click.echo(f"{r.connector}: ok, {r.stored} new of {r.received} fetched in {r.pages} page(s)")
+            click.echo(f"{r.connector}: ok, {r.stored} new of {r.received} fetched in {r.pages} page(s){_set_aside(r)}")
         else:
-            click.echo(f"{r.connector}: FAILED: {terminal_safe(r.error or '')} ({r.stored} new stored before it)")
+            click.echo(f"{r.connector}: FAILED: {terminal_safe(r.error or '')} ({r.stored} new stored before it)"
+                       f"{_set_aside(r)}")
+
+
+def _set_aside(report: Any) -> str:
+    """Mentions ingest could not store, kept in the audit log (monitor.ingest.SET_ASIDE)."""
+    return f", {report.set_aside} set aside (see the audit log)" if report.set_aside else ""
 
 
 @cli.command()

@@ -33,3 +33,14 @@ def test_a_mention_no_json_can_hold_is_set_aside_with_a_note_in_its_place(db: Da
     assert entries["1"].details["mention"]["raw"] == "<a dict that cannot be written as JSON>"
     assert entries["1"].details["mention"]["text"] == "post 1 about acme"
     assert entries["2"].details["mention"]["text"] == 5 and entries["2"].details["query_id"] == query_id
+
+
+def test_poll_says_how_many_were_set_aside_and_where(capsys: pytest.CaptureFixture[str]) -> None:
+    from monitor.cli import _print_reports
+    from monitor.poller import ConnectorReport
+
+    _print_reports([ConnectorReport("x", pages=1, received=3, new_ids=[7], set_aside=2),
+                    ConnectorReport("reddit", pages=1, received=1, new_ids=[8])])
+    assert capsys.readouterr().out.splitlines() == [
+        "x: ok, 1 new of 3 fetched in 1 page(s), 2 set aside (see the audit log)",
+        "reddit: ok, 1 new of 1 fetched in 1 page(s)"]
