@@ -11,12 +11,13 @@ rather than a guess.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Collection
 from functools import lru_cache
 
 from sentiment.errors import SettingError
-from sentiment.text import HANDLE_PATTERN, LINK_PATTERN
+from sentiment.text import DEFAULT_IGNORABLE_CHAR, HANDLE_PATTERN, LINK_PATTERN
 
 # (first, last code point, ISO 639-1) for scripts used by one major language.
 _SCRIPT_LANGS: tuple[tuple[int, int, str], ...] = (
@@ -105,8 +106,11 @@ def detect_language(text: str, min_confidence: float = MIN_CONFIDENCE,
     few of those are ones a brand hears from. A post whose leading language is not listed is
     judged as without the list, so a Dutch post is still Dutch when only German is expected.
     """
-    clean = _NOISE.sub(" ", text)
-    letters = [ch for ch in clean if ch.isalpha()]
+    # NFKC: full-width Latin is Latin (py3langid called "ｎｏｔ ｗｏｒｋｉｎｇ" Chinese). Invisible padding, Hangul
+    # fillers included (letters by category), is no text: "ㅤㅤ hello there friend" was nothing sure, "ᅟᅟᅟ" Korean.
+    clean = _NOISE.sub(" ", DEFAULT_IGNORABLE_CHAR.sub("", unicodedata.normalize("NFKC", text)))
+    # Vowel signs (combining marks) are letters of their word: one-word Tamil "வேலை" has 4, not 2.
+    letters = [ch for ch in clean if ch.isalpha() or unicodedata.category(ch) in ("Mn", "Mc")]
     if len(letters) < 3:
         return None
     scripts = Counter(_script_of(ch) for ch in letters)

