@@ -468,6 +468,15 @@ def triage_rules_in(path: Path) -> Any:
     return _triage_rules(str(path), table)
 
 
+def sentiment_settings_in(path: Path) -> SentimentConfig:
+    """Only the ``[sentiment]`` settings of a config file (the model `classify-pending` labels mentions with),
+    for commands that classify files, as :func:`triage_rules_in`."""
+    try:
+        return SentimentConfig.model_validate(read_config_file(path).get("sentiment", {}))
+    except ValidationError as exc:
+        raise ConfigError(_describe(str(path), exc, "sentiment")) from None
+
+
 def _triage_rules(source: str, table: dict[str, Any]) -> Any:
     from sentiment.errors import TriageConfigError
     from sentiment.triage import TriageRules

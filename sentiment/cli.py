@@ -10,6 +10,7 @@ import json
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -18,6 +19,7 @@ import click
 from sentiment.labels import LABELS
 
 if TYPE_CHECKING:
+    from monitor.config import SentimentConfig
     from sentiment.triage import TriageRules
 
 _CHUNK = 512  # lines classified per model call; keeps memory flat on big files
@@ -46,14 +48,21 @@ def _rows(path: Path, label_field: str | None,
                 continue
             if not isinstance(row, dict) or not isinstance(row.get("text"), str):
                 yield number, None, 'expected a JSON object with a string "text"'
-            elif label_field is not None and row.get(label_field) not in LABELS:
-                yield number, None, f'"{label_field}" must be one of {", ".join(LABELS)}'
+            elif label_field is not None and _gold_label(row.get(label_field)) is None:
+                yield number, None, f'"{label_field}" must be one of {", ".join(LABELS)} (in any case)'
             elif clashes := [name for name in taken if name in row]:
                 yield number, None, (f'it has {" and ".join(map(json.dumps, clashes))} already, which the model\'s '
                                      "output would replace (name the added fields with --prefix, "
                                      "e.g. --prefix model_, or pass --overwrite)")
             else:
                 yield number, row, None
+
+
+def _gold_label(value: object) -> str | None:
+    """A gold label in any case ("Positive", "NEGATIVE"), as the hf backend reads a model's labels; None if it
+    is none of LABELS."""
+    label = value.casefold() if isinstance(value, str) else None
+    return label if label in LABELS else None
 
 
 def _count_lines(path: Path) -> int | None:
@@ -76,22 +85,86 @@ def _reading(path: Path) -> Iterator[None]:
 
 
 def _backend_options(f):
-    f = click.option("--backend", type=click.Choice(["default", "hf"]), default="default", show_default=True,
-                     help="default: the project's e5 model; hf: a Hugging Face model (--model)")(f)
-    f = click.option("--model", default=None, help="HF model name or folder (hf), or an artifact folder (default)")(f)
-    f = click.option("--batch-size", type=click.IntRange(1, 1024), default=64, show_default=True)(f)
-    f = click.option("--threads", type=click.IntRange(1), default=None, help="CPU threads (default: all cores)")(f)
+    # Applied last, shown first: --backend and --model lead the help.
+    f = click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "int8"]), default=None,
+                     help="[default: the config's [sentiment] precision, else auto]")(f)
+    f = click.option("--max-tokens", type=click.IntRange(3, 512), default=None,
+                     help="tokens read per text [default: the config's [sentiment] max_tokens, else 128]")(f)
+    f = click.option("--threads", type=click.IntRange(1), default=None,
+                     help="CPU threads [default: the config's [sentiment] threads, else all cores]")(f)
+    f = click.option("--batch-size", type=click.IntRange(1, 1024), default=None,
+                     help="[default: the config's [sentiment] batch_size, else 64]")(f)
+    f = click.option("--model", default=None,
+                     help="HF model name or folder (hf), or an artifact folder (default) "
+                          "[default: the config's [sentiment] model, for its backend]")(f)
+    f = click.option("--backend", type=click.Choice(["default", "hf"]), default=None,
+                     help="default: the project's e5 model; hf: a Hugging Face model (--model) "
+                          "[default: the config's [sentiment] backend, else default]")(f)
     return f
 
 
-def _load(backend: str, model: str | None, threads: int | None) -> Any:
+@dataclass(frozen=True)
+class _Settings:
+    """The model and its settings: each command-line option, else the config's [sentiment] key, else its default."""
+    backend: str
+    model: str | None
+    threads: int | None
+    max_tokens: int
+    precision: str
+    batch_size: int
+    source: str  # where the backend and model were chosen, for the line saying which model is used
+
+
+def _settings(backend: str | None, model: str | None, threads: int | None, max_tokens: int | None,
+              precision: str | None, batch_size: int | None) -> _Settings:
+    """So that `classify` and `evaluate` use the model `classify-pending` labels the team's mentions with (they
+    used the built-in one whatever the config said)."""
+    configured, path = _configured_sentiment()
+    if backend is None and configured.backend == "none":
+        failure = click.ClickException(f'[sentiment] backend is "none" in {path}: name the model to use with '
+                                       "--backend (and --model)")
+        failure.exit_code = 2
+        raise failure
+    given = [f"--{name}" for name, value in (("backend", backend), ("model", model)) if value is not None]
+    config_chose = backend is None or (model is None and backend == configured.backend and configured.model is not None)
+    if backend is None or backend == configured.backend:  # the config's model names a model of its backend
+        backend, model = configured.backend, model or configured.model
+    if path is None or not config_chose:
+        source = f"from {' and '.join(given)}" if given else "built in: no config file"
+    else:
+        source = f"from {' and '.join([*given, f'[sentiment] of {path}'])}"
+    return _Settings(backend, model,
+                     threads if threads is not None else configured.threads,
+                     max_tokens if max_tokens is not None else configured.max_tokens,
+                     precision or configured.precision,
+                     batch_size if batch_size is not None else configured.batch_size,
+                     source)
+
+
+def _configured_sentiment() -> tuple[SentimentConfig, Path | None]:
+    """The `[sentiment]` settings of the `mentiondesk` config file, and its path, where one was named or the
+    default one exists (as for `_configured_triage_rules`); else, as when the command runs outside the group, the
+    built-in ones and None. Only that table is read: a config whose connector secrets are not set still serves."""
+    from monitor.config import SentimentConfig, sentiment_settings_in
+
+    app = click.get_current_context().obj
+    if app is None or not (app.config_named or app.config_path.exists()):
+        return SentimentConfig(), None
+    return sentiment_settings_in(app.config_path), app.config_path
+
+
+def _load(settings: _Settings) -> Any:
     """The classifier, or a one-line error: no model, a bad model, a bad setting, saying which, and
     exiting, as the other `mentiondesk` commands do, with 2 for a setting and 1 for a model."""
     from sentiment.api import load_classifier
     from sentiment.errors import SentimentError, SettingError
 
+    which = (f"the hf model {settings.model}" if settings.backend == "hf" else
+             f"the default model{f' with the artifact {settings.model}' if settings.model else ''}")
+    click.echo(f"model: {which} ({settings.source})", err=True)
     try:
-        return load_classifier(backend, model, threads)
+        return load_classifier(settings.backend, settings.model, settings.threads, settings.max_tokens,
+                               settings.precision)
     except SentimentError as exc:
         failure = click.ClickException(str(exc))
         failure.exit_code = 2 if isinstance(exc, SettingError) else 1
@@ -152,23 +225,25 @@ def _write(out: TextIO, row: dict[str, Any]) -> None:
 @click.option("--overwrite", is_flag=True,
               help="replace fields of those names a line already has (by default such a line is skipped)")
 @_backend_options
-def classify_command(input_path: Path, output_path: Path, prefix: str, overwrite: bool, backend: str,
-                     model: str | None, batch_size: int, threads: int | None) -> None:
-    """Add sentiment `label`, calibrated `score` and `intent` to every line of a JSONL file (intent by
-    the config file's [triage] rules, where there is one)."""
+def classify_command(input_path: Path, output_path: Path, prefix: str, overwrite: bool, backend: str | None,
+                     model: str | None, batch_size: int | None, threads: int | None, max_tokens: int | None,
+                     precision: str | None) -> None:
+    """Add sentiment `label`, calibrated `score` and `intent` to every line of a JSONL file, with the model of
+    the config file's [sentiment] table and its [triage] rules where there is one (options first)."""
     from monitor.transfer import write_file_atomically
     from sentiment.triage import intent_of
 
     if output_path.exists() and output_path.samefile(input_path):
         raise click.BadParameter("is the input file; writing it would erase what is being read", param_hint="--output")
     rules = _configured_triage_rules()
-    classifier = _load(backend, model, threads)  # before the output is opened: a bad model leaves it as it was
+    settings = _settings(backend, model, threads, max_tokens, precision, batch_size)
+    classifier = _load(settings)  # before the output is opened: a bad model leaves it as it was
     names = {field: prefix + field for field in ("label", "score", "intent")}
     skipped: list[int] = []
 
     def write_all(out: TextIO) -> int:
         written = 0
-        for row, pred in _classify_file(input_path, None, classifier, batch_size,
+        for row, pred in _classify_file(input_path, None, classifier, settings.batch_size,
                                         taken=() if overwrite else list(names.values()), skipped=skipped):
             _write(out, {**row, names["label"]: pred.label, names["score"]: round(pred.score, 4),
                          names["intent"]: intent_of(row["text"], pred, rules)})
@@ -192,17 +267,21 @@ def classify_command(input_path: Path, output_path: Path, prefix: str, overwrite
 @click.option("--label-field", default="label", show_default=True,
               help='the field holding the gold label: "sentiment" for the human labels the dashboard downloads')
 @_backend_options
-def evaluate_command(input_path: Path, label_field: str, backend: str, model: str | None, batch_size: int,
-                     threads: int | None) -> None:
+def evaluate_command(input_path: Path, label_field: str, backend: str | None, model: str | None,
+                     batch_size: int | None, threads: int | None, max_tokens: int | None,
+                     precision: str | None) -> None:
     """Print accuracy, macro-recall and macro-F1 against the file's gold labels, and per `lang`
-    where the lines name more than one."""
+    where the lines name more than one, for the model of the config file's [sentiment] table where there is
+    one (options first)."""
     from sentiment.metrics import score
 
     gold, pred, langs = [], [], []
-    for row, p in _classify_file(input_path, label_field, _load(backend, model, threads), batch_size):
-        gold.append(row[label_field])
+    settings = _settings(backend, model, threads, max_tokens, precision, batch_size)
+    for row, p in _classify_file(input_path, label_field, _load(settings), settings.batch_size):
+        gold.append(_gold_label(row[label_field]))
         pred.append(p.label)
-        langs.append(row["lang"] if isinstance(row.get("lang"), str) and row["lang"] else "-")
+        # "EN" and "en" are one language: they were scored as two
+        langs.append(row["lang"].lower() if isinstance(row.get("lang"), str) and row["lang"] else "-")
     if not gold:
         raise click.ClickException("no valid labelled lines to evaluate")
     s = score(gold, pred)

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from sentiment.encoder import PREFIX
-from sentiment.errors import ModelNotAvailable
+from sentiment.errors import ModelNotAvailable, reason
 from sentiment.labels import LABELS
 
 WEIGHTS_FILE = "head.safetensors"
@@ -83,7 +83,10 @@ def load_layer_weights(folder: Path, cfg: HeadConfig) -> dict[str, torch.Tensor]
     path = folder / LAYERS_FILE
     if not path.exists():
         raise ModelNotAvailable(f"{path} is missing but the head was trained with fine-tuned layers")
-    return {k: v.float() for k, v in load_file(str(path)).items()}
+    try:
+        return {k: v.float() for k, v in load_file(str(path)).items()}
+    except Exception as exc:  # cut short, or not safetensors: a one-line error, not a traceback
+        raise ModelNotAvailable(f"cannot load {path}: {reason(exc)}") from exc
 
 
 def load_head(folder: Path) -> tuple[SentimentHead, HeadConfig]:
@@ -91,7 +94,14 @@ def load_head(folder: Path) -> tuple[SentimentHead, HeadConfig]:
 
     if not (folder / WEIGHTS_FILE).exists() or not (folder / CONFIG_FILE).exists():
         raise ModelNotAvailable(f"no trained sentiment head in {folder} (run: python -m sentiment.train)")
-    cfg = HeadConfig(**json.loads((folder / CONFIG_FILE).read_text()))
-    head = SentimentHead(cfg)
-    head.load_state_dict(load_file(str(folder / WEIGHTS_FILE)))
+    # A damaged artifact (cut short, edited by hand, from another version) is a one-line error, not a traceback.
+    try:
+        cfg = HeadConfig(**json.loads((folder / CONFIG_FILE).read_text()))
+        head = SentimentHead(cfg)
+    except Exception as exc:  # not JSON, not an object, unknown or missing keys, values of the wrong type
+        raise ModelNotAvailable(f"cannot load {folder / CONFIG_FILE}: {reason(exc)}") from exc
+    try:
+        head.load_state_dict(load_file(str(folder / WEIGHTS_FILE)))
+    except Exception as exc:  # cut short, not safetensors, or weights of another shape than the config says
+        raise ModelNotAvailable(f"cannot load {folder / WEIGHTS_FILE}: {reason(exc)}") from exc
     return head.eval(), cfg

@@ -22,21 +22,24 @@ from sentiment.hf_backend import map_labels  # noqa: E402
 WORDS = ["good", "bad", "great", "awful", "the", "service", "is", "love", "hate", "it", "@user", "http"]
 
 
-def make_model(folder: Path, id2label: dict[int, str], bias: list[float]) -> Path:
-    """A tiny random BERT classifier whose output is decided by the classifier bias."""
-    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+def make_model(folder: Path, id2label: dict[int, str], bias: list[float], *, max_positions: int = 512,
+               readout: float = 0.0) -> Path:
+    """A tiny random BERT classifier whose output is decided by the classifier bias; with `readout`, the
+    standard deviation of random classifier weights, by the text too."""
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
 
-    vocab = folder / "vocab.txt"
     folder.mkdir(parents=True, exist_ok=True)
-    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]) + "\n")
-    BertTokenizerFast(vocab_file=str(vocab)).save_pretrained(folder)
+    # From the vocabulary itself: BertTokenizerFast(vocab_file=...) read no vocab.txt under transformers 5 and
+    # built a tokenizer of the 5 special tokens alone, so every test text was [CLS] [UNK]... [SEP].
+    BertTokenizer(vocab={word: i for i, word in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS])}
+                  ).save_pretrained(folder)
     config = BertConfig(vocab_size=len(WORDS) + 5, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
                         intermediate_size=64, num_labels=len(id2label), id2label=id2label,
-                        label2id={v: k for k, v in id2label.items()})
+                        label2id={v: k for k, v in id2label.items()}, max_position_embeddings=max_positions)
     torch.manual_seed(0)
     model = BertForSequenceClassification(config)
     with torch.no_grad():
-        model.classifier.weight.zero_()
+        model.classifier.weight.normal_(0.0, readout)
         model.classifier.bias.copy_(torch.tensor(bias))
     model.save_pretrained(folder)
     return folder
@@ -58,6 +61,16 @@ def test_hf_backend_loads_local_folder_and_maps_labels(positive_model: str) -> N
     assert preds[0].scores["positive"] > 0.9
     assert preds[0].lang == "en"
     assert load_classifier("hf", model=positive_model, threads=1, precision="fp32") is clf  # loaded once
+    ids = clf.tokenizer(["the service is good", "awful"])["input_ids"]
+    assert ids[0] != ids[1] and clf.tokenizer.unk_token_id not in ids[0] + ids[1]  # the words reach the model
+
+
+def test_the_text_reaches_the_model(tmp_path: Path) -> None:
+    model = make_model(tmp_path / "model", {0: "negative", 1: "neutral", 2: "positive"}, [0.0, 0.0, 0.0], readout=3.0)
+    # Texts of as many words: read as [UNK]s (no vocabulary), each pair would be the same tokens.
+    probabilities = load_classifier("hf", model=str(model), threads=1, precision="fp32").probabilities(
+        ["good", "awful", "love it", "hate it"])
+    assert not torch.equal(probabilities[0], probabilities[1]) and not torch.equal(probabilities[2], probabilities[3])
 
 
 def test_label_mapping() -> None:
