@@ -220,6 +220,13 @@ def write_file_atomically(path: Path, write: Callable[[IO[Any]], T], errors: str
     def opened(file: Path | int) -> IO[Any]:
         return open(file, "wb") if binary else open(file, "w", encoding="utf-8", errors=errors, newline="")
 
+    if (inherited := inherited_descriptor(path)) is not None:
+        # The shell's own file, written where it stands: `>> log` appends. Followed as a path to a regular
+        # file, the log was replaced by this output alone (until 2026-12-07).
+        sys.stdout.flush()
+        sys.stderr.flush()
+        with opened(os.dup(inherited)) as out:
+            return write(out)
     try:  # stat follows links: /dev/stdout is the pipe or terminal it stands for
         previous_mode: int | None = os.stat(path).st_mode
     except FileNotFoundError:
@@ -249,6 +256,23 @@ def write_file_atomically(path: Path, write: Callable[[IO[Any]], T], errors: str
             raise OSError(exc.errno, exc.strerror, str(path)) from None
         raise
     return written
+
+
+_DESCRIPTOR_PATH = re.compile(r"/(?:dev/fd|proc/self/fd|proc/(\d+)/fd)/(\d+)")
+_STANDARD_STREAMS = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
+
+
+def inherited_descriptor(path: Path) -> int | None:
+    """The number of this process's open file that ``path`` names (``/dev/stdout``, ``/dev/fd/3``,
+    ``/proc/self/fd/3``), else None: such a path is a stream the shell opened (``> out``, ``>> log``), not a
+    file to put another in place of."""
+    name = os.path.abspath(path)
+    if name in _STANDARD_STREAMS:
+        return _STANDARD_STREAMS[name]
+    match = _DESCRIPTOR_PATH.fullmatch(name)
+    if match is None or (match[1] is not None and int(match[1]) != os.getpid()):
+        return None
+    return int(match[2])
 
 
 def unreadable_json(exc: ValueError | RecursionError) -> str:

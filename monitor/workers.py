@@ -26,7 +26,7 @@ from monitor.errors import ConfigError, MentiondeskError
 from monitor.ingest import upsert
 from monitor.models import PollLease, WorkerRecord, utcnow
 from monitor.storage import Database
-from monitor.transfer import write_file_atomically
+from monitor.transfer import inherited_descriptor, write_file_atomically
 
 # A worker that has not written a heartbeat for this long is shown as gone.
 WORKER_STALE_SECONDS = 120.0
@@ -176,6 +176,9 @@ def check_health_file(path: Path) -> None:
     and before each write: the file is replaced every time, so anything but a regular file (a device,
     /dev/stdout, a pipe) is refused rather than replaced (as root, /dev/full became a file).
     """
+    if inherited_descriptor(path) is not None:  # /dev/stdout: redirected to a file, that file would be replaced
+        raise ConfigError(f"--health-file {path}: a stream of this process (standard output, a shell redirection), "
+                          "which the health file would replace; give the path of a file")
     try:  # follows links, as the write does: a link to a regular file is written through
         mode: int | None = os.stat(path).st_mode
     except (FileNotFoundError, NotADirectoryError):
