@@ -283,18 +283,22 @@ class RedditConnector(Connector):
         if self.settings.comment_subreddits and query.keywords:
             sources.append("comments")
         if self.settings.inbox_mentions and query.handle:
-            if not self.can_act_as_user:
-                raise ConnectorError(
-                    f"reading u/{query.handle}'s mentions needs the account: set MENTIONDESK_REDDIT_USERNAME and "
-                    "MENTIONDESK_REDDIT_PASSWORD (or MENTIONDESK_REDDIT_REFRESH_TOKEN), or set inbox_mentions = false"
-                )
-            username = self.secrets.get("username")
-            if username and username.lower() != query.handle.lower():
-                raise ConnectorError(f"the reddit handle u/{query.handle} is not the account the secrets log in as")
-            sources.append("mentions")
+            sources.append("mentions")  # without the account it fails on its own (see _check_account)
         if not sources:
             raise ConnectorError(f"query {query.key!r} has nothing to read on Reddit: give it keywords or a reddit handle")
         return sources
+
+    def _check_account(self, query: Query) -> None:
+        """Refuse the mentions source without the brand's account. Checked as that source is read, so it is
+        that source's error alone: raised from :meth:`_sources` it stopped search and comments too."""
+        if not self.can_act_as_user:
+            raise ConnectorError(
+                f"reading u/{query.handle}'s mentions needs the account: set MENTIONDESK_REDDIT_USERNAME and "
+                "MENTIONDESK_REDDIT_PASSWORD (or MENTIONDESK_REDDIT_REFRESH_TOKEN), or set inbox_mentions = false"
+            )
+        username = self.secrets.get("username")
+        if username and username.lower() != (query.handle or "").lower():
+            raise ConnectorError(f"the reddit handle u/{query.handle} is not the account the secrets log in as")
 
     def _generator(self, source: Source, query: Query, params: dict[str, str]) -> ListingGenerator:
         limit = self.settings.page_size
@@ -334,6 +338,8 @@ class RedditConnector(Connector):
     def _fetch_source(self, query: Query, state: _Cursor, pending: list[Source]) -> FetchResult:
         """The next page of the round's first pending source."""
         source = pending[0]
+        if source == "mentions":
+            self._check_account(query)
         anchor: str | None = getattr(state, source)  # None: a first poll
         items = self._page(source, query, {"before": anchor} if anchor else {})
         full_page = len(items) >= self.settings.page_size

@@ -156,8 +156,8 @@ def test_locked_thread_reply_is_refused(emulators: RunningEmulators) -> None:
 def test_inbox_without_account_credentials_is_a_clear_error(emulators: RunningEmulators) -> None:
     app_only = {k: v for k, v in DEMO_SECRETS["reddit"].items() if k in ("client_id", "client_secret")}
     connector = reddit_connector(emulators, secrets=app_only)
-    with pytest.raises(ConnectorError, match="MENTIONDESK_REDDIT_USERNAME"):
-        connector.fetch(REDDIT_QUERY, None)
+    with pytest.raises(ConnectorError, match="MENTIONDESK_REDDIT_USERNAME"):  # the mentions source's error alone
+        connector.fetch(REDDIT_QUERY, json.dumps({"pending": ["mentions"]}))
     assert drain(connector, SEARCH_ONLY, None)[0]  # app-only search still works
 
 
