@@ -128,12 +128,19 @@ class Attainment:
 
 @dataclass(frozen=True)
 class ResponseReport:
-    stats: ResponseStats  # first-response time (business time) of the answered mentions
+    stats: ResponseStats  # first-response time (business time when business_hours) of the answered mentions
     median: timedelta | None
     distribution: list[Count]  # RESPONSE_BINS, in order
     by_priority: list[Attainment]  # SLA tiers, highest first
     by_agent: list[Attainment]
     by_platform: list[Attainment]
+    business_hours: bool  # the times count business hours only ([sla.business_hours] is set)
+
+    @property
+    def time_label(self) -> str:
+        """The first-response chart's title, for the report and the page alike: it says business hours
+        only when the times were counted in them."""
+        return f"first-response time ({'business hours' if self.business_hours else 'around the clock'})"
 
     @property
     def attainment(self) -> Attainment:
@@ -432,6 +439,7 @@ def response_report(session: Session, policy: SlaPolicy, filters: QueueFilters, 
         distribution=[Count(label, n - (below[i - 1] if i else 0))
                       for i, ((label, _), n) in enumerate(zip(RESPONSE_BINS, below, strict=True))],
         by_priority=list(groups["priority"].values()), by_agent=ranked("agent"), by_platform=ranked("platform"),
+        business_hours=policy.business_hours is not None,
     )
 
 

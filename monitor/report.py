@@ -127,7 +127,7 @@ def render(report: Report, title: str) -> "Figure":
           [c.count for c in report.top_terms][:12], "#d62728")
     _barh(fig.add_subplot(grid[3, 1]), "Share of voice", [s.name for s in report.share_of_voice],
           [s.share for s in report.share_of_voice], "#9467bd")
-    _barh(fig.add_subplot(grid[4, 0]), "First-response time (business hours)", [c.key for c in r.distribution],
+    _barh(fig.add_subplot(grid[4, 0]), r.time_label.capitalize(), [c.key for c in r.distribution],
           [c.count for c in r.distribution])
     _barh(fig.add_subplot(grid[4, 1]), "Unanswered backlog by age", [c.key for c in report.backlog],
           [c.count for c in report.backlog], "#8c564b")

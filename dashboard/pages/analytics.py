@@ -130,7 +130,7 @@ def _responses(report: Report) -> None:
     left, right = st.columns(2)
     left.altair_chart(alt.Chart(pd.DataFrame([{"time": c.key, "mentions": c.count, "order": i}
                                               for i, c in enumerate(r.distribution)])).mark_bar().encode(
-        x=alt.X("time:N", sort=alt.SortField("order"), title="first-response time (business hours)"),
+        x=alt.X("time:N", sort=alt.SortField("order"), title=r.time_label),
         y="mentions:Q", tooltip=["time:N", "mentions:Q"]), width="stretch")
     right.altair_chart(alt.Chart(pd.DataFrame([{"age": c.key, "mentions": c.count, "order": i}
                                                for i, c in enumerate(report.backlog)])).mark_bar(color="#9467bd").encode(
