@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -71,8 +71,19 @@ def test_incidents_page_summarises_replies_to_all_once_and_resolves(tmp_path: Pa
 
 def test_reply_box_suggests_replies_and_a_mention_can_wait_for_a_follow_up(tmp_path: Path,
                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from dashboard import followup_panel
+
+    # The panel's "tomorrow" and the check below read one clock: UTC midnight passing between the
+    # panel's draw and the check made them two different days.
+    now = utcnow()
+    monkeypatch.setattr(followup_panel, "utcnow", lambda: now)
     db = dashboard_db(tmp_path, monkeypatch)
     m = add_mention(db, text="¡Me encanta, muchas gracias por el servicio!", lang="es", author_name="Lucía", priority=50.0)
+    # The model loads once per process: here, not in the page's 60 s run, which the one-off conversion
+    # outlasted where no earlier test had loaded it (this file alone, or first).
+    from sentiment import embed
+
+    embed(["warm up"])
     at = signed_in_app(db, "ana", Role.AGENT)
     at.button(key=f"open-{m}").click().run()
     at.button(key=f"suggest-{m}").click().run()
@@ -88,7 +99,8 @@ def test_reply_box_suggests_replies_and_a_mention_can_wait_for_a_follow_up(tmp_p
         from monitor.models import FollowUp, Mention
 
         assert session.get(Mention, m).status == "pending"
-        assert session.get(FollowUp, m).due_at.date() == (utcnow() + timedelta(days=1)).date()
+        assert session.get(FollowUp, m).due_at == datetime.combine((now + timedelta(days=1)).date(), time(9),
+                                                                   timezone.utc)
     db.dispose()
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from connectors.emulators import RunningEmulators
 from monitor import models
+from monitor.models import utcnow
 from monitor.poller import poll_once
 from monitor.storage import Database
 from tests.emulator_fixtures import pipeline_config, stored_ids
@@ -66,7 +68,11 @@ def test_429_backs_off_that_connector_while_the_other_keeps_polling(emulators: R
     assert second["x"].ok and second["x"].pages >= 1
 
 
-def test_daily_read_cap_stops_x_polling(emulators: RunningEmulators, sqlite_db: Database) -> None:
+def test_daily_read_cap_stops_x_polling(emulators: RunningEmulators, sqlite_db: Database,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # Reads counted on a pinned day: UTC midnight passing after the first page started a fresh count.
+    now = utcnow()
+    monkeypatch.setattr("monitor.ingest.utcnow", lambda: now)
     first = _reports(sqlite_db, emulators, x={"daily_read_cap": 5})
     assert first["x"].ok and first["x"].pages == 1  # the first page already used up the cap
     emulators.x.add_posts(3)

@@ -128,11 +128,17 @@ def test_a_post_dated_after_it_was_fetched_is_dated_when_fetched(db: Database, q
     assert stored["6"].created_at == datetime(2004, 2, 4, 5, tzinfo=timezone.utc)
 
 
-def test_billable_reads_are_counted_per_day(db: Database, query_id: int) -> None:
+def test_billable_reads_are_counted_per_day(db: Database, query_id: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Ingest and the read below on one clock: UTC midnight passing between them split the count over two days.
+    now = [utcnow()]
+    monkeypatch.setattr("monitor.ingest.utcnow", lambda: now[0])
     for cursor in ("1", "2"):
         ingest_page(db, connector="sample", query_id=query_id, result=FetchResult([], next_cursor=cursor, units_used=40))
     with db.read() as session:
         assert usage_today(session, "sample") == 80
+    now[0] += timedelta(days=1)
+    with db.read() as session:
+        assert usage_today(session, "sample") == 0  # a new day, a new count
 
 
 def test_a_large_page_is_stored_in_chunks(db: Database, query_id: int) -> None:

@@ -4,6 +4,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from sqlalchemy import func, select
 
 from monitor.cli import cli
 from monitor.config import Config
-from monitor.models import ConnectorStatus, Mention
+from monitor.models import ConnectorStatus, Mention, utcnow
 from monitor.poller import PollScheduler, poll_once
 from monitor.storage import Database
 from tests.connector_doubles import (
@@ -109,13 +110,18 @@ def test_a_hanging_connector_times_out_alone(db: Database) -> None:
     assert reports["sample"].ok and stored(db) == {"sample": 10}
 
 
-def test_daily_read_cap_stops_billable_reads(db: Database) -> None:
+def test_daily_read_cap_stops_billable_reads(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Reads counted on a pinned day: UTC midnight passing mid-test started a fresh count (3 pages, not 2).
+    day = [utcnow()]
+    monkeypatch.setattr("monitor.ingest.utcnow", lambda: day[0])
     ScriptedConnector.units_per_page = 3
     cfg = config(db, {"scripted": {"daily_read_cap": 5}})
     report = poll_once(db, cfg)[0]
     assert report.ok and report.pages == 2 and "daily read cap of 5 reached" in (report.skipped or "")
     again = poll_once(db, cfg)[0]
     assert again.pages == 0 and "daily read cap" in (again.skipped or "")
+    day[0] += timedelta(days=1)
+    assert poll_once(db, cfg)[0].pages > 0  # a new day, a new cap
 
 
 def test_secrets_are_scrubbed_from_recorded_errors(db: Database) -> None:

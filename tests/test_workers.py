@@ -24,6 +24,7 @@ from monitor.poller import Poller, poll_connector
 from monitor.storage import Database
 from monitor.workers import WorkerConflict, claim_poll, recent_workers, release_poll, sqlite_worker_lock
 from tests.connector_doubles import ScriptedConnector, mention, registered
+from tests.fault_tools import wait_until
 
 BRANDS = [{"name": f"Brand{i}", "keywords": [f"brand{i}"]} for i in range(6)]
 
@@ -157,12 +158,13 @@ def test_a_second_poller_on_sqlite_is_refused_and_the_health_probe_follows_the_w
     config = tmp_path / "mentiondesk.toml"
     _write_config(config, f"sqlite:///{tmp_path / 'one.db'}", delay=0.5)
     health = tmp_path / "run" / "worker.json"
+    lock = tmp_path / "one.db.worker.lock"
     worker = _run(config, tmp_path / "home", "--health-file", str(health))
     try:
-        deadline = time.monotonic() + 30
-        while not (tmp_path / "one.db.worker.lock").exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        time.sleep(0.5)
+        # Until it holds the lock (its pid in the file) and wrote its first health file: half a second's
+        # sleep after the lock file appeared raced a slow start, and the probe found no health file.
+        wait_until(lambda: lock.exists() and lock.read_text().startswith("pid") and health.exists(), 60,
+                   "the worker to hold the lock and write its health file")
         result = CliRunner().invoke(cli, ["--config", str(config), "poll", "--once"])
         assert result.exit_code == 1
         assert "SQLite supports one worker" in result.output and f"pid {worker.pid}" in result.output
