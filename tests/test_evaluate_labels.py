@@ -12,13 +12,9 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 from sentiment.cli import evaluate_command  # noqa: E402
-from tests.test_sentiment_hf import make_model  # noqa: E402
+from tests import test_classify_uses_config_model as config_model  # noqa: E402
 
-
-@pytest.fixture(scope="module")
-def positive_model(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return str(make_model(tmp_path_factory.mktemp("hf") / "model", {0: "negative", 1: "neutral", 2: "positive"},
-                          [0.0, 0.0, 5.0]))
+positive_model = config_model.positive_model  # the fixture: a model that calls every text positive
 
 
 def test_gold_labels_in_any_case_and_languages_in_any_case(positive_model: str, tmp_path: Path) -> None:

@@ -5,7 +5,9 @@ on the strength of the key only within that hour."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import NamedTuple
 
 import pytest
 from sqlalchemy import select
@@ -14,8 +16,16 @@ from connectors.emulators import DEMO_MASTODON_USERNAME, DEMO_SECRETS, RunningEm
 from connectors.emulators.server import Request, Response
 from connectors.mastodon import IDEMPOTENCY_WINDOW, MastodonConnector, MastodonSettings
 from monitor.errors import ReplyStateError
-from monitor.incidents import bulk_reply
-from monitor.models import AuditEntry, Incident, IncidentMention, Mention, Reply, ReplyState, utcnow
+from monitor.incidents import BulkReplyReport, bulk_reply
+from monitor.models import (
+    AuditEntry,
+    Incident,
+    IncidentMention,
+    Mention,
+    Reply,
+    ReplyState,
+    utcnow,
+)
 from monitor.replies import draft_reply, outcome_unknown, send_reply
 from monitor.storage import Database
 from monitor.templates import ReplyTemplate
@@ -83,15 +93,33 @@ def test_a_reply_answered_badly_after_mastodon_took_it_is_unknown_and_retry_cann
     assert len(keys) == 1 and len(emulators.mastodon.replies_to(post)) == 1
 
 
+class CutOffBulkReply(NamedTuple):
+    mention: Mention
+    post: str
+    keys: list[str | None]
+    connector: MastodonConnector
+    rerun: Callable[[], BulkReplyReport]
+
+
+def _cut_off_bulk_reply(running: RunningEmulators, db: Database) -> CutOffBulkReply:
+    """An incident's bulk reply to one Mastodon post, whose send Mastodon took but answered with a 502."""
+    mention, post = _polled(running, db)
+    incident_id = _incident(db, mention)
+    keys = _bad_answer_to_first_post(running, "502")
+    connector = _connector(running)
+
+    def run() -> BulkReplyReport:
+        return bulk_reply(db, incident_id, "Fix", [TEMPLATE], {"mastodon": connector}, ANA, "Orbisto")
+
+    first = run()
+    assert list(first.unknown) == [mention.id] and "may have been posted" in first.unknown[mention.id]
+    return CutOffBulkReply(mention, post, keys, connector, run)
+
+
 def test_a_bulk_reply_resends_an_unknown_reply_while_mastodon_still_knows_its_key(
         emulators: RunningEmulators, db: Database) -> None:
-    mention, post = _polled(emulators, db)
-    incident_id = _incident(db, mention)
-    keys = _bad_answer_to_first_post(emulators, "502")
-    connector = _connector(emulators)
-    first = bulk_reply(db, incident_id, "Fix", [TEMPLATE], {"mastodon": connector}, ANA, "Orbisto")
-    assert list(first.unknown) == [mention.id] and "may have been posted" in first.unknown[mention.id]
-    again = bulk_reply(db, incident_id, "Fix", [TEMPLATE], {"mastodon": connector}, ANA, "Orbisto")
+    mention, post, keys, connector, rerun = _cut_off_bulk_reply(emulators, db)
+    again = rerun()
     connector.close()
     assert again.sent == [mention.id] and again.complete
     assert len(keys) == 2 and keys[0] == keys[1]  # Mastodon answered the second with the status it stored
@@ -100,20 +128,16 @@ def test_a_bulk_reply_resends_an_unknown_reply_while_mastodon_still_knows_its_ke
 
 def test_a_bulk_reply_leaves_an_unknown_reply_to_a_person_once_mastodon_may_have_forgotten_its_key(
         emulators: RunningEmulators, db: Database) -> None:
-    mention, post = _polled(emulators, db)
-    incident_id = _incident(db, mention)
-    keys = _bad_answer_to_first_post(emulators, "502")
-    connector = _connector(emulators)
-    bulk_reply(db, incident_id, "Fix", [TEMPLATE], {"mastodon": connector}, ANA, "Orbisto")
+    mention, post, keys, connector, rerun = _cut_off_bulk_reply(emulators, db)
     with db.write() as session:  # the send began an hour ago
         for entry in session.scalars(select(AuditEntry).where(AuditEntry.action == "reply.send")):
             entry.at -= IDEMPOTENCY_WINDOW + timedelta(minutes=1)
     emulators.mastodon.forget_idempotency_keys()
-    rerun = bulk_reply(db, incident_id, "Fix", [TEMPLATE], {"mastodon": connector}, ANA, "Orbisto")
+    again = rerun()
     connector.close()
-    assert rerun.sent == [] and list(rerun.unknown) == [mention.id]
-    assert "may have been posted: check the thread" in rerun.unknown[mention.id]
-    assert "Not sent again" in rerun.unknown[mention.id]
+    assert again.sent == [] and list(again.unknown) == [mention.id]
+    assert "may have been posted: check the thread" in again.unknown[mention.id]
+    assert "Not sent again" in again.unknown[mention.id]
     assert len(keys) == 1 and len(emulators.mastodon.replies_to(post)) == 1
     with db.read() as session:
         assert session.scalars(select(Reply.state)).all() == [ReplyState.SENDING.value]
