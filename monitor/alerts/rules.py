@@ -28,8 +28,8 @@ class StillDue(NamedTuple):
 OURS = Mention.brand_id.not_in(select(Brand.id).where(Brand.competitor.is_(True)))
 STILL_DUE = {
     "urgent": StillDue(OPEN, "not sent: its mentions were closed while it waited"),
-    "sla": StillDue(AWAITING_RESPONSE & OURS,
-                    "not sent: its mentions were answered or closed, or their brand made a competitor, while it waited"),
+    "sla": StillDue(AWAITING_RESPONSE & OURS, "not sent: its mentions were answered or closed, "
+                                              "or their brand made a competitor, while it waited"),
 }
 
 
