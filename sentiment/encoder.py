@@ -13,9 +13,9 @@ from pathlib import Path
 import torch
 
 from sentiment.convert import Q4_EMBEDDINGS_FILE, ensure_bf16_copy
-from sentiment.errors import ModelNotAvailable, SettingError
+from sentiment.errors import ModelNotAvailable
 from sentiment.onnx_int8 import GRAPH_VERSION, Int8Features, ensure_int8_graph
-from sentiment.runtime import (Precision, cpu_model, float_precision, release_freed_memory,
+from sentiment.runtime import (Precision, check_max_tokens, cpu_model, float_precision, release_freed_memory,
                                release_freed_memory_if_grown, remembered, resolve_precision, set_threads)
 from sentiment.text import normalise_tweet
 from sentiment.tokenizer import E5Tokenizer, padded_width
@@ -154,9 +154,7 @@ class E5Encoder:
         config = AutoConfig.from_pretrained(folder)
         if not self.layers or min(self.layers) < 1 or max(self.layers) > config.num_hidden_layers:
             raise ValueError(f"layers must be within 1..{config.num_hidden_layers}, got {self.layers}")
-        if not 3 <= max_tokens <= config.max_position_embeddings:
-            raise SettingError(f"max_tokens must be within 3..{config.max_position_embeddings} (<s>, text, </s>), "
-                               f"got {max_tokens}")
+        check_max_tokens(max_tokens, config.max_position_embeddings)
         self.hidden_size = config.hidden_size
         self.max_tokens = max_tokens
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -8,9 +8,9 @@ from pathlib import Path
 import torch
 
 from sentiment.api import SentimentClassifier
-from sentiment.errors import LabelMappingError, ModelNotAvailable, SettingError, reason
+from sentiment.errors import LabelMappingError, ModelNotAvailable, reason
 from sentiment.labels import LABEL_INDEX, LABELS
-from sentiment.runtime import prepare_model, resolve_precision, set_threads
+from sentiment.runtime import check_max_tokens, prepare_model, resolve_precision, set_threads
 from sentiment.text import normalise_tweet
 
 _ALIASES = {"neg": "negative", "neu": "neutral", "pos": "positive", "negative": "negative",
@@ -60,9 +60,7 @@ class HFClassifier(SentimentClassifier):
     def __init__(self, name_or_path: str, *, threads: int | None, max_tokens: int, precision: str) -> None:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-        if not 3 <= max_tokens <= MAX_TOKENS:  # as the default backend's check (sentiment.encoder)
-            raise SettingError(f"max_tokens must be within 3..{MAX_TOKENS} (start token, text, end token), "
-                               f"got {max_tokens}")
+        check_max_tokens(max_tokens, MAX_TOKENS)
         set_threads(threads)
         resolved = resolve_precision(precision)
         if Path(name_or_path).is_dir() and not (Path(name_or_path) / "config.json").exists():

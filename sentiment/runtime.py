@@ -55,6 +55,12 @@ def set_threads(threads: int | None) -> None:
     torch.set_num_threads(threads or int(env or 0) or os.cpu_count() or 1)
 
 
+def check_max_tokens(max_tokens: int, limit: int) -> None:
+    """A token limit from 3 (start token, one of text, end token) to ``limit``, the model's positions: both backends."""
+    if not 3 <= max_tokens <= limit:
+        raise SettingError(f"max_tokens must be within 3..{limit} (start token, text, end token), got {max_tokens}")
+
+
 def cpu_has_fast_bf16() -> bool:
     return bool(torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported())
 
