@@ -10,7 +10,6 @@ import json
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -103,22 +102,12 @@ def _backend_options(f):
     return f
 
 
-@dataclass(frozen=True)
-class _Settings:
-    """The model and its settings: each command-line option, else the config's [sentiment] key, else its default."""
-    backend: str
-    model: str | None
-    threads: int | None
-    max_tokens: int
-    precision: str
-    batch_size: int
-    source: str  # where the backend and model were chosen, for the line saying which model is used
-
-
 def _settings(backend: str | None, model: str | None, threads: int | None, max_tokens: int | None,
-              precision: str | None, batch_size: int | None) -> _Settings:
-    """So that `classify` and `evaluate` use the model `classify-pending` labels the team's mentions with (they
-    used the built-in one whatever the config said)."""
+              precision: str | None, batch_size: int | None) -> tuple[SentimentConfig, str]:
+    """The model and its settings, each the command-line option, else the config's [sentiment] key, else its
+    default, and where the backend and model were chosen (for the line saying which model is used): so that
+    `classify` and `evaluate` use the model `classify-pending` labels the team's mentions with (they used the
+    built-in one whatever the config said)."""
     configured, path = _configured_sentiment()
     if backend is None and configured.backend == "none":
         failure = click.ClickException(f'[sentiment] backend is "none" in {path}: name the model to use with '
@@ -133,12 +122,9 @@ def _settings(backend: str | None, model: str | None, threads: int | None, max_t
         source = f"from {' and '.join(given)}" if given else "built in: no config file"
     else:
         source = f"from {' and '.join([*given, f'[sentiment] of {path}'])}"
-    return _Settings(backend, model,
-                     threads if threads is not None else configured.threads,
-                     max_tokens if max_tokens is not None else configured.max_tokens,
-                     precision or configured.precision,
-                     batch_size if batch_size is not None else configured.batch_size,
-                     source)
+    given_settings = {"threads": threads, "max_tokens": max_tokens, "precision": precision, "batch_size": batch_size}
+    chosen = {"backend": backend, "model": model, **{k: v for k, v in given_settings.items() if v is not None}}
+    return configured.model_copy(update=chosen), source
 
 
 def _configured_sentiment() -> tuple[SentimentConfig, Path | None]:
@@ -153,7 +139,7 @@ def _configured_sentiment() -> tuple[SentimentConfig, Path | None]:
     return sentiment_settings_in(app.config_path), app.config_path
 
 
-def _load(settings: _Settings) -> Any:
+def _load(settings: SentimentConfig, source: str) -> Any:
     """The classifier, or a one-line error: no model, a bad model, a bad setting, saying which, and
     exiting, as the other `mentiondesk` commands do, with 2 for a setting and 1 for a model."""
     from sentiment.api import load_classifier
@@ -161,7 +147,7 @@ def _load(settings: _Settings) -> Any:
 
     which = (f"the hf model {settings.model}" if settings.backend == "hf" else
              f"the default model{f' with the artifact {settings.model}' if settings.model else ''}")
-    click.echo(f"model: {which} ({settings.source})", err=True)
+    click.echo(f"model: {which} ({source})", err=True)
     try:
         return load_classifier(settings.backend, settings.model, settings.threads, settings.max_tokens,
                                settings.precision)
@@ -236,8 +222,8 @@ def classify_command(input_path: Path, output_path: Path, prefix: str, overwrite
     if output_path.exists() and output_path.samefile(input_path):
         raise click.BadParameter("is the input file; writing it would erase what is being read", param_hint="--output")
     rules = _configured_triage_rules()
-    settings = _settings(backend, model, threads, max_tokens, precision, batch_size)
-    classifier = _load(settings)  # before the output is opened: a bad model leaves it as it was
+    settings, source = _settings(backend, model, threads, max_tokens, precision, batch_size)
+    classifier = _load(settings, source)  # before the output is opened: a bad model leaves it as it was
     names = {field: prefix + field for field in ("label", "score", "intent")}
     skipped: list[int] = []
 
@@ -276,8 +262,8 @@ def evaluate_command(input_path: Path, label_field: str, backend: str | None, mo
     from sentiment.metrics import score
 
     gold, pred, langs = [], [], []
-    settings = _settings(backend, model, threads, max_tokens, precision, batch_size)
-    for row, p in _classify_file(input_path, label_field, _load(settings), settings.batch_size):
+    settings, source = _settings(backend, model, threads, max_tokens, precision, batch_size)
+    for row, p in _classify_file(input_path, label_field, _load(settings, source), settings.batch_size):
         gold.append(_gold_label(row[label_field]))
         pred.append(p.label)
         # "EN" and "en" are one language: they were scored as two
