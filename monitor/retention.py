@@ -4,7 +4,8 @@ The mention itself (text, author, labels, triage) stays queryable; only the bulk
 is cleared and the time it was cleared recorded, so each row is pruned once. The few raw keys a
 platform's replies read (its connector's ``reply_raw_keys``: a Mastodon post's visibility, a Bluesky
 post's full URI) stay, so an old mention is still answered as it was posted: a reply to a Mastodon
-direct message went out public once its payload was cleared.
+direct message went out public once its payload was cleared. Mentions ingest set aside (kept whole in the
+audit log because they could not be stored) have their raw payloads cleared there the same way.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ import json
 import logging
 import os
 import stat
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import IO, Any
 
 from sqlalchemy import or_, select, update
 
 from connectors import registry
-from monitor.models import Mention, utcnow
+from monitor.ingest import SET_ASIDE
+from monitor.models import AuditEntry, Mention, utcnow
 from monitor.storage import Database
 
 log = logging.getLogger(__name__)
@@ -103,7 +105,7 @@ def _cut_back(archive: IO[str], start: int | None) -> None:
 def prune_raw_payloads(db: Database, older_than: timedelta, archive: IO[str] | None = None,
                        batch_size: int = 1000) -> int:
     """Clear ``raw`` (all but the keys replies need) on mentions fetched before ``now - older_than``;
-    returns how many were pruned.
+    returns how many were pruned, the mentions ingest set aside in the audit log included.
 
     With ``archive`` (a file open for appending; `mentiondesk prune` opens it for reading too, so a line
     an interrupted run left incomplete is cut off), each whole payload is first written there as a JSONL
@@ -129,7 +131,7 @@ def prune_raw_payloads(db: Database, older_than: timedelta, archive: IO[str] | N
                 .order_by(Mention.id).limit(batch_size)
             ).all()
             if not rows:
-                return pruned
+                break
             start = None
             if archive is not None:
                 start = _append(archive, "".join(
@@ -145,3 +147,40 @@ def prune_raw_payloads(db: Database, older_than: timedelta, archive: IO[str] | N
                     _cut_back(archive, start)
                 raise
             pruned += len(rows)
+    return pruned + _prune_set_aside(db, cutoff, archive, batch_size)
+
+
+def _prune_set_aside(db: Database, cutoff: datetime, archive: IO[str] | None, batch_size: int) -> int:
+    """Clear the raw payloads of mentions set aside before ``cutoff`` (audit entries ``ingest.set_aside``),
+    archiving them first as `prune_raw_payloads` does; returns how many. Set-aside mentions cannot be
+    answered, so none of their raw is kept. Each entry records when it was pruned, so it is pruned once."""
+    pruned, after = 0, 0
+    while True:
+        with db.write() as session:
+            entries = list(session.scalars(
+                select(AuditEntry).where(AuditEntry.action == SET_ASIDE, AuditEntry.at < cutoff, AuditEntry.id > after)
+                .order_by(AuditEntry.id).limit(batch_size)))
+            if not entries:
+                return pruned
+            after = entries[-1].id
+            due = [e for e in entries
+                   if isinstance(e.details.get("mention"), dict) and "raw_pruned_at" not in e.details]
+            if not due:
+                continue
+            start = None
+            if archive is not None:
+                start = _append(archive, "".join(
+                    json.dumps({"platform": e.details["mention"].get("platform"),
+                                "external_id": e.details["mention"].get("external_id"),
+                                "raw": e.details["mention"].get("raw")}, ensure_ascii=False) + "\n" for e in due))
+            now = utcnow().isoformat()
+            try:
+                for entry in due:  # a new dict: JSON columns do not notice changes made in place
+                    entry.details = {**entry.details, "mention": {**entry.details["mention"], "raw": {}},
+                                     "raw_pruned_at": now}
+                session.flush()
+            except BaseException:
+                if archive is not None:
+                    _cut_back(archive, start)
+                raise
+            pruned += len(due)
