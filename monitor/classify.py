@@ -176,14 +176,17 @@ class MentionClassifier:
 
     def _store(self, session: Session, rows: Sequence[Row[Any]], results: Sequence[tuple[Any, Any, Any]],
                now: datetime, alert_check: bool = False) -> list[int]:
-        """Write results where still unclassified (another worker may have written a row whose claim
-        ran out); returns the ids this call classified. One statement for all rows: an UPDATE each
-        took ~1 ms on PostgreSQL, ~0.6 s a read."""
+        """Write results where still unclassified and still claimed by this worker; returns the ids this
+        call classified. A row's claim is gone where it ran out and another worker took the row, or where
+        ingest changed the row since it was read (moved it to another brand, made it replyable): what was
+        computed from the old row must not be stored. One statement for all rows: an UPDATE each took
+        ~1 ms on PostgreSQL, ~0.6 s a read."""
         from monitor.incidents import store_embeddings
 
         # Locked, so no other worker classifies them between this check and the write.
         unclassified = set(session.scalars(select(Mention.id).where(
-            Mention.id.in_([row.id for row in rows]), Mention.classified_at.is_(None)).with_for_update()))
+            Mention.id.in_([row.id for row in rows]), Mention.classified_at.is_(None),
+            Mention.classify_claimed_by == self.claim_owner).with_for_update()))
         writes = [(row, prediction, result, vector)
                   for row, (prediction, result, vector) in zip(rows, results, strict=True) if row.id in unclassified]
         if writes:

@@ -262,8 +262,9 @@ def _upgrade_stored(session: Session, copies: Sequence[dict[str, Any]]) -> None:
                 brand_id=case((outranked, copy_brand_id), else_=table.c.brand_id),
                 query_id=case((outranked, bindparam("copy_query_id", type_=Integer)), else_=table.c.query_id),
                 # Classified again: its needs-response, priority and urgent alert were decided for the
-                # brand and reply rights it had.
-                classified_at=None)
+                # brand and reply rights it had. A classify worker reading it now read the old row:
+                # dropping its claim keeps that worker from storing the old row's triage.
+                classified_at=None, classify_claimed_by=None, classify_claimed_until=None)
     )
     session.execute(stmt, [
         {"copy_platform": row["platform"], "copy_external_id": row["external_id"], "copy_replyable": row["replyable"],
