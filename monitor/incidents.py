@@ -585,11 +585,9 @@ def bulk_reply(db: Database, incident_id: int, template_name: str, templates: Se
         if reply.state == ReplyState.SENT.value:
             report.already_sent.append(mention.id)
             continue
-        if reply.state == ReplyState.SENDING.value:
-            refused = _reopen_interrupted(db, reply.id, actor, connector.capabilities)
-            if refused is not None:
-                report.unknown[mention.id] = refused
-                continue
+        if reply.state == ReplyState.SENDING.value and not _reopen_interrupted(
+                db, reply.id, mention.id, actor, connector.capabilities, report):
+            continue
         while True:
             connector.retry_after = None
             try:
@@ -617,26 +615,42 @@ def bulk_reply(db: Database, incident_id: int, template_name: str, templates: Se
     return report
 
 
-def _reopen_interrupted(db: Database, reply_id: int, actor: Principal, capabilities: Capabilities) -> str | None:
-    """sending → failed for a reply whose platform dedupes by idempotency key and still remembers its key,
-    so it can be sent again; else why a person has to check the platform (None: reopened)."""
+def _reopen_interrupted(db: Database, reply_id: int, mention_id: int, actor: Principal, capabilities: Capabilities,
+                        report: BulkReplyReport) -> bool:
+    """Whether a reply read as ``sending`` is to be sent now: it is no longer sending (its send ended since
+    it was read), or its send was cut off (`replies.outcome_unknown`, or its sender has exited) on a
+    platform that dedupes by idempotency key and still remembers its key (sending → failed). Else
+    ``report`` says why not: sent meanwhile, still being sent by another run (a second agent's *Send to
+    all*: sending it again too raced the first request, and the first run reported a posted reply as
+    unknown), or a person has to check the platform."""
     from monitor import replies
 
     with db.write() as session:
         reply = session.get(Reply, reply_id, with_for_update=True, populate_existing=True)
+        if reply is not None and reply.state == ReplyState.SENT.value:
+            report.already_sent.append(mention_id)
+            return False
+        if reply is not None and reply.state != ReplyState.SENDING.value:
+            return True
+        if reply is not None and not replies.outcome_unknown(reply) and not replies.sender_exited(session, reply):
+            report.skipped[mention_id] = "being sent by another run right now; not sent again"
+            return False
         unknown = (reply.error if reply else None) or "cut off while sending; it may have been posted: check the thread"
-        if reply is None or reply.state != ReplyState.SENDING.value or not capabilities.idempotent_replies:
-            return unknown
+        if reply is None or not capabilities.idempotent_replies:
+            report.unknown[mention_id] = unknown
+            return False
         window = capabilities.idempotency_window
         if window is not None:
             first = replies.key_first_sent(session, reply)
             if first is None or first < utcnow() - window:
-                return (f"{unknown}. Not sent again: its send began over {window.total_seconds() / 60:g} minutes "
-                        "ago, and by now the platform may have forgotten its idempotency key")
+                report.unknown[mention_id] = (
+                    f"{unknown}. Not sent again: its send began over {window.total_seconds() / 60:g} minutes "
+                    "ago, and by now the platform may have forgotten its idempotency key")
+                return False
         reply.state, reply.updated_at = ReplyState.FAILED.value, utcnow()
         reply.error = "interrupted while sending; sent again with the same idempotency key"
         audit.record(session, actor.name, "reply.resume", reply.mention_id, reply_id=reply_id)
-        return None
+        return True
 
 
 def similar_open_incidents(db: Database, now: datetime | None = None) -> dict[int, list[tuple[int, float]]]:

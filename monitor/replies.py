@@ -33,6 +33,7 @@ from monitor.errors import NotFound, ReplyError, ReplyStateError
 from monitor.models import AuditEntry, Brand, CheckIn, CheckInState, Mention, Reply, ReplyApproval, ReplyState, utcnow
 from monitor.templates import ReplyTooLong, check_filled, check_length
 from monitor.storage import Database
+from monitor.workers import new_worker_id, worker_has_exited
 
 # Not on its way: a draft, or a failed send (retryable).
 UNSENT = (ReplyState.DRAFT.value, ReplyState.FAILED.value)
@@ -175,7 +176,8 @@ def send_reply(db: Database, reply_id: int, connector: Connector, actor: Princip
         )
         if attempt is None:
             raise ReplyStateError(f"reply {reply_id} is {reply.state}; it will not be sent again")
-        audit.record(session, actor.name, "reply.send", mention.id, reply_id=reply_id)
+        # The sending process, so a later run on its host can tell a send cut off by a crash from one under way.
+        audit.record(session, actor.name, "reply.send", mention.id, reply_id=reply_id, sender=new_worker_id())
         target = reply_target(mention)
         body, key = reply.body, reply.idempotency_key
 
@@ -306,6 +308,15 @@ def _send_began(session: Session, reply: Reply) -> datetime | None:
     """When the reply's last send attempt began."""
     return session.scalar(select(AuditEntry.at).where(*_audit_of(reply, "reply.send"))
                           .order_by(AuditEntry.id.desc()).limit(1))
+
+
+def sender_exited(session: Session, reply: Reply) -> bool:
+    """Whether the process that began the reply's last send is known to have ended (a crash, a kill -9):
+    its send was cut off. Known only on that process's host; elsewhere, or for sends recorded before
+    2026-12-07 (no sender on record), False."""
+    sender = session.scalar(select(AuditEntry.details["sender"].as_string()).where(*_audit_of(reply, "reply.send"))
+                            .order_by(AuditEntry.id.desc()).limit(1))
+    return sender is not None and worker_has_exited(sender)
 
 
 def key_first_sent(session: Session, reply: Reply) -> datetime | None:
