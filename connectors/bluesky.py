@@ -8,7 +8,8 @@ sub-cursor keeps ``newest`` (the newest post time read), the walk's page cursor 
 URIs read in the last ``overlap_seconds`` below ``newest``. Search asks ``since = newest - overlap``
 (posts indexed late still turn up) and pages by time: each page after a walk's first asks ``until``
 just above the oldest post read, so posts arriving or deleted mid-walk cannot shift what comes next.
-A source's first poll reads one page only.
+A source's first poll reads one page only. Posts are read from the answers' JSON, not the SDK's models
+of them (see `BlueskyConnector._query`).
 """
 
 from __future__ import annotations
@@ -298,13 +299,13 @@ class BlueskyConnector(Connector):
                 params["until"] = _iso(bound + timedelta(milliseconds=1))  # `until` is exclusive
             if source.page:
                 params["cursor"] = source.page
-            found = self._call(f"search {keyword!r}", lambda: self.client.app.bsky.feed.search_posts(params))
-            posts, page = [_plain(p) for p in found.posts], found.cursor
+            posts, page = self._query(f"search {keyword!r}", "app.bsky.feed.searchPosts",
+                                      models.AppBskyFeedSearchPosts.Params(**params), "posts")
         else:
             notes_params = {"limit": limit, "reasons": ["mention"], **({"cursor": source.page} if source.page else {})}
-            notes = self._call("notifications", lambda: self.client.app.bsky.notification.list_notifications(notes_params))
-            page = notes.cursor
-            posts = [_plain(n) for n in notes.notifications]
+            posts, page = self._query("notifications", "app.bsky.notification.listNotifications",
+                                      models.AppBskyNotificationListNotifications.Params(**notes_params),
+                                      "notifications")
         items = []
         for post in posts:
             # Search orders by sortAt, the earlier of createdAt and indexedAt; notifications by indexedAt.
@@ -315,6 +316,19 @@ class BlueskyConnector(Connector):
             record_at = _time(post["record"].get("createdAt")) or indexed_at
             items.append(_Item(post, min(record_at, indexed_at) if kind == "search" else indexed_at, kind))
         return items, page
+
+    def _query(self, what: str, nsid: str, params: Any, key: str) -> tuple[list[dict[str, Any]], str | None]:
+        """The posts (or notifications) under ``key`` in ``nsid``'s answer, as the JSON they came as, and its
+        page cursor. Not through the SDK's models: they validate the whole answer, so one odd part of one post,
+        even a part never read (an author's displayName that is not text), failed the page on every poll.
+        What is read of each post is checked by `_checked`, or where it is read."""
+        answer = self._call(what, lambda: self.client.invoke_query(nsid, params=params,
+                                                                    output_encoding="application/json"))
+        content = answer.content if isinstance(answer.content, dict) else {}
+        posts, page = content.get(key), content.get("cursor")
+        if not isinstance(posts, list) or not isinstance(page, (str, type(None))):
+            raise BadPayload(f"Bluesky answered {what} without its list of {key} and cursor")
+        return [_checked(post, what) for post in posts], page
 
     def _wanted(self, mention: Mention, query: Query) -> bool:
         """Search can return the brand's own posts and, where `-term` is not honoured, excluded terms."""
@@ -336,6 +350,11 @@ class BlueskyConnector(Connector):
             for facet in _objects(record.get("facets")) for f in _objects(facet.get("features")))
         langs = record.get("langs")
         lang = langs[0] if isinstance(langs, list) and langs and isinstance(langs[0], str) else None
+        name = author.get("displayName")
+        raw = {"source": item.source, "uri": post["uri"], "cid": post["cid"], "root": root, "did": author.get("did"),
+               "handle": handle, "mentions_brand": mentioned, "created_at": record.get("createdAt")}
+        if not isinstance(name, (str, type(None))):
+            raw["author_name_as_sent"] = name  # shown without a name
         return Mention(
             platform=self.name,
             external_id=storable_id(str(post["uri"])),
@@ -343,13 +362,12 @@ class BlueskyConnector(Connector):
             created_at=_time(record.get("createdAt")) or item.at,
             url=f"https://bsky.app/profile/{handle}/post/{rkey}",
             author_handle=handle,
-            author_name=author.get("displayName") or None,
+            author_name=name if isinstance(name, str) and name else None,
             lang=lang,
             thread_id=storable_id(str(root["uri"])),
             parent_id=storable_id(parent["uri"]) if parent else None,
             replyable=_replyable(post, mentioned),
-            raw={"source": item.source, "uri": post["uri"], "cid": post["cid"], "root": root, "did": author.get("did"),
-                 "handle": handle, "mentions_brand": mentioned, "created_at": record.get("createdAt")},
+            raw=raw,
         )
 
     def acknowledge(self, ack: Any) -> None:
@@ -364,10 +382,11 @@ class BlueskyConnector(Connector):
             raise ConnectorError(f"the reply is {length} graphemes; Bluesky allows {MAX_POST_GRAPHEMES}")
         uri = str(target.raw.get("uri") or target.external_id)  # the id may be a long URI's hash
         # A PDS stores replies to deleted or gated posts without complaint; ask the AppView first.
-        found = self._call("the post", lambda: self.client.app.bsky.feed.get_posts({"uris": [uri]}))
-        if not found.posts:
+        found, _ = self._query("the post", "app.bsky.feed.getPosts",
+                               models.AppBskyFeedGetPosts.Params(uris=[uri]), "posts")
+        if not found:
             raise ReplyNotAllowed("Bluesky says the post no longer exists or is not visible to the brand account")
-        parent = _plain(found.posts[0])
+        parent = found[0]
         if not _replyable(parent, bool(target.raw.get("mentions_brand"))):
             raise ReplyNotAllowed("the post's threadgate does not let the brand account reply")
         reply = parent["record"].get("reply") or {}
@@ -404,15 +423,25 @@ def _step(source: _Source, positional: bool, items: list[_Item], page: str | Non
         source.bottom, source.page = _iso(oldest), None
 
 
-def _plain(view: Any) -> dict[str, Any]:
-    """An SDK model back as its wire JSON (aliases like ``$type``, ``createdAt``)."""
-    data = view.model_dump(by_alias=True, exclude_none=True)
-    return data if isinstance(data, dict) else {}
+def _checked(post: Any, what: str) -> dict[str, Any]:
+    """``post`` (a post view or notification) if it has what the SDK's models require of the parts read
+    everywhere: a uri, a cid, an author with a did and a handle, a record. BadPayload otherwise."""
+    view = _object(post)
+    author = _object(view.get("author"))
+    texts = (view.get("uri"), view.get("cid"), author.get("did"), author.get("handle"))
+    if not all(isinstance(text, str) for text in texts) or not isinstance(view.get("record"), dict):
+        raise BadPayload(f"Bluesky answered {what} with a post missing required fields")
+    return view
 
 
 def _ref(value: Any) -> dict[str, Any] | None:
     """``value`` if it is a ref to a post (an object with a ``uri``), as a reply's root and parent are; else None."""
     return value if isinstance(value, dict) and isinstance(value.get("uri"), str) and value["uri"] else None
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """A JSON object, or an empty one in place of anything else (null, a string)."""
+    return value if isinstance(value, dict) else {}
 
 
 def _objects(value: Any) -> list[dict[str, Any]]:
@@ -422,13 +451,13 @@ def _objects(value: Any) -> list[dict[str, Any]]:
 
 def _replyable(post: dict[str, Any], mentions_brand: bool) -> bool:
     """False only where Bluesky says, or the threadgate shows, that the brand may not reply."""
-    viewer = post.get("viewer") or {}
-    if viewer.get("replyDisabled") is not None:
+    viewer = _object(post.get("viewer"))
+    if isinstance(viewer.get("replyDisabled"), bool):
         return not viewer["replyDisabled"]
-    gate = ((post.get("threadgate") or {}).get("record") or {})
-    if "allow" not in gate:
+    gate = _object(_object(post.get("threadgate")).get("record"))
+    if gate.get("allow") is None:  # no rules (null as absent, as the SDK's models read it): anyone may reply
         return True
-    rules = [str(r.get("$type", "")) for r in gate["allow"] or []]
+    rules = [str(r.get("$type", "")) for r in _objects(gate["allow"])]
     only_mentions = all(r.endswith("#mentionRule") for r in rules)
     return bool(rules) and (mentions_brand or not only_mentions)
 

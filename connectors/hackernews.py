@@ -7,12 +7,15 @@ while after they are posted, so each walk looks ``overlap_seconds`` below ``sinc
 read in that window are remembered, so they are not returned twice while late-indexed ones (and new
 ones in the same second) still are. Algolia pages only through the first 1000 hits; a longer walk
 continues below the oldest second it reached. Every page is stored with its cursor, so a restart
-resumes at the next page.
+resumes at the next page. An item whose ``created_at_i`` is not a believable time (not a whole number,
+before HN, or in the future) is dated when fetched and plays no part in the walk.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal
@@ -37,7 +40,14 @@ from connectors.base import (
     WebUrl,
 )
 
+log = logging.getLogger("mentiondesk.connectors.hackernews")
+
 HN_ITEM_URL = "https://news.ycombinator.com/item?id="
+# Believable item times: none before HN began (October 2006), none more than a day ahead of our clock (the
+# skew ingest allows post dates). Another in the cursor would stop the walk: `since` in the future filters
+# out every new item, and one before HN, as the oldest second reached, sends the next page below them all.
+HN_FIRST_SECOND = int(datetime(2006, 10, 1, tzinfo=timezone.utc).timestamp())
+CLOCK_SKEW_SECONDS = 24 * 3600
 ItemType = Literal["story", "comment"]
 
 
@@ -115,12 +125,14 @@ class HackerNewsConnector(Connector):
         hits, page, pages, total = payload.get("hits"), payload.get("page"), payload.get("nbPages"), payload.get("nbHits")
         if not isinstance(hits, list) or not all(isinstance(n, int) for n in (page, pages, total)):
             raise BadPayload("Hacker News answer lacks hits/page/nbPages/nbHits")
-        mentions = [m for m in (self._mention(h) for h in hits) if m is not None]
-        seconds = [int(m.raw["created_at_i"]) for m in mentions]
+        latest = int(time.time()) + CLOCK_SKEW_SECONDS
+        read = [r for r in (self._mention(h, latest) for h in hits) if r is not None]
+        mentions = [m for m, _ in read]
+        timed = [(m, second) for m, second in read if second is not None]
         fresh = [m for m in mentions if m.external_id not in state.seen]
         if query.handle:
             fresh = [m for m in fresh if (m.author_handle or "").lower() != query.handle.lower()]  # the brand's own posts
-        self._advance(state, mentions, seconds, page, pages, total)
+        self._advance(state, [m for m, _ in timed], [second for _, second in timed], page, pages, total)
         return FetchResult(fresh, next_cursor=state.dump(), has_more=state.pages > 0)
 
     def _advance(self, state: _Cursor, mentions: list[Mention], seconds: list[int], page: int, pages: int, total: int) -> None:
@@ -129,7 +141,7 @@ class HackerNewsConnector(Connector):
             state.newest = top if state.newest is None else max(top, state.newest)
             # Only ids within the overlap below the walk's newest can come back in the next walk.
             window = state.newest - self.settings.overlap_seconds
-            state.seen.update({m.external_id: s for m, s in zip(mentions, seconds) if s >= window})
+            state.seen.update({m.external_id: s for m, s in zip(mentions, seconds) if s >= window and m.external_id})
             if state.upper is None:
                 state.upper = top  # later pages of this walk stay below what the first page saw
         state.pages += 1
@@ -175,38 +187,50 @@ class HackerNewsConnector(Connector):
             raise ConnectorError(f"Hacker News search answered {response.status_code}" + (f": {message}" if message else ""))
         return json_object("Hacker News search", response, "search_by_date")
 
-    def _mention(self, hit: Any) -> Mention | None:
-        if not isinstance(hit, dict):
-            raise BadPayload("Hacker News hit is not an object")
-        missing = [f for f in ("objectID", "author", "created_at_i") if hit.get(f) is None]
-        if missing:
-            raise BadPayload(f"Hacker News hit {hit.get('objectID', '?')} lacks {', '.join(missing)}")
-        tags = hit.get("_tags") or []
-        is_comment = "comment" in tags or hit.get("comment_text") is not None
+    def _mention(self, hit: Any, latest: int) -> tuple[Mention, int | None] | None:
+        """The hit as a mention, with the second it counts for in the walk (None: not a believable time, see
+        HN_FIRST_SECOND). A missing or odd author or time is read as unknown, the hit as sent kept in raw:
+        refusing the page for it stopped the query on every poll, and nothing newer was read again."""
+        item = hit if isinstance(hit, dict) else {}
+        object_id = item.get("objectID")
+        # Without an id the item cannot be stored: ingest sets it aside in the audit log, whole.
+        item_id = str(object_id) if isinstance(object_id, (str, int)) and not isinstance(object_id, bool) else ""
+        tags = item.get("_tags")
+        is_comment = (isinstance(tags, list) and "comment" in tags) or item.get("comment_text") is not None
         if is_comment:
-            text = html_to_text(str(hit.get("comment_text") or ""))
+            text = html_to_text(str(item.get("comment_text") or ""))
         else:
-            body = html_to_text(str(hit.get("story_text") or ""))
-            text = "\n\n".join(filter(None, (str(hit.get("title") or ""), body)))
+            body = html_to_text(str(item.get("story_text") or ""))
+            text = "\n\n".join(filter(None, (str(item.get("title") or ""), body)))
         if not text:
             return None  # deleted or dead items come back empty
-        try:
-            created_at = datetime.fromtimestamp(int(hit["created_at_i"]), tz=timezone.utc)
-        except (TypeError, ValueError, OverflowError):
-            raise BadPayload(f"Hacker News hit {hit['objectID']} has an unreadable created_at_i") from None
-        story_id, parent_id = hit.get("story_id"), hit.get("parent_id")
-        return Mention(
+        sent = item.get("created_at_i")
+        second = sent if type(sent) is int and HN_FIRST_SECOND <= sent <= latest else None
+        author = item.get("author") if isinstance(item.get("author"), str) else None
+        story_id, parent_id = item.get("story_id"), item.get("parent_id")
+        missing = [name for name, value in (("objectID", item_id), ("author", author)) if not value]
+        if second is None:
+            missing.append("a believable created_at_i")
+        if missing:  # named by id only: never its text
+            log.warning("Hacker News hit %r lacks %s; read without it", item_id[:40], ", ".join(missing))
+        raw = {"source": "comment" if is_comment else "story",
+               **{k: v for k, v in item.items() if not k.startswith("_highlight")}}
+        created_at = datetime.fromtimestamp(second, tz=timezone.utc) if second is not None else None
+        if created_at is None:  # dated when fetched, as ingest does with an unbelievable date
+            created_at, raw["created_at_as_sent"] = datetime.now(timezone.utc), sent
+        mention = Mention(
             platform=self.name,
-            external_id=str(hit["objectID"]),
+            external_id=item_id,
             text=text,
             created_at=created_at,
-            url=HN_ITEM_URL + str(hit["objectID"]),
-            author_handle=str(hit["author"]),
+            url=HN_ITEM_URL + item_id if item_id else None,
+            author_handle=author or None,
             thread_id=str(story_id) if story_id is not None else None,
             parent_id=str(parent_id) if is_comment and parent_id is not None else None,
             replyable=False,
-            raw={"source": "comment" if is_comment else "story", **{k: v for k, v in hit.items() if not k.startswith("_highlight")}},
+            raw=raw,
         )
+        return mention, second
 
     def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> PostedReply:
         raise ReplyNotAllowed(f"Hacker News has no API for posting; reply on the site: {HN_ITEM_URL}{target.external_id}")

@@ -4,12 +4,14 @@ Each fetch reads one feed; the JSON cursor keeps, per feed, the ``ETag``/``Last-
 last answer (sent back as ``If-None-Match``/``If-Modified-Since``, so an unchanged feed costs a
 304) and the ids (guid, else link) of the entries it still held, so entries are returned once even
 though feeds repeat them on every fetch. A guid that is not a URI ("42") is unique only within its
-feed, so its id names the feed too. An entry is a mention when a brand keyword appears in its title or
-summary and no excluded term does. Feeds have no reply API.
+feed, so its id names the feed too. An entry with neither (RSS 2.0 requires only a title or a
+description) gets one from its feed, title, description and publication date. An entry is a mention
+when a brand keyword appears in its title or summary and no excluded term does. Feeds have no reply API.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import logging
@@ -94,6 +96,14 @@ def _entry_id(key: str, feed_url: str) -> str:
     anywhere and is kept as it was; anything else ("42") is qualified with the feed, so that two feeds
     numbering their items do not collide."""
     return storable_id(key if _URI_SCHEME.match(key) else f"{feed_url}#{key}")
+
+
+def _content_key(entry: Any) -> str:
+    """A key for an entry with neither guid/id nor link, from what it says: the same at every poll, so it is
+    stored once, and read rather than refused (refusing it stopped the feed on every poll). Not its update
+    time, which some feeds set to the time of each fetch; an entry edited later may come again as new."""
+    parts = [entry.get(k) for k in ("title", "summary", "published")]
+    return "content-sha256-" + hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
 def _entry_time(stamp: Any) -> datetime | None:
@@ -189,9 +199,7 @@ class RssConnector(Connector):
         mentions, ids = [], []
         skip = set(state.seen)  # read at the last poll, and then each id as this feed repeats it
         for entry in parsed.entries:
-            key = entry.get("id") or entry.get("link")
-            if not key:
-                raise BadPayload(f"feed {url} has an entry without guid/id or link ({entry.get('title', '?')[:60]!r})")
+            key = entry.get("id") or entry.get("link") or _content_key(entry)
             entry_id = _entry_id(key, url)
             ids.append(entry_id)
             # A cursor written before ids named their feed holds the bare guid: the entry was read already.

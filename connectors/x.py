@@ -366,6 +366,10 @@ class XConnector(Connector):
         includes = payload.get("includes", {})
         if not isinstance(tweets, list) or not isinstance(includes, dict):
             raise BadPayload("X answer's data/includes have the wrong shape")
+        if tweets and not isinstance(includes.get("users"), list):
+            # The author_id expansion was asked for: posts without any users list are a broken answer (a proxy,
+            # an API change), not odd posts. Refused, it is read again; taken, every post would lose its author.
+            raise BadPayload("X answer lacks includes.users: every post's author is missing")
         users = {u["id"]: u for u in _objects(includes.get("users")) if isinstance(u.get("id"), str)}
         referenced = {t["id"]: t for t in _objects(includes.get("tweets")) if isinstance(t.get("id"), str)}
         handle = (query.handle or "").lower()
@@ -379,45 +383,52 @@ class XConnector(Connector):
 
     def _mention(self, tweet: Any, users: dict[str, dict[str, Any]], referenced: dict[str, dict[str, Any]],
                  handle: str, brand_user_id: str | None, source: Source) -> Mention | None:
-        if not isinstance(tweet, dict):
-            raise BadPayload("X post is not an object")
-        missing = [f for f in ("id", "text", "created_at", "author_id") if not isinstance(tweet.get(f), str)]
-        if missing:
-            raise BadPayload(f"X post {tweet.get('id', '?')} lacks {', '.join(missing)}")
-        author = users.get(tweet["author_id"])
-        if author is None or not isinstance(author.get("username"), str):
-            raise BadPayload(f"X post {tweet['id']}: its author is missing from includes.users")
+        """The post as far as it can be read. A required part missing or of an odd shape (no text, an author
+        not in includes.users) is read as unknown, with the post as sent in raw: refusing the page for it
+        stopped the source on every poll, and the posts after it were never read."""
+        post = _object(tweet)
+        # Optional parts of an odd shape are dropped, not the post: it is still worth reading.
+        refs = {r["type"]: r["id"] for r in _objects(post.get("referenced_tweets"))
+                if isinstance(r.get("type"), str) and isinstance(r.get("id"), str)}
+        if self.settings.exclude_retweets and "retweeted" in refs:
+            return None  # the mentions timeline has no -is:retweet operator
+        # Without a readable id the post cannot be stored: ingest sets it aside in the audit log, whole.
+        post_id = _text(post.get("id")) or ""
+        author = _object(users.get(post.get("author_id")) if isinstance(post.get("author_id"), str) else None)
+        username = _text(author.get("username"))
+        missing = [f for f in ("id", "text", "created_at", "author_id") if not isinstance(post.get(f), str)]
+        if username is None and "author_id" not in missing:
+            missing.append("its author in includes.users")
+        if missing:  # named by id only: never its text
+            log.warning("X post %r lacks %s; read without it", post_id[:40], ", ".join(missing))
+        sent_at = post.get("created_at")
         try:
-            created_at: datetime | None = datetime.fromisoformat(tweet["created_at"].replace("Z", "+00:00"))
+            created_at = datetime.fromisoformat(sent_at.replace("Z", "+00:00")) if isinstance(sent_at, str) else None
         except ValueError:
             created_at = None
         if created_at is not None and created_at.tzinfo is None:
             created_at = created_at.replace(tzinfo=timezone.utc)  # X gives its times in UTC
-        # Optional parts of an odd shape are dropped, not the post: it is still worth reading.
-        refs = {r["type"]: r["id"] for r in _objects(tweet.get("referenced_tweets"))
-                if isinstance(r.get("type"), str) and isinstance(r.get("id"), str)}
-        if self.settings.exclude_retweets and "retweeted" in refs:
-            return None  # the mentions timeline has no -is:retweet operator
-        mentioned = {m["username"].lower() for m in _objects(_object(tweet.get("entities")).get("mentions"))
+        mentioned = {m["username"].lower() for m in _objects(_object(post.get("entities")).get("mentions"))
                      if isinstance(m.get("username"), str)}
         quoted = referenced.get(refs.get("quoted", ""), {})
         quotes_brand = brand_user_id is not None and quoted.get("author_id") == brand_user_id
         followers = _object(author.get("public_metrics")).get("followers_count")
-        lang = _text(tweet.get("lang"))
-        raw = {"source": source, "tweet": tweet, "author": author}
+        lang = _text(post.get("lang"))
+        raw = {"source": source, "tweet": tweet, "author": author or None}
         if created_at is None:  # dated when fetched, as ingest does with an unbelievable date
-            created_at, raw["created_at_as_sent"] = datetime.now(timezone.utc), tweet["created_at"]
+            created_at, raw["created_at_as_sent"] = datetime.now(timezone.utc), sent_at
         return Mention(
             platform=self.name,
-            external_id=tweet["id"],
-            text=tweet["text"],
+            external_id=post_id,
+            text=_text(post.get("text")) or "",
             created_at=created_at,
-            url=f"https://x.com/{author['username']}/status/{tweet['id']}",
-            author_handle=author["username"],
+            # x.com/i/status/<id> opens a post whatever its author's handle.
+            url=f"https://x.com/{username or 'i'}/status/{post_id}" if post_id else None,
+            author_handle=username,
             author_name=_text(author.get("name")),
             author_followers=followers if type(followers) is int and followers >= 0 else None,
             lang=lang if lang and lang not in ("und", "qme", "zxx") else None,
-            thread_id=_text(tweet.get("conversation_id")),
+            thread_id=_text(post.get("conversation_id")),
             parent_id=refs.get("replied_to"),
             # X's self-serve reply rule: only where the author @mentioned or quoted the brand.
             replyable=bool(handle) and (source == "mentions" or handle in mentioned or quotes_brand),

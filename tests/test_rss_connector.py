@@ -111,11 +111,16 @@ def test_429_raises_rate_limited_with_retry_after_and_keeps_the_cursor(emulators
     assert connector.fetch(QUERY, first.next_cursor).mentions  # the blog, read on the retry
 
 
-@pytest.mark.parametrize(("fault", "message"), [("malformed_json", "not well-formed XML"), ("missing_fields", "without guid/id or link")])
-def test_broken_feeds_raise_bad_payload(emulators: RunningEmulators, fault: str, message: str) -> None:
-    emulators.feeds.inject(fault)  # type: ignore[arg-type]
-    with pytest.raises(BadPayload, match=message):
+def test_a_feed_that_is_not_xml_raises_bad_payload(emulators: RunningEmulators) -> None:
+    emulators.feeds.inject("malformed_json")
+    with pytest.raises(BadPayload, match="not well-formed XML"):
         rss(emulators).fetch(QUERY, None)
+
+
+def test_entries_without_guid_link_or_dates_are_read_under_ids_from_their_content(emulators: RunningEmulators) -> None:
+    emulators.feeds.inject("missing_fields")
+    mentions = rss(emulators).fetch(QUERY, None).mentions
+    assert mentions and all("#content-sha256-" in m.external_id for m in mentions)
 
 
 def test_feeds_are_not_replyable(emulators: RunningEmulators) -> None:
