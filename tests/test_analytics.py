@@ -240,3 +240,15 @@ def test_week_over_week_at_the_start_of_the_calendar(db: Database) -> None:
     with db.read() as session:
         weeks = analytics.week_over_week(session, SlaPolicy(), analytics.scope(end - timedelta(days=2), end), end, NOW)
     assert {w.metric: (w.this_week, w.last_week) for w in weeks}["mentions"] == (1, 0)
+
+
+def test_the_figures_csv_says_whether_first_response_times_count_business_hours(fx: Fixture) -> None:
+    always = SlaPolicy(business_hours=BusinessHours("UTC", tuple(range(7)), time(0), time.max))
+    sections = {}
+    for name, policy in (("clock", SlaPolicy()), ("business", always)):
+        with fx.db.read() as session:
+            report = analytics.build_report(session, policy, fx.scope(), NOW, (fx.acme, fx.rival), (fx.rival,))
+        sections[name] = {row[0] for row in csv.reader(io.StringIO(analytics.figures_csv(report)))}
+    assert "first-response time (around the clock)" in sections["clock"]
+    assert "first-response time (business hours)" in sections["business"]
+    assert "first-response time (business hours)" not in sections["clock"]
