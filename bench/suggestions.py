@@ -13,6 +13,7 @@ Goal: the right template in the top three for at least 80% of mentions.
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import sys
@@ -52,6 +53,9 @@ def word_overlap_rank(text: str, templates: list[ReplyTemplate]) -> list[str]:
 
 
 def main() -> None:
+    # No options, but --help says what the bench does rather than running it, as the other benches' do.
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+
     from monitor.classify import MentionClassifier
     from sentiment import load_classifier
     from sentiment.triage import TriageRules

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from dataclasses import asdict
 from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
@@ -26,6 +27,8 @@ from sentiment.errors import SentimentError, SettingError
 EXAMPLE_CONFIG = Path(__file__).with_name("example_config.toml")
 # How long `poll --once` waits for chat deliveries before leaving them to the next run.
 ALERT_DRAIN_SECONDS = 30.0
+# The exit status a shell reports for a writer that SIGPIPE ended (128 + 13), as `seq 1e9 | head` leaves it.
+READER_GONE_STATUS = 141
 
 
 class CommandFailed(click.ClickException):
@@ -38,12 +41,17 @@ class _Group(click.Group):
     """Turns our errors into one clear line and an exit code: 2 for bad config, 1 otherwise.
 
     So do a database that cannot be reached or opened and a file that cannot be read or written:
-    the user can fix those, and a traceback only hides what to fix.
+    the user can fix those, and a traceback only hides what to fix. Output whose reader went away
+    (`| head`) ends the command quietly, as it ends standard tools.
     """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            sys.stdout.flush()  # here, not at exit, where a reader gone printed "Exception ignored … BrokenPipeError"
+            return result
+        except BrokenPipeError:
+            _end_for_a_reader_gone()
         except (ConfigError, SettingError) as exc:
             raise CommandFailed(str(exc), 2) from None
         except (MentiondeskError, SentimentError) as exc:
@@ -56,6 +64,17 @@ class _Group(click.Group):
         except OSError as exc:
             where = f"{exc.filename}: " if exc.filename else ""
             raise CommandFailed(f"{where}{exc.strerror or exc}", 1) from None
+
+
+def _end_for_a_reader_gone() -> NoReturn:
+    """Exit quietly with READER_GONE_STATUS, as tools that SIGPIPE ends do: it printed "Error: Broken pipe", exit
+    status 1, as if something had failed, and `classify` called its --output bad. (SIGPIPE itself stays ignored: it
+    would end a worker whose chat service or database hung up, too.)"""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:  # stdout is the closed pipe: what its buffer holds goes nowhere, not into an exit traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    raise click.exceptions.Exit(READER_GONE_STATUS)
 
 
 class App:
@@ -423,17 +442,12 @@ def demo(home: Path | None, once: bool, max_seconds: float | None, port: int) ->
 @click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
 @pass_app
 def dashboard(app: App, host: str, port: int) -> None:
-    """Open the triage dashboard (Streamlit) for this config."""
-    from dashboard import launch
+    """Open the triage dashboard (Streamlit) for this config; SIGINT or SIGTERM stops it."""
+    from dashboard.launch import run as run_dashboard
 
     app.database().dispose()  # fail here, with a clear message, on a bad config or schema
     click.echo(f"dashboard: http://{host}:{port}", err=True)
-    process = launch(app.config_path, port, host=host)
-    try:
-        raise SystemExit(process.wait())
-    except KeyboardInterrupt:
-        process.terminate()
-        process.wait(10)
+    raise SystemExit(run_dashboard(app.config_path, port, host=host))
 
 
 def _add_commands_from_other_modules() -> None:

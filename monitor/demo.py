@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
 import sys
 from contextlib import ExitStack
 from pathlib import Path
@@ -23,7 +22,8 @@ from sqlalchemy import select
 
 from connectors.emulators import demo_connector_settings, start_emulators
 from connectors.emulators.corpus import LANGUAGES
-from dashboard import launch as launch_dashboard
+from dashboard.launch import launch as launch_dashboard
+from dashboard.launch import stop as stop_dashboard
 from monitor import users
 from monitor.access import Role, local_operator
 from monitor.alerts.receiver import Receiver
@@ -161,18 +161,10 @@ def run_demo(home: Path | None = None, once: bool = False, max_seconds: float | 
             _print_latest(db)
             return
         dashboard = launch_dashboard(config_path, dashboard_port)
-        stack.callback(_stop_process, dashboard)
+        stack.callback(stop_dashboard, dashboard)
         click.echo(f"dashboard: http://127.0.0.1:{dashboard_port} (sign in as {DEMO_USER!r} with the password above)")
         scheduler = PollScheduler(db, config, pipeline=pipeline, exclusive=True)
         scheduler.install_signal_handlers()
         click.echo("polling the emulators; new posts arrive every few seconds. Ctrl-C to stop.")
         scheduler.run(max_seconds=max_seconds)
         _print_latest(db)
-
-
-def _stop_process(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()

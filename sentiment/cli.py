@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import click
 
 from sentiment.labels import LABELS
+from sentiment.runtime import MAX_TOKENS, MIN_TOKENS
 
 if TYPE_CHECKING:
     from monitor.config import SentimentConfig
@@ -87,7 +88,7 @@ def _backend_options(f):
     # Applied last, shown first: --backend and --model lead the help.
     f = click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "int8"]), default=None,
                      help="[default: the config's [sentiment] precision, else auto]")(f)
-    f = click.option("--max-tokens", type=click.IntRange(3, 512), default=None,
+    f = click.option("--max-tokens", type=click.IntRange(MIN_TOKENS, MAX_TOKENS), default=None,
                      help="tokens read per text [default: the config's [sentiment] max_tokens, else 128]")(f)
     f = click.option("--threads", type=click.IntRange(1), default=None,
                      help="CPU threads [default: the config's [sentiment] threads, else all cores]")(f)
@@ -241,6 +242,8 @@ def classify_command(input_path: Path, output_path: Path, prefix: str, overwrite
         # surrogate (read from a "\ud800" escape) cannot be UTF-8; it only ever sits inside a JSON string, where
         # backslashreplace writes it back as that very escape.
         written = write_file_atomically(output_path, write_all, errors="backslashreplace")
+    except BrokenPipeError:
+        raise  # not a bad --output: its reader went away (`| head`), which `mentiondesk` ends quietly on
     except OSError as exc:  # the output's: the input's come as --input's (_reading)
         raise click.BadParameter(f"cannot write {output_path}: {exc.strerror}", param_hint="--output") from exc
     click.echo(f"classified {written} line(s){f', skipped {len(skipped)}' if skipped else ''} -> {output_path}",

@@ -10,12 +10,11 @@ import torch
 from sentiment.api import SentimentClassifier
 from sentiment.errors import LabelMappingError, ModelNotAvailable, reason
 from sentiment.labels import LABEL_INDEX, LABELS
-from sentiment.runtime import check_max_tokens, prepare_model, resolve_precision, set_threads
+from sentiment.runtime import MAX_TOKENS, check_max_tokens, prepare_model, resolve_precision, set_threads
 from sentiment.text import normalise_tweet
 
 _ALIASES = {"neg": "negative", "neu": "neutral", "pos": "positive", "negative": "negative",
             "neutral": "neutral", "positive": "positive"}
-MAX_TOKENS = 512  # the README's range, as the default backend's
 
 
 def map_labels(id2label: dict[int, str]) -> list[int]:

@@ -20,11 +20,12 @@ import platform
 import tempfile
 from collections.abc import Callable, Collection
 from pathlib import Path
-from typing import Literal
-
-import torch
+from typing import TYPE_CHECKING, Literal
 
 from sentiment.errors import SettingError
+
+if TYPE_CHECKING:
+    import torch  # imported where used: the config reads the token limits below without the sentiment extra
 
 # oneDNN (PyTorch's CPU kernels) keeps a compiled primitive per distinct matrix shape, up to 1,024
 # by default. A worker classifying batches of every size and length kept adding them: in 60 calls
@@ -46,6 +47,8 @@ MAX_THREADS = 256
 
 def set_threads(threads: int | None) -> None:
     """Use `threads` intra-op threads (default: all cores, env MENTIONDESK_THREADS overrides)."""
+    import torch
+
     if threads is not None and not 1 <= threads <= MAX_THREADS:
         raise SettingError(f"threads must be 1 to {MAX_THREADS}, got {threads}")
     env = os.environ.get("MENTIONDESK_THREADS", "").strip()
@@ -55,18 +58,29 @@ def set_threads(threads: int | None) -> None:
     torch.set_num_threads(threads or int(env or 0) or os.cpu_count() or 1)
 
 
+# The tokens a text is read in, for both backends, the config's [sentiment] max_tokens and `--max-tokens`: at least
+# the start token, one of text and the end token; at most the default model's positions (a model with fewer is cut
+# to its own).
+MIN_TOKENS, MAX_TOKENS = 3, 512
+
+
 def check_max_tokens(max_tokens: int, limit: int) -> None:
-    """A token limit from 3 (start token, one of text, end token) to ``limit``, the model's positions: both backends."""
-    if not 3 <= max_tokens <= limit:
-        raise SettingError(f"max_tokens must be within 3..{limit} (start token, text, end token), got {max_tokens}")
+    """A token limit from MIN_TOKENS to ``limit``, the model's positions: both backends."""
+    if not MIN_TOKENS <= max_tokens <= limit:
+        raise SettingError(f"max_tokens must be within {MIN_TOKENS}..{limit} (start token, text, end token), "
+                           f"got {max_tokens}")
 
 
 def cpu_has_fast_bf16() -> bool:
+    import torch
+
     return bool(torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported())
 
 
 def float_precision() -> Precision:
     """The fastest float here: bf16 on a GPU or a CPU with AMX/AVX512-BF16, else fp32."""
+    import torch
+
     return "bf16" if torch.cuda.is_available() or cpu_has_fast_bf16() else "fp32"
 
 
@@ -140,6 +154,8 @@ def remembered(record: Path, key: str, options: Collection[str], measure: Callab
 
 
 def prepare_model(model: torch.nn.Module, precision: Precision) -> torch.nn.Module:
+    import torch
+
     if precision == "bf16":
         return model.to(torch.bfloat16)
     if precision == "int8":
