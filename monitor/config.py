@@ -8,6 +8,7 @@ cannot leak through an error message.
 from __future__ import annotations
 
 import codecs
+import io
 import os
 import re
 import stat
@@ -35,6 +36,7 @@ from monitor.users import AuthPolicy
 from monitor.paths import default_database_url
 from monitor.redact import protect
 from monitor.storage import url_passwords
+from sentiment.runtime import MAX_TOKENS, MIN_TOKENS
 
 ENV_PREFIX = "MENTIONDESK_"
 SECRETS_FILE_ENV = f"{ENV_PREFIX}SECRETS_FILE"
@@ -140,7 +142,7 @@ class SentimentConfig(_Strict):
     model: str | None = None
     threads: int | None = Field(default=None, ge=1)
     batch_size: int = Field(default=64, ge=1, le=1024)
-    max_tokens: int = Field(default=128, ge=8, le=512)
+    max_tokens: int = Field(default=128, ge=MIN_TOKENS, le=MAX_TOKENS)
     # "auto": bf16 on CPUs with AMX/AVX512-BF16 or a GPU, else fp32; "int8": ONNX Runtime, faster on
     # other CPUs but slightly less accurate (README "Speed").
     precision: Literal["auto", "fp32", "bf16", "int8"] = "auto"
@@ -339,7 +341,7 @@ class Config:
             raise ConfigError(_describe(source, exc)) from None
         secrets_file = env.get(SECRETS_FILE_ENV) or parsed.secrets_file
         if secrets_file:
-            env = {**read_secrets_file((base_dir or Path.cwd()) / Path(secrets_file).expanduser()), **env}
+            env = {**read_secrets_file(_path_in_config(base_dir, secrets_file)), **env}
         connectors = {name: _connector_config(source, name, table, env) for name, table in parsed.connectors.items()}
         enabled = {name for name, cc in connectors.items() if cc.settings.enabled}
         for i, brand in enumerate(parsed.brands):
@@ -380,7 +382,7 @@ class Config:
             connectors=connectors,
             alerts=parsed.alerts,
             alert_targets=alert_targets,
-            sentiment=parsed.sentiment,
+            sentiment=_model_path_in_config(parsed.sentiment, base_dir),
             triage_rules=_triage_rules(source, parsed.triage),
             dashboard=_dashboard_settings(source, parsed),
             retention=parsed.retention,
@@ -447,16 +449,41 @@ def read_config_file(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(f"config file {path} cannot be read: {exc.__class__.__name__}") from None
     try:
-        text = data.decode("utf-8-sig")  # editors on Windows may start the file with a BOM
+        return tomllib.loads(_utf8_text(data, f"config file {path}"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def _utf8_text(data: bytes, what: str, *, secret: bool = False) -> str:
+    """The text of the file ``what`` names, or a ConfigError saying where its first byte that is not UTF-8 is, and
+    which byte it is unless the file is ``secret`` (even one byte of a secret is not shown)."""
+    try:
+        return data.decode("utf-8-sig")  # editors on Windows may start the file with a BOM
     except UnicodeDecodeError as exc:
         position = exc.start + (len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0)  # past the BOM
         line = data.count(b"\n", 0, position) + 1
-        raise ConfigError(f"config file {path} is not UTF-8 (byte 0x{data[position]:02x} at position {position}, "
-                          f"line {line}): save it as UTF-8") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        byte = "a byte" if secret else f"byte 0x{data[position]:02x}"
+        raise ConfigError(f"{what} is not UTF-8 ({byte} at position {position}, line {line}): "
+                          "save it as UTF-8") from None
+
+
+def _path_in_config(base_dir: Path | None, value: str) -> Path:
+    """A path the config file names: relative to the file's folder (``base_dir``; None: the working directory),
+    with a leading ~ the home folder."""
+    return (base_dir or Path.cwd()) / Path(value).expanduser()
+
+
+def _model_path_in_config(settings: SentimentConfig, base_dir: Path | None) -> SentimentConfig:
+    """``settings`` with a relative ``model`` folder taken from the config file's folder, as its other paths are:
+    it was taken from the working directory, so a worker started elsewhere (by systemd, say) missed it or loaded
+    another. An absolute path stays, and so does a Hugging Face model name (``hf``), unless a folder of that name
+    is beside the config file or the value starts with "." or "~", as no hub name does."""
+    if not settings.model:  # none named: the built-in model
+        return settings
+    path = _path_in_config(base_dir, settings.model)
+    if settings.backend == "hf" and not path.exists() and not settings.model.startswith((".", "~")):
+        return settings  # a hub name, such as "cardiffnlp/twitter-xlm-roberta-base-sentiment"
+    return settings.model_copy(update={"model": str(path)})
 
 
 def triage_rules_in(path: Path) -> Any:
@@ -472,9 +499,10 @@ def sentiment_settings_in(path: Path) -> SentimentConfig:
     """Only the ``[sentiment]`` settings of a config file (the model `classify-pending` labels mentions with),
     for commands that classify files, as :func:`triage_rules_in`."""
     try:
-        return SentimentConfig.model_validate(read_config_file(path).get("sentiment", {}))
+        settings = SentimentConfig.model_validate(read_config_file(path).get("sentiment", {}))
     except ValidationError as exc:
         raise ConfigError(_describe(str(path), exc, "sentiment")) from None
+    return _model_path_in_config(settings, path.parent)
 
 
 def _triage_rules(source: str, table: dict[str, Any]) -> Any:
@@ -500,9 +528,11 @@ def read_secrets_file(path: Path) -> dict[str, str]:
         raise ConfigError(f"secrets file {path} can be read by others (mode {mode:04o}); "
                           f"run `chmod 600 {path}` and make sure only the mentiondesk user owns it")
     try:
-        values = dotenv_values(path, encoding="utf-8", interpolate=False)  # a "$" in a secret stays as written
-    except (OSError, UnicodeDecodeError) as exc:
+        data = path.read_bytes()
+    except OSError as exc:
         raise ConfigError(f"secrets file {path} cannot be read: {exc.__class__.__name__}") from None
+    text = _utf8_text(data, f"secrets file {path}", secret=True)
+    values = dotenv_values(stream=io.StringIO(text), interpolate=False)  # a "$" in a secret stays as written
     for key, value in values.items():
         if not key.startswith(ENV_PREFIX):
             raise ConfigError(f"secrets file {path}: {key} is not a mentiondesk setting (names start with {ENV_PREFIX})")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import platformdirs
 from sqlalchemy.engine import URL
 
 from monitor.errors import ConfigError
+from sentiment import paths as sentiment_paths
+from sentiment.errors import SettingError
 
 CONFIG_FILENAME = "mentiondesk.toml"
 
@@ -18,13 +19,13 @@ def data_dir(create: bool = True) -> Path:
 
     Made only where something is kept there (the default database, the demo), not by every command:
     a MENTIONDESK_HOME that is a file failed them all, `--help` too, with a bare "File exists".
+    Found by sentiment.paths, where the model cache is kept too (monitor imports sentiment, not the
+    other way), whose error here is a ConfigError, as the CLI and the dashboard expect of the config.
     """
-    home = os.environ.get("MENTIONDESK_HOME")
-    path = Path(home).expanduser() if home else Path(platformdirs.user_data_dir("mentiondesk"))
-    if blocking := next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None):
-        name = f"MENTIONDESK_HOME ({path})" if home else f"the data directory ({path})"
-        raise ConfigError(f"{name} is a file, not a folder" if blocking == path
-                          else f"{name}: {blocking} is a file, not a folder")
+    try:
+        path = sentiment_paths.data_dir()
+    except SettingError as exc:
+        raise ConfigError(str(exc)) from None
     if create:
         path.mkdir(parents=True, exist_ok=True)
     return path

@@ -6,14 +6,25 @@ from pathlib import Path
 
 import platformdirs
 
+from sentiment.errors import SettingError
+
 #: Trained head shipped inside the package (small; base weights are not shipped).
 ARTIFACT_DIR = Path(__file__).parent / "artifacts" / "e5-sentiment"
 
 
 def data_dir() -> Path:
-    """`$MENTIONDESK_HOME` when set, else the platform user data dir."""
+    """`$MENTIONDESK_HOME` (a leading ~ is the home folder) when set, else the platform user data dir; not made here.
+
+    The one data directory of mentiondesk (monitor.paths too), so a SettingError says which path is a file where it
+    is, or lies within, one: converting the model there failed with a bare "Not a directory".
+    """
     home = os.environ.get("MENTIONDESK_HOME")
-    return Path(home) if home else Path(platformdirs.user_data_dir("mentiondesk"))
+    path = Path(home).expanduser() if home else Path(platformdirs.user_data_dir("mentiondesk"))
+    if blocking := next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None):
+        name = f"MENTIONDESK_HOME ({path})" if home else f"the data directory ({path})"
+        raise SettingError(f"{name} is a file, not a folder" if blocking == path
+                           else f"{name}: {blocking} is a file, not a folder")
+    return path
 
 
 def models_dir() -> Path:
