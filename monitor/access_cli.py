@@ -118,6 +118,7 @@ def audit_export(app: "App", output: Path, fmt: str | None, since: datetime | No
     db = app.database()
     if str(output) == "-":
         count = audit.export(db, local_operator(), sys.stdout, fmt, since_utc)  # type: ignore[arg-type]
+        sys.stdout.flush()  # all of it out before saying so: a reader gone (`| head`) stops the command here
     else:
         def write(out: IO[str]) -> int:
             return audit.export(db, local_operator(), out, fmt, since_utc)  # type: ignore[arg-type]

@@ -397,6 +397,7 @@ def export(app: App, output: Path, fmt: str | None, brand: str | None, platform:
     records = iter_export(db, brand, platform, since.replace(tzinfo=timezone.utc) if since else None)
     if str(output) == "-":
         count = write_export(records, click.get_text_stream("stdout"), fmt)  # type: ignore[arg-type]
+        sys.stdout.flush()  # all of it out before saying so: a reader gone (`| head`) stops the command here
     else:
         count = write_export_file(records, output, fmt)  # type: ignore[arg-type]
     click.echo(f"exported {count} mention(s)", err=True)

@@ -70,10 +70,10 @@ def test_export_into_a_reader_gone_ends_quietly(config: Path, args: list[str]) -
 
 def test_output_left_in_the_buffer_at_the_end_ends_quietly_too(config: Path) -> None:
     """`audit export` writes one entry (its own) through standard output's buffer, flushed only at exit: there the
-    closed pipe printed "Exception ignored … BrokenPipeError", and the status was 120."""
+    closed pipe printed "Exception ignored … BrokenPipeError", and the status was 120. Nor does it say it exported
+    what never got out."""
     result = _into_a_reader_gone(*_mentiondesk(config, "audit", "export"))
-    assert result.returncode == READER_GONE
-    assert "Exception" not in result.stderr and "Error" not in result.stderr, result.stderr
+    assert (result.returncode, result.stderr) == (READER_GONE, "")
 
 
 def test_export_into_head_gives_head_its_line(config: Path) -> None:
