@@ -10,16 +10,19 @@ id it had, and takes the newest id it saw as its new sub-cursor when the walk en
 or deleted mid-walk cannot shift its pages (new ones come with the next walk). The walk is in the
 cursor, so a restart continues it. A source's first poll reads only its newest page. Ids are opaque
 strings (Mastodon's snowflakes, GoToSocial's ULIDs, Akkoma's flake ids), ordered as servers order them.
+One odd item does not stop its source: a status without an account or a readable date is read without
+them (see `MastodonConnector._mention`), and a notification without its status is skipped with a warning.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 
 from mastodon import (
@@ -52,6 +55,8 @@ from connectors.base import (
     fetch_in_rounds,
 )
 from connectors.graphemes import grapheme_count
+
+log = logging.getLogger("mentiondesk.connectors.mastodon")
 
 MAX_STATUS_CHARS = 500  # Mastodon's default; instances may allow more
 # Mastodon keeps a reply's Idempotency-Key for 1 hour ("Idempotency keys are stored for up to 1 hour", POST
@@ -164,13 +169,14 @@ class MastodonConnector(Connector):
         source = pending[0]
         min_id = state.newest.get(source)
         walk = state.walks.get(source, {"max_id": None, "top": min_id}) if source.startswith("search:") else None
-        statuses = self._read(source, query, min_id, walk["max_id"] if walk else None)
-        mentions = [self._mention(s, source) for s in statuses]
+        page = self._read(source, query, min_id, walk["max_id"] if walk else None)
+        mentions = [self._mention(s, source) for _, s in page if s is not None]
         if source != "notifications":
             mentions = [m for m in mentions if self._wanted(m, query)]
-        ids = [str(s["id"]) for s in statuses]
-        # A full page above the old id may have more behind it; the first poll reads one page.
-        more_here = min_id is not None and len(statuses) >= self.settings.page_size
+        ids = [i for i, _ in page if i]
+        # A full page above the old id may have more behind it; the first poll reads one page. A page with no
+        # id to place it by cannot lead on: read again, it would come the same.
+        more_here = min_id is not None and len(page) >= self.settings.page_size and bool(ids)
         if walk is not None:
             top = max(filter(None, [*ids, walk["top"]]), key=_id_order, default=None)
             if more_here:
@@ -184,7 +190,10 @@ class MastodonConnector(Connector):
         state.pending = pending if more_here else pending[1:]
         return FetchResult(mentions, next_cursor=state.dump(), has_more=bool(state.pending))
 
-    def _read(self, source: str, query: Query, min_id: str | None, max_id: str | None) -> list[dict[str, Any]]:
+    def _read(self, source: str, query: Query, min_id: str | None,
+              max_id: str | None) -> list[tuple[str | None, dict[str, Any] | None]]:
+        """The page's items, each as the id that places it in its source (a notification's own id; None where
+        it has none) and the status it carries (None where there is none: nothing to read, so it is skipped)."""
         kind, _, value = source.partition(":")
         limit = self.settings.page_size
         if kind == "search":
@@ -197,14 +206,21 @@ class MastodonConnector(Connector):
         elif kind == "tag":
             items = self._call(source, lambda: self.api.timeline_hashtag(value, min_id=min_id, limit=limit))
         else:
-            notes = self._call(source, lambda: self.api.notifications(types=["mention"], min_id=min_id, limit=limit))
-            if not isinstance(notes, list) or not all(isinstance(n, dict) and isinstance(n.get("status"), dict) for n in notes):
-                raise BadPayload("Mastodon notifications lack their status")
+            items = self._call(source, lambda: self.api.notifications(types=["mention"], min_id=min_id, limit=limit))
+        # An item that is no object is a broken answer, not an odd item: Mastodon.py reads an object where a
+        # list belongs as the list of its keys.
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            raise BadPayload(f"Mastodon answered {kind} with something that is not a list of objects")
+        page = []
+        for item in items:
             # The cursor follows notification ids; the status carries the mention.
-            items = [{**n["status"], "id": n["id"], "_status_id": n["status"].get("id")} for n in notes]
-        if not isinstance(items, list) or not all(isinstance(i, dict) and "id" in i for i in items):
-            raise BadPayload(f"Mastodon answered {kind} with something that is not a list of statuses")
-        return items
+            item_id = _text(item.get("id"))
+            status = item.get("status") if kind == "notifications" else item
+            if not isinstance(status, dict):  # named by id only: never its text
+                log.warning("Mastodon notification %r has no status to read; skipped", (item_id or "")[:40])
+                status = None
+            page.append((item_id, status))
+        return page
 
     def _call(self, what: str, request: Callable[[], Any]) -> Any:
         """Run one Mastodon.py call; rate limits become RateLimited, other trouble ConnectorError."""
@@ -235,14 +251,29 @@ class MastodonConnector(Connector):
         return not own and not any(re.search(r"(?<!\w)" + re.escape(e.lower()) + r"(?!\w)", text) for e in query.exclude)
 
     def _mention(self, status: dict[str, Any], source: str) -> Mention:
-        status_id = str(status.get("_status_id") or status["id"])
-        account = status.get("account")
-        if not isinstance(account, dict) or not account.get("acct") or status.get("created_at") is None:
-            raise BadPayload(f"Mastodon status {status_id} lacks {'account' if not isinstance(account, dict) else 'created_at'}")
-        created_at = status["created_at"]  # Mastodon.py parses it into an aware datetime
-        if not hasattr(created_at, "tzinfo") or created_at.tzinfo is None:
-            raise BadPayload(f"Mastodon status {status_id} has an unreadable created_at")
-        visibility = status.get("visibility") or "public"
+        """The status as far as it can be read. Without an account it is read as by an unknown author (and not
+        replyable: a reply could not @mention them, and Mastodon notifies only the accounts a post mentions);
+        without a readable date it is dated when fetched. Refusing the page for either stopped the source on
+        every poll, and the statuses after it were never read."""
+        # Without an id it cannot be stored: ingest sets it aside in the audit log, whole.
+        status_id = _text(status.get("id")) or ""
+        account = status.get("account") if isinstance(status.get("account"), dict) else {}
+        acct = _text(account.get("acct"))
+        created_at = status.get("created_at")  # Mastodon.py parses it into a datetime, None where it cannot
+        missing = [name for name, value in (("id", status_id), ("account", acct)) if not value]
+        if not isinstance(created_at, datetime):
+            missing.append("a readable created_at")
+        if missing:  # named by id only: never its text
+            log.warning("Mastodon status %r lacks %s; read without it", status_id[:40], ", ".join(missing))
+        # Not "public" where it is missing or unknown (Akkoma's "local"): a reply is never more public than what it
+        # answers, so without it replies are refused (`reply`), where a direct message was answered publicly.
+        visibility = status.get("visibility") if status.get("visibility") in _VISIBILITY_ORDER else None
+        raw = {"source": source.partition(":")[0], "status_id": status_id, "acct": acct, "visibility": visibility,
+               "url": status.get("url")}
+        if not isinstance(created_at, datetime):  # dated when fetched, as ingest does with an unbelievable date
+            created_at, raw["created_at_as_sent"] = datetime.now(timezone.utc), created_at
+        elif created_at.tzinfo is None:
+            created_at = created_at.replace(tzinfo=timezone.utc)  # Mastodon gives its times in UTC
         # Mastodon.py casts the count to int (None where it cannot); a hidden count can still come as -1.
         followers = account.get("followers_count")
         return Mention(
@@ -251,15 +282,14 @@ class MastodonConnector(Connector):
             text=html_to_text(str(status.get("content") or "")),
             created_at=created_at,
             url=status.get("url") or status.get("uri"),
-            author_handle=str(account["acct"]),
-            author_name=account.get("display_name") or None,
+            author_handle=acct,
+            author_name=_text(account.get("display_name")),
             author_followers=followers if type(followers) is int and followers >= 0 else None,
             lang=status.get("language") or None,
-            thread_id=None if status.get("in_reply_to_id") else status_id,  # Mastodon gives no root id
+            thread_id=None if status.get("in_reply_to_id") else status_id or None,  # Mastodon gives no root id
             parent_id=str(status["in_reply_to_id"]) if status.get("in_reply_to_id") else None,
-            replyable=True,
-            raw={"source": source.partition(":")[0], "status_id": status_id, "acct": account["acct"],
-                 "visibility": visibility, "url": status.get("url")},
+            replyable=acct is not None,
+            raw=raw,
         )
 
     # -- replying --------------------------------------------------------------------------------
@@ -308,6 +338,11 @@ class MastodonConnector(Connector):
 
     def close(self) -> None:
         self.api.session.close()
+
+
+def _text(value: Any) -> str | None:
+    """Text that is not empty (Mastodon.py reads ids as text), or None in place of anything else."""
+    return str(value) if isinstance(value, str) and value else None
 
 
 def _status(exc: MastodonAPIError) -> Any:

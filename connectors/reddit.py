@@ -6,7 +6,9 @@ cursor: ``search`` (``subreddit.search(sort="new")`` in ``search_subreddits``), 
 ``mentions`` (``inbox.mentions`` for the brand account). A sub-cursor is the fullname of the newest
 item read; the next page asks for ``before`` it, which on Reddit returns the items just newer than
 it, oldest of them first in line. So every page moves the cursor forward without gaps, and a
-restart continues exactly there. The first poll of a source reads only its newest page.
+restart continues exactly there. The first poll of a source reads only its newest page. One odd item
+does not stop its source: an item without an author, subreddit, text or readable ``created_utc`` is
+read without them, and one without a base-36 id is set aside (see `RedditConnector._mention`).
 """
 
 from __future__ import annotations
@@ -155,12 +157,24 @@ def build_search_query(query: Query) -> str:
     return " ".join([text, *(f"NOT {term(e)}" for e in query.exclude)])
 
 
-def _fullname(item: Any) -> str:
-    """``t1_…``/``t3_…`` from the data itself (praw's ``fullname`` would fetch a missing id)."""
-    name = f"{'t1' if isinstance(item, Comment) else 't3'}_{vars(item).get('id')}"
-    if not _FULLNAME.fullmatch(name):  # the id orders things (see _order)
-        raise BadPayload("Reddit listing item has no base-36 id")
-    return name
+@dataclass(frozen=True)
+class _Item:
+    """A listing item as the JSON it came as: ``kind`` t1 (a comment) or t3 (a submission), and its data."""
+
+    kind: str
+    data: dict[str, Any]
+
+    @property
+    def fullname(self) -> str | None:
+        """``t1_…``/``t3_…``; None for an item without a base-36 id: it can neither be stored nor placed in
+        the listing (the id orders things, see _order)."""
+        name = f"{self.kind}_{self.data.get('id')}"
+        return name if _FULLNAME.fullmatch(name) else None
+
+
+def _text(value: Any) -> str | None:
+    """A JSON string, or None in place of anything else (null, a number)."""
+    return value if isinstance(value, str) else None
 
 
 def _limit_values(headers: Any) -> tuple[float, float, float] | None:
@@ -309,26 +323,31 @@ class RedditConnector(Connector):
             return self.reddit.subreddit("+".join(self.settings.comment_subreddits)).comments(limit=limit, params=params)  # type: ignore[return-value]
         return self.reddit.inbox.mentions(limit=limit, params=params)  # type: ignore[return-value]
 
-    def _page(self, source: Source, query: Query, params: dict[str, str]) -> list[Comment | Submission]:
-        """One listing page, newest first: exactly one request, so one page is one cursor step."""
+    def _page(self, source: Source, query: Query, params: dict[str, str]) -> list[_Item]:
+        """One listing page, newest first: exactly one request, so one page is one cursor step. Read as the
+        JSON it came as, not as praw's objects of it: praw refuses the whole page for one item it cannot build
+        (one without an id, say), and the source then failed on every poll."""
         generator = self._generator(source, query, params)
         self._check_limits()
         try:
-            listing = self.reddit.get(generator.url, params=generator.params)
+            answer = self.reddit.request(method="GET", path=generator.url, params=generator.params)
         except (prawcore.PrawcoreException, praw.exceptions.PRAWException) as exc:
             raise self._translate(exc, f"reading {source}") from None
         except (ValueError, TypeError, KeyError, AttributeError):
-            # praw builds its objects as it reads the JSON and raises these on things it cannot build
-            # (a t5 without a display_name, say).
-            raise BadPayload(f"Reddit answered {source} with a listing item praw cannot read") from None
-        children = getattr(listing, "children", None)
+            # praw reads a 400's error body as it expects one (a "reason"), and raises these on another.
+            raise BadPayload(f"Reddit answered {source} with an error praw cannot read") from None
+        listing = answer.get("data") if isinstance(answer, dict) and answer.get("kind") == "Listing" else None
+        children = listing.get("children") if isinstance(listing, dict) else None
         if not isinstance(children, list):
             raise BadPayload(f"Reddit answered {source} with something that is not a Listing")
+        items = []
         for child in children:
-            if not isinstance(child, (Comment, Submission)):
-                kind = child.__class__.__name__
-                raise BadPayload(f"Reddit {source} listing holds a {kind}, not a comment or submission")
-        return children
+            kind = child.get("kind") if isinstance(child, dict) else None
+            if kind not in ("t1", "t3"):
+                raise BadPayload(f"Reddit {source} listing holds a {kind!r}, not a comment or submission")
+            data = child.get("data")
+            items.append(_Item(kind, data if isinstance(data, dict) else {}))
+        return items
 
     def fetch(self, query: Query, cursor: str | None) -> FetchResult:
         state = _Cursor.load(cursor)
@@ -349,56 +368,74 @@ class RedditConnector(Connector):
             items = self._newer_than_deleted(source, query, anchor)
             full_page = False
         mentions = [m for m in (self._mention(i, source, query) for i in items) if m is not None]
-        newest = max((_fullname(i) for i in items), key=_order, default=anchor)
-        setattr(state, source, newest)
-        if not (anchor and full_page):  # a first poll reads one page; a short page means caught up
+        names = [i.fullname for i in items if i.fullname]
+        setattr(state, source, max(names, key=_order, default=anchor))
+        # A first poll reads one page; a short page means caught up; and a page with no id to place it by
+        # cannot lead on (asked again, it would come the same).
+        if not (anchor and full_page and names):
             pending = pending[1:]
         state.pending = pending
-        ack = [_fullname(i) for i in items if source == "mentions" and vars(i).get("new")]
+        ack = [i.fullname for i in items if source == "mentions" and i.fullname and i.data.get("new")]
         return FetchResult(mentions, next_cursor=state.dump(), has_more=bool(pending), ack=ack or None)
 
-    def _newer_than_deleted(self, source: Source, query: Query, anchor: str) -> list[Comment | Submission]:
+    def _newer_than_deleted(self, source: Source, query: Query, anchor: str) -> list[_Item]:
         """What came since an anchor that no longer exists: Reddit ids grow with time, so the items with
-        higher ids, read from the newest page back (``after``) to one at or below the anchor."""
-        newer: list[Comment | Submission] = []
+        higher ids, read from the newest page back (``after``) to one at or below the anchor. An item with
+        no id cannot be placed: it is read (and set aside) with those around it."""
+        newer: list[_Item] = []
         params: dict[str, str] = {}
         for _ in range(MAX_GAP_PAGES):
             page = self._page(source, query, params)
-            above = [i for i in page if _order(_fullname(i)) > _order(anchor)]
+            names = [i.fullname for i in page if i.fullname]
+            above = [i for i in page if not i.fullname or _order(i.fullname) > _order(anchor)]
             newer += above
-            if len(above) < len(page) or len(page) < self.settings.page_size:
+            if len(above) < len(page) or len(page) < self.settings.page_size or not names:
                 return newer  # reached the anchor's place, or the listing's end
-            params = {"after": _fullname(page[-1])}
+            params = {"after": names[-1]}
         log.warning("Reddit %s for %s: the item the cursor stood on is gone and more than %d pages came since; "
                     "older ones were not read", source, query.key, MAX_GAP_PAGES)
         return newer
 
-    def _mention(self, item: Comment | Submission, source: Source, query: Query) -> Mention | None:
-        # vars(), not attributes: praw fetches a missing attribute lazily, i.e. a request per field.
-        data = vars(item)
-        missing = [f for f in ("id", "created_utc", "author", "subreddit") if f not in data]
-        text_fields = ("body",) if isinstance(item, Comment) else ("title", "selftext")
-        missing += [f for f in text_fields if not isinstance(data.get(f), str)]
-        if missing:
-            raise BadPayload(f"Reddit {source} item {data.get('id', '?')} lacks {', '.join(missing)}")
-        if isinstance(item, Comment):
-            text, thread_id, parent_id = data["body"], data.get("link_id"), data.get("parent_id")
+    def _mention(self, item: _Item, source: Source, query: Query) -> Mention | None:
+        """The item as far as it can be read. Without an author, a subreddit or text it is read without them;
+        with no readable ``created_utc``, dated when fetched. Refusing the page for it stopped the source on
+        every poll, and the items after it were never read."""
+        data, name = item.data, item.fullname
+        if item.kind == "t1":
+            text, thread_id, parent_id = (_text(data.get(k)) for k in ("body", "link_id", "parent_id"))
         else:
-            text = data["title"] if not data["selftext"] else f"{data['title']}\n\n{data['selftext']}"
-            thread_id, parent_id = _fullname(item), None
-        if source == "comments" and not _matches(text, query):
+            text = "\n\n".join(filter(None, (_text(data.get("title")), _text(data.get("selftext")))))
+            thread_id, parent_id = name, None
+        if source == "comments" and not _matches(text or "", query):
             return None
+        sent = data.get("created_utc")
         try:
-            created_at = datetime.fromtimestamp(float(data["created_utc"]), tz=timezone.utc)
+            created_at: datetime | None = datetime.fromtimestamp(float(sent), tz=timezone.utc)
         except (TypeError, ValueError, OverflowError):
-            raise BadPayload(f"Reddit item {data['id']} has an unreadable created_utc") from None
-        author = str(data["author"]) if data["author"] is not None else None  # None: deleted account
+            created_at = None
+        author, subreddit = _text(data.get("author")), _text(data.get("subreddit"))
+        missing = [field for field, value in (("a base-36 id", name), ("author", author), ("text", text),
+                                              ("subreddit", subreddit)) if not value]
+        if created_at is None:
+            missing.append("a readable created_utc")
+        if missing:  # named by id only: never its text
+            log.warning("Reddit %s item %r lacks %s; read without it", source, str(data.get("id", ""))[:40],
+                        ", ".join(missing))
         permalink = data.get("permalink")
         locked, archived = bool(data.get("locked")), bool(data.get("archived"))
+        raw = {"source": source, "locked": locked, "archived": archived, "subreddit": subreddit,
+               **{k: data.get(k) for k in ("score", "link_title", "num_comments")}}
+        if name is None:
+            raw["id_as_sent"] = data.get("id")
+        if created_at is None:  # dated when fetched, as ingest does with an unbelievable date
+            created_at, raw["created_at_as_sent"] = datetime.now(timezone.utc), sent
+        if author == "[deleted]":  # a deleted account
+            author = None
         return Mention(
             platform=self.name,
-            external_id=_fullname(item),
-            text=text,
+            # Without a base-36 id it cannot be stored: ingest sets it aside in the audit log, whole.
+            external_id=name or "",
+            text=text or "",
             created_at=created_at,
             url=REDDIT_URL + permalink if isinstance(permalink, str) else None,  # kept without its link
             author_handle=author,
@@ -407,15 +444,7 @@ class RedditConnector(Connector):
             thread_id=thread_id,
             parent_id=parent_id,
             replyable=self.can_act_as_user and not locked and not archived,
-            raw={
-                "source": source,
-                "locked": locked,
-                "archived": archived,
-                "subreddit": str(data["subreddit"]),
-                "score": data.get("score"),
-                "link_title": data.get("link_title"),
-                "num_comments": data.get("num_comments"),
-            },
+            raw=raw,
         )
 
     def acknowledge(self, ack: Any) -> None:
@@ -471,8 +500,11 @@ class RedditConnector(Connector):
             raise self._translate(exc, "replying") from None
         if posted is None:
             raise BadPayload("Reddit accepted the reply but did not return it")
-        permalink = vars(posted).get("permalink")
-        return PostedReply(external_id=_fullname(posted), url=REDDIT_URL + permalink if permalink else None)
+        answer = _Item("t1", vars(posted))
+        if answer.fullname is None:
+            raise BadPayload("Reddit accepted the reply but its answer has no base-36 id")
+        permalink = answer.data.get("permalink")
+        return PostedReply(external_id=answer.fullname, url=REDDIT_URL + permalink if permalink else None)
 
     def close(self) -> None:
         self._session.close()

@@ -66,7 +66,11 @@ def header(m: Mention, now: datetime) -> str:
     """Who posted where and when. Each untrusted field is a bidi isolate: a U+202E in a name would
     otherwise reverse the rest of the line (reach, age, language)."""
     reach = f"{m.author_followers:,} followers" if m.author_followers is not None else "reach unknown"
-    who = f"@{isolate(plain(m.author_handle))}" + (f" ({isolate(plain(m.author_name))})" if m.author_name else "")
+    name = isolate(plain(m.author_name)) if m.author_name else None
+    if m.author_handle:
+        who = f"@{isolate(plain(m.author_handle))}" + (f" ({name})" if name else "")
+    else:  # read without its author, or by a deleted account: never a bare "@"
+        who = name or "unknown author"
     return (f"<b>{isolate(plain(m.platform))}</b> · {who} · {reach} · "
             f'<span title="{m.created_at:%Y-%m-%d %H:%M} UTC">{_ago(m.created_at, now)}</span> · '
             f"{isolate(plain(m.lang)) if m.lang else 'lang ?'}")

@@ -180,13 +180,18 @@ def test_transient_5xx_is_retried(emulators: RunningEmulators) -> None:
     assert connector.fetch(SEARCH_ONLY, None).mentions
 
 
-@pytest.mark.parametrize("fault", ["malformed_json", "missing_fields"])
-def test_broken_answers_raise_bad_payload(emulators: RunningEmulators, fault: str) -> None:
+def test_an_answer_that_is_not_json_raises_bad_payload(emulators: RunningEmulators) -> None:
     connector = reddit_connector(emulators)
-    emulators.reddit.inject(fault, path_contains="/search")  # type: ignore[arg-type]
+    emulators.reddit.inject("malformed_json", path_contains="/search")
     with pytest.raises(BadPayload):
         connector.fetch(SEARCH_ONLY, None)
     assert connector.fetch(SEARCH_ONLY, None).mentions
+
+
+def test_items_without_author_or_time_are_read_without_them(emulators: RunningEmulators) -> None:
+    emulators.reddit.inject("missing_fields", path_contains="/search")
+    mentions = reddit_connector(emulators).fetch(SEARCH_ONLY, None).mentions
+    assert mentions and all(m.author_handle is None and "created_at_as_sent" in m.raw for m in mentions)
 
 
 def test_wrong_password_is_reported_without_the_secret(emulators: RunningEmulators) -> None:
@@ -209,16 +214,22 @@ def _rewrite_search(emulators: RunningEmulators, change: Callable[[dict[str, Any
     rewrite_answers(emulators.reddit_server, rewrite)
 
 
+def test_listing_items_that_are_not_posts_are_bad_payload(emulators: RunningEmulators) -> None:
+    _rewrite_search(emulators, lambda p: _first_child(p).update(kind="t5"))
+    with pytest.raises(BadPayload):
+        reddit_connector(emulators).fetch(SEARCH_ONLY, None)
+
+
 @pytest.mark.parametrize("change", [
     lambda p: _first_child(p)["data"].update(id="abc-1"),
     lambda p: _first_child(p)["data"].update(id=""),
-    lambda p: _first_child(p).update(kind="t5"),
-], ids=["id not base 36", "empty id", "a subreddit"])
-def test_listing_items_that_are_not_posts_are_bad_payload(emulators: RunningEmulators,
-                                                          change: Callable[[dict[str, Any]], Any]) -> None:
+], ids=["id not base 36", "empty id"])
+def test_an_item_without_a_base36_id_is_passed_on_without_one_for_ingest_to_set_aside(
+        emulators: RunningEmulators, change: Callable[[dict[str, Any]], Any]) -> None:
+    expected = [m.external_id for m in reddit_connector(emulators).fetch(SEARCH_ONLY, None).mentions]
     _rewrite_search(emulators, change)
-    with pytest.raises(BadPayload):
-        reddit_connector(emulators).fetch(SEARCH_ONLY, None)
+    mentions = reddit_connector(emulators).fetch(SEARCH_ONLY, None).mentions
+    assert [m.external_id for m in mentions] == ["", *expected[1:]]
 
 
 def test_an_item_without_a_permalink_is_kept_without_its_link(emulators: RunningEmulators) -> None:
