@@ -36,7 +36,7 @@ from monitor.users import AuthPolicy
 from monitor.paths import default_database_url
 from monitor.redact import protect
 from monitor.storage import url_passwords
-from sentiment.runtime import MAX_TOKENS, MIN_TOKENS
+from sentiment.runtime import MAX_THREADS, MAX_TOKENS, MIN_TOKENS
 
 ENV_PREFIX = "MENTIONDESK_"
 SECRETS_FILE_ENV = f"{ENV_PREFIX}SECRETS_FILE"
@@ -140,7 +140,7 @@ class SentimentConfig(_Strict):
     # "none": store mentions unclassified (e.g. when classify workers run elsewhere).
     backend: Literal["default", "hf", "none"] = "default"
     model: str | None = None
-    threads: int | None = Field(default=None, ge=1)
+    threads: int | None = Field(default=None, ge=1, le=MAX_THREADS)
     batch_size: int = Field(default=64, ge=1, le=1024)
     max_tokens: int = Field(default=128, ge=MIN_TOKENS, le=MAX_TOKENS)
     # "auto": bf16 on CPUs with AMX/AVX512-BF16 or a GPU, else fp32; "int8": ONNX Runtime, faster on

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import click
 
 from sentiment.labels import LABELS
-from sentiment.runtime import MAX_TOKENS, MIN_TOKENS
+from sentiment.runtime import MAX_THREADS, MAX_TOKENS, MIN_TOKENS
 
 if TYPE_CHECKING:
     from monitor.config import SentimentConfig
@@ -90,7 +90,7 @@ def _backend_options(f):
                      help="[default: the config's [sentiment] precision, else auto]")(f)
     f = click.option("--max-tokens", type=click.IntRange(MIN_TOKENS, MAX_TOKENS), default=None,
                      help="tokens read per text [default: the config's [sentiment] max_tokens, else 128]")(f)
-    f = click.option("--threads", type=click.IntRange(1), default=None,
+    f = click.option("--threads", type=click.IntRange(1, MAX_THREADS), default=None,
                      help="CPU threads [default: the config's [sentiment] threads, else all cores]")(f)
     f = click.option("--batch-size", type=click.IntRange(1, 1024), default=None,
                      help="[default: the config's [sentiment] batch_size, else 64]")(f)
