@@ -7,6 +7,7 @@ A new platform is one module here (or one entry point in another package) defini
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 import pkgutil
 from importlib.metadata import entry_points
@@ -56,6 +57,23 @@ def _connectors_in(module: ModuleType) -> list[type[Connector]]:
     ]
 
 
+def _load_built_in(name: str) -> None:
+    """Import this package's module of that name alone, as ``_discover`` would: a command naming a few
+    connectors need not import every platform's client library (atproto's alone takes ~0.5 s to import)."""
+    if name in _NOT_CONNECTOR_MODULES or name.startswith("_"):
+        return
+    if importlib.util.find_spec(f"connectors.{name}") is None:
+        return
+    try:
+        module = importlib.import_module(f"connectors.{name}")
+    except ImportError as exc:
+        # e.g. tweepy missing: the connector is listed, and naming it in config says why it fails.
+        _unavailable.setdefault(name, f"{exc} (install the matching mentiondesk extra)")
+        return
+    for cls in _connectors_in(module):
+        _registry.setdefault(cls.name, cls)
+
+
 def _discover() -> None:
     global _discovered
     if _discovered:
@@ -64,16 +82,8 @@ def _discover() -> None:
     import connectors
 
     for info in pkgutil.iter_modules(connectors.__path__):
-        if info.ispkg or info.name.startswith("_") or info.name in _NOT_CONNECTOR_MODULES:
-            continue
-        try:
-            module = importlib.import_module(f"connectors.{info.name}")
-        except ImportError as exc:
-            # e.g. tweepy missing: the connector is listed, and naming it in config says why it fails.
-            _unavailable[info.name] = f"{exc} (install the matching mentiondesk extra)"
-            continue
-        for cls in _connectors_in(module):
-            _registry.setdefault(cls.name, cls)
+        if not info.ispkg:
+            _load_built_in(info.name)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:
             cls = ep.load()
@@ -94,7 +104,10 @@ def unavailable() -> dict[str, str]:
 
 
 def get(name: str) -> type[Connector]:
-    _discover()
+    if name not in _registry and name not in _unavailable and name.isidentifier():
+        _load_built_in(name)
+    if name not in _registry and name not in _unavailable:
+        _discover()  # entry points, and built-in modules whose connector has another name
     if name in _registry:
         return _registry[name]
     if name in _unavailable:
