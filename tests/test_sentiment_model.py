@@ -228,7 +228,9 @@ def test_int8_graph_tracks_the_fp32_encoder_and_is_built_once(e5_folder: Path) -
     assert graph.stat().st_size < 40 * 2**20
     stamp = graph.stat().st_mtime_ns
     assert ensure_int8_graph(e5_folder, layers) == graph and graph.stat().st_mtime_ns == stamp
-    assert ensure_int8_graph(e5_folder, layers[-1:]) != graph  # other layers, another graph
+    # Other layers, another graph: the base network's (12,), which the int8 embeddings use anyway
+    # (test_int8_classifier_gets_clear_cases_right), rather than a third graph built only to compare paths.
+    assert ensure_int8_graph(e5_folder, (12,)) != graph
 
 
 def _spread(peaks: torch.Tensor) -> float:
@@ -483,8 +485,19 @@ def test_auto_precision_never_times_a_pass_straight_after_the_other_runtime(
     monkeypatch.setattr(E5Encoder, "encode_batch", logged)
     monkeypatch.setattr(encoder_module, "time", SimpleNamespace(
         perf_counter=lambda: events.append("clock") or time.perf_counter()))
-    (e5_folder.parent / AUTO_PRECISION_FILE).unlink(missing_ok=True)
-    E5Encoder(e5_folder, layers=load_head(ARTIFACT_DIR)[1].layers, threads=2)
+    # Only the order of the passes counts here, not their speed: a short probe text makes the 18
+    # passes cheap (test_auto_precision_is_the_faster_here_measured_once_and_remembered times the real one).
+    monkeypatch.setattr(encoder_module, "PROBE_TEXT", "great app")
+    record = e5_folder.parent / AUTO_PRECISION_FILE
+    before = record.read_bytes() if record.exists() else None
+    record.unlink(missing_ok=True)
+    try:
+        E5Encoder(e5_folder, layers=load_head(ARTIFACT_DIR)[1].layers, threads=2)
+    finally:  # what this probe of a short text measured is no record for the session's later "auto" loads
+        if before is None:
+            record.unlink(missing_ok=True)
+        else:
+            record.write_bytes(before)
     passes: list[tuple[str, bool]] = []  # (runtime, timed: run between a start and a stop of the clock)
     clocks = 0
     for event in events:

@@ -156,7 +156,8 @@ CHECK_HEALTH = Path(__file__).resolve().parents[1] / "deploy" / "check-health"
 
 def test_a_second_poller_on_sqlite_is_refused_and_the_health_probe_follows_the_worker(tmp_path: Path) -> None:
     config = tmp_path / "mentiondesk.toml"
-    _write_config(config, f"sqlite:///{tmp_path / 'one.db'}", delay=0.5)
+    # Pages of 0.05 s: the worker's first round (20 pages) ends within a second or so, rather than 10 s of sleeps.
+    _write_config(config, f"sqlite:///{tmp_path / 'one.db'}", delay=0.05)
     health = tmp_path / "run" / "worker.json"
     lock = tmp_path / "one.db.worker.lock"
     worker = _run(config, tmp_path / "home", "--health-file", str(health))

@@ -11,13 +11,13 @@ from tests.fault_tools import url_of, wait_until
 
 
 def test_a_round_taking_a_third_of_the_interval_does_not_make_the_next_round_skip(db: Database) -> None:
-    # Each round reads one page that takes 0.6 s of the 2 s interval. Counted from the end of the
-    # last poll, the next round found the query polled 1.4 s ago (< 80 % of 2 s) and skipped it, so
-    # the connector was polled every other interval.
+    # Each round reads one page that takes 0.3 s of the 1 s interval. Counted from the end of the
+    # last poll, the next round found the query polled 0.7 s ago (< 80 % of 1 s) and skipped it, so
+    # the connector was polled every other interval. (First seen with 0.6 s of 2 s: the same third.)
     config = Config.from_dict({
         "database": {"url": url_of(db)}, "brands": [{"name": "Acme", "keywords": ["acme"]}],
         "sentiment": {"backend": "none"},
-        "connectors": {"sample": {"poll_interval_seconds": 2, "delay_seconds": 0.6, "page_size": 1,
+        "connectors": {"sample": {"poll_interval_seconds": 1, "delay_seconds": 0.3, "page_size": 1,
                                   "total_per_query": 1000, "max_pages_per_poll": 1}},
     }, env={})
     scheduler = PollScheduler(db, config)
