@@ -209,7 +209,8 @@ class AlertEngine:
                 ).order_by(AlertEvent.id).with_for_update()
             ).all()
             seen = {i for e in recent for i in e.mention_ids}
-            fresh = {i: w for i, w in why.items() if i not in seen}
+            unseen = {i: w for i, w in why.items() if i not in seen}
+            fresh = _without_keyed(session, target.name, rule, brand_id, unseen)
             if not fresh:
                 continue
             send_by = min(deadlines[i] for i in fresh) if deadlines else None
@@ -231,11 +232,11 @@ class AlertEngine:
                     due = send_by
                     reason = (f"held for the {cooldown_minutes:g}-minute cooldown but not past the first "
                               "response deadline; later items join it")
-            # A key already taken (an alert older than the look-back opened with the same first item)
-            # means these were alerted: skip them rather than fail every decision in this transaction.
+            # A key taken meanwhile (another process, on a database without row locks) means these were
+            # alerted: skip them rather than fail every decision in this transaction.
             changed += _insert(session, AlertEvent(
                 rule=rule, brand_id=brand_id, target=target.name, status=AlertStatus.PENDING.value, reason=reason,
-                dedupe_key=f"{rule}:{brand_id}:{min(fresh)}", mention_ids=sorted(fresh),
+                dedupe_key=_item_key(rule, brand_id, min(fresh)), mention_ids=sorted(fresh),
                 details={**details, "why": _why(fresh)}, attempts=0, created_at=now, due_at=due,
             ))
         return changed
@@ -317,6 +318,27 @@ class AlertEngine:
                 dedupe_key=key, mention_ids=top, details=details, attempts=0, created_at=now, due_at=now,
             ))
         return changed
+
+
+def _item_key(rule: str, brand_id: int, first: int) -> str:
+    """An item alert's dedupe key: named for its first (lowest) mention id."""
+    return f"{rule}:{brand_id}:{first}"
+
+
+def _without_keyed(session: Session, target: str, rule: str, brand_id: int, fresh: dict[int, str]) -> dict[int, str]:
+    """``fresh`` less the items of alerts older than the look-back whose key a fresh item's id would take: an item
+    alerted days ago and checked again (ingest re-ranked its post) beside new ones gave the new alert the old
+    one's key, the insert collided, and the new items were never alerted. What is left keys a new alert."""
+    left = dict(fresh)
+    while left:
+        first = min(left)
+        taken = session.scalar(select(AlertEvent.mention_ids).where(
+            AlertEvent.target == target, AlertEvent.dedupe_key == _item_key(rule, brand_id, first)))
+        if taken is None:
+            return left
+        for alerted in {first, *taken}:
+            left.pop(alerted, None)
+    return left
 
 
 def _why(why: dict[int, str]) -> dict[str, str]:
