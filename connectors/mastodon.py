@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from mastodon import (
     Mastodon,
@@ -295,9 +296,16 @@ class MastodonConnector(Connector):
     # -- replying --------------------------------------------------------------------------------
 
     def reply_prefix(self, target: ReplyTarget, text: str) -> str:
-        # Mastodon notifies only accounts the reply @mentions; clients prefill the author's handle.
+        # Mastodon notifies only accounts the reply @mentions (and a direct reply reaches only them); clients
+        # prefill the author's handle. Their mention is a whole @acct (a local one may carry this instance's
+        # domain): "@ana" inside "@anabel" is another account, and the reply to ana's DM went to anabel alone.
         acct = str(target.raw.get("acct") or "")
-        return f"@{acct} " if acct and f"@{acct}".lower() not in text.lower() else ""
+        if not acct:
+            return ""
+        here = urlsplit(str(self.settings.api_base_url)).hostname or ""
+        domain = f"(?:@{re.escape(here)})?" if "@" not in acct else ""
+        mentioned = re.search(rf"(?<![\w@])@{re.escape(acct)}{domain}(?![\w@]|[.-]\w)", text, re.IGNORECASE)
+        return "" if mentioned else f"@{acct} "
 
     def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> PostedReply:
         # A reply is never more public than what it answers (a direct message stays direct), so without
