@@ -171,8 +171,23 @@ def effective_intent() -> ColumnElement[str]:
     return func.coalesce(Mention.human_intent, Mention.intent)
 
 
+_SIGMAS = frozenset("Σσς")
+
+
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _ilike(searched: ColumnElement[str | None], pattern: str) -> ColumnElement[bool]:
+    """``column ILIKE pattern`` on PostgreSQL, also where a word ends in a final sigma: its lower() makes Σ σ,
+    never ς, so "ΑΜΈΣΩΣ" did not match "αμέσως". Where the pattern has a sigma, the indexed ILIKE takes any
+    letter there, and the rows it finds are compared with every sigma folded to σ."""
+    if not _SIGMAS.intersection(pattern):
+        return searched.ilike(pattern, escape="\\")
+    loose = "".join("_" if ch in _SIGMAS else ch for ch in pattern)
+    folded = func.translate(func.lower(searched), "ς", "σ").like(func.translate(func.lower(pattern), "ς", "σ"),
+                                                                escape="\\")
+    return and_(searched.ilike(loose, escape="\\"), folded)
 
 
 def _text_condition(session: Session, needle: str, sqlite: bool) -> ColumnElement[bool]:
@@ -192,7 +207,7 @@ def _text_condition(session: Session, needle: str, sqlite: bool) -> ColumnElemen
     else:
         # PostgreSQL's trigram indexes serve this.
         pattern = f"%{_escape_like(needle)}%"
-        matches = or_(Mention.text.ilike(pattern, escape="\\"), Mention.author_handle.ilike(pattern, escape="\\"))
+        matches = or_(*(_ilike(searched, pattern) for searched in (Mention.text, Mention.author_handle)))
     if len(needle) < MIN_INDEXED_TEXT:
         # Found among the newest mentions first (an id range), then those rows are sorted.
         newest = select(func.max(Mention.id)).scalar_subquery()
