@@ -22,6 +22,7 @@ from monitor.models import Mention
 from monitor.queue import SlaCutoff
 
 _DAY = timedelta(days=1)
+_MICROSECOND = timedelta(microseconds=1)
 # The calendar's ends, two days in, so that a moment between them converts to any time zone: a
 # mention stored with a date at either end (a post "from" 9999) gets a deadline capped there, not
 # an OverflowError that stopped the queue page for everyone.
@@ -68,10 +69,31 @@ class BusinessHours:
         return ZoneInfo(self.timezone)
 
     def _open_span(self, day: date) -> tuple[datetime, datetime] | None:
+        """The day's business hours, as UTC moments: see :func:`_first_moment_at` for the rule at DST changes."""
         if day.weekday() not in self.weekdays:
             return None
         zone = self.zone
-        return datetime.combine(day, self.start, zone), datetime.combine(day, self.end, zone)
+        return _first_moment_at(day, self.start, zone), _first_moment_at(day, self.end, zone)
+
+
+def _first_moment_at(day: date, at: time, zone: ZoneInfo) -> datetime:
+    """The first moment (in UTC) the local clock shows ``at`` on ``day`` or a later time: for a time in an hour
+    repeated when the clocks go back, its first occurrence; for one in an hour skipped when they go forward, the
+    moment they jumped. Later times of day always give later (or the same) moments, so each day's span is in order."""
+    wall = datetime.combine(day, at)
+    moment = wall.replace(tzinfo=zone).astimezone(timezone.utc)  # fold=0: the first occurrence of a repeated time
+    if moment.astimezone(zone).replace(tzinfo=None) == wall:
+        return moment
+    # Skipped: read with the offset before the jump (fold=0) it lands after the jump, with the offset after it
+    # (fold=1) before it; between the two the clock reads earlier than ``at`` until the jump, so bisect to it.
+    before = wall.replace(tzinfo=zone, fold=1).astimezone(timezone.utc)
+    while moment - before > _MICROSECOND:
+        middle = before + (moment - before) // 2
+        if middle.astimezone(zone).replace(tzinfo=None) >= wall:
+            moment = middle
+        else:
+            before = middle
+    return moment
 
 
 def _default_tiers() -> tuple[SlaTier, ...]:
@@ -135,22 +157,22 @@ def add_business_time(hours: BusinessHours | None, start: datetime, amount: time
     return _capped(lambda: _add_business_time(hours, _in_calendar(start), amount), _LATEST)
 
 
+# Moments are compared as UTC, never as local times: two local times in one zone compare by wall clock, ignoring
+# `fold`, so a moment in a repeated hour would land on the wrong side of a span's bound.
 def _add_business_time(hours: BusinessHours | None, start: datetime, amount: timedelta) -> datetime:
     if hours is None:
         return start + amount
-    local = start.astimezone(hours.zone)
-    day = local.date()
+    start = start.astimezone(timezone.utc)
+    day = start.astimezone(hours.zone).date()  # no earlier day's span ends after ``start``
     left = amount
     while True:
         span = hours._open_span(day)
-        if span is not None and local < span[1]:
-            begin = max(local, span[0])
-            available = span[1].astimezone(timezone.utc) - begin.astimezone(timezone.utc)
-            if left <= available:
-                return (begin.astimezone(timezone.utc) + left).astimezone(timezone.utc)
-            left -= available
+        if span is not None and start < span[1]:
+            begin = max(start, span[0])
+            if left <= span[1] - begin:
+                return begin + left
+            left -= span[1] - begin
         day += _DAY
-        local = datetime.combine(day, time(0), hours.zone)
 
 
 def subtract_business_time(hours: BusinessHours | None, end: datetime, amount: timedelta) -> datetime:
@@ -162,19 +184,23 @@ def subtract_business_time(hours: BusinessHours | None, end: datetime, amount: t
 def _subtract_business_time(hours: BusinessHours | None, end: datetime, amount: timedelta) -> datetime:
     if hours is None:
         return end - amount
-    local = end.astimezone(hours.zone)
-    day = local.date()
+    end = end.astimezone(timezone.utc)
+    day = _last_day_open_by(hours, end)
     left = amount
     while True:
         span = hours._open_span(day)
-        if span is not None and local > span[0]:
-            finish = min(local, span[1])
-            available = finish.astimezone(timezone.utc) - span[0].astimezone(timezone.utc)
-            if left <= available:
-                return finish.astimezone(timezone.utc) - left
-            left -= available
+        if span is not None and end > span[0]:
+            finish = min(end, span[1])
+            if left <= finish - span[0]:
+                return finish - left
+            left -= finish - span[0]
         day -= _DAY
-        local = datetime.combine(day, time(23, 59, 59, 999999), hours.zone)
+
+
+def _last_day_open_by(hours: BusinessHours, moment: datetime) -> date:
+    """The last day whose span may begin before ``moment``: the day after its local date, since where the clocks
+    went back over midnight (St. John's until 2010: 00:01 to 23:01) the next day had begun before the repeat."""
+    return moment.astimezone(hours.zone).date() + _DAY
 
 
 def business_elapsed(hours: BusinessHours | None, start: datetime, end: datetime) -> timedelta:
@@ -186,13 +212,13 @@ def business_elapsed(hours: BusinessHours | None, start: datetime, end: datetime
         start = end - _LONGEST_COUNTED
     total = timedelta()
     day = start.astimezone(hours.zone).date()
-    last = end.astimezone(hours.zone).date()
+    last = _last_day_open_by(hours, end)
     while day <= last:
         span = hours._open_span(day)
         if span is not None:
             begin, finish = max(span[0], start), min(span[1], end)
             if finish > begin:
-                total += finish.astimezone(timezone.utc) - begin.astimezone(timezone.utc)
+                total += finish - begin
         day += _DAY
     return total
 
