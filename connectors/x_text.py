@@ -19,11 +19,22 @@ _URL = re.compile(
     re.IGNORECASE,
 )
 _URL_TRAILING = ".,;:!?'\")]}"
-# An emoji with any variation selector, skin tone and zero-width-joined emoji after it; flags.
+# What twitter-text counts as one emoji, weighing 2 whatever its code points: a pictograph with any
+# variation selector and skin tone, and pictographs joined by U+200D after it; a flag (two regional
+# indicators, or the black flag and tag letters, e.g. Scotland's); a keycap ("1\ufe0f\u20e3").
+# Pictographs are the Unicode emoji blocks and the Extended_Pictographic symbols outside them (⬆ ‼ ™ 〽 …);
+# a symbol there weighs 2 alone too, except © and ®, text (1) unless U+FE0F asks for the emoji.
+_PICTOGRAPH = (
+    "(?:[\u00a9\u00ae]\ufe0f"
+    "|[\u203c\u2049\u2122\u2139\u2194-\u2199\u21a9\u21aa\u231a\u231b\u2328\u2388\u23cf\u23e9-\u23f3"
+    "\u23f8-\u23fa\u24c2\u25aa\u25ab\u25b6\u25c0\u25fb-\u25fe\u2600-\u27bf\u2934\u2935\u2b05-\u2b07"
+    "\u2b1b\u2b1c\u2b50\u2b55\u3030\u303d\u3297\u3299\U0001F000-\U0001FAFF])[\ufe0f\U0001F3FB-\U0001F3FF]*"
+)
 _EMOJI = re.compile(
-    "(?:[\U0001F1E6-\U0001F1FF]{2})"
-    "|(?:[\u2600-\u27bf\U0001F000-\U0001FAFF][\ufe0f\U0001F3FB-\U0001F3FF]*"
-    "(?:\u200d[\u2600-\u27bf\U0001F000-\U0001FAFF][\ufe0f\U0001F3FB-\U0001F3FF]*)*)"
+    "[\U0001F1E6-\U0001F1FF]{2}"
+    "|\U0001F3F4[\U000E0020-\U000E007E]+\U000E007F"
+    "|[#*0-9]\ufe0f?\u20e3"
+    f"|{_PICTOGRAPH}(?:\u200d{_PICTOGRAPH})*"
 )
 
 

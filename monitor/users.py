@@ -1,6 +1,6 @@
 """Dashboard users: argon2-hashed passwords, sign-in sessions, and slow-down after failed sign-ins.
 
-Failed sign-ins are counted per name as typed (names match exactly), known names or not, so the answer
+Failed sign-ins are counted per name as typed (names match exactly, once in NFC), known names or not, so the answer
 never tells which names exist; the count is in the database, so every dashboard process sees it: after
 ``max_failures`` in a row the name is locked for ``lockout``, doubling with each further failure up
 to ``max_lockout``. Only a SHA-256 of each session token is stored; a session ends at its expiry,
@@ -89,10 +89,15 @@ def parse_role(value: str) -> Role:
         raise UserError(f"unknown role {value!r}; use one of {', '.join(r.value for r in Role)}") from None
 
 
+def _nfc(name: str) -> str:
+    # "josé" typed as one letter é or as e and U+0301 looks the same everywhere: one name, in one form (NFC).
+    return unicodedata.normalize("NFC", name)
+
+
 def clean_name(name: str) -> str:
-    """A user name as stored (also an assignee): stripped; UserError if empty, too long, or holding control,
-    invisible or unencodable (lone surrogate) characters."""
-    name = name.strip()
+    """A user name as stored (also an assignee): stripped, in NFC; UserError if empty, too long, or holding
+    control, invisible or unencodable (lone surrogate) characters."""
+    name = _nfc(name.strip())
     shown = "".join(ch for i, ch in enumerate(name)
                     if not (ch in _EMOJI_STYLE and i and unicodedata.category(name[i - 1]) == "So"))
     if not name or len(name) > MAX_NAME_LENGTH or DEFAULT_IGNORABLE_CHAR.search(shown) \
@@ -134,11 +139,28 @@ def _verify(password_hash: str | None, password: str) -> bool:
         return False
 
 
+def _same_names(session: Session, name: str, sso_any_case: bool = False) -> list[tuple[int, str]]:
+    """The id and stored name of each user whose name is ``name`` (in NFC) once normalised: one stored before names
+    were normalised may be in another form ("jose\u0301" for "josé"). ``sso_any_case``: a single sign-on user's
+    in any case too (_by_name). Every name is read: users are few, and SQLite cannot normalise in a query."""
+    rows = session.execute(select(User.id, User.name, User.password_hash.is_(None).label("sso")))
+    return [(row.id, row.name) for row in rows
+            if _nfc(row.name) == name or (sso_any_case and row.sso and _nfc(row.name) == name.lower())]
+
+
 def _by_name(session: Session, users: Select[tuple[User]], name: str) -> User | None:
-    """The one of ``users`` named ``name`` exactly; else the single sign-on user it names in another case,
-    as `user add --oidc` stores the address lower-cased (add_user)."""
-    return (session.scalar(users.where(User.name == name))
-            or session.scalar(users.where(User.name == name.lower(), User.password_hash.is_(None))))
+    """The one of ``users`` named ``name`` exactly, or in NFC; else the single sign-on user it names in another
+    case, as `user add --oidc` stores the address lower-cased (add_user); else the only one whose name stored
+    before names were normalised is ``name`` once normalised. Exactly as stored first, so of two users stored
+    before then whose names differ only in form, each can still be named (and disabled)."""
+    nfc = _nfc(name)
+    found = (session.scalar(users.where(User.name.in_([name, nfc])).order_by(User.name != name))
+             or session.scalar(users.where(User.name == nfc.lower(), User.password_hash.is_(None))))
+    if found is None:
+        ids = [user_id for user_id, _ in _same_names(session, nfc, sso_any_case=True)]
+        matches = list(session.scalars(users.where(User.id.in_(ids)))) if ids else []
+        found = matches[0] if len(matches) == 1 else None
+    return found
 
 
 def _user(session: Session, name: str, lock: bool = False) -> User:
@@ -147,7 +169,7 @@ def _user(session: Session, name: str, lock: bool = False) -> User:
     # No user's name, and one a query may not even take (a NUL on PostgreSQL; a lone surrogate, from a shell with a
     # bad locale, anywhere): refused as add_user refuses it, not as a driver error or a traceback. A name stored
     # before the invisible characters rule is still found.
-    if _typed_name(name) != name:
+    if _typed_name(name) != _nfc(name):
         raise UserError(_NAME_RULE)
     user = _by_name(session, select(User).with_for_update() if lock else select(User), name)
     if user is None:
@@ -179,8 +201,10 @@ def add_user(db: Database, actor: Principal, name: str, role: Role, password: st
         name = name.lower()  # providers differ in the case they send an address in (see sign_in_external)
     password_hash = _hash(password) if password is not None else None
     with db.write() as session:
-        if session.scalar(select(User.id).where(User.name == name)) is not None:
-            raise UserError(f"a user named {name!r} already exists")
+        same = [stored for _, stored in _same_names(session, name)]
+        if same:
+            another_form = "" if name in same else f" (stored as {ascii(same[0])}: the same letters typed another way)"
+            raise UserError(f"a user named {name!r} already exists{another_form}")
         user = User(name=name, role=role.value, password_hash=password_hash,
                     password_changed_at=utcnow() if password_hash else None)
         session.add(user)
@@ -257,7 +281,7 @@ def reset_password(db: Database, actor: Principal, name: str, password: str) -> 
         user = _user(session, name, lock=True)  # a sign-in checking the old password waits, then sees the new one
         user.password_hash, user.password_changed_at = password_hash, utcnow()
         _end_sessions(session, user.id)
-        session.execute(delete(SignInFailure).where(SignInFailure.name == user.name))
+        session.execute(delete(SignInFailure).where(SignInFailure.name == _typed_name(user.name)))
         audit.record(session, actor.name, "user.reset_password", user=user.name)
 
 
@@ -265,9 +289,10 @@ def reset_password(db: Database, actor: Principal, name: str, password: str) -> 
 
 def _typed_name(name: str) -> str:
     """What a sign-in attempt is counted and audited under: the name as typed, as names match exactly (so one
-    user's right password never clears another's count), made storable. A name that is not its own typed name
-    is no user's: it holds a NUL or a lone surrogate, or is longer than any name."""
-    return storable(name.strip())[:MAX_NAME_LENGTH]
+    user's right password never clears another's count), in NFC as names are stored (so typing it another way
+    is not another count), made storable. A name whose NFC is not its typed name is no user's: it holds a NUL
+    or a lone surrogate, or is longer than any name."""
+    return _nfc(storable(name.strip()))[:MAX_NAME_LENGTH]
 
 
 @dataclass(frozen=True)
@@ -333,9 +358,9 @@ def sign_in(db: Database, name: str, password: str, policy: AuthPolicy = AuthPol
     typed = _typed_name(name)
     attempt = _reserve_attempt(db, typed, policy, now)
     user = None
-    if typed == name.strip():  # else no user's, and not looked up: PostgreSQL refuses a NUL even in a query
+    if typed == _nfc(name.strip()):  # else no user's, and not looked up: PostgreSQL refuses a NUL even in a query
         with db.read() as session:
-            user = session.scalar(select(User).where(User.name == typed, User.disabled_at.is_(None)))
+            user = _by_name(session, select(User).where(User.disabled_at.is_(None)), name.strip())
     checked_hash = user.password_hash if user else None
     # A password no user can have is not hashed (megabytes of it, or not text).
     if _password_problem(password) or not _verify(checked_hash, password) or user is None:
@@ -360,10 +385,10 @@ def sign_in_external(db: Database, name: str, policy: AuthPolicy = AuthPolicy(),
     now = now or utcnow()
     typed = _typed_name(name)
     with db.write() as session:
-        if verified and typed == name.strip():  # else no user's (see sign_in), or no one's to vouch for
+        if verified and typed == _nfc(name.strip()):  # else no user's (see sign_in), or no one's to vouch for
             # An address is one whatever its case (some providers send Ana@Example.com, most ana@…): _by_name.
             sso_users = select(User).where(User.password_hash.is_(None), User.disabled_at.is_(None))
-            user = _by_name(session, sso_users, typed)
+            user = _by_name(session, sso_users, name.strip())
             if user is not None:
                 return _open_session(session, user, policy, now, "oidc")
         unverified = {} if verified else {"reason": "email not verified"}
