@@ -41,9 +41,12 @@ def test_the_model_cache_says_the_data_directory_is_a_file(home_file: Path, monk
     assert str(refused_by_monitor.value) == expected
 
 
-def test_classify_says_so_in_one_line(home_file: Path, tmp_path: Path) -> None:
+def test_classify_says_so_in_one_line(home_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """With a config file named, only the model needs the data directory."""
     pytest.importorskip("torch")
+    import sentiment.api
+
+    monkeypatch.setattr(sentiment.api, "_cache", {})  # loaded afresh, as by a new process: not one an earlier test left
     config = tmp_path / "mentiondesk.toml"
     config.write_text("[sentiment]\n", encoding="utf-8")
     source = tmp_path / "in.jsonl"
