@@ -65,17 +65,25 @@ def test_x_posts_without_text_or_a_known_author_are_stored_and_the_source_goes_o
     assert again.ok and again.stored == 1, "the cursor moved past them: only the new post"
 
 
-def test_an_x_post_without_an_id_is_set_aside_and_the_rest_stored(db: Database, emulators: RunningEmulators) -> None:
-    config = x_config(db, emulators)
+def check_a_post_without_an_id_is_set_aside(db: Database, config: Any, platform: str, add: Callable[[str, str], str],
+                                            drop_id: Callable[[str], None]) -> None:
+    """A post the platform sends without an id (``drop_id`` takes it out) cannot be stored: it is set aside whole
+    in the audit log, and the post after it is stored. ``add(text, author)`` posts and returns the post's id."""
     assert poll(db, config).ok
-    no_id = emulators.x.add_post("Orbisto lost my order 5521", username="no_id")
-    odd_x_post(emulators, no_id, lambda tweet: tweet.pop("id"))
-    later = emulators.x.add_post("Orbisto refund arrived", username="happy_later")
+    no_id = add("Orbisto lost my order 5521", "no_id")
+    drop_id(no_id)
+    later = add("Orbisto refund arrived", "happy_later")
     report = poll(db, config)
     assert report.ok and report.set_aside == 1 and report.stored == 1, report.error
-    assert later in stored(db, "x")
+    assert later in stored(db, platform)
     (entry,) = set_aside_entries(db)
     assert "no external id" in entry["reason"] and entry["mention"]["text"] == "Orbisto lost my order 5521"
+
+
+def test_an_x_post_without_an_id_is_set_aside_and_the_rest_stored(db: Database, emulators: RunningEmulators) -> None:
+    check_a_post_without_an_id_is_set_aside(
+        db, x_config(db, emulators), "x", lambda text, author: emulators.x.add_post(text, username=author),
+        lambda post_id: odd_x_post(emulators, post_id, lambda tweet: tweet.pop("id")))
 
 
 # -- RSS ---------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from tests.emulator_fixtures import reddit_connector
 from tests.fault_tools import rewrite_answers
 from tests.more_sources_fixtures import one_connector_config, poll
 from tests.test_mastodon_connector import SEARCH_ONLY, masto
-from tests.test_odd_payloads_do_not_stop_sources import fetched_lately, stored
+from tests.test_odd_payloads_do_not_stop_sources import check_a_post_without_an_id_is_set_aside, fetched_lately, stored
 from tests.test_odd_payloads_x_bluesky import set_aside_entries
 
 # -- Mastodon ----------------------------------------------------------------------------------------
@@ -77,16 +77,10 @@ def test_mastodon_statuses_without_an_account_or_a_readable_date_are_stored_and_
 
 def test_a_mastodon_status_without_an_id_is_set_aside_and_the_rest_stored(db: Database,
                                                                          emulators: RunningEmulators) -> None:
-    config = mastodon_config(db, emulators)
-    assert poll(db, config).ok
-    no_id = emulators.mastodon.add_status("Orbisto lost my order 5521", username="no_id")
-    odd_mastodon_status(emulators, no_id, lambda status: status.pop("id"))
-    later = emulators.mastodon.add_status("Orbisto refund arrived", username="happy_later")
-    report = poll(db, config)
-    assert report.ok and report.set_aside == 1 and report.stored == 1, report.error
-    assert later in stored(db, "mastodon")
-    (entry,) = set_aside_entries(db)
-    assert "no external id" in entry["reason"] and entry["mention"]["text"] == "Orbisto lost my order 5521"
+    check_a_post_without_an_id_is_set_aside(
+        db, mastodon_config(db, emulators), "mastodon",
+        lambda text, author: emulators.mastodon.add_status(text, username=author),
+        lambda status_id: odd_mastodon_status(emulators, status_id, lambda status: status.pop("id")))
 
 
 @pytest.mark.parametrize("status", [None, "gone", ["a list"]])
