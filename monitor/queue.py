@@ -21,6 +21,7 @@ import enum
 import json
 import math
 import numbers
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -307,7 +308,10 @@ def filtered(session: Session, filters: QueueFilters) -> Select[tuple[Mention]]:
     if f.intents:
         query = query.where(effective_intent().in_(f.intents))
     if f.assignee is not None:
-        query = query.where(Mention.assignee == f.assignee)
+        # Assignees are stored in NFC (users.clean_name) since 2026-12-07; older assignments keep the form they
+        # were typed in ("jose\u0301"), and a user stored before may be named so: either form finds both.
+        forms = {f.assignee, *(unicodedata.normalize(form, f.assignee) for form in ("NFC", "NFD"))}
+        query = query.where(Mention.assignee.in_(forms))
     if f.unassigned:
         query = query.where(Mention.assignee.is_(None))
     if f.langs:
