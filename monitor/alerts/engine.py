@@ -37,6 +37,7 @@ from monitor.alerts.rules import AWAITING_RESPONSE, OPEN_STATUSES, in_quiet_hour
 from monitor.alerts.settings import AlertSettings, Rules, SpikeRule, Target
 from monitor.alerts.spikes import WindowCounts, detect, recent_and_baseline
 from monitor.models import AlertCheck, Brand, Mention, utcnow
+from monitor.queue import effective_sentiment
 from monitor.storage import Database
 
 # How far back "already alerted for this mention" looks, at least: a rule whose items stay alertable
@@ -281,7 +282,7 @@ class AlertEngine:
     def _spike_examples(self, session: Session, brand_id: int, name: str, start: datetime, end: datetime) -> list[int]:
         query = select(Mention.id).where(Mention.brand_id == brand_id, Mention.created_at >= start, Mention.created_at < end)
         if name == "negative_spike":
-            query = query.where(Mention.sentiment_label == "negative")
+            query = query.where(effective_sentiment() == "negative")
         query = query.order_by(Mention.priority.desc().nulls_last(), Mention.id).limit(3)
         return list(session.scalars(query))
 
@@ -292,7 +293,7 @@ class AlertEngine:
         since = now - timedelta(hours=24)
         in_day = (Mention.brand_id == brand.id) & (Mention.created_at >= since) & (Mention.created_at < now)
         total = session.scalar(select(func.count()).where(in_day)) or 0
-        negative = session.scalar(select(func.count()).where(in_day, Mention.sentiment_label == "negative")) or 0
+        negative = session.scalar(select(func.count()).where(in_day, effective_sentiment() == "negative")) or 0
         unanswered = session.scalar(select(func.count()).where(in_day, AWAITING_RESPONSE)) or 0
         alerts = dict(session.execute(
             select(AlertEvent.status, func.count()).where(

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from monitor.alerts.settings import SpikeRule
 from monitor.models import Brand, Mention
+from monitor.queue import effective_sentiment
 
 # Past days a spike decision needs (or all of a shorter `baseline_days`): with one or two, an ordinary
 # day-to-day swing (±20 % in bench/spikes.py) or a slow first day would decide it.
@@ -56,8 +57,9 @@ class WindowCounts:
 
 
 def window_counts(session: Session, brand_id: int, end: datetime, window: timedelta) -> WindowCounts:
-    """Mentions of a brand posted in [end - window, end), and how many of them are negative."""
-    negative = func.sum(case((Mention.sentiment_label == "negative", 1), else_=0))
+    """Mentions of a brand posted in [end - window, end), and how many of them are negative (a person's
+    relabel wins over the model, as in the queue, urgent alerts and analytics)."""
+    negative = func.sum(case((effective_sentiment() == "negative", 1), else_=0))
     total, neg = session.execute(
         select(func.count(), negative).where(
             Mention.brand_id == brand_id, Mention.created_at >= end - window, Mention.created_at < end
