@@ -22,8 +22,7 @@ from sqlalchemy import select
 
 from connectors.emulators import demo_connector_settings, start_emulators
 from connectors.emulators.corpus import LANGUAGES
-from dashboard.launch import launch as launch_dashboard
-from dashboard.launch import stop as stop_dashboard
+from dashboard.launch import launch as launch_dashboard, stop as stop_dashboard
 from monitor import users
 from monitor.access import Role, local_operator
 from monitor.alerts.receiver import Receiver
