@@ -93,6 +93,8 @@ class Capabilities:
     # How the platform counts a reply against max_reply_chars, and what it calls the unit.
     reply_length: Callable[[str], int] = len
     length_unit: str = "characters"
+    # A second cap some platforms set on the text's UTF-8 size (Bluesky: 3,000 bytes beside 300 graphemes).
+    max_reply_bytes: int | None = None
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from atproto_client.exceptions import (
 )
 from atproto_client.client.session import Session, SessionEvent
 from atproto_client.request import Request
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from connectors._http import DEFAULT_RETRY_AFTER_SECONDS, HttpSettings
 from connectors.base import (
@@ -59,6 +59,7 @@ from connectors.base import (
 from connectors.graphemes import grapheme_count
 
 MAX_POST_GRAPHEMES = 300
+MAX_POST_BYTES = 3000  # UTF-8, the lexicon's maxLength for a post's text
 _MENTION_FEATURE = "app.bsky.richtext.facet#mention"
 _T = TypeVar("_T")
 
@@ -142,7 +143,7 @@ class BlueskyConnector(Connector):
     name = "bluesky"
     Settings = BlueskySettings
     capabilities = Capabilities(can_reply=True, max_reply_chars=MAX_POST_GRAPHEMES, reply_length=grapheme_count,
-                                length_unit="graphemes")
+                                length_unit="graphemes", max_reply_bytes=MAX_POST_BYTES)
     required_secrets: ClassVar[tuple[str, ...]] = ("handle", "app_password")
     reply_raw_keys: ClassVar[tuple[str, ...]] = ("uri", "mentions_brand")
     settings: BlueskySettings
@@ -380,6 +381,12 @@ class BlueskyConnector(Connector):
     def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> PostedReply:
         if (length := grapheme_count(text)) > MAX_POST_GRAPHEMES:
             raise ConnectorError(f"the reply is {length} graphemes; Bluesky allows {MAX_POST_GRAPHEMES}")
+        try:
+            size = len(text.encode("utf-8"))
+        except UnicodeEncodeError:  # a lone surrogate
+            raise ConnectorError("the reply is not valid Unicode text; nothing was sent to Bluesky") from None
+        if size > MAX_POST_BYTES:
+            raise ConnectorError(f"the reply is {size} UTF-8 bytes; Bluesky allows {MAX_POST_BYTES}")
         uri = str(target.raw.get("uri") or target.external_id)  # the id may be a long URI's hash
         # A PDS stores replies to deleted or gated posts without complaint; ask the AppView first.
         found, _ = self._query("the post", "app.bsky.feed.getPosts",
@@ -390,15 +397,19 @@ class BlueskyConnector(Connector):
         if not _replyable(parent, bool(target.raw.get("mentions_brand"))):
             raise ReplyNotAllowed("the post's threadgate does not let the brand account reply")
         reply = parent["record"].get("reply") or {}
-        parent_ref = models.ComAtprotoRepoStrongRef.Main(uri=parent["uri"], cid=parent["cid"])
-        root = reply.get("root")
-        root_ref = models.ComAtprotoRepoStrongRef.Main(uri=root["uri"], cid=root["cid"]) if root else parent_ref
-        record = models.AppBskyFeedPost.Record(
-            text=text, created_at=self.client.get_current_time_iso(),
-            reply=models.AppBskyFeedPost.ReplyRef(root=root_ref, parent=parent_ref))
         session = self._session
-        data = models.ComAtprotoRepoCreateRecord.Data(repo=session.did if session else "", collection="app.bsky.feed.post",
-                                                      record=record)
+        try:  # the SDK's models check what they hold: a refusal here is not a send
+            parent_ref = models.ComAtprotoRepoStrongRef.Main(uri=parent["uri"], cid=parent["cid"])
+            root = reply.get("root")
+            root_ref = models.ComAtprotoRepoStrongRef.Main(uri=root["uri"], cid=root["cid"]) if root else parent_ref
+            record = models.AppBskyFeedPost.Record(
+                text=text, created_at=self.client.get_current_time_iso(),
+                reply=models.AppBskyFeedPost.ReplyRef(root=root_ref, parent=parent_ref))
+            data = models.ComAtprotoRepoCreateRecord.Data(repo=session.did if session else "",
+                                                          collection="app.bsky.feed.post", record=record)
+        except ValidationError as exc:  # named by field and rule only: pydantic's text repeats the input
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:3])
+            raise ConnectorError(f"the Bluesky SDK refused the reply as built ({problems}); nothing was sent") from None
         try:
             created = self._call("the reply", lambda: self.client.com.atproto.repo.create_record(data), read=False)
         except NetworkError:

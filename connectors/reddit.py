@@ -8,7 +8,8 @@ item read; the next page asks for ``before`` it, which on Reddit returns the ite
 it, oldest of them first in line. So every page moves the cursor forward without gaps, and a
 restart continues exactly there. The first poll of a source reads only its newest page. One odd item
 does not stop its source: an item without an author, subreddit, text or readable ``created_utc`` is
-read without them, and one without a base-36 id is set aside (see `RedditConnector._mention`).
+read without them, and one without a base-36 id is set aside (see `RedditConnector._mention`). Items the
+brand account wrote itself (its own replies naming the brand) are dropped from every source.
 """
 
 from __future__ import annotations
@@ -408,6 +409,8 @@ class RedditConnector(Connector):
             thread_id, parent_id = name, None
         if source == "comments" and not _matches(text or "", query):
             return None
+        if self._by_brand(data, query):
+            return None  # the brand's own post or reply (one naming the brand came back as a mention)
         sent = data.get("created_utc")
         try:
             created_at: datetime | None = datetime.fromtimestamp(float(sent), tz=timezone.utc)
@@ -446,6 +449,13 @@ class RedditConnector(Connector):
             replyable=self.can_act_as_user and not locked and not archived,
             raw=raw,
         )
+
+    def _by_brand(self, data: dict[str, Any], query: Query) -> bool:
+        """Written by the brand account: ``query.handle``, or the username the connector logs in as.
+        Reddit usernames are case-insensitive."""
+        author = _text(data.get("author"))
+        own = (query.handle, self.secrets.get("username") if self.can_act_as_user else None)
+        return author is not None and author.lower() in {name.lower() for name in own if name}
 
     def acknowledge(self, ack: Any) -> None:
         """Mark inbox mentions read, now that they are stored."""

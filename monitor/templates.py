@@ -128,6 +128,9 @@ def check_length(capabilities: Capabilities, platform: str, text: str) -> None:
     length = capabilities.reply_length(text)
     if length > limit:
         raise ReplyTooLong(f"the reply is {length} {capabilities.length_unit}; {platform} allows {limit}")
+    size_limit = capabilities.max_reply_bytes
+    if size_limit is not None and (size := len(text.encode("utf-8", "surrogatepass"))) > size_limit:
+        raise ReplyTooLong(f"the reply is {size} UTF-8 bytes; {platform} allows {size_limit}")
 
 
 __all__ = ["DEFAULT_TEMPLATES", "RenderedReply", "ReplyTemplate", "ReplyTooLong", "TemplateError", "UnfilledSlot",
