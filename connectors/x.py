@@ -24,6 +24,7 @@ import requests
 import tweepy
 from pydantic import Field
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError
 from urllib3.util.retry import Retry
 
 from connectors._http import HttpSettings, retry_policy
@@ -217,6 +218,28 @@ def _error_detail(exc: tweepy.HTTPException) -> str:
     return "; ".join(messages)[:300] or exc.response.reason or "no details"
 
 
+def _never_connected(exc: requests.RequestException) -> str | None:
+    """Why no connection to X was ever made (the name did not resolve, the connection was refused or the
+    network unreachable), so nothing of the request was sent; None when it may have been sent.
+
+    Only a plain ``requests.ConnectionError`` whose final urllib3 error is a :class:`NewConnectionError`
+    (:class:`NameResolutionError` is one): urllib3 raises it from ``connect()`` alone, before a byte of
+    the request is written (a reset during the handshake included). A reset or a cut-off answer once
+    connected (``ProtocolError``), a proxy or TLS error may come after the request went out: None.
+    urllib3 never retries a POST's read error, so an earlier try that sent the request ends the call
+    there; as for ``ConnectTimeout``, only a TLS error after sending, then retried, would slip by."""
+    if type(exc) is not requests.ConnectionError or not exc.args or not isinstance(exc.args[0], MaxRetryError):
+        return None
+    reason = exc.args[0].reason
+    if isinstance(reason, NameResolutionError):
+        return "the name did not resolve"
+    if isinstance(reason, NewConnectionError) and isinstance(reason.__cause__, ConnectionRefusedError):
+        return "the connection was refused"
+    if isinstance(reason, NewConnectionError):
+        return "no connection could be made"
+    return None
+
+
 class XConnector(Connector):
     name = "x"
     Settings = XSettings
@@ -262,9 +285,8 @@ class XConnector(Connector):
     def _fetch_source(self, query: Query, state: _Cursor, pending: list[Source]) -> FetchResult:
         """The next page of the round's first pending source."""
         source = pending[0]
-        if query.handle and state.brand_handle != query.handle.lower():
-            self._look_up_brand(state, query.handle)
-        sub: _SourceCursor = getattr(state, source)
+        brand_user_id = self._brand_user_id(query, state, source)
+        sub: _SourceCursor = getattr(state, source)  # after the lookup: another account's timeline starts afresh
         try:
             payload = self._read_page(source, query, state, sub.since_id, sub.next_token)
         except _RequestRejected:
@@ -274,7 +296,7 @@ class XConnector(Connector):
             log.warning("X rejected a stored pagination token for %s; restarting from since_id", query.key)
             sub.next_token, sub.newest_seen, sub.pages = None, None, 0
             payload = self._read_page(source, query, state, sub.since_id, None)
-        mentions, units = self._mentions(payload, query, source, state.brand_user_id)
+        mentions, units = self._mentions(payload, query, source, brand_user_id)
         meta = payload.get("meta")
         if not isinstance(meta, dict):
             raise BadPayload("X answer has no meta object")
@@ -307,6 +329,31 @@ class XConnector(Connector):
         return self._call(
             "mentions", lambda: self.client.get_users_mentions(state.brand_user_id, pagination_token=token, **params)
         )
+
+    def _brand_user_id(self, query: Query, state: _Cursor, source: Source) -> str | None:
+        """The brand account's id for this page, from the cursor unless the handle changed.
+
+        The mentions timeline cannot be read without it: a failed lookup fails that source. Search needs
+        it only for the quote check, so there a failed lookup (a wrong, renamed or suspended handle, or X
+        not answering it) leaves the id unknown, None, and the keywords are read all the same: failing it
+        stopped the brand's keyword search every round. Search looks up only at the start of a walk, so
+        a failing handle costs no more lookups than before (one per source and round)."""
+        if not query.handle:
+            return None
+        if state.brand_handle == query.handle.lower():
+            return state.brand_user_id
+        if source == "mentions":
+            self._look_up_brand(state, query.handle)
+            return state.brand_user_id
+        if state.search.next_token:
+            return None  # the lookup failed at the start of this walk (or the handle changed since)
+        try:
+            self._look_up_brand(state, query.handle)
+        except ConnectorError as exc:
+            log.warning("X search for %s reads on without the quote check: looking up @%s failed: %s",
+                        query.key, query.handle, exc)
+            return None
+        return state.brand_user_id
 
     def _look_up_brand(self, state: _Cursor, handle: str) -> None:
         """The brand account's id, looked up again whenever its handle changes in the config: the
@@ -462,6 +509,8 @@ class XConnector(Connector):
         except requests.ConnectTimeout:
             raise ConnectorError("cannot reach X to reply (connection timed out); nothing was posted") from None
         except requests.RequestException as exc:  # the request may have gone out: never let a retry post it twice
+            if why := _never_connected(exc):
+                raise ConnectorError(f"cannot reach X to reply ({why}); nothing was posted") from None
             raise DeliveryUnknown(f"the reply request to X got no answer ({exc.__class__.__name__}); "
                                   "check the thread before retrying") from None
         try:
