@@ -33,7 +33,7 @@ from monitor.paths import data_dir, sqlite_url
 from monitor.pipeline import Pipeline
 from monitor.poller import PollScheduler, poll_once
 from monitor.storage import Database
-from monitor.text import terminal_safe
+from monitor.text import terminal_author, terminal_safe
 from monitor.workers import sqlite_worker_lock
 
 DEMO_ALERT_TARGET = "demo-chat"
@@ -119,7 +119,7 @@ def _print_latest(db: Database, limit: int = 10) -> None:
     click.echo("latest mentions:")
     for m in latest:
         label = f"{m.sentiment_label} {m.sentiment_score:.2f}, {m.intent}" if m.sentiment_label else "unclassified"
-        click.echo(f"  [{m.platform}] {m.created_at:%Y-%m-%d %H:%M} @{terminal_safe(m.author_handle or '?', 30)} "
+        click.echo(f"  [{m.platform}] {m.created_at:%Y-%m-%d %H:%M} {terminal_author(m.author_handle, 30)} "
                    f"({m.lang or '?'}; {label}){' [replyable]' if m.replyable else ''}: {terminal_safe(m.text, 100)}")
 
 

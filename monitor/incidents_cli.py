@@ -10,7 +10,7 @@ import click
 from monitor import followups, incidents
 from monitor.access import local_operator
 from monitor.cli_types import Seconds
-from monitor.text import terminal_safe
+from monitor.text import terminal_author, terminal_safe
 
 if TYPE_CHECKING:
     from monitor.cli import App
@@ -69,7 +69,7 @@ def incidents_show(app: "App", incident_id: int) -> None:
     db = app.database()
     click.echo(_line(incidents.get_incident(db, incident_id)))
     for m in incidents.incident_mentions(db, incident_id):
-        click.echo(f"  {m.id:>8} {m.platform:<9} {m.lang or '?':<3} @{terminal_safe(m.author_handle or '?', 40)}: "
+        click.echo(f"  {m.id:>8} {m.platform:<9} {m.lang or '?':<3} {terminal_author(m.author_handle, 40)}: "
                    f"{terminal_safe(m.text, 100)}")
 
 

@@ -18,6 +18,11 @@ def terminal_safe(text: str, limit: int | None = None) -> str:
     return unicodedata.normalize("NFC", cleaned)
 
 
+def terminal_author(handle: str | None, limit: int) -> str:
+    """An author for a terminal line: ``@handle``, made safe, or "unknown author" where the platform named none."""
+    return f"@{terminal_safe(handle, limit)}" if handle else "unknown author"
+
+
 def safe_url(url: str | None) -> str | None:
     """``url`` if it is an http(s) URL with a host, else None: never a javascript:, data: or relative link."""
     if not url:
