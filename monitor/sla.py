@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
@@ -68,6 +69,8 @@ class BusinessHours:
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    # Cached: every deadline and elapsed time walks the same few days, and each bound costs two zone conversions.
+    @lru_cache(maxsize=4096)
     def _open_span(self, day: date) -> tuple[datetime, datetime] | None:
         """The day's business hours, as UTC moments: see :func:`_first_moment_at` for the rule at DST changes."""
         if day.weekday() not in self.weekdays:
