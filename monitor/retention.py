@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import stat
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import IO, Any
 
@@ -96,6 +97,22 @@ def _append(archive: IO[str], text: str) -> int | None:
     return start
 
 
+def _archived_then(archive: IO[str] | None, payloads: list[tuple[Any, Any, Any]], clear: Callable[[], object]) -> None:
+    """Write each (platform, external id, raw payload) to ``archive`` as a JSONL line, on disk, then ``clear``
+    them; a ``clear`` that fails takes the lines back off the archive."""
+    start = None
+    if archive is not None:
+        start = _append(archive, "".join(
+            json.dumps({"platform": platform, "external_id": external_id, "raw": raw}, ensure_ascii=False) + "\n"
+            for platform, external_id, raw in payloads))
+    try:
+        clear()
+    except BaseException:
+        if archive is not None:
+            _cut_back(archive, start)
+        raise
+
+
 def _cut_back(archive: IO[str], start: int | None) -> None:
     if start is not None:
         os.ftruncate(archive.fileno(), start)
@@ -132,20 +149,11 @@ def prune_raw_payloads(db: Database, older_than: timedelta, archive: IO[str] | N
             ).all()
             if not rows:
                 break
-            start = None
-            if archive is not None:
-                start = _append(archive, "".join(
-                    json.dumps({"platform": row.platform, "external_id": row.external_id, "raw": row.raw},
-                               ensure_ascii=False) + "\n" for row in rows))
             now = utcnow()
-            try:
-                session.execute(update(Mention), [
-                    {"id": row.id, "raw": _kept(row.raw or {}, keys.get(row.platform, ())), "raw_pruned_at": now}
-                    for row in rows])
-            except BaseException:
-                if archive is not None:
-                    _cut_back(archive, start)
-                raise
+            _archived_then(archive, [(row.platform, row.external_id, row.raw) for row in rows], lambda: session.execute(
+                update(Mention),
+                [{"id": row.id, "raw": _kept(row.raw or {}, keys.get(row.platform, ())), "raw_pruned_at": now}
+                 for row in rows]))
             pruned += len(rows)
     return pruned + _prune_set_aside(db, cutoff, archive, batch_size)
 
@@ -167,20 +175,14 @@ def _prune_set_aside(db: Database, cutoff: datetime, archive: IO[str] | None, ba
                    if isinstance(e.details.get("mention"), dict) and "raw_pruned_at" not in e.details]
             if not due:
                 continue
-            start = None
-            if archive is not None:
-                start = _append(archive, "".join(
-                    json.dumps({"platform": e.details["mention"].get("platform"),
-                                "external_id": e.details["mention"].get("external_id"),
-                                "raw": e.details["mention"].get("raw")}, ensure_ascii=False) + "\n" for e in due))
             now = utcnow().isoformat()
-            try:
+
+            def clear() -> None:
                 for entry in due:  # a new dict: JSON columns do not notice changes made in place
                     entry.details = {**entry.details, "mention": {**entry.details["mention"], "raw": {}},
                                      "raw_pruned_at": now}
                 session.flush()
-            except BaseException:
-                if archive is not None:
-                    _cut_back(archive, start)
-                raise
+
+            mentions = [entry.details["mention"] for entry in due]
+            _archived_then(archive, [(m.get("platform"), m.get("external_id"), m.get("raw")) for m in mentions], clear)
             pruned += len(due)
