@@ -627,16 +627,20 @@ def _reopen_interrupted(db: Database, reply_id: int, mention_id: int, actor: Pri
 
     with db.write() as session:
         reply = session.get(Reply, reply_id, with_for_update=True, populate_existing=True)
-        if reply is not None and reply.state == ReplyState.SENT.value:
+        unknown = "cut off while sending; it may have been posted: check the thread"
+        if reply is None:
+            report.unknown[mention_id] = unknown
+            return False
+        if reply.state == ReplyState.SENT.value:
             report.already_sent.append(mention_id)
             return False
-        if reply is not None and reply.state != ReplyState.SENDING.value:
+        if reply.state != ReplyState.SENDING.value:
             return True
-        if reply is not None and not replies.outcome_unknown(reply) and not replies.sender_exited(session, reply):
+        if not replies.outcome_unknown(reply) and not replies.sender_exited(session, reply):
             report.skipped[mention_id] = "being sent by another run right now; not sent again"
             return False
-        unknown = (reply.error if reply else None) or "cut off while sending; it may have been posted: check the thread"
-        if reply is None or not capabilities.idempotent_replies:
+        unknown = reply.error or unknown
+        if not capabilities.idempotent_replies:
             report.unknown[mention_id] = unknown
             return False
         window = capabilities.idempotency_window
