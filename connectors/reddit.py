@@ -475,7 +475,7 @@ class RedditConnector(Connector):
             if "locked" not in target.raw:  # stored before the reason was
                 raise ReplyNotAllowed("this Reddit thread was locked or archived when it was read, or it was read "
                                       "before the Reddit account was set up; answer it on Reddit")
-            if target.raw["locked"] or target.raw["archived"]:
+            if target.raw.get("locked") or target.raw.get("archived"):  # an imported raw may hold one alone
                 raise ReplyNotAllowed("this Reddit thread is locked or archived")
             # Not replyable only because it was read without the account, which is set up now: Reddit itself
             # refuses (THREAD_LOCKED, TOO_OLD) should the thread have been locked or archived since.
