@@ -508,6 +508,8 @@ class RedditConnector(Connector):
             raise self._translate(exc, "replying") from None
         except (prawcore.PrawcoreException, praw.exceptions.PRAWException) as exc:
             raise self._translate(exc, "replying") from None
+        except ValueError:  # praw could not build the comment it got back (no id): the reply was posted
+            raise BadPayload("Reddit accepted the reply but its answer has no base-36 id") from None
         if posted is None:
             raise BadPayload("Reddit accepted the reply but did not return it")
         answer = _Item("t1", vars(posted))
