@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from datetime import datetime
 
 from monitor.models import Mention
@@ -26,8 +27,10 @@ def _duration(seconds: float) -> str:
 
 
 def _badge(kind: str, label: str, colour: str | None = None) -> str:
+    """``label`` is plain text (it can hold a tier name from the config), escaped here."""
     style = f"background:{colour};color:white;" if colour else "background:#eee;"
-    return f'<span class="md-sla md-sla-{kind}" style="{style}border-radius:4px;padding:0 0.4em">{label}</span>'
+    return (f'<span class="md-sla md-sla-{kind}" style="{style}border-radius:4px;padding:0 0.4em">'
+            f"{html.escape(label)}</span>")
 
 
 def sla_badge(sla: SlaStatus) -> str:

@@ -22,7 +22,9 @@ ORDER_SLOT = SLOT_HINT["order_number"]
 
 
 def history(ctx: AppContext, user: Principal, mention: Mention, sent: list[Reply]) -> None:
-    """Every reply so far, with its state; failed ones show the platform's error and can be retried."""
+    """Every reply so far, with its state; failed ones show the platform's error and, for an agent, can be
+    retried (a viewer only reads them)."""
+    agent = user.has(Role.AGENT)
     connector = ctx.connector(mention.platform)
     for r in sent:
         with st.container(border=True, key=f"reply-{r.id}"):
@@ -34,11 +36,13 @@ def history(ctx: AppContext, user: Principal, mention: Mention, sent: list[Reply
                 st.link_button("View on the platform", link)
             if r.state == ReplyState.FAILED.value:
                 show_error(r.error, "Not posted: ")
-                if connector is not None:
+                if agent and connector is not None:
                     st.button("Retry this reply", key=f"retry-{r.id}", on_click=_send, args=(ctx, mention.id, r.id))
             elif replies.outcome_unknown(r):
                 st.warning(md_escape(r.error) or "Its send stopped before the platform answered (the worker was "
                                                  "stopped?): check the platform.")
+                if not agent:
+                    continue
                 yes, no = st.columns(2)
                 for column, posted, label in ((yes, True, "I checked: it was posted"),
                                               (no, False, "I checked: it was not posted")):

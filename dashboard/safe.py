@@ -58,15 +58,15 @@ def isolate(text: str) -> str:
 
 
 # CommonMark lets a backslash escape any ASCII punctuation, and an escaped character is only text:
-# no link, image, emphasis, code, HTML, heading, list, table or autolink (`www.`, `https://`,
-# `a@b.c` all need their punctuation), no `:red[…]` colour directive, and no `$…$` formula
-# (Streamlit looks for LaTeX only around unescaped `$`; emoji `:shortcodes:` only where a colon
-# is unescaped).
+# no link, image, emphasis, code, HTML, heading, list, table or `<…>` autolink, no `:red[…]` colour
+# directive, and no `$…$` formula (Streamlit looks for LaTeX only around unescaped `$`; emoji
+# `:shortcodes:` only where a colon is unescaped).
 _MD_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
-# Streamlit swaps some patterns in the already-parsed text, after escapes are undone: `:material/…:`
-# (and `:material_…:`) and `:streamlit:` become icons, ` -> `, ` -- `, ` <= ` … become arrows and
-# dashes. An invisible WORD JOINER inside each keeps them as typed.
-_MD_ICON = re.compile(r"(?<=:)(?=material|streamlit:)")
+# Some patterns are found in the already-parsed text, after escapes are undone: Streamlit makes
+# `:material/…:` (and `:material_…:`) and `:streamlit:` icons, and ` -> `, ` -- `, ` <= ` … arrows and
+# dashes; GFM (remark-gfm) links `http(s)://…`, `www.…` and `a@b.c` (so `mailto:`, `xmpp:` and
+# Mastodon's `@user@host` too). An invisible WORD JOINER inside each keeps them as typed.
+_MD_JOINER_POINTS = re.compile(r"(?<=:)(?=material|streamlit:|//)|(?<=[Ww]{3})(?=\.)|(?<=[\w+.-])(?=@)", re.ASCII)
 _MD_ARROW = re.compile(r"(?<!\S)(?:<->|->|<-|--|>=|<=|~=)(?!\S)")
 _WORD_JOINER = "\u2060"
 # Line breaks would start new Markdown blocks (indented code, headings); HTML shows runs of
@@ -81,7 +81,7 @@ def md_escape(text: str | None) -> str:
     rest of its line.
     """
     text = _MD_WHITESPACE.sub(" ", text or "").strip(" ")
-    text = _MD_ARROW.sub(lambda m: m[0][0] + _WORD_JOINER + m[0][1:], _MD_ICON.sub(_WORD_JOINER, text))
+    text = _MD_ARROW.sub(lambda m: m[0][0] + _WORD_JOINER + m[0][1:], _MD_JOINER_POINTS.sub(_WORD_JOINER, text))
     text = _MD_PUNCTUATION.sub(r"\\\1", text)
     return isolate(text) if _BIDI_CONTROLS.search(text) else text
 

@@ -277,7 +277,8 @@ def _detail(ctx: AppContext, user: Principal, mention_id: int, now: datetime) ->
     st.markdown("#### Reply")
     if agent:
         reply_panel.collision_notice(m.id)
-        reply_panel.history(ctx, user, m, sent)
+    reply_panel.history(ctx, user, m, sent)  # a viewer reads what was sent, without the agents' buttons
+    if agent:
         approval_panel.drafts(ctx, user, m)
         reply_panel.composer(ctx, user, m)
     else:
@@ -368,8 +369,10 @@ def _open_linked(ctx: AppContext) -> None:
         found = mention_id is not None and session.get(Mention, mention_id) is not None
     if found:
         st.session_state["open-id"] = mention_id
+    elif mention_id is None:  # anyone can craft the link: its text is not echoed (a planted URL or message)
+        st.warning("The link does not name a mention: it is wrong or cut short.")
     else:
-        st.warning(f"The link's mention {md_escape(linked)} is not here: it was deleted, or the link is wrong.")
+        st.warning(f"The link's mention {mention_id} is not here: it was deleted, or the link is wrong.")
 
 
 def main() -> None:
