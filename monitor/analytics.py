@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -21,12 +22,12 @@ from datetime import date, datetime, timedelta, timezone
 from statistics import median
 from typing import IO, Any, Literal
 
-from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy import BigInteger, ColumnElement, Integer, Select, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
-from monitor.alerts.models import AlertEvent
+from monitor.alerts.models import AlertEvent, AlertStatus
 from monitor.models import Brand, Mention
 from monitor.queue import ACTIVE_STATUSES, QueueFilters, effective_intent, effective_sentiment, filtered
 from monitor.sla import ResponseStats, SlaPolicy, SlaState, response_stats_of_seconds, status
@@ -203,9 +204,12 @@ class Report:
 
 # -- filters and buckets ----------------------------------------------------------------------------
 
-def scope(since: datetime, until: datetime, brand_ids: Sequence[int] = (), platforms: Sequence[str] = ()) -> QueueFilters:
-    """Queue filters for a report: every status (spam included: it was still talked about)."""
-    return QueueFilters(statuses=(), since=since, until=until, brand_ids=tuple(brand_ids), platforms=tuple(platforms))
+def scope(since: datetime, until: datetime, brand_ids: Sequence[int] = (), platforms: Sequence[str] = (),
+          competitor_brand_ids: Iterable[int] = ()) -> QueueFilters:
+    """Queue filters for a report: every status (spam included: it was still talked about). Without
+    ``brand_ids`` it is every mention but the competitors', as in the queue: one with no brand is ours."""
+    return QueueFilters(statuses=(), since=since, until=until, brand_ids=tuple(brand_ids), platforms=tuple(platforms),
+                        competitor_brand_ids=tuple(competitor_brand_ids))
 
 
 def unit_for(filters: QueueFilters) -> Unit:
@@ -258,9 +262,10 @@ def sentiment_trend(session: Session, filters: QueueFilters, unit: Unit) -> list
 
 
 def spike_marks(session: Session, filters: QueueFilters) -> list[SpikeMark]:
-    """Spike alerts in the range, once per spike (each target records its own event)."""
+    """Spike alerts in the range, once per spike (each target records its own event). A spike still going
+    on within its cooldown is recorded hourly as suppressed: only those sent, or on their way, are alerts."""
     query = (select(AlertEvent.rule, AlertEvent.brand_id, func.min(AlertEvent.created_at))
-             .where(AlertEvent.rule.in_(SPIKE_RULES))
+             .where(AlertEvent.rule.in_(SPIKE_RULES), AlertEvent.status != AlertStatus.SUPPRESSED.value)
              .group_by(AlertEvent.rule, AlertEvent.brand_id, AlertEvent.dedupe_key))
     if filters.since is not None:
         query = query.where(AlertEvent.created_at >= filters.since)
@@ -268,6 +273,8 @@ def spike_marks(session: Session, filters: QueueFilters) -> list[SpikeMark]:
         query = query.where(AlertEvent.created_at < filters.until)
     if filters.brand_ids:
         query = query.where(AlertEvent.brand_id.in_(filters.brand_ids))
+    elif filters.competitor_brand_ids:
+        query = query.where(AlertEvent.brand_id.not_in(filters.competitor_brand_ids))
     marks = [SpikeMark(at, rule, brand_id) for rule, brand_id, at in session.execute(query)]
     # min() of a UTCDateTime loses the column type on SQLite: restore an aware datetime.
     return sorted((replace(m, at=_aware(m.at)) for m in marks), key=lambda m: (m.at, m.rule))
@@ -418,7 +425,10 @@ def response_report(session: Session, policy: SlaPolicy, filters: QueueFilters, 
     groups: dict[str, dict[str, Attainment]] = {"priority": {t.name: Attainment(t.name) for t in policy.tiers},
                                                  "agent": {}, "platform": {}}
     for tier, assignee, platform, state, n in outcomes:
-        for kind, key in (("priority", tier), ("agent", assignee or UNASSIGNED), ("platform", platform)):
+        # Assignees are stored in NFC since 2026-12-07; an older assignment may be in the form it was typed
+        # in ("jose\u0301"): one agent is one row, as the queue's assignee filter finds both forms.
+        agent = unicodedata.normalize("NFC", assignee) if assignee else UNASSIGNED
+        for kind, key in (("priority", tier), ("agent", agent), ("platform", platform)):
             group = groups[kind].setdefault(key, Attainment(key))
             if state is SlaState.MET:
                 group.met += n
@@ -466,22 +476,36 @@ def _outcomes_business_hours(session: Session, policy: SlaPolicy, filters: Queue
     return [(*key, n) for key, n in counts.items()], took
 
 
-def _seconds(session: Session, start: Any, end: Any) -> ColumnElement[Any]:
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _microseconds(session: Session, start: ColumnElement[Any], end: ColumnElement[Any]) -> ColumnElement[int]:
+    """``end - start`` in whole microseconds, exactly, as :func:`monitor.sla.status` compares times: julianday()
+    on SQLite counts milliseconds, so a reply 0.4 ms past its due time was met there and missed elsewhere."""
     if session.get_bind().dialect.name == "sqlite":
-        # julianday is a double: rounding to the millisecond keeps "exactly one hour" exactly 3600.
-        return func.round((func.julianday(end) - func.julianday(start)) * 86_400, 3)
-    return func.extract("epoch", end - start)
+        # Stored as 'YYYY-MM-DD HH:MM:SS.ffffff': the whole seconds of the first 19 characters (strftime would
+        # round the fraction to milliseconds, up into the next second from .9995), and the microseconds.
+        def whole(moment: ColumnElement[Any]) -> ColumnElement[int]:
+            return cast(func.strftime("%s", func.substr(moment, 1, 19)), Integer)
+
+        def fraction(moment: ColumnElement[Any]) -> ColumnElement[int]:
+            return cast(func.substr(moment, 21, 6), Integer)
+
+        return (whole(end) - whole(start)) * 1_000_000 + fraction(end) - fraction(start)
+    return cast(func.extract("epoch", end - start) * 1_000_000, BigInteger)
 
 
 def _outcomes_sql(session: Session, policy: SlaPolicy, filters: QueueFilters, now: datetime) -> _Outcomes:
     """The same outcomes as :func:`monitor.sla.status` around the clock, grouped in the database."""
     lowest = policy.tiers[-1]
     tier = case(*((Mention.priority >= t.min_priority, t.name) for t in policy.tiers[:-1]), else_=lowest.name)
-    target = case(*((Mention.priority >= t.min_priority, t.target.total_seconds()) for t in policy.tiers[:-1]),
-                  else_=lowest.target.total_seconds())
-    took = _seconds(session, Mention.created_at, Mention.first_response_at)
+    target = case(*((Mention.priority >= t.min_priority, t.target // _MICROSECOND) for t in policy.tiers[:-1]),
+                  else_=lowest.target // _MICROSECOND)
+    took = _microseconds(session, Mention.created_at, Mention.first_response_at)
+    # ``now`` as the column stores a time, which the SQLite arithmetic reads.
+    since_posted = _microseconds(session, Mention.created_at, literal(now, Mention.created_at.type))
     state = case(
-        (Mention.first_response_at.is_(None) & (_seconds(session, Mention.created_at, now) >= target), "overdue"),
+        (Mention.first_response_at.is_(None) & (since_posted >= target), "overdue"),
         (Mention.first_response_at.is_(None), "pending"),
         (took <= target, "met"), else_="missed")
     # Counts grouped in the database; the response times themselves (for the percentiles) as one column.
@@ -489,7 +513,7 @@ def _outcomes_sql(session: Session, policy: SlaPolicy, filters: QueueFilters, no
                               .where(_answered_or_open()).group_by(tier, Mention.assignee, Mention.platform, state))
     times = session.scalars(_aggregate(session, filters, took).where(Mention.first_response_at.is_not(None)))
     return ([(t, a, p, SlaState(s), int(n)) for t, a, p, s, n in counted if s != "pending"],
-            [float(seconds) for seconds in times])
+            [int(microseconds) / 1_000_000 for microseconds in times])
 
 
 @dataclass(frozen=True)

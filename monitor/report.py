@@ -180,7 +180,8 @@ def report_command(app: "App", start: datetime, end: datetime, brand: str | None
             # imported) counts as on the pages.
             competitors = set(queue.competitor_brand_ids(session))
             looked_at = [brands[brand]] if brand else [i for i in brands.values() if i not in competitors]
-            filters = analytics.scope(since, until, looked_at)
+            # Without --brand, every mention but the competitors': one stored with no brand is ours, as in the queue.
+            filters = analytics.scope(since, until, looked_at if brand else (), competitor_brand_ids=competitors)
             report = analytics.build_report(session, app.config.dashboard.sla, filters, utcnow(),
                                             voice_brand_ids=analytics.voices(looked_at, competitors),
                                             competitor_ids=competitors)

@@ -358,7 +358,9 @@ def _csv_records(source: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | 
 def _read_lines(source: Iterable[str], fmt: Format) -> Iterator[tuple[int, dict[str, Any] | str]]:
     """Yields (line number, record or error text)."""
     if fmt == "jsonl":
-        for number, line in enumerate(source, start=1):
+        for number, raw_line in enumerate(source, start=1):
+            # A byte-order mark may start any line: files that each begin with one, concatenated.
+            line = raw_line.removeprefix("\ufeff")
             if not line.strip():
                 continue
             if problem := _undecodable(line):

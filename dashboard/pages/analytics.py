@@ -46,7 +46,11 @@ def _controls(ctx: AppContext) -> tuple[analytics.QueueFilters, list[int], set[i
     since = datetime.combine(start, time(0), timezone.utc)
     until = datetime.combine(end + timedelta(days=1), time(0), timezone.utc)
     looked_at = chosen or own  # an empty picker is every brand of ours, never the competitors too
-    return analytics.scope(since, until, looked_at, platforms), analytics.voices(looked_at, competitors), competitors
+    # Every brand of ours (as the picker starts, or none picked) is all our work, as in the queue: mentions with
+    # no brand too; a narrower pick is just those brands.
+    picked = () if set(looked_at) == set(own) else looked_at
+    filters = analytics.scope(since, until, picked, platforms, competitor_brand_ids=competitors)
+    return filters, analytics.voices(looked_at, competitors), competitors
 
 
 def _attainment_table(groups: list[Attainment], label: str) -> pd.DataFrame:
