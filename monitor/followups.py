@@ -10,6 +10,10 @@
   Its state follows its reply (see :mod:`monitor.replies`): due → sending as the reply is claimed,
   then sent, or due again if the reply failed; an unknown outcome keeps it sending until a person
   resolves the reply. Cancelling retires its draft, so nothing can send it any more.
+  A mention has one check-in under way at a time: a second one would ask the customer twice.
+
+Every status change here locks the mention first (as :mod:`monitor.triage` does), so a teammate's
+change that lands meanwhile is seen, not written over.
 """
 
 from __future__ import annotations
@@ -17,25 +21,35 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from connectors.base import Connector
 from monitor import audit
-from monitor.access import Principal, Role, require
+from monitor.access import APPROVER, Principal, Role, require
 from monitor.config import CheckInSettings
 from monitor.errors import MentiondeskError, NotFound
 from monitor.ingest import check_storable, in_utc
-from monitor.models import CheckIn, CheckInState, FollowUp, Mention, MentionStatus, Reply, ReplyState, utcnow
+from monitor.models import (CheckIn, CheckInState, FollowUp, Mention, MentionStatus, Reply, ReplyApproval, ReplyState,
+                            utcnow)
 from monitor.replies import UNSENT
 from monitor.storage import Database
 from monitor.templates import check_filled
 
 _OPEN_WORK = (MentionStatus.NEW.value, MentionStatus.OPEN.value, MentionStatus.PENDING.value)
 _CANCELLABLE = (CheckInState.SCHEDULED.value, CheckInState.DUE.value)
+# A check-in that can still reach the customer.
+_UNDER_WAY = (CheckInState.SCHEDULED.value, CheckInState.DUE.value, CheckInState.SENDING.value)
+# The most check-ins `check_ins` lists by default (each is a card with its own buttons on the Incidents page).
+CHECK_INS_LISTED = 100
 
 
 class FollowUpError(MentiondeskError):
     """A follow-up or check-in that cannot be set, approved or cancelled as asked."""
+
+
+class CheckInUnderWay(FollowUpError):
+    """The mention already has a check-in scheduled, due or being sent."""
 
 
 @dataclass(frozen=True)
@@ -53,9 +67,7 @@ def set_follow_up(db: Database, mention_id: int, due_at: datetime, actor: Princi
     if note is not None:
         check_storable(note, "the follow-up note", FollowUpError)
     with db.write() as session:
-        mention = session.get(Mention, mention_id)
-        if mention is None:
-            raise NotFound(f"mention {mention_id} not found")
+        mention = _locked_mention(session, mention_id)
         if mention.status not in _OPEN_WORK:
             raise FollowUpError(f"mention {mention_id} is {mention.status}; only open work can wait for a follow-up")
         if due_at <= utcnow():
@@ -67,6 +79,14 @@ def set_follow_up(db: Database, mention_id: int, due_at: datetime, actor: Princi
         session.merge(FollowUp(mention_id=mention_id, due_at=due_at, set_by=actor.name, note=note,
                                created_at=utcnow(), done_at=None))
         audit.record(session, actor.name, "follow_up.set", mention_id, due_at=due_at.isoformat())
+
+
+def _locked_mention(session: Session, mention_id: int) -> Mention:
+    """The mention, locked for the write and read afresh, so its status is what this write changes."""
+    mention = session.get(Mention, mention_id, with_for_update=True, populate_existing=True)
+    if mention is None:
+        raise NotFound(f"mention {mention_id} not found")
+    return mention
 
 
 def clear_follow_up(db: Database, mention_id: int, actor: Principal) -> None:
@@ -89,12 +109,16 @@ def run_due(db: Database, now: datetime | None = None) -> DueWork:
     """Reopen mentions whose follow-up date has passed; mark check-ins that came due."""
     now = now or utcnow()
     reopened: list[int] = []
+    is_due = (FollowUp.done_at.is_(None), FollowUp.due_at <= now)
     with db.write() as session:
-        due = session.execute(
-            select(FollowUp, Mention).join(Mention, Mention.id == FollowUp.mention_id)
-            .where(FollowUp.done_at.is_(None), FollowUp.due_at <= now).with_for_update(of=FollowUp.__table__)
-        ).all()
-        for follow_up, mention in due:
+        # The mentions locked before their follow-ups, in the order set_follow_up takes them.
+        mentions = {m.id: m for m in session.scalars(
+            select(Mention).where(Mention.id.in_(select(FollowUp.mention_id).where(*is_due)))
+            .order_by(Mention.id).with_for_update())}
+        due = session.scalars(select(FollowUp).where(FollowUp.mention_id.in_(mentions), *is_due)
+                              .order_by(FollowUp.mention_id).with_for_update())
+        for follow_up in due:
+            mention = mentions[follow_up.mention_id]
             follow_up.done_at = now
             # Someone already took it up (open, resolved…): the date has done its job.
             if mention.status == MentionStatus.PENDING.value:
@@ -133,11 +157,16 @@ def resolve_with_check_in(db: Database, mention_id: int, body: str, due_at: date
     check_filled(body)
     resolved = MentionStatus.RESOLVED.value
     with db.write() as session:
-        mention = session.get(Mention, mention_id)
-        if mention is None:
-            raise NotFound(f"mention {mention_id} not found")
+        mention = _locked_mention(session, mention_id)  # a second resolve waits, then sees this check-in
         if connector is not None:
             replies.check_replyable(mention, connector, body)
+        under_way = session.scalar(select(CheckIn).where(CheckIn.mention_id == mention_id,
+                                                         CheckIn.state.in_(_UNDER_WAY)).limit(1))
+        if under_way is not None:
+            raise CheckInUnderWay(
+                f"mention {mention_id} already has check-in {under_way.id} ({under_way.state}, due "
+                f"{under_way.due_at:%Y-%m-%d %H:%M} UTC, scheduled by {under_way.scheduled_by}); a second would "
+                "ask the customer twice: cancel that one first")
         if mention.status != resolved and (why_not := triage.change_status(session, mention, resolved, actor)):
             raise FollowUpError(f"mention {mention_id} cannot be resolved: {why_not}")
         reply = replies.add_draft(session, mention_id, body, actor)
@@ -157,7 +186,9 @@ class CheckInItem:
     reply: Reply
 
 
-def check_ins(db: Database, states: tuple[str, ...] = (CheckInState.DUE.value,), limit: int = 100) -> list[CheckInItem]:
+def check_ins(db: Database, states: tuple[str, ...] = (CheckInState.DUE.value,),
+              limit: int = CHECK_INS_LISTED) -> list[CheckInItem]:
+    """The first ``limit`` check-ins in ``states``, soonest due first (:func:`count_check_ins` counts them all)."""
     with db.read() as session:
         rows = session.execute(
             select(CheckIn, Mention, Reply).join(Mention, Mention.id == CheckIn.mention_id)
@@ -167,13 +198,21 @@ def check_ins(db: Database, states: tuple[str, ...] = (CheckInState.DUE.value,),
         return [CheckInItem(c, m, r) for c, m, r in rows]
 
 
+def count_check_ins(db: Database, states: tuple[str, ...] = (CheckInState.DUE.value,)) -> int:
+    with db.read() as session:
+        return session.scalar(select(func.count()).select_from(CheckIn).where(CheckIn.state.in_(states))) or 0
+
+
 def approve_check_in(db: Database, check_in_id: int, connector: Connector, actor: Principal) -> Reply:
     """An agent's go-ahead: post the check-in as a follow-up to the mention's earlier reply.
 
     The send moves the check-in from due to sending in the reply's own claim (a conditional UPDATE,
     see :mod:`monitor.replies`), so a colleague's cancel since the check below stops it, and a send
-    refused before anything went out leaves the check-in due."""
-    from monitor import presence
+    refused before anything went out leaves the check-in due. On a brand that requires approval, an
+    approver's go-ahead here is the reply's approval too (never its own author's: that send is refused).
+    Raises ReplyCollision when another check-in to the mention went out, or is going out, since this
+    one was scheduled: the customer has been asked already."""
+    from monitor import presence, replies
 
     require(actor, Role.AGENT, "approving a check-in")
     with db.read() as session:
@@ -182,11 +221,23 @@ def approve_check_in(db: Database, check_in_id: int, connector: Connector, actor
             raise NotFound(f"check-in {check_in_id} not found")
         if check_in.state != CheckInState.DUE.value:
             raise FollowUpError(f"check-in {check_in_id} is {check_in.state}; only a due check-in can be approved")
-        # The reply that answered the mention so far: the check-in follows up on it knowingly.
+        # The reply that answered the mention so far: the check-in follows up on it knowingly, unless it
+        # is another check-in's that nobody could have seen when this one was scheduled.
         answer = presence.answer_so_far(session, check_in.mention_id, other_than=check_in.reply_id)
+        if answer is not None and (answer.sent_at is None or answer.sent_at >= check_in.created_at):
+            other = session.scalar(select(CheckIn.id).where(CheckIn.reply_id == answer.id))
+            if other is not None:
+                raise presence.ReplyCollision(f"check-in {other} by {answer.author} asked this customer already "
+                                              f"({answer.state}) after this one was scheduled; cancel this one",
+                                              answer.id)
         earlier = answer.id if answer is not None else None
-        reply_id = check_in.reply_id
-    return presence.send_reply_once(db, reply_id, connector, actor, follow_up_of=earlier)
+        reply = session.get_one(Reply, check_in.reply_id)
+        # The approval the reply still waits for, where this actor may give it.
+        approves = (actor.has(APPROVER) and reply.author != actor.name and session.get(ReplyApproval, reply.id) is None
+                    and replies.needs_approval(session, session.get_one(Mention, check_in.mention_id)))
+    if approves:
+        replies.approve_reply(db, reply.id, actor)
+    return presence.send_reply_once(db, reply.id, connector, actor, follow_up_of=earlier)
 
 
 def cancel_check_in(db: Database, check_in_id: int, actor: Principal) -> None:
@@ -216,6 +267,6 @@ def default_due(settings: CheckInSettings, now: datetime | None = None) -> datet
     return (now or utcnow()) + timedelta(days=settings.after_days)
 
 
-__all__ = ["CheckInItem", "CheckInSettings", "DueWork", "FollowUpError", "approve_check_in", "cancel_check_in",
-           "check_ins", "clear_follow_up", "default_due", "pending_follow_up", "resolve_with_check_in", "run_due",
-           "set_follow_up"]
+__all__ = ["CHECK_INS_LISTED", "CheckInItem", "CheckInSettings", "CheckInUnderWay", "DueWork", "FollowUpError",
+           "approve_check_in", "cancel_check_in", "check_ins", "clear_follow_up", "count_check_ins", "default_due",
+           "pending_follow_up", "resolve_with_check_in", "run_due", "set_follow_up"]

@@ -528,7 +528,7 @@ def bulk_reply(db: Database, incident_id: int, template_name: str, templates: Se
                max_wait_seconds: float = 120.0, sleep: Callable[[float], None] = time.sleep) -> BulkReplyReport:
     """Send the template, filled in per author (``{author}`` is their @handle, else "there") and in each
     mention's language where a variant exists, to every replyable mention of the incident, one per
-    mention, through each connector.
+    mention, through each connector. A mention marked spam or ignored gets no reply (it is skipped).
 
     Safe to run again after a crash or a kill: each mention's reply has a fixed idempotency key, a sent
     one is never sent again, and a reply to a mention someone already answered is skipped (the reply
@@ -561,6 +561,9 @@ def bulk_reply(db: Database, incident_id: int, template_name: str, templates: Se
     report = BulkReplyReport()
     wrapped = {name: _RateLimitRecorder(c) for name, c in connectors.items()}
     for mention in incident_mentions(db, incident_id):
+        if mention.status in CLOSED_STATUSES:  # a person judged it not worth an answer from the brand account
+            report.skipped[mention.id] = f"marked {mention.status}"
+            continue
         connector = wrapped.get(mention.platform)
         if connector is None:
             report.skipped[mention.id] = f"{mention.platform} is not connected"
@@ -733,7 +736,8 @@ def resolve_incident(db: Database, incident_id: int, actor: Principal, resolve_m
 
     require(actor, Role.AGENT, "resolving an incident")
     with db.write() as session:
-        incident = session.get(Incident, incident_id)
+        # Locked: a merge or bulk reply of this incident waits, or this waits for it and sees it.
+        incident = session.get(Incident, incident_id, with_for_update=True, populate_existing=True)
         if incident is None:
             raise NotFound(f"incident {incident_id} not found")
         if incident.status == IncidentStatus.RESOLVED.value:

@@ -137,7 +137,8 @@ def approve_reply(db: Database, reply_id: int, approver: Principal) -> ReplyAppr
     """An approver's go-ahead for a draft; never its own author's."""
     require(approver, APPROVER, "approving a reply")
     with db.write() as session:
-        reply = session.get(Reply, reply_id)
+        # Locked: a second approver at once waits here, then finds this approval and returns it.
+        reply = session.get(Reply, reply_id, with_for_update=True, populate_existing=True)
         if reply is None:
             raise NotFound(f"reply {reply_id} not found")
         if reply.state != ReplyState.DRAFT.value:

@@ -111,6 +111,11 @@ def _check_ins(ctx: AppContext, user: Principal) -> None:
     due = followups.check_ins(ctx.db)
     if not due:
         st.caption("No check-ins waiting for approval.")
+    elif len(due) >= followups.CHECK_INS_LISTED:
+        more = followups.count_check_ins(ctx.db) - len(due)
+        if more > 0:
+            st.caption(f"The {len(due)} due first are listed; {more} more wait behind them and are listed as these "
+                       "are approved or cancelled.")
     now = utcnow()
     for item in due:
         with st.container(border=True, key=f"check-in-{item.check_in.id}"):
