@@ -11,13 +11,15 @@ from monitor import followups
 from monitor.access import Principal
 from monitor.config import MAX_CHECK_IN_DAYS, MIN_CHECK_IN_DAYS
 from monitor.errors import MentiondeskError
-from monitor.models import Mention, MentionStatus, utcnow
+from monitor.models import CheckIn, CheckInState, Mention, MentionStatus, utcnow
 from monitor.templates import author_label, pick_variant, render
 from dashboard.context import AppContext, keep_flash
-from dashboard.safe import show_error
+from dashboard.safe import md_escape, show_error
 
 
 def controls(ctx: AppContext, user: Principal, m: Mention) -> None:
+    if (check_in := followups.check_in_under_way(ctx.db, m.id)) is not None:
+        _check_in_under_way(ctx, user, check_in)
     if m.status not in (MentionStatus.NEW.value, MentionStatus.OPEN.value, MentionStatus.PENDING.value):
         return
     waiting = followups.pending_follow_up(ctx.db, m.id)
@@ -44,6 +46,16 @@ def controls(ctx: AppContext, user: Principal, m: Mention) -> None:
             _do(lambda: followups.resolve_with_check_in(ctx.db, m.id, body, utcnow() + timedelta(days=days), user,
                                                         connector=ctx.connector(m.platform)),
                 "Resolved; the check-in will wait for approval on the Incidents page when it is due.")
+
+
+def _check_in_under_way(ctx: AppContext, user: Principal, check_in: CheckIn) -> None:
+    """A mention has one check-in at a time: this one can be cancelled here before it comes due, as on the
+    Incidents page once it is."""
+    st.info(f"Check-in {check_in.state}: due {check_in.due_at:%Y-%m-%d %H:%M} UTC, scheduled by "
+            f"{md_escape(check_in.scheduled_by)}.")
+    if check_in.state in (CheckInState.SCHEDULED.value, CheckInState.DUE.value):
+        if st.button("Cancel the check-in", key=f"check-in-cancel-{check_in.id}"):
+            _do(lambda: followups.cancel_check_in(ctx.db, check_in.id, user), "Check-in cancelled.")
 
 
 def _do(action: Callable[[], object], done: str) -> None:

@@ -160,9 +160,7 @@ def resolve_with_check_in(db: Database, mention_id: int, body: str, due_at: date
         mention = _locked_mention(session, mention_id)  # a second resolve waits, then sees this check-in
         if connector is not None:
             replies.check_replyable(mention, connector, body)
-        under_way = session.scalar(select(CheckIn).where(CheckIn.mention_id == mention_id,
-                                                         CheckIn.state.in_(_UNDER_WAY)).limit(1))
-        if under_way is not None:
+        if (under_way := _under_way(session, mention_id)) is not None:
             raise CheckInUnderWay(
                 f"mention {mention_id} already has check-in {under_way.id} ({under_way.state}, due "
                 f"{under_way.due_at:%Y-%m-%d %H:%M} UTC, scheduled by {under_way.scheduled_by}); a second would "
@@ -196,6 +194,17 @@ def check_ins(db: Database, states: tuple[str, ...] = (CheckInState.DUE.value,),
             .order_by(CheckIn.due_at, CheckIn.id).limit(limit)
         ).all()
         return [CheckInItem(c, m, r) for c, m, r in rows]
+
+
+def check_in_under_way(db: Database, mention_id: int) -> CheckIn | None:
+    """The mention's check-in that can still reach the customer (scheduled, due or being sent), if any."""
+    with db.read() as session:
+        return _under_way(session, mention_id)
+
+
+def _under_way(session: Session, mention_id: int) -> CheckIn | None:
+    return session.scalar(select(CheckIn).where(CheckIn.mention_id == mention_id, CheckIn.state.in_(_UNDER_WAY))
+                          .order_by(CheckIn.id).limit(1))
 
 
 def count_check_ins(db: Database, states: tuple[str, ...] = (CheckInState.DUE.value,)) -> int:
@@ -268,5 +277,5 @@ def default_due(settings: CheckInSettings, now: datetime | None = None) -> datet
 
 
 __all__ = ["CHECK_INS_LISTED", "CheckInItem", "CheckInSettings", "CheckInUnderWay", "DueWork", "FollowUpError",
-           "approve_check_in", "cancel_check_in", "check_ins", "clear_follow_up", "count_check_ins", "default_due",
-           "pending_follow_up", "resolve_with_check_in", "run_due", "set_follow_up"]
+           "approve_check_in", "cancel_check_in", "check_in_under_way", "check_ins", "clear_follow_up",
+           "count_check_ins", "default_due", "pending_follow_up", "resolve_with_check_in", "run_due", "set_follow_up"]
