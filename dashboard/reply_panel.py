@@ -111,11 +111,7 @@ def composer(ctx: AppContext, user: Principal, mention: Mention) -> None:
     text = kept(st.text_area, "Reply", key=text_key, height=120)
     if text.strip():
         presence.touch(ctx.db, mention.id, user.name, Activity.DRAFTING)
-    caps = connector.capabilities
-    limit = caps.max_reply_chars
-    length = replies.counted_length(connector, mention, text)  # Mastodon's @acct in front counts too
-    over = limit is not None and length > limit
-    st.caption(f"{length} / {limit if limit is not None else '∞'} {caps.length_unit}" + (" — too long" if over else ""))
+    st.caption(replies.measured(connector, mention, text).summary())  # Mastodon's @acct in front counts too
     unfilled = unfilled_slots(text)
     if text.strip():
         st.caption("Preview")

@@ -31,7 +31,7 @@ from monitor import audit
 from monitor.access import APPROVER, Principal, Role, require
 from monitor.errors import NotFound, ReplyError, ReplyStateError
 from monitor.models import AuditEntry, Brand, CheckIn, CheckInState, Mention, Reply, ReplyApproval, ReplyState, utcnow
-from monitor.templates import ReplyTooLong, check_filled, check_length
+from monitor.templates import ReplyMeasure, ReplyTooLong, check_filled, check_length, measure
 from monitor.storage import Database
 from monitor.workers import new_worker_id, worker_has_exited
 
@@ -85,10 +85,10 @@ def not_directly_mentioned(platform: str) -> str:
             f"read as one (it matched a keyword, or was read before the brand's {platform} handle was configured)")
 
 
-def counted_length(connector: Connector, mention: Mention, body: str) -> int:
-    """``body``'s length as the platform counts it against its limit: with what the connector puts in front
-    of it (Mastodon's @acct), as :func:`check_replyable` counts it."""
-    return connector.capabilities.reply_length(connector.reply_prefix(reply_target(mention), body) + body)
+def measured(connector: Connector, mention: Mention, body: str) -> ReplyMeasure:
+    """``body``'s length (and size) as the platform counts it against its limits: with what the connector puts
+    in front of it (Mastodon's @acct), as :func:`check_replyable` counts it."""
+    return measure(connector.capabilities, connector.reply_prefix(reply_target(mention), body) + body)
 
 
 def reply_target(mention: Mention) -> ReplyTarget:

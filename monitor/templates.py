@@ -120,19 +120,46 @@ def check_filled(text: str) -> None:
         raise UnfilledSlot(f"the reply still says {', '.join(unfilled)}: fill it in before sending")
 
 
+@dataclass(frozen=True)
+class ReplyMeasure:
+    """A reply's length by its platform's rule, and its UTF-8 size where the platform caps that too (Bluesky)."""
+
+    length: int
+    limit: int | None
+    unit: str
+    size: int
+    size_limit: int | None
+
+    @property
+    def too_many_characters(self) -> bool:
+        return self.limit is not None and self.length > self.limit
+
+    @property
+    def too_many_bytes(self) -> bool:
+        return self.size_limit is not None and self.size > self.size_limit
+
+    def summary(self) -> str:
+        """The reply box's count, e.g. "120 / 300 graphemes · 3,012 / 3,000 UTF-8 bytes — too long"."""
+        text = f"{self.length} / {self.limit if self.limit is not None else '∞'} {self.unit}"
+        if self.size_limit is not None:
+            text += f" · {self.size:,} / {self.size_limit:,} UTF-8 bytes"
+        return text + (" — too long" if self.too_many_characters or self.too_many_bytes else "")
+
+
+def measure(capabilities: Capabilities, text: str) -> ReplyMeasure:
+    return ReplyMeasure(capabilities.reply_length(text), capabilities.max_reply_chars, capabilities.length_unit,
+                        len(text.encode("utf-8", "surrogatepass")), capabilities.max_reply_bytes)
+
+
 def check_length(capabilities: Capabilities, platform: str, text: str) -> None:
     """Refuse a reply longer than the platform takes, counted by its connector's rule."""
-    limit = capabilities.max_reply_chars
-    if limit is None:
-        return
-    length = capabilities.reply_length(text)
-    if length > limit:
-        raise ReplyTooLong(f"the reply is {length} {capabilities.length_unit}; {platform} allows {limit}")
-    size_limit = capabilities.max_reply_bytes
-    if size_limit is not None and (size := len(text.encode("utf-8", "surrogatepass"))) > size_limit:
-        raise ReplyTooLong(f"the reply is {size} UTF-8 bytes; {platform} allows {size_limit}")
+    measured = measure(capabilities, text)
+    if measured.too_many_characters:
+        raise ReplyTooLong(f"the reply is {measured.length} {measured.unit}; {platform} allows {measured.limit}")
+    if measured.too_many_bytes:
+        raise ReplyTooLong(f"the reply is {measured.size} UTF-8 bytes; {platform} allows {measured.size_limit}")
 
 
-__all__ = ["DEFAULT_TEMPLATES", "RenderedReply", "ReplyTemplate", "ReplyTooLong", "TemplateError", "UnfilledSlot",
-           "VARIABLES", "author_label", "check_filled", "check_length", "pick_variant", "render", "template_names",
-           "unfilled_slots"]
+__all__ = ["DEFAULT_TEMPLATES", "RenderedReply", "ReplyMeasure", "ReplyTemplate", "ReplyTooLong", "TemplateError",
+           "UnfilledSlot", "VARIABLES", "author_label", "check_filled", "check_length", "measure", "pick_variant",
+           "render", "template_names", "unfilled_slots"]

@@ -1,6 +1,6 @@
 """A Mastodon reply is counted with the author's @acct the connector puts in front of it, before anything is
 claimed: one of exactly 500 characters passed the check, was claimed, then failed as 518 "with the @mention".
-The reply box's count (`counted_length`) is the same count."""
+The reply box's count (`measured`) is the same count."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy import select
 from connectors.emulators import DEMO_MASTODON_USERNAME, DEMO_SECRETS, RunningEmulators
 from connectors.mastodon import MastodonConnector, MastodonSettings
 from monitor.models import Mention, Reply, ReplyState
-from monitor.replies import counted_length, draft_reply, send_reply
+from monitor.replies import draft_reply, measured, send_reply
 from monitor.storage import Database
 from monitor.templates import ReplyTooLong
 from tests.more_sources_fixtures import one_connector_config, poll
@@ -28,8 +28,8 @@ def test_the_at_mention_put_in_front_counts_before_the_reply_is_claimed(
     connector = MastodonConnector(MastodonSettings(api_base_url=emulators.mastodon_url), dict(DEMO_SECRETS["mastodon"]))
     with db.read() as session:
         mention = session.get(Mention, mention_id)
-    assert counted_length(connector, mention, "Sorry! " + "x" * 493) == 518  # what the reply box shows, of 500
-    assert counted_length(connector, mention, "@waiting_customer Sorry! " + "x" * 475) == 500
+    assert measured(connector, mention, "Sorry! " + "x" * 493).length == 518  # what the reply box shows, of 500
+    assert measured(connector, mention, "@waiting_customer Sorry! " + "x" * 475).length == 500
     too_long = draft_reply(db, mention_id, "Sorry! " + "x" * 493, ANA)  # 500, and "@waiting_customer " in front
     with pytest.raises(ReplyTooLong, match="518 characters .* counting the '@waiting_customer' it is posted with"):
         send_reply(db, too_long.id, connector, ANA)
