@@ -35,7 +35,7 @@ from monitor.templates import DEFAULT_TEMPLATES, ReplyTemplate, TemplateError
 from monitor.users import AuthPolicy
 from monitor.paths import default_database_url
 from monitor.redact import protect
-from monitor.storage import url_passwords
+from monitor.storage import sqlite_file, url_passwords
 from sentiment.runtime import MAX_THREADS, MAX_TOKENS, MIN_TOKENS
 
 ENV_PREFIX = "MENTIONDESK_"
@@ -550,15 +550,14 @@ def _check_database_url(source: str, key: str, url: str) -> None:
         return  # Database.open reports the bad URL
     if parsed.get_backend_name() != "sqlite":
         return
-    if parsed.database in (None, "", ":memory:") or parsed.query.get("mode") == "memory":
+    path = sqlite_file(parsed)
+    if path is None or parsed.query.get("mode") == "memory":
         raise ConfigError(f"{source}: {key}: an in-memory database keeps nothing; name a file, "
                           "e.g. sqlite:///path/to/mentiondesk.db")
-    if parsed.query.get("uri"):
-        return  # a file: URI, which SQLite itself resolves
     # SQLite opens the path as written, relative to the working directory, with no ~ expansion.
-    folder = Path(parsed.database).parent
+    folder = path.parent
     if not folder.is_dir():
-        hint = " (SQLite does not expand ~: write the full path)" if parsed.database.startswith("~") else ""
+        hint = " (SQLite does not expand ~: write the full path)" if str(path).startswith("~") else ""
         raise ConfigError(f"{source}: {key}: the database's folder {folder} does not exist{hint}; "
                           "create it or correct the path")
 

@@ -12,7 +12,7 @@ import json
 import logging
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -42,6 +42,8 @@ class IngestResult:
     new_ids: list[int]
     # Mentions of the page that could not be stored: each is kept in the audit log (see `ingest_page`).
     set_aside: int = 0
+    # The writer no longer held the query's poll: its mentions were stored, its cursor was not.
+    lease_lost: bool = False
 
     @property
     def stored(self) -> int:
@@ -272,8 +274,14 @@ def _upgrade_stored(session: Session, copies: Sequence[dict[str, Any]]) -> None:
         for row in copies])
 
 
-def ingest_page(db: Database, *, connector: str, query_id: int, result: FetchResult) -> IngestResult:
+def ingest_page(db: Database, *, connector: str, query_id: int, result: FetchResult,
+                renew_lease: Callable[[Session], bool] | None = None) -> IngestResult:
     """Store one fetched page and its cursor atomically.
+
+    ``renew_lease``, run first in the page's transaction, renews the fetcher's poll lease. Where it was
+    lost (the fetch outlived it, and another worker took the query over and may have stored a later
+    cursor), the mentions are stored, as dedupe keeps them single, but not the cursor: this older one
+    would make the next poll read those pages again (on X, billed reads).
 
     A mention that cannot be stored even cleaned (see `normalise`: an id longer than the store's, a
     text that is not text) is set aside, not stored: kept whole in the audit log as ``ingest.set_aside``
@@ -283,6 +291,7 @@ def ingest_page(db: Database, *, connector: str, query_id: int, result: FetchRes
     """
     fetched_at = utcnow()
     with db.write() as session:
+        lease_lost = renew_lease is not None and not renew_lease(session)
         brand_id = session.scalar(select(BrandQuery.brand_id).where(BrandQuery.id == query_id))
         rows = []
         for mention in result.mentions:
@@ -294,11 +303,14 @@ def ingest_page(db: Database, *, connector: str, query_id: int, result: FetchRes
         if wrong:
             raise IngestError(f"connector {connector!r} returned mentions for platform(s) {sorted(wrong)}")
         new_ids = store_mentions(session, rows, upgrade_stored=True)
-        upsert(session, Cursor.__table__, {"query_id": query_id, "value": result.next_cursor, "updated_at": fetched_at},
-               ["query_id"], {"value": result.next_cursor, "updated_at": fetched_at})
+        if not lease_lost:
+            upsert(session, Cursor.__table__,
+                   {"query_id": query_id, "value": result.next_cursor, "updated_at": fetched_at},
+                   ["query_id"], {"value": result.next_cursor, "updated_at": fetched_at})
         if result.units_used:
             add_usage(session, connector, result.units_used)
-    return IngestResult(received=len(result.mentions), new_ids=new_ids, set_aside=len(result.mentions) - len(rows))
+    return IngestResult(received=len(result.mentions), new_ids=new_ids, set_aside=len(result.mentions) - len(rows),
+                        lease_lost=lease_lost)
 
 
 def _set_aside(session: Session, connector: str, query_id: int, mention: FetchedMention, reason: IngestError) -> None:

@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import schedule
@@ -28,7 +29,8 @@ from monitor.models import ConnectorStatus, utcnow
 from monitor.pipeline import Pipeline, PipelineWorker
 from monitor.retention import prune_raw_payloads
 from monitor.storage import Database, DatabaseFull
-from monitor.workers import claim_poll, heartbeat, new_worker_id, release_poll, renew_poll, write_health_file
+from monitor.workers import (claim_poll, heartbeat, holds_poll, new_worker_id, release_poll, renew_poll,
+                             write_health_file)
 
 log = logging.getLogger("mentiondesk.poller")
 
@@ -89,26 +91,42 @@ def _status(session: Session, name: str) -> ConnectorStatus:
     return status
 
 
+def _error_backoff(status: ConnectorStatus, interval: float) -> float:
+    """Seconds to back off for an error: twice the last back-off where that was for an error too, else
+    the poll interval. Read from that back-off (from the start of its round, ``last_poll_started_at``, to
+    its end), not from ``consecutive_failures``, which also counts the failures of only some sources:
+    those do not back off, so must not lengthen the next back-off either."""
+    if status.backoff_reason != "error" or status.backoff_until is None or status.last_poll_started_at is None:
+        return interval
+    last = (status.backoff_until - status.last_poll_started_at).total_seconds()
+    return doubled(max(last, interval), 1, max(MAX_ERROR_BACKOFF_SECONDS, interval))
+
+
 def record_failure(db: Database, cc: ConnectorConfig, message: str, retry_after: float | None = None, *,
-                   back_off: bool = True, stored: int = 0) -> datetime:
+                   back_off: bool = True, stored: int = 0, started: datetime | None = None) -> datetime:
     """Store the error and the back-off (none if ``back_off`` is false: only some of the connector's
-    sources failed, and the rest must not wait for them); returns when the connector may poll again."""
+    sources failed, and the rest must not wait for them); returns when the connector may poll again.
+
+    ``started``: when the failed round began (default: now). An error back-off runs from then, as the
+    schedule counts its interval from the start of a round: measured from the end of the failed poll,
+    the round due as it ran out came a moment early and was skipped. A rate limit runs from now, as
+    long as the platform asked."""
     now = utcnow()
+    started = started or now
     with db.write() as session:
         status = _status(session, cc.name)
         status.consecutive_failures = (status.consecutive_failures or 0) + 1
         status.mentions_stored = (status.mentions_stored or 0) + stored
         if retry_after is not None:
-            delay, status.backoff_reason = retry_after, "rate_limit"
+            status.backoff_until = now + timedelta(seconds=retry_after) if retry_after else None
+            status.backoff_reason = "rate_limit"
         elif back_off:
-            interval = cc.settings.poll_interval_seconds
-            delay = doubled(interval, status.consecutive_failures - 1, max(MAX_ERROR_BACKOFF_SECONDS, interval))
-            status.backoff_reason = "error"
+            delay = _error_backoff(status, cc.settings.poll_interval_seconds)
+            status.backoff_until, status.backoff_reason = started + timedelta(seconds=delay), "error"
         else:
-            delay, status.backoff_reason = 0.0, None
-        status.backoff_until = now + timedelta(seconds=delay) if delay else None
+            status.backoff_until = status.backoff_reason = None
         status.last_error, status.last_error_at = message, now
-        status.last_poll_finished_at = now
+        status.last_poll_started_at, status.last_poll_finished_at = started, now
         return status.backoff_until or now
 
 
@@ -151,7 +169,7 @@ def poll_connector(
     report.skipped = _blocked(db, cc, ignore_error_backoff)
     if report.skipped:
         return report
-    claimed_any = False
+    started = round_started or utcnow()
     errors: list[str] = []
     source_errors: list[str] = []  # sources that failed while the connector went on with its others
     retry_after: float | None = None
@@ -165,10 +183,6 @@ def poll_connector(
         if not claim_poll(db, query_id, owner, lease_seconds, min_interval_seconds, exclusive, round_started):
             report.leased_elsewhere += 1
             continue
-        if not claimed_any:
-            claimed_any = True
-            with db.write() as session:
-                _status(session, cc.name).last_poll_started_at = utcnow()
         try:
             with db.read() as session:
                 cursor = read_cursor(session, query_id)
@@ -190,7 +204,9 @@ def poll_connector(
                         log.error("connector %s crashed on query %s: %s", cc.name, query.key,
                                   exc.resume.source_error, exc_info=exc)
                     result = exc.resume  # one source failed: store the cursor past it, go on with the rest
-                stored = ingest_page(db, connector=cc.name, query_id=query_id, result=result)
+                stored = ingest_page(db, connector=cc.name, query_id=query_id, result=result,
+                                     renew_lease=partial(holds_poll, query_id=query_id, owner=owner,
+                                                         lease_seconds=lease_seconds))
                 report.pages += 1
                 report.received += stored.received
                 report.new_ids.extend(stored.new_ids)
@@ -200,8 +216,8 @@ def poll_connector(
                 if result.source_error:
                     source_errors.append(f"{query.key}: {result.source_error}")
                 cursor = result.next_cursor
-                if not result.has_more:
-                    break
+                if stored.lease_lost or not result.has_more:
+                    break  # lost: another worker polls the query now, from the cursor it stored
         except RateLimited as exc:
             errors.append(f"{query.key}: rate limited: {exc}")
             retry_after = exc.retry_after
@@ -221,7 +237,8 @@ def poll_connector(
         report.error = _scrub("; ".join(errors + source_errors), cc.secrets)
         # Every source failing looks like the platform, or the credentials, not one feed: back off then.
         back_off = bool(errors) or len(source_errors) == report.pages
-        until = record_failure(db, cc, report.error, retry_after, back_off=back_off, stored=report.stored)
+        until = record_failure(db, cc, report.error, retry_after, back_off=back_off, stored=report.stored,
+                               started=started)
         log.warning("connector %s failed, next try after %s: %s", cc.name, until.isoformat(), report.error)
     elif not report.pages:
         if not queries:
@@ -234,9 +251,13 @@ def poll_connector(
         now = utcnow()
         with db.write() as session:
             status = _status(session, cc.name)
+            status.last_poll_started_at = started
             status.last_poll_finished_at = status.last_success_at = now
             status.consecutive_failures = 0
-            status.backoff_until = status.backoff_reason = None
+            # A rate limit holds however this round went (another worker was told to wait, while
+            # this one's page was in flight): lifting it sent every worker back into the used-up window.
+            if status.backoff_reason != "rate_limit" or status.backoff_until is None or status.backoff_until <= now:
+                status.backoff_until = status.backoff_reason = None
             status.mentions_stored = (status.mentions_stored or 0) + report.stored
         log.info("connector %s: %d pages, %d new of %d fetched, %d set aside", cc.name, report.pages, report.stored,
                  report.received, report.set_aside)
@@ -294,11 +315,11 @@ class Poller:
         thread.start()
         return thread
 
-    def timed_out(self, name: str) -> ConnectorReport:
+    def timed_out(self, name: str, round_started: datetime) -> ConnectorReport:
         cc = self.connectors[name][0]
         report = ConnectorReport(name, error=f"poll timed out after {cc.settings.timeout_seconds:g}s")
         try:
-            record_failure(self.db, cc, report.error or "")
+            record_failure(self.db, cc, report.error or "", started=round_started)
         except (SQLAlchemyError, DatabaseFull) as exc:  # the database is away too; the health file still shows it
             log.warning("could not record the timeout of %s: %s", name, _database_error(exc))
         return report
@@ -318,7 +339,7 @@ def poll_once(db: Database, config: Config, only: list[str] | None = None,
         for name, thread in threads.items():
             cc = poller.connectors[name][0]
             thread.join(max(0.0, cc.settings.timeout_seconds - (time.monotonic() - thread.started_at)))
-            reports.append(thread.report if thread.report is not None else poller.timed_out(name))
+            reports.append(thread.report if thread.report is not None else poller.timed_out(name, thread.round_started))
         return reports
     finally:
         poller.close()
@@ -373,7 +394,7 @@ class PollScheduler:
                         self.worker.wake(thread.report.new_ids)
             elif time.monotonic() - thread.started_at > cc.settings.timeout_seconds and name not in self.reported_timeout:
                 self.reported_timeout.add(name)
-                self.reports.append(report := self.poller.timed_out(name))
+                self.reports.append(report := self.poller.timed_out(name, thread.round_started))
                 self._record(name, report)
 
     def _record(self, name: str, report: ConnectorReport) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.util import asbool
 
 from monitor.errors import ConfigError, MentiondeskError
 from monitor.redact import MASK
@@ -74,6 +75,20 @@ def displayable_url(url: str | URL) -> str:
     return masked.render_as_string(hide_password=True).replace(quote(MASK, safe=""), MASK)
 
 
+def sqlite_file(url: URL) -> Path | None:
+    """The file a SQLite URL opens (a relative path is from the working directory); None for a database
+    in memory. With ``uri=true`` the URL holds a ``file:`` URI (file:/abs/path.db, file:///abs/path.db,
+    file:relative.db, percent-escaped), whose path SQLite decodes: it is not a folder named ``file:``."""
+    database = url.database or ""
+    if asbool(url.query.get("uri", False)):
+        if url.query.get("mode") == "memory":
+            return None
+        database = unquote(urlsplit(database).path)
+    if database in ("", ":memory:"):
+        return None
+    return Path(database)
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -116,8 +131,8 @@ class Database:
             # Ingest's upserts and the migrations' search indexes are written for these two.
             raise ConfigError(f"database.url: mentiondesk runs on SQLite or PostgreSQL, not {parsed.get_backend_name()!r} "
                               "(sqlite:///path/to/file.db or postgresql+psycopg://user@host/db)")
-        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        if parsed.get_backend_name() == "sqlite" and (path := sqlite_file(parsed)) is not None:
+            path.expanduser().parent.mkdir(parents=True, exist_ok=True)
         try:
             engine = create_engine(parsed, pool_pre_ping=True, **engine_options)
         except (NoSuchModuleError, ImportError) as exc:

@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from monitor.errors import ConfigError, MentiondeskError
 from monitor.ingest import upsert
 from monitor.models import PollLease, WorkerRecord, utcnow
-from monitor.storage import Database
+from monitor.storage import Database, sqlite_file
 from monitor.transfer import inherited_descriptor, write_file_atomically
 
 # A worker that has not written a heartbeat for this long is shown as gone.
@@ -94,10 +94,16 @@ def claim_poll(db: Database, query_id: int, owner: str, lease_seconds: float, mi
 def renew_poll(db: Database, query_id: int, owner: str, lease_seconds: float) -> bool:
     """Extend our lease between pages; False if it expired and someone else took it."""
     with db.write() as session:
-        return bool(session.execute(
-            update(PollLease).where(PollLease.query_id == query_id, PollLease.owner == owner)
-            .values(expires_at=utcnow() + timedelta(seconds=lease_seconds))
-        ).rowcount)
+        return holds_poll(session, query_id=query_id, owner=owner, lease_seconds=lease_seconds)
+
+
+def holds_poll(session: Session, *, query_id: int, owner: str, lease_seconds: float) -> bool:
+    """:func:`renew_poll` in the caller's transaction, which then keeps the lease row locked: a page's
+    cursor is stored only while its fetcher still holds the query, and no other worker claims it meanwhile."""
+    return bool(session.execute(
+        update(PollLease).where(PollLease.query_id == query_id, PollLease.owner == owner)
+        .values(expires_at=utcnow() + timedelta(seconds=lease_seconds))
+    ).rowcount)
 
 
 def release_poll(db: Database, query_id: int, owner: str) -> None:
@@ -145,12 +151,11 @@ def sqlite_worker_lock(db: Database) -> IO[str] | None:
     SQLite serialises writers on one host; a second poller would only contend. The OS drops the
     lock when the process dies, so a crashed worker never blocks the next one.
     """
-    if not db.is_sqlite:
+    if not db.is_sqlite or (database := sqlite_file(db.engine.url)) is None:
         return None
-    path = make_url(db.engine.url).database
-    if not path or path == ":memory:":
-        return None
-    lock_path = Path(path).with_name(Path(path).name + ".worker.lock")
+    # Its real path: two workers started in different folders, or through different links, share one lock.
+    path = database.resolve()
+    lock_path = path.with_name(path.name + ".worker.lock")
     handle = lock_path.open("a+")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

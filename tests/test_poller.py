@@ -74,14 +74,15 @@ def test_errors_back_off_longer_each_time_and_success_clears_them(db: Database) 
     delays = []
     for _ in range(3):
         poll_once(db, cfg, only=["broken"])
-        s = status(db, "broken")
-        delays.append((s.backoff_until - s.last_error_at).total_seconds())
+        s = status(db, "broken")  # a back-off runs from the start of the failed round
+        delays.append((s.backoff_until - s.last_poll_started_at).total_seconds())
     assert delays == [10, 20, 40]
-    with db.write() as session:  # failing for weeks: 2 ** 5000 would overflow, the cap must hold
-        session.get_one(ConnectorStatus, "broken").consecutive_failures = 5000
+    with db.write() as session:  # failing for hours: the last back-off near the cap, which must hold
+        row = session.get_one(ConnectorStatus, "broken")
+        row.backoff_until = row.last_poll_started_at + timedelta(seconds=3000)
     poll_once(db, cfg, only=["broken"])
     s = status(db, "broken")
-    assert s.consecutive_failures == 5001 and (s.backoff_until - s.last_error_at).total_seconds() == 3600
+    assert s.consecutive_failures == 4 and (s.backoff_until - s.last_poll_started_at).total_seconds() == 3600
 
 
 def test_rate_limit_is_honoured_even_by_a_one_off_poll(db: Database) -> None:
