@@ -55,7 +55,7 @@ class BusinessHours:
     def __post_init__(self) -> None:
         try:
             ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a tzdata folder, e.g. "America"
             raise ConfigError(f"sla.business_hours.timezone: unknown time zone {self.timezone!r}") from None
         if not self.weekdays or any(d not in range(7) for d in self.weekdays):
             raise ConfigError("sla.business_hours.weekdays: give one or more of 0 (Monday) … 6 (Sunday)")

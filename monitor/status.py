@@ -83,7 +83,7 @@ def collect_status(db: Database, config: Config) -> StatusReport:
         mentions_by_status=by_status,
         unclassified=unclassified,
         classifying=classifying,
-        alerts=alert_summary(db, utcnow()),
+        alerts=alert_summary(db, utcnow(), targets=[t.name for t in config.alert_targets]),
         recent_alerts=recent_events(db, limit=5),
         workers=recent_workers(db, limit=10),
     )

@@ -14,7 +14,7 @@ def main() -> None:
     ctx = context()
     sidebar_user(ctx)
     st.title("Alerts")
-    summary = alert_summary(ctx.db, utcnow())
+    summary = alert_summary(ctx.db, utcnow(), targets=[t.name for t in ctx.config.alert_targets])
     columns = st.columns(4)
     for column, status in zip(columns, ("sent", "suppressed", "pending", "failed")):
         column.metric(f"{status} (24 h)", summary.by_status.get(status, 0))

@@ -21,7 +21,6 @@ from sqlalchemy import or_, select, update
 from monitor.alerts.compose import compose
 from monitor.alerts.format import Message
 from monitor.alerts.models import AlertEvent, AlertStatus
-from monitor.alerts.rules import STILL_DUE
 from monitor.alerts.settings import RULE_LEVELS, AlertSettings, Target
 from monitor.backoff import doubled
 from monitor.storage import Database
@@ -29,6 +28,9 @@ from monitor.storage import Database
 log = logging.getLogger("mentiondesk.alerts")
 
 IDLE_POLL_SECONDS = 1.0
+# An alert that could not go out within this long of coming due (its target taken out of the config and put back,
+# or every process down) is old news: the queue shows its mentions, so it is suppressed rather than sent.
+LATE_LIMIT = timedelta(days=3)
 _NOTIFY_TYPES = {"critical": apprise.NotifyType.FAILURE, "warning": apprise.NotifyType.WARNING, "info": apprise.NotifyType.INFO}
 
 
@@ -144,15 +146,19 @@ class DeliveryWorker(threading.Thread):
         return True
 
     def _compose(self, event_id: int) -> tuple[str, Message | None, str | None]:
-        """The event's rule and its message, or no message and why: quiet hours, or none of an item
-        alert's mentions still due."""
+        """The event's rule and its message, or no message and why: too late, quiet hours, or none of an
+        item alert's mentions still due (or still urgent)."""
+        now = self.clock()
         with self.db.read() as session:
             event = session.get(AlertEvent, event_id)
             assert event is not None
-            if event.rule != "digest" and self.in_quiet_hours(self.target, self.clock()):
+            if event.due_at is not None and event.due_at < now - LATE_LIMIT:
+                return event.rule, None, (f"not sent: due at {event.due_at:%Y-%m-%d %H:%M} UTC, "
+                                          f"over {LATE_LIMIT.days} days ago")
+            if event.rule != "digest" and self.in_quiet_hours(self.target, now):
                 return event.rule, None, "quiet hours"
-            message = compose(session, event, self.settings, self.sender.format)
-            return event.rule, message, None if message is not None else STILL_DUE[event.rule].otherwise
+            composed = compose(session, event, self.settings, self.sender.format)
+            return (event.rule, None, composed) if isinstance(composed, str) else (event.rule, composed, None)
 
     def _record(self, event_id: int, unsent: str | None, error: str | None) -> None:
         """The attempt's outcome: suppressed (``unsent`` says why), sent, or failed and retried after a

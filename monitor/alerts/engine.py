@@ -10,13 +10,14 @@ Noise controls, per target:
 - de-duplication: a mention is alerted at most once per rule and target; a spike at most once per
   brand and hour, a digest once per day (a unique ``(target, dedupe_key)``). Item decisions for a
   brand take a lock on its row, so two processes deciding at once take turns and see each other's;
-- grouping and cooldown (item rules): items arriving while an alert is still unsent join it; after
-  a send, new items wait together until ``cooldown_minutes`` have passed, then go as one message;
+- grouping and cooldown (item rules): items arriving while an alert is still unsent (or waiting to
+  retry) join it; after a send, or while one is under way, new items wait together until
+  ``cooldown_minutes`` have passed, then go as one message;
 - cooldown (spikes): a repeat within the cooldown is recorded as suppressed;
 - quiet hours: checked at send time, so held alerts that come due at night are suppressed too;
-- still due: at send time an urgent alert leaves out mentions closed since, an SLA warning those
-  answered or closed since, and one with none left is suppressed. An SLA warning is never held past
-  the earliest response deadline of its items.
+- still due: at send time an urgent alert leaves out mentions closed or no longer urgent since, an
+  SLA warning those answered or closed since, and one with none left is suppressed. An SLA warning
+  is never held past the earliest response deadline of its items.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import BigInteger, cast, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -211,23 +212,27 @@ class AlertEngine:
             ).all()
             seen = {i for e in recent for i in e.mention_ids}
             unseen = {i: w for i, w in why.items() if i not in seen}
-            fresh = _without_keyed(session, target.name, rule, brand_id, unseen)
+            fresh = _without_alerted_before(session, target.name, rule, brand_id, unseen, now - look_back)
             if not fresh:
                 continue
             send_by = min(deadlines[i] for i in fresh) if deadlines else None
-            waiting = next((e for e in recent if e.status == AlertStatus.PENDING.value and e.attempts == 0), None)
-            if waiting is not None:  # grouping: join the alert that has not gone out yet
+            # Grouping: join the alert that has not gone out yet, one waiting to retry too (its message is built from
+            # mention_ids when it goes). Never one being sent: its message may be built already.
+            waiting = next((e for e in recent if e.status == AlertStatus.PENDING.value), None)
+            if waiting is not None:
                 waiting.mention_ids = [*waiting.mention_ids, *fresh]
                 waiting.details = {**waiting.details, "why": {**waiting.details.get("why", {}), **_why(fresh)}}
                 if send_by is not None and waiting.due_at is not None and send_by < waiting.due_at:
                     waiting.due_at = send_by
                 changed += 1
                 continue
-            sent = [e.sent_at for e in recent if e.sent_at is not None]
+            # The cooldown runs from the last message sent, being sent or tried (a failed try may have got through).
+            out = [moment for e in recent if e.status != AlertStatus.SUPPRESSED.value
+                   and (moment := e.sent_at or e.claimed_at) is not None]
             due = now
             reason = None
-            if sent and max(sent) + timedelta(minutes=cooldown_minutes) > now:
-                due = max(sent) + timedelta(minutes=cooldown_minutes)
+            if out and max(out) + timedelta(minutes=cooldown_minutes) > now:
+                due = max(out) + timedelta(minutes=cooldown_minutes)
                 reason = f"held for the {cooldown_minutes:g}-minute cooldown; later items join it"
                 if send_by is not None and send_by < due:
                     due = send_by
@@ -326,20 +331,23 @@ def _item_key(rule: str, brand_id: int, first: int) -> str:
     return f"{rule}:{brand_id}:{first}"
 
 
-def _without_keyed(session: Session, target: str, rule: str, brand_id: int, fresh: dict[int, str]) -> dict[int, str]:
-    """``fresh`` less the items of alerts older than the look-back whose key a fresh item's id would take: an item
-    alerted days ago and checked again (ingest re-ranked its post) beside new ones gave the new alert the old
-    one's key, the insert collided, and the new items were never alerted. What is left keys a new alert."""
-    left = dict(fresh)
-    while left:
-        first = min(left)
-        taken = session.scalar(select(AlertEvent.mention_ids).where(
-            AlertEvent.target == target, AlertEvent.dedupe_key == _item_key(rule, brand_id, first)))
-        if taken is None:
-            return left
-        for alerted in {first, *taken}:
-            left.pop(alerted, None)
-    return left
+def _without_alerted_before(session: Session, target: str, rule: str, brand_id: int, fresh: dict[int, str],
+                            before: datetime) -> dict[int, str]:
+    """``fresh`` less the items in alerts created ``before`` the look-back: an item alerted days ago and checked again
+    (ingest re-ranked its post) is not alerted twice, and an old alert's key (named for an id in it) is never
+    taken by the new one, whose insert would collide and leave the new items never alerted."""
+    if not fresh:
+        return fresh
+    # Each id in an alert's mention_ids, as a row (JSON on SQLite, JSONB on PostgreSQL).
+    each = func.json_each if session.get_bind().dialect.name == "sqlite" else func.jsonb_array_elements_text
+    element = each(AlertEvent.mention_ids).table_valued("value")
+    alerted = session.scalars(select(AlertEvent.mention_ids).where(
+        AlertEvent.target == target, AlertEvent.rule == rule, AlertEvent.brand_id == brand_id,
+        AlertEvent.created_at < before,
+        select(element.c.value).where(cast(element.c.value, BigInteger).in_(fresh)).exists(),
+    ))
+    left_out = {i for ids in alerted for i in ids}
+    return {i: w for i, w in fresh.items() if i not in left_out}
 
 
 def _why(why: dict[int, str]) -> dict[str, str]:

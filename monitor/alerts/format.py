@@ -42,6 +42,7 @@ class Item:
     priority: float | None
     created_at: datetime
     why: str | None = None
+    sentiment_by_person: bool = False  # a person's relabel: shown as such, without a model score
 
 
 def clean(text: str, limit: int) -> str:
@@ -139,8 +140,11 @@ def _item_lines(item: Item, style: Style) -> list[str]:
         head += w.esc(f" ({item.author_followers:,} followers)")
     facts = [f"on {item.platform}"]
     if item.sentiment_label:
-        score = f" {item.sentiment_score:.2f}" if item.sentiment_score is not None else ""
-        facts.append(f"{item.sentiment_label}{score}")
+        if item.sentiment_by_person:
+            facts.append(f"{item.sentiment_label} (human)")
+        else:
+            score = f" {item.sentiment_score:.2f}" if item.sentiment_score is not None else ""
+            facts.append(f"{item.sentiment_label}{score}")
     if item.priority is not None:
         facts.append(f"priority {item.priority:.0f}")
     if item.why:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 
 from monitor.alerts.models import AlertEvent, AlertStatus
 from monitor.models import Brand
@@ -52,18 +53,21 @@ def recent_events(db: Database, limit: int = 20) -> list[AlertEventView]:
         ]
 
 
-def alert_summary(db: Database, now: datetime, hours: float = 24.0) -> AlertSummary:
+def alert_summary(db: Database, now: datetime, hours: float = 24.0,
+                  targets: Collection[str] | None = None) -> AlertSummary:
+    """``targets``: the configured targets' names, the only ones that can be failing (a removed or renamed
+    target's last alert waits for a retry for good); None: every target in the record."""
     since = now - timedelta(hours=hours)
+    configured = true() if targets is None else AlertEvent.target.in_(targets)
     with db.read() as session:
         by_status = dict(session.execute(
             select(AlertEvent.status, func.count()).where(AlertEvent.created_at >= since).group_by(AlertEvent.status)
         ).all())
-        failing = set(session.scalars(
-            select(AlertEvent.target).where(AlertEvent.status == AlertStatus.PENDING.value, AlertEvent.error.is_not(None))
-        ))
+        failing = set(session.scalars(select(AlertEvent.target).where(
+            configured, AlertEvent.status == AlertStatus.PENDING.value, AlertEvent.error.is_not(None))))
         latest = (
             select(AlertEvent.target, func.max(AlertEvent.id).label("id"))
-            .where(AlertEvent.status.in_((AlertStatus.SENT.value, AlertStatus.FAILED.value)))
+            .where(configured, AlertEvent.status.in_((AlertStatus.SENT.value, AlertStatus.FAILED.value)))
             .group_by(AlertEvent.target).subquery()
         )
         failing |= set(session.scalars(

@@ -32,6 +32,9 @@ STILL_DUE = {
                                               "or their brand made a competitor, while it waited"),
 }
 
+# An urgent alert's open mentions must still be urgent by urgent_reason (checked in Python when it is composed).
+NO_LONGER_URGENT = "not sent: its mentions are no longer urgent (relabelled or re-ranked) while it waited"
+
 
 def _label(m: Mention) -> str | None:
     return m.human_sentiment_label or m.sentiment_label  # a person's correction wins
@@ -43,11 +46,9 @@ def urgent_reason(m: Mention, rule: UrgentRule) -> str | None:
     for word in rule.keywords:
         if re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text):
             return f'keyword "{word}"'
-    if (
-        _label(m) == "negative"
-        and (m.sentiment_score or 0.0) >= rule.negative_min_score
-        and (m.author_followers or 0) >= rule.negative_min_followers
-    ):
+    # The score is the model's confidence in its own label: a person's label needs none.
+    sure = m.human_sentiment_label is not None or (m.sentiment_score or 0.0) >= rule.negative_min_score
+    if _label(m) == "negative" and sure and (m.author_followers or 0) >= rule.negative_min_followers:
         return "negative with high reach"
     if rule.min_priority is not None and m.priority is not None and m.priority >= rule.min_priority:
         return f"priority {m.priority:.0f}"
