@@ -348,18 +348,12 @@ class Config:
             for name in brand.connectors or ():
                 if name not in connectors:
                     raise ConfigError(f"{source}: brands[{i}].connectors: {name!r} is not a configured connector (configure [connectors.{name}])")
-            # A brand list may carry handles and queries for connectors not configured here, but not for
-            # connectors that do not exist: that is a typo, and the handle or query would be ignored.
             for what, names in (("handles", brand.handles), ("queries", brand.queries)):
                 for name in names:
-                    if name in connectors:
-                        continue
-                    try:
-                        registry.get(name)
-                    except registry.UnknownConnector as exc:
-                        raise ConfigError(f"{source}: brands[{i}].{what}.{name}: {exc}") from None
-                    except registry.ConnectorUnavailable:
-                        pass  # it exists; its client library is just not installed here
+                    _check_connector_name(f"{source}: brands[{i}].{what}.{name}", name, connectors)
+        for i, template in enumerate(parsed.reply_templates):
+            for name in template.platforms:
+                _check_connector_name(f"{source}: reply_templates[{i}].platforms", name, connectors)
         if not enabled:
             raise ConfigError(f"{source}: connectors: every connector is disabled; enable at least one")
         _check_alert_brands(source, parsed)
@@ -375,6 +369,8 @@ class Config:
         protect([*(v for cc in connectors.values() for v in cc.secrets.values()),
                  *(env.get(t.url_env) for t in parsed.alerts.targets), *_database_passwords(database_url)])
         alert_targets = tuple(resolve_targets(parsed.alerts, env))
+        dashboard = _dashboard_settings(source, parsed)
+        _check_check_in_template(source, parsed.check_ins, dashboard.templates)
         return cls(
             source=source,
             database_url=database_url,
@@ -384,7 +380,7 @@ class Config:
             alert_targets=alert_targets,
             sentiment=_model_path_in_config(parsed.sentiment, base_dir),
             triage_rules=_triage_rules(source, parsed.triage),
-            dashboard=_dashboard_settings(source, parsed),
+            dashboard=dashboard,
             retention=parsed.retention,
             incidents=parsed.incidents,
             check_ins=parsed.check_ins,
@@ -419,6 +415,29 @@ def _check_alert_brands(source: str, parsed: _ConfigFile) -> None:
         if key not in keys:
             raise ConfigError(f"{source}: {where}: {key!r} is not a brand key; the brands' keys are "
                               f"{', '.join(sorted(keys))}")
+
+
+def _check_connector_name(where: str, name: str, connectors: Mapping[str, ConnectorConfig]) -> None:
+    """A brand's handles and queries and a template's platforms may name connectors not configured here (a
+    shared list), but not connectors that do not exist: that is a typo ("twitter", "Sample"), and what it
+    names would be ignored: the handle or query never used, the template never offered."""
+    if name in connectors:
+        return  # configured, even if disabled
+    try:
+        registry.get(name)
+    except registry.UnknownConnector as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    except registry.ConnectorUnavailable:
+        pass  # it exists; its client library is just not installed here
+
+
+def _check_check_in_template(source: str, check_ins: CheckInSettings, templates: tuple[ReplyTemplate, ...]) -> None:
+    """A ``[check_ins] template`` that names no reply template (a typo) left every check-in box empty.
+    Left out, it is "Check-in", whose absence is not an error: the box then starts empty, as documented."""
+    names = sorted({t.name for t in templates})
+    if "template" in check_ins.model_fields_set and check_ins.template not in names:
+        raise ConfigError(f"{source}: check_ins.template: {check_ins.template!r} is not a reply template name; "
+                          f"the templates are {', '.join(names)}")
 
 
 def _dashboard_settings(source: str, parsed: _ConfigFile) -> DashboardSettings:

@@ -104,12 +104,21 @@ def write_demo_config(home: Path, settings: dict[str, Any], dashboard_port: int)
 
 
 def demo_sign_in(db: Database) -> str:
-    """Create (or re-key) the demo's admin user with a fresh random password, and return that password."""
+    """Create (or re-key) the demo's admin user with a fresh random password, and return that password.
+    A demo user demoted or disabled in this database is made an active admin again: the sign-in the demo
+    prints must work, as an admin."""
+    operator = local_operator()
     password = secrets.token_urlsafe(12)
     try:
-        users.reset_password(db, local_operator(), DEMO_USER, password)
+        users.reset_password(db, operator, DEMO_USER, password)
     except NotFound:
-        users.add_user(db, local_operator(), DEMO_USER, Role.ADMIN, password)
+        users.add_user(db, operator, DEMO_USER, Role.ADMIN, password)
+        return password
+    demo = next(user for user in users.list_users(db, operator) if user.name == DEMO_USER)
+    if demo.disabled_at is not None:
+        users.enable_user(db, operator, DEMO_USER)
+    if demo.role != Role.ADMIN.value:
+        users.set_role(db, operator, DEMO_USER, Role.ADMIN)
     return password
 
 

@@ -8,7 +8,9 @@ finds a template described in English:
   language where the template has a variant in it;
 * a **past reply** that was sent and whose mention was then resolved, of the same brand and platform,
   scores the similarity between that earlier mention and this one; its text is reused with the new
-  author's name where it greeted the earlier author (:func:`reuse_for`).
+  author's name where it greeted the earlier author, and not at all where it names the earlier author's
+  @handle elsewhere (:func:`reuse_for`). A check-in's reply ("is everything working now?") follows up a
+  resolved item, so it is never offered as an answer.
 
 The top three (default) are offered in the reply box. Measured in ``bench/suggestions.py``.
 """
@@ -21,11 +23,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from monitor.errors import NotFound
 from monitor.incidents import store_embeddings, unpack
-from monitor.models import Brand, Mention, MentionEmbedding, MentionStatus, Reply, ReplyState
+from monitor.models import Brand, CheckIn, Mention, MentionEmbedding, MentionStatus, Reply, ReplyState
 from monitor.storage import Database
 from monitor.templates import ReplyTemplate, author_label, pick_variant, render, template_names
 
@@ -39,6 +41,8 @@ _SALUTATION = r"\s*(?:[¡¿]?[^\W\d_]+[,!]?\s+){0,2}"
 # @handle ends where a handle cannot go on ("@ana" is not the start of "@ana_b" or "@ana.b").
 _NAME_END = r"(?=\s*[,.!?;:]|\s*$)"
 _HANDLE_END = r"(?![\w@]|[.-]\w)"
+# Anywhere in a reply, a @handle names its owner also with a server after it ("@ana@mastodon.social").
+_HANDLE_NAMED = r"(?!\w|[.-]\w)"
 
 
 @dataclass(frozen=True)
@@ -100,15 +104,25 @@ def rank_templates(vector: np.ndarray, templates: Sequence[ReplyTemplate], platf
     return sorted(ranked, key=lambda item: -item[1])
 
 
-def reuse_for(body: str, earlier: Mention, author: str) -> str:
+def reuse_for(body: str, earlier: Mention, author: str) -> str | None:
     """A past reply's text for a new author: ``earlier``'s author swapped for ``author`` where the reply
-    greets them, and nowhere else."""
-    if not (earlier.author_name or earlier.author_handle):
+    greets them (by display name in any case, or by @handle), and nowhere else. None where the text still
+    names the earlier author's @handle: on Mastodon and X that notifies them (and adds them to a direct
+    message's thread), so the reply would reach the earlier customer with the new one's answer."""
+    labels = []
+    if earlier.author_name:
+        labels.append(re.escape(earlier.author_name) + _NAME_END)
+    if earlier.author_handle:
+        labels.append("@" + re.escape(earlier.author_handle) + _HANDLE_END)
+    if not labels:
         return body  # greeted as "there", which suits the new author too; any other "there" is a word
-    label = author_label(earlier.author_name, earlier.author_handle)
-    end = _HANDLE_END if label.startswith("@") else _NAME_END
-    greeting = re.compile(f"^({_SALUTATION}){re.escape(label)}{end}")
-    return greeting.sub(lambda match: match.group(1) + author, body, count=1)
+    # Agents greet "hi ana," as well as "Hi Ana,"; handles are case-insensitive on every platform.
+    greeting = re.compile(f"^({_SALUTATION})(?:{'|'.join(labels)})", re.IGNORECASE)
+    text = greeting.sub(lambda match: match.group(1) + author, body, count=1)
+    if earlier.author_handle and re.search(
+            "@" + re.escape(earlier.author_handle) + _HANDLE_NAMED, text, re.IGNORECASE):
+        return None
+    return text
 
 
 def suggest(db: Database, mention_id: int, templates: Sequence[ReplyTemplate], *, limit: int = 3,
@@ -124,7 +138,7 @@ def suggest(db: Database, mention_id: int, templates: Sequence[ReplyTemplate], *
         past = session.execute(
             select(Reply, Mention).join(Mention, Mention.id == Reply.mention_id)
             .where(Reply.state == ReplyState.SENT.value, Mention.status == MentionStatus.RESOLVED.value,
-                   Mention.id != mention_id,
+                   Mention.id != mention_id, ~exists().where(CheckIn.reply_id == Reply.id),
                    # Another brand's reply speaks for that brand (and to its customer, with their order
                    # details); another platform's was written to its conventions and length limit.
                    Mention.brand_id.is_not_distinct_from(mention.brand_id), Mention.platform == mention.platform)
@@ -155,6 +169,8 @@ def suggest(db: Database, mention_id: int, templates: Sequence[ReplyTemplate], *
         for reply, earlier in past:
             score = float(past_vectors[earlier.id] @ vector)
             text = reuse_for(reply.body, earlier, author)
+            if text is None:
+                continue
             when = f"{reply.sent_at:%Y-%m-%d}" if reply.sent_at else ""
             out.append(Suggestion("past reply", f"{reply.author}'s reply of {when}", text, score, reply_id=reply.id))
 

@@ -1,9 +1,9 @@
 """Dashboard users: argon2-hashed passwords, sign-in sessions, and slow-down after failed sign-ins.
 
-Failed sign-ins are counted per name as typed (names match exactly, once in NFC), known names or not, so the answer
-never tells which names exist; the count is in the database, so every dashboard process sees it: after
-``max_failures`` in a row the name is locked for ``lockout``, doubling with each further failure up
-to ``max_lockout``. Only a SHA-256 of each session token is stored; a session ends at its expiry,
+Failed sign-ins are counted per name as typed (names match exactly, once in one form: :func:`_name_form`), known
+names or not, so the answer never tells which names exist; the count is in the database, so every dashboard
+process sees it: after ``max_failures`` in a row the name is locked for ``lockout``, doubling with each further
+failure up to ``max_lockout``. Only a SHA-256 of each session token is stored; a session ends at its expiry,
 on sign-out, or when its user is disabled or gets a new password. The role is read on every
 resume, so a changed role applies at once.
 """
@@ -40,6 +40,11 @@ MAX_NAME_LENGTH = 200
 # audit log). A text or emoji variation selector right after a symbol ("❤️") only picks how the symbol is
 # drawn, and is kept.
 _EMOJI_STYLE = "\ufe0e\ufe0f"
+# Refused too: line and paragraph separators (Zl, Zp), which break a name over lines, and the characters that
+# show nothing though they are not default-ignorable ("ana\u2800" is "ana"): the braille blank, the musical null
+# notehead and the Khitan filler. (The Hangul fillers are default-ignorable, refused above.)
+_REFUSED_CATEGORIES = ("Cc", "Cf", "Cs", "Zl", "Zp")
+_BLANK_SYMBOLS = "\u2800\U0001d159\U00016fe4"
 # An OIDC user is matched by the email address the identity provider vouches for (sign_in_external),
 # so any other name could never sign in. Only the shape is checked: the provider owns the address.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -89,19 +94,22 @@ def parse_role(value: str) -> Role:
         raise UserError(f"unknown role {value!r}; use one of {', '.join(r.value for r in Role)}") from None
 
 
-def _nfc(name: str) -> str:
-    # "josé" typed as one letter é or as e and U+0301 looks the same everywhere: one name, in one form (NFC).
-    return unicodedata.normalize("NFC", name)
+def _name_form(name: str) -> str:
+    """The one form names are compared in, as they look alike: in NFC ("josé" typed as one letter é or as e and
+    U+0301), each run of spaces of any kind (Zs) one plain space ("ana\u00a0lopez", "ana  lopez": "ana lopez")."""
+    spaced = "".join(" " if unicodedata.category(ch) == "Zs" else ch for ch in name)
+    return unicodedata.normalize("NFC", re.sub(" {2,}", " ", spaced))
 
 
 def clean_name(name: str) -> str:
     """A user name as stored (also an assignee): stripped, in NFC; UserError if empty, too long, or holding
-    control, invisible or unencodable (lone surrogate) characters."""
-    name = _nfc(name.strip())
+    control, invisible, blank-looking or unencodable (lone surrogate) characters. Its spaces stay as typed: an
+    assignee names its user as stored, and one stored before may hold a no-break space (add_user folds them)."""
+    name = unicodedata.normalize("NFC", name.strip())
     shown = "".join(ch for i, ch in enumerate(name)
                     if not (ch in _EMOJI_STYLE and i and unicodedata.category(name[i - 1]) == "So"))
     if not name or len(name) > MAX_NAME_LENGTH or DEFAULT_IGNORABLE_CHAR.search(shown) \
-            or any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in name):
+            or any(unicodedata.category(ch) in _REFUSED_CATEGORIES or ch in _BLANK_SYMBOLS for ch in name):
         raise UserError(_NAME_RULE)
     return name
 
@@ -140,24 +148,27 @@ def _verify(password_hash: str | None, password: str) -> bool:
 
 
 def _same_names(session: Session, name: str, sso_any_case: bool = False) -> list[tuple[int, str]]:
-    """The id and stored name of each user whose name is ``name`` (in NFC) once normalised: one stored before names
-    were normalised may be in another form ("jose\u0301" for "josé"). ``sso_any_case``: a single sign-on user's
-    in any case too (_by_name). Every name is read: users are few, and SQLite cannot normalise in a query."""
+    """The id and stored name of each user whose name is ``name`` once both are in one form (_name_form): one stored
+    before may be in another ("jose\u0301" for "josé", "ana\u00a0lopez" for "ana lopez"). ``sso_any_case``: a
+    single sign-on user's in any case too (_by_name). Every name is read: users are few, and SQLite cannot
+    normalise in a query."""
+    name = _name_form(name)
     rows = session.execute(select(User.id, User.name, User.password_hash.is_(None).label("sso")))
     return [(row.id, row.name) for row in rows
-            if _nfc(row.name) == name or (sso_any_case and row.sso and _nfc(row.name) == name.lower())]
+            if _name_form(row.name) == name or (sso_any_case and row.sso and _name_form(row.name) == name.lower())]
 
 
 def _by_name(session: Session, users: Select[tuple[User]], name: str) -> User | None:
-    """The one of ``users`` named ``name`` exactly, or in NFC; else the single sign-on user it names in another
-    case, as `user add --oidc` stores the address lower-cased (add_user); else the only one whose name stored
-    before names were normalised is ``name`` once normalised. Exactly as stored first, so of two users stored
-    before then whose names differ only in form, each can still be named (and disabled)."""
-    nfc = _nfc(name)
-    found = (session.scalar(users.where(User.name.in_([name, nfc])).order_by(User.name != name))
-             or session.scalar(users.where(User.name == nfc.lower(), User.password_hash.is_(None))))
+    """The one of ``users`` named ``name`` exactly, or in the one form names are compared in (_name_form); else the
+    single sign-on user it names in another case, as `user add --oidc` stores the address lower-cased (add_user);
+    else the only one whose name stored before names were normalised is ``name`` once normalised. Exactly as
+    stored first, so of two users stored before then whose names differ only in form, each can still be named
+    (and disabled)."""
+    normal = _name_form(name)
+    found = (session.scalar(users.where(User.name.in_([name, normal])).order_by(User.name != name))
+             or session.scalar(users.where(User.name == normal.lower(), User.password_hash.is_(None))))
     if found is None:
-        ids = [user_id for user_id, _ in _same_names(session, nfc, sso_any_case=True)]
+        ids = [user_id for user_id, _ in _same_names(session, normal, sso_any_case=True)]
         matches = list(session.scalars(users.where(User.id.in_(ids)))) if ids else []
         found = matches[0] if len(matches) == 1 else None
     return found
@@ -169,7 +180,7 @@ def _user(session: Session, name: str, lock: bool = False) -> User:
     # No user's name, and one a query may not even take (a NUL on PostgreSQL; a lone surrogate, from a shell with a
     # bad locale, anywhere): refused as add_user refuses it, not as a driver error or a traceback. A name stored
     # before the invisible characters rule is still found.
-    if _typed_name(name) != _nfc(name):
+    if _typed_name(name) != _name_form(name):
         raise UserError(_NAME_RULE)
     user = _by_name(session, select(User).with_for_update() if lock else select(User), name)
     if user is None:
@@ -193,7 +204,7 @@ def _end_sessions(session: Session, user_id: int) -> None:
 def add_user(db: Database, actor: Principal, name: str, role: Role, password: str | None) -> User:
     """Add a user; ``password`` None makes one who can only sign in through OIDC."""
     require(actor, Role.ADMIN, "adding users")
-    name = clean_name(name)
+    name = _name_form(clean_name(name))  # a new name in the form names are compared in: plain single spaces
     if password is None:
         if not _EMAIL.match(name):
             raise UserError(f"{name!r} is not an email address: a single sign-on (OIDC) user is named by the email "
@@ -289,10 +300,10 @@ def reset_password(db: Database, actor: Principal, name: str, password: str) -> 
 
 def _typed_name(name: str) -> str:
     """What a sign-in attempt is counted and audited under: the name as typed, as names match exactly (so one
-    user's right password never clears another's count), in NFC as names are stored (so typing it another way
-    is not another count), made storable. A name whose NFC is not its typed name is no user's: it holds a NUL
-    or a lone surrogate, or is longer than any name."""
-    return _nfc(storable(name.strip()))[:MAX_NAME_LENGTH]
+    user's right password never clears another's count), in the form names are compared in (so typing it another
+    way, é as e and U+0301 or a space as a no-break space, is not another count), made storable. A name whose
+    form is not its typed name's is no user's: it holds a NUL or a lone surrogate, or is longer than any name."""
+    return _name_form(storable(name.strip()))[:MAX_NAME_LENGTH]
 
 
 @dataclass(frozen=True)
@@ -358,7 +369,7 @@ def sign_in(db: Database, name: str, password: str, policy: AuthPolicy = AuthPol
     typed = _typed_name(name)
     attempt = _reserve_attempt(db, typed, policy, now)
     user = None
-    if typed == _nfc(name.strip()):  # else no user's, and not looked up: PostgreSQL refuses a NUL even in a query
+    if typed == _name_form(name.strip()):  # else no user's, and not looked up: PostgreSQL refuses a NUL even in a query
         with db.read() as session:
             user = _by_name(session, select(User).where(User.disabled_at.is_(None)), name.strip())
     checked_hash = user.password_hash if user else None
@@ -385,7 +396,7 @@ def sign_in_external(db: Database, name: str, policy: AuthPolicy = AuthPolicy(),
     now = now or utcnow()
     typed = _typed_name(name)
     with db.write() as session:
-        if verified and typed == _nfc(name.strip()):  # else no user's (see sign_in), or no one's to vouch for
+        if verified and typed == _name_form(name.strip()):  # else no user's (see sign_in), or no one's to vouch for
             # An address is one whatever its case (some providers send Ana@Example.com, most ana@…): _by_name.
             sso_users = select(User).where(User.password_hash.is_(None), User.disabled_at.is_(None))
             user = _by_name(session, sso_users, name.strip())
