@@ -15,15 +15,18 @@ import json
 import os
 import re
 import secrets
+import signal
 import stat
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Annotated, Any, Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from sqlalchemy import exists, select, tuple_
 
 from connectors.base import Mention as FetchedMention
@@ -40,7 +43,7 @@ Format = Literal["jsonl", "csv"]
 T = TypeVar("T")
 EXPORT_FIELDS = (
     "platform", "external_id", "brand", "url", "author_handle", "author_name", "author_followers", "text",
-    "lang", "created_at", "fetched_at", "thread_id", "parent_id", "replyable", "sentiment_label",
+    "lang", "created_at", "fetched_at", "classified_at", "thread_id", "parent_id", "replyable", "sentiment_label",
     "sentiment_score", "sentiment_scores", "intent", "needs_response", "priority", "human_sentiment_label",
     "human_intent", "status", "assignee", "first_response_at", "tags", "raw",
 )
@@ -50,6 +53,7 @@ _TRIAGE_FIELDS = ("sentiment_label", "sentiment_score", "sentiment_scores", "int
 Label = Literal["negative", "neutral", "positive"]
 Intent = Literal["complaint", "question", "praise", "other"]
 Probability = Annotated[float, Field(ge=0, le=1)]
+_TIME_NAMES = {"first_response_at": "the first response time", "classified_at": "the classification time"}
 # A CSV field may hold a mention's raw platform payload (an RSS entry's whole content), which can
 # pass the csv module's 128 KiB default: the export writes it, so the import must read it back.
 CSV_FIELD_LIMIT = 64 * 2**20
@@ -89,6 +93,8 @@ class MentionRecord(BaseModel):
     first_response_at: AwareDatetime | None = None  # when it was answered; exports until 2026-12-06 lack it
     tags: list[str] = []
     fetched_at: AwareDatetime | None = None
+    # When the model labelled it, which `mentiondesk retriage` ages it by; exports until 2026-12-07 lack it.
+    classified_at: AwareDatetime | None = None
 
     @field_validator("external_id", mode="before")
     @classmethod
@@ -112,10 +118,10 @@ class MentionRecord(BaseModel):
         except TriageError as exc:
             raise ValueError(str(exc)) from None
 
-    @field_validator("first_response_at")
+    @field_validator("first_response_at", "classified_at")
     @classmethod
-    def _first_response_in_utc(cls, when: datetime | None) -> datetime | None:
-        return None if when is None else in_utc(when, "the first response time", ValueError)
+    def _in_utc(cls, when: datetime | None, info: ValidationInfo) -> datetime | None:
+        return None if when is None else in_utc(when, _TIME_NAMES[info.field_name], ValueError)
 
 
 @dataclass
@@ -242,20 +248,51 @@ def write_file_atomically(path: Path, write: Callable[[IO[Any]], T], errors: str
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except OSError as exc:  # name the file the user asked for, not the temporary one
         raise OSError(exc.errno, exc.strerror, str(path)) from None
-    try:
-        with opened(descriptor) as out:
-            if previous_mode is not None:  # a file someone made private stays private
-                os.chmod(temporary, stat.S_IMODE(previous_mode))
-            written = write(out)
-            out.flush()
-            os.fsync(descriptor)
-        os.replace(temporary, target)
-    except BaseException as exc:
-        temporary.unlink(missing_ok=True)
-        if isinstance(exc, OSError) and exc.filename is None:  # "disk full" alone does not say which disk
-            raise OSError(exc.errno, exc.strerror, str(path)) from None
-        raise
+    with _terminated_as_exception():
+        try:
+            with opened(descriptor) as out:
+                if previous_mode is not None:  # a file someone made private stays private
+                    os.chmod(temporary, stat.S_IMODE(previous_mode))
+                written = write(out)
+                out.flush()
+                os.fsync(descriptor)
+            os.replace(temporary, target)
+        except BaseException as exc:
+            temporary.unlink(missing_ok=True)
+            if isinstance(exc, OSError) and exc.filename is None:  # "disk full" alone does not say which disk
+                raise OSError(exc.errno, exc.strerror, str(path)) from None
+            raise
     return written
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the process stood: a BaseException, as KeyboardInterrupt is, so that no
+    `except Exception` takes it for an error and goes on."""
+
+
+@contextmanager
+def _terminated_as_exception() -> Iterator[None]:
+    """SIGTERM raised as `Terminated` inside, then the process ended by it as before: its default action ends
+    the process where it stands, which left the part-written temporary file beside the output. Only where
+    SIGTERM has that default action and only in the main thread, where Python runs signal handlers; a command
+    with handlers of its own (`run`, `classify-pending --watch`) keeps them."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL):
+        yield
+        return
+
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated(signum)
+
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    except Terminated:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.raise_signal(signal.SIGTERM)  # ends the process, the temporary file removed
+        raise  # SIGTERM blocked (sigprocmask), so only pending: the exception goes on
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 _DESCRIPTOR_PATH = re.compile(r"/(?:dev/fd|proc/self/fd|proc/(\d+)/fd)/(\d+)")
@@ -342,6 +379,8 @@ def _csv_records(source: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | 
         record: dict[str, Any] = {}
         try:
             for key, value in row.items():
+                if key == "classified_at" and value == "":  # not classified; a file from before has no such column
+                    record[key] = None
                 if key is None or value is None or (value == "" and key != "text"):  # a post can be empty
                     continue
                 value = _csv_value(value)
@@ -377,6 +416,16 @@ def _read_lines(source: Iterable[str], fmt: Format) -> Iterator[tuple[int, dict[
             yield number, value if isinstance(value, dict) else "expected a JSON object"
         return
     yield from _csv_records(source)
+
+
+def _classified_at(record: MentionRecord, fetched_at: datetime) -> datetime | None:
+    """When ``record``'s mention was classified (None: not yet, so a classify worker takes it), which
+    `mentiondesk retriage` ages it by: stamped with the import's time, every imported priority moved with
+    unchanged rules. A labelled record from an export before the field (until 2026-12-07) was classified as
+    a worker classifies: right after it was fetched."""
+    if record.sentiment_label is None:
+        return None
+    return record.classified_at if "classified_at" in record.model_fields_set else fetched_at
 
 
 def import_mentions(db: Database, source: IO[str], fmt: Format, actor: Principal, batch_size: int = 500) -> ImportResult:
@@ -458,7 +507,7 @@ def import_mentions(db: Database, source: IO[str], fmt: Format, actor: Principal
             continue
         row.update({name: getattr(record, name) for name in _TRIAGE_FIELDS})
         row["status"] = record.status.value
-        row["classified_at"] = utcnow() if record.sentiment_label is not None else None
+        row["classified_at"] = _classified_at(record, row["fetched_at"])
         batch.append((record, row))
         if len(batch) >= batch_size:
             flush()

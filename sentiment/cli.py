@@ -7,9 +7,11 @@ and skipped.
 from __future__ import annotations
 
 import json
+import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -23,6 +25,23 @@ if TYPE_CHECKING:
     from sentiment.triage import TriageRules
 
 _CHUNK = 512  # lines classified per model call; keeps memory flat on big files
+# Where a line ends besides "\n": after a CR that no "\n" follows (a bare CR, as old Mac files end lines).
+_AFTER_BARE_CR = re.compile(rb"(?<=\r)(?!\n)")
+
+
+@dataclass(frozen=True)
+class _WrittenNumber:
+    """A JSON number with a fraction or an exponent, as the input wrote it: read as a float, `classify`
+    wrote "1E2" back as 100.0 and "1e400" as Infinity, which is not JSON."""
+
+    literal: str
+
+
+def _lines(fh: Iterable[bytes]) -> Iterator[bytes]:
+    """The lines of ``fh`` as editors and `mentiondesk import` number them: a bare CR ends one too, where a
+    record ending in one was read with the next as one bad line (both lost), and later lines numbered one lower."""
+    for line in fh:
+        yield from (part for part in _AFTER_BARE_CR.split(line) if part)
 
 
 def _rows(path: Path, label_field: str | None,
@@ -32,7 +51,7 @@ def _rows(path: Path, label_field: str | None,
     from monitor.transfer import unreadable_json
 
     with _reading(path), path.open("rb") as fh:
-        for number, raw in enumerate(fh, start=1):
+        for number, raw in enumerate(_lines(fh), start=1):
             if not raw.strip():
                 continue
             try:  # line by line, so one line in another encoding costs only that line
@@ -42,7 +61,7 @@ def _rows(path: Path, label_field: str | None,
                 yield number, None, f"not UTF-8 (byte 0x{raw[exc.start]:02x} at position {exc.start})"
                 continue
             try:
-                row = json.loads(line)
+                row = json.loads(line, parse_float=_WrittenNumber)
             except (ValueError, RecursionError) as exc:
                 yield number, None, unreadable_json(exc)
                 continue
@@ -71,7 +90,7 @@ def _count_lines(path: Path) -> int | None:
     if not path.is_file():
         return None
     with _reading(path), path.open("rb") as fh:
-        return sum(1 for line in fh if line.strip())
+        return sum(1 for line in _lines(fh) if line.strip())
 
 
 @contextmanager
@@ -199,7 +218,33 @@ def _classify_file(path: Path, label_field: str | None, classifier: Any, batch_s
 
 
 def _write(out: TextIO, row: dict[str, Any]) -> None:
-    out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    out.write(_json_text(row) + "\n")
+
+
+def _json_text(row: dict[str, Any]) -> str:
+    """``row`` as json.dumps writes it (", " and ": " between items, no ASCII escapes), each `_WrittenNumber` as
+    the input wrote it. Walked without recursion: a line nested as deeply as json.loads reads is written too."""
+    written: list[str] = []
+    todo: list[Any] = [row]  # last first: an object or array still to write, or JSON text (a str) to write as is
+    while todo:
+        item = todo.pop()
+        if isinstance(item, str):
+            written.append(item)
+            continue
+        is_object = isinstance(item, dict)
+        parts: list[Any] = ["{" if is_object else "["]
+        for key, value in item.items() if is_object else enumerate(item):
+            if len(parts) > 1:
+                parts.append(", ")
+            if is_object:
+                parts.append(json.dumps(key, ensure_ascii=False) + ": ")
+            if isinstance(value, _WrittenNumber):
+                parts.append(value.literal)
+            else:
+                parts.append(value if isinstance(value, (dict, list)) else json.dumps(value, ensure_ascii=False))
+        parts.append("}" if is_object else "]")
+        todo.extend(reversed(parts))
+    return "".join(written)
 
 
 @click.command("classify")
@@ -235,6 +280,9 @@ def classify_command(input_path: Path, output_path: Path, prefix: str, overwrite
             _write(out, {**row, names["label"]: pred.label, names["score"]: round(pred.score, 4),
                          names["intent"]: intent_of(row["text"], pred, rules)})
             written += 1
+        if skipped and not written:  # a file in another encoding, say: an empty output over the earlier one
+            raise click.ClickException(f"no line of {input_path} could be classified ({len(skipped)} skipped): "
+                                       f"{output_path} was not written")
         return written
 
     try:

@@ -46,7 +46,8 @@ MAX_THREADS = 256
 
 
 def set_threads(threads: int | None) -> None:
-    """Use `threads` intra-op threads (default: all cores, env MENTIONDESK_THREADS overrides)."""
+    """Use `threads` intra-op threads (default: the cores this process may run on, env MENTIONDESK_THREADS
+    overrides)."""
     import torch
 
     if threads is not None and not 1 <= threads <= MAX_THREADS:
@@ -55,7 +56,15 @@ def set_threads(threads: int | None) -> None:
     # isdigit alone takes "²", which int() refuses; MENTIONDESK_THREADS is ASCII digits.
     if env and not (env.isascii() and env.isdigit() and 1 <= int(env) <= MAX_THREADS):
         raise SettingError(f"MENTIONDESK_THREADS must be a whole number of 1 to {MAX_THREADS}, got {env!r}")
-    torch.set_num_threads(threads or int(env or 0) or os.cpu_count() or 1)
+    torch.set_num_threads(threads or int(env or 0) or usable_cores())
+
+
+def usable_cores() -> int:
+    """The cores this process may run on: under `taskset` or a container's cpuset (docker --cpuset-cpus)
+    fewer than the host has, whose count gave more threads than cores (see MAX_THREADS)."""
+    if hasattr(os, "sched_getaffinity"):  # Linux
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 # The tokens a text is read in, for both backends, the config's [sentiment] max_tokens and `--max-tokens`: at least
@@ -145,11 +154,14 @@ def remembered(record: Path, key: str, options: Collection[str], measure: Callab
     log.info("fastest here (%s): %s, items/s %s; remembered in %s", key, fastest,
              {k: round(v) for k, v in rates.items()}, record)
     choices[key] = {"fastest": fastest, "items_per_s": {k: round(v, 1) for k, v in rates.items()}}
-    record.parent.mkdir(parents=True, exist_ok=True)
-    # Workers starting together may both measure: each writes a whole file, the last one stays.
-    with tempfile.NamedTemporaryFile("w", dir=record.parent, delete=False, suffix=".tmp") as tmp:
-        json.dump(choices, tmp, indent=1)
-    os.replace(tmp.name, record)
+    try:
+        record.parent.mkdir(parents=True, exist_ok=True)
+        # Workers starting together may both measure: each writes a whole file, the last one stays.
+        with tempfile.NamedTemporaryFile("w", dir=record.parent, delete=False, suffix=".tmp") as tmp:
+            json.dump(choices, tmp, indent=1)
+        os.replace(tmp.name, record)
+    except OSError as exc:  # a shared model cache may be read-only: the measured choice serves, measured anew next time
+        log.warning("could not remember the fastest in %s (%s): using %s, timed again next start", record, exc, fastest)
     return fastest
 
 
