@@ -100,7 +100,9 @@ class CachedModel:
         predictions = model.classify(texts, batch_size=64)  # type: ignore[attr-defined]
         self.results = dict(zip(texts, zip(predictions, model.embed(texts, batch_size=64))))  # type: ignore[attr-defined]
 
-    def classify(self, texts: list[str], langs: list[str | None], batch_size: int = 64) -> list:
+    def classify(self, texts: list[str], langs: list[str | None], batch_size: int = 64,
+                 expected_languages: object = ()) -> list:
+        """As the model's `classify`; the languages it detected up front stand (``expected_languages`` unused)."""
         import dataclasses
 
         return [dataclasses.replace(self.results[t][0], lang=lang or self.results[t][0].lang)

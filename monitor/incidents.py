@@ -13,6 +13,9 @@ classification batch, and from ``mentiondesk incidents detect``) then, per brand
    by count, a Poisson chance of at most ``burst_significance`` at that usual rate), with a summary,
    and one chat alert per incident (rule ``incident``), never one per mention.
 
+Competitor brands' mentions are left out (their customers are not ours to answer), and a group is
+measured against its own brand's usual complaints only.
+
 Similarity is the cosine between *language-centred* embeddings: multilingual e5 puts two complaints
 in the same language closer than one complaint in two languages, so each vector has its language's
 mean over recent candidates taken away first (shrunk towards the mean of all languages where a
@@ -40,6 +43,7 @@ from sqlalchemy.orm import Session
 from connectors.base import Capabilities, Connector, PostedReply, RateLimited, ReplyTarget
 from monitor import audit
 from monitor.access import Principal, Role, require
+from monitor.alerts.rules import OURS
 from monitor.config import IncidentSettings
 from monitor.errors import MentiondeskError, NotFound
 from monitor.ingest import dialect_insert
@@ -106,10 +110,11 @@ def _normalise(matrix: np.ndarray) -> np.ndarray:
 
 
 class Background:
-    """Recent candidates: their per-language mean vectors (``centre`` removes them) and how often
-    complaints like a group's came up before (``usual_count``)."""
+    """Recent candidates of every brand: their per-language mean vectors (``centre`` removes them) and
+    how often complaints like a group's came up before for its brand (``usual_count``)."""
 
-    def __init__(self, vectors: np.ndarray, langs: Sequence[str | None], times: Sequence[datetime] = ()) -> None:
+    def __init__(self, vectors: np.ndarray, langs: Sequence[str | None], times: Sequence[datetime],
+                 brand_ids: Sequence[int | None]) -> None:
         prior = _prior()
         self.overall = (vectors.sum(axis=0) + PRIOR_WEIGHT * prior) / (len(vectors) + PRIOR_WEIGHT) if len(vectors) else None
         self.by_lang: dict[str | None, np.ndarray] = {}
@@ -118,18 +123,19 @@ class Background:
                 rows = vectors[[i for i, other in enumerate(langs) if other == lang]]
                 self.by_lang[lang] = (rows.sum(axis=0) + SHRINK * self.overall) / (len(rows) + SHRINK)
         self.times = np.array([t.timestamp() for t in times])
+        self.brand_ids = np.array(brand_ids, dtype=object)
         self.centred = self.centre(vectors, langs) if len(times) else vectors
 
     @classmethod
     def load(cls, session: Session, now: datetime) -> "Background":
         rows = session.execute(
-            select(MentionEmbedding.vector, Mention.lang, Mention.created_at)
+            select(MentionEmbedding.vector, Mention.lang, Mention.created_at, Mention.brand_id)
             .join(Mention, Mention.id == MentionEmbedding.mention_id)
             .where(Mention.created_at >= now - timedelta(days=BACKGROUND_DAYS), Mention.created_at <= now, candidate())
             .order_by(Mention.created_at.desc()).limit(BACKGROUND_ROWS)
         ).all()
         vectors = np.stack([unpack(r.vector) for r in rows]) if rows else np.zeros((0, 0), dtype=np.float32)
-        return cls(vectors, [r.lang for r in rows], [r.created_at for r in rows])
+        return cls(vectors, [r.lang for r in rows], [r.created_at for r in rows], [r.brand_id for r in rows])
 
     def centre(self, vectors: np.ndarray, langs: Sequence[str | None]) -> np.ndarray:
         if self.overall is None or not len(vectors):
@@ -137,14 +143,16 @@ class Background:
         means = np.stack([self.by_lang.get(lang, self.overall) for lang in langs])
         return _normalise(vectors - means)
 
-    def usual_count(self, group_mean: np.ndarray, threshold: float, now: datetime, window: timedelta,
+    def usual_count(self, group_mean: np.ndarray, brand_id: int, threshold: float, now: datetime, window: timedelta,
                     days: float) -> float:
-        """How many candidates as similar to the group as its members are came up in one ``window``
-        before: the larger of the average over the past ``days`` and the mean of the same window at
-        this time of day on each past day (complaints have a daily rhythm too)."""
+        """How many of the brand's candidates as similar to the group as its members are came up in one
+        ``window`` before: the larger of the average over the past ``days`` and the mean of the same window
+        at this time of day on each past day (complaints have a daily rhythm too). Only the brand's own:
+        another brand's steady trickle of a complaint does not make a burst of it about this one usual."""
         if not len(self.times):
             return 0.0
-        similar = self.times[(self.centred @ group_mean) >= threshold]
+        own = self.brand_ids == brand_id
+        similar = self.times[own][(self.centred[own] @ group_mean) >= threshold]
         end = (now - window).timestamp()
         first = max((now - timedelta(days=days)).timestamp(), float(self.times.min()))  # the history there is
         if end <= first:
@@ -249,7 +257,9 @@ class IncidentDetector:
                    Mention.author_handle, Mention.author_followers, MentionEmbedding.vector)
             .join(MentionEmbedding, MentionEmbedding.mention_id == Mention.id)
             .outerjoin(IncidentMention, IncidentMention.mention_id == Mention.id)
-            .where(IncidentMention.mention_id.is_(None), Mention.brand_id.is_not(None),
+            # A competitor's complaints are not ours to handle: no incident, no alert, and an incident
+            # opened before its brand was marked competitor takes no more.
+            .where(IncidentMention.mention_id.is_(None), Mention.brand_id.is_not(None), OURS,
                    Mention.created_at > now - window, Mention.created_at <= now,
                    Mention.status.not_in(CLOSED_STATUSES), candidate())
             .order_by(Mention.created_at, Mention.id)
@@ -289,14 +299,14 @@ class IncidentDetector:
                 result.joined[incident_id] = len(newcomers)
             elif seed is None:
                 members = [rows[g - offset] for g in group]
-                if self._opens(members, background, vectors[group], now):
+                if self._opens(brand_id, members, background, vectors[group], now):
                     result.opened.append(self._open(session, brand_id, members, vectors[group], now))
         if result.joined:
             session.flush()
             for incident_id in result.joined:
                 refresh_summary(session, incident_id)
 
-    def _opens(self, members: Sequence[_Candidate], background: Background, vectors: np.ndarray,
+    def _opens(self, brand_id: int, members: Sequence[_Candidate], background: Background, vectors: np.ndarray,
                now: datetime) -> bool:
         """Whether a new group is an incident: big enough (by count or by reach) and unusual."""
         s = self.settings
@@ -305,7 +315,7 @@ class IncidentDetector:
                     and _reach(members) >= s.min_reach)
         if not (by_count or by_reach):
             return False
-        usual = background.usual_count(vectors.mean(axis=0), s.similarity, now,
+        usual = background.usual_count(vectors.mean(axis=0), brand_id, s.similarity, now,
                                        timedelta(minutes=s.window_minutes), s.baseline_days)
         if len(members) < s.burst_ratio * usual:
             return False
@@ -537,7 +547,8 @@ def bulk_reply(db: Database, incident_id: int, template_name: str, templates: Se
     still remembers it (``Capabilities.idempotency_window`` after the send began: Mastodon forgets keys
     after an hour); otherwise it is listed in ``unknown`` for a person to check, as any reply with an
     unknown outcome. A rate limit is waited out up to ``max_wait_seconds``, else the run stops and says
-    when to run it again.
+    when to run it again. Refused for an incident of a competitor brand (opened before the brand was
+    marked competitor).
     """
     from monitor import presence, replies
     from monitor.templates import author_label, pick_variant, render
@@ -552,6 +563,12 @@ def bulk_reply(db: Database, incident_id: int, template_name: str, templates: Se
             raise NotFound(f"incident {incident_id} not found")
         if incident.status == IncidentStatus.MERGED.value:
             raise IncidentError(f"incident {incident_id} was merged into incident {incident.merged_into_id}; reply there")
+        brand = session.get(Brand, incident.brand_id) if incident.brand_id is not None else None
+        if brand is not None and brand.competitor:
+            # Opened before its brand was marked competitor: a reply would answer the competitor's customers
+            # from our account, signed with the competitor's name.
+            raise IncidentError(f"incident {incident_id} is about {brand.name}, a competitor brand: "
+                                "its customers are not ours to answer")
         if incident.reply_template not in (None, template_name):
             raise IncidentError(f"incident {incident_id} is being answered with {incident.reply_template!r}; "
                                 "every affected mention gets the same reply")

@@ -8,6 +8,7 @@ anything is written.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -152,13 +153,19 @@ def assign(db: Database, mention_ids: Sequence[int], assignee: str | None, actor
 
 
 def clean_tag(tag: str) -> str:
-    """A tag as stored: lower-case, whitespace runs as one space; TriageError if empty, too long or not storable."""
+    """A tag as stored: lower-case, whitespace runs as one space, in NFC ("café" typed as one letter é or as e
+    and U+0301 is one tag); TriageError if empty, too long, not storable, or holding control, invisible or
+    blank-looking characters (a tag of a zero-width space showed as a bare #, "café\u200b" as "café")."""
     check_storable(tag, "a tag", TriageError)
-    cleaned = " ".join(tag.split()).lower()
+    cleaned = unicodedata.normalize("NFC", " ".join(tag.split()).lower())
     if not cleaned:
         raise TriageError("a tag cannot be empty")
     if len(cleaned) > MAX_TAG_LENGTH:
         raise TriageError(f"a tag can be at most {MAX_TAG_LENGTH} characters")
+    try:
+        clean_name(cleaned)  # the user names' rule for what shows nothing
+    except UserError:
+        raise TriageError("a tag cannot hold control or invisible characters") from None
     return cleaned
 
 
