@@ -50,8 +50,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
+# What brands.name and brands.key (and brand_queries.key, the brand's key again) hold (monitor.models):
+# SQLite stores longer ones, PostgreSQL refused them at every poll.
+MAX_BRAND_NAME = 200
+MAX_BRAND_KEY = 100
+
+
 class BrandConfig(_Strict):
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=MAX_BRAND_NAME)
     keywords: list[str] = []
     exclude: list[str] = []
     # The brand's own account per connector, e.g. {x = "acme", reddit = "acme_support"}.
@@ -64,6 +70,14 @@ class BrandConfig(_Strict):
     competitor: bool = False
     # Replies to this brand's mentions wait for an approver other than their author (see monitor.replies).
     reply_approval: bool = False
+
+    @field_validator("name")
+    @classmethod
+    def _key_fits(cls, name: str) -> str:
+        if len(key := brand_key(name)) > MAX_BRAND_KEY:
+            raise ValueError(f"the brand's key, {key[:40]!r}…, would be {len(key)} characters long, over "
+                             f"{MAX_BRAND_KEY}: shorten the name")
+        return name
 
     @field_validator("keywords", "exclude")
     @classmethod

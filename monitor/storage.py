@@ -14,7 +14,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,7 +36,11 @@ class SchemaTooNew(MentiondeskError):
 
 
 class MigrationFailed(MentiondeskError):
-    """A migration would have left the database inconsistent; it was rolled back."""
+    """A migration would have left the database inconsistent, or could not run; it was rolled back."""
+
+
+class SchemaRevisionUnreadable(MentiondeskError):
+    """The alembic_version table holds more than one revision (two rows, written by hand or by a bad restore)."""
 
 
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
@@ -48,6 +52,10 @@ class DatabaseFull(MentiondeskError):
 
 # PostgreSQL's SQLSTATE for "could not extend file: No space left on device".
 _PG_DISK_FULL = "53100"
+
+# The PostgreSQL advisory lock an upgrade holds until it commits. Its second key is the schema's, so
+# installs in two schemas of one database do not wait for each other; the first is b"mdmg" as a number.
+_TAKE_PG_MIGRATION_LOCK = text("SELECT pg_advisory_xact_lock(1835298151, hashtext(coalesce(current_schema(), '')))")
 
 
 def _is_full(exc: OperationalError) -> bool:
@@ -111,6 +119,17 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("sqlite_immediate") else "BEGIN")
 
 
+def _configure_postgresql(engine: Engine) -> None:
+    @event.listens_for(engine, "connect", insert=True)
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # psycopg returns timestamps in the session's zone, the server's by default: 9999-12-31 23:00 UTC
+        # read in Berlin is year 10000, which Python cannot hold. UTCDateTime converts to UTC anyway.
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SET TIME ZONE 'UTC'")
+        cursor.close()
+        dbapi_connection.commit()  # a SET rolled back is undone, and the pool rolls back each connection it gets back
+
+
 class Database:
     """An engine plus session factories. ``write()`` is the one way to change data."""
 
@@ -142,6 +161,8 @@ class Database:
             ) from None
         if engine.dialect.name == "sqlite":
             _configure_sqlite(engine)
+        else:
+            _configure_postgresql(engine)
         return cls(engine)
 
     @property
@@ -185,18 +206,25 @@ class Database:
         On SQLite that transaction takes the write lock before it reads the schema's revision: of two
         processes starting together (a worker and the dashboard), the second waits for the first and
         then finds the schema migrated, where a read that turned into a write failed at once with
-        "database is locked".
+        "database is locked". On PostgreSQL an advisory lock does the same: without it both ran the
+        migrations, and the second failed ("column … already exists").
         """
         scripts = self._scripts()
         target = scripts.get_revision(revision).revision
         if self.current_revision() == target:
             return  # the usual start: no write lock needed
         with self._write_engine.connect() as connection, self._foreign_keys_off(connection), connection.begin():
+            if not self.is_sqlite:
+                connection.execute(_TAKE_PG_MIGRATION_LOCK)
             if self._known_revision(connection, scripts) == target:
                 return  # another process migrated it while this one waited for the lock
             cfg = self._alembic_config()
             cfg.attributes["connection"] = connection
-            command.upgrade(cfg, revision)
+            try:
+                command.upgrade(cfg, revision)
+            except CommandError as exc:  # e.g. an older mentiondesk, which takes no lock, migrating it meanwhile
+                raise MigrationFailed(f"migrating {self.display_url} to schema {target} failed: {exc}; "
+                                      "nothing was changed") from None
             if self.is_sqlite:
                 self._check_foreign_keys(connection, target)
 
@@ -230,7 +258,7 @@ class Database:
 
     def _known_revision(self, connection: Connection, scripts: ScriptDirectory) -> str | None:
         """The schema's revision; one this code has no migration for was made by a newer mentiondesk."""
-        current = MigrationContext.configure(connection).get_current_revision()
+        current = self._revision(connection)
         if current is not None:
             try:
                 scripts.get_revision(current)
@@ -239,9 +267,17 @@ class Database:
                                    f"({scripts.get_current_head()}): upgrade mentiondesk") from None
         return current
 
+    def _revision(self, connection: Connection) -> str | None:
+        heads = MigrationContext.configure(connection).get_current_heads()
+        if len(heads) > 1:  # alembic's own error is a traceback telling a programmer to call another method
+            raise SchemaRevisionUnreadable(
+                f"database {self.display_url}: its alembic_version table holds {len(heads)} schema revisions "
+                f"({', '.join(sorted(heads))}) where it holds one: keep only the row of the schema the tables are at")
+        return heads[0] if heads else None
+
     def current_revision(self) -> str | None:
         with self.engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
+            return self._revision(connection)
 
     def head_revision(self) -> str | None:
         return self._scripts().get_current_head()

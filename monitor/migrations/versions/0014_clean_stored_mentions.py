@@ -9,7 +9,8 @@ reached dashboard labels, and on SQLite a tag holding a NUL could be neither sho
 removed. New rows are cleaned on the way in; this cleans the rows already stored, by the same
 rules (`monitor.ingest.unbelievable`, `language_tag`, `monitor.triage.clean_tag`), and keeps what
 came in the raw payload under the keys ingest uses (``fetched_at_as_sent``, ``created_at_as_sent``,
-``lang_as_sent``). Only the rows that need it are read: none, on a database ingest always checked.
+``lang_as_sent``), and the tags it could not clean under ``tags_as_sent``. Only the rows that need it
+are read: none, on a database ingest always checked.
 """
 
 from datetime import datetime, timezone
@@ -31,37 +32,50 @@ mentions = sa.table("mentions", sa.column("id", sa.BigInteger), sa.column("creat
 mention_tags = sa.table("mention_tags", sa.column("mention_id", sa.BigInteger), sa.column("tag", sa.String))
 
 
+# Bad languages asked for per query: PostgreSQL takes at most 65,535 parameters in one statement, SQLite
+# as built by default (3.32 on) 32,766.
+LANGS_PER_QUERY = 10_000
+
+
 def upgrade() -> None:
     conn = op.get_bind()
     now = datetime.now(timezone.utc)
-    bad_langs = [lang for lang in conn.scalars(sa.select(mentions.c.lang).distinct()) if lang != language_tag(lang)]
-    suspects = conn.execute(sa.select(mentions).where(sa.or_(
-        mentions.c.fetched_at > now + CLOCK_SKEW, mentions.c.fetched_at < EARLIEST_POST,
-        mentions.c.created_at > mentions.c.fetched_at, mentions.c.created_at < EARLIEST_POST,
-        mentions.c.lang.in_([lang for lang in bad_langs if lang is not None]))))
-    for row in suspects.all():
-        raw, values = dict(row.raw or {}), {}
-        fetched_at = row.fetched_at
-        if unbelievable(fetched_at, now):
-            raw["fetched_at_as_sent"] = fetched_at.isoformat()
-            values["fetched_at"] = fetched_at = now
-        if unbelievable(row.created_at, fetched_at):
-            raw["created_at_as_sent"] = row.created_at.isoformat()
-            values["created_at"] = fetched_at
-        if row.lang is not None and (lang := language_tag(row.lang)) != row.lang:
-            if lang is None:
-                raw["lang_as_sent"] = storable(row.lang)
-            values["lang"] = lang
-        if values:
-            conn.execute(sa.update(mentions).where(mentions.c.id == row.id).values(raw=raw, **values))
+    bad_langs = [lang for lang in conn.scalars(sa.select(mentions.c.lang).distinct())
+                 if lang is not None and lang != language_tag(lang)]
+    bad_dates = sa.or_(mentions.c.fetched_at > now + CLOCK_SKEW, mentions.c.fetched_at < EARLIEST_POST,
+                       mentions.c.created_at > mentions.c.fetched_at, mentions.c.created_at < EARLIEST_POST)
+    # The date query cleans its rows' languages too: no row is found twice.
+    for suspects in (bad_dates, *(mentions.c.lang.in_(bad_langs[start:start + LANGS_PER_QUERY])
+                                  for start in range(0, len(bad_langs), LANGS_PER_QUERY))):
+        for row in conn.execute(sa.select(mentions).where(suspects)).all():
+            _clean_mention(conn, row, now)
     _clean_tags(conn)
 
 
+def _clean_mention(conn: sa.Connection, row: sa.Row, now: datetime) -> None:
+    raw, values = dict(row.raw or {}), {}
+    fetched_at = row.fetched_at
+    if unbelievable(fetched_at, now):
+        raw["fetched_at_as_sent"] = fetched_at.isoformat()
+        values["fetched_at"] = fetched_at = now
+    if unbelievable(row.created_at, fetched_at):
+        raw["created_at_as_sent"] = row.created_at.isoformat()
+        values["created_at"] = fetched_at
+    if row.lang is not None and (lang := language_tag(row.lang)) != row.lang:
+        if lang is None:
+            raw["lang_as_sent"] = storable(row.lang)
+        values["lang"] = lang
+    if values:
+        conn.execute(sa.update(mentions).where(mentions.c.id == row.id).values(raw=raw, **values))
+
+
 def _clean_tags(conn: sa.Connection) -> None:
-    """Tags as the queue keeps them; one that cleans to nothing (a lone NUL) or to a tag the mention
-    already has goes. Every tag is read, a batch at a time (no SQL test says "not as clean_tag leaves
-    it"); only the changes are held."""
+    """Tags as the queue keeps them; one that cleans to nothing (a lone NUL, a tag too long) or to a tag
+    the mention already has goes, the first kind kept in the raw payload under ``tags_as_sent`` as
+    ``lang_as_sent`` keeps a language. Every tag is read, a batch at a time (no SQL test says "not as
+    clean_tag leaves it"); only the changes are held."""
     changes = []
+    uncleanable: dict[int, list[str]] = {}
     all_tags = sa.select(mention_tags.c.mention_id, mention_tags.c.tag).execution_options(yield_per=10_000)
     for mention_id, tag in conn.execute(all_tags):
         try:
@@ -74,10 +88,16 @@ def _clean_tags(conn: sa.Connection) -> None:
         this = sa.and_(mention_tags.c.mention_id == mention_id, mention_tags.c.tag == tag)
         taken = cleaned is not None and conn.scalar(sa.select(sa.literal(1)).where(
             mention_tags.c.mention_id == mention_id, mention_tags.c.tag == cleaned))
+        if cleaned is None and (as_sent := storable(tag)).strip():  # a lone NUL or a blank tag held nothing
+            uncleanable.setdefault(mention_id, []).append(as_sent)
         if cleaned is None or taken:
             conn.execute(sa.delete(mention_tags).where(this))
         else:
             conn.execute(sa.update(mention_tags).where(this).values(tag=cleaned))
+    for mention_id, tags in uncleanable.items():
+        this_mention = mentions.c.id == mention_id
+        raw = dict(conn.scalar(sa.select(mentions.c.raw).where(this_mention)) or {})
+        conn.execute(sa.update(mentions).where(this_mention).values(raw={**raw, "tags_as_sent": sorted(tags)}))
 
 
 def downgrade() -> None:
