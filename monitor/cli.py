@@ -340,6 +340,7 @@ def status(app: App, as_json: bool) -> None:
         click.echo(f"  {name}: {count}")
     click.echo("by status: " + (", ".join(f"{k} {v}" for k, v in sorted(report.mentions_by_status.items())) or "none"))
     click.echo("connectors:")
+    now = datetime.now(timezone.utc)
     for c in report.connectors:
         state = "disabled" if not c.enabled else "failing" if c.consecutive_failures else "ok" if c.last_success_at else "not polled yet"
         click.echo(f"  {c.name}: {state}; every {c.poll_interval_seconds:g}s; last poll {_when(c.last_poll_at)}; "
@@ -347,9 +348,8 @@ def status(app: App, as_json: bool) -> None:
                    + (f"/{c.daily_read_cap}" if c.daily_read_cap is not None else ""))
         if c.last_error:
             click.echo(f"    last error ({_when(c.last_error_at)}, {c.consecutive_failures} in a row): {terminal_safe(c.last_error)}")
-        if c.backoff_until:
+        if c.backoff_until and c.backoff_until > now:  # one ended is history: it polls on its schedule again
             click.echo(f"    backing off until {_when(c.backoff_until)}")
-    now = datetime.now(timezone.utc)
     if report.workers:
         click.echo("workers:")
     for w in report.workers:

@@ -239,7 +239,9 @@ def poll_connector(
         back_off = bool(errors) or len(source_errors) == report.pages
         until = record_failure(db, cc, report.error, retry_after, back_off=back_off, stored=report.stored,
                                started=started)
-        log.warning("connector %s failed, next try after %s: %s", cc.name, until.isoformat(), report.error)
+        # A back-off runs from the round's start: a round slower than it has nothing to wait for.
+        next_try = f"next try after {until.isoformat()}" if until > utcnow() else "next try at its next round"
+        log.warning("connector %s failed, %s: %s", cc.name, next_try, report.error)
     elif not report.pages:
         if not queries:
             report.skipped = "no brand uses this connector"
