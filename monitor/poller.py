@@ -408,16 +408,19 @@ class PollScheduler:
             self.last_success_at[name] = self.last_poll_at[name]
 
     def _heartbeat(self, stopped: bool = False) -> None:
-        """Tell `mentiondesk status` (and a supervisor, through the health file) that we are alive."""
+        """Tell `mentiondesk status` (and a supervisor, through the health file) that we are alive; and
+        set the classifier to a backlog that other workers stored (their polls wake only their own)."""
         try:
             heartbeat(self.db, self.poller.worker_id, stopped=stopped)
         except Exception:  # the database being away is exactly what the health file should show
             log.exception("could not record the worker heartbeat")
+        try:
+            pending = self.worker.pending_count() if self.worker is not None else None
+        except Exception:  # shown as unknown (null): the database is away, which the file should say
+            pending = None
+        if pending and not stopped and self.worker is not None:
+            self.worker.wake()
         if self.health_file is not None:
-            try:
-                pending = self.worker.pending_count() if self.worker is not None else None
-            except Exception:  # shown as unknown (null): the database is away, which the file should say
-                pending = None
             now = utcnow()
             write_health_file(self.health_file, {
                 "worker": self.poller.worker_id,
