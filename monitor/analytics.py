@@ -374,6 +374,7 @@ doing don't down for from get got had has have having he her here hers him his h
 just me more most my no nor not now of off on once only or other our out over own same she should so some still such
 than that the their them then there these they this those through to too under until up very was we were what when
 where which while who why will with would you your yours yet via amp http https www com rt im dont cant
+can't won't didn't doesn't isn't wasn't aren't haven't couldn't i've i'll you're that's there's c'est j'ai
 el la los las un una unos unas y o pero si no que de del al en con por para es son fue ser estar está están
 lo le les se su sus mi mis tu te me nos ya muy más como cuando donde hay este esta esto eso ese esa
 le la les un une des et ou mais si ne pas que qui de du au aux en dans pour par sur avec est sont été être
@@ -384,7 +385,11 @@ der die das ein eine einen einem einer und oder aber wenn nicht dass von zu mit 
 ich du er sie es wir ihr mein dein sehr mehr wie wann wo auch noch schon nur im am zum zur den dem des
 il lo la gli le un uno una e o ma se non che di da in con su per è sono era essere io mio tuo molto più come
 """.split())
-_TOKEN = re.compile(r"#?\w[\w'’-]*", re.UNICODE)
+# Combining marks continue a word (a Hindi or Tamil vowel sign, a virama), though \w does not take them: those of
+# the scripts below U+1E00 and of the combining blocks, collected once (a few thousand code points to look at).
+_MARKS = "".join(ch for code in (*range(0x0300, 0x1E00), *range(0x20D0, 0x2100), *range(0xFE20, 0xFE30))
+                 if unicodedata.category(ch := chr(code))[0] == "M")
+_TOKEN = re.compile(rf"#?\w[\w{_MARKS}'’-]*")
 _NOISE = re.compile(f"{LINK_PATTERN.pattern}|{HANDLE_PATTERN.pattern}")
 
 
@@ -392,7 +397,7 @@ def terms(text: str) -> list[str]:
     """Words and hashtags of one mention, lower-cased, without stopwords, links, @handles or numbers."""
     found = []
     for token in _TOKEN.findall(_NOISE.sub(" ", text).lower()):
-        token = token.strip("'’-")
+        token = token.strip("'’-").replace("’", "'")  # phone keyboards type "don’t"
         word = token.lstrip("#")
         if token.startswith("#") and word:
             found.append(token)

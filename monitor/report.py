@@ -36,9 +36,16 @@ def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value:.0%}"
 
 
-def _label(text: str) -> str:
-    """A name from the data as a chart label: matplotlib reads text between two "$" as a formula
-    (mathtext), so "$$ Bank" failed the whole report and "A$_$B" drew a subscript; "\\$" is a "$"."""
+# Characters of a name from the data beside a chart's bars or in its legend: a 95-character hashtag among the top
+# terms squeezed every chart of the page into a quarter of its width.
+MAX_LABEL = 20
+
+
+def _label(text: str, width: int | None = None) -> str:
+    """A name from the data as a chart label, cut to ``width`` characters: matplotlib reads text between two
+    "$" as a formula (mathtext), so "$$ Bank" failed the whole report and "A$_$B" drew a subscript; "\\$" is a "$"."""
+    if width is not None and len(text) > width:
+        text = text[:width - 1] + "…"
     return text.replace("$", r"\$")
 
 
@@ -55,7 +62,9 @@ def _barh(ax: "Axes", title: str, labels: list[str], values: list[float], color:
     if not any(values):
         _empty(ax)
         return
-    ax.barh([_label(label) for label in labels[::-1]], values[::-1], color=color)
+    # By position: two names cut to one label stay two bars.
+    ax.barh(range(len(values)), values[::-1], color=color)
+    ax.set_yticks(range(len(values)), [_label(label, MAX_LABEL) for label in labels[::-1]])
     ax.tick_params(labelsize=8)
 
 
@@ -95,14 +104,15 @@ def render(report: Report, title: str) -> "Figure":
     days = sorted({v.bucket for v in report.volume})
     counts = {(v.bucket, v.platform): v.count for v in report.volume}
     bottom = [0] * len(days)
+    bars = []
     for platform in platforms:
         heights = [counts.get((d, platform), 0) for d in days]
-        ax.bar(days, heights, bottom=bottom, label=_label(platform), width=0.8 if report.unit == "day" else 5,
-               align="edge")
+        bars.append(ax.bar(days, heights, bottom=bottom, width=0.8 if report.unit == "day" else 5, align="edge"))
         bottom = [b + h for b, h in zip(bottom, heights)]
     ax.set_title(f"Mentions per {report.unit}, by platform", loc="left", fontsize=10)
     if platforms:
-        ax.legend(fontsize=8)
+        # Labels given with their bars: from the bars' own labels matplotlib leaves out one starting with "_".
+        ax.legend(bars, [_label(p, MAX_LABEL) for p in platforms], fontsize=8)
         _over_time(ax, report)
     else:
         _empty(ax)

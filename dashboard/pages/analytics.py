@@ -111,7 +111,7 @@ def _voices(report: Report) -> None:
     right.subheader("Top terms in complaints")
     terms = pd.DataFrame([{"term": c.key, "complaints": c.count} for c in report.top_terms])
     if terms.empty:
-        right.caption("No complaints in this range.")
+        right.caption("No terms in this range's complaints (or no complaints).")
     else:
         right.altair_chart(alt.Chart(terms).mark_bar(color="#d62728").encode(
             x="complaints:Q", y=alt.Y("term:N", sort="-x", title=None), tooltip=["term:N", "complaints:Q"]),
