@@ -56,6 +56,7 @@ from connectors.base import (
     fetch_in_rounds,
 )
 from connectors.graphemes import grapheme_count
+from connectors.x_text import x_url_spans
 
 log = logging.getLogger("mentiondesk.connectors.mastodon")
 
@@ -99,13 +100,18 @@ class _Cursor:
         return json.dumps(asdict(self), separators=(",", ":"))
 
 
-_URL = re.compile(r"https?://\S+", re.IGNORECASE)
+_PROTOCOL = re.compile(r"https?://", re.IGNORECASE)
 _REMOTE_MENTION = re.compile(r"(@\w+)@[\w.-]*\w", re.ASCII)
 
 
 def status_length(text: str) -> int:
-    """Mastodon's count: graphemes, every link as 23, a remote @user@domain as its @user part."""
-    return grapheme_count(_REMOTE_MENTION.sub(r"\1", _URL.sub("x" * 23, text)))
+    """Mastodon's count: graphemes, every link as 23, a remote @user@domain as its @user part. Its links are
+    twitter-text's with a protocol (so a link ends before CJK text or trailing punctuation: "\\S+" counted a
+    Chinese sentence after a link as part of it)."""
+    links = [(start, end) for start, end in x_url_spans(text) if _PROTOCOL.match(text, start)]
+    for start, end in reversed(links):
+        text = text[:start] + "x" * 23 + text[end:]
+    return grapheme_count(_REMOTE_MENTION.sub(r"\1", text))
 
 
 def _id_order(status_id: str) -> tuple[int, str]:
@@ -304,7 +310,8 @@ class MastodonConnector(Connector):
             return ""
         here = urlsplit(str(self.settings.api_base_url)).hostname or ""
         domain = f"(?:@{re.escape(here)})?" if "@" not in acct else ""
-        mentioned = re.search(rf"(?<![\w@])@{re.escape(acct)}{domain}(?![\w@]|[.-]\w)", text, re.IGNORECASE)
+        # Nor is "@ana" in a link to her profile or post (after "/" or "="), as Mastodon reads mentions.
+        mentioned = re.search(rf"(?<![\w@/=])@{re.escape(acct)}{domain}(?![\w@]|[.-]\w)", text, re.IGNORECASE)
         return "" if mentioned else f"@{acct} "
 
     def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> PostedReply:

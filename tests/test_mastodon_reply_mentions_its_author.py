@@ -20,6 +20,10 @@ from tests.test_mastodon_connector import masto
     ("@ANA, sorry about that.", "@ANA, sorry about that."),
     ("Sorry @ana.", "Sorry @ana."),
     ("Sorry @ana@{here}!", "Sorry @ana@{here}!"),
+    # A link to her profile or post does not mention her (Mastodon reads no mention after "/" or "="): until
+    # 2026-12-07 it counted, and the direct reply mentioned nobody, so only the brand account could read it.
+    ("About https://mastodon.social/@ana/113: fixed.", "@ana About https://mastodon.social/@ana/113: fixed."),
+    ("Profile: ?u=@ana. Sorry!", "@ana Profile: ?u=@ana. Sorry!"),
 ])
 def test_a_direct_reply_mentions_its_author_unless_the_text_names_that_account(
         emulators: RunningEmulators, body: str, posted: str) -> None:
