@@ -108,7 +108,8 @@ def _weigh(text: str) -> int:
 
 
 def x_url_spans(text: str) -> list[tuple[int, int]]:
-    """Where X sees URLs in ``text``: (start, end) of each, in order, as twitter-text's extractor finds them."""
+    """Where X sees URLs in ``text``: (start, end) of each, in order, as twitter-text's extractor finds them
+    (Mastodon counts links found by the same library, those with a protocol)."""
     spans: list[tuple[int, int]] = []
     if "." not in text:
         return spans
