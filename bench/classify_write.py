@@ -62,7 +62,8 @@ class RowByRowWrite(MentionClassifier):
     """The write as it was until 2026-12-06: an UPDATE per mention, a merge per embedding."""
 
     def _store(self, session: Session, rows: Sequence[Row[Any]], results: Sequence[tuple[Any, Any, Any]],
-               now: Any) -> list[int]:
+               now: Any, alert_check: bool = False) -> list[int]:
+        # `alert_check` (classify_pending's, True only when given an `alert`; never here): the old write had none.
         stored = []
         for row, (prediction, result, vector) in zip(rows, results, strict=True):
             if session.execute(
