@@ -138,8 +138,12 @@ class QuietHours(_Strict):
         return local >= self.start or local < self.end  # spans midnight
 
 
+# What alert_events.target holds: SQLite stores a longer name, PostgreSQL refused every alert to it.
+MAX_TARGET_NAME = 100
+
+
 class TargetSettings(_Strict):
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=MAX_TARGET_NAME)
     rules: list[RuleName] | None = None  # default: every rule
     min_level: Level = "info"
     brands: list[str] | None = None  # brand keys; default: every brand
