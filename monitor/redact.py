@@ -55,10 +55,8 @@ def _pieces(value: str) -> Iterator[str | None]:
     # Libraries log a URL's path or query on their own, too, and apprise logs single tokens from
     # it (a Slack token in a warning, a Telegram bot token inside the API URL it calls). A path of one
     # plain word ("/alerts") is masked with its slash only: bare, the word is masked in every log line.
-    yield from (parts.path, parts.query, password)
-    bare = parts.path.strip("/")
-    if "/" in bare or _looks_random(bare):
-        yield bare
+    bare = parts.path.strip("/")  # one token-like word alone is yielded with the path's other fields below
+    yield from (parts.path, parts.query, password, bare if "/" in bare else None)
     fields = [username, *parts.path.split("/")]
     for _, field in parse_qsl(parts.query, keep_blank_values=True):
         fields += [field, quote(field, safe="")]

@@ -381,6 +381,7 @@ def _csv_records(source: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | 
             for key, value in row.items():
                 if key == "classified_at" and value == "":  # not classified; a file from before has no such column
                     record[key] = None
+                    continue
                 if key is None or value is None or (value == "" and key != "text"):  # a post can be empty
                     continue
                 value = _csv_value(value)

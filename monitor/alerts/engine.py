@@ -242,7 +242,7 @@ class AlertEngine:
             # alerted: skip them rather than fail every decision in this transaction.
             changed += _insert(session, AlertEvent(
                 rule=rule, brand_id=brand_id, target=target.name, status=AlertStatus.PENDING.value, reason=reason,
-                dedupe_key=_item_key(rule, brand_id, min(fresh)), mention_ids=sorted(fresh),
+                dedupe_key=f"{rule}:{brand_id}:{min(fresh)}", mention_ids=sorted(fresh),
                 details={**details, "why": _why(fresh)}, attempts=0, created_at=now, due_at=due,
             ))
         return changed
@@ -324,11 +324,6 @@ class AlertEngine:
                 dedupe_key=key, mention_ids=top, details=details, attempts=0, created_at=now, due_at=now,
             ))
         return changed
-
-
-def _item_key(rule: str, brand_id: int, first: int) -> str:
-    """An item alert's dedupe key: named for its first (lowest) mention id."""
-    return f"{rule}:{brand_id}:{first}"
 
 
 def _without_alerted_before(session: Session, target: str, rule: str, brand_id: int, fresh: dict[int, str],
