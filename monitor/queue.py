@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from monitor.errors import MentiondeskError
 from monitor.ingest import BIGINT_MAX, check_storable, in_utc
 from monitor.models import Brand, Mention, MentionStatus, MentionTag
+from monitor.search_text import MIN_PHRASE_LENGTH, fts_phrases, search_fold
 
 ACTIVE_STATUSES: tuple[str, ...] = (MentionStatus.NEW.value, MentionStatus.OPEN.value, MentionStatus.PENDING.value)
 DEFAULT_PAGE_SIZE = 50
@@ -43,7 +44,7 @@ _MIN_ID, _MAX_ID = -(2**63), BIGINT_MAX
 # Counting every match of a broad filter over a million rows is slow and not useful: "10,000+" is.
 COUNT_CAP = 10_000
 # SQLite's FTS5 trigram index (migration 0004) only finds substrings of at least 3 characters.
-MIN_INDEXED_TEXT = 3
+MIN_INDEXED_TEXT = MIN_PHRASE_LENGTH
 # SQLite: up to this many matches, the page is built from the FTS matches (fetch each, then sort);
 # a commoner term is found sooner by walking the queue order and testing each row.
 FTS_DRIVE_LIMIT = 20_000
@@ -191,20 +192,25 @@ def _ilike(searched: ColumnElement[str | None], pattern: str) -> ColumnElement[b
     return and_(searched.ilike(loose, escape="\\"), folded)
 
 
+def _folded_contains(needle: str) -> ColumnElement[bool]:
+    # SQLite's LIKE folds ASCII only, so both sides go through the search_fold() each connection registers
+    # (monitor.storage).
+    folded = search_fold(needle)
+    return or_(func.instr(func.search_fold(Mention.text), folded) > 0,
+               func.instr(func.search_fold(Mention.author_handle), folded) > 0)
+
+
 def _text_condition(session: Session, needle: str, sqlite: bool) -> ColumnElement[bool]:
     if sqlite and len(needle) >= MIN_INDEXED_TEXT:
-        # One quoted FTS5 phrase: with the trigram tokenizer, a case-insensitive substring of a column.
-        phrase = '"' + needle.replace('"', '""') + '"'
-        matches = select(_FTS.c.rowid).where(text("mentions_fts MATCH :phrase").bindparams(phrase=phrase))
+        # Quoted FTS5 phrases: with the trigram tokenizer, a case-insensitive substring of a column.
+        phrases, exact = fts_phrases(needle)
+        matches = select(_FTS.c.rowid).where(text("mentions_fts MATCH :phrases").bindparams(phrases=phrases))
         found = session.scalar(select(func.count()).select_from(matches.limit(FTS_DRIVE_LIMIT + 1).subquery()))
         if (found or 0) <= FTS_DRIVE_LIMIT:
-            return Mention.id.in_(matches)
+            return Mention.id.in_(matches) if exact else and_(Mention.id.in_(matches), _folded_contains(needle))
     if sqlite:
-        # A scan: the term is so common that the queue order meets matches at once. SQLite's LIKE folds
-        # ASCII only, so both sides go through the casefold() each connection registers (monitor.storage).
-        folded = needle.casefold()
-        matches = or_(func.instr(func.casefold(Mention.text), folded) > 0,
-                      func.instr(func.casefold(Mention.author_handle), folded) > 0)
+        # A scan: the term is so common that the queue order meets matches at once.
+        matches = _folded_contains(needle)
     else:
         # PostgreSQL's trigram indexes serve this.
         pattern = f"%{_escape_like(needle)}%"

@@ -22,6 +22,7 @@ from sqlalchemy.util import asbool
 
 from monitor.errors import ConfigError, MentiondeskError
 from monitor.redact import MASK
+from monitor.search_text import search_fold
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -109,7 +110,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
         # SQLite's LIKE and lower() fold ASCII only; the queue's search folds any script with this.
-        dbapi_connection.create_function("casefold", 1, lambda value: None if value is None else value.casefold(),
+        dbapi_connection.create_function("search_fold", 1, lambda value: None if value is None else search_fold(value),
                                          deterministic=True)
 
     @event.listens_for(engine, "begin")
