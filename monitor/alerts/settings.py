@@ -132,6 +132,13 @@ class QuietHours(_Strict):
     start: LocalTime
     end: LocalTime
 
+    @model_validator(mode="after")
+    def _not_empty(self) -> "QuietHours":
+        if self.start == self.end:
+            raise ValueError("start and end are the same time, so quiet hours would never begin; "
+                             "leave quiet_hours out for none")
+        return self
+
     def contains(self, local: time) -> bool:
         if self.start <= self.end:
             return self.start <= local < self.end
@@ -153,6 +160,19 @@ class TargetSettings(_Strict):
     @property
     def url_env(self) -> str:
         return f"MENTIONDESK_ALERT_{re.sub(r'[^A-Z0-9]', '_', self.name.upper())}_URL"
+
+    @model_validator(mode="after")
+    def _receives_something(self) -> "TargetSettings":
+        # A target that takes no alert is a typo that looks like a quiet week: refused instead.
+        if self.rules == [] or self.brands == []:
+            empty = "rules" if self.rules == [] else "brands"
+            raise ValueError(f"{empty} is empty, so target {self.name} would receive nothing; leave {empty} out "
+                             f"for every {empty[:-1]}")
+        if not any(LEVEL_ORDER[RULE_LEVELS[rule]] >= LEVEL_ORDER[self.min_level] for rule in self.rules or RULE_LEVELS):
+            raise ValueError(f"min_level {self.min_level} is above every rule target {self.name} takes "
+                             f"({', '.join(f'{rule}: {RULE_LEVELS[rule]}' for rule in self.rules or RULE_LEVELS)}), "
+                             "so it would receive nothing")
+        return self
 
     def wants(self, rule: str, brand_key: str | None) -> bool:
         if self.rules is not None and rule not in self.rules:
@@ -219,6 +239,17 @@ class AlertSettings(_Strict):
             if len(sharing) > 1:
                 raise ValueError(f"alert targets {' and '.join(sharing)} would both take their URL from {variable}; "
                                  "rename one")
+        return self
+
+    @model_validator(mode="after")
+    def _sla_warns_before_the_deadline(self) -> "AlertSettings":
+        # Checked once merged, as a brand's table may set only one of the two.
+        for where, key in (("rules.sla", None), *((f"brands.{key}.sla", key) for key in self.brands)):
+            sla = self.rules.sla if key is None else self.rules_for(key).sla
+            if sla.warn_before_minutes >= sla.response_minutes:
+                raise ValueError(f"{where}: warn_before_minutes ({sla.warn_before_minutes:g}) must be less than "
+                                 f"response_minutes ({sla.response_minutes:g}), or every mention is warned about as "
+                                 "it arrives")
         return self
 
     @property
