@@ -259,6 +259,9 @@ class Connector(ABC):
     # retention keeps exactly these when it clears the rest of the payload, so old mentions can still be
     # answered as they were posted.
     reply_raw_keys: ClassVar[tuple[str, ...]] = ()
+    # What goes before a user's handle in a post to notify them, the usual form first (Reddit: "u/" and
+    # "/u/"): a past reply offered for a new author must not notify the earlier one (monitor.suggestions).
+    handle_prefixes: ClassVar[tuple[str, ...]] = ("@",)
 
     def __init__(self, settings: ConnectorSettings, secrets: dict[str, str] | None = None) -> None:
         self.settings = settings

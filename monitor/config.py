@@ -22,8 +22,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from dotenv import dotenv_values
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from connectors import registry
@@ -35,7 +33,7 @@ from monitor.templates import DEFAULT_TEMPLATES, ReplyTemplate, TemplateError
 from monitor.users import AuthPolicy
 from monitor.paths import default_database_url
 from monitor.redact import protect
-from monitor.storage import sqlite_file, url_passwords
+from monitor.storage import parse_database_url, sqlite_file, url_passwords
 from sentiment.runtime import MAX_THREADS, MAX_TOKENS, MIN_TOKENS
 
 ENV_PREFIX = "MENTIONDESK_"
@@ -381,7 +379,7 @@ class Config:
             database_url = default_database_url()  # its folder is created on first run
         # Before resolve_targets: apprise logs each URL it checks.
         protect([*(v for cc in connectors.values() for v in cc.secrets.values()),
-                 *(env.get(t.url_env) for t in parsed.alerts.targets), *_database_passwords(database_url)])
+                 *(env.get(t.url_env) for t in parsed.alerts.targets), *url_passwords(database_url)])
         alert_targets = tuple(resolve_targets(parsed.alerts, env))
         dashboard = _dashboard_settings(source, parsed)
         _check_check_in_template(source, parsed.check_ins, dashboard.templates)
@@ -575,12 +573,10 @@ def read_secrets_file(path: Path) -> dict[str, str]:
 
 
 def _check_database_url(source: str, key: str, url: str) -> None:
-    """A configured SQLite database must be kept, in a folder that exists: a mistyped path would
-    otherwise start a new, empty database. A missing file is fine (the first run creates it)."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return  # Database.open reports the bad URL
+    """The URL must parse (refused here, naming ``key``, before anything logs or opens it). A configured
+    SQLite database must be kept, in a folder that exists: a mistyped path would otherwise start a new,
+    empty database. A missing file is fine (the first run creates it)."""
+    parsed = parse_database_url(url, f"{source}: {key}")
     if parsed.get_backend_name() != "sqlite":
         return
     path = sqlite_file(parsed)
@@ -593,13 +589,6 @@ def _check_database_url(source: str, key: str, url: str) -> None:
         hint = " (SQLite does not expand ~: write the full path)" if str(path).startswith("~") else ""
         raise ConfigError(f"{source}: {key}: the database's folder {folder} does not exist{hint}; "
                           "create it or correct the path")
-
-
-def _database_passwords(database_url: str) -> list[str]:
-    try:
-        return url_passwords(database_url)
-    except ArgumentError:
-        return []  # Database.open reports the bad URL
 
 
 def _env_name(name: str) -> str:

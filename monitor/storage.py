@@ -69,6 +69,17 @@ def _is_password_parameter(name: str) -> bool:
     return "password" in name.lower()
 
 
+def parse_database_url(url: str, key: str = "database.url") -> URL:
+    """``url`` parsed, or a ConfigError naming ``key``; it never quotes the URL, which may hold a password."""
+    try:
+        return make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"{key}: not a valid SQLAlchemy URL (e.g. sqlite:///path/to/file.db)") from None
+    except ValueError:  # SQLAlchemy reads the port with int(): "db.example.com:54e2"
+        raise ConfigError(f"{key}: the port is not a number "
+                          "(e.g. postgresql+psycopg://user@db.example.com:5432/db)") from None
+
+
 def url_passwords(url: str | URL) -> list[str]:
     """The passwords a database URL holds, in its user part or its query, for log masking."""
     parsed = make_url(url)
@@ -143,10 +154,7 @@ class Database:
 
     @classmethod
     def open(cls, url: str, **engine_options: Any) -> "Database":
-        try:
-            parsed = make_url(url)
-        except ArgumentError:
-            raise ConfigError("database.url: not a valid SQLAlchemy URL (e.g. sqlite:///path/to/file.db)") from None
+        parsed = parse_database_url(url)
         if parsed.get_backend_name() not in SUPPORTED_BACKENDS:
             # Ingest's upserts and the migrations' search indexes are written for these two.
             raise ConfigError(f"database.url: mentiondesk runs on SQLite or PostgreSQL, not {parsed.get_backend_name()!r} "

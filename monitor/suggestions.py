@@ -9,8 +9,8 @@ finds a template described in English:
 * a **past reply** that was sent and whose mention was then resolved, of the same brand and platform,
   scores the similarity between that earlier mention and this one; its text is reused with the new
   author's name where it greeted the earlier author, and not at all where it names the earlier author's
-  @handle elsewhere (:func:`reuse_for`). A check-in's reply ("is everything working now?") follows up a
-  resolved item, so it is never offered as an answer.
+  handle elsewhere in a form that notifies them, @ana or Reddit's u/ana (:func:`reuse_for`). A check-in's
+  reply ("is everything working now?") follows up a resolved item, so it is never offered as an answer.
 
 The top three (default) are offered in the reply box. Measured in ``bench/suggestions.py``.
 """
@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy import exists, select
 
+from connectors import registry
+from connectors.base import Connector
 from monitor.errors import NotFound
 from monitor.incidents import store_embeddings, unpack
 from monitor.models import Brand, CheckIn, Mention, MentionEmbedding, MentionStatus, Reply, ReplyState
@@ -37,12 +39,16 @@ PAST_REPLIES = 200  # the newest answered-and-resolved mentions compared with
 # "¡Hola Ana!", "Thank you @ana! …", "@ana thanks …"). Anywhere else the label may be an ordinary word:
 # an author named "a" or "May" must not turn "Thanks a lot" or "ships in May" into another name.
 _SALUTATION = r"\s*(?:[¡¿]?[^\W\d_]+[,!]?\s+){0,2}"
-# A greeted name ends at punctuation or the end of the text ("Thanks a lot" greets nobody); a
-# @handle ends where a handle cannot go on ("@ana" is not the start of "@ana_b" or "@ana.b").
-_NAME_END = r"(?=\s*[,.!?;:]|\s*$)"
+# A greeted name ends at punctuation, a dash ("Hi Ana - …", "Hi Ana—…", not the hyphen of "Ana-Maria"), an
+# emoji or symbol ("Hi Ana 👋"), or the end of the text ("Thanks a lot" greets nobody). A @handle ends where
+# a handle cannot go on ("@ana" is not the start of "@ana_b" or "@ana.b").
+_NAME_END = r"(?=\s*[,.!?;:…–—\u2190-\u2bff\U0001f000-\U0001faff]|\s+-|-(?!\w)|\s*$)"
 _HANDLE_END = r"(?![\w@]|[.-]\w)"
 # Anywhere in a reply, a @handle names its owner also with a server after it ("@ana@mastodon.social").
 _HANDLE_NAMED = r"(?!\w|[.-]\w)"
+# A handle after another prefix (Reddit's u/) ends at the first character a Reddit name cannot hold:
+# "u/ana." notifies u/ana, "u/ana-b" is another account.
+_PREFIXED_HANDLE_END = r"(?![\w-])"
 
 
 @dataclass(frozen=True)
@@ -104,25 +110,49 @@ def rank_templates(vector: np.ndarray, templates: Sequence[ReplyTemplate], platf
     return sorted(ranked, key=lambda item: -item[1])
 
 
-def reuse_for(body: str, earlier: Mention, author: str) -> str | None:
+def _handle_prefixes(platform: str) -> tuple[str, ...]:
+    """What ``platform`` puts before a handle to notify its owner: its connector's, else "@"."""
+    try:
+        return registry.get(platform).handle_prefixes
+    except LookupError:  # imported from a platform no connector here knows, or one that cannot load
+        return Connector.handle_prefixes
+
+
+def reuse_for(body: str, earlier: Mention, author: str, handle: str | None = None) -> str | None:
     """A past reply's text for a new author: ``earlier``'s author swapped for ``author`` where the reply
-    greets them (by display name in any case, or by @handle), and nowhere else. None where the text still
-    names the earlier author's @handle: on Mastodon and X that notifies them (and adds them to a direct
-    message's thread), so the reply would reach the earlier customer with the new one's answer."""
-    labels = []
+    greets them (by display name in any case, or by @handle), and nowhere else. A greeting by a handle in the
+    platform's other form (Reddit's u/ana or /u/ana) becomes the new author's ``handle`` in the platform's
+    usual form (u/bob), or ``author`` without one.
+
+    None where the rest of the text still names the earlier author's handle in a form that notifies them
+    (@ana; on Reddit also u/ana): on Mastodon and X that adds them to a direct message's thread, and on
+    every such platform the reply would reach the earlier customer with the new one's answer."""
+    prefixes = _handle_prefixes(earlier.platform)
+    # "@" keeps its own ends (a Mastodon handle goes on with its server); the others end with a Reddit name.
+    other_prefixes = "|".join(re.escape(prefix) for prefix in prefixes if prefix != "@")
+    labels, named = [], []
     if earlier.author_name:
         labels.append(re.escape(earlier.author_name) + _NAME_END)
     if earlier.author_handle:
-        labels.append("@" + re.escape(earlier.author_handle) + _HANDLE_END)
+        escaped = re.escape(earlier.author_handle)
+        labels.append(f"@{escaped}{_HANDLE_END}")
+        named.append(f"@{escaped}{_HANDLE_NAMED}")
+        if other_prefixes:
+            prefixed = f"(?:{other_prefixes}){escaped}{_PREFIXED_HANDLE_END}"
+            labels.append(f"(?P<prefixed>{prefixed})")
+            named.append(prefixed)
     if not labels:
         return body  # greeted as "there", which suits the new author too; any other "there" is a word
     # Agents greet "hi ana," as well as "Hi Ana,"; handles are case-insensitive on every platform.
-    greeting = re.compile(f"^({_SALUTATION})(?:{'|'.join(labels)})", re.IGNORECASE)
-    text = greeting.sub(lambda match: match.group(1) + author, body, count=1)
-    if earlier.author_handle and re.search(
-            "@" + re.escape(earlier.author_handle) + _HANDLE_NAMED, text, re.IGNORECASE):
+    greeting = re.match(f"({_SALUTATION})(?:{'|'.join(labels)})", body, re.IGNORECASE)
+    head, rest = "", body
+    if greeting:
+        greeted = prefixes[0] + handle if greeting.groupdict().get("prefixed") and handle else author
+        head, rest = greeting.group(1) + greeted, body[greeting.end():]
+    # Only after the greeting: the same customer again is greeted with their own handle.
+    if named and re.search("|".join(named), rest, re.IGNORECASE):
         return None
-    return text
+    return head + rest
 
 
 def suggest(db: Database, mention_id: int, templates: Sequence[ReplyTemplate], *, limit: int = 3,
@@ -168,7 +198,7 @@ def suggest(db: Database, mention_id: int, templates: Sequence[ReplyTemplate], *
             past_vectors.update(computed)
         for reply, earlier in past:
             score = float(past_vectors[earlier.id] @ vector)
-            text = reuse_for(reply.body, earlier, author)
+            text = reuse_for(reply.body, earlier, author, mention.author_handle)
             if text is None:
                 continue
             when = f"{reply.sent_at:%Y-%m-%d}" if reply.sent_at else ""
