@@ -12,6 +12,7 @@ cursor, so a restart continues it. A source's first poll reads only its newest p
 strings (Mastodon's snowflakes, GoToSocial's ULIDs, Akkoma's flake ids), ordered as servers order them.
 One odd item does not stop its source: a status without an account or a readable date is read without
 them (see `MastodonConnector._mention`), and a notification without its status is skipped with a warning.
+A status's content warning is read with it: its text is "CW: <warning>", a blank line, then the post.
 """
 
 from __future__ import annotations
@@ -254,7 +255,7 @@ class MastodonConnector(Connector):
     def _wanted(self, mention: Mention, query: Query) -> bool:
         """Hashtag timelines and search may carry excluded terms and the brand's own posts."""
         text = mention.text.lower()
-        own = query.handle and (mention.author_handle or "").lower() == query.handle.lower()
+        own = query.handle is not None and _is_account(mention.author_handle, query.handle)
         return not own and not any(re.search(r"(?<!\w)" + re.escape(e.lower()) + r"(?!\w)", text) for e in query.exclude)
 
     def _mention(self, status: dict[str, Any], source: str) -> Mention:
@@ -275,8 +276,12 @@ class MastodonConnector(Connector):
         # Not "public" where it is missing or unknown (Akkoma's "local"): a reply is never more public than what it
         # answers, so without it replies are refused (`reply`), where a direct message was answered publicly.
         visibility = status.get("visibility") if status.get("visibility") in _VISIBILITY_ORDER else None
+        # A content warning (plain text, not HTML) says what the post is about, often more than its body: it is read
+        # with it, and kept apart in raw.
+        spoiler = (_text(status.get("spoiler_text")) or "").strip()
+        content = html_to_text(str(status.get("content") or ""))
         raw = {"source": source.partition(":")[0], "status_id": status_id, "acct": acct, "visibility": visibility,
-               "url": status.get("url")}
+               "url": status.get("url"), "spoiler_text": spoiler or None}
         if not isinstance(created_at, datetime):  # dated when fetched, as ingest does with an unbelievable date
             created_at, raw["created_at_as_sent"] = datetime.now(timezone.utc), created_at
         elif created_at.tzinfo is None:
@@ -286,7 +291,7 @@ class MastodonConnector(Connector):
         return Mention(
             platform=self.name,
             external_id=status_id,
-            text=html_to_text(str(status.get("content") or "")),
+            text=f"CW: {spoiler}\n\n{content}".strip() if spoiler else content,
             created_at=created_at,
             url=status.get("url") or status.get("uri"),
             author_handle=acct,
@@ -358,6 +363,17 @@ class MastodonConnector(Connector):
 def _text(value: Any) -> str | None:
     """Text that is not empty (Mastodon.py reads ids as text), or None in place of anything else."""
     return str(value) if isinstance(value, str) and value else None
+
+
+def _is_account(acct: str | None, handle: str) -> bool:
+    """Whether a status's ``acct`` is the brand's handle, an account of this instance (its token's). The handle is
+    usually written in full ("@orbisto@mastodon.example") and Mastodon gives a local account's acct bare
+    ("orbisto"), whatever domain the instance's handles show (it may serve example.com's accounts from
+    social.example.com): compared as written, the brand's own posts were queued as customer mentions."""
+    if not acct:
+        return False
+    acct, handle = (name.strip().lstrip("@").lower() for name in (acct, handle))
+    return acct in (handle, handle.partition("@")[0])
 
 
 def _status(exc: MastodonAPIError) -> Any:

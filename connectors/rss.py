@@ -6,7 +6,8 @@ last answer (sent back as ``If-None-Match``/``If-Modified-Since``, so an unchang
 though feeds repeat them on every fetch. A guid that is not a URI ("42") is unique only within its
 feed, so its id names the feed too. An entry with neither (RSS 2.0 requires only a title or a
 description) gets one from its feed, title, description and publication date. An entry is a mention
-when a brand keyword appears in its title or summary and no excluded term does. Feeds have no reply API.
+when a brand keyword appears in its title or summary and no excluded term does, compared as people read them
+(see `_matches`). Feeds have no reply API.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ import html
 import json
 import logging
 import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, ClassVar
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import feedparser
 import requests
@@ -51,6 +53,14 @@ _HARMLESS = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 # caches append some). A body that ends otherwise was cut off, and entries may be missing from it.
 _DOCUMENT_END = re.compile(rb"</(?:[\w.-]+:)?(?:rss|feed|RDF)\s*>(?:\s|<!--.*?-->)*\Z", re.DOTALL)
 _TAGS = re.compile(r"<[^>]+>")
+# Tags that end a line where a browser shows them (a break, a paragraph, a list item, a cell): removed outright
+# they glued words together ("staff<br>Acme Bank" read "staffAcme Bank"). Inline tags (<b>, <a>) join nothing.
+_LINE_TAGS = re.compile(r"<\s*/?\s*(?:address|article|aside|blockquote|br|dd|div|dl|dt|figcaption|figure|footer|h[1-6]"
+                        r"|header|hr|li|main|nav|ol|p|pre|section|table|tbody|td|tfoot|th|thead|tr|ul)\b[^>]*>",
+                        re.IGNORECASE)
+_SPACES = re.compile(r"[^\S\u00a0\u2007\u202f]+")  # whitespace, but for the no-break spaces
+# Apostrophes a keyword typed with ' should find (Domino’s); NFKC does not fold them.
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201b": "'", "\u2032": "'"})
 _URI_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")  # how an absolute URI starts (RFC 3986)
 
 
@@ -87,8 +97,11 @@ class _Cursor:
 
 
 def plain(markup: str) -> str:
-    return html.unescape(_TAGS.sub("", markup)).strip()
-
+    """Feed HTML as a browser shows it: a line per paragraph or break, inline tags dropped, and whitespace runs (the
+    markup's own line ends too) as one space. No-break spaces are kept as sent; `_matches` reads them as spaces."""
+    text = html.unescape(_TAGS.sub("", _LINE_TAGS.sub("\n", _SPACES.sub(" ", markup))))
+    lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
 
 
 def _entry_id(key: str, feed_url: str) -> str:
@@ -115,6 +128,18 @@ def _entry_time(stamp: Any) -> datetime | None:
         return None
 
 
+def _absolute(link: str | None, base: str) -> str | None:
+    """The entry's link read against the URL the feed came from: blogs link posts as "/posts/1", and ingest keeps only
+    web links, so such an entry was stored with none. Only the link: feedparser given the base resolves ids as well,
+    and an entry stored before under the id "42" would come again under a new one."""
+    if not link:
+        return None
+    try:
+        return urljoin(base, link)
+    except ValueError:  # "http://[x": not a link at all; _article_url drops it
+        return link
+
+
 def _article_url(link: str | None) -> str | None:
     """Google Alerts links go through ``google.com/url?…&url=<article>``: link to the article itself."""
     if not link:
@@ -128,9 +153,20 @@ def _article_url(link: str | None) -> str | None:
     return link
 
 
+def _comparable(text: str) -> str:
+    """Text as keywords are compared with it: NFKC (an "e" and a combining accent is "é", a no-break space a
+    space), any case (casefold: "ß" is "ss"), typographic apostrophes as "'"."""
+    return unicodedata.normalize("NFKC", text).casefold().translate(_APOSTROPHES)
+
+
 def _matches(text: str, query: Query) -> bool:
+    """Whether a keyword appears in the text on word boundaries and no excluded term does. The words of a phrase
+    may be apart by any whitespace (a line end, a no-break space, several spaces), as a reader sees them."""
+    text = _comparable(text)
+
     def has(term: str) -> bool:
-        return re.search(r"(?<!\w)" + re.escape(term) + r"(?!\w)", text, re.IGNORECASE) is not None
+        pattern = r"\s+".join(re.escape(word) for word in _comparable(term).split())
+        return re.search(r"(?<!\w)" + pattern + r"(?!\w)", text) is not None
 
     wanted = (query.raw,) if query.raw else query.keywords
     return any(has(k) for k in wanted) and not any(has(e) for e in query.exclude)
@@ -206,13 +242,13 @@ class RssConnector(Connector):
             if entry_id in skip or storable_id(key) in skip:
                 continue
             skip.add(entry_id)
-            mention = self._mention(entry, entry_id, url, query)
+            mention = self._mention(entry, entry_id, url, response.url, query)
             if mention is not None:
                 mentions.append(mention)
         new_state = _FeedState(response.headers.get("etag"), response.headers.get("last-modified"), ids)
         return mentions, new_state
 
-    def _mention(self, entry: Any, entry_id: str, feed_url: str, query: Query) -> Mention | None:
+    def _mention(self, entry: Any, entry_id: str, feed_url: str, base: str, query: Query) -> Mention | None:
         title, summary = plain(entry.get("title", "")), plain(entry.get("summary", ""))
         text = title if summary in ("", title) else f"{title}\n\n{summary}"
         if not _matches(text, query):
@@ -220,7 +256,8 @@ class RssConnector(Connector):
         sent = entry.get("published") or entry.get("updated")
         created_at = _entry_time(entry.get("published_parsed") or entry.get("updated_parsed"))
         lang = (entry.get("title_detail") or {}).get("language") or None
-        raw = {"feed": feed_url, "id": entry.get("id"), "link": entry.get("link"), "title": entry.get("title"),
+        link = _absolute(entry.get("link"), base)
+        raw = {"feed": feed_url, "id": entry.get("id"), "link": link, "title": entry.get("title"),
                "summary": entry.get("summary"), "published": sent}
         if created_at is None:
             # Undated entries, or dated unreadably, are dated when first seen (some news feeds leave dates
@@ -233,7 +270,7 @@ class RssConnector(Connector):
             external_id=entry_id,
             text=text,
             created_at=created_at,
-            url=_article_url(entry.get("link")),
+            url=_article_url(link),
             author_name=entry.get("author") or None,
             lang=lang.split("-")[0].lower() if lang else None,
             replyable=False,

@@ -51,6 +51,12 @@ class Status:
     visibility: str = "public"
     in_reply_to_id: int | None = None
     mentions: list[Account] = field(default_factory=list)
+    spoiler_text: str = ""  # the content warning, plain text shown before the post
+
+    @property
+    def searchable_text(self) -> str:
+        """What full-text search reads: the content warning and the post (Mastodon's ``searchable_text``)."""
+        return f"{self.spoiler_text}\n\n{self.text}"
 
 
 def _iso(at: datetime) -> str:
@@ -87,13 +93,13 @@ class MastodonEmulator(EmulatorState):
         return self._accounts.setdefault(account.acct.lower(), account)
 
     def _add(self, account: Account, text: str, at: datetime, lang: str, *, visibility: str = "public",
-             in_reply_to: int | None = None) -> Status:
+             in_reply_to: int | None = None, spoiler_text: str = "") -> Status:
         with self._lock:
             status_id = int(at.timestamp() * 1000) << 16 | (len(self._ids) & 0xFFFF)  # Mastodon's snowflake ids
             status_id = max(status_id, (self._ids[-1] + 1) if self._ids else 0)
             mentioned = [self._accounts[(u + (f"@{d}" if d else "")).lower()]
                          for u, d in _MENTION.findall(text) if (u + (f"@{d}" if d else "")).lower() in self._accounts]
-            status = Status(status_id, account, text, at, lang, visibility, in_reply_to, mentioned)
+            status = Status(status_id, account, text, at, lang, visibility, in_reply_to, mentioned, spoiler_text)
             self._statuses[status_id] = status
             self._ids.append(status_id)
             return status
@@ -116,10 +122,15 @@ class MastodonEmulator(EmulatorState):
         now = datetime.now(timezone.utc)
         return [self.wire_id(self._add_generated(now).id) for _ in range(count)]
 
-    def add_status(self, text: str, *, username: str = "casual", lang: str = "en", visibility: str = "public") -> str:
+    def add_status(self, text: str, *, username: str = "casual", domain: str | None = None, lang: str = "en",
+                   visibility: str = "public", spoiler_text: str = "") -> str:
+        """A post by a local account, or one of the instance ``domain``; ``spoiler_text`` puts it behind a content
+        warning."""
         with self._lock:
-            author = self._account(username, username.title(), 42)
-            return self.wire_id(self._add(author, text, datetime.now(timezone.utc), lang, visibility=visibility).id)
+            author = self._account(username, username.title(), 42, domain)
+            status = self._add(author, text, datetime.now(timezone.utc), lang, visibility=visibility,
+                               spoiler_text=spoiler_text)
+            return self.wire_id(status.id)
 
     def delete_status(self, status_id: str) -> None:
         """The author deletes it (or a moderator removes it): gone from search, timelines and notifications."""
@@ -169,7 +180,8 @@ class MastodonEmulator(EmulatorState):
             "id": wire_id, "created_at": _iso(status.created_at),
             "in_reply_to_id": self.wire_id(parent.id) if parent else None,
             "in_reply_to_account_id": parent.account.id if parent else None,
-            "sensitive": False, "spoiler_text": "", "visibility": status.visibility, "language": status.language,
+            "sensitive": bool(status.spoiler_text), "spoiler_text": status.spoiler_text,
+            "visibility": status.visibility, "language": status.language,
             "uri": f"{home}/users/{status.account.username}/statuses/{wire_id}",
             "url": f"{home}/@{status.account.username}/{wire_id}",
             "replies_count": sum(1 for s in self._statuses.values() if s.in_reply_to_id == status.id),
@@ -232,10 +244,11 @@ class MastodonEmulator(EmulatorState):
     @staticmethod
     def _atom(token: str) -> Matcher[Status]:
         if token.startswith("from:"):
-            acct = token[5:].lstrip("@").lower()
+            # As Mastodon reads it: "user", "@user" or "user@<this instance>" for a local account.
+            acct = token[5:].lstrip("@").lower().removesuffix(f"@{DOMAIN}")
             return lambda s: s.account.acct.lower() == acct
         pattern = word_pattern(token.strip('"'))
-        return lambda s: pattern.search(s.text) is not None
+        return lambda s: pattern.search(s.searchable_text) is not None
 
     def _hashtag(self, request: Request, tag: str) -> Response:
         with self._lock:
