@@ -12,6 +12,7 @@ from typing import Any
 import requests
 from pydantic import Field
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError
 from urllib3.util.retry import Retry
 
 from connectors.base import DEFAULT_RETRY_AFTER_SECONDS, BadPayload, ConnectorSettings, RateLimited
@@ -51,6 +52,28 @@ def retrying_session(settings: HttpSettings, user_agent: str) -> requests.Sessio
         session.mount(prefix, HTTPAdapter(max_retries=retry_policy(settings)))
     session.headers["User-Agent"] = user_agent
     return session
+
+
+def never_connected(exc: BaseException) -> str | None:
+    """Why no connection to the platform was ever made (the name did not resolve, the connection was refused
+    or the network unreachable), so nothing of the request was sent; None when it may have been sent.
+
+    Only a plain ``requests.ConnectionError`` whose final urllib3 error is a :class:`NewConnectionError`
+    (:class:`NameResolutionError` is one): urllib3 raises it from ``connect()`` alone, before a byte of
+    the request is written (a reset during the handshake included). A reset or a cut-off answer once
+    connected (``ProtocolError``), a proxy or TLS error may come after the request went out: None.
+    urllib3 never retries a POST's read error, so an earlier try that sent the request ends the call
+    there; as for ``ConnectTimeout``, only a TLS error after sending, then retried, would slip by."""
+    if type(exc) is not requests.ConnectionError or not exc.args or not isinstance(exc.args[0], MaxRetryError):
+        return None
+    reason = exc.args[0].reason
+    if isinstance(reason, NameResolutionError):
+        return "the name did not resolve"
+    if isinstance(reason, NewConnectionError) and isinstance(reason.__cause__, ConnectionRefusedError):
+        return "the connection was refused"
+    if isinstance(reason, NewConnectionError):
+        return "no connection could be made"
+    return None
 
 
 def retry_after(response: requests.Response, default: float = DEFAULT_RETRY_AFTER_SECONDS) -> float:

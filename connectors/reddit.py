@@ -34,7 +34,7 @@ from pydantic import Field
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from connectors._http import HttpSettings, retry_policy
+from connectors._http import HttpSettings, never_connected, retry_policy
 from connectors.base import (
     DEFAULT_RETRY_AFTER_SECONDS,
     MAX_SETTING_SECONDS,
@@ -64,6 +64,9 @@ MAX_GAP_PAGES = 10
 # prawcore reads all three on every answer and raises ValueError/KeyError unless they are whole numbers.
 _LIMIT_HEADERS = ("x-ratelimit-remaining", "x-ratelimit-used", "x-ratelimit-reset")
 _FULLNAME = re.compile(r"t[13]_[0-9a-z]+")
+# An inbox item's context, which stands in for its permalink and link_id (praw reads the thread from it too):
+# "/r/<subreddit>/comments/<submission id>/<slug>/<comment id>/?context=3".
+_CONTEXT = re.compile(r"(/r/[^/?#]+/comments/([0-9a-z]+)/[^/?#]*/[0-9a-z]+/?)(?:[?#].*)?")
 # Reddit API errors on a reply that retrying cannot fix.
 _REPLY_REFUSALS = {"THREAD_LOCKED", "TOO_OLD", "DELETED_COMMENT", "DELETED_LINK", "INVALID_PARENT", "USER_BLOCKED",
                    "SOMETHING_IS_BROKEN", "BANNED_FROM_SUBREDDIT", "NOT_WHITELISTED_BY_USER_MESSAGE"}
@@ -76,8 +79,10 @@ class _ReplyOutcomeUnknown(Exception):
 class _RedditAdapter(HTTPAdapter):
     """Applies ``request_timeout_seconds`` (praw passes prawcore's fixed 16 s whatever its ``timeout``
     setting says) and sends reply POSTs once: prawcore retries timeouts and 502/503/504 for every
-    method, which for a reply means posting it again although the first may well have been posted. The reply
-    endpoint is matched on the path's end: an ``oauth_url`` with a path (a proxy) puts it in front."""
+    method, which for a reply means posting it again although the first may well have been posted. Only a
+    connection never made (refused, timed out, a name that did not resolve) is left to prawcore's retry: then
+    nothing was sent. The reply endpoint is matched on the path's end: an ``oauth_url`` with a path (a proxy)
+    puts it in front."""
 
     def __init__(self, timeout: float, retries: Retry) -> None:
         super().__init__(max_retries=retries)
@@ -92,9 +97,9 @@ class _RedditAdapter(HTTPAdapter):
             # requests reads the body after this method returns, out of reach of this guard: a connection
             # dropped mid-answer would reach prawcore as a plain requests error, and it would post again.
             response.content  # noqa: B018 - reads the body now
-        except requests.ConnectTimeout:
-            raise  # never sent: retrying is safe
         except requests.RequestException as exc:
+            if isinstance(exc, requests.ConnectTimeout) or never_connected(exc):
+                raise  # never sent: prawcore's retry is safe
             raise _ReplyOutcomeUnknown(f"no answer: {exc.__class__.__name__}") from None
         if response.status_code >= 500:
             raise _ReplyOutcomeUnknown(f"answered {response.status_code}")
@@ -209,6 +214,7 @@ class RedditConnector(Connector):
     required_secrets: ClassVar[tuple[str, ...]] = ("client_id", "client_secret")
     # Why a mention is not replyable: a locked or archived thread, or read before the account was set up.
     reply_raw_keys: ClassVar[tuple[str, ...]] = ("locked", "archived")
+    handle_prefixes: ClassVar[tuple[str, ...]] = ("u/", "/u/")  # "u/ana" and "/u/ana" notify her
     settings: RedditSettings
 
     def __init__(self, settings: ConnectorSettings, secrets: dict[str, str] | None = None) -> None:
@@ -402,8 +408,11 @@ class RedditConnector(Connector):
         with no readable ``created_utc``, dated when fetched. Refusing the page for it stopped the source on
         every poll, and the items after it were never read."""
         data, name = item.data, item.fullname
+        context = _CONTEXT.fullmatch(_text(data.get("context")) or "")  # inbox items: no permalink, no link_id
+        permalink = _text(data.get("permalink")) or (context.group(1) if context else None)
         if item.kind == "t1":
             text, thread_id, parent_id = (_text(data.get(k)) for k in ("body", "link_id", "parent_id"))
+            thread_id = thread_id or (f"t3_{context.group(2)}" if context else None)
         else:
             text = "\n\n".join(filter(None, (_text(data.get("title")), _text(data.get("selftext")))))
             thread_id, parent_id = name, None
@@ -424,7 +433,6 @@ class RedditConnector(Connector):
         if missing:  # named by id only: never its text
             log.warning("Reddit %s item %r lacks %s; read without it", source, str(data.get("id", ""))[:40],
                         ", ".join(missing))
-        permalink = data.get("permalink")
         locked, archived = bool(data.get("locked")), bool(data.get("archived"))
         raw = {"source": source, "locked": locked, "archived": archived, "subreddit": subreddit,
                **{k: data.get(k) for k in ("score", "link_title", "num_comments")}}
@@ -440,7 +448,7 @@ class RedditConnector(Connector):
             external_id=name or "",
             text=text or "",
             created_at=created_at,
-            url=REDDIT_URL + permalink if isinstance(permalink, str) else None,  # kept without its link
+            url=REDDIT_URL + permalink if permalink else None,  # kept without its link
             author_handle=author,
             author_name=author,
             lang=None,  # Reddit does not say; sentiment detects it
@@ -502,9 +510,15 @@ class RedditConnector(Connector):
         except prawcore.Forbidden:
             raise ReplyNotAllowed("Reddit refused the reply (403): the account may not comment there") from None
         except prawcore.RequestException as exc:
-            if isinstance(exc.original_exception, _ReplyOutcomeUnknown):
-                raise DeliveryUnknown(f"the reply request to Reddit got {exc.original_exception}; "
+            cause = exc.original_exception
+            if isinstance(cause, _ReplyOutcomeUnknown):  # it may have been posted: never let a retry post it twice
+                raise DeliveryUnknown(f"the reply request to Reddit got {cause}; "
                                       "check the thread before retrying") from None
+            if isinstance(cause, requests.ConnectTimeout):
+                raise ConnectorError("cannot reach Reddit to reply (connection timed out); "
+                                     "nothing was posted") from None
+            if why := never_connected(cause):
+                raise ConnectorError(f"cannot reach Reddit to reply ({why}); nothing was posted") from None
             raise self._translate(exc, "replying") from None
         except (prawcore.PrawcoreException, praw.exceptions.PRAWException) as exc:
             raise self._translate(exc, "replying") from None

@@ -6,6 +6,8 @@ sub-cursor per source plus the sources still to read in the current round. Each 
 newest→oldest with ``next_token`` while ``since_id`` stays fixed, remembering the newest id seen;
 only when the walk ends does ``since_id`` move up to it. So any page's cursor, committed with that
 page, resumes exactly where it stopped after a crash, and nothing newer than ``since_id`` is skipped.
+Recent search refuses a ``since_id`` older than its 7 days: a walk starting from one reads from the window's
+start (``start_time``) instead, all of what X still holds.
 """
 
 from __future__ import annotations
@@ -17,17 +19,16 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar, Literal
 
 import requests
 import tweepy
 from pydantic import Field
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError
 from urllib3.util.retry import Retry
 
-from connectors._http import HttpSettings, retry_policy
+from connectors._http import HttpSettings, never_connected, retry_policy
 from connectors.base import (
     DEFAULT_RETRY_AFTER_SECONDS,
     MAX_SETTING_SECONDS,
@@ -53,10 +54,22 @@ log = logging.getLogger("mentiondesk.connectors.x")
 
 X_API_BASE = "https://api.twitter.com"  # what tweepy calls; rerouted to ``api_base_url``
 MAX_TWEET_CHARS = 280
+TWITTER_EPOCH_MS = 1288834974657  # an X post id's top 42 bits: milliseconds since this
+# X recent search holds the last 7 days and refuses (400) a since_id or start_time older than that.
+SEARCH_WINDOW = timedelta(days=7)
+# A since_id older than the window less this is replaced by a start_time this far inside it: room for
+# clocks that differ and for the walk's later pages, sent with the same start_time.
+SEARCH_WINDOW_MARGIN = timedelta(hours=1)
 USER_SECRETS = ("api_key", "api_secret", "access_token", "access_token_secret")
-TWEET_FIELDS = ["author_id", "created_at", "conversation_id", "lang", "public_metrics", "entities", "referenced_tweets"]
+# note_tweet: a post over 280 characters comes with its text cut short; its whole text and that text's
+# entities (an @mention of the brand past the cut) are only in note_tweet.
+TWEET_FIELDS = ["author_id", "created_at", "conversation_id", "lang", "public_metrics", "entities", "referenced_tweets",
+                "note_tweet"]
 USER_FIELDS = ["username", "name", "public_metrics"]
 EXPANSIONS = ["author_id", "referenced_tweets.id", "referenced_tweets.id.author_id"]
+# X's lang for a post it gives no language: undetermined, media, mentions, hashtags or cashtags only, too short
+# to tell, no linguistic content, emoji only ("art"). Stored as no language, so the language is detected.
+NO_LANGUAGE = frozenset({"und", "qme", "qam", "qht", "qct", "qst", "zxx", "art"})
 # Keywords X would not read as plain words unless quoted: phrases, "re:zero" (an operator), "-ish" (a
 # negation), "(beta)" (a group). A leading # or @ is left alone: X's hashtag and mention operators.
 _NEEDS_QUOTES = re.compile(r"[\s:()]|^-")
@@ -93,6 +106,7 @@ class _SourceCursor:
     next_token: str | None = None
     newest_seen: str | None = None  # newest id of the walk in progress
     pages: int = 0  # pages read in the walk in progress
+    start_time: str | None = None  # the search walk's lower bound in place of a since_id too old for X
 
 
 @dataclass
@@ -198,6 +212,25 @@ def _post_id(value: Any) -> str | None:
     return value if ok and int(value) <= _MAX_POST_ID else None
 
 
+def _posted_at(post_id: str) -> datetime | None:
+    """When an X post was made, read from its id (a snowflake); None for a string that is not an id."""
+    if _post_id(post_id) is None:
+        return None
+    return datetime.fromtimestamp(((int(post_id) >> 22) + TWITTER_EPOCH_MS) / 1000, timezone.utc)
+
+
+def _search_start_time(since_id: str | None) -> str | None:
+    """Where a search walk starts when its since_id is too old for X's recent search (no matching post
+    for a week, or a worker off that long), which X refuses on every poll: the oldest time X still
+    holds, less a margin. Every post since then is newer than since_id, so none is read (and billed)
+    twice; the older ones X no longer gives. None while since_id itself can be sent."""
+    floor = datetime.now(timezone.utc) - SEARCH_WINDOW + SEARCH_WINDOW_MARGIN
+    posted_at = _posted_at(since_id) if since_id else None
+    if posted_at is None or posted_at > floor:
+        return None  # an unreadable since_id is sent as it is, for X to explain
+    return floor.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _object(value: Any) -> dict[str, Any]:
     """A JSON object, or an empty one in place of anything else (null, a list)."""
     return value if isinstance(value, dict) else {}
@@ -216,28 +249,6 @@ def _error_detail(exc: tweepy.HTTPException) -> str:
     """X's own explanation (``detail``/``errors[].message``), which never includes credentials."""
     messages = [m for m in exc.api_messages if isinstance(m, str)]
     return "; ".join(messages)[:300] or exc.response.reason or "no details"
-
-
-def _never_connected(exc: requests.RequestException) -> str | None:
-    """Why no connection to X was ever made (the name did not resolve, the connection was refused or the
-    network unreachable), so nothing of the request was sent; None when it may have been sent.
-
-    Only a plain ``requests.ConnectionError`` whose final urllib3 error is a :class:`NewConnectionError`
-    (:class:`NameResolutionError` is one): urllib3 raises it from ``connect()`` alone, before a byte of
-    the request is written (a reset during the handshake included). A reset or a cut-off answer once
-    connected (``ProtocolError``), a proxy or TLS error may come after the request went out: None.
-    urllib3 never retries a POST's read error, so an earlier try that sent the request ends the call
-    there; as for ``ConnectTimeout``, only a TLS error after sending, then retried, would slip by."""
-    if type(exc) is not requests.ConnectionError or not exc.args or not isinstance(exc.args[0], MaxRetryError):
-        return None
-    reason = exc.args[0].reason
-    if isinstance(reason, NameResolutionError):
-        return "the name did not resolve"
-    if isinstance(reason, NewConnectionError) and isinstance(reason.__cause__, ConnectionRefusedError):
-        return "the connection was refused"
-    if isinstance(reason, NewConnectionError):
-        return "no connection could be made"
-    return None
 
 
 class XConnector(Connector):
@@ -287,15 +298,19 @@ class XConnector(Connector):
         source = pending[0]
         brand_user_id = self._brand_user_id(query, state, source)
         sub: _SourceCursor = getattr(state, source)  # after the lookup: another account's timeline starts afresh
+        if not sub.next_token:
+            self._start_walk(source, query, sub)
         try:
-            payload = self._read_page(source, query, state, sub.since_id, sub.next_token)
+            payload = self._read_page(source, query, state, sub)
         except _RequestRejected:
             if not sub.next_token:
                 raise
-            # Pagination tokens expire; restart this walk from since_id (the store dedupes).
+            # Pagination tokens expire, and a walk held up long enough has its since_id (or start_time) leave
+            # the search window; restart this walk from since_id (the store dedupes).
             log.warning("X rejected a stored pagination token for %s; restarting from since_id", query.key)
             sub.next_token, sub.newest_seen, sub.pages = None, None, 0
-            payload = self._read_page(source, query, state, sub.since_id, None)
+            self._start_walk(source, query, sub)
+            payload = self._read_page(source, query, state, sub)
         mentions, units = self._mentions(payload, query, source, brand_user_id)
         meta = payload.get("meta")
         if not isinstance(meta, dict):
@@ -310,18 +325,29 @@ class XConnector(Connector):
             sub.next_token, sub.newest_seen = next_token, newest
         else:
             sub.since_id = newest or sub.since_id
-            sub.next_token, sub.newest_seen, sub.pages = None, None, 0
+            sub.next_token, sub.newest_seen, sub.pages, sub.start_time = None, None, 0, None
             pending = pending[1:]
         state.pending = pending
         return FetchResult(mentions, next_cursor=state.dump(), has_more=bool(pending), units_used=units)
 
-    def _read_page(self, source: Source, query: Query, state: _Cursor, since_id: str | None, token: str | None) -> dict[str, Any]:
+    @staticmethod
+    def _start_walk(source: Source, query: Query, sub: _SourceCursor) -> None:
+        """Set the lower bound of a walk that starts: since_id, or a start_time where search could not take it."""
+        sub.start_time = _search_start_time(sub.since_id) if source == "search" else None
+        if sub.start_time:
+            log.info("X search for %s: since_id %s is older than X's 7-day search window; reading from %s",
+                     query.key, sub.since_id, sub.start_time)
+
+    def _read_page(self, source: Source, query: Query, state: _Cursor, sub: _SourceCursor) -> dict[str, Any]:
+        token = sub.next_token
         params: dict[str, Any] = {
             "max_results": self.settings.page_size,
             "expansions": EXPANSIONS,
             "tweet_fields": TWEET_FIELDS,
             "user_fields": USER_FIELDS,
-            "since_id": since_id,  # tweepy drops None parameters
+            # tweepy drops None parameters
+            "since_id": None if sub.start_time else sub.since_id,
+            "start_time": sub.start_time,
         }
         if source == "search":
             text = build_search_query(query, self.settings)
@@ -455,8 +481,11 @@ class XConnector(Connector):
             created_at = None
         if created_at is not None and created_at.tzinfo is None:
             created_at = created_at.replace(tzinfo=timezone.utc)  # X gives its times in UTC
-        mentioned = {m["username"].lower() for m in _objects(_object(post.get("entities")).get("mentions"))
-                     if isinstance(m.get("username"), str)}
+        note = _object(post.get("note_tweet"))  # a long post: its whole text and that text's entities
+        text = _text(note.get("text")) or _text(post.get("text"))
+        mentions = [*_objects(_object(post.get("entities")).get("mentions")),
+                    *_objects(_object(note.get("entities")).get("mentions"))]
+        mentioned = {m["username"].lower() for m in mentions if isinstance(m.get("username"), str)}
         quoted = referenced.get(refs.get("quoted", ""), {})
         quotes_brand = brand_user_id is not None and quoted.get("author_id") == brand_user_id
         followers = _object(author.get("public_metrics")).get("followers_count")
@@ -467,14 +496,14 @@ class XConnector(Connector):
         return Mention(
             platform=self.name,
             external_id=post_id,
-            text=_text(post.get("text")) or "",
+            text=text or "",
             created_at=created_at,
             # x.com/i/status/<id> opens a post whatever its author's handle.
             url=f"https://x.com/{username or 'i'}/status/{post_id}" if post_id else None,
             author_handle=username,
             author_name=_text(author.get("name")),
             author_followers=followers if type(followers) is int and followers >= 0 else None,
-            lang=lang if lang and lang not in ("und", "qme", "zxx") else None,
+            lang=lang if lang and lang not in NO_LANGUAGE else None,
             thread_id=_text(post.get("conversation_id")),
             parent_id=refs.get("replied_to"),
             # X's self-serve reply rule: only where the author @mentioned or quoted the brand.
@@ -509,7 +538,7 @@ class XConnector(Connector):
         except requests.ConnectTimeout:
             raise ConnectorError("cannot reach X to reply (connection timed out); nothing was posted") from None
         except requests.RequestException as exc:  # the request may have gone out: never let a retry post it twice
-            if why := _never_connected(exc):
+            if why := never_connected(exc):
                 raise ConnectorError(f"cannot reach X to reply ({why}); nothing was posted") from None
             raise DeliveryUnknown(f"the reply request to X got no answer ({exc.__class__.__name__}); "
                                   "check the thread before retrying") from None

@@ -247,14 +247,20 @@ class RedditEmulator(EmulatorState):
         return data
 
     def _render_mention(self, entry: _InboxEntry) -> dict[str, Any]:
+        """An inbox item as Reddit sends one: message-shaped, so the comment's thread and link are only in
+        ``context`` (no permalink, link_id, locked or archived)."""
         thing = entry.comment
         link = self._things.get(thing.link_id)
-        data = self._render(thing)
+        common = self._common(thing)
+        data = {key: common[key] for key in ("id", "name", "author", "author_fullname", "subreddit",
+                                             "subreddit_name_prefixed", "created", "created_utc", "score", "likes",
+                                             "distinguished")}
         data.update({
             "first_message": None, "first_message_name": None, "subject": "username mention", "type": "username_mention",
             "new": entry.unread, "was_comment": True, "dest": self.brand.username, "associated_awarding_id": None,
-            "link_title": link.title if link else "", "num_comments": 1,
-            "context": f"{self._permalink(thing)}?context=3",
+            "link_title": link.title if link else "", "num_comments": 1, "replies": "",
+            "body": thing.text, "body_html": f"<div class=\"md\"><p>{_html(thing.text)}</p></div>",
+            "parent_id": thing.parent_id, "context": f"{self._permalink(thing)}?context=3",
         })
         return data
 

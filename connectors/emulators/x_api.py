@@ -3,7 +3,9 @@
 It answers in the real wire format (``data``/``includes``/``meta``/``errors``, only the fields asked
 for with ``tweet.fields``/``user.fields``/``expansions``, ``x-rate-limit-*`` headers) and enforces
 the 2026 self-serve reply rule: a reply is refused unless the post's author @mentioned or quoted
-the replying account.
+the replying account. As on X, a post over 280 characters comes with its ``text`` cut short and its
+whole text in ``note_tweet`` (when asked for), and recent search refuses a ``since_id`` or
+``start_time`` older than its 7-day window.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from connectors.emulators.server import EmulatorState, Fault, RateWindows, Reque
 
 TWITTER_EPOCH_MS = 1288834974657
 MAX_TWEET_CHARS = 280
+SEARCH_WINDOW = timedelta(days=7)  # how far back recent search reaches
 TWEET_FIELDS = frozenset(
     "attachments author_id context_annotations conversation_id created_at edit_controls edit_history_tweet_ids "
     "entities geo id in_reply_to_user_id lang non_public_metrics note_tweet organic_metrics possibly_sensitive "
@@ -55,6 +58,10 @@ _HASHTAG = re.compile(r"(?<!\w)#(\w+)")
 
 def snowflake(at: datetime, sequence: int) -> int:
     return (int(at.timestamp() * 1000) - TWITTER_EPOCH_MS) << 22 | (sequence & 0x3FFFFF)
+
+
+def posted_at(tweet_id: int) -> datetime:
+    return datetime.fromtimestamp(((tweet_id >> 22) + TWITTER_EPOCH_MS) / 1000, timezone.utc)
 
 
 def _iso(at: datetime) -> str:
@@ -209,6 +216,7 @@ class XEmulator(EmulatorState):
         # Every post id a search or mentions page has carried: what a lossless poller must store.
         self.served_ids: set[str] = set()
         end = backlog_end or datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+        self._backlog_end = end
         start = end - timedelta(seconds=97 * (backlog + 3))
         self.brand = self._add_user(brand_handle, brand_name, 48_200, f"Official {brand_name} account. Help: DM us.")
         self._brand_posts = [
@@ -338,9 +346,9 @@ class XEmulator(EmulatorState):
 
     # -- rendering ------------------------------------------------------------------------------
 
-    def _mentions(self, tweet: Tweet) -> list[dict[str, Any]]:
+    def _mentions(self, text: str) -> list[dict[str, Any]]:
         found = []
-        for match in _MENTION.finditer(tweet.text):
+        for match in _MENTION.finditer(text):
             entity: dict[str, Any] = {"start": match.start(), "end": match.end(), "username": match.group(1)}
             user = self._by_name.get(match.group(1).lower())
             if user:
@@ -356,8 +364,22 @@ class XEmulator(EmulatorState):
             hashtags=frozenset(m.group(1).lower() for m in _HASHTAG.finditer(tweet.text)),
         )
 
+    def _entities(self, text: str, shown: int) -> dict[str, Any]:
+        """The mentions and hashtags among the first ``shown`` characters of ``text``."""
+        entities: dict[str, Any] = {}
+        if mentions := [m for m in self._mentions(text) if m["end"] <= shown]:
+            entities["mentions"] = mentions
+        tags = [{"start": m.start(), "end": m.end(), "tag": m.group(1)} for m in _HASHTAG.finditer(text)]
+        if tags := [t for t in tags if t["end"] <= shown]:
+            entities["hashtags"] = tags
+        return entities
+
     def _render_tweet(self, tweet: Tweet, fields: set[str]) -> dict[str, Any]:
-        out: dict[str, Any] = {"id": str(tweet.id), "text": tweet.text, "edit_history_tweet_ids": [str(tweet.id)]}
+        # A long post (a "note tweet"): text holds its start, note_tweet the whole post with its entities.
+        long = len(tweet.text) > MAX_TWEET_CHARS
+        shown = MAX_TWEET_CHARS - 1 if long else len(tweet.text)
+        text = tweet.text[:shown] + "…" if long else tweet.text
+        out: dict[str, Any] = {"id": str(tweet.id), "text": text, "edit_history_tweet_ids": [str(tweet.id)]}
         values: dict[str, Callable[[], Any]] = {
             "author_id": lambda: tweet.author_id,
             "created_at": lambda: _iso(tweet.created_at),
@@ -382,14 +404,13 @@ class XEmulator(EmulatorState):
             out["referenced_tweets"] = [{"type": kind, "id": str(i)} for kind, i in tweet.referenced]
         if "in_reply_to_user_id" in fields and tweet.in_reply_to_user_id:
             out["in_reply_to_user_id"] = tweet.in_reply_to_user_id
-        if "entities" in fields:
-            entities: dict[str, Any] = {}
-            if mentions := self._mentions(tweet):
-                entities["mentions"] = mentions
-            if tags := [{"start": m.start(), "end": m.end(), "tag": m.group(1)} for m in _HASHTAG.finditer(tweet.text)]:
-                entities["hashtags"] = tags
-            if entities:
-                out["entities"] = entities
+        if "entities" in fields and (entities := self._entities(tweet.text, shown)):
+            out["entities"] = entities
+        if "note_tweet" in fields and long:
+            note: dict[str, Any] = {"text": tweet.text}
+            if note_entities := self._entities(tweet.text, len(tweet.text)):
+                note["entities"] = note_entities
+            out["note_tweet"] = note
         return out
 
     def _render_user(self, user: XUser, fields: set[str]) -> dict[str, Any]:
@@ -420,7 +441,26 @@ class XEmulator(EmulatorState):
             return _invalid(name, value, f"The `{name}` query parameter value [{value}] is not one of [{','.join(sorted(allowed))}]")
         return requested
 
-    def _timeline(self, request: Request, matches: Matcher[_Ctx], token_param: str, min_results: int) -> Response:
+    def _search_floor(self) -> datetime:
+        """How far back recent search reaches: 7 days. An emulator whose backlog was pinned to an earlier day
+        (tests that read the same posts whatever the day) counts them back from its backlog's end."""
+        return min(datetime.now(timezone.utc), self._backlog_end) - SEARCH_WINDOW
+
+    def _window_refusal(self, bounds: dict[str, int], start: datetime | None, request: Request) -> Response | None:
+        """X's 400 for a since_id or start_time older than recent search's window."""
+        floor = self._search_floor()
+        since = bounds.get("since_id")
+        if since is not None and posted_at(since) < floor:
+            return _invalid("since_id", str(since), f"Invalid 'since_id':'{since}'. 'since_id' must be a tweet id "
+                                                    f"created after {floor:%Y-%m-%dT%H:%MZ}.")
+        if start is not None and start < floor:
+            value = request.query["start_time"]
+            return _invalid("start_time", value, f"Invalid 'start_time':'{value}'. 'start_time' must be on or after "
+                                                 f"{floor:%Y-%m-%dT%H:%MZ}.")
+        return None
+
+    def _timeline(self, request: Request, matches: Matcher[_Ctx], token_param: str, min_results: int,
+                  recent: bool = False) -> Response:
         options = {}
         for name, allowed in (("tweet.fields", TWEET_FIELDS), ("user.fields", USER_FIELDS), ("expansions", EXPANSIONS)):
             parsed = self._fields(request, name, allowed)
@@ -440,6 +480,18 @@ class XEmulator(EmulatorState):
                 if not request.query[name].isdigit():
                     return _invalid(name, request.query[name], f"The `{name}` query parameter value [{request.query[name]}] is not valid")
                 bounds[name] = int(request.query[name])
+        start: datetime | None = None
+        if "start_time" in request.query:
+            value = request.query["start_time"]
+            try:
+                start = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                start = None
+            if start is None or start.tzinfo is None:
+                return _invalid("start_time", value, f"The `start_time` query parameter value [{value}] is not a valid "
+                                                     "RFC 3339 date-time")
+        if recent and (refusal := self._window_refusal(bounds, start, request)):
+            return refusal
         upper = bounds.get("until_id")
         if token_param in request.query:
             below = _decode_token(request.query[token_param])
@@ -453,6 +505,8 @@ class XEmulator(EmulatorState):
             more = False
             for tweet_id in reversed(self._ids[low:high]):
                 tweet = self._tweets[tweet_id]
+                if start is not None and tweet.created_at < start:
+                    break  # ids grow with created_at: all the rest are older too
                 if matches(self._context(tweet)):
                     if len(page) == max_results:
                         more = True
@@ -481,7 +535,7 @@ class XEmulator(EmulatorState):
             if "in_reply_to_user_id" in expansions and tweet.in_reply_to_user_id:
                 user_ids[tweet.in_reply_to_user_id] = None
             if "entities.mentions.username" in expansions:
-                user_ids.update({m["id"]: None for m in self._mentions(tweet) if "id" in m})
+                user_ids.update({m["id"]: None for m in self._mentions(tweet.text) if "id" in m})
         if "referenced_tweets.id.author_id" in expansions:
             user_ids.update({t.author_id: None for t in included_tweets.values()})
         includes: dict[str, Any] = {}
@@ -503,7 +557,7 @@ class XEmulator(EmulatorState):
             matcher = parse_query(query)
         except BadQuery as exc:
             return _invalid("query", query, f"There were errors processing your request: {exc}")
-        return self._timeline(request, matcher, "next_token", 10)
+        return self._timeline(request, matcher, "next_token", 10, recent=True)
 
     def _user_mentions(self, request: Request, user_id: str) -> Response:
         user = self._users.get(user_id)
