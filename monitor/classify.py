@@ -6,8 +6,8 @@ agent's change to a mention waits for the model. Several workers may classify at
 too: ``run`` beside ``classify-pending --watch``), so a worker first claims its read: one short
 transaction marks the rows claimed by it until a time (on PostgreSQL ``SELECT … FOR UPDATE SKIP
 LOCKED`` picks them; SQLite's write transactions run one at a time), so workers take different
-rows. A killed worker's claims run out after ``claim_seconds`` (longer where its reads take long),
-or at once for a worker on the same host (its process is seen to have ended).
+rows. A killed worker's claims run out after ``claim_seconds`` (longer where its reads take long, up
+to CLAIM_LIMIT times as long), or at once for a worker on the same host (its process is seen to have ended).
 """
 
 from __future__ import annotations
@@ -38,9 +38,13 @@ BATCHES_PER_READ = 8
 # to an estimated ~13 s (Zen 1 EPYC, from its classifying rate) over a read of 512. A claim that
 # runs out early only costs another worker the same work (writes land only where still
 # unclassified), while a killed worker's rows wait this long. A worker whose reads take longer (a
-# slow CPU, a large batch_size) claims for CLAIM_MARGIN times what its last read took per mention.
+# slow CPU, a large batch_size) claims for CLAIM_MARGIN times what its last read of a model batch or more
+# took per mention: a smaller read's time is mostly one-off costs (py3langid and the embedder load on first
+# use), and a first read of one mention that took 1.5 s claimed the next 512 for 38 min. A claim lasts at most
+# CLAIM_LIMIT times claim_seconds, so a killed worker's rows never wait longer than that.
 CLAIM_SECONDS = 120.0
 CLAIM_MARGIN = 3.0
+CLAIM_LIMIT = 10.0
 _READ_COLUMNS = (Mention.id, Mention.text, Mention.lang, Mention.author_followers, Mention.replyable,
                  Mention.created_at)
 
@@ -73,7 +77,7 @@ class MentionClassifier:
         self.rules = rules
         self.expected_languages = frozenset(expected_languages)
         self.claim_owner = new_worker_id()
-        self._seconds_per_mention = 0.0  # the model's, over this worker's last read
+        self._seconds_per_mention = 0.0  # the model's, over this worker's last read of a model batch or more
         self.stop_requested: Callable[[], bool] = stop_requested if stop_requested is not None else lambda: False
 
     @classmethod
@@ -100,7 +104,8 @@ class MentionClassifier:
         done: list[int] = []
         size = batch_size * BATCHES_PER_READ
         while (limit is None or len(done) < limit) and not self.stop_requested():
-            rows = self._claim(db, size, max(claim_seconds, CLAIM_MARGIN * self._seconds_per_mention * size))
+            expected = CLAIM_MARGIN * self._seconds_per_mention * size
+            rows = self._claim(db, size, min(CLAIM_LIMIT * claim_seconds, max(claim_seconds, expected)))
             if not rows:
                 break
             now = utcnow()
@@ -110,7 +115,8 @@ class MentionClassifier:
             except BaseException:
                 self._release(db, rows)
                 raise
-            self._seconds_per_mention = (time.perf_counter() - started) / len(rows)
+            if len(rows) >= batch_size:
+                self._seconds_per_mention = (time.perf_counter() - started) / len(rows)
             with db.write() as session:
                 stored = self._store(session, rows, results, now, alert_check=alert is not None)
             done.extend(stored)
@@ -197,7 +203,8 @@ class MentionClassifier:
                 for row, prediction, result, _ in writes])
         if alert_check and writes:
             # A mention classified again (ingest moved it to another brand) may still wait for its first check.
-            waiting = dialect_insert(session)(AlertCheck.__table__).on_conflict_do_nothing(index_elements=["mention_id"])
+            waiting = (dialect_insert(session)(AlertCheck.__table__)
+                       .on_conflict_do_nothing(index_elements=["mention_id"]))
             session.execute(waiting, [{"mention_id": row.id} for row, *_ in writes])
         store_embeddings(session, {row.id: vector for row, _, _, vector in writes if vector is not None})
         return [row.id for row, *_ in writes]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import torch
@@ -55,6 +55,20 @@ def _positions(model: torch.nn.Module) -> int | None:
     return count
 
 
+def _check_all_weights_loaded(name_or_path: str, model: torch.nn.Module, missing: Collection[str]) -> None:
+    """A weight the model files lack starts random: a base model (BertModel, a sentence-transformers folder)
+    loads as a classifier with a random head, and its id2label, where it names the sentiments, was accepted
+    and every text scored at random."""
+    if missing:
+        names = sorted(missing)
+        shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+        architectures = ", ".join(getattr(model.config, "architectures", None) or ["not named"])
+        raise ModelNotAvailable(
+            f"Hugging Face model {name_or_path!r} is not a trained sequence classifier: its weights lack {shown}, "
+            f"which would start random (its architecture: {architectures}; a base or embedding model has no "
+            "classifier head)")
+
+
 class HFClassifier(SentimentClassifier):
     def __init__(self, name_or_path: str, *, threads: int | None, max_tokens: int, precision: str) -> None:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -66,10 +80,11 @@ class HFClassifier(SentimentClassifier):
             raise ModelNotAvailable(f"{name_or_path} is a folder but not a Hugging Face model (no config.json)")
         # Any failure (not found, cut short, not this format, from another version) is one line saying which part.
         try:
-            model = AutoModelForSequenceClassification.from_pretrained(name_or_path)
+            model, loading = AutoModelForSequenceClassification.from_pretrained(name_or_path, output_loading_info=True)
         except Exception as exc:
             raise ModelNotAvailable(f"cannot load Hugging Face model {name_or_path!r} (its config.json or "
                                     f"weights): {reason(exc)}") from exc
+        _check_all_weights_loaded(name_or_path, model, loading["missing_keys"])
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(name_or_path)
         except Exception as exc:

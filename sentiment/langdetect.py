@@ -2,7 +2,8 @@
 
 Three stages: a script check that settles languages with a script of their own
 (Tamil, Khmer, Thai, Korean, ...) for free and reliably even on two-word
-posts, a word list for Hindi in Latin letters (which py3langid has no model of), then py3langid (a maintained fork of langid.py: BSD, 140 languages since
+posts, a word list for Hindi in Latin letters (which py3langid has no model of), then
+py3langid (a maintained fork of langid.py: BSD, 140 languages since
 0.4, model inside the wheel, pure Python + numpy) for shared scripts such as Latin,
 Cyrillic, Arabic or Devanagari. py3langid 0.4 holds ~75 MB once loaded,
 so it is loaded only when a text first needs it. Low-confidence calls return None
@@ -42,20 +43,25 @@ MIN_CONFIDENCE = 0.6
 # Hindi in Latin letters ("Hinglish": "bhai mera order kab aayega") is how many Indian customers
 # write; py3langid has no model of it and calls it English or nothing. These words are common in it
 # and mostly rare elsewhere; left out are those that Spanish, Portuguese, German, Polish, Malay,
-# Tagalog, Turkish or English use often ("logo", "bola", "karte", "agar", "ka", "ko", "yar", "fir").
-# A few others share one ("hai" in Italian, "mein" in German), so a text is Hindi only when two
-# different ones, or more, make at least 15 % of its words (_ROMANISED_HINDI_SHARE).
+# Indonesian, Tagalog, Turkish or English use often ("logo", "bola", "karte", "agar", "ka", "ko", "yar",
+# "fir", Malay and Indonesian "ke" and "toh": "Hai kak, paket saya belum sampai ke rumah" was Hindi).
+# A few others share one ("hai" in Italian and Indonesian, "mein" in German), so a text is Hindi only
+# when two different ones, or more, make at least 15 % of its words (_ROMANISED_HINDI_SHARE).
 _ROMANISED_HINDI = frozenset("""
 hai hain nahi nahin nhi kya kyun kyu kyon bhai yaar accha acha achha bahut bohot bohat bahot mera meri
 tera teri tere aap apka aapka apki aapki apne apna apni kuch kuchh abhi kab kahan kaise kaisa kaisi kaun
 kitna kitne raha rahi rahe gayi gye gya gaye diya liya kiya karo karna karke krna karti tha thi hota hoti
-hoga hogi wala wali wale yeh woh aur bhi mein hoon hu sirf logon dekho dekh chal chalo arey arre ji sahi
+hoga hogi wala wale yeh woh aur bhi mein hoon hu sirf logon dekho dekh chal chalo arey arre ji sahi
 galat matlab bilkul lekin phir kabhi hamesha pyaar pyar baat paisa paise mujhe tujhe humko hume hamare
-hamara tumhara uska uski unka iska iski inka toh sath saath liye hua hui rakha jao aaj kyunki magar koi
-kisi sabse zyada jyada thoda ekdum yahan wahan nai ki ke
+hamara tumhara uska uski unka iska iski inka sath saath liye hua hui rakha jao aaj kyunki magar koi
+sabse zyada jyada thoda ekdum yahan wahan nai ki jab sab sabko rha rhi hum tumhe usko karne lagaya dena
 """.split())
 _ROMANISED_HINDI_SHARE = 0.15
 _LATIN_WORD = re.compile(r"[a-z]+")
+# A kana letter with no Japanese letter (kana or kanji) beside it is part of an emoticon, not a word: the
+# shrug's face ツ in ¯\_(ツ)_/¯, the arms ノ of (ノ°▽°)ノ. Japanese writes no spaces, so its kana touch others.
+_JAPANESE_LETTER = "\u3005-\u3007\u3041-\u309F\u30A1-\u30FA\u30FC-\u30FF\u3400-\u4DBF\u4E00-\u9FFF\uF900-\uFAFF"
+_LONE_KANA = re.compile(f"(?<![{_JAPANESE_LETTER}])[\u3041-\u309F\u30A1-\u30FA\u30FC-\u30FF](?![{_JAPANESE_LETTER}])")
 
 
 def _script_of(ch: str) -> str | None:
@@ -109,6 +115,7 @@ def detect_language(text: str, min_confidence: float = MIN_CONFIDENCE,
     # NFKC: full-width Latin is Latin (py3langid called "ｎｏｔ ｗｏｒｋｉｎｇ" Chinese). Invisible padding, Hangul
     # fillers included (letters by category), is no text: "ㅤㅤ hello there friend" was nothing sure, "ᅟᅟᅟ" Korean.
     clean = _NOISE.sub(" ", DEFAULT_IGNORABLE_CHAR.sub("", unicodedata.normalize("NFKC", text)))
+    clean = _LONE_KANA.sub(" ", clean)
     # Vowel signs (combining marks) are letters of their word: one-word Tamil "வேலை" has 4, not 2.
     letters = [ch for ch in clean if ch.isalpha() or unicodedata.category(ch) in ("Mn", "Mc")]
     if len(letters) < 3:
@@ -119,7 +126,8 @@ def detect_language(text: str, min_confidence: float = MIN_CONFIDENCE,
     top, count = scripts.most_common(1)[0]
     if top is not None and count * 2 >= len(letters):
         return top
-    if _is_romanised_hindi(clean):
+    # A brand that lists its languages without Hindi hears none: its Indonesian and Malay posts go to py3langid.
+    if (not expected_languages or "hi" in expected_languages) and _is_romanised_hindi(clean):
         return "hi"
     by_language: defaultdict[str, float] = defaultdict(float)
     for lang, probability in _identifier().rank(clean):
