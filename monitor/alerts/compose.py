@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import Session
 
-from monitor.alerts.format import WRITERS, Item, Message, Style, render
+from monitor.alerts.format import Item, Message, Style, render
 from monitor.alerts.models import AlertEvent
 from monitor.alerts.rules import NO_LONGER_URGENT, STILL_DUE, urgent_reason
 from monitor.alerts.settings import AlertSettings
@@ -44,11 +44,10 @@ def _in_chat_form(mentions: Sequence[Mention], why: dict[str, str]) -> list[Item
     return sorted(items, key=lambda i: (-(i.priority or 0.0), i.created_at, i.id))
 
 
-def compose(session: Session, event: AlertEvent, settings: AlertSettings, fmt: str) -> Message | str:
-    """The event's message, or why it is not sent: none of an item alert's mentions still due (see ``STILL_DUE``),
-    or none of an urgent alert's still urgent."""
+def compose(session: Session, event: AlertEvent, settings: AlertSettings, style: Style) -> Message | str:
+    """The event's message in the target's style, or why it is not sent: none of an item alert's mentions still due
+    (see ``STILL_DUE``), or none of an urgent alert's still urgent."""
     brand = session.get(Brand, event.brand_id) if event.brand_id is not None else None
-    style = Style(WRITERS[fmt], settings.excerpt_chars, settings.max_items_per_message, settings.dashboard_item_url)
     still_due = STILL_DUE.get(event.rule)
     mentions = _mentions(session, list(event.mention_ids), true() if still_due is None else still_due.condition)
     if still_due is not None and not mentions:

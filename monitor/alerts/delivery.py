@@ -16,10 +16,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import apprise
+from apprise.conversion import convert_between
 from sqlalchemy import or_, select, update
 
 from monitor.alerts.compose import compose
-from monitor.alerts.format import Message
+from monitor.alerts.format import WRITERS, Message, Style
 from monitor.alerts.models import AlertEvent, AlertStatus
 from monitor.alerts.settings import RULE_LEVELS, AlertSettings, Target
 from monitor.backoff import doubled
@@ -64,23 +65,71 @@ def writer_format(plugin: apprise.URLBase, configured: str | None) -> str:
     return str((fmt[0] if isinstance(fmt, tuple) else fmt).value)
 
 
+# The most apprise adds to join a title to the body where they share a field: "<b>…</b><br />\r\n".
+_TITLE_JOIN = 16
+# Where apprise declares less than the service takes, the service's own limit: a Teams Workflows card takes
+# 28 KB (apprise says 1,000 characters, which left a grouped alert one item; 8,000 UTF-16 units stay within
+# 28 KB in any script), Rocket.Chat 5,000 characters (its Message_MaxAllowedSize default).
+_SERVICE_LENGTHS = {"workflow": 8_000, "workflows": 8_000, "rocket": 5_000, "rockets": 5_000}
+
+
+def _length(text: str) -> int:
+    """Characters as chat services count them: UTF-16 code units (an emoji is two), never fewer than Python's."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 class Sender:
     """One apprise target with the configured timeouts."""
 
     def __init__(self, target: Target, timeout_seconds: float) -> None:
-        plugin = apprise.Apprise.instantiate(target.url)
+        parsed = apprise.plugins.url_to_dict(target.url)
+        plugin = apprise.Apprise.instantiate(parsed) if parsed is not None else None
         if plugin is None:  # resolve_targets checks this; kept for callers that build Targets by hand
             raise ValueError(f"alert target {target.name}: unsupported apprise URL")
         plugin.socket_connect_timeout = plugin.socket_read_timeout = timeout_seconds
         self.format = writer_format(plugin, target.settings.format)
+        self._plugin = plugin
+        self._body_format = apprise.NotifyFormat(self.format)
+        self._sent_format = plugin.resolve_format(self._body_format)
+        # No title field (Telegram, Mattermost), or one that shares the body's text and limit (Discord): the title is
+        # shown in the message text, rendered like it. Slack, email and Zulip show it apart, as plain text.
+        self.title_in_body = plugin.title_maxlen <= 0 or plugin.overflow_amalgamate_title
+        # Apprise sends an over-long message as it is by default, and the service refuses it (Discord answers 400 to
+        # every retry). Messages are rendered to fit the plugin's limit instead, and apprise cuts what still cannot
+        # (a title alone is more than a text message's 160 characters); an overflow= in the URL is kept as asked.
+        protocols = {p for attribute in (plugin.protocol, plugin.secure_protocol)
+                     for p in ((attribute,) if isinstance(attribute, str) else attribute or ())}
+        declared = max([plugin.body_maxlen, *(_SERVICE_LENGTHS.get(p, 0) for p in protocols)])
+        self._max_length = declared if "overflow" not in parsed and plugin.body_maxlen > 0 else None
+        if self._max_length is not None and self._max_length <= plugin.body_maxlen:  # not above apprise's own
+            plugin.overflow_mode = apprise.OverflowMode.TRUNCATE
         self._apprise = apprise.Apprise()
         self._apprise.add(plugin)
+
+    def style(self, settings: AlertSettings) -> Style:
+        """How to render messages for this target."""
+        return Style(WRITERS[self.format], settings.excerpt_chars, settings.max_items_per_message,
+                     settings.dashboard_item_url, self.title_in_body, self.fits)
+
+    def fits(self, message: Message) -> bool:
+        """Whether the service takes the message in one piece, as apprise will send it: converted to the format the
+        plugin sends, in the service's own markup, with the title where it shares the body's field."""
+        if self._max_length is None:
+            return True
+        length = _length(self._as_sent(message.body))
+        if self.title_in_body and message.title:
+            length += _length(self._as_sent(message.title)) + _TITLE_JOIN
+        return length <= self._max_length
+
+    def _as_sent(self, text: str) -> str:
+        return self._plugin.dialect_convert(convert_between(self._body_format, self._sent_format, text),
+                                            self._sent_format)
 
     def send(self, title: str, body: str, level: str) -> str | None:
         """None when delivered, else a short reason safe to store and show."""
         try:
             result = self._apprise.notify(
-                title=title, body=body, body_format=apprise.NotifyFormat(self.format), notify_type=_NOTIFY_TYPES[level]
+                title=title, body=body, body_format=self._body_format, notify_type=_NOTIFY_TYPES[level]
             )
         except Exception as exc:  # a plugin bug must not kill the worker
             return f"unexpected {exc.__class__.__name__}"
@@ -157,7 +206,7 @@ class DeliveryWorker(threading.Thread):
                                           f"over {LATE_LIMIT.days} days ago")
             if event.rule != "digest" and self.in_quiet_hours(self.target, now):
                 return event.rule, None, "quiet hours"
-            composed = compose(session, event, self.settings, self.sender.format)
+            composed = compose(session, event, self.settings, self.sender.style(self.settings))
             return (event.rule, None, composed) if isinstance(composed, str) else (event.rule, composed, None)
 
     def _record(self, event_id: int, unsent: str | None, error: str | None) -> None:

@@ -1,7 +1,8 @@
 """Chat messages for alerts. Mention text and author handles are untrusted: every piece of them is
-cleaned (control and bidi characters removed, whitespace collapsed, truncated), stripped of pings
+cleaned (control, format and blank filler characters removed, whitespace collapsed, truncated), stripped of pings
 (``@channel``, ``@here``, ``@everyone``, ``<!channel>``, user pings) and escaped for the target's
-format, so a post cannot restyle the message, forge a link or page the whole channel.
+format, so a post cannot restyle the message, forge a link or page the whole channel. A message is made to fit
+the target's length limit by listing fewer items, so one message arrives with the most pressing ones.
 """
 
 from __future__ import annotations
@@ -9,15 +10,16 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import quote
 
-# C0/C1 controls, zero-width and bidi formatting characters: they hide or reorder what a reader sees.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+# Hangul fillers are letters by category, yet show nothing (a blank handle, a gap inside a word).
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<&])")
+_SHORTEST_EXCERPT = 20  # the least excerpt_chars allows
 _ZWSP = "\u200b"  # after "@" it keeps the text readable but stops every chat service from pinging
 
 
@@ -45,10 +47,17 @@ class Item:
     sentiment_by_person: bool = False  # a person's relabel: shown as such, without a model score
 
 
+def _hidden(char: str) -> bool:
+    """A control or format character (zero-width, bidi mark or override, soft hyphen, tag characters) or a blank
+    filler letter: each hides or reorders what a reader sees."""
+    return unicodedata.category(char) in ("Cc", "Cf") or char in _BLANK_LETTERS
+
+
 def clean(text: str, limit: int) -> str:
-    """One line of untrusted text, safe characters only, at most ``limit`` characters."""
-    text = unicodedata.normalize("NFC", _UNSAFE.sub(" ", text))
-    text = " ".join(text.split())
+    """One line of untrusted text, visible characters only, at most ``limit`` characters."""
+    # A control (a line break, a tab) separates words; an invisible character is simply taken out.
+    text = "".join(" " if unicodedata.category(c) == "Cc" else "" if _hidden(c) else c for c in text)
+    text = " ".join(unicodedata.normalize("NFC", text).split())
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     return text.replace("@", "@" + _ZWSP).replace("<!", "<" + _ZWSP + "!")
@@ -57,8 +66,8 @@ def clean(text: str, limit: int) -> str:
 def safe_link(url: str | None) -> str | None:
     if not url or not re.match(r"^https?://[^\s<>\"']+$", url):
         return None
-    # Percent-encoded, a bidi override or zero-width character cannot disguise where the link goes.
-    url = _UNSAFE.sub(lambda m: quote(m.group()), url)
+    # Percent-encoded, a bidi mark or an invisible character cannot disguise where the link goes.
+    url = "".join(quote(c) if _hidden(c) else c for c in url)
     return url.replace("(", "%28").replace(")", "%29")
 
 
@@ -130,6 +139,11 @@ class Style:
     excerpt_chars: int
     max_items: int
     dashboard_item_url: str | None
+    # Where the service shows the title in the message text (no title field of its own), apprise puts it there
+    # as it is, so it is escaped like the body.
+    title_in_body: bool = False
+    # Whether the target takes a message this long (None: any length); see ``render``.
+    fits: Callable[[Message], bool] | None = None
 
 
 def _item_lines(item: Item, style: Style) -> list[str]:
@@ -168,11 +182,40 @@ def _items_body(items: Sequence[Item], style: Style) -> list[str]:
             lines.append("")
         lines.extend(_item_lines(item, style))
     if len(items) > style.max_items:
-        lines += ["", style.writer.esc(f"…and {len(items) - style.max_items} more in the dashboard.")]
+        more = f"…and {len(items) - style.max_items} more" if style.max_items else str(len(items))
+        lines += ["", style.writer.esc(f"{more} in the dashboard.")]
     return lines
 
 
+def _smaller(style: Style, count: int) -> Iterator[Style]:
+    """The style, then ones for ever shorter messages: fewer items listed (the last ones go first, the most
+    pressing stay), a shorter excerpt for the one item left, and at last none listed, only counted."""
+    for shown in range(min(count, style.max_items), 0, -1):
+        yield replace(style, max_items=shown)
+    excerpt = style.excerpt_chars // 2
+    while count and excerpt >= _SHORTEST_EXCERPT:
+        yield replace(style, max_items=1, excerpt_chars=excerpt)
+        excerpt //= 2
+    yield replace(style, max_items=0)
+
+
 def render(rule: str, brand: str, items: Sequence[Item], details: dict[str, Any], style: Style) -> Message:
+    """The alert's message, as long as ``style.fits`` lets it be: a chat service refuses a longer one outright
+    (Discord over 2,000 characters), and split into several posts a message could be cut inside its markup."""
+    for smaller in _smaller(style, len(items)):
+        message = _render(rule, brand, items, details, smaller)
+        if style.fits is None or style.fits(message):
+            return message
+    return message  # even the shortest is too long for the service (a text message): delivery cuts it
+
+
+def _render(rule: str, brand: str, items: Sequence[Item], details: dict[str, Any], style: Style) -> Message:
+    message = _render_plain_title(rule, brand, items, details, style)
+    return replace(message, title=style.writer.esc(message.title)) if style.title_in_body else message
+
+
+def _render_plain_title(rule: str, brand: str, items: Sequence[Item], details: dict[str, Any],
+                        style: Style) -> Message:
     w = style.writer
     brand = clean(brand, 100)
     if rule == "urgent":
