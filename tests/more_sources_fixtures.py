@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from sqlalchemy import select
@@ -13,6 +17,39 @@ from monitor.poller import poll_once
 from monitor.storage import Database
 
 FAST_RETRIES = {"max_retries": 2, "retry_backoff_seconds": 0.01}
+
+
+@contextmanager
+def static_site(bodies: Mapping[str, str], redirects: Mapping[str, str] | None = None) -> Iterator[str]:
+    """A plain HTTP server for feeds the emulator never writes: ``bodies`` (path -> body, read at each request,
+    so a test may change them; any other path is a 404) and ``redirects`` (path -> location, a 301). Its base URL."""
+    moved = redirects or {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            if self.path in moved:
+                self.send_response(301)
+                self.send_header("location", moved[self.path])
+                self.send_header("content-length", "0")
+                self.end_headers()
+                return
+            body = bodies.get(self.path, "").encode()
+            self.send_response(200 if self.path in bodies else 404)
+            self.send_header("content-type", "application/rss+xml; charset=utf-8")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def one_connector_config(db: Database, name: str, settings: dict[str, Any], *, env: dict[str, str] | None = None,

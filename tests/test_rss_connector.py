@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -15,7 +13,7 @@ from connectors.emulators import RunningEmulators
 from connectors.rss import RssConnector, RssSettings
 from monitor.storage import Database
 from tests.emulator_fixtures import drain, stored_ids
-from tests.more_sources_fixtures import FAST_RETRIES, one_connector_config, poll, stored_rows
+from tests.more_sources_fixtures import FAST_RETRIES, one_connector_config, poll, static_site, stored_rows
 
 QUERY = Query(key="orbisto", brand="Orbisto", keywords=("Orbisto",))
 
@@ -28,24 +26,8 @@ def rss(running: RunningEmulators, **settings: object) -> RssConnector:
 def static_feeds() -> Iterator[tuple[str, dict[str, str]]]:
     """A plain HTTP server for feeds the emulator never writes: its base URL, and path -> body to serve."""
     bodies: dict[str, str] = {}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-            body = bodies.get(self.path, "").encode()
-            self.send_response(200 if self.path in bodies else 404)
-            self.send_header("content-type", "application/rss+xml; charset=utf-8")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", bodies
-    server.shutdown()
-    server.server_close()
+    with static_site(bodies) as base:
+        yield base, bodies
 
 
 def rss_document(*items: tuple[str, str, str]) -> str:

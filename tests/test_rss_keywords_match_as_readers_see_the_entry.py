@@ -4,42 +4,24 @@ entries were silently dropped, and their ids were kept as read, so they never ca
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from xml.sax.saxutils import escape
 
 import pytest
 
 from connectors.base import Query
 from connectors.rss import RssConnector, RssSettings
-from tests.more_sources_fixtures import FAST_RETRIES
+from tests.more_sources_fixtures import FAST_RETRIES, static_site
 
 QUERY = Query(key="acme", brand="Acme Bank", keywords=("Acme Bank", "Domino's", "Café Rio"), exclude=("job fair",))
 
 
 @pytest.fixture
 def feed_url() -> Iterator[tuple[str, dict[str, str]]]:
-    """A local server for one RSS feed: its URL, and the body to serve (under "body")."""
+    """A local server for one RSS feed: its URL, and the body to serve (under "/body")."""
     served: dict[str, str] = {}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-            body = served["body"].encode()
-            self.send_response(200)
-            self.send_header("content-type", "application/rss+xml; charset=utf-8")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/rss.xml", served
-    server.shutdown()
-    server.server_close()
+    with static_site(served) as base:
+        yield f"{base}/body", served
 
 
 def rss_feed(*items: tuple[str, str, str]) -> str:
@@ -62,7 +44,7 @@ def fetch_texts(url: str) -> dict[str, str]:
 
 def test_keywords_are_found_however_the_entry_spaces_spells_or_tags_them(feed_url: tuple[str, dict[str, str]]) -> None:
     url, served = feed_url
-    served["body"] = rss_feed(
+    served["/body"] = rss_feed(
         ("br", "Branch news", "Posted by staff<br />Acme Bank raises fees"),
         ("paragraphs", "Branch news", "<p>Read more from</p><p>Acme Bank</p>"),
         ("nbsp", "Acme&nbsp;Bank closes branches", ""),
@@ -86,7 +68,7 @@ def test_keywords_are_found_however_the_entry_spaces_spells_or_tags_them(feed_ur
 
 def test_excluded_terms_are_found_the_same_way(feed_url: tuple[str, dict[str, str]]) -> None:
     url, served = feed_url
-    served["body"] = rss_feed(
+    served["/body"] = rss_feed(
         ("nbsp", "Acme Bank hosts a job&nbsp;fair", ""),
         ("line-end", "Acme Bank hosts a JOB\nFAIR", ""),
         ("spaces", "Acme Bank is hiring", "<p>Come to our job \t fair in Leeds</p>"),

@@ -4,9 +4,7 @@ Entry ids stay as the feed wrote them, so entries stored before are not stored a
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import select
@@ -16,7 +14,7 @@ from connectors.emulators import DEMO_BRAND
 from connectors.rss import RssConnector, RssSettings
 from monitor import models
 from monitor.storage import Database
-from tests.more_sources_fixtures import FAST_RETRIES, one_connector_config, poll
+from tests.more_sources_fixtures import FAST_RETRIES, one_connector_config, poll, static_site
 
 QUERY = Query(key="orbisto", brand=DEMO_BRAND, keywords=(DEMO_BRAND,))
 ATOM = f"""<?xml version="1.0" encoding="utf-8"?>
@@ -35,31 +33,8 @@ RSS = f"""<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><tit
 @pytest.fixture
 def site() -> Iterator[str]:
     """A local site: /blog/atom.xml and /news/rss.xml, and /feed redirecting to the blog's feed. Its base URL."""
-    bodies = {"/blog/atom.xml": ATOM, "/news/rss.xml": RSS}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-            if self.path == "/feed":
-                self.send_response(301)
-                self.send_header("location", "/blog/atom.xml")
-                self.send_header("content-length", "0")
-                self.end_headers()
-                return
-            body = bodies[self.path].encode()
-            self.send_response(200)
-            self.send_header("content-type", "application/xml; charset=utf-8")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with static_site({"/blog/atom.xml": ATOM, "/news/rss.xml": RSS}, {"/feed": "/blog/atom.xml"}) as base:
+        yield base
 
 
 def test_relative_links_become_links_on_the_feeds_site(site: str) -> None:

@@ -3,20 +3,13 @@ not at all where it names u/ana further on: sent, it would notify Ana with Bob's
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
-
-import numpy as np
 
 from connectors.reddit import RedditConnector
 from monitor.models import Brand, Mention, MentionStatus, Reply, ReplyState
 from monitor.storage import Database
 from monitor.suggestions import suggest
-
-
-def _same_vector(texts: Sequence[str]) -> np.ndarray:
-    # Every past reply equally close: this is about their text, not their ranking (no model needed).
-    return np.full((len(texts), 384), 1 / np.sqrt(384), dtype=np.float32)
+from tests.test_suggested_past_reply_never_names_the_earlier_customer import _same_vector
 
 
 def _reddit_mention(db: Database, external_id: str, author: str | None, status: str) -> int:

@@ -1,4 +1,6 @@
-"""A past reply offered for a new author greets the new author, and never names (so notifies) the earlier one."""
+"""A past reply offered for a new author greets the new author, and never names (so notifies) the earlier one;
+a name greeted before an emoji or a dash ("Hi Ana López 👋 …", "Hi Ana López - …") is swapped too: until
+2026-12-07 such a reply went to the next customer with Ana's name."""
 
 from __future__ import annotations
 
@@ -37,9 +39,9 @@ def _mention(db: Database, external_id: str, author_name: str, author_handle: st
         return mention.id
 
 
-def _answered_lea(db: Database, reply: str) -> None:
-    """A resolved mention by Lea (@lea) answered with ``reply``."""
-    mention_id = _mention(db, f"lea:{reply[:30]}", "Lea", "lea")
+def _answered_lea(db: Database, reply: str, name: str = "Lea", handle: str = "lea") -> None:
+    """A resolved mention by Lea (@lea), or another author, answered with ``reply``."""
+    mention_id = _mention(db, f"{handle}:{reply[:30]}", name, handle)
     connector = SampleConnector(SampleSettings(), {})
     presence.send_reply_once(db, replies.draft_reply(db, mention_id, reply, AGENT).id, connector, AGENT)
     triage.set_status(db, [mention_id], MentionStatus.RESOLVED.value, AGENT)
@@ -64,3 +66,20 @@ def test_a_past_reply_naming_the_earlier_customers_handle_after_its_greeting_is_
     bob = _mention(db, "bob:1", "Bob", "bob")
     texts = [s.text for s in suggest(db, bob, (), limit=10, embed=_same_vector)]
     assert texts == ["Hi Bob, fixed. Thanks @lea_b for the tip"]
+
+
+def test_a_name_greeted_before_an_emoji_or_a_dash_is_the_new_customers(db: Database) -> None:
+    for reply in ("Hi Ana López 👋 your refund for order 4417 is on its way", "Hi Ana López - your parcel left today",
+                  "Hola Ana López—the courier comes tomorrow", "Hi ana lópez ❤️ thanks for waiting"):
+        _answered_lea(db, reply, "Ana López", "analopez")
+    bob = _mention(db, "bob:1", "Bob", "bob")
+    texts = {s.text for s in suggest(db, bob, (), limit=10, embed=_same_vector)}
+    assert texts == {"Hi Bob 👋 your refund for order 4417 is on its way", "Hi Bob - your parcel left today",
+                     "Hola Bob—the courier comes tomorrow", "Hi Bob ❤️ thanks for waiting"}
+
+
+def test_a_name_that_only_begins_a_longer_hyphenated_word_is_left_alone(db: Database) -> None:
+    # An author named "Check" is not greeted by "Check-in done".
+    _answered_lea(db, "Check-in done, all fixed", "Check", "check")
+    bob = _mention(db, "bob:1", "Bob", "bob")
+    assert [s.text for s in suggest(db, bob, (), limit=10, embed=_same_vector)] == ["Check-in done, all fixed"]
