@@ -172,6 +172,20 @@ def _reset(*socks: socket.socket) -> None:
             pass
 
 
+def read_request_then_reset(conn: socket.socket) -> bytes:
+    """Read a request's head from ``conn``, then reset the connection instead of answering: as far as the client
+    can tell, the request went out and the platform may have acted on it. The bytes read."""
+    conn.settimeout(5)
+    received = b""
+    while b"\r\n\r\n" not in received:  # the request's head, at least, has arrived
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        received += chunk
+    _reset(conn)
+    return received
+
+
 def host_port(url: str) -> tuple[str, int]:
     host, port = url.split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)
     return host, int(port)

@@ -14,7 +14,7 @@ from connectors.base import ConnectorError, DeliveryUnknown, ReplyTarget
 from connectors.emulators import DEMO_SECRETS, RunningEmulators
 from connectors.reddit import RedditConnector, RedditSettings
 from tests.emulator_fixtures import reddit_connector
-from tests.fault_tools import TcpProxy, host_port
+from tests.fault_tools import TcpProxy, host_port, read_request_then_reset
 
 TEXT = "Sorry about that, DM us your order number"
 
@@ -59,16 +59,7 @@ def test_a_request_read_then_reset_stays_delivery_unknown(emulators: RunningEmul
                 conn, _ = listener.accept()
             except TimeoutError:
                 continue
-            with conn:
-                conn.settimeout(5)
-                received = b""
-                while b"\r\n\r\n" not in received:  # the request's head, at least, has arrived
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        break
-                    received += chunk
-                requests_taken.append(received)
-                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            requests_taken.append(read_request_then_reset(conn))
 
     server = threading.Thread(target=take_requests_then_reset, daemon=True)
     server.start()

@@ -13,7 +13,7 @@ import pytest
 from connectors.base import ConnectorError, DeliveryUnknown, ReplyTarget
 from connectors.emulators import DEMO_SECRETS, RunningEmulators
 from connectors.x import XConnector, XSettings
-from tests.fault_tools import TcpProxy, host_port
+from tests.fault_tools import TcpProxy, host_port, read_request_then_reset
 
 TEXT = "Sorry about that, DM us your order number"
 
@@ -94,15 +94,7 @@ def test_a_request_read_then_reset_stays_delivery_unknown(emulators: RunningEmul
 
     def take_request_then_reset() -> None:
         conn, _ = listener.accept()
-        with conn:
-            conn.settimeout(5)
-            received = b""
-            while b"\r\n\r\n" not in received:  # the request's head, at least, has arrived
-                chunk = conn.recv(65536)
-                if not chunk:
-                    break
-                received += chunk
-            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        read_request_then_reset(conn)
 
     server = threading.Thread(target=take_request_then_reset, daemon=True)
     server.start()
