@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from connectors.base import Capabilities, Connector, PostedReply, RateLimited, ReplyTarget
@@ -65,6 +65,10 @@ PRIOR_WEIGHT = 30
 PRIOR_FILE = Path(__file__).resolve().parents[1] / "sentiment" / "artifacts" / "embedding_mean.json"
 # Members of an open incident that newcomers are compared with (its newest ones).
 MEMBERS_COMPARED = 50
+# The PostgreSQL advisory lock a detection run holds on a brand until it commits (IncidentDetector._take_turns).
+# Its first key names the schema too, so installs in two schemas of one database do not wait for each other.
+_TAKE_PG_DETECTION_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('mentiondesk incident detection in ' "
+                               "|| coalesce(current_schema(), '')), :brand_id)")
 
 
 class IncidentError(MentiondeskError):
@@ -241,7 +245,8 @@ class IncidentDetector:
         if not self.settings.enabled:
             return result
         with self.db.write() as session:
-            candidates = self._candidates(session, now)
+            brand_ids = self._take_turns(session, now)
+            candidates = self._candidates(session, now, brand_ids) if brand_ids else []
             if not candidates:
                 return result
             background = Background.load(session, now)
@@ -250,19 +255,39 @@ class IncidentDetector:
                 self._brand(session, brand_id, rows, background, now, result)
         return result
 
-    def _candidates(self, session: Session, now: datetime) -> list[tuple[int, _Candidate]]:
+    def _new_candidates(self, now: datetime, *columns: Any) -> Select[Any]:
+        """``columns`` of the mentions detection looks at: candidates of the window in no incident yet."""
         window = timedelta(minutes=self.settings.window_minutes)
-        rows = session.execute(
-            select(Mention.id, Mention.brand_id, Mention.created_at, Mention.lang, Mention.platform,
-                   Mention.author_handle, Mention.author_followers, MentionEmbedding.vector)
+        return (
+            select(*columns)
             .join(MentionEmbedding, MentionEmbedding.mention_id == Mention.id)
             .outerjoin(IncidentMention, IncidentMention.mention_id == Mention.id)
             # A competitor's complaints are not ours to handle: no incident, no alert, and an incident
             # opened before its brand was marked competitor takes no more.
             .where(IncidentMention.mention_id.is_(None), Mention.brand_id.is_not(None), OURS,
                    Mention.created_at > now - window, Mention.created_at <= now,
-                   Mention.status.not_in(CLOSED_STATUSES), candidate())
-            .order_by(Mention.created_at, Mention.id)
+                   Mention.status.not_in(CLOSED_STATUSES), candidate()))
+
+    def _take_turns(self, session: Session, now: datetime) -> list[int]:
+        """The brands with new candidates, each locked on PostgreSQL until this run commits, so two
+        workers detecting at once take turns per brand: the second reads the candidates after the first
+        committed, and finds the ones the first grouped taken. Without this both opened the same
+        incident or joined the same newcomers, and the second's whole run failed on the duplicate.
+        (SQLite's write transaction begins with BEGIN IMMEDIATE, which already lets one run at a time.)"""
+        brand_ids = list(session.scalars(self._new_candidates(now, Mention.brand_id).distinct()
+                                         .order_by(Mention.brand_id)))
+        if not self.db.is_sqlite:
+            for brand_id in brand_ids:  # in id order, so two runs locking the same brands cannot deadlock
+                session.execute(_TAKE_PG_DETECTION_LOCK, {"brand_id": brand_id})
+        return brand_ids
+
+    def _candidates(self, session: Session, now: datetime, brand_ids: Sequence[int]) -> list[tuple[int, _Candidate]]:
+        """The new candidates of ``brand_ids``, the brands :meth:`_take_turns` locked (one whose first
+        candidates came in since then waits for the next run)."""
+        rows = session.execute(
+            self._new_candidates(now, Mention.id, Mention.brand_id, Mention.created_at, Mention.lang, Mention.platform,
+                                 Mention.author_handle, Mention.author_followers, MentionEmbedding.vector)
+            .where(Mention.brand_id.in_(brand_ids)).order_by(Mention.created_at, Mention.id)
         ).all()
         return [(r.brand_id, _Candidate(r.id, r.created_at, r.lang, r.platform, f"{r.platform}:{r.author_handle or r.id}",
                                         r.author_followers or 0, unpack(r.vector))) for r in rows]
