@@ -5,17 +5,32 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+usage="usage: $0 demo|test [args]  (demo: run the demo; test: run the test suite; args go to it)"
+# Checked before the install, which takes minutes and GBs.
+command="${1:-}"
+case "$command" in
+  demo|test) shift ;;
+  -h|--help) echo "$usage"; exit 0 ;;
+  *) echo "$usage" >&2; exit 2 ;;
+esac
+
 venv="${MENTIONDESK_VENV:-.venv}"
 python="${PYTHON:-python3}"
-if [ ! -x "$venv/bin/python" ]; then
-  "$python" -m venv "$venv"
+# A venv cut short (during ensurepip, say) has python but no pip: it is made again, as is one whose python broke.
+if ! "$venv/bin/python" -m pip --version >/dev/null 2>&1; then
+  if [ -n "$(ls -A "$venv" 2>/dev/null)" ] && [ ! -f "$venv/pyvenv.cfg" ]; then
+    echo "error: $venv is not a virtual environment (it has no pyvenv.cfg), and making one there would empty it;" \
+         "move it away or set MENTIONDESK_VENV to another folder" >&2
+    exit 1
+  fi
+  "$python" -m venv --clear "$venv"
 fi
 stamp="$venv/.mentiondesk-installed"
 want="$(cat pyproject.toml quickstart.sh | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   # torch first and pinned: an unpinned torch pulled in by another package is a multi-GB CUDA build.
-  "$venv/bin/pip" install --quiet torch==2.13.0
-  "$venv/bin/pip" install --quiet -e '.[all,test]'
+  "$venv/bin/python" -m pip install --quiet torch==2.13.0
+  "$venv/bin/python" -m pip install --quiet -e '.[all,test]'
   echo "$want" > "$stamp"
 fi
 
@@ -30,10 +45,7 @@ install_chromium() {
   fi
 }
 
-command="${1:-}"
-shift || true
 case "$command" in
   demo) exec "$venv/bin/mentiondesk" demo "$@" ;;
   test) install_chromium; exec "$venv/bin/python" -m pytest -ra "$@" ;;
-  *) echo "usage: $0 demo|test [args]" >&2; exit 2 ;;
 esac

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from connectors.emulators import demo_connector_settings, start_emulators
 from connectors.emulators.corpus import LANGUAGES
-from dashboard.launch import launch as launch_dashboard, stop as stop_dashboard
+from dashboard.launch import check_port_free, launch as launch_dashboard, stop as stop_dashboard, wait_until_serving
 from monitor import users
 from monitor.access import Role, local_operator
 from monitor.alerts.receiver import Receiver
@@ -40,6 +40,7 @@ DEMO_ALERT_TARGET = "demo-chat"
 DEMO_USER = "demo"
 DEMO_CONFIG = "mentiondesk.toml"
 DEMO_DATABASE = "demo.db"
+DASHBOARD_HOST = "127.0.0.1"
 # The first line of every config the demo writes: how a later run knows the folder is the demo's own.
 DEMO_CONFIG_MARKER = "# Written by `mentiondesk demo`"
 # What the demo writes beside its config: its SQLite database (with SQLite's and the worker's side
@@ -91,7 +92,7 @@ def write_demo_config(home: Path, settings: dict[str, Any], dashboard_port: int)
         "connectors": settings["connectors"],
         "alerts": {
             "targets": [{"name": DEMO_ALERT_TARGET}],
-            "dashboard_item_url": f"http://127.0.0.1:{dashboard_port}/?mention={{id}}",
+            "dashboard_item_url": f"http://{DASHBOARD_HOST}:{dashboard_port}/?mention={{id}}",
         },
         "dashboard": {"team": ["ana", "ben", "chloe"]},
         # As a brand would list its customers' languages: posts some platforms give no language
@@ -136,6 +137,8 @@ def run_demo(home: Path | None = None, once: bool = False, max_seconds: float | 
              dashboard_port: int = 8501) -> None:
     home = home or data_dir() / "demo"
     check_demo_home(home)  # before anything starts or is written
+    if not once:  # the demo's alerts link to its dashboard: a port it cannot have stops it here, not after the start
+        check_port_free(DASHBOARD_HOST, dashboard_port)
     home.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         running = stack.enter_context(start_emulators(seed=7, live_posts_every=None if once else 5.0))
@@ -168,9 +171,11 @@ def run_demo(home: Path | None = None, once: bool = False, max_seconds: float | 
                 pipeline.alerts.drain(30)
             _print_latest(db)
             return
-        dashboard = launch_dashboard(config_path, dashboard_port)
+        dashboard = launch_dashboard(config_path, dashboard_port, host=DASHBOARD_HOST)
         stack.callback(stop_dashboard, dashboard)
-        click.echo(f"dashboard: http://127.0.0.1:{dashboard_port} (sign in as {DEMO_USER!r} with the password above)")
+        wait_until_serving(dashboard, DASHBOARD_HOST, dashboard_port)
+        click.echo(f"dashboard: http://{DASHBOARD_HOST}:{dashboard_port} "
+                   f"(sign in as {DEMO_USER!r} with the password above)")
         scheduler = PollScheduler(db, config, pipeline=pipeline, exclusive=True)
         scheduler.install_signal_handlers()
         click.echo("polling the emulators; new posts arrive every few seconds. Ctrl-C to stop.")

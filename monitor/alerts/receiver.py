@@ -12,6 +12,7 @@ times before accepting; ``hang`` never answers (until the receiver stops).
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import sys
 import threading
@@ -137,7 +138,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--log", type=Path, help="also append each alert to this JSONL file")
     args = parser.parse_args(argv)
-    receiver = Receiver(args.host, args.port, out=sys.stdout, log_path=args.log)
+    try:
+        receiver = Receiver(args.host, args.port, out=sys.stdout, log_path=args.log)
+    except OSError as exc:  # the port is taken, or the host is not this machine's
+        taken = "; pick another with --port" if exc.errno == errno.EADDRINUSE else ""
+        sys.exit(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}{taken}")
     print(f"listening: json://{args.host}:{receiver.port}/alerts or mmost://{args.host}:{receiver.port}/TOKEN", flush=True)
     try:
         receiver.server.serve_forever()
