@@ -11,6 +11,7 @@ import click
 
 from monitor import audit, users
 from monitor.access import Role, local_operator
+from monitor.cli_types import refuse_own_files
 
 if TYPE_CHECKING:
     from monitor.cli import App
@@ -104,7 +105,7 @@ def audit_group() -> None:
 
 @audit_group.command("export")
 @click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True), default="-",
-              help="File to write (default: standard output).")
+              callback=refuse_own_files, help="File to write (default: standard output).")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), help="Default: from the file name, else jsonl.")
 @click.option("--since", type=click.DateTime(), help="Only entries at or after this UTC time.")
 @click.pass_obj

@@ -13,14 +13,15 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor import __version__
-from monitor.cli_types import Seconds
-from monitor.config import Config, triage_rules_in
+from monitor.cli_types import Seconds, refuse_own_file, refuse_own_files
+from monitor.config import Config, database_url_in, triage_rules_in
 from monitor.errors import ConfigError, MentiondeskError
 from monitor.paths import default_config_path
-from monitor.storage import Database
+from monitor.storage import Database, sqlite_files
 from monitor.text import terminal_safe
 from sentiment.errors import SentimentError, SettingError
 
@@ -105,12 +106,23 @@ class App:
         return triage_rules_in(self.config_path) if self.config_named or self.config_path.exists() else None
 
     def database(self) -> Database:
-        db = Database.open(self.config.database_url)
+        db = Database.open(self.config.database_url, key=self.config.database_url_key)
         if db.is_sqlite:
             db.upgrade()  # embedded, one host: keep the file current without a separate step
         else:
             db.check_schema()  # shared server: upgrades are an explicit `mentiondesk db upgrade`
         return db
+
+    def database_files(self) -> list[tuple[Path, str]]:
+        """The SQLite database's files (it and what is kept beside it), each with what it is; none on PostgreSQL."""
+        # Checked as options are read, before a command loads its config (`classify` needs only its [triage]
+        # table, `init` replaces the file): as far as known without loading it, making no folder.
+        url = self._config.database_url if self._config is not None else database_url_in(self.config_path)
+        return sqlite_files(make_url(url)) if url is not None else []
+
+    def own_files(self) -> list[tuple[Path, str]]:
+        """What no output may be written over: the config file and the database's files."""
+        return [(self.config_path, "mentiondesk's config file"), *self.database_files()]
 
 
 pass_app = click.make_pass_decorator(App)
@@ -136,6 +148,8 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
 def init(app: App, path: Path | None, force: bool) -> None:
     """Write a commented example config file."""
     target = path or app.config_path
+    if force:  # replacing the config is what --force is for; replacing the database is not
+        refuse_own_file(target, app.database_files(), "'PATH'")
     if target.exists() and not force:
         raise CommandFailed(f"{target} already exists (use --force to overwrite)")
     if blocking := next((p for p in target.parents if p.exists() and not p.is_dir()), None):
@@ -164,11 +178,16 @@ def _set_aside(report: Any) -> str:
 @cli.command()
 @click.option("--connector", "only", multiple=True, help="Poll only this connector (repeatable).")
 @click.option("--max-seconds", type=Seconds(min=0), help="Stop after this long (default: until SIGINT/SIGTERM).")
-@click.option("--health-file", type=click.Path(path_type=Path, dir_okay=False),
+@click.option("--health-file", type=click.Path(path_type=Path, dir_okay=False), callback=refuse_own_files,
               help="Keep this JSON file current (every 10 s) with the worker's state, for a supervisor.")
 @pass_app
 def run(app: App, only: tuple[str, ...], max_seconds: float | None, health_file: Path | None) -> None:
     """Poll every connector on its own interval until stopped (several workers may share PostgreSQL)."""
+    _run_worker(app, only, max_seconds, health_file)
+
+
+def _run_worker(app: App, only: tuple[str, ...], max_seconds: float | None, health_file: Path | None) -> None:
+    """`run`, and `poll` without --once, whose bad --connector is reported as its own (it named `poll run`)."""
     from monitor.pipeline import Pipeline
     from monitor.poller import PollScheduler
     from monitor.workers import check_health_file, sqlite_worker_lock
@@ -193,7 +212,7 @@ def run(app: App, only: tuple[str, ...], max_seconds: float | None, health_file:
 def poll(ctx: click.Context, once: bool, only: tuple[str, ...]) -> None:
     """Poll the connectors: one round with --once, else the same as `run`."""
     if not once:
-        ctx.invoke(run, only=only, max_seconds=None, health_file=None)
+        _run_worker(ctx.obj, only, max_seconds=None, health_file=None)
         return
     from monitor.pipeline import Pipeline
     from monitor.poller import poll_once
@@ -292,7 +311,7 @@ def db() -> None:
 @pass_app
 def db_upgrade(app: App) -> None:
     """Create or migrate the schema to the latest version."""
-    database = Database.open(app.config.database_url)
+    database = Database.open(app.config.database_url, key=app.config.database_url_key)
     database.upgrade()
     click.echo(f"{database.display_url} is at schema {database.current_revision()}")
 
@@ -300,14 +319,14 @@ def db_upgrade(app: App) -> None:
 @cli.command()
 @click.option("--raw-older-than", "days", type=click.IntRange(1, 36_500),
               help="Days after fetching (default: [retention] raw_payload_days).")
-@click.option("--archive", type=click.Path(path_type=Path, dir_okay=False),
-              help="First append the payloads to this JSONL file.")
+@click.option("--archive", type=click.Path(path_type=Path, dir_okay=False), callback=refuse_own_files,
+              help="First append the payloads to this JSONL file (new, or one prune wrote).")
 @pass_app
 def prune(app: App, days: int | None, archive: Path | None) -> None:
     """Clear old mentions' raw platform payloads; the mentions stay queryable."""
     from datetime import timedelta
 
-    from monitor.retention import prune_raw_payloads
+    from monitor.retention import NotAnArchive, prune_raw_payloads
 
     days = days or app.config.retention.raw_payload_days
     if days is None:
@@ -316,9 +335,13 @@ def prune(app: App, days: int | None, archive: Path | None) -> None:
     if archive is None:
         count = prune_raw_payloads(db, timedelta(days=days))
     else:
-        # A file is opened for reading too, so that a torn last line is found and cut off; a pipe only for writing.
+        # A file is opened for reading too, so that it is checked to be an archive and a torn last line is found
+        # and cut off; a pipe only for writing.
         with archive.open("a+" if archive.is_file() else "a", encoding="utf-8") as out:
-            count = prune_raw_payloads(db, timedelta(days=days), out)
+            try:
+                count = prune_raw_payloads(db, timedelta(days=days), out)
+            except NotAnArchive as exc:
+                raise click.BadParameter(str(exc), param_hint="'--archive'") from None
     click.echo(f"pruned the raw payloads of {count} mention(s) fetched more than {days} day(s) ago")
 
 
@@ -381,7 +404,7 @@ def _format_for(path: Path, fmt: str | None, default: str | None = None) -> str:
 
 @cli.command()
 @click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True), default="-",
-              help="File to write (default: standard output).")
+              callback=refuse_own_files, help="File to write (default: standard output).")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), help="Default: from the file name, else jsonl.")
 @click.option("--brand", help="Only this brand (its key, e.g. acme).")
 @click.option("--platform", help="Only this platform.")
@@ -444,9 +467,10 @@ def demo(home: Path | None, once: bool, max_seconds: float | None, port: int) ->
 @pass_app
 def dashboard(app: App, host: str, port: int) -> None:
     """Open the triage dashboard (Streamlit) for this config; SIGINT or SIGTERM stops it."""
-    from dashboard.launch import run as run_dashboard
+    from dashboard.launch import check_port_free, run as run_dashboard
 
     app.database().dispose()  # fail here, with a clear message, on a bad config or schema
+    check_port_free(host, port)  # before the address is printed: a port another program holds is not ours
     click.echo(f"dashboard: http://{host}:{port}", err=True)
     raise SystemExit(run_dashboard(app.config_path, port, host=host))
 
@@ -461,6 +485,8 @@ def _add_commands_from_other_modules() -> None:
     cli.add_command(audit_group)
     cli.add_command(incidents_group)
     cli.add_command(followups_group)
+    # classify's --output refuses mentiondesk's own files, as ours do (sentiment/ does not know monitor's files).
+    next(p for p in classify_command.params if p.name == "output_path").callback = refuse_own_files
     cli.add_command(classify_command)
     cli.add_command(evaluate_command)
     cli.add_command(report_command)

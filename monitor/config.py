@@ -38,6 +38,7 @@ from sentiment.runtime import MAX_THREADS, MAX_TOKENS, MIN_TOKENS
 
 ENV_PREFIX = "MENTIONDESK_"
 SECRETS_FILE_ENV = f"{ENV_PREFIX}SECRETS_FILE"
+DATABASE_URL_ENV = f"{ENV_PREFIX}DATABASE_URL"
 _SECRET_WORDS = ("token", "secret", "password", "api_key", "apikey", "webhook")
 _NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 
@@ -338,6 +339,8 @@ class Config:
     retention: RetentionConfig = RetentionConfig()
     incidents: IncidentSettings = IncidentSettings()
     check_ins: CheckInSettings = CheckInSettings()
+    # The setting database_url came from, which errors about it name (MENTIONDESK_DATABASE_URL or database.url).
+    database_url_key: str = "database.url"
 
     @classmethod
     def load(cls, path: Path, env: Mapping[str, str] | None = None) -> "Config":
@@ -369,14 +372,9 @@ class Config:
         if not enabled:
             raise ConfigError(f"{source}: connectors: every connector is disabled; enable at least one")
         _check_alert_brands(source, parsed)
-        if env.get(f"{ENV_PREFIX}DATABASE_URL"):
-            database_url = env[f"{ENV_PREFIX}DATABASE_URL"]
-            _check_database_url(source, f"{ENV_PREFIX}DATABASE_URL", database_url)
-        elif parsed.database.url is not None:
-            database_url = parsed.database.url
-            _check_database_url(source, "database.url", database_url)
-        else:
-            database_url = default_database_url()  # its folder is created on first run
+        database_url, database_url_key = _database_url_setting(parsed.database.url, env)
+        if database_url_key is not None:  # the default's folder is created on first run
+            _check_database_url(source, database_url_key, database_url)
         # Before resolve_targets: apprise logs each URL it checks.
         protect([*(v for cc in connectors.values() for v in cc.secrets.values()),
                  *(env.get(t.url_env) for t in parsed.alerts.targets), *url_passwords(database_url)])
@@ -396,6 +394,7 @@ class Config:
             retention=parsed.retention,
             incidents=parsed.incidents,
             check_ins=parsed.check_ins,
+            database_url_key=database_url_key or "database.url",
         )
 
     def enabled_connectors(self) -> list[ConnectorConfig]:
@@ -477,8 +476,8 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} not found (create one with `mentiondesk init`)") from None
     except IsADirectoryError:  # `--config ""` is the current folder
         raise ConfigError(f"config file {str(path)!r} is a folder; give the config file's name") from None
-    except OSError as exc:
-        raise ConfigError(f"config file {path} cannot be read: {exc.__class__.__name__}") from None
+    except OSError as exc:  # why, as the secrets file says: "Too many levels of symbolic links", "Permission denied"
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror or exc.__class__.__name__}") from None
     try:
         return tomllib.loads(_utf8_text(data, f"config file {path}"))
     except tomllib.TOMLDecodeError as exc:
@@ -561,7 +560,7 @@ def read_secrets_file(path: Path) -> dict[str, str]:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ConfigError(f"secrets file {path} cannot be read: {exc.__class__.__name__}") from None
+        raise ConfigError(f"secrets file {path} cannot be read: {exc.strerror or exc.__class__.__name__}") from None
     text = _utf8_text(data, f"secrets file {path}", secret=True)
     values = dotenv_values(stream=io.StringIO(text), interpolate=False)  # a "$" in a secret stays as written
     for key, value in values.items():
@@ -570,6 +569,38 @@ def read_secrets_file(path: Path) -> dict[str, str]:
         if value is None:
             raise ConfigError(f"secrets file {path}: {key} has no value (write {key}=…)")
     return {k: v for k, v in values.items() if v is not None}
+
+
+def _database_url_setting(configured: str | None, env: Mapping[str, str],
+                          create: bool = True) -> tuple[str, str | None]:
+    """The database URL in force and the setting it came from: MENTIONDESK_DATABASE_URL over the config's
+    [database].url (``configured``) over the data directory's database (from no setting: None; its folder made
+    unless ``create`` is False)."""
+    if env.get(DATABASE_URL_ENV):
+        return env[DATABASE_URL_ENV], DATABASE_URL_ENV
+    if configured is not None:
+        return configured, "database.url"
+    return default_database_url(create), None
+
+
+def database_url_in(path: Path, env: Mapping[str, str] | None = None) -> str | None:
+    """The database URL in force for the config file at ``path`` as far as it is known without loading the file,
+    for a command whose config does not load (`classify` reads only its [triage] table, `init` replaces it) that
+    must still not write over the database: MENTIONDESK_DATABASE_URL, else the file's [database].url, else the
+    default database. A secrets file is not read (it may be another user's), and no folder is made. None where
+    no URL can be read."""
+    env = os.environ if env is None else env
+    try:
+        table = read_config_file(path).get("database")
+    except ConfigError:  # missing, unreadable, not TOML: it sets nothing
+        table = None
+    configured = table.get("url") if isinstance(table, dict) else None
+    try:
+        url = _database_url_setting(configured if isinstance(configured, str) else None, env, create=False)[0]
+        parse_database_url(url)
+    except ConfigError:  # a data directory that is a file, a URL that cannot be read: no database file is known
+        return None
+    return url
 
 
 def _check_database_url(source: str, key: str, url: str) -> None:

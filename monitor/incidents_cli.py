@@ -9,15 +9,14 @@ import click
 
 from monitor import followups, incidents
 from monitor.access import local_operator
-from monitor.cli_types import Seconds
+from monitor.cli_types import DatabaseId, Seconds
+from monitor.models import Incident
 from monitor.text import terminal_author, terminal_safe
 
 if TYPE_CHECKING:
     from monitor.cli import App
 
-# Ids are positive database keys (a 64-bit signed INTEGER on SQLite and PostgreSQL): a bigger number
-# would reach the driver and fail there with a traceback, instead of being a usage error here.
-ID = click.IntRange(1, 2**63 - 1)
+ID = DatabaseId(Incident.id, "incident")
 
 
 def _line(view: incidents.IncidentView) -> str:

@@ -37,8 +37,9 @@ def sqlite_url(path: Path) -> str:
     return URL.create("sqlite", database=str(path)).render_as_string()
 
 
-def default_database_url() -> str:
-    return sqlite_url(data_dir() / "mentiondesk.db")
+def default_database_url(create: bool = True) -> str:
+    """The data directory's database, its folder made if missing unless ``create`` is False."""
+    return sqlite_url(data_dir(create=create) / "mentiondesk.db")
 
 
 def default_config_path() -> Path:

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from monitor import analytics, queue
 from monitor.analytics import Report
+from monitor.cli_types import refuse_own_files
 from monitor.errors import ConfigError
 from monitor.models import Brand, utcnow
 
@@ -169,7 +170,8 @@ def write(report: Report, title: str, out: Path) -> None:
 @click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), required=True, help="First day (UTC).")
 @click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), required=True, help="Last day (UTC), included.")
 @click.option("--brand", help="Only this brand (its key); default: every brand but competitors.")
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True, help="report.pdf or report.png")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True, callback=refuse_own_files,
+              help="report.pdf or report.png")
 @click.pass_obj
 def report_command(app: "App", start: datetime, end: datetime, brand: str | None, out: Path) -> None:
     """Write the analytics report for a date range as a PDF or PNG."""

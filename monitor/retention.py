@@ -15,12 +15,14 @@ import logging
 import os
 import stat
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO, Any
 
 from sqlalchemy import or_, select, update
 
 from connectors import registry
+from monitor.errors import MentiondeskError
 from monitor.ingest import SET_ASIDE
 from monitor.models import AuditEntry, Mention, utcnow
 from monitor.storage import Database
@@ -50,30 +52,115 @@ def _kept(raw: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
     return {k: raw[k] for k in keys if k in raw}
 
 
-def _cut_torn_last_line(archive: IO[str]) -> None:
-    """A run killed part-way through writing a batch leaves the archive's last line cut off. That batch
-    was never cleared (rows are cleared only once their lines are on disk), so this run archives it
-    again: cut the torn line off, or the next line would be glued to it. A last line that is whole but
-    lacks its newline (not one prune wrote) is kept, and gets one."""
-    descriptor = archive.fileno()
-    size = os.fstat(descriptor).st_size
-    if not size or os.pread(descriptor, 1, size - 1) == b"\n":
-        return
-    start = size - 1
-    while start:  # back to the last newline, a chunk at a time: a line holds a whole payload
+class NotAnArchive(MentiondeskError):
+    """The archive named is a file prune did not write (a CSV, a JSON document): it is left as it was."""
+
+
+# How each line prune writes starts (json.dumps of {"platform", "external_id", "raw"}, in that order).
+RECORD_START = b'{"platform": '
+_RECORD_KEYS = ["platform", "external_id", "raw"]
+
+
+def _is_record(line: bytes) -> bool:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(record, dict) and list(record) == _RECORD_KEYS
+
+
+def _line_start(descriptor: int, end: int) -> int:
+    """Where the line ending at ``end`` starts: just past the newline before it, found a chunk at a time going back
+    (a line holds a whole payload), or 0."""
+    start = end
+    while start:
         chunk_start = max(0, start - 65536)
         found = os.pread(descriptor, start - chunk_start, chunk_start).rfind(b"\n")
-        start = chunk_start if found < 0 else chunk_start + found + 1
         if found >= 0:
-            break
-    try:
-        json.loads(os.pread(descriptor, size - start, start))
-    except ValueError:
-        log.warning("%s: cut off its last line (%d bytes), left incomplete by an interrupted prune; "
-                    "its mentions are archived again", archive.name, size - start)
-        os.ftruncate(descriptor, start)
-    else:
+            return chunk_start + found + 1
+        start = chunk_start
+    return 0
+
+
+def _line_end(descriptor: int, limit: int) -> int:
+    """Where the file's first line ends (at its newline), found a chunk at a time; ``limit`` if none is before it."""
+    start = 0
+    while start < limit:
+        found = os.pread(descriptor, min(65536, limit - start), start).find(b"\n")
+        if found >= 0:
+            return start + found
+        start += 65536
+    return limit
+
+
+@dataclass(frozen=True)
+class _Unended:
+    """The archive's last line, which lacks its newline: from ``start``; ``whole`` if it is a whole record."""
+    start: int
+    whole: bool
+
+
+def _check_archive(archive: IO[str]) -> _Unended | None:
+    """Refuse (NotAnArchive) a file prune did not write, reading only its ends; returns its last line where that
+    lacks its newline. An archive's whole lines are records prune wrote (its first and last whole ones are read:
+    reading them all would read every payload ever archived); its last may be one that a killed run left torn,
+    which starts as a record does. A CSV, a JSON document or a text file is none: cutting its last line off, as
+    though torn, lost a line of the user's (`prune --archive notes.csv`, even with nothing to prune)."""
+    descriptor = archive.fileno()
+    size = os.fstat(descriptor).st_size
+    last_start = _line_start(descriptor, size)
+    if last_start:
+        last_whole_start = _line_start(descriptor, last_start - 1)
+        for which, start, end in (("first line", 0, _line_end(descriptor, last_start)),
+                                  ("last whole line", last_whole_start, last_start - 1)):
+            if not _is_record(os.pread(descriptor, end - start, start)):
+                raise _not_an_archive(archive, which)
+    if last_start == size:
+        return None
+    last = os.pread(descriptor, size - last_start, last_start)
+    if _is_record(last):
+        return _Unended(last_start, whole=True)
+    if last.startswith(RECORD_START) or RECORD_START.startswith(last):
+        return _Unended(last_start, whole=False)
+    raise _not_an_archive(archive, "last line")
+
+
+def _not_an_archive(archive: IO[str], which: str) -> NotAnArchive:
+    return NotAnArchive(f"{archive.name} is not a prune archive (its {which} is not a payload prune wrote); it was "
+                        "left as it was: name a new file or an earlier archive")
+
+
+def _end_last_line(archive: IO[str], last: _Unended) -> None:
+    """A run killed part-way through writing a batch leaves the archive's last line cut off. That batch
+    was never cleared (rows are cleared only once their lines are on disk), so this run archives it
+    again: cut the torn line off, or the next line would be glued to it. A whole last line that
+    lacks its newline is kept, and gets one."""
+    descriptor = archive.fileno()
+    if last.whole:
         os.write(descriptor, b"\n")
+        return
+    log.warning("%s: cut off its last line (%d bytes), left incomplete by an interrupted prune; "
+                "its mentions are archived again", archive.name, os.fstat(descriptor).st_size - last.start)
+    os.ftruncate(descriptor, last.start)
+
+
+class _Archive:
+    """The file a prune appends to. Checked when the prune starts, so that a file prune did not write is refused
+    before anything is pruned; its last line, where that lacks its newline, is mended only before the first batch
+    is written, so a prune with nothing to archive leaves the file as it was."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self.out = out
+        self._unended: _Unended | None = None
+        if out.readable() and stat.S_ISREG(os.fstat(out.fileno()).st_mode):  # a pipe is only written
+            out.flush()  # what was written through the file object, on the file before it is read
+            self._unended = _check_archive(out)
+
+    def append(self, text: str) -> int | None:
+        if self._unended is not None:
+            _end_last_line(self.out, self._unended)
+            self._unended = None
+        return _append(self.out, text)
 
 
 def _append(archive: IO[str], text: str) -> int | None:
@@ -97,19 +184,19 @@ def _append(archive: IO[str], text: str) -> int | None:
     return start
 
 
-def _archived_then(archive: IO[str] | None, payloads: list[tuple[Any, Any, Any]], clear: Callable[[], object]) -> None:
+def _archived_then(archive: _Archive | None, payloads: list[tuple[Any, Any, Any]], clear: Callable[[], object]) -> None:
     """Write each (platform, external id, raw payload) to ``archive`` as a JSONL line, on disk, then ``clear``
     them; a ``clear`` that fails takes the lines back off the archive."""
     start = None
     if archive is not None:
-        start = _append(archive, "".join(
+        start = archive.append("".join(
             json.dumps({"platform": platform, "external_id": external_id, "raw": raw}, ensure_ascii=False) + "\n"
             for platform, external_id, raw in payloads))
     try:
         clear()
     except BaseException:
         if archive is not None:
-            _cut_back(archive, start)
+            _cut_back(archive.out, start)
         raise
 
 
@@ -124,21 +211,19 @@ def prune_raw_payloads(db: Database, older_than: timedelta, archive: IO[str] | N
     """Clear ``raw`` (all but the keys replies need) on mentions fetched before ``now - older_than``;
     returns how many were pruned, the mentions ingest set aside in the audit log included.
 
-    With ``archive`` (a file open for appending; `mentiondesk prune` opens it for reading too, so a line
-    an interrupted run left incomplete is cut off), each whole payload is first written there as a JSONL
-    line (``{"platform", "external_id", "raw"}``), batch by batch, on disk before the batch's rows are
-    cleared. A batch that fails (disk full, a database error) is cut back off the archive. One whose
-    rows' commit fails, or a crash between the two, stays archived with its rows uncleared: the next
-    run archives it again, so a mention can be archived twice, never lost.
+    With ``archive`` (a file open for appending; `mentiondesk prune` opens it for reading too, so that a file
+    prune did not write is refused, NotAnArchive, and a line an interrupted run left incomplete is cut off), each
+    whole payload is first written there as a JSONL line (``{"platform", "external_id", "raw"}``), batch by
+    batch, on disk before the batch's rows are cleared. A batch that fails (disk full, a database error) is cut
+    back off the archive. One whose rows' commit fails, or a crash between the two, stays archived with its rows
+    uncleared: the next run archives it again, so a mention can be archived twice, never lost.
     """
+    archive_file = _Archive(archive) if archive is not None else None
     cutoff = utcnow() - older_than
     due = (Mention.fetched_at < cutoff, Mention.raw_pruned_at.is_(None))
     with db.read() as session:
         keys, unknown = _reply_raw_keys(list(session.scalars(select(Mention.platform).where(*due).distinct())))
     prunable = or_(Mention.platform.in_(list(keys)), Mention.platform.in_(unknown) & Mention.query_id.is_(None))
-    if archive is not None and archive.readable() and stat.S_ISREG(os.fstat(archive.fileno()).st_mode):
-        archive.flush()
-        _cut_torn_last_line(archive)
     pruned = 0
     while True:
         with db.write() as session:
@@ -150,15 +235,16 @@ def prune_raw_payloads(db: Database, older_than: timedelta, archive: IO[str] | N
             if not rows:
                 break
             now = utcnow()
-            _archived_then(archive, [(row.platform, row.external_id, row.raw) for row in rows], lambda: session.execute(
-                update(Mention),
-                [{"id": row.id, "raw": _kept(row.raw or {}, keys.get(row.platform, ())), "raw_pruned_at": now}
-                 for row in rows]))
+            _archived_then(
+                archive_file, [(row.platform, row.external_id, row.raw) for row in rows], lambda: session.execute(
+                    update(Mention),
+                    [{"id": row.id, "raw": _kept(row.raw or {}, keys.get(row.platform, ())), "raw_pruned_at": now}
+                     for row in rows]))
             pruned += len(rows)
-    return pruned + _prune_set_aside(db, cutoff, archive, batch_size)
+    return pruned + _prune_set_aside(db, cutoff, archive_file, batch_size)
 
 
-def _prune_set_aside(db: Database, cutoff: datetime, archive: IO[str] | None, batch_size: int) -> int:
+def _prune_set_aside(db: Database, cutoff: datetime, archive: _Archive | None, batch_size: int) -> int:
     """Clear the raw payloads of mentions set aside before ``cutoff`` (audit entries ``ingest.set_aside``),
     archiving them first as `prune_raw_payloads` does; returns how many. Set-aside mentions cannot be
     answered, so none of their raw is kept. Each entry records when it was pruned, so it is pruned once."""

@@ -46,6 +46,13 @@ class SchemaRevisionUnreadable(MentiondeskError):
 
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 
+# The lock `run` holds beside a SQLite database (monitor.workers), named after it.
+WORKER_LOCK_SUFFIX = ".worker.lock"
+# What is kept beside a SQLite database, named after it: SQLite's write-ahead log, its shared memory and a
+# rollback journal, and the worker lock. Writing over any of them loses data or lets two workers in.
+SQLITE_SIDE_FILES = {"-wal": "write-ahead log", "-shm": "shared-memory file", "-journal": "rollback journal",
+                     WORKER_LOCK_SUFFIX: "worker lock"}
+
 
 class DatabaseFull(MentiondeskError):
     """A write needed more space than the disk (or SQLite's max_page_count) had; it was rolled back."""
@@ -109,6 +116,17 @@ def sqlite_file(url: URL) -> Path | None:
     return Path(database)
 
 
+def sqlite_files(url: URL) -> list[tuple[Path, str]]:
+    """The files of the SQLite database ``url`` opens, each with what it is: the database and what is kept beside
+    it (SQLITE_SIDE_FILES); none for another backend or a database in memory."""
+    database = sqlite_file(url) if url.get_backend_name() == "sqlite" else None
+    if database is None:
+        return []
+    return [(database, "mentiondesk's database"),
+            *((database.with_name(database.name + suffix), f"the {what} of mentiondesk's database")
+              for suffix, what in SQLITE_SIDE_FILES.items())]
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -153,11 +171,13 @@ class Database:
         self._write = sessionmaker(self._write_engine, expire_on_commit=False)
 
     @classmethod
-    def open(cls, url: str, **engine_options: Any) -> "Database":
-        parsed = parse_database_url(url)
+    def open(cls, url: str, *, key: str = "database.url", **engine_options: Any) -> "Database":
+        """The database at ``url``; a URL mentiondesk cannot use is a ConfigError naming ``key``, the setting it
+        came from (MENTIONDESK_DATABASE_URL where that was set: the message blamed database.url)."""
+        parsed = parse_database_url(url, key)
         if parsed.get_backend_name() not in SUPPORTED_BACKENDS:
             # Ingest's upserts and the migrations' search indexes are written for these two.
-            raise ConfigError(f"database.url: mentiondesk runs on SQLite or PostgreSQL, not {parsed.get_backend_name()!r} "
+            raise ConfigError(f"{key}: mentiondesk runs on SQLite or PostgreSQL, not {parsed.get_backend_name()!r} "
                               "(sqlite:///path/to/file.db or postgresql+psycopg://user@host/db)")
         if parsed.get_backend_name() == "sqlite" and (path := sqlite_file(parsed)) is not None:
             path.expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -165,7 +185,7 @@ class Database:
             engine = create_engine(parsed, pool_pre_ping=True, **engine_options)
         except (NoSuchModuleError, ImportError) as exc:
             raise ConfigError(
-                f"database.url: no driver for {parsed.drivername!r} ({exc.__class__.__name__}); "
+                f"{key}: no driver for {parsed.drivername!r} ({exc.__class__.__name__}); "
                 "for PostgreSQL install mentiondesk[postgres] and use postgresql+psycopg://"
             ) from None
         if engine.dialect.name == "sqlite":

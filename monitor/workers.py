@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from monitor.errors import ConfigError, MentiondeskError
 from monitor.ingest import upsert
 from monitor.models import PollLease, WorkerRecord, utcnow
-from monitor.storage import Database, sqlite_file
+from monitor.storage import WORKER_LOCK_SUFFIX, Database, sqlite_file
 from monitor.transfer import inherited_descriptor, write_file_atomically
 
 # A worker that has not written a heartbeat for this long is shown as gone.
@@ -155,7 +155,7 @@ def sqlite_worker_lock(db: Database) -> IO[str] | None:
         return None
     # Its real path: two workers started in different folders, or through different links, share one lock.
     path = database.resolve()
-    lock_path = path.with_name(path.name + ".worker.lock")
+    lock_path = path.with_name(path.name + WORKER_LOCK_SUFFIX)
     handle = lock_path.open("a+")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
