@@ -249,6 +249,7 @@ def classify_pending(app: App, watch: float | None) -> None:
     import threading
 
     from monitor.pipeline import Pipeline
+    from monitor.workers import heartbeats, new_worker_id
 
     db = app.database()
     stop = threading.Event()  # set by SIGINT/SIGTERM under --watch: a backlog stops between reads, not once it is done
@@ -261,12 +262,14 @@ def classify_pending(app: App, watch: float | None) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     total = 0
-    while not stop.is_set():
-        try:
-            total += len(pipeline.process_pending())
-        except SQLAlchemyError as exc:  # the database is away: the mentions wait, try again next time
-            logging.getLogger(__name__).warning("classify round failed (%s); trying again", exc.__class__.__name__)
-        stop.wait(watch)
+    with heartbeats(db, new_worker_id()):  # a worker, listed by `mentiondesk status` as `run`'s are
+        while not stop.is_set():
+            try:
+                total += len(pipeline.process_pending())
+            except SQLAlchemyError as exc:  # the database is away: the mentions wait, try again next time
+                logging.getLogger(__name__).warning("classify round failed (%s); trying again",
+                                                    exc.__class__.__name__)
+            stop.wait(watch)
     click.echo(f"classified {total} mention(s); stopped")
 
 

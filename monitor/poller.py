@@ -29,8 +29,8 @@ from monitor.models import ConnectorStatus, utcnow
 from monitor.pipeline import Pipeline, PipelineWorker
 from monitor.retention import prune_raw_payloads
 from monitor.storage import Database, DatabaseFull
-from monitor.workers import (claim_poll, heartbeat, holds_poll, new_worker_id, release_poll, renew_poll,
-                             write_health_file)
+from monitor.workers import (HEARTBEAT_SECONDS, claim_poll, heartbeat, holds_poll, new_worker_id, release_poll,
+                             renew_poll, write_health_file)
 
 log = logging.getLogger("mentiondesk.poller")
 
@@ -38,7 +38,6 @@ MAX_ERROR_BACKOFF_SECONDS = 3600.0
 ALERT_TICK_SECONDS = 60.0
 # With several workers a query counts as due again after this share of its poll interval.
 DUE_FRACTION = 0.8
-HEARTBEAT_SECONDS = 10.0
 REPORT_HISTORY = 1000
 # Why a round fetched no further page or query: the worker was told to stop.
 STOPPING = "stopping"

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import socket
 import stat
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,8 +32,11 @@ from monitor.models import PollLease, WorkerRecord, utcnow
 from monitor.storage import WORKER_LOCK_SUFFIX, Database, sqlite_file
 from monitor.transfer import inherited_descriptor, write_file_atomically
 
+log = logging.getLogger(__name__)
+
 # A worker that has not written a heartbeat for this long is shown as gone.
 WORKER_STALE_SECONDS = 120.0
+HEARTBEAT_SECONDS = 10.0
 
 
 class WorkerConflict(MentiondeskError):
@@ -122,6 +129,33 @@ def heartbeat(db: Database, worker_id: str, stopped: bool = False) -> None:
                {"id": worker_id, "host": host, "pid": pid, "started_at": now, "heartbeat_at": now,
                 "stopped_at": now if stopped else None},
                ["id"], {"heartbeat_at": now, "stopped_at": now if stopped else None})
+
+
+@contextmanager
+def heartbeats(db: Database, worker_id: str) -> Iterator[None]:
+    """Keep ``worker_id`` listed as running in `mentiondesk status` while the block runs, from a thread (a block
+    classifying a long backlog writes nothing else for minutes), and as stopped after it."""
+    done = threading.Event()
+
+    def beat(stopped: bool = False) -> None:
+        try:
+            heartbeat(db, worker_id, stopped=stopped)
+        except Exception:  # the database being away must not stop the work; status then shows the worker gone
+            log.exception("could not record the worker heartbeat")
+
+    def keep_beating() -> None:
+        while not done.wait(HEARTBEAT_SECONDS):
+            beat()
+
+    beat()
+    beating = threading.Thread(target=keep_beating, name=f"heartbeat {worker_id}", daemon=True)
+    beating.start()
+    try:
+        yield
+    finally:
+        done.set()
+        beating.join()
+        beat(stopped=True)
 
 
 @dataclass(frozen=True)
