@@ -429,6 +429,22 @@ def _classified_at(record: MentionRecord, fetched_at: datetime) -> datetime | No
     return record.classified_at if "classified_at" in record.model_fields_set else fetched_at
 
 
+def _odd_time(row: dict[str, Any], now: datetime) -> str | None:
+    """Why a record's response or classification time cannot be right, if it cannot: an answer before the post
+    (a time zone mixed up in a spreadsheet) counted as an SLA met at once, one in year 1 or 9999 made a brand's
+    average first response a million days, and either time more than a day ahead or before 1990 is no time a
+    mention was handled. Refused as a bad line, where ingest's times are replaced: no time stands in for them."""
+    answered = row.get("first_response_at")
+    if answered is not None and answered < row["created_at"]:
+        return (f"{_TIME_NAMES['first_response_at']} ({answered.isoformat()}) is before the post "
+                f"({row['created_at'].isoformat()}); correct its time zone")
+    for name in ("first_response_at", "classified_at"):
+        when = row.get(name)
+        if when is not None and unbelievable(when, now):
+            return f"{_TIME_NAMES[name]} ({when.isoformat()}) is more than a day ahead or before 1990"
+    return None
+
+
 def import_mentions(db: Database, source: IO[str], fmt: Format, actor: Principal, batch_size: int = 500) -> ImportResult:
     """Store every valid record (existing ones are skipped); a bad line is reported, not fatal.
 
@@ -509,6 +525,9 @@ def import_mentions(db: Database, source: IO[str], fmt: Format, actor: Principal
         row.update({name: getattr(record, name) for name in _TRIAGE_FIELDS})
         row["status"] = record.status.value
         row["classified_at"] = _classified_at(record, row["fetched_at"])
+        if problem := _odd_time(row, now):
+            result.errors.append(f"line {number}: {problem}")
+            continue
         batch.append((record, row))
         if len(batch) >= batch_size:
             flush()
