@@ -6,8 +6,10 @@ Builds the mentions as bench/queue.py does (a year of them), plus human relabels
 then times ``monitor.analytics.build_report`` (what the page runs) for the last ``--days`` days, and a
 full page run in Streamlit's AppTest. The baseline, in the same run, computes the trend figures the
 naive way: load the range's mentions into Python and count there. Goal: page p95 < 2 s.
-``--db FILE`` keeps the SQLite database between runs (built once). PostgreSQL runs when
-``--postgres-url`` or MENTIONDESK_TEST_POSTGRES_URL is set (in a scratch schema).
+``--db FILE`` keeps the SQLite database between runs: built once, into FILE.partial, renamed to FILE
+only when finished, with its ``--rows`` recorded in it; a FILE of another row count, or not built to the
+end by this bench, is refused (never timed, never changed). PostgreSQL runs when ``--postgres-url`` or
+MENTIONDESK_TEST_POSTGRES_URL is set (in a scratch schema).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import argparse
 import importlib.util
 import os
 import random
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -30,6 +33,7 @@ sys.path[0] = str(ROOT)  # bench/queue.py must not shadow the stdlib queue
 
 from sqlalchemy import func, insert, select, text, update  # noqa: E402
 
+from bench._cli import number, positive_int  # noqa: E402
 from dashboard.context import TOKEN_KEY  # noqa: E402
 from monitor import analytics  # noqa: E402
 from monitor.access import Role  # noqa: E402
@@ -46,6 +50,9 @@ bench_queue = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench_queue)
 NOW = bench_queue.NOW
 REPEATS = 10
+# Where a kept database (--db) records the --rows it was built with: SQLite's spare header field.
+ROWS_PRAGMA = "user_version"
+MAX_ROWS = 2**31 - 1  # what that field holds
 
 
 def build(db: Database, rows: int) -> float:
@@ -63,6 +70,61 @@ def build(db: Database, rows: int) -> float:
             for d in range(0, 365, 9)])
         conn.execute(text("ANALYZE"))
     return time.perf_counter() - started
+
+
+def build_reporting(label: str, db: Database, rows: int) -> None:
+    print(f"\n== {label}: building {rows:,} mentions …", flush=True)
+    print(f"built in {build(db, rows):.1f} s", flush=True)
+
+
+def recorded_rows(path: Path) -> int | None:
+    """The --rows a kept database was built with; None for a file this bench did not build to the end
+    (no count recorded: stopped part-way by an older version of it, or not its database at all)."""
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            rows = conn.execute(f"PRAGMA {ROWS_PRAGMA}").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None
+    return rows or None
+
+
+def kept_database(path: Path, rows: int) -> Database:
+    """The SQLite database kept at `path` (--db), built with `rows` mentions where it does not exist yet.
+    Built into `path`.partial and renamed when finished, so a build stopped part-way (Ctrl-C) never
+    passes for one; a file that holds another row count, or no recorded one, is refused untouched."""
+    if path.exists():
+        built = recorded_rows(path)
+        if built is None:
+            sys.exit(f"{path} is not a database this bench built to the end (no row count recorded in it): "
+                     "delete it to build it anew, or give --db another file")
+        if built != rows:
+            sys.exit(f"{path} holds the {built:,} mentions of an earlier build, not --rows {rows:,}: pass "
+                     f"--rows {built} to time it, or delete it to build it anew")
+        print(f"\n== SQLite: reusing {path} ({rows:,} mentions)", flush=True)
+        db = Database.open(f"sqlite:///{path.resolve()}")
+        db.upgrade()
+        return db
+    partial = path.with_name(path.name + ".partial")
+    partial_files = [partial, *(partial.with_name(partial.name + side) for side in ("-wal", "-shm", "-journal"))]
+    for leftover in partial_files:
+        leftover.unlink(missing_ok=True)  # of a build killed part-way
+    db = Database.open(f"sqlite:///{partial.resolve()}")
+    try:
+        db.upgrade()
+        build_reporting("SQLite", db, rows)
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql(f"PRAGMA {ROWS_PRAGMA} = {rows:d}")
+    except BaseException:  # Ctrl-C too: what was built so far is of no use, and may be large
+        db.dispose()
+        for leftover in partial_files:
+            leftover.unlink(missing_ok=True)
+        raise
+    db.dispose()  # the last connection folds the write-ahead log into the file, which then holds it all
+    partial.replace(path)
+    return Database.open(f"sqlite:///{path.resolve()}")
 
 
 def timed(fn: Callable[[], object], repeats: int = REPEATS) -> tuple[float, float]:
@@ -120,12 +182,7 @@ def page_run(db_url: str, tmp: Path) -> Callable[[], object]:
     return run
 
 
-def run(label: str, db: Database, rows: int, days: int, tmp: Path, built: bool) -> None:
-    if not built:
-        print(f"\n== {label}: building {rows:,} mentions …", flush=True)
-        print(f"built in {build(db, rows):.1f} s", flush=True)
-    else:
-        print(f"\n== {label}: reusing the database", flush=True)
+def run(label: str, db: Database, days: int, tmp: Path) -> None:
     filters = analytics.scope(NOW - timedelta(days=days), NOW)
     policy = SlaPolicy()
     with db.read() as session:
@@ -161,24 +218,27 @@ def run(label: str, db: Database, rows: int, days: int, tmp: Path, built: bool) 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--days", type=int, default=28)
-    parser.add_argument("--db", type=Path, help="SQLite file to keep (and reuse when it exists)")
+    parser.add_argument("--rows", type=number(1, MAX_ROWS), default=1_000_000)
+    parser.add_argument("--days", type=positive_int, default=28)
+    parser.add_argument("--db", type=Path, help="SQLite file to keep (and reuse when it holds a build of --rows)")
     parser.add_argument("--postgres-url", default=os.environ.get("MENTIONDESK_TEST_POSTGRES_URL"))
     parser.add_argument("--sqlite-only", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        path = args.db or Path(tmp) / "bench.db"
-        built = path.exists()
-        db = Database.open(f"sqlite:///{path.resolve()}")
-        db.upgrade()
-        run("SQLite", db, args.rows, args.days, Path(tmp), built)
+        if args.db:
+            db = kept_database(args.db, args.rows)
+        else:
+            db = Database.open(f"sqlite:///{Path(tmp) / 'bench.db'}")
+            db.upgrade()
+            build_reporting("SQLite", db, args.rows)
+        run("SQLite", db, args.days, Path(tmp))
         db.dispose()
         if args.postgres_url and not args.sqlite_only:
             with scratch_schema(args.postgres_url, "bench") as url:
                 db = Database.open(url)
                 db.upgrade()
-                run("PostgreSQL", db, args.rows, args.days, Path(tmp), False)
+                build_reporting("PostgreSQL", db, args.rows)
+                run("PostgreSQL", db, args.days, Path(tmp))
                 db.dispose()
 
 

@@ -27,6 +27,7 @@ sys.path[0] = str(ROOT)  # bench/queue.py must not shadow the stdlib queue
 from argon2 import PasswordHasher  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
+from bench._cli import positive_int  # noqa: E402
 from monitor import users  # noqa: E402
 from monitor.access import Role, local_operator  # noqa: E402
 from monitor.models import User  # noqa: E402
@@ -92,7 +93,7 @@ def run(label: str, db: Database, rounds: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--rounds", type=positive_int, default=30)
     parser.add_argument("--postgres-url", default=os.environ.get("MENTIONDESK_TEST_POSTGRES_URL"))
     args = parser.parse_args()
     policy = AuthPolicy()

@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # shadow the standard library, so import from the repo root instead.
 sys.path[0] = str(ROOT)
 
+from bench._cli import positive_int, sentiment_data, thread_count  # noqa: E402
 from monitor.classify import BATCHES_PER_READ  # noqa: E402
 from sentiment import encoder, load_classifier  # noqa: E402
 from sentiment.data import DEFAULT_DATA, load_splits  # noqa: E402
@@ -72,10 +73,10 @@ def fastest_in_turns(clf, passes: dict[str, Callable[[], None]], repeats: int) -
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    ap.add_argument("--n", type=int, default=1280, help="validation tweets classified")
-    ap.add_argument("--repeats", type=int, default=4, help="timed passes of each cut; the fastest counts")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--data", type=sentiment_data, default=str(DEFAULT_DATA))
+    ap.add_argument("--n", type=positive_int, default=1280, help="validation tweets classified")
+    ap.add_argument("--repeats", type=positive_int, default=4, help="timed passes of each cut; the fastest counts")
+    ap.add_argument("--threads", type=thread_count, default=2)
     ap.add_argument("--precision", choices=("int8", "bf16", "fp32"), default="int8")
     args = ap.parse_args()
 

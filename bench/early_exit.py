@@ -25,11 +25,13 @@ sys.path[0] = str(ROOT)
 
 import torch  # noqa: E402
 
+from bench._cli import number, sentiment_data  # noqa: E402
 from sentiment import load_classifier  # noqa: E402
 from sentiment.data import DEFAULT_DATA, goal_metric, load_splits, xlmt_averages  # noqa: E402
 from sentiment.head import HeadConfig  # noqa: E402
 from sentiment.labels import LABELS  # noqa: E402
 from sentiment.metrics import score  # noqa: E402
+from sentiment.runtime import PRECISIONS  # noqa: E402
 from sentiment.train import sample_weights, seed_everything, train_head  # noqa: E402
 
 THRESHOLDS = (0.6, 0.7, 0.75, 0.8, 0.85, 0.9)
@@ -45,9 +47,10 @@ def figures(gold: dict[str, list[int]], predicted: dict[str, torch.Tensor]) -> t
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--precision", default="int8", help="the shipped model's precision (default int8)")
-    parser.add_argument("--train-rows", type=int, default=0, help="train on this many random rows (0: all)")
+    parser.add_argument("--data", type=sentiment_data, default=str(DEFAULT_DATA))
+    parser.add_argument("--precision", default="int8", choices=PRECISIONS,
+                        help="the shipped model's precision (default int8)")
+    parser.add_argument("--train-rows", type=number(0), default=0, help="train on this many random rows (0: all)")
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args(argv)
     seed_everything(args.seed)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[0] = str(ROOT)  # not bench/, whose queue.py would shadow the standard library's
 
+from bench._cli import positive_int, run_child, sentiment_data  # noqa: E402
 from sentiment.data import DEFAULT_DATA, goal_metric, load_splits  # noqa: E402
 from sentiment.labels import LABELS  # noqa: E402
 from sentiment.metrics import score  # noqa: E402
@@ -44,18 +44,16 @@ def run(data: Path, per_set: int, precision: str, under_valgrind: bool) -> dict[
     if under_valgrind:
         command = ["valgrind", "--tool=none", "-q", *command]
     start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode:
-        sys.exit(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
+    out = run_child(" ".join(command), command)
     print(f"  {precision}{' under valgrind' if under_valgrind else ''}: {time.perf_counter() - start:.0f} s",
           flush=True)
-    return json.loads(done.stdout.splitlines()[-1])
+    return json.loads(out.splitlines()[-1])
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    ap.add_argument("--per-set", type=int, default=100, help="texts classified from each validation set")
+    ap.add_argument("--data", type=sentiment_data, default=str(DEFAULT_DATA))
+    ap.add_argument("--per-set", type=positive_int, default=100, help="texts classified from each validation set")
     ap.add_argument("--child", help=argparse.SUPPRESS)  # precision: classify and print the labels as JSON
     args = ap.parse_args()
     if args.child:

@@ -26,6 +26,7 @@ sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from sqlalchemy import insert, text  # noqa: E402
 
+from bench._cli import positive_int  # noqa: E402
 from monitor import queue  # noqa: E402
 from monitor.models import Brand, Mention, MentionTag  # noqa: E402
 from monitor.queue import QueueFilters, Sort  # noqa: E402
@@ -144,7 +145,7 @@ def run(label: str, db: Database, rows: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--rows", type=positive_int, default=1_000_000)
     parser.add_argument("--postgres-url", default=os.environ.get("MENTIONDESK_TEST_POSTGRES_URL"))
     parser.add_argument("--sqlite-only", action="store_true")
     args = parser.parse_args()

@@ -23,7 +23,6 @@ import argparse
 import hashlib
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,10 +34,12 @@ ROOT = Path(__file__).resolve().parents[1]
 # shadow the standard library, so import from the repo root instead.
 sys.path[0] = str(ROOT)
 
+from bench._cli import positive_int, run_child, sentiment_data, thread_count  # noqa: E402
 from sentiment.data import (DEFAULT_DATA, UNRELIABLE_VALIDATION, goal_metric, load_splits, read_set,  # noqa: E402
                             xlmt_averages)
 from sentiment.labels import LABELS  # noqa: E402
 from sentiment.metrics import score  # noqa: E402
+from sentiment.runtime import PRECISIONS  # noqa: E402
 
 WORKER = """
 import json, random, resource, sys
@@ -57,13 +58,13 @@ for _ in range(2):
 clf.embed([t for t, p in zip(texts, predictions) if p.label != "positive"], batch_size=64)
 """
 # As a long-running classify-pending worker sees them: calls of every size up to the 512 it reads at
-# once (monitor.classify.BATCHES_PER_READ batches of 64; until 2026-12-06, 256), a third of them long
-# posts (a tweet repeated up to 6 times, so up to the 128-token limit), languages given by some
-# platforms and detected for others, incident candidates embedded after each call.
+# once (monitor.classify.BATCHES_PER_READ batches of 64; until 2026-12-06, 256), or up to --n where that
+# is fewer, a third of them long posts (a tweet repeated up to 6 times, so up to the 128-token limit),
+# languages given by some platforms and detected for others, incident candidates embedded after each call.
 MIXED = """
 rng = random.Random(1)
 for call in range(60):
-    batch = rng.sample(texts, rng.randint(1, 512))
+    batch = rng.sample(texts, min(len(texts), rng.randint(1, 512)))
     if call % 3 == 0:
         batch = [t * rng.randint(1, 6) for t in batch]
     predictions = clf.classify(batch, None if call % 2 else ["en"] * len(batch))
@@ -184,7 +185,7 @@ def build_caches(precisions: list[str], threads: int) -> None:
     for precision in precisions:
         code = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from sentiment import load_classifier; " \
                f"load_classifier(threads={threads}, precision={precision!r}).embed(['warm-up'])"
-        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+        run_child(f"building the {precision} model caches", [sys.executable, "-c", code])
 
 
 def worker_rss_mb(texts: list[str], threads: int, given_langs: bool, precision: str = "auto",
@@ -197,30 +198,32 @@ def worker_rss_mb(texts: list[str], threads: int, given_langs: bool, precision: 
     try:
         code = WORKER.format(root=str(ROOT), texts=str(path), threads=threads, precision=precision,
                              workload=workload.format(given_langs=given_langs))
-        out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
-                             env=env).stdout
+        out = run_child(f"the {precision} worker measured for its peak RSS", [sys.executable, "-c", code], env=env)
     finally:
         path.unlink()
     return int(out.strip().splitlines()[-1]) / 1024
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=sentiment_data, default=str(DEFAULT_DATA))
+    ap.add_argument("--precisions", default="auto,fp32,int8",
+                    help=f"encoder precisions to time, comma-separated, of {', '.join(PRECISIONS)}")
+    ap.add_argument("--threads", type=thread_count, default=2)
+    ap.add_argument("--n", type=positive_int, default=1280, help="tweets timed per precision")
+    ap.add_argument("--naive-n", type=positive_int, default=256, help="tweets timed through the naive pipeline")
+    ap.add_argument("--repeats", type=positive_int, default=5, help="timed passes per figure; the fastest counts")
+    ap.add_argument("--no-accuracy", action="store_true", help="time only (skip the validation sets)")
+    args = ap.parse_args()
+    precisions = args.precisions.split(",")
+    if unknown := [p for p in precisions if p not in PRECISIONS]:
+        ap.error(f"argument --precisions: not precisions: {', '.join(map(repr, unknown))} "
+                 f"(choose from {', '.join(PRECISIONS)})")
     import torch
 
     from sentiment.api import load_classifier
     from sentiment.head import load_head
     from sentiment.paths import ARTIFACT_DIR
-
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    ap.add_argument("--precisions", default="auto,fp32,int8", help="encoder precisions to time")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--n", type=int, default=1280, help="tweets timed per precision")
-    ap.add_argument("--naive-n", type=int, default=256, help="tweets timed through the naive pipeline")
-    ap.add_argument("--repeats", type=int, default=5, help="timed passes per figure; the fastest counts")
-    ap.add_argument("--no-accuracy", action="store_true", help="time only (skip the validation sets)")
-    args = ap.parse_args()
-    precisions = args.precisions.split(",")
 
     _, val = load_splits(args.data)
     tweets = val["tweeteval"].texts
@@ -236,8 +239,8 @@ def main() -> None:
             print(f"classifying worker peak RSS, {precision}, languages given: {rss:.0f} MB")
     for precision in precisions:
         rss = worker_rss_mb(texts, args.threads, False, precision, workload=MIXED)
-        print(f"classifying worker peak RSS, {precision}, 60 calls of 1-512 texts, a third of them long, "
-              f"languages detected in half: {rss:.0f} MB")
+        print(f"classifying worker peak RSS, {precision}, 60 calls of 1-{min(512, len(texts))} texts, a third of "
+              f"them long, languages detected in half: {rss:.0f} MB")
     with tempfile.TemporaryDirectory() as empty:
         rss = worker_rss_mb(texts, args.threads, True, model_dir=Path(empty))
         print(f"classifying worker peak RSS, first start (empty model cache; conversion and int8 graphs "

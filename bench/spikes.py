@@ -7,6 +7,11 @@ rule's cooldown. An alert is a true positive when it falls inside an injected sp
 window after it (the window still holds the spike's posts); a volume alert during a complaint wave
 counts as true too (that wave adds mentions), though recall counts volume spikes only.
 
+The baseline, on the same series: a fixed threshold per stream and rule, the rule's ``min_ratio`` times
+the stream's mean window count over the warm-up days (at least ``min_count``), with the same window
+and cooldown: what the engine's same-time-of-day history and z-score add over "alert at min_ratio
+times the usual".
+
     .venv/bin/python bench/spikes.py [--days 28] [--seed 7]
 """
 
@@ -17,11 +22,13 @@ import math
 import random
 import statistics
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path[0] = str(Path(__file__).resolve().parents[1])  # the repo, not bench/: bench/queue.py would shadow the stdlib
 
+from bench._cli import positive_int  # noqa: E402
 from monitor.alerts.settings import Rules, SpikeRule  # noqa: E402
 from monitor.alerts.spikes import detect  # noqa: E402
 
@@ -98,24 +105,39 @@ class Result:
         return self.found / self.spikes if self.spikes else 1.0
 
 
-def evaluate(stream: Stream, kind: str, rule: SpikeRule, from_minute: int) -> Result:
+# Whether to alert, given the count in the window just ended and those of the same window on each earlier day.
+Detector = Callable[[int, list[int]], bool]
+
+
+def windows(stream: Stream, kind: str, rule: SpikeRule) -> Callable[[int], int]:
+    """The count of `kind`'s mentions in the rule's window ending at a minute."""
     counts = stream.negative if kind == "negative_spike" else stream.total
     prefix = [0]
     for c in counts:
         prefix.append(prefix[-1] + c)
+    return lambda end: prefix[end] - prefix[max(0, end - rule.window_minutes)]
+
+
+def fixed_threshold(stream: Stream, kind: str, rule: SpikeRule, warmup_minutes: int) -> int:
+    """The baseline's threshold: `min_ratio` times the mean window count over the warm-up, at least `min_count`."""
+    window = windows(stream, kind, rule)
+    ends = range(rule.window_minutes, warmup_minutes + 1)
+    return max(rule.min_count, math.ceil(rule.min_ratio * sum(map(window, ends)) / len(ends)))
+
+
+def evaluate(stream: Stream, kind: str, rule: SpikeRule, from_minute: int, fires: Detector | None = None) -> Result:
+    """`fires` (default: the engine's `detect` with `rule`) each minute from `from_minute`, with the rule's cooldown."""
+    fires = fires or (lambda current, baseline: detect(current, baseline, rule) is not None)
+    window = windows(stream, kind, rule)
     w = rule.window_minutes
-
-    def window(end: int) -> int:
-        return prefix[end] - prefix[max(0, end - w)]
-
     spikes = stream.spikes[kind]
     also_true = stream.spikes["negative_spike"] if kind == "volume_spike" else []
     result = Result(spikes=len(spikes))
     first_alert: dict[int, int] = {}
     last_alert = -10**9
-    for now in range(from_minute, len(counts) + 1):
+    for now in range(from_minute, len(stream.total) + 1):
         baseline = [window(now - d * MINUTES_PER_DAY) for d in range(1, rule.baseline_days + 1)]
-        if detect(window(now), baseline, rule) is None or now - last_alert < rule.cooldown_minutes:
+        if not fires(window(now), baseline) or now - last_alert < rule.cooldown_minutes:
             continue
         last_alert = now
         result.alerts += 1
@@ -130,34 +152,66 @@ def evaluate(stream: Stream, kind: str, rule: SpikeRule, from_minute: int) -> Re
     return result
 
 
-def run(days: int, seed: int, rules: Rules) -> dict[tuple[str, str], Result]:
-    warmup = max(rules.volume_spike.baseline_days, rules.negative_spike.baseline_days) + 1
-    streams = [
-        make_stream("busy brand (60/h), spikes", days, 60, seed, spikes_per_kind=max(1, (days - warmup) // 2), warmup_days=warmup),
+def warmup_days(rules: Rules) -> int:
+    """Days before any spike: each rule's baseline days, and one more."""
+    return max(rules.volume_spike.baseline_days, rules.negative_spike.baseline_days) + 1
+
+
+def make_streams(days: int, seed: int, warmup: int) -> list[Stream]:
+    return [
+        make_stream("busy brand (60/h), spikes", days, 60, seed, spikes_per_kind=max(1, (days - warmup) // 2),
+                    warmup_days=warmup),
         make_stream("busy brand (60/h), no spikes", days, 60, seed + 1, spikes_per_kind=0, warmup_days=warmup),
         make_stream("quiet brand (3/h), no spikes", days, 3, seed + 2, spikes_per_kind=0, warmup_days=warmup),
     ]
+
+
+def run(days: int, seed: int, rules: Rules) -> dict[tuple[str, str], Result]:
+    """The engine's rules on each stream, by (stream, rule)."""
+    warmup = warmup_days(rules)
     return {
         (s.name, kind): evaluate(s, kind, getattr(rules, kind), warmup * MINUTES_PER_DAY)
-        for s in streams for kind in ("volume_spike", "negative_spike")
+        for s in make_streams(days, seed, warmup) for kind in ("volume_spike", "negative_spike")
     }
+
+
+def compare(days: int, seed: int, rules: Rules) -> dict[tuple[str, str], tuple[Result, int, Result]]:
+    """By (stream, rule): the engine's result, the baseline's fixed threshold and its result on the same series."""
+    warmup = warmup_days(rules)
+    results = {}
+    for s in make_streams(days, seed, warmup):
+        for kind in ("volume_spike", "negative_spike"):
+            rule = getattr(rules, kind)
+            threshold = fixed_threshold(s, kind, rule, warmup * MINUTES_PER_DAY)
+            results[(s.name, kind)] = (
+                evaluate(s, kind, rule, warmup * MINUTES_PER_DAY), threshold,
+                evaluate(s, kind, rule, warmup * MINUTES_PER_DAY, lambda current, _, t=threshold: current >= t))
+    return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=int, default=28)
+    rules = Rules()
+    warmup = warmup_days(rules)
+    parser.add_argument("--days", type=positive_int, default=28,
+                        help=f"days per stream, more than the {warmup} of warm-up (the rules' baseline) before spikes")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-    rules = Rules()
+    if args.days <= warmup:
+        parser.error(f"argument --days: must be more than the {warmup} days of warm-up, got {args.days}")
     print(f"{args.days} days per stream, evaluated every minute; default rules:")
     for kind in ("volume_spike", "negative_spike"):
         print(f"  {kind}: {getattr(rules, kind).model_dump()}")
-    print("\n| stream | rule | spikes | alerts | precision | recall | delay median (min) | delay max (min) |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
-    for (name, kind), r in run(args.days, args.seed, rules).items():
-        delay_med = f"{statistics.median(r.delays):.0f}" if r.delays else "–"
-        delay_max = f"{max(r.delays)}" if r.delays else "–"
-        print(f"| {name} | {kind} | {r.spikes} | {r.alerts} | {r.precision:.2f} | {r.recall:.2f} | {delay_med} | {delay_max} |")
+    print("\n| stream | rule | detector | spikes | alerts | precision | recall | delay median (min) "
+          "| delay max (min) |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|")
+    for (name, kind), (engine, threshold, fixed) in compare(args.days, args.seed, rules).items():
+        fixed_name = f"fixed: ≥ {threshold} in {getattr(rules, kind).window_minutes:g} min"
+        for detector, r in (("default rules", engine), (fixed_name, fixed)):
+            delay_med = f"{statistics.median(r.delays):.0f}" if r.delays else "–"
+            delay_max = f"{max(r.delays)}" if r.delays else "–"
+            print(f"| {name} | {kind} | {detector} | {r.spikes} | {r.alerts} | {r.precision:.2f} | {r.recall:.2f} | "
+                  f"{delay_med} | {delay_max} |")
 
 
 if __name__ == "__main__":
