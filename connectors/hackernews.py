@@ -1,14 +1,17 @@
 """Hacker News through the Algolia HN Search API (``search_by_date``): stories and comments, read-only.
 
-The cursor is JSON. A walk reads pages newest→oldest with ``created_at_i>=since-overlap`` fixed and,
-after its first page, ``created_at_i<=upper`` (so posts arriving mid-walk do not shift the pages);
-only when the walk ends does ``since`` move up to the newest second seen. Algolia indexes items a
-while after they are posted, so each walk looks ``overlap_seconds`` below ``since`` again; the ids
-read in that window are remembered, so they are not returned twice while late-indexed ones (and new
-ones in the same second) still are. Algolia pages only through the first 1000 hits; a longer walk
-continues below the oldest second it reached. Every page is stored with its cursor, so a restart
-resumes at the next page. An item whose ``created_at_i`` is not a believable time (not a whole number,
-before HN, or in the future) is dated when fetched and plays no part in the walk.
+The cursor is JSON. A walk reads newest→oldest with ``created_at_i>=since-overlap`` fixed; it pages
+by time, not by offset: after each page the next asks page 0 of ``created_at_i<=upper``, ``upper``
+being the oldest second read so far, and skips the ids already read at that second. So neither posts
+arriving mid-walk nor hits leaving the index mid-walk (a deleted or [dead] comment) shift what is
+left to read, and Algolia's limit of paging through the first 1000 hits never ends a walk early.
+Only a page all in one second goes on by offset. Only when the walk ends does ``since`` move up to
+the newest second seen. Algolia indexes items a while after they are posted, so each walk looks
+``overlap_seconds`` below ``since`` again; the ids read in that window are remembered, so they are
+not returned twice while late-indexed ones (and new ones in the same second) still are. Every page
+is stored with its cursor, so a restart resumes at the next page. An item whose ``created_at_i`` is
+not a believable time (not a whole number, before HN, or in the future) is dated when fetched and
+plays no part in the walk.
 """
 
 from __future__ import annotations
@@ -65,9 +68,10 @@ class HackerNewsSettings(HttpSettings):
 @dataclass
 class _Cursor:
     since: int | None = None  # the newest second read; walks read from `since - overlap` (inclusive)
-    seen: dict[str, int] = field(default_factory=dict)  # id -> second, for the ids read within the overlap
-    upper: int | None = None  # created_at_i upper bound (inclusive) fixed after a walk's first page
-    page: int = 0
+    # id -> second, for the ids read within the overlap and, mid-walk, those read at the `upper` second
+    seen: dict[str, int] = field(default_factory=dict)
+    upper: int | None = None  # created_at_i upper bound (inclusive): the oldest second the walk has read
+    page: int = 0  # above 0 only while a walk steps through one second holding more than a page
     pages: int = 0  # pages read in the walk
     newest: int | None = None  # newest second seen in the walk
 
@@ -132,27 +136,30 @@ class HackerNewsConnector(Connector):
         fresh = [m for m in mentions if m.external_id not in state.seen]
         if query.handle:
             fresh = [m for m in fresh if (m.author_handle or "").lower() != query.handle.lower()]  # the brand's own posts
-        self._advance(state, [m for m, _ in timed], [second for _, second in timed], page, pages, total)
+        more = page + 1 < pages or total > page * self.settings.page_size + len(hits)
+        self._advance(state, [m for m, _ in timed], [second for _, second in timed], page, pages, more)
         return FetchResult(fresh, next_cursor=state.dump(), has_more=state.pages > 0)
 
-    def _advance(self, state: _Cursor, mentions: list[Mention], seconds: list[int], page: int, pages: int, total: int) -> None:
+    def _advance(self, state: _Cursor, mentions: list[Mention], seconds: list[int], page: int, pages: int,
+                 more: bool) -> None:
+        """Move the walk on: ``more`` says whether hits matching this page's filters remain unread."""
         if seconds:
             top = max(seconds)
             state.newest = top if state.newest is None else max(top, state.newest)
-            # Only ids within the overlap below the walk's newest can come back in the next walk.
-            window = state.newest - self.settings.overlap_seconds
-            state.seen.update({m.external_id: s for m, s in zip(mentions, seconds) if s >= window and m.external_id})
-            if state.upper is None:
-                state.upper = top  # later pages of this walk stay below what the first page saw
+            state.seen.update({m.external_id: s for m, s in zip(mentions, seconds) if m.external_id})
         state.pages += 1
         first_run_done = state.since is None and state.pages >= self.settings.first_run_pages
-        if page + 1 < pages and not first_run_done:
-            state.page = page + 1
-            return
-        # Algolia pages only through the first 1000 hits: continue below the oldest second reached.
-        if total > pages * self.settings.page_size and seconds and min(seconds) != state.upper and not first_run_done:
-            state.upper, state.page = min(seconds), 0
-            return
+        if more and not first_run_done:
+            if seconds and (state.upper is None or min(seconds) < state.upper):
+                # Page by time: what is left lies at or below the oldest second read, whatever left the index.
+                state.upper, state.page = min(seconds), 0
+                # No page returns an id above `upper` again, nor (next walk) one below the overlap of `newest`.
+                window = (state.newest or 0) - self.settings.overlap_seconds  # newest is set: this page had seconds
+                state.seen = {i: s for i, s in state.seen.items() if s >= window or s <= min(seconds)}
+                return
+            if page + 1 < pages:  # a page all in one second (or undated): step through it by offset
+                state.page = page + 1
+                return
         if state.newest is not None:
             # A walk of only late-indexed items reads nothing newer than `since`: it stays.
             state.since = state.newest if state.since is None else max(state.newest, state.since)

@@ -27,6 +27,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+import regex
 from mastodon import (
     Mastodon,
     MastodonAPIError,
@@ -102,13 +103,17 @@ class _Cursor:
 
 
 _PROTOCOL = re.compile(r"https?://", re.IGNORECASE)
-_REMOTE_MENTION = re.compile(r"(@\w+)@[\w.-]*\w", re.ASCII)
+# Mastodon's Account::MENTION_RE with a domain: usernames may hold "." and "-" inside, and its [[:word:]]
+# (here `regex`'s \w: letters, marks, digits, "_") lets an IDN domain be written in its own script.
+_REMOTE_MENTION = regex.compile(r"(?<![=/\w])(@[a-z0-9_]+(?:[.-]+[a-z0-9_]+)*)@\w+(?:[.-]+\w+)*", regex.IGNORECASE)
+_RUBY_STRIP = " \t\n\v\f\r\0"  # Ruby's String#strip, which Mastodon runs on a status before checking it
 
 
 def status_length(text: str) -> int:
-    """Mastodon's count: graphemes, every link as 23, a remote @user@domain as its @user part. Its links are
-    twitter-text's with a protocol (so a link ends before CJK text or trailing punctuation: "\\S+" counted a
-    Chinese sentence after a link as part of it)."""
+    """Mastodon's count: graphemes of the stripped text, every link as 23, a remote @user@domain as its @user
+    part. Its links are twitter-text's with a protocol (so a link ends before CJK text or trailing punctuation:
+    "\\S+" counted a Chinese sentence after a link as part of it)."""
+    text = text.strip(_RUBY_STRIP)
     links = [(start, end) for start, end in x_url_spans(text) if _PROTOCOL.match(text, start)]
     for start, end in reversed(links):
         text = text[:start] + "x" * 23 + text[end:]

