@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,9 +15,9 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from monitor.cli import cli
-from monitor.models import Mention, utcnow
+from monitor.models import Mention
 from monitor.storage import Database
-from tests.connector_doubles import T0
+from tests.test_prune_archive_failures import config_with_old_mentions
 
 CONFIG = "mentiondesk.toml"
 DATABASE = "m.db"
@@ -27,15 +26,7 @@ DATABASE = "m.db"
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A config and its SQLite database of 3 mentions fetched 100 days ago, in the working directory."""
-    (tmp_path / CONFIG).write_text(f'[database]\nurl = "sqlite:///{tmp_path / DATABASE}"\n[[brands]]\nname = "Acme"\n'
-                                   'keywords = ["acme"]\n[sentiment]\nbackend = "none"\n[connectors.sample]\n')
-    db = Database.open(f"sqlite:///{tmp_path / DATABASE}")
-    db.upgrade()
-    with db.write() as session:
-        session.add_all(Mention(platform="x", external_id=f"old-{n}", text="acme", created_at=T0,
-                                fetched_at=utcnow() - timedelta(days=100), raw={"blob": "x" * 20})
-                        for n in range(3))
-    db.dispose()
+    config_with_old_mentions(tmp_path, 3, 20, CONFIG, DATABASE)
     (tmp_path / "in.jsonl").write_text('{"text": "acme is great"}\n')
     (tmp_path / "link.jsonl").symlink_to(tmp_path / DATABASE)
     os.link(tmp_path / DATABASE, tmp_path / "hard.pdf")

@@ -24,20 +24,27 @@ from tests.connector_doubles import T0
 MENTIONS = 50
 
 
-@pytest.fixture
-def config(tmp_path: Path) -> Path:
-    """A SQLite database of 50 mentions fetched 100 days ago, each with a 2 KB raw payload."""
-    path = tmp_path / "mentiondesk.toml"
-    path.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "m.db"}"\n[[brands]]\nname = "Acme"\n'
+def config_with_old_mentions(folder: Path, count: int, blob: int, name: str = "mentiondesk.toml",
+                             database: str = "m.db") -> Path:
+    """A config in ``folder`` and its SQLite database of ``count`` mentions fetched 100 days ago, each with a raw
+    payload of ``blob`` characters."""
+    path = folder / name
+    path.write_text(f'[database]\nurl = "sqlite:///{folder / database}"\n[[brands]]\nname = "Acme"\n'
                     'keywords = ["acme"]\n[sentiment]\nbackend = "none"\n[connectors.sample]\n')
-    db = Database.open(f"sqlite:///{tmp_path / 'm.db'}")
+    db = Database.open(f"sqlite:///{folder / database}")
     db.upgrade()
     with db.write() as session:
         session.add_all(Mention(platform="x", external_id=f"old-{n}", text="acme", created_at=T0,
-                                fetched_at=utcnow() - timedelta(days=100), raw={"blob": "x" * 2000})
-                        for n in range(MENTIONS))
+                                fetched_at=utcnow() - timedelta(days=100), raw={"blob": "x" * blob})
+                        for n in range(count))
     db.dispose()
     return path
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    """A SQLite database of 50 mentions fetched 100 days ago, each with a 2 KB raw payload."""
+    return config_with_old_mentions(tmp_path, MENTIONS, 2000)
 
 
 def _prune(config: Path, archive: Path) -> Result:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,9 +14,9 @@ from click.testing import CliRunner, Result
 from sqlalchemy import select
 
 from monitor.cli import cli
-from monitor.models import Mention, utcnow
+from monitor.models import Mention
 from monitor.storage import Database
-from tests.connector_doubles import T0
+from tests.test_prune_archive_failures import config_with_old_mentions
 
 RECORD = '{"platform": "x", "external_id": "earlier", "raw": {}}\n'
 TORN = '{"platform": "x", "external_id": "old-0", "raw": {"blob": "xx'
@@ -26,17 +25,7 @@ TORN = '{"platform": "x", "external_id": "old-0", "raw": {"blob": "xx'
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
     """A SQLite database of 3 mentions fetched 100 days ago."""
-    path = tmp_path / "mentiondesk.toml"
-    path.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "m.db"}"\n[[brands]]\nname = "Acme"\n'
-                    'keywords = ["acme"]\n[sentiment]\nbackend = "none"\n[connectors.sample]\n')
-    db = Database.open(f"sqlite:///{tmp_path / 'm.db'}")
-    db.upgrade()
-    with db.write() as session:
-        session.add_all(Mention(platform="x", external_id=f"old-{n}", text="acme", created_at=T0,
-                                fetched_at=utcnow() - timedelta(days=100), raw={"blob": "x" * 20})
-                        for n in range(3))
-    db.dispose()
-    return path
+    return config_with_old_mentions(tmp_path, 3, 20)
 
 
 def _prune(config: Path, archive: Path, days: int) -> Result:
