@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import itertools
-import math
 import sqlite3
 import sys
 
@@ -60,14 +59,18 @@ def fts_phrases(needle: str) -> tuple[str, bool]:
     that fits is asked for (a nine-letter Georgian word: its first five letters), and it is not exact: the
     rows it finds must still be compared with ``search_fold``."""
     forms = _forms_fts_keeps_apart()
-    choices = [forms.get(search_fold(letter), (letter,)) for letter in needle]
-    end = len(choices)
-    while end > MIN_PHRASE_LENGTH and math.prod(len(choice) for choice in choices[:end]) > MAX_PHRASES:
-        end -= 1
-    if math.prod(len(choice) for choice in choices[:end]) > MAX_PHRASES:
-        return _quoted(needle), True  # as typed: no start of it has few enough spellings
-    spellings = itertools.product(*choices[:end])
-    return " OR ".join(_quoted("".join(spelling)) for spelling in spellings), end == len(choices)
+    choices: list[tuple[str, ...]] = []
+    count = 1  # spellings of the start taken so far
+    for letter in needle:
+        forms_of_letter = forms.get(search_fold(letter), (letter,))
+        if count * len(forms_of_letter) > MAX_PHRASES:
+            break
+        count *= len(forms_of_letter)
+        choices.append(forms_of_letter)
+    if len(choices) < MIN_PHRASE_LENGTH:
+        return _quoted(needle), True  # as typed: no start of it long enough has few enough spellings
+    spellings = itertools.product(*choices)
+    return " OR ".join(_quoted("".join(spelling)) for spelling in spellings), len(choices) == len(needle)
 
 
 def _quoted(phrase: str) -> str:

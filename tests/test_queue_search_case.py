@@ -10,9 +10,10 @@ from monitor.storage import Database
 from tests.test_dashboard_fixtures import add_mention
 
 
-def _matching(db: Database, needle: str) -> list[int]:
+def matching_ids(db: Database, needle: str) -> list[int]:
+    """The ids of the mentions a search for ``needle`` finds, in order."""
     with db.read() as session:
-        return [m.id for m in queue.fetch_page(session, QueueFilters(text=needle)).items]
+        return sorted(m.id for m in queue.fetch_page(session, QueueFilters(text=needle)).items)
 
 
 @pytest.mark.parametrize("common", [False, True], ids=["rare term", "common term"])
@@ -26,4 +27,4 @@ def test_search_folds_the_case_of_any_script(db: Database, monkeypatch: pytest.M
     # Two characters or fewer are too short for the indexes and are looked up another way on both databases.
     expected = {"über": [update], "stürzt": [update], "ωMEGA": [omega], "σοφια": [omega],
                 "öl": [oil], "ö": [oil], "ü": [update], "ω": [omega]}
-    assert {needle: _matching(db, needle) for needle in expected} == expected
+    assert {needle: matching_ids(db, needle) for needle in expected} == expected

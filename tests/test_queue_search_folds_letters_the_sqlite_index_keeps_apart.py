@@ -6,15 +6,10 @@ from __future__ import annotations
 import pytest
 
 from monitor import queue
-from monitor.queue import QueueFilters
 from monitor.search_text import MAX_PHRASES, fts_phrases
 from monitor.storage import Database
 from tests.test_dashboard_fixtures import add_mention
-
-
-def _matching(db: Database, needle: str) -> list[int]:
-    with db.read() as session:
-        return sorted(m.id for m in queue.fetch_page(session, QueueFilters(text=needle)).items)
+from tests.test_queue_search_case import matching_ids
 
 
 @pytest.mark.parametrize("common", [False, True], ids=["rare term", "common term"])
@@ -30,7 +25,7 @@ def test_turkish_georgian_and_cherokee_capitals_are_found_in_either_case(db: Dat
     expected = {"iade": [refund], "İade": [refund], "edin": [refund], "İPTAL": [cancel], "ayşe_i": [cancel],
                 "გამარჯობა": [georgian], "ჩემი": [georgian], "ᏏᏲ": [cherokee], "ꮟᏺ": [cherokee],
                 "ıade": [unrelated]}
-    assert {needle: _matching(db, needle) for needle in expected} == expected
+    assert {needle: matching_ids(db, needle) for needle in expected} == expected
 
 
 def test_a_long_term_asks_the_index_for_its_start_in_every_spelling() -> None:

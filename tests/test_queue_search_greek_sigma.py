@@ -6,14 +6,9 @@ from __future__ import annotations
 import pytest
 
 from monitor import queue
-from monitor.queue import QueueFilters
 from monitor.storage import Database
 from tests.test_dashboard_fixtures import add_mention
-
-
-def _matching(db: Database, needle: str) -> list[int]:
-    with db.read() as session:
-        return sorted(m.id for m in queue.fetch_page(session, QueueFilters(text=needle)).items)
+from tests.test_queue_search_case import matching_ids
 
 
 @pytest.mark.parametrize("common", [False, True], ids=["rare term", "common term"])
@@ -26,5 +21,5 @@ def test_a_final_sigma_matches_a_capital_one_and_nothing_else(db: Database, monk
         monkeypatch.setattr(queue, "FTS_DRIVE_LIMIT", 0)
     expected = {"αμέσως": [shouted], "ΑΜΈΣΩΣ": [shouted], "ΠΑΡΆΔΟΣΗΣ": [late], "παράδοσησ": [late],
                 "νίκος": [late], "ς": [shouted, late, other]}  # each has a sigma
-    assert {needle: _matching(db, needle) for needle in expected} == expected
-    assert other not in _matching(db, "αμέσως")
+    assert {needle: matching_ids(db, needle) for needle in expected} == expected
+    assert other not in matching_ids(db, "αμέσως")
