@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
 from connectors.emulators import DEMO_BRAND, DEMO_SECRETS, DEMO_X_HANDLE, RunningEmulators, start_emulators
@@ -184,6 +185,22 @@ def read_request_then_reset(conn: socket.socket) -> bytes:
         received += chunk
     _reset(conn)
     return received
+
+
+def named_database(postgres_url: str) -> Database:
+    """The database at ``postgres_url``, its connections carrying a name of their own (``application_name``), so a
+    test can see one of them wait for a lock (`waiting_for_a_lock`)."""
+    application = f"mentiondesk-test-{uuid.uuid4().hex[:12]}"
+    return Database.open(make_url(postgres_url).update_query_dict({"application_name": application})
+                         .render_as_string(hide_password=False))
+
+
+def waiting_for_a_lock(db: Database) -> bool:
+    """Whether one of the connections of ``db`` (a `named_database`) waits for a lock on the server."""
+    with db.engine.connect() as conn:
+        return bool(conn.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :application "
+                                     "AND wait_event_type = 'Lock'"),
+                                {"application": db.engine.url.query["application_name"]}))
 
 
 def host_port(url: str) -> tuple[str, int]:

@@ -12,8 +12,7 @@ from functools import partial
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from monitor import audit, followups, incidents, replies, triage
@@ -32,6 +31,7 @@ from monitor.models import (
 )
 from monitor.storage import Database
 from tests.principals import ADMIN, ANA, BEN
+from tests.fault_tools import named_database, waiting_for_a_lock
 
 TEAMMATE = "teammate"  # the thread whose change is held open
 BOB = Principal("bob", Role.ADMIN)
@@ -40,19 +40,10 @@ BOB = Principal("bob", Role.ADMIN)
 @pytest.fixture
 def named_db(postgres_url: str) -> Iterator[Database]:
     """A database whose connections carry a name of their own, so the test can see one wait for a lock."""
-    application = f"mentiondesk-test-{uuid.uuid4().hex[:12]}"
-    db = Database.open(make_url(postgres_url).update_query_dict({"application_name": application})
-                       .render_as_string(hide_password=False))
+    db = named_database(postgres_url)
     db.upgrade()
     yield db
     db.dispose()
-
-
-def _waiting_for_a_lock(db: Database) -> bool:
-    application = db.engine.url.query["application_name"]
-    with db.engine.connect() as conn:
-        return bool(conn.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :application "
-                                     "AND wait_event_type = 'Lock'"), {"application": application}))
 
 
 def _during(db: Database, monkeypatch: pytest.MonkeyPatch, held_at: str, teammate: Callable[[], object],
@@ -85,7 +76,7 @@ def _during(db: Database, monkeypatch: pytest.MonkeyPatch, held_at: str, teammat
         assert checked.wait(60), "the teammate's change never reached its audit entry"
         second.start()
         give_up = time.monotonic() + 60  # only so that a hang fails: no outcome depends on speed
-        while second.is_alive() and not _waiting_for_a_lock(db):
+        while second.is_alive() and not waiting_for_a_lock(db):
             assert time.monotonic() < give_up, "the action neither finished nor waited for a lock"
             second.join(0.01)
     finally:

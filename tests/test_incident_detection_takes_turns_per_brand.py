@@ -7,36 +7,26 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from datetime import timedelta
 from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.incidents import DetectionResult, IncidentDetector, IncidentSettings
 from monitor.models import Incident, IncidentMention
-from monitor.storage import Database
 from tests.test_incidents import NOW, _around, _brand, _synthetic
+from tests.fault_tools import named_database, waiting_for_a_lock
 
 LANGS = ["en", "es", "fr", "de"] * 2
-
-
-def _waiting_for_a_lock(db: Database, application: str) -> bool:
-    with db.engine.connect() as conn:
-        return bool(conn.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :application "
-                                     "AND wait_event_type = 'Lock'"), {"application": application}))
 
 
 @pytest.mark.parametrize("open_incident", [False, True], ids=["new-incident", "open-incident"])
 def test_two_workers_detecting_at_once_open_each_incident_once_and_join_each_mention_once(
         postgres_url: str, monkeypatch: pytest.MonkeyPatch, open_incident: bool) -> None:
-    application = f"mentiondesk-test-{uuid.uuid4().hex[:12]}"  # to find this test's connections on the server
-    db = Database.open(make_url(postgres_url).update_query_dict({"application_name": application})
-                       .render_as_string(hide_password=False))
+    db = named_database(postgres_url)
     try:
         db.upgrade()
         rng = np.random.default_rng(3)
@@ -78,7 +68,7 @@ def test_two_workers_detecting_at_once_open_each_incident_once_and_join_each_men
         second.start()
         # Until the second has finished (nothing held it) or waits for the lock the first holds.
         give_up = time.monotonic() + 60  # only so that a hang fails: no outcome depends on speed
-        while second.is_alive() and not _waiting_for_a_lock(db, application):
+        while second.is_alive() and not waiting_for_a_lock(db):
             assert time.monotonic() < give_up, "the second worker neither finished nor waited for a lock"
             second.join(0.01)
         first_may_go_on.set()

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from monitor import audit, users
@@ -22,6 +20,7 @@ from monitor.storage import Database
 from monitor.users import SignInFailed, SignInLocked, UserError
 from tests.principals import ADMIN
 from tests.test_users import PASSWORD, POLICY
+from tests.fault_tools import named_database, waiting_for_a_lock
 
 GUESSERS = 12  # more than the pool's 5 connections, so guesses overlap in every way
 
@@ -94,12 +93,6 @@ def test_a_sign_in_with_the_old_password_checked_during_a_reset_opens_no_session
     assert users.sign_in(db, "ana", "a brand new password").principal.name == "ana"
 
 
-def _waiting_for_a_lock(db: Database, application: str) -> bool:
-    with db.engine.connect() as conn:
-        return bool(conn.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :application "
-                                     "AND wait_event_type = 'Lock'"), {"application": application}))
-
-
 REMOVALS: dict[str, Callable[[Database, Principal, str], object]] = {
     "demote": lambda db, actor, name: users.set_role(db, actor, name, Role.AGENT),
     "disable": users.disable_user,
@@ -109,9 +102,7 @@ REMOVALS: dict[str, Callable[[Database, Principal, str], object]] = {
 @pytest.mark.parametrize("removal", sorted(REMOVALS))
 def test_two_admins_removing_each_other_at_once_leave_one_admin(
         postgres_url: str, monkeypatch: pytest.MonkeyPatch, removal: str) -> None:
-    application = f"mentiondesk-test-{uuid.uuid4().hex[:12]}"  # to find this test's connections on the server
-    db = Database.open(make_url(postgres_url).update_query_dict({"application_name": application})
-                       .render_as_string(hide_password=False))
+    db = named_database(postgres_url)
     try:
         db.upgrade()
         for name in ("root", "second"):
@@ -143,7 +134,7 @@ def test_two_admins_removing_each_other_at_once_leave_one_admin(
         second.start()
         # Until second's change has finished (nothing held it) or waits for the rows root's change holds.
         give_up = time.monotonic() + 60  # only so that a hang fails: no outcome depends on speed
-        while second.is_alive() and not _waiting_for_a_lock(db, application):
+        while second.is_alive() and not waiting_for_a_lock(db):
             assert time.monotonic() < give_up, "second's change neither finished nor waited for a lock"
             second.join(0.01)
         first_may_commit.set()

@@ -14,7 +14,7 @@ import requests
 
 from connectors.base import Query
 from connectors.emulators import DEMO_SECRETS, DEMO_X_HANDLE, RunningEmulators, start_emulators
-from connectors.emulators.x_api import TWITTER_EPOCH_MS, snowflake
+from connectors.emulators.x_api import posted_at, snowflake
 from tests.emulator_fixtures import X_QUERY, drain, x_connector
 from tests.fault_tools import RequestLog, rewrite_answers
 
@@ -44,8 +44,7 @@ def _searches(log: RequestLog) -> list[dict[str, str]]:
 
 def _too_old(since_id: str) -> bool:
     """Posted over 7 days ago, by the time in its id."""
-    posted_at = datetime.fromtimestamp(((int(since_id) >> 22) + TWITTER_EPOCH_MS) / 1000, timezone.utc)
-    return posted_at < datetime.now(timezone.utc) - timedelta(days=7)
+    return posted_at(int(since_id)) < datetime.now(timezone.utc) - timedelta(days=7)
 
 
 def test_x_recent_search_refuses_a_since_id_or_start_time_older_than_its_seven_days(recent: RunningEmulators) -> None:
