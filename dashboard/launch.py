@@ -96,10 +96,9 @@ def run(config_path: Path, port: int, *, host: str = "127.0.0.1") -> int:
     """``mentiondesk dashboard``: the dashboard in the foreground, until it ends (its exit status) or SIGINT or
     SIGTERM to this process stops it (0, as for ``mentiondesk run``): SIGTERM ended this process alone, and the
     dashboard went on serving its port. The handlers, set before it starts, only take note: one that raised could
-    cut `launch` short after the dashboard started, leaving it running and out of reach. A port it cannot listen
-    on raises DashboardPortUnavailable before anything starts, and a dashboard that ends before serving it
+    cut `launch` short after the dashboard started, leaving it running and out of reach. The caller checks the
+    port first (`check_port_free`, before it prints the address); a dashboard that ends before serving it raises
     DashboardNotStarted."""
-    check_port_free(host, port)
     requested: list[int] = []
     previous = {sig: signal.signal(sig, lambda signum, _frame: requested.append(signum))
                 for sig in (signal.SIGINT, signal.SIGTERM)}
