@@ -120,7 +120,12 @@ class PipelineWorker(threading.Thread):
                 tick, self._tick_due = self._tick_due, False
             try:
                 self.pipeline.process_pending(new_ids)
-                if tick:
-                    self.pipeline.tick()
             except Exception:
                 log.exception("processing new mentions failed; unclassified ones stay pending")
+            # Apart from the classification: a mention that fails on every read must not starve
+            # follow-ups, check-ins and SLA alerts, whose tick request was taken above.
+            if tick:
+                try:
+                    self.pipeline.tick()
+                except Exception:
+                    log.exception("time-based alerts and follow-ups failed; the next tick tries again")

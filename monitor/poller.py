@@ -90,6 +90,13 @@ def _status(session: Session, name: str) -> ConnectorStatus:
     return status
 
 
+def _rate_limited(status: ConnectorStatus, now: datetime) -> bool:
+    """A rate limit that has not run out holds for every worker, however their rounds went: one worker
+    was told to wait while another's page was in flight, and lifting it sent every worker back into the
+    used-up window (on X, billed reads). Only the platform's next answer (a new ``retry_after``) replaces it."""
+    return status.backoff_reason == "rate_limit" and status.backoff_until is not None and status.backoff_until > now
+
+
 def _error_backoff(status: ConnectorStatus, interval: float) -> float:
     """Seconds to back off for an error: twice the last back-off where that was for an error too, else
     the poll interval. Read from that back-off (from the start of its round, ``last_poll_started_at``, to
@@ -109,7 +116,8 @@ def record_failure(db: Database, cc: ConnectorConfig, message: str, retry_after:
     ``started``: when the failed round began (default: now). An error back-off runs from then, as the
     schedule counts its interval from the start of a round: measured from the end of the failed poll,
     the round due as it ran out came a moment early and was skipped. A rate limit runs from now, as
-    long as the platform asked."""
+    long as the platform asked. A rate limit still running is kept (see :func:`_rate_limited`), and an
+    error back-off never ends one that another worker stored earlier."""
     now = utcnow()
     started = started or now
     with db.write() as session:
@@ -119,10 +127,14 @@ def record_failure(db: Database, cc: ConnectorConfig, message: str, retry_after:
         if retry_after is not None:
             status.backoff_until = now + timedelta(seconds=retry_after) if retry_after else None
             status.backoff_reason = "rate_limit"
+        elif _rate_limited(status, now):
+            pass  # kept: the platform said how long every worker waits, whatever this round's error
         elif back_off:
-            delay = _error_backoff(status, cc.settings.poll_interval_seconds)
-            status.backoff_until, status.backoff_reason = started + timedelta(seconds=delay), "error"
-        else:
+            until = started + timedelta(seconds=_error_backoff(status, cc.settings.poll_interval_seconds))
+            # Never shortens a back-off still running (another worker's, stored while this round ran).
+            if status.backoff_until is None or status.backoff_until <= now or until > status.backoff_until:
+                status.backoff_until, status.backoff_reason = until, "error"
+        else:  # some sources worked: the platform answers, as after a success
             status.backoff_until = status.backoff_reason = None
         status.last_error, status.last_error_at = message, now
         status.last_poll_started_at, status.last_poll_finished_at = started, now
@@ -255,9 +267,7 @@ def poll_connector(
             status.last_poll_started_at = started
             status.last_poll_finished_at = status.last_success_at = now
             status.consecutive_failures = 0
-            # A rate limit holds however this round went (another worker was told to wait, while
-            # this one's page was in flight): lifting it sent every worker back into the used-up window.
-            if status.backoff_reason != "rate_limit" or status.backoff_until is None or status.backoff_until <= now:
+            if not _rate_limited(status, now):
                 status.backoff_until = status.backoff_reason = None
             status.mentions_stored = (status.mentions_stored or 0) + report.stored
         log.info("connector %s: %d pages, %d new of %d fetched, %d set aside", cc.name, report.pages, report.stored,
@@ -382,6 +392,17 @@ class PollScheduler:
             return  # still busy (or hung) from the last round: skip rather than pile up
         self.running[name] = self.poller.start(name, stop=self.stop_event)
 
+    def _run_due_jobs(self) -> None:
+        """Run the jobs that came due. ``schedule`` times them by the naive local wall clock, so when that
+        clock steps back (the autumn DST change, an NTP correction) every job (polls, heartbeat, tick)
+        would wait out the step, an hour without polling; no job is left due later than its interval."""
+        now = datetime.now()
+        for job in self.scheduler.jobs:
+            latest = now + timedelta(**{job.unit: job.interval})
+            if job.next_run is not None and job.next_run > latest:
+                job.next_run = latest
+        self.scheduler.run_pending()
+
     def _reap(self) -> None:
         for name, thread in list(self.running.items()):
             cc = self.poller.connectors[name][0]
@@ -457,7 +478,7 @@ class PollScheduler:
         try:
             while not self.stop_event.is_set() and (deadline is None or time.monotonic() < deadline):
                 self._reap()  # first: a round that just ended must not make its next start skip
-                self.scheduler.run_pending()
+                self._run_due_jobs()
                 idle = self.scheduler.idle_seconds
                 self.stop_event.wait(0.2 if idle is None else min(max(idle, 0.05), 0.5))
             self.stop_event.set()  # past max_seconds too, polls and classification stop as on a signal
