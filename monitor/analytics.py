@@ -335,7 +335,13 @@ def top_authors(session: Session, filters: QueueFilters, limit: int = 10) -> lis
                              .where(Mention.author_handle.in_({handle for _, handle in reach}))
                              .group_by(Mention.platform, Mention.author_handle))
     found = [AuthorReach(p, h, name, reach[(p, h)], int(n)) for p, h, name, n in counts if (p, h) in reach]
-    return sorted(found, key=lambda a: (-a.followers, -a.mentions, a.handle))[:limit]
+    return sorted(found, key=lambda a: (-a.followers, -a.mentions, a.handle, a.platform))[:limit]
+
+
+def _bytewise(session: Session, column: ColumnElement[str]) -> ColumnElement[str]:
+    """``column`` ordered by code point, as Python and SQLite order text: PostgreSQL otherwise orders by the
+    database's collation (en-US put "alice" before "Bob"), so which tied authors made the top ten depended on it."""
+    return column.collate("C") if session.get_bind().dialect.name == "postgresql" else column
 
 
 def _top_authors_grouped(session: Session, filters: QueueFilters, limit: int) -> list[AuthorReach]:
@@ -344,7 +350,9 @@ def _top_authors_grouped(session: Session, filters: QueueFilters, limit: int) ->
                         reach, func.count())
              .where(Mention.author_handle.is_not(None))
              .group_by(Mention.platform, Mention.author_handle)
-             .order_by(reach.desc(), func.count().desc(), Mention.author_handle).limit(limit))
+             .order_by(reach.desc(), func.count().desc(), _bytewise(session, Mention.author_handle),
+                       _bytewise(session, Mention.platform))
+             .limit(limit))
     return [AuthorReach(p, h, name, int(f), int(n)) for p, h, name, f, n in session.execute(query)]
 
 

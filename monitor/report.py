@@ -69,6 +69,23 @@ def _barh(ax: "Axes", title: str, labels: list[str], values: list[float], color:
     ax.tick_params(labelsize=8)
 
 
+# What a bar covers of its day or week: the gap between bars keeps neighbouring buckets apart.
+BAR_SHARE = 0.8
+BUCKET_LENGTH = {"day": timedelta(days=1), "week": timedelta(weeks=1)}
+
+
+def _in_range(report: Report, bucket: date) -> tuple[datetime, timedelta]:
+    """Where a bucket's bar starts and how wide it is, cut to the report's range: a week is dated by its Monday
+    (UTC), which lies before ``--from`` when the range starts mid-week, and such a bar fell off the chart."""
+    start, length = datetime.combine(bucket, time(), timezone.utc), BUCKET_LENGTH[report.unit]
+    f = report.filters
+    if f.since is not None and start < f.since:
+        length, start = length - (f.since - start), f.since
+    if f.until is not None:  # a difference, not start + length: the last week of year 9999 ends past the calendar
+        length = min(length, f.until - start)
+    return start, length * BAR_SHARE
+
+
 def _over_time(ax: "Axes", report: Report) -> None:
     """The time axis spans the report's range, however few days have data."""
     f = report.filters
@@ -102,13 +119,14 @@ def render(report: Report, title: str) -> "Figure":
     # Volume by platform (stacked), and the sentiment trend with spike alerts as dashed lines.
     ax = fig.add_subplot(grid[0, :])
     platforms = sorted({v.platform for v in report.volume})
-    days = sorted({v.bucket for v in report.volume})
+    buckets = sorted({v.bucket for v in report.volume})
+    starts, widths = zip(*[_in_range(report, b) for b in buckets]) if buckets else ((), ())
     counts = {(v.bucket, v.platform): v.count for v in report.volume}
-    bottom = [0] * len(days)
+    bottom = [0] * len(buckets)
     bars = []
     for platform in platforms:
-        heights = [counts.get((d, platform), 0) for d in days]
-        bars.append(ax.bar(days, heights, bottom=bottom, width=0.8 if report.unit == "day" else 5, align="edge"))
+        heights = [counts.get((b, platform), 0) for b in buckets]
+        bars.append(ax.bar(starts, heights, bottom=bottom, width=widths, align="edge"))
         bottom = [b + h for b, h in zip(bottom, heights)]
     ax.set_title(f"Mentions per {report.unit}, by platform", loc="left", fontsize=10)
     if platforms:
@@ -118,10 +136,9 @@ def render(report: Report, title: str) -> "Figure":
     else:
         _empty(ax)
     ax = fig.add_subplot(grid[1, :])
-    ax.plot([p.bucket for p in report.sentiment], [p.negative_share for p in report.sentiment], "o-", color="#d62728",
-            label="negative")
-    ax.plot([p.bucket for p in report.sentiment], [p.positive_share for p in report.sentiment], "o-", color="#2ca02c",
-            label="positive")
+    at = [_in_range(report, p.bucket)[0] for p in report.sentiment]
+    ax.plot(at, [p.negative_share for p in report.sentiment], "o-", color="#d62728", label="negative")
+    ax.plot(at, [p.positive_share for p in report.sentiment], "o-", color="#2ca02c", label="positive")
     for spike in report.spikes:
         ax.axvline(spike.at, color="#ff7f0e", linestyle="--", linewidth=1)
     ax.set_title(f"Sentiment share ({len(report.spikes)} spike alert(s), dashed)", loc="left", fontsize=10)
