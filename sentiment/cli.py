@@ -31,10 +31,15 @@ _AFTER_BARE_CR = re.compile(rb"(?<=\r)(?!\n)")
 
 @dataclass(frozen=True)
 class _WrittenNumber:
-    """A JSON number with a fraction or an exponent, as the input wrote it: read as a float, `classify`
-    wrote "1E2" back as 100.0 and "1e400" as Infinity, which is not JSON."""
+    """A JSON number with a fraction or an exponent, or -0, as the input wrote it: read as a float, `classify`
+    wrote "1E2" back as 100.0 and "1e400" as Infinity, which is not JSON; read as an int, -0 as 0."""
 
     literal: str
+
+
+def _parse_int(literal: str) -> int | _WrittenNumber:
+    """A JSON integer as an int, but -0 as written: no int is -0."""
+    return _WrittenNumber(literal) if literal == "-0" else int(literal)
 
 
 def _lines(fh: Iterable[bytes]) -> Iterator[bytes]:
@@ -55,13 +60,14 @@ def _rows(path: Path, label_field: str | None,
             if not raw.strip():
                 continue
             try:  # line by line, so one line in another encoding costs only that line
-                # A byte-order mark may start any line: files that begin with one, concatenated.
-                line = raw.decode("utf-8-sig")
+                # Byte-order marks may start any line, several of them: files that begin with one (an empty one
+                # too), concatenated.
+                line = raw.decode("utf-8").lstrip("\ufeff")
             except UnicodeDecodeError as exc:
                 yield number, None, f"not UTF-8 (byte 0x{raw[exc.start]:02x} at position {exc.start})"
                 continue
             try:
-                row = json.loads(line, parse_float=_WrittenNumber)
+                row = json.loads(line, parse_float=_WrittenNumber, parse_int=_parse_int)
             except (ValueError, RecursionError) as exc:
                 yield number, None, unreadable_json(exc)
                 continue

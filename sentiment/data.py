@@ -12,8 +12,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from sentiment.labels import LABEL_INDEX
+from sentiment.errors import SentimentError
+from sentiment.labels import LABEL_INDEX, LABELS
 
 DEFAULT_DATA = Path("../shared/data/sentiment")
 XLMT_LANGS: dict[str, str] = {
@@ -42,6 +44,14 @@ def xlmt_averages(macro_f1_by_set: Mapping[str, float]) -> dict[str, float]:
     return {"xlmt_average": sum(xlmt.values()) / len(xlmt), "xlmt_average_reliable": sum(reliable) / len(reliable)}
 
 
+class DataFileError(SentimentError, ValueError):
+    """A line of a training or validation file cannot be read; the message starts with PATH:LINE."""
+
+
+class HoldOutError(SentimentError, ValueError):
+    """`hold_out_train` asks for fewer than one row of a train split, or more than it has."""
+
+
 @dataclass
 class LabelledSet:
     name: str
@@ -51,16 +61,40 @@ class LabelledSet:
 
 
 def read_set(path: Path, name: str | None = None, default_lang: str | None = None) -> LabelledSet:
+    """The rows of the JSONL file `path`; DataFileError names the first line that is not a labelled row."""
     texts, labels, langs = [], [], []
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            if not line.strip():
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            if not raw.strip():
                 continue
-            row = json.loads(line)
+            try:
+                row = _labelled_row(raw)
+            except ValueError as exc:
+                raise DataFileError(f"{path}:{number}: {exc}") from exc
             texts.append(row["text"])
             labels.append(LABEL_INDEX[row["label"]])
             langs.append(row.get("lang", default_lang))
     return LabelledSet(name or path.stem, texts, labels, langs)
+
+
+def _labelled_row(raw: bytes) -> dict[str, Any]:
+    """One line of a data file: a JSON object with a string "text" and a "label" of LABELS, else ValueError
+    saying what is wrong with it."""
+    try:
+        line = raw.decode("utf-8-sig")  # a byte-order mark, as Notepad saves one, is no part of the row
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8 (byte 0x{raw[exc.start]:02x} at position {exc.start})") from exc
+    try:
+        row = json.loads(line)
+    except (ValueError, RecursionError) as exc:
+        from monitor.transfer import unreadable_json
+
+        raise ValueError(unreadable_json(exc)) from exc
+    if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+        raise ValueError('expected a JSON object with a string "text"')
+    if not (isinstance(row.get("label"), str) and row["label"] in LABEL_INDEX):
+        raise ValueError(f'"label" must be one of {", ".join(LABELS)}')
+    return row
 
 
 def _norm_key(text: str) -> str:
@@ -86,7 +120,7 @@ def reported_only(name: str) -> bool:
 def _split_off(part: LabelledSet, n: int, name: str, seed: int) -> tuple[LabelledSet, LabelledSet]:
     """`part` without `n` random rows (seeded), and those rows as a set called `name`."""
     if not 0 < n <= len(part.texts):
-        raise ValueError(f"cannot hold out {n} rows of {part.name}: it has {len(part.texts)}")
+        raise HoldOutError(f"cannot hold out {n} rows of {part.name}: it has {len(part.texts)}")
     chosen = set(random.Random(seed).sample(range(len(part.texts)), n))
 
     def subset(set_name: str, held: bool) -> LabelledSet:

@@ -118,14 +118,20 @@ def detect_language(text: str, min_confidence: float = MIN_CONFIDENCE,
     clean = _LONE_KANA.sub(" ", clean)
     # Vowel signs (combining marks) are letters of their word: one-word Tamil "வேலை" has 4, not 2.
     letters = [ch for ch in clean if ch.isalpha() or unicodedata.category(ch) in ("Mn", "Mc")]
-    if len(letters) < 3:
+    if len(letters) < 2:
         return None
     scripts = Counter(_script_of(ch) for ch in letters)
-    if scripts.get("ja"):  # kana anywhere means Japanese, even if Han dominates
+    # Kana make Japanese even where Han dominates, but only if Japanese letters are at least half: one katakana
+    # name in an English post ("I love ラーメン so much") is not Japanese. Japanese around Latin product names
+    # ("Amazonで買ったSwitchが届かない") goes on to py3langid, which knows it.
+    if scripts["ja"] and (scripts["ja"] + scripts["zh"]) * 2 >= len(letters):
         return "ja"
     top, count = scripts.most_common(1)[0]
-    if top is not None and count * 2 >= len(letters):
+    # A script of one language settles it from two letters of it: one-word "최악", "ดี" or "垃圾" (Han alone is zh).
+    if top is not None and count >= 2 and count * 2 >= len(letters):
         return top
+    if len(letters) < 3:  # too little for py3langid
+        return None
     # A brand that lists its languages without Hindi hears none: its Indonesian and Malay posts go to py3langid.
     if (not expected_languages or "hi" in expected_languages) and _is_romanised_hindi(clean):
         return "hi"

@@ -34,7 +34,8 @@ import torch
 from torch import nn
 
 from sentiment.convert import ensure_converted
-from sentiment.data import DEFAULT_DATA, LabelledSet, goal_metric, load_splits, reported_only, xlmt_averages
+from sentiment.data import (DEFAULT_DATA, DataFileError, HoldOutError, LabelledSet, goal_metric, load_splits,
+                            reported_only, xlmt_averages)
 from sentiment.encoder import E5Encoder
 from sentiment.head import HeadConfig, SentimentHead, save_head
 from sentiment.labels import LABELS
@@ -185,8 +186,10 @@ def main(argv: list[str] | None = None) -> None:
     seed_everything(args.seed)
     try:
         train, val = load_splits(args.data, args.hold_out_train, args.seed)
-    except ValueError as exc:
+    except HoldOutError as exc:
         raise SystemExit(f"--hold-out-train: {exc}") from exc
+    except DataFileError as exc:
+        raise SystemExit(str(exc)) from exc
     base = ensure_converted()
     layer_weights = None
     if finetuning:
