@@ -38,7 +38,7 @@ from atproto_client.client.session import Session, SessionEvent
 from atproto_client.request import Request
 from pydantic import Field, ValidationError
 
-from connectors._http import DEFAULT_RETRY_AFTER_SECONDS, HttpSettings
+from connectors._http import DEFAULT_RETRY_AFTER_SECONDS, MAX_REQUEST_TIMEOUT_SECONDS, HttpSettings
 from connectors.base import (
     MAX_SETTING_SECONDS,
     BadPayload,
@@ -64,7 +64,17 @@ MAX_POST_GRAPHEMES = 300
 MAX_POST_BYTES = 3000  # UTF-8, the lexicon's maxLength for a post's text
 _MENTION_FEATURE = "app.bsky.richtext.facet#mention"
 _SESSION_ERRORS = ("ExpiredToken", "InvalidToken")  # a revoked or expired session: log in again
+# A reply reads the post and each @handle in it (every read retried) before posting; all of that shares this
+# budget, so the post starts at most this long after the reply was marked sending. A reply still sending after
+# monitor.replies.SENDER_GONE_AFTER (10 minutes) may be marked not posted and sent again, so the post's own
+# request (up to MAX_REQUEST_TIMEOUT_SECONDS) must be over well before: a late post would be a second answer.
+REPLY_READS_SECONDS = MAX_REQUEST_TIMEOUT_SECONDS
 _T = TypeVar("_T")
+
+
+class ReplyDeadlinePassed(ConnectorError):
+    """The reads before a reply outlasted REPLY_READS_SECONDS; nothing was posted, so it may be retried."""
+
 
 # Links, @handles and hashtags as the official app finds them in a post (@atproto/api's detectFacets, its
 # patterns in Python's dialect): a link or @handle begins the text or follows a space or "(", a hashtag follows
@@ -190,15 +200,17 @@ class BlueskyConnector(Connector):
     def _on_session(self, event: SessionEvent, session: Session) -> None:
         self._session = session
 
-    def _call(self, what: str, request: Callable[[], _T], *, read: bool = True) -> _T:
+    def _call(self, what: str, request: Callable[[], _T], *, read: bool = True, deadline: float | None = None) -> _T:
         """Run one SDK call (logging in first); rate limits become RateLimited, other trouble ConnectorError.
 
-        Reads are retried on 5xx with back-off; writes never (a reply could post twice).
+        Reads are retried on 5xx with back-off; writes never (a reply could post twice). No try starts, and
+        no back-off is waited, past ``deadline`` (``time.monotonic()``): ReplyDeadlinePassed instead.
         """
         if self._limit_reset and self._limit_reset > time.time():
             raise RateLimited("Bluesky request quota used up until its window resets", self._limit_reset - time.time())
         attempts = self.settings.max_retries + 1 if read else 1
         for attempt in range(attempts):
+            _check_deadline(deadline, what)
             try:
                 if self._session is None:
                     self._login()
@@ -232,7 +244,9 @@ class BlueskyConnector(Connector):
                                           "posted: check the thread before retrying") from None
                 if status < 500 or attempt + 1 == attempts:
                     raise ConnectorError(f"Bluesky refused {what} ({_describe(exc)})") from None
-            time.sleep(self.settings.retry_backoff_seconds * 2**attempt)
+            pause = self.settings.retry_backoff_seconds * 2**attempt
+            _check_deadline(deadline, what, pause)
+            time.sleep(pause)
         raise AssertionError("unreachable")
 
     def _login(self) -> None:
@@ -334,13 +348,15 @@ class BlueskyConnector(Connector):
             items.append(_Item(post, min(record_at, indexed_at) if kind == "search" else indexed_at, kind))
         return items, page
 
-    def _query(self, what: str, nsid: str, params: Any, key: str) -> tuple[list[dict[str, Any]], str | None]:
+    def _query(self, what: str, nsid: str, params: Any, key: str,
+               deadline: float | None = None) -> tuple[list[dict[str, Any]], str | None]:
         """The posts (or notifications) under ``key`` in ``nsid``'s answer, as the JSON they came as, and its
         page cursor. Not through the SDK's models: they validate the whole answer, so one odd part of one post,
         even a part never read (an author's displayName that is not text), failed the page on every poll.
         What is read of each post is checked by `_checked`, or where it is read."""
         answer = self._call(what, lambda: self.client.invoke_query(nsid, params=params,
-                                                                    output_encoding="application/json"))
+                                                                    output_encoding="application/json"),
+                            deadline=deadline)
         content = answer.content if isinstance(answer.content, dict) else {}
         posts, page = content.get(key), content.get("cursor")
         if not isinstance(posts, list) or not isinstance(page, (str, type(None))):
@@ -404,17 +420,18 @@ class BlueskyConnector(Connector):
         if size > MAX_POST_BYTES:
             raise ConnectorError(f"the reply is {size} UTF-8 bytes; Bluesky allows {MAX_POST_BYTES}")
         uri = str(target.raw.get("uri") or target.external_id)  # the id may be a long URI's hash
+        deadline = time.monotonic() + REPLY_READS_SECONDS  # the reads below, and the start of the post
         try:  # an answer that cannot be read before the post is sent: a failure, not a possible send
             # A PDS stores replies to deleted or gated posts without complaint; ask the AppView first.
             found, _ = self._query("the post", "app.bsky.feed.getPosts",
-                                   models.AppBskyFeedGetPosts.Params(uris=[uri]), "posts")
+                                   models.AppBskyFeedGetPosts.Params(uris=[uri]), "posts", deadline)
             if not found:
                 raise ReplyNotAllowed("Bluesky says the post no longer exists or is not visible to the brand account")
             parent = found[0]
             if not _replyable(parent, bool(target.raw.get("mentions_brand"))):
                 raise ReplyNotAllowed("the post's threadgate does not let the brand account reply")
             root = _thread_root(parent)
-            facets = self._facets(text)
+            facets = self._facets(text, deadline)
         except BadPayload as exc:
             raise ConnectorError(f"{exc}; nothing was sent") from None
         session = self._session
@@ -430,14 +447,15 @@ class BlueskyConnector(Connector):
             problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:3])
             raise ConnectorError(f"the Bluesky SDK refused the reply as built ({problems}); nothing was sent") from None
         try:
-            created = self._call("the reply", lambda: self.client.com.atproto.repo.create_record(data), read=False)
+            created = self._call("the reply", lambda: self.client.com.atproto.repo.create_record(data), read=False,
+                                 deadline=deadline)
         except NetworkError:
             raise DeliveryUnknown("the reply request to Bluesky got no answer; check the thread before retrying") from None
         rkey = str(created.uri).rsplit("/", 1)[-1]
         return PostedReply(external_id=str(created.uri),
                            url=f"https://bsky.app/profile/{session.handle if session else ''}/post/{rkey}")
 
-    def _facets(self, text: str) -> list[models.AppBskyRichtextFacet.Main]:
+    def _facets(self, text: str, deadline: float) -> list[models.AppBskyRichtextFacet.Main]:
         """The reply's links, hashtags and @handles as facets, which the app shows as links and which notify the
         people named (a post's text alone links nothing). An @handle needs its DID: one that does not resolve
         stays plain text, as in the app. Offsets count UTF-8 bytes."""
@@ -449,7 +467,7 @@ class BlueskyConnector(Connector):
                 continue
             if isinstance(found, str):
                 if found not in dids:
-                    dids[found] = self._did_of_handle(found)
+                    dids[found] = self._did_of_handle(found, deadline)
                 did = dids[found]
                 if did is None:
                     continue
@@ -460,7 +478,7 @@ class BlueskyConnector(Connector):
             end_of_last = end
         return facets
 
-    def _did_of_handle(self, handle: str) -> str | None:
+    def _did_of_handle(self, handle: str, deadline: float) -> str | None:
         """The DID of the account ``handle`` names now; None where Bluesky resolves it to none."""
         def resolve() -> str | None:
             try:
@@ -469,10 +487,17 @@ class BlueskyConnector(Connector):
                 if _error_name(exc) in _SESSION_ERRORS:
                     raise  # _call logs in again
                 return None  # 400 "Unable to resolve handle"
-        return self._call(f"the handle @{handle} in the reply", resolve)
+        return self._call(f"the handle @{handle} in the reply", resolve, deadline=deadline)
 
     def close(self) -> None:
         self.client.request.close()
+
+
+def _check_deadline(deadline: float | None, what: str, pause: float = 0.0) -> None:
+    """Raise ReplyDeadlinePassed where ``deadline`` passes before ``what`` could start (after ``pause``)."""
+    if deadline is not None and time.monotonic() + pause >= deadline:
+        raise ReplyDeadlinePassed(f"Bluesky took over {REPLY_READS_SECONDS:.0f} s to answer what a reply reads "
+                                  f"first; gave up before {what}: nothing was posted, so it may be retried")
 
 
 def _step(source: _Source, positional: bool, items: list[_Item], page: str | None, bound: datetime | None) -> None:

@@ -6,11 +6,14 @@ finds a template described in English:
 * a **template** scores its best match among its ``examples`` (mentions it answers, any language;
   without examples, its default text); it is filled in for the mention's author, in the mention's
   language where the template has a variant in it;
-* a **past reply** that was sent and whose mention was then resolved, of the same brand and platform,
-  scores the similarity between that earlier mention and this one; its text is reused with the new
+* a **past reply** that was sent and whose mention was then resolved, of the same brand and platform and
+  in the same language (primary subtag: ``es-mx`` and ``es``; either unknown matches any), scores the
+  similarity between that earlier mention and this one; its text is reused with the new
   author's name where it greeted the earlier author, and not at all where it names the earlier author's
   handle elsewhere in a form that notifies them, @ana or Reddit's u/ana (:func:`reuse_for`). A check-in's
   reply ("is everything working now?") follows up a resolved item, so it is never offered as an answer.
+
+A competitor brand's mention gets no suggestions: its customers are not ours to answer.
 
 The top three (default) are offered in the reply box. Measured in ``bench/suggestions.py``.
 """
@@ -23,11 +26,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import exists, select
+from sqlalchemy import ColumnElement, exists, or_, select, true
 
 from connectors import registry
 from connectors.base import Connector
-from monitor.errors import NotFound
+from monitor.errors import NotFound, ReplyError
 from monitor.incidents import store_embeddings, unpack
 from monitor.models import Brand, CheckIn, Mention, MentionEmbedding, MentionStatus, Reply, ReplyState
 from monitor.storage import Database
@@ -155,15 +158,29 @@ def reuse_for(body: str, earlier: Mention, author: str, handle: str | None = Non
     return head + rest
 
 
+def _in_language_of(lang: str | None) -> ColumnElement[bool]:
+    """Earlier mentions whose replies suit a mention in ``lang``: the same primary language, or either unknown.
+    A past reply is offered as written, so one to a Spanish customer is Spanish, whatever it scores for an
+    English one (multilingual embeddings put the same complaint close in any language)."""
+    if not lang:
+        return true()
+    primary = lang.split("-", 1)[0]  # stored tags are lower case (monitor.ingest.language_tag)
+    return or_(Mention.lang.is_(None), Mention.lang == primary, Mention.lang.startswith(f"{primary}-"))
+
+
 def suggest(db: Database, mention_id: int, templates: Sequence[ReplyTemplate], *, limit: int = 3,
             default_brand: str = "", embed: Embed = _default_embed) -> list[Suggestion]:
     """The ``limit`` best replies for a mention: templates and past replies together, best first.
-    ``{brand}`` is the mention's brand, else ``default_brand``."""
+    ``{brand}`` is the mention's brand, else ``default_brand``. Refused (ReplyError) for a competitor brand's
+    mention: a suggestion would answer the competitor's customer, signed with the competitor's name."""
     with db.read() as session:
         mention = session.get(Mention, mention_id)
         if mention is None:
             raise NotFound(f"mention {mention_id} not found")
         brand = session.get(Brand, mention.brand_id) if mention.brand_id is not None else None
+        if brand is not None and brand.competitor:
+            raise ReplyError(f"mention {mention_id} is about {brand.name}, a competitor brand: its customers are "
+                             "not ours to answer, so no reply is suggested")
         stored = session.get(MentionEmbedding, mention_id)
         past = session.execute(
             select(Reply, Mention).join(Mention, Mention.id == Reply.mention_id)
@@ -171,7 +188,8 @@ def suggest(db: Database, mention_id: int, templates: Sequence[ReplyTemplate], *
                    Mention.id != mention_id, ~exists().where(CheckIn.reply_id == Reply.id),
                    # Another brand's reply speaks for that brand (and to its customer, with their order
                    # details); another platform's was written to its conventions and length limit.
-                   Mention.brand_id.is_not_distinct_from(mention.brand_id), Mention.platform == mention.platform)
+                   Mention.brand_id.is_not_distinct_from(mention.brand_id), Mention.platform == mention.platform,
+                   _in_language_of(mention.lang))
             .order_by(Reply.sent_at.desc(), Reply.id.desc()).limit(PAST_REPLIES)
         ).all()
         past_ids = sorted({m.id for _, m in past})

@@ -72,7 +72,7 @@ def test_templates_are_ranked_across_languages_and_filled_in_the_mentions_langua
 
 def test_a_past_reply_that_resolved_an_item_is_suggested_for_a_similar_one(db: Database) -> None:
     connector = SampleConnector(SampleSettings(), {})
-    earlier = _mention(db, "le site est en panne depuis une heure", "fr", "marie")
+    earlier = _mention(db, "the site has been down for an hour", "en", "marie")  # replied in its language
     answer = "Hi Marie, our engineers fixed the outage at 14:05, sorry for the trouble!"
     presence.send_reply_once(db, replies.draft_reply(db, earlier, answer, AGENT).id, connector, AGENT)
     unresolved = _mention(db, "the website is down again", "en", "sam")
