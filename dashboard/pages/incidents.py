@@ -11,7 +11,7 @@ from monitor.errors import MentiondeskError
 from monitor.models import utcnow
 from monitor.templates import template_names
 from dashboard import cards
-from dashboard.context import AppContext, context, keep_flash, show_flash, sidebar_user
+from dashboard.context import AppContext, acting_user, context, keep_flash, show_flash, sidebar_user
 from dashboard.safe import md_escape, show_error, text_box
 
 
@@ -49,7 +49,7 @@ def _incident(ctx: AppContext, user: Principal, view: incidents.IncidentView,
                    "mentions already answered, or that the platform will not let us answer, are skipped.")
         if right.button("Send to all", key=f"incident-send-{view.id}", type="primary"):
             _bulk_reply(ctx, user, view, chosen)
-        _merge(ctx, user, view, mergeable)
+        _merge(ctx, view, mergeable)
         if st.button("Resolve the incident and its mentions", key=f"incident-resolve-{view.id}"):
             try:
                 resolved = incidents.resolve_incident(ctx.db, view.id, user)
@@ -59,7 +59,7 @@ def _incident(ctx: AppContext, user: Principal, view: incidents.IncidentView,
                 _done(f"Resolved incident #{view.id}, with {len(resolved)} mention(s).")
 
 
-def _merge(ctx: AppContext, user: Principal, view: incidents.IncidentView,
+def _merge(ctx: AppContext, view: incidents.IncidentView,
            mergeable: list[tuple[incidents.IncidentView, float]]) -> None:
     """Detection can open one problem twice, worded two ways: an agent moves this one's mentions into
     the other, offered most alike first."""
@@ -68,18 +68,27 @@ def _merge(ctx: AppContext, user: Principal, view: incidents.IncidentView,
     if not labels:
         return
     left, right = st.columns([2, 1])
-    # The choice is the incident id, not its label: a label changes as mentions join, and a changed
-    # option would reset the choice in the very rerun that merges. Labels hold mention-derived
-    # terms: a selectbox shows them as plain text.
-    into = left.selectbox("Same problem as", list(labels), format_func=labels.__getitem__,
-                          key=f"incident-merge-target-{view.id}")
-    if right.button("Merge into it", key=f"incident-merge-{view.id}"):
-        try:
-            moved = incidents.merge_incident(ctx.db, view.id, into, user)
-        except MentiondeskError as exc:
-            show_error(exc)
-            return
-        _done(f"Merged incident #{view.id}: {moved} mention(s) moved to incident #{into}.")
+    # The choice is the incident id, not its label: a label changes as mentions join. Labels hold
+    # mention-derived terms: a selectbox shows them as plain text.
+    left.selectbox("Same problem as", list(labels), format_func=labels.__getitem__,
+                   key=f"incident-merge-target-{view.id}")
+    right.button("Merge into it", key=f"incident-merge-{view.id}", on_click=_merge_picked, args=(ctx, view.id))
+
+
+def _merge_picked(ctx: AppContext, incident_id: int) -> None:
+    """Merge into the incident the agent picked, as the page showed it. Run as the click's callback:
+    the click's run rebuilds the choices, and one a teammate resolved or merged meanwhile is gone
+    from them, so the pick would fall back to the first incident offered; merge_incident refuses it."""
+    into = st.session_state[f"incident-merge-target-{incident_id}"]
+    user = acting_user(ctx, Role.AGENT, "merging incidents")
+    if user is None:
+        return
+    try:
+        moved = incidents.merge_incident(ctx.db, incident_id, into, user)
+    except MentiondeskError as exc:
+        show_error(exc)  # a callback's messages go to the top of the page
+        return
+    keep_flash([("success", f"Merged incident #{incident_id}: {moved} mention(s) moved to incident #{into}.")])
 
 
 def _done(message: str) -> None:

@@ -25,6 +25,7 @@ from dashboard.safe import md_escape, safe_url, show_error, text_box
 
 STATUSES = [s.value for s in MentionStatus]
 ANYONE, ME, NOBODY = "anyone", "me", "unassigned"
+TAGS_LISTED = 500  # the Tag filter lists the first tags, A to Z; any other can be typed
 
 
 def _sidebar_filters(ctx: AppContext, user: Principal, now: datetime) -> tuple[str, QueueFilters | None, Sort]:
@@ -33,7 +34,7 @@ def _sidebar_filters(ctx: AppContext, user: Principal, now: datetime) -> tuple[s
     with ctx.db.read() as session:
         competitors = queue.competitor_brand_ids(session)
         brands = {b.name: b.id for b in session.scalars(select(Brand).order_by(Brand.name))}
-        tags = list(session.scalars(select(MentionTag.tag).distinct().order_by(MentionTag.tag).limit(500)))
+        tags = list(session.scalars(select(MentionTag.tag).distinct().order_by(MentionTag.tag).limit(TAGS_LISTED + 1)))
     views = {v.title: v for v in queue.saved_views(user.name, breaching_cutoffs(ctx.settings.sla, now), competitors)}
     view = views[kept(st.sidebar.selectbox, "View", list(views), key="view")]
     sb = st.sidebar
@@ -46,7 +47,11 @@ def _sidebar_filters(ctx: AppContext, user: Principal, now: datetime) -> tuple[s
     intents = kept(sb.multiselect, "Intent", list(INTENTS), key="f-intents")
     who = kept(sb.selectbox, "Assignee", [ANYONE, ME, NOBODY, *ctx.settings.team], key="f-assignee")
     langs = kept(sb.text_input, "Languages", key="f-langs", placeholder="e.g. en, es")
-    tag = kept(sb.multiselect, "Tag", tags, key="f-tags")
+    # Typed tags are accepted, so a chosen tag stays chosen although it is past the listed ones or no
+    # mention holds it any more (a teammate removed it): dropped, it widened the queue to all open work.
+    tag = kept(sb.multiselect, "Tag", tags[:TAGS_LISTED], key="f-tags", accept_new_options=True)
+    if len(tags) > TAGS_LISTED:
+        sb.caption(f"The first {TAGS_LISTED} tags (A to Z) are listed: type any other to filter by it.")
     dates = kept(sb.date_input, "Posted between", value=(), key="f-dates")
     text = kept(sb.text_input, "Search text or author", key="f-text")
     if 0 < len(text.strip()) < queue.MIN_INDEXED_TEXT:
@@ -73,7 +78,7 @@ def _sidebar_filters(ctx: AppContext, user: Principal, now: datetime) -> tuple[s
     if langs.strip():
         changes["langs"] = tuple(code.strip().lower() for code in langs.split(",") if code.strip())
     if tag:
-        changes["tags"] = tuple(tag)
+        changes["tags"] = tuple(dict.fromkeys(_tag_as_stored(t) for t in tag))
     if len(dates) == 2:
         changes["since"] = datetime.combine(dates[0], time(0), timezone.utc)
         # Up to the end of the last day picked; the calendar's last day has no day after it (no end).
@@ -87,6 +92,15 @@ def _sidebar_filters(ctx: AppContext, user: Principal, now: datetime) -> tuple[s
                    "nothing can match.")
         return view.key, None, sort
     return view.key, narrowed, sort
+
+
+def _tag_as_stored(typed: str) -> str:
+    """A tag typed into the Tag filter as tagging stores it ("VIP " is vip). One no tag can be is kept
+    as typed: it matches nothing, or the queue refuses it as a filter (a NUL) and says so."""
+    try:
+        return triage.clean_tag(typed)
+    except TriageError:
+        return typed
 
 
 # The sidebar filter that sets each QueueFilters field, to say which one leaves nothing within a view.
@@ -236,26 +250,27 @@ def _list(ctx: AppContext, items: list[Mention], now: datetime) -> None:
 def _pager(next_cursor: str | None) -> None:
     cursors = st.session_state["page-cursors"]
     back, label, forward = st.columns([1, 2, 1])
-    if back.button("← Previous", key="page-prev", disabled=len(cursors) == 1):
-        cursors.pop()
-        st.rerun()
+    back.button("← Previous", key="page-prev", disabled=len(cursors) == 1, on_click=cursors.pop)
     label.caption(f"Page {len(cursors)}")
-    if forward.button("Next →", key="page-next", disabled=next_cursor is None):
-        cursors.append(next_cursor)
-        st.rerun()
+    # Bound to the cursor after the page as drawn: the click's run reads the page again, and once a
+    # teammate's triage moved mentions up onto it, its new last row would skip them.
+    forward.button("Next →", key="page-next", disabled=next_cursor is None, on_click=cursors.append,
+                   args=(next_cursor,))
 
 
 def _detail(ctx: AppContext, user: Principal, mention_id: int, now: datetime) -> None:
-    presence.touch(ctx.db, mention_id, user.name, Activity.VIEWING)
     with ctx.db.read() as session:
         m = session.get(Mention, mention_id)
-        if m is None:
+        if m is None:  # deleted outside the app (an erasure done in SQL): nothing left to open
+            st.session_state.pop("open-id", None)
             st.info("That mention no longer exists.")
             return
         notes = list(m.notes)
         sent = [r for r in m.replies if r.state != ReplyState.DRAFT.value]  # unsent drafts are private
         thread = queue.thread_context(session, m)
         others = presence.others(session, mention_id, user.name)
+    # After the check: a presence row must name a stored mention.
+    presence.touch(ctx.db, mention_id, user.name, Activity.VIEWING)
     st.subheader(f"Mention {m.id}")
     for other in others:
         verb = "is drafting a reply" if other.activity == Activity.DRAFTING.value else "is viewing this"
