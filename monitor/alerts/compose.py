@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from monitor.alerts.format import Item, Message, Style, render
 from monitor.alerts.models import AlertEvent
-from monitor.alerts.rules import NO_LONGER_URGENT, STILL_DUE, urgent_reason
+from monitor.alerts.rules import NO_LONGER_URGENT, NOT_OURS_HERE, STILL_DUE, urgent_reason
 from monitor.alerts.settings import AlertSettings
 from monitor.models import Brand, Mention
 
@@ -46,12 +46,18 @@ def _in_chat_form(mentions: Sequence[Mention], why: dict[str, str]) -> list[Item
 
 def compose(session: Session, event: AlertEvent, settings: AlertSettings, style: Style) -> Message | str:
     """The event's message in the target's style, or why it is not sent: none of an item alert's mentions still due
-    (see ``STILL_DUE``), or none of an urgent alert's still urgent."""
+    (see ``STILL_DUE``) and still filed under its brand of ours (see ``NOT_OURS_HERE``), or none of an urgent alert's
+    still urgent."""
     brand = session.get(Brand, event.brand_id) if event.brand_id is not None else None
     still_due = STILL_DUE.get(event.rule)
     mentions = _mentions(session, list(event.mention_ids), true() if still_due is None else still_due.condition)
-    if still_due is not None and not mentions:
-        return still_due.otherwise
+    if still_due is not None:
+        if not mentions:
+            return still_due.otherwise
+        ours = brand is not None and not brand.competitor
+        mentions = [m for m in mentions if ours and m.brand_id == event.brand_id]
+        if not mentions:
+            return NOT_OURS_HERE
     why: dict[str, str] = event.details.get("why") or {}
     if event.rule == "urgent":
         # A person's relabel (or a re-ranking) while it waited may have taken away what made a mention urgent:

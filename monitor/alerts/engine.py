@@ -16,8 +16,9 @@ Noise controls, per target:
 - cooldown (spikes): a repeat within the cooldown is recorded as suppressed;
 - quiet hours: checked at send time, so held alerts that come due at night are suppressed too;
 - still due: at send time an urgent alert leaves out mentions closed or no longer urgent since, an
-  SLA warning those answered or closed since, and one with none left is suppressed. An SLA warning
-  is never held past the earliest response deadline of its items.
+  SLA warning those answered or closed since, both those moved to another brand or whose brand was
+  made a competitor since; one with none left is suppressed. An SLA warning is never held past the
+  earliest response deadline of its items.
 """
 
 from __future__ import annotations
@@ -124,9 +125,12 @@ class AlertEngine:
                 chunk = ids[start:start + _ID_CHUNK]
                 checked += session.scalars(select(AlertCheck.mention_id).where(AlertCheck.mention_id.in_(chunk)))
                 for m in session.scalars(select(Mention).where(Mention.id.in_(chunk))):
-                    if m.brand_id is None or m.status not in OPEN_STATUSES:
+                    brand = session.get(Brand, m.brand_id) if m.brand_id is not None else None
+                    # A competitor's posts are not the team's to answer: a rival's customer writing "scam" pages
+                    # nobody, as no SLA warning or incident is raised for them.
+                    if brand is None or brand.competitor or m.status not in OPEN_STATUSES:
                         continue
-                    rules = self._rules(session, m.brand_id)
+                    rules = self.settings.rules_for(brand.key)
                     if rules.urgent.enabled and (why := urgent_reason(m, rules.urgent)) is not None:
                         by_brand[m.brand_id][m.id] = why
             for brand_id, why in sorted(by_brand.items()):  # brand order: processes lock brands alike
@@ -212,7 +216,7 @@ class AlertEngine:
             ).all()
             seen = {i for e in recent for i in e.mention_ids}
             unseen = {i: w for i, w in why.items() if i not in seen}
-            fresh = _without_alerted_before(session, target.name, rule, brand_id, unseen, now - look_back)
+            fresh = _not_alerted_before_or_elsewhere(session, target.name, rule, brand_id, unseen, now - look_back)
             if not fresh:
                 continue
             send_by = min(deadlines[i] for i in fresh) if deadlines else None
@@ -326,19 +330,27 @@ class AlertEngine:
         return changed
 
 
-def _without_alerted_before(session: Session, target: str, rule: str, brand_id: int, fresh: dict[int, str],
-                            before: datetime) -> dict[int, str]:
-    """``fresh`` less the items in alerts created ``before`` the look-back: an item alerted days ago and checked again
-    (ingest re-ranked its post) is not alerted twice, and an old alert's key (named for an id in it) is never
-    taken by the new one, whose insert would collide and leave the new items never alerted."""
+def _not_alerted_before_or_elsewhere(session: Session, target: str, rule: str, brand_id: int, fresh: dict[int, str],
+                                    before: datetime) -> dict[int, str]:
+    """``fresh`` less the items in this brand's alerts created ``before`` the look-back, and in another brand's that
+    went out or were decided.
+
+    An item alerted days ago and checked again (ingest re-ranked its post) is not alerted twice, and an old alert's
+    key (named for an id in it) is never taken by the new one, whose insert would collide and leave the new items
+    never alerted. Nor is a post ingest moved from another brand (see ``monitor.ingest``), which is one mention
+    whatever brand it is filed under; but one still waiting in another brand's alert is alerted here, as that alert
+    leaves out what moved away when it goes (see ``monitor.alerts.compose``)."""
     if not fresh:
         return fresh
     # Each id in an alert's mention_ids, as a row (JSON on SQLite, JSONB on PostgreSQL).
     each = func.json_each if session.get_bind().dialect.name == "sqlite" else func.jsonb_array_elements_text
     element = each(AlertEvent.mention_ids).table_valued("value")
+    # Another brand's alerts are read unlocked: locking them would take events of brands this process holds no
+    # lock for, where two processes could each wait for the other.
     alerted = session.scalars(select(AlertEvent.mention_ids).where(
-        AlertEvent.target == target, AlertEvent.rule == rule, AlertEvent.brand_id == brand_id,
-        AlertEvent.created_at < before,
+        AlertEvent.target == target, AlertEvent.rule == rule,
+        ((AlertEvent.brand_id == brand_id) & (AlertEvent.created_at < before))
+        | ((AlertEvent.brand_id != brand_id) & (AlertEvent.status != AlertStatus.PENDING.value)),
         select(element.c.value).where(cast(element.c.value, BigInteger).in_(fresh)).exists(),
     ))
     left_out = {i for ids in alerted for i in ids}

@@ -35,6 +35,11 @@ STILL_DUE = {
 # An urgent alert's open mentions must still be urgent by urgent_reason (checked in Python when it is composed).
 NO_LONGER_URGENT = "not sent: its mentions are no longer urgent (relabelled or re-ranked) while it waited"
 
+# An item alert's mentions must still be filed under its brand, and that brand ours, when it goes out (checked when it
+# is composed): ingest may have moved a post to another brand meanwhile, where it is alerted under that brand's name
+# (see monitor.ingest), and a competitor's posts are not the team's to answer (see AlertEngine.on_new_mentions).
+NOT_OURS_HERE = "not sent: its mentions moved to another brand, or their brand was made a competitor, while it waited"
+
 
 def _label(m: Mention) -> str | None:
     return m.human_sentiment_label or m.sentiment_label  # a person's correction wins

@@ -168,18 +168,22 @@ class TargetSettings(_Strict):
             empty = "rules" if self.rules == [] else "brands"
             raise ValueError(f"{empty} is empty, so target {self.name} would receive nothing; leave {empty} out "
                              f"for every {empty[:-1]}")
-        if not any(LEVEL_ORDER[RULE_LEVELS[rule]] >= LEVEL_ORDER[self.min_level] for rule in self.rules or RULE_LEVELS):
+        if not any(self.takes(rule) for rule in self.rules or RULE_LEVELS):
             raise ValueError(f"min_level {self.min_level} is above every rule target {self.name} takes "
                              f"({', '.join(f'{rule}: {RULE_LEVELS[rule]}' for rule in self.rules or RULE_LEVELS)}), "
                              "so it would receive nothing")
         return self
 
     def wants(self, rule: str, brand_key: str | None) -> bool:
-        if self.rules is not None and rule not in self.rules:
-            return False
-        if LEVEL_ORDER[RULE_LEVELS[rule]] < LEVEL_ORDER[self.min_level]:
+        if not self.takes(rule):
             return False
         return self.brands is None or brand_key is None or brand_key in self.brands
+
+    def takes(self, rule: str) -> bool:
+        """Whether the target takes this rule's alerts (its `rules` and `min_level`), whatever the brand."""
+        if self.rules is not None and rule not in self.rules:
+            return False
+        return LEVEL_ORDER[RULE_LEVELS[rule]] >= LEVEL_ORDER[self.min_level]
 
 
 class DeliverySettings(_Strict):
@@ -250,6 +254,24 @@ class AlertSettings(_Strict):
                 raise ValueError(f"{where}: warn_before_minutes ({sla.warn_before_minutes:g}) must be less than "
                                  f"response_minutes ({sla.response_minutes:g}), or every mention is warned about as "
                                  "it arrives")
+        return self
+
+    @model_validator(mode="after")
+    def _targets_receive_something(self) -> "AlertSettings":
+        # A target whose rules are all switched off is a typo that looks like a quiet week, as one whose `rules` is
+        # empty. Incident alerts are switched on in [incidents], outside this section: a target taking them may
+        # receive something.
+        for i, target in enumerate(self.targets):
+            taken = [rule for rule in RULE_LEVELS if target.takes(rule)]
+            if "incident" in taken:
+                continue
+            # A brand with no table of its own has the section's rules: they count where the target takes any brand.
+            rule_sets = ([self.rules, *map(self.rules_for, self.brands)] if target.brands is None
+                         else [self.rules_for(key) for key in target.brands])
+            if not any(getattr(rules, rule).enabled for rules in rule_sets for rule in taken):
+                raise ValueError(f"targets[{i}]: every rule target {target.name} takes ({', '.join(taken)}) is "
+                                 "switched off for its brands, so it would receive nothing; switch one on "
+                                 "(`enabled = true`) or take the target out")
         return self
 
     @property

@@ -2,8 +2,8 @@
 
 Comparing with the same local time of day (in ``[alerts].timezone``) absorbs the daily rhythm: a
 busy lunchtime is not a spike, nor is the day the clocks change. Past days before the brand's record
-begins are left out (no data is not zero mentions), and nothing is decided until
-:data:`MIN_BASELINE_DAYS` days are covered.
+begins (see :func:`record_start`) are left out (no data is not zero mentions), and nothing is decided
+until :data:`MIN_BASELINE_DAYS` days are covered.
 
 A spike needs all three: at least ``min_count`` items (a quiet brand does not page on three posts),
 ``min_ratio`` times the baseline mean, and a z-score of ``min_zscore``, where the spread is at
@@ -69,9 +69,13 @@ def window_counts(session: Session, brand_id: int, end: datetime, window: timede
 
 
 def record_start(session: Session, brand: Brand) -> datetime:
-    """Since when the brand has data: when it was added, or its first mention if older (fetched history)."""
-    first = session.scalar(select(func.min(Mention.created_at)).where(Mention.brand_id == brand.id))
-    return min(brand.created_at, first) if first is not None else brand.created_at
+    """Since when the brand has data: when it was added, or its oldest imported mention if older (history brought
+    in by `mentiondesk import`, stored with no query). A poll's first page may reach back weeks on a quiet source
+    (Reddit, HN, a feed): one old post says nothing of the days since, which would count as zero mentions."""
+    # Only the mentions older than the brand are read: the index on (brand, posted) finds them without the rest.
+    first = session.scalar(select(func.min(Mention.created_at)).where(
+        Mention.brand_id == brand.id, Mention.created_at < brand.created_at, Mention.query_id.is_(None)))
+    return first if first is not None else brand.created_at
 
 
 def recent_and_baseline(
