@@ -216,9 +216,13 @@ def _text_condition(session: Session, needle: str, sqlite: bool) -> ColumnElemen
         pattern = f"%{_escape_like(needle)}%"
         matches = or_(*(_ilike(searched, pattern) for searched in (Mention.text, Mention.author_handle)))
     if len(needle) < MIN_INDEXED_TEXT:
-        # Found among the newest mentions first (an id range), then those rows are sorted.
-        newest = select(func.max(Mention.id)).scalar_subquery()
-        return Mention.id.in_(select(Mention.id).where(Mention.id > newest - SHORT_TEXT_WINDOW, matches))
+        # Found among the newest mentions first (ids from the window's oldest up), then those rows are sorted.
+        # Counted in rows, not ids: PostgreSQL's sequence skips an id for every re-fetched post that
+        # INSERT ... ON CONFLICT DO NOTHING leaves out, and deleted mentions leave gaps on either database.
+        oldest_searched = (select(Mention.id).order_by(Mention.id.desc())
+                           .offset(SHORT_TEXT_WINDOW - 1).limit(1).scalar_subquery())
+        window = Mention.id >= func.coalesce(oldest_searched, _MIN_ID)  # fewer mentions: all of them
+        return Mention.id.in_(select(Mention.id).where(window, matches))
     return matches
 
 

@@ -35,6 +35,8 @@ class ConnectorHealth:
 class StatusReport:
     database: str
     schema_revision: str | None
+    # Why search ignores case for a-z only on this database (a PostgreSQL LC_CTYPE of C); None where it does not.
+    search_case_warning: str | None
     connectors: list[ConnectorHealth]
     mentions_total: int
     mentions_by_platform: dict[str, int]
@@ -77,6 +79,7 @@ def collect_status(db: Database, config: Config) -> StatusReport:
     return StatusReport(
         database=db.display_url,
         schema_revision=db.current_revision(),
+        search_case_warning=db.search_case_warning(),
         connectors=health,
         mentions_total=sum(by_platform.values()),
         mentions_by_platform=by_platform,

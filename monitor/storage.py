@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +25,8 @@ from sqlalchemy.util import asbool
 from monitor.errors import ConfigError, MentiondeskError
 from monitor.redact import MASK
 from monitor.search_text import search_fold
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -64,6 +68,11 @@ _PG_DISK_FULL = "53100"
 # The PostgreSQL advisory lock an upgrade holds until it commits. Its second key is the schema's, so
 # installs in two schemas of one database do not wait for each other; the first is b"mdmg" as a number.
 _TAKE_PG_MIGRATION_LOCK = text("SELECT pg_advisory_xact_lock(1835298151, hashtext(coalesce(current_schema(), '')))")
+
+# Whether ILIKE ignores case beyond a-z here. PostgreSQL's ILIKE and lower() (and so the pg_trgm indexes) follow the
+# database's LC_CTYPE: under C or POSIX they fold ASCII only. Asked of the server rather than read from the name.
+_PG_SEARCH_FOLDS_ANY_SCRIPT = text("SELECT 'ÀΩЖ' ILIKE 'àωж', datctype FROM pg_database "
+                                   "WHERE datname = current_database()")
 
 
 def _is_full(exc: OperationalError) -> bool:
@@ -169,6 +178,7 @@ class Database:
         self._read = sessionmaker(engine, expire_on_commit=False)
         self._write_engine = engine.execution_options(sqlite_immediate=True) if self.is_sqlite else engine
         self._write = sessionmaker(self._write_engine, expire_on_commit=False)
+        self._search_case_checked = False
 
     @classmethod
     def open(cls, url: str, *, key: str = "database.url", **engine_options: Any) -> "Database":
@@ -238,6 +248,7 @@ class Database:
         "database is locked". On PostgreSQL an advisory lock does the same: without it both ran the
         migrations, and the second failed ("column … already exists").
         """
+        self._warn_once_if_search_folds_ascii_only()
         scripts = self._scripts()
         target = scripts.get_revision(revision).revision
         if self.current_revision() == target:
@@ -247,6 +258,7 @@ class Database:
                 connection.execute(_TAKE_PG_MIGRATION_LOCK)
             if self._known_revision(connection, scripts) == target:
                 return  # another process migrated it while this one waited for the lock
+            broken_before = self._broken_links(connection)
             cfg = self._alembic_config()
             cfg.attributes["connection"] = connection
             try:
@@ -254,8 +266,7 @@ class Database:
             except CommandError as exc:  # e.g. an older mentiondesk, which takes no lock, migrating it meanwhile
                 raise MigrationFailed(f"migrating {self.display_url} to schema {target} failed: {exc}; "
                                       "nothing was changed") from None
-            if self.is_sqlite:
-                self._check_foreign_keys(connection, target)
+            self._check_foreign_keys(connection, target, broken_before)
 
     @contextmanager
     def _foreign_keys_off(self, connection: Connection) -> Iterator[None]:
@@ -276,14 +287,29 @@ class Database:
         finally:
             driver_connection.execute("PRAGMA foreign_keys = ON")
 
-    def _check_foreign_keys(self, connection: Connection, target: str) -> None:
+    def _broken_links(self, connection: Connection) -> Counter[str]:
+        """On SQLite, how many rows point at a row that does not exist, per "table → parent table"; PostgreSQL
+        enforces its foreign keys, also while migrating."""
+        if not self.is_sqlite:
+            return Counter()
+        return Counter(f"{row[0]} → {row[2]}" for row in connection.exec_driver_sql("PRAGMA foreign_key_check"))
+
+    def _check_foreign_keys(self, connection: Connection, target: str, broken_before: Counter[str]) -> None:
         # With foreign keys off (above), nothing stops a migration from leaving rows that point at
-        # nothing; raising here rolls the whole upgrade back.
-        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-        if broken:
-            tables = ", ".join(sorted({f"{row[0]} → {row[2]}" for row in broken}))
-            raise MigrationFailed(f"migrating {self.display_url} to schema {target} would leave {len(broken)} "
-                                  f"row(s) pointing at rows that do not exist ({tables}); nothing was changed")
+        # nothing; raising here rolls the whole upgrade back. Rows broken before (a mention deleted with the
+        # sqlite3 shell, where foreign keys are off, leaves its tags) are the data's, not the migration's:
+        # counted per table, they are reported and the upgrade goes on.
+        broken_by_migration = self._broken_links(connection) - broken_before
+        if broken_by_migration:
+            tables = ", ".join(sorted(broken_by_migration))
+            raise MigrationFailed(f"migrating {self.display_url} to schema {target} would leave "
+                                  f"{broken_by_migration.total()} row(s) pointing at rows that do not exist "
+                                  f"({tables}); nothing was changed")
+        if broken_before:
+            tables = ", ".join(f"{table}: {count}" for table, count in sorted(broken_before.items()))
+            log.warning("database %s has row(s) pointing at rows that do not exist (%s), from before this upgrade; "
+                        "`PRAGMA foreign_key_check;` in the sqlite3 shell lists them (table, rowid, parent table)",
+                        self.display_url, tables)
 
     def _known_revision(self, connection: Connection, scripts: ScriptDirectory) -> str | None:
         """The schema's revision; one this code has no migration for was made by a newer mentiondesk."""
@@ -311,7 +337,29 @@ class Database:
     def head_revision(self) -> str | None:
         return self._scripts().get_current_head()
 
+    def search_case_warning(self) -> str | None:
+        """Why search on this database ignores case for a-z only, where the README promises any case in any
+        script; None where it does (always on SQLite)."""
+        if self.is_sqlite:
+            return None
+        with self.engine.connect() as connection:
+            folds_any_script, ctype = connection.execute(_PG_SEARCH_FOLDS_ANY_SCRIPT).one()
+        if folds_any_script:
+            return None
+        return (f"database {self.display_url}: its LC_CTYPE is {ctype!r}, so search ignores case for a-z only "
+                "(\"café\" does not find \"CAFÉ\"); for any script, create a database with a UTF-8 locale "
+                "(CREATE DATABASE … TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C.UTF-8') and move the data there "
+                "(pg_dump, pg_restore)")
+
+    def _warn_once_if_search_folds_ascii_only(self) -> None:
+        # Warned, not refused: search still works, and moving the data is the operator's to plan.
+        if not self._search_case_checked:
+            self._search_case_checked = True
+            if (warning := self.search_case_warning()) is not None:
+                log.warning("%s", warning)
+
     def check_schema(self) -> None:
+        self._warn_once_if_search_folds_ascii_only()
         scripts = self._scripts()
         with self.engine.connect() as connection:
             current = self._known_revision(connection, scripts)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import multiprocessing
-import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
+import alembic.command
 import pytest
 import sqlalchemy as sa
+from alembic.config import Config as AlembicConfig
 from click.testing import CliRunner
 
 from monitor.cli import cli
@@ -57,15 +58,21 @@ def test_upgrading_from_0010_keeps_every_incidents_mentions(database_url: str) -
     db.dispose()
 
 
-def test_an_upgrade_that_would_leave_rows_pointing_at_nothing_changes_nothing(tmp_path: Path) -> None:
+def test_an_upgrade_that_would_leave_rows_pointing_at_nothing_changes_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Migrations run with SQLite's foreign keys off; what they leave is checked before it is committed.
+    # (Rows pointing at nothing from before the upgrade do not block it: test_storage_upgrade_goes_on_past_...)
     path = tmp_path / "mentiondesk.db"
     db = Database.open(f"sqlite:///{path}")
     db.upgrade("0010")
     _store_an_incident_at_0010(db, members=2)
-    with sqlite3.connect(path) as conn:  # foreign keys off, as in a file edited by hand
-        conn.execute("DELETE FROM mentions WHERE id = 2")
-    conn.close()
+    real_upgrade = alembic.command.upgrade
+
+    def upgrade_that_loses_a_mention(cfg: AlembicConfig, revision: str) -> None:
+        real_upgrade(cfg, revision)
+        cfg.attributes["connection"].exec_driver_sql("DELETE FROM mentions WHERE id = 2")
+
+    monkeypatch.setattr(alembic.command, "upgrade", upgrade_that_loses_a_mention)
     with pytest.raises(MentiondeskError, match=r"would leave 1 row\(s\) pointing at rows that do not exist "
                                                r"\(incident_mentions → mentions\); nothing was changed"):
         db.upgrade()

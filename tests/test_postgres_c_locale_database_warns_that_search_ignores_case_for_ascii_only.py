@@ -1,0 +1,72 @@
+"""On a PostgreSQL database whose LC_CTYPE is C, ILIKE and lower() fold a-z only, so search cannot ignore case in
+every script as the README promises: the operator is told, once as the database is opened, and in `status`."""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from monitor.config import Config
+from monitor.status import collect_status
+from monitor.storage import Database
+from tests.conftest import POSTGRES_ENV, POSTGRES_SKIP
+
+
+@pytest.fixture
+def c_locale_url() -> Iterator[str]:
+    """A new database on the test server created with LC_CTYPE 'C', dropped afterwards."""
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        pytest.skip(POSTGRES_SKIP)
+    name = f"t_c_locale_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"))
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and "LC_CTYPE" in r.getMessage()]
+
+
+def _status_warning(db: Database, url: str) -> str | None:
+    config = Config.from_dict({"database": {"url": url}, "brands": [{"name": "Acme", "keywords": ["acme"]}],
+                                "connectors": {"sample": {}}})
+    return collect_status(db, config).search_case_warning
+
+
+def test_a_c_locale_database_is_warned_about_once_and_in_status(c_locale_url: str,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    db = Database.open(c_locale_url)
+    try:
+        db.upgrade()
+        db.check_schema()  # each command opens the database so: still one warning
+        [warning] = _warnings(caplog)
+        assert "its LC_CTYPE is 'C', so search ignores case for a-z only" in warning
+        assert "UTF-8 locale" in warning  # and what to do about it
+        assert _status_warning(db, c_locale_url) == warning
+    finally:
+        db.dispose()
+
+
+def test_a_utf8_locale_database_is_not_warned_about(database_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    db = Database.open(database_url)  # the test server's database is C.UTF-8 (SQLite: always any script)
+    try:
+        db.upgrade()
+        assert _warnings(caplog) == []
+        assert _status_warning(db, database_url) is None
+    finally:
+        db.dispose()
