@@ -45,16 +45,14 @@ def unregister(name: str) -> None:
     _registry.pop(name, None)
 
 
+def _is_connector(obj: object) -> bool:
+    """Whether ``obj`` is a connector class that can be used: a concrete Connector subclass with a ``name``."""
+    return (inspect.isclass(obj) and issubclass(obj, Connector) and not inspect.isabstract(obj)
+            and bool(getattr(obj, "name", None)))
+
+
 def _connectors_in(module: ModuleType) -> list[type[Connector]]:
-    return [
-        obj
-        for obj in vars(module).values()
-        if inspect.isclass(obj)
-        and issubclass(obj, Connector)
-        and obj.__module__ == module.__name__
-        and not inspect.isabstract(obj)
-        and getattr(obj, "name", None)
-    ]
+    return [obj for obj in vars(module).values() if _is_connector(obj) and obj.__module__ == module.__name__]
 
 
 def _load_built_in(name: str) -> None:
@@ -85,10 +83,19 @@ def _discover() -> None:
         if not info.ispkg:
             _load_built_in(info.name)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
+        # Any plugin's fault (a missing module or attribute, an error while importing, an entry point naming
+        # something else) makes that one plugin unavailable, with why; it failed every command that looked one up.
         try:
             cls = ep.load()
         except ImportError as exc:
             _unavailable.setdefault(ep.name, str(exc))
+            continue
+        except Exception as exc:
+            _unavailable.setdefault(ep.name, f"its entry point {ep.value} fails to load: {type(exc).__name__}: {exc}")
+            continue
+        if not _is_connector(cls):
+            _unavailable.setdefault(ep.name, f"its entry point {ep.value} is not a connector class (a concrete "
+                                             f"{Connector.__module__}.Connector subclass with a name)")
             continue
         _registry.setdefault(cls.name, cls)
 

@@ -20,9 +20,11 @@ from datetime import time as dt_time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import quote, urlsplit
 
-from dotenv import dotenv_values
+from dotenv.parser import Binding, parse_stream
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from sqlalchemy.util import asbool
 
 from connectors import registry
 from connectors.base import Connector, ConnectorSettings, Query
@@ -101,6 +103,15 @@ class BrandConfig(_Strict):
         if any(not q.strip() for q in queries.values()):
             raise ValueError("queries must be non-empty search texts")
         return queries
+
+    @field_validator("connectors")
+    @classmethod
+    def _somewhere_to_search(cls, connectors: list[str] | None) -> list[str] | None:
+        # An empty list searched the brand on no platform at all, and nothing said so.
+        if connectors == []:
+            raise ValueError("an empty list searches this brand nowhere; name its connectors, or leave connectors "
+                             "out to search every enabled connector")
+        return connectors
 
     @model_validator(mode="after")
     def _needs_something_to_search(self) -> "BrandConfig":
@@ -356,7 +367,9 @@ class Config:
             raise ConfigError(_describe(source, exc)) from None
         secrets_file = env.get(SECRETS_FILE_ENV) or parsed.secrets_file
         if secrets_file:
-            env = {**read_secrets_file(_path_in_config(base_dir, secrets_file)), **env}
+            # The environment wins, but a variable set empty is unset, as everywhere else: it hid the file's value.
+            from_file = read_secrets_file(_path_in_config(base_dir, secrets_file))
+            env = {**env, **{name: value for name, value in from_file.items() if not env.get(name)}}
         connectors = {name: _connector_config(source, name, table, env) for name, table in parsed.connectors.items()}
         enabled = {name for name, cc in connectors.items() if cc.settings.enabled}
         for i, brand in enumerate(parsed.brands):
@@ -372,7 +385,7 @@ class Config:
         if not enabled:
             raise ConfigError(f"{source}: connectors: every connector is disabled; enable at least one")
         _check_alert_brands(source, parsed)
-        database_url, database_url_key = _database_url_setting(parsed.database.url, env)
+        database_url, database_url_key = _database_url_setting(parsed.database.url, env, source, base_dir)
         if database_url_key is not None:  # the default's folder is created on first run
             _check_database_url(source, database_url_key, database_url)
         # Before resolve_targets: apprise logs each URL it checks.
@@ -562,25 +575,73 @@ def read_secrets_file(path: Path) -> dict[str, str]:
     except OSError as exc:
         raise ConfigError(f"secrets file {path} cannot be read: {exc.strerror or exc.__class__.__name__}") from None
     text = _utf8_text(data, f"secrets file {path}", secret=True)
-    values = dotenv_values(stream=io.StringIO(text), interpolate=False)  # a "$" in a secret stays as written
-    for key, value in values.items():
-        if not key.startswith(ENV_PREFIX):
-            raise ConfigError(f"secrets file {path}: {key} is not a mentiondesk setting (names start with {ENV_PREFIX})")
-        if value is None:
-            raise ConfigError(f"secrets file {path}: {key} has no value (write {key}=…)")
-    return {k: v for k, v in values.items() if v is not None}
+    values: dict[str, str] = {}
+    for binding in parse_stream(io.StringIO(text)):  # no interpolation: a "$" in a secret stays as written
+        where = f"secrets file {path}: line {_line_of(binding)}"
+        if binding.error:
+            raise ConfigError(f"{where} cannot be read (write {ENV_PREFIX}NAME=value)")
+        if binding.key is None:  # a comment or blank line
+            continue
+        shown = binding.key if _showable_name(binding.key) else None
+        if not binding.key.startswith(ENV_PREFIX):
+            raise ConfigError(f"{where}: {shown or 'its name'} is not a mentiondesk setting "
+                              f"(names start with {ENV_PREFIX}; write NAME=value on one line)")
+        if binding.value is None:
+            raise ConfigError(f"{where}: {shown or 'the setting'} has no value (write {shown or 'NAME'}=…)")
+        values[binding.key] = binding.value
+    return values
 
 
-def _database_url_setting(configured: str | None, env: Mapping[str, str],
+def _showable_name(name: str) -> bool:
+    """Whether an error may show what a secrets file holds where a name should be: only a name written as environment
+    variables are (capital letters, digits and "_", with a "_"), at most 64 characters. Anything else, such as a token
+    pasted on a line of its own (read as a name with no value), may be a secret: tokens mix cases or hold "-", "%",
+    "/" or "=". An error always names the line."""
+    return len(name) <= 64 and "_" in name and re.fullmatch(r"[A-Z][A-Z0-9_]*", name) is not None
+
+
+def _line_of(binding: Binding) -> int:
+    """The line a secrets file's binding is on: dotenv counts from the blank lines before it."""
+    text = binding.original.string
+    return binding.original.line + text[:len(text) - len(text.lstrip())].count("\n")
+
+
+def _database_url_setting(configured: str | None, env: Mapping[str, str], source: str, base_dir: Path | None,
                           create: bool = True) -> tuple[str, str | None]:
     """The database URL in force and the setting it came from: MENTIONDESK_DATABASE_URL over the config's
-    [database].url (``configured``) over the data directory's database (from no setting: None; its folder made
-    unless ``create`` is False)."""
+    [database].url (``configured``, of the config file ``source`` in the folder ``base_dir``) over the data
+    directory's database (from no setting: None; its folder made unless ``create`` is False)."""
     if env.get(DATABASE_URL_ENV):
         return env[DATABASE_URL_ENV], DATABASE_URL_ENV
     if configured is not None:
-        return configured, "database.url"
+        return _sqlite_file_in_config(source, configured, base_dir), "database.url"
     return default_database_url(create), None
+
+
+def _sqlite_file_in_config(source: str, url: str, base_dir: Path | None) -> str:
+    """``url`` with a relative SQLite file taken from the config file's folder (``base_dir``), as the config's
+    other paths are (~ is the home folder), keeping the URL's query: SQLite took it from the working directory,
+    so commands run from two folders opened two databases. Any other URL is returned as written.
+
+    A database only at the place it used to be (from the working directory) is refused rather than a new,
+    empty one started beside the config file."""
+    try:
+        parsed = parse_database_url(url)
+    except ConfigError:  # refused by _check_database_url, naming the setting
+        return url
+    relative = sqlite_file(parsed) if parsed.get_backend_name() == "sqlite" else None
+    if relative is None or relative.is_absolute():
+        return url
+    path = _path_in_config(base_dir, str(relative)).resolve()
+    if not path.exists() and relative.exists() and relative.resolve() != path:
+        raise ConfigError(f"{source}: database.url: the relative path {relative} is taken from the config file's "
+                          f"folder, and {path} does not exist; the database at {relative.resolve()} was opened "
+                          "from the working directory before: write the full path of the one to use")
+    if asbool(parsed.query.get("uri", False)):  # a file: URI, whose path SQLite percent-decodes
+        database = urlsplit(parsed.database)._replace(path=quote(str(path))).geturl()
+    else:
+        database = str(path)
+    return parsed.set(database=database).render_as_string(hide_password=False)
 
 
 def database_url_in(path: Path, env: Mapping[str, str] | None = None) -> str | None:
@@ -596,7 +657,8 @@ def database_url_in(path: Path, env: Mapping[str, str] | None = None) -> str | N
         table = None
     configured = table.get("url") if isinstance(table, dict) else None
     try:
-        url = _database_url_setting(configured if isinstance(configured, str) else None, env, create=False)[0]
+        url = _database_url_setting(configured if isinstance(configured, str) else None, env, str(path), path.parent,
+                                    create=False)[0]
         parse_database_url(url)
     except ConfigError:  # a data directory that is a file, a URL that cannot be read: no database file is known
         return None
@@ -608,13 +670,18 @@ def _check_database_url(source: str, key: str, url: str) -> None:
     SQLite database must be kept, in a folder that exists: a mistyped path would otherwise start a new,
     empty database. A missing file is fine (the first run creates it)."""
     parsed = parse_database_url(url, f"{source}: {key}")
+    if "@" in (parsed.host or ""):
+        # SQLAlchemy ends the password at its first "@" and takes the rest for the host, which errors and
+        # `status` then showed.
+        raise ConfigError(f"{source}: {key}: the host holds an '@', so part of the password would be read as the "
+                          "host: write each '@' in the password as %40")
     if parsed.get_backend_name() != "sqlite":
         return
     path = sqlite_file(parsed)
     if path is None or parsed.query.get("mode") == "memory":
         raise ConfigError(f"{source}: {key}: an in-memory database keeps nothing; name a file, "
                           "e.g. sqlite:///path/to/mentiondesk.db")
-    # SQLite opens the path as written, relative to the working directory, with no ~ expansion.
+    # SQLite opens MENTIONDESK_DATABASE_URL's path as written, relative to the working directory, with no ~ expansion.
     folder = path.parent
     if not folder.is_dir():
         hint = " (SQLite does not expand ~: write the full path)" if str(path).startswith("~") else ""

@@ -87,7 +87,7 @@ def write_demo_config(home: Path, settings: dict[str, Any], dashboard_port: int)
     """The demo's config file; its secrets (emulator-only) go to the environment, as in production."""
     path = home / DEMO_CONFIG
     data = {
-        "database": {"url": sqlite_url(home / DEMO_DATABASE)},
+        "database": {"url": sqlite_url(home.resolve() / DEMO_DATABASE)},  # a relative one is from the config's folder
         "brands": [settings["brand"]],
         "connectors": settings["connectors"],
         "alerts": {
