@@ -325,6 +325,11 @@ class MastodonConnector(Connector):
         return "" if mentioned else f"@{acct} "
 
     def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> PostedReply:
+        # Without its author's account a reply @mentions nobody: no one is notified, and a reply to a direct
+        # message would be a direct post that only the brand can see.
+        if not target.raw.get("acct"):
+            raise ReplyNotAllowed("the stored mention does not record its author's account, so a reply could not "
+                                  "@mention them and would reach no one; reply on Mastodon itself")
         # A reply is never more public than what it answers (a direct message stays direct), so without
         # the post's visibility nothing is sent: "public" by default made replies to DMs public.
         visibility = target.raw.get("visibility")

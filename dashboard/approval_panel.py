@@ -20,6 +20,9 @@ from dashboard.safe import md_escape, show_error, text_box
 def drafts(ctx: AppContext, user: Principal, mention: Mention) -> None:
     with ctx.db.read() as session:
         waiting = replies.drafts_for_approval(session, mention.id)
+        # Their author may withdraw these; a check-in's draft is cancelled with its check-in instead.
+        withdrawable = {reply.id for reply, _ in waiting
+                        if reply.author == user.name and replies.check_in_of(session, reply.id) is None}
     if not waiting:
         return
     st.caption(f"Replies to this brand need an approver ({APPROVER.value}) other than their author.")
@@ -38,3 +41,9 @@ def drafts(ctx: AppContext, user: Principal, mention: Mention) -> None:
             elif approval is not None:
                 st.button("Send approved reply", key=f"send-approved-{reply.id}", type="primary",
                           on_click=reply_panel._send, args=(ctx, mention.id, reply.id))
+            if reply.id in withdrawable and st.button("Withdraw", key=f"withdraw-{reply.id}"):
+                try:
+                    replies.withdraw_draft(ctx.db, reply.id, user)
+                    st.rerun()
+                except MentiondeskError as exc:
+                    show_error(exc)

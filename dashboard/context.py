@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from connectors.base import Connector
 from monitor.config import Config, DashboardSettings
-from monitor import users
+from monitor import replies, users
 from monitor.access import Principal, Role, require
 from monitor.errors import AccessDenied, MentiondeskError
 from monitor.ingest import sync_brands
@@ -48,17 +48,25 @@ class AppContext:
 
     @property
     def default_brand(self) -> str:
-        """``{brand}`` for a mention that belongs to no brand: the first configured one."""
-        return self.config.brands[0].name if self.config.brands else ""
+        """``{brand}`` for a mention that belongs to no brand of ours: the first configured brand that is not a
+        competitor (our account never signs with a competitor's name)."""
+        return next((brand.name for brand in self.config.brands if not brand.competitor), "")
 
     def brand_name(self, mention: Mention) -> str:
-        """What fills a template's ``{brand}`` for this mention: its brand's name, else the default."""
+        """What fills a template's ``{brand}`` for this mention: its brand's name, else (no brand, or a
+        competitor's) the default."""
         if mention.brand_id is not None:
             with self.db.read() as session:
-                name = session.scalar(select(Brand.name).where(Brand.id == mention.brand_id))
+                name = session.scalar(select(Brand.name).where(Brand.id == mention.brand_id,
+                                                               Brand.competitor.is_(False)))
             if name:
                 return name
         return self.default_brand
+
+    def competitor_of(self, mention: Mention) -> str | None:
+        """The competitor brand the mention is about (its customers are not ours to answer), or None."""
+        with self.db.read() as session:
+            return replies.competitor_of(session, mention)
 
 
 @st.cache_resource(show_spinner=False)

@@ -34,6 +34,10 @@ def controls(ctx: AppContext, user: Principal, m: Mention) -> None:
                 "Pending; it comes back to the queue then.")
         if waiting and st.button("Clear the follow-up", key=f"follow-clear-{m.id}"):
             _do(lambda: followups.clear_follow_up(ctx.db, m.id, user), "Follow-up cleared.")
+        if (competitor := ctx.competitor_of(m)) is not None:
+            st.caption(f"No check-in: this mention is about {md_escape(competitor)}, a competitor brand, and its "
+                       "customers are not ours to answer.")
+            return
         settings = ctx.config.check_ins
         template = pick_variant(ctx.settings.templates, settings.template, m.lang, m.platform)
         default = render(template, author=author_label(m.author_name, m.author_handle),

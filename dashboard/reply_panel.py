@@ -63,9 +63,12 @@ def composer(ctx: AppContext, user: Principal, mention: Mention) -> None:
         if original:
             st.link_button("Open the original post", original)
         return
-    if connector.capabilities.reply_needs_direct_mention and not mention.replyable:
-        st.warning(f"{md_escape(replies.not_directly_mentioned(mention.platform))}. Open it to answer on the platform.",
-                   icon="🔗")
+    if (competitor := ctx.competitor_of(mention)) is not None:
+        st.info(f"This mention is about {md_escape(competitor)}, a competitor brand: its customers are not ours to "
+                "answer, so no reply is sent from here.")
+        return
+    if (why_not := replies.why_not_replyable(mention, connector)) is not None:
+        st.warning(f"{md_escape(why_not)}.", icon="🔗")
         if original:
             st.link_button("Open the original post", original)
         return
@@ -164,7 +167,9 @@ def _send_text(ctx: AppContext, mention_id: int) -> None:
     draft_id = st.session_state.get(reply_key)
     with ctx.db.read() as session:
         draft = session.get(Reply, draft_id) if draft_id else None
-        same = draft is not None and draft.body == text and draft.author == user.name
+        # A withdrawn draft is not sent again: the same text makes a new draft.
+        same = (draft is not None and draft.body == text and draft.author == user.name
+                and draft.state != ReplyState.CANCELLED.value)
     mention, connector = found
     if not same:
         try:
@@ -173,7 +178,8 @@ def _send_text(ctx: AppContext, mention_id: int) -> None:
         except MentiondeskError as exc:
             _outcome(mention_id, "error", str(exc))
             return
-        # One draft per text: a second click, a rerun or a retry sends this same reply, never a new one.
+        # One draft per text: a second click, a rerun or a retry sends this same reply, never a new one. A new
+        # text replaces the user's earlier draft (draft_reply cancels it), so only this one can be approved.
         st.session_state[reply_key] = draft_id
     _post(ctx, user, mention_id, draft_id, connector)
 
@@ -204,6 +210,9 @@ def _post(ctx: AppContext, user: Principal, mention_id: int, reply_id: int, conn
         reply = presence.send_reply_once(ctx.db, reply_id, connector, user, follow_up_of=st.session_state.get(ack_key))
     except ReplyCollision as exc:
         st.session_state[f"collision-{mention_id}"] = (str(exc), exc.other_reply_id)
+        return
+    except replies.ReplyWithdrawn as exc:
+        _outcome(mention_id, "error", str(exc))
         return
     except ReplyStateError:
         _outcome(mention_id, "info", "This reply was already sent (or is being sent); it is not posted again.")

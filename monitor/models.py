@@ -80,7 +80,7 @@ class ReplyState(str, enum.Enum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
-    CANCELLED = "cancelled"  # a check-in's draft whose check-in was cancelled: never sent
+    CANCELLED = "cancelled"  # never sent: withdrawn or replaced by its author, or a cancelled check-in's draft
 
 
 class Brand(Base):

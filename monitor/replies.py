@@ -10,7 +10,12 @@ only while the reply is still in the attempt that send claimed: one that outlive
 
 On a brand with ``reply_approval = true`` a reply is sent only after someone with the approver role
 (:data:`monitor.access.APPROVER`) other than its author approved that draft (:func:`approve_reply`);
-the body cannot change after drafting, so the approval covers exactly what is posted.
+the body cannot change after drafting, so the approval covers exactly what is posted. There a new
+draft replaces its author's earlier drafts to the mention (:func:`draft_reply` cancels them), and an
+author may withdraw a draft (:func:`withdraw_draft`): a cancelled draft is never approved nor sent.
+
+A mention of a competitor brand is never answered (:func:`check_ours`): a reply would answer their
+customer from our account.
 
 A check-in's reply (:mod:`monitor.followups`) is sent only while its check-in is due: the claim moves
 the check-in to ``sending`` with the reply, and the reply's outcome moves it on (sent, or due again
@@ -51,6 +56,14 @@ class CheckInNotDue(ReplyError):
     """The reply is a check-in's, and the check-in is not due (not yet, or cancelled, or sent)."""
 
 
+class ReplyWithdrawn(ReplyStateError):
+    """The draft was cancelled (withdrawn, replaced by a newer draft, or with its check-in): it is never sent."""
+
+
+class CompetitorMention(ReplyError):
+    """The mention is about a competitor brand: its customers are not ours to answer."""
+
+
 def _mention(session: Session, mention_id: int) -> Mention:
     mention = session.get(Mention, mention_id)
     if mention is None:
@@ -64,8 +77,8 @@ def check_replyable(mention: Mention, connector: Connector, body: str) -> None:
         raise ReplyError(f"mention {mention.id} is from {mention.platform}, not {connector.name}")
     if not caps.can_reply:
         raise ReplyError(f"{connector.name} cannot post replies; open the original post instead")
-    if caps.reply_needs_direct_mention and not mention.replyable:
-        raise ReplyError(f"{not_directly_mentioned(connector.name)}, so open the original post to answer it")
+    if (why_not := why_not_replyable(mention, connector)) is not None:
+        raise ReplyError(why_not)
     if not body.strip():
         raise ReplyError("a reply cannot be empty")
     check_filled(body)
@@ -76,6 +89,22 @@ def check_replyable(mention: Mention, connector: Connector, body: str) -> None:
         if not prefix:
             raise
         raise ReplyTooLong(f"{exc}, counting the {prefix.strip()!r} it is posted with") from None
+
+
+def why_not_replyable(mention: Mention, connector: Connector) -> str | None:
+    """Why no reply to this stored mention can go out, whatever its text; None where one may. A mention stored
+    not replyable is refused where what was stored settles it; elsewhere its connector decides as it sends
+    (Reddit answers a post read before its account was set up, Bluesky reads the threadgate again)."""
+    if mention.replyable:
+        return None
+    if connector.capabilities.reply_needs_direct_mention:
+        return f"{not_directly_mentioned(connector.name)}, so open the original post to answer it"
+    if mention.platform == "mastodon":
+        # Without the author's account a reply @mentions nobody: Mastodon notifies no one, and a reply to a
+        # direct message is a direct post only the brand can see.
+        return ("this Mastodon status was read without its author's account, so a reply could not @mention "
+                "them and would reach no one; answer it on Mastodon itself")
+    return None
 
 
 def not_directly_mentioned(platform: str) -> str:
@@ -91,22 +120,53 @@ def measured(connector: Connector, mention: Mention, body: str) -> ReplyMeasure:
     return measure(connector.capabilities, connector.reply_prefix(reply_target(mention), body) + body)
 
 
+def competitor_of(session: Session, mention: Mention) -> str | None:
+    """The name of the competitor brand the mention is about, or None where it is ours (or has no brand)."""
+    if mention.brand_id is None:
+        return None
+    return session.scalar(select(Brand.name).where(Brand.id == mention.brand_id, Brand.competitor.is_(True)))
+
+
+def check_ours(session: Session, mention: Mention) -> None:
+    """Refuse a reply to a competitor brand's mention: it would answer their customer from our account (and a
+    template would sign it with their name). Checked as a reply is drafted and again as it is sent."""
+    if (competitor := competitor_of(session, mention)) is not None:
+        raise CompetitorMention(f"mention {mention.id} is about {competitor}, a competitor brand: "
+                                "its customers are not ours to answer")
+
+
 def reply_target(mention: Mention) -> ReplyTarget:
     """What the connector is told of the mention it replies to."""
     return ReplyTarget(mention.platform, mention.external_id, mention.replyable, mention.thread_id, mention.raw)
 
 
 def draft_reply(db: Database, mention_id: int, body: str, author: Principal, idempotency_key: str | None = None) -> Reply:
-    """``idempotency_key``: a caller that may run again (a bulk reply) names its reply, so a rerun finds it."""
+    """A new draft. Where replies wait for approval, it replaces the author's earlier drafts to the mention (a
+    corrected text): those are cancelled in the same transaction, so none is left to be approved and posted (a
+    check-in's draft stays). Elsewhere a draft is sent at once by its author and waits in no list.
+    ``idempotency_key``: a caller that may run again (a bulk reply) names its reply, so a rerun finds it."""
     require(author, Role.AGENT, "drafting a reply")
     with db.write() as session:
-        _mention(session, mention_id)
-        return add_draft(session, mention_id, body, author, idempotency_key)
+        reply = add_draft(session, mention_id, body, author, idempotency_key)
+        if not needs_approval(session, _mention(session, mention_id)):
+            return reply
+        # Conditional: a draft an approver locked first is cancelled once they commit (its send then
+        # finds it cancelled); one already claimed for sending is left to its send. A check-in's draft
+        # goes only with its check-in (monitor.followups).
+        replaced = session.scalars(
+            update(Reply).where(Reply.mention_id == mention_id, Reply.author == author.name, Reply.id != reply.id,
+                                Reply.state == ReplyState.DRAFT.value, ~exists().where(CheckIn.reply_id == Reply.id))
+            .values(state=ReplyState.CANCELLED.value, updated_at=utcnow()).returning(Reply.id)).all()
+        for earlier in replaced:
+            audit.record(session, author.name, "reply.replaced", mention_id, reply_id=earlier, by_reply_id=reply.id)
+        return reply
 
 
 def add_draft(session: Session, mention_id: int, body: str, author: Principal,
               idempotency_key: str | None = None) -> Reply:
-    """`draft_reply` within a caller's transaction (a check-in drafts its reply as it resolves the mention)."""
+    """A draft within a caller's transaction (a check-in drafts its reply as it resolves the mention);
+    refused for a competitor brand's mention."""
+    check_ours(session, _mention(session, mention_id))
     reply = Reply(mention_id=mention_id, body=body, author=author.name, state=ReplyState.DRAFT.value,
                   idempotency_key=idempotency_key or uuid.uuid4().hex, attempts=0)
     session.add(reply)
@@ -142,7 +202,7 @@ def approve_reply(db: Database, reply_id: int, approver: Principal) -> ReplyAppr
         if reply is None:
             raise NotFound(f"reply {reply_id} not found")
         if reply.state != ReplyState.DRAFT.value:
-            raise ReplyStateError(f"reply {reply_id} is {reply.state}; only a draft can be approved")
+            raise _not_a_draft(reply, "approved")
         if reply.author == approver.name:
             raise ReplyError("a reply needs approval by someone other than its author")
         existing = session.get(ReplyApproval, reply_id)
@@ -154,9 +214,43 @@ def approve_reply(db: Database, reply_id: int, approver: Principal) -> ReplyAppr
         return approval
 
 
+def withdraw_draft(db: Database, reply_id: int, author: Principal) -> None:
+    """The author takes back a draft of theirs (approved or not) before it is sent: it is cancelled, never sent.
+    A check-in's draft goes with its check-in (:func:`monitor.followups.cancel_check_in`)."""
+    require(author, Role.AGENT, "withdrawing a reply")
+    with db.write() as session:
+        # Locked: an approval or a send waits, then finds it cancelled; one that came first makes this a refusal.
+        reply = _locked_reply(session, reply_id)
+        if reply.author != author.name:
+            raise ReplyError(f"reply {reply_id} is {reply.author}'s; only its author can withdraw it")
+        if reply.state != ReplyState.DRAFT.value:
+            raise _not_a_draft(reply, "withdrawn")
+        if (check_in_id := check_in_of(session, reply_id)) is not None:
+            raise ReplyError(f"reply {reply_id} is check-in {check_in_id}'s reply: cancel the check-in instead")
+        reply.state, reply.updated_at = ReplyState.CANCELLED.value, utcnow()
+        audit.record(session, author.name, "reply.withdraw", reply.mention_id, reply_id=reply_id)
+
+
+def check_in_of(session: Session, reply_id: int) -> int | None:
+    """The id of the check-in this reply is the reply of, if it is one's."""
+    return session.scalar(select(CheckIn.id).where(CheckIn.reply_id == reply_id))
+
+
+_CANCELLED = "withdrawn or replaced by a newer draft by its author, or cancelled with its check-in"
+
+
+def _not_a_draft(reply: Reply, action: str) -> ReplyStateError:
+    """Why ``reply`` cannot be ``action`` ("approved", "withdrawn"): it is no longer a draft."""
+    if reply.state == ReplyState.CANCELLED.value:
+        return ReplyWithdrawn(f"reply {reply.id} is cancelled ({_CANCELLED}); only a draft can be {action}, "
+                              "and it will never be sent")
+    return ReplyStateError(f"reply {reply.id} is {reply.state}; only a draft can be {action}")
+
+
 def send_reply(db: Database, reply_id: int, connector: Connector, actor: Principal) -> Reply:
-    """Post a draft (or retry a failed reply). Raises ReplyStateError if it is not ours to send,
-    ApprovalRequired if its brand requires approval and nobody has approved it yet."""
+    """Post a draft (or retry a failed reply). Raises ReplyStateError if it is not ours to send (ReplyWithdrawn
+    for a cancelled draft), CompetitorMention for a competitor brand's mention, and ApprovalRequired if its
+    brand requires approval and nobody has approved it yet."""
     require(actor, Role.AGENT, "sending a reply")
     with db.write() as session:
         reply = session.get(Reply, reply_id)
@@ -164,7 +258,10 @@ def send_reply(db: Database, reply_id: int, connector: Connector, actor: Princip
             raise NotFound(f"reply {reply_id} not found")
         mention = _mention(session, reply.mention_id)
         check_replyable(mention, connector, reply.body)
+        check_ours(session, mention)  # the brand may have been marked competitor since it was drafted
         _check_in_sending(session, reply_id, actor)  # undone with the rest if a check below refuses
+        if reply.state == ReplyState.CANCELLED.value:  # a check-in's was refused just above, naming its check-in
+            raise ReplyWithdrawn(f"reply {reply_id} is cancelled ({_CANCELLED}); it will never be sent")
         if needs_approval(session, mention) and session.get(ReplyApproval, reply_id) is None:
             raise ApprovalRequired(f"reply {reply_id} waits for approval: this brand's replies need an approver "
                                    f"({APPROVER.value}) other than their author; it is kept as a draft")

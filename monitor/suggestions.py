@@ -30,9 +30,10 @@ from sqlalchemy import ColumnElement, exists, or_, select, true
 
 from connectors import registry
 from connectors.base import Connector
-from monitor.errors import NotFound, ReplyError
+from monitor.errors import NotFound
 from monitor.incidents import store_embeddings, unpack
 from monitor.models import Brand, CheckIn, Mention, MentionEmbedding, MentionStatus, Reply, ReplyState
+from monitor.replies import check_ours
 from monitor.storage import Database
 from monitor.templates import ReplyTemplate, author_label, pick_variant, render, template_names
 
@@ -171,16 +172,14 @@ def _in_language_of(lang: str | None) -> ColumnElement[bool]:
 def suggest(db: Database, mention_id: int, templates: Sequence[ReplyTemplate], *, limit: int = 3,
             default_brand: str = "", embed: Embed = _default_embed) -> list[Suggestion]:
     """The ``limit`` best replies for a mention: templates and past replies together, best first.
-    ``{brand}`` is the mention's brand, else ``default_brand``. Refused (ReplyError) for a competitor brand's
+    ``{brand}`` is the mention's brand, else ``default_brand``. Refused (CompetitorMention) for a competitor brand's
     mention: a suggestion would answer the competitor's customer, signed with the competitor's name."""
     with db.read() as session:
         mention = session.get(Mention, mention_id)
         if mention is None:
             raise NotFound(f"mention {mention_id} not found")
         brand = session.get(Brand, mention.brand_id) if mention.brand_id is not None else None
-        if brand is not None and brand.competitor:
-            raise ReplyError(f"mention {mention_id} is about {brand.name}, a competitor brand: its customers are "
-                             "not ours to answer, so no reply is suggested")
+        check_ours(session, mention)
         stored = session.get(MentionEmbedding, mention_id)
         past = session.execute(
             select(Reply, Mention).join(Mention, Mention.id == Reply.mention_id)
