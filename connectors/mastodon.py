@@ -235,6 +235,12 @@ class MastodonConnector(Connector):
             page.append((item_id, status))
         return page
 
+    def _wait_after_429(self) -> float:
+        """Seconds until the window of the limit that answered 429 resets (its X-RateLimit-Reset): posting has
+        its own, 300 statuses per 3 hours by default, so a guessed minute sent a bulk reply back every minute."""
+        reset = self.api.ratelimit_reset
+        return reset - time.time() if reset and reset > time.time() else DEFAULT_RETRY_AFTER_SECONDS
+
     def _call(self, what: str, request: Callable[[], Any]) -> Any:
         """Run one Mastodon.py call; rate limits become RateLimited, other trouble ConnectorError."""
         remaining, reset = self.api.ratelimit_remaining, self.api.ratelimit_reset
@@ -243,9 +249,7 @@ class MastodonConnector(Connector):
         try:
             return request()
         except MastodonRatelimitError:
-            reset = self.api.ratelimit_reset
-            wait = reset - time.time() if reset and reset > time.time() else DEFAULT_RETRY_AFTER_SECONDS
-            raise RateLimited("Mastodon answered 429 Too Many Requests", wait) from None
+            raise RateLimited("Mastodon answered 429 Too Many Requests", self._wait_after_429()) from None
         except MastodonUnauthorizedError:
             raise ConnectorError("Mastodon rejected the access token (401); check MENTIONDESK_MASTODON_ACCESS_TOKEN") from None
         except MastodonNetworkError as exc:
@@ -344,7 +348,7 @@ class MastodonConnector(Connector):
             status = self.api.status_post(text, in_reply_to_id=target.external_id, visibility=visibility,
                                           idempotency_key=idempotency_key)
         except MastodonRatelimitError:
-            raise RateLimited("Mastodon answered 429 Too Many Requests to the reply", DEFAULT_RETRY_AFTER_SECONDS) from None
+            raise RateLimited("Mastodon answered 429 Too Many Requests to the reply", self._wait_after_429()) from None
         except MastodonNotFoundError:
             raise ReplyNotAllowed("Mastodon says the post no longer exists or is not visible to the brand account") from None
         except MastodonNetworkError:
