@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import ColumnElement, Select, func, or_, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from connectors.base import Capabilities, Connector, PostedReply, RateLimited, ReplyTarget
@@ -50,6 +51,7 @@ from monitor.ingest import dialect_insert
 from monitor.models import (Brand, Incident, IncidentMention, IncidentStatus, Mention, MentionEmbedding, MentionStatus,
                             Reply, ReplyState, utcnow)
 from monitor.storage import Database
+from monitor.text import most_common_first
 
 CLOSED_STATUSES = (MentionStatus.IGNORED.value, MentionStatus.SPAM.value)
 EXAMPLES = 3
@@ -441,8 +443,8 @@ def refresh_summary(session: Session, incident_id: int) -> None:
     incident.last_seen_at = max(m.created_at for m in members)
     incident.summary = {
         "terms": [t for t, n in term_counts.most_common(TOP_TERMS) if n > 1] or [t for t, _ in term_counts.most_common(3)],
-        "languages": dict(Counter(m.lang or "?" for m in members).most_common()),
-        "platforms": dict(Counter(m.platform for m in members).most_common()),
+        "languages": most_common_first(Counter(m.lang or "?" for m in members)),
+        "platforms": most_common_first(Counter(m.platform for m in members)),
         "examples": examples,
     }
 
@@ -509,10 +511,11 @@ def _view(session: Session, incident: Incident) -> IncidentView:
         Reply.idempotency_key.like(f"{_key_prefix(incident.id)}%"), Reply.state == ReplyState.SENT.value)) or 0
     return IncidentView(incident.id, brand.name if brand else "", incident.status, incident.opened_at,
                         incident.first_seen_at, incident.last_seen_at, incident.mention_count, incident.reach,
-                        list(incident.summary.get("terms", [])), dict(incident.summary.get("languages", {})),
-                        dict(incident.summary.get("platforms", {})), [found[i] for i in ids if i in found],
-                        incident.reply_template, sent, incident.resolved_at, incident.resolved_by,
-                        incident.merged_into_id)
+                        list(incident.summary.get("terms", [])),
+                        most_common_first(incident.summary.get("languages", {})),
+                        most_common_first(incident.summary.get("platforms", {})),
+                        [found[i] for i in ids if i in found], incident.reply_template, sent, incident.resolved_at,
+                        incident.resolved_by, incident.merged_into_id)
 
 
 # -- handling: bulk reply, merge, resolve ----------------------------------------------------------
@@ -571,9 +574,10 @@ def bulk_reply(db: Database, incident_id: int, template_name: str, templates: Se
     where the platform dedupes by the key (``Capabilities.idempotent_replies``, e.g. Mastodon) and
     still remembers it (``Capabilities.idempotency_window`` after the send began: Mastodon forgets keys
     after an hour); otherwise it is listed in ``unknown`` for a person to check, as any reply with an
-    unknown outcome. A rate limit is waited out up to ``max_wait_seconds``, else the run stops and says
-    when to run it again. Refused for an incident of a competitor brand (opened before the brand was
-    marked competitor).
+    unknown outcome. Rate limits are waited out while the run's waits add up to at most
+    ``max_wait_seconds`` in all, else the run stops and says when to run it again (so a platform that
+    keeps asking for short waits cannot keep it going forever). Refused for an incident of a competitor
+    brand (opened before the brand was marked competitor).
     """
     from monitor import presence, replies
     from monitor.templates import author_label, pick_variant, render
@@ -601,6 +605,7 @@ def bulk_reply(db: Database, incident_id: int, template_name: str, templates: Se
             incident.reply_template = template_name
             audit.record(session, actor.name, "incident.reply", None, incident_id=incident_id, template=template_name)
     report = BulkReplyReport()
+    waited = 0.0  # seconds this run has slept through rate limits so far
     wrapped = {name: _RateLimitRecorder(c) for name, c in connectors.items()}
     for mention in incident_mentions(db, incident_id):
         if mention.status in CLOSED_STATUSES:  # a person judged it not worth an answer from the brand account
@@ -611,8 +616,7 @@ def bulk_reply(db: Database, incident_id: int, template_name: str, templates: Se
             report.skipped[mention.id] = f"{mention.platform} is not connected"
             continue
         key = bulk_reply_key(incident_id, mention.id)
-        with db.read() as session:
-            reply = session.scalar(select(Reply).where(Reply.idempotency_key == key))
+        reply = _reply_by_key(db, key)
         if reply is None:
             template = pick_variant(templates, template_name, mention.lang, mention.platform)
             if template is None:
@@ -627,6 +631,12 @@ def bulk_reply(db: Database, incident_id: int, template_name: str, templates: Se
             except MentiondeskError as exc:
                 report.skipped[mention.id] = str(exc)
                 continue
+            except IntegrityError:
+                # A second agent's Send to all drafted this reply since it was read: go on with theirs (sent,
+                # being sent or still a draft), which the checks below never post twice.
+                reply = _reply_by_key(db, key)
+                if reply is None:
+                    raise
         if reply.state == ReplyState.SENT.value:
             report.already_sent.append(mention.id)
             continue
@@ -646,8 +656,9 @@ def bulk_reply(db: Database, incident_id: int, template_name: str, templates: Se
             if outcome.state == ReplyState.SENT.value:
                 report.sent.append(mention.id)
             elif outcome.state == ReplyState.FAILED.value and connector.retry_after is not None:
-                if connector.retry_after <= max_wait_seconds:
+                if waited + connector.retry_after <= max_wait_seconds:
                     sleep(connector.retry_after)
+                    waited += connector.retry_after
                     continue
                 report.waiting_until = utcnow() + timedelta(seconds=connector.retry_after)
                 report.failed[mention.id] = outcome.error or "rate limited"
@@ -658,6 +669,11 @@ def bulk_reply(db: Database, incident_id: int, template_name: str, templates: Se
                 report.unknown[mention.id] = outcome.error or "delivery unknown"
             break
     return report
+
+
+def _reply_by_key(db: Database, key: str) -> Reply | None:
+    with db.read() as session:
+        return session.scalar(select(Reply).where(Reply.idempotency_key == key))
 
 
 def _reopen_interrupted(db: Database, reply_id: int, mention_id: int, actor: Principal, capabilities: Capabilities,

@@ -76,7 +76,7 @@ def incidents_show(app: "App", incident_id: int) -> None:
 @click.argument("incident_id", type=ID)
 @click.option("--template", "template_name", required=True, help="The reply template's name ([[reply_templates]]).")
 @click.option("--max-wait", type=Seconds(min=0), default=120, show_default=True,
-              help="Wait out a platform's rate limit up to this many seconds; longer: stop, run again later.")
+              help="Wait out platforms' rate limits up to this many seconds in all; longer: stop, run again later.")
 @click.pass_obj
 def incidents_reply(app: "App", incident_id: int, template_name: str, max_wait: float) -> None:
     """Send the template to every affected mention that can be answered, once each. Safe to run again."""

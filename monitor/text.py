@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 # C0/C1 controls and bidi overrides: they can rewrite a terminal screen or reorder what a reader sees.
@@ -46,3 +47,10 @@ def formula_like(value: str) -> bool:
 def csv_safe(value: str) -> str:
     """A CSV cell a spreadsheet will show, not run: formula starters get a leading apostrophe."""
     return "'" + value if formula_like(value) else value
+
+
+def most_common_first(counts: Mapping[str, int]) -> dict[str, int]:
+    """``counts`` most first, ties by name: an incident's languages and platforms as shown. Sorted again wherever
+    they are read back: PostgreSQL stores them as JSONB, which gives object keys back in its own order, so the
+    main language would not come first."""
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))

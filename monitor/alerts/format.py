@@ -16,6 +16,8 @@ from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import quote
 
+from monitor.text import most_common_first
+
 # Hangul fillers are letters by category, yet show nothing (a blank handle, a gap inside a word).
 _BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<&])")
@@ -247,7 +249,7 @@ def _render_plain_title(rule: str, brand: str, items: Sequence[Item], details: d
             body += ["", w.esc("Top items:"), *_items_body(items, style)]
         return Message(title, w.lines(body))
     if rule == "incident":
-        languages = details.get("languages", {})
+        languages = most_common_first(details.get("languages", {}))
         title = (f"Incident for {brand}: {details['count']} related complaints in "
                  f"{len(languages)} language{'s' if len(languages) != 1 else ''}")
         body = [w.esc(f"{details['count']} mentions from authors with {details['reach']:,} followers in all, "
