@@ -21,7 +21,7 @@ from monitor.cli_types import Seconds, refuse_own_file, refuse_own_files
 from monitor.config import Config, database_url_in, triage_rules_in
 from monitor.errors import ConfigError, MentiondeskError
 from monitor.paths import default_config_path
-from monitor.storage import Database, sqlite_files
+from monitor.storage import Database, DatabaseFull, sqlite_files
 from monitor.text import terminal_safe
 from sentiment.errors import SentimentError, SettingError
 
@@ -269,6 +269,8 @@ def classify_pending(app: App, watch: float | None) -> None:
             except SQLAlchemyError as exc:  # the database is away: the mentions wait, try again next time
                 logging.getLogger(__name__).warning("classify round failed (%s); trying again",
                                                     exc.__class__.__name__)
+            except DatabaseFull as exc:  # nothing of the read was stored; it is claimed again once there is space
+                logging.getLogger(__name__).warning("classify round failed: %s; trying again", exc)
             stop.wait(watch)
     click.echo(f"classified {total} mention(s); stopped")
 
@@ -360,6 +362,8 @@ def status(app: App, as_json: bool) -> None:
         click.echo(json.dumps(asdict(report), default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v), indent=2))
         return
     click.echo(f"database: {report.database} (schema {report.schema_revision})")
+    if report.search_case_warning:
+        click.echo(f"warning: {report.search_case_warning}")
     click.echo(f"mentions: {report.mentions_total} total, {report.unclassified} not yet classified"
                + (f" ({report.classifying} being classified now)" if report.classifying else ""))
     for name, count in sorted(report.mentions_by_platform.items()):

@@ -23,6 +23,10 @@ from sentiment.tokenizer import E5Tokenizer, padded_width
 PREFIX = "query: "  # e5's convention for a text embedded on its own
 # Padded tokens per text a batch may average (see E5Encoder.batches); tweets average ~40.
 TOKENS_PER_ROW = 64
+# Padded tokens one forward pass may hold, whatever the batch_size: a bf16 worker whose passes held
+# batch_size x TOKENS_PER_ROW peaked at 895 MB at batch_size 512 and 1,098 MB at 1024 (past the 1 GB
+# promise; int8 772 MB). Larger batch sizes still read and sort more texts at once; their passes stay this size.
+MAX_TOKENS_PER_PASS = 256 * TOKENS_PER_ROW
 # What "auto" times the candidate precisions on: a batch of 64 copies of a tweet of typical length.
 PROBE_TEXT = ("@user the app keeps logging me out since the update, reinstalled it twice and support "
               "hasn't answered. ¿Alguien más? http")
@@ -257,9 +261,10 @@ class E5Encoder:
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         # Activations grow with rows x tokens: one batch of 64 texts at the 128-token limit took the
         # worker ~130 MB above its resident size (bf16, AMX Xeon). So a batch holds at most `batch_size` texts and
-        # `batch_size` x TOKENS_PER_ROW padded tokens: tweets fill whole batches, long posts fewer rows.
+        # `batch_size` x TOKENS_PER_ROW padded tokens, never more than MAX_TOKENS_PER_PASS: tweets fill whole
+        # batches, long posts fewer rows.
         widths = [padded_width(len(ids[i]), self.pad_multiple) for i in order]
-        budget = batch_size * TOKENS_PER_ROW
+        budget = min(batch_size * TOKENS_PER_ROW, MAX_TOKENS_PER_PASS)
         for start, end in self.cut_batches(widths, batch_size, budget):
             idx = order[start:end]
             yield idx, self.tokenizer.pad([ids[i] for i in idx], pad_to_multiple_of=self.pad_multiple)

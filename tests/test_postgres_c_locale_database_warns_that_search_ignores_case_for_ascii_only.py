@@ -7,11 +7,14 @@ import logging
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from monitor.cli import cli
 from monitor.config import Config
 from monitor.status import collect_status
 from monitor.storage import Database
@@ -70,3 +73,14 @@ def test_a_utf8_locale_database_is_not_warned_about(database_url: str, caplog: p
         assert _status_warning(db, database_url) is None
     finally:
         db.dispose()
+
+
+def test_status_prints_the_warning(c_locale_url: str, tmp_path: Path) -> None:
+    config = tmp_path / "mentiondesk.toml"
+    config.write_text('[[brands]]\nname = "Acme"\nkeywords = ["acme"]\n\n[connectors.sample]\n', encoding="utf-8")
+    runner = CliRunner()
+    env = {"MENTIONDESK_DATABASE_URL": c_locale_url}
+    assert runner.invoke(cli, ["--config", str(config), "db", "upgrade"], env=env).exit_code == 0
+    result = runner.invoke(cli, ["--config", str(config), "status"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "warning: database " in result.stdout and "search ignores case for a-z only" in result.stdout
