@@ -2,16 +2,19 @@
 
 It starts the local platform emulators (X, Reddit, Mastodon, Bluesky, Hacker News, RSS: a reproducible
 multilingual stream about a demo brand that keeps growing) and a local chat receiver for alerts,
-writes a demo config and SQLite database under the data directory's ``demo/``, opens the dashboard,
+writes a demo config (its emulator-only secrets in a 0600 secrets file beside it, so other commands work
+with ``--config``) and SQLite database under the data directory's ``demo/``, opens the dashboard,
 then polls, classifies and alerts like ``mentiondesk run`` until stopped. It refuses a ``--home``
-holding a config, database or alert log it did not write itself.
+holding a config, database, alert log or secrets file it did not write itself.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import shlex
 import sys
+from collections.abc import Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -26,7 +29,7 @@ from dashboard.launch import check_port_free, launch as launch_dashboard, stop a
 from monitor import users
 from monitor.access import Role, local_operator
 from monitor.alerts.receiver import Receiver
-from monitor.config import Config
+from monitor.config import DATABASE_URL_ENV, SECRETS_FILE_ENV, Config
 from monitor.errors import MentiondeskError, NotFound
 from monitor.models import Mention
 from monitor.paths import data_dir, sqlite_url
@@ -39,19 +42,34 @@ from monitor.workers import sqlite_worker_lock
 DEMO_ALERT_TARGET = "demo-chat"
 DEMO_USER = "demo"
 DEMO_CONFIG = "mentiondesk.toml"
+# The emulators' made-up secrets and the alert receiver's URL, which the demo's config names as its secrets_file.
+DEMO_SECRETS_FILE = "emulator-secrets.env"
 DEMO_DATABASE = "demo.db"
 DASHBOARD_HOST = "127.0.0.1"
 # The first line of every config the demo writes: how a later run knows the folder is the demo's own.
 DEMO_CONFIG_MARKER = "# Written by `mentiondesk demo`"
 # What the demo writes beside its config: its SQLite database (with SQLite's and the worker's side
-# files) and the local chat receiver's log.
+# files), the local chat receiver's log and its secrets file.
 DEMO_ALERT_LOG = "alerts.jsonl"
 DEMO_DATA_FILES = (DEMO_DATABASE, f"{DEMO_DATABASE}-wal", f"{DEMO_DATABASE}-shm", f"{DEMO_DATABASE}.worker.lock",
-                   DEMO_ALERT_LOG)
+                   DEMO_ALERT_LOG, DEMO_SECRETS_FILE)
 
 
 class DemoHomeInUse(MentiondeskError):
     """The demo's folder holds a file the demo did not write, which a run would overwrite or add to."""
+
+
+class DemoWouldLeaveItsHome(MentiondeskError):
+    """The environment names a database or secrets file, which win over the demo's config: the demo's made-up
+    mentions would go into that database (a production one, in a shell set up for it)."""
+
+
+def check_demo_environment(env: Mapping[str, str]) -> None:
+    for name in (DATABASE_URL_ENV, SECRETS_FILE_ENV):
+        if env.get(name):
+            raise DemoWouldLeaveItsHome(f"{name} is set, and it would win over the demo's own config: the demo would "
+                                        "write its made-up mentions into that database or read that file; unset it "
+                                        "to run the demo (the demo keeps everything in its own folder)")
 
 
 def _written_by_demo(config_path: Path) -> bool:
@@ -63,7 +81,7 @@ def _written_by_demo(config_path: Path) -> bool:
 
 
 def check_demo_home(home: Path) -> None:
-    """Refuse a folder holding a config, database or alert log the demo did not write.
+    """Refuse a folder holding a config, database, alert log or secrets file the demo did not write.
 
     The demo rewrites its config and writes mentions, a user and alerts into its database on every
     run; pointed at a user's own folder (``--home .``) it would replace their config and mix demo
@@ -83,10 +101,25 @@ def check_demo_home(home: Path) -> None:
                             f"the demo's, and the demo would write its own data into it; {another}")
 
 
-def write_demo_config(home: Path, settings: dict[str, Any], dashboard_port: int) -> Path:
-    """The demo's config file; its secrets (emulator-only) go to the environment, as in production."""
+def _write_owner_only(path: Path, text: str) -> None:
+    """Write ``path`` readable by its owner alone (mode 0600), as the config's secrets_file must be."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        os.fchmod(fd, 0o600)  # a file already there keeps its mode through O_CREAT
+        f.write(text)
+
+
+def write_demo_config(home: Path, settings: dict[str, Any], dashboard_port: int,
+                      demo_secrets: Mapping[str, str] = {}) -> Path:
+    """The demo's config file, and beside it its secrets file holding ``demo_secrets`` (emulator-only: the
+    emulators' made-up tokens and the local alert receiver's URL), so that any command run with the demo's
+    config (``--config``), such as ``user add``, finds the secrets every configured connector needs."""
+    _write_owner_only(home / DEMO_SECRETS_FILE,
+                      f"{DEMO_CONFIG_MARKER}: the local emulators' made-up secrets, nothing real.\n"
+                      + "".join(f"{name}={value}\n" for name, value in demo_secrets.items()))
     path = home / DEMO_CONFIG
     data = {
+        "secrets_file": DEMO_SECRETS_FILE,
         "database": {"url": sqlite_url(home.resolve() / DEMO_DATABASE)},  # a relative one is from the config's folder
         "brands": [settings["brand"]],
         "connectors": settings["connectors"],
@@ -123,6 +156,14 @@ def demo_sign_in(db: Database) -> str:
     return password
 
 
+def user_add_command(config_path: Path) -> str:
+    """The shell command that adds a user NAME to the demo's database: this installation's `mentiondesk` (the
+    quickstart's .venv is not on PATH) with the demo's config, whose secrets file the command reads."""
+    script = Path(sys.executable).parent / "mentiondesk"
+    program = str(script) if script.is_file() else "mentiondesk"
+    return shlex.join([program, "--config", str(config_path.resolve()), "user", "add", "NAME"])
+
+
 def _print_latest(db: Database, limit: int = 10) -> None:
     with db.read() as session:
         latest = session.scalars(select(Mention).order_by(Mention.created_at.desc()).limit(limit)).all()
@@ -136,7 +177,8 @@ def _print_latest(db: Database, limit: int = 10) -> None:
 def run_demo(home: Path | None = None, once: bool = False, max_seconds: float | None = None,
              dashboard_port: int = 8501) -> None:
     home = home or data_dir() / "demo"
-    check_demo_home(home)  # before anything starts or is written
+    check_demo_environment(os.environ)  # before anything starts or is written
+    check_demo_home(home)
     if not once:  # the demo's alerts link to its dashboard: a port it cannot have stops it here, not after the start
         check_port_free(DASHBOARD_HOST, dashboard_port)
     home.mkdir(parents=True, exist_ok=True)
@@ -144,9 +186,11 @@ def run_demo(home: Path | None = None, once: bool = False, max_seconds: float | 
         running = stack.enter_context(start_emulators(seed=7, live_posts_every=None if once else 5.0))
         receiver = stack.enter_context(Receiver(out=sys.stdout, log_path=home / DEMO_ALERT_LOG))
         settings = demo_connector_settings(running)
-        config_path = write_demo_config(home, settings, dashboard_port)
-        os.environ.update(settings["env"])
-        os.environ[f"MENTIONDESK_ALERT_{DEMO_ALERT_TARGET.upper().replace('-', '_')}_URL"] = receiver.json_url()
+        demo_secrets = {**settings["env"],
+                        f"MENTIONDESK_ALERT_{DEMO_ALERT_TARGET.upper().replace('-', '_')}_URL": receiver.json_url()}
+        config_path = write_demo_config(home, settings, dashboard_port, demo_secrets)
+        # Here too, as the environment wins over the secrets file: real tokens in the shell never reach the emulators.
+        os.environ.update(demo_secrets)
         config = Config.load(config_path)
         db = Database.open(config.database_url)
         stack.callback(db.dispose)
@@ -157,7 +201,8 @@ def run_demo(home: Path | None = None, once: bool = False, max_seconds: float | 
         click.echo(f"alerts go to a local receiver ({receiver.json_url()}), printed here and kept in {home / DEMO_ALERT_LOG}")
         click.echo(f"demo config: {config_path}\ndemo database: {db.display_url}")
         click.echo(f"dashboard sign-in: the demo created the admin user {DEMO_USER!r} with the password "
-                   f"{demo_sign_in(db)} (new on every demo run; add your own with `mentiondesk user add`)")
+                   f"{demo_sign_in(db)} (new on every demo run)")
+        click.echo(f"add your own users with: {user_add_command(config_path)}")
         click.echo("loading the sentiment model…")
         pipeline = Pipeline.from_config(db, config).start()
         stack.callback(pipeline.close)

@@ -86,3 +86,16 @@ def test_the_demo_config_names_its_database_in_the_demo_folder_whatever_it_is_ca
     config = Config.load(write_demo_config(home, settings, dashboard_port=8501),
                          env={"MENTIONDESK_ALERT_DEMO_CHAT_URL": "json://127.0.0.1:9/alerts"})
     assert make_url(config.database_url).database == str(home / "demo.db")
+
+
+@pytest.mark.parametrize("name", ["MENTIONDESK_DATABASE_URL", "MENTIONDESK_SECRETS_FILE"])
+def test_a_database_or_secrets_file_named_in_the_environment_stops_the_demo(tmp_path: Path, name: str,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    # A shell set up for production: the variable would win over the demo's config, and its made-up mentions
+    # would go into that database.
+    production = tmp_path / "production.db"
+    monkeypatch.setenv(name, f"sqlite:///{production}" if name.endswith("URL") else str(tmp_path / "prod.env"))
+    code, output = _demo("--home", str(tmp_path / "demo"))
+    assert code == 1, output
+    assert f"{name} is set" in output and "unset it to run the demo" in output
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing started, nothing written
