@@ -99,10 +99,11 @@ def why_not_replyable(mention: Mention, connector: Connector) -> str | None:
         return None
     if connector.capabilities.reply_needs_direct_mention:
         return f"{not_directly_mentioned(connector.name)}, so open the original post to answer it"
-    if mention.platform == "mastodon":
+    if mention.platform == "mastodon" and not (mention.raw or {}).get("acct"):
         # Without the author's account a reply @mentions nobody: Mastodon notifies no one, and a reply to a
-        # direct message is a direct post only the brand can see.
-        return ("this Mastodon status was read without its author's account, so a reply could not @mention "
+        # direct message is a direct post only the brand can see. (An imported status is stored not replyable
+        # whatever it holds: its account, where the record has one, settles it.)
+        return ("this Mastodon status was stored without its author's account, so a reply could not @mention "
                 "them and would reach no one; answer it on Mastodon itself")
     return None
 
@@ -141,14 +142,16 @@ def reply_target(mention: Mention) -> ReplyTarget:
 
 
 def draft_reply(db: Database, mention_id: int, body: str, author: Principal, idempotency_key: str | None = None) -> Reply:
-    """A new draft. Where replies wait for approval, it replaces the author's earlier drafts to the mention (a
-    corrected text): those are cancelled in the same transaction, so none is left to be approved and posted (a
-    check-in's draft stays). Elsewhere a draft is sent at once by its author and waits in no list.
-    ``idempotency_key``: a caller that may run again (a bulk reply) names its reply, so a rerun finds it."""
+    """A new draft. Where replies wait for approval, one typed in the reply box replaces the author's earlier
+    drafts to the mention (a corrected text): those are cancelled in the same transaction, so none is left to be
+    approved and posted (a check-in's draft stays). Elsewhere a draft is sent at once by its author and waits in
+    no list. ``idempotency_key``: a caller that may run again (a bulk reply) names its reply, so a rerun finds
+    it; such a draft replaces nothing (a template sent to a whole incident does not correct an agent's own
+    reply, approved perhaps, to one of its mentions)."""
     require(author, Role.AGENT, "drafting a reply")
     with db.write() as session:
         reply = add_draft(session, mention_id, body, author, idempotency_key)
-        if not needs_approval(session, _mention(session, mention_id)):
+        if idempotency_key is not None or not needs_approval(session, _mention(session, mention_id)):
             return reply
         # Conditional: a draft an approver locked first is cancelled once they commit (its send then
         # finds it cancelled); one already claimed for sending is left to its send. A check-in's draft

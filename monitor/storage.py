@@ -69,10 +69,13 @@ _PG_DISK_FULL = "53100"
 # installs in two schemas of one database do not wait for each other; the first is b"mdmg" as a number.
 _TAKE_PG_MIGRATION_LOCK = text("SELECT pg_advisory_xact_lock(1835298151, hashtext(coalesce(current_schema(), '')))")
 
-# Whether ILIKE ignores case beyond a-z here. PostgreSQL's ILIKE and lower() (and so the pg_trgm indexes) follow the
-# database's LC_CTYPE: under C or POSIX they fold ASCII only. Asked of the server rather than read from the name.
-_PG_SEARCH_FOLDS_ANY_SCRIPT = text("SELECT 'ÀΩЖ' ILIKE 'àωж', datctype FROM pg_database "
-                                   "WHERE datname = current_database()")
+# The database's encoding and LC_CTYPE, and whether ILIKE ignores case beyond a-z there. PostgreSQL's ILIKE and
+# lower() (and so the pg_trgm indexes) follow LC_CTYPE: under C or POSIX they fold ASCII only. Asked of the server
+# rather than read from the name; the probe's letters are sent only to a UTF8 database, the one encoding that
+# holds them (a LATIN1 one refused the query, and with it every command).
+_PG_ENCODING_AND_CTYPE = text("SELECT pg_encoding_to_char(encoding), datctype FROM pg_database "
+                              "WHERE datname = current_database()")
+_PG_SEARCH_FOLDS_ANY_SCRIPT = text("SELECT 'ÀΩЖ' ILIKE 'àωж'")
 
 
 def _is_full(exc: OperationalError) -> bool:
@@ -338,14 +341,20 @@ class Database:
         return self._scripts().get_current_head()
 
     def search_case_warning(self) -> str | None:
-        """Why search on this database ignores case for a-z only, where the README promises any case in any
-        script; None where it does (always on SQLite)."""
+        """Why this database falls short of text in any script: an encoding other than UTF8 cannot store most
+        of them, and a C or POSIX LC_CTYPE makes search ignore case for a-z only, where the README promises any
+        case in any script. None where neither (always on SQLite)."""
         if self.is_sqlite:
             return None
         with self.engine.connect() as connection:
-            folds_any_script, ctype = connection.execute(_PG_SEARCH_FOLDS_ANY_SCRIPT).one()
-        if folds_any_script:
-            return None
+            encoding, ctype = connection.execute(_PG_ENCODING_AND_CTYPE).one()
+            if encoding != "UTF8":
+                return (f"database {self.display_url}: its encoding is {encoding}, which holds few scripts: a "
+                        "mention in any other cannot be stored; create a database with ENCODING 'UTF8' "
+                        "(CREATE DATABASE … TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C.UTF-8') and move the data "
+                        "there (pg_dump, pg_restore)")
+            if connection.execute(_PG_SEARCH_FOLDS_ANY_SCRIPT).scalar_one():
+                return None
         return (f"database {self.display_url}: its LC_CTYPE is {ctype!r}, so search ignores case for a-z only "
                 "(\"café\" does not find \"CAFÉ\"); for any script, create a database with a UTF-8 locale "
                 "(CREATE DATABASE … TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C.UTF-8') and move the data there "

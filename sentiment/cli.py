@@ -7,9 +7,8 @@ and skipped.
 from __future__ import annotations
 
 import json
-import re
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
+from sentiment.data import jsonl_lines
 from sentiment.labels import LABELS
 from sentiment.runtime import MAX_THREADS, MAX_TOKENS, MIN_TOKENS
 
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 
 _CHUNK = 512  # lines classified per model call; keeps memory flat on big files
 # Where a line ends besides "\n": after a CR that no "\n" follows (a bare CR, as old Mac files end lines).
-_AFTER_BARE_CR = re.compile(rb"(?<=\r)(?!\n)")
 
 
 @dataclass(frozen=True)
@@ -42,13 +41,6 @@ def _parse_int(literal: str) -> int | _WrittenNumber:
     return _WrittenNumber(literal) if literal == "-0" else int(literal)
 
 
-def _lines(fh: Iterable[bytes]) -> Iterator[bytes]:
-    """The lines of ``fh`` as editors and `mentiondesk import` number them: a bare CR ends one too, where a
-    record ending in one was read with the next as one bad line (both lost), and later lines numbered one lower."""
-    for line in fh:
-        yield from (part for part in _AFTER_BARE_CR.split(line) if part)
-
-
 def _rows(path: Path, label_field: str | None,
           taken: Sequence[str] = ()) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
     """(line number, row or None, error or None) for every non-blank line; `label_field`: the gold
@@ -56,7 +48,7 @@ def _rows(path: Path, label_field: str | None,
     from monitor.transfer import unreadable_json
 
     with _reading(path), path.open("rb") as fh:
-        for number, raw in enumerate(_lines(fh), start=1):
+        for number, raw in enumerate(jsonl_lines(fh), start=1):
             if not raw.strip():
                 continue
             try:  # line by line, so one line in another encoding costs only that line
@@ -96,7 +88,7 @@ def _count_lines(path: Path) -> int | None:
     if not path.is_file():
         return None
     with _reading(path), path.open("rb") as fh:
-        return sum(1 for line in _lines(fh) if line.strip())
+        return sum(1 for line in jsonl_lines(fh) if line.strip())
 
 
 @contextmanager

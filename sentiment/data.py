@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import random
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,11 +60,21 @@ class LabelledSet:
     langs: list[str | None]
 
 
+_AFTER_BARE_CR = re.compile(rb"(?<=\r)(?!\n)")
+
+
+def jsonl_lines(fh: Iterable[bytes]) -> Iterator[bytes]:
+    """The lines of ``fh`` as editors and `mentiondesk import` number them: a bare CR ends one too, where a
+    record ending in one was read with the next as one bad line (both lost), and later lines numbered one lower."""
+    for line in fh:
+        yield from (part for part in _AFTER_BARE_CR.split(line) if part)
+
+
 def read_set(path: Path, name: str | None = None, default_lang: str | None = None) -> LabelledSet:
     """The rows of the JSONL file `path`; DataFileError names the first line that is not a labelled row."""
     texts, labels, langs = [], [], []
     with path.open("rb") as fh:
-        for number, raw in enumerate(fh, start=1):
+        for number, raw in enumerate(jsonl_lines(fh), start=1):
             if not raw.strip():
                 continue
             try:

@@ -127,8 +127,15 @@ def detect_language(text: str, min_confidence: float = MIN_CONFIDENCE,
     if scripts["ja"] and (scripts["ja"] + scripts["zh"]) * 2 >= len(letters):
         return "ja"
     top, count = scripts.most_common(1)[0]
-    # A script of one language settles it from two letters of it: one-word "최악", "ดี" or "垃圾" (Han alone is zh).
-    if top is not None and count >= 2 and count * 2 >= len(letters):
+    # A script of one language settles it from two letters of it: one-word "최악" or "ดี".
+    needed = 2
+    if top == "zh":  # Han, written by Chinese and Japanese alike
+        heard = {"ja", "zh"} & set(expected_languages)
+        if len(heard) == 1:
+            top = heard.pop()  # the brand hears one of the two
+        else:
+            needed = 3  # Japanese writes two-kanji words too ("最悪", "返金"): two say neither; more say zh
+    if top is not None and count >= needed and count * 2 >= len(letters):
         return top
     if len(letters) < 3:  # too little for py3langid
         return None

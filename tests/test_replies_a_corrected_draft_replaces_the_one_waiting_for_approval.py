@@ -74,6 +74,15 @@ def test_an_approval_given_before_the_correction_does_not_send_the_old_text(
     assert _waiting(db, mention_id) == ["Your refund went out today"] and _state(db, new.id) == "draft"
 
 
+def test_a_bulk_replys_draft_replaces_no_reply_of_its_author(db: Database) -> None:
+    # *Send to all* names its drafts (an idempotency key); its template corrects nothing the agent wrote.
+    mention_id = _mention(db)
+    own = replies.draft_reply(db, mention_id, "Hi Sam, I refunded order 1234 just now", ANA)
+    replies.approve_reply(db, own.id, ADMIN)
+    bulk = replies.draft_reply(db, mention_id, "Hi @sam, it is fixed now.", ANA, idempotency_key="incident-1-m1")
+    assert _state(db, own.id) == _state(db, bulk.id) == ReplyState.DRAFT.value
+
+
 def test_a_check_ins_draft_is_not_replaced(db: Database) -> None:
     mention_id = _mention(db)
     check_in = followups.resolve_with_check_in(db, mention_id, "Is everything OK now?", utcnow() + timedelta(days=3),

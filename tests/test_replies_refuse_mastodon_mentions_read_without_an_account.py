@@ -14,7 +14,7 @@ from connectors.base import ReplyNotAllowed, ReplyTarget
 from connectors.emulators import RunningEmulators
 from monitor import presence, replies
 from monitor.errors import ReplyError
-from monitor.models import Mention, Reply
+from monitor.models import Mention, Reply, utcnow
 from monitor.storage import Database
 from tests.more_sources_fixtures import poll
 from tests.principals import ANA
@@ -23,7 +23,7 @@ from tests.test_dashboard_fixtures import add_mention, dashboard_db
 from tests.test_mastodon_connector import masto
 from tests.test_odd_payloads_mastodon_reddit import mastodon_config, odd_mastodon_status
 
-NO_ONE = "read without its author"  # as typed: the page escapes Markdown's punctuation
+NO_ONE = "stored without its author"  # as typed: the page escapes Markdown's punctuation
 
 
 @pytest.mark.parametrize("visibility", ["public", "direct"])
@@ -48,6 +48,21 @@ def test_a_status_read_without_an_account_is_never_answered(
     with db.read() as session:
         assert session.get_one(Reply, draft.id).state == "draft"
         assert session.get_one(Mention, mention.id).first_response_at is None
+
+
+def test_an_imported_status_that_holds_its_authors_account_is_answered(
+        db: Database, emulators: RunningEmulators) -> None:
+    # `import` stores a record without `replyable` as not replyable; its raw account settles it here.
+    status = emulators.mastodon.add_status("@orbisto my parcel is lost", username="ana", visibility="public")
+    with db.write() as session:
+        mention = Mention(platform="mastodon", external_id=status, text="@orbisto my parcel is lost",
+                          created_at=utcnow(), replyable=False, raw={"acct": "ana", "visibility": "public"})
+        session.add(mention)
+    connector = masto(emulators)
+    replies.check_replyable(mention, connector, "Sorry! We are on it.")
+    draft = replies.draft_reply(db, mention.id, "Sorry! We are on it.", ANA)
+    assert presence.send_reply_once(db, draft.id, connector, ANA).state == "sent"
+    assert [r["text"] for r in emulators.mastodon.replies_to(status)] == ["@ana Sorry! We are on it."]
 
 
 def test_the_connector_refuses_a_reply_that_could_mention_no_one(emulators: RunningEmulators) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sentiment.data import XLMT_LANGS, read_set
+from sentiment.data import XLMT_LANGS, DataFileError, read_set
 
 
 def write_data(folder: Path) -> Path:
@@ -71,3 +71,14 @@ def test_a_hold_out_larger_than_the_train_split_is_a_hold_out_train_error(tmp_pa
     data = write_data(tmp_path / "data")
     with pytest.raises(SystemExit, match="^--hold-out-train: cannot hold out 5 rows"):
         main(["--data", str(data), "--out", str(tmp_path / "artifact"), "--mode", "head", "--hold-out-train", "5"])
+
+
+def test_a_file_with_bare_cr_line_ends_is_read_as_editors_number_its_lines(tmp_path: Path) -> None:
+    # Old Mac line ends: each CR ends a line, as `classify` and `import` read them.
+    path = tmp_path / "old_mac.jsonl"
+    path.write_bytes(b'{"text": "love it", "label": "positive"}\r{"text": "broken", "label": "negative"}\r'
+                     b'{"text": "ok"}\r')
+    with pytest.raises(DataFileError, match=r"old_mac\.jsonl:3: "):
+        read_set(path)
+    path.write_bytes(path.read_bytes().replace(b'{"text": "ok"}\r', b""))
+    assert read_set(path).texts == ["love it", "broken"]

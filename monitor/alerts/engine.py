@@ -330,16 +330,22 @@ class AlertEngine:
         return changed
 
 
+# Another brand's alerts that told the team of their mentions: one held, suppressed (its post moved away while it
+# waited, see monitor.alerts.compose) or failed told nobody.
+_DELIVERED = (AlertStatus.SENT.value, AlertStatus.SENDING.value)
+
+
 def _not_alerted_before_or_elsewhere(session: Session, target: str, rule: str, brand_id: int, fresh: dict[int, str],
                                     before: datetime) -> dict[int, str]:
     """``fresh`` less the items in this brand's alerts created ``before`` the look-back, and in another brand's that
-    went out or were decided.
+    went out or are going out.
 
     An item alerted days ago and checked again (ingest re-ranked its post) is not alerted twice, and an old alert's
     key (named for an id in it) is never taken by the new one, whose insert would collide and leave the new items
     never alerted. Nor is a post ingest moved from another brand (see ``monitor.ingest``), which is one mention
     whatever brand it is filed under; but one still waiting in another brand's alert is alerted here, as that alert
-    leaves out what moved away when it goes (see ``monitor.alerts.compose``)."""
+    leaves out what moved away when it goes (see ``monitor.alerts.compose``), and so is one whose alert there told
+    nobody (suppressed or failed)."""
     if not fresh:
         return fresh
     # Each id in an alert's mention_ids, as a row (JSON on SQLite, JSONB on PostgreSQL).
@@ -350,7 +356,7 @@ def _not_alerted_before_or_elsewhere(session: Session, target: str, rule: str, b
     alerted = session.scalars(select(AlertEvent.mention_ids).where(
         AlertEvent.target == target, AlertEvent.rule == rule,
         ((AlertEvent.brand_id == brand_id) & (AlertEvent.created_at < before))
-        | ((AlertEvent.brand_id != brand_id) & (AlertEvent.status != AlertStatus.PENDING.value)),
+        | ((AlertEvent.brand_id != brand_id) & AlertEvent.status.in_(_DELIVERED)),
         select(element.c.value).where(cast(element.c.value, BigInteger).in_(fresh)).exists(),
     ))
     left_out = {i for ids in alerted for i in ids}
