@@ -7,13 +7,14 @@ from datetime import datetime, time, timedelta, timezone
 
 import streamlit as st
 
-from monitor import followups
+from monitor import followups, replies
 from monitor.access import Principal
 from monitor.config import MAX_CHECK_IN_DAYS, MIN_CHECK_IN_DAYS
 from monitor.errors import MentiondeskError
 from monitor.models import CheckIn, CheckInState, Mention, MentionStatus, utcnow
 from monitor.templates import author_label, pick_variant, render
 from dashboard.context import AppContext, keep_flash
+from dashboard.reply_panel import reply_connector
 from dashboard.safe import md_escape, show_error
 
 
@@ -38,6 +39,15 @@ def controls(ctx: AppContext, user: Principal, m: Mention) -> None:
             st.caption(f"No check-in: this mention is about {md_escape(competitor)}, a competitor brand, and its "
                        "customers are not ours to answer.")
             return
+        # A check-in is a reply: where none can go out from here, nothing could ever send it.
+        connector = reply_connector(ctx, m)
+        if connector is None:
+            why_not = f"replies to {m.platform} are not available here, so nothing could send one"
+        else:
+            why_not = replies.why_not_replyable(m, connector)
+        if why_not is not None:
+            st.caption(f"No check-in: {md_escape(why_not)}.")
+            return
         settings = ctx.config.check_ins
         template = pick_variant(ctx.settings.templates, settings.template, m.lang, m.platform)
         default = render(template, author=author_label(m.author_name, m.author_handle),
@@ -48,7 +58,7 @@ def controls(ctx: AppContext, user: Principal, m: Mention) -> None:
         if st.button("Resolve and schedule the check-in", key=f"check-in-{m.id}"):
             # With its connector, the check-in is held to the platform's length limit when scheduled.
             _do(lambda: followups.resolve_with_check_in(ctx.db, m.id, body, utcnow() + timedelta(days=days), user,
-                                                        connector=ctx.connector(m.platform)),
+                                                        connector=connector),
                 "Resolved; the check-in will wait for approval on the Incidents page when it is due.")
 
 

@@ -6,7 +6,7 @@ import re
 
 import streamlit as st
 
-from monitor import presence, replies
+from monitor import followups, presence, replies
 from connectors.base import Connector
 from monitor.access import Principal, Role
 from monitor.errors import MentiondeskError, ReplyStateError
@@ -55,10 +55,17 @@ def history(ctx: AppContext, user: Principal, mention: Mention, sent: list[Reply
                             st.rerun()
 
 
-def composer(ctx: AppContext, user: Principal, mention: Mention) -> None:
+def reply_connector(ctx: AppContext, mention: Mention) -> Connector | None:
+    """The connector that posts replies to ``mention``; None where its platform has none here (not set up,
+    disabled, or one that only reads), so no reply or check-in is offered."""
     connector = ctx.connector(mention.platform)
+    return connector if connector is not None and connector.capabilities.can_reply else None
+
+
+def composer(ctx: AppContext, user: Principal, mention: Mention) -> None:
+    connector = reply_connector(ctx, mention)
     original = safe_url(mention.url)
-    if connector is None or not connector.capabilities.can_reply:
+    if connector is None:
         st.info(f"Replies to {md_escape(mention.platform)} are not available here; answer on the platform.")
         if original:
             st.link_button("Open the original post", original)
@@ -200,8 +207,21 @@ def _send(ctx: AppContext, mention_id: int, reply_id: int) -> None:
     if user is None:
         return
     found = _connected(ctx, mention_id)
-    if found is not None:
+    if found is None:
+        return
+    with ctx.db.read() as session:
+        check_in_id = replies.check_in_of(session, reply_id)
+    if check_in_id is None:
         _post(ctx, user, mention_id, reply_id, found[1])
+        return
+    # A check-in's reply goes out as the Incidents page sends it: knowingly following up the reply it
+    # checks in on, which a plain send would refuse as a collision.
+    try:
+        reply = followups.approve_check_in(ctx.db, check_in_id, found[1], user)
+    except MentiondeskError as exc:
+        _outcome(mention_id, "error", str(exc))
+        return
+    _report(mention_id, reply)
 
 
 def _post(ctx: AppContext, user: Principal, mention_id: int, reply_id: int, connector: Connector) -> None:
@@ -220,10 +240,18 @@ def _post(ctx: AppContext, user: Principal, mention_id: int, reply_id: int, conn
     except MentiondeskError as exc:
         _outcome(mention_id, "error", str(exc))
         return
+    _report(mention_id, reply)
+
+
+def _report(mention_id: int, reply: Reply) -> None:
+    """Say how a send ended. The reply box empties only when the reply sent is its own draft: a retried
+    older reply, or a teammate's approved one, leaves the text being typed (and what it follows up)."""
     if reply.state == ReplyState.SENT.value:
-        st.session_state[f"reply-text-{mention_id}"] = ""
-        for key in (f"reply-id-{mention_id}", ack_key, f"collision-{mention_id}", f"ack-box-{mention_id}"):
-            st.session_state.pop(key, None)
+        text_key, reply_key = f"reply-text-{mention_id}", f"reply-id-{mention_id}"
+        if st.session_state.get(reply_key) == reply.id and st.session_state.get(text_key) == reply.body:
+            st.session_state[text_key] = ""
+            for key in (reply_key, f"reply-ack-{mention_id}", f"collision-{mention_id}", f"ack-box-{mention_id}"):
+                st.session_state.pop(key, None)
         _outcome(mention_id, "success", "Reply posted.")
     elif reply.state == ReplyState.FAILED.value:
         _outcome(mention_id, "error", f"Not posted: {reply.error}. It is kept below and can be retried.")

@@ -266,7 +266,9 @@ def _detail(ctx: AppContext, user: Principal, mention_id: int, now: datetime) ->
             st.info("That mention no longer exists.")
             return
         notes = list(m.notes)
-        sent = [r for r in m.replies if r.state != ReplyState.DRAFT.value]  # unsent drafts are private
+        # What went out or was tried: drafts are private, and withdrawn or replaced ones never went out.
+        sent = [r for r in m.replies
+                if r.state in (ReplyState.SENDING.value, ReplyState.SENT.value, ReplyState.FAILED.value)]
         thread = queue.thread_context(session, m)
         others = presence.others(session, mention_id, user.name)
     # After the check: a presence row must name a stored mention.
