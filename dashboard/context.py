@@ -145,18 +145,26 @@ def _oidc_sign_in(ctx: AppContext, provider: str) -> None:
     # Streamlit's st.login does the OIDC flow (configured in .streamlit/secrets.toml [auth]); we then
     # open our own session for the email it vouches for, if that email is a user here.
     if not st.user.is_logged_in:
-        if st.button("Sign in with single sign-on", key="sign-in-oidc"):
-            st.login() if provider == "default" else st.login(provider)
+        _oidc_login_button(provider, "Sign in with single sign-on")
         return
     try:
+        # Streamlit keeps the provider's word for 30 days: one older than it or a session here is asked for again.
+        users.check_identity_fresh(st.user, ctx.settings.auth)
         # An address the provider has not verified is one anyone could have typed in there.
         signed = users.sign_in_external(ctx.db, str(st.user.get("email") or ""), ctx.settings.auth,
-                                        verified=st.user.get("email_verified") is not False)
+                                        verified=users.email_verified(st.user))
     except users.SignInFailed as exc:
         show_error(exc)
+        if isinstance(exc, users.IdentityStale):
+            _oidc_login_button(provider, "Sign in again with single sign-on")
         st.button("Use another account", key="sign-out-oidc", on_click=st.logout)
         return
     _start_session(signed.token)
+
+
+def _oidc_login_button(provider: str, label: str) -> None:
+    if st.button(label, key="sign-in-oidc"):
+        st.login() if provider == "default" else st.login(provider)
 
 
 def _start_session(token: str) -> None:

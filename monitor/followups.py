@@ -123,8 +123,9 @@ def run_due(db: Database, now: datetime | None = None) -> DueWork:
             # Someone already took it up (open, resolved…): the date has done its job.
             if mention.status == MentionStatus.PENDING.value:
                 mention.status = MentionStatus.OPEN.value
-                audit.record(session, "mentiondesk", "follow_up.due", mention.id, before=MentionStatus.PENDING.value,
-                             after=MentionStatus.OPEN.value, set_by=follow_up.set_by)
+                audit.record(session, audit.SYSTEM_ACTOR, "follow_up.due", mention.id,
+                             before=MentionStatus.PENDING.value, after=MentionStatus.OPEN.value,
+                             set_by=follow_up.set_by)
                 reopened.append(mention.id)
         check_ins = list(session.scalars(
             select(CheckIn.id).where(CheckIn.state == CheckInState.SCHEDULED.value, CheckIn.due_at <= now)))

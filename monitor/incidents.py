@@ -365,7 +365,8 @@ class IncidentDetector:
                                         similarity=float(vector @ mean), joined_at=now))
         session.flush()
         refresh_summary(session, incident.id)
-        audit.record(session, "mentiondesk", "incident.open", None, incident_id=incident.id, mentions=len(members))
+        audit.record(session, audit.SYSTEM_ACTOR, "incident.open", None, incident_id=incident.id,
+                     mentions=len(members))
         self._alert(session, incident, now)
         return incident.id
 

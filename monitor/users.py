@@ -1,11 +1,11 @@
 """Dashboard users: argon2-hashed passwords, sign-in sessions, and slow-down after failed sign-ins.
 
-Failed sign-ins are counted per name as typed (names match exactly, once in one form: :func:`_name_form`), known
-names or not, so the answer never tells which names exist; the count is in the database, so every dashboard
-process sees it: after ``max_failures`` in a row the name is locked for ``lockout``, doubling with each further
-failure up to ``max_lockout``. Only a SHA-256 of each session token is stored; a session ends at its expiry,
-on sign-out, or when its user is disabled or gets a new password. The role is read on every
-resume, so a changed role applies at once.
+Failed sign-ins are counted per user, under its name as stored, and for a name that is no user's per name as typed
+(once in one form: :func:`_name_form`), so the answer never tells which names exist; the count is in the database,
+so every dashboard process sees it: after ``max_failures`` in a row the name is locked for ``lockout``, doubling
+with each further failure up to ``max_lockout``. Only a SHA-256 of each session token is stored; a session ends at
+its expiry, on sign-out, or when its user is disabled or gets a new password. The role is read on every resume, so
+a changed role applies at once.
 """
 
 from __future__ import annotations
@@ -14,9 +14,11 @@ import hashlib
 import re
 import secrets
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -27,7 +29,7 @@ from monitor import audit
 from monitor.access import Principal, Role, require
 from monitor.backoff import doubled
 from monitor.errors import MentiondeskError, NotFound
-from monitor.ingest import dialect_insert, storable
+from monitor.ingest import CONFIG_ACTOR, dialect_insert, storable
 from monitor.models import SignInFailure, User, UserSession, utcnow
 from monitor.storage import Database
 from sentiment.text import DEFAULT_IGNORABLE_CHAR
@@ -49,6 +51,12 @@ _BLANK_SYMBOLS = "\u2800\U0001d159\U00016fe4"
 # so any other name could never sign in. Only the shape is checked: the provider owns the address.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 _NAME_RULE = f"a user name is 1 to {MAX_NAME_LENGTH} characters without control or invisible characters"
+# The audit log's actors that are no dashboard user: a user so named would pass for automation, a config edit, a
+# sign-out by a removed user, or the local operator (cli:<account>). "mentiondesk" is in entries written before
+# automatic ones were all recorded as "system".
+_UNKNOWN_ACTOR = "unknown"
+_RESERVED_NAMES = (audit.SYSTEM_ACTOR, CONFIG_ACTOR, _UNKNOWN_ACTOR, "mentiondesk")
+_CLI_PREFIX = "cli:"
 
 _hasher = PasswordHasher()  # argon2id with the library's RFC 9106 defaults
 
@@ -59,6 +67,10 @@ class UserError(MentiondeskError):
 
 class SignInFailed(MentiondeskError):
     """Wrong name or password (never says which)."""
+
+
+class IdentityStale(SignInFailed):
+    """The identity provider's sign-in is too old to open a session on: sign in there again."""
 
 
 class SignInLocked(SignInFailed):
@@ -210,6 +222,9 @@ def add_user(db: Database, actor: Principal, name: str, role: Role, password: st
             raise UserError(f"{name!r} is not an email address: a single sign-on (OIDC) user is named by the email "
                             "the identity provider vouches for, e.g. ana@example.com")
         name = name.lower()  # providers differ in the case they send an address in (see sign_in_external)
+    if name in _RESERVED_NAMES or name.startswith(_CLI_PREFIX):
+        raise UserError(f"{name!r} is kept for the audit log's own entries ({', '.join(_RESERVED_NAMES)} and "
+                        f"{_CLI_PREFIX}<account> for the command line); choose another name")
     password_hash = _hash(password) if password is not None else None
     with db.write() as session:
         same = [stored for _, stored in _same_names(session, name)]
@@ -292,17 +307,17 @@ def reset_password(db: Database, actor: Principal, name: str, password: str) -> 
         user = _user(session, name, lock=True)  # a sign-in checking the old password waits, then sees the new one
         user.password_hash, user.password_changed_at = password_hash, utcnow()
         _end_sessions(session, user.id)
-        session.execute(delete(SignInFailure).where(SignInFailure.name == _typed_name(user.name)))
+        session.execute(delete(SignInFailure).where(SignInFailure.name == user.name))  # as sign_in counts it
         audit.record(session, actor.name, "user.reset_password", user=user.name)
 
 
 # -- signing in -----------------------------------------------------------------------------------
 
 def _typed_name(name: str) -> str:
-    """What a sign-in attempt is counted and audited under: the name as typed, as names match exactly (so one
-    user's right password never clears another's count), in the form names are compared in (so typing it another
-    way, é as e and U+0301 or a space as a no-break space, is not another count), made storable. A name whose
-    form is not its typed name's is no user's: it holds a NUL or a lone surrogate, or is longer than any name."""
+    """A name as typed, in the form names are compared in (so typing it another way, é as e and U+0301 or a space
+    as a no-break space, is not another name), made storable: what an attempt that names no user is counted and
+    audited under. A name whose form is not its typed name's is no user's: it holds a NUL or a lone surrogate, or
+    is longer than any name."""
     return _name_form(storable(name.strip()))[:MAX_NAME_LENGTH]
 
 
@@ -312,7 +327,7 @@ class _Attempt:
     locked: timedelta | None  # how long the name is locked should this attempt fail
 
 
-def _reserve_attempt(db: Database, typed: str, policy: AuthPolicy, now: datetime) -> _Attempt:
+def _reserve_attempt(db: Database, counted: str, policy: AuthPolicy, now: datetime) -> _Attempt:
     """Count a sign-in attempt as a failure before its password is checked; SignInLocked while the name is locked.
 
     Checking the lock and counting happen in one write transaction (the row locked), so concurrent guesses
@@ -323,8 +338,8 @@ def _reserve_attempt(db: Database, typed: str, policy: AuthPolicy, now: datetime
     """
     with db.write() as session:
         session.execute(dialect_insert(session)(SignInFailure)
-                        .values(name=typed, failures=0, last_failure_at=now).on_conflict_do_nothing())
-        row = session.get(SignInFailure, typed, with_for_update=True, populate_existing=True)
+                        .values(name=counted, failures=0, last_failure_at=now).on_conflict_do_nothing())
+        row = session.get(SignInFailure, counted, with_for_update=True, populate_existing=True)
         assert row is not None
         if row.locked_until is None or row.locked_until <= now:
             # The window runs from the last failure or the end of the last lock-out, whichever is later.
@@ -338,17 +353,17 @@ def _reserve_attempt(db: Database, typed: str, policy: AuthPolicy, now: datetime
                 row.locked_until = now + locked
             return _Attempt(row.failures, locked)
         if row.last_failure_at < row.locked_until:  # the lock-out's first refusal
-            audit.record(session, typed, "auth.locked", locked_until=row.locked_until.isoformat())
+            audit.record(session, counted, "auth.locked", locked_until=row.locked_until.isoformat())
             # Marks the refusal as audited; the window, from the later of the two, stays as it was.
             row.last_failure_at = row.locked_until
         retry_after = row.locked_until - now
     raise SignInLocked(retry_after)
 
 
-def _fail(db: Database, typed: str, attempt: _Attempt) -> SignInFailed:
+def _fail(db: Database, counted: str, attempt: _Attempt) -> SignInFailed:
     """Audit a wrong password (already counted by _reserve_attempt); the error to raise."""
     with db.write() as session:
-        audit.record(session, typed, "auth.failed", failures=attempt.failures,
+        audit.record(session, counted, "auth.failed", failures=attempt.failures,
                      locked_seconds=attempt.locked.total_seconds() if attempt.locked else None)
     return SignInLocked(attempt.locked) if attempt.locked else SignInFailed("wrong user name or password")
 
@@ -367,15 +382,18 @@ def sign_in(db: Database, name: str, password: str, policy: AuthPolicy = AuthPol
     """Check a name and password; raises SignInLocked while the name is locked, else SignInFailed."""
     now = now or utcnow()
     typed = _typed_name(name)
-    attempt = _reserve_attempt(db, typed, policy, now)
     user = None
     if typed == _name_form(name.strip()):  # else no user's, and not looked up: PostgreSQL refuses a NUL even in a query
         with db.read() as session:
             user = _by_name(session, select(User).where(User.disabled_at.is_(None)), name.strip())
+    # Under the user's name as stored: two users stored before names were normalised ("ana lopez" and
+    # "ana\u00a0lopez") are one name once typed, yet one's right password must not clear the other's count.
+    counted = user.name if user else typed
+    attempt = _reserve_attempt(db, counted, policy, now)
     checked_hash = user.password_hash if user else None
     # A password no user can have is not hashed (megabytes of it, or not text).
     if _password_problem(password) or not _verify(checked_hash, password) or user is None:
-        raise _fail(db, typed, attempt)
+        raise _fail(db, counted, attempt)
     with db.write() as session:
         # Locked, as reset_password locks it: a new password committed while the old one was checked is seen
         # here (and fails this sign-in), one committed later ends the session opened here.
@@ -383,9 +401,9 @@ def sign_in(db: Database, name: str, password: str, policy: AuthPolicy = AuthPol
         if user is not None and user.disabled_at is None and user.password_hash == checked_hash:
             if _hasher.check_needs_rehash(checked_hash or ""):
                 user.password_hash = _hasher.hash(password)
-            session.execute(delete(SignInFailure).where(SignInFailure.name == typed))
+            session.execute(delete(SignInFailure).where(SignInFailure.name == counted))
             return _open_session(session, user, policy, now, "password")
-    raise _fail(db, typed, attempt)  # disabled, removed or given a new password while its password was checked
+    raise _fail(db, counted, attempt)  # disabled, removed or given a new password while its password was checked
 
 
 def sign_in_external(db: Database, name: str, policy: AuthPolicy = AuthPolicy(), now: datetime | None = None,
@@ -407,6 +425,43 @@ def sign_in_external(db: Database, name: str, policy: AuthPolicy = AuthPolicy(),
     if not verified:
         raise SignInFailed("your identity provider has not verified this email address")
     raise SignInFailed(f"{typed} is not a mentiondesk user; ask an admin to add you")
+
+
+def email_verified(claims: Mapping[str, Any]) -> bool:
+    """Whether the identity provider's claims (``st.user``) say it verified the email address they carry. The
+    claim is a JSON boolean, yet some providers send it as text (a Keycloak mapper typed String, Cognito's
+    userinfo), so only true or "true" counts: "false", 0 or any other value does not. A provider that never
+    sends the claim (Entra ID) is taken at its word."""
+    claim = claims.get("email_verified")
+    if claim is None:
+        return True
+    return claim is True or (isinstance(claim, str) and claim.strip().lower() == "true")
+
+
+def _claimed_time(claims: Mapping[str, Any], claim: str) -> float | None:
+    """A time claim of an ID token in seconds since 1970, None if left out; SignInFailed if it is not a number."""
+    value = claims.get(claim)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise SignInFailed(f"your identity provider sent a sign-in whose {claim!r} is not a time; ask an admin")
+    return float(value)
+
+
+def check_identity_fresh(claims: Mapping[str, Any], policy: AuthPolicy = AuthPolicy(),
+                         now: datetime | None = None) -> None:
+    """Refuse (IdentityStale) an identity provider's sign-in (the ID token's claims, ``st.user``) issued (``iat``)
+    longer ago than a session here lasts (``[auth] session_hours``); one without ``iat`` is not checked.
+    Streamlit keeps the claims 30 days in a cookie and reads them on every page load without asking the
+    provider, so without this a user disabled there would still get in. Not the token's ``exp``: an ID token
+    proves a sign-in and expires within the hour at most providers (Google, Entra ID), which would send the
+    team back to the provider every hour."""
+    now_seconds = (now or utcnow()).timestamp()
+    issued = _claimed_time(claims, "iat")
+    lifetime = policy.session_lifetime.total_seconds()
+    if issued is not None and now_seconds - issued > lifetime:
+        raise IdentityStale(f"your single sign-on is more than {lifetime / 3600:g} hours old (the longest a "
+                            "session here lasts): sign in with it again")
 
 
 def _token_hash(token: str) -> str:
@@ -434,9 +489,10 @@ def sign_out(db: Database, token: str) -> None:
             return
         user = session.get(User, row.user_id)
         session.delete(row)
-        audit.record(session, user.name if user else "unknown", "auth.sign_out")
+        audit.record(session, user.name if user else _UNKNOWN_ACTOR, "auth.sign_out")
 
 
-__all__ = ["AuthPolicy", "SignInFailed", "SignInLocked", "SignedIn", "UserError", "add_user", "clean_name", "disable_user",
-           "enable_user", "list_users", "parse_role", "require_password_user", "reset_password", "resume", "set_role",
-           "sign_in", "sign_in_external", "sign_out"]
+__all__ = ["AuthPolicy", "IdentityStale", "SignInFailed", "SignInLocked", "SignedIn", "UserError", "add_user",
+           "check_identity_fresh", "clean_name", "disable_user", "email_verified", "enable_user", "list_users",
+           "parse_role", "require_password_user", "reset_password", "resume", "set_role", "sign_in", "sign_in_external",
+           "sign_out"]

@@ -59,7 +59,7 @@ def test_a_user_stored_in_nfd_before_is_found_by_either_form(db: Database) -> No
     for attempt in range(5):
         with pytest.raises(SignInFailed):
             users.sign_in(db, NFC, f"guess {attempt}", POLICY)
-    users.reset_password(db, ADMIN, NFC, "a brand new password")  # lifts the lock-out counted under the NFC form
+    users.reset_password(db, ADMIN, NFC, "a brand new password")  # lifts the lock-out counted under the name as stored
     assert users.sign_in(db, NFC, "a brand new password", POLICY).principal.name == NFD
     assert users.set_role(db, ADMIN, NFC, Role.VIEWER) == NFD
 
