@@ -41,6 +41,9 @@ class ConnectorError(Exception):
     #: Set when only one of a query's sources failed (see :func:`fetch_in_rounds`): the page to
     #: store in its place, holding nothing and the cursor moved on to the other sources.
     resume: FetchResult | None = None
+    #: Billable reads of an answer the platform served (and billed) before this error refused it: they
+    #: count against the daily cap all the same (on a ``resume`` page, as its ``units_used``).
+    units_used: int = 0
 
 
 class RateLimited(ConnectorError):
@@ -64,6 +67,17 @@ class UnexpectedError(ConnectorError):
     """A source's read raised something other than a ConnectorError: a connector bug, or a payload it did
     not foresee. Its cause (``__cause__``) holds the traceback; the message names only its type, as its
     text may quote the payload."""
+
+
+def connector_error(exc: Exception) -> ConnectorError:
+    """``exc`` itself if it is a ConnectorError; anything else (a connector bug, a payload it did not
+    foresee) as an :class:`UnexpectedError` caused by it."""
+    if isinstance(exc, ConnectorError):
+        return exc
+    error = UnexpectedError(f"unexpected {exc.__class__.__name__} while reading it "
+                            "(its traceback is in the worker's log)")
+    error.__cause__ = exc
+    return error
 
 
 class DeliveryUnknown(ConnectorError):
@@ -165,9 +179,10 @@ def fetch_in_rounds(cursor: RoundCursor, sources: list[str],
     read), moved on to the round's other sources. Without it the cursor stayed on the failing source,
     so one feed gone or one scope missing stopped every other source of the connector for good. Any
     other exception (a bug, a payload the connector did not foresee) is raised as an
-    :class:`UnexpectedError` with the same page, for the same reason. The poller stores that page and
-    reports the error; the source is tried again next round. A rate limit holds for the whole client:
-    it carries none.
+    :class:`UnexpectedError` with the same page, for the same reason. That page's ``units_used`` are
+    the error's: an answer the platform billed and the connector then refused. The poller stores that
+    page and reports the error; the source is tried again next round. A rate limit holds for the whole
+    client: it carries none.
     """
     pending = [s for s in cursor.pending if s in sources] or list(sources)
     before = copy.deepcopy(cursor)
@@ -179,14 +194,14 @@ def fetch_in_rounds(cursor: RoundCursor, sources: list[str],
         _resumable(exc, before, pending)
         raise
     except Exception as exc:
-        message = f"unexpected {exc.__class__.__name__} while reading it (its traceback is in the worker's log)"
-        raise _resumable(UnexpectedError(message), before, pending) from exc
+        raise _resumable(connector_error(exc), before, pending) from exc
 
 
 def _resumable(exc: ConnectorError, cursor: RoundCursor, pending: list[str]) -> ConnectorError:
     cursor.pending = pending[1:]
+    # The failed read's billed units go with the page stored in its place, so they count against the cap.
     exc.resume = FetchResult([], next_cursor=cursor.dump(), has_more=bool(cursor.pending),
-                             source_error=f"{pending[0]}: {exc}")
+                             units_used=exc.units_used, source_error=f"{pending[0]}: {exc}")
     return exc
 
 

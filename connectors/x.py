@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from typing import Any, ClassVar, Literal
 
 import requests
@@ -46,6 +47,7 @@ from connectors.base import (
     ReplyNotAllowed,
     ReplyTarget,
     WebUrl,
+    connector_error,
     fetch_in_rounds,
 )
 from connectors.x_text import x_weighted_length
@@ -311,7 +313,19 @@ class XConnector(Connector):
             sub.next_token, sub.newest_seen, sub.pages = None, None, 0
             self._start_walk(source, query, sub)
             payload = self._read_page(source, query, state, sub)
-        mentions, units = self._mentions(payload, query, source, brand_user_id)
+        units = self._billed_posts(payload)
+        try:
+            return self._page(payload, query, state, pending, brand_user_id, units)
+        except Exception as exc:  # refused, but X billed it: its reads count against daily_read_cap all the same
+            error = connector_error(exc)
+            error.units_used = units
+            raise error
+
+    def _page(self, payload: dict[str, Any], query: Query, state: _Cursor, pending: list[Source],
+              brand_user_id: str | None, units: int) -> FetchResult:
+        """The page X answered for the round's first pending source, with ``state`` moved on past it."""
+        sub: _SourceCursor = getattr(state, pending[0])
+        mentions = self._mentions(payload, query, pending[0], brand_user_id)
         meta = payload.get("meta")
         if not isinstance(meta, dict):
             raise BadPayload("X answer has no meta object")
@@ -351,10 +365,16 @@ class XConnector(Connector):
         }
         if source == "search":
             text = build_search_query(query, self.settings)
-            return self._call("search", lambda: self.client.search_recent_tweets(text, next_token=token, **params))
-        return self._call(
-            "mentions", lambda: self.client.get_users_mentions(state.brand_user_id, pagination_token=token, **params)
-        )
+            request = partial(self.client.search_recent_tweets, text, next_token=token, **params)
+        else:
+            request = partial(self.client.get_users_mentions, state.brand_user_id, pagination_token=token, **params)
+        try:
+            return self._call(source, request)
+        except BadPayload as exc:
+            # X served (and billed) an answer that cannot be read: its posts cannot be counted, so it counts
+            # as a full page, the most it may have held.
+            exc.units_used = self.settings.page_size
+            raise
 
     def _brand_user_id(self, query: Query, state: _Cursor, source: Source) -> str | None:
         """The brand account's id for this page, from the cursor unless the handle changed.
@@ -434,7 +454,17 @@ class XConnector(Connector):
         if reset is not None:
             self._limits[endpoint] = (remaining, reset)
 
-    def _mentions(self, payload: dict[str, Any], query: Query, source: Source, brand_user_id: str | None) -> tuple[list[Mention], int]:
+    def _billed_posts(self, payload: dict[str, Any]) -> int:
+        """What X bills for an answer: its posts in ``data`` plus the referenced posts in ``includes.tweets``.
+        Counted before the answer is read, so one refused after it counts all the same; ``data`` of
+        another shape cannot be counted, so counts as a full page."""
+        tweets = payload.get("data", [])
+        referenced = {t["id"] for t in _objects(_object(payload.get("includes")).get("tweets"))
+                      if isinstance(t.get("id"), str)}
+        return (len(tweets) if isinstance(tweets, list) else self.settings.page_size) + len(referenced)
+
+    def _mentions(self, payload: dict[str, Any], query: Query, source: Source,
+                  brand_user_id: str | None) -> list[Mention]:
         tweets = payload.get("data", [])
         includes = payload.get("includes", {})
         if not isinstance(tweets, list) or not isinstance(includes, dict):
@@ -451,8 +481,7 @@ class XConnector(Connector):
             mention = self._mention(tweet, users, referenced, handle, brand_user_id, source)
             if mention is not None:
                 mentions.append(mention)
-        # X bills each post returned, expanded referenced posts included.
-        return mentions, len(tweets) + len(referenced)
+        return mentions
 
     def _mention(self, tweet: Any, users: dict[str, dict[str, Any]], referenced: dict[str, dict[str, Any]],
                  handle: str, brand_user_id: str | None, source: Source) -> Mention | None:

@@ -288,7 +288,10 @@ def ingest_page(db: Database, *, connector: str, query_id: int, result: FetchRes
     (admins can read and export it) and logged, by platform and id, as a warning. Refusing the page
     for it, as until 2026-12-06, stopped its source on every round, and the mentions after it were
     never stored. A page holding another platform's mentions is a connector bug: it is refused.
+
+    The page's billable reads are counted first, apart from it (see `count_usage`).
     """
+    count_usage(db, connector, result.units_used)
     fetched_at = utcnow()
     with db.write() as session:
         lease_lost = renew_lease is not None and not renew_lease(session)
@@ -307,8 +310,6 @@ def ingest_page(db: Database, *, connector: str, query_id: int, result: FetchRes
             upsert(session, Cursor.__table__,
                    {"query_id": query_id, "value": result.next_cursor, "updated_at": fetched_at},
                    ["query_id"], {"value": result.next_cursor, "updated_at": fetched_at})
-        if result.units_used:
-            add_usage(session, connector, result.units_used)
     return IngestResult(received=len(result.mentions), new_ids=new_ids, set_aside=len(result.mentions) - len(rows),
                         lease_lost=lease_lost)
 
@@ -333,6 +334,15 @@ def _json_value(value: Any) -> Any:
 
 def usage_day(now: datetime | None = None) -> str:
     return (now or utcnow()).strftime("%Y-%m-%d")
+
+
+def count_usage(db: Database, connector: str, units: int) -> None:
+    """Count ``units`` billable reads against today's cap in a transaction of their own: the platform billed
+    them whatever becomes of the page (refused, or its store rolled back), and counted only with it, those
+    reads were read (and billed) again at every poll, never reaching the cap."""
+    if units:
+        with db.write() as session:
+            add_usage(session, connector, units)
 
 
 def add_usage(session: Session, connector: str, units: int) -> None:

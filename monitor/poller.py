@@ -24,7 +24,7 @@ from connectors.base import Connector, ConnectorError, Query, RateLimited, Unexp
 from monitor.backoff import doubled
 from monitor.config import Config, ConnectorConfig
 from monitor.errors import IngestError
-from monitor.ingest import dialect_insert, ingest_page, read_cursor, sync_brands, usage_today
+from monitor.ingest import count_usage, dialect_insert, ingest_page, read_cursor, sync_brands, usage_today
 from monitor.models import ConnectorStatus, utcnow
 from monitor.pipeline import Pipeline, PipelineWorker
 from monitor.retention import prune_raw_payloads
@@ -210,6 +210,7 @@ def poll_connector(
                     result = connector.fetch(query, cursor)
                 except ConnectorError as exc:
                     if exc.resume is None:
+                        count_usage(db, cc.name, exc.units_used)  # a resume page's are counted as it is stored
                         raise
                     if isinstance(exc, UnexpectedError):  # recorded as the source's error, and never silently
                         log.error("connector %s crashed on query %s: %s", cc.name, query.key,
