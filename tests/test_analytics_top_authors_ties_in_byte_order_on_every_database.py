@@ -5,19 +5,17 @@ the tied authors made the list than on SQLite, or than when every author's follo
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from monitor import analytics
 from monitor.models import Mention
 from monitor.storage import Database
 from tests.conftest import POSTGRES_ENV, POSTGRES_SKIP
+from tests.scratch_postgres import scratch_database
 
 HANDLES = ["alice", "Bob", "carol", "Dave", "erin", "Frank", "grace", "Heidi", "ivan", "Judy", "kim", "Leo"]
 BYTE_ORDER_TOP_TEN = ["Bob", "Dave", "Frank", "Heidi", "Judy", "Leo", "alice", "carol", "erin", "grace"]
@@ -31,17 +29,8 @@ def en_us_postgres_url() -> Iterator[str]:
     base = os.environ.get(POSTGRES_ENV)
     if not base:
         pytest.skip(POSTGRES_SKIP)
-    name = f"t_en_us_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")  # CREATE DATABASE cannot run in a transaction
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' "
-                          "LOCALE 'C.UTF-8'"))
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
-        admin.dispose()
+    with scratch_database(base, "LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'", "t_en_us") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgres en-US"])

@@ -5,21 +5,19 @@ from __future__ import annotations
 
 import logging
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from monitor.cli import cli
 from monitor.config import Config
 from monitor.status import collect_status
 from monitor.storage import Database
 from tests.conftest import POSTGRES_ENV, POSTGRES_SKIP
+from tests.scratch_postgres import scratch_database
 
 
 @contextmanager
@@ -28,17 +26,8 @@ def _scratch_database(encoding: str) -> Iterator[str]:
     base = os.environ.get(POSTGRES_ENV)
     if not base:
         pytest.skip(POSTGRES_SKIP)
-    name = f"t_c_locale_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE template0 ENCODING '{encoding}' LC_COLLATE 'C' "
-                          "LC_CTYPE 'C'"))
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
-        admin.dispose()
+    with scratch_database(base, f"ENCODING '{encoding}' LC_COLLATE 'C' LC_CTYPE 'C'", "t_c_locale") as url:
+        yield url
 
 
 @pytest.fixture
