@@ -30,6 +30,19 @@ EXAMPLE_CONFIG = Path(__file__).with_name("example_config.toml")
 ALERT_DRAIN_SECONDS = 30.0
 # The exit status a shell reports for a writer that SIGPIPE ended (128 + 13), as `seq 1e9 | head` leaves it.
 READER_GONE_STATUS = 141
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class OneLineLogFormatter(logging.Formatter):
+    """Log lines whose message is one line with its control characters escaped, as `terminal_safe` shows them.
+
+    Messages carry platforms' error texts: a CR/LF in one started a forged line in the worker's log, and an escape
+    sequence reached the terminal of whoever tailed it. A traceback stays multi-line, as Python writes it.
+    Secrets are masked before this sees a record (monitor.redact).
+    """
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return terminal_safe(super().formatMessage(record))
 
 
 class CommandFailed(click.ClickException):
@@ -137,7 +150,9 @@ pass_app = click.make_pass_decorator(App)
 def cli(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
     """mentiondesk: monitor brand mentions, triage them and reply from one queue."""
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(OneLineLogFormatter(LOG_FORMAT))
+    logging.basicConfig(level=level, handlers=[handler])
     ctx.obj = App(config_path)
 
 
@@ -367,7 +382,7 @@ def status(app: App, as_json: bool) -> None:
     click.echo(f"mentions: {report.mentions_total} total, {report.unclassified} not yet classified"
                + (f" ({report.classifying} being classified now)" if report.classifying else ""))
     for name, count in sorted(report.mentions_by_platform.items()):
-        click.echo(f"  {name}: {count}")
+        click.echo(f"  {terminal_safe(name)}: {count}")
     click.echo("by status: " + (", ".join(f"{k} {v}" for k, v in sorted(report.mentions_by_status.items())) or "none"))
     click.echo("connectors:")
     now = datetime.now(timezone.utc)

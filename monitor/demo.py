@@ -170,8 +170,9 @@ def _print_latest(db: Database, limit: int = 10) -> None:
     click.echo("latest mentions:")
     for m in latest:
         label = f"{m.sentiment_label} {m.sentiment_score:.2f}, {m.intent}" if m.sentiment_label else "unclassified"
-        click.echo(f"  [{m.platform}] {m.created_at:%Y-%m-%d %H:%M} {terminal_author(m.author_handle, 30)} "
-                   f"({m.lang or '?'}; {label}){' [replyable]' if m.replyable else ''}: {terminal_safe(m.text, 100)}")
+        click.echo(f"  [{terminal_safe(m.platform)}] {m.created_at:%Y-%m-%d %H:%M} "
+                   f"{terminal_author(m.author_handle, 30)} ({m.lang or '?'}; {label})"
+                   f"{' [replyable]' if m.replyable else ''}: {terminal_safe(m.text, 100)}")
 
 
 def run_demo(home: Path | None = None, once: bool = False, max_seconds: float | None = None,

@@ -68,8 +68,8 @@ def incidents_show(app: "App", incident_id: int) -> None:
     db = app.database()
     click.echo(_line(incidents.get_incident(db, incident_id)))
     for m in incidents.incident_mentions(db, incident_id):
-        click.echo(f"  {m.id:>8} {m.platform:<9} {m.lang or '?':<3} {terminal_author(m.author_handle, 40)}: "
-                   f"{terminal_safe(m.text, 100)}")
+        click.echo(f"  {m.id:>8} {terminal_safe(m.platform):<9} {m.lang or '?':<3} "
+                   f"{terminal_author(m.author_handle, 40)}: {terminal_safe(m.text, 100)}")
 
 
 @incidents_group.command("reply")

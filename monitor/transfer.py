@@ -36,7 +36,7 @@ from monitor.errors import ConfigError, IngestError
 from monitor.ingest import BIGINT_MAX, in_utc, normalise, storable, store_mentions, unbelievable
 from monitor.models import Brand, Mention, MentionStatus, MentionTag, utcnow
 from monitor.storage import Database
-from monitor.text import csv_safe, formula_like
+from monitor.text import csv_safe, formula_like, terminal_safe
 from monitor.triage import TriageError, clean_assignee, clean_tag
 
 Format = Literal["jsonl", "csv"]
@@ -59,6 +59,10 @@ _TIME_NAMES = {"first_response_at": "the first response time", "classified_at": 
 CSV_FIELD_LIMIT = 64 * 2**20
 # What an undecodable byte becomes when read with errors="surrogateescape" (U+DC80 to U+DCFF).
 _UNDECODED_BYTE = re.compile("[\udc80-\udcff]")
+# A connector's name, which every mention's platform is: the built-in ones and plugins' ("x", "hackernews",
+# "mastodon-plus"). A platform is shown in chat alerts and terminals, where "@everyone" would page a whole server
+# and an escape sequence would rewrite the screen.
+_CONNECTOR_NAME = re.compile(r"[A-Za-z0-9._-]+")
 
 
 class MentionRecord(BaseModel):
@@ -95,6 +99,13 @@ class MentionRecord(BaseModel):
     fetched_at: AwareDatetime | None = None
     # When the model labelled it, which `mentiondesk retriage` ages it by; exports until 2026-12-07 lack it.
     classified_at: AwareDatetime | None = None
+
+    @field_validator("platform")
+    @classmethod
+    def _a_connector_name(cls, platform: str) -> str:
+        if not _CONNECTOR_NAME.fullmatch(platform):
+            raise ValueError("must be a connector's name: ASCII letters, digits, '.', '_' and '-'")
+        return platform
 
     @field_validator("external_id", mode="before")
     @classmethod
@@ -187,8 +198,9 @@ def check_export_filters(db: Database, brand: str | None, platform: str | None,
             # The (platform, external_id) key's index answers this without reading the mentions.
             if not session.scalar(select(exists().where(Mention.platform == platform))):
                 platforms = set(configured_platforms) | set(session.scalars(select(Mention.platform).distinct()))
-                raise ConfigError(f"--platform: no platform {platform!r} "
-                                  f"(known: {', '.join(sorted(platforms)) or 'none'})")
+                # Stored ones may predate the import's check of platform names: shown escaped.
+                known = ", ".join(terminal_safe(name) for name in sorted(platforms)) or "none"
+                raise ConfigError(f"--platform: no platform {platform!r} (known: {known})")
 
 
 def write_export(records: Iterator[dict[str, Any]], out: IO[str], fmt: Format) -> int:

@@ -154,7 +154,7 @@ def _item_lines(item: Item, style: Style) -> list[str]:
     head = w.bold(w.esc(clean(author, 80)))
     if item.author_followers is not None:
         head += w.esc(f" ({item.author_followers:,} followers)")
-    facts = [f"on {item.platform}"]
+    facts = [f"on {clean(item.platform, 50)}"]  # stored from a plugin or an import: untrusted too
     if item.sentiment_label:
         if item.sentiment_by_person:
             facts.append(f"{item.sentiment_label} (human)")
