@@ -4,7 +4,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-HANDLE = "@user"  # what every @handle becomes (XLM-T's convention), so rules can skip it
+HANDLE = "@user"  # what every @handle becomes for the model (XLM-T's convention)
+LINK = "http"  # and every link
 # A whole handle: X's "@acme", Bluesky's and custom domains' "@acme.bsky.social" (a dot or hyphen ending it is
 # punctuation), Mastodon's "@support@acme.social". After a word character the @ is an e-mail address's, of which
 # only the \w run after it is masked, as before handles took dots ("bob@acme.com" -> "bob@user.com").
@@ -21,10 +22,27 @@ DEFAULT_IGNORABLE = ("\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2
                      "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8\U0001bca0-\U0001bca3"
                      "\U0001d173-\U0001d17a\U000e0000-\U000e0fff")
 DEFAULT_IGNORABLE_CHAR = re.compile(f"[{DEFAULT_IGNORABLE}]")
+# The scripts written without spaces between words, as the body of a regular expression's character class: Thai,
+# Lao, Myanmar, Khmer, Han (Chinese, Japanese kanji: with its iteration and closing marks 々 〆, the numeral 〇),
+# Hiragana and Katakana (with the prolonged sound mark ー and the voiced sound marks they share), by block, as `re`
+# knows no scripts (tests check it against the `regex` package's \p{Script}). Not Hangul: Korean puts spaces
+# between words, its particles and endings attached to them ("환불이", "환불해"), which a trailing "*" takes in.
+WRITTEN_WITHOUT_SPACES = ("\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3005-\u3007\u3021-\u302d\u3031-\u3035"
+                          "\u3038-\u303c\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\ua9e0-\ua9ff"
+                          "\uaa60-\uaa7f\uf900-\ufaff\uff66-\uff9f\U00016fe3\U00016ff0\U00016ff1"
+                          "\U0001aff0-\U0001b16f\U00020000-\U0003ffff")
+_WRITTEN_WITHOUT_SPACES_CHAR = re.compile(f"[{WRITTEN_WITHOUT_SPACES}]")
 
 
-def normalise_tweet(text: str, keep_line_breaks: bool = False) -> str:
-    """Bring sources to one convention (as XLM-T does): handles -> @user, URLs -> http,
+def written_without_spaces(ch: str) -> bool:
+    """Whether the character `ch` is of a script written without spaces between words (Chinese, Japanese, Thai,
+    Lao, Khmer, Myanmar), in which a word may start or end between any two letters: "我要退款" holds "退款"."""
+    return _WRITTEN_WITHOUT_SPACES_CHAR.match(ch) is not None
+
+
+def normalise_tweet(text: str, keep_line_breaks: bool = False, *, handle: str = HANDLE, link: str = LINK) -> str:
+    """Bring sources to one convention (as XLM-T does): handles -> @user, URLs -> http (or `handle` and `link`:
+    the triage rules mask them with characters no rule can match, so a rule "user" or "http*" fires on no handle),
     literal ``\\u2019``-style escapes decoded, surrogates made text, whitespace runs collapsed and
     the ends stripped.
     Applied in training and inference alike. (The whitespace matters: XLM-T's files end every
@@ -37,7 +55,7 @@ def normalise_tweet(text: str, keep_line_breaks: bool = False) -> str:
     # becomes the character it encodes, a lone one U+FFFD as ingest stores it; as they are, no
     # tokenizer takes them (they cannot be encoded as UTF-8).
     text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    text = LINK_PATTERN.sub("http", HANDLE_PATTERN.sub(HANDLE, text))
+    text = LINK_PATTERN.sub(link, HANDLE_PATTERN.sub(handle, text))
     if keep_line_breaks:
         lines = (" ".join(line.split()) for line in text.splitlines())
         return "\n".join(line for line in lines if line)

@@ -3,7 +3,8 @@
 Rules (all configurable through `TriageRules`, e.g. a ``[triage]`` TOML table):
 
 Intent, first match wins, on the text with links and @handles masked (sentiment.text.normalise_tweet),
-so a link's "?", a "refund" in its path or a "who" in a handle counts for nothing, NFKC-normalised as
+so a link's "?", a "refund" in its path or a "who" in a handle counts for nothing (nor does the "@user" or
+"http" the model reads in their place), NFKC-normalised as
 the model's tokenizer reads it (full-width or decomposed letters match), and with typographic
 apostrophes (’, ‘, ʼ, ＇) read as "'" in the text and the rules (phones type "doesn’t"):
   1. complaint: sentiment is negative with probability >= ``complaint_min_score``,
@@ -16,6 +17,11 @@ apostrophes (’, ‘, ʼ, ＇) read as "'" in the text and the rules (phones ty
      question word that counts anywhere (Hindi कब or kab, Tamil எப்போது: they ask mid-sentence);
   3. praise: sentiment is positive with probability >= ``praise_min_score``;
   4. other.
+
+Entries of the lists are read as the text is: NFKC-normalised, lower-cased, with each run of whitespace one space.
+They match whole words, except in scripts written without spaces between words (Chinese, Japanese, Thai, Lao,
+Khmer, Myanmar: sentiment.text.written_without_spaces), where a word may start or end at any letter ("退款" in
+"我要退款") though not before a combining mark (a Thai tone mark belongs to the letter before it).
 
 needs_response: the mention is replyable and its intent is in ``response_intents``.
 
@@ -40,7 +46,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from sentiment.errors import TriageConfigError
-from sentiment.text import DEFAULT_IGNORABLE, HANDLE, normalise_tweet
+from sentiment.text import DEFAULT_IGNORABLE, normalise_tweet, written_without_spaces
 
 if TYPE_CHECKING:  # importing the model code pulls in torch (~2 s): only the classifier needs it
     from sentiment.api import Prediction
@@ -49,11 +55,14 @@ INTENTS: tuple[str, ...] = ("complaint", "question", "praise", "other")
 QUESTION_MARKS = "?¿؟？"  # Latin, Spanish opening, Arabic, full-width (Chinese, Japanese)
 _APOSTROPHES = str.maketrans("’‘ʼ＇", "''''")  # typographic ones (phones type "doesn’t") read as "'"
 _SENTENCE_END = re.compile(r"(?<=[.!;\n])")  # a question mark already made the text a question
+# What @handles and links become in the text the rules read: Unicode noncharacters, kept for a program's own use,
+# so no entry matches them, nor across them (the "@user" and "http" the model reads matched "user" and "http*").
+_HANDLE_MASK = "\ufdd0"
+_LINK_MASK = "\ufdd1"
 # What may come before a sentence's first word, and after a greeting: spaces, quotes, brackets, "¡", commas and
 # colons ("@acme, which plan", the Arabic "،"), masked @handles, #tags, and invisible marks (a right-to-left mark
 # before Arabic, a zero-width space); emoji too (_past_lead), which `re` has no class for.
-_SENTENCE_LEAD = re.compile(r"(?:[\s" + DEFAULT_IGNORABLE + r"\"'“”‘’«»(\[¡*_~,،:-]|#\w+|"
-                            + re.escape(HANDLE) + r"\b)*")
+_SENTENCE_LEAD = re.compile(r"(?:[\s" + DEFAULT_IGNORABLE + _HANDLE_MASK + r"\"'“”‘’«»(\[¡*_~,،:-]|#\w+)*")
 
 _QUESTION_PHRASES = (
     # en
@@ -136,11 +145,13 @@ class TriageRules:
             if isinstance(default, tuple):
                 if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
                     raise TriageConfigError(f"triage rule {key!r} must be a list of strings")
-                wordless = [v for v in value if not v.strip().rstrip("*").strip()]
+                entries = tuple(_entry(v) for v in value)
+                # Checked as folded: a full-width "＊" is a bare "*" once folded.
+                wordless = [v for v, entry in zip(value, entries) if not entry.rstrip("*").strip()]
                 if wordless:
                     raise TriageConfigError(f"triage rule {key!r} has entries without a word: {wordless!r} (a blank "
                                             "one matches nothing, a bare '*' any word)")
-                values[key] = tuple(_folded(v) for v in value)
+                values[key] = entries
             elif isinstance(default, Mapping):
                 if not isinstance(value, Mapping):
                     raise TriageConfigError(f"triage rule {key!r} must be a table of intent = weight")
@@ -178,6 +189,12 @@ def _folded(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower().translate(_APOSTROPHES)
 
 
+def _entry(text: str) -> str:
+    """A list entry as the rules compare it: folded as the text is, and its runs of whitespace (tabs, a line
+    break, two spaces) one space each, as the text's are ("not  working" matches "not working")."""
+    return " ".join(_folded(text).split())
+
+
 DEFAULT_RULES = TriageRules()
 
 
@@ -194,6 +211,13 @@ def _in_word(ch: str) -> bool:
     return ch == "_" or unicodedata.category(ch)[0] in "LMN"
 
 
+def _word_breaks_between(before: str, after: str) -> bool:
+    """Whether a word may end between two letters: where either is of a script written without spaces between
+    words ("退款" in "我要退款", "ไม่ทำงาน" in "แอปไม่ทำงานเลย"), unless `after` is a combining mark, which belongs to
+    the letter before it."""
+    return (written_without_spaces(before) or written_without_spaces(after)) and unicodedata.category(after)[0] != "M"
+
+
 def _word_end(text: str, word: str) -> int | None:
     """Where `word` ends in `text` if `text` starts with it as a whole word, or, for a `word` ending
     in "*", with that stem and any ending (which it then takes in); else None."""
@@ -205,7 +229,7 @@ def _word_end(text: str, word: str) -> int | None:
     if stemmed:
         while end < len(text) and _in_word(text[end]):
             end += 1
-    elif end < len(text) and _in_word(text[end]):
+    elif end < len(text) and _in_word(text[end]) and not _word_breaks_between(text[end - 1], text[end]):
         return None
     return end
 
@@ -222,7 +246,8 @@ def _contains(text: str, phrases: tuple[str, ...]) -> bool:
         stem = phrase.rstrip("*")
         at = text.find(stem) if stem else -1
         while at != -1:
-            if (at == 0 or not _in_word(text[at - 1])) and _starts_with_word(text[at:], phrase):
+            if ((at == 0 or not _in_word(text[at - 1]) or _word_breaks_between(text[at - 1], text[at]))
+                    and _starts_with_word(text[at:], phrase)):
                 return True
             at = text.find(stem, at + 1)
     return False
@@ -279,7 +304,7 @@ def _is_question(text: str, rules: TriageRules) -> bool:
 
 def _intents(text: str, prediction: Prediction, rules: TriageRules) -> tuple[str, str]:
     """The mention's intent, and the intent rules 2 to 4 give it (the same unless it is a complaint)."""
-    lines = _folded(normalise_tweet(text, keep_line_breaks=True))
+    lines = _folded(normalise_tweet(text, keep_line_breaks=True, handle=_HANDLE_MASK, link=_LINK_MASK))
     if _is_question(lines, rules):
         unless_complaint = "question"
     elif prediction.label == "positive" and prediction.scores.get("positive", 0.0) >= rules.praise_min_score:
