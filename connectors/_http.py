@@ -7,15 +7,19 @@ from __future__ import annotations
 
 import html
 import re
+import time
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
+import urllib3
 from pydantic import Field
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError
 from urllib3.util.retry import Retry
 
-from connectors.base import DEFAULT_RETRY_AFTER_SECONDS, BadPayload, ConnectorSettings, RateLimited
+from connectors.base import DEFAULT_RETRY_AFTER_SECONDS, BadPayload, ConnectorError, ConnectorSettings, RateLimited
 
 
 # The longest a request may wait to connect or for each read. A reply still sending after 10 minutes
@@ -77,11 +81,21 @@ def never_connected(exc: BaseException) -> str | None:
 
 
 def retry_after(response: requests.Response, default: float = DEFAULT_RETRY_AFTER_SECONDS) -> float:
-    """Seconds to wait from a ``Retry-After`` header (seconds form), else ``default``."""
+    """Seconds to wait from a ``Retry-After`` header, in seconds or as an HTTP date (RFC 9110; CDNs send dates:
+    read as no header, a feed asking for two hours was polled every minute); a date gone by is no wait.
+    ``default`` without a readable header."""
+    value = response.headers.get("retry-after", "")
     try:
-        return float(response.headers["retry-after"])
-    except (KeyError, ValueError):
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
         return default
+    if when.tzinfo is None:  # "-0000": UTC, though the zone is not said
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
 def rate_limited(platform: str, response: requests.Response) -> RateLimited:
@@ -99,10 +113,66 @@ def json_object(platform: str, response: requests.Response, what: str) -> dict[s
     return payload
 
 
-_BREAKS = re.compile(r"</p>\s*<p>|<p>|<br\s*/?>", re.IGNORECASE)
+class BodyTooLarge(BadPayload):
+    """An answer's body (unpacked) is larger than the connector reads."""
+
+
+class BodyTooSlow(ConnectorError):
+    """An answer's body took longer to arrive than the request timeout."""
+
+
+_BODY_READ_BYTES = 64 * 1024
+
+
+def read_body(response: requests.Response, what: str, *, seconds: float, max_bytes: int) -> bytes:
+    """The body of a ``stream=True`` response, unpacked (gzip, deflate), read in parts so that it stops
+    past ``max_bytes`` (:class:`BodyTooLarge`: half a megabyte of gzip unpacked to 2 GB in memory) or once
+    ``seconds`` have gone by since the call (:class:`BodyTooSlow`: the request timeout bounds each read of
+    the socket only, so a body sent a byte at a time held the poll thread for as long as it came).
+    ``read1`` (urllib3 2.2+) returns after one read of the socket, so the clock is checked whenever bytes
+    arrive; a read with none waits at most the request timeout. ``what`` names the source in the errors.
+    The response is closed."""
+    deadline = time.monotonic() + seconds
+    body = bytearray()
+    try:
+        while chunk := response.raw.read1(_BODY_READ_BYTES, decode_content=True):
+            body += chunk
+            if len(body) > max_bytes:
+                raise BodyTooLarge(f"{what} sent more than {max_bytes} bytes (unpacked)")
+            if time.monotonic() > deadline:
+                raise BodyTooSlow(f"{what} took longer than {seconds:g} s to send its answer")
+    except (urllib3.exceptions.HTTPError, OSError) as exc:  # cut off, a read timeout, bad gzip
+        raise ConnectorError(f"{what} answer could not be read ({exc.__class__.__name__})") from None
+    finally:
+        response.close()
+    return bytes(body)
+
+
+# Tags a browser starts a line at: blocks (paragraphs, lists, quotes, code, headings, tables) and line breaks, list
+# items, table rows and cells, opening or closing. Removed outright, they glued words ("staff<br>Acme" read
+# "staffAcme"); inline tags (<b>, <a>) part nothing.
+LINE_TAGS = re.compile(r"<\s*(/?)\s*(address|article|aside|blockquote|br|dd|div|dl|dt|figcaption|figure|footer|h[1-6]"
+                       r"|header|hr|li|main|nav|ol|p|pre|section|table|tbody|td|tfoot|th|thead|tr|ul)\b[^>]*>",
+                       re.IGNORECASE)
+_LINE_STARTS = frozenset({"br", "dd", "dt", "li", "td", "th", "tr"})  # the rest are blocks
+# A line tag with the whitespace around it, which is the markup's layout ("</li>\n<li>"), not the text's.
+_LINE_TAG_SPACED = re.compile(rf"\s*(?:{LINE_TAGS.pattern})\s*", re.IGNORECASE)
+_BLANK_LINES = re.compile(r"\n{3,}")
 _TAGS = re.compile(r"<[^>]+>")
 
 
+def _line_break(tag: re.Match[str]) -> str:
+    """A block stands apart by a blank line; a break, list item or row starts a line, and its end adds none
+    (the next item, or the list's end, does)."""
+    closing, name = tag.group(1), tag.group(2).lower()
+    if name not in _LINE_STARTS:
+        return "\n\n"
+    return "" if closing else "\n"
+
+
 def html_to_text(markup: str) -> str:
-    """Post HTML (Mastodon ``content``, HN ``comment_text``: ``<p>``, ``<a>``, ``<i>``, entities) as plain text."""
-    return html.unescape(_TAGS.sub("", _BREAKS.sub("\n\n", markup))).strip()
+    """Post HTML (Mastodon ``content``, HN ``comment_text``: paragraphs, links, lists, quotes, code, entities) as
+    plain text: a blank line between blocks, a line per break or list item, the lines of ``<pre>`` as written (but
+    for the spaces that start its first)."""
+    text = html.unescape(_TAGS.sub("", _LINE_TAG_SPACED.sub(_line_break, markup)))
+    return _BLANK_LINES.sub("\n\n", text).strip()

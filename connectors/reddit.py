@@ -34,6 +34,7 @@ from pydantic import Field
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from connectors import keywords
 from connectors._http import HttpSettings, never_connected, retry_policy
 from connectors.base import (
     DEFAULT_RETRY_AFTER_SECONDS,
@@ -194,12 +195,8 @@ def _limit_values(headers: Any) -> tuple[float, float, float] | None:
 
 
 def _matches(text: str, query: Query) -> bool:
-    """Comment scanning: a keyword (or u/handle) appears, on word boundaries, and no excluded term."""
-    def has(term: str) -> bool:
-        return re.search(r"(?<!\w)" + re.escape(term) + r"(?!\w)", text, re.IGNORECASE) is not None
-
-    wanted = [*query.keywords, *([f"u/{query.handle}"] if query.handle else [])]
-    return any(has(k) for k in wanted) and not any(has(e) for e in query.exclude)
+    """Comment scanning: a keyword (or u/handle) appears, as connectors.keywords finds it, and no excluded term."""
+    return keywords.matches(text, [*query.keywords, *([f"u/{query.handle}"] if query.handle else [])], query.exclude)
 
 
 def _order(fullname: str) -> int:

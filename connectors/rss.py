@@ -7,7 +7,9 @@ though feeds repeat them on every fetch. A guid that is not a URI ("42") is uniq
 feed, so its id names the feed too. An entry with neither (RSS 2.0 requires only a title or a
 description) gets one from its feed, title, description and publication date. An entry is a mention
 when a brand keyword appears in its title or summary and no excluded term does, compared as people read them
-(see `_matches`). Feeds have no reply API.
+(see `connectors.keywords`). A feed's body must arrive within ``request_timeout_seconds`` of its answer starting and hold at
+most ``max_feed_bytes`` unpacked; a feed that breaks either is refused, and the others are read. Feeds have no
+reply API.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import html
 import json
 import logging
 import re
-import unicodedata
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, ClassVar
@@ -27,7 +28,8 @@ import feedparser
 import requests
 from pydantic import Field
 
-from connectors._http import HttpSettings, rate_limited, retrying_session
+from connectors import keywords
+from connectors._http import LINE_TAGS, HttpSettings, rate_limited, read_body, retrying_session
 from connectors.base import (
     BadPayload,
     Capabilities,
@@ -53,19 +55,18 @@ _HARMLESS = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 # caches append some). A body that ends otherwise was cut off, and entries may be missing from it.
 _DOCUMENT_END = re.compile(rb"</(?:[\w.-]+:)?(?:rss|feed|RDF)\s*>(?:\s|<!--.*?-->)*\Z", re.DOTALL)
 _TAGS = re.compile(r"<[^>]+>")
-# Tags that end a line where a browser shows them (a break, a paragraph, a list item, a cell): removed outright
-# they glued words together ("staff<br>Acme Bank" read "staffAcme Bank"). Inline tags (<b>, <a>) join nothing.
-_LINE_TAGS = re.compile(r"<\s*/?\s*(?:address|article|aside|blockquote|br|dd|div|dl|dt|figcaption|figure|footer|h[1-6]"
-                        r"|header|hr|li|main|nav|ol|p|pre|section|table|tbody|td|tfoot|th|thead|tr|ul)\b[^>]*>",
-                        re.IGNORECASE)
+# An image with alt text: the text is what it says. WordPress sends every emoji as one ("refund 😡").
+_IMAGE_ALT = re.compile(r"""<\s*img\b[^>]*?\salt\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))[^>]*>""", re.IGNORECASE)
+# Feed text types that are markup (feedparser's *_detail.type); others, text/plain above all, are read as written.
+_MARKUP_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _SPACES = re.compile(r"[^\S\u00a0\u2007\u202f]+")  # whitespace, but for the no-break spaces
-# Apostrophes a keyword typed with ' should find (Domino’s); NFKC does not fold them.
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201b": "'", "\u2032": "'"})
 _URI_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")  # how an absolute URI starts (RFC 3986)
 
 
 class RssSettings(HttpSettings):
     feeds: list[WebUrl] = Field(min_length=1)  # RSS/Atom URLs: news sites, blogs, Google Alerts feeds
+    # The most a feed may hold, unpacked: a larger one (a gzip bomb) is refused, and the other feeds go on.
+    max_feed_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     user_agent: str = "mentiondesk/0.1 (brand mention monitor; feed reader)"
 
 
@@ -97,11 +98,25 @@ class _Cursor:
 
 
 def plain(markup: str) -> str:
-    """Feed HTML as a browser shows it: a line per paragraph or break, inline tags dropped, and whitespace runs (the
-    markup's own line ends too) as one space. No-break spaces are kept as sent; `_matches` reads them as spaces."""
-    text = html.unescape(_TAGS.sub("", _LINE_TAGS.sub("\n", _SPACES.sub(" ", markup))))
+    """Feed HTML as a browser shows it: a line per paragraph or break, images as their alt text, other inline tags
+    dropped, and whitespace runs (the markup's own line ends too) as one space. No-break spaces are kept as sent;
+    `_matches` reads them as spaces."""
+    text = _IMAGE_ALT.sub(lambda image: "".join(image.groups(default="")), _SPACES.sub(" ", markup))
+    text = html.unescape(_TAGS.sub("", LINE_TAGS.sub("\n", text)))
     lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
+
+
+def _entry_text(entry: Any, key: str) -> str:
+    """The entry's title or summary as a reader sees it: markup as `plain` shows it, plain text (an Atom
+    type="text", an RSS title with no tags) as written but for whitespace runs, which are one space (as readers
+    show titles). Read as markup, "battery < 20% and temp > 40C" lost "< 20% and temp >" as a tag. feedparser
+    gives a summary taken from the entry's content no summary_detail: the content's type is the summary's."""
+    value = entry.get(key) or ""
+    detail = entry.get(f"{key}_detail") or next((c for c in entry.get("content") or () if c.get("value") == value), {})
+    if detail.get("type", "text/html") in _MARKUP_TYPES:
+        return plain(value)
+    return _SPACES.sub(" ", value).strip()
 
 
 def _entry_id(key: str, feed_url: str) -> str:
@@ -153,23 +168,10 @@ def _article_url(link: str | None) -> str | None:
     return link
 
 
-def _comparable(text: str) -> str:
-    """Text as keywords are compared with it: NFKC (an "e" and a combining accent is "é", a no-break space a
-    space), any case (casefold: "ß" is "ss"), typographic apostrophes as "'"."""
-    return unicodedata.normalize("NFKC", text).casefold().translate(_APOSTROPHES)
-
-
 def _matches(text: str, query: Query) -> bool:
-    """Whether a keyword appears in the text on word boundaries and no excluded term does. The words of a phrase
-    may be apart by any whitespace (a line end, a no-break space, several spaces), as a reader sees them."""
-    text = _comparable(text)
-
-    def has(term: str) -> bool:
-        pattern = r"\s+".join(re.escape(word) for word in _comparable(term).split())
-        return re.search(r"(?<!\w)" + pattern + r"(?!\w)", text) is not None
-
-    wanted = (query.raw,) if query.raw else query.keywords
-    return any(has(k) for k in wanted) and not any(has(e) for e in query.exclude)
+    """Whether the query's keywords (or its raw query) are in the text, and none of its excluded terms (see
+    connectors.keywords)."""
+    return keywords.matches(text, (query.raw,) if query.raw else query.keywords, query.exclude)
 
 
 def _check_well_formed(url: str, parsed: Any, content: bytes) -> None:
@@ -218,18 +220,21 @@ class RssConnector(Connector):
             headers["If-None-Match"] = state.etag
         if state.modified:
             headers["If-Modified-Since"] = state.modified
+        timeout = self.settings.request_timeout_seconds
         try:
-            response = self.session.get(url, headers=headers, timeout=self.settings.request_timeout_seconds)
+            response = self.session.get(url, headers=headers, timeout=timeout, stream=True)
         except requests.RequestException as exc:
             raise ConnectorError(f"cannot reach feed {url} ({exc.__class__.__name__})") from None
-        if response.status_code == 304:
-            return [], state
-        if response.status_code == 429 or (response.status_code == 503 and "retry-after" in response.headers):
-            raise rate_limited(f"feed {url}", response)
-        if response.status_code >= 400:
-            raise ConnectorError(f"feed {url} answered {response.status_code}")
-        parsed = feedparser.parse(response.content, response_headers={k.lower(): v for k, v in response.headers.items()})
-        _check_well_formed(url, parsed, response.content)
+        with response:
+            if response.status_code == 304:
+                return [], state
+            if response.status_code == 429 or (response.status_code == 503 and "retry-after" in response.headers):
+                raise rate_limited(f"feed {url}", response)
+            if response.status_code >= 400:
+                raise ConnectorError(f"feed {url} answered {response.status_code}")
+            content = read_body(response, f"feed {url}", seconds=timeout, max_bytes=self.settings.max_feed_bytes)
+        parsed = feedparser.parse(content, response_headers={k.lower(): v for k, v in response.headers.items()})
+        _check_well_formed(url, parsed, content)
         if parsed.version == "":
             raise BadPayload(f"feed {url} is neither RSS nor Atom")
         mentions, ids = [], []
@@ -249,7 +254,7 @@ class RssConnector(Connector):
         return mentions, new_state
 
     def _mention(self, entry: Any, entry_id: str, feed_url: str, base: str, query: Query) -> Mention | None:
-        title, summary = plain(entry.get("title", "")), plain(entry.get("summary", ""))
+        title, summary = _entry_text(entry, "title"), _entry_text(entry, "summary")
         text = title if summary in ("", title) else f"{title}\n\n{summary}"
         if not _matches(text, query):
             return None
