@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from connectors.base import Connector
 from monitor.config import Config, DashboardSettings
-from monitor import replies, users
+from monitor import replies, suggestions, users
 from monitor.access import Principal, Role, require
 from monitor.errors import AccessDenied, MentiondeskError
 from monitor.ingest import sync_brands
@@ -80,6 +80,7 @@ def _open(config_path: str) -> AppContext:
     else:
         db.check_schema()
     sync_brands(db, config.brands, {})  # per-brand settings such as reply_approval apply from start-up
+    suggestions.use_sentiment_settings(config.sentiment)  # "Suggest replies" loads the model as configured
     return AppContext(config, db, config.dashboard)
 
 

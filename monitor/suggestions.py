@@ -24,6 +24,7 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sqlalchemy import ColumnElement, exists, or_, select, true
@@ -36,6 +37,9 @@ from monitor.models import Brand, CheckIn, Mention, MentionEmbedding, MentionSta
 from monitor.replies import check_ours
 from monitor.storage import Database
 from monitor.templates import ReplyTemplate, author_label, pick_variant, render, template_names
+
+if TYPE_CHECKING:
+    from monitor.config import SentimentConfig
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 PAST_REPLIES = 200  # the newest answered-and-resolved mentions compared with
@@ -66,10 +70,29 @@ class Suggestion:
     missing: tuple[str, ...] = ()  # template slots still to fill in (e.g. order_number)
 
 
-def _default_embed(texts: Sequence[str]) -> np.ndarray:
-    from sentiment import embed
+# The config's [sentiment] settings this process embeds with (`use_sentiment_settings`); None: sentiment.embed's.
+_sentiment_settings: SentimentConfig | None = None
 
-    return embed(texts)
+
+def use_sentiment_settings(settings: SentimentConfig) -> None:
+    """Embed this process's mentions and templates with the model as the config's ``[sentiment]`` settings load it
+    (threads, precision, token limit; the default backend's model): the dashboard's, which loaded it with none of
+    them (every core and "auto" precision where the config said 1 thread and fp32)."""
+    global _sentiment_settings
+    _sentiment_settings = settings
+
+
+def _default_embed(texts: Sequence[str]) -> np.ndarray:
+    settings = _sentiment_settings
+    if settings is None:
+        from sentiment import embed
+
+        return embed(texts)
+    from sentiment import load_classifier
+
+    # Embeddings are the multilingual e5's whatever the backend: an "hf" model (or "none") has none to offer.
+    model = settings.model if settings.backend == "default" else None
+    return load_classifier("default", model, settings.threads, settings.max_tokens, settings.precision).embed(texts)
 
 
 class _TextVectors:
@@ -230,4 +253,4 @@ def suggest(db: Database, mention_id: int, templates: Sequence[ReplyTemplate], *
     return best
 
 
-__all__ = ["Suggestion", "rank_templates", "reuse_for", "suggest"]
+__all__ = ["Suggestion", "rank_templates", "reuse_for", "suggest", "use_sentiment_settings"]

@@ -21,13 +21,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from sentiment.errors import ModelNotAvailable, SettingError
+from sentiment.errors import ModelNotAvailable, SettingError, unreadable_cache_error
 from sentiment.labels import LABEL_INDEX, LABELS
 from sentiment.langdetect import detect_language
 from sentiment.text import has_something_to_read
 
 if TYPE_CHECKING:
     from sentiment.encoder import E5Encoder
+
+#: The base network's layers whose mean-pooled states are its sentence embeddings (`E5Classifier.embed`): its last.
+EMBEDDING_LAYERS = (12,)
 
 
 @dataclass(frozen=True)
@@ -85,10 +88,13 @@ class E5Classifier(SentimentClassifier):
         from sentiment.head import load_head, load_layer_weights
 
         self.head, cfg = load_head(artifact)
-        self.folder = prepare_in_child()
-        self.encoder = E5Encoder(self.folder, layers=cfg.layers, max_tokens=max_tokens,
-                                 precision=precision, threads=threads, prefix=cfg.prefix,
-                                 layer_weights=load_layer_weights(artifact, cfg))
+        try:
+            self.folder = prepare_in_child()
+            self.encoder = E5Encoder(self.folder, layers=cfg.layers, max_tokens=max_tokens,
+                                     precision=precision, threads=threads, prefix=cfg.prefix,
+                                     layer_weights=load_layer_weights(artifact, cfg))
+        except PermissionError as exc:  # a shared cache converted by another user, not readable by this one
+            raise unreadable_cache_error(exc) from exc
         self._embedder: E5Encoder | None = None
         self._embedder_lock = threading.Lock()
 
@@ -113,15 +119,37 @@ class E5Classifier(SentimentClassifier):
 
     def _base_encoder(self) -> E5Encoder:
         from sentiment.encoder import E5Encoder
+        from sentiment.onnx_int8 import int8_graph_buildable
+        from sentiment.runtime import float_precision
 
         with self._embedder_lock:
             if self._embedder is None:
                 # At the classifier's precision: with int8, a second int8 graph (the base network's
-                # 12 layers), so the int8 worker holds no PyTorch layers at all.
-                self._embedder = E5Encoder(self.folder, layers=(12,), max_tokens=self.encoder.max_tokens,
-                                           precision=self.encoder.precision, threads=torch.get_num_threads(),
-                                           share_with=self.encoder)
+                # 12 layers), so the int8 worker holds no PyTorch layers at all. Where that graph is
+                # missing from a cache this process cannot write, the best float instead: failing
+                # here failed every read that held a complaint, again and again.
+                precision = self.encoder.precision
+                if precision == "int8" and not int8_graph_buildable(self.folder, EMBEDDING_LAYERS):
+                    precision = float_precision()
+                try:
+                    self._embedder = E5Encoder(self.folder, layers=EMBEDDING_LAYERS,
+                                               max_tokens=self.encoder.max_tokens, precision=precision,
+                                               threads=torch.get_num_threads(), share_with=self.encoder)
+                except PermissionError as exc:
+                    raise unreadable_cache_error(exc) from exc
             return self._embedder
+
+
+def ensure_int8_graphs(folder: Path) -> None:
+    """Build the int8 graphs the shipped classifier may run from `folder` (its own layers, and the base network's
+    for `embed`), so that a cache later shared read-only holds them: `python -m sentiment.convert`."""
+    from sentiment.head import load_head, load_layer_weights
+    from sentiment.onnx_int8 import ensure_int8_graph
+    from sentiment.paths import ARTIFACT_DIR
+
+    _, cfg = load_head(ARTIFACT_DIR)
+    ensure_int8_graph(folder, cfg.layers, load_layer_weights(ARTIFACT_DIR, cfg))
+    ensure_int8_graph(folder, EMBEDDING_LAYERS)
 
 
 _cache: dict[tuple, SentimentClassifier] = {}

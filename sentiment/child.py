@@ -8,10 +8,12 @@ finds the cache built rather than building it again (and replacing it under the 
 """
 from __future__ import annotations
 
+import glob
 import os
+import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from filelock import FileLock
@@ -19,10 +21,20 @@ from filelock import FileLock
 from sentiment.errors import SentimentError
 
 
+def scratch_prefix(target: Path) -> str:
+    """The name of a temporary folder beside `target` that a build of it fills (convert.write_folder_atomically)."""
+    return f".{target.name}.convert-"
+
+
 def build_once(target: Path, ready: Callable[[], bool], module: str, args: list[str],
-               error: type[SentimentError], what: str) -> None:
-    """Unless `ready()`, run `python -m module *args` in a child to build `target`, holding a lock
-    beside it (`.<name>.lock`); checks `ready()` again once it holds the lock."""
+               error: type[SentimentError], what: str, also_writes: Sequence[Path] = ()) -> None:
+    """Unless `ready()`, run `python -m module *args` in a child to build `target` (and `also_writes`), holding
+    a lock beside it (`.<name>.lock`); checks `ready()` again once it holds the lock.
+
+    Before building it removes what an earlier build of these folders left when it was killed (a
+    conversion's ~500 MB each time: a service restarted after each kill filled the disk). Builds of
+    them run under this lock, so none of those folders is still being written (unless by one run
+    unlocked, by hand or in-process as sentiment.train does: at worst that one fails and is run again)."""
     if ready():
         return
     try:
@@ -33,9 +45,17 @@ def build_once(target: Path, ready: Callable[[], bool], module: str, args: list[
         raise error(f"{what} failed: cannot lock {target.parent}: {exc}") from exc
     try:
         if not ready():
+            for folder in (target, *also_writes):
+                _remove_scratch(folder)
             run_module(module, args, error, what)
     finally:
         lock.release()
+
+
+def _remove_scratch(target: Path) -> None:
+    for scratch in target.parent.glob(glob.escape(scratch_prefix(target)) + "*"):
+        if scratch.is_dir():
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def run_module(module: str, args: list[str], error: type[SentimentError], what: str) -> None:

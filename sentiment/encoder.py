@@ -13,8 +13,8 @@ from pathlib import Path
 import torch
 
 from sentiment.convert import Q4_EMBEDDINGS_FILE, ensure_bf16_copy
-from sentiment.errors import ModelNotAvailable
-from sentiment.onnx_int8 import GRAPH_VERSION, Int8Features, ensure_int8_graph
+from sentiment.errors import ModelNotAvailable, damaged_cache_error
+from sentiment.onnx_int8 import GRAPH_VERSION, Int8Features, ensure_int8_graph, int8_graph_buildable
 from sentiment.runtime import (Precision, check_max_tokens, cpu_model, float_precision, release_freed_memory,
                                release_freed_memory_if_grown, remembered, resolve_precision, set_threads)
 from sentiment.text import normalise_tweet
@@ -118,7 +118,11 @@ class Q4Embedding(torch.nn.Module):
     def from_file(cls, path: Path, dtype: torch.dtype) -> Q4Embedding:
         from safetensors.torch import load_file
 
-        return cls(load_file(str(path))["blocks"], dtype)
+        try:
+            blocks = load_file(str(path))["blocks"]
+        except Exception as exc:  # cut short, not safetensors, no table in it
+            raise damaged_cache_error(path, exc) from exc
+        return cls(blocks, dtype)
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
         rows = self.blocks[input_ids].unflatten(-1, (-1, 18))          # (..., blocks, 18)
@@ -166,8 +170,10 @@ class E5Encoder:
         self.int8: Int8Features | None = None
         self._shared_table = share_with.word_embeddings if share_with else None
         if precision == "auto" and self.device.type == "cpu":
-            precision = remembered(folder.parent / AUTO_PRECISION_FILE, auto_precision_key(self.layers, prefix),
-                                   (float_precision(), "int8"), lambda: self._probe(folder, layer_weights))
+            precision = float_precision()
+            if int8_graph_buildable(folder, self.layers, layer_weights):
+                precision = remembered(folder.parent / AUTO_PRECISION_FILE, auto_precision_key(self.layers, prefix),
+                                       (precision, "int8"), lambda: self._probe(folder, layer_weights))
         self._load(folder, resolve_precision(precision), layer_weights)
         release_freed_memory()
 
@@ -193,7 +199,11 @@ class E5Encoder:
                                 else Q4Embedding.from_file(folder / Q4_EMBEDDINGS_FILE, dtype))
         if precision == "int8":
             # ONNX Runtime's int8 graph: no PyTorch copy of the layers is loaded at all.
-            self.int8 = Int8Features(ensure_int8_graph(folder, self.layers, layer_weights), torch.get_num_threads())
+            graph = ensure_int8_graph(folder, self.layers, layer_weights)
+            try:
+                self.int8 = Int8Features(graph, torch.get_num_threads())
+            except Exception as exc:  # cut short or not ONNX: onnxruntime's InvalidProtobuf, Fail, ...
+                raise damaged_cache_error(graph, exc) from exc
         else:
             self.model = self._load_torch_model(folder, layer_weights)
 
@@ -233,7 +243,11 @@ class E5Encoder:
 
         # Always read the bf16 copy (the base weights are 4-bit underneath, so it loses nothing that
         # matters): loading fp32 and casting peaks ~1 GB.
-        model = AutoModel.from_pretrained(ensure_bf16_copy(folder), add_pooling_layer=False, dtype=torch.bfloat16)
+        copy = ensure_bf16_copy(folder)
+        try:
+            model = AutoModel.from_pretrained(copy, add_pooling_layer=False, dtype=torch.bfloat16)
+        except Exception as exc:  # cut short (SafetensorError), a config that is not JSON, ...
+            raise damaged_cache_error(copy, exc) from exc
         # Layers past the deepest one the head reads are never needed: drop them.
         model.encoder.layer = model.encoder.layer[: max(self.layers)]
         # The bf16 copy's own table stays memory-mapped, never read.

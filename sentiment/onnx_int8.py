@@ -17,8 +17,13 @@ more (0.696). torch's own dynamic quantisation was slower and lost more still.
 from __future__ import annotations
 
 import argparse
+import functools
+import glob
 import hashlib
 import json
+import logging
+import os
+import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
@@ -36,6 +41,8 @@ from sentiment.tokenizer import E5Tokenizer
 if TYPE_CHECKING:
     from onnxruntime import SessionOptions
     from onnxruntime.transformers.onnx_model import OnnxModel
+
+log = logging.getLogger(__name__)
 
 GRAPH_FILE = "e5-features.int8.onnx"
 # Part of the cache key: a graph built by an earlier version (other inputs or quantisation) is rebuilt.
@@ -211,6 +218,35 @@ def _graph_folder(folder: Path, layers: Sequence[int], layer_weights: dict | Non
     return folder.with_name(f"{folder.name}-onnx-int8-{_cache_key(folder, layers, layer_weights)}")
 
 
+def remove_int8_graphs(folder: Path) -> None:
+    """Every int8 graph built from `folder`, whatever its layers: `python -m sentiment.convert --force`."""
+    for graph in folder.parent.glob(glob.escape(folder.name) + "-onnx-int8-*"):
+        if graph.is_dir():
+            shutil.rmtree(graph)
+
+
+def int8_graph_buildable(folder: Path, layers: Sequence[int], layer_weights: dict | None = None) -> bool:
+    """Whether the int8 graph for these layers is built, or can be built beside `folder`.
+
+    A shared model cache may be read-only here: then only the graphs already in it serve (the
+    first-use build stopped "auto" with a PermissionError, and the embedder on every read holding a
+    complaint). Where one is missing, a warning, once per cache, says how to build them."""
+    if (_graph_folder(folder, layers, layer_weights) / GRAPH_FILE).exists() or _writable(folder.parent):
+        return True
+    _warn_unbuildable(folder.parent)
+    return False
+
+
+def _writable(models: Path) -> bool:
+    return os.access(models, os.W_OK | os.X_OK)
+
+
+@functools.cache
+def _warn_unbuildable(models: Path) -> None:
+    log.warning("%s cannot be written here and lacks an int8 graph: using a float precision where it is missing; "
+                "to build them, run python -m sentiment.convert as a user who can write there", models)
+
+
 def ensure_int8_graph(folder: Path, layers: Sequence[int], layer_weights: dict | None = None) -> Path:
     """Path of the cached int8 graph for these layers (and fine-tuned weights), built on first use
     in a child process (sentiment/child.py: building peaks at ~1.4 GB)."""
@@ -218,7 +254,12 @@ def ensure_int8_graph(folder: Path, layers: Sequence[int], layer_weights: dict |
     if not (target / GRAPH_FILE).exists():
         from safetensors.torch import save_file
 
-        with tempfile.TemporaryDirectory(dir=folder.parent) as scratch:
+        if not _writable(folder.parent):
+            raise ModelNotAvailable(f"the int8 graph {target} is not built, and {folder.parent} cannot be written "
+                                    "here: run python -m sentiment.convert as a user who can write there, "
+                                    "or use a float precision")
+        # In the system's temporary folder, not beside the graph: a build killed there left it.
+        with tempfile.TemporaryDirectory() as scratch:
             args = ["--folder", str(folder), "--layers", ",".join(map(str, layers))]
             if layer_weights:
                 save_file(layer_weights, f"{scratch}/layers.safetensors")

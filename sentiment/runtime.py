@@ -159,10 +159,34 @@ def remembered(record: Path, key: str, options: Collection[str], measure: Callab
         # Workers starting together may both measure: each writes a whole file, the last one stays.
         with tempfile.NamedTemporaryFile("w", dir=record.parent, delete=False, suffix=".tmp") as tmp:
             json.dump(choices, tmp, indent=1)
+        os.chmod(tmp.name, shared_modes()[1])  # 0600 as made: other users of a shared cache could not read it
         os.replace(tmp.name, record)
     except OSError as exc:  # a shared model cache may be read-only: the measured choice serves, measured anew next time
         log.warning("could not remember the fastest in %s (%s): using %s, timed again next start", record, exc, fastest)
     return fastest
+
+
+def process_umask() -> int:
+    """The process's umask, read where Linux shows it (/proc/self/status): setting it to read it back would apply,
+    for that instant, to files other threads create. Elsewhere it is set and put back at once."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def shared_modes() -> tuple[int, int]:
+    """(folder, file) modes for the model cache: readable by every user (0755, 0644) as far as the umask allows.
+    A cache converted by one user is used by others (MENTIONDESK_MODEL_DIR); tempfile makes its folders 0700
+    and files 0600, and safetensors writes 0600."""
+    umask = process_umask()
+    return 0o755 & ~umask, 0o644 & ~umask
 
 
 def prepare_model(model: torch.nn.Module, precision: Precision) -> torch.nn.Module:
