@@ -10,6 +10,7 @@ import importlib
 import importlib.util
 import inspect
 import pkgutil
+import re
 from importlib.metadata import entry_points
 from types import ModuleType
 
@@ -32,10 +33,18 @@ _unavailable: dict[str, str] = {}
 _discovered = False
 
 
+# What a connector's name may be: it is stored as each mention's platform, exported and imported back
+# (monitor.transfer checks it), and shown in chat alerts and terminals.
+CONNECTOR_NAME = re.compile(r"[A-Za-z0-9._-]{1,50}")
+NAME_RULE = "1 to 50 ASCII letters, digits, '.', '_' and '-'"
+
+
 def register(cls: type[Connector]) -> type[Connector]:
     """Add a connector class by its ``name`` (usable as a decorator, e.g. by plugins and tests)."""
     if not getattr(cls, "name", None):
         raise TypeError(f"{cls.__qualname__} has no connector name")
+    if not CONNECTOR_NAME.fullmatch(cls.name):
+        raise TypeError(f"{cls.__qualname__}'s name {cls.name!r} is not a connector name ({NAME_RULE})")
     _registry[cls.name] = cls
     _unavailable.pop(cls.name, None)
     return cls
@@ -46,9 +55,10 @@ def unregister(name: str) -> None:
 
 
 def _is_connector(obj: object) -> bool:
-    """Whether ``obj`` is a connector class that can be used: a concrete Connector subclass with a ``name``."""
+    """Whether ``obj`` is a connector class that can be used: a concrete Connector subclass with a ``name`` that
+    is a connector name (``CONNECTOR_NAME``)."""
     return (inspect.isclass(obj) and issubclass(obj, Connector) and not inspect.isabstract(obj)
-            and bool(getattr(obj, "name", None)))
+            and isinstance(getattr(obj, "name", None), str) and CONNECTOR_NAME.fullmatch(obj.name) is not None)
 
 
 def _connectors_in(module: ModuleType) -> list[type[Connector]]:
@@ -95,7 +105,7 @@ def _discover() -> None:
             continue
         if not _is_connector(cls):
             _unavailable.setdefault(ep.name, f"its entry point {ep.value} is not a connector class (a concrete "
-                                             f"{Connector.__module__}.Connector subclass with a name)")
+                                             f"{Connector.__module__}.Connector subclass whose name is {NAME_RULE})")
             continue
         _registry.setdefault(cls.name, cls)
 

@@ -273,9 +273,15 @@ def send_reply(db: Database, reply_id: int, connector: Connector, actor: Princip
             update(Reply)
             .where(Reply.id == reply_id, Reply.state.in_(UNSENT))
             .values(state=ReplyState.SENDING.value, attempts=Reply.attempts + 1, updated_at=utcnow(), error=None)
-            .returning(Reply.attempts)
+            .returning(Reply.attempts),
+            execution_options={"synchronize_session": False},  # the state read below is the row's, not this claim's
         )
         if attempt is None:
+            # Changed since it was read above (PostgreSQL reads without a lock): sent or being sent by another
+            # click, or withdrawn or replaced by its author meanwhile, which is no "already sent".
+            session.refresh(reply)
+            if reply.state == ReplyState.CANCELLED.value:
+                raise ReplyWithdrawn(f"reply {reply_id} is cancelled ({_CANCELLED}); it will never be sent")
             raise ReplyStateError(f"reply {reply_id} is {reply.state}; it will not be sent again")
         # The sending process, so a later run on its host can tell a send cut off by a crash from one under way.
         audit.record(session, actor.name, "reply.send", mention.id, reply_id=reply_id, sender=new_worker_id())

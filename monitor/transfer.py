@@ -30,6 +30,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from sqlalchemy import exists, select, tuple_
 
 from connectors.base import Mention as FetchedMention
+from connectors.registry import CONNECTOR_NAME, NAME_RULE
 from monitor import audit
 from monitor.access import Principal, Role, require
 from monitor.errors import ConfigError, IngestError
@@ -59,11 +60,6 @@ _TIME_NAMES = {"first_response_at": "the first response time", "classified_at": 
 CSV_FIELD_LIMIT = 64 * 2**20
 # What an undecodable byte becomes when read with errors="surrogateescape" (U+DC80 to U+DCFF).
 _UNDECODED_BYTE = re.compile("[\udc80-\udcff]")
-# A connector's name, which every mention's platform is: the built-in ones and plugins' ("x", "hackernews",
-# "mastodon-plus"). A platform is shown in chat alerts and terminals, where "@everyone" would page a whole server
-# and an escape sequence would rewrite the screen.
-_CONNECTOR_NAME = re.compile(r"[A-Za-z0-9._-]+")
-
 
 class MentionRecord(BaseModel):
     """One imported mention; fields not listed here are kept in ``raw["imported_fields"]``."""
@@ -100,11 +96,13 @@ class MentionRecord(BaseModel):
     # When the model labelled it, which `mentiondesk retriage` ages it by; exports until 2026-12-07 lack it.
     classified_at: AwareDatetime | None = None
 
+    # Every mention's platform is a connector's name (the registry's rule): it is shown in chat alerts and
+    # terminals, where "@everyone" would page a whole server and an escape sequence rewrite the screen.
     @field_validator("platform")
     @classmethod
     def _a_connector_name(cls, platform: str) -> str:
-        if not _CONNECTOR_NAME.fullmatch(platform):
-            raise ValueError("must be a connector's name: ASCII letters, digits, '.', '_' and '-'")
+        if not CONNECTOR_NAME.fullmatch(platform):
+            raise ValueError(f"must be a connector's name: {NAME_RULE}")
         return platform
 
     @field_validator("external_id", mode="before")

@@ -387,8 +387,10 @@ def sign_in(db: Database, name: str, password: str, policy: AuthPolicy = AuthPol
         with db.read() as session:
             user = _by_name(session, select(User).where(User.disabled_at.is_(None)), name.strip())
     # Under the user's name as stored: two users stored before names were normalised ("ana lopez" and
-    # "ana\u00a0lopez") are one name once typed, yet one's right password must not clear the other's count.
-    counted = user.name if user else typed
+    # "ana\u00a0lopez") are one name once typed, yet one's right password must not clear the other's count. Not
+    # for a single sign-on user, whom no password opens: found in any case, their count would say the address
+    # is a user's, where an unknown name counts each spelling apart.
+    counted = user.name if user is not None and user.password_hash is not None else typed
     attempt = _reserve_attempt(db, counted, policy, now)
     checked_hash = user.password_hash if user else None
     # A password no user can have is not hashed (megabytes of it, or not text).

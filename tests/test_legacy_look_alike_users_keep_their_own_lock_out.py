@@ -64,3 +64,25 @@ def test_a_name_of_no_user_is_counted_in_one_form_however_it_is_typed(db: Databa
             users.sign_in(db, ("no such\u00a0user", "no such user")[attempt % 2], f"guess {attempt}", POLICY, now=now)
     with pytest.raises(SignInLocked):
         users.sign_in(db, "no such user", "guess", POLICY, now=now)
+
+
+def _locked_after(db: Database, spellings: tuple[str, ...]) -> int | None:
+    """After how many wrong passwords, each typed in the next of ``spellings``, the sign-in form says locked."""
+    now = utcnow()
+    for attempt in range(2 * POLICY.max_failures):
+        try:
+            users.sign_in(db, spellings[attempt % len(spellings)], f"guess {attempt}", POLICY, now=now)
+        except SignInLocked:
+            return attempt
+        except SignInFailed:
+            continue
+    return None
+
+
+def test_guesses_at_a_single_sign_on_address_lock_as_at_a_name_of_no_user(db: Database) -> None:
+    # The form must not tell which addresses are users': a single sign-on user is found in any case, so counting
+    # their guesses under the stored address locked every spelling at once, where an unknown one counts each apart.
+    users.add_user(db, ADMIN, "lead@example.com", Role.ADMIN, None)
+    sso = _locked_after(db, ("Lead@Example.com", "LEAD@example.com", "lead@EXAMPLE.com"))
+    unknown = _locked_after(db, ("Nobody@Example.com", "NOBODY@example.com", "nobody@EXAMPLE.com"))
+    assert sso == unknown

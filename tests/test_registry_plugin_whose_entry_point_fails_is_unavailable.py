@@ -22,12 +22,17 @@ class ForumConnector(Connector):
         return FetchResult([], next_cursor=cursor)
 
 NOT_A_CONNECTOR = "forum"
+
+
+class ColonConnector(ForumConnector):
+    name = "forum:acme"
 '''
 ENTRY_POINTS = {
     "forum": "forum_plugin:ForumConnector",
     "misspelt": "forum_plugin:ForumConector",
     "string": "forum_plugin:NOT_A_CONNECTOR",
     "crashing": "crashing_plugin:Anything",
+    "colon": "forum_plugin:ColonConnector",
 }
 
 
@@ -55,6 +60,8 @@ def test_each_broken_entry_point_is_unavailable_with_why_and_the_rest_load(plugi
     assert "AttributeError" in unavailable["misspelt"] and "ForumConector" in unavailable["misspelt"]
     assert "RuntimeError: no settings file" in unavailable["crashing"]
     assert "forum_plugin:NOT_A_CONNECTOR is not a connector class" in unavailable["string"]
+    # Its mentions' platform could not be imported back from an export, nor shown safely in chat and terminals.
+    assert "whose name is 1 to 50 ASCII letters, digits, '.', '_' and '-'" in unavailable["colon"]
     with pytest.raises(registry.ConnectorUnavailable, match="connector 'misspelt' cannot load: its entry point"):
         registry.get("misspelt")
 
@@ -68,3 +75,12 @@ def test_a_config_with_the_working_plugin_loads_and_naming_a_broken_one_is_a_con
     result = CliRunner().invoke(cli, ["--config", str(config), "status"])
     assert result.exit_code == 2 and "connectors.misspelt: connector 'misspelt' cannot load" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_connector_registered_under_a_name_no_platform_can_have_is_refused() -> None:
+    class SpacedConnector(registry.get("sample")):  # type: ignore[misc, valid-type]
+        name = "app store"
+
+    with pytest.raises(TypeError, match="'app store' is not a connector name"):
+        registry.register(SpacedConnector)
+    assert "app store" not in registry.available()

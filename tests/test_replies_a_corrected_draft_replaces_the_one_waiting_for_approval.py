@@ -5,8 +5,10 @@ a check-in's draft are left alone."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -135,3 +137,32 @@ def test_the_approver_sees_only_the_corrected_draft_and_the_author_can_withdraw_
     lead.run()
     assert not [b for b in lead.button if (b.key or "").startswith(("approve-", "send-approved-"))]
     assert posted == []
+
+
+@pytest.mark.parametrize("author_move", ["replace", "withdraw"])
+def test_a_send_that_meets_the_authors_correction_says_withdrawn_not_already_sent(
+        postgres_db: Database, connector: RecordingReplyConnector, monkeypatch: pytest.MonkeyPatch,
+        author_move: str) -> None:
+    # On PostgreSQL the send reads the draft unlocked: the author's correction (or withdrawal) can commit between
+    # that read and the send's claim. Nothing is posted either way, and the approver must not be told it was.
+    db = postgres_db
+    mention_id = _mention(db)
+    old = replies.draft_reply(db, mention_id, "Your refund goes out tomorrow", ANA)
+    replies.approve_reply(db, old.id, ADMIN)
+    sender, read_by_send = threading.current_thread(), replies.needs_approval
+
+    def author_moves_after_the_send_read_the_draft(session: Any, mention: Mention) -> bool:
+        if threading.current_thread() is sender:
+            monkeypatch.setattr(replies, "needs_approval", read_by_send)
+            move = ((lambda: replies.draft_reply(db, mention_id, "Your refund went out today", ANA))
+                    if author_move == "replace" else (lambda: replies.withdraw_draft(db, old.id, ANA)))
+            author = threading.Thread(target=move)
+            author.start()
+            author.join(10)
+            assert not author.is_alive()
+        return read_by_send(session, mention)
+
+    monkeypatch.setattr(replies, "needs_approval", author_moves_after_the_send_read_the_draft)
+    with pytest.raises(replies.ReplyWithdrawn, match="will never be sent"):
+        presence.send_reply_once(db, old.id, connector, ADMIN)
+    assert connector.calls == [] and _state(db, old.id) == ReplyState.CANCELLED.value
