@@ -27,8 +27,9 @@ _SPACED_WORD = f"[^\\W{_UNSPACED_LETTERS}]"  # a letter, digit or _ of a script 
 
 
 def comparable(text: str) -> str:
-    """Text as keywords are compared with it."""
-    return unicodedata.normalize("NFKC", text).casefold().translate(_APOSTROPHES)
+    """Text as keywords are compared with it. Turkish "İ" casefolds to "i" and a combining dot, which would keep
+    "ikea" from "İKEA" (and "İstanbul" from "istanbul"): it is a plain "i" here."""
+    return unicodedata.normalize("NFKC", text).casefold().replace("i\u0307", "i").translate(_APOSTROPHES)
 
 
 def _found(comparable_text: str, term: str) -> bool:

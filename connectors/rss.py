@@ -7,9 +7,9 @@ though feeds repeat them on every fetch. A guid that is not a URI ("42") is uniq
 feed, so its id names the feed too. An entry with neither (RSS 2.0 requires only a title or a
 description) gets one from its feed, title, description and publication date. An entry is a mention
 when a brand keyword appears in its title or summary and no excluded term does, compared as people read them
-(see `connectors.keywords`). A feed's body must arrive within ``request_timeout_seconds`` of its answer starting and hold at
-most ``max_feed_bytes`` unpacked; a feed that breaks either is refused, and the others are read. Feeds have no
-reply API.
+(see `connectors.keywords`). A feed's body must arrive within ``request_timeout_seconds`` of its answer starting
+and hold at most ``max_feed_bytes`` unpacked; a feed that breaks either is refused, and the others are read. Feeds
+have no reply API.
 """
 
 from __future__ import annotations
@@ -97,11 +97,19 @@ class _Cursor:
         return json.dumps(asdict(self), separators=(",", ":"))
 
 
+def _alt_text(image: re.Match[str]) -> str:
+    """An image as its alt text: words stand apart from the text around them ("Photo: Reuters" before a
+    headline's "Orbisto" glued it into "ReutersOrbisto", and the brand was missed for good); an emoji's (😡),
+    as WordPress sends them, stays in its place."""
+    alt = "".join(image.groups(default=""))
+    return f" {alt} " if any(ch.isalnum() for ch in alt) else alt
+
+
 def plain(markup: str) -> str:
     """Feed HTML as a browser shows it: a line per paragraph or break, images as their alt text, other inline tags
     dropped, and whitespace runs (the markup's own line ends too) as one space. No-break spaces are kept as sent;
     `_matches` reads them as spaces."""
-    text = _IMAGE_ALT.sub(lambda image: "".join(image.groups(default="")), _SPACES.sub(" ", markup))
+    text = _IMAGE_ALT.sub(_alt_text, _SPACES.sub(" ", markup))
     text = html.unescape(_TAGS.sub("", LINE_TAGS.sub("\n", text)))
     lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
@@ -227,6 +235,7 @@ class RssConnector(Connector):
             raise ConnectorError(f"cannot reach feed {url} ({exc.__class__.__name__})") from None
         with response:
             if response.status_code == 304:
+                response.content  # none (a 304 has no body): read, the connection goes back to the pool for the next
                 return [], state
             if response.status_code == 429 or (response.status_code == 503 and "retry-after" in response.headers):
                 raise rate_limited(f"feed {url}", response)

@@ -272,7 +272,7 @@ def write_folder_atomically(target: Path, write: Callable[[Path], None]) -> Path
         if target.exists():
             shutil.rmtree(target)
         tmp.rename(target)
-        _fsync(target.parent)
+        _fsync_folder(target.parent)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
@@ -287,7 +287,7 @@ def _seal(folder: Path) -> None:
         for name in files:
             os.chmod(os.path.join(parent, name), file_mode)
             _fsync(Path(parent, name))
-        _fsync(Path(parent))
+        _fsync_folder(Path(parent))
 
 
 def _fsync(path: Path) -> None:
@@ -296,6 +296,15 @@ def _fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _fsync_folder(path: Path) -> None:
+    """A folder's entries to disk where the system can: some network and FUSE mounts refuse a folder's fsync
+    (EINVAL), and Windows cannot open a folder at all, where the build, already complete, failed every time."""
+    try:
+        _fsync(path)
+    except OSError:
+        pass
 
 
 def is_converted(out_dir: Path) -> bool:
