@@ -150,10 +150,10 @@ def _oidc_sign_in(ctx: AppContext, provider: str) -> None:
         return
     try:
         # Streamlit keeps the provider's word for 30 days: one older than it or a session here is asked for again.
-        users.check_identity_fresh(st.user, ctx.settings.auth)
+        signed_in_at = users.check_identity_fresh(st.user, ctx.settings.auth)
         # An address the provider has not verified is one anyone could have typed in there.
         signed = users.sign_in_external(ctx.db, str(st.user.get("email") or ""), ctx.settings.auth,
-                                        verified=users.email_verified(st.user))
+                                        verified=users.email_verified(st.user), signed_in_at=signed_in_at)
     except users.SignInFailed as exc:
         show_error(exc)
         if isinstance(exc, users.IdentityStale):

@@ -16,7 +16,7 @@ import secrets
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 
@@ -368,10 +368,14 @@ def _fail(db: Database, counted: str, attempt: _Attempt) -> SignInFailed:
     return SignInLocked(attempt.locked) if attempt.locked else SignInFailed("wrong user name or password")
 
 
-def _open_session(session: Session, user: User, policy: AuthPolicy, now: datetime, method: str) -> SignedIn:
+def _open_session(session: Session, user: User, policy: AuthPolicy, now: datetime, method: str,
+                  signed_in_at: datetime | None = None) -> SignedIn:
+    """A session lasting ``session_hours`` from the sign-in: from now, or from ``signed_in_at`` where a provider
+    says when the person signed in there (a reload reopens a session from the provider's word, which must not
+    stretch it)."""
     session.execute(delete(UserSession).where(UserSession.expires_at <= now))
     token = secrets.token_urlsafe(32)
-    expires = now + policy.session_lifetime
+    expires = min(now, signed_in_at or now) + policy.session_lifetime
     session.add(UserSession(token_hash=_token_hash(token), user_id=user.id, created_at=now, expires_at=expires))
     audit.record(session, user.name, "auth.sign_in", method=method)
     return SignedIn(Principal(user.name, Role(user.role)), token, expires)
@@ -409,10 +413,11 @@ def sign_in(db: Database, name: str, password: str, policy: AuthPolicy = AuthPol
 
 
 def sign_in_external(db: Database, name: str, policy: AuthPolicy = AuthPolicy(), now: datetime | None = None,
-                     verified: bool = True) -> SignedIn:
+                     verified: bool = True, signed_in_at: datetime | None = None) -> SignedIn:
     """Open a session for someone an identity provider vouched for (``st.login``); they must be a user added for
     single sign-on (one with a password signs in with it, lock-out and all), by an address the provider has
-    verified (``verified`` False: one anyone could have typed in there). A refusal is audited."""
+    verified (``verified`` False: one anyone could have typed in there). The session ends ``session_hours`` after
+    ``signed_in_at`` (the ID token's ``iat``, see `check_identity_fresh`), where given. A refusal is audited."""
     now = now or utcnow()
     typed = _typed_name(name)
     with db.write() as session:
@@ -421,7 +426,7 @@ def sign_in_external(db: Database, name: str, policy: AuthPolicy = AuthPolicy(),
             sso_users = select(User).where(User.password_hash.is_(None), User.disabled_at.is_(None))
             user = _by_name(session, sso_users, name.strip())
             if user is not None:
-                return _open_session(session, user, policy, now, "oidc")
+                return _open_session(session, user, policy, now, "oidc", signed_in_at)
         unverified = {} if verified else {"reason": "email not verified"}
         audit.record(session, typed, "auth.failed", method="oidc", **unverified)
     if not verified:
@@ -451,19 +456,22 @@ def _claimed_time(claims: Mapping[str, Any], claim: str) -> float | None:
 
 
 def check_identity_fresh(claims: Mapping[str, Any], policy: AuthPolicy = AuthPolicy(),
-                         now: datetime | None = None) -> None:
-    """Refuse (IdentityStale) an identity provider's sign-in (the ID token's claims, ``st.user``) issued (``iat``)
-    longer ago than a session here lasts (``[auth] session_hours``); one without ``iat`` is not checked.
-    Streamlit keeps the claims 30 days in a cookie and reads them on every page load without asking the
-    provider, so without this a user disabled there would still get in. Not the token's ``exp``: an ID token
-    proves a sign-in and expires within the hour at most providers (Google, Entra ID), which would send the
-    team back to the provider every hour."""
-    now_seconds = (now or utcnow()).timestamp()
+                         now: datetime | None = None) -> datetime | None:
+    """When the identity provider's sign-in (the ID token's claims, ``st.user``) was issued (``iat``; None if left
+    out), refusing it (IdentityStale) where that is longer ago than a session here lasts (``[auth] session_hours``).
+    Streamlit keeps the claims 30 days in a cookie and reads them on every page load without asking the provider,
+    so without this a user disabled there would still get in; a session reopened from them ends when one opened at
+    the sign-in would (`sign_in_external`'s ``signed_in_at``). Not the token's ``exp``: an ID token proves a sign-in
+    and expires within the hour at most providers (Google, Entra ID), which would send the team back every hour."""
+    now = now or utcnow()
     issued = _claimed_time(claims, "iat")
+    if issued is None:
+        return None
     lifetime = policy.session_lifetime.total_seconds()
-    if issued is not None and now_seconds - issued > lifetime:
+    if now.timestamp() - issued > lifetime:
         raise IdentityStale(f"your single sign-on is more than {lifetime / 3600:g} hours old (the longest a "
                             "session here lasts): sign in with it again")
+    return datetime.fromtimestamp(issued, timezone.utc)
 
 
 def _token_hash(token: str) -> str:

@@ -62,6 +62,8 @@ _LATIN_WORD = re.compile(r"[a-z]+")
 # shrug's face ツ in ¯\_(ツ)_/¯, the arms ノ of (ノ°▽°)ノ. Japanese writes no spaces, so its kana touch others.
 _JAPANESE_LETTER = "\u3005-\u3007\u3041-\u309F\u30A1-\u30FA\u30FC-\u30FF\u3400-\u4DBF\u4E00-\u9FFF\uF900-\uFAFF"
 _LONE_KANA = re.compile(f"(?<![{_JAPANESE_LETTER}])[\u3041-\u309F\u30A1-\u30FA\u30FC-\u30FF](?![{_JAPANESE_LETTER}])")
+_JAPANESE_RUN = re.compile(f"[{_JAPANESE_LETTER}]+")
+_HIRAGANA = re.compile("[\u3041-\u309F]")
 
 
 def _script_of(ch: str) -> str | None:
@@ -126,6 +128,17 @@ def detect_language(text: str, min_confidence: float = MIN_CONFIDENCE,
     # ("Amazonで買ったSwitchが届かない") goes on to py3langid, which knows it.
     if scripts["ja"] and (scripts["ja"] + scripts["zh"]) * 2 >= len(letters):
         return "ja"
+    if scripts["ja"]:
+        # A run of katakana and kanji with no hiragana in another language's text is a name it quotes ("tracking
+        # just says ヤマト運輸", "I love ラーメン"), which py3langid, reading characters, took for Japanese: it reads
+        # the rest. Japanese itself has hiragana for its grammar ("Orbistoで買った", "Maxの在庫ある").
+        names_out = _JAPANESE_RUN.sub(lambda run: run[0] if _HIRAGANA.search(run[0]) else " ", clean)
+        if names_out != clean:
+            clean = names_out
+            letters = [ch for ch in clean if ch.isalpha() or unicodedata.category(ch) in ("Mn", "Mc")]
+            scripts = Counter(_script_of(ch) for ch in letters)
+            if len(letters) < 2:
+                return None
     top, count = scripts.most_common(1)[0]
     # A script of one language settles it from two letters of it: one-word "최악" or "ดี".
     needed = 2

@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard.context import TOKEN_KEY
 from monitor import users
 from monitor.access import Role
+from monitor.storage import Database
 from monitor.users import AuthPolicy, SignInFailed
 from tests.principals import ADMIN
 from tests.test_dashboard_fixtures import APP, dashboard_db
@@ -81,3 +82,16 @@ def test_identity_freshness_is_judged_by_the_token_times_against_the_session_len
         users.check_identity_fresh({"iat": now - 12 * HOUR - 1, "exp": now + HOUR}, policy, NOW)
     with pytest.raises(SignInFailed, match="'iat' is not a time"):
         users.check_identity_fresh({"iat": "yesterday"}, policy, NOW)
+
+
+def test_a_session_reopened_from_the_providers_word_ends_when_one_opened_at_the_sign_in_would(db: Database) -> None:
+    # A reload reopens the session from Streamlit's cookie: just before session_hours ran out, that stretched
+    # access to almost twice session_hours after the provider last vouched for the person.
+    policy = AuthPolicy(session_lifetime=timedelta(hours=12))
+    users.add_user(db, ADMIN, "ana@example.com", Role.AGENT, None)
+    signed_in = NOW - timedelta(hours=11, minutes=59)
+    at = users.check_identity_fresh({"iat": signed_in.timestamp()}, policy, NOW)
+    assert at == signed_in
+    reopened = users.sign_in_external(db, "ana@example.com", policy, now=NOW, signed_in_at=at)
+    assert reopened.expires_at == signed_in + timedelta(hours=12)
+    assert users.resume(db, reopened.token, now=NOW + timedelta(minutes=2)) is None
