@@ -29,7 +29,9 @@ def _incident_of_three_posts(running: RunningEmulators, db: Database) -> tuple[i
                                   handle=DEMO_MASTODON_USERNAME, env=env)
     assert poll(db, config).ok
     with db.write() as session:
-        mentions = session.scalars(select(Mention).where(Mention.external_id.in_(posts)).order_by(Mention.id)).all()
+        # In the order Send to all takes them (oldest post first): the poll stores them newest first.
+        mentions = session.scalars(select(Mention).where(Mention.external_id.in_(posts))
+                                   .order_by(Mention.created_at, Mention.id)).all()
         incident = Incident(brand_id=mentions[0].brand_id, first_seen_at=utcnow(), last_seen_at=utcnow())
         session.add(incident)
         session.flush()
