@@ -19,13 +19,32 @@ from monitor.storage import Database
 FAST_RETRIES = {"max_retries": 2, "retry_backoff_seconds": 0.01}
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """A test server's request handler that writes no access log to stderr."""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A local HTTP server answering with ``handler``, as its base URL; shut down afterwards."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @contextmanager
 def static_site(bodies: Mapping[str, str], redirects: Mapping[str, str] | None = None) -> Iterator[str]:
     """A plain HTTP server for feeds the emulator never writes: ``bodies`` (path -> body, read at each request,
     so a test may change them; any other path is a 404) and ``redirects`` (path -> location, a 301). Its base URL."""
     moved = redirects or {}
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's name)
             if self.path in moved:
                 self.send_response(301)
@@ -40,16 +59,8 @@ def static_site(bodies: Mapping[str, str], redirects: Mapping[str, str] | None =
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as url:
+        yield url
 
 
 def one_connector_config(db: Database, name: str, settings: dict[str, Any], *, env: dict[str, str] | None = None,

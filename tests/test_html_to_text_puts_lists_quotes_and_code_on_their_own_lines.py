@@ -1,5 +1,5 @@
 """Mastodon and Hacker News post HTML as text: list items, quotes, code and headings each start a line, as a
-browser shows them. Until 2026-12-08 only <p> and <br> did, so Mastodon 4.2+ posts from Misskey or Akkoma read
+browser shows them. Until 2026-12-07 only <p> and <br> did, so Mastodon 4.2+ posts from Misskey or Akkoma read
 "still waiting on:order 1234refund 99we will reply in 24h", and the lines of a code block ran together."""
 
 from __future__ import annotations

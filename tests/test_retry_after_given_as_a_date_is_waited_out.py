@@ -1,14 +1,12 @@
 """A 429 (or 503) whose Retry-After is an HTTP date, as RFC 9110 allows and CDNs send, is waited out until that
-date. Until 2026-12-08 only a number of seconds was read, so a feed that asked for two hours was polled again
+date. Until 2026-12-07 only a number of seconds was read, so a feed that asked for two hours was polled again
 every minute."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -16,6 +14,7 @@ import requests
 from connectors._http import retry_after
 from connectors.base import DEFAULT_RETRY_AFTER_SECONDS, Query, RateLimited
 from connectors.rss import RssConnector, RssSettings
+from tests.more_sources_fixtures import QuietHandler, serving
 
 
 def answer(retry_after_header: str) -> requests.Response:
@@ -28,23 +27,15 @@ def answer(retry_after_header: str) -> requests.Response:
 def limited_feed() -> Iterator[str]:
     """A feed answering 429 (path /429) or 503 (any other), asking to come back in two hours, as a date."""
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's name)
             self.send_response(429 if self.path == "/429" else 503)
             self.send_header("retry-after", formatdate(time.time() + 7200, usegmt=True))
             self.send_header("content-length", "0")
             self.end_headers()
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as url:
+        yield url
 
 
 @pytest.mark.parametrize("path", ["/429", "/503"])

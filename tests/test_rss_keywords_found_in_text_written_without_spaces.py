@@ -1,5 +1,5 @@
 """A brand keyword is found in Chinese, Japanese, Thai and Korean entries, where no space parts it from the words
-around it ("Orbisto的客服", "Orbistoで買った", "Orbisto에서"). Until 2026-12-08 a word boundary was required on
+around it ("Orbisto的客服", "Orbistoで買った", "Orbisto에서"). Until 2026-12-07 a word boundary was required on
 both sides, and CJK and Thai letters are word letters, so such entries were dropped and, their ids kept as read,
 never came again. Words of scripts written with spaces still part only at a boundary ("Orbistore" is not it)."""
 

@@ -1,5 +1,5 @@
 """An entry's plain text (an Atom type="text" title, an RSS title with no tags) is kept as written, and an image's
-alt text (WordPress sends each emoji as an <img alt="😡">) is read as text. Until 2026-12-08 every field went
+alt text (WordPress sends each emoji as an <img alt="😡">) is read as text. Until 2026-12-07 every field went
 through the HTML tag stripper: "battery < 20% and temp > 40C" lost "< 20% and temp >", a brand written "<Orbisto>"
 was not found, and emoji, which tell how a customer feels, were dropped. Markup is still read as a browser shows
 it."""

@@ -1,5 +1,5 @@
 """A feed whose body trickles in, or that is larger than ``max_feed_bytes`` once unpacked (a gzip bomb), is
-refused with an error naming it, and the connector's other feeds are read. Until 2026-12-08 the request timeout
+refused with an error naming it, and the connector's other feeds are read. Until 2026-12-07 the request timeout
 bounded each read of the socket only, so a feed sent a byte at a time held the poll thread, and every feed and
 brand of the connector, for as long as it came; and a gzipped feed was unpacked whole into memory (half a
 megabyte on the wire took 2 GB)."""
@@ -7,17 +7,16 @@ megabyte on the wire took 2 GB)."""
 from __future__ import annotations
 
 import gzip
-import threading
 import time
 import zlib
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from pydantic import ValidationError
 
 from connectors.base import BadPayload, ConnectorError, Query
 from connectors.rss import RssConnector, RssSettings
+from tests.more_sources_fixtures import QuietHandler, serving
 
 QUERY = Query(key="orbisto", brand="Orbisto", keywords=("Orbisto",))
 FEED_START = (b'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>t</title>'
@@ -38,7 +37,7 @@ def gzip_bomb(unpacked_bytes: int) -> bytes:
 BOMB = gzip_bomb(64 << 20)
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(QuietHandler):
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
         self.send_response(200)
         self.send_header("content-type", "application/rss+xml")
@@ -62,19 +61,11 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, *args: object) -> None:
-        pass
-
 
 @pytest.fixture
 def site() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as url:
+        yield url
 
 
 def refused_then_next_feed(connector: RssConnector) -> tuple[ConnectorError, float, list[str]]:

@@ -11,20 +11,19 @@ import logging
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
 
 from monitor.cli import LOG_FORMAT, OneLineLogFormatter
 from monitor.redact import MASK, protect
+from tests.more_sources_fixtures import QuietHandler, serving
 
 FORGED = "2026-12-08 09:00:00,000 INFO monitor.poller: connector hackernews: 1 pages, 0 new of 0 fetched"
 
 
-class _FailingSearch(BaseHTTPRequestHandler):
+class _FailingSearch(QuietHandler):
     def do_GET(self) -> None:
         body = json.dumps({"message": f"bad query\r\n{FORGED}\x1b[2K\n{FORGED}\u202e"}).encode()
         self.send_response(400)
@@ -33,17 +32,11 @@ class _FailingSearch(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, *args: object) -> None:
-        pass
-
 
 @pytest.fixture
 def failing_search() -> Iterator[str]:
-    server = HTTPServer(("127.0.0.1", 0), _FailingSearch)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+    with serving(_FailingSearch) as url:
+        yield url
 
 
 def test_a_platform_error_cannot_start_a_log_line_or_reach_the_terminal(tmp_path: Path, failing_search: str) -> None:
