@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
-from sentiment.data import jsonl_lines
+from sentiment.data import decoded_line, jsonl_lines
 from sentiment.labels import LABELS
 from sentiment.runtime import MAX_THREADS, MAX_TOKENS, MIN_TOKENS
 
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from sentiment.triage import TriageRules
 
 _CHUNK = 512  # lines classified per model call; keeps memory flat on big files
-# Where a line ends besides "\n": after a CR that no "\n" follows (a bare CR, as old Mac files end lines).
 
 
 @dataclass(frozen=True)
@@ -52,11 +51,9 @@ def _rows(path: Path, label_field: str | None,
             if not raw.strip():
                 continue
             try:  # line by line, so one line in another encoding costs only that line
-                # Byte-order marks may start any line, several of them: files that begin with one (an empty one
-                # too), concatenated.
-                line = raw.decode("utf-8").lstrip("\ufeff")
-            except UnicodeDecodeError as exc:
-                yield number, None, f"not UTF-8 (byte 0x{raw[exc.start]:02x} at position {exc.start})"
+                line = decoded_line(raw)
+            except ValueError as exc:
+                yield number, None, str(exc)
                 continue
             try:
                 row = json.loads(line, parse_float=_WrittenNumber, parse_int=_parse_int)

@@ -70,6 +70,15 @@ def jsonl_lines(fh: Iterable[bytes]) -> Iterator[bytes]:
         yield from (part for part in _AFTER_BARE_CR.split(line) if part)
 
 
+def decoded_line(raw: bytes) -> str:
+    """A JSONL line as text: UTF-8, with the byte-order marks that may start it dropped (files that each begin
+    with one, an empty one too, concatenated; Notepad saves one); ValueError saying where it is not UTF-8."""
+    try:
+        return raw.decode("utf-8").lstrip("\ufeff")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8 (byte 0x{raw[exc.start]:02x} at position {exc.start})") from exc
+
+
 def read_set(path: Path, name: str | None = None, default_lang: str | None = None) -> LabelledSet:
     """The rows of the JSONL file `path`; DataFileError names the first line that is not a labelled row."""
     texts, labels, langs = [], [], []
@@ -90,10 +99,7 @@ def read_set(path: Path, name: str | None = None, default_lang: str | None = Non
 def _labelled_row(raw: bytes) -> dict[str, Any]:
     """One line of a data file: a JSON object with a string "text" and a "label" of LABELS, else ValueError
     saying what is wrong with it."""
-    try:
-        line = raw.decode("utf-8-sig")  # a byte-order mark, as Notepad saves one, is no part of the row
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"not UTF-8 (byte 0x{raw[exc.start]:02x} at position {exc.start})") from exc
+    line = decoded_line(raw)
     try:
         row = json.loads(line)
     except (ValueError, RecursionError) as exc:

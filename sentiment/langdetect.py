@@ -103,6 +103,11 @@ def check_languages(codes: Collection[str]) -> None:
                            f"such as 'en', 'es', 'ar' (ISO 639-3 where a language has none, e.g. 'kab')")
 
 
+def _letters(text: str) -> list[str]:
+    # Vowel signs (combining marks) are letters of their word: one-word Tamil "வேலை" has 4, not 2.
+    return [ch for ch in text if ch.isalpha() or unicodedata.category(ch) in ("Mn", "Mc")]
+
+
 def detect_language(text: str, min_confidence: float = MIN_CONFIDENCE,
                     expected_languages: Collection[str] = ()) -> str | None:
     """ISO 639-1 code of `text` (ISO 639-3 for the few languages without one, e.g. "kab"), or None
@@ -118,8 +123,7 @@ def detect_language(text: str, min_confidence: float = MIN_CONFIDENCE,
     # fillers included (letters by category), is no text: "ㅤㅤ hello there friend" was nothing sure, "ᅟᅟᅟ" Korean.
     clean = _NOISE.sub(" ", DEFAULT_IGNORABLE_CHAR.sub("", unicodedata.normalize("NFKC", text)))
     clean = _LONE_KANA.sub(" ", clean)
-    # Vowel signs (combining marks) are letters of their word: one-word Tamil "வேலை" has 4, not 2.
-    letters = [ch for ch in clean if ch.isalpha() or unicodedata.category(ch) in ("Mn", "Mc")]
+    letters = _letters(clean)
     if len(letters) < 2:
         return None
     scripts = Counter(_script_of(ch) for ch in letters)
@@ -135,7 +139,7 @@ def detect_language(text: str, min_confidence: float = MIN_CONFIDENCE,
         names_out = _JAPANESE_RUN.sub(lambda run: run[0] if _HIRAGANA.search(run[0]) else " ", clean)
         if names_out != clean:
             clean = names_out
-            letters = [ch for ch in clean if ch.isalpha() or unicodedata.category(ch) in ("Mn", "Mc")]
+            letters = _letters(clean)
             scripts = Counter(_script_of(ch) for ch in letters)
             if len(letters) < 2:
                 return None

@@ -231,7 +231,8 @@ def int8_graph_buildable(folder: Path, layers: Sequence[int], layer_weights: dic
     A shared model cache may be read-only here: then only the graphs already in it serve (the
     first-use build stopped "auto" with a PermissionError, and the embedder on every read holding a
     complaint). Where one is missing, a warning, once per cache, says how to build them."""
-    if (_graph_folder(folder, layers, layer_weights) / GRAPH_FILE).exists() or _writable(folder.parent):
+    # Writable first: the graph's folder name hashes every fine-tuned layer's weights.
+    if _writable(folder.parent) or (_graph_folder(folder, layers, layer_weights) / GRAPH_FILE).exists():
         return True
     _warn_unbuildable(folder.parent)
     return False
