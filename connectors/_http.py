@@ -130,8 +130,7 @@ def read_body(response: requests.Response, what: str, *, seconds: float, max_byt
     ``seconds`` have gone by since the call (:class:`BodyTooSlow`: the request timeout bounds each read of
     the socket only, so a body sent a byte at a time held the poll thread for as long as it came).
     ``read1`` (urllib3 2.2+) returns after one read of the socket, so the clock is checked whenever bytes
-    arrive; a read with none waits at most the request timeout. ``what`` names the source in the errors.
-    The response is closed."""
+    arrive; a read with none waits at most the request timeout. ``what`` names the source in the errors."""
     deadline = time.monotonic() + seconds
     body = bytearray()
     try:
@@ -143,8 +142,6 @@ def read_body(response: requests.Response, what: str, *, seconds: float, max_byt
                 raise BodyTooSlow(f"{what} took longer than {seconds:g} s to send its answer")
     except (urllib3.exceptions.HTTPError, OSError) as exc:  # cut off, a read timeout, bad gzip
         raise ConnectorError(f"{what} answer could not be read ({exc.__class__.__name__})") from None
-    finally:
-        response.close()
     return bytes(body)
 
 
@@ -172,7 +169,7 @@ def _line_break(tag: re.Match[str]) -> str:
 
 def html_to_text(markup: str) -> str:
     """Post HTML (Mastodon ``content``, HN ``comment_text``: paragraphs, links, lists, quotes, code, entities) as
-    plain text: a blank line between blocks, a line per break or list item, the lines of ``<pre>`` as written (but
-    for the spaces that start its first)."""
+    plain text: a blank line between blocks, a line per break or list item. The lines of ``<pre>`` keep their
+    breaks, but runs of blank lines collapse to one and a ``<br>`` drops the spaces after it."""
     text = html.unescape(_TAGS.sub("", _LINE_TAG_SPACED.sub(_line_break, markup)))
     return _BLANK_LINES.sub("\n\n", text).strip()

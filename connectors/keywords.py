@@ -11,6 +11,7 @@ letter of a script that parts words with spaces: "Orbisto" is found in "Orbistoç
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -32,14 +33,22 @@ def comparable(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold().replace("i\u0307", "i").translate(_APOSTROPHES)
 
 
-def _found(comparable_text: str, term: str) -> bool:
+@functools.lru_cache(maxsize=1024)
+def _pattern(term: str) -> re.Pattern[str] | None:
+    """``term`` as a compiled search, once per term (a brand's few terms are tried on every entry and comment);
+    None for a term with no words."""
     words = comparable(term).split()
     if not words:
-        return False
+        return None
     pattern = r"\s+".join(re.escape(word) for word in words)
     before = "" if _UNSPACED.match(words[0][0]) else f"(?<!{_SPACED_WORD})"
     after = "" if _UNSPACED.match(words[-1][-1]) else f"(?!{_SPACED_WORD})"
-    return re.search(before + pattern + after, comparable_text) is not None
+    return re.compile(before + pattern + after)
+
+
+def _found(comparable_text: str, term: str) -> bool:
+    pattern = _pattern(term)
+    return pattern is not None and pattern.search(comparable_text) is not None
 
 
 def matches(text: str, wanted: Iterable[str], excluded: Iterable[str]) -> bool:

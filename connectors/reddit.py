@@ -35,7 +35,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from connectors import keywords
-from connectors._http import HttpSettings, never_connected, retry_policy
+from connectors._http import HttpSettings, never_connected, retry_after, retry_policy
 from connectors.base import (
     DEFAULT_RETRY_AFTER_SECONDS,
     MAX_SETTING_SECONDS,
@@ -266,13 +266,11 @@ class RedditConnector(Connector):
             raise RateLimited("Reddit request quota used up until its window resets", wait)
 
     def _rate_limited(self, response: requests.Response) -> RateLimited:
-        headers = response.headers
-        for name in ("x-ratelimit-reset", "retry-after"):
-            try:
-                return RateLimited("Reddit answered 429 Too Many Requests", float(headers[name]))
-            except (KeyError, ValueError):
-                continue
-        return RateLimited("Reddit answered 429 Too Many Requests", DEFAULT_RETRY_AFTER_SECONDS)
+        try:
+            wait = float(response.headers["x-ratelimit-reset"])
+        except (KeyError, ValueError):
+            wait = retry_after(response)  # seconds or an HTTP date, else the default
+        return RateLimited("Reddit answered 429 Too Many Requests", wait)
 
     def _translate(self, exc: Exception, doing: str) -> ConnectorError:
         """praw/prawcore errors as connector errors whose text is safe to show."""
