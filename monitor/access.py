@@ -63,13 +63,17 @@ def require(actor: object, role: Role, action: str = "this") -> Principal:
     return actor
 
 
+# The CLI's actor names start so; no user may be named so (monitor.users).
+LOCAL_OPERATOR_PREFIX = "cli:"
+
+
 def local_operator() -> Principal:
     """The CLI's actor: an admin named after the OS account (``cli:alice``), so the audit log says who."""
     try:
         account = getpass.getuser()
     except (KeyError, OSError):  # no passwd entry (e.g. some containers)
         account = "unknown"
-    return Principal(f"cli:{account}", Role.ADMIN)
+    return Principal(f"{LOCAL_OPERATOR_PREFIX}{account}", Role.ADMIN)
 
 
-__all__ = ["APPROVER", "Principal", "Role", "local_operator", "require"]
+__all__ = ["APPROVER", "LOCAL_OPERATOR_PREFIX", "Principal", "Role", "local_operator", "require"]

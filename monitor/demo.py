@@ -35,7 +35,7 @@ from monitor.models import Mention
 from monitor.paths import data_dir, sqlite_url
 from monitor.pipeline import Pipeline
 from monitor.poller import PollScheduler, poll_once
-from monitor.storage import Database
+from monitor.storage import WORKER_LOCK_SUFFIX, Database
 from monitor.text import terminal_author, terminal_safe
 from monitor.workers import sqlite_worker_lock
 
@@ -51,7 +51,7 @@ DEMO_CONFIG_MARKER = "# Written by `mentiondesk demo`"
 # What the demo writes beside its config: its SQLite database (with SQLite's and the worker's side
 # files), the local chat receiver's log and its secrets file.
 DEMO_ALERT_LOG = "alerts.jsonl"
-DEMO_DATA_FILES = (DEMO_DATABASE, f"{DEMO_DATABASE}-wal", f"{DEMO_DATABASE}-shm", f"{DEMO_DATABASE}.worker.lock",
+DEMO_DATA_FILES = (DEMO_DATABASE, f"{DEMO_DATABASE}-wal", f"{DEMO_DATABASE}-shm", DEMO_DATABASE + WORKER_LOCK_SUFFIX,
                    DEMO_ALERT_LOG, DEMO_SECRETS_FILE)
 
 

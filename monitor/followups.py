@@ -32,7 +32,7 @@ from monitor.errors import MentiondeskError, NotFound
 from monitor.ingest import check_storable, in_utc
 from monitor.models import (CheckIn, CheckInState, FollowUp, Mention, MentionStatus, Reply, ReplyApproval, ReplyState,
                             utcnow)
-from monitor.replies import UNSENT
+from monitor.replies import UNSENT, check_in_of
 from monitor.storage import Database
 from monitor.templates import check_filled
 
@@ -235,7 +235,7 @@ def approve_check_in(db: Database, check_in_id: int, connector: Connector, actor
         # is another check-in's that nobody could have seen when this one was scheduled.
         answer = presence.answer_so_far(session, check_in.mention_id, other_than=check_in.reply_id)
         if answer is not None and (answer.sent_at is None or answer.sent_at >= check_in.created_at):
-            other = session.scalar(select(CheckIn.id).where(CheckIn.reply_id == answer.id))
+            other = check_in_of(session, answer.id)
             if other is not None:
                 raise presence.ReplyCollision(f"check-in {other} by {answer.author} asked this customer already "
                                               f"({answer.state}) after this one was scheduled; cancel this one",

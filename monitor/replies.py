@@ -239,14 +239,15 @@ def check_in_of(session: Session, reply_id: int) -> int | None:
     return session.scalar(select(CheckIn.id).where(CheckIn.reply_id == reply_id))
 
 
-_CANCELLED = "withdrawn or replaced by a newer draft by its author, or cancelled with its check-in"
+def _withdrawn(reply_id: int, what_then: str) -> ReplyWithdrawn:
+    return ReplyWithdrawn(f"reply {reply_id} is cancelled (withdrawn or replaced by a newer draft by its author, "
+                          f"or cancelled with its check-in); {what_then}")
 
 
 def _not_a_draft(reply: Reply, action: str) -> ReplyStateError:
     """Why ``reply`` cannot be ``action`` ("approved", "withdrawn"): it is no longer a draft."""
     if reply.state == ReplyState.CANCELLED.value:
-        return ReplyWithdrawn(f"reply {reply.id} is cancelled ({_CANCELLED}); only a draft can be {action}, "
-                              "and it will never be sent")
+        return _withdrawn(reply.id, f"only a draft can be {action}, and it will never be sent")
     return ReplyStateError(f"reply {reply.id} is {reply.state}; only a draft can be {action}")
 
 
@@ -264,7 +265,7 @@ def send_reply(db: Database, reply_id: int, connector: Connector, actor: Princip
         check_ours(session, mention)  # the brand may have been marked competitor since it was drafted
         _check_in_sending(session, reply_id, actor)  # undone with the rest if a check below refuses
         if reply.state == ReplyState.CANCELLED.value:  # a check-in's was refused just above, naming its check-in
-            raise ReplyWithdrawn(f"reply {reply_id} is cancelled ({_CANCELLED}); it will never be sent")
+            raise _withdrawn(reply_id, "it will never be sent")
         if needs_approval(session, mention) and session.get(ReplyApproval, reply_id) is None:
             raise ApprovalRequired(f"reply {reply_id} waits for approval: this brand's replies need an approver "
                                    f"({APPROVER.value}) other than their author; it is kept as a draft")
@@ -281,7 +282,7 @@ def send_reply(db: Database, reply_id: int, connector: Connector, actor: Princip
             # click, or withdrawn or replaced by its author meanwhile, which is no "already sent".
             session.refresh(reply)
             if reply.state == ReplyState.CANCELLED.value:
-                raise ReplyWithdrawn(f"reply {reply_id} is cancelled ({_CANCELLED}); it will never be sent")
+                raise _withdrawn(reply_id, "it will never be sent")
             raise ReplyStateError(f"reply {reply_id} is {reply.state}; it will not be sent again")
         # The sending process, so a later run on its host can tell a send cut off by a crash from one under way.
         audit.record(session, actor.name, "reply.send", mention.id, reply_id=reply_id, sender=new_worker_id())

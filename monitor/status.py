@@ -35,7 +35,7 @@ class ConnectorHealth:
 class StatusReport:
     database: str
     schema_revision: str | None
-    # Why search ignores case for a-z only on this database (a PostgreSQL LC_CTYPE of C); None where it does not.
+    # Why this database falls short of text in any script (a PostgreSQL encoding or LC_CTYPE); None where not.
     search_case_warning: str | None
     connectors: list[ConnectorHealth]
     mentions_total: int

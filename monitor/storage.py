@@ -76,6 +76,8 @@ _TAKE_PG_MIGRATION_LOCK = text("SELECT pg_advisory_xact_lock(1835298151, hashtex
 _PG_ENCODING_AND_CTYPE = text("SELECT pg_encoding_to_char(encoding), datctype FROM pg_database "
                               "WHERE datname = current_database()")
 _PG_SEARCH_FOLDS_ANY_SCRIPT = text("SELECT 'ÀΩЖ' ILIKE 'àωж'")
+_MOVE_TO_UTF8 = ("create a database with a UTF-8 locale (CREATE DATABASE … TEMPLATE template0 ENCODING 'UTF8' "
+                 "LOCALE 'C.UTF-8') and move the data there (pg_dump, pg_restore)")
 
 
 def _is_full(exc: OperationalError) -> bool:
@@ -181,7 +183,7 @@ class Database:
         self._read = sessionmaker(engine, expire_on_commit=False)
         self._write_engine = engine.execution_options(sqlite_immediate=True) if self.is_sqlite else engine
         self._write = sessionmaker(self._write_engine, expire_on_commit=False)
-        self._search_case_checked = False
+        self._search_case: tuple[str | None] | None = None  # (search_case_warning's answer,) once asked
 
     @classmethod
     def open(cls, url: str, *, key: str = "database.url", **engine_options: Any) -> "Database":
@@ -343,29 +345,27 @@ class Database:
     def search_case_warning(self) -> str | None:
         """Why this database falls short of text in any script: an encoding other than UTF8 cannot store most
         of them, and a C or POSIX LC_CTYPE makes search ignore case for a-z only, where the README promises any
-        case in any script. None where neither (always on SQLite)."""
-        if self.is_sqlite:
-            return None
+        case in any script. None where neither (always on SQLite). Asked of the server once."""
+        if self._search_case is None:
+            self._search_case = (None if self.is_sqlite else self._ask_search_case(),)
+        return self._search_case[0]
+
+    def _ask_search_case(self) -> str | None:
         with self.engine.connect() as connection:
             encoding, ctype = connection.execute(_PG_ENCODING_AND_CTYPE).one()
             if encoding != "UTF8":
                 return (f"database {self.display_url}: its encoding is {encoding}, which holds few scripts: a "
-                        "mention in any other cannot be stored; create a database with ENCODING 'UTF8' "
-                        "(CREATE DATABASE … TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C.UTF-8') and move the data "
-                        "there (pg_dump, pg_restore)")
+                        f"mention in any other cannot be stored; {_MOVE_TO_UTF8}")
             if connection.execute(_PG_SEARCH_FOLDS_ANY_SCRIPT).scalar_one():
                 return None
         return (f"database {self.display_url}: its LC_CTYPE is {ctype!r}, so search ignores case for a-z only "
-                "(\"café\" does not find \"CAFÉ\"); for any script, create a database with a UTF-8 locale "
-                "(CREATE DATABASE … TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C.UTF-8') and move the data there "
-                "(pg_dump, pg_restore)")
+                f"(\"café\" does not find \"CAFÉ\"); for any script, {_MOVE_TO_UTF8}")
 
     def _warn_once_if_search_folds_ascii_only(self) -> None:
         # Warned, not refused: search still works, and moving the data is the operator's to plan.
-        if not self._search_case_checked:
-            self._search_case_checked = True
-            if (warning := self.search_case_warning()) is not None:
-                log.warning("%s", warning)
+        asked_before = self._search_case is not None
+        if (warning := self.search_case_warning()) is not None and not asked_before:
+            log.warning("%s", warning)
 
     def check_schema(self) -> None:
         self._warn_once_if_search_folds_ascii_only()

@@ -26,7 +26,7 @@ from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
 from monitor import audit
-from monitor.access import Principal, Role, require
+from monitor.access import LOCAL_OPERATOR_PREFIX, Principal, Role, require
 from monitor.backoff import doubled
 from monitor.errors import MentiondeskError, NotFound
 from monitor.ingest import CONFIG_ACTOR, dialect_insert, storable
@@ -56,7 +56,6 @@ _NAME_RULE = f"a user name is 1 to {MAX_NAME_LENGTH} characters without control 
 # automatic ones were all recorded as "system".
 _UNKNOWN_ACTOR = "unknown"
 _RESERVED_NAMES = (audit.SYSTEM_ACTOR, CONFIG_ACTOR, _UNKNOWN_ACTOR, "mentiondesk")
-_CLI_PREFIX = "cli:"
 
 _hasher = PasswordHasher()  # argon2id with the library's RFC 9106 defaults
 
@@ -222,9 +221,9 @@ def add_user(db: Database, actor: Principal, name: str, role: Role, password: st
             raise UserError(f"{name!r} is not an email address: a single sign-on (OIDC) user is named by the email "
                             "the identity provider vouches for, e.g. ana@example.com")
         name = name.lower()  # providers differ in the case they send an address in (see sign_in_external)
-    if name in _RESERVED_NAMES or name.startswith(_CLI_PREFIX):
+    if name in _RESERVED_NAMES or name.startswith(LOCAL_OPERATOR_PREFIX):
         raise UserError(f"{name!r} is kept for the audit log's own entries ({', '.join(_RESERVED_NAMES)} and "
-                        f"{_CLI_PREFIX}<account> for the command line); choose another name")
+                        f"{LOCAL_OPERATOR_PREFIX}<account> for the command line); choose another name")
     password_hash = _hash(password) if password is not None else None
     with db.write() as session:
         same = [stored for _, stored in _same_names(session, name)]

@@ -54,8 +54,9 @@ def compose(session: Session, event: AlertEvent, settings: AlertSettings, style:
     if still_due is not None:
         if not mentions:
             return still_due.otherwise
-        ours = brand is not None and not brand.competitor
-        mentions = [m for m in mentions if ours and m.brand_id == event.brand_id]
+        if brand is None or brand.competitor:
+            return NOT_OURS_HERE
+        mentions = [m for m in mentions if m.brand_id == event.brand_id]
         if not mentions:
             return NOT_OURS_HERE
     why: dict[str, str] = event.details.get("why") or {}
