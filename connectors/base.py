@@ -294,6 +294,12 @@ class Connector(ABC):
         length limit counts too."""
         return ""
 
+    def why_not_replyable(self, target: ReplyTarget) -> str | None:
+        """Why no reply to ``target`` can go out, whatever its text, as far as what was stored of it tells (Mastodon:
+        without its author's account a reply reaches no one); None where one may. Asked before a reply is drafted
+        or sent (monitor.replies), and by :meth:`reply` itself."""
+        return None
+
     def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> PostedReply:
         """Post ``text`` as a reply to ``target``. Raises ReplyNotAllowed or ConnectorError."""
         raise ReplyNotAllowed(f"{self.name} does not support replies")

@@ -328,12 +328,18 @@ class MastodonConnector(Connector):
         mentioned = re.search(rf"(?<![\w@/=])@{re.escape(acct)}{domain}(?![\w@]|[.-]\w)", text, re.IGNORECASE)
         return "" if mentioned else f"@{acct} "
 
-    def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> PostedReply:
+    def why_not_replyable(self, target: ReplyTarget) -> str | None:
         # Without its author's account a reply @mentions nobody: no one is notified, and a reply to a direct
-        # message would be a direct post that only the brand can see.
-        if not target.raw.get("acct"):
-            raise ReplyNotAllowed("the stored mention does not record its author's account, so a reply could not "
-                                  "@mention them and would reach no one; reply on Mastodon itself")
+        # message would be a direct post that only the brand can see. (An imported status is stored not
+        # replyable whatever it holds: its account, where the record has one, settles it.)
+        if not (target.raw or {}).get("acct"):
+            return ("this Mastodon status was stored without its author's account, so a reply could not @mention "
+                    "them and would reach no one; answer it on Mastodon itself")
+        return None
+
+    def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> PostedReply:
+        if (why_not := self.why_not_replyable(target)) is not None:
+            raise ReplyNotAllowed(why_not)
         # A reply is never more public than what it answers (a direct message stays direct), so without
         # the post's visibility nothing is sent: "public" by default made replies to DMs public.
         visibility = target.raw.get("visibility")

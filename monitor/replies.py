@@ -93,19 +93,14 @@ def check_replyable(mention: Mention, connector: Connector, body: str) -> None:
 
 def why_not_replyable(mention: Mention, connector: Connector) -> str | None:
     """Why no reply to this stored mention can go out, whatever its text; None where one may. A mention stored
-    not replyable is refused where what was stored settles it; elsewhere its connector decides as it sends
-    (Reddit answers a post read before its account was set up, Bluesky reads the threadgate again)."""
+    not replyable is refused where what was stored settles it (X's rule here, the rest by the connector's
+    ``why_not_replyable``); beyond that its connector decides as it sends (Reddit answers a post read before
+    its account was set up, Bluesky reads the threadgate again)."""
     if mention.replyable:
         return None
     if connector.capabilities.reply_needs_direct_mention:
         return f"{not_directly_mentioned(connector.name)}, so open the original post to answer it"
-    if mention.platform == "mastodon" and not (mention.raw or {}).get("acct"):
-        # Without the author's account a reply @mentions nobody: Mastodon notifies no one, and a reply to a
-        # direct message is a direct post only the brand can see. (An imported status is stored not replyable
-        # whatever it holds: its account, where the record has one, settles it.)
-        return ("this Mastodon status was stored without its author's account, so a reply could not @mention "
-                "them and would reach no one; answer it on Mastodon itself")
-    return None
+    return connector.why_not_replyable(reply_target(mention))
 
 
 def not_directly_mentioned(platform: str) -> str:
