@@ -54,7 +54,8 @@ if TYPE_CHECKING:  # importing the model code pulls in torch (~2 s): only the cl
 INTENTS: tuple[str, ...] = ("complaint", "question", "praise", "other")
 QUESTION_MARKS = "?¿؟？"  # Latin, Spanish opening, Arabic, full-width (Chinese, Japanese)
 _APOSTROPHES = str.maketrans("’‘ʼ＇", "''''")  # typographic ones (phones type "doesn’t") read as "'"
-_SENTENCE_END = re.compile(r"(?<=[.!;\n])")  # a question mark already made the text a question
+# A question mark already made the text a question. "。" ends Chinese and Japanese sentences, "।" Hindi's, "۔" Urdu's.
+_SENTENCE_END = re.compile(r"(?<=[.!;\n。।۔])")
 # What @handles and links become in the text the rules read: Unicode noncharacters, kept for a program's own use,
 # so no entry matches them, nor across them (the "@user" and "http" the model reads matched "user" and "http*").
 _HANDLE_MASK = "\ufdd0"
