@@ -158,6 +158,8 @@ def normalise(mention: FetchedMention, *, brand_id: int | None, query_id: int | 
         raise IngestError(f"{where}: raw payload must be a JSON object")
     if len(mention.external_id) > MAX_EXTERNAL_ID:
         raise IngestError(f"{where}: external id longer than {MAX_EXTERNAL_ID} characters")
+    if storable(mention.external_id) != mention.external_id:  # not cleaned: a reply addresses the post by it
+        raise IngestError(f"{where}: external id holds a NUL or an unpaired surrogate")
     if followers is not None and followers > BIGINT_MAX:  # no account has that many; the column cannot hold it
         raw["author_followers_as_sent"] = str(followers)
         followers = None
