@@ -8,7 +8,9 @@ import streamlit as st
 
 from dashboard.context import context, current_user, sign_in_form
 from monitor.access import Role
+from monitor.logs import log_to_stderr
 
+log_to_stderr()  # what monitor's services log while serving pages: one line a record, as the CLI writes them
 st.set_page_config(page_title="mentiondesk", page_icon="📣", layout="wide")
 ctx = context()
 user = current_user(ctx)

@@ -20,6 +20,7 @@ from monitor import __version__
 from monitor.cli_types import Seconds, refuse_own_file, refuse_own_files
 from monitor.config import Config, database_url_in, triage_rules_in
 from monitor.errors import ConfigError, MentiondeskError
+from monitor.logs import log_to_stderr
 from monitor.paths import default_config_path
 from monitor.storage import Database, DatabaseFull, sqlite_files
 from monitor.text import terminal_safe
@@ -30,19 +31,6 @@ EXAMPLE_CONFIG = Path(__file__).with_name("example_config.toml")
 ALERT_DRAIN_SECONDS = 30.0
 # The exit status a shell reports for a writer that SIGPIPE ended (128 + 13), as `seq 1e9 | head` leaves it.
 READER_GONE_STATUS = 141
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-
-
-class OneLineLogFormatter(logging.Formatter):
-    """Log lines whose message is one line with its control characters escaped, as `terminal_safe` shows them.
-
-    Messages carry platforms' error texts: a CR/LF in one started a forged line in the worker's log, and an escape
-    sequence reached the terminal of whoever tailed it. A traceback stays multi-line, as Python writes it.
-    Secrets are masked before this sees a record (monitor.redact).
-    """
-
-    def formatMessage(self, record: logging.LogRecord) -> str:
-        return terminal_safe(super().formatMessage(record))
 
 
 class CommandFailed(click.ClickException):
@@ -150,9 +138,7 @@ pass_app = click.make_pass_decorator(App)
 def cli(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
     """mentiondesk: monitor brand mentions, triage them and reply from one queue."""
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(OneLineLogFormatter(LOG_FORMAT))
-    logging.basicConfig(level=level, handlers=[handler])
+    log_to_stderr(level)
     ctx.obj = App(config_path)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.cli import LOG_FORMAT, OneLineLogFormatter
+from monitor.logs import LOG_FORMAT, OneLineLogFormatter
 from monitor.redact import MASK, protect
 from tests.more_sources_fixtures import QuietHandler, serving
 
