@@ -370,6 +370,10 @@ def _csv_records(source: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | 
     if header is not None and undecodable:
         number, problem = undecodable[0]
         raise IngestError(f"line {number}: {problem}: the CSV header must be readable; nothing was imported")
+    # A row keeps one cell a name: a second "text" column (pasted in a spreadsheet) emptied every complaint.
+    if repeated := sorted({name for name in header or () if header.count(name) > 1}):
+        raise IngestError(f"line 1: the CSV header names {', '.join(map(repr, repeated))} more than once; "
+                          "nothing was imported")
     rows = iter(reader)
     while True:
         try:
