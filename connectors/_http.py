@@ -6,6 +6,8 @@ Not a connector (the registry skips modules starting with ``_``).
 from __future__ import annotations
 
 import html
+import io
+import json
 import re
 import time
 from datetime import datetime, timezone
@@ -102,10 +104,11 @@ def rate_limited(platform: str, response: requests.Response) -> RateLimited:
     return RateLimited(f"{platform} answered 429 Too Many Requests", retry_after(response))
 
 
-def json_object(platform: str, response: requests.Response, what: str) -> dict[str, Any]:
-    """The response's JSON object, or BadPayload saying what was wrong."""
+def json_object(platform: str, body: bytes, what: str) -> dict[str, Any]:
+    """The JSON object an answer's ``body`` holds (read with :func:`read_body`, so that its time and size are
+    bounded), or BadPayload saying what was wrong."""
     try:
-        payload = response.json()
+        payload = json.loads(body)  # UTF-8, -16 or -32, as JSON allows; a bad byte is a ValueError too
     except ValueError:
         raise BadPayload(f"{platform} answered {what} with malformed JSON") from None
     if not isinstance(payload, dict):
@@ -143,6 +146,26 @@ def read_body(response: requests.Response, what: str, *, seconds: float, max_byt
     except (urllib3.exceptions.HTTPError, OSError) as exc:  # cut off, a read timeout, bad gzip
         raise ConnectorError(f"{what} answer could not be read ({exc.__class__.__name__})") from None
     return bytes(body)
+
+
+def read_bodies_bounded(session: requests.Session, what: str, *, seconds: float, max_bytes: int) -> requests.Session:
+    """``session``, reading the body of each answer not streamed with :func:`read_body`, for a client library
+    that reads bodies whole itself (Mastodon.py). requests runs response hooks before it reads the body, so the
+    library gets the body read here; an error of :func:`read_body` comes out of the library's request call (the
+    library may raise its own error in its place, from that one). The answer's ``raw`` becomes a file holding
+    the body, so the session keeps no cookies: the APIs these libraries call use none."""
+    def read_bounded(response: requests.Response, *, stream: bool = False, **kwargs: Any) -> None:
+        if stream:
+            return
+        try:
+            body = read_body(response, what, seconds=seconds, max_bytes=max_bytes)
+        except ConnectorError:
+            response.close()  # part of the body is unread: the connection cannot serve another request
+            raise
+        response.raw = io.BytesIO(body)
+
+    session.hooks["response"].append(read_bounded)
+    return session
 
 
 # Tags a browser starts a line at: blocks (paragraphs, lists, quotes, code, headings, tables) and line breaks, list

@@ -26,7 +26,7 @@ from typing import Any, Literal
 import requests
 from pydantic import Field
 
-from connectors._http import HttpSettings, html_to_text, json_object, rate_limited, retrying_session
+from connectors._http import HttpSettings, html_to_text, json_object, rate_limited, read_body, retrying_session
 from connectors.base import (
     MAX_SETTING_SECONDS,
     BadPayload,
@@ -46,6 +46,7 @@ from connectors.base import (
 log = logging.getLogger("mentiondesk.connectors.hackernews")
 
 HN_ITEM_URL = "https://news.ycombinator.com/item?id="
+SEARCH = "Hacker News search"  # names the source in errors
 # Believable item times: none before HN began (October 2006), none more than a day ahead of our clock (the
 # skew ingest allows post dates). Another in the cursor would stop the walk: `since` in the future filters
 # out every new item, and one before HN, as the oldest second reached, sends the next page below them all.
@@ -63,6 +64,9 @@ class HackerNewsSettings(HttpSettings):
     # How far below the newest item read each walk looks again, for items Algolia indexes late.
     overlap_seconds: int = Field(default=300, ge=0, le=int(MAX_SETTING_SECONDS))
     user_agent: str = "mentiondesk/0.1 (brand mention monitor)"
+    # The most a search answer may hold, unpacked (a page of 1000 long comments is a few MB): past it, or
+    # still arriving after request_timeout_seconds, the answer is refused instead of holding the poll.
+    max_answer_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
 
 
 @dataclass
@@ -180,19 +184,30 @@ class HackerNewsConnector(Connector):
             params["numericFilters"] = ",".join(filters)
         url = self.settings.api_base_url.rstrip("/") + "/search_by_date"
         try:
-            response = self.session.get(url, params=params, timeout=self.settings.request_timeout_seconds)
+            response = self.session.get(url, params=params, timeout=self.settings.request_timeout_seconds, stream=True)
         except requests.RequestException as exc:
-            raise ConnectorError(f"cannot reach Hacker News search ({exc.__class__.__name__})") from None
-        if response.status_code == 429:
-            raise rate_limited("Hacker News search", response)
-        if response.status_code >= 400:
-            message = ""
-            try:
-                message = str(response.json().get("message", ""))[:300]
-            except (ValueError, AttributeError):
-                pass
-            raise ConnectorError(f"Hacker News search answered {response.status_code}" + (f": {message}" if message else ""))
-        return json_object("Hacker News search", response, "search_by_date")
+            raise ConnectorError(f"cannot reach {SEARCH} ({exc.__class__.__name__})") from None
+        with response:
+            if response.status_code == 429:
+                raise rate_limited(SEARCH, response)
+            if response.status_code >= 400:
+                raise ConnectorError(f"{SEARCH} answered {response.status_code}{self._error_message(response)}")
+            body = self._read_body(response)
+        return json_object(SEARCH, body, "search_by_date")
+
+    def _read_body(self, response: requests.Response) -> bytes:
+        """The answer's body, within the request timeout in all and ``max_answer_bytes``."""
+        return read_body(response, SEARCH, seconds=self.settings.request_timeout_seconds,
+                         max_bytes=self.settings.max_answer_bytes)
+
+    def _error_message(self, response: requests.Response) -> str:
+        """Algolia's message in an error answer, after ": "; "" where it has none or it cannot be read (the
+        status is the error: a slow or odd body must not hide it)."""
+        try:
+            message = str(json_object(SEARCH, self._read_body(response), "an error").get("message", ""))[:300]
+        except ConnectorError:
+            return ""
+        return f": {message}" if message else ""
 
     def _mention(self, hit: Any, latest: int) -> tuple[Mention, int | None] | None:
         """The hit as a mention, with the second it counts for in the walk (None: not a believable time, see

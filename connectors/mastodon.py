@@ -39,7 +39,13 @@ from mastodon import (
 )
 from pydantic import Field
 
-from connectors._http import DEFAULT_RETRY_AFTER_SECONDS, HttpSettings, html_to_text, retrying_session
+from connectors._http import (
+    DEFAULT_RETRY_AFTER_SECONDS,
+    HttpSettings,
+    html_to_text,
+    read_bodies_bounded,
+    retrying_session,
+)
 from connectors.base import (
     BadPayload,
     Capabilities,
@@ -77,6 +83,9 @@ class MastodonSettings(HttpSettings):
     notifications: bool = True  # the account's mention notifications (needs the brand's handle)
     page_size: int = Field(default=40, ge=1, le=40)
     max_reply_chars: int = Field(default=MAX_STATUS_CHARS, ge=1)
+    # The most an answer may hold, unpacked: past it, or still arriving after request_timeout_seconds, the
+    # answer is refused instead of holding the poll (40 statuses with their accounts are well under 1 MB).
+    max_answer_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
 
 
 @dataclass
@@ -148,7 +157,9 @@ class MastodonConnector(Connector):
             api_base_url=self.settings.api_base_url,
             ratelimit_method="throw",  # never sleep in the poller's thread; we raise RateLimited
             request_timeout=self.settings.request_timeout_seconds,
-            session=retrying_session(self.settings, "mentiondesk/0.1 (brand mention monitor)"),
+            session=read_bodies_bounded(retrying_session(self.settings, "mentiondesk/0.1 (brand mention monitor)"),
+                                        "Mastodon", seconds=self.settings.request_timeout_seconds,
+                                        max_bytes=self.settings.max_answer_bytes),
             # A stated version skips the instance lookup; "created" lets the calls used (3.5+) through.
             version_check_mode="created",
             mastodon_version="4.3.0",
@@ -253,6 +264,8 @@ class MastodonConnector(Connector):
         except MastodonUnauthorizedError:
             raise ConnectorError("Mastodon rejected the access token (401); check MENTIONDESK_MASTODON_ACCESS_TOKEN") from None
         except MastodonNetworkError as exc:
+            if isinstance(exc.__context__, ConnectorError):  # an answer too slow or too large (read_bodies_bounded)
+                raise exc.__context__ from None
             raise ConnectorError(f"cannot reach Mastodon while reading {what} ({str(exc).split(':')[0]})") from None
         except MastodonServerError as exc:
             raise ConnectorError(f"Mastodon server error {_status(exc)} while reading {what}, after retries") from None
