@@ -15,6 +15,7 @@ of them (see `BlueskyConnector._query`).
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -70,6 +71,7 @@ _SESSION_ERRORS = ("ExpiredToken", "InvalidToken")  # a revoked or expired sessi
 # request (up to MAX_REQUEST_TIMEOUT_SECONDS) must be over well before: a late post would be a second answer.
 REPLY_READS_SECONDS = MAX_REQUEST_TIMEOUT_SECONDS
 _T = TypeVar("_T")
+log = logging.getLogger("mentiondesk.connectors.bluesky")
 
 
 class ReplyDeadlinePassed(ConnectorError):
@@ -186,6 +188,7 @@ class BlueskyConnector(Connector):
         self._session: Session | None = None  # set by the SDK on login and on each refresh
         self.client.on_session_change(self._on_session)
         self._did_of: dict[str, str] = {}  # handle -> DID, for mention facets
+        self._unresolved_at: dict[str, float] = {}  # handle -> time.monotonic() of its last failed resolve
 
     # -- session and calls ---------------------------------------------------------------------------
 
@@ -258,6 +261,7 @@ class BlueskyConnector(Connector):
                                  "MENTIONDESK_BLUESKY_APP_PASSWORD") from None
 
     def _brand_did(self, query: Query) -> str | None:
+        """The DID of the brand's handle (None without one); ConnectorError where Bluesky does not resolve it."""
         session = self._session
         if not query.handle:
             return None
@@ -267,6 +271,30 @@ class BlueskyConnector(Connector):
             answer = self._call("the brand handle", lambda: self.client.resolve_handle(query.handle or ""))
             self._did_of[query.handle] = str(answer.did)
         return self._did_of[query.handle]
+
+    def _brand_did_for_facets(self, query: Query) -> str | None:
+        """The brand's DID for search's mention facets; None while its handle does not resolve (a renamed handle,
+        a typo, a failed lookup). Search does not need it: failing there stopped keyword search on every poll.
+        A handle that failed is tried again, and warned about, once per poll interval."""
+        handle = query.handle
+        if not handle:
+            return None
+        failed_at = self._unresolved_at.get(handle)
+        if failed_at is not None and time.monotonic() - failed_at < self.settings.poll_interval_seconds:
+            return None
+        try:
+            did = self._brand_did(query)
+        except RateLimited:
+            raise
+        except ConnectorError as exc:
+            self._unresolved_at[handle] = time.monotonic()
+            log.warning("Bluesky handle @%s does not resolve (%s); tried again in %gs. Search goes on, but posts that "
+                        "@mention it are not marked as mentioning the brand, so one whose threadgate lets only "
+                        "mentioned accounts reply may show as not replyable: check handles.bluesky",
+                        handle, exc, self.settings.poll_interval_seconds)
+            return None
+        self._unresolved_at.pop(handle, None)
+        return did
 
     # -- fetching ------------------------------------------------------------------------------------
 
@@ -312,7 +340,8 @@ class BlueskyConnector(Connector):
             _step(source, name == "notifications", items, page, bound)
         state.sources[name] = source
         state.pending = pending if not walk_ends else pending[1:]
-        brand_did = self._brand_did(query)
+        # Notifications are the account's, which the handle names: a handle that does not resolve fails them.
+        brand_did = self._brand_did(query) if name == "notifications" else self._brand_did_for_facets(query)
         mentions = [self._mention(i, brand_did) for i in fresh]
         mentions = [m for m in mentions if name == "notifications" or self._wanted(m, query)]
         return FetchResult(mentions, next_cursor=state.dump(), has_more=bool(state.pending), ack=ack)
