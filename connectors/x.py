@@ -62,6 +62,8 @@ SEARCH_WINDOW = timedelta(days=7)
 # A since_id older than the window less this is replaced by a start_time this far inside it: room for
 # clocks that differ and for the walk's later pages, sent with the same start_time.
 SEARCH_WINDOW_MARGIN = timedelta(hours=1)
+# The longest search query X takes (self-serve tiers): a longer one is refused with a 400 on every poll.
+MAX_SEARCH_QUERY_CHARS = 512
 USER_SECRETS = ("api_key", "api_secret", "access_token", "access_token_secret")
 # note_tweet: a post over 280 characters comes with its text cut short; its whole text and that text's
 # entities (an @mention of the brand past the cut) are only in note_tweet.
@@ -109,6 +111,9 @@ class _SourceCursor:
     newest_seen: str | None = None  # newest id of the walk in progress
     pages: int = 0  # pages read in the walk in progress
     start_time: str | None = None  # the search walk's lower bound in place of a since_id too old for X
+    # The search walk leaves out posts that @mention the brand (-@handle); fixed for a walk, whose pages
+    # must all be read with one query.
+    without_mentions: bool = False
 
 
 @dataclass
@@ -182,8 +187,13 @@ def _rate_limited(message: str, response: requests.Response) -> RateLimited:
     return RateLimited(message, reset - time.time() if reset is not None else DEFAULT_RETRY_AFTER_SECONDS)
 
 
-def build_search_query(query: Query, settings: XSettings) -> str:
-    """The brand's keywords as X search text: quoted phrases, OR-joined, minus excluded terms."""
+def build_search_query(query: Query, settings: XSettings, *, mentions_read_elsewhere: bool = False) -> str:
+    """The brand's keywords as X search text: quoted phrases, OR-joined, minus excluded terms.
+
+    ``mentions_read_elsewhere``: the brand account's mentions timeline reads every post that @mentions
+    ``query.handle``, so search leaves them out (``-@handle``): X's keyword match finds "orbisto" in
+    "@orbisto", and each such post was read, and billed, twice. The term is left out where it would take
+    the query past X's length limit: a refused query would stop the brand's keyword search."""
     if query.raw:
         return query.raw
 
@@ -200,7 +210,11 @@ def build_search_query(query: Query, settings: XSettings) -> str:
         parts.append("-is:retweet")
     if settings.lang:
         parts.append(f"lang:{settings.lang}")
-    return " ".join(parts)
+    text = " ".join(parts)
+    without_mentions = f"{text} -@{query.handle}"
+    if mentions_read_elsewhere and query.handle and len(without_mentions) <= MAX_SEARCH_QUERY_CHARS:
+        return without_mentions
+    return text
 
 
 # X ids are 64-bit unsigned integers (at most 20 digits): a longer one is none, and int() refuses one
@@ -301,7 +315,7 @@ class XConnector(Connector):
         brand_user_id = self._brand_user_id(query, state, source)
         sub: _SourceCursor = getattr(state, source)  # after the lookup: another account's timeline starts afresh
         if not sub.next_token:
-            self._start_walk(source, query, sub)
+            self._start_walk(source, query, state, sub)
         try:
             payload = self._read_page(source, query, state, sub)
         except _RequestRejected:
@@ -311,7 +325,7 @@ class XConnector(Connector):
             # the search window; restart this walk from since_id (the store dedupes).
             log.warning("X rejected a stored pagination token for %s; restarting from since_id", query.key)
             sub.next_token, sub.newest_seen, sub.pages = None, None, 0
-            self._start_walk(source, query, sub)
+            self._start_walk(source, query, state, sub)
             payload = self._read_page(source, query, state, sub)
         units = self._billed_posts(payload)
         try:
@@ -344,10 +358,11 @@ class XConnector(Connector):
         state.pending = pending
         return FetchResult(mentions, next_cursor=state.dump(), has_more=bool(pending), units_used=units)
 
-    @staticmethod
-    def _start_walk(source: Source, query: Query, sub: _SourceCursor) -> None:
-        """Set the lower bound of a walk that starts: since_id, or a start_time where search could not take it."""
+    def _start_walk(self, source: Source, query: Query, state: _Cursor, sub: _SourceCursor) -> None:
+        """Set the lower bound of a walk that starts: since_id, or a start_time where search could not take it;
+        and whether a search walk leaves the brand's @mentions to the mentions timeline."""
         sub.start_time = _search_start_time(sub.since_id) if source == "search" else None
+        sub.without_mentions = source == "search" and self._timeline_reads_brand_mentions(query, state)
         if sub.start_time:
             log.info("X search for %s: since_id %s is older than X's 7-day search window; reading from %s",
                      query.key, sub.since_id, sub.start_time)
@@ -364,7 +379,7 @@ class XConnector(Connector):
             "start_time": sub.start_time,
         }
         if source == "search":
-            text = build_search_query(query, self.settings)
+            text = build_search_query(query, self.settings, mentions_read_elsewhere=sub.without_mentions)
             request = partial(self.client.search_recent_tweets, text, next_token=token, **params)
         else:
             request = partial(self.client.get_users_mentions, state.brand_user_id, pagination_token=token, **params)
@@ -375,6 +390,14 @@ class XConnector(Connector):
             # as a full page, the most it may have held.
             exc.units_used = self.settings.page_size
             raise
+
+    def _timeline_reads_brand_mentions(self, query: Query, state: _Cursor) -> bool:
+        """Whether the mentions timeline reads every post that @mentions the brand from here on: its account
+        is known for this handle and a walk of it has set its since_id, so every newer one is read. Until
+        then (the handle not found, the timeline not read yet) search reads them, so none is missed."""
+        handle = (query.handle or "").lower()
+        return (self.settings.mentions and bool(handle) and state.brand_handle == handle
+                and state.mentions.since_id is not None)
 
     def _brand_user_id(self, query: Query, state: _Cursor, source: Source) -> str | None:
         """The brand account's id for this page, from the cursor unless the handle changed.
