@@ -552,6 +552,7 @@ class _RateLimitRecorder:
         self.name = connector.name
         self.capabilities = connector.capabilities
         self.reply_prefix = connector.reply_prefix
+        self.secrets = connector.secrets  # masked in the errors send_reply records
         self.retry_after: float | None = None
 
     def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> PostedReply:
@@ -611,6 +612,10 @@ def bulk_reply(db: Database, incident_id: int, template_name: str, templates: Se
     for mention in incident_mentions(db, incident_id):
         if mention.status in CLOSED_STATUSES:  # a person judged it not worth an answer from the brand account
             report.skipped[mention.id] = f"marked {mention.status}"
+            continue
+        if mention.human_sentiment_label == "positive" or mention.human_intent == "praise":
+            # Relabelled after it joined (detection leaves such a mention out): an apology would answer praise.
+            report.skipped[mention.id] = "labelled praise by a person"
             continue
         connector = wrapped.get(mention.platform)
         if connector is None:
