@@ -30,7 +30,7 @@ def data_dir() -> Path:
 def models_dir() -> Path:
     """`$MENTIONDESK_MODEL_DIR` when set (a shared, even read-only, model cache), else the data dir's."""
     shared = os.environ.get("MENTIONDESK_MODEL_DIR")
-    return Path(shared) if shared else data_dir() / "models"
+    return Path(shared).expanduser() if shared else data_dir() / "models"  # "~/…" as MENTIONDESK_HOME reads it
 
 
 def e5_model_dir() -> Path:

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -179,9 +180,17 @@ class TriageRules:
 
 def _number(key: str, value: Any) -> float:
     # TOML has nan and inf: a nan weight made every priority nan, stored and sorted as 0.
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
-        raise TriageConfigError(f"triage rule {key!r} must be a finite non-negative number, got {value!r}")
+    # TOML integers have no size limit: one past a float's range is no finite number either.
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < sys.float_info.max:
+        raise TriageConfigError(f"triage rule {key!r} must be a finite non-negative number, got {_shown(value)}")
     return float(value)
+
+
+def _shown(value: Any) -> str:
+    """``value`` for an error message; an integer of hundreds of digits by its size (`repr` refuses over 4,300)."""
+    if isinstance(value, int) and value.bit_length() > 128:
+        return f"an integer of {value.bit_length()} bits"
+    return repr(value)
 
 
 def _folded(text: str) -> str:
