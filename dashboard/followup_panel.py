@@ -13,7 +13,7 @@ from monitor.config import MAX_CHECK_IN_DAYS, MIN_CHECK_IN_DAYS
 from monitor.errors import MentiondeskError
 from monitor.models import CheckIn, CheckInState, Mention, MentionStatus, utcnow
 from monitor.templates import author_label, pick_variant, render
-from dashboard.context import AppContext, keep_flash
+from dashboard.context import AppContext, keep_flash, kept
 from dashboard.reply_panel import reply_connector
 from dashboard.safe import md_escape, show_error
 
@@ -52,7 +52,9 @@ def controls(ctx: AppContext, user: Principal, m: Mention) -> None:
         template = pick_variant(ctx.settings.templates, settings.template, m.lang, m.platform)
         default = render(template, author=author_label(m.author_name, m.author_handle),
                          brand=ctx.brand_name(m)).text if template else ""
-        body = st.text_area("Check-in reply (sent after an agent approves it)", default, key=f"check-in-body-{m.id}")
+        # Kept per mention, as the reply box is: a half-written check-in outlives opening another mention or page.
+        body = kept(st.text_area, "Check-in reply (sent after an agent approves it)", value=default,
+                    key=f"check-in-body-{m.id}")
         days = st.number_input("Days from now", MIN_CHECK_IN_DAYS, MAX_CHECK_IN_DAYS, float(settings.after_days),
                                key=f"check-in-days-{m.id}")
         if st.button("Resolve and schedule the check-in", key=f"check-in-{m.id}"):

@@ -250,7 +250,7 @@ def _report(mention_id: int, reply: Reply) -> None:
         text_key, reply_key = f"reply-text-{mention_id}", f"reply-id-{mention_id}"
         if st.session_state.get(reply_key) == reply.id and st.session_state.get(text_key) == reply.body:
             st.session_state[text_key] = ""
-            for key in (reply_key, f"reply-ack-{mention_id}", f"collision-{mention_id}", f"ack-box-{mention_id}"):
+            for key in (reply_key, f"reply-ack-{mention_id}", f"collision-{mention_id}"):
                 st.session_state.pop(key, None)
         _outcome(mention_id, "success", "Reply posted.")
     elif reply.state == ReplyState.FAILED.value:
@@ -277,7 +277,9 @@ def collision_notice(mention_id: int) -> None:
         return
     message, other_id = seen
     st.error(f"Not sent: {md_escape(message)}. Their reply is shown below.")
-    if st.checkbox("I have read it; send mine as a follow-up", key=f"ack-box-{mention_id}"):
+    # One box per reply read: a tick given for one reply never acknowledges a newer one refused
+    # later (nor does a double click's second half, which still carries the old tick).
+    if st.checkbox("I have read it; send mine as a follow-up", key=f"ack-box-{mention_id}-{other_id}"):
         st.session_state[f"reply-ack-{mention_id}"] = other_id
     else:
         st.session_state.pop(f"reply-ack-{mention_id}", None)

@@ -204,13 +204,14 @@ def test_someone_elses_reply_blocks_a_second_one_until_acknowledged(app_db: Data
     at = _app(app_db)
     at.button(key=f"open-{m}").click().run()
     # ben replies from another session while ana is drafting.
-    send_reply(app_db, draft_reply(app_db, m, "ben's answer", author=BEN).id, SampleConnector(SampleSettings()), BEN)
+    bens = draft_reply(app_db, m, "ben's answer", author=BEN)
+    send_reply(app_db, bens.id, SampleConnector(SampleSettings()), BEN)
     at.text_area(key=f"reply-text-{m}").input("ana's answer").run()
     at.button(key=f"send-{m}").click().run()
     assert any("ben has already replied" in e.value for e in at.error)
     with app_db.read() as session:
         assert [r.author for r in session.scalars(select(Reply).where(Reply.state == "sent"))] == ["ben"]
-    at.checkbox(key=f"ack-box-{m}").check().run()
+    at.checkbox(key=f"ack-box-{m}-{bens.id}").check().run()  # the tick names the reply read
     at.button(key=f"send-{m}").click().run()
     with app_db.read() as session:
         assert sorted(r.author for r in session.scalars(select(Reply).where(Reply.state == "sent"))) == ["ana", "ben"]

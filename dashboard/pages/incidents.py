@@ -41,9 +41,13 @@ def _incident(ctx: AppContext, user: Principal, view: incidents.IncidentView,
                 st.caption(f"Merged into incident #{view.merged_into}: its mentions are there now.")
             return
         names = template_names(ctx.settings.templates)
+        template_key = f"incident-template-{view.id}"
+        if view.reply_template in names:
+            # Started, maybe by a teammate since this page opened: the keyed box would go on showing this
+            # session's own pick, which the incident no longer takes.
+            st.session_state[template_key] = view.reply_template
         left, right = st.columns([2, 1])
-        chosen = left.selectbox("Reply to every affected mention with", names, key=f"incident-template-{view.id}",
-                                index=names.index(view.reply_template) if view.reply_template in names else 0,
+        chosen = left.selectbox("Reply to every affected mention with", names, key=template_key,
                                 disabled=view.reply_template is not None)
         st.caption("Each author gets the template filled in for them, in their language where it has a variant; "
                    "mentions already answered, or that the platform will not let us answer, are skipped.")
