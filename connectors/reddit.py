@@ -6,7 +6,8 @@ cursor: ``search`` (``subreddit.search(sort="new")`` in ``search_subreddits``), 
 ``mentions`` (``inbox.mentions`` for the brand account). A sub-cursor is the fullname of the newest
 item read; the next page asks for ``before`` it, which on Reddit returns the items just newer than
 it, oldest of them first in line. So every page moves the cursor forward without gaps, and a
-restart continues exactly there. The first poll of a source reads only its newest page. One odd item
+restart continues exactly there. The first poll of a source reads only its newest page; one that finds the
+source empty stores an anchor below every id, so the next reads all that came since. One odd item
 does not stop its source: an item without an author, subreddit, text or readable ``created_utc`` is
 read without them, and one without a base-36 id is set aside (see `RedditConnector._mention`). Items the
 brand account wrote itself (its own replies naming the brand) are dropped from every source.
@@ -19,6 +20,7 @@ import logging
 import math
 import re
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, ClassVar, Literal
@@ -60,8 +62,11 @@ log = logging.getLogger("mentiondesk.connectors.reddit")
 
 REDDIT_URL = "https://www.reddit.com"
 MAX_COMMENT_CHARS = 10_000
-# Pages read back from the newest when the cursor's item was deleted, before giving up on older ones.
+# Pages read back from the newest when the cursor's item was deleted (or the source was found empty), before
+# giving up on older ones.
 MAX_GAP_PAGES = 10
+# Items marked read by one read_message request (Reddit's limit).
+MARK_READ_BATCH = 25
 # prawcore reads all three on every answer and raises ValueError/KeyError unless they are whole numbers.
 _LIMIT_HEADERS = ("x-ratelimit-remaining", "x-ratelimit-used", "x-ratelimit-reset")
 _FULLNAME = re.compile(r"t[13]_[0-9a-z]+")
@@ -78,18 +83,22 @@ class _ReplyOutcomeUnknown(Exception):
 
 
 class _RedditAdapter(HTTPAdapter):
-    """Applies ``request_timeout_seconds`` (praw passes prawcore's fixed 16 s whatever its ``timeout``
+    """Refuses every request while the rate-limit window is used up (``check_limits`` raises
+    :class:`RateLimited`, which reaches the caller inside a ``prawcore.RequestException`` and is not
+    retried), applies ``request_timeout_seconds`` (praw passes prawcore's fixed 16 s whatever its ``timeout``
     setting says) and sends reply POSTs once: prawcore retries timeouts and 502/503/504 for every
     method, which for a reply means posting it again although the first may well have been posted. Only a
     connection never made (refused, timed out, a name that did not resolve) is left to prawcore's retry: then
     nothing was sent. The reply endpoint is matched on the path's end: an ``oauth_url`` with a path (a proxy)
     puts it in front."""
 
-    def __init__(self, timeout: float, retries: Retry) -> None:
+    def __init__(self, timeout: float, retries: Retry, check_limits: Callable[[], None]) -> None:
         super().__init__(max_retries=retries)
         self.timeout = timeout
+        self.check_limits = check_limits
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        self.check_limits()
         kwargs["timeout"] = self.timeout
         if request.method != "POST" or not urlsplit(request.url).path.rstrip("/").endswith("/api/comment"):
             return super().send(request, **kwargs)
@@ -128,7 +137,8 @@ class RedditSettings(HttpSettings):
 @dataclass
 class _Cursor:
     pending: list[Source] = field(default_factory=list)  # sources left in this round
-    search: str | None = None  # fullname of the newest item read, per source
+    # Per source: the fullname of the newest item read; _FOUND_EMPTY[source] once a poll found nothing there.
+    search: str | None = None
     comments: str | None = None
     mentions: str | None = None
 
@@ -204,6 +214,11 @@ def _order(fullname: str) -> int:
     return int(fullname.partition("_")[2], 36)
 
 
+# The anchor a first poll that found its source empty stores: below every Reddit id, so the next poll reads
+# all that came since (as after a deleted anchor) instead of only the newest page, which lost the rest.
+_FOUND_EMPTY: dict[Source, str] = {"search": "t3_0", "comments": "t1_0", "mentions": "t1_0"}
+
+
 class RedditConnector(Connector):
     name = "reddit"
     Settings = RedditSettings
@@ -216,9 +231,16 @@ class RedditConnector(Connector):
 
     def __init__(self, settings: ConnectorSettings, secrets: dict[str, str] | None = None) -> None:
         super().__init__(settings, secrets)
+        # From the last x-ratelimit-* headers: requests left and when the window resets (monotonic).
+        self._remaining: float | None = None
+        self._reset_at = 0.0
+        # Stored inbox mentions a used-up window kept acknowledge() from marking read: handed back with the
+        # next mentions page's ack, as the poller acknowledges each page once.
+        self._unmarked: list[str] = []
         session = requests.Session()
         for prefix in ("https://", "http://"):  # prawcore retries 5xx again on top
-            session.mount(prefix, _RedditAdapter(self.settings.request_timeout_seconds, retry_policy(self.settings)))
+            session.mount(prefix, _RedditAdapter(self.settings.request_timeout_seconds, retry_policy(self.settings),
+                                                 self._check_limits))
         session.hooks["response"].append(self._remember_limits)
         self._session = session
         credentials: dict[str, str] = {}
@@ -239,16 +261,19 @@ class RedditConnector(Connector):
             requestor_kwargs={"session": session},
             **credentials,
         )
-        # From the last x-ratelimit-* headers: requests left and when the window resets (monotonic).
-        self._remaining: float | None = None
-        self._reset_at = 0.0
 
     # -- rate limits -----------------------------------------------------------------------------
 
     def _remember_limits(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         """A response hook: runs before prawcore reads the x-ratelimit-* headers, so it also leaves them
-        in a form prawcore can read (whole numbers, a reset no more than MAX_SETTING_SECONDS away, as
-        prawcore sleeps until it when nothing remains), or none at all (one request counted)."""
+        in a form prawcore can read (whole numbers, a reset no more than MAX_SETTING_SECONDS away), or none
+        at all (one request counted).
+
+        When nothing remains, prawcore's RateLimiter sleeps until the reset before its next request, which
+        may come within the same call: praw's mark_read sends one POST per 25 items, prawcore retries a 5xx.
+        prawcore has no setting for that, nor a way to give a session another limiter, so it is not told:
+        without x-ratelimit-remaining it counts the answer as one request and does not wait, and the
+        adapter's check_limits refuses the next request with RateLimited instead."""
         limits = _limit_values(response.headers)
         if limits is None:
             for name in _LIMIT_HEADERS:
@@ -257,10 +282,13 @@ class RedditConnector(Connector):
         remaining, used, reset_in = limits
         reset_in = min(max(reset_in, 0.0), MAX_SETTING_SECONDS)  # seconds from now, not an epoch
         response.headers.update(zip(_LIMIT_HEADERS, (str(int(v)) for v in (remaining, used, reset_in))))
+        if remaining < 1:
+            del response.headers["x-ratelimit-remaining"]  # the reset stays: a 429's RateLimited reads it
         self._remaining, self._reset_at = remaining, time.monotonic() + reset_in
 
     def _check_limits(self) -> None:
-        """Refuse before prawcore would sleep until the window resets, which would block the poller."""
+        """Refuse every request while the window is used up: prawcore would sleep until it resets (see
+        _remember_limits), blocking the poller."""
         wait = self._reset_at - time.monotonic()
         if self._remaining is not None and self._remaining < 1 and wait > 0:
             raise RateLimited("Reddit request quota used up until its window resets", wait)
@@ -274,6 +302,8 @@ class RedditConnector(Connector):
 
     def _translate(self, exc: Exception, doing: str) -> ConnectorError:
         """praw/prawcore errors as connector errors whose text is safe to show."""
+        if isinstance(exc, prawcore.RequestException) and isinstance(exc.original_exception, RateLimited):
+            return exc.original_exception  # refused before sending (see _RedditAdapter)
         if isinstance(exc, prawcore.TooManyRequests):
             return self._rate_limited(exc.response)
         if isinstance(exc, prawcore.BadJSON):
@@ -330,7 +360,6 @@ class RedditConnector(Connector):
         JSON it came as, not as praw's objects of it: praw refuses the whole page for one item it cannot build
         (one without an id, say), and the source then failed on every poll."""
         generator = self._generator(source, query, params)
-        self._check_limits()
         try:
             answer = self.reddit.request(method="GET", path=generator.url, params=generator.params)
         except (prawcore.PrawcoreException, praw.exceptions.PRAWException) as exc:
@@ -362,28 +391,35 @@ class RedditConnector(Connector):
         if source == "mentions":
             self._check_account(query)
         anchor: str | None = getattr(state, source)  # None: a first poll
-        items = self._page(source, query, {"before": anchor} if anchor else {})
-        full_page = len(items) >= self.settings.page_size
-        if anchor and not items:
-            # Nothing "before" the anchor can also mean the anchor itself was deleted or removed:
-            # then reddit answers empty forever.
-            items = self._newer_than_deleted(source, query, anchor)
-            full_page = False
+        if anchor == _FOUND_EMPTY[source]:  # no item has that id: asked "before" it, Reddit answers nothing
+            items, full_page = self._newer_than(source, query, anchor), False
+        else:
+            items = self._page(source, query, {"before": anchor} if anchor else {})
+            full_page = len(items) >= self.settings.page_size
+            if anchor and not items:
+                # Nothing "before" the anchor can also mean the anchor itself was deleted or removed:
+                # then reddit answers empty forever.
+                items, full_page = self._newer_than(source, query, anchor), False
         mentions = [m for m in (self._mention(i, source, query) for i in items) if m is not None]
         names = [i.fullname for i in items if i.fullname]
-        setattr(state, source, max(names, key=_order, default=anchor))
+        newest = max(names, key=_order, default=anchor)
+        if newest is None and not items:  # a first poll that found the source empty: all that comes later is new
+            newest = _FOUND_EMPTY[source]
+        setattr(state, source, newest)
         # A first poll reads one page; a short page means caught up; and a page with no id to place it by
         # cannot lead on (asked again, it would come the same).
         if not (anchor and full_page and names):
             pending = pending[1:]
         state.pending = pending
         ack = [i.fullname for i in items if source == "mentions" and i.fullname and i.data.get("new")]
+        if source == "mentions" and self._unmarked:  # stored earlier, left unread by a used-up window
+            ack = list(dict.fromkeys([*self._unmarked, *ack]))
         return FetchResult(mentions, next_cursor=state.dump(), has_more=bool(pending), ack=ack or None)
 
-    def _newer_than_deleted(self, source: Source, query: Query, anchor: str) -> list[_Item]:
-        """What came since an anchor that no longer exists: Reddit ids grow with time, so the items with
-        higher ids, read from the newest page back (``after``) to one at or below the anchor. An item with
-        no id cannot be placed: it is read (and set aside) with those around it."""
+    def _newer_than(self, source: Source, query: Query, anchor: str) -> list[_Item]:
+        """What came since an anchor that no longer exists (or never did: _FOUND_EMPTY): Reddit ids grow with
+        time, so the items with higher ids, read from the newest page back (``after``) to one at or below the
+        anchor. An item with no id cannot be placed: it is read (and set aside) with those around it."""
         newer: list[_Item] = []
         params: dict[str, str] = {}
         for _ in range(MAX_GAP_PAGES):
@@ -394,8 +430,8 @@ class RedditConnector(Connector):
             if len(above) < len(page) or len(page) < self.settings.page_size or not names:
                 return newer  # reached the anchor's place, or the listing's end
             params = {"after": names[-1]}
-        log.warning("Reddit %s for %s: the item the cursor stood on is gone and more than %d pages came since; "
-                    "older ones were not read", source, query.key, MAX_GAP_PAGES)
+        log.warning("Reddit %s for %s: more than %d pages came since the item the cursor stood on (gone) or the "
+                    "poll that found the source empty; older ones were not read", source, query.key, MAX_GAP_PAGES)
         return newer
 
     def _mention(self, item: _Item, source: Source, query: Query) -> Mention | None:
@@ -461,13 +497,20 @@ class RedditConnector(Connector):
         return author is not None and author.lower() in {name.lower() for name in own if name}
 
     def acknowledge(self, ack: Any) -> None:
-        """Mark inbox mentions read, now that they are stored."""
-        items = [self.reddit.comment(id=name.partition("_")[2]) for name in ack]
-        self._check_limits()
+        """Mark inbox mentions read, now that they are stored, one request per MARK_READ_BATCH. Those a
+        used-up window leaves unmarked are kept for the next mentions page's ack; after another failure
+        they stay unread, reported (retried, they could fail every poll)."""
+        left = list(ack)
         try:
-            self.reddit.inbox.mark_read(items)
+            while left:
+                self.reddit.inbox.mark_read([self.reddit.comment(id=name.partition("_")[2])
+                                             for name in left[:MARK_READ_BATCH]])
+                del left[:MARK_READ_BATCH]
         except (prawcore.PrawcoreException, praw.exceptions.PRAWException) as exc:
-            raise self._translate(exc, "marking inbox mentions read (they are stored)") from None
+            error = self._translate(exc, "marking inbox mentions read (they are stored)")
+            self._unmarked = left if isinstance(error, RateLimited) else []
+            raise error from None
+        self._unmarked = []
 
     # -- replying --------------------------------------------------------------------------------
 
@@ -491,7 +534,6 @@ class RedditConnector(Connector):
             parent = self.reddit.submission(id=thing_id)
         else:
             raise ReplyNotAllowed(f"cannot reply to Reddit item {target.external_id}")
-        self._check_limits()
         try:
             posted = parent.reply(text)
         except praw.exceptions.RedditAPIException as exc:
