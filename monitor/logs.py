@@ -10,6 +10,7 @@ import traceback
 from collections.abc import Iterator
 from types import TracebackType
 
+from monitor.redact import redact
 from monitor.text import terminal_safe
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -23,12 +24,14 @@ class OneLineLogFormatter(logging.Formatter):
     sequence reached the terminal of whoever tailed it. A traceback stays multi-line, as Python writes it, but an
     exception's own text (its message and notes, which carry the same error texts) is one line too, and control
     characters are escaped on every line. The members of an exception group are indented by Python, so their text
-    cannot start a line of its own either. Secrets are masked before this sees a record (monitor.redact).
+    cannot start a line of its own either. Secrets are masked in a record's message, traceback and stack before
+    this sees it (monitor.redact); the traceback it formats anew is masked first too, then escaped.
     """
 
     def format(self, record: logging.LogRecord) -> str:
         if record.exc_info:
-            record.exc_text = None  # another handler's formatter may have cached its traceback text, unescaped
+            # Cached by monitor.redact or another handler's formatter: logging's multi-line text, unescaped.
+            record.exc_text = None
         return super().format(record)
 
     def formatMessage(self, record: logging.LogRecord) -> str:
@@ -39,7 +42,7 @@ class OneLineLogFormatter(logging.Formatter):
         exception_text = {chunk for linked in _chained(described) for chunk in linked.format_exception_only()}
         sections = []
         for is_exception_text, chunks in itertools.groupby(described.format(), key=exception_text.__contains__):
-            section = "".join(chunks).removesuffix("\n")
+            section = redact("".join(chunks)).removesuffix("\n")
             sections.append(terminal_safe(section) if is_exception_text else section)
         return "\n".join(terminal_safe(line) for line in "\n".join(sections).split("\n"))
 

@@ -11,7 +11,6 @@ import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -27,6 +26,7 @@ from monitor.errors import IngestError
 from monitor.ingest import count_usage, dialect_insert, ingest_page, read_cursor, sync_brands, usage_today
 from monitor.models import ConnectorStatus, utcnow
 from monitor.pipeline import Pipeline, PipelineWorker
+from monitor.redact import mask
 from monitor.retention import prune_raw_payloads
 from monitor.storage import Database, DatabaseFull
 from monitor.workers import (HEARTBEAT_SECONDS, claim_poll, heartbeat, holds_poll, new_worker_id, release_poll,
@@ -65,14 +65,6 @@ class ConnectorReport:
     @property
     def stored(self) -> int:
         return len(self.new_ids)
-
-
-def _scrub(message: str, secrets: Mapping[str, str]) -> str:
-    """Error text from client libraries can quote URLs or headers; never let a secret through."""
-    for value in secrets.values():
-        if len(value) >= 4:
-            message = message.replace(value, "***")
-    return message[:_ERROR_TEXT_LIMIT]
 
 
 def _database_error(exc: SQLAlchemyError | DatabaseFull) -> str:
@@ -246,7 +238,8 @@ def poll_connector(
         finally:
             release_poll(db, query_id, owner)
     if errors or source_errors:
-        report.error = _scrub("; ".join(errors + source_errors), cc.secrets)
+        # Error text from client libraries can quote URLs or headers; never let a secret through.
+        report.error = mask("; ".join(errors + source_errors), cc.secrets.values())[:_ERROR_TEXT_LIMIT]
         # Every source failing looks like the platform, or the credentials, not one feed: back off then.
         back_off = bool(errors) or len(source_errors) == report.pages
         until = record_failure(db, cc, report.error, retry_after, back_off=back_off, stored=report.stored,

@@ -2,7 +2,7 @@
 
 Libraries log more than we do: apprise, for one, logs each chat target's full URL (which holds the
 webhook's secret) at DEBUG. Every secret the config loads is registered here, and a log-record
-factory replaces any of them in a record's message before a handler sees it.
+factory replaces any of them in a record's message, traceback and stack before a handler sees it.
 """
 
 from __future__ import annotations
@@ -18,13 +18,25 @@ MIN_LENGTH = 4  # shorter values would mask ordinary words
 _secrets: tuple[str, ...] = ()  # longest first, so a whole URL is masked before its parts
 _lock = threading.Lock()
 _base_factory = logging.getLogRecordFactory()
+_traceback_formatter = logging.Formatter()  # formats a traceback as logging's handlers do by default
 
 
-def redact(text: str) -> str:
-    for secret in _secrets:
+def _replace(text: str, longest_first: Iterable[str]) -> str:
+    for secret in longest_first:
         if secret in text:
             text = text.replace(secret, MASK)
     return text
+
+
+def redact(text: str) -> str:
+    """``text`` with every registered secret masked."""
+    return _replace(text, _secrets)
+
+
+def mask(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with each of ``secrets`` masked (a connector's, in an error it raised), longest first: a password
+    that holds the username is masked whole, not left as ``***-Winter2026!``."""
+    return _replace(text, sorted((s for s in secrets if len(s) >= MIN_LENGTH), key=len, reverse=True))
 
 
 def _record(*args: Any, **kwargs: Any) -> logging.LogRecord:
@@ -34,6 +46,15 @@ def _record(*args: Any, **kwargs: Any) -> logging.LogRecord:
         cleaned = redact(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
+        if record.exc_info:
+            # Handlers' formatters write a record's cached exc_text rather than format its exception again
+            # (monitor.logs' OneLineLogFormatter formats it anew, and masks that text itself).
+            traceback_text = _traceback_formatter.formatException(record.exc_info)
+            cleaned = redact(traceback_text)
+            if cleaned != traceback_text:
+                record.exc_text = cleaned
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
     return record
 
 
@@ -75,4 +96,4 @@ def protect(values: Iterable[str | None]) -> None:
             logging.setLogRecordFactory(_record)
 
 
-__all__ = ["MASK", "protect", "redact"]
+__all__ = ["MASK", "mask", "protect", "redact"]

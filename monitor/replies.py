@@ -36,6 +36,7 @@ from monitor import audit
 from monitor.access import APPROVER, Principal, Role, require
 from monitor.errors import NotFound, ReplyError, ReplyStateError
 from monitor.models import AuditEntry, Brand, CheckIn, CheckInState, Mention, Reply, ReplyApproval, ReplyState, utcnow
+from monitor.redact import mask
 from monitor.templates import ReplyMeasure, ReplyTooLong, check_filled, check_length, measure
 from monitor.storage import Database
 from monitor.workers import new_worker_id, worker_has_exited
@@ -285,14 +286,17 @@ def send_reply(db: Database, reply_id: int, connector: Connector, actor: Princip
         body, key = reply.body, reply.idempotency_key
 
     # The platform call happens outside any transaction: the claim above is already committed.
+    # Its error is shown to every signed-in user and exported with the audit log, and client libraries' error
+    # texts can quote a URL or header that holds the connector's secret.
+    secrets = connector.secrets.values()
     try:
         posted = connector.reply(target, body, key)
     except (DeliveryUnknown, BadPayload) as exc:  # an answer we cannot read still came after the request
-        return _finish_unknown(db, reply_id, attempt, actor, str(exc))
+        return _finish_unknown(db, reply_id, attempt, actor, mask(str(exc), secrets))
     except (ReplyNotAllowed, ConnectorError) as exc:
-        return _finish(db, reply_id, attempt, actor, ReplyState.FAILED, error=str(exc))
+        return _finish(db, reply_id, attempt, actor, ReplyState.FAILED, error=mask(str(exc), secrets))
     except Exception as exc:  # timeouts and crashes: it may have posted, so never auto-retry
-        return _finish_unknown(db, reply_id, attempt, actor, f"{exc.__class__.__name__}: {exc}")
+        return _finish_unknown(db, reply_id, attempt, actor, mask(f"{exc.__class__.__name__}: {exc}", secrets))
     return _finish(db, reply_id, attempt, actor, ReplyState.SENT, external_id=posted.external_id, url=posted.url)
 
 
