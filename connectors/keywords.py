@@ -1,5 +1,5 @@
 """Finding a brand's keywords in a post's text, for the connectors that filter what a platform's search cannot
-(feeds, which have no search; Reddit's comment streams).
+(feeds, which have no search; Reddit's comment streams), and an urgent alert's danger keywords (monitor.alerts.rules).
 
 A keyword is found on word boundaries, in any case (casefold: "ß" is "ss"), NFKC-normalised (an "e" and a combining
 accent is "é", a no-break space a space), with typographic apostrophes as "'" (Domino’s), and the words of a phrase
@@ -49,6 +49,12 @@ def _pattern(term: str) -> re.Pattern[str] | None:
 def _found(comparable_text: str, term: str) -> bool:
     pattern = _pattern(term)
     return pattern is not None and pattern.search(comparable_text) is not None
+
+
+def first_found(text: str, terms: Iterable[str]) -> str | None:
+    """The first of ``terms`` in ``text``, as given (an alert names the keyword as the user wrote it), or None."""
+    text = comparable(text)
+    return next((term for term in terms if _found(text, term)), None)
 
 
 def matches(text: str, wanted: Iterable[str], excluded: Iterable[str]) -> bool:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import Session
 
+from connectors import keywords
 from monitor.alerts.settings import AlertSettings, SlaRule, Target, UrgentRule
 from monitor.models import Brand, Mention, MentionStatus
 
@@ -47,10 +47,10 @@ def _label(m: Mention) -> str | None:
 
 def urgent_reason(m: Mention, rule: UrgentRule) -> str | None:
     """Why this mention is urgent (shown in the alert), or None."""
-    text = m.text.lower()
-    for word in rule.keywords:
-        if re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text):
-            return f'keyword "{word}"'
+    # Found as the connectors find a brand's keywords: any case, typographic apostrophes, a phrase across a line end,
+    # beside Chinese or Japanese letters (no spaces between words there).
+    if (word := keywords.first_found(m.text, rule.keywords)) is not None:
+        return f'keyword "{word}"'
     # The score is the model's confidence in its own label: a person's label needs none.
     sure = m.human_sentiment_label is not None or (m.sentiment_score or 0.0) >= rule.negative_min_score
     if _label(m) == "negative" and sure and (m.author_followers or 0) >= rule.negative_min_followers:
