@@ -44,7 +44,7 @@ def _rows(path: Path, label_field: str | None,
           taken: Sequence[str] = ()) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
     """(line number, row or None, error or None) for every non-blank line; `label_field`: the gold
     label every row must have (None: none needed); `taken`: fields no row may have."""
-    from monitor.transfer import unreadable_json
+    from monitor.transfer import unique_keys, unreadable_json
 
     with _reading(path), path.open("rb") as fh:
         for number, raw in enumerate(jsonl_lines(fh), start=1):
@@ -56,7 +56,7 @@ def _rows(path: Path, label_field: str | None,
                 yield number, None, str(exc)
                 continue
             try:
-                row = json.loads(line, parse_float=_WrittenNumber, parse_int=_parse_int)
+                row = json.loads(line, parse_float=_WrittenNumber, parse_int=_parse_int, object_pairs_hook=unique_keys)
             except (ValueError, RecursionError) as exc:
                 yield number, None, unreadable_json(exc)
                 continue

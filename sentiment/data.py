@@ -99,12 +99,12 @@ def read_set(path: Path, name: str | None = None, default_lang: str | None = Non
 def _labelled_row(raw: bytes) -> dict[str, Any]:
     """One line of a data file: a JSON object with a string "text" and a "label" of LABELS, else ValueError
     saying what is wrong with it."""
+    from monitor.transfer import unique_keys, unreadable_json
+
     line = decoded_line(raw)
     try:
-        row = json.loads(line)
+        row = json.loads(line, object_pairs_hook=unique_keys)
     except (ValueError, RecursionError) as exc:
-        from monitor.transfer import unreadable_json
-
         raise ValueError(unreadable_json(exc)) from exc
     if not isinstance(row, dict) or not isinstance(row.get("text"), str):
         raise ValueError('expected a JSON object with a string "text"')
