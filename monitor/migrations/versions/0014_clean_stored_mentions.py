@@ -7,20 +7,19 @@ Until 2026-12-06 ingest and import stored what came: a post dated 9999 (an RSS p
 imported record) sat above every real post in the queue for good, a ``lang`` of ``![](//e.co/p)``
 reached dashboard labels, and on SQLite a tag holding a NUL could be neither shown as typed nor
 removed. New rows are cleaned on the way in; this cleans the rows already stored, by the same
-rules (`monitor.ingest.unbelievable`, `language_tag`, `monitor.triage.clean_tag`), and keeps what
-came in the raw payload under the keys ingest uses (``fetched_at_as_sent``, ``created_at_as_sent``,
-``lang_as_sent``), and the tags it could not clean under ``tags_as_sent``. Only the rows that need it
-are read: none, on a database ingest always checked.
+rules (`monitor.ingest.unbelievable`, `language_tag`, `monitor.triage.clean_tag`, as they were then),
+and keeps what came in the raw payload under the keys ingest uses (``fetched_at_as_sent``,
+``created_at_as_sent``, ``lang_as_sent``), and the tags it could not clean under ``tags_as_sent``.
+Only the rows that need it are read: none, on a database ingest always checked.
 """
 
-from datetime import datetime, timezone
+import re
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from alembic import op
 
-from monitor.ingest import CLOCK_SKEW, EARLIEST_POST, language_tag, storable, unbelievable
 from monitor.models import JSONType, UTCDateTime
-from monitor.triage import TriageError, clean_tag
 
 revision = "0014"
 down_revision = "0013"
@@ -30,6 +29,44 @@ depends_on = None
 mentions = sa.table("mentions", sa.column("id", sa.BigInteger), sa.column("created_at", UTCDateTime),
                     sa.column("fetched_at", UTCDateTime), sa.column("lang", sa.String), sa.column("raw", JSONType))
 mention_tags = sa.table("mention_tags", sa.column("mention_id", sa.BigInteger), sa.column("tag", sa.String))
+
+
+# The rules of monitor.ingest and monitor.triage as this migration was written (2026-12-06): frozen here, as a
+# migration must do the same on every database whatever the code does later. Read live, clean_tag as 0018
+# changed it (refusing what shows nothing) made this delete a tag "refund\u200b", which 0018 keeps as
+# "refund": an upgrade from 0013 or earlier lost tags that one from 0014 to 0017 kept.
+CLOCK_SKEW = timedelta(days=1)
+EARLIEST_POST = datetime(1990, 1, 1, tzinfo=timezone.utc)
+LANGUAGE_TAG = re.compile(r"[a-z]{1,8}(?:-[a-z0-9]{1,8})*")
+LANG_LIMIT = 16
+MAX_TAG_LENGTH = 100
+SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """``text`` as the database can hold it: without NUL, a lone surrogate as U+FFFD."""
+    return SURROGATE.sub("\ufffd", text.replace("\x00", ""))
+
+
+def unbelievable(when: datetime, now: datetime) -> bool:
+    """A post or fetch time that is more than a day after ``now``, or before 1990."""
+    return when - now > CLOCK_SKEW or when < EARLIEST_POST
+
+
+def language_tag(value: str) -> str | None:
+    """``value`` as a lower-case language tag (cut to whole subtags that fit), or None if it is not one."""
+    tag = value.strip().lower().replace("_", "-")
+    if not LANGUAGE_TAG.fullmatch(tag):
+        return None
+    while len(tag) > LANG_LIMIT:
+        tag = tag.rsplit("-", 1)[0]
+    return tag
+
+
+def clean_tag(tag: str) -> str | None:
+    """``tag`` storable, lower-case, whitespace runs as one space; None if that leaves nothing or is too long."""
+    cleaned = " ".join(storable(tag).split()).lower()
+    return cleaned if cleaned and len(cleaned) <= MAX_TAG_LENGTH else None
 
 
 # Bad languages asked for per query: PostgreSQL takes at most 65,535 parameters in one statement, SQLite
@@ -70,7 +107,7 @@ def _clean_mention(conn: sa.Connection, row: sa.Row, now: datetime) -> None:
 
 
 def _clean_tags(conn: sa.Connection) -> None:
-    """Tags as the queue keeps them; one that cleans to nothing (a lone NUL, a tag too long) or to a tag
+    """Tags as the queue kept them then; one that cleans to nothing (a lone NUL, a tag too long) or to a tag
     the mention already has goes, the first kind kept in the raw payload under ``tags_as_sent`` as
     ``lang_as_sent`` keeps a language. Every tag is read, a batch at a time (no SQL test says "not as
     clean_tag leaves it"); only the changes are held."""
@@ -78,10 +115,7 @@ def _clean_tags(conn: sa.Connection) -> None:
     uncleanable: dict[int, list[str]] = {}
     all_tags = sa.select(mention_tags.c.mention_id, mention_tags.c.tag).execution_options(yield_per=10_000)
     for mention_id, tag in conn.execute(all_tags):
-        try:
-            cleaned = clean_tag(storable(tag))
-        except TriageError:
-            cleaned = None
+        cleaned = clean_tag(tag)
         if cleaned != tag:
             changes.append((mention_id, tag, cleaned))
     for mention_id, tag, cleaned in changes:
