@@ -10,14 +10,15 @@ from __future__ import annotations
 import copy
 import hashlib
 import math
+import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Annotated, Any, ClassVar, Protocol
+from typing import Annotated, Any, ClassVar, Protocol, get_args
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 # The longest interval or timeout a setting may ask for: longer ones overflow datetime arithmetic in
 # schedule and the poll leases, and no poll needs to wait more than a week.
@@ -123,6 +124,22 @@ class Query:
     handle: str | None = None
     # Platform-specific search text that replaces the one built from keywords/exclude.
     raw: str | None = None
+
+
+# Double quotes, typed or as an editor curls them: X, Reddit and Hacker News searches drop '"', but feeds and Reddit
+# comments (connectors.keywords) looked for the quote marks themselves, so a quoted phrase was never found there.
+_QUOTES = frozenset('"\u201c\u201d\u201e')
+
+
+def search_term(term: str) -> str:
+    """A keyword as written in the config file, stripped; a ValueError for one that holds nothing to find (no letter,
+    digit or symbol, such as a lone zero-width space; "C++", "AT&T" and an emoji are fine) or holds double quotes."""
+    term = term.strip()
+    if not any(unicodedata.category(c)[0] in "LNS" for c in term):
+        raise ValueError(f"{term!r} holds no letter, digit or symbol to search for")
+    if _QUOTES.intersection(unicodedata.normalize("NFKC", term)):
+        raise ValueError(f"{term!r}: write it without quotes; the words of a phrase are searched together already")
+    return term
 
 
 @dataclass(frozen=True)
@@ -239,12 +256,45 @@ def _web_url(url: str) -> str:
 WebUrl = Annotated[str, AfterValidator(_web_url)]
 
 
-class ConnectorSettings(BaseModel):
-    """Base for each connector's ``[connectors.<name>]`` table; unknown keys are errors."""
+def _takes_numbers_only(annotation: Any) -> bool:
+    """Whether a field of this type holds numbers (alone, in a list or dict, or None) and never true or false."""
+    types, pending = set(), [annotation]
+    while pending:  # through unions, Annotated, list[...] and dict[...]
+        part = pending.pop()
+        if isinstance(part, type) or part is Any:
+            types.add(part)
+        pending.extend(get_args(part))
+    return bool(types & {int, float}) and not types & {bool, Any}
+
+
+def _holds_bool(value: Any) -> bool:
+    """Whether ``value`` is true or false, or a list or table holding one."""
+    if isinstance(value, dict):
+        return any(map(_holds_bool, value.values()))
+    if isinstance(value, list | tuple):
+        return any(map(_holds_bool, value))
+    return isinstance(value, bool)
+
+
+class SettingsTable(BaseModel):
+    """A table of the config file: ``[connectors.<name>]``, ``[alerts]`` and the rest. Unknown keys are errors."""
 
     # No NaN or infinity in any number ("must be a finite number"): infinity passes gt/ge and then
     # overflows schedule and timedelta.
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_true_or_false_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
+        # pydantic reads true as 1 and false as 0: `daily_read_cap = true` stopped polling after one read a day.
+        if info.field_name is not None and _holds_bool(value) \
+                and _takes_numbers_only(cls.model_fields[info.field_name].annotation):
+            raise ValueError("true and false are not numbers: write a number")
+        return value
+
+
+class ConnectorSettings(SettingsTable):
+    """Base for each connector's ``[connectors.<name>]`` table."""
 
     enabled: bool = True
     # At least 0.1 s: schedule loops forever on an interval that rounds to 0 microseconds.

@@ -23,11 +23,11 @@ from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
 from dotenv.parser import Binding, parse_stream
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from sqlalchemy.util import asbool
 
 from connectors import registry
-from connectors.base import Connector, ConnectorSettings, Query
+from connectors.base import Connector, ConnectorSettings, Query, SettingsTable, search_term
 from monitor.alerts.settings import MAX_MINUTES, AlertSettings, Target, resolve_targets
 from monitor.errors import ConfigError
 from monitor.sla import BusinessHours, SlaPolicy, SlaTier
@@ -45,19 +45,13 @@ _SECRET_WORDS = ("token", "secret", "password", "api_key", "apikey", "webhook")
 _NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 
 
-class _Strict(BaseModel):
-    # No NaN or infinity in any number ("must be a finite number"): infinity passes gt/ge and then
-    # overflows timedelta.
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-
 # What brands.name and brands.key (and brand_queries.key, the brand's key again) hold (monitor.models):
 # SQLite stores longer ones, PostgreSQL refused them at every poll.
 MAX_BRAND_NAME = 200
 MAX_BRAND_KEY = 100
 
 
-class BrandConfig(_Strict):
+class BrandConfig(SettingsTable):
     name: str = Field(min_length=1, max_length=MAX_BRAND_NAME)
     keywords: list[str] = []
     exclude: list[str] = []
@@ -83,10 +77,7 @@ class BrandConfig(_Strict):
     @field_validator("keywords", "exclude")
     @classmethod
     def _clean_terms(cls, terms: list[str]) -> list[str]:
-        cleaned = [t.strip() for t in terms]
-        if any(not t for t in cleaned):
-            raise ValueError("terms must be non-empty strings")
-        return cleaned
+        return [search_term(t) for t in terms]
 
     @field_validator("handles")
     @classmethod
@@ -145,7 +136,7 @@ def brand_key(name: str) -> str:
     return "-".join(kept.split()) or FALLBACK_BRAND_KEY
 
 
-class DatabaseConfig(_Strict):
+class DatabaseConfig(SettingsTable):
     # Any SQLAlchemy URL; MENTIONDESK_DATABASE_URL overrides it (it may hold a password).
     url: str | None = None
 
@@ -157,7 +148,7 @@ class DatabaseConfig(_Strict):
         return url
 
 
-class SentimentConfig(_Strict):
+class SentimentConfig(SettingsTable):
     """The ``[sentiment]`` table: which model classifies new mentions."""
 
     # "default": the project's multilingual model; "hf": any transformers model by name or folder;
@@ -181,19 +172,19 @@ class SentimentConfig(_Strict):
         return self
 
 
-class DashboardConfig(_Strict):
+class DashboardConfig(SettingsTable):
     # Names offered in the sidebar and for assignment; empty: people type their name.
     team: list[str] = []
     page_size: int = Field(default=25, ge=5, le=200)
 
 
-class SlaTierConfig(_Strict):
+class SlaTierConfig(SettingsTable):
     name: str = Field(min_length=1)
     min_priority: float = Field(ge=0, le=100)
     target_minutes: float = Field(gt=0, le=MAX_MINUTES)
 
 
-class BusinessHoursConfig(_Strict):
+class BusinessHoursConfig(SettingsTable):
     timezone: str = "UTC"
     weekdays: list[int] = Field(default=[0, 1, 2, 3, 4], min_length=1)  # Monday = 0
     start: dt_time = dt_time(9, 0)
@@ -207,7 +198,7 @@ class BusinessHoursConfig(_Strict):
         return days
 
 
-class SlaConfig(_Strict):
+class SlaConfig(SettingsTable):
     """First-response targets by priority tier, optionally counted in business hours only."""
 
     tiers: list[SlaTierConfig] = [
@@ -218,8 +209,24 @@ class SlaConfig(_Strict):
     business_hours: BusinessHoursConfig | None = None
     warn_fraction: float = Field(default=0.25, ge=0, lt=1)
 
+    @field_validator("tiers")
+    @classmethod
+    def _distinct_tiers(cls, tiers: list[SlaTierConfig]) -> list[SlaTierConfig]:
+        # A mention's tier is the first it reaches (monitor.sla): of two with one min_priority, the second was never
+        # used; two with one name were counted as one in the analytics.
+        for i, tier in enumerate(tiers):
+            for j, earlier in enumerate(tiers[:i]):
+                if earlier.min_priority == tier.min_priority:
+                    raise ValueError(f"tiers[{j}] ({earlier.name}) and tiers[{i}] ({tier.name}) both have min_priority "
+                                     f"{tier.min_priority:g}, so tiers[{i}] would never be used; give each tier its "
+                                     "own min_priority")
+                if earlier.name == tier.name:
+                    raise ValueError(f"tiers[{j}] and tiers[{i}] are both named {tier.name!r}; give each tier its "
+                                     "own name")
+        return tiers
 
-class ReplyTemplateConfig(_Strict):
+
+class ReplyTemplateConfig(SettingsTable):
     name: str = Field(min_length=1)
     body: str = Field(min_length=1)
     platforms: list[str] = []  # empty: every platform
@@ -228,7 +235,7 @@ class ReplyTemplateConfig(_Strict):
     examples: list[str] = []  # mentions it answers (any language), for reply suggestions
 
 
-class AuthConfig(_Strict):
+class AuthConfig(SettingsTable):
     """The ``[auth]`` table: dashboard sign-in sessions and the slow-down after failed sign-ins."""
 
     session_hours: float = Field(default=12, gt=0, le=24 * 30)
@@ -247,7 +254,7 @@ class AuthConfig(_Strict):
                           max_lockout=timedelta(minutes=self.max_lockout_minutes))
 
 
-class IncidentSettings(_Strict):
+class IncidentSettings(SettingsTable):
     """The ``[incidents]`` table: grouping related complaints (see monitor.incidents)."""
 
     enabled: bool = True
@@ -273,7 +280,7 @@ class IncidentSettings(_Strict):
 MIN_CHECK_IN_DAYS, MAX_CHECK_IN_DAYS = 0.1, 60.0
 
 
-class CheckInSettings(_Strict):
+class CheckInSettings(SettingsTable):
     """The ``[check_ins]`` table: what resolving with a check-in proposes (see monitor.followups)."""
 
     after_days: float = Field(default=3.0, ge=MIN_CHECK_IN_DAYS, le=MAX_CHECK_IN_DAYS)
@@ -290,12 +297,12 @@ class DashboardSettings:
     oidc_provider: str | None = None
 
 
-class RetentionConfig(_Strict):
+class RetentionConfig(SettingsTable):
     # Clear mentions' raw platform payloads this many days after fetching; None keeps them.
     raw_payload_days: int | None = Field(default=None, ge=1, le=36_500)
 
 
-class _ConfigFile(_Strict):
+class _ConfigFile(SettingsTable):
     # A KEY=value file of MENTIONDESK_… secrets, mode 0600 (relative to the config file); the
     # environment wins over it, and MENTIONDESK_SECRETS_FILE names one instead.
     secrets_file: str | None = None
@@ -316,12 +323,20 @@ class _ConfigFile(_Strict):
 
     @field_validator("brands")
     @classmethod
-    def _unique_keys(cls, brands: list[BrandConfig]) -> list[BrandConfig]:
+    def _unique_names(cls, brands: list[BrandConfig]) -> list[BrandConfig]:
         keys = [b.key for b in brands]
         dupes = sorted({k for k in keys if keys.count(k) > 1})
         if dupes:
             raise ValueError(f"brands must have unique names (compared by key: letters and digits, in lower case); "
                              f"repeated: {', '.join(dupes)}")
+        # The same name typed another way can have another key ("Café" with a combining accent, as macOS and some
+        # copy/paste give it, is "cafe", precomposed it is "caf"); keys are stored, so names are compared as read.
+        first_index: dict[str, int] = {}
+        for i, brand in enumerate(brands):
+            first = first_index.setdefault(unicodedata.normalize("NFKC", brand.name).casefold(), i)
+            if first != i:
+                raise ValueError(f"brands[{first}] ({brands[first].name!r}) and brands[{i}] ({brand.name!r}) are the "
+                                 "same name typed differently (in another Unicode form or case); keep one")
         return brands
 
 
@@ -382,6 +397,7 @@ class Config:
         for i, template in enumerate(parsed.reply_templates):
             for name in template.platforms:
                 _check_connector_name(f"{source}: reply_templates[{i}].platforms", name, connectors)
+        _check_template_variants(source, parsed.reply_templates)
         if not enabled:
             raise ConfigError(f"{source}: connectors: every connector is disabled; enable at least one")
         _check_alert_brands(source, parsed)
@@ -453,6 +469,26 @@ def _check_connector_name(where: str, name: str, connectors: Mapping[str, Connec
         raise ConfigError(f"{where}: {exc}") from None
     except registry.ConnectorUnavailable:
         pass  # it exists; its client library is just not installed here
+
+
+def _check_template_variants(source: str, templates: list[ReplyTemplateConfig]) -> None:
+    """Two variants of a template in one language for one platform are refused: the reply box, suggestions and
+    check-ins take the first (monitor.templates.pick_variant), so the other was never used, and nothing said so. A
+    variant for some platforms may come before one for every platform, which then answers the other platforms."""
+    for i, template in enumerate(templates):
+        for j, earlier in enumerate(templates[:i]):
+            if (earlier.name, earlier.lang) != (template.name, template.lang):
+                continue
+            if earlier.platforms and not template.platforms:
+                continue  # the variant for every platform answers those the earlier one leaves
+            shared = [p for p in template.platforms if not earlier.platforms or p in earlier.platforms]
+            if template.platforms and not shared:
+                continue
+            lang = f"lang {template.lang!r}" if template.lang else "no lang"
+            raise ConfigError(f"{source}: reply_templates[{j}] and reply_templates[{i}] are both template "
+                              f"{template.name!r} with {lang} for {', '.join(shared) or 'every platform'}, where "
+                              f"only the first is used: give reply_templates[{i}] another lang, name or platforms, or "
+                              "take it out (a variant for some platforms goes before the one for every platform)")
 
 
 def _check_check_in_template(source: str, check_ins: CheckInSettings, templates: tuple[ReplyTemplate, ...]) -> None:

@@ -13,8 +13,9 @@ from datetime import time
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
+from connectors.base import SettingsTable, search_term
 from monitor.alerts.format import safe_link
 from monitor.errors import ConfigError
 
@@ -33,12 +34,6 @@ RULE_LEVELS: dict[str, Level] = {
 LEVEL_ORDER: dict[Level, int] = {"info": 0, "warning": 1, "critical": 2}
 
 
-class _Strict(BaseModel):
-    # No NaN or infinity: infinity passes ge/gt and then overflows timedelta when a cooldown or
-    # back-off is added to a time.
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-
 # The longest cooldown, SLA window or retry wait a rule may ask for (a year, in minutes); larger
 # finite values overflow timedelta as well.
 MAX_MINUTES = 365 * 24 * 60
@@ -55,26 +50,31 @@ def _local(moment: time) -> time:
 LocalTime = Annotated[time, AfterValidator(_local)]  # a time of day in [alerts].timezone
 
 
-class UrgentRule(_Strict):
+class UrgentRule(SettingsTable):
     """One item worth interrupting someone for: negative with reach, a danger keyword, or top priority."""
 
     enabled: bool = True
     negative_min_followers: int = Field(default=10_000, ge=0)
     negative_min_score: float = Field(default=0.6, ge=0, le=1)
     keywords: list[str] = ["lawsuit", "lawyer", "refund", "hacked", "data breach", "scam", "fraud"]
-    min_priority: float | None = Field(default=90.0, ge=0, le=100)  # None: priority alone never makes an item urgent
+    # None (false in the file: TOML has no null): priority alone never makes an item urgent.
+    min_priority: float | None = Field(default=90.0, ge=0, le=100)
     cooldown_minutes: float = Field(default=10.0, ge=0, le=MAX_MINUTES)
+
+    @field_validator("min_priority", mode="before")
+    @classmethod
+    def _false_is_none(cls, value: object) -> object:
+        if value is True:
+            raise ValueError("true is not a priority: write a number from 0 to 100, or false for none")
+        return None if value is False else value
 
     @field_validator("keywords")
     @classmethod
-    def _lower(cls, words: list[str]) -> list[str]:
-        cleaned = [w.strip().lower() for w in words]
-        if any(not w for w in cleaned):
-            raise ValueError("keywords must be non-empty strings")
-        return cleaned
+    def _searchable(cls, words: list[str]) -> list[str]:
+        return [search_term(w) for w in words]  # kept as written: the alert names the keyword that matched
 
 
-class SpikeRule(_Strict):
+class SpikeRule(SettingsTable):
     """The last ``window_minutes`` against the same window on each of the past ``baseline_days``."""
 
     enabled: bool = True
@@ -94,7 +94,7 @@ class NegativeSpikeRule(SpikeRule):
     min_zscore: float = Field(default=5.0, ge=0)
 
 
-class SlaRule(_Strict):
+class SlaRule(SettingsTable):
     """Warn when a mention that needs a response is close to the response target and unanswered."""
 
     enabled: bool = True
@@ -104,13 +104,13 @@ class SlaRule(_Strict):
     cooldown_minutes: float = Field(default=15.0, ge=0, le=MAX_MINUTES)
 
 
-class DigestRule(_Strict):
+class DigestRule(SettingsTable):
     enabled: bool = True
     at: LocalTime = time(9, 0)
     top_items: int = Field(default=5, ge=0, le=50)
 
 
-class Rules(_Strict):
+class Rules(SettingsTable):
     urgent: UrgentRule = UrgentRule()
     negative_spike: NegativeSpikeRule = NegativeSpikeRule()
     volume_spike: SpikeRule = SpikeRule()
@@ -118,7 +118,7 @@ class Rules(_Strict):
     digest: DigestRule = DigestRule()
 
 
-class BrandRules(_Strict):
+class BrandRules(SettingsTable):
     """Per-brand overrides: only the keys given replace the section-wide values."""
 
     urgent: UrgentRule | None = None
@@ -128,7 +128,7 @@ class BrandRules(_Strict):
     digest: DigestRule | None = None
 
 
-class QuietHours(_Strict):
+class QuietHours(SettingsTable):
     start: LocalTime
     end: LocalTime
 
@@ -149,7 +149,7 @@ class QuietHours(_Strict):
 MAX_TARGET_NAME = 100
 
 
-class TargetSettings(_Strict):
+class TargetSettings(SettingsTable):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=MAX_TARGET_NAME)
     rules: list[RuleName] | None = None  # default: every rule
     min_level: Level = "info"
@@ -186,14 +186,14 @@ class TargetSettings(_Strict):
         return LEVEL_ORDER[RULE_LEVELS[rule]] >= LEVEL_ORDER[self.min_level]
 
 
-class DeliverySettings(_Strict):
+class DeliverySettings(SettingsTable):
     timeout_seconds: float = Field(default=10.0, gt=0, le=120)  # apprise connect and read timeouts
     max_attempts: int = Field(default=6, ge=1, le=50)
     backoff_seconds: float = Field(default=30.0, ge=0, le=MAX_MINUTES * 60)  # doubles per failed attempt
     backoff_max_seconds: float = Field(default=1800.0, ge=0, le=MAX_MINUTES * 60)
 
 
-class AlertSettings(_Strict):
+class AlertSettings(SettingsTable):
     """The top-level ``[alerts]`` table."""
 
     targets: list[TargetSettings] = []
