@@ -2,11 +2,12 @@
 (feeds, which have no search; Reddit's comment streams), and an urgent alert's danger keywords (monitor.alerts.rules).
 
 A keyword is found on word boundaries, in any case (casefold: "ß" is "ss"), NFKC-normalised (an "e" and a combining
-accent is "é", a no-break space a space), with typographic apostrophes as "'" (Domino’s), and the words of a phrase
-apart by any whitespace (a line end, several spaces), as a reader sees them. Chinese, Japanese, Thai (…) put no
-space between words, and Korean particles attach to the word before, so a keyword needs a boundary only against a
-letter of a script that parts words with spaces: "Orbisto" is found in "Orbisto的客服", "Orbisto에서" and
-"オービスト" in "オービスト最悪", not in "Orbistore".
+accent is "é", a no-break space a space), with typographic apostrophes as "'" (Domino’s) and Unicode hyphens as "-"
+(T‑Mobile), without the characters that show nothing (a soft hyphen, a zero-width space or joiner: "Orbis\u00adto"
+is "Orbisto"), and the words of a phrase apart by any whitespace (a line end, several spaces), as a reader sees
+them. Chinese, Japanese, Thai (…) put no space between words, and Korean particles attach to the word before, so a
+keyword needs a boundary only against a letter of a script that parts words with spaces: "Orbisto" is found in
+"Orbisto的客服", "Orbisto에서" and "オービスト" in "オービスト最悪", not in "Orbistore".
 """
 
 from __future__ import annotations
@@ -16,8 +17,12 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-# Apostrophes a keyword typed with ' should find; NFKC does not fold them.
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201b": "'", "\u2032": "'"})
+from sentiment.text import DEFAULT_IGNORABLE_CHAR
+
+# What a keyword typed with ' or - should find, which NFKC does not fold: typographic apostrophes, and the hyphen
+# U+2010 (NFKC's form of the non-breaking hyphen U+2011 too). Not dashes: "Orbisto – Cloud" is no "Orbisto-Cloud".
+_AS_TYPED = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201b": "'", "\u2032": "'",
+                           "\u2010": "-"})
 # Scripts written without spaces between words (Han, Hiragana, Katakana, Thai, Lao, Khmer, Myanmar), and Hangul.
 _UNSPACED_LETTERS = ("\u0e00-\u0eff\u1000-\u109f\u1100-\u11ff\u1780-\u17ff\u19e0-\u19ff\u2e80-\u2fdf"
                      "\u3005-\u3007\u3021-\u3029\u3038-\u303c\u3040-\u30ff\u3130-\u318f\u31f0-\u31ff"
@@ -29,8 +34,10 @@ _SPACED_WORD = f"[^\\W{_UNSPACED_LETTERS}]"  # a letter, digit or _ of a script 
 
 def comparable(text: str) -> str:
     """Text as keywords are compared with it. Turkish "İ" casefolds to "i" and a combining dot, which would keep
-    "ikea" from "İKEA" (and "İstanbul" from "istanbul"): it is a plain "i" here."""
-    return unicodedata.normalize("NFKC", text).casefold().replace("i\u0307", "i").translate(_APOSTROPHES)
+    "ikea" from "İKEA" (and "İstanbul" from "istanbul"): it is a plain "i" here. Characters that show nothing go
+    first, so that an accent after one still joins its letter; NFKC and casefolding make none."""
+    shown = DEFAULT_IGNORABLE_CHAR.sub("", text)
+    return unicodedata.normalize("NFKC", shown).casefold().replace("i\u0307", "i").translate(_AS_TYPED)
 
 
 @functools.lru_cache(maxsize=1024)

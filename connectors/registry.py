@@ -65,6 +65,11 @@ def _connectors_in(module: ModuleType) -> list[type[Connector]]:
     return [obj for obj in vars(module).values() if _is_connector(obj) and obj.__module__ == module.__name__]
 
 
+def _fails_to_load(name: str, what: str, exc: Exception) -> None:
+    """List connector ``name`` as unavailable as ``what`` (its module, its entry point) raised ``exc`` loading."""
+    _unavailable.setdefault(name, f"{what} fails to load: {type(exc).__name__}: {exc}")
+
+
 def _load_built_in(name: str) -> None:
     """Import this package's module of that name alone, as ``_discover`` would: a command naming a few
     connectors need not import every platform's client library (atproto's alone takes ~0.5 s to import)."""
@@ -78,6 +83,11 @@ def _load_built_in(name: str) -> None:
         # e.g. tweepy missing: the connector is listed, and naming it in config says why it fails.
         _unavailable.setdefault(name, f"{exc} (install the matching mentiondesk extra)")
         return
+    except Exception as exc:
+        # Any other fault (a client library of the wrong version, a half-written module) makes that one connector
+        # unavailable too; it failed every command with a traceback, even those whose config did not name it.
+        _fails_to_load(name, f"its module connectors/{name}.py", exc)
+        return
     for cls in _connectors_in(module):
         _registry.setdefault(cls.name, cls)
 
@@ -86,7 +96,18 @@ def _discover() -> None:
     global _discovered
     if _discovered:
         return
+    # Set first, so that a plugin looking a connector up while it is imported starts no second discovery; unset
+    # when this one is cut short (Ctrl-C, a package's unreadable metadata), so the next lookup reads the rest.
     _discovered = True
+    try:
+        _load_all()
+    except BaseException:
+        _discovered = False
+        raise
+
+
+def _load_all() -> None:
+    """Every module of this package and every entry point."""
     import connectors
 
     for info in pkgutil.iter_modules(connectors.__path__):
@@ -101,7 +122,7 @@ def _discover() -> None:
             _unavailable.setdefault(ep.name, str(exc))
             continue
         except Exception as exc:
-            _unavailable.setdefault(ep.name, f"its entry point {ep.value} fails to load: {type(exc).__name__}: {exc}")
+            _fails_to_load(ep.name, f"its entry point {ep.value}", exc)
             continue
         if not _is_connector(cls):
             _unavailable.setdefault(ep.name, f"its entry point {ep.value} is not a connector class (a concrete "
