@@ -100,9 +100,9 @@ _LANGUAGE_TAG = re.compile(r"[a-z]{1,8}(?:-[a-z0-9]{1,8})*")
 LANG_LIMIT = 16  # Mention.lang's column width
 BIGINT_MAX = 2**63 - 1  # the largest author_followers (a BIGINT) and id the database holds
 
-# A post dated after it was fetched, by more than clocks disagree, or before any platform we read
-# existed (1970-01-01 is what a zero timestamp decodes to), is not believable: it is kept, dated
-# when it was fetched, and the date it came with stays in its raw payload.
+# A time more than clocks disagree after now (an imported fetch time), or before any platform we read existed
+# (1970-01-01 is what a zero timestamp decodes to), is not believable. A post is dated when fetched already if it
+# is dated after that (see `normalise`); the date it came with stays in its raw payload.
 CLOCK_SKEW = timedelta(days=1)
 EARLIEST_POST = datetime(1990, 1, 1, tzinfo=timezone.utc)
 
@@ -164,7 +164,10 @@ def normalise(mention: FetchedMention, *, brand_id: int | None, query_id: int | 
         raw["author_followers_as_sent"] = str(followers)
         followers = None
     created_at = mention.created_at
-    if unbelievable(created_at, fetched_at):
+    # Dated after we had it (a platform's clock ahead, a feed's local time labelled UTC), or before any platform:
+    # dated when fetched. Every SLA deadline and response time starts at created_at, so a post dated five hours
+    # ahead and answered at once took minus five hours, and an unanswered urgent one stayed "on track" for hours.
+    if created_at > fetched_at or created_at < EARLIEST_POST:
         raw["created_at_as_sent"] = created_at.isoformat()
         created_at = fetched_at
     created_at = created_at.astimezone(timezone.utc)
