@@ -58,10 +58,29 @@ sabse zyada jyada thoda ekdum yahan wahan nai ki jab sab sabko rha rhi hum tumhe
 """.split())
 _ROMANISED_HINDI_SHARE = 0.15
 _LATIN_WORD = re.compile(r"[a-z]+")
-# A kana letter with no Japanese letter (kana or kanji) beside it is part of an emoticon, not a word: the
-# shrug's face ツ in ¯\_(ツ)_/¯, the arms ノ of (ノ°▽°)ノ. Japanese writes no spaces, so its kana touch others.
-_JAPANESE_LETTER = "\u3005-\u3007\u3041-\u309F\u30A1-\u30FA\u30FC-\u30FF\u3400-\u4DBF\u4E00-\u9FFF\uF900-\uFAFF"
-_LONE_KANA = re.compile(f"(?<![{_JAPANESE_LETTER}])[\u3041-\u309F\u30A1-\u30FA\u30FC-\u30FF](?![{_JAPANESE_LETTER}])")
+_KANA = "\u3041-\u309F\u30A1-\u30FA\u30FC-\u30FF"
+_JAPANESE_LETTER = f"\u3005-\u3007{_KANA}\u3400-\u4DBF\u4E00-\u9FFF\uF900-\uFAFF"
+_JAMO = "\u1100-\u11FF"
+
+
+# Emoticons borrow letters of a script of one language for their look: the eyes of ಠ_ಠ (Kannada), the fists
+# of (ง •̀_•́)ง (Thai), the arms of ლ(╹◡╹ლ) (Georgian), the shrug's face ツ in ¯\_(ツ)_/¯ (kana). A word has its
+# letters side by side, so a letter with no letter or vowel sign of its language's writing beside it is no word
+# and is left out. In Japanese, which writes no spaces, kana stand beside kana or kanji. A Hangul
+# syllable is two or three letters already (one-syllable "왜" is a word), so only a lone jamo is left out.
+def _lone_letter_pattern() -> re.Pattern[str]:
+    # (letters that alone are no word, the letters of their language's writing that make a word with them)
+    checked = [(_KANA, _JAPANESE_LETTER), (_JAMO, f"{_JAMO}\uAC00-\uD7AF")]
+    for lo, hi, lang in _SCRIPT_LANGS:
+        if lang not in ("ja", "ko"):
+            block = f"{chr(lo)}-{chr(hi)}"
+            checked.append((block, block))
+    lone = "|".join(f"(?<![{writing}])[{letters}](?![{writing}])" for letters, writing in checked)
+    # The lookahead skips at once what is none of these letters: 0.1 s, not 4 s, for the 66,523 validation texts.
+    return re.compile(f"(?=[{''.join(letters for letters, _ in checked)}])(?:{lone})")
+
+
+_LONE_LETTER = _lone_letter_pattern()
 _JAPANESE_RUN = re.compile(f"[{_JAPANESE_LETTER}]+")
 _HIRAGANA = re.compile("[\u3041-\u309F]")
 
@@ -104,8 +123,15 @@ def check_languages(codes: Collection[str]) -> None:
 
 
 def _letters(text: str) -> list[str]:
-    # Vowel signs (combining marks) are letters of their word: one-word Tamil "வேலை" has 4, not 2.
-    return [ch for ch in text if ch.isalpha() or unicodedata.category(ch) in ("Mn", "Mc")]
+    # Vowel signs (combining marks) are letters of their word: one-word Tamil "வேலை" has 4, not 2. A mark on no
+    # letter is none: the brows of ( ͡° ͜ʖ ͡°), the accents on the bullet eyes of (ง •̀_•́)ง.
+    letters: list[str] = []
+    on_letter = False
+    for ch in text:
+        on_letter = ch.isalpha() or (on_letter and unicodedata.category(ch) in ("Mn", "Mc"))
+        if on_letter:
+            letters.append(ch)
+    return letters
 
 
 def detect_language(text: str, min_confidence: float = MIN_CONFIDENCE,
@@ -122,7 +148,7 @@ def detect_language(text: str, min_confidence: float = MIN_CONFIDENCE,
     # NFKC: full-width Latin is Latin (py3langid called "ｎｏｔ ｗｏｒｋｉｎｇ" Chinese). Invisible padding, Hangul
     # fillers included (letters by category), is no text: "ㅤㅤ hello there friend" was nothing sure, "ᅟᅟᅟ" Korean.
     clean = _NOISE.sub(" ", DEFAULT_IGNORABLE_CHAR.sub("", unicodedata.normalize("NFKC", text)))
-    clean = _LONE_KANA.sub(" ", clean)
+    clean = _LONE_LETTER.sub(" ", clean)
     letters = _letters(clean)
     if len(letters) < 2:
         return None
@@ -144,7 +170,7 @@ def detect_language(text: str, min_confidence: float = MIN_CONFIDENCE,
             if len(letters) < 2:
                 return None
     top, count = scripts.most_common(1)[0]
-    # A script of one language settles it from two letters of it: one-word "최악" or "ดี".
+    # A script of one language settles it from two letters of it (side by side, see _LONE_LETTER): "최악", "ดี".
     needed = 2
     if top == "zh":  # Han, written by Chinese and Japanese alike
         heard = {"ja", "zh"} & set(expected_languages)
