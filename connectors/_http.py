@@ -170,15 +170,26 @@ def read_bodies_bounded(session: requests.Session, what: str, *, seconds: float,
 
 # Tags a browser starts a line at: blocks (paragraphs, lists, quotes, code, headings, tables) and line breaks, list
 # items, table rows and cells, opening or closing. Removed outright, they glued words ("staff<br>Acme" read
-# "staffAcme"); inline tags (<b>, <a>) part nothing.
-LINE_TAGS = re.compile(r"<\s*(/?)\s*(address|article|aside|blockquote|br|dd|div|dl|dt|figcaption|figure|footer|h[1-6]"
+# "staffAcme"); inline tags (<b>, <a>) part nothing. Its name follows the "<" (see TAGS).
+LINE_TAGS = re.compile(r"<(/?)(address|article|aside|blockquote|br|dd|div|dl|dt|figcaption|figure|footer|h[1-6]"
                        r"|header|hr|li|main|nav|ol|p|pre|section|table|tbody|td|tfoot|th|thead|tr|ul)\b[^>]*>",
                        re.IGNORECASE)
 _LINE_STARTS = frozenset({"br", "dd", "dt", "li", "td", "th", "tr"})  # the rest are blocks
 # A line tag with the whitespace around it, which is the markup's layout ("</li>\n<li>"), not the text's.
 _LINE_TAG_SPACED = re.compile(rf"\s*(?:{LINE_TAGS.pattern})\s*", re.IGNORECASE)
 _BLANK_LINES = re.compile(r"\n{3,}")
-_TAGS = re.compile(r"<[^>]+>")
+# A comment, to its end (or the text's, as a browser reads one left open), tags and "-->" in it included: a
+# commented-out sponsor slot's "<a>Orbisto</a>" read as a mention, with "-->" left over.
+_COMMENTS = re.compile(r"<!--(?:-?>|.*?--!?>|.*\Z)", re.DOTALL)
+# A tag, which starts only at a "<" before a letter, "/", "!" or "?", as in a browser; any other "<" is text ("I <3
+# Orbisto ->", "< 500 EUR … > 600"): read as a tag, the words up to the next ">" were deleted.
+TAGS = re.compile(r"<[A-Za-z/!?][^>]*>")
+
+
+def without_comments(markup: str) -> str:
+    """``markup`` without its comments, which a browser does not show; removed before any tag is read, since a
+    comment may hold tags ("<!-- <a>Orbisto</a> -->")."""
+    return _COMMENTS.sub("", markup)
 
 
 def _line_break(tag: re.Match[str]) -> str:
@@ -194,5 +205,5 @@ def html_to_text(markup: str) -> str:
     """Post HTML (Mastodon ``content``, HN ``comment_text``: paragraphs, links, lists, quotes, code, entities) as
     plain text: a blank line between blocks, a line per break or list item. The lines of ``<pre>`` keep their
     breaks, but runs of blank lines collapse to one and a ``<br>`` drops the spaces after it."""
-    text = html.unescape(_TAGS.sub("", _LINE_TAG_SPACED.sub(_line_break, markup)))
+    text = html.unescape(TAGS.sub("", _LINE_TAG_SPACED.sub(_line_break, without_comments(markup))))
     return _BLANK_LINES.sub("\n\n", text).strip()

@@ -8,12 +8,14 @@ feed, so its id names the feed too. An entry with neither (RSS 2.0 requires only
 description) gets one from its feed, title, description and publication date. An entry is a mention
 when a brand keyword appears in its title or summary and no excluded term does, compared as people read them
 (see `connectors.keywords`). A feed's body must arrive within ``request_timeout_seconds`` of its answer starting
-and hold at most ``max_feed_bytes`` unpacked; a feed that breaks either is refused, and the others are read. Feeds
+and hold at most ``max_feed_bytes`` unpacked; a feed that breaks either is refused, and the others are read. A stray
+"&" and a character reference to no character are read as the feed's writer meant them (see `_repaired`). Feeds
 have no reply API.
 """
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import html
 import json
@@ -29,7 +31,15 @@ import requests
 from pydantic import Field
 
 from connectors import keywords
-from connectors._http import LINE_TAGS, HttpSettings, rate_limited, read_body, retrying_session
+from connectors._http import (
+    LINE_TAGS,
+    TAGS,
+    HttpSettings,
+    rate_limited,
+    read_body,
+    retrying_session,
+    without_comments,
+)
 from connectors.base import (
     BadPayload,
     Capabilities,
@@ -54,9 +64,21 @@ _HARMLESS = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 # How a whole RSS 2.0, Atom or RSS 1.0 document ends: its root's closing tag, then perhaps comments (page
 # caches append some). A body that ends otherwise was cut off, and entries may be missing from it.
 _DOCUMENT_END = re.compile(rb"</(?:[\w.-]+:)?(?:rss|feed|RDF)\s*>(?:\s|<!--.*?-->)*\Z", re.DOTALL)
-_TAGS = re.compile(r"<[^>]+>")
+_REFERENCE_NUMBER = re.compile(rb"&#([0-9]+|[xX][0-9a-fA-F]+);")
+# A numeric character reference whose number may name no character (U+D800 to U+DFFF, half a UTF-16 surrogate pair;
+# past U+10FFFF), as well as some that name one (55000 to 99999, six digits): `_characters` tells them apart.
+_SUSPECT_REFERENCE = (rb"&#(?:0*(?:5[5-9][0-9]{3}|[6-9][0-9]{4}|[0-9]{6,})"
+                      rb"|[xX]0*(?:[dD][89a-fA-F][0-9a-fA-F]{2}|[0-9a-fA-F]{6,}));")
+# What a feed's reader takes for the text it means, though it is not XML: a stray "&" (AT&T), read by feedparser's
+# lenient parser as "AT&T;", and references to no character (&#55357;&#56865;, an emoji as its two UTF-16 halves, as
+# some CMSs write one; &#x110000;), on which feedparser raised and the feed was lost: from a suspect reference on, with
+# the references right after it (a pair's second half). CDATA sections and comments are matched only to be kept as
+# they are: an "&" in a CDATA section is text.
+_REPAIRABLE = re.compile(rb"<!\[CDATA\[.*?(?:\]\]>|\Z)|<!--.*?(?:-->|\Z)"
+                         rb"|(?P<references>%s(?:%s)*)" % (_SUSPECT_REFERENCE, _REFERENCE_NUMBER.pattern)
+                         + rb"|(?P<stray>&)(?!(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z_:][\w.:-]*);)", re.DOTALL)
 # An image with alt text: the text is what it says. WordPress sends every emoji as one ("refund 😡").
-_IMAGE_ALT = re.compile(r"""<\s*img\b[^>]*?\salt\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))[^>]*>""", re.IGNORECASE)
+_IMAGE_ALT = re.compile(r"""<img\b[^>]*?\salt\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))[^>]*>""", re.IGNORECASE)
 # Feed text types that are markup (feedparser's *_detail.type); others, text/plain above all, are read as written.
 _MARKUP_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _SPACES = re.compile(r"[^\S\u00a0\u2007\u202f]+")  # whitespace, but for the no-break spaces
@@ -109,8 +131,8 @@ def plain(markup: str) -> str:
     """Feed HTML as a browser shows it: a line per paragraph or break, images as their alt text, other inline tags
     dropped, and whitespace runs (the markup's own line ends too) as one space. No-break spaces are kept as sent;
     `_matches` reads them as spaces."""
-    text = _IMAGE_ALT.sub(_alt_text, _SPACES.sub(" ", markup))
-    text = html.unescape(_TAGS.sub("", LINE_TAGS.sub("\n", text)))
+    text = _IMAGE_ALT.sub(_alt_text, _SPACES.sub(" ", without_comments(markup)))
+    text = html.unescape(TAGS.sub("", LINE_TAGS.sub("\n", text)))
     lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
 
@@ -182,9 +204,51 @@ def _matches(text: str, query: Query) -> bool:
     return keywords.matches(text, (query.raw,) if query.raw else query.keywords, query.exclude)
 
 
+def _code_point(number: bytes) -> int:
+    """The code point a character reference's number names (b"128545", b"x1F621"); 0x110000, past any, for one
+    longer than any is (int() refuses the longest)."""
+    base = 16 if number[:1] in b"xX" else 10
+    digits = (number[1:] if base == 16 else number).lstrip(b"0") or b"0"
+    return int(digits, base) if len(digits) <= 8 else 0x110000
+
+
+def _characters(references: bytes) -> bytes:
+    """Numeric character references, written again as the characters a reader takes them for: two that are the
+    halves of a UTF-16 surrogate pair as the one character they encode, and one that is no character (half a pair
+    alone, past U+10FFFF) as U+FFFD."""
+    code_points = (_code_point(number) for number in _REFERENCE_NUMBER.findall(references))
+    text = "".join(chr(point) if point <= 0x10FFFF else "\ufffd" for point in code_points)
+    # Written as UTF-16, a pair of halves is their character, and read back, half a pair alone is U+FFFD.
+    text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return b"".join(b"&#x%X;" % ord(character) for character in text)
+
+
+def _repair(part: re.Match[bytes]) -> bytes:
+    if part["references"]:
+        return _characters(part["references"])
+    return b"&amp;" if part["stray"] else part[0]
+
+
+def _repaired(content: bytes) -> bytes:
+    """The feed with its stray "&"s escaped and its numeric references to no character replaced (see _REPAIRABLE).
+    A well-formed feed has neither: what it means is unchanged."""
+    if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in content[:4]:
+        return content  # UTF-16 or UTF-32: an "&" byte there may be part of another character
+    return _REPAIRABLE.sub(_repair, content)
+
+
+def _parsed(url: str, content: bytes, headers: dict[str, str]) -> Any:
+    """feedparser's reading of the feed, repaired. Whatever feedparser raises refuses this feed only, as BadPayload
+    naming it: its lenient parser raises on input it did not foresee."""
+    try:
+        return feedparser.parse(_repaired(content), response_headers=headers)
+    except Exception as exc:
+        raise BadPayload(f"feed {url} could not be parsed ({exc.__class__.__name__})") from None
+
+
 def _check_well_formed(url: str, parsed: Any, content: bytes) -> None:
     """Refuse a feed that is cut off or has no entries. One that is whole but not quite XML (an HTML entity
-    such as &nbsp;, a stray &) is taken as feedparser's lenient parser read it: refusing it lost every entry."""
+    such as &nbsp;) is taken as feedparser's lenient parser read it: refusing it lost every entry."""
     problem = parsed.bozo_exception if parsed.bozo and not isinstance(parsed.bozo_exception, _HARMLESS) else None
     if problem is None:
         return
@@ -242,7 +306,7 @@ class RssConnector(Connector):
             if response.status_code >= 400:
                 raise ConnectorError(f"feed {url} answered {response.status_code}")
             content = read_body(response, f"feed {url}", seconds=timeout, max_bytes=self.settings.max_feed_bytes)
-        parsed = feedparser.parse(content, response_headers={k.lower(): v for k, v in response.headers.items()})
+        parsed = _parsed(url, content, {k.lower(): v for k, v in response.headers.items()})
         _check_well_formed(url, parsed, content)
         if parsed.version == "":
             raise BadPayload(f"feed {url} is neither RSS nor Atom")
