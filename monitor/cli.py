@@ -21,7 +21,7 @@ from monitor.cli_types import Seconds, refuse_own_file, refuse_own_files
 from monitor.config import Config, database_url_in, triage_rules_in
 from monitor.errors import ConfigError, MentiondeskError
 from monitor.logs import log_to_stderr
-from monitor.paths import default_config_path
+from monitor.paths import data_dir, default_config_path, make_private_folder
 from monitor.storage import Database, DatabaseFull, sqlite_files
 from monitor.text import terminal_safe
 from sentiment.errors import SentimentError, SettingError
@@ -155,7 +155,10 @@ def init(app: App, path: Path | None, force: bool) -> None:
         raise CommandFailed(f"{target} already exists (use --force to overwrite)")
     if blocking := next((p for p in target.parents if p.exists() and not p.is_dir()), None):
         raise CommandFailed(f"cannot write {target}: {blocking} is a file, not a folder")  # mkdir said "File exists"
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.parent == data_dir(create=False):
+        make_private_folder(target.parent)  # the data directory, as every command makes it (an /etc folder is not)
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(EXAMPLE_CONFIG.read_text(encoding="utf-8"), encoding="utf-8")
     click.echo(f"wrote {target}; edit it, then run `mentiondesk poll --once`")
 

@@ -27,8 +27,15 @@ def data_dir(create: bool = True) -> Path:
     except SettingError as exc:
         raise ConfigError(str(exc)) from None
     if create:
-        path.mkdir(parents=True, exist_ok=True)
+        make_private_folder(path)
     return path
+
+
+def make_private_folder(path: Path) -> None:
+    """``path`` made with its missing parents, itself for its owner alone (0700): what mentiondesk keeps there
+    (posts, notes, the audit log, password hashes) was readable by every user of the machine under the usual
+    umask 022. A folder already there keeps the mode it was given (e.g. 0750 for an admin group)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
 def sqlite_url(path: Path) -> str:

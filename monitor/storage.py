@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import sqlite3
 from collections import Counter
 from collections.abc import Iterator
@@ -23,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.util import asbool
 
 from monitor.errors import ConfigError, MentiondeskError
+from monitor.paths import make_private_folder
 from monitor.redact import MASK
 from monitor.search_text import search_fold
 
@@ -66,8 +69,11 @@ class DatabaseFull(MentiondeskError):
 _PG_DISK_FULL = "53100"
 
 # The PostgreSQL advisory lock an upgrade holds until it commits. Its second key is the schema's, so
-# installs in two schemas of one database do not wait for each other; the first is b"mdmg" as a number.
+# installs in two schemas of one database do not wait for each other (save in their first upgrades: 0004 makes
+# the database's one pg_trgm under a lock of the whole database); the first is b"mdmg" as a number.
 _TAKE_PG_MIGRATION_LOCK = text("SELECT pg_advisory_xact_lock(1835298151, hashtext(coalesce(current_schema(), '')))")
+# The schema unqualified CREATE TABLEs make tables in: the first one of the search_path that exists.
+_PG_CURRENT_SCHEMA = text("SELECT current_schema()")
 
 # The database's encoding and LC_CTYPE, and whether ILIKE ignores case beyond a-z there. PostgreSQL's ILIKE and
 # lower() (and so the pg_trgm indexes) follow LC_CTYPE: under C or POSIX they fold ASCII only. Asked of the server
@@ -141,6 +147,26 @@ def sqlite_files(url: URL) -> list[tuple[Path, str]]:
               for suffix, what in SQLITE_SIDE_FILES.items())]
 
 
+def _create_private_sqlite_file(url: URL, path: Path) -> None:
+    """The database file made empty, for its owner alone (0600), before SQLite first opens it: SQLite gives the -wal,
+    -shm and -journal files the database file's mode, and under the usual umask 022 all of them (posts, notes, the
+    audit log, password hashes) were readable by every user of the machine. A file already there keeps its mode;
+    one that cannot be made is left for SQLite to report, as before."""
+    if asbool(url.query.get("uri", False)) and url.query.get("mode") in ("ro", "rw"):
+        return  # SQLite makes no file in these modes, and neither does mentiondesk
+    with contextlib.suppress(OSError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def version_table_schema(connection: Connection) -> str | None:
+    """The schema whose alembic_version holds this install's revision: on PostgreSQL current_schema(), where the
+    migrations make its tables, and None (the only one) on SQLite. Left to the search_path, alembic read the
+    revision of whichever schema on it has an alembic_version: an install whose path also holds another install's
+    schema (or another alembic app's, in public) took that one's revision, and used its tables or refused to
+    start ("upgrade mentiondesk")."""
+    return connection.execute(_PG_CURRENT_SCHEMA).scalar_one() if connection.dialect.name == "postgresql" else None
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -195,7 +221,8 @@ class Database:
             raise ConfigError(f"{key}: mentiondesk runs on SQLite or PostgreSQL, not {parsed.get_backend_name()!r} "
                               "(sqlite:///path/to/file.db or postgresql+psycopg://user@host/db)")
         if parsed.get_backend_name() == "sqlite" and (path := sqlite_file(parsed)) is not None:
-            path.expanduser().parent.mkdir(parents=True, exist_ok=True)
+            make_private_folder(path.expanduser().parent)
+            _create_private_sqlite_file(parsed, path)
         try:
             engine = create_engine(parsed, pool_pre_ping=True, **engine_options)
         except (NoSuchModuleError, ImportError) as exc:
@@ -328,7 +355,8 @@ class Database:
         return current
 
     def _revision(self, connection: Connection) -> str | None:
-        heads = MigrationContext.configure(connection).get_current_heads()
+        schema = version_table_schema(connection)
+        heads = MigrationContext.configure(connection, opts={"version_table_schema": schema}).get_current_heads()
         if len(heads) > 1:  # alembic's own error is a traceback telling a programmer to call another method
             raise SchemaRevisionUnreadable(
                 f"database {self.display_url}: its alembic_version table holds {len(heads)} schema revisions "

@@ -5,6 +5,7 @@ from typing import Any
 from alembic import context
 
 from monitor.models import Base, UTCDateTime
+from monitor.storage import version_table_schema
 
 config = context.config
 connection = config.attributes["connection"]
@@ -22,6 +23,7 @@ context.configure(
     target_metadata=Base.metadata,
     render_item=_render_item,
     render_as_batch=connection.dialect.name == "sqlite",  # SQLite needs table copies for ALTERs
+    version_table_schema=version_table_schema(connection),  # this install's, as Database reads it
 )
 with context.begin_transaction():
     context.run_migrations()

@@ -50,6 +50,11 @@ def _create_trigram_indexes() -> None:
     bind = op.get_bind()
     # The extension lives once per database, in public (tests and tools run with search_path set to
     # another schema); reference its operator class by the schema it actually is in.
+    # Installs in two schemas of one database upgrade at once (their migration lock is per schema), and two
+    # CREATE EXTENSIONs at once fail one upgrade on pg_extension's unique name: this lock, for the whole
+    # database and held until the upgrade commits, makes the second wait and then find the extension made.
+    # Its first key is b"mdex" as a number.
+    op.execute("SELECT pg_advisory_xact_lock(1835296120, 0)")
     op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
     schema = bind.exec_driver_sql(
         "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
