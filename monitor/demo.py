@@ -109,6 +109,11 @@ def _write_owner_only(path: Path, text: str) -> None:
         f.write(text)
 
 
+def demo_database_url(home: Path) -> str:
+    """The demo's SQLite database in ``home``, absolute: a relative one in its config is from the config's folder."""
+    return sqlite_url(home.resolve() / DEMO_DATABASE)
+
+
 def write_demo_config(home: Path, settings: dict[str, Any], dashboard_port: int,
                       demo_secrets: Mapping[str, str] = {}) -> Path:
     """The demo's config file, and beside it its secrets file holding ``demo_secrets`` (emulator-only: the
@@ -120,7 +125,7 @@ def write_demo_config(home: Path, settings: dict[str, Any], dashboard_port: int,
     path = home / DEMO_CONFIG
     data = {
         "secrets_file": DEMO_SECRETS_FILE,
-        "database": {"url": sqlite_url(home.resolve() / DEMO_DATABASE)},  # a relative one is from the config's folder
+        "database": {"url": demo_database_url(home)},
         "brands": [settings["brand"]],
         "connectors": settings["connectors"],
         "alerts": {
@@ -186,6 +191,14 @@ def run_demo(home: Path | None = None, once: bool = False, max_seconds: float | 
     with ExitStack() as stack:
         running = stack.enter_context(start_emulators(seed=7, live_posts_every=None if once else 5.0))
         receiver = stack.enter_context(Receiver(out=sys.stdout, log_path=home / DEMO_ALERT_LOG))
+        # The lock before anything is written: a second demo on this home, refused by it, rewrote the running demo's
+        # config and secrets file to name its own emulators and receiver (gone with it) and upgraded its database.
+        # After the emulators start (they write nothing here), so the lock file comes just before the config that
+        # marks a new folder as the demo's: a run stopped between the two would leave one every later run refuses.
+        db = Database.open(demo_database_url(home))
+        stack.callback(db.dispose)
+        lock = sqlite_worker_lock(db)
+        stack.callback(lock.close)
         settings = demo_connector_settings(running)
         demo_secrets = {**settings["env"],
                         f"MENTIONDESK_ALERT_{DEMO_ALERT_TARGET.upper().replace('-', '_')}_URL": receiver.json_url()}
@@ -193,11 +206,7 @@ def run_demo(home: Path | None = None, once: bool = False, max_seconds: float | 
         # Here too, as the environment wins over the secrets file: real tokens in the shell never reach the emulators.
         os.environ.update(demo_secrets)
         config = Config.load(config_path)
-        db = Database.open(config.database_url)
-        stack.callback(db.dispose)
         db.upgrade()
-        lock = sqlite_worker_lock(db)
-        stack.callback(lock.close)
         click.echo("local platform emulators: " + ", ".join(sorted(settings["connectors"])))
         click.echo(f"alerts go to a local receiver ({receiver.json_url()}), printed here and kept in {home / DEMO_ALERT_LOG}")
         click.echo(f"demo config: {config_path}\ndemo database: {db.display_url}")
@@ -217,13 +226,19 @@ def run_demo(home: Path | None = None, once: bool = False, max_seconds: float | 
                 pipeline.alerts.drain(30)
             _print_latest(db)
             return
+        scheduler = PollScheduler(db, config, pipeline=pipeline, exclusive=True)
+        # Before the dashboard starts, as `mentiondesk dashboard` does, handlers that only set the stop flag: until
+        # they were installed SIGTERM ended the demo outright, skipping its clean-up, and the dashboard it had started
+        # went on holding the port, so every later demo stopped with "port ... already in use".
+        scheduler.install_signal_handlers()
         dashboard = launch_dashboard(config_path, dashboard_port, host=DASHBOARD_HOST)
         stack.callback(stop_dashboard, dashboard)
-        wait_until_serving(dashboard, DASHBOARD_HOST, dashboard_port)
+        wait_until_serving(dashboard, DASHBOARD_HOST, dashboard_port, stopping=scheduler.stop_event.is_set)
+        if scheduler.stop_event.is_set():  # told to stop while the dashboard started: nothing was polled
+            scheduler.poller.close()
+            return
         click.echo(f"dashboard: http://{DASHBOARD_HOST}:{dashboard_port} "
                    f"(sign in as {DEMO_USER!r} with the password above)")
-        scheduler = PollScheduler(db, config, pipeline=pipeline, exclusive=True)
-        scheduler.install_signal_handlers()
         click.echo("polling the emulators; new posts arrive every few seconds. Ctrl-C to stop.")
         scheduler.run(max_seconds=max_seconds)
         _print_latest(db)
