@@ -3,7 +3,10 @@
 # Each creates .venv (Python 3.11+) and installs mentiondesk with everything it needs, then
 # runs the demo or the whole test suite. Extra arguments go to the demo or to pytest.
 set -euo pipefail
-cd "$(dirname "$0")"
+# The demo runs where the user stands: relative paths in its arguments (--home) and in MENTIONDESK_HOME or
+# MENTIONDESK_CONFIG are the user's. The install happens in the checkout, found through any link to this file.
+caller_dir="$PWD"
+cd "$(dirname "$(readlink -f "$0")")"
 
 usage="usage: $0 demo|test [args]  (demo: run the demo; test: run the test suite; args go to it)"
 # Checked before the install, which takes minutes and GBs.
@@ -45,7 +48,9 @@ install_chromium() {
   fi
 }
 
+case "$venv" in /*) ;; *) venv="$PWD/$venv" ;; esac  # the demo runs in another folder
 case "$command" in
-  demo) exec "$venv/bin/mentiondesk" demo "$@" ;;
+  demo) cd "$caller_dir"; exec "$venv/bin/mentiondesk" demo "$@" ;;
+  # The suite is the checkout's: pytest there takes its testpaths, and the test ids it prints work as arguments.
   test) install_chromium; exec "$venv/bin/python" -m pytest -ra "$@" ;;
 esac

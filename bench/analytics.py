@@ -15,11 +15,11 @@ MENTIONDESK_TEST_POSTGRES_URL is set (in a scratch schema).
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import os
 import random
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
@@ -33,6 +33,7 @@ sys.path[0] = str(ROOT)  # bench/queue.py must not shadow the stdlib queue
 
 from sqlalchemy import func, insert, select, text, update  # noqa: E402
 
+from bench import _timing  # noqa: E402
 from bench._cli import number, positive_int  # noqa: E402
 from dashboard.context import TOKEN_KEY  # noqa: E402
 from monitor import analytics  # noqa: E402
@@ -127,15 +128,7 @@ def kept_database(path: Path, rows: int) -> Database:
     return Database.open(f"sqlite:///{path.resolve()}")
 
 
-def timed(fn: Callable[[], object], repeats: int = REPEATS) -> tuple[float, float]:
-    fn()  # warm the cache, as a dashboard in use is
-    samples = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - t) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[max(0, round(len(samples) * 0.95) - 1)]
+timed = functools.partial(_timing.timed, repeats=REPEATS)
 
 
 def naive(db: Database, filters: analytics.QueueFilters) -> None:

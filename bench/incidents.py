@@ -29,16 +29,20 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from statistics import median_high
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path[0] = str(REPO)  # not bench/, whose queue.py would shadow the stdlib module
 
+from pydantic import ValidationError  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
+from bench._cli import number, positive_int  # noqa: E402
 from monitor.incidents import IncidentDetector, IncidentSettings, similar_open_incidents  # noqa: E402
 from monitor.models import Brand, Incident, IncidentMention, Mention  # noqa: E402
 from monitor.storage import Database  # noqa: E402
@@ -134,20 +138,21 @@ def write_prior() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--days", type=int, default=3, help="measured days")
-    parser.add_argument("--warmup-days", type=int, default=1,
+    parser.add_argument("--days", type=positive_int, default=3, help="measured days")
+    parser.add_argument("--warmup-days", type=number(0), default=1,
                         help="days of background first (no incidents; not counted), as a running system has")
     parser.add_argument("--seeds", type=seed_list, default=[7],
                         help="one stream per seed, e.g. 7 or 1-10 or 1,4,9; several end with a summary")
-    parser.add_argument("--noise-per-day", type=int, default=140, help="background negative mentions per day")
-    parser.add_argument("--other-per-day", type=int, default=30, help="background praise/questions per day")
-    parser.add_argument("--incidents", type=int, default=5)
-    parser.add_argument("--similarity", type=float, default=IncidentSettings().similarity)
-    parser.add_argument("--window-minutes", type=float, default=IncidentSettings().window_minutes)
-    parser.add_argument("--min-mentions", type=int, default=IncidentSettings().min_mentions)
-    parser.add_argument("--burst-ratio", type=float, default=IncidentSettings().burst_ratio)
-    parser.add_argument("--burst-significance", type=float, default=IncidentSettings().burst_significance)
-    parser.add_argument("--step-minutes", type=float, default=10)
+    parser.add_argument("--noise-per-day", type=number(0), default=140, help="background negative mentions per day")
+    parser.add_argument("--other-per-day", type=number(0), default=30, help="background praise/questions per day")
+    incident_kinds = len(json.loads(CORPUS.read_text(encoding="utf-8"))["incidents"])
+    parser.add_argument("--incidents", type=number(0, incident_kinds), default=5,
+                        help=f"incidents injected, each about another of the corpus's {incident_kinds} failures")
+    for setting in ("similarity", "window_minutes", "min_mentions", "burst_ratio", "burst_significance"):
+        parser.add_argument(f"--{setting.replace('_', '-')}", type=incident_setting(setting),
+                            default=getattr(IncidentSettings(), setting), help=f"the config's [incidents] {setting}")
+    parser.add_argument("--step-minutes", type=number(1, kind=float), default=10,
+                        help="simulated minutes between detection runs")
     parser.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32", "int8"],
                         help="the sentiment model's precision, which also computes the embeddings (int8 is what "
                              "auto picks on CPUs without fast bf16)")
@@ -163,6 +168,17 @@ def main() -> None:
     results = [run_seed(args, seed) for seed in args.seeds]
     if len(results) > 1:
         summarise(results, args.days)
+
+
+def incident_setting(name: str) -> Callable[[str], Any]:
+    """An argparse type: a value for the config's [incidents] `name`, checked as the config checks it."""
+    def parse(text: str) -> Any:
+        try:
+            return getattr(IncidentSettings(**{name: text}), name)
+        except ValidationError as exc:
+            reason = exc.errors()[0]["msg"].removeprefix("Input should be ")
+            raise argparse.ArgumentTypeError(f"must be {reason}, got {text}") from None
+    return parse
 
 
 def seed_list(text: str) -> list[int]:

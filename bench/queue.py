@@ -11,13 +11,12 @@ PostgreSQL runs when ``--postgres-url`` or MENTIONDESK_TEST_POSTGRES_URL is set 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import random
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -26,6 +25,7 @@ sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from sqlalchemy import insert, text  # noqa: E402
 
+from bench import _timing  # noqa: E402
 from bench._cli import positive_int  # noqa: E402
 from monitor import queue  # noqa: E402
 from monitor.models import Brand, Mention, MentionTag  # noqa: E402
@@ -83,15 +83,7 @@ def build(db: Database, rows: int, seed: int = 1) -> float:
     return time.perf_counter() - started
 
 
-def timed(fn: Callable[[], object]) -> tuple[float, float]:
-    fn()  # warm the cache, as a dashboard that is in use is
-    samples = []
-    for _ in range(REPEATS):
-        t = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - t) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[max(0, int(len(samples) * 0.95) - 1)]
+timed = functools.partial(_timing.timed, repeats=REPEATS)
 
 
 def cases() -> dict[str, QueueFilters]:

@@ -100,7 +100,8 @@ def hindi_relabelled(data_dir: Path) -> dict[str, tuple[list[str], list[str], li
 
 def model_pass(clf, texts: list[str], batch_size: int = 64) -> tuple[Callable[[], None], Callable[[], None], int]:
     """(warm-up, timed pass, items) for `rates_in_turns`: `clf` classifying `texts` at `batch_size`."""
-    return (lambda: clf.classify(texts[:batch_size], ["en"] * batch_size, batch_size),
+    warm = texts[:batch_size]  # all of them where --n is under a batch
+    return (lambda: clf.classify(warm, ["en"] * len(warm), batch_size),
             lambda: clf.classify(texts, ["en"] * len(texts), batch_size), len(texts))
 
 
