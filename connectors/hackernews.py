@@ -47,11 +47,12 @@ log = logging.getLogger("mentiondesk.connectors.hackernews")
 
 HN_ITEM_URL = "https://news.ycombinator.com/item?id="
 SEARCH = "Hacker News search"  # names the source in errors
-# Believable item times: none before HN began (October 2006), none more than a day ahead of our clock (the
-# skew ingest allows post dates). Another in the cursor would stop the walk: `since` in the future filters
-# out every new item, and one before HN, as the oldest second reached, sends the next page below them all.
+# Believable item times: none before HN began (October 2006), none more than a minute ahead of our clock (ingest
+# dates a post after its fetch when fetched). Another in the cursor would stop the walk: `since` in the future
+# filters out every new item (a hit six hours ahead lost six hours of mentions), and one before HN, as the oldest
+# second reached, sends the next page below them all. A minute is within the default overlap_seconds.
 HN_FIRST_SECOND = int(datetime(2006, 10, 1, tzinfo=timezone.utc).timestamp())
-CLOCK_SKEW_SECONDS = 24 * 3600
+CLOCK_SKEW_SECONDS = 60
 ItemType = Literal["story", "comment"]
 
 
