@@ -574,12 +574,12 @@ def bulk_reply(db: Database, incident_id: int, template_name: str, templates: Se
     one is never sent again, and a reply to a mention someone already answered is skipped (the reply
     claim). A send that was cut off, or whose answer was lost (state ``sending``), is sent again only
     where the platform dedupes by the key (``Capabilities.idempotent_replies``, e.g. Mastodon) and
-    still remembers it (``Capabilities.idempotency_window`` after the send began: Mastodon forgets keys
-    after an hour); otherwise it is listed in ``unknown`` for a person to check, as any reply with an
-    unknown outcome. Rate limits are waited out while the run's waits add up to at most
-    ``max_wait_seconds`` in all, else the run stops and says when to run it again (so a platform that
-    keeps asking for short waits cannot keep it going forever). Refused for an incident of a competitor
-    brand (opened before the brand was marked competitor).
+    still remembers it (``Capabilities.idempotency_window`` after the first send that may have posted it:
+    Mastodon forgets keys after an hour); otherwise, or where the platform refuses the re-send, it is
+    listed in ``unknown`` for a person to check, as any reply with an unknown outcome. Rate limits are
+    waited out while the run's waits add up to at most ``max_wait_seconds`` in all, else the run stops
+    and says when to run it again (so a platform that keeps asking for short waits cannot keep it going
+    forever). Refused for an incident of a competitor brand (opened before the brand was marked competitor).
     """
     from monitor import presence, replies
     from monitor.templates import author_label, pick_variant, render
@@ -646,10 +646,11 @@ def bulk_reply(db: Database, incident_id: int, template_name: str, templates: Se
         if reply.state == ReplyState.SENT.value:
             report.already_sent.append(mention.id)
             continue
-        if reply.state == ReplyState.SENDING.value and not _reopen_interrupted(
-                db, reply.id, mention.id, actor, connector.capabilities, report):
-            continue
+        state = reply.state
         while True:
+            if state == ReplyState.SENDING.value and not _reopen_interrupted(
+                    db, reply.id, mention.id, actor, connector.capabilities, report):
+                break
             connector.retry_after = None
             try:
                 outcome = presence.send_reply_once(db, reply.id, connector, actor)  # type: ignore[arg-type]
@@ -659,17 +660,19 @@ def bulk_reply(db: Database, incident_id: int, template_name: str, templates: Se
             except MentiondeskError as exc:
                 report.skipped[mention.id] = str(exc)
                 break
-            if outcome.state == ReplyState.SENT.value:
+            state = outcome.state
+            if state == ReplyState.SENT.value:
                 report.sent.append(mention.id)
-            elif outcome.state == ReplyState.FAILED.value and connector.retry_after is not None:
+            elif connector.retry_after is not None:  # rate limited: unknown still where it re-sent an unknown reply
                 if waited + connector.retry_after <= max_wait_seconds:
                     sleep(connector.retry_after)
                     waited += connector.retry_after
                     continue
                 report.waiting_until = utcnow() + timedelta(seconds=connector.retry_after)
-                report.failed[mention.id] = outcome.error or "rate limited"
+                listed = report.failed if state == ReplyState.FAILED.value else report.unknown
+                listed[mention.id] = outcome.error or "rate limited"
                 return report
-            elif outcome.state == ReplyState.FAILED.value:
+            elif state == ReplyState.FAILED.value:
                 report.failed[mention.id] = outcome.error or "failed"
             else:
                 report.unknown[mention.id] = outcome.error or "delivery unknown"
@@ -686,7 +689,7 @@ def _reopen_interrupted(db: Database, reply_id: int, mention_id: int, actor: Pri
                         report: BulkReplyReport) -> bool:
     """Whether a reply read as ``sending`` is to be sent now: it is no longer sending (its send ended since
     it was read), or its send was cut off (`replies.outcome_unknown`, or its sender has exited) on a
-    platform that dedupes by idempotency key and still remembers its key (sending → failed). Else
+    platform that dedupes by idempotency key and still remembers its key (`replies.reopen_unknown`). Else
     ``report`` says why not: sent meanwhile, still being sent by another run (a second agent's *Send to
     all*: sending it again too raced the first request, and the first run reported a posted reply as
     unknown), or a person has to check the platform."""
@@ -694,9 +697,8 @@ def _reopen_interrupted(db: Database, reply_id: int, mention_id: int, actor: Pri
 
     with db.write() as session:
         reply = session.get(Reply, reply_id, with_for_update=True, populate_existing=True)
-        unknown = "cut off while sending; it may have been posted: check the thread"
         if reply is None:
-            report.unknown[mention_id] = unknown
+            report.unknown[mention_id] = replies.CUT_OFF
             return False
         if reply.state == ReplyState.SENT.value:
             report.already_sent.append(mention_id)
@@ -706,7 +708,7 @@ def _reopen_interrupted(db: Database, reply_id: int, mention_id: int, actor: Pri
         if not replies.outcome_unknown(reply) and not replies.sender_exited(session, reply):
             report.skipped[mention_id] = "being sent by another run right now; not sent again"
             return False
-        unknown = reply.error or unknown
+        unknown = replies.why_unknown(session, reply)
         if not capabilities.idempotent_replies:
             report.unknown[mention_id] = unknown
             return False
@@ -718,9 +720,7 @@ def _reopen_interrupted(db: Database, reply_id: int, mention_id: int, actor: Pri
                     f"{unknown}. Not sent again: its send began over {window.total_seconds() / 60:g} minutes "
                     "ago, and by now the platform may have forgotten its idempotency key")
                 return False
-        reply.state, reply.updated_at = ReplyState.FAILED.value, utcnow()
-        reply.error = "interrupted while sending; sent again with the same idempotency key"
-        audit.record(session, actor.name, "reply.resume", reply.mention_id, reply_id=reply_id)
+        replies.reopen_unknown(session, reply, actor)
         return True
 
 

@@ -4,9 +4,12 @@ State machine: draft → sending → sent | failed, and failed → sending on a 
 ``sending`` is one conditional UPDATE, so of two clicks, reruns or workers only one wins and posts.
 A reply whose outcome is unknown (the request went out, no answer or no readable one came back, or
 its sender died mid-request) stays in ``sending`` until a person checks the platform and calls
-:func:`resolve_unknown`; a reply still being sent cannot be resolved. A send's outcome is recorded
-only while the reply is still in the attempt that send claimed: one that outlived
-:data:`SENDER_GONE_AFTER` and finds it resolved (or sent again) meanwhile only leaves an audit entry.
+:func:`resolve_unknown`; a reply still being sent cannot be resolved. A bulk reply may re-send such a
+reply under its idempotency key (:func:`reopen_unknown`); a refusal of that re-send posted nothing this
+time but the earlier send may have posted, so it leaves the reply unknown, never plainly failed. A
+send's outcome is recorded only while the reply is still in the attempt that send claimed: one that
+outlived :data:`SENDER_GONE_AFTER` and finds it resolved (or sent again) meanwhile only leaves an audit
+entry.
 
 On a brand with ``reply_approval = true`` a reply is sent only after someone with the approver role
 (:data:`monitor.access.APPROVER`) other than its author approved that draft (:func:`approve_reply`);
@@ -31,7 +34,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, exists, select, update
 from sqlalchemy.orm import Session
 
-from connectors.base import BadPayload, Connector, ConnectorError, DeliveryUnknown, ReplyNotAllowed, ReplyTarget
+from connectors.base import (BadPayload, Connector, ConnectorError, DeliveryUnknown, RateLimited, ReplyNotAllowed,
+                             ReplyTarget)
 from monitor import audit
 from monitor.access import APPROVER, Principal, Role, require
 from monitor.errors import NotFound, ReplyError, ReplyStateError
@@ -47,6 +51,8 @@ UNSENT = (ReplyState.DRAFT.value, ReplyState.FAILED.value)
 # crash, a kill -9): connectors give up on a request long before (30 s by default), so its outcome is
 # unknown and a person may check the platform.
 SENDER_GONE_AFTER = timedelta(minutes=10)
+# Why a reply whose sender died mid-request needs a check (no error was recorded for it).
+CUT_OFF = "cut off while sending; it may have been posted: check the thread"
 
 
 class ApprovalRequired(ReplyError):
@@ -280,6 +286,7 @@ def send_reply(db: Database, reply_id: int, connector: Connector, actor: Princip
             if reply.state == ReplyState.CANCELLED.value:
                 raise _withdrawn(reply_id, "it will never be sent")
             raise ReplyStateError(f"reply {reply_id} is {reply.state}; it will not be sent again")
+        resent = _unknown_so_far(session, reply)  # read before this send's entry
         # The sending process, so a later run on its host can tell a send cut off by a crash from one under way.
         audit.record(session, actor.name, "reply.send", mention.id, reply_id=reply_id, sender=new_worker_id())
         target = reply_target(mention)
@@ -294,7 +301,11 @@ def send_reply(db: Database, reply_id: int, connector: Connector, actor: Princip
     except (DeliveryUnknown, BadPayload) as exc:  # an answer we cannot read still came after the request
         return _finish_unknown(db, reply_id, attempt, actor, mask(str(exc), secrets))
     except (ReplyNotAllowed, ConnectorError) as exc:
-        return _finish(db, reply_id, attempt, actor, ReplyState.FAILED, error=mask(str(exc), secrets))
+        error = mask(str(exc), secrets)
+        if resent is not None:  # nothing posted this time, but the send it re-sent may have posted
+            retry_at = utcnow() + timedelta(seconds=exc.retry_after) if isinstance(exc, RateLimited) else None
+            return _finish_unknown(db, reply_id, attempt, actor, error, resent, retry_at)
+        return _finish(db, reply_id, attempt, actor, ReplyState.FAILED, error=error)
     except Exception as exc:  # timeouts and crashes: it may have posted, so never auto-retry
         return _finish_unknown(db, reply_id, attempt, actor, mask(f"{exc.__class__.__name__}: {exc}", secrets))
     return _finish(db, reply_id, attempt, actor, ReplyState.SENT, external_id=posted.external_id, url=posted.url)
@@ -367,14 +378,55 @@ def _record_outcome(session: Session, reply: Reply, actor: Principal, state: Rep
     _check_in_follows(session, reply, state, actor)
 
 
-def _finish_unknown(db: Database, reply_id: int, attempt: int, actor: Principal, error: str) -> Reply:
+def _finish_unknown(db: Database, reply_id: int, attempt: int, actor: Principal, error: str,
+                    resent: str | None = None, retry_at: datetime | None = None) -> Reply:
+    """Leave the reply for a person to check. ``resent``: why an earlier send may have posted it, where this
+    send re-sent it and the platform refused (``error``, waiting until ``retry_at`` where it said): only a
+    person's check makes such a reply one that can be retried (until 2026-12-07 the refusal made it a plain
+    failure, and its retry after the platform forgot the key posted it twice)."""
     with db.write() as session:
         reply = _locked_reply(session, reply_id)
         if _still_ours(session, reply, attempt, actor, "unknown", error):
-            reply.error = f"delivery unknown, check the platform before retrying: {error}"
             reply.updated_at = utcnow()
-            audit.record(session, actor.name, "reply.unknown", reply.mention_id, reply_id=reply_id, error=error)
+            if resent is None:
+                reply.error = f"delivery unknown, check the platform before retrying: {error}"
+                audit.record(session, actor.name, "reply.unknown", reply.mention_id, reply_id=reply_id, error=error)
+            else:
+                when = f" after {retry_at:%H:%M} UTC" if retry_at is not None else ""
+                reply.error = (f"{resent}. Sent again with the same idempotency key and refused ({error}), so not "
+                               f"posted this time: send it again{when} with Send to all, or check the thread")
+                audit.record(session, actor.name, "reply.resend_refused", reply.mention_id, reply_id=reply_id,
+                             error=error, unknown=resent)
         return reply
+
+
+def why_unknown(session: Session, reply: Reply) -> str:
+    """Why a person must check the platform for this reply (:func:`outcome_unknown`): the error of the send
+    that may have posted it, kept through re-sends the platform refused since."""
+    return _unknown_so_far(session, reply) or reply.error or CUT_OFF
+
+
+def reopen_unknown(session: Session, reply: Reply, actor: Principal) -> None:
+    """Make a reply whose outcome is unknown sendable again (sending → failed), so that :func:`send_reply`
+    re-sends it under its idempotency key: for a caller that knows the platform still remembers the key and
+    answers it with the status it stored, if any. The re-send's refusal leaves it unknown."""
+    unknown = why_unknown(session, reply)
+    reply.state, reply.updated_at = ReplyState.FAILED.value, utcnow()
+    reply.error = "interrupted while sending; sent again with the same idempotency key"
+    audit.record(session, actor.name, "reply.resume", reply.mention_id, reply_id=reply.id, unknown=unknown)
+
+
+def _unknown_so_far(session: Session, reply: Reply) -> str | None:
+    """Why an earlier send may have posted the reply, where nothing since says it did or did not: its
+    latest entry is its re-send under the key (:func:`reopen_unknown`) or that re-send's refusal. None
+    otherwise (a send, a failure or a person's check came since)."""
+    latest = session.execute(
+        select(AuditEntry.action, AuditEntry.details)
+        .where(*_audit_of(reply, "reply.send", "reply.failed", "reply.resume", "reply.resend_refused"))
+        .order_by(AuditEntry.id.desc()).limit(1)).first()
+    if latest is None or latest.action not in ("reply.resume", "reply.resend_refused"):
+        return None
+    return latest.details.get("unknown") or CUT_OFF  # a re-send begun before 2026-12-07 recorded no error
 
 
 def outcome_unknown(reply: Reply, now: datetime | None = None) -> bool:
@@ -429,7 +481,9 @@ def sender_exited(session: Session, reply: Reply) -> bool:
 def key_first_sent(session: Session, reply: Reply) -> datetime | None:
     """When the reply's idempotency key may first have reached the platform: its first send attempt since
     its last failure (a failed send, or one a person checked and marked not posted, posted nothing), so
-    the platform remembers the key from then on. None when no send is on record."""
+    the platform remembers the key from then on. A refused re-send of a reply whose outcome was unknown
+    is no failure (``reply.resend_refused``): the send it re-sent may have posted, and the window runs
+    on from that one. None when no send is on record."""
     first = None
     for action, at in session.execute(select(AuditEntry.action, AuditEntry.at)
                                       .where(*_audit_of(reply, "reply.send", "reply.failed")).order_by(AuditEntry.id)):
