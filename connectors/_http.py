@@ -10,6 +10,9 @@ import io
 import json
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -28,6 +31,13 @@ from connectors.base import DEFAULT_RETRY_AFTER_SECONDS, BadPayload, ConnectorEr
 # may be resolved by a person as not posted and sent again (monitor.replies.SENDER_GONE_AFTER): its
 # own request must have given up long before. An hour was accepted until 2026-12-06.
 MAX_REQUEST_TIMEOUT_SECONDS = 120.0
+# A reply's send starts no connection attempt (nor waits out a back-off before one) this long after it began:
+# its last attempt connects within MAX_REQUEST_TIMEOUT_SECONDS more, so the post goes out well inside
+# monitor.replies.SENDER_GONE_AFTER. Retried connects (3 prawcore tries of max_retries + 1 urllib3 connects on
+# Reddit) took 24 minutes in an outage, and the reply posted after a person had marked it not posted and sent it.
+REPLY_CONNECT_SECONDS = MAX_REQUEST_TIMEOUT_SECONDS
+# When the reply being sent in this thread stops connecting (time.monotonic()); None outside a reply's send.
+_reply_connect_deadline: ContextVar[float | None] = ContextVar("reply_connect_deadline", default=None)
 
 
 class HttpSettings(ConnectorSettings):
@@ -37,11 +47,47 @@ class HttpSettings(ConnectorSettings):
     retry_backoff_seconds: float = Field(default=1.0, ge=0)
 
 
+class ConnectDeadlinePassed(ConnectorError):
+    """A reply's send made no connection within REPLY_CONNECT_SECONDS; nothing was sent, so it may be retried."""
+
+
+@contextmanager
+def reply_connect_deadline() -> Iterator[None]:
+    """Sending a reply: the requests made in here start no connection attempt past REPLY_CONNECT_SECONDS from now
+    (see :class:`_RetryUntilDeadline` and :func:`check_reply_connect_deadline`)."""
+    token = _reply_connect_deadline.set(time.monotonic() + REPLY_CONNECT_SECONDS)
+    try:
+        yield
+    finally:
+        _reply_connect_deadline.reset(token)
+
+
+def check_reply_connect_deadline(platform: str) -> None:
+    """Raise ConnectDeadlinePassed once the reply being sent is past its deadline to connect, for a client library
+    that retries a connection never made on its own (prawcore), before each of its tries."""
+    deadline = _reply_connect_deadline.get()
+    if deadline is not None and time.monotonic() >= deadline:
+        raise ConnectDeadlinePassed(f"cannot reach {platform} to reply (no connection within "
+                                    f"{REPLY_CONNECT_SECONDS:g} s); nothing was posted")
+
+
+class _RetryUntilDeadline(Retry):
+    """urllib3's retries, which it makes of a connection never made for every method, a reply's POST included:
+    within :func:`reply_connect_deadline` none starts (its back-off included) past the deadline. The last
+    connection error is raised instead, as after the last retry."""
+
+    def is_exhausted(self) -> bool:
+        deadline = _reply_connect_deadline.get()
+        late = deadline is not None and time.monotonic() + self.get_backoff_time() >= deadline
+        return late or super().is_exhausted()
+
+
 def retry_policy(settings: HttpSettings) -> Retry:
     """GETs retried on 5xx and dropped connections, with exponential back-off; POSTs never (a reply could
     post twice). Never a 429 and never a Retry-After sleep: urllib3 would block the poll thread (up to
-    hours) and resend into a used-up window; waiting out a limit is the poller's business."""
-    return Retry(
+    hours) and resend into a used-up window; waiting out a limit is the poller's business. Connections never
+    made are retried for every method, as nothing was sent, but not past a reply's :func:`reply_connect_deadline`."""
+    return _RetryUntilDeadline(
         total=settings.max_retries,
         backoff_factor=settings.retry_backoff_seconds,
         status_forcelist=(500, 502, 503, 504),

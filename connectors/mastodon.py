@@ -44,6 +44,7 @@ from connectors._http import (
     HttpSettings,
     html_to_text,
     read_bodies_bounded,
+    reply_connect_deadline,
     retrying_session,
 )
 from connectors.base import (
@@ -364,8 +365,11 @@ class MastodonConnector(Connector):
             raise ConnectorError(f"the reply is {length} characters with the @mention; "
                                  f"this instance allows {self.settings.max_reply_chars}")
         try:
-            status = self.api.status_post(text, in_reply_to_id=target.external_id, visibility=visibility,
-                                          idempotency_key=idempotency_key)
+            # The key dedupes a late post for an hour only, and urllib3 retries a connection never made
+            # max_retries times (no limit): past the deadline to connect, no try starts.
+            with reply_connect_deadline():
+                status = self.api.status_post(text, in_reply_to_id=target.external_id, visibility=visibility,
+                                              idempotency_key=idempotency_key)
         except MastodonRatelimitError:
             raise RateLimited("Mastodon answered 429 Too Many Requests to the reply", self._wait_after_429()) from None
         except MastodonNotFoundError:

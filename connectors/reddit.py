@@ -37,7 +37,14 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from connectors import keywords
-from connectors._http import HttpSettings, never_connected, retry_after, retry_policy
+from connectors._http import (
+    HttpSettings,
+    check_reply_connect_deadline,
+    never_connected,
+    reply_connect_deadline,
+    retry_after,
+    retry_policy,
+)
 from connectors.base import (
     DEFAULT_RETRY_AFTER_SECONDS,
     MAX_SETTING_SECONDS,
@@ -89,8 +96,9 @@ class _RedditAdapter(HTTPAdapter):
     setting says) and sends reply POSTs once: prawcore retries timeouts and 502/503/504 for every
     method, which for a reply means posting it again although the first may well have been posted. Only a
     connection never made (refused, timed out, a name that did not resolve) is left to prawcore's retry: then
-    nothing was sent. The reply endpoint is matched on the path's end: an ``oauth_url`` with a path (a proxy)
-    puts it in front."""
+    nothing was sent. But no request of a reply's send starts past its deadline to connect (prawcore's retries
+    went on for 3 times urllib3's): ``ConnectDeadlinePassed`` instead, not retried either. The reply endpoint
+    is matched on the path's end: an ``oauth_url`` with a path (a proxy) puts it in front."""
 
     def __init__(self, timeout: float, retries: Retry, check_limits: Callable[[], None]) -> None:
         super().__init__(max_retries=retries)
@@ -99,6 +107,7 @@ class _RedditAdapter(HTTPAdapter):
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         self.check_limits()
+        check_reply_connect_deadline("Reddit")
         kwargs["timeout"] = self.timeout
         if request.method != "POST" or not urlsplit(request.url).path.rstrip("/").endswith("/api/comment"):
             return super().send(request, **kwargs)
@@ -302,7 +311,7 @@ class RedditConnector(Connector):
 
     def _translate(self, exc: Exception, doing: str) -> ConnectorError:
         """praw/prawcore errors as connector errors whose text is safe to show."""
-        if isinstance(exc, prawcore.RequestException) and isinstance(exc.original_exception, RateLimited):
+        if isinstance(exc, prawcore.RequestException) and isinstance(exc.original_exception, ConnectorError):
             return exc.original_exception  # refused before sending (see _RedditAdapter)
         if isinstance(exc, prawcore.TooManyRequests):
             return self._rate_limited(exc.response)
@@ -535,7 +544,8 @@ class RedditConnector(Connector):
         else:
             raise ReplyNotAllowed(f"cannot reply to Reddit item {target.external_id}")
         try:
-            posted = parent.reply(text)
+            with reply_connect_deadline():
+                posted = parent.reply(text)
         except praw.exceptions.RedditAPIException as exc:
             codes = {item.error_type for item in exc.items}
             if "RATELIMIT" in codes:

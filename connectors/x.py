@@ -29,7 +29,7 @@ from pydantic import Field
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from connectors._http import HttpSettings, never_connected, retry_policy
+from connectors._http import HttpSettings, never_connected, reply_connect_deadline, retry_policy
 from connectors.base import (
     DEFAULT_RETRY_AFTER_SECONDS,
     MAX_SETTING_SECONDS,
@@ -577,7 +577,9 @@ class XConnector(Connector):
             names = ", ".join(f"MENTIONDESK_X_{s.upper()}" for s in missing)
             raise ConnectorError(f"replying on X needs the brand account's OAuth 1.0a keys: set {names}")
         try:
-            response = self.client.create_tweet(text=text, in_reply_to_tweet_id=target.external_id, user_auth=True)
+            with reply_connect_deadline():  # urllib3 retries a connection never made, for a POST too
+                response = self.client.create_tweet(text=text, in_reply_to_tweet_id=target.external_id,
+                                                    user_auth=True)
         except tweepy.Forbidden as exc:
             raise ReplyNotAllowed(f"X refused the reply: {_error_detail(exc)}") from None
         except tweepy.TooManyRequests as exc:
