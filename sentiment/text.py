@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 
 HANDLE = "@user"  # what every @handle becomes for the model (XLM-T's convention)
 LINK = "http"  # and every link
@@ -40,9 +41,11 @@ def written_without_spaces(ch: str) -> bool:
     return _WRITTEN_WITHOUT_SPACES_CHAR.match(ch) is not None
 
 
-def normalise_tweet(text: str, keep_line_breaks: bool = False, *, handle: str = HANDLE, link: str = LINK) -> str:
+def normalise_tweet(text: str, keep_line_breaks: bool = False, *, handle: str = HANDLE,
+                    link: str | Callable[[re.Match[str]], str] = LINK) -> str:
     """Bring sources to one convention (as XLM-T does): handles -> @user, URLs -> http (or `handle` and `link`:
-    the triage rules mask them with characters no rule can match, so a rule "user" or "http*" fires on no handle),
+    the triage rules mask them with characters no rule can match, so a rule "user" or "http*" fires on no handle;
+    `link` may be a function of the link's match, the triage rules' keeps the punctuation typed after it),
     literal ``\\u2019``-style escapes decoded, surrogates made text, whitespace runs collapsed and
     the ends stripped.
     Applied in training and inference alike. (The whitespace matters: XLM-T's files end every

