@@ -1,15 +1,21 @@
 """Mastodon through Mastodon.py: status search, hashtag timelines, the account's mention notifications.
 
 One query reads several sources, each with its own sub-cursor in the JSON cursor: ``search:<keyword>``
-(``search_v2``; only instances with full-text search return anything), ``tag:<hashtag>``
-(``timeline_hashtag``) and ``notifications`` (``notifications(types=["mention"])``, needs the
-brand's handle). A sub-cursor is the newest id read. The timelines answer ``min_id`` with the items
-just after it, so their pages move forward in time. Search only *filters* by ``min_id`` (newest
-matches first), so a search source walks down with ``max_id`` = the oldest id read so far, above the
-id it had, and takes the newest id it saw as its new sub-cursor when the walk ends: posts arriving
-or deleted mid-walk cannot shift its pages (new ones come with the next walk). The walk is in the
-cursor, so a restart continues it. A source's first poll reads only its newest page. Ids are opaque
-strings (Mastodon's snowflakes, GoToSocial's ULIDs, Akkoma's flake ids), ordered as servers order them.
+(``search_v2``; only instances with full-text search return anything; a raw query, ``queries.mastodon``, is
+one source sent as written), ``tag:<hashtag>`` (``timeline_hashtag``) and ``notifications``
+(``notifications(types=["mention"])``, needs the brand's handle). A sub-cursor is the newest id read. The
+timelines answer ``min_id`` with the items just after it, so their pages move forward in time. Search only
+*filters* by ``min_id`` (newest matches first), so a search source walks down with ``max_id`` = the oldest id
+read so far, above the id it had, until a page comes back empty (Mastodon drops muted, blocked and limited
+accounts' statuses from a page after paging, so a short page is no end), and takes the newest id it saw as its
+new sub-cursor when the walk ends: posts arriving or deleted mid-walk cannot shift its pages (new ones come
+with the next walk). The walk is in the cursor, so a restart continues it. A source's first poll reads only
+its newest page. Ids are opaque strings (Mastodon's snowflakes, GoToSocial's ULIDs, Akkoma's flake ids),
+ordered as servers order them. Mastodon makes a status's snowflake from its own time, and a status it learns of
+late (a remote post delivered late, one fetched for a thread or a boost) gets an id below ids already read: so
+a search or hashtag walk reads above the snowflake of ``overlap_seconds`` before its newest status, and the ids
+read in that window are kept in the cursor, so none is returned twice. Ids that are no snowflakes are read
+above as they are.
 One odd item does not stop its source: a status without an account or a readable date is read without
 them (see `MastodonConnector._mention`), and a notification without its status is skipped with a warning.
 A status's content warning is read with it: its text is "CW: <warning>", a blank line, then the post.
@@ -48,6 +54,7 @@ from connectors._http import (
     retrying_session,
 )
 from connectors.base import (
+    MAX_SETTING_SECONDS,
     BadPayload,
     Capabilities,
     Connector,
@@ -74,6 +81,11 @@ MAX_STATUS_CHARS = 500  # Mastodon's default; instances may allow more
 # /api/v1/statuses); 5 minutes less leaves a re-send time to arrive (a request gives up within 120 s).
 IDEMPOTENCY_WINDOW = timedelta(minutes=55)
 _VISIBILITY_ORDER = ("public", "unlisted", "private", "direct")
+# Mastodon's ids are snowflakes since 2.0 (October 2017); a smaller number is a counted id (older Mastodon,
+# Friendica) that holds no time.
+FIRST_SNOWFLAKE_MS = int(datetime(2017, 9, 1, tzinfo=timezone.utc).timestamp() * 1000)
+# The most ids a source keeps from its look-back window: past it the oldest may be returned twice (stored once).
+MAX_SEEN_IDS = 1000
 
 
 class MastodonSettings(HttpSettings):
@@ -83,6 +95,8 @@ class MastodonSettings(HttpSettings):
     hashtags: list[str] | None = None
     notifications: bool = True  # the account's mention notifications (needs the brand's handle)
     page_size: int = Field(default=40, ge=1, le=40)
+    # How far below the newest status read each search and hashtag walk looks again, for statuses given ids late.
+    overlap_seconds: int = Field(default=300, ge=0, le=int(MAX_SETTING_SECONDS))
     max_reply_chars: int = Field(default=MAX_STATUS_CHARS, ge=1)
     # The most an answer may hold, unpacked: past it, or still arriving after request_timeout_seconds, the
     # answer is refused instead of holding the poll (40 statuses with their accounts are well under 1 MB).
@@ -93,8 +107,10 @@ class MastodonSettings(HttpSettings):
 class _Cursor:
     pending: list[str] = field(default_factory=list)  # sources left in this round
     newest: dict[str, str] = field(default_factory=dict)  # source -> newest id read
-    # search source -> {"max_id": the oldest id read so far, "top": the newest}, mid-walk
+    # search or tag source -> {"max_id": the oldest id read so far (search), "top": the newest}, mid-walk
     walks: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    # search or tag source -> the ids read above its look-back: its walks read them again and skip them
+    seen: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, text: str | None) -> "_Cursor":
@@ -104,7 +120,10 @@ class _Cursor:
             data = json.loads(text)
             # A walk stored by offset (before max_id) starts again from the top: read twice, stored once.
             walks = {k: {"max_id": w.get("max_id"), "top": w.get("top")} for k, w in data.get("walks", {}).items()}
-            return cls(pending=list(data.get("pending", [])), newest=dict(data.get("newest", {})), walks=walks)
+            # A cursor from before the look-back has no seen ids: its window is read once more (and stored once).
+            seen = {k: [str(i) for i in ids] for k, ids in data.get("seen", {}).items()}
+            return cls(pending=list(data.get("pending", [])), newest=dict(data.get("newest", {})), walks=walks,
+                       seen=seen)
         except (ValueError, TypeError, AttributeError, KeyError):
             raise ConnectorError("stored Mastodon cursor is unreadable; reset this query's cursor to start over") from None
 
@@ -138,6 +157,18 @@ def _id_order(status_id: str) -> tuple[int, str]:
 def _term(word: str) -> str:
     word = word.replace('"', "")
     return f'"{word}"' if any(c.isspace() for c in word) else word
+
+
+def _look_back(newest: str | None, seconds: int) -> str | None:
+    """The id a walk reads above: Mastodon's snowflake of ``seconds`` before the newest status read (its
+    milliseconds shifted 16 bits). Other ids (ULIDs, flake ids, counted ones) are read above as they are."""
+    if newest is None or not re.fullmatch(r"[0-9]{1,20}", newest) or int(newest) >> 16 < FIRST_SNOWFLAKE_MS:
+        return newest  # a snowflake is a 64-bit number
+    return str(((int(newest) >> 16) - seconds * 1000) << 16)
+
+
+def _above(status_id: str, floor: str | None) -> bool:
+    return floor is None or _id_order(status_id) > _id_order(floor)
 
 
 class MastodonConnector(Connector):
@@ -187,31 +218,55 @@ class MastodonConnector(Connector):
         sources = self._sources(query)
         state.newest = {k: v for k, v in state.newest.items() if k in sources}  # sources no longer configured
         state.walks = {k: v for k, v in state.walks.items() if k in sources}
+        state.seen = {k: v for k, v in state.seen.items() if k in sources}
         return fetch_in_rounds(state, sources, lambda pending: self._fetch_source(query, state, pending))
 
     def _fetch_source(self, query: Query, state: _Cursor, pending: list[str]) -> FetchResult:
         """The next page of the round's first pending source."""
         source = pending[0]
-        min_id = state.newest.get(source)
-        walk = state.walks.get(source, {"max_id": None, "top": min_id}) if source.startswith("search:") else None
-        page = self._read(source, query, min_id, walk["max_id"] if walk else None)
-        mentions = [self._mention(s, source) for _, s in page if s is not None]
-        if source != "notifications":
+        kind = source.partition(":")[0]
+        newest, walk = state.newest.get(source), state.walks.get(source)
+        overlap = self.settings.overlap_seconds
+        if kind == "notifications":
+            min_id, max_id = newest, None
+        elif kind == "tag" and walk is not None:
+            min_id, max_id = walk["top"], None  # a timeline walk's later pages: just after the newest read
+        else:
+            min_id, max_id = _look_back(newest, overlap), walk["max_id"] if walk else None
+        page = self._read(source, query, min_id, max_id)
+        seen = set(state.seen.get(source, ()))
+        mentions = [self._mention(s, source) for i, s in page if s is not None and i not in seen]
+        if kind != "notifications":
             mentions = [m for m in mentions if self._wanted(m, query)]
         ids = [i for i, _ in page if i]
         # A full page above the old id may have more behind it; the first poll reads one page. A page with no
-        # id to place it by cannot lead on: read again, it would come the same.
-        more_here = min_id is not None and len(page) >= self.settings.page_size and bool(ids)
-        if walk is not None:
-            top = max(filter(None, [*ids, walk["top"]]), key=_id_order, default=None)
+        # id to place it by cannot lead on: read again, it would come the same. Search drops statuses from a
+        # page after paging (muted, blocked, limited accounts), so only an empty page ends its walk, or one
+        # not below its max_id: a server that ignores max_id (Akkoma's search) would send it again and again.
+        if newest is None or not ids:
+            more_here = False
+        elif kind == "search":
+            more_here = max_id is None or _id_order(min(ids, key=_id_order)) < _id_order(max_id)
+        else:
+            more_here = len(page) >= self.settings.page_size
+        if kind == "notifications":
+            if ids:
+                state.newest[source] = max(filter(None, [*ids, newest]), key=_id_order)
+        else:
+            top = max(filter(None, [*ids, walk["top"] if walk else newest]), key=_id_order, default=None)
+            window = _look_back(top, overlap)
+            remembered = seen | {i for i in ids if _above(i, window)}
             if more_here:
-                state.walks[source] = {"max_id": min(ids, key=_id_order), "top": top}
+                state.walks[source] = {"max_id": min(ids, key=_id_order) if kind == "search" else None, "top": top}
             else:
                 state.walks.pop(source, None)
                 if top:
                     state.newest[source] = top
-        elif ids:
-            state.newest[source] = max(filter(None, [*ids, min_id]), key=_id_order)
+                remembered = {i for i in remembered if _above(i, window)}  # what the next walk reads again
+            if remembered:
+                state.seen[source] = sorted(remembered, key=_id_order)[-MAX_SEEN_IDS:]
+            else:
+                state.seen.pop(source, None)
         state.pending = pending if more_here else pending[1:]
         return FetchResult(mentions, next_cursor=state.dump(), has_more=bool(state.pending))
 
@@ -222,9 +277,14 @@ class MastodonConnector(Connector):
         kind, _, value = source.partition(":")
         limit = self.settings.page_size
         if kind == "search":
-            text = " ".join([_term(value), *(f"-{_term(e)}" for e in query.exclude)])
-            if query.handle:
-                text += f" -from:{query.handle}"
+            # A raw query is the brand's own search text, sent as written, as X's and Hacker News' are (its quotes,
+            # operators and exclusions are its own); excluded terms and the brand's posts still go after reading.
+            if query.raw:
+                text = value
+            else:
+                text = " ".join([_term(value), *(f"-{_term(e)}" for e in query.exclude)])
+                if query.handle:
+                    text += f" -from:{query.handle}"
             result = self._call(source, lambda: self.api.search_v2(text, resolve=False, result_type="statuses",
                                                                     min_id=min_id, max_id=max_id, limit=limit))
             items = result.get("statuses") if isinstance(result, dict) else None

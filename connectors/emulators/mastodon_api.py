@@ -7,10 +7,14 @@ with ``acct``/``followers_count``, HTML ``content``, ``visibility``, ``language`
 ``X-RateLimit-Limit/Remaining/Reset`` (ISO 8601) on every answer and 429 past the quota (Mastodon:
 300 requests per 5 minutes per account), and ``Idempotency-Key`` on ``POST /api/v1/statuses``.
 With ``ulid_ids`` set it answers with ids as GoToSocial does (26 sortable characters, not numbers).
+Ids are Mastodon's snowflakes, made from a status's own time: one delivered late (``published=``) sorts below
+ids already served. Search drops muted accounts' statuses after paging, as Mastodon's does, so a page may hold
+fewer than ``limit`` with more matches below it.
 """
 
 from __future__ import annotations
 
+import bisect
 import html
 import re
 import threading
@@ -80,6 +84,7 @@ class MastodonEmulator(EmulatorState):
         self._idempotent: dict[str, int] = {}
         self._next_number = 0
         self.ulid_ids = False  # ids on the wire as GoToSocial's ULIDs instead of Mastodon's numeric snowflakes
+        self.muted: set[str] = set()  # accts the brand account muted (or blocked, or a moderator limited)
         self.brand = self._account(brand_username, brand_name, 9_300)
         end = backlog_end or datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
         start = end - timedelta(seconds=97 * backlog)
@@ -93,15 +98,21 @@ class MastodonEmulator(EmulatorState):
         return self._accounts.setdefault(account.acct.lower(), account)
 
     def _add(self, account: Account, text: str, at: datetime, lang: str, *, visibility: str = "public",
-             in_reply_to: int | None = None, spoiler_text: str = "") -> Status:
+             in_reply_to: int | None = None, spoiler_text: str = "", delivered_late: bool = False) -> Status:
+        """A status written ``at``, with Mastodon's snowflake id of that time (``Snowflake.id_at``). One arriving
+        now is newer than every id served (the backlog may end after the clock); one ``delivered_late`` (a remote
+        post, a status fetched for a thread) keeps the id of its own time, below newer ones."""
         with self._lock:
-            status_id = int(at.timestamp() * 1000) << 16 | (len(self._ids) & 0xFFFF)  # Mastodon's snowflake ids
-            status_id = max(status_id, (self._ids[-1] + 1) if self._ids else 0)
+            status_id = int(at.timestamp() * 1000) << 16 | (len(self._ids) & 0xFFFF)
+            if not delivered_late:
+                status_id = max(status_id, (self._ids[-1] + 1) if self._ids else 0)
+            while status_id in self._statuses:
+                status_id += 1
             mentioned = [self._accounts[(u + (f"@{d}" if d else "")).lower()]
                          for u, d in _MENTION.findall(text) if (u + (f"@{d}" if d else "")).lower() in self._accounts]
             status = Status(status_id, account, text, at, lang, visibility, in_reply_to, mentioned, spoiler_text)
             self._statuses[status_id] = status
-            self._ids.append(status_id)
+            bisect.insort(self._ids, status_id)
             return status
 
     def _add_generated(self, at: datetime) -> Status:
@@ -123,14 +134,21 @@ class MastodonEmulator(EmulatorState):
         return [self.wire_id(self._add_generated(now).id) for _ in range(count)]
 
     def add_status(self, text: str, *, username: str = "casual", domain: str | None = None, lang: str = "en",
-                   visibility: str = "public", spoiler_text: str = "") -> str:
+                   visibility: str = "public", spoiler_text: str = "", published: datetime | None = None) -> str:
         """A post by a local account, or one of the instance ``domain``; ``spoiler_text`` puts it behind a content
-        warning."""
+        warning. With ``published`` it was written then and arrives now (a remote post delivered late, or
+        fetched for a thread or a boost): its id is made from that time, so it may sort below ids already read."""
         with self._lock:
             author = self._account(username, username.title(), 42, domain)
-            status = self._add(author, text, datetime.now(timezone.utc), lang, visibility=visibility,
-                               spoiler_text=spoiler_text)
+            status = self._add(author, text, published or datetime.now(timezone.utc), lang, visibility=visibility,
+                               spoiler_text=spoiler_text, delivered_late=published is not None)
             return self.wire_id(status.id)
+
+    def mute(self, acct: str) -> None:
+        """The brand account mutes ``acct``: its statuses leave the timelines and notifications before paging and
+        search results after paging (Mastodon's StatusesSearchService filters the page it got)."""
+        with self._lock:
+            self.muted.add(acct.lower())
 
     def delete_status(self, status_id: str) -> None:
         """The author deletes it (or a moderator removes it): gone from search, timelines and notifications."""
@@ -219,6 +237,9 @@ class MastodonEmulator(EmulatorState):
     def _visible(self, status: Status) -> bool:
         return status.visibility in ("public", "unlisted")
 
+    def _muted(self, status: Status) -> bool:
+        return status.account.acct.lower() in self.muted
+
     def _search(self, request: Request) -> Response:
         q = request.query.get("q", "")
         if request.query.get("type", "statuses") != "statuses":
@@ -227,9 +248,6 @@ class MastodonEmulator(EmulatorState):
             matcher: Matcher[Status] = parse(q, self._atom)
         except BadQuery:
             return Response(200, {"accounts": [], "statuses": [], "hashtags": []})
-        with self._lock:
-            items = [(i, self._render(self._statuses[i])) for i in self._ids
-                     if self._visible(self._statuses[i]) and matcher(self._statuses[i])]
         # Unlike the timelines, search answers newest first even with min_id (it only filters) and
         # pages by offset.
         try:
@@ -238,8 +256,13 @@ class MastodonEmulator(EmulatorState):
             bounds = {k: self._parse_id(request.query[k]) for k in ("max_id", "min_id") if request.query.get(k)}
         except ValueError:
             return _error(422, "Validation failed: limit, offset and ids must be integers")
-        chosen = [r for i, r in reversed(items) if bounds.get("min_id", -1) < i < bounds.get("max_id", 1 << 80)]
-        return Response(200, {"accounts": [], "statuses": chosen[offset:offset + limit], "hashtags": []})
+        with self._lock:
+            chosen = [self._statuses[i] for i in reversed(self._ids)
+                      if bounds.get("min_id", -1) < i < bounds.get("max_id", 1 << 80)
+                      and self._visible(self._statuses[i]) and matcher(self._statuses[i])]
+            # The page, less the muted accounts' statuses: fewer than limit, with more matches below.
+            page = [self._render(s) for s in chosen[offset:offset + limit] if not self._muted(s)]
+        return Response(200, {"accounts": [], "statuses": page, "hashtags": []})
 
     @staticmethod
     def _atom(token: str) -> Matcher[Status]:
@@ -252,8 +275,9 @@ class MastodonEmulator(EmulatorState):
 
     def _hashtag(self, request: Request, tag: str) -> Response:
         with self._lock:
-            items = [(i, self._render(self._statuses[i])) for i in self._ids if self._visible(self._statuses[i])
-                     and tag.lower() in (t.lower() for t in _HASHTAG.findall(self._statuses[i].text))]
+            items = [(i, self._render(s)) for i in self._ids for s in (self._statuses[i],)
+                     if self._visible(s) and not self._muted(s)
+                     and tag.lower() in (t.lower() for t in _HASHTAG.findall(s.text))]
         return self._page(request, items, f"/api/v1/timelines/tag/{tag}")
 
     def _notifications(self, request: Request) -> Response:
@@ -263,7 +287,8 @@ class MastodonEmulator(EmulatorState):
                           "group_key": f"ungrouped-{i}",
                           "account": self._render_account(s.account), "status": self._render(s)})
                      for i in self._ids if "mention" in types
-                     for s in (self._statuses[i],) if self.brand in s.mentions and s.account is not self.brand]
+                     for s in (self._statuses[i],)
+                     if self.brand in s.mentions and s.account is not self.brand and not self._muted(s)]
         return self._page(request, items, "/api/v1/notifications")
 
     def _post_status(self, request: Request) -> Response:
