@@ -52,21 +52,28 @@ class ConnectDeadlinePassed(ConnectorError):
 
 
 @contextmanager
-def reply_connect_deadline() -> Iterator[None]:
-    """Sending a reply: the requests made in here start no connection attempt past REPLY_CONNECT_SECONDS from now
-    (see :class:`_RetryUntilDeadline` and :func:`check_reply_connect_deadline`)."""
-    token = _reply_connect_deadline.set(time.monotonic() + REPLY_CONNECT_SECONDS)
+def reply_connect_deadline(until: float | None = None) -> Iterator[None]:
+    """Sending a reply: the requests made in here start no connection attempt past ``until`` (time.monotonic()),
+    by default REPLY_CONNECT_SECONDS from now (see :class:`_RetryUntilDeadline`, :func:`check_reply_connect_deadline`
+    and :func:`past_reply_connect_deadline`)."""
+    token = _reply_connect_deadline.set(time.monotonic() + REPLY_CONNECT_SECONDS if until is None else until)
     try:
         yield
     finally:
         _reply_connect_deadline.reset(token)
 
 
+def past_reply_connect_deadline(pause: float = 0.0) -> bool:
+    """Whether a connection attempt started after ``pause`` seconds would start past the deadline to connect of
+    the reply being sent; False outside a reply's send."""
+    deadline = _reply_connect_deadline.get()
+    return deadline is not None and time.monotonic() + pause >= deadline
+
+
 def check_reply_connect_deadline(platform: str) -> None:
     """Raise ConnectDeadlinePassed once the reply being sent is past its deadline to connect, for a client library
     that retries a connection never made on its own (prawcore), before each of its tries."""
-    deadline = _reply_connect_deadline.get()
-    if deadline is not None and time.monotonic() >= deadline:
+    if past_reply_connect_deadline():
         raise ConnectDeadlinePassed(f"cannot reach {platform} to reply (no connection within "
                                     f"{REPLY_CONNECT_SECONDS:g} s); nothing was posted")
 
@@ -77,9 +84,7 @@ class _RetryUntilDeadline(Retry):
     connection error is raised instead, as after the last retry."""
 
     def is_exhausted(self) -> bool:
-        deadline = _reply_connect_deadline.get()
-        late = deadline is not None and time.monotonic() + self.get_backoff_time() >= deadline
-        return late or super().is_exhausted()
+        return past_reply_connect_deadline(self.get_backoff_time()) or super().is_exhausted()
 
 
 def retry_policy(settings: HttpSettings) -> Retry:

@@ -39,7 +39,13 @@ from atproto_client.client.session import Session, SessionEvent
 from atproto_client.request import Request
 from pydantic import Field, ValidationError
 
-from connectors._http import DEFAULT_RETRY_AFTER_SECONDS, MAX_REQUEST_TIMEOUT_SECONDS, HttpSettings
+from connectors._http import (
+    DEFAULT_RETRY_AFTER_SECONDS,
+    MAX_REQUEST_TIMEOUT_SECONDS,
+    HttpSettings,
+    past_reply_connect_deadline,
+    reply_connect_deadline,
+)
 from connectors.base import (
     MAX_SETTING_SECONDS,
     BadPayload,
@@ -66,9 +72,10 @@ MAX_POST_BYTES = 3000  # UTF-8, the lexicon's maxLength for a post's text
 _MENTION_FEATURE = "app.bsky.richtext.facet#mention"
 _SESSION_ERRORS = ("ExpiredToken", "InvalidToken")  # a revoked or expired session: log in again
 # A reply reads the post and each @handle in it (every read retried) before posting; all of that shares this
-# budget, so the post starts at most this long after the reply was marked sending. A reply still sending after
-# monitor.replies.SENDER_GONE_AFTER (10 minutes) may be marked not posted and sent again, so the post's own
-# request (up to MAX_REQUEST_TIMEOUT_SECONDS) must be over well before: a late post would be a second answer.
+# budget, so the post starts at most this long after the reply was marked sending, and starts no connection
+# attempt after it either. A reply still sending after monitor.replies.SENDER_GONE_AFTER (10 minutes) may be
+# marked not posted and sent again, so the post's own request (its last connect and its answer, each up to
+# MAX_REQUEST_TIMEOUT_SECONDS) must be over well before: a late post would be a second answer.
 REPLY_READS_SECONDS = MAX_REQUEST_TIMEOUT_SECONDS
 _T = TypeVar("_T")
 log = logging.getLogger("mentiondesk.connectors.bluesky")
@@ -162,6 +169,30 @@ def _iso(at: datetime) -> str:
 
 
 
+class _ConnectRetryingTransport(httpx.HTTPTransport):
+    """httpx's transport, retrying a connection never made (refused, timed out: nothing was sent) ``retries`` times
+    with exponential back-off, but within :func:`reply_connect_deadline` no try starts, nor its back-off is waited,
+    past the deadline: the last connection error is raised instead, as after the last retry. httpcore's own
+    retries (``HTTPTransport(retries=...)``) went on for up to ``retries + 1`` request timeouts: a reply's post
+    connected, and posted, 10 minutes after its send began, when a person may have sent it again."""
+
+    def __init__(self, retries: int, backoff_seconds: float) -> None:
+        super().__init__()
+        self._retries, self._backoff_seconds = retries, backoff_seconds
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        retry = 0
+        while True:
+            try:
+                return super().handle_request(request)
+            except (httpx.ConnectError, httpx.ConnectTimeout):
+                pause = self._backoff_seconds * 2**retry
+                if retry == self._retries or past_reply_connect_deadline(pause):
+                    raise
+            time.sleep(pause)
+            retry += 1
+
+
 def _term(word: str) -> str:
     word = word.replace('"', "")
     return f'"{word}"' if any(c.isspace() for c in word) else word
@@ -180,7 +211,7 @@ class BlueskyConnector(Connector):
         super().__init__(settings, secrets)
         request = Request(
             timeout=self.settings.request_timeout_seconds,
-            transport=httpx.HTTPTransport(retries=self.settings.max_retries),  # refused/dropped connections
+            transport=_ConnectRetryingTransport(self.settings.max_retries, self.settings.retry_backoff_seconds),
             event_hooks={"response": [self._note_limits]},
         )
         self.client = Client(base_url=self.settings.api_base_url, request=request)
@@ -476,9 +507,13 @@ class BlueskyConnector(Connector):
             problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:3])
             raise ConnectorError(f"the Bluesky SDK refused the reply as built ({problems}); nothing was sent") from None
         try:
-            created = self._call("the reply", lambda: self.client.com.atproto.repo.create_record(data), read=False,
-                                 deadline=deadline)
-        except NetworkError:
+            with reply_connect_deadline(deadline):
+                created = self._call("the reply", lambda: self.client.com.atproto.repo.create_record(data),
+                                     read=False, deadline=deadline)
+        except NetworkError as exc:
+            if isinstance(exc.__cause__, (httpx.ConnectError, httpx.ConnectTimeout)):  # the request never went out
+                raise ConnectorError("cannot reach Bluesky to reply (no connection could be made); nothing was "
+                                     "posted") from None
             raise DeliveryUnknown("the reply request to Bluesky got no answer; check the thread before retrying") from None
         rkey = str(created.uri).rsplit("/", 1)[-1]
         return PostedReply(external_id=str(created.uri),
