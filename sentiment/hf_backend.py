@@ -91,6 +91,10 @@ class HFClassifier(SentimentClassifier):
             raise ModelNotAvailable(f"cannot load the tokenizer of Hugging Face model {name_or_path!r}: "
                                     f"{reason(exc)}") from exc
         self._check_vocabulary(name_or_path, getattr(model.config, "vocab_size", None))
+        # Padding after the text, whatever the tokenizer was saved with: no position ids are passed, so a text
+        # padded before (GPT-2 style tokenizers pad on the left) was read at positions shifted by its padding,
+        # and its label changed with the longer texts batched with it.
+        self.tokenizer.padding_side = "right"
         if self.tokenizer.pad_token is None:  # decoder models (GPT-2, Llama) have none: batches need one
             if self.tokenizer.eos_token is None:
                 raise ModelNotAvailable(f"Hugging Face model {name_or_path!r} has no padding token, nor an "
