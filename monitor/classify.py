@@ -46,16 +46,18 @@ CLAIM_SECONDS = 120.0
 CLAIM_MARGIN = 3.0
 CLAIM_LIMIT = 10.0
 _READ_COLUMNS = (Mention.id, Mention.text, Mention.lang, Mention.author_followers, Mention.replyable,
-                 Mention.created_at)
+                 Mention.created_at, Mention.human_sentiment_label, Mention.human_intent)
 
 
-def triage_row(row: Row[Any], prediction: Any, as_of: datetime, rules: object) -> Any:
-    """The triage of a mention row (text, author_followers, replyable, created_at) given its
-    prediction, aged as of `as_of`: the time it was classified, by the worker and by retriage alike."""
+def triage_row(row: Row[Any] | Mention, prediction: Any, as_of: datetime, rules: object) -> Any:
+    """The triage of a mention row (text, author_followers, replyable, created_at, human_sentiment_label,
+    human_intent) given its prediction, aged as of `as_of`: the time it was classified, by the worker, by
+    retriage and by a relabel alike. Its needs-response and priority follow a person's labels where it has them."""
     from sentiment.triage import triage
 
     return triage(row.text, prediction, follower_count=row.author_followers, replyable=row.replyable,
-                  age_seconds=max(0.0, (as_of - row.created_at).total_seconds()), rules=rules)
+                  age_seconds=max(0.0, (as_of - row.created_at).total_seconds()), rules=rules,
+                  human_label=row.human_sentiment_label, human_intent=row.human_intent)
 
 
 def outcome_columns(prediction: Any, result: Any) -> dict[str, Any]:
@@ -184,9 +186,9 @@ class MentionClassifier:
                now: datetime, alert_check: bool = False) -> list[int]:
         """Write results where still unclassified and still claimed by this worker; returns the ids this
         call classified. A row's claim is gone where it ran out and another worker took the row, or where
-        ingest changed the row since it was read (moved it to another brand, made it replyable): what was
-        computed from the old row must not be stored. One statement for all rows: an UPDATE each took
-        ~1 ms on PostgreSQL, ~0.6 s a read."""
+        ingest changed the row since it was read (moved it to another brand, made it replyable) or a person
+        relabelled it: what was computed from the old row must not be stored. One statement for all rows: an
+        UPDATE each took ~1 ms on PostgreSQL, ~0.6 s a read."""
         from monitor.incidents import store_embeddings
 
         # Locked, so no other worker classifies them between this check and the write.

@@ -2,8 +2,9 @@
 
 The rules run as mentions are classified, so a changed weight or keyword used to reach only newer
 mentions. Intent, needs-response and priority are recomputed here from the three sentiment
-probabilities stored with each mention (since migration 0012), without the model. The recency term
-reads the mention's age when it was classified, as it did then, so only the rules move a priority.
+probabilities stored with each mention (since migration 0012), without the model, and from a person's
+labels where it has them, which win (see sentiment.triage). The recency term reads the mention's age
+when it was classified, as it did then, so only the rules move a priority.
 A mention classified before the probabilities were stored is run through the model once more
 (loaded only if there is such a mention), and gets them. A mention left with no language is
 detected again, among `[sentiment] expected_languages` if they were listed since.
@@ -50,7 +51,8 @@ def retriage(db: Database, rules: object, load_classifier: Callable[[], MentionC
             rows = session.execute(
                 select(Mention.id, Mention.text, Mention.lang, Mention.author_followers, Mention.replyable,
                        Mention.created_at, Mention.classified_at, Mention.sentiment_label, Mention.sentiment_score,
-                       Mention.sentiment_scores, Mention.intent, Mention.needs_response, Mention.priority)
+                       Mention.sentiment_scores, Mention.intent, Mention.needs_response, Mention.priority,
+                       Mention.human_sentiment_label, Mention.human_intent)
                 .where(Mention.classified_at.is_not(None), Mention.id > after)
                 .order_by(Mention.id).limit(rows_per_read)
             ).all()
@@ -85,10 +87,15 @@ def _write(db: Database, changes: Sequence[tuple[Row[Any], Any, Any]]) -> None:
         return
     table = Mention.__table__
     with db.write() as session:
-        # One statement for the read (an UPDATE each took ~1 ms on PostgreSQL); a mention classified again since it
-        # was read keeps the newer result.
+        # One statement for the read (an UPDATE each took ~1 ms on PostgreSQL); a mention classified again or
+        # relabelled since it was read keeps the newer result.
         session.execute(
-            table.update().where(table.c.id == bindparam("mention_id"),
-                                 table.c.classified_at == bindparam("classified_when_read")),
-            [{"mention_id": row.id, "classified_when_read": row.classified_at, **outcome_columns(prediction, new)}
+            table.update().where(
+                table.c.id == bindparam("mention_id"),
+                table.c.classified_at == bindparam("classified_when_read"),
+                table.c.human_sentiment_label.is_not_distinct_from(bindparam("human_label_when_read")),
+                table.c.human_intent.is_not_distinct_from(bindparam("human_intent_when_read"))),
+            [{"mention_id": row.id, "classified_when_read": row.classified_at,
+              "human_label_when_read": row.human_sentiment_label, "human_intent_when_read": row.human_intent,
+              **outcome_columns(prediction, new)}
              for row, prediction, new in changes])

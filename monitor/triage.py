@@ -11,7 +11,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -24,7 +24,7 @@ from monitor.models import Mention, MentionStatus, MentionTag, Note
 from monitor.storage import Database
 from monitor.users import MAX_NAME_LENGTH, UserError, clean_name
 from sentiment.labels import LABELS
-from sentiment.triage import INTENTS
+from sentiment.triage import DEFAULT_RULES, INTENTS, TriageRules
 
 S = MentionStatus
 # new → open → pending → resolved, or ignored/spam from anywhere; closed items can be reopened.
@@ -221,9 +221,34 @@ def add_note(db: Database, mention_id: int, body: str, actor: Principal) -> Note
         return note
 
 
-def relabel(db: Database, mention_ids: Sequence[int], actor: Principal, *,
-            sentiment: str | None = None, intent: str | None = None) -> BulkResult:
-    """Record a person's sentiment and/or intent; the model's own output is kept beside it."""
+class _StoredReading(NamedTuple):
+    """The model's stored output as the triage rules read a prediction (sentiment.api's needs torch, which a
+    relabel in the dashboard need not load)."""
+
+    label: str
+    scores: Mapping[str, float]
+
+
+def _follow_labels(mention: Mention, rules: TriageRules) -> None:
+    """Triage `mention` again, so that its needs-response and priority follow a person's labels (SLA warnings,
+    urgent alerts and the queue read them), as classify and retriage do."""
+    from monitor.classify import triage_row  # which imports this module (through monitor.workers)
+
+    if mention.classified_at is None:
+        # A worker classifying it read it without these labels: without its claim it stores nothing, and the
+        # mention is classified again with them (as after ingest changed it).
+        mention.classify_claimed_by = mention.classify_claimed_until = None
+        return
+    # Stored before migration 0012 without all three probabilities: the model's label's is what is known.
+    scores = mention.sentiment_scores or {mention.sentiment_label: mention.sentiment_score or 0.0}
+    result = triage_row(mention, _StoredReading(mention.sentiment_label, scores), mention.classified_at, rules)
+    mention.intent, mention.needs_response, mention.priority = result.intent, result.needs_response, result.priority
+
+
+def relabel(db: Database, mention_ids: Sequence[int], actor: Principal, *, sentiment: str | None = None,
+            intent: str | None = None, rules: TriageRules = DEFAULT_RULES) -> BulkResult:
+    """Record a person's sentiment and/or intent; the model's own output is kept beside it. The mention's
+    needs-response and priority are recomputed with `rules` (the ``[triage]`` rules in use) to follow them."""
     require(actor, Role.AGENT, "relabelling")
     if sentiment is None and intent is None:
         raise TriageError("give a sentiment, an intent or both")
@@ -245,6 +270,7 @@ def relabel(db: Database, mention_ids: Sequence[int], actor: Principal, *,
                 details["intent"] = {"model": mention.intent, "before": mention.human_intent, "after": intent}
                 mention.human_intent = intent
             if details:
+                _follow_labels(mention, rules)
                 audit.record(session, actor.name, "triage.relabel", mention_id, **details)
                 result.changed.append(mention_id)
             else:

@@ -35,6 +35,10 @@ priority (0..100) is the sum of, clamped to 100:
   * ``replyable_weight`` if replyable;
   * ``recency_weight`` x 0.5 ** (age / ``recency_half_life_hours``).
 The defaults add up to 100 for the most urgent mention.
+
+A person's labels, where given, win over the model's reading for both: needs_response follows a person's intent,
+and the priority takes a person's sentiment as certain (P(negative) 1 for negative, 0 otherwise) and a person's
+intent's weight, each where it differs from the model's reading (a label that agrees changes nothing).
 """
 from __future__ import annotations
 
@@ -216,7 +220,7 @@ DEFAULT_RULES = TriageRules()
 
 @dataclass(frozen=True)
 class Triage:
-    intent: str          # "complaint" | "question" | "praise" | "other"
+    intent: str          # "complaint" | "question" | "praise" | "other": the rules' reading, a person's kept apart
     needs_response: bool
     priority: float      # 0..100
 
@@ -346,18 +350,27 @@ def intent_of(text: str, prediction: Prediction, rules: TriageRules = DEFAULT_RU
 
 
 def triage(text: str, prediction: Prediction, *, follower_count: int | None, replyable: bool,
-           age_seconds: float, rules: TriageRules = DEFAULT_RULES) -> Triage:
+           age_seconds: float, rules: TriageRules = DEFAULT_RULES, human_label: str | None = None,
+           human_intent: str | None = None) -> Triage:
+    """`human_label`, `human_intent`: a person's sentiment and intent, which needs_response and priority follow."""
     intent, unless_complaint = _intents(text, prediction, rules)
-    # A complaint weighs at least what its text would as a question (or other): with intent_weights
-    # { question = 20 } a question the model calls negative became a complaint (15) and ranked lower.
-    intent_weight = max(rules.intent_weights.get(intent, 0.0), rules.intent_weights.get(unless_complaint, 0.0))
+    if human_intent in (None, intent):
+        # A complaint weighs at least what its text would as a question (or other): with intent_weights
+        # { question = 20 } a question the model calls negative became a complaint (15) and ranked lower.
+        intent_weight = max(rules.intent_weights.get(intent, 0.0), rules.intent_weights.get(unless_complaint, 0.0))
+    else:
+        intent_weight = rules.intent_weights.get(human_intent, 0.0)
+    negative = prediction.scores.get("negative", 0.0)
+    if human_label not in (None, prediction.label):
+        negative = float(human_label == "negative")
     reach = 0.0
     if follower_count:
         reach = min(1.0, math.log1p(max(0, follower_count)) / math.log1p(rules.reach_saturation))
     recency = 0.5 ** (max(0.0, age_seconds) / 3600.0 / rules.recency_half_life_hours)
-    priority = (rules.negative_weight * prediction.scores.get("negative", 0.0)
+    priority = (rules.negative_weight * negative
                 + intent_weight
                 + rules.reach_weight * reach
                 + (rules.replyable_weight if replyable else 0.0)
                 + rules.recency_weight * recency)
-    return Triage(intent, replyable and intent in rules.response_intents, round(min(100.0, max(0.0, priority)), 2))
+    return Triage(intent, replyable and (human_intent or intent) in rules.response_intents,
+                  round(min(100.0, max(0.0, priority)), 2))

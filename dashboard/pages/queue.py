@@ -350,7 +350,8 @@ def _triage_controls(ctx: AppContext, user: Principal, m: Mention) -> None:
         intent = r2.selectbox("Intent", ["(keep)", *INTENTS], key=f"relabel-intent-{m.id}")
         if st.button("Save labels", key=f"relabel-{m.id}", disabled=sentiment == intent == "(keep)"):
             _report(triage.relabel(ctx.db, [m.id], user, sentiment=None if sentiment == "(keep)" else sentiment,
-                                   intent=None if intent == "(keep)" else intent), "relabelled")
+                                   intent=None if intent == "(keep)" else intent, rules=ctx.config.triage_rules),
+                    "relabelled")
 
 
 def _set_status(ctx: AppContext, mention_id: int, shown: str) -> None:
