@@ -95,14 +95,18 @@ class MentionClassifier:
 
     def classify_pending(self, db: Database, batch_size: int = 64, limit: int | None = None,
                          claim_seconds: float = CLAIM_SECONDS,
-                         alert: Callable[[list[int]], object] | None = None) -> list[int]:
+                         alert: Callable[[list[int]], object] | None = None,
+                         between_reads: Callable[[], object] | None = None) -> list[int]:
         """Classify unclassified mentions, oldest first, until none are left (or ``limit``, or
         :attr:`stop_requested` says so between reads).
 
         With ``alert``, each read's mentions are stored as waiting for their alert check
         (:class:`~monitor.models.AlertCheck`) and handed to it as soon as they are committed: an urgent
         one need not wait for the rest of a backlog, and one whose check never happened (``alert``
-        or a later read raised, the process died) is left for the alert engine's sweep."""
+        or a later read raised, the process died) is left for the alert engine's sweep.
+
+        ``between_reads`` is called after each read is stored and alerted on, holding no claim: the pipeline
+        worker runs its minute tick there when one is due, so a backlog that lasts does not hold it back."""
         done: list[int] = []
         size = batch_size * BATCHES_PER_READ
         while (limit is None or len(done) < limit) and not self.stop_requested():
@@ -125,6 +129,8 @@ class MentionClassifier:
             log.info("classified %d mentions", len(stored))
             if alert is not None and stored:
                 alert(stored)
+            if between_reads is not None:
+                between_reads()
         return done
 
     def _claim(self, db: Database, size: int, claim_seconds: float) -> list[Row[Any]]:

@@ -58,11 +58,14 @@ class Pipeline:
             self.alerts.close(timeout)
         self._started = False
 
-    def process_pending(self, new_ids: Iterable[int] = ()) -> list[int]:
+    def process_pending(self, new_ids: Iterable[int] = (),
+                        between_reads: Callable[[], object] | None = None) -> list[int]:
         """Classify everything not yet classified, raising alerts for each read as it is stored (what a
-        failure leaves unchecked, the alert engine's tick sweeps up); returns the ids classified."""
+        failure leaves unchecked, the alert engine's tick sweeps up); returns the ids classified.
+        ``between_reads``: see :meth:`MentionClassifier.classify_pending`."""
         alert = self.alerts.on_new_mentions if self.alerts is not None else None
-        classified = (self.classifier.classify_pending(self.db, batch_size=self.batch_size, alert=alert)
+        classified = (self.classifier.classify_pending(self.db, batch_size=self.batch_size, alert=alert,
+                                                       between_reads=between_reads)
                       if self.classifier else [])
         # New mentions not classified here (no model, or another worker's read) are checked as they stand.
         unclassified = sorted(set(new_ids) - set(classified))
@@ -117,15 +120,22 @@ class PipelineWorker(threading.Thread):
             self._wake.clear()
             with self._lock:
                 new_ids, self._new_ids = self._new_ids, set()
-                tick, self._tick_due = self._tick_due, False
             try:
-                self.pipeline.process_pending(new_ids)
+                # A backlog can take minutes or, with mentions arriving faster than the model reads them, never
+                # end: the tick runs between its reads when due, so SLA warnings, spikes and follow-ups keep time.
+                self.pipeline.process_pending(new_ids, between_reads=self._tick_if_due)
             except Exception:
                 log.exception("processing new mentions failed; unclassified ones stay pending")
             # Apart from the classification: a mention that fails on every read must not starve
-            # follow-ups, check-ins and SLA alerts, whose tick request was taken above.
-            if tick:
-                try:
-                    self.pipeline.tick()
-                except Exception:
-                    log.exception("time-based alerts and follow-ups failed; the next tick tries again")
+            # follow-ups, check-ins and SLA alerts.
+            self._tick_if_due()
+
+    def _tick_if_due(self) -> None:
+        """Run the tick if one was requested since the last ran; only on this thread, so never twice at once."""
+        with self._lock:
+            tick, self._tick_due = self._tick_due, False
+        if tick:
+            try:
+                self.pipeline.tick()
+            except Exception:
+                log.exception("time-based alerts and follow-ups failed; the next tick tries again")
