@@ -5,30 +5,45 @@ processes never send the same one), send, and record the outcome. Apprise has pe
 timeouts but no retries, so failures are retried here with exponential back-off by setting a new
 ``due_at``; after ``max_attempts`` the event is ``failed``. A hung or failing target only delays
 its own worker, never polling nor the other targets.
+
+A target naming several channels, chats or addresses is sent to each on its own, and the event keeps which of
+them have had it (``details["delivered"]``): a retry goes only to those that missed it, and one that never takes
+it leaves the event ``sent``, with an error naming it, rather than ``failed`` as if nobody had been told.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import threading
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import apprise
 from apprise.conversion import convert_between
+from apprise.utils.parse import parse_list
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.alerts.compose import compose
 from monitor.alerts.format import WRITERS, Message, Style
 from monitor.alerts.models import AlertEvent, AlertStatus
 from monitor.alerts.settings import RULE_LEVELS, AlertSettings, Target
 from monitor.backoff import doubled
-from monitor.storage import Database
+from monitor.storage import Database, DatabaseFull
 
 log = logging.getLogger("mentiondesk.alerts")
 
 IDLE_POLL_SECONDS = 1.0
+# An outcome the database would not take (a PostgreSQL restart, SQLite locked past its busy timeout) is tried again
+# this soon, doubling up to the most: left 'sending', the event would be claimed again after the lease and sent twice.
+RECORD_RETRY_SECONDS, RECORD_RETRY_MAX_SECONDS = 0.5, 5.0
+# The event's details key: each recipient that has had the alert, and the mentions it was sent.
+DELIVERED = "delivered"
 # An alert that could not go out within this long of coming due (its target taken out of the config and put back,
 # or every process down) is old news: the queue shows its mentions, so it is suppressed rather than sent.
 LATE_LIMIT = timedelta(days=3)
@@ -78,15 +93,28 @@ def _length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+def _one_per_recipient(parsed: dict[str, Any], plugin: apprise.URLBase, name: str) -> dict[str, apprise.URLBase]:
+    """The target as one service per channel, chat or address its URL names (apprise's ``targets``), each under that
+    name (which apprise's privacy mode shows too), so that each is sent to and retried on its own: one refusing the
+    alert must not have the others sent it again. A URL naming one, or a service whose requests do not go one to a
+    target (Pushover sends to all its devices at once), stays one service, under the target's name."""
+    recipients = list(dict.fromkeys(parse_list(parsed.get("targets") or [], allow_whitespace=False, sort=False)))
+    if len(recipients) > 1:
+        each = {recipient: apprise.Apprise.instantiate({**parsed, "targets": [recipient]}) for recipient in recipients}
+        # len() is the requests a service makes: the pieces must make the whole one's between them.
+        if all(each.values()) and sum(len(service) for service in each.values()) == len(plugin):
+            return each
+    return {name: plugin}
+
+
 class Sender:
-    """One apprise target with the configured timeouts."""
+    """One apprise target with the configured timeouts, sent to each of its recipients on its own."""
 
     def __init__(self, target: Target, timeout_seconds: float) -> None:
         parsed = apprise.plugins.url_to_dict(target.url)
         plugin = apprise.Apprise.instantiate(parsed) if parsed is not None else None
         if plugin is None:  # resolve_targets checks this; kept for callers that build Targets by hand
             raise ValueError(f"alert target {target.name}: unsupported apprise URL")
-        plugin.socket_connect_timeout = plugin.socket_read_timeout = timeout_seconds
         self.format = writer_format(plugin, target.settings.format)
         self._plugin = plugin
         self._body_format = apprise.NotifyFormat(self.format)
@@ -101,10 +129,15 @@ class Sender:
                      for p in ((attribute,) if isinstance(attribute, str) else attribute or ())}
         declared = max([plugin.body_maxlen, *(_SERVICE_LENGTHS.get(p, 0) for p in protocols)])
         self._max_length = declared if "overflow" not in parsed and plugin.body_maxlen > 0 else None
-        if self._max_length is not None and self._max_length <= plugin.body_maxlen:  # not above apprise's own
-            plugin.overflow_mode = apprise.OverflowMode.TRUNCATE
-        self._apprise = apprise.Apprise()
-        self._apprise.add(plugin)
+        truncate = self._max_length is not None and self._max_length <= plugin.body_maxlen  # not above apprise's own
+        self._services: dict[str, apprise.Apprise] = {}
+        for recipient, service in _one_per_recipient(parsed, plugin, target.name).items():
+            service.socket_connect_timeout = service.socket_read_timeout = timeout_seconds
+            if truncate:
+                service.overflow_mode = apprise.OverflowMode.TRUNCATE
+            self._services[recipient] = apprise.Apprise()
+            self._services[recipient].add(service)
+        self.recipients = list(self._services)
 
     def style(self, settings: AlertSettings) -> Style:
         """How to render messages for this target."""
@@ -126,14 +159,44 @@ class Sender:
                                             self._sent_format)
 
     def send(self, title: str, body: str, level: str) -> str | None:
-        """None when delivered, else a short reason safe to store and show."""
-        try:
-            result = self._apprise.notify(
-                title=title, body=body, body_format=self._body_format, notify_type=_NOTIFY_TYPES[level]
-            )
-        except Exception as exc:  # a plugin bug must not kill the worker
-            return f"unexpected {exc.__class__.__name__}"
-        return None if result else _summarise([entry.message for entry in result.logs()])
+        """To every recipient: None when all took it, else a short reason safe to store and show."""
+        refused = self.send_each(self.recipients, title, body, level)
+        return self.failure(refused, [r for r in self.recipients if r not in refused]) if refused else None
+
+    def send_each(self, recipients: Collection[str], title: str, body: str, level: str) -> dict[str, str]:
+        """The recipients that did not take the message, each with a short reason safe to store and show."""
+        refused = {}
+        for recipient in recipients:
+            try:
+                result = self._services[recipient].notify(
+                    title=title, body=body, body_format=self._body_format, notify_type=_NOTIFY_TYPES[level]
+                )
+            except Exception as exc:  # a plugin bug must not kill the worker
+                refused[recipient] = f"unexpected {exc.__class__.__name__}"
+                continue
+            if not result:
+                refused[recipient] = _summarise([entry.message for entry in result.logs()])
+        return refused
+
+    def failure(self, refused: dict[str, str], delivered: Collection[str]) -> str:
+        """Why the alert did not reach everyone: the reason, naming who missed it where the target has several."""
+        if len(self.recipients) == 1:
+            [reason] = refused.values()
+            return reason
+        missed = ", ".join(f"{recipient} ({reason})" for recipient, reason in refused.items())
+        reached = ", ".join(r for r in self.recipients if r in delivered)
+        return f"delivered to {reached}; not to {missed}" if reached else f"not delivered to {missed}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One attempt at an event: its message to each recipient still owed one, or why they get none."""
+
+    rule: str
+    ids: list[int]  # the event's mentions as composed: a recipient that takes its message has had them all
+    messages: list[tuple[Message, list[str]]]
+    caught_up: list[str]  # recipients that had the alert, and nothing still due has joined it since
+    unsent: str | None  # why the recipients never sent it get nothing: too late, quiet hours, none of it still due
 
 
 class DeliveryWorker(threading.Thread):
@@ -145,8 +208,9 @@ class DeliveryWorker(threading.Thread):
         self.sender = Sender(target, settings.delivery.timeout_seconds)
         self.wake = threading.Event()
         self.stopping = threading.Event()
-        # A claim older than this was left by a process that died mid-send; send it again.
-        self.lease = timedelta(seconds=2 * settings.delivery.timeout_seconds + 60)
+        # A claim older than this was left by a process that died mid-send; send it again. Each recipient is sent to
+        # in turn, each within the timeout.
+        self.lease = timedelta(seconds=2 * settings.delivery.timeout_seconds * len(self.sender.recipients) + 60)
 
     def stop(self) -> None:
         self.stopping.set()
@@ -185,46 +249,100 @@ class DeliveryWorker(threading.Thread):
         if event_id is None:
             return False
         try:
-            rule, message, unsent = self._compose(event_id)
+            plan = self._compose(event_id)
         except Exception as exc:  # a bug or an odd row: a failed attempt (retried, then failed), never stuck 'sending'
             log.exception("alert %d to %s could not be prepared", event_id, self.target.name)
-            self._record(event_id, None, f"unexpected {exc.__class__.__name__} while preparing the alert")
+            self._record_until_stored(event_id, None, {},
+                                      f"unexpected {exc.__class__.__name__} while preparing the alert")
             return True
-        error = None if message is None else self.sender.send(message.title, message.body, RULE_LEVELS[rule])
-        self._record(event_id, unsent, error)
+        refused: dict[str, str] = {}
+        for message, recipients in plan.messages:
+            refused |= self.sender.send_each(recipients, message.title, message.body, RULE_LEVELS[plan.rule])
+        self._record_until_stored(event_id, plan, refused, None)
         return True
 
-    def _compose(self, event_id: int) -> tuple[str, Message | None, str | None]:
-        """The event's rule and its message, or no message and why: too late, quiet hours, or none of an
-        item alert's mentions still due (or still urgent)."""
+    def _compose(self, event_id: int) -> Plan:
+        """The event's message to each recipient still owed one: all of it to those that never had it, what joined it
+        since to those that did (a mention grouped into it while it waited to be retried); or no message and why:
+        too late, quiet hours, or none of an item alert's mentions still due (or still urgent)."""
         now = self.clock()
         with self.db.read() as session:
             event = session.get(AlertEvent, event_id)
             assert event is not None
+            ids = list(event.mention_ids)
             if event.due_at is not None and event.due_at < now - LATE_LIMIT:
-                return event.rule, None, (f"not sent: due at {event.due_at:%Y-%m-%d %H:%M} UTC, "
-                                          f"over {LATE_LIMIT.days} days ago")
+                return Plan(event.rule, ids, [], [], (f"not sent: due at {event.due_at:%Y-%m-%d %H:%M} UTC, "
+                                                      f"over {LATE_LIMIT.days} days ago"))
             if event.rule != "digest" and self.in_quiet_hours(self.target, now):
-                return event.rule, None, "quiet hours"
-            composed = compose(session, event, self.settings, self.sender.style(self.settings))
-            return (event.rule, None, composed) if isinstance(composed, str) else (event.rule, composed, None)
+                return Plan(event.rule, ids, [], [], "quiet hours")
+            delivered: dict[str, list[int]] = event.details.get(DELIVERED) or {}
+            owed: dict[tuple[int, ...] | None, list[str]] = defaultdict(list)  # None: the whole alert
+            for recipient in self.sender.recipients:
+                if recipient not in delivered:
+                    owed[None].append(recipient)
+                elif joined := tuple(sorted(set(ids) - set(delivered[recipient]))):
+                    owed[joined].append(recipient)
+            messages, caught_up, unsent = [], [], None
+            for joined, recipients in owed.items():
+                part = event if joined is None else AlertEvent(rule=event.rule, brand_id=event.brand_id,
+                                                                mention_ids=list(joined), details=event.details)
+                composed = compose(session, part, self.settings, self.sender.style(self.settings))
+                if isinstance(composed, Message):
+                    messages.append((composed, recipients))
+                elif joined is None:
+                    unsent = composed
+                else:
+                    caught_up += recipients
+            return Plan(event.rule, ids, messages, caught_up, unsent)
 
-    def _record(self, event_id: int, unsent: str | None, error: str | None) -> None:
-        """The attempt's outcome: suppressed (``unsent`` says why), sent, or failed and retried after a
-        back-off until ``max_attempts``."""
+    def _record_until_stored(self, event_id: int, plan: Plan | None, refused: dict[str, str],
+                             error: str | None) -> None:
+        """Record the attempt, trying again while the database fails: what was delivered must not be sent again."""
+        for failures in itertools.count():
+            try:
+                self._record(event_id, plan, refused, error)
+                return
+            except (SQLAlchemyError, DatabaseFull):
+                wait = doubled(RECORD_RETRY_SECONDS, failures, RECORD_RETRY_MAX_SECONDS)
+                log.warning("alert %d to %s: its outcome could not be recorded, trying again in %gs",
+                            event_id, self.target.name, wait, exc_info=True)
+            if self.stopping.wait(wait):
+                log.error("alert %d to %s: stopped before its outcome was recorded; it is sent again once its claim "
+                          "expires", event_id, self.target.name)
+                return
+
+    def _record(self, event_id: int, plan: Plan | None, refused: dict[str, str], error: str | None) -> None:
+        """The attempt's outcome: sent, or suppressed (``unsent`` says why), or failed (the attempt as a whole,
+        ``error``, or some recipients, ``refused``) and retried after a back-off until ``max_attempts``. An alert
+        some recipients had is ``sent`` in the end, with an error naming those it never reached."""
         now = self.clock()
         with self.db.write() as session:
             event = session.get(AlertEvent, event_id)
             assert event is not None
-            if unsent is not None:
-                event.status, event.reason = AlertStatus.SUPPRESSED.value, unsent
-            elif error is None:
-                event.status, event.sent_at, event.error = AlertStatus.SENT.value, now, None
-            elif event.attempts >= self.settings.delivery.max_attempts:
-                event.status, event.error = AlertStatus.FAILED.value, error
-                log.warning("alert %d to %s failed for good after %d attempts: %s", event_id, self.target.name, event.attempts, error)
+            delivered: dict[str, list[int]] = dict(event.details.get(DELIVERED) or {})
+            if plan is not None:
+                took = [r for _, recipients in plan.messages for r in recipients if r not in refused]
+                if took:
+                    event.sent_at = now
+                if took or plan.caught_up:
+                    delivered |= dict.fromkeys([*took, *plan.caught_up], plan.ids)
+                    event.details = {**event.details, DELIVERED: delivered}
+            if plan is None or refused:
+                error = error if plan is None else self.sender.failure(refused, delivered)
+                if event.attempts >= self.settings.delivery.max_attempts:
+                    event.status = (AlertStatus.SENT if delivered else AlertStatus.FAILED).value
+                    event.error = error
+                    log.warning("alert %d to %s failed for good after %d attempts: %s", event_id, self.target.name, event.attempts, error)
+                else:
+                    d = self.settings.delivery
+                    delay = doubled(d.backoff_seconds, event.attempts - 1, d.backoff_max_seconds)
+                    event.status, event.error, event.due_at = AlertStatus.PENDING.value, error, now + timedelta(seconds=delay)
+                    log.warning("alert %d to %s failed (attempt %d), retrying in %gs: %s", event_id, self.target.name, event.attempts, delay, error)
+            elif delivered:
+                event.status = AlertStatus.SENT.value
+                if plan.unsent is not None:  # those that missed it earlier get nothing now
+                    event.reason = plan.unsent
+                else:
+                    event.error = None
             else:
-                d = self.settings.delivery
-                delay = doubled(d.backoff_seconds, event.attempts - 1, d.backoff_max_seconds)
-                event.status, event.error, event.due_at = AlertStatus.PENDING.value, error, now + timedelta(seconds=delay)
-                log.warning("alert %d to %s failed (attempt %d), retrying in %gs: %s", event_id, self.target.name, event.attempts, delay, error)
+                event.status, event.reason = AlertStatus.SUPPRESSED.value, plan.unsent

@@ -33,7 +33,8 @@ class AlertEventView:
 class AlertSummary:
     since: datetime
     by_status: dict[str, int]
-    failing_targets: list[str]  # targets whose latest finished event failed, or that are retrying
+    # targets whose latest finished event failed or missed some of the target's channels, or that are retrying
+    failing_targets: list[str]
     last_sent_at: datetime | None
 
 
@@ -71,7 +72,8 @@ def alert_summary(db: Database, now: datetime, hours: float = 24.0,
             .group_by(AlertEvent.target).subquery()
         )
         failing |= set(session.scalars(
-            select(AlertEvent.target).join(latest, latest.c.id == AlertEvent.id).where(AlertEvent.status == AlertStatus.FAILED.value)
+            select(AlertEvent.target).join(latest, latest.c.id == AlertEvent.id)
+            .where((AlertEvent.status == AlertStatus.FAILED.value) | AlertEvent.error.is_not(None))  # sent, not to all
         ))
         last_sent = session.scalar(select(func.max(AlertEvent.sent_at)))
     return AlertSummary(since, by_status, sorted(failing), last_sent)
