@@ -12,6 +12,7 @@ from monitor.access import Principal, Role
 from monitor.errors import MentiondeskError, ReplyStateError
 from monitor.models import Mention, Reply, ReplyState
 from monitor.presence import Activity, ReplyCollision
+from monitor.storage import Database
 from monitor.suggestions import suggest
 from sentiment.errors import SentimentError
 from monitor.templates import SLOT_HINT, author_label, pick_variant, render, template_names, unfilled_slots
@@ -217,19 +218,38 @@ def _send(ctx: AppContext, mention_id: int, reply_id: int) -> None:
     # A check-in's reply goes out as the Incidents page sends it: knowingly following up the reply it
     # checks in on, which a plain send would refuse as a collision.
     try:
-        reply = followups.approve_check_in(ctx.db, check_in_id, found[1], user)
+        reply = send_check_in(ctx, user, mention_id, check_in_id, found[1])
     except MentiondeskError as exc:
         _outcome(mention_id, "error", str(exc))
         return
-    _report(mention_id, reply)
+    if reply is not None:
+        _report(mention_id, reply)
+
+
+def send_check_in(ctx: AppContext, user: Principal, mention_id: int, check_in_id: int,
+                  connector: Connector) -> Reply | None:
+    """Approve and send a due check-in, as a follow-up to the reply the user said they read in the
+    :func:`collision_notice`; None where a reply they have not read refuses it (the notice then names it).
+    Raises what else refuses it, :class:`monitor.followups.AskedAlready` included."""
+    try:
+        reply = followups.approve_check_in(ctx.db, check_in_id, connector, user,
+                                           follow_up_of=st.session_state.get(_ack_key(mention_id)))
+    except followups.AskedAlready:
+        raise  # no reading sends it: the caller shows why, so that it is cancelled
+    except ReplyCollision as exc:
+        _refused(mention_id, exc)
+        return None
+    if reply.state != ReplyState.FAILED.value:  # it answers the mention now: the reply read is not the newest
+        _forget_collision(mention_id)
+    return reply
 
 
 def _post(ctx: AppContext, user: Principal, mention_id: int, reply_id: int, connector: Connector) -> None:
-    ack_key = f"reply-ack-{mention_id}"
     try:
-        reply = presence.send_reply_once(ctx.db, reply_id, connector, user, follow_up_of=st.session_state.get(ack_key))
+        reply = presence.send_reply_once(ctx.db, reply_id, connector, user,
+                                         follow_up_of=st.session_state.get(_ack_key(mention_id)))
     except ReplyCollision as exc:
-        st.session_state[f"collision-{mention_id}"] = (str(exc), exc.other_reply_id)
+        _refused(mention_id, exc)
         return
     except replies.ReplyWithdrawn as exc:
         _outcome(mention_id, "error", str(exc))
@@ -250,8 +270,8 @@ def _report(mention_id: int, reply: Reply) -> None:
         text_key, reply_key = f"reply-text-{mention_id}", f"reply-id-{mention_id}"
         if st.session_state.get(reply_key) == reply.id and st.session_state.get(text_key) == reply.body:
             st.session_state[text_key] = ""
-            for key in (reply_key, f"reply-ack-{mention_id}", f"collision-{mention_id}"):
-                st.session_state.pop(key, None)
+            st.session_state.pop(reply_key, None)
+            _forget_collision(mention_id)
         _outcome(mention_id, "success", "Reply posted.")
     elif reply.state == ReplyState.FAILED.value:
         _outcome(mention_id, "error", f"Not posted: {reply.error}. It is kept below and can be retried.")
@@ -270,16 +290,41 @@ def _show_outcome(mention_id: int) -> None:
         {"success": st.success, "info": st.info, "warning": st.warning, "error": st.error}[kind](md_escape(message))
 
 
-def collision_notice(mention_id: int) -> None:
-    """After a refused send: say who replied, and let the user knowingly send a follow-up."""
-    seen = st.session_state.get(f"collision-{mention_id}")
+def _ack_key(mention_id: int) -> str:
+    """Where the reply the user read (a refused send named it) is kept: their next send follows it up."""
+    return f"reply-ack-{mention_id}"
+
+
+def _collision_key(mention_id: int) -> str:
+    return f"collision-{mention_id}"
+
+
+def _refused(mention_id: int, exc: ReplyCollision) -> None:
+    st.session_state[_collision_key(mention_id)] = (str(exc), exc.other_reply_id)
+
+
+def _forget_collision(mention_id: int) -> None:
+    for key in (_ack_key(mention_id), _collision_key(mention_id)):
+        st.session_state.pop(key, None)
+
+
+def collision_notice(mention_id: int, db: Database | None = None) -> None:
+    """After a refused send: say who replied, and let the user knowingly send a follow-up. A page that
+    does not list the mention's replies passes ``db``: the reply is shown here, to be read."""
+    seen = st.session_state.get(_collision_key(mention_id))
     if not seen:
         return
     message, other_id = seen
     st.error(f"Not sent: {md_escape(message)}. Their reply is shown below.")
+    if db is not None:
+        with db.read() as session:
+            other = session.get(Reply, other_id)
+        if other is not None:
+            st.caption(f"Reply by {md_escape(other.author)} · {other.state}")
+            st.html(text_box(other.body, "md-reply"))
     # One box per reply read: a tick given for one reply never acknowledges a newer one refused
     # later (nor does a double click's second half, which still carries the old tick).
     if st.checkbox("I have read it; send mine as a follow-up", key=f"ack-box-{mention_id}-{other_id}"):
-        st.session_state[f"reply-ack-{mention_id}"] = other_id
+        st.session_state[_ack_key(mention_id)] = other_id
     else:
-        st.session_state.pop(f"reply-ack-{mention_id}", None)
+        st.session_state.pop(_ack_key(mention_id), None)

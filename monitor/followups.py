@@ -21,18 +21,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from connectors.base import Connector
-from monitor import audit
+from monitor import audit, presence
 from monitor.access import APPROVER, Principal, Role, require
 from monitor.config import CheckInSettings
 from monitor.errors import MentiondeskError, NotFound
 from monitor.ingest import check_storable, in_utc
 from monitor.models import (CheckIn, CheckInState, FollowUp, Mention, MentionStatus, Reply, ReplyApproval, ReplyState,
                             utcnow)
-from monitor.replies import UNSENT, check_in_of
+from monitor.replies import UNSENT
 from monitor.storage import Database
 from monitor.templates import check_filled
 
@@ -50,6 +50,10 @@ class FollowUpError(MentiondeskError):
 
 class CheckInUnderWay(FollowUpError):
     """The mention already has a check-in scheduled, due or being sent."""
+
+
+class AskedAlready(presence.ReplyCollision):
+    """Another check-in asked the customer since this one was scheduled: no acknowledgement sends this one."""
 
 
 @dataclass(frozen=True)
@@ -213,16 +217,21 @@ def count_check_ins(db: Database, states: tuple[str, ...] = (CheckInState.DUE.va
         return session.scalar(select(func.count()).select_from(CheckIn).where(CheckIn.state.in_(states))) or 0
 
 
-def approve_check_in(db: Database, check_in_id: int, connector: Connector, actor: Principal) -> Reply:
+def approve_check_in(db: Database, check_in_id: int, connector: Connector, actor: Principal,
+                     follow_up_of: int | None = None) -> Reply:
     """An agent's go-ahead: post the check-in as a follow-up to the mention's earlier reply.
 
     The send moves the check-in from due to sending in the reply's own claim (a conditional UPDATE,
     see :mod:`monitor.replies`), so a colleague's cancel since the check below stops it, and a send
     refused before anything went out leaves the check-in due. On a brand that requires approval, an
     approver's go-ahead here is the reply's approval too (never its own author's: that send is refused).
-    Raises ReplyCollision when another check-in to the mention went out, or is going out, since this
-    one was scheduled: the customer has been asked already."""
-    from monitor import presence, replies
+
+    Only a reply sent before the check-in was scheduled is what it follows up on. Raises
+    :class:`AskedAlready` when another check-in to the mention went out, or is going out, since then
+    (the customer has been asked already: cancel this one), and ReplyCollision when any other reply
+    did, unless ``follow_up_of`` names the reply that collision named (the approver read it), as for
+    any reply (see :func:`monitor.presence.send_reply_once`)."""
+    from monitor import replies
 
     require(actor, Role.AGENT, "approving a check-in")
     with db.read() as session:
@@ -231,23 +240,39 @@ def approve_check_in(db: Database, check_in_id: int, connector: Connector, actor
             raise NotFound(f"check-in {check_in_id} not found")
         if check_in.state != CheckInState.DUE.value:
             raise FollowUpError(f"check-in {check_in_id} is {check_in.state}; only a due check-in can be approved")
-        # The reply that answered the mention so far: the check-in follows up on it knowingly, unless it
-        # is another check-in's that nobody could have seen when this one was scheduled.
+        asked = _asked_since(session, check_in)
+        if asked is not None:
+            other, answer = asked
+            raise AskedAlready(f"check-in {other} by {answer.author} asked this customer already ({answer.state}) "
+                               "after this one was scheduled; cancel this one", answer.id)
         answer = presence.answer_so_far(session, check_in.mention_id, other_than=check_in.reply_id)
-        if answer is not None and (answer.sent_at is None or answer.sent_at >= check_in.created_at):
-            other = check_in_of(session, answer.id)
-            if other is not None:
-                raise presence.ReplyCollision(f"check-in {other} by {answer.author} asked this customer already "
-                                              f"({answer.state}) after this one was scheduled; cancel this one",
-                                              answer.id)
-        earlier = answer.id if answer is not None else None
+        if answer is not None and not _sent_before(answer, check_in) and follow_up_of != answer.id:
+            raise presence.collision_with(answer)
         reply = session.get_one(Reply, check_in.reply_id)
         # The approval the reply still waits for, where this actor may give it.
         approves = (actor.has(APPROVER) and reply.author != actor.name and session.get(ReplyApproval, reply.id) is None
                     and replies.needs_approval(session, session.get_one(Mention, check_in.mention_id)))
     if approves:
         replies.approve_reply(db, reply.id, actor)
-    return presence.send_reply_once(db, reply.id, connector, actor, follow_up_of=earlier)
+    # The reply claim checks again what answers the mention as it is taken: one since this check refuses the send.
+    return presence.send_reply_once(db, reply.id, connector, actor, follow_up_of=answer.id if answer else None)
+
+
+def _sent_before(reply: Reply, check_in: CheckIn) -> bool:
+    """Whether ``reply`` went out before ``check_in`` was scheduled: whoever scheduled it could read it."""
+    return reply.sent_at is not None and reply.sent_at < check_in.created_at
+
+
+def _asked_since(session: Session, check_in: CheckIn) -> tuple[int, Reply] | None:
+    """Another check-in to the mention, with its reply, that went out or is going out since ``check_in`` was
+    scheduled; any of them, not only the newest reply (two check-ins stored before one-at-a-time)."""
+    row = session.execute(
+        select(CheckIn.id, Reply).join(Reply, Reply.id == CheckIn.reply_id)
+        .where(CheckIn.mention_id == check_in.mention_id, CheckIn.id != check_in.id,
+               Reply.state.in_((ReplyState.SENDING.value, ReplyState.SENT.value)),
+               or_(Reply.sent_at.is_(None), Reply.sent_at >= check_in.created_at))
+        .order_by(Reply.id.desc()).limit(1)).first()
+    return (row[0], row[1]) if row is not None else None
 
 
 def cancel_check_in(db: Database, check_in_id: int, actor: Principal) -> None:
@@ -277,6 +302,6 @@ def default_due(settings: CheckInSettings, now: datetime | None = None) -> datet
     return (now or utcnow()) + timedelta(days=settings.after_days)
 
 
-__all__ = ["CHECK_INS_LISTED", "CheckInItem", "CheckInSettings", "CheckInUnderWay", "DueWork", "FollowUpError",
-           "approve_check_in", "cancel_check_in", "check_in_under_way", "check_ins", "clear_follow_up",
+__all__ = ["AskedAlready", "CHECK_INS_LISTED", "CheckInItem", "CheckInSettings", "CheckInUnderWay", "DueWork",
+           "FollowUpError", "approve_check_in", "cancel_check_in", "check_in_under_way", "check_ins", "clear_follow_up",
            "count_check_ins", "default_due", "pending_follow_up", "resolve_with_check_in", "run_due", "set_follow_up"]

@@ -96,6 +96,12 @@ def answer_so_far(session: Session, mention_id: int, other_than: int) -> Reply |
                           .order_by(Reply.id.desc()).limit(1))
 
 
+def collision_with(held: Reply) -> ReplyCollision:
+    """The refusal of a reply whose sender has not read ``held``, the reply that answers the mention so far."""
+    verb = "has already replied" if held.state == ReplyState.SENT.value else "is sending a reply right now"
+    return ReplyCollision(f"{held.author} {verb} to this mention; read it before sending another", held.id)
+
+
 def _claim(db: Database, reply_id: int, connector: Connector, actor: Principal, follow_up_of: int | None) -> None:
     with db.write() as session:
         reply = session.get(Reply, reply_id)
@@ -110,8 +116,7 @@ def _claim(db: Database, reply_id: int, connector: Connector, actor: Principal, 
             return  # ours already; send_reply's own claim stops a second post of it
         held = answer_so_far(session, mention.id, other_than=reply_id)
         if held is not None and follow_up_of != held.id:
-            verb = "has already replied" if held.state == ReplyState.SENT.value else "is sending a reply right now"
-            raise ReplyCollision(f"{held.author} {verb} to this mention; read it before sending another", held.id)
+            raise collision_with(held)
         if claim is None:
             session.execute(insert(ReplyClaim).values(mention_id=mention.id, reply_id=reply_id, actor=actor.name, claimed_at=utcnow()))
             return
@@ -157,5 +162,5 @@ def _release(db: Database, reply_id: int) -> None:
             session.execute(delete(ReplyClaim).where(ReplyClaim.reply_id == reply_id))
 
 
-__all__ = ["Activity", "PRESENCE_TTL", "Present", "ReplyCollision", "answer_so_far", "leave", "others",
-           "send_reply_once", "touch"]
+__all__ = ["Activity", "PRESENCE_TTL", "Present", "ReplyCollision", "answer_so_far", "collision_with", "leave",
+           "others", "send_reply_once", "touch"]

@@ -10,7 +10,7 @@ from monitor.access import Principal, Role
 from monitor.errors import MentiondeskError
 from monitor.models import utcnow
 from monitor.templates import template_names
-from dashboard import cards
+from dashboard import cards, reply_panel
 from dashboard.context import AppContext, acting_user, context, keep_flash, show_flash, sidebar_user
 from dashboard.safe import md_escape, show_error, text_box
 
@@ -130,6 +130,7 @@ def _check_ins(ctx: AppContext, user: Principal) -> None:
             st.caption(f"The {len(due)} due first are listed; {more} more wait behind them and are listed as these "
                        "are approved or cancelled.")
     now = utcnow()
+    noticed: set[int] = set()
     for item in due:
         with st.container(border=True, key=f"check-in-{item.check_in.id}"):
             st.html(cards.header(item.mention, now) + text_box(item.mention.text))
@@ -144,11 +145,17 @@ def _check_ins(ctx: AppContext, user: Principal) -> None:
                 try:
                     if connector is None:
                         raise MentiondeskError(f"{item.mention.platform} is not connected")
-                    reply = followups.approve_check_in(ctx.db, item.check_in.id, connector, user)
+                    reply = reply_panel.send_check_in(ctx, user, item.mention.id, item.check_in.id, connector)
                     # The error is the platform's own text.
-                    st.success("Sent.") if reply.state == "sent" else show_error(reply.error or reply.state)
+                    if reply is not None:
+                        st.success("Sent.") if reply.state == "sent" else show_error(reply.error or reply.state)
                 except MentiondeskError as exc:
                     show_error(exc)
+            # A reply sent since the check-in was scheduled refused it: shown here, to be read before sending.
+            # Once a mention: two check-ins stored before one-at-a-time share it (and its tick box).
+            if item.mention.id not in noticed:
+                noticed.add(item.mention.id)
+                reply_panel.collision_notice(item.mention.id, ctx.db)
             if cancel.button("Cancel", key=f"check-in-cancel-{item.check_in.id}"):
                 try:  # a colleague may have sent or cancelled it since this page was drawn
                     followups.cancel_check_in(ctx.db, item.check_in.id, user)
