@@ -415,7 +415,7 @@ def _csv_records(source: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | 
                 if key is None or value is None or (value == "" and key != "text"):  # a post can be empty
                     continue
                 value = _csv_value(value)
-                record[key] = json.loads(value) if key in _JSON_FIELDS else value
+                record[key] = json.loads(value, object_pairs_hook=unique_keys) if key in _JSON_FIELDS else value
         except json.JSONDecodeError:
             yield number, f"column {key!r} must hold JSON"
             continue

@@ -64,3 +64,14 @@ def test_training_data_names_the_file_and_line(tmp_path: Path) -> None:
     data.write_text('{"text": "ok", "label": "neutral"}\n{"text": "a", "label": "positive", "label": "negative"}\n')
     with pytest.raises(DataFileError, match=f'^{data}:2: a JSON object names "label" more than once$'):
         read_set(data)
+
+
+def test_import_reports_a_csv_json_cell_naming_a_key_twice(db: Database) -> None:
+    config = Config.from_dict({"brands": [{"name": "Acme", "keywords": ["acme"]}], "connectors": {"sample": {}}},
+                              env={})
+    sync_brands(db, config.brands, {})
+    rows = ('platform,external_id,created_at,text,raw\n'
+            'sample,1,2026-11-01T09:00:00Z,acme late,"{""order"": ""A1"", ""order"": ""B2""}"\n'
+            'sample,2,2026-11-01T09:00:00Z,acme fine,"{""order"": ""C3""}"\n')
+    result = import_mentions(db, io.StringIO(rows), "csv", local_operator())
+    assert result.stored == 1 and result.errors == ['line 2: column \'raw\': a JSON object names "order" more than once']
