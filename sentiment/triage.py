@@ -354,12 +354,13 @@ def triage(text: str, prediction: Prediction, *, follower_count: int | None, rep
            human_intent: str | None = None) -> Triage:
     """`human_label`, `human_intent`: a person's sentiment and intent, which needs_response and priority follow."""
     intent, unless_complaint = _intents(text, prediction, rules)
-    if human_intent in (None, intent):
-        # A complaint weighs at least what its text would as a question (or other): with intent_weights
-        # { question = 20 } a question the model calls negative became a complaint (15) and ranked lower.
-        intent_weight = max(rules.intent_weights.get(intent, 0.0), rules.intent_weights.get(unless_complaint, 0.0))
-    else:
-        intent_weight = rules.intent_weights.get(human_intent, 0.0)
+    # A complaint weighs at least what its text would as a question (or other): with intent_weights
+    # { question = 20 } a question the model calls negative became a complaint (15) and ranked lower. So does one
+    # a person calls a complaint.
+    weighed = human_intent or intent
+    intent_weight = rules.intent_weights.get(weighed, 0.0)
+    if weighed == "complaint":
+        intent_weight = max(intent_weight, rules.intent_weights.get(unless_complaint, 0.0))
     negative = prediction.scores.get("negative", 0.0)
     if human_label not in (None, prediction.label):
         negative = float(human_label == "negative")
