@@ -18,7 +18,7 @@ import math
 import re
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from functools import partial
 from typing import Any, ClassVar, Literal
@@ -114,6 +114,9 @@ class _SourceCursor:
     # The search walk leaves out posts that @mention the brand (-@handle); fixed for a walk, whose pages
     # must all be read with one query.
     without_mentions: bool = False
+    previous_since_id: str | None = None  # since_id before the last walk moved it up: that walk's lower bound
+    # The mentions timeline's latest read failed (set on the page stored in its place); cleared by its next page.
+    failed: bool = False
 
 
 @dataclass
@@ -247,6 +250,14 @@ def _search_start_time(since_id: str | None) -> str | None:
     return floor.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _timeline_failed(resume: FetchResult) -> FetchResult:
+    """The page stored in place of a failed mentions read (holding the cursor as it was before that read),
+    its cursor noting the failure: search reads the brand's @mentions again until the timeline reads a page."""
+    state = _Cursor.load(resume.next_cursor)
+    state.mentions.failed = True
+    return replace(resume, next_cursor=state.dump())
+
+
 def _object(value: Any) -> dict[str, Any]:
     """A JSON object, or an empty one in place of anything else (null, a list)."""
     return value if isinstance(value, dict) else {}
@@ -307,7 +318,12 @@ class XConnector(Connector):
     def fetch(self, query: Query, cursor: str | None) -> FetchResult:
         state = _Cursor.load(cursor)
         sources = self._sources(query)
-        return fetch_in_rounds(state, sources, lambda pending: self._fetch_source(query, state, pending))
+        try:
+            return fetch_in_rounds(state, sources, lambda pending: self._fetch_source(query, state, pending))
+        except ConnectorError as exc:
+            if exc.resume is not None and (exc.resume.source_error or "").startswith("mentions:"):
+                exc.resume = _timeline_failed(exc.resume)
+            raise
 
     def _fetch_source(self, query: Query, state: _Cursor, pending: list[Source]) -> FetchResult:
         """The next page of the round's first pending source."""
@@ -347,12 +363,13 @@ class XConnector(Connector):
         # (the store drops the duplicates) rather than skipping any.
         newest = max((i for i in (sub.newest_seen, _post_id(meta.get("newest_id"))) if i), key=int, default=None)
         sub.pages += 1
+        sub.failed = False
         walk_limit_reached = sub.since_id is None and sub.pages >= self.settings.first_run_pages
         next_token = meta.get("next_token")
         if isinstance(next_token, str) and next_token and not walk_limit_reached:
             sub.next_token, sub.newest_seen = next_token, newest
         else:
-            sub.since_id = newest or sub.since_id
+            sub.previous_since_id, sub.since_id = sub.since_id, newest or sub.since_id
             sub.next_token, sub.newest_seen, sub.pages, sub.start_time = None, None, 0, None
             pending = pending[1:]
         state.pending = pending
@@ -360,9 +377,17 @@ class XConnector(Connector):
 
     def _start_walk(self, source: Source, query: Query, state: _Cursor, sub: _SourceCursor) -> None:
         """Set the lower bound of a walk that starts: since_id, or a start_time where search could not take it;
-        and whether a search walk leaves the brand's @mentions to the mentions timeline."""
+        and whether a search walk leaves the brand's @mentions to the mentions timeline.
+
+        The last search walk that left them out did so as the timeline had read its latest page; should the
+        timeline fail after it, the @mentions in that walk's span are read by neither source (unless the timeline
+        comes back), so this walk reads from that walk's since_id again, billing its other posts twice."""
+        if source == "search":
+            reading = self._timeline_reads_brand_mentions(query, state)
+            if sub.without_mentions and not reading and sub.previous_since_id is not None:
+                sub.since_id = sub.previous_since_id
+            sub.without_mentions = reading
         sub.start_time = _search_start_time(sub.since_id) if source == "search" else None
-        sub.without_mentions = source == "search" and self._timeline_reads_brand_mentions(query, state)
         if sub.start_time:
             log.info("X search for %s: since_id %s is older than X's 7-day search window; reading from %s",
                      query.key, sub.since_id, sub.start_time)
@@ -393,11 +418,12 @@ class XConnector(Connector):
 
     def _timeline_reads_brand_mentions(self, query: Query, state: _Cursor) -> bool:
         """Whether the mentions timeline reads every post that @mentions the brand from here on: its account
-        is known for this handle and a walk of it has set its since_id, so every newer one is read. Until
-        then (the handle not found, the timeline not read yet) search reads them, so none is missed."""
+        is known for this handle, a walk of it has set its since_id, so every newer one is read, and its latest
+        page was read. Otherwise (the handle not found, the timeline not read yet, or failing: a 403 after a tier
+        change, a token that lost its access) search reads them, so none is missed."""
         handle = (query.handle or "").lower()
         return (self.settings.mentions and bool(handle) and state.brand_handle == handle
-                and state.mentions.since_id is not None)
+                and state.mentions.since_id is not None and not state.mentions.failed)
 
     def _brand_user_id(self, query: Query, state: _Cursor, source: Source) -> str | None:
         """The brand account's id for this page, from the cursor unless the handle changed.
