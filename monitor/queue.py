@@ -5,10 +5,11 @@ costs what page 1 costs. The "urgent" order is priority (highest first), then ne
 model has not scored yet (NULL priority) follow the scored ones. That order is walked as two index
 ranges, scored then unscored, so both SQLite and PostgreSQL read it straight from an index.
 
-Free text is a case-insensitive substring of the text or the author handle (``%`` and ``_`` are
-literal), served by an index: pg_trgm GIN indexes on PostgreSQL, an FTS5 trigram table on SQLite
-(migration 0004). A language filter takes in the language's regional variants ("pt" finds "pt-br"),
-and the saved views leave the competitor brands' posts out.
+Free text is a case-insensitive substring of the text, the author's name or their handle (``%`` and ``_``
+are literal; ``@name``, as a card shows a handle, finds the handle ``name``), served by an index: pg_trgm GIN
+indexes on PostgreSQL, an FTS5 trigram table on SQLite (migrations 0004 and 0019). A language filter takes
+in the language's regional variants ("pt" finds "pt-br"), and the saved views leave the competitor brands'
+posts out.
 
 Filters, page sizes and cursors come from the dashboard: what no query can take (a NUL in the search
 text, a naive date, an id past 64 bits, a page of -5) is refused with a :class:`QueueError`.
@@ -39,6 +40,9 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1_000  # the dashboard's page_size is at most 200
 # A search needle longer than any sensible search would only make the trigram lookup slow.
 MAX_TEXT_LENGTH = 1_000
+# A cursor this queue makes is ~150 characters; a longer one is refused before it is decoded (a forged one
+# nested thousands deep made json raise RecursionError).
+MAX_CURSOR_LENGTH = 300
 # Row ids are signed 64-bit on both databases; a larger Python int made the SQLite driver raise OverflowError.
 _MIN_ID, _MAX_ID = -(2**63), BIGINT_MAX
 # Counting every match of a broad filter over a million rows is slow and not useful: "10,000+" is.
@@ -128,6 +132,8 @@ class _Position:
     @classmethod
     def decode(cls, cursor: str, sort: Sort) -> "_Position":
         try:
+            if len(cursor) > MAX_CURSOR_LENGTH:
+                raise ValueError("longer than any cursor")
             payload = json.loads(base64.urlsafe_b64decode(cursor.encode()))
             if payload["s"] != sort.value:
                 raise ValueError("sort order changed")
@@ -142,7 +148,7 @@ class _Position:
                 raise ValueError("id out of range")
             # As stored: a time that leaves years 1..9999 once in UTC raises OverflowError here, not in the query.
             return cls(priority, created_at.astimezone(timezone.utc), position_id)
-        except (ValueError, KeyError, TypeError, OverflowError) as exc:
+        except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as exc:
             raise BadCursor(f"not a queue cursor for the {sort.value} order ({exc.__class__.__name__})") from None
 
 
@@ -192,29 +198,56 @@ def _ilike(searched: ColumnElement[str | None], pattern: str) -> ColumnElement[b
     return and_(searched.ilike(loose, escape="\\"), folded)
 
 
-def _folded_contains(needle: str) -> ColumnElement[bool]:
+# What free text searches: each column, with the needle it looks for there.
+_Searched = list[tuple[ColumnElement[str | None], str]]
+
+
+def _handle_needle(needle: str) -> str:
+    """What a handle is searched for: ``needle`` without one leading "@", as a card shows a handle as "@name".
+    The "@" stays where what follows it is too short for the indexes but the needle is not: "@ab" is looked up in
+    them (and finds "@ab" in the text), where the handle "ab" would be looked for in every row."""
+    rest = needle[1:]
+    if needle.startswith("@") and rest and (len(rest) >= MIN_INDEXED_TEXT or len(needle) < MIN_INDEXED_TEXT):
+        return rest
+    return needle
+
+
+def _searched(needle: str) -> _Searched:
+    return [(Mention.text, needle), (Mention.author_name, needle), (Mention.author_handle, _handle_needle(needle))]
+
+
+def _folded_contains(searched: _Searched) -> ColumnElement[bool]:
     # SQLite's LIKE folds ASCII only, so both sides go through the search_fold() each connection registers
     # (monitor.storage).
-    folded = search_fold(needle)
-    return or_(func.instr(func.search_fold(Mention.text), folded) > 0,
-               func.instr(func.search_fold(Mention.author_handle), folded) > 0)
+    return or_(*(func.instr(func.search_fold(column), search_fold(needle)) > 0 for column, needle in searched))
+
+
+def _fts_match(needle: str) -> tuple[str, bool]:
+    """The FTS5 MATCH expression for what :func:`_searched` looks for (quoted phrases: with the trigram tokenizer,
+    a case-insensitive substring of a column), and whether it is exact (else the rows it finds must be compared
+    again)."""
+    handle_needle = _handle_needle(needle)
+    phrases, exact = fts_phrases(needle)
+    if handle_needle == needle:
+        return phrases, exact  # in any column
+    handle_phrases, handle_exact = fts_phrases(handle_needle)
+    return f"{{text author_name}} : ({phrases}) OR author_handle : ({handle_phrases})", exact and handle_exact
 
 
 def _text_condition(session: Session, needle: str, sqlite: bool) -> ColumnElement[bool]:
+    searched = _searched(needle)
     if sqlite and len(needle) >= MIN_INDEXED_TEXT:
-        # Quoted FTS5 phrases: with the trigram tokenizer, a case-insensitive substring of a column.
-        phrases, exact = fts_phrases(needle)
+        phrases, exact = _fts_match(needle)
         matches = select(_FTS.c.rowid).where(text("mentions_fts MATCH :phrases").bindparams(phrases=phrases))
         found = session.scalar(select(func.count()).select_from(matches.limit(FTS_DRIVE_LIMIT + 1).subquery()))
         if (found or 0) <= FTS_DRIVE_LIMIT:
-            return Mention.id.in_(matches) if exact else and_(Mention.id.in_(matches), _folded_contains(needle))
+            return Mention.id.in_(matches) if exact else and_(Mention.id.in_(matches), _folded_contains(searched))
     if sqlite:
         # A scan: the term is so common that the queue order meets matches at once.
-        matches = _folded_contains(needle)
+        matches = _folded_contains(searched)
     else:
         # PostgreSQL's trigram indexes serve this.
-        pattern = f"%{_escape_like(needle)}%"
-        matches = or_(*(_ilike(searched, pattern) for searched in (Mention.text, Mention.author_handle)))
+        matches = or_(*(_ilike(column, f"%{_escape_like(sought)}%") for column, sought in searched))
     if len(needle) < MIN_INDEXED_TEXT:
         # Found among the newest mentions first (ids from the window's oldest up), then those rows are sorted.
         # Counted in rows, not ids: PostgreSQL's sequence skips an id for every re-fetched post that
@@ -401,6 +434,6 @@ def thread_context(session: Session, mention: Mention, limit: int = 10) -> list[
     return sorted(session.scalars(query), key=lambda m: m.created_at)
 
 
-__all__ = ["ACTIVE_STATUSES", "BadCursor", "MAX_PAGE_SIZE", "MAX_TEXT_LENGTH", "MIN_INDEXED_TEXT", "SHORT_TEXT_WINDOW",
-           "QueueError", "QueueFilters", "QueuePage", "SavedView", "SlaCutoff", "Sort", "check_filters",
-           "competitor_brand_ids", "count", "fetch_page", "filtered", "saved_views", "thread_context"]
+__all__ = ["ACTIVE_STATUSES", "BadCursor", "MAX_CURSOR_LENGTH", "MAX_PAGE_SIZE", "MAX_TEXT_LENGTH", "MIN_INDEXED_TEXT",
+           "SHORT_TEXT_WINDOW", "QueueError", "QueueFilters", "QueuePage", "SavedView", "SlaCutoff", "Sort",
+           "check_filters", "competitor_brand_ids", "count", "fetch_page", "filtered", "saved_views", "thread_context"]
