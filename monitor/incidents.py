@@ -92,6 +92,15 @@ def candidate() -> ColumnElement[bool]:
     return or_(effective_sentiment() == "negative", effective_intent() == "complaint")
 
 
+def relabelled_out(mention: Mention) -> bool:
+    """Whether a person's relabel leaves the mention out of what :func:`candidate` takes as part of a
+    problem (their labels winning over the model's, as there)."""
+    if mention.human_sentiment_label is None and mention.human_intent is None:
+        return False
+    return not is_candidate(mention.human_sentiment_label or mention.sentiment_label,
+                            mention.human_intent or mention.intent)
+
+
 def pack(vector: np.ndarray) -> bytes:
     return np.asarray(vector, dtype=np.float16).tobytes()  # 768 bytes for e5-small's 384 dimensions
 
@@ -545,15 +554,16 @@ class BulkReplyReport:
 
 
 class _RateLimitRecorder:
-    """The connector, remembering the wait a platform asked for (send_reply records only the failure)."""
+    """The connector, remembering the wait a platform asked for (send_reply records only the failure). All but
+    its replies are the connector's own, so whatever replies.check_replyable and send_reply ask of it is there
+    (a missing one stopped the run, or left a claimed reply "sending")."""
 
     def __init__(self, connector: Connector) -> None:
         self.connector = connector
-        self.name = connector.name
-        self.capabilities = connector.capabilities
-        self.reply_prefix = connector.reply_prefix
-        self.secrets = connector.secrets  # masked in the errors send_reply records
         self.retry_after: float | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.connector, name)
 
     def reply(self, target: ReplyTarget, text: str, idempotency_key: str) -> PostedReply:
         try:
@@ -613,9 +623,11 @@ def bulk_reply(db: Database, incident_id: int, template_name: str, templates: Se
         if mention.status in CLOSED_STATUSES:  # a person judged it not worth an answer from the brand account
             report.skipped[mention.id] = f"marked {mention.status}"
             continue
-        if mention.human_sentiment_label == "positive" or mention.human_intent == "praise":
-            # Relabelled after it joined (detection leaves such a mention out): an apology would answer praise.
-            report.skipped[mention.id] = "labelled praise by a person"
+        if relabelled_out(mention):
+            # Relabelled since it joined (detection, by the same rule, would leave it out now): an apology would
+            # answer no problem of theirs.
+            report.skipped[mention.id] = ("relabelled by a person since it joined: no longer read as negative or "
+                                          "a complaint, so not part of the problem")
             continue
         connector = wrapped.get(mention.platform)
         if connector is None:
@@ -822,5 +834,5 @@ def resolve_incident(db: Database, incident_id: int, actor: Principal, resolve_m
 
 __all__ = ["Background", "BulkReplyReport", "DetectionResult", "IncidentDetector", "IncidentError", "IncidentSettings",
            "IncidentView", "average_linkage", "bulk_reply", "bulk_reply_key", "get_incident", "incident_mentions",
-           "is_candidate", "list_incidents", "merge_incident", "pack", "refresh_summary", "resolve_incident",
-           "similar_open_incidents", "store_embeddings", "unpack"]
+           "is_candidate", "list_incidents", "merge_incident", "pack", "refresh_summary", "relabelled_out",
+           "resolve_incident", "similar_open_incidents", "store_embeddings", "unpack"]

@@ -286,7 +286,9 @@ def send_reply(db: Database, reply_id: int, connector: Connector, actor: Princip
             if reply.state == ReplyState.CANCELLED.value:
                 raise _withdrawn(reply_id, "it will never be sent")
             raise ReplyStateError(f"reply {reply_id} is {reply.state}; it will not be sent again")
-        resent = _unknown_so_far(session, reply)  # read before this send's entry
+        # Only a reply sent before can be re-sending one that may have posted (reopen_unknown): a first send
+        # reads none of the audit log. Read before this send's entry.
+        resent = _unknown_so_far(session, reply) if attempt > 1 else None
         # The sending process, so a later run on its host can tell a send cut off by a crash from one under way.
         audit.record(session, actor.name, "reply.send", mention.id, reply_id=reply_id, sender=new_worker_id())
         target = reply_target(mention)
@@ -442,7 +444,8 @@ def resolve_unknown(db: Database, reply_id: int, actor: Principal, posted: bool,
 
     Refused while the reply is still being sent: "not posted" then made it retryable while its first
     send was still under way, and the retry posted it a second time. A reply checked as posted is
-    dated (``sent_at``, the mention's first response) when its send began, not when it was checked.
+    dated (``sent_at``, the mention's first response) when the first send that may have posted it began
+    (:func:`key_first_sent`; a re-send the platform refused posted nothing), not when it was checked.
     """
     require(actor, Role.AGENT, "resolving a reply")
     with db.write() as session:
@@ -451,7 +454,7 @@ def resolve_unknown(db: Database, reply_id: int, actor: Principal, posted: bool,
             raise ReplyStateError(f"reply {reply_id} is {reply.state}, not waiting for a check")
         if not outcome_unknown(reply):
             raise ReplyStateError(f"reply {reply_id} is being sent now; check it once its send has ended")
-        sent_at = _send_began(session, reply) if posted else None  # when it went out, not when someone looked
+        sent_at = key_first_sent(session, reply) if posted else None  # when it went out, not when someone looked
         _record_outcome(session, reply, actor, ReplyState.SENT if posted else ReplyState.FAILED,
                         None if posted else "marked not posted after a check", external_id, None, sent_at)
         return reply
@@ -461,12 +464,6 @@ def _audit_of(reply: Reply, *actions: str) -> tuple[ColumnElement[bool], ...]:
     """The reply's audit entries with these actions (``reply.send`` is written as it moves to sending)."""
     return (AuditEntry.mention_id == reply.mention_id, AuditEntry.action.in_(actions),
             AuditEntry.details["reply_id"].as_integer() == reply.id)
-
-
-def _send_began(session: Session, reply: Reply) -> datetime | None:
-    """When the reply's last send attempt began."""
-    return session.scalar(select(AuditEntry.at).where(*_audit_of(reply, "reply.send"))
-                          .order_by(AuditEntry.id.desc()).limit(1))
 
 
 def sender_exited(session: Session, reply: Reply) -> bool:

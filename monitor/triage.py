@@ -24,7 +24,7 @@ from monitor.models import Mention, MentionStatus, MentionTag, Note
 from monitor.storage import Database
 from monitor.users import MAX_NAME_LENGTH, UserError, clean_name
 from sentiment.labels import LABELS
-from sentiment.triage import DEFAULT_RULES, INTENTS, TriageRules
+from sentiment.triage import INTENTS, TriageRules
 
 S = MentionStatus
 # new → open → pending → resolved, or ignored/spam from anywhere; closed items can be reopened.
@@ -246,9 +246,10 @@ def _follow_labels(mention: Mention, rules: TriageRules) -> None:
 
 
 def relabel(db: Database, mention_ids: Sequence[int], actor: Principal, *, sentiment: str | None = None,
-            intent: str | None = None, rules: TriageRules = DEFAULT_RULES) -> BulkResult:
+            intent: str | None = None, rules: TriageRules) -> BulkResult:
     """Record a person's sentiment and/or intent; the model's own output is kept beside it. The mention's
-    needs-response and priority are recomputed with `rules` (the ``[triage]`` rules in use) to follow them."""
+    needs-response and priority are recomputed with `rules` (the ``[triage]`` rules in use) to follow them:
+    required, since a default silently ranked a relabelled mention by rules other than the configured ones."""
     require(actor, Role.AGENT, "relabelling")
     if sentiment is None and intent is None:
         raise TriageError("give a sentiment, an intent or both")

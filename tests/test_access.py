@@ -18,6 +18,7 @@ from monitor.models import AuditEntry, Brand, Mention, MentionTag, Reply, ReplyS
 from monitor.replies import ApprovalRequired
 from monitor.storage import Database
 from monitor.transfer import import_mentions
+from sentiment.triage import DEFAULT_RULES
 from tests.connector_doubles import T0, RecordingReplyConnector
 from tests.principals import ADMIN, ANA, BEN, VIEWER
 
@@ -71,7 +72,8 @@ SERVICES: list[tuple[str, Role, Call]] = [
     ("add_tag", Role.AGENT, lambda db, w, a: triage.add_tag(db, [w["mention"]], "refund", a)),
     ("remove_tag", Role.AGENT, lambda db, w, a: triage.remove_tag(db, [w["mention"]], "billing", a)),
     ("add_note", Role.AGENT, lambda db, w, a: triage.add_note(db, w["mention"], "called back", a)),
-    ("relabel", Role.AGENT, lambda db, w, a: triage.relabel(db, [w["mention"]], a, sentiment="negative")),
+    ("relabel", Role.AGENT,
+     lambda db, w, a: triage.relabel(db, [w["mention"]], a, sentiment="negative", rules=DEFAULT_RULES)),
     ("draft_reply", Role.AGENT, lambda db, w, a: replies.draft_reply(db, w["mention"], "Hello", a)),
     ("send_reply", Role.AGENT, lambda db, w, a: replies.send_reply(db, w["draft"], CONNECTOR, a)),
     ("send_reply_once", Role.AGENT, lambda db, w, a: presence.send_reply_once(db, w["draft"], CONNECTOR, a,

@@ -10,6 +10,7 @@ from monitor.alerts.engine import AlertEngine
 from monitor.alerts.receiver import Receiver
 from monitor.storage import Database
 from monitor.triage import relabel
+from sentiment.triage import DEFAULT_RULES
 from tests.test_alerts import Clock, add_brand, add_mentions, events, settings, target
 
 LOUD = {"sentiment_label": "negative", "sentiment_score": 0.9, "author_followers": 50_000,
@@ -27,7 +28,7 @@ def test_a_held_urgent_alert_whose_mention_was_relabelled_not_negative_is_not_se
             relabelled = add_mentions(db, brand, **LOUD)
             still_urgent = add_mentions(db, brand, **{**LOUD, "text": "I want a refund"})
             engine.on_new_mentions(relabelled + still_urgent)  # held for the 10-minute cooldown
-            relabel(db, relabelled, AGENT, sentiment="positive")
+            relabel(db, relabelled, AGENT, sentiment="positive", rules=DEFAULT_RULES)
             clock.advance(minutes=9)
             assert engine.drain(10)
         _, held = receiver.wait_for(2)
@@ -44,7 +45,7 @@ def test_a_held_urgent_alert_with_nothing_urgent_left_is_suppressed_saying_why(d
             clock.advance(minutes=2)
             relabelled = add_mentions(db, brand, **LOUD)
             engine.on_new_mentions(relabelled)
-            relabel(db, relabelled, AGENT, sentiment="neutral")
+            relabel(db, relabelled, AGENT, sentiment="neutral", rules=DEFAULT_RULES)
             clock.advance(minutes=9)
             assert engine.drain(10)
         assert len(receiver.wait_for(1)) == 1
@@ -56,7 +57,7 @@ def test_a_held_urgent_alert_with_nothing_urgent_left_is_suppressed_saying_why(d
 def test_a_person_s_label_is_shown_as_theirs_without_the_model_s_score(db: Database) -> None:
     brand = add_brand(db)
     relabelled = add_mentions(db, brand, sentiment_label="positive", sentiment_score=0.9, text="I want a refund")
-    relabel(db, relabelled, AGENT, sentiment="negative")
+    relabel(db, relabelled, AGENT, sentiment="negative", rules=DEFAULT_RULES)
     with Receiver() as receiver:
         with AlertEngine(db, settings(), [target("care", receiver.json_url())], Clock()) as engine:
             engine.on_new_mentions(relabelled)

@@ -2,7 +2,8 @@
 its idempotency key. When Mastodon refuses that re-send (429: its throttle answers before it looks at the key),
 nothing was posted this time, but the first send may have been: the reply stays *check on the platform*, never
 a plain "Not posted" that Retry (or a run after Mastodon forgot the key) posts a second time. And the hour in
-which a re-send is safe counts from the first send, not from the refused one."""
+which a re-send is safe counts from the first send, not from the refused one, as does a person's "it was posted"
+(the reply's time and the mention's first response)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from connectors.emulators import RunningEmulators
 from connectors.mastodon import IDEMPOTENCY_WINDOW
 from monitor.errors import ReplyStateError
 from monitor.incidents import BulkReplyReport
-from monitor.models import AuditEntry, Reply, ReplyState
+from monitor.models import AuditEntry, Mention, Reply, ReplyState
 from monitor.replies import outcome_unknown, resolve_unknown, send_reply
 from monitor.storage import Database
 from tests.principals import ANA
@@ -64,6 +65,10 @@ def test_after_a_refused_resend_retry_is_refused_and_a_person_checks_the_thread(
         emulators: RunningEmulators, db: Database) -> None:
     (mention, post, keys, connector, rerun), _ = _resend_refused_by_429(emulators, db)
     reply = _reply(db)
+    with db.write() as session:  # run 1 began 20 minutes before run 2's refused re-send
+        first = session.scalars(select(AuditEntry).where(AuditEntry.action == "reply.send")
+                                .order_by(AuditEntry.id)).first()
+        first.at -= timedelta(minutes=20)
     emulators.mastodon.forget_idempotency_keys()  # an hour later
     with pytest.raises(ReplyStateError, match="will not be sent again"):
         send_reply(db, reply.id, connector, ANA)  # the dashboard's Retry
@@ -72,3 +77,10 @@ def test_after_a_refused_resend_retry_is_refused_and_a_person_checks_the_thread(
     connector.close()
     assert checked.state == ReplyState.SENT.value
     assert len(emulators.mastodon.replies_to(post)) == 1
+    # Dated by run 1's send, the one that posted it, not by the re-send the platform refused: the first
+    # response (and the SLA figures) count from then.
+    with db.read() as session:
+        first_sent = session.scalars(select(AuditEntry.at).where(AuditEntry.action == "reply.send")
+                                     .order_by(AuditEntry.id)).first()
+        assert session.get_one(Reply, reply.id).sent_at == first_sent
+        assert session.get_one(Mention, mention.id).first_response_at == first_sent

@@ -13,6 +13,7 @@ from monitor.models import Mention
 from monitor.queue import BadCursor, QueueError, QueueFilters, Sort
 from monitor.sla import SlaPolicy, breaching_cutoffs
 from monitor.storage import Database
+from sentiment.triage import DEFAULT_RULES
 from tests.test_dashboard_fixtures import NOW, add_brand, add_mention
 from tests.principals import ANA, LEAD
 from tests.hostile_corpus import PAST_9999_IN_UTC
@@ -129,7 +130,7 @@ def test_free_text_follows_edits_and_deletes(db: Database) -> None:
 
 def test_a_human_relabel_decides_the_sentiment_filter(db: Database) -> None:
     m = add_mention(db, sentiment_label="positive")
-    triage.relabel(db, [m], ANA, sentiment="negative")
+    triage.relabel(db, [m], ANA, sentiment="negative", rules=DEFAULT_RULES)
     assert _all_ids(db, QueueFilters(sentiments=("negative",))) == [m]
     assert _all_ids(db, QueueFilters(sentiments=("positive",))) == []
 

@@ -12,7 +12,7 @@ from monitor.models import Mention
 from monitor.retriage import retriage
 from monitor.storage import Database
 from monitor.triage import relabel
-from sentiment.triage import TriageRules
+from sentiment.triage import DEFAULT_RULES, TriageRules
 from tests.test_retriage import ScriptedModel, classified, no_model
 
 AGENT = Principal("ana", Role.AGENT)
@@ -29,9 +29,10 @@ def test_a_relabel_ranks_the_mention_by_the_persons_labels_and_retriage_keeps_it
     before = classified(db)
     ids = [m.id for m in before]
 
-    relabel(db, [ids[COMPLAINT]], AGENT, sentiment="positive", intent="praise")
-    relabel(db, [ids[QUESTION]], AGENT, sentiment="neutral", intent="question")  # agrees with the model
-    relabel(db, [ids[PRAISE]], AGENT, sentiment="negative", intent="complaint")
+    relabel(db, [ids[COMPLAINT]], AGENT, sentiment="positive", intent="praise", rules=DEFAULT_RULES)
+    # Agrees with the model.
+    relabel(db, [ids[QUESTION]], AGENT, sentiment="neutral", intent="question", rules=DEFAULT_RULES)
+    relabel(db, [ids[PRAISE]], AGENT, sentiment="negative", intent="complaint", rules=DEFAULT_RULES)
     relabelled = mentions(db)
     result = retriage(db, TriageRules(), no_model)
 
@@ -57,8 +58,8 @@ def test_a_relabel_applies_the_triage_rules_in_use(db: Database) -> None:
 
 def test_a_relabelled_mention_classified_again_keeps_the_persons_labels_effect(db: Database) -> None:
     ids = [m.id for m in classified(db)]
-    relabel(db, [ids[COMPLAINT]], AGENT, sentiment="positive", intent="praise")
-    relabel(db, [ids[PRAISE]], AGENT, intent="complaint")
+    relabel(db, [ids[COMPLAINT]], AGENT, sentiment="positive", intent="praise", rules=DEFAULT_RULES)
+    relabel(db, [ids[PRAISE]], AGENT, intent="complaint", rules=DEFAULT_RULES)
     relabelled = mentions(db)
     with db.write() as session:  # as ingest leaves a mention it moved to another brand
         session.execute(update(Mention).values(classified_at=None))
@@ -81,7 +82,7 @@ class RelabelledWhileRead(ScriptedModel):
         if self.asked == 0:
             with self.db.read() as session:
                 first = session.scalar(select(Mention.id).order_by(Mention.id).limit(1))
-            relabel(self.db, [first], AGENT, sentiment="positive", intent="praise")
+            relabel(self.db, [first], AGENT, sentiment="positive", intent="praise", rules=DEFAULT_RULES)
         return super().classify(texts, langs, batch_size, expected_languages)
 
 

@@ -12,6 +12,7 @@ from monitor.alerts.receiver import Receiver
 from monitor.models import Mention
 from monitor.storage import Database
 from monitor.triage import relabel
+from sentiment.triage import DEFAULT_RULES
 from tests.test_alerts import START, Clock, add_brand, add_mentions, events, settings, target
 
 AGENT = Principal("ana", Role.AGENT)
@@ -27,8 +28,8 @@ def test_the_sla_warning_is_about_the_mention_relabelled_complaint_not_the_one_r
     praise = add_mentions(db, brand, **NEUTRAL, replyable=True, intent="complaint", needs_response=True,
                           created_at=due_soon, text="you guys are unreal, fixed in 5 min")
 
-    relabel(db, missed, AGENT, intent="complaint")
-    relabel(db, praise, AGENT, sentiment="positive", intent="praise")
+    relabel(db, missed, AGENT, intent="complaint", rules=DEFAULT_RULES)
+    relabel(db, praise, AGENT, sentiment="positive", intent="praise", rules=DEFAULT_RULES)
 
     with db.read() as session:
         assert [session.get(Mention, m).needs_response for m in missed + praise] == [True, False]

@@ -10,6 +10,7 @@ from monitor.models import Mention, MentionTag
 from monitor.queue import QueueFilters
 from monitor.storage import Database
 from monitor.triage import TriageError
+from sentiment.triage import DEFAULT_RULES
 from tests.test_dashboard_fixtures import add_mention
 from tests.principals import ADMIN, ANA, BEN
 
@@ -76,10 +77,10 @@ def test_notes_are_kept_with_their_author(db: Database) -> None:
 def test_relabels_keep_the_model_output_and_feed_agreement_and_training_data(db: Database) -> None:
     wrong = add_mention(db, sentiment_label="positive", intent="praise", text="great, broken again")
     right = add_mention(db, sentiment_label="negative", intent="complaint")
-    triage.relabel(db, [wrong], ANA, sentiment="negative", intent="complaint")
-    triage.relabel(db, [right], ANA, sentiment="negative")
+    triage.relabel(db, [wrong], ANA, sentiment="negative", intent="complaint", rules=DEFAULT_RULES)
+    triage.relabel(db, [right], ANA, sentiment="negative", rules=DEFAULT_RULES)
     with pytest.raises(TriageError, match="unknown sentiment"):
-        triage.relabel(db, [right], ANA, sentiment="angry")
+        triage.relabel(db, [right], ANA, sentiment="angry", rules=DEFAULT_RULES)
     assert _mention(db, wrong).sentiment_label == "positive"  # the model's output stays
     with db.read() as session:
         agreement = triage.label_agreement(session)

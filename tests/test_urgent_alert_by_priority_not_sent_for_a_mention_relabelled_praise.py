@@ -11,7 +11,7 @@ from monitor.models import Mention
 from monitor.storage import Database
 from monitor.triage import relabel
 from sentiment.api import Prediction
-from sentiment.triage import TriageRules, triage
+from sentiment.triage import DEFAULT_RULES, TriageRules, triage
 from tests.test_alerts import START, Clock, add_brand, add_mentions, events, settings, target
 
 AGENT = Principal("ana", Role.AGENT)
@@ -38,7 +38,7 @@ def test_a_held_urgent_alert_about_a_mention_relabelled_positive_praise_is_not_s
             clock.advance(minutes=2)
             relabelled = add_mentions(db, brand, **loud_mention())
             engine.on_new_mentions(relabelled)  # held for the 10-minute cooldown
-            relabel(db, relabelled, AGENT, sentiment="positive", intent="praise")
+            relabel(db, relabelled, AGENT, sentiment="positive", intent="praise", rules=DEFAULT_RULES)
             clock.advance(minutes=9)
             assert engine.drain(10)
         assert len(receiver.wait_for(1)) == 1
