@@ -6,16 +6,17 @@ one source sent as written), ``tag:<hashtag>`` (``timeline_hashtag``) and ``noti
 (``notifications(types=["mention"])``, needs the brand's handle). A sub-cursor is the newest id read. The
 timelines answer ``min_id`` with the items just after it, so their pages move forward in time. Search only
 *filters* by ``min_id`` (newest matches first), so a search source walks down with ``max_id`` = the oldest id
-read so far, above the id it had, until a page comes back empty (Mastodon drops muted, blocked and limited
-accounts' statuses from a page after paging, so a short page is no end), and takes the newest id it saw as its
-new sub-cursor when the walk ends: posts arriving or deleted mid-walk cannot shift its pages (new ones come
-with the next walk). The walk is in the cursor, so a restart continues it. A source's first poll reads only
-its newest page. Ids are opaque strings (Mastodon's snowflakes, GoToSocial's ULIDs, Akkoma's flake ids),
-ordered as servers order them. Mastodon makes a status's snowflake from its own time, and a status it learns of
-late (a remote post delivered late, one fetched for a thread or a boost) gets an id below ids already read: so
-a search or hashtag walk reads above the snowflake of ``overlap_seconds`` before its newest status, and the ids
-read in that window are kept in the cursor, so none is returned twice. Ids that are no snowflakes are read
-above as they are.
+read so far, above the id it had, until a page comes back empty, or short with every status read there before
+on it (Mastodon drops muted, blocked and limited accounts' statuses from a page after paging, so a short page
+alone is no end), and takes the newest id it saw as its new sub-cursor when the walk ends: posts arriving or
+deleted mid-walk cannot shift its pages (new ones come with the next walk). The walk is in the cursor, so a
+restart continues it. A source's first poll reads only its newest page. Ids are opaque strings (Mastodon's
+snowflakes, GoToSocial's ULIDs, Akkoma's flake ids), ordered as servers order them. Mastodon makes a status's
+snowflake from its own time, and a status it learns of late (a remote post delivered late, one fetched for a
+thread or a boost) gets an id below ids already read: so a search or hashtag walk reads above the snowflake of
+``overlap_seconds`` before its newest status (a hashtag walk page after page, each just after the one before),
+and the ids read in that window are kept in the cursor, so none is returned twice. Ids that are no snowflakes
+are read above as they are.
 One odd item does not stop its source: a status without an account or a readable date is read without
 them (see `MastodonConnector._mention`), and a notification without its status is skipped with a warning.
 A status's content warning is read with it: its text is "CW: <warning>", a blank line, then the post.
@@ -45,6 +46,7 @@ from mastodon import (
 )
 from pydantic import Field
 
+from connectors import keywords
 from connectors._http import (
     DEFAULT_RETRY_AFTER_SECONDS,
     HttpSettings,
@@ -107,7 +109,8 @@ class MastodonSettings(HttpSettings):
 class _Cursor:
     pending: list[str] = field(default_factory=list)  # sources left in this round
     newest: dict[str, str] = field(default_factory=dict)  # source -> newest id read
-    # search or tag source -> {"max_id": the oldest id read so far (search), "top": the newest}, mid-walk
+    # search or tag source, mid-walk -> {"max_id": the oldest id read so far (search), "min_id": the newest id of
+    # the page read last (tag), "top": the newest id read}
     walks: dict[str, dict[str, str | None]] = field(default_factory=dict)
     # search or tag source -> the ids read above its look-back: its walks read them again and skip them
     seen: dict[str, list[str]] = field(default_factory=dict)
@@ -119,7 +122,9 @@ class _Cursor:
         try:
             data = json.loads(text)
             # A walk stored by offset (before max_id) starts again from the top: read twice, stored once.
-            walks = {k: {"max_id": w.get("max_id"), "top": w.get("top")} for k, w in data.get("walks", {}).items()}
+            # A tag walk stored without its min_id starts again from the look-back: read twice, returned once.
+            walks = {k: {"max_id": w.get("max_id"), "min_id": w.get("min_id"), "top": w.get("top")}
+                     for k, w in data.get("walks", {}).items()}
             # A cursor from before the look-back has no seen ids: its window is read once more (and stored once).
             seen = {k: [str(i) for i in ids] for k, ids in data.get("seen", {}).items()}
             return cls(pending=list(data.get("pending", [])), newest=dict(data.get("newest", {})), walks=walks,
@@ -229,8 +234,10 @@ class MastodonConnector(Connector):
         overlap = self.settings.overlap_seconds
         if kind == "notifications":
             min_id, max_id = newest, None
-        elif kind == "tag" and walk is not None:
-            min_id, max_id = walk["top"], None  # a timeline walk's later pages: just after the newest read
+        elif kind == "tag":
+            # A timeline walk's next page starts just after the page read last, not after the newest id read
+            # (top): that skipped the rest of a look-back window longer than a page.
+            min_id, max_id = (walk and walk["min_id"]) or _look_back(newest, overlap), None
         else:
             min_id, max_id = _look_back(newest, overlap), walk["max_id"] if walk else None
         page = self._read(source, query, min_id, max_id)
@@ -240,13 +247,21 @@ class MastodonConnector(Connector):
             mentions = [m for m in mentions if self._wanted(m, query)]
         ids = [i for i, _ in page if i]
         # A full page above the old id may have more behind it; the first poll reads one page. A page with no
-        # id to place it by cannot lead on: read again, it would come the same. Search drops statuses from a
-        # page after paging (muted, blocked, limited accounts), so only an empty page ends its walk, or one
-        # not below its max_id: a server that ignores max_id (Akkoma's search) would send it again and again.
+        # id to place it by cannot lead on: read again, it would come the same. A search page not below its
+        # max_id ends its walk: a server that ignores max_id (Akkoma's search) would send it again and again.
         if newest is None or not ids:
             more_here = False
         elif kind == "search":
-            more_here = max_id is None or _id_order(min(ids, key=_id_order)) < _id_order(max_id)
+            below = max_id is None or _id_order(min(ids, key=_id_order)) < _id_order(max_id)
+            # Search drops muted, blocked and limited accounts' statuses from a page after paging, so a short
+            # page alone is no end. One holding every status read before in its range (at least one) reached
+            # below them all, and a new status has an id above them: under it lies only a status given an
+            # older id late below all those read, which a page shortened by filtering can hide (as one filtered
+            # empty hides all below it). So a poll finds nothing new, or a few new statuses, in one request
+            # while the look-back window fits a page.
+            read_before = {i for i in seen if _above(i, min_id) and (max_id is None or _above(max_id, i))}
+            ends = len(page) < self.settings.page_size and bool(read_before) and read_before <= set(ids)
+            more_here = below and not ends
         else:
             more_here = len(page) >= self.settings.page_size
         if kind == "notifications":
@@ -257,7 +272,8 @@ class MastodonConnector(Connector):
             window = _look_back(top, overlap)
             remembered = seen | {i for i in ids if _above(i, window)}
             if more_here:
-                state.walks[source] = {"max_id": min(ids, key=_id_order) if kind == "search" else None, "top": top}
+                state.walks[source] = {"max_id": min(ids, key=_id_order) if kind == "search" else None,
+                                       "min_id": max(ids, key=_id_order) if kind == "tag" else None, "top": top}
             else:
                 state.walks.pop(source, None)
                 if top:
@@ -336,10 +352,10 @@ class MastodonConnector(Connector):
             raise ConnectorError(f"Mastodon refused {what} ({_status(exc)}): {_message(exc)}") from None
 
     def _wanted(self, mention: Mention, query: Query) -> bool:
-        """Hashtag timelines and search may carry excluded terms and the brand's own posts."""
-        text = mention.text.lower()
+        """Hashtag timelines and search may carry excluded terms (found as feeds and Reddit find them) and the
+        brand's own posts."""
         own = query.handle is not None and _is_account(mention.author_handle, query.handle)
-        return not own and not any(re.search(r"(?<!\w)" + re.escape(e.lower()) + r"(?!\w)", text) for e in query.exclude)
+        return not own and keywords.first_found(mention.text, query.exclude) is None
 
     def _mention(self, status: dict[str, Any], source: str) -> Mention:
         """The status as far as it can be read. Without an account it is read as by an unknown author (and not

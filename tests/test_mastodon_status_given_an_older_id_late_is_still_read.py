@@ -43,6 +43,26 @@ def test_a_status_delivered_late_is_read_once(emulators: RunningEmulators, sourc
         assert mentions == []
 
 
+@pytest.mark.parametrize("sources", [{"hashtags": []}, {"search": False}], ids=["search", "hashtag"])
+def test_a_status_delivered_late_into_a_window_of_several_pages_is_read(emulators: RunningEmulators,
+                                                                        sources: dict[str, object]) -> None:
+    _, cursor, _ = drain(masto(emulators, **sources), QUERY, None)
+    minute_ago = datetime.now(timezone.utc) - timedelta(minutes=1)
+    busy = [emulators.mastodon.add_status(f"Orbisto order {n} arrived #Orbisto", username=f"cust{n}",
+                                          published=minute_ago + timedelta(seconds=5 * n)) for n in range(8)]
+    mentions, cursor, _ = drain(masto(emulators, **sources), QUERY, cursor)
+    assert {m.external_id for m in mentions} == set(busy)
+    # Given an id above the first page of the window (5 statuses), below the newest read. Until 2026-12-07 a
+    # hashtag walk went from its first page straight past the newest id read, and never read it.
+    late = emulators.mastodon.add_status("Orbisto charged me twice #Orbisto", username="ben",
+                                         domain="fosstodon.example", published=minute_ago + timedelta(seconds=32))
+    assert int(busy[6]) < int(late) < int(busy[7])
+    mentions, cursor, _ = drain(masto(emulators, **sources), QUERY, cursor)
+    assert [m.external_id for m in mentions] == [late]
+    mentions, _, _ = drain(masto(emulators, **sources), QUERY, cursor)
+    assert mentions == []
+
+
 def test_a_cursor_from_before_the_look_back_is_read(emulators: RunningEmulators) -> None:
     _, cursor, _ = drain(masto(emulators, hashtags=[]), QUERY, None)
     local = emulators.mastodon.add_status("Orbisto support is quick today", username="lea")
