@@ -328,6 +328,14 @@ class Connector(ABC):
     # "/u/"): a past reply offered for a new author must not notify the earlier one (monitor.suggestions).
     handle_prefixes: ClassVar[tuple[str, ...]] = ("@",)
 
+    @classmethod
+    def privacy(cls, raw: dict[str, Any]) -> int | None:
+        """How few can read a stored mention's conversation, from what retention keeps of its payload
+        (``reply_raw_keys``): 0 where anyone can, higher for fewer; None where what was kept does not say. A past
+        reply, which may hold its customer's address or order, is suggested only for a mention at least as private
+        (monitor.suggestions). A platform whose posts are all public keeps this default."""
+        return 0
+
     def __init__(self, settings: ConnectorSettings, secrets: dict[str, str] | None = None) -> None:
         self.settings = settings
         self.secrets = dict(secrets or {})

@@ -83,6 +83,10 @@ MAX_STATUS_CHARS = 500  # Mastodon's default; instances may allow more
 # /api/v1/statuses); 5 minutes less leaves a re-send time to arrive (a request gives up within 120 s).
 IDEMPOTENCY_WINDOW = timedelta(minutes=55)
 _VISIBILITY_ORDER = ("public", "unlisted", "private", "direct")
+# A visibility as a privacy (Connector.privacy): an unlisted post is left out of timelines, yet anyone can read it;
+# a followers-only ("private") one only the author's followers and those it mentions; a direct message only those
+# it mentions.
+_PRIVACY_OF_VISIBILITY = {"public": 0, "unlisted": 0, "private": 1, "direct": 2}
 # Mastodon's ids are snowflakes since 2.0 (October 2017); a smaller number is a counted id (older Mastodon,
 # Friendica) that holds no time.
 FIRST_SNOWFLAKE_MS = int(datetime(2017, 9, 1, tzinfo=timezone.utc).timestamp() * 1000)
@@ -185,6 +189,11 @@ class MastodonConnector(Connector):
     required_secrets: ClassVar[tuple[str, ...]] = ("access_token",)
     reply_raw_keys: ClassVar[tuple[str, ...]] = ("acct", "visibility")
     settings: MastodonSettings
+
+    @classmethod
+    def privacy(cls, raw: dict[str, Any]) -> int | None:
+        visibility = raw.get("visibility")
+        return _PRIVACY_OF_VISIBILITY.get(visibility) if isinstance(visibility, str) else None
 
     def __init__(self, settings: ConnectorSettings, secrets: dict[str, str] | None = None) -> None:
         super().__init__(settings, secrets)

@@ -144,7 +144,9 @@ def suggestions(ctx: AppContext, mention: Mention, text_key: str) -> None:
             return
         try:
             with st.spinner("Finding the closest templates and past replies…"):
-                st.session_state[key] = suggest(ctx.db, mention.id, ctx.settings.templates, default_brand=ctx.default_brand)
+                st.session_state[key] = suggest(ctx.db, mention.id, ctx.settings.templates,
+                                                default_brand=ctx.default_brand,
+                                                check_in_template=ctx.config.check_ins.template)
         except (MentiondeskError, SentimentError, ImportError, OSError) as exc:  # no model installed or loadable here
             st.warning(f"Suggestions are not available: {md_escape(str(exc))}")
             return

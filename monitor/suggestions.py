@@ -5,13 +5,18 @@ finds a template described in English:
 
 * a **template** scores its best match among its ``examples`` (mentions it answers, any language;
   without examples, its default text); it is filled in for the mention's author, in the mention's
-  language where the template has a variant in it;
+  language where the template has a variant in it, and not offered where its only variant for the
+  platform is in another language than the mention's known one;
 * a **past reply** that was sent and whose mention was then resolved, of the same brand and platform and
   in the same language (primary subtag: ``es-mx`` and ``es``; either unknown matches any), scores the
   similarity between that earlier mention and this one; its text is reused with the new
-  author's name where it greeted the earlier author, and not at all where it names the earlier author's
-  handle elsewhere in a form that notifies them, @ana or Reddit's u/ana (:func:`reuse_for`). A check-in's
-  reply ("is everything working now?") follows up a resolved item, so it is never offered as an answer.
+  author's name where it greeted the earlier author (by their whole name, a word of it, or their handle),
+  and not at all where its greeting still holds a word of the earlier author's name, or it names their
+  handle elsewhere in a form that notifies them, @ana or Reddit's u/ana (:func:`reuse_for`). A reply in a
+  more private conversation than this mention's (a Mastodon direct message, :meth:`Connector.privacy`)
+  is not offered: it may hold that customer's address or phone. A check-in's reply ("is everything
+  working now?") follows up a resolved item, so it is never offered as an answer, nor is the check-in
+  template.
 
 A competitor brand's mention gets no suggestions: its customers are not ours to answer.
 
@@ -43,10 +48,9 @@ if TYPE_CHECKING:
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 PAST_REPLIES = 200  # the newest answered-and-resolved mentions compared with
-# Where a reply greets its author: at its start, after at most two words of salutation ("Hi Ana, …",
-# "¡Hola Ana!", "Thank you @ana! …", "@ana thanks …"). Anywhere else the label may be an ordinary word:
-# an author named "a" or "May" must not turn "Thanks a lot" or "ships in May" into another name.
-_SALUTATION = r"\s*(?:[¡¿]?[^\W\d_]+[,!]?\s+){0,2}"
+# A word of a display name that a reply may greet its author by ("Hi Ana," for Ana López): letters, with an
+# apostrophe inside ("O'Brien"); a hyphen parts two ("Ana-Maria": "Hi Maria,").
+_NAME_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 # A greeted name ends at punctuation, a dash ("Hi Ana - …", "Hi Ana—…", not the hyphen of "Ana-Maria"), an
 # emoji or symbol ("Hi Ana 👋"), or the end of the text ("Thanks a lot" greets nobody). A @handle ends where
 # a handle cannot go on ("@ana" is not the start of "@ana_b" or "@ana.b").
@@ -137,29 +141,44 @@ def rank_templates(vector: np.ndarray, templates: Sequence[ReplyTemplate], platf
     return sorted(ranked, key=lambda item: -item[1])
 
 
-def _handle_prefixes(platform: str) -> tuple[str, ...]:
-    """What ``platform`` puts before a handle to notify its owner: its connector's, else "@"."""
+def _connector_class(platform: str) -> type[Connector]:
+    """``platform``'s connector, for its handle prefixes and privacy; else the base class's ("@", all public)."""
     try:
-        return registry.get(platform).handle_prefixes
+        return registry.get(platform)
     except LookupError:  # imported from a platform no connector here knows, or one that cannot load
-        return Connector.handle_prefixes
+        return Connector
+
+
+def _salutation(names: str) -> str:
+    """Where a reply greets its author: at its start, after at most two words of salutation ("Hi Ana, …",
+    "¡Hola Ana!", "Thank you @ana! …", "@ana thanks …"), none of them one of the ``names`` (a pattern): "Hi Ana
+    López," must not read as "Hi Ana" greeting López. Anywhere else the label may be an ordinary word: an author
+    named "a" or "May" must not turn "Thanks a lot" or "ships in May" into another name."""
+    not_a_name = f"(?!(?:{names})(?!\\w))" if names else ""
+    return rf"\s*(?:[¡¿]?{not_a_name}[^\W\d_]+[,!]?\s+){{0,2}}"
 
 
 def reuse_for(body: str, earlier: Mention, author: str, handle: str | None = None) -> str | None:
     """A past reply's text for a new author: ``earlier``'s author swapped for ``author`` where the reply
-    greets them (by display name in any case, or by @handle), and nowhere else. A greeting by a handle in the
-    platform's other form (Reddit's u/ana or /u/ana) becomes the new author's ``handle`` in the platform's
-    usual form (u/bob), or ``author`` without one.
+    greets them (by display name or a word of it in any case, or by @handle), and nowhere else. A greeting by
+    a handle in the platform's other form (Reddit's u/ana or /u/ana) becomes the new author's ``handle`` in the
+    platform's usual form (u/bob), or ``author`` without one.
 
-    None where the rest of the text still names the earlier author's handle in a form that notifies them
-    (@ana; on Reddit also u/ana): on Mastodon and X that adds them to a direct message's thread, and on
-    every such platform the reply would reach the earlier customer with the new one's answer."""
-    prefixes = _handle_prefixes(earlier.platform)
+    None where the greeting still holds a word of the earlier author's name that could not be told apart from
+    the rest ("Hi Ana thanks for waiting"), or the rest of the text still names the earlier author's handle in a
+    form that notifies them (@ana; on Reddit also u/ana): on Mastodon and X that adds them to a direct message's
+    thread, and on every such platform the reply would reach the earlier customer with the new one's answer."""
+    prefixes = _connector_class(earlier.platform).handle_prefixes
     # "@" keeps its own ends (a Mastodon handle goes on with its server); the others end with a Reddit name.
     other_prefixes = "|".join(re.escape(prefix) for prefix in prefixes if prefix != "@")
     labels, named = [], []
+    name_words = [re.escape(word) for word in dict.fromkeys(_NAME_WORD.findall(earlier.author_name or ""))
+                  if sum(c.isalpha() for c in word) >= 2]  # "J" of "J. Smith" is as likely "Hi, I checked"
+    names = "|".join(name_words)
+    salutation = _salutation(names)
     if earlier.author_name:
-        labels.append(re.escape(earlier.author_name) + _NAME_END)
+        # The whole name first: "Hi Ana López," is one greeting, not "Ana" followed by more text.
+        labels += [label + _NAME_END for label in (re.escape(earlier.author_name), *name_words)]
     if earlier.author_handle:
         escaped = re.escape(earlier.author_handle)
         labels.append(f"@{escaped}{_HANDLE_END}")
@@ -171,15 +190,25 @@ def reuse_for(body: str, earlier: Mention, author: str, handle: str | None = Non
     if not labels:
         return body  # greeted as "there", which suits the new author too; any other "there" is a word
     # Agents greet "hi ana," as well as "Hi Ana,"; handles are case-insensitive on every platform.
-    greeting = re.match(f"({_SALUTATION})(?:{'|'.join(labels)})", body, re.IGNORECASE)
+    greeting = re.match(f"({salutation})(?:{'|'.join(labels)})", body, re.IGNORECASE)
     head, rest = "", body
     if greeting:
         greeted = prefixes[0] + handle if greeting.groupdict().get("prefixed") and handle else author
         head, rest = greeting.group(1) + greeted, body[greeting.end():]
+    elif name_words and re.match(f"{salutation}(?:{names})(?=\\s|-(?:{names}))", body, re.IGNORECASE):
+        # "Hi Ana thanks …", "Hi Ana-Maria thanks …": where her name ends is a guess, and a wrong one leaves it for
+        # Bob. A word that only begins another ("Check-in done" by an author named Check) is no name.
+        return None
     # Only after the greeting: the same customer again is greeted with their own handle.
     if named and re.search("|".join(named), rest, re.IGNORECASE):
         return None
     return head + rest
+
+
+def _primary_language(tag: str) -> str:
+    """A language tag's primary subtag: "es" of "es-mx". Stored and configured tags are lower case
+    (monitor.ingest.language_tag, the config's template ``lang``)."""
+    return tag.split("-", 1)[0]
 
 
 def _in_language_of(lang: str | None) -> ColumnElement[bool]:
@@ -188,14 +217,22 @@ def _in_language_of(lang: str | None) -> ColumnElement[bool]:
     English one (multilingual embeddings put the same complaint close in any language)."""
     if not lang:
         return true()
-    primary = lang.split("-", 1)[0]  # stored tags are lower case (monitor.ingest.language_tag)
+    primary = _primary_language(lang)
     return or_(Mention.lang.is_(None), Mention.lang == primary, Mention.lang.startswith(f"{primary}-"))
 
 
+def _in_another_language(template: ReplyTemplate, lang: str | None) -> bool:
+    """Whether a template's variant is written in another language than a mention's known ``lang``: chosen for want
+    of one in it (a Spanish-only template for an English mention), it suits the reply box's list, not a suggestion."""
+    return bool(lang and template.lang and _primary_language(template.lang) != _primary_language(lang))
+
+
 def suggest(db: Database, mention_id: int, templates: Sequence[ReplyTemplate], *, limit: int = 3,
-            default_brand: str = "", embed: Embed = _default_embed) -> list[Suggestion]:
+            default_brand: str = "", check_in_template: str | None = None,
+            embed: Embed = _default_embed) -> list[Suggestion]:
     """The ``limit`` best replies for a mention: templates and past replies together, best first.
-    ``{brand}`` is the mention's brand, else ``default_brand``. Refused (CompetitorMention) for a competitor brand's
+    ``{brand}`` is the mention's brand, else ``default_brand``; ``check_in_template`` (the ``[check_ins] template``)
+    is never offered, as it follows up a resolved item. Refused (CompetitorMention) for a competitor brand's
     mention: a suggestion would answer the competitor's customer, signed with the competitor's name."""
     with db.read() as session:
         mention = session.get(Mention, mention_id)
@@ -214,6 +251,13 @@ def suggest(db: Database, mention_id: int, templates: Sequence[ReplyTemplate], *
                    _in_language_of(mention.lang))
             .order_by(Reply.sent_at.desc(), Reply.id.desc()).limit(PAST_REPLIES)
         ).all()
+        # A reply in a private conversation (a Mastodon direct message) may hold its customer's address or phone:
+        # offered for a more public mention, one click would post it for all to read. Not knowing how private
+        # this mention is, it is taken as public; not knowing the earlier one's, as private.
+        privacy = _connector_class(mention.platform).privacy
+        most_private = privacy(mention.raw or {}) or 0
+        past = [(reply, earlier) for reply, earlier in past
+                if (earlier_privacy := privacy(earlier.raw or {})) is not None and earlier_privacy <= most_private]
         past_ids = sorted({m.id for _, m in past})
         past_vectors = {e.mention_id: unpack(e.vector) for e in session.scalars(
             select(MentionEmbedding).where(MentionEmbedding.mention_id.in_(past_ids)))} if past_ids else {}
@@ -222,9 +266,12 @@ def suggest(db: Database, mention_id: int, templates: Sequence[ReplyTemplate], *
     brand_name = brand.name if brand else default_brand
 
     out: list[Suggestion] = []
-    for name, score in rank_templates(vector, templates, mention.platform, embed):
-        template = pick_variant(templates, name, mention.lang, mention.platform)
+    offered = [t for t in templates if t.name != check_in_template]
+    for name, score in rank_templates(vector, offered, mention.platform, embed):
+        template = pick_variant(offered, name, mention.lang, mention.platform)
         assert template is not None
+        if _in_another_language(template, mention.lang):
+            continue
         rendered = render(template, author=author, brand=brand_name)
         out.append(Suggestion("template", name, rendered.text, score, template=name, missing=rendered.missing))
 
