@@ -1,7 +1,8 @@
 """Incidents: complaints about one problem, grouped across languages and platforms, handled once.
 
 Negative mentions (or complaints) keep their multilingual-e5 sentence embedding, computed in the
-classifier's forward pass (:mod:`monitor.classify`). :meth:`IncidentDetector.run` (after every
+classifier's forward pass (:mod:`monitor.classify`; one a person relabelled a candidate gets its own when
+the worker's detection runs next). :meth:`IncidentDetector.run` (after every
 classification batch, and from ``mentiondesk incidents detect``) then, per brand:
 
 1. lets each new candidate of the last ``window_minutes`` join the open incident it is most similar
@@ -27,6 +28,7 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import logging
 import math
 import time
 from collections import Counter
@@ -37,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import ColumnElement, Select, func, or_, select, text, update
+from sqlalchemy import ColumnElement, Select, delete, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -52,6 +54,8 @@ from monitor.models import (Brand, Incident, IncidentMention, IncidentStatus, Me
                             Reply, ReplyState, utcnow)
 from monitor.storage import Database
 from monitor.text import most_common_first
+
+log = logging.getLogger("mentiondesk.incidents")
 
 CLOSED_STATUSES = (MentionStatus.IGNORED.value, MentionStatus.SPAM.value)
 EXAMPLES = 3
@@ -90,6 +94,23 @@ def candidate() -> ColumnElement[bool]:
     from monitor.queue import effective_intent, effective_sentiment
 
     return or_(effective_sentiment() == "negative", effective_intent() == "complaint")
+
+
+def release_moved_mentions(session: Session, mention_ids: Select[Any]) -> None:
+    """Take the mentions of ``mention_ids`` that ingest moved to another brand out of their old brand's
+    incident, whose summary then counts them no more: that brand's *Send to all* answered them signed as
+    itself (one brand's customer answered as another), and their new brand's detection never grouped them."""
+    moved = session.execute(
+        select(IncidentMention.mention_id, IncidentMention.incident_id)
+        .join(Mention, Mention.id == IncidentMention.mention_id)
+        .join(Incident, Incident.id == IncidentMention.incident_id)
+        .where(IncidentMention.mention_id.in_(mention_ids), Mention.brand_id.is_distinct_from(Incident.brand_id))
+    ).all()
+    if not moved:
+        return
+    session.execute(delete(IncidentMention).where(IncidentMention.mention_id.in_([row.mention_id for row in moved])))
+    for incident_id in sorted({row.incident_id for row in moved}):
+        refresh_summary(session, incident_id)
 
 
 def relabelled_out(mention: Mention) -> bool:
@@ -245,16 +266,23 @@ class DetectionResult:
 
 
 class IncidentDetector:
+    """``embed``: the loaded model's sentence embedder (texts → unit vectors), where this process has one (the
+    classify worker's), for the candidates that have no embedding yet; without it those are left out."""
+
     def __init__(self, db: Database, settings: IncidentSettings, alert_targets: Sequence[Any] = (),
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow,
+                 embed: Callable[[list[str]], Sequence[np.ndarray]] | None = None) -> None:
         self.db, self.settings, self.alert_targets, self.clock = db, settings, list(alert_targets), clock
+        self.embed = embed
 
     def run(self, now: datetime | None = None) -> DetectionResult:
-        """Join new candidates to open incidents and open new ones; one transaction."""
+        """Join new candidates to open incidents and open new ones; one transaction (after the embeddings
+        the candidates lacked are stored, see :meth:`_embed_missing`)."""
         now = now or self.clock()
         result = DetectionResult()
         if not self.settings.enabled:
             return result
+        self._embed_missing(now)
         with self.db.write() as session:
             brand_ids = self._take_turns(session, now)
             candidates = self._candidates(session, now, brand_ids) if brand_ids else []
@@ -266,12 +294,35 @@ class IncidentDetector:
                 self._brand(session, brand_id, rows, background, now, result)
         return result
 
-    def _new_candidates(self, now: datetime, *columns: Any) -> Select[Any]:
-        """``columns`` of the mentions detection looks at: candidates of the window in no incident yet."""
+    def _embed_missing(self, now: datetime) -> None:
+        """Embed the new candidates that have no embedding: classify embeds only those the model read as
+        candidates, so one a person relabelled negative or a complaint had none and was never grouped. The
+        model runs outside any transaction. Without ``embed`` they are left out, and a warning says how many."""
+        with self.db.read() as session:
+            rows = session.execute(self._new_candidates(now, Mention.id, Mention.text, embedded=False)
+                                   .order_by(Mention.id)).all()
+        if not rows:
+            return
+        if self.embed is None:
+            log.warning("%d incident candidate(s) of the last %g minutes have no embedding (a person relabelled "
+                        "them negative or a complaint, say) and are left out here: the classify worker (mentiondesk "
+                        'run or classify-pending, with [sentiment] backend = "default") embeds and groups them',
+                        len(rows), self.settings.window_minutes)
+            return
+        vectors = self.embed([row.text for row in rows])
+        with self.db.write() as session:
+            store_embeddings(session, dict(zip([row.id for row in rows], vectors, strict=True)))
+
+    def _new_candidates(self, now: datetime, *columns: Any, embedded: bool = True) -> Select[Any]:
+        """``columns`` of the mentions detection looks at: candidates of the window in no incident yet, those
+        with an embedding (joined, for its vector) or, not ``embedded``, those without one."""
         window = timedelta(minutes=self.settings.window_minutes)
+        query = select(*columns)
+        query = (query.join(MentionEmbedding, MentionEmbedding.mention_id == Mention.id) if embedded
+                 else query.outerjoin(MentionEmbedding, MentionEmbedding.mention_id == Mention.id)
+                 .where(MentionEmbedding.mention_id.is_(None)))
         return (
-            select(*columns)
-            .join(MentionEmbedding, MentionEmbedding.mention_id == Mention.id)
+            query
             .outerjoin(IncidentMention, IncidentMention.mention_id == Mention.id)
             # A competitor's complaints are not ours to handle: no incident, no alert, and an incident
             # opened before its brand was marked competitor takes no more.
@@ -449,8 +500,9 @@ def refresh_summary(session: Session, incident_id: int) -> None:
     examples += [m.id for m in ranked if m.id not in examples][: EXAMPLES - len(examples)]
     incident.mention_count = len(members)
     incident.reach = sum(followers.values())
-    incident.first_seen_at = min(m.created_at for m in members)
-    incident.last_seen_at = max(m.created_at for m in members)
+    if members:  # else every member moved to another brand: the incident keeps when it was seen
+        incident.first_seen_at = min(m.created_at for m in members)
+        incident.last_seen_at = max(m.created_at for m in members)
     incident.summary = {
         "terms": [t for t, n in term_counts.most_common(TOP_TERMS) if n > 1] or [t for t, _ in term_counts.most_common(3)],
         "languages": most_common_first(Counter(m.lang or "?" for m in members)),
@@ -604,7 +656,8 @@ def bulk_reply(db: Database, incident_id: int, template_name: str, templates: Se
             raise NotFound(f"incident {incident_id} not found")
         if incident.status == IncidentStatus.MERGED.value:
             raise IncidentError(f"incident {incident_id} was merged into incident {incident.merged_into_id}; reply there")
-        brand = session.get(Brand, incident.brand_id) if incident.brand_id is not None else None
+        brand_id = incident.brand_id
+        brand = session.get(Brand, brand_id) if brand_id is not None else None
         if brand is not None and brand.competitor:
             # Opened before its brand was marked competitor: a reply would answer the competitor's customers
             # from our account, signed with the competitor's name.
@@ -620,6 +673,11 @@ def bulk_reply(db: Database, incident_id: int, template_name: str, templates: Se
     waited = 0.0  # seconds this run has slept through rate limits so far
     wrapped = {name: _RateLimitRecorder(c) for name, c in connectors.items()}
     for mention in incident_mentions(db, incident_id):
+        if mention.brand_id != brand_id:
+            # Moved to another brand since it joined (ingest leaves it out of this incident then, but a run may
+            # have read it first): an answer signed as this brand would answer the other's customer.
+            report.skipped[mention.id] = "filed under another brand since it joined: not answered as this one"
+            continue
         if mention.status in CLOSED_STATUSES:  # a person judged it not worth an answer from the brand account
             report.skipped[mention.id] = f"marked {mention.status}"
             continue

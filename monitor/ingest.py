@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Boolean, Integer, Table, bindparam, case, exists, select
+from sqlalchemy import Boolean, Integer, Table, bindparam, case, exists, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -248,7 +248,9 @@ def _upgrade_stored(session: Session, copies: Sequence[dict[str, Any]]) -> None:
     that ranks higher moves it to its own query's brand: one of ours over a competitor, then the
     brand whose account the post @mentions, and takes that copy's reply rights. A copy for the stored
     brand that may be replied to makes the post replyable; another brand's cannot (its account was
-    the one @mentioned). A post so changed is classified again, so its triage and alerts follow."""
+    the one @mentioned). A post so changed is classified again, so its triage and alerts follow, and a
+    post so moved leaves its old brand's incident (see `incidents.release_moved_mentions`)."""
+    from monitor.incidents import release_moved_mentions  # which imports this module
     if not copies:
         return
     table = Mention.__table__
@@ -277,6 +279,8 @@ def _upgrade_stored(session: Session, copies: Sequence[dict[str, Any]]) -> None:
         {"copy_platform": row["platform"], "copy_external_id": row["external_id"], "copy_replyable": row["replyable"],
          "copy_brand_id": row["brand_id"], "copy_query_id": row["query_id"]}
         for row in copies])
+    release_moved_mentions(session, select(table.c.id).where(
+        tuple_(table.c.platform, table.c.external_id).in_([(row["platform"], row["external_id"]) for row in copies])))
 
 
 def ingest_page(db: Database, *, connector: str, query_id: int, result: FetchResult,

@@ -7,6 +7,7 @@ once a minute for time-based alerts), so a slow model or chat service never dela
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable, Iterable
@@ -42,9 +43,23 @@ class Pipeline:
             classifier = MentionClassifier.load(config.sentiment, config.triage_rules, stop_requested=stop_requested)
         alerts = (AlertEngine(db, config.alerts, config.alert_targets, brand_keys=[b.key for b in config.brands])
                   if config.alert_targets else None)
-        incidents = (IncidentDetector(db, config.incidents, config.alert_targets)
-                     if classifier is not None and config.incidents.enabled else None)
-        return cls(db, classifier, alerts, config.sentiment.batch_size, incidents)
+        return cls(db, classifier, alerts, config.sentiment.batch_size,
+                   cls._incident_detector(db, config, classifier))
+
+    @staticmethod
+    def _incident_detector(db: Database, config: Config,
+                           classifier: MentionClassifier | None) -> IncidentDetector | None:
+        """Detection groups candidates by the default model's sentence embeddings, which only it computes:
+        with another backend (``hf``) nothing was ever grouped, unsaid, so it is not run, and a warning says so."""
+        if classifier is None or not config.incidents.enabled:
+            return None
+        embed = getattr(classifier.classifier, "embed", None)
+        if embed is None:
+            log.warning('incident detection is off: it needs [sentiment] backend = "default" (the %r backend '
+                        "computes no embeddings to group complaints by)", config.sentiment.backend)
+            return None
+        return IncidentDetector(db, config.incidents, config.alert_targets,
+                                embed=functools.partial(embed, batch_size=config.sentiment.batch_size))
 
     def start(self) -> "Pipeline":
         """Start alert delivery; calling it again (e.g. the demo, then the scheduler) is harmless."""
