@@ -10,7 +10,6 @@ Scaled as in the Reddit/X/Mastodon case: a request timeout of 1 s stands for 120
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from typing import Any
@@ -24,66 +23,12 @@ from connectors.emulators import DEMO_BLUESKY_HANDLE, DEMO_SECRETS, RunningEmula
 from connectors.emulators.bluesky_api import BlueskyEmulator
 from connectors.emulators.server import Request, Response
 from tests.fault_tools import host_port
+from tests.more_sources_fixtures import RouteThatGoesDown
 from tests.test_reply_that_cannot_connect_gives_up_before_a_person_may_send_it_again import (
     DEADLINE,
     TEXT,
     TIMING,
-    _pump,
 )
-
-
-class RouteThatGoesDown:
-    """127.0.0.1:<port>, forwarding to ``target`` until :meth:`go_down`; from then on connects time out as on a
-    route that drops packets (nothing accepts and the accept queue is kept full, so the kernel drops new SYNs),
-    until :meth:`restore`: then it forwards again, the connects still waiting included."""
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.target = target
-        self._listener = socket.socket()
-        self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(0)
-        self._listener.settimeout(0.05)  # the forwarder looks at _up this often
-        self.port: int = self._listener.getsockname()[1]
-        self._up = threading.Event()
-        self._up.set()
-        self._fillers: list[socket.socket] = []
-        self._filler_ports: set[int] = set()
-        threading.Thread(target=self._forward, daemon=True).start()
-
-    def go_down(self) -> None:
-        self._up.clear()
-        time.sleep(0.1)  # an accept() under way has timed out
-        self._fillers = [socket.socket() for _ in range(2)]
-        for filler in self._fillers:
-            filler.setblocking(False)
-            filler.connect_ex(("127.0.0.1", self.port))
-        self._filler_ports = {filler.getsockname()[1] for filler in self._fillers}
-        time.sleep(0.2)  # the first is queued; the queue is full
-
-    def restore(self) -> None:
-        self._up.set()
-
-    def close(self) -> None:
-        for sock in (self._listener, *self._fillers):
-            sock.close()
-
-    def _forward(self) -> None:
-        while True:
-            if not self._up.wait(0.05):
-                continue
-            try:
-                client, (_, port) = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return  # closed
-            if port in self._filler_ports:
-                client.close()
-                continue
-            client.settimeout(None)
-            upstream = socket.create_connection(self.target)
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
 
 
 def _send_while_the_post_cannot_connect(emulators: RunningEmulators, monkeypatch: pytest.MonkeyPatch, key: str,

@@ -6,57 +6,39 @@ as long as it came, and an answer of any size was read whole into memory."""
 
 from __future__ import annotations
 
-import gzip
 import json
 import time
-import zlib
 from collections.abc import Iterator
 
 import pytest
 from pydantic import ValidationError
 
-from connectors.base import BadPayload, ConnectorError, DeliveryUnknown, Query, ReplyTarget
+from connectors.base import BadPayload, DeliveryUnknown, ReplyTarget
 from connectors.mastodon import MastodonConnector, MastodonSettings
-from tests.more_sources_fixtures import QuietHandler, serving
+from tests.more_sources_fixtures import (
+    SlowOrOversizedAnswers,
+    first_page_texts,
+    gzip_bomb,
+    serving,
+    timed_error,
+)
 
-QUERY = Query(key="orbisto", brand="Orbisto", keywords=("Orbisto",))
 STATUS = {"id": "1001", "created_at": "2026-12-01T10:00:00.000Z", "content": "<p>Orbisto lost my order</p>",
           "url": "https://mastodon.example/@ana/1001", "visibility": "public",
           "account": {"id": "7", "acct": "ana@mastodon.example", "username": "ana"}}
 ANSWER = json.dumps({"accounts": [], "statuses": [STATUS], "hashtags": []}).encode()
 EMPTY_ANSWER_START = b'{"accounts": [], "statuses": [], "hashtags": []'  # then blank space and "}"
-DRIP_FOR_SECONDS = 6.0  # then the server stops, so that a reader that never gives up still ends
 TARGET = ReplyTarget("mastodon", "1001", True, raw={"acct": "ana@mastodon.example", "visibility": "public"})
 
 
-def gzip_bomb(unpacked_bytes: int) -> bytes:
-    """A whole, valid answer that unpacks to about ``unpacked_bytes``: blank space before its closing brace."""
-    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
-    blank = b" " * (1 << 20)
-    parts = [packer.compress(EMPTY_ANSWER_START), *(packer.compress(blank) for _ in range(unpacked_bytes >> 20))]
-    return b"".join([*parts, packer.compress(b"}"), packer.flush()])
+class Handler(SlowOrOversizedAnswers):
+    """Mastodon.py asks ``<api_base_url>/api/...``, so the base URL's path picks the answer; a post (a reply) is
+    answered a byte at a time."""
 
-
-BOMB = gzip_bomb(64 << 20)
-
-
-class Handler(QuietHandler):
-    """Answers by the first part of the path: Mastodon.py asks ``<api_base_url>/api/...``."""
-
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-        kind = self.path.split("/")[1]
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        if kind == "drip":
-            self.end_headers()
-            self.drip(EMPTY_ANSWER_START + b" " * 10_000 + b"}")
-            return
-        body = {"bomb": BOMB, "gzipped": gzip.compress(ANSWER)}.get(kind, ANSWER)
-        if kind in ("bomb", "gzipped"):
-            self.send_header("content-encoding", "gzip")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+    CONTENT_TYPE = "application/json"
+    ANSWER = ANSWER
+    SLOW_ANSWER = EMPTY_ANSWER_START + b" " * 10_000 + b"}"
+    BOMB = gzip_bomb(EMPTY_ANSWER_START, b"}")
 
     def do_POST(self) -> None:  # noqa: N802 (http.server's name)
         self.rfile.read(int(self.headers.get("content-length", 0)))
@@ -64,18 +46,6 @@ class Handler(QuietHandler):
         self.send_header("content-type", "application/json")
         self.end_headers()
         self.drip(json.dumps(STATUS).encode())
-
-    def drip(self, body: bytes) -> None:
-        stop = time.monotonic() + DRIP_FOR_SECONDS
-        for byte in body:
-            if time.monotonic() > stop:
-                return
-            try:
-                self.wfile.write(bytes([byte]))
-                self.wfile.flush()
-            except OSError:  # the reader gave up
-                return
-            time.sleep(0.05)
 
 
 @pytest.fixture
@@ -91,28 +61,17 @@ def connector(api_base_url: str, **settings: object) -> MastodonConnector:
 
 def fetch(api_base_url: str, **settings: object) -> list[str]:
     """The texts of the first page the connector reads (its status search) from ``api_base_url``."""
-    reader = connector(api_base_url, **settings)
-    try:
-        return [m.text for m in reader.fetch(QUERY, None).mentions]
-    finally:
-        reader.close()
-
-
-def timed_error(api_base_url: str, **settings: object) -> tuple[ConnectorError, float]:
-    started = time.monotonic()
-    with pytest.raises(ConnectorError) as raised:
-        fetch(api_base_url, **settings)
-    return raised.value, time.monotonic() - started
+    return first_page_texts(connector(api_base_url, **settings))
 
 
 def test_an_answer_sent_a_byte_at_a_time_is_given_up_after_the_request_timeout(site: str) -> None:
-    error, took = timed_error(f"{site}/drip", request_timeout_seconds=1)
+    error, took = timed_error(fetch, f"{site}/drip", request_timeout_seconds=1)
     assert took < 3, f"the answer held the poll for {took:.1f} s"
     assert str(error) == "Mastodon took longer than 1 s to send its answer"
 
 
 def test_an_answer_larger_than_the_cap_once_unpacked_is_refused(site: str) -> None:
-    error, _ = timed_error(f"{site}/bomb")
+    error, _ = timed_error(fetch, f"{site}/bomb")
     assert isinstance(error, BadPayload)
     assert str(error) == f"Mastodon sent more than {20 * 1024 * 1024} bytes (unpacked)"
     assert fetch(f"{site}/gzipped") == ["Orbisto lost my order"]  # a gzipped answer under the cap is read as before
@@ -120,7 +79,7 @@ def test_an_answer_larger_than_the_cap_once_unpacked_is_refused(site: str) -> No
 
 def test_the_cap_is_a_setting(site: str) -> None:
     assert fetch(f"{site}/plain", max_answer_bytes=len(ANSWER)) == ["Orbisto lost my order"]
-    error, _ = timed_error(f"{site}/plain", max_answer_bytes=100)
+    error, _ = timed_error(fetch, f"{site}/plain", max_answer_bytes=100)
     assert isinstance(error, BadPayload) and str(error) == "Mastodon sent more than 100 bytes (unpacked)"
     with pytest.raises(ValidationError):
         MastodonSettings(api_base_url=site, max_answer_bytes=0)

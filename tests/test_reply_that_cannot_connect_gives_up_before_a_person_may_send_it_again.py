@@ -10,7 +10,6 @@ the back-offs fit in it)."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -25,63 +24,12 @@ from connectors.mastodon import MastodonConnector, MastodonSettings
 from connectors.reddit import RedditConnector, RedditSettings
 from connectors.x import XConnector, XSettings
 from tests.fault_tools import host_port
+from tests.more_sources_fixtures import RouteThatGoesDown
 
 DEADLINE = 3.0
 # Enough retries to keep connecting for 10 s and more without the deadline, as max_retries = 6 at 120 s would.
 TIMING = {"request_timeout_seconds": 1.0, "max_retries": 6, "retry_backoff_seconds": 0.1}
 TEXT = "Sorry about that, DM us your order number"
-
-
-class ConnectsTimeOut:
-    """127.0.0.1:<port>, where connects time out as on a route that drops packets (its accept queue is kept full,
-    so the kernel drops new SYNs), until :meth:`restore`: then it forwards to ``target``, the connects still
-    waiting included."""
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.target = target
-        self._listener = socket.socket()
-        self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(0)
-        self.port: int = self._listener.getsockname()[1]
-        self._fillers = [socket.socket() for _ in range(2)]
-        for filler in self._fillers:
-            filler.setblocking(False)
-            filler.connect_ex(("127.0.0.1", self.port))
-        self._filler_ports = {filler.getsockname()[1] for filler in self._fillers}
-        time.sleep(0.2)  # the first is queued; the queue is full
-
-    def restore(self) -> None:
-        threading.Thread(target=self._forward, daemon=True).start()
-
-    def close(self) -> None:
-        for sock in (self._listener, *self._fillers):
-            sock.close()
-
-    def _forward(self) -> None:
-        while True:
-            try:
-                client, (_, port) = self._listener.accept()
-            except OSError:
-                return  # closed
-            if port in self._filler_ports:
-                client.close()
-                continue
-            upstream = socket.create_connection(self.target)
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
-
-
-def _pump(source: socket.socket, sink: socket.socket) -> None:
-    try:
-        while data := source.recv(65536):
-            sink.sendall(data)
-    except OSError:
-        pass
-    for sock in (source, sink):
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
 
 class Platform(NamedTuple):
@@ -122,7 +70,8 @@ def _send_while_unreachable(emulators: RunningEmulators, platform: Platform, key
     seconds later (None: only once the send has had the deadline, a connect and the pauses between tries to
     give up). The target, the send's outcome ("posted" or "error") and the seconds it took."""
     target = platform.post(emulators)
-    route = ConnectsTimeOut(host_port(platform.api_url(emulators)))
+    route = RouteThatGoesDown(host_port(platform.api_url(emulators)))
+    route.go_down()
     connector = platform.connector(emulators, f"http://127.0.0.1:{route.port}")
     outcome: dict[str, Any] = {}
 

@@ -6,60 +6,32 @@ megabyte on the wire took 2 GB)."""
 
 from __future__ import annotations
 
-import gzip
 import time
-import zlib
 from collections.abc import Iterator
 
 import pytest
 from pydantic import ValidationError
 
-from connectors.base import BadPayload, ConnectorError, Query
+from connectors.base import BadPayload, ConnectorError
 from connectors.rss import RssConnector, RssSettings
-from tests.more_sources_fixtures import QuietHandler, serving
+from tests.more_sources_fixtures import (
+    QUERY,
+    SlowOrOversizedAnswers,
+    gzip_bomb,
+    serving,
+)
 
-QUERY = Query(key="orbisto", brand="Orbisto", keywords=("Orbisto",))
 FEED_START = (b'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>t</title>'
               b"<link>https://news.example.com/</link><description>")
 FEED = (FEED_START + b"d</description><item><guid>https://news.example.com/1</guid><title>Orbisto recalls its router"
         b"</title></item></channel></rss>")
-DRIP_FOR_SECONDS = 6.0  # then the server stops, so that a reader that never gives up still ends
 
 
-def gzip_bomb(unpacked_bytes: int) -> bytes:
-    """A whole feed that unpacks to about ``unpacked_bytes``: blank space in the channel's description."""
-    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
-    blank = b" " * (1 << 20)
-    parts = [packer.compress(FEED_START), *(packer.compress(blank) for _ in range(unpacked_bytes >> 20))]
-    return b"".join([*parts, packer.compress(b"</description></channel></rss>"), packer.flush()])
-
-
-BOMB = gzip_bomb(64 << 20)
-
-
-class Handler(QuietHandler):
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-        self.send_response(200)
-        self.send_header("content-type", "application/rss+xml")
-        if self.path == "/drip":
-            self.end_headers()
-            stop = time.monotonic() + DRIP_FOR_SECONDS
-            for byte in FEED_START + b" " * 10_000:
-                if time.monotonic() > stop:
-                    return
-                try:
-                    self.wfile.write(bytes([byte]))
-                    self.wfile.flush()
-                except OSError:  # the reader gave up
-                    return
-                time.sleep(0.05)
-            return
-        body = {"/bomb": BOMB, "/gzipped": gzip.compress(FEED)}.get(self.path, FEED)
-        if self.path in ("/bomb", "/gzipped"):
-            self.send_header("content-encoding", "gzip")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+class Handler(SlowOrOversizedAnswers):
+    CONTENT_TYPE = "application/rss+xml"
+    ANSWER = FEED
+    SLOW_ANSWER = FEED_START + b" " * 10_000
+    BOMB = gzip_bomb(FEED_START, b"</description></channel></rss>")  # blank space in the channel's description
 
 
 @pytest.fixture
