@@ -42,6 +42,10 @@ REPORT_HISTORY = 1000
 # Why a round fetched no further page or query: the worker was told to stop.
 STOPPING = "stopping"
 _ERROR_TEXT_LIMIT = 500
+# A worker's prune that failed (the database locked by a long write elsewhere, or away) is tried again this long
+# after, doubled with each failure up to the hour; it waited for the next day's.
+RETENTION_RETRY_SECONDS = 300.0
+RETENTION_MAX_RETRY_SECONDS = 3600.0
 
 
 @dataclass
@@ -375,11 +379,33 @@ class PollScheduler:
         if self.worker is not None:
             self.scheduler.every(ALERT_TICK_SECONDS).seconds.do(self.worker.wake, tick=True)
         self.scheduler.every(HEARTBEAT_SECONDS).seconds.do(self._heartbeat)
+        self.retention: threading.Thread | None = None
         if config.retention.raw_payload_days is not None:
-            keep = timedelta(days=config.retention.raw_payload_days)
-            # Daily, off the scheduling thread: a first run on a big database may take a while.
-            self.scheduler.every().day.do(lambda: threading.Thread(
-                target=prune_raw_payloads, args=(db, keep), daemon=True, name="retention").start())
+            self.scheduler.every().day.do(self._start_retention, timedelta(days=config.retention.raw_payload_days))
+
+    def _start_retention(self, keep: timedelta) -> None:
+        """Prune off the scheduling thread: a first run on a big database may take a while."""
+        if self.retention is not None and self.retention.is_alive():
+            return  # still pruning, or waiting to try again
+        self.retention = threading.Thread(target=self._prune_until_done, args=(keep,), daemon=True, name="retention")
+        self.retention.start()
+
+    def _prune_until_done(self, keep: timedelta) -> None:
+        """Prune raw payloads older than ``keep``; one that fails is logged and tried again (RETENTION_RETRY_SECONDS),
+        until it is done or the worker stops. Its error went to stderr as a bare traceback (SQLAlchemy's quoting the
+        statement's parameters, raw payloads), and the next try was a day later."""
+        failures = 0
+        while not self.stop_event.is_set():
+            wait = doubled(RETENTION_RETRY_SECONDS, failures, RETENTION_MAX_RETRY_SECONDS)
+            try:
+                prune_raw_payloads(self.db, keep)
+                return
+            except (SQLAlchemyError, DatabaseFull) as exc:  # the driver's line: the parameters hold payloads
+                log.warning("could not prune old raw payloads (%s); trying again in %.0f s", _database_error(exc), wait)
+            except Exception:
+                log.exception("could not prune old raw payloads; trying again in %.0f s", wait)
+            failures += 1
+            self.stop_event.wait(wait)
 
     def _start(self, name: str) -> None:
         if name in self.running:

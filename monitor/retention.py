@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import stat
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO, Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from connectors import registry
 from monitor.errors import MentiondeskError
@@ -184,20 +187,47 @@ def _append(archive: IO[str], text: str) -> int | None:
     return start
 
 
-def _archived_then(archive: _Archive | None, payloads: list[tuple[Any, Any, Any]], clear: Callable[[], object]) -> None:
-    """Write each (platform, external id, raw payload) to ``archive`` as a JSONL line, on disk, then ``clear``
-    them; a ``clear`` that fails takes the lines back off the archive."""
-    start = None
-    if archive is not None:
-        start = archive.append("".join(
-            json.dumps({"platform": platform, "external_id": external_id, "raw": raw}, ensure_ascii=False) + "\n"
-            for platform, external_id, raw in payloads))
-    try:
-        clear()
-    except BaseException:
-        if archive is not None:
-            _cut_back(archive.out, start)
-        raise
+def archive_lines(payloads: list[tuple[Any, Any, Any]]) -> str:
+    """Each (platform, external id, raw payload) as the archive's JSONL line."""
+    return "".join(json.dumps({"platform": platform, "external_id": external_id, "raw": raw}, ensure_ascii=False) + "\n"
+                   for platform, external_id, raw in payloads)
+
+
+class _Batches:
+    """Clears a prune's batches, each in a write transaction of its own that only clears: the batch is read, and its
+    payloads archived, before it, outside SQLite's write lock. Held through that (a read of every due row, the
+    archive's fsync), a big prune kept every other write, a worker's pages included, waiting for seconds, past the
+    busy timeout ("database is locked") on a big database. On SQLite the lock is then left free for as long as the
+    batch held it: a writer waiting for it tries again after sleeps that grow to 100 ms, and where the next batch
+    began at once it could miss every gap between two."""
+
+    def __init__(self, db: Database, archive: _Archive | None) -> None:
+        self.db, self.archive = db, archive
+        self._free_until = -math.inf
+
+    def archive_then_clear(self, payloads: list[tuple[Any, Any, Any]], clear: Callable[[Session], int]) -> int:
+        """Write each (platform, external id, raw payload) to the archive as a JSONL line, on disk, then run
+        ``clear`` in a write transaction; returns what it returns, how many it cleared. It clears only what no other
+        prune has cleared since the batch was read; their lines stay archived, as a payload may be archived twice.
+        A ``clear`` that fails (the lock not had within the busy timeout, a database error) takes the lines back off
+        the archive; a commit that fails leaves them, as its rows may have been cleared."""
+        if self.db.is_sqlite:
+            time.sleep(max(0.0, self._free_until - time.monotonic()))
+        start = None
+        if self.archive is not None:
+            start = self.archive.append(archive_lines(payloads))
+        began = time.monotonic()
+        with self.db.write() as session:
+            try:
+                cleared = clear(session)
+                session.flush()
+            except BaseException:
+                if self.archive is not None:
+                    _cut_back(self.archive.out, start)
+                raise
+        committed = time.monotonic()
+        self._free_until = 2 * committed - began  # left free as long as it was held
+        return cleared
 
 
 def _cut_back(archive: IO[str], start: int | None) -> None:
@@ -223,52 +253,69 @@ def prune_raw_payloads(db: Database, older_than: timedelta, archive: IO[str] | N
     due = (Mention.fetched_at < cutoff, Mention.raw_pruned_at.is_(None))
     with db.read() as session:
         keys, unknown = _reply_raw_keys(list(session.scalars(select(Mention.platform).where(*due).distinct())))
-    prunable = or_(Mention.platform.in_(list(keys)), Mention.platform.in_(unknown) & Mention.query_id.is_(None))
-    pruned = 0
+    batches = _Batches(db, archive_file)
+    pruned, after = 0, 0
     while True:
-        with db.write() as session:
+        # Paged by id, and the platforms picked here: with them in the query SQLite read (through the platform
+        # index) and sorted every due row of those platforms for each batch; this way it reads each row once.
+        with db.read() as session:
             rows = session.execute(
-                select(Mention.id, Mention.platform, Mention.external_id, Mention.raw)
-                .where(*due, prunable)
-                .order_by(Mention.id).limit(batch_size)
+                select(Mention.id, Mention.platform, Mention.query_id, Mention.external_id, Mention.raw)
+                .where(*due, Mention.id > after).order_by(Mention.id).limit(batch_size)
             ).all()
-            if not rows:
-                break
+        if not rows:
+            break
+        after = rows[-1].id
+        prunable = [row for row in rows if row.platform in keys or (row.platform in unknown and row.query_id is None)]
+        if not prunable:
+            continue
+
+        def clear(session: Session) -> int:
+            still_due = set(session.scalars(
+                select(Mention.id).where(Mention.id.in_([row.id for row in prunable]), Mention.raw_pruned_at.is_(None))
+                .order_by(Mention.id).with_for_update()))
             now = utcnow()
-            _archived_then(
-                archive_file, [(row.platform, row.external_id, row.raw) for row in rows], lambda: session.execute(
-                    update(Mention),
-                    [{"id": row.id, "raw": _kept(row.raw or {}, keys.get(row.platform, ())), "raw_pruned_at": now}
-                     for row in rows]))
-            pruned += len(rows)
-    return pruned + _prune_set_aside(db, cutoff, archive_file, batch_size)
+            cleared = [{"id": row.id, "raw": _kept(row.raw or {}, keys.get(row.platform, ())), "raw_pruned_at": now}
+                       for row in prunable if row.id in still_due]
+            if cleared:
+                session.execute(update(Mention), cleared)
+            return len(cleared)
+
+        pruned += batches.archive_then_clear([(row.platform, row.external_id, row.raw) for row in prunable], clear)
+    return pruned + _prune_set_aside(db, cutoff, batches, batch_size)
 
 
-def _prune_set_aside(db: Database, cutoff: datetime, archive: _Archive | None, batch_size: int) -> int:
+def _unpruned_set_aside(entry: AuditEntry) -> bool:
+    return isinstance(entry.details.get("mention"), dict) and "raw_pruned_at" not in entry.details
+
+
+def _prune_set_aside(db: Database, cutoff: datetime, batches: _Batches, batch_size: int) -> int:
     """Clear the raw payloads of mentions set aside before ``cutoff`` (audit entries ``ingest.set_aside``),
     archiving them first as `prune_raw_payloads` does; returns how many. Set-aside mentions cannot be
     answered, so none of their raw is kept. Each entry records when it was pruned, so it is pruned once."""
     pruned, after = 0, 0
     while True:
-        with db.write() as session:
+        with db.read() as session:
             entries = list(session.scalars(
                 select(AuditEntry).where(AuditEntry.action == SET_ASIDE, AuditEntry.at < cutoff, AuditEntry.id > after)
                 .order_by(AuditEntry.id).limit(batch_size)))
-            if not entries:
-                return pruned
-            after = entries[-1].id
-            due = [e for e in entries
-                   if isinstance(e.details.get("mention"), dict) and "raw_pruned_at" not in e.details]
-            if not due:
-                continue
+        if not entries:
+            return pruned
+        after = entries[-1].id
+        due = [entry for entry in entries if _unpruned_set_aside(entry)]
+        if not due:
+            continue
+
+        def clear(session: Session) -> int:
+            still_due = [entry for entry in session.scalars(
+                select(AuditEntry).where(AuditEntry.id.in_([entry.id for entry in due]))
+                .order_by(AuditEntry.id).with_for_update()) if _unpruned_set_aside(entry)]
             now = utcnow().isoformat()
+            for entry in still_due:  # a new dict: JSON columns do not notice changes made in place
+                entry.details = {**entry.details, "mention": {**entry.details["mention"], "raw": {}},
+                                 "raw_pruned_at": now}
+            return len(still_due)
 
-            def clear() -> None:
-                for entry in due:  # a new dict: JSON columns do not notice changes made in place
-                    entry.details = {**entry.details, "mention": {**entry.details["mention"], "raw": {}},
-                                     "raw_pruned_at": now}
-                session.flush()
-
-            mentions = [entry.details["mention"] for entry in due]
-            _archived_then(archive, [(m.get("platform"), m.get("external_id"), m.get("raw")) for m in mentions], clear)
-            pruned += len(due)
+        mentions = [entry.details["mention"] for entry in due]
+        pruned += batches.archive_then_clear(
+            [(m.get("platform"), m.get("external_id"), m.get("raw")) for m in mentions], clear)
