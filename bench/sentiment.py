@@ -119,7 +119,8 @@ def worker_pass(clf, texts: list[str], batch_size: int = 64) -> tuple[
 
     worker = MentionClassifier(clf, DEFAULT_RULES)
     now = datetime.now(UTC)
-    rows = [SimpleNamespace(text=t, lang="en", author_followers=100, replyable=True, created_at=now) for t in texts]
+    rows = [SimpleNamespace(text=t, lang="en", author_followers=100, replyable=True, created_at=now,
+                            human_sentiment_label=None, human_intent=None) for t in texts]  # as the worker reads them
     per_call = batch_size * BATCHES_PER_READ
     counts = {"per_call": per_call, "embedded": 0}
 

@@ -30,3 +30,13 @@ def test_warm_up_and_timed_pass_take_fewer_texts_than_a_batch() -> None:
     warm_up()
     timed_pass()
     assert items == 10 and classifier.texts_read == [10, 10]
+
+
+def test_the_worker_step_runs_over_rows_the_worker_reads() -> None:
+    # Its stand-in rows lacked the human labels the worker's triage reads since 2026-12-07: the bench crashed there.
+    from bench.sentiment import worker_pass
+
+    (warm_up, timed_pass, items), counts = worker_pass(_Neutral(), [f"order {i} arrived late" for i in range(10)])
+    warm_up()
+    timed_pass()
+    assert items == 10 and counts["embedded"] == 0  # a neutral reading makes no incident candidate
