@@ -39,6 +39,7 @@ from monitor.models import Brand, Mention, MentionStatus, MentionTag, utcnow
 from monitor.storage import Database
 from monitor.text import csv_safe, formula_like, terminal_safe
 from monitor.triage import TriageError, clean_assignee, clean_tag
+from sentiment.data import unique_keys, unreadable_json
 
 Format = Literal["jsonl", "csv"]
 T = TypeVar("T")
@@ -320,31 +321,6 @@ def inherited_descriptor(path: Path) -> int | None:
     if match is None or (match[1] is not None and int(match[1]) != os.getpid()):
         return None
     return int(match[2])
-
-
-class RepeatedKey(ValueError):
-    """A JSON object naming a key twice: json.loads keeps the last value and drops the first unsaid."""
-
-
-def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """``object_pairs_hook`` for json.loads: the object, or RepeatedKey naming a key it holds twice (a line
-    with two "text" fields was classified, or imported, by its last one alone)."""
-    row = dict(pairs)
-    if len(row) < len(pairs):
-        seen: set[str] = set()
-        raise RepeatedKey(next(key for key, _ in pairs if key in seen or seen.add(key)))
-    return row
-
-
-def unreadable_json(exc: ValueError | RecursionError) -> str:
-    """Why json.loads could not read a line (`import` here, `classify` and `evaluate` in sentiment.cli)."""
-    if isinstance(exc, json.JSONDecodeError):
-        return f"not valid JSON ({exc.msg})"
-    if isinstance(exc, RepeatedKey):
-        return f"a JSON object names {json.dumps(exc.args[0], ensure_ascii=False)} more than once"
-    if isinstance(exc, RecursionError):
-        return "JSON nested too deeply to read"
-    return f"a JSON integer of more than {sys.get_int_max_str_digits()} digits"  # the one other ValueError
 
 
 def open_import(path: Path) -> IO[str]:

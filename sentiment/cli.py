@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
-from sentiment.data import decoded_line, jsonl_lines
+from sentiment.data import decoded_line, jsonl_lines, unique_keys, unreadable_json
 from sentiment.labels import LABELS
 from sentiment.runtime import MAX_THREADS, MAX_TOKENS, MIN_TOKENS
 
@@ -44,8 +44,6 @@ def _rows(path: Path, label_field: str | None,
           taken: Sequence[str] = ()) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
     """(line number, row or None, error or None) for every non-blank line; `label_field`: the gold
     label every row must have (None: none needed); `taken`: fields no row may have."""
-    from monitor.transfer import unique_keys, unreadable_json
-
     with _reading(path), path.open("rb") as fh:
         for number, raw in enumerate(jsonl_lines(fh), start=1):
             if not raw.strip():

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,6 +80,31 @@ def decoded_line(raw: bytes) -> str:
         raise ValueError(f"not UTF-8 (byte 0x{raw[exc.start]:02x} at position {exc.start})") from exc
 
 
+class RepeatedKey(ValueError):
+    """A JSON object naming a key twice: json.loads keeps the last value and drops the first unsaid."""
+
+
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` for json.loads: the object, or RepeatedKey naming a key it holds twice (a line
+    with two "text" fields was classified, or imported, by its last one alone)."""
+    row = dict(pairs)
+    if len(row) < len(pairs):
+        seen: set[str] = set()
+        raise RepeatedKey(next(key for key, _ in pairs if key in seen or seen.add(key)))
+    return row
+
+
+def unreadable_json(exc: ValueError | RecursionError) -> str:
+    """Why json.loads could not read a line (`import`, `classify`, `evaluate` and training data)."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not valid JSON ({exc.msg})"
+    if isinstance(exc, RepeatedKey):
+        return f"a JSON object names {json.dumps(exc.args[0], ensure_ascii=False)} more than once"
+    if isinstance(exc, RecursionError):
+        return "JSON nested too deeply to read"
+    return f"a JSON integer of more than {sys.get_int_max_str_digits()} digits"  # the one other ValueError
+
+
 def read_set(path: Path, name: str | None = None, default_lang: str | None = None) -> LabelledSet:
     """The rows of the JSONL file `path`; DataFileError names the first line that is not a labelled row."""
     texts, labels, langs = [], [], []
@@ -99,8 +125,6 @@ def read_set(path: Path, name: str | None = None, default_lang: str | None = Non
 def _labelled_row(raw: bytes) -> dict[str, Any]:
     """One line of a data file: a JSON object with a string "text" and a "label" of LABELS, else ValueError
     saying what is wrong with it."""
-    from monitor.transfer import unique_keys, unreadable_json
-
     line = decoded_line(raw)
     try:
         row = json.loads(line, object_pairs_hook=unique_keys)
