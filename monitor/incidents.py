@@ -790,7 +790,7 @@ def _reopen_interrupted(db: Database, reply_id: int, mention_id: int, actor: Pri
                     f"{unknown}. Not sent again: its send began over {window.total_seconds() / 60:g} minutes "
                     "ago, and by now the platform may have forgotten its idempotency key")
                 return False
-        replies.reopen_unknown(session, reply, actor)
+        replies.reopen_unknown(session, reply, actor, unknown)
         return True
 
 

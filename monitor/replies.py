@@ -408,11 +408,11 @@ def why_unknown(session: Session, reply: Reply) -> str:
     return _unknown_so_far(session, reply) or reply.error or CUT_OFF
 
 
-def reopen_unknown(session: Session, reply: Reply, actor: Principal) -> None:
+def reopen_unknown(session: Session, reply: Reply, actor: Principal, unknown: str) -> None:
     """Make a reply whose outcome is unknown sendable again (sending → failed), so that :func:`send_reply`
     re-sends it under its idempotency key: for a caller that knows the platform still remembers the key and
-    answers it with the status it stored, if any. The re-send's refusal leaves it unknown."""
-    unknown = why_unknown(session, reply)
+    answers it with the status it stored, if any. ``unknown``: :func:`why_unknown`, which the caller read to
+    decide. The re-send's refusal leaves it unknown."""
     reply.state, reply.updated_at = ReplyState.FAILED.value, utcnow()
     reply.error = "interrupted while sending; sent again with the same idempotency key"
     audit.record(session, actor.name, "reply.resume", reply.mention_id, reply_id=reply.id, unknown=unknown)

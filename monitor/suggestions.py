@@ -41,7 +41,7 @@ from monitor.incidents import store_embeddings, unpack
 from monitor.models import Brand, CheckIn, Mention, MentionEmbedding, MentionStatus, Reply, ReplyState
 from monitor.replies import check_ours
 from monitor.storage import Database
-from monitor.templates import ReplyTemplate, author_label, pick_variant, render, template_names
+from monitor.templates import ReplyTemplate, author_label, pick_variant, primary_language, render, template_names
 
 if TYPE_CHECKING:
     from monitor.config import SentimentConfig
@@ -205,26 +205,20 @@ def reuse_for(body: str, earlier: Mention, author: str, handle: str | None = Non
     return head + rest
 
 
-def _primary_language(tag: str) -> str:
-    """A language tag's primary subtag: "es" of "es-mx". Stored and configured tags are lower case
-    (monitor.ingest.language_tag, the config's template ``lang``)."""
-    return tag.split("-", 1)[0]
-
-
 def _in_language_of(lang: str | None) -> ColumnElement[bool]:
     """Earlier mentions whose replies suit a mention in ``lang``: the same primary language, or either unknown.
     A past reply is offered as written, so one to a Spanish customer is Spanish, whatever it scores for an
     English one (multilingual embeddings put the same complaint close in any language)."""
     if not lang:
         return true()
-    primary = _primary_language(lang)
+    primary = primary_language(lang)
     return or_(Mention.lang.is_(None), Mention.lang == primary, Mention.lang.startswith(f"{primary}-"))
 
 
 def _in_another_language(template: ReplyTemplate, lang: str | None) -> bool:
     """Whether a template's variant is written in another language than a mention's known ``lang``: chosen for want
     of one in it (a Spanish-only template for an English mention), it suits the reply box's list, not a suggestion."""
-    return bool(lang and template.lang and _primary_language(template.lang) != _primary_language(lang))
+    return bool(lang and template.lang and primary_language(template.lang) != primary_language(lang))
 
 
 def suggest(db: Database, mention_id: int, templates: Sequence[ReplyTemplate], *, limit: int = 3,

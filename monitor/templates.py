@@ -92,13 +92,19 @@ def template_names(templates: Sequence[ReplyTemplate], platform: str | None = No
     return list(dict.fromkeys(t.name for t in templates if platform is None or t.fits(platform)))
 
 
+def primary_language(tag: str) -> str:
+    """A language tag's primary subtag: "es" of "es-mx". Stored and configured tags are lower case
+    (monitor.ingest.language_tag, the config's template ``lang``)."""
+    return tag.split("-", 1)[0]
+
+
 def pick_variant(templates: Sequence[ReplyTemplate], name: str, lang: str | None,
                  platform: str) -> ReplyTemplate | None:
     """The variant of template ``name`` for a mention: in its language if there is one (the mention's
     whole tag first, then its primary language: ``pt-br`` takes a ``pt`` variant), else the default
     variant (no ``lang``), else the first."""
     variants = [t for t in templates if t.name == name and t.fits(platform)]
-    wanted = (lang, lang.split("-", 1)[0]) if lang else ()
+    wanted = (lang, primary_language(lang)) if lang else ()
     return (next((t for tag in wanted for t in variants if t.lang == tag), None)
             or next((t for t in variants if t.lang is None), None)
             or (variants[0] if variants else None))

@@ -283,10 +283,11 @@ class DeliveryWorker(threading.Thread):
                 elif joined := tuple(sorted(set(ids) - set(delivered[recipient]))):
                     owed[joined].append(recipient)
             messages, caught_up, unsent = [], [], None
+            style = self.sender.style(self.settings)
             for joined, recipients in owed.items():
                 part = event if joined is None else AlertEvent(rule=event.rule, brand_id=event.brand_id,
                                                                 mention_ids=list(joined), details=event.details)
-                composed = compose(session, part, self.settings, self.sender.style(self.settings))
+                composed = compose(session, part, self.settings, style)
                 if isinstance(composed, Message):
                     messages.append((composed, recipients))
                 elif joined is None:
