@@ -400,15 +400,14 @@ class RedditConnector(Connector):
         if source == "mentions":
             self._check_account(query)
         anchor: str | None = getattr(state, source)  # None: a first poll
-        if anchor == _FOUND_EMPTY[source]:  # no item has that id: asked "before" it, Reddit answers nothing
+        # No item has the found-empty anchor's id: asked "before" it, Reddit answers nothing, so it is not asked.
+        found_empty = anchor == _FOUND_EMPTY[source]
+        items = [] if found_empty else self._page(source, query, {"before": anchor} if anchor else {})
+        full_page = len(items) >= self.settings.page_size
+        if anchor and not items:
+            # Nothing "before" the anchor can also mean the anchor itself was deleted or removed:
+            # then reddit answers empty forever.
             items, full_page = self._newer_than(source, query, anchor), False
-        else:
-            items = self._page(source, query, {"before": anchor} if anchor else {})
-            full_page = len(items) >= self.settings.page_size
-            if anchor and not items:
-                # Nothing "before" the anchor can also mean the anchor itself was deleted or removed:
-                # then reddit answers empty forever.
-                items, full_page = self._newer_than(source, query, anchor), False
         mentions = [m for m in (self._mention(i, source, query) for i in items) if m is not None]
         names = [i.fullname for i in items if i.fullname]
         newest = max(names, key=_order, default=anchor)

@@ -234,7 +234,8 @@ def _repaired(content: bytes) -> bytes:
     A well-formed feed has neither: what it means is unchanged."""
     if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in content[:4]:
         return content  # UTF-16 or UTF-32: an "&" byte there may be part of another character
-    return _REPAIRABLE.sub(_repair, content)
+    # Every repair starts at an "&": a feed with none is not scanned.
+    return _REPAIRABLE.sub(_repair, content) if b"&" in content else content
 
 
 def _parsed(url: str, content: bytes, headers: dict[str, str]) -> Any:

@@ -205,6 +205,10 @@ def smooth_attention_inputs(graph: OnnxModel, input_peaks: list[torch.Tensor]) -
     graph.topological_sort()
 
 
+# What names a model folder's int8 graphs beside it: "<folder>-onnx-int8-<key>" (made and removed by its name).
+_GRAPH_INFIX = "-onnx-int8-"
+
+
 def _cache_key(folder: Path, layers: Sequence[int], layer_weights: dict | None) -> str:
     marker = (folder / SOURCE_MARKER).read_text() if (folder / SOURCE_MARKER).exists() else ""
     digest = hashlib.sha256(json.dumps([GRAPH_VERSION, marker, list(layers)]).encode())
@@ -215,12 +219,12 @@ def _cache_key(folder: Path, layers: Sequence[int], layer_weights: dict | None) 
 
 
 def _graph_folder(folder: Path, layers: Sequence[int], layer_weights: dict | None) -> Path:
-    return folder.with_name(f"{folder.name}-onnx-int8-{_cache_key(folder, layers, layer_weights)}")
+    return folder.with_name(f"{folder.name}{_GRAPH_INFIX}{_cache_key(folder, layers, layer_weights)}")
 
 
 def remove_int8_graphs(folder: Path) -> None:
     """Every int8 graph built from `folder`, whatever its layers: `python -m sentiment.convert --force`."""
-    for graph in folder.parent.glob(glob.escape(folder.name) + "-onnx-int8-*"):
+    for graph in folder.parent.glob(glob.escape(folder.name) + _GRAPH_INFIX + "*"):
         if graph.is_dir():
             shutil.rmtree(graph)
 

@@ -373,5 +373,5 @@ def triage(text: str, prediction: Prediction, *, follower_count: int | None, rep
                 + rules.reach_weight * reach
                 + (rules.replyable_weight if replyable else 0.0)
                 + rules.recency_weight * recency)
-    return Triage(intent, replyable and (human_intent or intent) in rules.response_intents,
+    return Triage(intent, replyable and weighed in rules.response_intents,
                   round(min(100.0, max(0.0, priority)), 2))
