@@ -10,6 +10,7 @@ import pytest
 
 from connectors.base import ConnectorSettings
 from monitor.storage import Database
+from tests import schema_templates
 from tests.connector_doubles import RecordingReplyConnector
 from tests.scratch_postgres import scratch_schema
 
@@ -56,9 +57,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return request.getfixturevalue("postgres_url")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _schema_templates(tmp_path_factory: pytest.TempPathFactory) -> None:
+    schema_templates.use_folder(tmp_path_factory.mktemp("schema-templates"), os.environ.get(POSTGRES_ENV))
+
+
 def _upgraded(url: str) -> Iterator[Database]:
-    database = Database.open(url)
-    database.upgrade()
+    database = schema_templates.new_database(url)
     yield database
     database.dispose()
 

@@ -13,6 +13,7 @@ from monitor import users
 from monitor.access import Role, local_operator
 from monitor.models import Brand, Mention, User
 from monitor.storage import Database
+from tests import schema_templates
 
 if TYPE_CHECKING:
     from streamlit.testing.v1 import AppTest
@@ -46,9 +47,7 @@ def dashboard_db(tmp_path: Path, monkeypatch: Any, extra_config: str = "", brand
     config_path.write_text(f'[database]\nurl = "sqlite:///{db_path}"\n[[brands]]\nname = "Acme"\nkeywords = ["acme"]\n'
                            + brand_settings + '[connectors.sample]\n' + extra_config, encoding="utf-8")
     monkeypatch.setenv("MENTIONDESK_CONFIG", str(config_path))
-    db = Database.open(f"sqlite:///{db_path}")
-    db.upgrade()
-    return db
+    return schema_templates.new_database(f"sqlite:///{db_path}")
 
 
 def add_brand(db: Database, name: str) -> int:
