@@ -35,5 +35,5 @@ def test_the_demo_runs_in_the_callers_folder_and_the_suite_in_the_checkout(tmp_p
     assert calls(repo) == [f"venv-python in {repo}: -m pip --version",
                            f"venv-mentiondesk in {caller}: demo --home=mydemo --once",
                            f"venv-python in {repo}: -m pip --version",
-                           f"venv-python in {repo}: -m pytest -ra -k ingest"]
+                           f"venv-python in {repo}: -m pytest -ra -n auto --maxprocesses 4 -k ingest"]
     assert sorted(p.name for p in repo.iterdir()) == [".venv", "pyproject.toml", "quickstart.sh"]
