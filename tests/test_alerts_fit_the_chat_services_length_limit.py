@@ -105,7 +105,7 @@ def test_the_digest_and_sla_warnings_fit_too(chat_posts: list[Post], url: str, e
                                              details: dict[str, Any]) -> None:
     sender = Sender(target("team", url), 10)
     message = render(rule, "Acme", _items(10), details, sender.style(settings(excerpt_chars=excerpt_chars)))
-    assert sender.send(message.title, message.body, "info") is None
+    assert sender.send_each(sender.recipients, message.title, message.body, "info") == {}
     [sent] = chat_posts
     assert len(sent.text) <= SERVICES[sent.host][1]
     assert "more in the dashboard" in sent.text
@@ -122,7 +122,7 @@ def test_one_item_too_long_for_the_service_is_shown_with_a_shorter_excerpt(chat_
 def test_a_text_message_service_gets_at_most_its_160_characters(chat_posts: list[Post]) -> None:
     sender = Sender(target("phone", SMS), 10)
     message = render("urgent", "Acme", _items(3), {}, sender.style(settings()))
-    assert sender.send(message.title, message.body, "critical") is None
+    assert sender.send_each(sender.recipients, message.title, message.body, "critical") == {}
     [sent] = chat_posts
     assert len(sent.text) <= 160 and sent.text.startswith("Urgent: 3 mentions of Acme")
 
@@ -130,7 +130,7 @@ def test_a_text_message_service_gets_at_most_its_160_characters(chat_posts: list
 def test_an_overflow_chosen_in_the_url_is_kept(chat_posts: list[Post]) -> None:
     sender = Sender(target("team", DISCORD + "?overflow=split"), 10)
     message = render("urgent", "Acme", _items(10), {}, sender.style(settings()))
-    assert sender.send(message.title, message.body, "critical") is None
+    assert sender.send_each(sender.recipients, message.title, message.body, "critical") == {}
     assert len(chat_posts) > 1 and all(len(sent.text) <= 2000 for sent in chat_posts)
     assert _listed("".join(sent.text for sent in chat_posts)) == [str(n) for n in range(1, 11)]
 

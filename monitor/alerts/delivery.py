@@ -158,11 +158,6 @@ class Sender:
         return self._plugin.dialect_convert(convert_between(self._body_format, self._sent_format, text),
                                             self._sent_format)
 
-    def send(self, title: str, body: str, level: str) -> str | None:
-        """To every recipient: None when all took it, else a short reason safe to store and show."""
-        refused = self.send_each(self.recipients, title, body, level)
-        return self.failure(refused, [r for r in self.recipients if r not in refused]) if refused else None
-
     def send_each(self, recipients: Collection[str], title: str, body: str, level: str) -> dict[str, str]:
         """The recipients that did not take the message, each with a short reason safe to store and show."""
         refused = {}
