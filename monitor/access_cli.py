@@ -112,13 +112,14 @@ def audit_group() -> None:
 def audit_export(app: "App", output: Path, fmt: str | None, since: datetime | None) -> None:
     """Export the audit log (oldest first) as JSONL or CSV; a file is replaced only once the export is complete."""
     from monitor.cli import _format_for
-    from monitor.transfer import write_file_atomically
+    from monitor.transfer import utf8_stdout, write_file_atomically
 
     fmt = _format_for(output, fmt, default="jsonl")
     since_utc = since.replace(tzinfo=timezone.utc) if since else None
     db = app.database()
     if str(output) == "-":
-        count = audit.export(db, local_operator(), sys.stdout, fmt, since_utc)  # type: ignore[arg-type]
+        with utf8_stdout() as out:
+            count = audit.export(db, local_operator(), out, fmt, since_utc)  # type: ignore[arg-type]
         sys.stdout.flush()  # all of it out before saying so: a reader gone (`| head`) stops the command here
     else:
         def write(out: IO[str]) -> int:

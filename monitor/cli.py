@@ -423,14 +423,15 @@ def _format_for(path: Path, fmt: str | None, default: str | None = None) -> str:
 @pass_app
 def export(app: App, output: Path, fmt: str | None, brand: str | None, platform: str | None, since: datetime | None) -> None:
     """Export mentions as JSONL or CSV; a file is replaced only once the export is complete."""
-    from monitor.transfer import check_export_filters, iter_export, write_export, write_export_file
+    from monitor.transfer import check_export_filters, iter_export, utf8_stdout, write_export, write_export_file
 
     fmt = _format_for(output, fmt, default="jsonl")
     db = app.database()
     check_export_filters(db, brand, platform, [b.key for b in app.config.brands], app.config.connectors)
     records = iter_export(db, brand, platform, since.replace(tzinfo=timezone.utc) if since else None)
     if str(output) == "-":
-        count = write_export(records, click.get_text_stream("stdout"), fmt)  # type: ignore[arg-type]
+        with utf8_stdout() as out:
+            count = write_export(records, out, fmt)  # type: ignore[arg-type]
         sys.stdout.flush()  # all of it out before saying so: a reader gone (`| head`) stops the command here
     else:
         count = write_export_file(records, output, fmt)  # type: ignore[arg-type]

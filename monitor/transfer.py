@@ -11,6 +11,7 @@ An export to a file replaces the file only once it is complete; an import report
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import re
@@ -216,6 +217,19 @@ def write_export(records: Iterator[dict[str, Any]], out: IO[str], fmt: Format) -
         writer.writerow({k: _csv_cell(v) if isinstance(v, str) else v for k, v in row.items()})
         count += 1
     return count
+
+
+@contextmanager
+def utf8_stdout() -> Iterator[IO[str]]:
+    """Standard output as UTF-8 text, as every file mentiondesk writes, whatever the locale: under a Latin-1 or
+    cp1252 one `export > backup.jsonl` wrote a backup that `import` (UTF-8 only) refused line by line wherever
+    a customer wrote an accent, or stopped with a traceback at the first emoji (until 2026-12-07)."""
+    sys.stdout.flush()
+    out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="", write_through=True)
+    try:
+        yield out
+    finally:
+        out.detach()  # flushed, and standard output left open for what the command says next
 
 
 def write_export_file(records: Iterator[dict[str, Any]], path: Path, fmt: Format) -> int:
