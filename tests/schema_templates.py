@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ class _Templates:
     postgres_base: str | None
     sqlite_file: Path | None = None
     postgres_dump: tuple[str, str] | None = None  # (the template schema's name, its pg_dump)
+    postgres_dump_tried: bool = False
 
 
 _templates = _Templates(None, None)  # until conftest's session fixture calls use_folder
@@ -41,9 +43,9 @@ def new_database(url: str) -> Database:
     newest schema."""
     if url.startswith("sqlite:///"):
         _fill_sqlite(Path(url.removeprefix("sqlite:///")))
-    elif shutil.which("pg_dump") is not None:
-        _fill_postgres(url)
-    else:  # nothing to copy the template with
+    elif (template := _postgres_template()) is not None:
+        _fill_postgres(url, *template)
+    else:
         _migrated(url)
     return Database.open(url)
 
@@ -65,31 +67,37 @@ def _fill_sqlite(path: Path) -> None:
     path.chmod(0o600)  # as mentiondesk makes its database files
 
 
-def _fill_postgres(url: str) -> None:
-    schema, dump = _postgres_template()
+def _fill_postgres(url: str, schema: str, dump: str) -> None:
     with psycopg.connect(_libpq_url(url)) as conn:  # one transaction; the dump sets its own search_path
         test_schema = conn.execute("SELECT current_schema()").fetchone()[0]
         conn.execute(dump.replace(schema, test_schema))
 
 
-def _postgres_template() -> tuple[str, str]:
-    if _templates.postgres_dump is None:
+def _postgres_template() -> tuple[str, str] | None:
+    """The template schema's name and its pg_dump; None where there is no pg_dump that reads this server (none
+    installed, or older than the server): each database is migrated then, as before the templates."""
+    if not _templates.postgres_dump_tried and shutil.which("pg_dump") is not None:
+        _templates.postgres_dump_tried = True
         assert _templates.postgres_base is not None, "PostgreSQL tests run with a server"
         with scratch_schema(_templates.postgres_base, prefix="template") as template_url:
             _migrated(template_url)
             with psycopg.connect(_libpq_url(template_url)) as conn:
                 schema = conn.execute("SELECT current_schema()").fetchone()[0]
-            written = subprocess.run(["pg_dump", "--schema", schema, "--inserts", "--no-owner", "--no-privileges",
-                                      "--dbname", _libpq_url(template_url, search_path=False)],
-                                     capture_output=True, text=True, check=True).stdout
-        # psql's own commands (\restrict) are not SQL, and the test's schema is there already.
-        statements = [line for line in written.splitlines()
-                      if not line.startswith("\\") and line != f"CREATE SCHEMA {schema};"]
-        _templates.postgres_dump = (schema, "\n".join(statements))
+            dumped = subprocess.run(["pg_dump", "--schema", schema, "--inserts", "--no-owner", "--no-privileges",
+                                     "--dbname", _libpq_url(template_url, search_path=False)],
+                                    capture_output=True, text=True)
+        if dumped.returncode != 0:
+            warnings.warn(f"pg_dump failed, so each PostgreSQL test database is migrated: {dumped.stderr.strip()}")
+        else:
+            # psql's own commands (\restrict) are not SQL, and the test's schema is there already.
+            statements = [line for line in dumped.stdout.splitlines()
+                          if not line.startswith("\\") and line != f"CREATE SCHEMA {schema};"]
+            _templates.postgres_dump = (schema, "\n".join(statements))
     return _templates.postgres_dump
 
 
 def _libpq_url(url: str, search_path: bool = True) -> str:
     """`url` as libpq reads it (no SQLAlchemy driver name); pg_dump takes no search_path option."""
     parsed = make_url(url).set(drivername="postgresql")
-    return (parsed if search_path else parsed.set(query={})).render_as_string(hide_password=False)
+    return (parsed if search_path else parsed.difference_update_query(["options"])).render_as_string(
+        hide_password=False)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from tests.quickstart_stand_ins import calls, quickstart, repository_copy
 
-INSTALL = ["venv-python -m pip install --quiet torch==2.13.0", "venv-python -m pip install --quiet -e .[all,test]"]
+INSTALL = ["venv-python -m pip install --quiet --no-compile torch==2.13.0",
+           "venv-python -m pip install --quiet --no-compile -e .[all,test]"]
 
 
 def test_a_venv_without_pip_is_made_again_and_installed_into(tmp_path: Path) -> None:

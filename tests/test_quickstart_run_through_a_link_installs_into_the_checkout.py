@@ -9,7 +9,8 @@ from pathlib import Path
 
 from tests.quickstart_stand_ins import calls, repository_copy
 
-INSTALL = ["venv-python -m pip install --quiet torch==2.13.0", "venv-python -m pip install --quiet -e .[all,test]"]
+INSTALL = ["venv-python -m pip install --quiet --no-compile torch==2.13.0",
+           "venv-python -m pip install --quiet --no-compile -e .[all,test]"]
 
 
 def test_a_link_to_quickstart_installs_into_the_checkout_and_runs_the_demo(tmp_path: Path) -> None:
