@@ -120,7 +120,6 @@ def audit_export(app: "App", output: Path, fmt: str | None, since: datetime | No
     if str(output) == "-":
         with utf8_stdout() as out:
             count = audit.export(db, local_operator(), out, fmt, since_utc)  # type: ignore[arg-type]
-        sys.stdout.flush()  # all of it out before saying so: a reader gone (`| head`) stops the command here
     else:
         def write(out: IO[str]) -> int:
             return audit.export(db, local_operator(), out, fmt, since_utc)  # type: ignore[arg-type]

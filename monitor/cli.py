@@ -432,7 +432,6 @@ def export(app: App, output: Path, fmt: str | None, brand: str | None, platform:
     if str(output) == "-":
         with utf8_stdout() as out:
             count = write_export(records, out, fmt)  # type: ignore[arg-type]
-        sys.stdout.flush()  # all of it out before saying so: a reader gone (`| head`) stops the command here
     else:
         count = write_export_file(records, output, fmt)  # type: ignore[arg-type]
     click.echo(f"exported {count} mention(s)", err=True)

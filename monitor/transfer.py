@@ -229,7 +229,9 @@ def utf8_stdout() -> Iterator[IO[str]]:
     try:
         yield out
     finally:
-        out.detach()  # flushed, and standard output left open for what the command says next
+        # All of it out before the command says so (a reader gone, `| head`, stops it here), and standard output
+        # left open for what it says next.
+        out.detach()
 
 
 def write_export_file(records: Iterator[dict[str, Any]], path: Path, fmt: Format) -> int:

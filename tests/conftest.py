@@ -62,7 +62,7 @@ def _schema_templates(tmp_path_factory: pytest.TempPathFactory) -> None:
     schema_templates.use_folder(tmp_path_factory.mktemp("schema-templates"), os.environ.get(POSTGRES_ENV))
 
 
-def _upgraded(url: str) -> Iterator[Database]:
+def _fresh_database(url: str) -> Iterator[Database]:
     database = schema_templates.new_database(url)
     yield database
     database.dispose()
@@ -70,18 +70,18 @@ def _upgraded(url: str) -> Iterator[Database]:
 
 @pytest.fixture
 def db(database_url: str) -> Iterator[Database]:
-    yield from _upgraded(database_url)
+    yield from _fresh_database(database_url)
 
 
 @pytest.fixture
 def sqlite_db(tmp_path: Path) -> Iterator[Database]:
-    yield from _upgraded(f"sqlite:///{tmp_path / 'mentiondesk.db'}")
+    yield from _fresh_database(f"sqlite:///{tmp_path / 'mentiondesk.db'}")
 
 
 @pytest.fixture
 def postgres_db(postgres_url: str) -> Iterator[Database]:
     """For what only PostgreSQL has (several workers' claims, row locks); skipped without a server."""
-    yield from _upgraded(postgres_url)
+    yield from _fresh_database(postgres_url)
 
 
 @pytest.fixture

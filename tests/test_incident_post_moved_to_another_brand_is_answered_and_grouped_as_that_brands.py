@@ -54,22 +54,26 @@ def _classify_as_the_complaint(db: Database, rng: np.random.Generator, topic: np
             session.merge(MentionEmbedding(mention_id=mention.id, vector=pack(vector / np.linalg.norm(vector))))
 
 
-def _id_of(db: Database, external_id: str) -> int:
+def _grouped_complaint(db: Database, query_id: int, replyable: bool, seed: int
+                       ) -> tuple[np.random.Generator, np.ndarray, int, int]:
+    """Six posts of one complaint fetched by ``query_id``, classified and grouped at NOW: the random generator and
+    the complaint's topic (for more of it), the incident, and the id of its first post ("s0")."""
+    rng = np.random.default_rng(seed)
+    topic = rng.normal(size=384)
+    _fetch(db, query_id, [_post(n, 60 - 5 * n, replyable=replyable) for n in range(6)])
+    _classify_as_the_complaint(db, rng, topic)
+    [incident] = IncidentDetector(db, IncidentSettings()).run(NOW).opened
     with db.read() as session:
-        return session.scalar(select(Mention.id).where(Mention.external_id == external_id))
+        first = session.scalar(select(Mention.id).where(Mention.external_id == "s0"))
+    return rng, topic, incident, first
 
 
 def test_a_post_moved_to_another_brand_leaves_the_incident_and_joins_the_new_brands(
         db: Database, connector: RecordingReplyConnector) -> None:
-    rng = np.random.default_rng(4)
-    topic = rng.normal(size=384)
     _, pay_query = _brand_with_query(db, "Orbisto")
     _, other_query = _brand_with_query(db, "Orbisto Pay")
     # Fetched first by Orbisto's keyword query, which they do not @mention.
-    _fetch(db, pay_query, [_post(n, 60 - 5 * n, replyable=False) for n in range(6)])
-    _classify_as_the_complaint(db, rng, topic)
-    [incident] = IncidentDetector(db, IncidentSettings()).run(NOW).opened
-    moved = _id_of(db, "s0")
+    rng, topic, incident, moved = _grouped_complaint(db, pay_query, replyable=False, seed=4)
 
     # Orbisto Pay's query fetches s0 too, and it @mentions Orbisto Pay's account: the post is Orbisto Pay's now.
     _fetch(db, other_query, [_post(0, 60, replyable=True)])
@@ -91,14 +95,9 @@ def test_send_to_all_skips_a_member_filed_under_another_brand(db: Database,
                                                                connector: RecordingReplyConnector) -> None:
     """A member whose post is another brand's by now (moved before ingest released moved posts from their
     incidents, or while this run was reading) is not answered signed as the incident's brand."""
-    rng = np.random.default_rng(5)
-    topic = rng.normal(size=384)
     _, query = _brand_with_query(db, "Orbisto")
     other, _ = _brand_with_query(db, "Orbisto Pay")
-    _fetch(db, query, [_post(n, 60 - 5 * n, replyable=True) for n in range(6)])
-    _classify_as_the_complaint(db, rng, topic)
-    [incident] = IncidentDetector(db, IncidentSettings()).run(NOW).opened
-    moved = _id_of(db, "s0")
+    _, _, incident, moved = _grouped_complaint(db, query, replyable=True, seed=5)
     with db.write() as session:
         session.execute(update(Mention).where(Mention.id == moved).values(brand_id=other))
 
