@@ -1,8 +1,8 @@
 """Bluesky through the atproto SDK: authenticated post search and the account's mention notifications.
 
 One query reads several sources, each with its own sub-cursor in the JSON cursor: ``search:<keyword>``
-(``app.bsky.feed.searchPosts``, ``sort=latest``) and ``notifications``
-(``app.bsky.notification.listNotifications``, reason ``mention``; needs the brand's handle). Both
+(``app.bsky.feed.searchPosts``, ``sort=latest``; one ``search:<raw query>`` where the brand has one) and
+``notifications`` (``app.bsky.notification.listNotifications``, reason ``mention``; needs the brand's handle). Both
 answer newest first, so each poll is a *walk* down from the top to where the last walk ended: the
 sub-cursor keeps ``newest`` (the newest post time read), the walk's page cursor and top, and the
 URIs read in the last ``overlap_seconds`` below ``newest``. Search asks ``since = newest - overlap``
@@ -39,6 +39,7 @@ from atproto_client.client.session import Session, SessionEvent
 from atproto_client.request import Request
 from pydantic import Field, ValidationError
 
+from connectors import keywords
 from connectors._http import (
     DEFAULT_RETRY_AFTER_SECONDS,
     MAX_REQUEST_TIMEOUT_SECONDS,
@@ -382,8 +383,10 @@ class BlueskyConnector(Connector):
         kind, _, keyword = name.partition(":")
         limit = self.settings.page_size
         if kind == "search":
-            params: dict[str, Any] = {"q": " ".join([_term(keyword), *(f"-{_term(e)}" for e in query.exclude)]),
-                                      "sort": "latest", "limit": limit}
+            # A raw query is the brand's own search text, sent as written, as Mastodon's and X's are (its quotes,
+            # operators and exclusions are its own); excluded terms and the brand's posts still go after reading.
+            text = keyword if query.raw else " ".join([_term(keyword), *(f"-{_term(e)}" for e in query.exclude)])
+            params: dict[str, Any] = {"q": text, "sort": "latest", "limit": limit}
             if since:
                 params["since"] = _iso(since)
             if bound:  # a walk's later pages: down from where it got to
@@ -424,10 +427,10 @@ class BlueskyConnector(Connector):
         return [_checked(post, what) for post in posts], page
 
     def _wanted(self, mention: Mention, query: Query) -> bool:
-        """Search can return the brand's own posts and, where `-term` is not honoured, excluded terms."""
-        text = mention.text.lower()
+        """Search can return the brand's own posts and excluded terms (a raw query, or one `-term` did not catch),
+        found as feeds and Reddit find them."""
         own = query.handle and (mention.author_handle or "").lower() == query.handle.lower()
-        return not own and not any(re.search(r"(?<!\w)" + re.escape(e.lower()) + r"(?!\w)", text) for e in query.exclude)
+        return not own and keywords.first_found(mention.text, query.exclude) is None
 
     def _mention(self, item: _Item, brand_did: str | None) -> Mention:
         post, record = item.post, item.post["record"]
