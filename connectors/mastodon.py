@@ -6,10 +6,11 @@ one source sent as written), ``tag:<hashtag>`` (``timeline_hashtag``) and ``noti
 (``notifications(types=["mention"])``, needs the brand's handle). A sub-cursor is the newest id read. The
 timelines answer ``min_id`` with the items just after it, so their pages move forward in time. Search only
 *filters* by ``min_id`` (newest matches first), so a search source walks down with ``max_id`` = the oldest id
-read so far, above the id it had, until a page comes back empty, or short with every status read there before
-on it (Mastodon drops muted, blocked and limited accounts' statuses from a page after paging, so a short page
-alone is no end), and takes the newest id it saw as its new sub-cursor when the walk ends: posts arriving or
-deleted mid-walk cannot shift its pages (new ones come with the next walk). The walk is in the cursor, so a
+read so far, above the id it had, until a page comes back short with every status read there before on it, or
+empty with none read before under it (Mastodon drops muted, blocked and limited accounts' statuses from a page
+after paging, so a short page alone is no end, and an empty one is read past by ``offset``, a few at most), and
+takes the newest id it saw as its new sub-cursor when the walk ends: posts arriving or deleted mid-walk cannot
+shift its pages, empty ones aside (new ones come with the next walk). The walk is in the cursor, so a
 restart continues it. A source's first poll reads only its newest page. Ids are opaque strings (Mastodon's
 snowflakes, GoToSocial's ULIDs, Akkoma's flake ids), ordered as servers order them. Mastodon makes a status's
 snowflake from its own time, and a status it learns of late (a remote post delivered late, one fetched for a
@@ -113,9 +114,10 @@ class MastodonSettings(HttpSettings):
 class _Cursor:
     pending: list[str] = field(default_factory=list)  # sources left in this round
     newest: dict[str, str] = field(default_factory=dict)  # source -> newest id read
-    # search or tag source, mid-walk -> {"max_id": the oldest id read so far (search), "min_id": the newest id of
-    # the page read last (tag), "top": the newest id read}
-    walks: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    # search or tag source, mid-walk -> {"max_id": the oldest id read so far (search), "offset": the statuses
+    # under it on pages that came back empty (search), "min_id": the newest id of the page read last (tag),
+    # "top": the newest id read}
+    walks: dict[str, dict[str, Any]] = field(default_factory=dict)
     # search or tag source -> the ids read above its look-back: its walks read them again and skip them
     seen: dict[str, list[str]] = field(default_factory=dict)
 
@@ -125,9 +127,10 @@ class _Cursor:
             return cls()
         try:
             data = json.loads(text)
-            # A walk stored by offset (before max_id) starts again from the top: read twice, stored once.
+            # A walk stored by offset alone (before max_id) starts again from the top: read twice, stored once.
             # A tag walk stored without its min_id starts again from the look-back: read twice, returned once.
-            walks = {k: {"max_id": w.get("max_id"), "min_id": w.get("min_id"), "top": w.get("top")}
+            walks = {k: {"max_id": w.get("max_id"), "offset": int(w.get("offset") or 0) if "max_id" in w else 0,
+                         "min_id": w.get("min_id"), "top": w.get("top")}
                      for k, w in data.get("walks", {}).items()}
             # A cursor from before the look-back has no seen ids: its window is read once more (and stored once).
             seen = {k: [str(i) for i in ids] for k, ids in data.get("seen", {}).items()}
@@ -249,26 +252,42 @@ class MastodonConnector(Connector):
             min_id, max_id = (walk and walk["min_id"]) or _look_back(newest, overlap), None
         else:
             min_id, max_id = _look_back(newest, overlap), walk["max_id"] if walk else None
-        page = self._read(source, query, min_id, max_id)
+        offset = walk["offset"] if walk else 0
+        page = self._read(source, query, min_id, max_id, offset)
         seen = set(state.seen.get(source, ()))
         mentions = [self._mention(s, source) for i, s in page if s is not None and i not in seen]
         if kind != "notifications":
             mentions = [m for m in mentions if self._wanted(m, query)]
         ids = [i for i, _ in page if i]
+        # The statuses read before in a search page's range: a search walk ends once it has reached them.
+        read_before = {i for i in seen if _above(i, min_id) and (max_id is None or _above(max_id, i))}
+        forgotten: set[str] = set()
         # A full page above the old id may have more behind it; the first poll reads one page. A page with no
         # id to place it by cannot lead on: read again, it would come the same. A search page not below its
         # max_id ends its walk: a server that ignores max_id (Akkoma's search) would send it again and again.
-        if newest is None or not ids:
+        if newest is None:
+            more_here = False
+        elif kind == "search" and not ids:
+            # Search drops muted, blocked and limited accounts' statuses from a page after paging, so a page of
+            # them comes back empty with more matches below: while statuses read before lie under it, the walk
+            # reads the next page under the same max_id, up to max_pages_per_poll empty pages in a row (a server
+            # that ignores offset sends the same page). Past that it ends, and forgets the statuses it did not
+            # reach (muted or deleted since), so that the next polls do not look for them again.
+            empty_pages = offset // self.settings.page_size + 1
+            more_here = bool(read_before) and empty_pages < self.settings.max_pages_per_poll
+            if read_before and not more_here:
+                log.warning("Mastodon %s: %d search pages in a row came back empty (statuses of muted, blocked or "
+                            "limited accounts, or deleted ones); matches below them are not read", source, empty_pages)
+                forgotten = read_before
+        elif not ids:
             more_here = False
         elif kind == "search":
             below = max_id is None or _id_order(min(ids, key=_id_order)) < _id_order(max_id)
-            # Search drops muted, blocked and limited accounts' statuses from a page after paging, so a short
-            # page alone is no end. One holding every status read before in its range (at least one) reached
-            # below them all, and a new status has an id above them: under it lies only a status given an
-            # older id late below all those read, which a page shortened by filtering can hide (as one filtered
-            # empty hides all below it). So a poll finds nothing new, or a few new statuses, in one request
-            # while the look-back window fits a page.
-            read_before = {i for i in seen if _above(i, min_id) and (max_id is None or _above(max_id, i))}
+            # Filtering after paging can shorten a page too, so a short page alone is no end. One holding every
+            # status read before in its range (at least one) reached below them all, and a new status has an id
+            # above them: under it lies only a status given an older id late below all those read, which a page
+            # shortened or emptied by filtering can hide. So a poll finds nothing new, or a few new statuses, in
+            # one request while the look-back window fits a page.
             ends = len(page) < self.settings.page_size and bool(read_before) and read_before <= set(ids)
             more_here = below and not ends
         else:
@@ -281,13 +300,15 @@ class MastodonConnector(Connector):
             window = _look_back(top, overlap)
             remembered = seen | {i for i in ids if _above(i, window)}
             if more_here:
-                state.walks[source] = {"max_id": min(ids, key=_id_order) if kind == "search" else None,
+                if kind == "search":  # below the page read, or the page after an empty one
+                    max_id, offset = (min(ids, key=_id_order), 0) if ids else (max_id, offset + self.settings.page_size)
+                state.walks[source] = {"max_id": max_id if kind == "search" else None, "offset": offset,
                                        "min_id": max(ids, key=_id_order) if kind == "tag" else None, "top": top}
             else:
                 state.walks.pop(source, None)
                 if top:
                     state.newest[source] = top
-                remembered = {i for i in remembered if _above(i, window)}  # what the next walk reads again
+                remembered = {i for i in remembered - forgotten if _above(i, window)}  # what the next walk reads again
             if remembered:
                 state.seen[source] = sorted(remembered, key=_id_order)[-MAX_SEEN_IDS:]
             else:
@@ -295,8 +316,8 @@ class MastodonConnector(Connector):
         state.pending = pending if more_here else pending[1:]
         return FetchResult(mentions, next_cursor=state.dump(), has_more=bool(state.pending))
 
-    def _read(self, source: str, query: Query, min_id: str | None,
-              max_id: str | None) -> list[tuple[str | None, dict[str, Any] | None]]:
+    def _read(self, source: str, query: Query, min_id: str | None, max_id: str | None,
+              offset: int) -> list[tuple[str | None, dict[str, Any] | None]]:
         """The page's items, each as the id that places it in its source (a notification's own id; None where
         it has none) and the status it carries (None where there is none: nothing to read, so it is skipped)."""
         kind, _, value = source.partition(":")
@@ -311,7 +332,8 @@ class MastodonConnector(Connector):
                 if query.handle:
                     text += f" -from:{query.handle}"
             result = self._call(source, lambda: self.api.search_v2(text, resolve=False, result_type="statuses",
-                                                                    min_id=min_id, max_id=max_id, limit=limit))
+                                                                    min_id=min_id, max_id=max_id,
+                                                                    offset=offset or None, limit=limit))
             items = result.get("statuses") if isinstance(result, dict) else None
         elif kind == "tag":
             items = self._call(source, lambda: self.api.timeline_hashtag(value, min_id=min_id, limit=limit))
