@@ -355,21 +355,33 @@ def _undecodable(line: str) -> str | None:
     return f"not UTF-8 (byte 0x{ord(found.group()) - 0xDC00:02x} at position {position})"
 
 
-def _csv_records(source: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    """(line number, record or error text); a record is numbered by its last line, as `csv` counts."""
+def _csv_records(source: Iterable[str]) -> Iterator[tuple[str, dict[str, Any] | str]]:
+    """(where, record or error text), where a record is "line 3", or "lines 3-9" if its quoted text runs across
+    lines. Read strictly: a quote left open takes the lines after it as its cell's text up to a later cell's
+    opening quote, which strict reading then refuses, rather than storing the records between as one text."""
     undecodable: list[tuple[int, str]] = []  # (line number, problem) among the lines of the record being read
+    first_line: int | None = None  # of the record being read: blank lines between records are none of theirs
     last_read = 0  # the number of the line the reader took last: where a record it cannot parse ends
 
     def lines() -> Iterator[str]:
-        nonlocal last_read
+        nonlocal first_line, last_read
         for number, line in enumerate(source, start=1):
             last_read = number
+            if first_line is None and line.strip("\r\n"):
+                first_line = number
             if problem := _undecodable(line):
                 undecodable.append((number, problem))
             yield line
 
+    def record_read() -> tuple[str, int]:
+        """Where the record the reader took stands ("line 3", "lines 3-9"), and its first line; the next record
+        starts after it."""
+        nonlocal first_line
+        first, first_line = first_line or last_read, None
+        return f"line {first}" if first == last_read else f"lines {first}-{last_read}", first
+
     csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
-    reader = csv.DictReader(lines())
+    reader = csv.DictReader(lines(), strict=True)
     try:
         header = reader.fieldnames  # asking for the field names reads the header
     except csv.Error as exc:
@@ -382,61 +394,73 @@ def _csv_records(source: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | 
     if repeated := sorted({name for name in header or () if header.count(name) > 1}):
         raise IngestError(f"line 1: the CSV header names {', '.join(map(repr, repeated))} more than once; "
                           "nothing was imported")
+    record_read()
     rows = iter(reader)
     while True:
         try:
             row = next(rows)
         except StopIteration:
             return
-        except csv.Error as exc:  # a NUL byte, an oversized field: that record is bad, the reader goes on
+        except csv.Error as exc:  # a quote left open, a NUL, an oversized field: that record is bad, the reader goes on
             undecodable.clear()
-            yield last_read, f"not valid CSV ({exc})"
+            where, first = record_read()
+            left_open = f"; is the quote on line {first} left open?" if first != last_read else ""
+            yield where, f"not valid CSV ({exc}){left_open}"
             continue
+        where, _ = record_read()
         if undecodable:  # `csv` reads no further than the record's last line: these are this record's
             number, problem = undecodable[0]
             undecodable.clear()
-            yield number, problem
+            yield f"line {number}", problem
             continue
-        number = reader.line_num
+        # Cells past the header's, a comma in a cell not in quotes, were dropped (until 2026-12-07); empty ones,
+        # a spreadsheet's trailing commas, hold nothing. What is left of the row is a cell per column.
+        extra = row.pop(None, [])
+        if any(extra):
+            yield where, (f"{len(row) + len(extra)} cells where the header names {len(row)} columns: "
+                          "a cell holding a comma must be in quotes")
+            continue
         record: dict[str, Any] = {}
         try:
             for key, value in row.items():
                 if key == "classified_at" and value == "":  # not classified; a file from before has no such column
                     record[key] = None
                     continue
-                if key is None or value is None or (value == "" and key != "text"):  # a post can be empty
+                if value is None or (value == "" and key != "text"):  # a post can be empty
                     continue
                 value = _csv_value(value)
                 record[key] = json.loads(value, object_pairs_hook=unique_keys) if key in _JSON_FIELDS else value
         except json.JSONDecodeError:
-            yield number, f"column {key!r} must hold JSON"
+            yield where, f"column {key!r} must hold JSON"
             continue
         except (ValueError, RecursionError) as exc:
-            yield number, f"column {key!r}: {unreadable_json(exc)}"
+            yield where, f"column {key!r}: {unreadable_json(exc)}"
             continue
-        yield number, record
+        yield where, record
 
 
-def _read_lines(source: Iterable[str], fmt: Format) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    """Yields (line number, record or error text)."""
+def _read_lines(source: Iterable[str], fmt: Format) -> Iterator[tuple[str, dict[str, Any] | str]]:
+    """Yields (where, record or error text): "line 3", or "lines 3-9" for a CSV record across lines."""
     if fmt == "jsonl":
         for number, raw_line in enumerate(source, start=1):
-            # A byte-order mark may start any line: files that each begin with one, concatenated.
-            line = raw_line.removeprefix("\ufeff")
+            # Any number of byte-order marks may start a line: files that each begin with one, concatenated,
+            # an empty one among them.
+            line = raw_line.lstrip("\ufeff")
             if not line.strip():
                 continue
+            where = f"line {number}"
             if problem := _undecodable(line):
-                yield number, problem
+                yield where, problem
                 continue
             try:
                 value = json.loads(line, object_pairs_hook=unique_keys)
             except json.JSONDecodeError as exc:
-                yield number, f"not valid JSON ({exc.msg} at column {exc.colno})"
+                yield where, f"not valid JSON ({exc.msg} at column {exc.colno})"
                 continue
             except (ValueError, RecursionError) as exc:
-                yield number, unreadable_json(exc)
+                yield where, unreadable_json(exc)
                 continue
-            yield number, value if isinstance(value, dict) else "expected a JSON object"
+            yield where, value if isinstance(value, dict) else "expected a JSON object"
         return
     yield from _csv_records(source)
 
@@ -506,10 +530,10 @@ def import_mentions(db: Database, source: IO[str], fmt: Format, actor: Principal
         batch.clear()
 
     known_brands = ", ".join(sorted(brand_ids)) or "none"
-    for number, item in _read_lines(source, fmt):
+    for where, item in _read_lines(source, fmt):
         result.lines += 1
         if isinstance(item, str):
-            result.errors.append(f"line {number}: {item}")
+            result.errors.append(f"{where}: {item}")
             continue
         try:
             # Every field, not only those normalise cleans: one NUL in an assignee or a tag made
@@ -535,20 +559,20 @@ def import_mentions(db: Database, source: IO[str], fmt: Format, actor: Principal
                             fetched_at=fetched_at.astimezone(timezone.utc))
         except ValidationError as exc:
             first = exc.errors(include_input=False, include_url=False)[0]
-            where = ".".join(str(p) for p in first["loc"]) or "record"
-            result.errors.append(f"line {number}: {where}: {first['msg']}")
+            field_path = ".".join(str(p) for p in first["loc"]) or "record"
+            result.errors.append(f"{where}: {field_path}: {first['msg']}")
             continue
         except IngestError as exc:
-            result.errors.append(f"line {number}: {exc}")
+            result.errors.append(f"{where}: {exc}")
             continue
         except RecursionError as exc:  # nesting json.loads read but too deep to clean (storable walks it)
-            result.errors.append(f"line {number}: {unreadable_json(exc)}")
+            result.errors.append(f"{where}: {unreadable_json(exc)}")
             continue
         row.update({name: getattr(record, name) for name in _TRIAGE_FIELDS})
         row["status"] = record.status.value
         row["classified_at"] = _classified_at(record, row["fetched_at"])
         if problem := _odd_time(row, now):
-            result.errors.append(f"line {number}: {problem}")
+            result.errors.append(f"{where}: {problem}")
             continue
         batch.append((record, row))
         if len(batch) >= batch_size:
