@@ -21,9 +21,10 @@ ROLES = click.Choice([r.value for r in Role])
 
 def _password(from_stdin: bool) -> str:
     if from_stdin:
-        # Bytes that are not text in stdin's encoding (a Latin-1 file) kept as surrogates, for add_user and
-        # reset_password to refuse in words rather than a UnicodeDecodeError.
-        line = sys.stdin.buffer.readline().decode(sys.stdin.encoding or "utf-8", "surrogateescape")
+        # UTF-8 whatever stdin's encoding (cp1252 on a Windows pipe stored "ñ" as "Ã±"), less the byte-order mark
+        # a file saved "UTF-8 with BOM" starts with. Bytes that are not UTF-8 (a Latin-1 file) are kept as
+        # surrogates, for add_user and reset_password to refuse in words rather than a UnicodeDecodeError.
+        line = sys.stdin.buffer.readline().decode("utf-8-sig", "surrogateescape")
         return line.rstrip("\r\n")
     return click.prompt("Password", hide_input=True, confirmation_prompt=True)
 

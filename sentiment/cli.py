@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
+from monitor.text import terminal_safe
 from sentiment.data import decoded_line, jsonl_lines, unique_keys, unreadable_json
 from sentiment.labels import LABELS
 from sentiment.runtime import MAX_THREADS, MAX_TOKENS, MIN_TOKENS
@@ -201,7 +202,8 @@ def _classify_file(path: Path, label_field: str | None, classifier: Any, batch_s
                 bar.update(1)
                 if skipped is not None:
                     skipped.append(number)
-                tqdm.write(f"{path}:{number}: skipped: {error}", file=sys.stderr)
+                # the error may quote the line (a repeated key's name, with a bidi override say)
+                tqdm.write(terminal_safe(f"{path}:{number}: skipped: {error}"), file=sys.stderr)
                 continue
             chunk.append(row)
             if len(chunk) >= _CHUNK:
@@ -324,4 +326,6 @@ def evaluate_command(input_path: Path, label_field: str, backend: str | None, mo
         for lang in sorted(set(langs)):
             mine = [i for i, code in enumerate(langs) if code == lang]
             part = score([gold[i] for i in mine], [pred[i] for i in mine])
-            click.echo(f"{lang[:8]:<8} {part.n:>6} {part.accuracy:>9.4f} {part.macro_recall:>13.4f} {part.macro_f1:>9.4f}")
+            # escaped before it is cut to the column: a `lang` is the file's, and may hold an escape sequence
+            click.echo(f"{terminal_safe(lang, 8):<8} {part.n:>6} {part.accuracy:>9.4f} {part.macro_recall:>13.4f} "
+                       f"{part.macro_f1:>9.4f}")
