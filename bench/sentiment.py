@@ -143,13 +143,13 @@ def naive_pass(texts: list[str], threads: int, prefix: str,
     from transformers import AutoConfig, AutoTokenizer, BertForSequenceClassification, pipeline
     from transformers.utils import logging as transformers_logging
 
-    from sentiment.convert import ensure_converted
+    from sentiment.convert import prepare_in_child
 
     # Its load report lists the classification head as newly initialised: true, and no matter here.
     transformers_logging.set_verbosity_error()
     transformers_logging.disable_progress_bar()
     torch.set_num_threads(threads)
-    folder = ensure_converted()
+    folder = prepare_in_child()
     config = AutoConfig.from_pretrained(folder, num_labels=3)
     config.num_hidden_layers = layers or config.num_hidden_layers
     model = BertForSequenceClassification.from_pretrained(folder, config=config).eval()

@@ -34,7 +34,7 @@ def build_once(target: Path, ready: Callable[[], bool], module: str, args: list[
     Before building it removes what an earlier build of these folders left when it was killed (a
     conversion's ~500 MB each time: a service restarted after each kill filled the disk). Builds of
     them run under this lock, so none of those folders is still being written (unless by one run
-    unlocked, by hand or in-process as sentiment.train does: at worst that one fails and is run again)."""
+    unlocked, by hand: at worst that one fails and is run again)."""
     if ready():
         return
     try:

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from sentiment.convert import ensure_converted
+from sentiment.convert import prepare_in_child
 from sentiment.data import (DEFAULT_DATA, DataFileError, HoldOutError, LabelledSet, goal_metric, load_splits,
                             reported_only, xlmt_averages)
 from sentiment.encoder import E5Encoder
@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"--hold-out-train: {exc}") from exc
     except DataFileError as exc:
         raise SystemExit(str(exc)) from exc
-    base = ensure_converted()
+    base = prepare_in_child()  # under the build lock, as a service converts: one may be starting beside it
     layer_weights = None
     if finetuning:
         from transformers import AutoModel

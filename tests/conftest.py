@@ -26,8 +26,13 @@ POSTGRES_SKIP = (
 
 @pytest.fixture(scope="session")
 def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The converted base model is ~470 MB and takes a while to build: once per test session."""
-    return tmp_path_factory.mktemp("models")
+    """The converted base model is ~470 MB and takes a while to build (with its int8 graph, ~40 s of CPU): once per
+    run, shared by pytest-xdist's workers as services share a cache (each build is locked and put in place whole)."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return tmp_path_factory.mktemp("models")
+    shared = tmp_path_factory.getbasetemp().parent / "models"  # the run's folder, above each worker's own
+    shared.mkdir(exist_ok=True)
+    return shared
 
 
 @pytest.fixture(autouse=True)

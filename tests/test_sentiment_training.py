@@ -112,14 +112,14 @@ def test_training_runs_the_same_network_as_the_classifier() -> None:
     trains the head on are the ones the classifier computes from text at inference."""
     from transformers import AutoModel
 
-    from sentiment.convert import ensure_converted
+    from sentiment.convert import prepare_in_child
     from sentiment.encoder import E5Encoder
     from sentiment.finetune import TrainedMiddle, build_prefix_cache, padded_batch
     from sentiment.head import HeadConfig
 
     texts = ["I love this phone!", "Service terrible, je suis très déçu 😡", "Das ist wirklich schlecht.",
              "هذا سيء جدا", "ok", "  @someone   see https://t.co/x  trailing spaces   "]
-    base = ensure_converted()
+    base = prepare_in_child()  # under the build lock: the cache is every xdist worker's
     whole = E5Encoder(base, layers=[2, 4, 6], precision="fp32", threads=2).encode(texts)
     cache = build_prefix_cache(E5Encoder(base, layers=[2, 4], precision="fp32", threads=2), texts, frozen=4)
     middle = TrainedMiddle(AutoModel.from_pretrained(base, add_pooling_layer=False), 4, HeadConfig(layers=[2, 4, 6]))
