@@ -174,7 +174,8 @@ class FetchResult:
     ack: Any = None
     # Billable reads this page cost (X bills per post read); counted per day against the cap.
     units_used: int = 0
-    # The source that failed, with its error, on a ConnectorError.resume page.
+    # The source that failed, and the same with its error as the poller reports it, on a ConnectorError.resume page.
+    failed_source: str | None = None
     source_error: str | None = None
 
 
@@ -218,7 +219,8 @@ def _resumable(exc: ConnectorError, cursor: RoundCursor, pending: list[str]) -> 
     cursor.pending = pending[1:]
     # The failed read's billed units go with the page stored in its place, so they count against the cap.
     exc.resume = FetchResult([], next_cursor=cursor.dump(), has_more=bool(cursor.pending),
-                             units_used=exc.units_used, source_error=f"{pending[0]}: {exc}")
+                             units_used=exc.units_used, failed_source=pending[0],
+                             source_error=f"{pending[0]}: {exc}")
     return exc
 
 

@@ -321,7 +321,7 @@ class XConnector(Connector):
         try:
             return fetch_in_rounds(state, sources, lambda pending: self._fetch_source(query, state, pending))
         except ConnectorError as exc:
-            if exc.resume is not None and (exc.resume.source_error or "").startswith("mentions:"):
+            if exc.resume is not None and exc.resume.failed_source == "mentions":
                 exc.resume = _timeline_failed(exc.resume)
             raise
 
