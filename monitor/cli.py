@@ -351,7 +351,8 @@ def prune(app: App, days: int | None, archive: Path | None) -> None:
                 count = prune_raw_payloads(db, timedelta(days=days), out)
             except NotAnArchive as exc:
                 raise click.BadParameter(str(exc), param_hint="'--archive'") from None
-    click.echo(f"pruned the raw payloads of {count} mention(s) fetched more than {days} day(s) ago")
+    # To standard error, as export's: the archive may be standard output, and holds nothing but payloads.
+    click.echo(f"pruned the raw payloads of {count} mention(s) fetched more than {days} day(s) ago", err=True)
 
 
 @cli.command()
