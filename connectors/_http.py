@@ -81,15 +81,22 @@ def check_reply_connect_deadline(platform: str) -> None:
 class _RetryUntilDeadline(Retry):
     """urllib3's retries, which it makes of a connection never made for every method, a reply's POST included:
     within :func:`reply_connect_deadline` none starts (its back-off included) past the deadline. The last
-    connection error is raised instead, as after the last retry."""
+    connection error is raised instead, as after the last retry. Any other error is a read error, retried
+    for the allowed methods alone."""
 
     def is_exhausted(self) -> bool:
         return past_reply_connect_deadline(self.get_backoff_time()) or super().is_exhausted()
 
+    def _is_read_error(self, err: Exception) -> bool:
+        # urllib3 counts an error neither a connection's nor a read's (a TLS error, a proxy's) as "other", which
+        # it retries for every method; but a TLS error may come after the request went out (a record that does
+        # not decrypt, in place of the answer), and a reply's POST was posted max_retries + 1 times.
+        return not self._is_connection_error(err)
+
 
 def retry_policy(settings: HttpSettings) -> Retry:
-    """GETs retried on 5xx and dropped connections, with exponential back-off; POSTs never (a reply could
-    post twice). Never a 429 and never a Retry-After sleep: urllib3 would block the poll thread (up to
+    """GETs retried on 5xx, dropped connections and TLS errors, with exponential back-off; POSTs never (a reply
+    could post twice). Never a 429 and never a Retry-After sleep: urllib3 would block the poll thread (up to
     hours) and resend into a used-up window; waiting out a limit is the poller's business. Connections never
     made are retried for every method, as nothing was sent, but not past a reply's :func:`reply_connect_deadline`."""
     return _RetryUntilDeadline(
@@ -119,8 +126,8 @@ def never_connected(exc: BaseException) -> str | None:
     (:class:`NameResolutionError` is one): urllib3 raises it from ``connect()`` alone, before a byte of
     the request is written (a reset during the handshake included). A reset or a cut-off answer once
     connected (``ProtocolError``), a proxy or TLS error may come after the request went out: None.
-    urllib3 never retries a POST's read error, so an earlier try that sent the request ends the call
-    there; as for ``ConnectTimeout``, only a TLS error after sending, then retried, would slip by."""
+    :func:`retry_policy` retries a POST after no error but a connection never made (``NewConnectionError``,
+    ``ConnectTimeout``), so an earlier try that sent the request ends the call there."""
     if type(exc) is not requests.ConnectionError or not exc.args or not isinstance(exc.args[0], MaxRetryError):
         return None
     reason = exc.args[0].reason
