@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, NamedTuple
 from urllib.parse import urlsplit
 
 import praw
@@ -198,19 +198,28 @@ class _Item:
         return name if _FULLNAME.fullmatch(name) else None
 
 
+class _Page(NamedTuple):
+    """A listing page's items, newest first, and its ``after``: the fullname to ask for the next older page
+    by, None at the listing's end. A page may hold fewer than asked with more after it: Reddit leaves out
+    the items the reader may not see (removed, spam-filtered, by a blocked author)."""
+
+    items: list[_Item]
+    after: str | None
+
+
 def _text(value: Any) -> str | None:
     """A JSON string, or None in place of anything else (null, a number)."""
     return value if isinstance(value, str) else None
 
 
-def _limit_values(headers: Any) -> tuple[float, float, float] | None:
-    """x-ratelimit-remaining, -used and -reset as numbers, or None unless all three are finite ones."""
+def _limit_value(headers: Any, name: str) -> float | None:
+    """One x-ratelimit-* header as a finite number, or None: each is read on its own, so one odd header
+    does not throw away a readable remaining or reset."""
     try:
-        remaining, used, reset_in = (float(headers[name]) for name in _LIMIT_HEADERS)
+        value = float(headers[name])
     except (KeyError, ValueError):
         return None
-    finite = all(math.isfinite(v) for v in (remaining, used, reset_in))
-    return (remaining, used, reset_in) if finite else None
+    return value if math.isfinite(value) else None
 
 
 def _matches(text: str, query: Query) -> bool:
@@ -275,25 +284,31 @@ class RedditConnector(Connector):
 
     def _remember_limits(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         """A response hook: runs before prawcore reads the x-ratelimit-* headers, so it also leaves them
-        in a form prawcore can read (whole numbers, a reset no more than MAX_SETTING_SECONDS away), or none
-        at all (one request counted).
+        in a form prawcore can read (whole numbers, a reset no more than MAX_SETTING_SECONDS away, a used count
+        not below 0: prawcore divides by remaining + used), or without x-ratelimit-remaining unless all three
+        are readable (one request counted). Remaining and reset are kept each on its own: a 429's RateLimited
+        reads the reset, and a used-up window without a readable reset is waited out for the default.
 
         When nothing remains, prawcore's RateLimiter sleeps until the reset before its next request, which
         may come within the same call: praw's mark_read sends one POST per 25 items, prawcore retries a 5xx.
         prawcore has no setting for that, nor a way to give a session another limiter, so it is not told:
         without x-ratelimit-remaining it counts the answer as one request and does not wait, and the
         adapter's check_limits refuses the next request with RateLimited instead."""
-        limits = _limit_values(response.headers)
-        if limits is None:
-            for name in _LIMIT_HEADERS:
+        remaining, used, reset_in = (_limit_value(response.headers, name) for name in _LIMIT_HEADERS)
+        if used is not None:
+            used = max(used, 0.0)
+        if reset_in is not None:
+            reset_in = min(max(reset_in, 0.0), MAX_SETTING_SECONDS)  # seconds from now, not an epoch
+        for name, value in zip(_LIMIT_HEADERS, (remaining, used, reset_in)):
+            if value is None:
                 response.headers.pop(name, None)
-            return
-        remaining, used, reset_in = limits
-        reset_in = min(max(reset_in, 0.0), MAX_SETTING_SECONDS)  # seconds from now, not an epoch
-        response.headers.update(zip(_LIMIT_HEADERS, (str(int(v)) for v in (remaining, used, reset_in))))
-        if remaining < 1:
-            del response.headers["x-ratelimit-remaining"]  # the reset stays: a 429's RateLimited reads it
-        self._remaining, self._reset_at = remaining, time.monotonic() + reset_in
+            else:
+                response.headers[name] = str(int(value))
+        if remaining is None or used is None or reset_in is None or remaining < 1:
+            response.headers.pop("x-ratelimit-remaining", None)
+        if remaining is not None:
+            wait = DEFAULT_RETRY_AFTER_SECONDS if reset_in is None else reset_in
+            self._remaining, self._reset_at = remaining, time.monotonic() + wait
 
     def _check_limits(self) -> None:
         """Refuse every request while the window is used up: prawcore would sleep until it resets (see
@@ -364,10 +379,10 @@ class RedditConnector(Connector):
             return self.reddit.subreddit("+".join(self.settings.comment_subreddits)).comments(limit=limit, params=params)  # type: ignore[return-value]
         return self.reddit.inbox.mentions(limit=limit, params=params)  # type: ignore[return-value]
 
-    def _page(self, source: Source, query: Query, params: dict[str, str]) -> list[_Item]:
-        """One listing page, newest first: exactly one request, so one page is one cursor step. Read as the
-        JSON it came as, not as praw's objects of it: praw refuses the whole page for one item it cannot build
-        (one without an id, say), and the source then failed on every poll."""
+    def _page(self, source: Source, query: Query, params: dict[str, str]) -> _Page:
+        """One listing page: exactly one request, so one page is one cursor step. Read as the JSON it came as,
+        not as praw's objects of it: praw refuses the whole page for one item it cannot build (one without an
+        id, say), and the source then failed on every poll."""
         generator = self._generator(source, query, params)
         try:
             answer = self.reddit.request(method="GET", path=generator.url, params=generator.params)
@@ -387,7 +402,8 @@ class RedditConnector(Connector):
                 raise BadPayload(f"Reddit {source} listing holds a {kind!r}, not a comment or submission")
             data = child.get("data")
             items.append(_Item(kind, data if isinstance(data, dict) else {}))
-        return items
+        after = listing.get("after")
+        return _Page(items, after if isinstance(after, str) and _FULLNAME.fullmatch(after) else None)
 
     def fetch(self, query: Query, cursor: str | None) -> FetchResult:
         state = _Cursor.load(cursor)
@@ -402,7 +418,7 @@ class RedditConnector(Connector):
         anchor: str | None = getattr(state, source)  # None: a first poll
         # No item has the found-empty anchor's id: asked "before" it, Reddit answers nothing, so it is not asked.
         found_empty = anchor == _FOUND_EMPTY[source]
-        items = [] if found_empty else self._page(source, query, {"before": anchor} if anchor else {})
+        items = [] if found_empty else self._page(source, query, {"before": anchor} if anchor else {}).items
         full_page = len(items) >= self.settings.page_size
         if anchor and not items:
             # Nothing "before" the anchor can also mean the anchor itself was deleted or removed:
@@ -426,18 +442,18 @@ class RedditConnector(Connector):
 
     def _newer_than(self, source: Source, query: Query, anchor: str) -> list[_Item]:
         """What came since an anchor that no longer exists (or never did: _FOUND_EMPTY): Reddit ids grow with
-        time, so the items with higher ids, read from the newest page back (``after``) to one at or below the
-        anchor. An item with no id cannot be placed: it is read (and set aside) with those around it."""
+        time, so the items with higher ids, read from the newest page back (the listing's ``after``, as praw
+        pages) to one at or below the anchor. A short page is not the end: Reddit leaves items out of a page
+        (see _Page). An item with no id cannot be placed: it is read (and set aside) with those around it."""
         newer: list[_Item] = []
         params: dict[str, str] = {}
         for _ in range(MAX_GAP_PAGES):
             page = self._page(source, query, params)
-            names = [i.fullname for i in page if i.fullname]
-            above = [i for i in page if not i.fullname or _order(i.fullname) > _order(anchor)]
+            above = [i for i in page.items if not i.fullname or _order(i.fullname) > _order(anchor)]
             newer += above
-            if len(above) < len(page) or len(page) < self.settings.page_size or not names:
+            if len(above) < len(page.items) or page.after is None:
                 return newer  # reached the anchor's place, or the listing's end
-            params = {"after": names[-1]}
+            params = {"after": page.after}
         log.warning("Reddit %s for %s: more than %d pages came since the item the cursor stood on (gone) or the "
                     "poll that found the source empty; older ones were not read", source, query.key, MAX_GAP_PAGES)
         return newer
@@ -462,7 +478,7 @@ class RedditConnector(Connector):
         sent = data.get("created_utc")
         try:
             created_at: datetime | None = datetime.fromtimestamp(float(sent), tz=timezone.utc)
-        except (TypeError, ValueError, OverflowError):
+        except (TypeError, ValueError, OverflowError, OSError):  # OSError: past the C library's years
             created_at = None
         author, subreddit = _text(data.get("author")), _text(data.get("subreddit"))
         missing = [field for field, value in (("a base-36 id", name), ("author", author), ("text", text),
