@@ -322,7 +322,8 @@ def _triage_controls(ctx: AppContext, user: Principal, m: Mention) -> None:
     # pick reset, from whatever a teammate changed meanwhile, so a click made on the old page must
     # not apply them.
     c1, c2, c3 = st.columns(3)
-    c1.selectbox("Move to", sorted(TRANSITIONS[m.status]), key=f"status-{m.id}")
+    # In the order of the work, so the first pick is the next step: sorted, it was "ignored".
+    c1.selectbox("Move to", [s for s in STATUSES if s in TRANSITIONS[m.status]], key=f"status-{m.id}")
     c1.button("Set status", key=f"set-status-{m.id}", on_click=_set_status, args=(ctx, m.id, m.status))
     if m.assignee != user.name:
         c2.button("Assign to me", key=f"assign-me-{m.id}", on_click=_assign, args=(ctx, m.id, m.assignee, user.name))
