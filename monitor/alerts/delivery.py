@@ -1,9 +1,9 @@
 """Sending alert events through apprise, one background worker per target.
 
 The engine only writes ``pending`` rows; workers claim due rows with a conditional UPDATE (so two
-processes never send the same one), send, and record the outcome. Apprise has per-request
-timeouts but no retries, so failures are retried here with exponential back-off by setting a new
-``due_at``; after ``max_attempts`` the event is ``failed``. A hung or failing target only delays
+processes never send the same one), send, renewing the claim before each recipient, and record the outcome.
+Apprise has per-request timeouts but no retries, so failures are retried here with exponential back-off by setting
+a new ``due_at``; after ``max_attempts`` the event is ``failed``. A hung or failing target only delays
 its own worker, never polling nor the other targets.
 
 A target naming several channels, chats or addresses is sent to each on its own, and the event keeps which of
@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import apprise
 from apprise.conversion import convert_between
@@ -47,6 +47,11 @@ DELIVERED = "delivered"
 # An alert that could not go out within this long of coming due (its target taken out of the config and put back,
 # or every process down) is old news: the queue shows its mentions, so it is suppressed rather than sent.
 LATE_LIMIT = timedelta(days=3)
+# Apprise gives up on a recipient after this long, its retries and waits (``?retry=N&wait=S`` in the URL) included:
+# its own default, set explicitly, as a claim must outlast it.
+RECIPIENT_SECONDS = 60.0
+# How much longer than one recipient's send a claim lasts: the database reads and writes around it.
+CLAIM_MARGIN = timedelta(seconds=60)
 _NOTIFY_TYPES = {"critical": apprise.NotifyType.FAILURE, "warning": apprise.NotifyType.WARNING, "info": apprise.NotifyType.INFO}
 
 
@@ -100,7 +105,8 @@ def _one_per_recipient(parsed: dict[str, Any], plugin: apprise.URLBase, name: st
     target (Pushover sends to all its devices at once), stays one service, under the target's name."""
     recipients = list(dict.fromkeys(parse_list(parsed.get("targets") or [], allow_whitespace=False, sort=False)))
     if len(recipients) > 1:
-        each = {recipient: apprise.Apprise.instantiate({**parsed, "targets": [recipient]}) for recipient in recipients}
+        each = {recipient: apprise.Apprise.instantiate({**parsed, "targets": [recipient]}, asset=plugin.asset)
+                for recipient in recipients}
         # len() is the requests a service makes: the pieces must make the whole one's between them.
         if all(each.values()) and sum(len(service) for service in each.values()) == len(plugin):
             return each
@@ -111,8 +117,11 @@ class Sender:
     """One apprise target with the configured timeouts, sent to each of its recipients on its own."""
 
     def __init__(self, target: Target, timeout_seconds: float) -> None:
+        # Apprise's deadline for each recipient, no shorter than one attempt's connect and read timeouts.
+        self.recipient_seconds = max(RECIPIENT_SECONDS, 2 * timeout_seconds)
         parsed = apprise.plugins.url_to_dict(target.url)
-        plugin = apprise.Apprise.instantiate(parsed) if parsed is not None else None
+        asset = apprise.AppriseAsset(service_timeout=self.recipient_seconds)
+        plugin = apprise.Apprise.instantiate(parsed, asset=asset) if parsed is not None else None
         if plugin is None:  # resolve_targets checks this; kept for callers that build Targets by hand
             raise ValueError(f"alert target {target.name}: unsupported apprise URL")
         self.format = writer_format(plugin, target.settings.format)
@@ -158,10 +167,15 @@ class Sender:
         return self._plugin.dialect_convert(convert_between(self._body_format, self._sent_format, text),
                                             self._sent_format)
 
-    def send_each(self, recipients: Collection[str], title: str, body: str, level: str) -> dict[str, str]:
-        """The recipients that did not take the message, each with a short reason safe to store and show."""
+    def send_each(self, recipients: Collection[str], title: str, body: str, level: str,
+                  withheld: Callable[[], str | None] = lambda: None) -> dict[str, str]:
+        """The recipients that did not take the message, each with a short reason safe to store and show. Before each
+        one, ``withheld`` says why it is not sent to, if it is not."""
         refused = {}
         for recipient in recipients:
+            if (reason := withheld()) is not None:
+                refused[recipient] = reason
+                continue
             try:
                 result = self._services[recipient].notify(
                     title=title, body=body, body_format=self._body_format, notify_type=_NOTIFY_TYPES[level]
@@ -181,6 +195,11 @@ class Sender:
         missed = ", ".join(f"{recipient} ({reason})" for recipient, reason in refused.items())
         reached = ", ".join(r for r in self.recipients if r in delivered)
         return f"delivered to {reached}; not to {missed}" if reached else f"not delivered to {missed}"
+
+
+class Claim(NamedTuple):
+    event_id: int
+    attempt: int  # the event's attempts as claimed: another claim counts one more
 
 
 @dataclass(frozen=True)
@@ -203,9 +222,9 @@ class DeliveryWorker(threading.Thread):
         self.sender = Sender(target, settings.delivery.timeout_seconds)
         self.wake = threading.Event()
         self.stopping = threading.Event()
-        # A claim older than this was left by a process that died mid-send; send it again. Each recipient is sent to
-        # in turn, each within the timeout.
-        self.lease = timedelta(seconds=2 * settings.delivery.timeout_seconds * len(self.sender.recipients) + 60)
+        # A claim is renewed before each recipient, and apprise gives up on one within recipient_seconds: a claim older
+        # than this was left by a process that died (or stalled) mid-send; send it again.
+        self.lease = timedelta(seconds=self.sender.recipient_seconds) + CLAIM_MARGIN
 
     def stop(self) -> None:
         self.stopping.set()
@@ -222,7 +241,7 @@ class DeliveryWorker(threading.Thread):
                 self.wake.wait(IDLE_POLL_SECONDS)
                 self.wake.clear()
 
-    def _claim(self, now: datetime) -> int | None:
+    def _claim(self, now: datetime) -> Claim | None:
         due = (AlertEvent.status == AlertStatus.PENDING.value) & (AlertEvent.due_at <= now)
         stale = (AlertEvent.status == AlertStatus.SENDING.value) & (AlertEvent.claimed_at < now - self.lease)
         with self.db.write() as session:
@@ -232,28 +251,47 @@ class DeliveryWorker(threading.Thread):
             )
             if event_id is None:
                 return None
-            claimed = session.execute(
+            attempt = session.scalar(
                 update(AlertEvent).where(AlertEvent.id == event_id, or_(due, stale))
                 .values(status=AlertStatus.SENDING.value, claimed_at=now, attempts=AlertEvent.attempts + 1)
-            ).rowcount
-            return event_id if claimed else None
+                .returning(AlertEvent.attempts),
+                execution_options={"synchronize_session": False},
+            )
+            return None if attempt is None else Claim(event_id, attempt)
+
+    def _renew(self, claim: Claim) -> str | None:
+        """Before the next recipient, the claim made current, so that it never looks left by a dead process while this
+        one sends; or why the recipient is not sent to: the claim taken over, or the database not answering."""
+        try:
+            with self.db.write() as session:
+                renewed = session.execute(
+                    update(AlertEvent).where(AlertEvent.id == claim.event_id, AlertEvent.attempts == claim.attempt,
+                                             AlertEvent.status == AlertStatus.SENDING.value)
+                    .values(claimed_at=self.clock())
+                ).rowcount
+        except (SQLAlchemyError, DatabaseFull):
+            log.warning("alert %d to %s: its claim could not be renewed", claim.event_id, self.target.name,
+                        exc_info=True)
+            return "not tried: the database did not answer"
+        return None if renewed else "not tried: another process took the alert over"
 
     def deliver_one(self) -> bool:
         """Send the next due event of this target, if any; True if there was one."""
-        event_id = self._claim(self.clock())
-        if event_id is None:
+        claim = self._claim(self.clock())
+        if claim is None:
             return False
         try:
-            plan = self._compose(event_id)
+            plan = self._compose(claim.event_id)
         except Exception as exc:  # a bug or an odd row: a failed attempt (retried, then failed), never stuck 'sending'
-            log.exception("alert %d to %s could not be prepared", event_id, self.target.name)
-            self._record_until_stored(event_id, None, {},
+            log.exception("alert %d to %s could not be prepared", claim.event_id, self.target.name)
+            self._record_until_stored(claim, None, {},
                                       f"unexpected {exc.__class__.__name__} while preparing the alert")
             return True
         refused: dict[str, str] = {}
         for message, recipients in plan.messages:
-            refused |= self.sender.send_each(recipients, message.title, message.body, RULE_LEVELS[plan.rule])
-        self._record_until_stored(event_id, plan, refused, None)
+            refused |= self.sender.send_each(recipients, message.title, message.body, RULE_LEVELS[plan.rule],
+                                             lambda: self._renew(claim))
+        self._record_until_stored(claim, plan, refused, None)
         return True
 
     def _compose(self, event_id: int) -> Plan:
@@ -291,12 +329,13 @@ class DeliveryWorker(threading.Thread):
                     caught_up += recipients
             return Plan(event.rule, ids, messages, caught_up, unsent)
 
-    def _record_until_stored(self, event_id: int, plan: Plan | None, refused: dict[str, str],
+    def _record_until_stored(self, claim: Claim, plan: Plan | None, refused: dict[str, str],
                              error: str | None) -> None:
         """Record the attempt, trying again while the database fails: what was delivered must not be sent again."""
+        event_id = claim.event_id
         for failures in itertools.count():
             try:
-                self._record(event_id, plan, refused, error)
+                self._record(claim, plan, refused, error)
                 return
             except (SQLAlchemyError, DatabaseFull):
                 wait = doubled(RECORD_RETRY_SECONDS, failures, RECORD_RETRY_MAX_SECONDS)
@@ -307,13 +346,13 @@ class DeliveryWorker(threading.Thread):
                           "expires", event_id, self.target.name)
                 return
 
-    def _record(self, event_id: int, plan: Plan | None, refused: dict[str, str], error: str | None) -> None:
+    def _record(self, claim: Claim, plan: Plan | None, refused: dict[str, str], error: str | None) -> None:
         """The attempt's outcome: sent, or suppressed (``unsent`` says why), or failed (the attempt as a whole,
         ``error``, or some recipients, ``refused``) and retried after a back-off until ``max_attempts``. An alert
         some recipients had is ``sent`` in the end, with an error naming those it never reached."""
-        now = self.clock()
+        now, event_id = self.clock(), claim.event_id
         with self.db.write() as session:
-            event = session.get(AlertEvent, event_id)
+            event = session.get(AlertEvent, event_id, with_for_update=True)
             assert event is not None
             delivered: dict[str, list[int]] = dict(event.details.get(DELIVERED) or {})
             if plan is not None:
@@ -323,6 +362,11 @@ class DeliveryWorker(threading.Thread):
                 if took or plan.caught_up:
                     delivered |= dict.fromkeys([*took, *plan.caught_up], plan.ids)
                     event.details = {**event.details, DELIVERED: delivered}
+            if (event.status, event.attempts) != (AlertStatus.SENDING.value, claim.attempt):
+                # Taken over while this process stalled past the lease: the outcome is the other's to record, but who
+                # had the alert from this one is kept, so that a retry does not send it to them again.
+                log.warning("alert %d to %s was taken over by another process", event_id, self.target.name)
+                return
             if plan is None or refused:
                 error = error if plan is None else self.sender.failure(refused, delivered)
                 if event.attempts >= self.settings.delivery.max_attempts:

@@ -1,8 +1,9 @@
 """Chat messages for alerts. Mention text and author handles are untrusted: every piece of them is
 cleaned (control, format and blank filler characters removed, whitespace collapsed, truncated), stripped of pings
-(``@channel``, ``@here``, ``@everyone``, ``<!channel>``, user pings) and escaped for the target's
-format, so a post cannot restyle the message, forge a link or page the whole channel. A message is made to fit
-the target's length limit by listing fewer items, so one message arrives with the most pressing ones.
+(``@channel``, ``@here``, ``@everyone``, ``<!channel>``, user pings; a link keeps none either, see ``safe_link``)
+and escaped for the target's format, so a post cannot restyle the message, forge a link or page the whole channel.
+A message is made to fit the target's length limit by listing fewer items, so one message arrives with the most
+pressing ones.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
-from urllib.parse import quote
 
 from monitor.text import most_common_first
 
@@ -23,6 +23,7 @@ _BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<&])")
 _SHORTEST_EXCERPT = 20  # the least excerpt_chars allows
 _ZWSP = "\u200b"  # after "@" it keeps the text readable but stops every chat service from pinging
+_AT_PING = re.compile(r"(@&?)([^\W_])")  # "@everyone", "@123…" (a user), "@&123…" (a role)
 
 
 @dataclass(frozen=True)
@@ -65,11 +66,19 @@ def clean(text: str, limit: int) -> str:
     return text.replace("@", "@" + _ZWSP).replace("<!", "<" + _ZWSP + "!")
 
 
+def _percent_encoded(char: str) -> str:
+    return "".join(f"%{byte:02X}" for byte in char.encode())
+
+
 def safe_link(url: str | None) -> str | None:
+    """An http(s) link as chat may show it, or None. No ``<`` gets through, so no ``<@id>`` or ``<!here>``."""
     if not url or not re.match(r"^https?://[^\s<>\"']+$", url):
         return None
     # Percent-encoded, a bidi mark or an invisible character cannot disguise where the link goes.
-    url = "".join(quote(c) if _hidden(c) else c for c in url)
+    url = "".join(_percent_encoded(c) if _hidden(c) else c for c in url)
+    # A Mastodon link holds "@username" (a remote server names it): the letter or digit after an "@" (or "@&", a
+    # Discord role) percent-encoded, no chat service finds a ping in it, and the link is the same (RFC 3986, 6.2.2.2).
+    url = _AT_PING.sub(lambda at: at[1] + _percent_encoded(at[2]), url)
     return url.replace("(", "%28").replace(")", "%29")
 
 
