@@ -64,6 +64,9 @@ SEARCH_WINDOW = timedelta(days=7)
 SEARCH_WINDOW_MARGIN = timedelta(hours=1)
 # The longest search query X takes (self-serve tiers): a longer one is refused with a 400 on every poll.
 MAX_SEARCH_QUERY_CHARS = 512
+# An account renamed on X keeps its id, and a freed handle can go to another account: the brand account's id is
+# looked up again this long after the last lookup (X bills user lookups too), at the start of a walk.
+BRAND_LOOKUP_INTERVAL = timedelta(days=1)
 USER_SECRETS = ("api_key", "api_secret", "access_token", "access_token_secret")
 # note_tweet: a post over 280 characters comes with its text cut short; its whole text and that text's
 # entities (an @mention of the brand past the cut) are only in note_tweet.
@@ -126,6 +129,7 @@ class _Cursor:
     mentions: _SourceCursor = field(default_factory=_SourceCursor)
     brand_user_id: str | None = None
     brand_handle: str | None = None  # the handle brand_user_id was looked up for, lower-case
+    brand_looked_up_at: str | None = None  # when (ISO 8601, UTC) brand_handle last gave brand_user_id
 
     @classmethod
     def load(cls, text: str | None) -> "_Cursor":
@@ -139,6 +143,7 @@ class _Cursor:
                 mentions=_SourceCursor(**data.get("mentions", {})),
                 brand_user_id=data.get("brand_user_id"),
                 brand_handle=data.get("brand_handle"),
+                brand_looked_up_at=data.get("brand_looked_up_at"),
             )
         except (ValueError, TypeError, AttributeError):
             raise ConnectorError("stored X cursor is unreadable; reset this query's cursor to start over") from None
@@ -191,14 +196,23 @@ def _rate_limited(message: str, response: requests.Response) -> RateLimited:
 
 
 def build_search_query(query: Query, settings: XSettings, *, mentions_read_elsewhere: bool = False) -> str:
-    """The brand's keywords as X search text: quoted phrases, OR-joined, minus excluded terms.
+    """The brand's X search text: its raw query (``queries.x``), or one built from its keywords.
 
     ``mentions_read_elsewhere``: the brand account's mentions timeline reads every post that @mentions
     ``query.handle``, so search leaves them out (``-@handle``): X's keyword match finds "orbisto" in
     "@orbisto", and each such post was read, and billed, twice. The term is left out where it would take
-    the query past X's length limit: a refused query would stop the brand's keyword search."""
-    if query.raw:
-        return query.raw
+    the query past X's length limit: a refused query would stop the brand's keyword search. A raw query
+    (``queries.x``) gets the term too, after it in brackets: X binds AND tighter than OR."""
+    text = query.raw or _keyword_query(query, settings)
+    without_mentions = f"({text}) -@{query.handle}" if query.raw else f"{text} -@{query.handle}"
+    if mentions_read_elsewhere and query.handle and len(without_mentions) <= MAX_SEARCH_QUERY_CHARS:
+        return without_mentions
+    return text
+
+
+def _keyword_query(query: Query, settings: XSettings) -> str:
+    """The brand's keywords, quoted where needed and OR-joined, minus excluded terms, the brand's own posts,
+    retweets and other languages."""
 
     def term(word: str) -> str:
         word = word.replace('"', "")
@@ -213,11 +227,7 @@ def build_search_query(query: Query, settings: XSettings, *, mentions_read_elsew
         parts.append("-is:retweet")
     if settings.lang:
         parts.append(f"lang:{settings.lang}")
-    text = " ".join(parts)
-    without_mentions = f"{text} -@{query.handle}"
-    if mentions_read_elsewhere and query.handle and len(without_mentions) <= MAX_SEARCH_QUERY_CHARS:
-        return without_mentions
-    return text
+    return " ".join(parts)
 
 
 # X ids are 64-bit unsigned integers (at most 20 digits): a longer one is none, and int() refuses one
@@ -248,6 +258,16 @@ def _search_start_time(since_id: str | None) -> str | None:
     if posted_at is None or posted_at > floor:
         return None  # an unreadable since_id is sent as it is, for X to explain
     return floor.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _brand_lookup_due(looked_up_at: str | None) -> bool:
+    """Whether the brand account is to be looked up again: BRAND_LOOKUP_INTERVAL after its last lookup, or
+    where that time is unknown (a cursor from before 2026-12-07), unreadable or ahead of the clock."""
+    try:
+        since = datetime.now(timezone.utc) - datetime.fromisoformat(looked_up_at or "")
+    except (TypeError, ValueError):  # TypeError: a time without a zone
+        return True
+    return not timedelta(0) <= since < BRAND_LOOKUP_INTERVAL
 
 
 def _timeline_failed(resume: FetchResult) -> FetchResult:
@@ -426,37 +446,44 @@ class XConnector(Connector):
                 and state.mentions.since_id is not None and not state.mentions.failed)
 
     def _brand_user_id(self, query: Query, state: _Cursor, source: Source) -> str | None:
-        """The brand account's id for this page, from the cursor unless the handle changed.
+        """The brand account's id for this page, from the cursor unless the handle changed, or a walk starts
+        BRAND_LOOKUP_INTERVAL after the last lookup: until 2026-12-07 an account renamed on X was never looked
+        up again, so its timeline read on by id while search left out the posts still naming the old @handle.
 
         The mentions timeline cannot be read without it: a failed lookup fails that source. Search needs
         it only for the quote check, so there a failed lookup (a wrong, renamed or suspended handle, or X
         not answering it) leaves the id unknown, None, and the keywords are read all the same: failing it
-        stopped the brand's keyword search every round. Search looks up only at the start of a walk, so
-        a failing handle costs no more lookups than before (one per source and round)."""
+        stopped the brand's keyword search every round. It also leaves the handle unconfirmed, so search
+        reads the brand's @mentions itself. Search looks up only at the start of a walk, so a failing
+        handle costs no more lookups than before (one per source and round)."""
         if not query.handle:
             return None
-        if state.brand_handle == query.handle.lower():
+        walk_starts = not getattr(state, source).next_token
+        due = walk_starts and _brand_lookup_due(state.brand_looked_up_at)
+        if state.brand_handle == query.handle.lower() and not due:
             return state.brand_user_id
         if source == "mentions":
             self._look_up_brand(state, query.handle)
             return state.brand_user_id
-        if state.search.next_token:
+        if not walk_starts:
             return None  # the lookup failed at the start of this walk (or the handle changed since)
         try:
             self._look_up_brand(state, query.handle)
         except ConnectorError as exc:
+            state.brand_handle = None  # the id is kept: the same account found again keeps its timeline
             log.warning("X search for %s reads on without the quote check: looking up @%s failed: %s",
                         query.key, query.handle, exc)
             return None
         return state.brand_user_id
 
     def _look_up_brand(self, state: _Cursor, handle: str) -> None:
-        """The brand account's id, looked up again whenever its handle changes in the config: the
+        """The brand account's id, looked up again whenever its handle changes in the config, and daily: the
         mentions timeline and the quote check must follow the account the brand has now."""
         user_id = self._user_id(handle)
         if user_id != state.brand_user_id:
             state.mentions = _SourceCursor()  # another account: its timeline starts afresh
         state.brand_user_id, state.brand_handle = user_id, handle.lower()
+        state.brand_looked_up_at = datetime.now(timezone.utc).isoformat()
 
     def _user_id(self, handle: str) -> str:
         payload = self._call("users", lambda: self.client.get_user(username=handle))

@@ -307,6 +307,13 @@ class XEmulator(EmulatorState):
     def text_of(self, tweet_id: str) -> str:
         return self._tweets[int(tweet_id)].text
 
+    def rename_user(self, username: str, new_username: str) -> None:
+        """The account takes another handle and keeps its id, as on X: the old handle then finds no account."""
+        with self._lock:
+            user = self._by_name.pop(username.lower())
+            user.username = new_username
+            self._by_name[new_username.lower()] = user
+
     def add_posts(self, count: int = 1) -> list[str]:
         """Publish the stream's next ``count`` posts now; returns their ids."""
         with self._lock:
