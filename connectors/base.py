@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from connectors.keywords import comparable
+
 # The longest interval or timeout a setting may ask for: longer ones overflow datetime arithmetic in
 # schedule and the poll leases, and no poll needs to wait more than a week.
 MAX_SETTING_SECONDS = 7 * 24 * 3600.0
@@ -131,11 +133,23 @@ class Query:
 _QUOTES = frozenset('"\u201c\u201d\u201e')
 
 
+def control_character_in(text: str, allowed: str = "") -> bool:
+    """Whether ``text`` holds a control character (Unicode category Cc) other than those ``allowed``: PostgreSQL
+    stores no NUL, and none of them belongs in a name, a search or a URL."""
+    return any(unicodedata.category(c) == "Cc" and c not in allowed for c in text)
+
+
+CONTROL_CHARACTER_REFUSED = "holds a control character (a NUL, a line break, a tab…): remove it"
+
+
 def search_term(term: str) -> str:
-    """A keyword as written in the config file, stripped; a ValueError for one that holds nothing to find (no letter,
-    digit or symbol, such as a lone zero-width space; "C++", "AT&T" and an emoji are fine) or holds double quotes."""
+    """A keyword as written in the config file, stripped; a ValueError for one that holds a control character, nothing
+    to find (no letter, digit or symbol once the characters that show nothing are gone, as keyword matching drops them:
+    a lone zero-width space or Hangul filler; "C++", "AT&T" and an emoji are fine) or double quotes."""
     term = term.strip()
-    if not any(unicodedata.category(c)[0] in "LNS" for c in term):
+    if control_character_in(term):
+        raise ValueError(CONTROL_CHARACTER_REFUSED)
+    if not any(unicodedata.category(c)[0] in "LNS" for c in comparable(term)):
         raise ValueError(f"{term!r} holds no letter, digit or symbol to search for")
     if _QUOTES.intersection(unicodedata.normalize("NFKC", term)):
         raise ValueError(f"{term!r}: write it without quotes; the words of a phrase are searched together already")

@@ -19,15 +19,16 @@ from dataclasses import dataclass, field
 from datetime import time as dt_time
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlsplit
 
 from dotenv.parser import Binding, parse_stream
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, StringConstraints, ValidationError, field_validator, model_validator
 from sqlalchemy.util import asbool
 
 from connectors import registry
-from connectors.base import Connector, ConnectorSettings, Query, SettingsTable, search_term
+from connectors.base import (CONTROL_CHARACTER_REFUSED, Connector, ConnectorSettings, Query, SettingsTable,
+                             control_character_in, search_term)
 from monitor.alerts.settings import MAX_MINUTES, AlertSettings, Target, resolve_targets
 from monitor.errors import ConfigError
 from monitor.sla import BusinessHours, SlaPolicy, SlaTier
@@ -52,7 +53,8 @@ MAX_BRAND_KEY = 100
 
 
 class BrandConfig(SettingsTable):
-    name: str = Field(min_length=1, max_length=MAX_BRAND_NAME)
+    # Stripped: a name of spaces alone loaded as a blank brand.
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_BRAND_NAME)]
     keywords: list[str] = []
     exclude: list[str] = []
     # The brand's own account per connector, e.g. {x = "acme", reddit = "acme_support"}.
@@ -65,6 +67,13 @@ class BrandConfig(SettingsTable):
     competitor: bool = False
     # Replies to this brand's mentions wait for an approver other than their author (see monitor.replies).
     reply_approval: bool = False
+
+    @field_validator("name")
+    @classmethod
+    def _storable(cls, name: str) -> str:
+        if control_character_in(name):
+            raise ValueError(CONTROL_CHARACTER_REFUSED)
+        return name
 
     @field_validator("name")
     @classmethod
@@ -85,6 +94,8 @@ class BrandConfig(SettingsTable):
         cleaned = {k: re.sub(r"^(@|u/|/u/)", "", v.strip()) for k, v in handles.items()}
         if any(not v for v in cleaned.values()):
             raise ValueError("handles must be non-empty account names")
+        if any(control_character_in(v) for v in cleaned.values()):
+            raise ValueError(CONTROL_CHARACTER_REFUSED)
         return cleaned
 
     @field_validator("queries")
@@ -93,6 +104,9 @@ class BrandConfig(SettingsTable):
         # An empty query is no query: the connector would quietly fall back to nothing or the keywords.
         if any(not q.strip() for q in queries.values()):
             raise ValueError("queries must be non-empty search texts")
+        # A long query may be written over several lines (a TOML multi-line string): whitespace to the platform.
+        if any(control_character_in(q, allowed="\t\n\r") for q in queries.values()):
+            raise ValueError(CONTROL_CHARACTER_REFUSED)
         return queries
 
     @field_validator("connectors")
@@ -384,7 +398,7 @@ class Config:
         if secrets_file:
             # The environment wins, but a variable set empty is unset, as everywhere else: it hid the file's value.
             from_file = read_secrets_file(_path_in_config(base_dir, secrets_file))
-            env = {**env, **{name: value for name, value in from_file.items() if not env.get(name)}}
+            env = {**env, **{name: value for name, value in from_file.items() if not env.get(name, "").strip()}}
         connectors = {name: _connector_config(source, name, table, env) for name, table in parsed.connectors.items()}
         enabled = {name for name, cc in connectors.items() if cc.settings.enabled}
         for i, brand in enumerate(parsed.brands):
@@ -646,12 +660,19 @@ def _database_url_setting(configured: str | None, env: Mapping[str, str], source
                           create: bool = True) -> tuple[str, str | None]:
     """The database URL in force and the setting it came from: MENTIONDESK_DATABASE_URL over the config's
     [database].url (``configured``, of the config file ``source`` in the folder ``base_dir``) over the data
-    directory's database (from no setting: None; its folder made unless ``create`` is False)."""
-    if env.get(DATABASE_URL_ENV):
-        return env[DATABASE_URL_ENV], DATABASE_URL_ENV
-    if configured is not None:
-        return _sqlite_file_in_config(source, configured, base_dir), "database.url"
-    return default_database_url(create), None
+    directory's database (from no setting: None; its folder made unless ``create`` is False).
+
+    Stripped: a line break after the URL (a secret made from a file, an env file saved with CRLF) or a space in the
+    quotes opened a new, empty SQLite database named with it. A control character left inside is refused."""
+    if url := env.get(DATABASE_URL_ENV, "").strip():
+        key = DATABASE_URL_ENV
+    elif configured is not None:
+        url, key = configured.strip(), "database.url"
+    else:
+        return default_database_url(create), None
+    if control_character_in(url):
+        raise ConfigError(f"{source}: {key}: {CONTROL_CHARACTER_REFUSED}")
+    return (url if key == DATABASE_URL_ENV else _sqlite_file_in_config(source, url, base_dir)), key
 
 
 def _sqlite_file_in_config(source: str, url: str, base_dir: Path | None) -> str:
@@ -730,9 +751,11 @@ def _env_name(name: str) -> str:
 
 
 def secrets_from_env(connector: str, env: Mapping[str, str]) -> dict[str, str]:
-    """``MENTIONDESK_<CONNECTOR>_<KEY>=value`` → ``{"key": value}``."""
+    """``MENTIONDESK_<CONNECTOR>_<KEY>=value`` → ``{"key": value}``, stripped as the secrets file's values are (a
+    line break after a token made every request fail); a value of nothing but spaces is missing."""
     prefix = f"{ENV_PREFIX}{_env_name(connector)}_"
-    return {k[len(prefix):].lower(): v for k, v in env.items() if k.startswith(prefix) and v}
+    stripped = {k[len(prefix):].lower(): v.strip() for k, v in env.items() if k.startswith(prefix)}
+    return {k: v for k, v in stripped.items() if v}
 
 
 def _connector_config(source: str, name: str, table: Mapping[str, Any], env: Mapping[str, str]) -> ConnectorConfig:
