@@ -389,7 +389,11 @@ class Config:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], env: Mapping[str, str] | None = None, source: str = "config",
                   base_dir: Path | None = None) -> "Config":
-        env = os.environ if env is None else env
+        # A secret or URL from the environment is read without the spaces or line break around it (a Kubernetes secret
+        # made from a file, an env file saved with CRLF: a token with a line break failed every request). The secrets
+        # file's values are as dotenv reads them: quoted, a password keeps its spaces.
+        env = {name: value.strip() if name.startswith(ENV_PREFIX) else value
+               for name, value in (os.environ if env is None else env).items()}
         try:
             parsed = _ConfigFile.model_validate(data)
         except ValidationError as exc:
@@ -398,7 +402,7 @@ class Config:
         if secrets_file:
             # The environment wins, but a variable set empty is unset, as everywhere else: it hid the file's value.
             from_file = read_secrets_file(_path_in_config(base_dir, secrets_file))
-            env = {**env, **{name: value for name, value in from_file.items() if not env.get(name, "").strip()}}
+            env = {**env, **{name: value for name, value in from_file.items() if not env.get(name)}}
         connectors = {name: _connector_config(source, name, table, env) for name, table in parsed.connectors.items()}
         enabled = {name for name, cc in connectors.items() if cc.settings.enabled}
         for i, brand in enumerate(parsed.brands):
@@ -751,11 +755,9 @@ def _env_name(name: str) -> str:
 
 
 def secrets_from_env(connector: str, env: Mapping[str, str]) -> dict[str, str]:
-    """``MENTIONDESK_<CONNECTOR>_<KEY>=value`` → ``{"key": value}``, stripped as the secrets file's values are (a
-    line break after a token made every request fail); a value of nothing but spaces is missing."""
+    """``MENTIONDESK_<CONNECTOR>_<KEY>=value`` → ``{"key": value}``; an empty value is none."""
     prefix = f"{ENV_PREFIX}{_env_name(connector)}_"
-    stripped = {k[len(prefix):].lower(): v.strip() for k, v in env.items() if k.startswith(prefix)}
-    return {k: v for k, v in stripped.items() if v}
+    return {k[len(prefix):].lower(): v for k, v in env.items() if k.startswith(prefix) and v}
 
 
 def _connector_config(source: str, name: str, table: Mapping[str, Any], env: Mapping[str, str]) -> ConnectorConfig:

@@ -50,3 +50,12 @@ def test_a_token_of_nothing_but_spaces_leaves_the_secrets_files_value(tmp_path: 
     secrets.chmod(0o600)
     config = _config(tmp_path, "https://mastodon.example", 'secrets_file = "mentiondesk.secrets"\n')
     assert Config.load(config, env={VARIABLE: "\n"}).connectors["mastodon"].secrets == {"access_token": TOKEN}
+
+
+def test_a_quoted_value_in_the_secrets_file_keeps_its_spaces(tmp_path: Path) -> None:
+    """The secrets file is read as dotenv reads it: quotes keep the spaces a password may have at its ends."""
+    secrets = tmp_path / "mentiondesk.secrets"
+    secrets.write_text(f'{VARIABLE}=" {TOKEN} "\n', encoding="utf-8")
+    secrets.chmod(0o600)
+    config = _config(tmp_path, "https://mastodon.example", 'secrets_file = "mentiondesk.secrets"\n')
+    assert Config.load(config, env={}).connectors["mastodon"].secrets == {"access_token": f" {TOKEN} "}
