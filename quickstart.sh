@@ -54,7 +54,7 @@ case "$venv" in /*) ;; *) venv="$PWD/$venv" ;; esac  # the demo runs in another 
 case "$command" in
   demo) cd "$caller_dir"; exec "$venv/bin/mentiondesk" demo "$@" ;;
   # The suite is the checkout's: pytest there takes its testpaths, and the test ids it prints work as arguments.
-  # One pytest worker per core, at most 4: many tests wait on subprocesses and sockets, but each worker builds its
-  # own model cache (~40 s of CPU, 1.9 GB at its peak), and on 2 cores 4 workers took longer than 2.
+  # One pytest worker per core, at most 4: many tests wait on subprocesses and sockets, but on 2 cores 4 workers
+  # took longer than 2.
   test) install_chromium; exec "$venv/bin/python" -m pytest -ra -n auto --maxprocesses 4 "$@" ;;
 esac

@@ -12,22 +12,14 @@ import json
 from datetime import datetime, timedelta, timezone
 
 from connectors.emulators import DEMO_BRAND, DEMO_X_HANDLE, RunningEmulators
-from connectors.x import XConnector
 from tests.emulator_fixtures import X_QUERY, x_connector
 from tests.fault_tools import record_requests
 from tests.test_x_direct_mentions_are_read_and_billed_once import _read_count
+from tests.test_x_mentions_are_read_by_search_while_the_mentions_timeline_fails import _caught_up
 from tests.test_x_search_without_the_brand_account import LOOKUP, _round
 
 NEW_HANDLE = "orbisto_help"
 NO_ACCOUNT = f"mentions: X has no account @{DEMO_X_HANDLE} (check the brand's x handle)"
-
-
-def _caught_up(connector: XConnector) -> str | None:
-    """The cursor after a first round and a good one: the mentions timeline read, search leaving @mentions to it."""
-    pages, _ = _round(connector, X_QUERY, None)
-    pages, errors = _round(connector, X_QUERY, pages[-1].next_cursor)
-    assert errors == []
-    return pages[-1].next_cursor
 
 
 def _a_day_later(cursor: str | None) -> str:
